@@ -1,0 +1,115 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { csrf } from 'hono/csrf'
+import { HTTPException } from 'hono/http-exception'
+import type { Deps } from './deps.ts'
+import { clientIp } from './http/client-ip.ts'
+import type { AppEnv } from './http/app-env.ts'
+import { clearedSessionCookie, readCookie, secureCookies, sessionCookie } from './http/cookies.ts'
+import { newId } from './ids.ts'
+import { health } from './routes/health.ts'
+import { sessionRoutes } from './routes/sessions.ts'
+import { setupRoutes } from './routes/setup.ts'
+import { userRoutes } from './routes/users.ts'
+import { SESSION_COOKIE, validateSessionToken } from './sessions.ts'
+
+/**
+ * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; server.ts puts
+ * the page renderer behind it and tests call `app.request()` directly.
+ */
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>()
+  const secure = secureCookies(deps.env)
+
+  app.use(async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 64) || newId()
+    const log = deps.logger.child({ requestId })
+    c.set('deps', deps)
+    c.set('db', deps.db)
+    c.set('log', log)
+    c.set('requestId', requestId)
+    c.set('ip', clientIp(c, deps.env.TRUST_PROXY))
+    c.set('user', null)
+    c.set('sessionId', null)
+    const started = performance.now()
+    await next()
+    c.header('X-Request-Id', requestId)
+    log.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    })
+  })
+
+  app.use(
+    bodyLimit({
+      maxSize: deps.env.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: { code: 'payload_too_large', message: `The request body is larger than ${deps.env.BODY_LIMIT_BYTES} bytes.` } },
+          413,
+        ),
+    }),
+  )
+
+  // Cross-site form posts are refused; JSON cannot be posted cross-site without a CORS preflight.
+  // The RFC 8058 one-click unsubscribe (/u/*) is exempt: mail providers send no Origin.
+  const csrfCheck = csrf({
+    origin: (origin, c) => origin === deps.env.APP_ORIGIN || origin === new URL(c.req.url).origin,
+  })
+  app.use('/api/*', async (c, next) => {
+    try {
+      return await csrfCheck(c, next)
+    } catch (err) {
+      if (err instanceof HTTPException && err.status === 403)
+        return c.json({ error: { code: 'cross_site_request', message: 'Cross-site form posts are not accepted.' } }, 403)
+      throw err
+    }
+  })
+
+  // Sessions: a valid cookie sets c.var.user; an invalid one is cleared.
+  app.use('/api/*', async (c, next) => {
+    const token = readCookie(c.req.header('cookie'), SESSION_COOKIE)
+    if (token) {
+      const now = deps.now()
+      const valid = await validateSessionToken(deps.db, token, now, deps.sessionPolicy)
+      if (valid) {
+        c.set('user', valid.user)
+        c.set('sessionId', valid.session.id)
+        if (valid.session.lastVerifiedAt.getTime() === now.getTime())
+          c.header('Set-Cookie', sessionCookie(token, valid.expiresAt, secure, now), { append: true })
+      } else {
+        c.header('Set-Cookie', clearedSessionCookie(secure), { append: true })
+      }
+    }
+    await next()
+  })
+
+  app.route('/api/health', health)
+  app.route('/api/sessions', sessionRoutes)
+  app.route('/api/setup', setupRoutes)
+  app.route('/api/users', userRoutes)
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404))
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const res = err.getResponse()
+      if (res.headers.get('content-type')?.includes('json')) return res
+      return c.json({ error: { code: codeFor(err.status), message: err.message || res.statusText } }, err.status)
+    }
+    c.var.log?.error('unhandled error', { err, path: c.req.path })
+    return c.json({ error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' } }, 500)
+  })
+
+  return app
+}
+
+function codeFor(status: number): string {
+  return (
+    { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'invalid_input', 429: 'rate_limited' }[status] ?? 'error'
+  )
+}
+
+export type App = ReturnType<typeof createApp>

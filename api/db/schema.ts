@@ -1,0 +1,498 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigint,
+  boolean,
+  customType,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core'
+
+// One schema for PGlite and PostgreSQL. Ids are UUIDv7 text from api/ids.ts.
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => new Uint8Array(value),
+})
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+const createdAt = () => ts('created_at').notNull().defaultNow()
+
+// ── Accounts ────────────────────────────────────────────────────────────────────────────────
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  email: text('email').notNull().unique(),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'rep', 'sdr'] }).notNull(),
+  passwordHash: text('password_hash'),
+  disabledAt: ts('disabled_at'),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+})
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretHash: bytea('secret_hash').notNull(),
+    createdAt: createdAt(),
+    lastVerifiedAt: ts('last_verified_at').notNull().defaultNow(),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+)
+
+/** One-time links: first-admin setup, invitations, password resets. Only the hash is stored. */
+export const userTokens = pgTable('user_tokens', {
+  id: text('id').primaryKey(),
+  tokenHash: text('token_hash').notNull().unique(),
+  purpose: text('purpose', { enum: ['setup', 'invite', 'reset'] }).notNull(),
+  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+  createdAt: createdAt(),
+})
+
+/** Fixed-window counters shared by every process (sign-in throttling, form and grader limits). */
+export const rateLimitHits = pgTable(
+  'rate_limit_hits',
+  {
+    key: text('key').notNull(),
+    windowStart: ts('window_start').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+)
+
+/** Replays of idempotent requests: same key → same response; same key, other body → 422. */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  key: text('key').primaryKey(),
+  scope: text('scope').notNull(),
+  requestHash: text('request_hash').notNull(),
+  status: integer('status'),
+  response: jsonb('response'),
+  createdAt: createdAt(),
+})
+
+/** Key/value settings edited by admins (sender identity, stale thresholds, …). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by'),
+})
+
+// ── People and companies ────────────────────────────────────────────────────────────────────
+
+export const companies = pgTable('companies', {
+  id: text('id').primaryKey(),
+  domain: text('domain').unique(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+})
+
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull().unique(), // canonical
+    emailDisplay: text('email_display').notNull(), // as typed
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    jobTitle: text('job_title'),
+    phone: text('phone'),
+    companyId: text('company_id').references(() => companies.id),
+    companyName: text('company_name'),
+    source: text('source', { enum: ['inbound', 'outbound', 'grader', 'manual'] }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('contacts_company_idx').on(t.companyId), index('contacts_created_idx').on(t.createdAt)],
+)
+
+/** Append-only: what was shown, when, where, how, for which purpose. */
+export const consentEvents = pgTable(
+  'consent_events',
+  {
+    id: text('id').primaryKey(),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    purpose: text('purpose').notNull(), // 'marketing'
+    granted: boolean('granted').notNull(),
+    textVersion: text('text_version'),
+    textHash: text('text_hash'),
+    method: text('method').notNull(), // 'checkbox', 'unsubscribe', 'admin'
+    source: jsonb('source'), // form, page, utm
+    submissionId: text('submission_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('consent_contact_idx').on(t.contactId, t.createdAt)],
+)
+
+/** Every form post and unlock, including quarantined ones (kept, never dropped). */
+export const submissions = pgTable(
+  'submissions',
+  {
+    id: text('id').primaryKey(),
+    contactId: text('contact_id').references(() => contacts.id),
+    kind: text('kind', { enum: ['whitepaper', 'case_study', 'trial', 'grader'] }).notNull(),
+    offer: text('offer').notNull(),
+    email: text('email').notNull(),
+    fields: jsonb('fields').notNull(),
+    pageUrl: text('page_url'),
+    referrer: text('referrer'),
+    utm: jsonb('utm'),
+    firstTouch: jsonb('first_touch'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    status: text('status', { enum: ['accepted', 'quarantined', 'released'] }).notNull(),
+    spamReasons: jsonb('spam_reasons').$type<string[]>(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('submissions_contact_idx').on(t.contactId, t.createdAt),
+    index('submissions_status_idx').on(t.status, t.createdAt),
+  ],
+)
+
+export const downloadTokens = pgTable(
+  'download_tokens',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull().unique(),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    offer: text('offer').notNull(),
+    file: text('file').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    downloads: integer('downloads').notNull().default(0),
+    lastDownloadAt: ts('last_download_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('download_tokens_contact_idx').on(t.contactId)],
+)
+
+// ── Pipeline ────────────────────────────────────────────────────────────────────────────────
+
+export const STAGE_KEYS = [
+  'opportunity',
+  'target',
+  'demo',
+  'decision_maker',
+  'negotiation',
+  'signed',
+  'won',
+  'lost',
+] as const
+
+export const deals = pgTable(
+  'deals',
+  {
+    id: text('id').primaryKey(),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    companyId: text('company_id').references(() => companies.id),
+    title: text('title').notNull(),
+    stage: text('stage', { enum: STAGE_KEYS }).notNull(),
+    stageEnteredAt: ts('stage_entered_at').notNull().defaultNow(),
+    source: text('source', { enum: ['inbound', 'outbound', 'grader', 'manual'] }).notNull(),
+    ownerId: text('owner_id').references(() => users.id),
+    sdrId: text('sdr_id').references(() => users.id),
+    amountCents: bigint('amount_cents', { mode: 'number' }),
+    currency: text('currency').notNull().default('EUR'),
+    expectedCloseDate: date('expected_close_date', { mode: 'string' }),
+    contractSignedOn: date('contract_signed_on', { mode: 'string' }),
+    paymentReceivedOn: date('payment_received_on', { mode: 'string' }),
+    lostReason: text('lost_reason'),
+    budgetNotes: text('budget_notes'),
+    decisionProcessNotes: text('decision_process_notes'),
+    claimedAt: ts('claimed_at'),
+    closedAt: ts('closed_at'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // One open deal per contact: qualification stays idempotent under concurrency.
+    uniqueIndex('deals_one_open_per_contact')
+      .on(t.contactId)
+      .where(sql`${t.stage} not in ('won', 'lost')`),
+    index('deals_queue_idx').on(t.stage, t.ownerId, t.createdAt),
+    index('deals_owner_stage_idx').on(t.ownerId, t.stage, t.stageEnteredAt),
+    index('deals_close_idx').on(t.expectedCloseDate),
+  ],
+)
+
+/** Stage history and the evidence ledger ("why this is a target"). Append-only. */
+export const dealEvents = pgTable(
+  'deal_events',
+  {
+    id: text('id').primaryKey(),
+    dealId: text('deal_id')
+      .notNull()
+      .references(() => deals.id, { onDelete: 'cascade' }),
+    type: text('type', {
+      enum: ['created', 'stage_changed', 'evidence', 'claimed', 'note', 'updated'],
+    }).notNull(),
+    fromStage: text('from_stage'),
+    toStage: text('to_stage'),
+    actorId: text('actor_id').references(() => users.id),
+    data: jsonb('data'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('deal_events_deal_idx').on(t.dealId, t.createdAt),
+    index('deal_events_stage_idx').on(t.type, t.createdAt),
+  ],
+)
+
+export const dealStakeholders = pgTable(
+  'deal_stakeholders',
+  {
+    id: text('id').primaryKey(),
+    dealId: text('deal_id')
+      .notNull()
+      .references(() => deals.id, { onDelete: 'cascade' }),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    role: text('role', {
+      enum: ['decision_maker', 'economic_buyer', 'influencer', 'champion', 'user', 'blocker'],
+    }).notNull(),
+    stance: text('stance', { enum: ['supportive', 'neutral', 'opposed'] }).notNull(),
+    notes: text('notes'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('deal_stakeholders_unique').on(t.dealId, t.contactId)],
+)
+
+// ── Grader ──────────────────────────────────────────────────────────────────────────────────
+
+export const graderReports = pgTable(
+  'grader_reports',
+  {
+    id: text('id').primaryKey(),
+    normalizedUrl: text('normalized_url').notNull(),
+    host: text('host').notNull(),
+    status: text('status', { enum: ['pending', 'running', 'done', 'failed'] }).notNull(),
+    finalUrl: text('final_url'),
+    total: integer('total'),
+    band: text('band'),
+    platform: text('platform'),
+    result: jsonb('result'),
+    teaser: jsonb('teaser'),
+    rubricVersion: text('rubric_version'),
+    error: text('error'),
+    requesterIp: text('requester_ip'),
+    leaseUntil: ts('lease_until'),
+    createdAt: createdAt(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('grader_reports_url_idx').on(t.normalizedUrl, t.createdAt),
+    index('grader_reports_created_idx').on(t.createdAt),
+  ],
+)
+
+/** A visitor who unlocked a report holds a cookie token; only its hash is kept. */
+export const graderUnlocks = pgTable('grader_unlocks', {
+  id: text('id').primaryKey(),
+  reportId: text('report_id')
+    .notNull()
+    .references(() => graderReports.id),
+  contactId: text('contact_id')
+    .notNull()
+    .references(() => contacts.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+})
+
+// ── Outbound ────────────────────────────────────────────────────────────────────────────────
+
+export const campaigns = pgTable('campaigns', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  senderName: text('sender_name').notNull(),
+  senderEmail: text('sender_email').notNull(),
+  replyTo: text('reply_to'),
+  subjectTemplate: text('subject_template').notNull(),
+  bodyTemplate: text('body_template').notNull(),
+  status: text('status', { enum: ['draft', 'sending', 'paused', 'completed'] })
+    .notNull()
+    .default('draft'),
+  ratePerHour: integer('rate_per_hour').notNull().default(50),
+  windowStartHour: integer('window_start_hour').notNull().default(8),
+  windowEndHour: integer('window_end_hour').notNull().default(18),
+  timezone: text('timezone').notNull().default('UTC'),
+  openPixel: boolean('open_pixel').notNull().default(false),
+  createdBy: text('created_by')
+    .notNull()
+    .references(() => users.id),
+  createdAt: createdAt(),
+  startedAt: ts('started_at'),
+})
+
+export const campaignRecipients = pgTable(
+  'campaign_recipients',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    email: text('email').notNull(),
+    fields: jsonb('fields').notNull(),
+    line: integer('line'),
+    status: text('status', {
+      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed'],
+    })
+      .notNull()
+      .default('pending'),
+    outboxId: text('outbox_id'),
+    sentAt: ts('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('campaign_recipients_unique').on(t.campaignId, t.email),
+    index('campaign_recipients_status_idx').on(t.campaignId, t.status),
+  ],
+)
+
+/** /r/<token> → destination. The destination never appears in the URL (no open redirect). */
+export const trackedLinks = pgTable(
+  'tracked_links',
+  {
+    token: text('token').primaryKey(),
+    recipientId: text('recipient_id')
+      .notNull()
+      .references(() => campaignRecipients.id, { onDelete: 'cascade' }),
+    campaignId: text('campaign_id').notNull(),
+    url: text('url').notNull(),
+    position: integer('position').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('tracked_links_recipient_idx').on(t.recipientId)],
+)
+
+export const clickEvents = pgTable(
+  'click_events',
+  {
+    id: text('id').primaryKey(),
+    token: text('token').notNull(),
+    recipientId: text('recipient_id'),
+    campaignId: text('campaign_id'),
+    kind: text('kind', { enum: ['click', 'beacon'] })
+      .notNull()
+      .default('click'),
+    method: text('method').notNull(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    headers: jsonb('headers'),
+    verdict: text('verdict', { enum: ['pending', 'human', 'bot'] })
+      .notNull()
+      .default('pending'),
+    reasons: jsonb('reasons').$type<string[]>(),
+    rulesVersion: text('rules_version'),
+    processedAt: ts('processed_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('click_events_recipient_idx').on(t.recipientId, t.createdAt),
+    index('click_events_pending_idx').on(t.verdict, t.createdAt),
+  ],
+)
+
+// ── Email ───────────────────────────────────────────────────────────────────────────────────
+
+/** Transactional outbox: every side effect is a row committed with the change that caused it. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(), // 'email'
+    category: text('category', { enum: ['transactional', 'marketing', 'outreach'] }),
+    recipient: text('recipient'), // canonical email, for suppression checks
+    payload: jsonb('payload').notNull(),
+    status: text('status', {
+      enum: ['pending', 'sending', 'sent', 'failed', 'suppressed'],
+    })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    runAfter: ts('run_after').notNull().defaultNow(),
+    leaseUntil: ts('lease_until'),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    lastErrorKind: text('last_error_kind'),
+    providerId: text('provider_id'),
+    dedupeKey: text('dedupe_key').unique(),
+    createdAt: createdAt(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    index('outbox_due_idx').on(t.status, t.runAfter),
+    index('outbox_recipient_idx').on(t.recipient),
+  ],
+)
+
+/** The dev mailbox: what the default transport "sends". */
+export const mailboxMessages = pgTable(
+  'mailbox_messages',
+  {
+    id: text('id').primaryKey(),
+    outboxId: text('outbox_id'),
+    from: text('from_address').notNull(),
+    to: text('to_address').notNull(),
+    subject: text('subject').notNull(),
+    html: text('html'),
+    text: text('text').notNull(),
+    headers: jsonb('headers').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mailbox_created_idx').on(t.createdAt)],
+)
+
+export const suppressions = pgTable('suppressions', {
+  email: text('email').primaryKey(), // canonical
+  reason: text('reason', {
+    enum: ['unsubscribe', 'hard_bounce', 'complaint', 'manual'],
+  }).notNull(),
+  source: text('source'),
+  note: text('note'),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+})
+
+/** Opaque, short, never expiring; one per address (and campaign, when it came from one). */
+export const unsubscribeTokens = pgTable('unsubscribe_tokens', {
+  token: text('token').primaryKey(),
+  email: text('email').notNull(),
+  campaignId: text('campaign_id'),
+  createdAt: createdAt(),
+})
+
+/** Shared transport health, so a rejected credential pauses every worker process. */
+export const transportStatus = pgTable('transport_status', {
+  name: text('name').primaryKey(),
+  state: text('state', { enum: ['ok', 'paused'] }).notNull(),
+  reason: text('reason'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+})

@@ -1,0 +1,127 @@
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { z } from 'zod'
+
+// Reads a request body strictly: declared content type only, valid UTF-8 only, no repeated keys,
+// then validates it with zod. Bad input becomes a 4xx with a message that says what is wrong.
+
+export type BodyKind = 'json' | 'form'
+
+export function fail(status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429, code: string, message: string, extra?: Record<string, unknown>): never {
+  throw new HTTPException(status, {
+    res: Response.json({ error: { code, message, ...extra } }, { status }),
+  })
+}
+
+export function bodyKind(c: Context): BodyKind | null {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type === 'application/json') return 'json'
+  if (type === 'application/x-www-form-urlencoded') return 'form'
+  return null
+}
+
+/** True when the client wants JSON back (API clients, the enhanced forms). */
+export function wantsJson(c: Context): boolean {
+  return bodyKind(c) === 'json' || (c.req.header('accept') ?? '').includes('application/json')
+}
+
+export async function readBody(c: Context, allowed: BodyKind[] = ['json', 'form']): Promise<{ kind: BodyKind; data: Record<string, unknown> }> {
+  const kind = bodyKind(c)
+  if (!kind || !allowed.includes(kind)) {
+    const names = allowed.map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded'))
+    fail(415, 'unsupported_media_type', `Send the body as ${names.join(' or ')}.`)
+  }
+  const bytes = new Uint8Array(await c.req.arrayBuffer())
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    fail(400, 'invalid_encoding', 'The request body is not valid UTF-8.')
+  }
+  if (kind === 'json') {
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      fail(400, 'invalid_json', 'The request body is not valid JSON.')
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      fail(400, 'invalid_json', 'The request body must be a JSON object.')
+    const duplicate = findDuplicateKey(text)
+    if (duplicate !== null) fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
+    return { kind, data: data as Record<string, unknown> }
+  }
+  const data: Record<string, unknown> = Object.create(null)
+  for (const pair of text.split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const key = decodeFormPart(eq === -1 ? pair : pair.slice(0, eq))
+    const value = eq === -1 ? '' : decodeFormPart(pair.slice(eq + 1))
+    if (key === null || value === null) fail(400, 'invalid_encoding', 'A form field is not valid UTF-8.')
+    if (Object.hasOwn(data, key)) fail(400, 'duplicate_key', `The field "${key}" appears more than once.`)
+    data[key] = value
+  }
+  return { kind, data }
+}
+
+/** Like URLSearchParams, but invalid percent-encoded UTF-8 is an error instead of U+FFFD. */
+function decodeFormPart(part: string): string | null {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '))
+  } catch {
+    return null
+  }
+}
+
+export function validate<T extends z.ZodType>(schema: T, data: unknown): z.infer<T> {
+  const parsed = schema.safeParse(data)
+  if (!parsed.success) {
+    const fields: Record<string, string> = {}
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join('.') || '_'
+      fields[key] ??= issue.message
+    }
+    const first = Object.entries(fields)[0]!
+    fail(422, 'invalid_input', first[0] === '_' ? first[1] : `${first[0]}: ${first[1]}`, { fields })
+  }
+  return parsed.data
+}
+
+/**
+ * Finds a key repeated within one JSON object (JSON.parse silently keeps the last one).
+ * Expects text that JSON.parse already accepted.
+ */
+export function findDuplicateKey(text: string): string | null {
+  const stack: Array<Set<string> | null> = []
+  let i = 0
+  let expectKey = false
+  while (i < text.length) {
+    const ch = text[i]!
+    if (ch === '"') {
+      let j = i + 1
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      const raw = text.slice(i, j + 1)
+      const top = stack[stack.length - 1]
+      if (expectKey && top) {
+        const key = JSON.parse(raw) as string
+        if (top.has(key)) return key
+        top.add(key)
+        expectKey = false
+      }
+      i = j + 1
+      continue
+    }
+    if (ch === '{') {
+      stack.push(new Set())
+      expectKey = true
+    } else if (ch === '[') {
+      stack.push(null)
+    } else if (ch === '}' || ch === ']') {
+      stack.pop()
+    } else if (ch === ',') {
+      expectKey = stack[stack.length - 1] != null
+    }
+    i++
+  }
+  return null
+}

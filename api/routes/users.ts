@@ -1,0 +1,95 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import type { AppEnv } from '../http/app-env.ts'
+import { requirePermission } from '../http/guards.ts'
+import { fail, readBody, validate } from '../http/input.ts'
+import { invalidateUserSessions } from '../sessions.ts'
+import {
+  createUser,
+  createUserToken,
+  findUser,
+  listUsers,
+  ROLES,
+  setUserDisabled,
+  setUserRole,
+  type User,
+} from '../users.ts'
+
+const createSchema = z.object({
+  email: z.string().trim().email('Enter a valid email address.').max(320),
+  name: z.string().trim().min(1, 'Enter a name.').max(200),
+  role: z.enum(ROLES as ['admin', 'rep', 'sdr'], { message: 'Role must be admin, rep or sdr.' }),
+  password: z.string().max(256).optional(),
+})
+const roleSchema = z.object({ role: createSchema.shape.role })
+const idSchema = z.string().uuid('Unknown user.')
+
+const PAGE = '/app/admin/users'
+
+export const userRoutes = new Hono<AppEnv>()
+  .use(requirePermission('users:manage'))
+  .get('/', async (c) => c.json({ users: (await listUsers(c.var.db)).map(publicUser) }))
+  .post('/', async (c) => {
+    const { kind, data } = await readBody(c)
+    if (data.password === '') delete data.password
+    const input = validateOrBack(c, kind, createSchema, data)
+    if (input instanceof Response) return input
+    const created = await createUser(c.var.db, { ...input, password: input.password ?? null })
+    if (!created.ok) {
+      if (kind === 'form') return back(c, { error: created.message })
+      return c.json({ error: { code: created.code, message: created.message } }, created.code === 'duplicate_email' ? 409 : 422)
+    }
+    let inviteLink: string | null = null
+    if (!input.password) {
+      const { token } = await createUserToken(c.var.db, 'invite', created.user.id, c.var.deps.now())
+      inviteLink = `${c.var.deps.env.APP_ORIGIN}/password?token=${token}`
+    }
+    if (kind === 'form')
+      return back(c, { notice: `Added ${created.user.email}.`, ...(inviteLink ? { link: inviteLink } : {}) })
+    return c.json({ user: publicUser(created.user), inviteLink }, 201)
+  })
+  .post('/:id/disable', (c) => toggle(c, true))
+  .post('/:id/enable', (c) => toggle(c, false))
+  .post('/:id/role', async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = validateOrBack(c, kind, roleSchema, data)
+    if (input instanceof Response) return input
+    if (id === c.var.user!.id && input.role !== 'admin') fail(409, 'own_role', 'You cannot remove your own admin role.')
+    const user = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
+    if (!user) fail(404, 'not_found', 'Unknown user.')
+    return kind === 'form' ? back(c, { notice: `${user.email} is now ${user.role}.` }) : c.json({ user: publicUser(user) })
+  })
+  .post('/:id/reset-password', async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const kind = c.req.header('content-type')?.includes('json') ? 'json' : 'form'
+    const user = await findUser(c.var.db, id)
+    if (!user) fail(404, 'not_found', 'Unknown user.')
+    const { token } = await createUserToken(c.var.db, 'reset', user.id, c.var.deps.now())
+    const link = `${c.var.deps.env.APP_ORIGIN}/password?token=${token}`
+    return kind === 'form' ? back(c, { notice: `Password reset link for ${user.email} created.`, link }) : c.json({ link })
+  })
+
+async function toggle(c: Context<AppEnv>, disabled: boolean) {
+  const id = validate(idSchema, c.req.param('id'))
+  if (id === c.var.user!.id) fail(409, 'own_account', 'You cannot disable your own account.')
+  const user = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
+  if (!user) fail(404, 'not_found', 'Unknown user.')
+  if (disabled) await invalidateUserSessions(c.var.db, id)
+  const json = c.req.header('content-type')?.includes('json') || c.req.header('accept')?.includes('json')
+  return json ? c.json({ user: publicUser(user) }) : back(c, { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.` })
+}
+
+function validateOrBack<T extends z.ZodType>(c: Context<AppEnv>, kind: 'json' | 'form', schema: T, data: unknown): z.infer<T> | Response {
+  if (kind === 'json') return validate(schema, data)
+  const parsed = schema.safeParse(data)
+  return parsed.success ? parsed.data : back(c, { error: parsed.error.issues[0]?.message ?? 'Invalid input.' })
+}
+
+function back(c: Context<AppEnv>, params: Record<string, string>) {
+  return c.redirect(`${PAGE}?${new URLSearchParams(params)}`, 303)
+}
+
+function publicUser(user: User) {
+  return { id: user.id, email: user.email, name: user.name, role: user.role, disabled: !!user.disabledAt, invited: !user.passwordHash, createdAt: user.createdAt }
+}

@@ -1,0 +1,95 @@
+// The composition root: configuration → dependencies → the Hono app in front, static files,
+// and Astro's page renderer behind it. Started by `npm start` (scripts/start.ts builds first).
+import { createServer } from 'node:http'
+import { serve } from '@hono/node-server'
+import type { HttpBindings } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { createApp } from './api/app.ts'
+import { createDeps } from './api/boot.ts'
+import type { Deps } from './api/deps.ts'
+import { EnvError, parseEnv } from './api/env.ts'
+import { announceFirstRun } from './api/first-run.ts'
+import { staticFiles } from './api/http/static-files.ts'
+
+export interface RunningServer {
+  url: string
+  deps: Deps
+  close(): Promise<void>
+}
+
+export async function startServer(envSource: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+  const env = parseEnv(envSource)
+  const deps = await createDeps(env)
+  const clientDir = new URL('./dist/client/', import.meta.url)
+  const { handler: astro } = (await import(new URL('./dist/server/entry.mjs', import.meta.url).href)) as {
+    handler: (req: unknown, res: unknown, next: (err?: unknown) => void, locals: App.Locals) => Promise<void>
+  }
+  const statics = await staticFiles(clientDir)
+
+  const api = createApp(deps)
+  // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
+  // Hono's; static files are served next; everything else is rendered by Astro.
+  const apiPaths = /^\/(api|r|u|d)(\/|$)/
+  const fetch = async (request: Request, bindings: HttpBindings): Promise<Response> => {
+    const path = pathOf(request.url)
+    if (apiPaths.test(path)) return api.fetch(request, bindings)
+    const { incoming, outgoing } = bindings
+    if ((request.method === 'GET' || request.method === 'HEAD') && statics.serve(path, incoming, outgoing))
+      return RESPONSE_ALREADY_SENT
+    await astro(incoming, outgoing, () => {
+      outgoing.statusCode = 404
+      outgoing.end('Not found')
+    }, { deps })
+    return RESPONSE_ALREADY_SENT
+  }
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: fetch as never, port: env.PORT, hostname: env.HOST, createServer }, () => resolve(s))
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : env.PORT
+  const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
+  deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
+  await announceFirstRun(deps)
+
+  let closing: Promise<void> | null = null
+  return {
+    url,
+    deps,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          ;(server as import('node:http').Server).closeIdleConnections?.()
+        })
+        await deps.database.close()
+      })()),
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const running = await startServer()
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        running.deps.logger.info('shutting down', { signal })
+        const force = setTimeout(() => process.exit(1), 10_000)
+        force.unref()
+        running.close().then(() => process.exit(0), () => process.exit(1))
+      })
+    }
+  } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(err.message)
+      process.exit(78)
+    }
+    throw err
+  }
+}
+
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const end = url.slice(start).search(/[?#]/)
+  return end === -1 ? url.slice(start) : url.slice(start, start + end)
+}

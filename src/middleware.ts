@@ -1,0 +1,71 @@
+import { defineMiddleware } from 'astro:middleware'
+import { issueFormToken } from '../api/form-tokens.ts'
+import { clearedSessionCookie, secureCookies, sessionCookie } from '../api/http/cookies.ts'
+import { SESSION_COOKIE, validateSessionToken } from '../api/sessions.ts'
+
+// Pages: who is signed in, /app behind sign-in, a time-trap token for forms, security headers.
+export const onRequest = defineMiddleware(async (ctx, next) => {
+  const { deps } = ctx.locals
+  const now = deps.now()
+  const secure = secureCookies(deps.env)
+  ctx.locals.user = null
+  ctx.locals.sessionId = null
+  const setCookies: string[] = []
+  const token = ctx.cookies.get(SESSION_COOKIE)?.value
+  if (token) {
+    const valid = await validateSessionToken(deps.db, token, now, deps.sessionPolicy)
+    if (valid) {
+      ctx.locals.user = valid.user
+      ctx.locals.sessionId = valid.session.id
+      if (valid.session.lastVerifiedAt.getTime() === now.getTime())
+        setCookies.push(sessionCookie(token, valid.expiresAt, secure, now))
+    } else {
+      setCookies.push(clearedSessionCookie(secure))
+    }
+  }
+  const path = ctx.url.pathname
+  const isApp = path === '/app' || path.startsWith('/app/')
+  if (isApp && !ctx.locals.user) {
+    const next = path + ctx.url.search
+    const response = ctx.redirect(`/login?${new URLSearchParams({ next })}`, 303)
+    return withHeaders(response, setCookies, secure, true)
+  }
+  ctx.locals.formToken = issueFormToken(deps.secret, now)
+  const response = await next()
+  return withHeaders(response, setCookies, secure, isApp)
+})
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+function withHeaders(response: Response, cookies: string[], secure: boolean, isPrivate: boolean): Response {
+  // Responses from redirects and some endpoints have immutable headers: copy into a new one.
+  let res = response
+  try {
+    res.headers.set('X-Content-Type-Options', 'nosniff')
+  } catch {
+    res = new Response(response.body, response)
+  }
+  const h = res.headers
+  h.set('X-Content-Type-Options', 'nosniff')
+  h.set('Referrer-Policy', 'strict-origin-when-cross-origin')
+  h.set('X-Frame-Options', 'DENY')
+  h.set('Cross-Origin-Opener-Policy', 'same-origin')
+  h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()')
+  // Vite's dev server injects inline scripts; the policy applies to built pages.
+  if (import.meta.env.PROD) h.set('Content-Security-Policy', CSP)
+  if (secure) h.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains')
+  if (isPrivate) h.set('Cache-Control', 'private, no-store')
+  for (const cookie of cookies) h.append('Set-Cookie', cookie)
+  return res
+}
