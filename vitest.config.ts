@@ -1,12 +1,24 @@
 import { defineConfig } from 'vitest/config'
 
+// Two projects: everything on embedded PGlite, and the database tests (*.db.test.ts) again on a
+// real PostgreSQL server when TEST_DATABASE_URL is set (CI sets it).
+const postgres = process.env.TEST_DATABASE_URL
+  ? [
+      {
+        extends: true as const,
+        test: { name: 'postgres', include: ['tests/**/*.db.test.ts'], env: { TEST_DB_ENGINE: 'postgres' } },
+      },
+    ]
+  : []
+
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     exclude: ['tests/bench/**', 'node_modules/**'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     globalSetup: ['tests/global-setup.ts'],
+    projects: [{ extends: true, test: { name: 'pglite', env: { TEST_DB_ENGINE: 'pglite' } } }, ...postgres],
   },
 })

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { setupTestApp } from '../../helpers.ts'
+
+const ctx = await setupTestApp()
+
+describe('GET /api/health', () => {
+  it('reports the database engine and that it answers', async () => {
+    const res = await ctx.app.request('/api/health')
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body).toMatchObject({ status: 'ok', database: { engine: ctx.database.engine, ok: true }, version: 'test' })
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+  })
+
+  it('answers unknown API paths with a JSON 404', async () => {
+    const res = await ctx.app.request('/api/nope')
+    expect(res.status).toBe(404)
+    expect((await res.json()).error.code).toBe('not_found')
+  })
+})
