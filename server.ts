@@ -67,17 +67,11 @@ export async function startServer(envSource: Record<string, string | undefined> 
   }
 }
 
-if (import.meta.main) {
+/** Start, and stop cleanly on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database. */
+export async function main(): Promise<void> {
+  let running: RunningServer
   try {
-    const running = await startServer()
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        running.deps.logger.info('shutting down', { signal })
-        const force = setTimeout(() => process.exit(1), 10_000)
-        force.unref()
-        running.close().then(() => process.exit(0), () => process.exit(1))
-      })
-    }
+    running = await startServer()
   } catch (err) {
     if (err instanceof EnvError) {
       console.error(err.message)
@@ -85,7 +79,20 @@ if (import.meta.main) {
     }
     throw err
   }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      running.deps.logger.info('shutting down', { signal })
+      const force = setTimeout(() => process.exit(1), 10_000)
+      force.unref()
+      running.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    })
+  }
 }
+
+if (import.meta.main) await main()
 
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { z } from 'zod'
 
 // The only reader of process.env. Everything else receives the parsed Env.
@@ -70,4 +71,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     )
   }
   return env
+}
+
+/** Entry points call this first: a `.env` file in the working directory fills unset variables. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path)
 }

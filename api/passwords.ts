@@ -30,7 +30,8 @@ export function passwordProblem(password: string, email?: string): string | null
     return `Password must be at least ${MIN_PASSWORD_LENGTH} characters.`
   if (password.length > 256) return 'Password must be at most 256 characters.'
   if (/^(.)\1+$/.test(password)) return 'Password must not be one repeated character.'
-  if (email && password.toLowerCase().includes(email.split('@')[0]!.toLowerCase()))
+  const local = email?.split('@')[0]?.toLowerCase() ?? ''
+  if (local.length >= 4 && password.toLowerCase().includes(local))
     return 'Password must not contain your email name.'
   const common = ['password', '1234567890', 'qwertyuiop', 'letmein123', 'frontdoor1']
   if (common.some((c) => password.toLowerCase().startsWith(c)))

@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { createApp } from '../api/app.ts'
 import { createDeps } from '../api/boot.ts'
 import type { Deps } from '../api/deps.ts'
-import { parseEnv } from '../api/env.ts'
+import { loadDotEnv, parseEnv } from '../api/env.ts'
 import { announceFirstRun } from '../api/first-run.ts'
 
 // `astro dev` only: the same Hono routes as production (server.ts), in front of the pages.
@@ -14,6 +14,7 @@ const g = globalThis as typeof globalThis & { __frontdoorDevDeps?: Promise<Deps>
 
 function devDeps(): Promise<Deps> {
   g.__frontdoorDevDeps ??= (async () => {
+    loadDotEnv()
     const deps = await createDeps(parseEnv(process.env))
     await announceFirstRun(deps)
     return deps

@@ -1,0 +1,34 @@
+// `npm start`: build the site if anything it is built from changed, then run the server.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { loadDotEnv } from '../api/env.ts'
+
+loadDotEnv()
+const root = new URL('..', import.meta.url).pathname
+const entry = join(root, 'dist/server/entry.mjs')
+
+function newestMtime(path: string): number {
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let newest = stat.mtimeMs
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)))
+  return newest
+}
+
+const inputs = ['src', 'api', 'email-templates', 'public', 'astro.config.mjs', 'package-lock.json']
+  .map((p) => join(root, p))
+  .filter(existsSync)
+const stale = !existsSync(entry) || inputs.some((p) => newestMtime(p) > statSync(entry).mtimeMs)
+if (stale) {
+  console.log('Building the site (sources changed since the last build)…')
+  const result = spawnSync(process.execPath, [join(root, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+}
+
+const { main } = await import('../server.ts')
+await main()

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+
+// Real Chromium against the real production server (built site, Hono entry, embedded database).
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium) console.warn(`[e2e] skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`)
+
+const root = new URL('../..', import.meta.url).pathname
+export const artifactsDir = join(root, 'test-results')
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+export interface TestServer {
+  url: string
+  setupLink: string | null
+  output: () => string
+  stop(): Promise<number | null>
+}
+
+/** Starts `node server.ts` (the built site must exist: `npm test` builds first). */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('dist/ is missing: run `npm run build` first')
+  const port = await freePort()
+  const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-'))
+  const url = `http://127.0.0.1:${port}`
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'server.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_ORIGIN: url, DATA_DIR: dataDir, LOG_FORMAT: 'json', LOG_LEVEL: 'info', DEMO_SEED: 'no', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}`)), 60_000)
+    const check = () => {
+      if (out.includes('"msg":"listening"')) {
+        clearTimeout(timer)
+        // the setup link is printed right after "listening"
+        setTimeout(resolve, 300)
+      }
+    }
+    child.stdout!.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code}:\n${out}`))
+    })
+  })
+  const setupLink = out.match(/(http:\/\/\S+\/setup\?token=\w+)/)?.[1] ?? null
+  return {
+    url,
+    setupLink,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      child.kill('SIGTERM')
+      const code = await exited
+      await rm(dataDir, { recursive: true, force: true })
+      return code
+    },
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(join(artifactsDir, 'screenshots'), { recursive: true })
+  const path = join(artifactsDir, 'screenshots', `${name}.png`)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+/** Runs axe-core in the page and returns its violations (id, impact, help, nodes). */
+export async function axeViolations(page: Page) {
+  await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') })
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }))
+  })
+}
