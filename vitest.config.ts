@@ -19,6 +19,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     globalSetup: ['tests/global-setup.ts'],
+    // CI asks for a JSON report to count passed and failed tests.
+    reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
     projects: [{ extends: true, test: { name: 'pglite', env: { TEST_DB_ENGINE: 'pglite' } } }, ...postgres],
   },
 })

@@ -9,6 +9,8 @@ export interface Logger {
   warn(msg: string, fields?: Fields): void
   error(msg: string, fields?: Fields): void
   child(fields: Fields): Logger
+  /** False when lines at this level are dropped: lets hot paths skip building them. */
+  enabled(level: Exclude<LogLevel, 'silent'>): boolean
 }
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
@@ -40,6 +42,7 @@ export function createLogger(options: LoggerOptions, bound: Fields = {}): Logger
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
     child: (fields) => createLogger(options, { ...bound, ...fields }),
+    enabled: (level) => order[level] >= order[options.level],
   }
 }
 
