@@ -1,0 +1,34 @@
+// The fictional company this demo site sells for. Operators rebrand the site by editing this file
+// and the Markdown in src/content/.
+export const SITE = {
+  name: 'Keelson',
+  legalName: 'Keelson Analytics, Inc.',
+  tagline: 'Revenue analytics for mid-market B2B teams',
+  description:
+    'Keelson joins your CRM, billing and product data into one trusted revenue model: ' +
+    'forecasts you can defend, pipeline you can trust and renewals you see coming.',
+  address: '410 Harbor Street, Suite 700, Portland, OR 97209, USA',
+  email: {
+    hello: 'hello@keelson.example',
+    privacy: 'privacy@keelson.example',
+  },
+  /** Shown on social cards when a page has no image of its own (1200×630 PNG in public/). */
+  defaultOgImage: '/og/default.png',
+} as const
+
+/**
+ * Retention periods the privacy policy promises. The server's clean-up jobs must use the same
+ * numbers; change both together.
+ */
+export const RETENTION = {
+  /** IP address and user agent of a form post, a download or a tracked click. */
+  networkDataDays: 90,
+  /** Contacts with no new activity (no form, download, click or reply) are deleted after this. */
+  inactiveContactMonths: 24,
+  /** How long a download link in an email keeps working (the server's default). */
+  downloadLinkDays: 7,
+  /** Grader reports never unlocked with an email address. */
+  anonymousGraderReportDays: 30,
+  /** First-touch attribution cookie lifetime. */
+  attributionCookieDays: 30,
+} as const
