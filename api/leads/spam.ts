@@ -1,0 +1,36 @@
+import type { FormTokenVerdict } from '../form-tokens.ts'
+
+// A post that looks automated is kept in quarantine (visible to admins, releasable) rather than
+// dropped: a false positive costs a lead, so a person decides. No contact, deal or email is made.
+
+export type SpamReason =
+  'honeypot' | 'too_fast' | 'form_token_missing' | 'form_token_invalid' | 'rate_limited'
+
+export interface SpamSignals {
+  /** The value of the hidden field people never see. */
+  honeypot: string
+  formToken: FormTokenVerdict
+  /** More posts from this IP in the window than a person would send. */
+  rateLimited: boolean
+}
+
+/** Why a post looks automated; empty when it does not. */
+export function spamReasons(signals: SpamSignals): SpamReason[] {
+  const reasons: SpamReason[] = []
+  if (signals.honeypot.trim() !== '') reasons.push('honeypot')
+  const token = signals.formToken
+  // An expired token is a tab left open overnight, not a bot: it is no reason on its own.
+  if (!token.ok && token.reason === 'too_fast') reasons.push('too_fast')
+  if (!token.ok && token.reason === 'missing') reasons.push('form_token_missing')
+  if (!token.ok && token.reason === 'invalid') reasons.push('form_token_invalid')
+  if (signals.rateLimited) reasons.push('rate_limited')
+  return reasons
+}
+
+export const SPAM_REASON_LABELS: Record<SpamReason, string> = {
+  honeypot: 'Filled in the hidden field',
+  too_fast: 'Sent faster than a person can fill in the form',
+  form_token_missing: 'Posted without the form token',
+  form_token_invalid: 'Forged or damaged form token',
+  rate_limited: 'Too many posts from one IP address',
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import { issueFormToken } from '../../../api/form-tokens.ts'
+import { generateDemoPdfs } from '../../../scripts/generate-demo-pdfs.ts'
+import { ORIGIN, setupTestApp, type TestContext } from '../../helpers.ts'
+
+// Lead capture tests post the real form contract to the real app on a real database.
+
+export const WHITEPAPER = 'whitepaper:mid-market-pipeline-benchmark-2026' // name + company required
+export const OTHER_WHITEPAPER = 'whitepaper:probability-weighted-forecasting' // name required
+export const CASE_STUDY = 'case-study:fieldstack-forecast-accuracy'
+
+let demoDir: Promise<string> | null = null
+/** The demo PDFs, generated once per test file into a temporary directory. */
+export function demoFilesDir(): Promise<string> {
+  demoDir ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'frontdoor-files-'))
+    await generateDemoPdfs(dir)
+    return dir
+  })()
+  return demoDir
+}
+
+/** A test app that trusts X-Forwarded-For, so each test can post from its own IP. */
+export async function setupLeadApp(env: Record<string, string> = {}): Promise<TestContext> {
+  return setupTestApp({ TRUST_PROXY: 'true', CONTENT_FILES_DIR: await demoFilesDir(), ...env })
+}
+
+let ipCounter = 0
+/** A fresh client IP, so the per-IP rate limit of one test does not leak into another. */
+export function freshIp(): string {
+  ipCounter++
+  return `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`
+}
+
+export interface LeadFields {
+  [name: string]: string
+}
+
+/** A post a person would send: a form rendered 10 s ago (past the time trap), fresh key. */
+export function leadForm(ctx: TestContext, fields: LeadFields = {}): LeadFields {
+  const renderedAt = new Date(ctx.clock.now().getTime() - 10_000)
+  return {
+    email: 'dana.lee@acme-robotics.com',
+    name: 'Dana Lee',
+    company: 'Acme Robotics',
+    consent: 'yes',
+    consentVersion: '2026-11-29',
+    offer: WHITEPAPER,
+    idempotencyKey: randomUUID(),
+    formToken: issueFormToken(ctx.deps.secret, renderedAt),
+    pageUrl: `${ORIGIN}/whitepapers/mid-market-pipeline-benchmark-2026?utm_source=linkedin&utm_campaign=q4`,
+    referrer: 'https://www.linkedin.com/',
+    utm_source: 'linkedin',
+    utm_medium: '',
+    utm_campaign: 'q4',
+    utm_term: '',
+    utm_content: '',
+    fax: '',
+    ...fields,
+  }
+}
+
+export function encodeForm(fields: LeadFields): string {
+  return new URLSearchParams(fields).toString()
+}
+
+/** POSTs to /api/leads like the browser does: JS off (HTML form) or on (Accept: JSON). */
+export function postLead(
+  ctx: TestContext,
+  fields: LeadFields | string,
+  options: { js?: boolean; ip?: string; headers?: Record<string, string> } = {},
+) {
+  return ctx.app.request('/api/leads', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: ORIGIN,
+      'user-agent': 'Mozilla/5.0 (test)',
+      'x-forwarded-for': options.ip ?? freshIp(),
+      ...(options.js ? { accept: 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: typeof fields === 'string' ? fields : encodeForm(fields),
+  })
+}
+
+export const TABLES = [
+  'contacts',
+  'companies',
+  'submissions',
+  'consent_events',
+  'deals',
+  'deal_events',
+  'download_tokens',
+  'outbox',
+  'idempotency_keys',
+] as const
+
+export type RowCounts = Record<(typeof TABLES)[number], number>
+
+export async function rowCounts(ctx: TestContext): Promise<RowCounts> {
+  const counts = {} as RowCounts
+  for (const table of TABLES) {
+    const result = await ctx.deps.db.execute(sql.raw(`select count(*)::int as n from ${table}`))
+    counts[table] = Number((result as unknown as { rows: Array<{ n: number }> }).rows[0]!.n)
+  }
+  return counts
+}
+
+export function difference(after: RowCounts, before: RowCounts): Partial<RowCounts> {
+  const diff: Partial<RowCounts> = {}
+  for (const table of TABLES)
+    if (after[table] !== before[table]) diff[table] = after[table] - before[table]
+  return diff
+}

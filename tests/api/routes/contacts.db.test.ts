@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest'
+import { csvCell } from '../../../api/contacts.ts'
+import { contacts } from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
+import { signedInAs } from '../../helpers.ts'
+import { leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
+
+const ctx = await setupLeadApp()
+const { db } = ctx.deps
+const rep = await signedInAs(ctx, 'rep')
+const admin = await signedInAs(ctx, 'admin')
+
+// Three inbound leads on three days, and a few contacts from other front doors.
+ctx.clock.set(new Date('2026-11-01T12:00:00Z'))
+await postLead(
+  ctx,
+  leadForm(ctx, {
+    email: 'ada@analytical.example',
+    name: 'Ada Lovelace',
+    company: 'Analytical Engines',
+  }),
+)
+ctx.clock.set(new Date('2026-11-10T12:00:00Z'))
+await postLead(
+  ctx,
+  leadForm(ctx, { email: 'grace@cobol.example', name: 'Grace Hopper', company: 'Cobol & Co' }),
+)
+ctx.clock.set(new Date('2026-11-20T12:00:00Z'))
+await postLead(
+  ctx,
+  leadForm(ctx, {
+    email: 'evil@sheet.example',
+    name: '=HYPERLINK("http://x.example","click")',
+    company: '+SUM(A1:A9)',
+  }),
+)
+await db.insert(contacts).values([
+  {
+    id: newId(),
+    email: 'linus@kernel.example',
+    emailDisplay: 'linus@kernel.example',
+    source: 'outbound',
+    companyName: '100%_Kernel',
+    createdAt: new Date('2026-11-05T00:00:00Z'),
+  },
+  {
+    id: newId(),
+    email: 'tim@web.example',
+    emailDisplay: 'tim@web.example',
+    source: 'grader',
+    createdAt: new Date('2026-11-06T00:00:00Z'),
+  },
+])
+
+const get = (path: string, cookie = rep.cookie) => ctx.app.request(path, { headers: { cookie } })
+const emailsOf = async (res: Response) =>
+  ((await res.json()) as { rows: Array<{ email: string }> }).rows.map((r) => r.email)
+
+describe('GET /api/contacts', () => {
+  it('lists everyone, newest first, with the open deal stage', async () => {
+    const res = await get('/api/contacts')
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body).toMatchObject({ total: 5, page: 1, pageCount: 1 })
+    expect(body.rows.map((r: { email: string }) => r.email)).toEqual([
+      'evil@sheet.example',
+      'grace@cobol.example',
+      'tim@web.example',
+      'linus@kernel.example',
+      'ada@analytical.example',
+    ])
+    expect(body.rows[1]).toMatchObject({
+      company: 'Cobol & Co',
+      companyDomain: 'cobol.example',
+      source: 'inbound',
+      openDealStage: 'target',
+      submissionCount: 1,
+      marketingConsent: true,
+    })
+  })
+
+  it('searches by email, company name and domain, case-insensitively', async () => {
+    expect(await emailsOf(await get('/api/contacts?q=GRACE'))).toEqual(['grace@cobol.example'])
+    expect(await emailsOf(await get('/api/contacts?q=analytical%20engines'))).toEqual([
+      'ada@analytical.example',
+    ])
+    expect(await emailsOf(await get('/api/contacts?q=cobol.example'))).toEqual([
+      'grace@cobol.example',
+    ])
+    expect(await emailsOf(await get('/api/contacts?q=lovelace'))).toEqual([
+      'ada@analytical.example',
+    ])
+  })
+
+  it('treats % and _ in a search as plain characters', async () => {
+    expect(await emailsOf(await get('/api/contacts?q=%25'))).toEqual(['linus@kernel.example'])
+    expect(await emailsOf(await get('/api/contacts?q=0%25_K'))).toEqual(['linus@kernel.example'])
+  })
+
+  it('filters by source and by a date range (both days included)', async () => {
+    expect(await emailsOf(await get('/api/contacts?source=grader'))).toEqual(['tim@web.example'])
+    expect(await emailsOf(await get('/api/contacts?from=2026-11-05&to=2026-11-10'))).toEqual([
+      'grace@cobol.example',
+      'tim@web.example',
+      'linus@kernel.example',
+    ])
+    expect(await emailsOf(await get('/api/contacts?source=inbound&to=2026-11-09'))).toEqual([
+      'ada@analytical.example',
+    ])
+    expect((await get('/api/contacts?source=spam')).status).toBe(422)
+    expect((await get('/api/contacts?from=yesterday')).status).toBe(422)
+  })
+
+  it('pages 50 at a time', async () => {
+    const many = Array.from({ length: 55 }, (_, i) => ({
+      id: newId(),
+      email: `bulk${i}@bulk.example`,
+      emailDisplay: `bulk${i}@bulk.example`,
+      source: 'manual' as const,
+      createdAt: new Date(Date.UTC(2026, 9, 1, 0, i)),
+    }))
+    await db.insert(contacts).values(many)
+    const first = await (await get('/api/contacts?source=manual')).json()
+    expect(first).toMatchObject({ total: 55, pageCount: 2 })
+    expect(first.rows).toHaveLength(50)
+    const second = await (await get('/api/contacts?source=manual&page=2')).json()
+    expect(second.rows.map((r: { email: string }) => r.email)).toEqual([
+      'bulk4@bulk.example',
+      'bulk3@bulk.example',
+      'bulk2@bulk.example',
+      'bulk1@bulk.example',
+      'bulk0@bulk.example',
+    ])
+  })
+
+  it('needs a signed-in user', async () => {
+    expect((await ctx.app.request('/api/contacts')).status).toBe(401)
+  })
+})
+
+describe('GET /api/contacts/:id', () => {
+  it('shows submissions, consents, deals with their evidence, emails sent and downloads', async () => {
+    const [row] = (await (await get('/api/contacts?q=grace')).json()).rows
+    const res = await get(`/api/contacts/${row.id}`)
+    expect(res.status).toBe(200)
+    const detail = await res.json()
+    expect(detail.contact).toMatchObject({
+      email: 'grace@cobol.example',
+      firstName: 'Grace',
+      lastName: 'Hopper',
+    })
+    expect(detail.company).toMatchObject({ domain: 'cobol.example' })
+    expect(detail.submissions).toHaveLength(1)
+    expect(detail.consents).toMatchObject([{ purpose: 'marketing', granted: true }])
+    expect(detail.deals).toHaveLength(1)
+    expect(detail.deals[0].events.map((e: { type: string }) => e.type)).toEqual([
+      'created',
+      'evidence',
+    ])
+    expect(detail.emails).toMatchObject([
+      { template: 'asset-delivery', status: 'pending', category: 'transactional' },
+    ])
+    expect(detail.downloads).toMatchObject([
+      { file: 'demo-mid-market-pipeline-benchmark-2026.pdf', downloads: 0 },
+    ])
+  })
+
+  it('answers 404 for an unknown contact', async () => {
+    expect((await get(`/api/contacts/${newId()}`)).status).toBe(404)
+  })
+})
+
+describe('GET /api/contacts/export.csv (admins)', () => {
+  it('exports the filtered contacts as CSV with formula-looking cells defused', async () => {
+    const res = await get('/api/contacts/export.csv?source=inbound', admin.cookie)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8')
+    expect(res.headers.get('content-disposition')).toBe(
+      'attachment; filename="contacts-2026-11-20.csv"',
+    )
+    // res.text() would drop the byte-order mark; decode keeping it.
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer())
+    expect(text.startsWith('\uFEFF"id","email","first_name"')).toBe(true)
+    const lines = text.trim().split('\r\n')
+    expect(lines).toHaveLength(4) // header + three inbound contacts, oldest first
+    expect(lines[1]).toContain('"ada@analytical.example","Ada","Lovelace"')
+    expect(lines[3]).toContain(`"'=HYPERLINK(""http://x.example"",""click"")"`)
+    expect(lines[3]).toContain(`"'+SUM(A1:A9)"`)
+    expect(lines[3]).not.toMatch(/(^|,)"[=+\-@]/)
+  })
+
+  it('streams every row across batches', async () => {
+    const all = await (await get('/api/contacts/export.csv', admin.cookie)).text()
+    expect(all.trim().split('\r\n')).toHaveLength(1 + 5 + 55)
+  })
+
+  it('is refused to reps', async () => {
+    expect((await get('/api/contacts/export.csv')).status).toBe(403)
+  })
+})
+
+describe('csvCell', () => {
+  it.each([
+    ['plain', '"plain"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['=1+1', `"'=1+1"`],
+    ['+49 30 1234', `"'+49 30 1234"`],
+    ['-2', `"'-2"`],
+    ['@SUM(A1)', `"'@SUM(A1)"`],
+    ['\t=1', `"'\t=1"`],
+    ['  =1', `"'  =1"`],
+    ['a=b', '"a=b"'],
+    ['line\nbreak', '"line\nbreak"'],
+  ])('%j → %s', (value, expected) => {
+    expect(csvCell(value)).toBe(expected)
+  })
+})
