@@ -6,10 +6,14 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/boot.ts'
+import { startOutboxWorker } from './api/email/outbox-worker.ts'
 import type { Deps } from './api/deps.ts'
 import { EnvError, parseEnv } from './api/env.ts'
 import { announceFirstRun } from './api/first-run.ts'
+import { startLeadNotifier } from './api/notifications.ts'
+import { offerDemoSeed } from './api/seed/demo.ts'
 import { staticFiles } from './api/http/static-files.ts'
+import { generateDemoPdfs } from './scripts/generate-demo-pdfs.ts'
 
 export interface RunningServer {
   url: string
@@ -20,6 +24,13 @@ export interface RunningServer {
 export async function startServer(envSource: Record<string, string | undefined> = process.env): Promise<RunningServer> {
   const env = parseEnv(envSource)
   const deps = await createDeps(env)
+  // The demo content's gated PDFs are generated, not committed: write any that are missing.
+  await generateDemoPdfs(env.CONTENT_FILES_DIR)
+  // DEMO_SEED=yes fills an empty pipeline before the first request; ask (default) prints how.
+  await offerDemoSeed(deps)
+  // The outbox worker shares this process by default; OUTBOX_WORKER=false leaves sending to
+  // separate `npm run worker` processes.
+  const worker = env.OUTBOX_WORKER ? startOutboxWorker(deps) : null
   const clientDir = new URL('./dist/client/', import.meta.url)
   const { handler: astro } = (await import(new URL('./dist/server/entry.mjs', import.meta.url).href)) as {
     handler: (req: unknown, res: unknown, next: (err?: unknown) => void, locals: App.Locals) => Promise<void>
@@ -51,6 +62,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   await announceFirstRun(deps)
+  const notifier = startLeadNotifier(deps)
 
   let closing: Promise<void> | null = null
   return {
@@ -62,6 +74,9 @@ export async function startServer(envSource: Record<string, string | undefined> 
           server.close(() => resolve())
           ;(server as import('node:http').Server).closeIdleConnections?.()
         })
+        // Before the database closes: the batch in flight records its outcomes.
+        await worker?.stop()
+        await notifier.stop()
         await deps.database.close()
       })()),
   }
