@@ -86,3 +86,22 @@ export function safeCustomHeaders(headers: Record<string, string>): Record<strin
   }
   return out
 }
+
+/**
+ * A configured sender such as `Frontdoor <hello@example.com>`, `"Sales, Frontdoor" <s@x.io>` or a
+ * bare address, as an EmailAddress; null when it is not one valid address.
+ */
+export function parseMailbox(value: string): EmailAddress | null {
+  const s = value.trim()
+  const angled = /^(.*?)\s*<([^<>\s]+)>$/.exec(s)
+  if (!angled) return isValidAddress(s) ? { address: s } : null
+  const address = angled[2]!
+  if (!isValidAddress(address)) return null
+  let name = angled[1]!.trim()
+  if (name.startsWith('"') && name.endsWith('"') && name.length >= 2) {
+    name = name.slice(1, -1).replace(/\\(.)/g, '$1')
+  }
+  if (/[<>]/.test(name)) return null
+  const safe = safeHeaderText(name, 100)
+  return safe ? { name: safe, address } : { address }
+}

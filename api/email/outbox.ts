@@ -1,10 +1,15 @@
+import { and, count, desc, eq, inArray, min, sql } from 'drizzle-orm'
+import { z } from 'zod'
 import type { Db } from '../db/client.ts'
 import { outbox } from '../db/schema.ts'
 import { newId } from '../ids.ts'
+import { canonicalEmail } from './suppressions.ts'
 import type { EmailCategory, OutgoingEmail } from './transport.ts'
 
 // The transactional outbox: call `enqueueEmail` with the transaction that makes the change the
-// email is about, so both commit or neither does. The worker sends it later.
+// email is about, so both commit or neither does. The worker (outbox-worker.ts) sends it later.
+// Marketing and outreach mail is built with `enqueueMarketingEmail` (marketing.ts), which adds
+// the unsubscribe link, headers and postal address.
 
 export interface EnqueueEmail {
   category: EmailCategory
@@ -14,6 +19,7 @@ export interface EnqueueEmail {
   subject: string
   html: string
   text: string
+  /** Defaults to the sender configured for the category (Settings, else MAIL_FROM…). */
   from?: OutgoingEmail['from']
   replyTo?: OutgoingEmail['replyTo']
   headers?: Record<string, string>
@@ -22,17 +28,38 @@ export interface EnqueueEmail {
   /** Enqueue at most once per key (e.g. `asset:<submissionId>`). */
   dedupeKey?: string
   runAfter?: Date
+  /** The caller's clock (deps.now()): created_at, and run_after unless given; the database's clock otherwise. */
+  now?: Date
 }
 
+export class OutboxError extends Error {
+  code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'OutboxError'
+    this.code = code
+  }
+}
+
+/** The row id, or null when a row with the same dedupeKey exists already. */
 export async function enqueueEmail(db: Db, email: EnqueueEmail): Promise<string | null> {
-  const id = newId()
+  if (email.category !== 'transactional') {
+    const names = new Set(Object.keys(email.headers ?? {}).map((h) => h.toLowerCase()))
+    if (!names.has('list-unsubscribe') || !names.has('list-unsubscribe-post')) {
+      throw new OutboxError(
+        'missing_unsubscribe',
+        `${email.category} mail needs the one-click unsubscribe headers: build it with enqueueMarketingEmail (api/email/marketing.ts)`,
+      )
+    }
+  }
+  const id = newId(email.now?.getTime())
   const rows = await db
     .insert(outbox)
     .values({
       id,
       kind: 'email',
       category: email.category,
-      recipient: email.recipient,
+      recipient: canonicalEmail(email.recipient),
       payload: {
         template: email.template,
         to: email.to,
@@ -42,11 +69,142 @@ export async function enqueueEmail(db: Db, email: EnqueueEmail): Promise<string 
         html: email.html,
         text: email.text,
         headers: email.headers ?? {},
-      },
+      } satisfies EmailPayload,
       dedupeKey: email.dedupeKey ?? null,
+      ...(email.now ? { createdAt: email.now, runAfter: email.now } : {}),
       ...(email.runAfter ? { runAfter: email.runAfter } : {}),
     })
     .onConflictDoNothing({ target: outbox.dedupeKey })
     .returning({ id: outbox.id })
   return rows[0]?.id ?? null
+}
+
+const address = z.object({ name: z.string().optional(), address: z.string() })
+
+/** What an email row carries; read back with zod, since a row may outlive the code that wrote it. */
+export const emailPayloadSchema = z.object({
+  template: z.string().default(''),
+  to: address,
+  from: address.nullable().default(null),
+  replyTo: address.nullable().default(null),
+  subject: z.string(),
+  html: z.string(),
+  text: z.string(),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Set by a manual retry: the give-up age counts from here. */
+  retriedAt: z.string().optional(),
+})
+export type EmailPayload = z.input<typeof emailPayloadSchema>
+
+export type OutboxRow = typeof outbox.$inferSelect
+export type OutboxStatus = OutboxRow['status']
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'suppressed',
+]
+
+export type OutboxHealth = { pending: number; oldestPendingSeconds: number; failed: number }
+
+/** Backlog figures for /api/health and the outbox page: each a query on the (status, run_after) index. */
+export async function outboxHealth(db: Db, now: Date): Promise<OutboxHealth> {
+  const waiting = inArray(outbox.status, ['pending', 'sending'])
+  const [[pending], [failed]] = await Promise.all([
+    db
+      .select({ n: count(), oldest: min(outbox.createdAt) })
+      .from(outbox)
+      .where(waiting),
+    db.select({ n: count() }).from(outbox).where(eq(outbox.status, 'failed')),
+  ])
+  const oldest = pending?.oldest ? new Date(pending.oldest) : null
+  return {
+    pending: pending?.n ?? 0,
+    oldestPendingSeconds: oldest
+      ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000))
+      : 0,
+    failed: failed?.n ?? 0,
+  }
+}
+
+export type OutboxListItem = {
+  id: string
+  category: OutboxRow['category']
+  recipient: string | null
+  template: string
+  subject: string
+  status: OutboxStatus
+  attempts: number
+  runAfter: Date
+  lastError: string | null
+  lastErrorKind: string | null
+  createdAt: Date
+  sentAt: Date | null
+}
+
+export async function listOutbox(
+  db: Db,
+  options: { status?: OutboxStatus | undefined; limit?: number; offset?: number } = {},
+): Promise<{ rows: OutboxListItem[]; total: number }> {
+  const where = and(
+    eq(outbox.kind, 'email'),
+    options.status ? eq(outbox.status, options.status) : undefined,
+  )
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({
+        id: outbox.id,
+        category: outbox.category,
+        recipient: outbox.recipient,
+        template: sql<string>`coalesce(${outbox.payload}->>'template', '')`,
+        subject: sql<string>`coalesce(${outbox.payload}->>'subject', '')`,
+        status: outbox.status,
+        attempts: outbox.attempts,
+        runAfter: outbox.runAfter,
+        lastError: outbox.lastError,
+        lastErrorKind: outbox.lastErrorKind,
+        createdAt: outbox.createdAt,
+        sentAt: outbox.sentAt,
+      })
+      .from(outbox)
+      .where(where)
+      .orderBy(desc(outbox.createdAt), desc(outbox.id))
+      .limit(options.limit ?? 50)
+      .offset(options.offset ?? 0),
+    db.select({ n: count() }).from(outbox).where(where),
+  ])
+  return { rows, total: total?.n ?? 0 }
+}
+
+export async function findOutboxRow(db: Db, id: string): Promise<OutboxRow | null> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return null
+  const [row] = await db.select().from(outbox).where(eq(outbox.id, id))
+  return row ?? null
+}
+
+/**
+ * Puts failed rows back in the queue for one more round of attempts: due now, attempts from
+ * zero, and the give-up age counted from now (recorded in the payload as `retriedAt`).
+ */
+export async function retryFailed(db: Db, ids: string[] | 'all', now: Date): Promise<number> {
+  const rows = await db
+    .update(outbox)
+    .set({
+      status: 'pending',
+      attempts: 0,
+      runAfter: now,
+      leaseUntil: null,
+      lockedBy: null,
+      payload: sql`jsonb_set(${outbox.payload}, '{retriedAt}', to_jsonb(${now.toISOString()}::text))`,
+    })
+    .where(
+      and(
+        eq(outbox.status, 'failed'),
+        eq(outbox.kind, 'email'),
+        ids === 'all' ? undefined : inArray(outbox.id, ids.length ? ids : ['']),
+      ),
+    )
+    .returning({ id: outbox.id })
+  return rows.length
 }

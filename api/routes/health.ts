@@ -1,11 +1,37 @@
 import { Hono } from 'hono'
+import { transportKindFor } from '../email/mailer.ts'
+import { outboxHealth } from '../email/outbox.ts'
+import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'
 
 export const health = new Hono<AppEnv>().get('/', async (c) => {
   const { database, version } = c.var.deps
   const ok = await database.ping()
   return c.json(
-    { status: ok ? 'ok' : 'degraded', database: { engine: database.engine, ok }, version },
+    {
+      status: ok ? 'ok' : 'degraded',
+      database: { engine: database.engine, ok },
+      ...(ok ? { outbox: await outboxStatus(c.var.deps) } : {}),
+      version,
+    },
     ok ? 200 : 503,
   )
 })
+
+// A paused transport (credentials rejected) shows here; it does not make the instance unhealthy,
+// because pages and forms keep working while mail waits in the outbox.
+async function outboxStatus({ db, env, now }: AppEnv['Variables']['deps']) {
+  const transport = transportKindFor(env)
+  const [backlog, state] = await Promise.all([
+    outboxHealth(db, now()),
+    readTransportState(db, transport),
+  ])
+  return {
+    ...backlog,
+    transport,
+    transportState: state.state,
+    ...(state.state === 'paused'
+      ? { transportReason: state.reason, pausedSince: state.since }
+      : {}),
+  }
+}

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
+import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/account-emails.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { requirePermission } from '../http/guards.ts'
 import { fail, readBody, validate } from '../http/input.ts'
@@ -34,15 +35,22 @@ export const userRoutes = new Hono<AppEnv>()
     if (data.password === '') delete data.password
     const input = validateOrBack(c, kind, createSchema, data)
     if (input instanceof Response) return input
-    const created = await createUser(c.var.db, { ...input, password: input.password ?? null })
+    const { env, now } = c.var.deps
+    // Without a password: the user, the invitation token and its email commit together.
+    const { created, inviteLink } = input.password
+      ? { created: await createUser(c.var.db, { ...input, password: input.password }), inviteLink: null }
+      : await c.var.db.transaction(async (tx) => {
+          const created = await createUser(tx, { ...input, password: null })
+          if (!created.ok) return { created, inviteLink: null }
+          const { token, expiresAt } = await createUserToken(tx, 'invite', created.user.id, now())
+          const url = `${env.APP_ORIGIN}/password?token=${token}`
+          const inviter = c.var.user!
+          await enqueueInvitationEmail(tx, env, { invitee: created.user, inviter, url, expiresAt }, now())
+          return { created, inviteLink: url }
+        })
     if (!created.ok) {
       if (kind === 'form') return back(c, { error: created.message })
       return c.json({ error: { code: created.code, message: created.message } }, created.code === 'duplicate_email' ? 409 : 422)
-    }
-    let inviteLink: string | null = null
-    if (!input.password) {
-      const { token } = await createUserToken(c.var.db, 'invite', created.user.id, c.var.deps.now())
-      inviteLink = `${c.var.deps.env.APP_ORIGIN}/password?token=${token}`
     }
     if (kind === 'form')
       return back(c, { notice: `Added ${created.user.email}.`, ...(inviteLink ? { link: inviteLink } : {}) })
@@ -65,8 +73,15 @@ export const userRoutes = new Hono<AppEnv>()
     const kind = c.req.header('content-type')?.includes('json') ? 'json' : 'form'
     const user = await findUser(c.var.db, id)
     if (!user) fail(404, 'not_found', 'Unknown user.')
-    const { token } = await createUserToken(c.var.db, 'reset', user.id, c.var.deps.now())
-    const link = `${c.var.deps.env.APP_ORIGIN}/password?token=${token}`
+    const { env, now } = c.var.deps
+    const admin = c.var.user!
+    const link = await c.var.db.transaction(async (tx) => {
+      const { token, expiresAt } = await createUserToken(tx, 'reset', user.id, now())
+      const url = `${env.APP_ORIGIN}/password?token=${token}`
+      const requestedFrom = admin.id === user.id ? null : `an admin, ${admin.name}`
+      await enqueuePasswordResetEmail(tx, env, { user, url, expiresAt, requestedFrom }, now())
+      return url
+    })
     return kind === 'form' ? back(c, { notice: `Password reset link for ${user.email} created.`, link }) : c.json({ link })
   })
 

@@ -11,6 +11,8 @@ export type Behaviour = {
   onConnect?: () => Error | null
   /** Refuse a recipient, e.g. `smtpError(550, 'No such user')`. */
   onRcptTo?: (address: string) => Error | null
+  /** Runs before a recipient is accepted; the server waits for it (a slow server, or a side effect mid-send). */
+  whileRcptTo?: (address: string) => Promise<void>
   /** Require these credentials (AUTH PLAIN/LOGIN). */
   auth?: { user: string; pass: string }
 }
@@ -38,7 +40,9 @@ export async function startSmtpServer(behaviour: Behaviour = {}) {
       callback(null, { user: auth.username })
     },
     onRcptTo(address, _session, callback) {
-      callback(behaviour.onRcptTo?.(address.address) ?? null)
+      const answer = () => callback(behaviour.onRcptTo?.(address.address) ?? null)
+      if (!behaviour.whileRcptTo) return answer()
+      behaviour.whileRcptTo(address.address).then(answer, callback)
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = []

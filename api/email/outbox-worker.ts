@@ -1,0 +1,599 @@
+// The outbox worker: claims due email rows with FOR UPDATE SKIP LOCKED and a lease, sends each
+// through the transport, and records the outcome. Several workers (processes) may share one
+// PostgreSQL: a row is claimed by exactly one of them, and a crashed worker's rows are claimed
+// again once their lease runs out.
+//
+// Outcomes (classified by the transport):
+//   sent           → status `sent`
+//   suppressed     → status `suppressed` (read by the claiming statement, and again for a row
+//                    that waited more than a second in its batch: never older than that at send)
+//   permanent      → status `failed`; a hard bounce also suppresses the address
+//   retryable      → back to `pending` with exponential backoff and jitter, until the row is older
+//                    than OUTBOX_MAX_AGE_HOURS: then `failed`
+//   configuration  → the transport is paused for every worker (transport_status), the row goes
+//                    back untouched; a check (transport.verify) resumes it
+// A failure that says the server itself is unreachable also ends the batch early and makes this
+// worker wait before claiming again, so a dead SMTP server is not hammered row by row.
+
+import { hostname } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { and, asc, eq, getTableColumns, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
+import type { Db } from '../db/client.ts'
+import { outbox, suppressions } from '../db/schema.ts'
+import type { Env } from '../env.ts'
+import { newToken } from '../ids.ts'
+import type { Logger } from '../logger.ts'
+import { createTransport } from './mailer.ts'
+import { emailPayloadSchema } from './outbox.ts'
+import type { OutboxRow } from './outbox.ts'
+import { fromFor, loadSenderSettings } from './sender.ts'
+import type { SenderSettings } from './sender.ts'
+import { findSuppression, suppress, suppressionBlocks } from './suppressions.ts'
+import type { SuppressionReason } from './suppressions.ts'
+import { failure } from './transport.ts'
+import type { EmailCategory, SendFailure, SendOutcome, Transport } from './transport.ts'
+import { pauseTransport, readTransportState, resumeTransport } from './transport-status.ts'
+
+export type RetryPolicy = { baseMs: number; capMs: number }
+export const defaultRetryPolicy: RetryPolicy = { baseMs: 15_000, capMs: 60 * 60_000 }
+
+/**
+ * How long to wait after the `attempts`-th failed attempt: doubling from `baseMs`, capped at
+ * `capMs`, with "equal jitter" (half fixed, half random) so rows that failed together do not all
+ * come back in the same second. Pure: `random` in [0, 1).
+ */
+export function retryDelayMs(
+  attempts: number,
+  random: number,
+  policy = defaultRetryPolicy,
+): number {
+  const exponential = Math.min(
+    policy.capMs,
+    policy.baseMs * 2 ** Math.max(0, Math.min(attempts, 40) - 1),
+  )
+  return Math.round(exponential / 2 + (exponential / 2) * random)
+}
+
+/**
+ * A retryable failure about the server or API as a whole (unreachable, overloaded, rate limited),
+ * as opposed to one about this message (a mailbox that is busy, SMTP 450–452 on RCPT).
+ */
+export function isTransportWide(f: SendFailure): boolean {
+  return (
+    f.kind === 'retryable' &&
+    !/^smtp_45\d$/.test(f.code) &&
+    f.code !== 'concurrent_idempotent_requests'
+  )
+}
+
+/** The give-up rule: true when the next attempt would come after the row's maximum age. */
+export function shouldGiveUp(ageBase: Date, nextAttemptAt: Date, maxAgeMs: number): boolean {
+  return nextAttemptAt.getTime() - ageBase.getTime() > maxAgeMs
+}
+
+export type OutboxWorkerOptions = {
+  /** Sender defaults and APP_ORIGIN. */
+  env: Env
+  logger: Logger
+  now: () => Date
+  workerId?: string
+  /** Rows claimed at once. */
+  batchSize?: number
+  /** Rows of a batch in flight at once (match the SMTP pool size). */
+  concurrency?: number
+  /** How long a claim holds a row; longer than a batch can take to send. */
+  leaseMs?: number
+  /** Sleep when nothing is due. */
+  idleMs?: number
+  maxAgeMs?: number
+  retry?: RetryPolicy
+  /** While paused, how often to check whether the transport works again. */
+  verifyIntervalMs?: number
+  random?: () => number
+}
+
+export type DrainResult = {
+  claimed: number
+  sent: number
+  retried: number
+  failed: number
+  suppressed: number
+  /** Claimed but put back untouched (the transport was paused or down mid-batch). */
+  released: number
+  /** The transport is paused (credentials rejected, no sender): nothing was claimed. */
+  paused: boolean
+  /** This worker is waiting after the server was unreachable: nothing was claimed. */
+  coolingDown: boolean
+}
+
+export interface OutboxWorker {
+  readonly id: string
+  readonly transport: Transport
+  /** One round: claim a batch of due rows and send them. Tests call it directly. */
+  drainOnce(): Promise<DrainResult>
+  /** Loops drainOnce: again at once while rows were claimed, after `idleMs` otherwise. */
+  start(): void
+  /** Finishes the batch in flight and stops looping. */
+  stop(): Promise<void>
+}
+
+export type ClaimedRow = OutboxRow & {
+  /** The recipient's suppression, read in the claiming statement itself, just before the send. */
+  suppressedReason: SuppressionReason | null
+}
+
+/** Claims up to `limit` due rows for `workerId` until `now + leaseMs`; each claim counts as an attempt. */
+export async function claimDueEmails(
+  db: Db,
+  workerId: string,
+  now: Date,
+  options: { limit: number; leaseMs: number },
+): Promise<ClaimedRow[]> {
+  const due = db
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.kind, 'email'),
+        or(
+          and(eq(outbox.status, 'pending'), lte(outbox.runAfter, now)),
+          and(eq(outbox.status, 'sending'), lt(outbox.leaseUntil, now)),
+        ),
+      ),
+    )
+    .orderBy(asc(outbox.runAfter))
+    .limit(options.limit)
+    .for('update', { skipLocked: true })
+  const rows = await db
+    .update(outbox)
+    .set({
+      status: 'sending',
+      lockedBy: workerId,
+      leaseUntil: new Date(now.getTime() + options.leaseMs),
+      attempts: sql`${outbox.attempts} + 1`,
+    })
+    .where(inArray(outbox.id, due))
+    .returning({
+      ...getTableColumns(outbox),
+      suppressedReason: sql<SuppressionReason | null>`(select ${suppressions.reason} from ${suppressions} where ${suppressions.email} = ${outbox.recipient})`,
+    })
+  return rows.sort(
+    (a, b) => a.runAfter.getTime() - b.runAfter.getTime() || a.id.localeCompare(b.id),
+  )
+}
+
+export function createOutboxWorker(
+  db: Db,
+  transport: Transport,
+  options: OutboxWorkerOptions,
+): OutboxWorker {
+  const id = options.workerId ?? `${hostname()}:${process.pid}:${newToken(5)}`
+  const log = options.logger.child({ component: 'outbox', worker: id, transport: transport.name })
+  const batchSize = options.batchSize ?? 20
+  const concurrency = options.concurrency ?? 4
+  const leaseMs = options.leaseMs ?? 5 * 60_000
+  const idleMs = options.idleMs ?? 1_000
+  const maxAgeMs = options.maxAgeMs ?? options.env.OUTBOX_MAX_AGE_HOURS * 3_600_000
+  const policy = options.retry ?? defaultRetryPolicy
+  const verifyIntervalMs = options.verifyIntervalMs ?? 30_000
+  const random = options.random ?? Math.random
+  const now = options.now
+
+  // Sender settings and the shared pause flag, read at most once a second while busy: a change
+  // an admin or another worker makes is seen within that second.
+  let cached: { at: number; sender: SenderSettings; paused: boolean } | null = null
+  async function context(): Promise<{ sender: SenderSettings; paused: boolean }> {
+    if (cached && performance.now() - cached.at < 1_000) return cached
+    const [sender, state] = await Promise.all([
+      loadSenderSettings(db, options.env),
+      readTransportState(db, transport.name),
+    ])
+    cached = { at: performance.now(), sender, paused: state.state === 'paused' }
+    return cached
+  }
+
+  /**
+   * Sent rows are recorded together at the end of their batch: one statement instead of one per
+   * row. If the process dies before it, those rows are claimed again after their lease and sent
+   * once more with the same Message-ID / idempotency key, which receivers and Resend deduplicate.
+   */
+  async function recordSent(rows: Array<{ id: string; providerId: string }>): Promise<void> {
+    if (rows.length === 0) return
+    const at = now()
+    const data = JSON.stringify(rows.map((r) => ({ id: r.id, provider_id: r.providerId })))
+    const updated = await db
+      .update(outbox)
+      .set({
+        status: 'sent',
+        sentAt: at,
+        providerId: sql`d.provider_id`,
+        leaseUntil: null,
+        lockedBy: null,
+        lastError: null,
+        lastErrorKind: null,
+      })
+      .from(sql`jsonb_to_recordset(${data}::jsonb) as d(id text, provider_id text)`)
+      .where(and(eq(outbox.id, sql`d.id`), eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
+      .returning({ id: outbox.id })
+    if (updated.length < rows.length)
+      log.warn('lease lost before sends were recorded', {
+        sent: rows.length,
+        recorded: updated.length,
+      })
+  }
+
+  let lastCheckAt: number | null = null
+  let cooldownUntil = 0
+  let downStreak = 0
+
+  // Every write after a claim is guarded: a worker whose lease ran out (and whose row another
+  // worker claimed since) must not overwrite the newer outcome.
+  const mine = (row: OutboxRow) =>
+    and(eq(outbox.id, row.id), eq(outbox.lockedBy, id), eq(outbox.status, 'sending'))
+
+  async function finish(row: OutboxRow, set: PgUpdateSetSource<typeof outbox>): Promise<void> {
+    const updated = await db
+      .update(outbox)
+      .set({ leaseUntil: null, lockedBy: null, ...set })
+      .where(mine(row))
+      .returning({ id: outbox.id })
+    if (updated.length === 0)
+      log.warn('lease lost before the outcome was recorded', {
+        outboxId: row.id,
+        status: set.status,
+      })
+  }
+
+  const release = (row: OutboxRow, reason: SendFailure) =>
+    finish(row, {
+      status: 'pending',
+      attempts: sql`greatest(${outbox.attempts} - 1, 0)`,
+      lastError: reason.message,
+      lastErrorKind: reason.kind,
+    })
+
+  async function releaseUntried(rows: OutboxRow[]): Promise<number> {
+    if (rows.length === 0) return 0
+    const released = await db
+      .update(outbox)
+      .set({
+        status: 'pending',
+        attempts: sql`greatest(${outbox.attempts} - 1, 0)`,
+        leaseUntil: null,
+        lockedBy: null,
+      })
+      .where(
+        and(
+          inArray(
+            outbox.id,
+            rows.map((r) => r.id),
+          ),
+          eq(outbox.lockedBy, id),
+          eq(outbox.status, 'sending'),
+        ),
+      )
+      .returning({ id: outbox.id })
+    return released.length
+  }
+
+  async function processRow(
+    row: ClaimedRow,
+    claimedAt: number,
+    sender: SenderSettings,
+    sent: Array<{ id: string; providerId: string }>,
+  ): Promise<{
+    result: 'sent' | 'retried' | 'failed' | 'suppressed' | 'released'
+    stop?: 'configuration' | 'down'
+  }> {
+    const parsed = emailPayloadSchema.safeParse(row.payload)
+    if (!parsed.success) {
+      await finish(row, {
+        status: 'failed',
+        lastError: `unreadable payload: ${parsed.error.issues[0]?.message}`,
+        lastErrorKind: 'permanent',
+      })
+      return { result: 'failed' }
+    }
+    const payload = parsed.data
+    const category: EmailCategory = row.category ?? 'transactional'
+    const recipient = row.recipient ?? payload.to.address
+
+    // The claim read the suppression list; a row that waited in its batch (a slow server) reads
+    // it again, so no send acts on a check more than a second old.
+    const suppressedBy =
+      performance.now() - claimedAt > 1_000
+        ? ((await findSuppression(db, recipient))?.reason ?? null)
+        : row.suppressedReason
+    if (suppressedBy && suppressionBlocks(suppressedBy, category)) {
+      await finish(row, {
+        status: 'suppressed',
+        lastError: `suppressed (${suppressedBy})`,
+        lastErrorKind: 'suppressed',
+      })
+      return { result: 'suppressed' }
+    }
+
+    const from = payload.from ?? fromFor(sender, category, transport.name)
+    const replyTo = payload.replyTo ?? sender.replyTo
+    const outcome: SendOutcome = from
+      ? await transport.send({
+          id: row.id,
+          from,
+          replyTo: replyTo ?? undefined,
+          to: payload.to,
+          subject: payload.subject,
+          html: payload.html,
+          text: payload.text,
+          headers: payload.headers,
+          category,
+        })
+      : noSender()
+    const at = now()
+
+    if (outcome.ok) {
+      sent.push({ id: row.id, providerId: outcome.providerId.slice(0, 500) })
+      return { result: 'sent' }
+    }
+    const error = `${outcome.code}: ${outcome.message}`.slice(0, 2000)
+    if (outcome.kind === 'configuration') {
+      const reason = `${transport.name}: ${error}`
+      await pauseTransport(db, transport.name, reason, at)
+      log.error('transport paused: configuration rejected', {
+        outboxId: row.id,
+        code: outcome.code,
+        message: outcome.message,
+      })
+      await release(row, outcome)
+      return { result: 'released', stop: 'configuration' }
+    }
+    if (outcome.kind === 'permanent') {
+      if (outcome.hardBounce) {
+        await suppress(
+          db,
+          {
+            email: recipient,
+            reason: 'hard_bounce',
+            source: `${transport.name} ${error}`.slice(0, 500),
+          },
+          at,
+        )
+      }
+      await finish(row, { status: 'failed', lastError: error, lastErrorKind: 'permanent' })
+      log.warn('email failed permanently', {
+        outboxId: row.id,
+        code: outcome.code,
+        hardBounce: !!outcome.hardBounce,
+      })
+      return { result: 'failed' }
+    }
+    const nextAt = new Date(at.getTime() + retryDelayMs(row.attempts, random(), policy))
+    const ageBase = payload.retriedAt ? new Date(payload.retriedAt) : row.createdAt
+    const down = isTransportWide(outcome)
+    if (shouldGiveUp(ageBase, nextAt, maxAgeMs)) {
+      const hours = Math.round(((at.getTime() - ageBase.getTime()) / 3_600_000) * 10) / 10
+      await finish(row, {
+        status: 'failed',
+        lastError: `gave up after ${row.attempts} attempts in ${hours} h: ${error}`.slice(0, 2000),
+        lastErrorKind: 'retryable',
+      })
+      log.warn('email given up', { outboxId: row.id, attempts: row.attempts, code: outcome.code })
+      return { result: 'failed', ...(down ? { stop: 'down' as const } : {}) }
+    }
+    await finish(row, {
+      status: 'pending',
+      runAfter: nextAt,
+      lastError: error,
+      lastErrorKind: 'retryable',
+    })
+    log.info('email will be retried', {
+      outboxId: row.id,
+      attempts: row.attempts,
+      code: outcome.code,
+      runAfter: nextAt.toISOString(),
+    })
+    return { result: 'retried', ...(down ? { stop: 'down' as const } : {}) }
+  }
+
+  async function drainOnce(): Promise<DrainResult> {
+    const result: DrainResult = {
+      claimed: 0,
+      sent: 0,
+      retried: 0,
+      failed: 0,
+      suppressed: 0,
+      released: 0,
+      paused: false,
+      coolingDown: false,
+    }
+    const start = now().getTime()
+    if (start < cooldownUntil) return { ...result, coolingDown: true }
+
+    const { sender, paused } = await context()
+    if (paused) {
+      if (lastCheckAt !== null && start - lastCheckAt < verifyIntervalMs)
+        return { ...result, paused: true }
+      lastCheckAt = start
+      cached = null
+      const problem = await preflight(transport, sender)
+      if (problem) {
+        await pauseTransport(
+          db,
+          transport.name,
+          `${transport.name}: ${problem.code}: ${problem.message}`,
+          now(),
+        )
+        return { ...result, paused: true }
+      }
+      await resumeTransport(db, transport.name, now())
+      log.info('transport resumed: the check passed')
+    }
+
+    // After the server was unreachable, one row probes it before whole batches go again.
+    const limit = downStreak > 0 ? 1 : batchSize
+    const rows = await claimDueEmails(db, id, new Date(start), { limit, leaseMs })
+    const claimedAt = performance.now()
+    result.claimed = rows.length
+    let stop: 'configuration' | 'down' | null = null
+    let next = 0
+    const sent: Array<{ id: string; providerId: string }> = []
+    const lane = async () => {
+      while (next < rows.length && !stop) {
+        const row = rows[next++]!
+        try {
+          const { result: r, stop: s } = await processRow(row, claimedAt, sender, sent)
+          result[r]++
+          if (s) stop ??= s
+        } catch (err) {
+          // A database error mid-row: the row keeps its lease and is claimed again when it ends.
+          log.error('outbox row failed', { outboxId: row.id, err })
+        }
+      }
+    }
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane))
+    } finally {
+      await recordSent(sent)
+    }
+    // Rows never tried because the transport went down or was paused mid-batch go back as they were.
+    result.released += await releaseUntried(rows.slice(next))
+
+    if (stop === 'down') {
+      downStreak++
+      cooldownUntil = now().getTime() + retryDelayMs(downStreak, random(), policy)
+    } else if (result.sent > 0) {
+      downStreak = 0
+    }
+    if (stop === 'configuration') {
+      lastCheckAt = now().getTime()
+      cached = null
+    }
+    result.paused = stop === 'configuration'
+    return result
+  }
+
+  let running = false
+  let loop: Promise<void> | null = null
+  let wake: AbortController | null = null
+
+  return {
+    id,
+    transport,
+    drainOnce,
+    start() {
+      if (running) return
+      running = true
+      loop = (async () => {
+        while (running) {
+          let claimed = 0
+          let failed = false
+          try {
+            claimed = (await drainOnce()).claimed
+          } catch (err) {
+            failed = true
+            log.error('outbox round failed', { err })
+          }
+          if (!running) break
+          if (claimed > 0 && !failed) continue
+          wake = new AbortController()
+          // The database itself failing is not retried every second.
+          await sleep(failed ? Math.max(idleMs, 5_000) : idleMs, undefined, {
+            signal: wake.signal,
+          }).catch(() => {})
+        }
+      })()
+    },
+    async stop() {
+      running = false
+      wake?.abort()
+      await loop
+      loop = null
+    },
+  }
+}
+
+/** Whether a transport can send: a sender is configured, and the provider accepts us. */
+async function preflight(
+  transport: Transport,
+  sender: SenderSettings,
+): Promise<SendFailure | null> {
+  if (!fromFor(sender, 'transactional', transport.name)) return noSender()
+  const outcome: SendOutcome = (await transport.verify?.()) ?? {
+    ok: true,
+    providerId: 'unverified',
+  }
+  return outcome.ok ? null : outcome
+}
+
+function noSender(): SendFailure {
+  return failure(
+    'configuration',
+    'no_sender',
+    'No sender address: set MAIL_FROM, or the sender in /app/admin/settings.',
+  )
+}
+
+/**
+ * The worker a process runs: the transport chosen by the environment (mailer.ts), started at
+ * once. `stop()` finishes the batch in flight, then closes the transport's connections.
+ */
+export function startOutboxWorker(
+  deps: { db: Db; env: Env; logger: Logger; now: () => Date },
+  options: Partial<OutboxWorkerOptions> = {},
+): OutboxWorker {
+  const transport = createTransport(deps.env, deps.db, { now: deps.now })
+  const worker = createOutboxWorker(deps.db, transport, {
+    env: deps.env,
+    logger: deps.logger,
+    now: deps.now,
+    ...options,
+  })
+  if (deps.env.SMTP_URL && deps.env.RESEND_API_KEY) {
+    deps.logger.warn(
+      'both SMTP_URL and RESEND_API_KEY are set: sending through SMTP, RESEND_API_KEY is ignored',
+    )
+  }
+  if (deps.env.NODE_ENV === 'production' && !deps.env.APP_ORIGIN.startsWith('https://')) {
+    deps.logger.warn(
+      'APP_ORIGIN is not https: mail providers ignore one-click unsubscribe links that are not https',
+    )
+  }
+  deps.logger.info('outbox worker started', { worker: worker.id, transport: transport.name })
+  worker.start()
+  return {
+    id: worker.id,
+    transport,
+    drainOnce: worker.drainOnce,
+    start: worker.start,
+    async stop() {
+      await worker.stop()
+      await transport.close()
+    },
+  }
+}
+
+/**
+ * The "Check again" of the outbox page: builds the configured transport, checks the sender and
+ * the credentials, and resumes or (re)pauses it for every worker. The result says which.
+ */
+export async function checkTransport(deps: {
+  db: Db
+  env: Env
+  now: () => Date
+}): Promise<{ transport: Transport['name']; ok: boolean; reason: string | null }> {
+  const transport = createTransport(deps.env, deps.db, { now: deps.now, maxConnections: 1 })
+  try {
+    const sender = await loadSenderSettings(deps.db, deps.env)
+    const problem = await preflight(transport, sender)
+    if (problem) {
+      const reason = `${transport.name}: ${problem.code}: ${problem.message}`
+      if (problem.kind === 'configuration')
+        await pauseTransport(deps.db, transport.name, reason, deps.now())
+      return { transport: transport.name, ok: false, reason }
+    }
+    await resumeTransport(deps.db, transport.name, deps.now())
+    return { transport: transport.name, ok: true, reason: null }
+  } finally {
+    await transport.close()
+  }
+}

@@ -1,0 +1,104 @@
+// Addresses we must not mail. Written synchronously (by an unsubscribe, a hard bounce, an admin)
+// and read by the outbox worker right before each send. Nothing lifts a suppression on its own;
+// only an admin can remove one they added by hand.
+
+import { and, count, desc, eq, ilike, or } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { suppressions } from '../db/schema.ts'
+import type { EmailCategory } from './transport.ts'
+
+export type SuppressionReason = 'unsubscribe' | 'hard_bounce' | 'complaint' | 'manual'
+export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
+  'unsubscribe',
+  'hard_bounce',
+  'complaint',
+  'manual',
+]
+export type Suppression = typeof suppressions.$inferSelect
+
+/** The one spelling of an address for suppression look-ups (the same as user emails). */
+export function canonicalEmail(email: string): string {
+  return email.trim().normalize('NFC').toLowerCase()
+}
+
+/**
+ * Whether a suppression stops a message of this category. An unsubscribe is from marketing and
+ * outreach: the password reset or the asset the person asked for still goes. A hard bounce, a
+ * complaint or an admin's entry stops everything.
+ */
+export function suppressionBlocks(reason: SuppressionReason, category: EmailCategory): boolean {
+  return reason !== 'unsubscribe' || category !== 'transactional'
+}
+
+/**
+ * Records a suppression. The first reason recorded for an address stays (an unsubscribe is not
+ * overwritten by a later bounce); returns whether the address was newly suppressed.
+ */
+export async function suppress(
+  db: Db,
+  input: {
+    email: string
+    reason: SuppressionReason
+    source?: string | null
+    note?: string | null
+    createdBy?: string | null
+  },
+  now: Date,
+): Promise<boolean> {
+  const rows = await db
+    .insert(suppressions)
+    .values({
+      email: canonicalEmail(input.email),
+      reason: input.reason,
+      source: input.source?.slice(0, 500) ?? null,
+      note: input.note?.slice(0, 1000) ?? null,
+      createdBy: input.createdBy ?? null,
+      createdAt: now,
+    })
+    .onConflictDoNothing({ target: suppressions.email })
+    .returning({ email: suppressions.email })
+  return rows.length === 1
+}
+
+export async function findSuppression(db: Db, email: string): Promise<Suppression | null> {
+  const [row] = await db
+    .select()
+    .from(suppressions)
+    .where(eq(suppressions.email, canonicalEmail(email)))
+  return row ?? null
+}
+
+export async function listSuppressions(
+  db: Db,
+  options: { q?: string | undefined; limit?: number; offset?: number } = {},
+): Promise<{ rows: Suppression[]; total: number }> {
+  const q = options.q?.trim()
+  const pattern = q ? `%${q.replace(/[\\%_]/g, '\\$&')}%` : null
+  const where = pattern
+    ? or(
+        ilike(suppressions.email, pattern),
+        ilike(suppressions.source, pattern),
+        ilike(suppressions.note, pattern),
+      )
+    : undefined
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(suppressions)
+      .where(where)
+      .orderBy(desc(suppressions.createdAt), suppressions.email)
+      .limit(options.limit ?? 100)
+      .offset(options.offset ?? 0),
+    db.select({ n: count() }).from(suppressions).where(where),
+  ])
+  return { rows, total: total?.n ?? 0 }
+}
+
+/** Removes an entry an admin added by hand; unsubscribes, bounces and complaints stay. */
+export async function removeManualSuppression(db: Db, email: string): Promise<boolean> {
+  const rows = await db
+    .delete(suppressions)
+    .where(and(eq(suppressions.email, canonicalEmail(email)), eq(suppressions.reason, 'manual')))
+    .returning({ email: suppressions.email })
+  return rows.length === 1
+}

@@ -1,0 +1,116 @@
+// One-click unsubscribe (RFC 8058). A token is 128 random bits in 26 base32 characters: opaque,
+// short enough that the List-Unsubscribe header stays on one line under DKIM, and it never
+// expires (a person may unsubscribe from a mail years old). One token per address and campaign,
+// reused for every later message of that campaign.
+
+import { and, eq, isNull } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
+import { newId, newToken } from '../ids.ts'
+import { canonicalEmail, suppress } from './suppressions.ts'
+
+const TOKEN_BYTES = 16
+/** The shape of every token we issue: a URL that is not this shape is answered without a query. */
+export const unsubscribeTokenPattern = /^[a-z2-7]{26}$/
+
+export async function unsubscribeTokenFor(
+  db: Db,
+  email: string,
+  campaignId: string | null = null,
+): Promise<string> {
+  const canonical = canonicalEmail(email)
+  const [existing] = await db
+    .select({ token: unsubscribeTokens.token })
+    .from(unsubscribeTokens)
+    .where(
+      and(
+        eq(unsubscribeTokens.email, canonical),
+        campaignId === null
+          ? isNull(unsubscribeTokens.campaignId)
+          : eq(unsubscribeTokens.campaignId, campaignId),
+      ),
+    )
+    .limit(1)
+  if (existing) return existing.token
+  const token = newToken(TOKEN_BYTES)
+  await db.insert(unsubscribeTokens).values({ token, email: canonical, campaignId })
+  return token
+}
+
+export function unsubscribeUrl(origin: string, token: string): string {
+  return `${origin}/u/${token}`
+}
+
+/** The headers RFC 8058 asks for; the URL in angle brackets, the POST body a mail provider sends. */
+export function unsubscribeHeaders(url: string): Record<string, string> {
+  return {
+    'List-Unsubscribe': `<${url}>`,
+    'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  }
+}
+
+export async function findUnsubscribeToken(
+  db: Db,
+  token: string,
+): Promise<{ email: string; campaignId: string | null } | null> {
+  if (!unsubscribeTokenPattern.test(token)) return null
+  const [row] = await db
+    .select({ email: unsubscribeTokens.email, campaignId: unsubscribeTokens.campaignId })
+    .from(unsubscribeTokens)
+    .where(eq(unsubscribeTokens.token, token))
+  return row ?? null
+}
+
+export type UnsubscribeResult = { email: string; alreadySuppressed: boolean } | null
+
+/**
+ * Suppresses the token's address at once and, for a known contact, appends the withdrawal of
+ * marketing consent. Repeating it changes nothing. Null for a token we never issued.
+ */
+export async function unsubscribe(
+  db: Db,
+  token: string,
+  context: { via: 'one-click' | 'page'; ip?: string | null; userAgent?: string | null },
+  now: Date,
+): Promise<UnsubscribeResult> {
+  const found = await findUnsubscribeToken(db, token)
+  if (!found) return null
+  return db.transaction(async (tx) => {
+    const created = await suppress(
+      tx,
+      {
+        email: found.email,
+        reason: 'unsubscribe',
+        source: `${found.campaignId ? `campaign ${found.campaignId}, ` : ''}${context.via === 'one-click' ? 'one-click (List-Unsubscribe-Post)' : 'unsubscribe page'}`,
+      },
+      now,
+    )
+    if (created) {
+      const [contact] = await tx
+        .select({ id: contacts.id })
+        .from(contacts)
+        .where(eq(contacts.email, found.email))
+      if (contact) {
+        await tx.insert(consentEvents).values({
+          id: newId(now.getTime()),
+          contactId: contact.id,
+          purpose: 'marketing',
+          granted: false,
+          method: 'unsubscribe',
+          source: { via: context.via, campaignId: found.campaignId },
+          ip: context.ip ?? null,
+          userAgent: context.userAgent?.slice(0, 500) ?? null,
+          createdAt: now,
+        })
+      }
+    }
+    return { email: found.email, alreadySuppressed: !created }
+  })
+}
+
+/** `j•••@example.com`: enough for a person to recognise their address on a shared screen. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@')
+  if (at < 1) return '•••'
+  return `${Array.from(email.slice(0, at))[0]}•••${email.slice(at)}`
+}

@@ -1,0 +1,70 @@
+// npm run worker [-- --once] [-- --allow-embedded]
+// An outbox worker on its own: claims and sends email rows until SIGTERM/SIGINT. Run as many as
+// you like against one PostgreSQL (DATABASE_URL); each row is sent by exactly one of them. Set
+// OUTBOX_WORKER=false on the web processes to leave all sending to these.
+//   --once            drain what is due now, then exit (cron, or a backlog after an outage)
+//   --allow-embedded  use the embedded database in DATA_DIR: only while the server is stopped,
+//                     since the embedded database can be opened by one process at a time
+import { parseArgs } from 'node:util'
+import { createDeps } from '../api/boot.ts'
+import { createTransport } from '../api/email/mailer.ts'
+import { createOutboxWorker, startOutboxWorker } from '../api/email/outbox-worker.ts'
+import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    once: { type: 'boolean', default: false },
+    'allow-embedded': { type: 'boolean', default: false },
+  },
+})
+
+loadDotEnv()
+let env
+try {
+  env = parseEnv()
+} catch (err) {
+  if (err instanceof EnvError) {
+    console.error(err.message)
+    process.exit(78)
+  }
+  throw err
+}
+if (!env.DATABASE_URL && !args['allow-embedded']) {
+  console.error(
+    'worker: DATABASE_URL is not set. The embedded database can be opened by one process only, and the server\n' +
+      'already runs a worker. Set DATABASE_URL to share a PostgreSQL, or pass --allow-embedded while the server is stopped.',
+  )
+  process.exit(78)
+}
+
+const deps = await createDeps(env)
+
+if (args.once) {
+  const transport = createTransport(env, deps.db, { now: deps.now })
+  const worker = createOutboxWorker(deps.db, transport, { env, logger: deps.logger, now: deps.now })
+  let total = 0
+  for (;;) {
+    const round = await worker.drainOnce()
+    total += round.sent
+    if (round.claimed === 0) break
+  }
+  deps.logger.info('worker drained', { sent: total })
+  await transport.close()
+  await deps.database.close()
+} else {
+  const worker = startOutboxWorker(deps)
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      deps.logger.info('worker stopping', { signal })
+      const force = setTimeout(() => process.exit(1), 30_000)
+      force.unref()
+      worker
+        .stop()
+        .then(() => deps.database.close())
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        )
+    })
+  }
+}
