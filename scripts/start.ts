@@ -6,6 +6,11 @@ import { join } from 'node:path'
 import { loadDotEnv } from '../api/env.ts'
 
 loadDotEnv()
+// `npm start` is the try-it command: an empty embedded database gets the demo team and pipeline.
+// Production runs `node server.ts` with NODE_ENV=production, where nothing is seeded unless asked.
+if (process.env.DEMO_SEED === undefined && process.env.NODE_ENV !== 'production' && !process.env.DATABASE_URL) {
+  process.env.DEMO_SEED = 'yes'
+}
 const root = new URL('..', import.meta.url).pathname
 const entry = join(root, 'dist/server/entry.mjs')
 
