@@ -1,0 +1,225 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import { checkFormToken } from '../form-tokens.ts'
+import {
+  findReport,
+  GRADER_COOKIE,
+  GRADER_COOKIE_MAX_AGE,
+  graderSettingsFrom,
+  isUnlockedBy,
+  plausibleToken,
+  reportJson,
+  requestGrade,
+  wakeGraderJobs,
+} from '../grader-reports.ts'
+import { checkUnlockPost, unlockReport } from '../grader-unlocks.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { readCookie, secureCookies } from '../http/cookies.ts'
+import { fail, readBody, wantsJson } from '../http/input.ts'
+import { newToken } from '../ids.ts'
+import { leadContext } from '../leads/context.ts'
+import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
+import { requestHash } from '../leads/lead-form.ts'
+import { spamReasons } from '../leads/spam.ts'
+import { can } from '../permissions.ts'
+import { hitRateLimit } from '../rate-limits.ts'
+
+// The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the
+// plain form gets a 303 to the progress page /grader/<id>, JSON callers the report's id and
+// status to poll. GET /:id is the report as this viewer may see it (teaser, or full when this
+// browser unlocked it or a signed-in user with grader:read asks). POST /:id/unlock is the lead
+// form that opens the full report.
+
+const HOUR = 3_600_000
+
+const gradeSchema = z.strictObject({
+  url: z
+    .string({ message: 'Enter the address of a website.' })
+    .max(2100, 'That address is too long.'),
+})
+
+export const graderRoutes = new Hono<AppEnv>()
+  .post('/', async (c) => {
+    const { deps } = c.var
+    const json = wantsJson(c)
+    const { data } = await readBody(c, ['json', 'form'])
+    const typed = typeof data.url === 'string' ? data.url.slice(0, 2100) : ''
+    const parsed = gradeSchema.safeParse(data)
+    if (!parsed.success) {
+      const message = parsed.error.issues[0]?.message ?? 'Enter the address of a website.'
+      return gradeError(c, json, 422, 'invalid_url', message, typed)
+    }
+    const ip = c.var.ip === 'unknown' ? null : c.var.ip
+    const outcome = await requestGrade(
+      deps.db,
+      { url: parsed.data.url, ip },
+      graderSettingsFrom(deps.env),
+      deps.now(),
+    )
+    if (outcome.kind === 'invalid')
+      return gradeError(c, json, 422, 'invalid_url', outcome.message, typed)
+    if (outcome.kind === 'rate_limited') {
+      c.header('Retry-After', String(outcome.retryAfterSeconds))
+      return gradeError(c, json, 429, 'rate_limited', outcome.message, typed)
+    }
+    if (outcome.kind === 'started') wakeGraderJobs(deps)
+    const { report } = outcome
+    c.var.log.info('grade requested', {
+      reportId: report.id,
+      host: report.host,
+      reused: outcome.kind === 'reused',
+    })
+    const location = `/grader/${report.id}`
+    if (!json) return c.redirect(location, 303)
+    c.header('Location', location)
+    return c.json(
+      { report: reportJson(report, { full: false }), reused: outcome.kind === 'reused' },
+      outcome.kind === 'started' ? 202 : 200,
+    )
+  })
+
+  .get('/:id', async (c) => {
+    const { deps } = c.var
+    const id = c.req.param('id')
+    const report = await findReport(deps.db, id)
+    if (!report) fail(404, 'not_found', 'There is no grader report with this id.')
+    const full =
+      can(c.var.user, 'grader:read') ||
+      (report.status === 'done' &&
+        (await isUnlockedBy(deps.db, id, [
+          readCookie(c.req.header('cookie'), GRADER_COOKIE),
+          c.req.query('key'),
+        ])))
+    c.header('Cache-Control', 'private, no-store')
+    return c.json({ report: reportJson(report, { full }) })
+  })
+
+  .post('/:id/unlock', async (c) => {
+    const { deps } = c.var
+    const id = c.req.param('id')
+    const json = wantsJson(c)
+    const { data } = await readBody(c, ['form', 'json'])
+    const report = await findReport(deps.db, id)
+    if (!report) fail(404, 'not_found', 'There is no grader report with this id.')
+    const checked = checkUnlockPost(data, id)
+    if (!checked.ok)
+      return unlockError(c, json, id, 422, 'invalid_input', checked.message, checked.fields)
+    const form = checked.data
+
+    const now = deps.now()
+    const ip = c.var.ip === 'unknown' ? null : c.var.ip
+    // The lead forms' per-IP limit (shared with them): beyond it a post is quarantined.
+    const limit = await hitRateLimit(
+      deps.db,
+      `leads:ip:${ip ?? 'unknown'}`,
+      { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
+      now,
+    )
+    const reasons = spamReasons({
+      honeypot: form.honeypot,
+      formToken: checkFormToken(deps.secret, form.formToken, now),
+      rateLimited: !limit.allowed,
+    })
+    const cookie = readCookie(c.req.header('cookie'), GRADER_COOKIE)
+    const visitorToken = plausibleToken(cookie) ? cookie : newToken()
+    const result = await unlockReport(
+      deps.db,
+      {
+        reportId: id,
+        form,
+        visitorToken,
+        firstTouch: parseFirstTouch(readCookie(c.req.header('cookie'), FIRST_TOUCH_COOKIE)),
+        ip,
+        userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null,
+        spamReasons: reasons,
+        requestHash: requestHash(data),
+      },
+      await leadContext(deps, now),
+    )
+
+    switch (result.kind) {
+      case 'not_found':
+        fail(404, 'not_found', 'There is no grader report with this id.')
+      case 'not_ready':
+        return unlockError(
+          c,
+          json,
+          id,
+          409,
+          'not_ready',
+          'This report is not ready yet. Wait until the grading has finished.',
+        )
+      case 'conflict':
+        return unlockError(
+          c,
+          json,
+          id,
+          422,
+          'idempotency_conflict',
+          'This form was already sent with other details. Reload the page to send it again.',
+        )
+      case 'quarantined':
+        c.var.log.info('grader unlock quarantined', { submissionId: result.submissionId, reasons })
+        return unlockError(
+          c,
+          json,
+          id,
+          422,
+          'not_confirmed',
+          'We could not confirm that request. Please wait a few seconds and send the form again.',
+        )
+      case 'unlocked':
+      case 'replayed': {
+        if (result.kind === 'unlocked')
+          c.var.log.info('grader report unlocked', {
+            reportId: id,
+            submissionId: result.submissionId,
+            dealId: result.dealId,
+          })
+        c.header('Set-Cookie', visitorCookie(visitorToken, secureCookies(deps.env)), {
+          append: true,
+        })
+        const redirect = `/grader/${id}?unlocked=1#report`
+        if (!json) return c.redirect(redirect, 303)
+        return c.json(
+          { ok: true, redirect, report: reportJson(report, { full: true }) },
+          result.kind === 'unlocked' ? 201 : 200,
+        )
+      }
+    }
+  })
+
+function visitorCookie(token: string, secure: boolean): string {
+  return `${GRADER_COOKIE}=${token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${GRADER_COOKIE_MAX_AGE}${secure ? '; Secure' : ''}`
+}
+
+/** The URL form's errors: JSON for API callers, back to /grader with the message for the form. */
+function gradeError(
+  c: Context<AppEnv>,
+  json: boolean,
+  status: 422 | 429,
+  code: string,
+  message: string,
+  typed: string,
+) {
+  if (json) return c.json({ error: { code, message, fields: { url: message } } }, status)
+  const params = new URLSearchParams({ error: message })
+  if (typed) params.set('url', typed)
+  return c.redirect(`/grader?${params}#grade`, 303)
+}
+
+function unlockError(
+  c: Context<AppEnv>,
+  json: boolean,
+  id: string,
+  status: 409 | 422,
+  code: string,
+  message: string,
+  fields: Record<string, string> = {},
+) {
+  if (json) return c.json({ error: { code, message, fields } }, status)
+  const params = new URLSearchParams({ error: message })
+  const field = Object.keys(fields)[0]
+  if (field) params.set('field', field)
+  return c.redirect(`/grader/${id}?${params}#unlock`, 303)
+}
