@@ -7,6 +7,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/boot.ts'
 import { startOutboxWorker } from './api/email/outbox-worker.ts'
+import { startGraderJobs } from './api/grader-jobs.ts'
 import type { Deps } from './api/deps.ts'
 import { EnvError, parseEnv } from './api/env.ts'
 import { announceFirstRun } from './api/first-run.ts'
@@ -31,6 +32,8 @@ export async function startServer(envSource: Record<string, string | undefined> 
   // The outbox worker shares this process by default; OUTBOX_WORKER=false leaves sending to
   // separate `npm run worker` processes.
   const worker = env.OUTBOX_WORKER ? startOutboxWorker(deps) : null
+  // Website grader jobs run here, from source (the engine's script matcher is a worker thread).
+  const grader = startGraderJobs(deps)
   const clientDir = new URL('./dist/client/', import.meta.url)
   const { handler: astro } = (await import(new URL('./dist/server/entry.mjs', import.meta.url).href)) as {
     handler: (req: unknown, res: unknown, next: (err?: unknown) => void, locals: App.Locals) => Promise<void>
@@ -76,6 +79,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
         })
         // Before the database closes: the batch in flight records its outcomes.
         await worker?.stop()
+        await grader.stop()
         await notifier.stop()
         await deps.database.close()
       })()),

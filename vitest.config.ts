@@ -13,7 +13,6 @@ const postgres = process.env.TEST_DATABASE_URL
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     exclude: ['tests/bench/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
@@ -21,6 +20,9 @@ export default defineConfig({
     globalSetup: ['tests/global-setup.ts'],
     // CI asks for a JSON report to count passed and failed tests.
     reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
-    projects: [{ extends: true, test: { name: 'pglite', env: { TEST_DB_ENGINE: 'pglite' } } }, ...postgres],
+    projects: [
+      { extends: true, test: { name: 'pglite', include: ['tests/**/*.test.ts'], env: { TEST_DB_ENGINE: 'pglite' } } },
+      ...postgres,
+    ],
   },
 })

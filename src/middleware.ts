@@ -1,6 +1,7 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '../api/form-tokens.ts'
 import { clearedSessionCookie, secureCookies, sessionCookie } from '../api/http/cookies.ts'
+import { FIRST_TOUCH_COOKIE, firstTouchCookie, firstTouchOf } from '../api/leads/first-touch.ts'
 import { SESSION_COOKIE, validateSessionToken } from '../api/sessions.ts'
 
 // Pages: who is signed in, /app behind sign-in, a time-trap token for forms, security headers.
@@ -31,6 +32,11 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
     return withHeaders(response, setCookies, secure, true)
   }
   ctx.locals.formToken = issueFormToken(deps.secret, now)
+  // First-touch attribution: the first page view that carries UTM parameters sets fd_ft.
+  if (!isApp && ctx.request.method === 'GET' && !ctx.cookies.has(FIRST_TOUCH_COOKIE)) {
+    const touch = firstTouchOf(ctx.url, ctx.request.headers.get('referer'), now)
+    if (touch) setCookies.push(firstTouchCookie(touch, secure))
+  }
   const response = await next()
   return withHeaders(response, setCookies, secure, isApp)
 })

@@ -236,6 +236,8 @@ export const deals = pgTable(
     index('deals_queue_idx').on(t.stage, t.ownerId, t.createdAt),
     index('deals_owner_stage_idx').on(t.ownerId, t.stage, t.stageEnteredAt),
     index('deals_close_idx').on(t.expectedCloseDate),
+    // Team pipeline columns, stale counts and recently closed deals: one stage, ordered by age.
+    index('deals_stage_entered_idx').on(t.stage, t.stageEnteredAt),
   ],
 )
 

@@ -1,0 +1,1 @@
+CREATE INDEX "deals_stage_entered_idx" ON "deals" USING btree ("stage","stage_entered_at");

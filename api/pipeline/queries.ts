@@ -1,0 +1,548 @@
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  or,
+  sql,
+  type SQL,
+} from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { companies, contacts, dealEvents, deals, dealStakeholders, users } from '../db/schema.ts'
+import {
+  BOARD_STAGES,
+  FUNNEL_PATH,
+  OPEN_STAGES,
+  STAGES,
+  stageOf,
+  type StageKey,
+} from '../stages.ts'
+import {
+  DAY_MS,
+  forecastOf,
+  monthKeys,
+  moneyOf,
+  thresholdOf,
+  type AmountGroup,
+  type Forecast,
+  type ForecastGroup,
+  type FunnelStep,
+  type Money,
+  type Period,
+  type StageStats,
+} from './metrics.ts'
+import type { PipelineSettings } from './settings.ts'
+
+// What the pipeline pages read, as SQL aggregates over indexed columns and keyset-paginated
+// lists: no page ever loads every deal. The numbers follow the definitions in metrics.ts.
+
+/** Whose deals: one owner's, or every claimed deal (the team). */
+export type Scope = { ownerId: string } | { team: true }
+
+/** Won and lost columns show deals closed in this many recent days. */
+export const CLOSED_WINDOW_DAYS = 90
+export const PAGE_SIZE = 25
+
+function scopeFilter(scope: Scope): SQL {
+  return 'ownerId' in scope ? eq(deals.ownerId, scope.ownerId) : isNotNull(deals.ownerId)
+}
+
+// A stage's order in SQL: its position in the stage table (array_position is 1-based). One
+// function call per row is measurably cheaper than a CASE over eight stages in the period scans.
+const STAGE_ARRAY = sql.raw(`'{${STAGES.map((s) => s.key).join(',')}}'::text[]`)
+const stageOrder = (column: SQL | typeof deals.stage | typeof dealEvents.toStage) =>
+  sql`(array_position(${STAGE_ARRAY}, ${column}) - 1)`
+
+function rowsOf<T>(result: unknown): T[] {
+  return (result as { rows: T[] }).rows
+}
+
+// ── Board ────────────────────────────────────────────────────────────────────────────────────
+
+export interface BoardColumn {
+  stage: StageKey
+  count: number
+  money: Money[]
+  stale: number
+}
+
+/**
+ * Per board column: count, total and weighted amount per currency, and how many are stale.
+ * Open stages count every deal in scope; won and lost count deals closed recently.
+ */
+export async function boardColumns(
+  db: Db,
+  scope: Scope,
+  settings: Pick<PipelineSettings, 'staleDays'>,
+  now: Date,
+): Promise<BoardColumn[]> {
+  const since = new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)
+  const staleCase = staleCutoffCase(settings, now)
+  const rows = rowsOf<{
+    stage: StageKey
+    currency: string
+    n: number
+    total: number
+    stale: number
+  }>(
+    await db.execute(sql`
+      select ${deals.stage} as stage, ${deals.currency} as currency, count(*)::int as n,
+             coalesce(sum(${deals.amountCents}), 0)::float8 as total,
+             count(*) filter (where ${deals.stageEnteredAt} < ${staleCase})::int as stale
+      from ${deals}
+      where ${scopeFilter(scope)}
+        and (${inArray(deals.stage, BOARD_STAGES.filter((s) => !stageOf(s).closed) as StageKey[])}
+             or (${inArray(deals.stage, ['won', 'lost'])} and ${deals.stageEnteredAt} >= ${since}))
+      group by 1, 2`),
+  )
+  return BOARD_STAGES.map((stage) => {
+    const list = rows.filter((r) => r.stage === stage)
+    const groups: AmountGroup[] = list.map((r) => ({
+      stage,
+      currency: r.currency,
+      count: r.n,
+      totalCents: r.total,
+    }))
+    return {
+      stage,
+      count: list.reduce((n, r) => n + r.n, 0),
+      money: moneyOf(groups),
+      stale: list.reduce((n, r) => n + r.stale, 0),
+    }
+  })
+}
+
+/** A timestamp per stage before which a deal there is stale (never, for closed stages). */
+function staleCutoffCase(settings: Pick<PipelineSettings, 'staleDays'>, now: Date): SQL {
+  const whens = OPEN_STAGES.flatMap((stage) => {
+    const days = thresholdOf(stage, settings.staleDays)
+    return days === null
+      ? []
+      : [sql`when ${stage} then ${new Date(now.getTime() - days * DAY_MS)}::timestamptz`]
+  })
+  return sql.join([sql`(case ${deals.stage}`, ...whens, sql`else null end)`], sql` `)
+}
+
+export interface DealCard {
+  id: string
+  title: string
+  stage: StageKey
+  stageEnteredAt: Date
+  amountCents: number | null
+  currency: string
+  expectedCloseDate: string | null
+  ownerId: string | null
+  ownerName: string | null
+  companyName: string | null
+  contactName: string
+  contactEmail: string
+  source: string
+  decisionMakerEngaged: boolean
+}
+
+/** Position after the last card shown: `<ISO time>_<id>`. */
+export type Cursor = string
+
+const cardFields = {
+  id: deals.id,
+  title: deals.title,
+  stage: deals.stage,
+  stageEnteredAt: deals.stageEnteredAt,
+  amountCents: deals.amountCents,
+  currency: deals.currency,
+  expectedCloseDate: deals.expectedCloseDate,
+  ownerId: deals.ownerId,
+  ownerName: users.name,
+  companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`,
+  firstName: contacts.firstName,
+  lastName: contacts.lastName,
+  contactEmail: contacts.emailDisplay,
+  source: deals.source,
+  decisionMakerEngaged: sql<boolean>`exists (select 1 from ${dealStakeholders} s where s.deal_id = ${deals.id} and s.role in ('decision_maker', 'economic_buyer') and s.stance <> 'opposed')`,
+}
+
+type CardRow = { [K in keyof typeof cardFields]: unknown } & Record<string, unknown>
+
+function toCard(r: CardRow): DealCard {
+  const name = [r.firstName, r.lastName].filter(Boolean).join(' ')
+  return {
+    id: r.id as string,
+    title: r.title as string,
+    stage: r.stage as StageKey,
+    stageEnteredAt: r.stageEnteredAt as Date,
+    amountCents: r.amountCents === null ? null : Number(r.amountCents),
+    currency: r.currency as string,
+    expectedCloseDate: r.expectedCloseDate as string | null,
+    ownerId: r.ownerId as string | null,
+    ownerName: r.ownerName as string | null,
+    companyName: r.companyName as string | null,
+    contactName: name || (r.contactEmail as string),
+    contactEmail: r.contactEmail as string,
+    source: r.source as string,
+    decisionMakerEngaged: r.decisionMakerEngaged === true || r.decisionMakerEngaged === 't',
+  }
+}
+
+export interface CardPage {
+  cards: DealCard[]
+  /** Pass back as `after` for the next page; null on the last page. */
+  next: Cursor | null
+}
+
+/**
+ * One column's cards: open stages longest-waiting first (they need attention), won and lost most
+ * recent first. Keyset pagination on (stage_entered_at, id) stays fast at any depth.
+ */
+export async function columnCards(
+  db: Db,
+  scope: Scope,
+  stage: StageKey,
+  options: { after?: Cursor | null; limit?: number },
+  now: Date,
+): Promise<CardPage> {
+  const limit = options.limit ?? PAGE_SIZE
+  const closed = stageOf(stage).closed
+  const cursor = parseCursor(options.after)
+  const where: SQL[] = [eq(deals.stage, stage), scopeFilter(scope)]
+  if (closed)
+    where.push(
+      sql`${deals.stageEnteredAt} >= ${new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)}`,
+    )
+  if (cursor) {
+    const cmp = closed ? lt : gt
+    where.push(
+      or(
+        cmp(deals.stageEnteredAt, cursor.at),
+        and(eq(deals.stageEnteredAt, cursor.at), cmp(deals.id, cursor.id)),
+      )!,
+    )
+  }
+  const order = closed
+    ? [desc(deals.stageEnteredAt), desc(deals.id)]
+    : [asc(deals.stageEnteredAt), asc(deals.id)]
+  const rows = await db
+    .select(cardFields)
+    .from(deals)
+    .innerJoin(contacts, eq(contacts.id, deals.contactId))
+    .leftJoin(companies, eq(companies.id, deals.companyId))
+    .leftJoin(users, eq(users.id, deals.ownerId))
+    .where(and(...where))
+    .orderBy(...order)
+    .limit(limit + 1)
+  return pageOf(
+    rows.map((r) => toCard(r as CardRow)),
+    limit,
+    (c) => c.stageEnteredAt,
+  )
+}
+
+function pageOf(cards: DealCard[], limit: number, at: (c: DealCard) => Date): CardPage {
+  const more = cards.length > limit
+  const shown = more ? cards.slice(0, limit) : cards
+  const last = shown[shown.length - 1]
+  return { cards: shown, next: more && last ? `${at(last).toISOString()}_${last.id}` : null }
+}
+
+export function parseCursor(value: string | null | undefined): { at: Date; id: string } | null {
+  const m = value?.match(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-zA-Z-]{1,64})$/)
+  if (!m) return null
+  const at = new Date(m[1]!)
+  return Number.isNaN(at.getTime()) ? null : { at, id: m[2]! }
+}
+
+// ── Qualified-leads queue ────────────────────────────────────────────────────────────────────
+
+export type LeadSource = 'inbound' | 'outbound' | 'grader' | 'manual'
+
+export interface QueueLead extends DealCard {
+  evidence: Array<{ data: unknown; at: Date }>
+}
+
+export interface QueuePage {
+  leads: QueueLead[]
+  next: Cursor | null
+  /** How many are waiting (capped: `countCapped` says when there are more). */
+  count: number
+  countCapped: boolean
+}
+
+const COUNT_CAP = 1000
+
+/** Unclaimed deals at `target`, newest target first, each with its evidence entries. */
+export async function leadQueue(
+  db: Db,
+  options: { source?: LeadSource | null; after?: Cursor | null; limit?: number },
+): Promise<QueuePage> {
+  const limit = options.limit ?? PAGE_SIZE
+  const cursor = parseCursor(options.after)
+  const base: SQL[] = [eq(deals.stage, 'target'), isNull(deals.ownerId)]
+  if (options.source) base.push(eq(deals.source, options.source))
+  const where = [...base]
+  if (cursor)
+    where.push(
+      or(
+        lt(deals.stageEnteredAt, cursor.at),
+        and(eq(deals.stageEnteredAt, cursor.at), lt(deals.id, cursor.id)),
+      )!,
+    )
+  const rows = await db
+    .select(cardFields)
+    .from(deals)
+    .innerJoin(contacts, eq(contacts.id, deals.contactId))
+    .leftJoin(companies, eq(companies.id, deals.companyId))
+    .leftJoin(users, eq(users.id, deals.ownerId))
+    .where(and(...where))
+    .orderBy(desc(deals.stageEnteredAt), desc(deals.id))
+    .limit(limit + 1)
+  const page = pageOf(
+    rows.map((r) => toCard(r as CardRow)),
+    limit,
+    (c) => c.stageEnteredAt,
+  )
+  const ids = page.cards.map((c) => c.id)
+  const evidence = ids.length
+    ? await db
+        .select({ dealId: dealEvents.dealId, data: dealEvents.data, at: dealEvents.createdAt })
+        .from(dealEvents)
+        .where(and(inArray(dealEvents.dealId, ids), eq(dealEvents.type, 'evidence')))
+        .orderBy(desc(dealEvents.createdAt))
+    : []
+  const [counted] = rowsOf<{ n: number }>(
+    await db.execute(
+      sql`select count(*)::int as n from (select 1 from ${deals} where ${and(...base)} limit ${COUNT_CAP + 1}) q`,
+    ),
+  )
+  const n = counted?.n ?? 0
+  return {
+    leads: page.cards.map((c) => ({
+      ...c,
+      evidence: evidence.filter((e) => e.dealId === c.id).map((e) => ({ data: e.data, at: e.at })),
+    })),
+    next: page.next,
+    count: Math.min(n, COUNT_CAP),
+    countCapped: n > COUNT_CAP,
+  }
+}
+
+/** Unclaimed leads that became targets after `since` (for the reps' email), oldest first. */
+export async function leadsSince(db: Db, since: Date, limit: number) {
+  const rows = await db
+    .select({ ...cardFields, jobTitle: contacts.jobTitle })
+    .from(deals)
+    .innerJoin(contacts, eq(contacts.id, deals.contactId))
+    .leftJoin(companies, eq(companies.id, deals.companyId))
+    .leftJoin(users, eq(users.id, deals.ownerId))
+    .where(and(eq(deals.stage, 'target'), isNull(deals.ownerId), gt(deals.stageEnteredAt, since)))
+    .orderBy(asc(deals.stageEnteredAt), asc(deals.id))
+    .limit(limit)
+  return rows.map((r) => ({ ...toCard(r as CardRow), jobTitle: r.jobTitle }))
+}
+
+// ── Forecast ─────────────────────────────────────────────────────────────────────────────────
+
+/** Weighted amount of open deals in scope by expected-close month (see forecastBuckets). */
+export async function forecast(db: Db, scope: Scope, now: Date, months = 6): Promise<Forecast> {
+  const keys = monthKeys(now, months)
+  const first = `${keys[0]}-01`
+  const [y, m] = keys[keys.length - 1]!.split('-').map(Number) as [number, number]
+  const afterLast = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10)
+  const rows = rowsOf<{
+    bucket: string
+    stage: StageKey
+    currency: string
+    n: number
+    total: number
+  }>(
+    await db.execute(sql`
+      select case when ${deals.expectedCloseDate} is null then 'undated'
+                  when ${deals.expectedCloseDate} < ${first}::date then 'overdue'
+                  when ${deals.expectedCloseDate} >= ${afterLast}::date then 'later'
+                  else to_char(${deals.expectedCloseDate}, 'YYYY-MM') end as bucket,
+             ${deals.stage} as stage, ${deals.currency} as currency, count(*)::int as n,
+             coalesce(sum(${deals.amountCents}), 0)::float8 as total
+      from ${deals}
+      where ${scopeFilter(scope)} and ${inArray(deals.stage, OPEN_STAGES as StageKey[])}
+      group by 1, 2, 3`),
+  )
+  const groups: ForecastGroup[] = rows.map((r) => ({
+    bucket: r.bucket,
+    stage: r.stage,
+    currency: r.currency,
+    count: r.n,
+    totalCents: r.total,
+  }))
+  return forecastOf(groups, now, months)
+}
+
+/** Open deals in scope without an expected close date, longest in stage first. */
+export async function undatedDeals(
+  db: Db,
+  scope: Scope,
+  options: { after?: Cursor | null; limit?: number },
+): Promise<CardPage> {
+  const limit = options.limit ?? PAGE_SIZE
+  const cursor = parseCursor(options.after)
+  const where: SQL[] = [
+    scopeFilter(scope),
+    inArray(deals.stage, OPEN_STAGES as StageKey[]),
+    isNull(deals.expectedCloseDate),
+  ]
+  if (cursor)
+    where.push(
+      or(
+        gt(deals.stageEnteredAt, cursor.at),
+        and(eq(deals.stageEnteredAt, cursor.at), gt(deals.id, cursor.id)),
+      )!,
+    )
+  const rows = await db
+    .select(cardFields)
+    .from(deals)
+    .innerJoin(contacts, eq(contacts.id, deals.contactId))
+    .leftJoin(companies, eq(companies.id, deals.companyId))
+    .leftJoin(users, eq(users.id, deals.ownerId))
+    .where(and(...where))
+    .orderBy(asc(deals.stageEnteredAt), asc(deals.id))
+    .limit(limit + 1)
+  return pageOf(
+    rows.map((r) => toCard(r as CardRow)),
+    limit,
+    (c) => c.stageEnteredAt,
+  )
+}
+
+// ── Bottlenecks ──────────────────────────────────────────────────────────────────────────────
+
+function eventScope(scope: Scope): SQL {
+  return 'ownerId' in scope
+    ? sql`exists (select 1 from ${deals} d where d.id = e.deal_id and d.owner_id = ${scope.ownerId})`
+    : sql`true`
+}
+
+export interface PeriodFlow {
+  stats: StageStats[]
+  funnel: FunnelStep[]
+}
+
+/**
+ * The bottleneck numbers of a period from one range scan over its stage events: per (from, to)
+ * pair how many moves, and per stage the median time in it (see stageStats and funnelFrom for
+ * the definitions). A stay's length comes from the move's own record (`data.secondsInStage`,
+ * written by moveDealStage); for moves recorded without it, from the deal's previous event.
+ */
+export async function periodFlow(db: Db, scope: Scope, period: Period): Promise<PeriodFlow> {
+  const rows = rowsOf<{
+    from_stage: StageKey | null
+    to_stage: StageKey | null
+    n: number
+    median_s: number | null
+    per_stage: number
+  }>(
+    await db.execute(sql`
+      select e.from_stage, e.to_stage, count(*)::int as n,
+             percentile_cont(0.5) within group (order by case when e.type = 'stage_changed' then coalesce(
+               (e.data->>'secondsInStage')::float8,
+               extract(epoch from e.created_at - (select max(p.created_at) from ${dealEvents} p
+                 where p.deal_id = e.deal_id and p.type in ('created', 'stage_changed') and p.created_at < e.created_at))::float8) end) as median_s,
+             grouping(e.to_stage) as per_stage
+      from ${dealEvents} e
+      where e.type in ('created', 'stage_changed') and e.created_at >= ${period.from} and e.created_at < ${period.to}
+        and ${eventScope(scope)}
+      group by grouping sets ((e.from_stage, e.to_stage), (e.from_stage))`),
+  )
+  const pairs = rows.filter((r) => Number(r.per_stage) === 0 && r.to_stage !== null)
+  const order = (key: StageKey | null) => (key === null ? -1 : stageOf(key).order)
+  const stats = OPEN_STAGES.map((stage): StageStats => {
+    const out = pairs.filter((r) => r.from_stage === stage)
+    const sum = (keep: (to: StageKey) => boolean) =>
+      out.filter((r) => keep(r.to_stage!)).reduce((n, r) => n + r.n, 0)
+    const exits = sum(() => true)
+    const advanced = sum((to) => to !== 'lost' && order(to) > order(stage))
+    const median =
+      rows.find((r) => Number(r.per_stage) === 1 && r.from_stage === stage)?.median_s ?? null
+    return {
+      stage,
+      exits,
+      advanced,
+      lost: sum((to) => to === 'lost'),
+      back: sum((to) => to !== 'lost' && order(to) <= order(stage)),
+      conversion: exits ? advanced / exits : null,
+      medianDays: exits && median !== null ? Number(median) / 86_400 : null,
+    }
+  })
+  const funnel = FUNNEL_PATH.slice(FUNNEL_PATH.indexOf('target')).map((stage) => ({
+    stage,
+    reached: pairs
+      .filter(
+        (r) =>
+          r.to_stage !== 'lost' &&
+          order(r.from_stage) < order(stage) &&
+          order(r.to_stage) >= order(stage),
+      )
+      .reduce((n, r) => n + r.n, 0),
+  }))
+  return { stats, funnel }
+}
+
+/** Conversion and median days per open stage over the stays that ended in the period. */
+export async function stageStatsFor(db: Db, scope: Scope, period: Period): Promise<StageStats[]> {
+  return (await periodFlow(db, scope, period)).stats
+}
+
+/** How many times deals reached each stage from target to won during the period. */
+export async function funnelFor(db: Db, scope: Scope, period: Period): Promise<FunnelStep[]> {
+  return (await periodFlow(db, scope, period)).funnel
+}
+
+/** Open deals in scope that are stale now, per stage: one index range per stage. */
+export async function staleCounts(
+  db: Db,
+  scope: Scope,
+  settings: Pick<PipelineSettings, 'staleDays'>,
+  now: Date,
+): Promise<Partial<Record<StageKey, number>>> {
+  const ranges = OPEN_STAGES.flatMap((stage) => {
+    const days = thresholdOf(stage, settings.staleDays)
+    return days === null
+      ? []
+      : [
+          sql`(${deals.stage} = ${stage} and ${deals.stageEnteredAt} < ${new Date(now.getTime() - days * DAY_MS)})`,
+        ]
+  })
+  if (ranges.length === 0) return {}
+  const rows = rowsOf<{ stage: StageKey; n: number }>(
+    await db.execute(sql`select ${deals.stage} as stage, count(*)::int as n from ${deals}
+      where (${sql.join(ranges, sql` or `)}) and ${scopeFilter(scope)} group by 1`),
+  )
+  return Object.fromEntries(
+    OPEN_STAGES.map((stage) => [stage, rows.find((r) => r.stage === stage)?.n ?? 0]),
+  )
+}
+
+/** Contacts created in the period by where they came from: the top of the funnel. */
+export async function newContacts(
+  db: Db,
+  period: Period,
+): Promise<Record<'inbound' | 'outbound' | 'grader' | 'manual', number>> {
+  const rows = await db
+    .select({ source: contacts.source, n: sql<number>`count(*)::int` })
+    .from(contacts)
+    .where(and(sql`${contacts.createdAt} >= ${period.from}`, lt(contacts.createdAt, period.to)))
+    .groupBy(contacts.source)
+  const out = { inbound: 0, outbound: 0, grader: 0, manual: 0 }
+  for (const r of rows) out[r.source] = Number(r.n)
+  return out
+}
+
+/** Active people who can own deals, for the admin's "whose pipeline" switch. */
+export async function dealOwners(db: Db) {
+  return db
+    .select({ id: users.id, name: users.name, role: users.role })
+    .from(users)
+    .where(and(isNull(users.disabledAt), inArray(users.role, ['rep', 'admin'])))
+    .orderBy(asc(users.name))
+}

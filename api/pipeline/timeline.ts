@@ -1,0 +1,323 @@
+import { and, asc, desc, eq, ne } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  companies,
+  contacts,
+  dealEvents,
+  graderReports,
+  graderUnlocks,
+  outbox,
+  submissions,
+  trackedLinks,
+  users,
+} from '../db/schema.ts'
+import type { Deal } from '../deals.ts'
+import { isStageKey, stageOf } from '../stages.ts'
+import { describeEvidence, type EvidenceView } from './evidence.ts'
+import { formatDate, formatMoney } from './format.ts'
+
+// Everything known about a deal's contact, newest first: the deal's own history (creation,
+// evidence, take-over, stage moves, edits, notes), the contact's form submissions, clicks on
+// outreach with their verdicts, grader reports they unlocked and the emails sent to them.
+
+export type TimelineKind =
+  | 'created'
+  | 'evidence'
+  | 'claimed'
+  | 'stage'
+  | 'updated'
+  | 'note'
+  | 'submission'
+  | 'click'
+  | 'grader'
+  | 'email'
+
+export interface TimelineEntry {
+  at: Date
+  kind: TimelineKind
+  title: string
+  detail: string | null
+  actor: string | null
+  /** ok / warn / danger, for a badge. */
+  tone: 'ok' | 'warn' | 'danger' | null
+  badge: string | null
+  evidence?: EvidenceView
+}
+
+const LIMIT = 100
+
+export async function dealTimeline(
+  db: Db,
+  deal: Deal,
+  contactEmail: string,
+): Promise<TimelineEntry[]> {
+  const [events, subs, clicks, reports, emails] = await Promise.all([
+    db
+      .select({ e: dealEvents, actor: users.name })
+      .from(dealEvents)
+      .leftJoin(users, eq(users.id, dealEvents.actorId))
+      .where(eq(dealEvents.dealId, deal.id))
+      .orderBy(desc(dealEvents.createdAt))
+      .limit(LIMIT * 2),
+    db
+      .select({
+        at: submissions.createdAt,
+        kind: submissions.kind,
+        offer: submissions.offer,
+        status: submissions.status,
+        pageUrl: submissions.pageUrl,
+      })
+      .from(submissions)
+      .where(eq(submissions.contactId, deal.contactId))
+      .orderBy(desc(submissions.createdAt))
+      .limit(LIMIT),
+    db
+      .select({
+        at: clickEvents.createdAt,
+        verdict: clickEvents.verdict,
+        reasons: clickEvents.reasons,
+        kind: clickEvents.kind,
+        campaign: campaigns.name,
+        url: trackedLinks.url,
+      })
+      .from(clickEvents)
+      .innerJoin(campaignRecipients, eq(campaignRecipients.id, clickEvents.recipientId))
+      .leftJoin(campaigns, eq(campaigns.id, campaignRecipients.campaignId))
+      .leftJoin(trackedLinks, eq(trackedLinks.token, clickEvents.token))
+      .where(eq(campaignRecipients.contactId, deal.contactId))
+      .orderBy(desc(clickEvents.createdAt))
+      .limit(LIMIT),
+    db
+      .select({
+        at: graderUnlocks.createdAt,
+        host: graderReports.host,
+        total: graderReports.total,
+        band: graderReports.band,
+        status: graderReports.status,
+        platform: graderReports.platform,
+      })
+      .from(graderUnlocks)
+      .innerJoin(graderReports, eq(graderReports.id, graderUnlocks.reportId))
+      .where(eq(graderUnlocks.contactId, deal.contactId))
+      .orderBy(desc(graderUnlocks.createdAt))
+      .limit(LIMIT),
+    db
+      .select({
+        at: outbox.createdAt,
+        sentAt: outbox.sentAt,
+        status: outbox.status,
+        payload: outbox.payload,
+        category: outbox.category,
+      })
+      .from(outbox)
+      .where(and(eq(outbox.recipient, contactEmail), eq(outbox.kind, 'email')))
+      .orderBy(desc(outbox.createdAt))
+      .limit(LIMIT),
+  ])
+
+  const entries: TimelineEntry[] = []
+  for (const { e, actor } of events) entries.push(fromDealEvent(e, actor, deal.currency))
+  for (const s of subs)
+    entries.push({
+      at: s.at,
+      kind: 'submission',
+      title: `Submitted the ${s.kind.replace('_', ' ')} form (${s.offer})`,
+      detail: s.pageUrl,
+      actor: null,
+      tone: s.status === 'quarantined' ? 'warn' : null,
+      badge: s.status === 'accepted' ? null : s.status,
+    })
+  for (const c of clicks)
+    entries.push({
+      at: c.at,
+      kind: 'click',
+      title: `${c.kind === 'beacon' ? 'Beacon' : 'Click'}${c.url ? ` on ${c.url}` : ''}${c.campaign ? ` in “${c.campaign}”` : ''}`,
+      detail: c.reasons?.length ? c.reasons.join(', ') : null,
+      actor: null,
+      tone: c.verdict === 'human' ? 'ok' : c.verdict === 'bot' ? 'danger' : 'warn',
+      badge: c.verdict,
+    })
+  for (const r of reports)
+    entries.push({
+      at: r.at,
+      kind: 'grader',
+      title: `Unlocked the grader report for ${r.host}`,
+      detail:
+        r.total !== null
+          ? `${r.total}/100${r.band ? ` (${r.band})` : ''}${r.platform ? ` · ${r.platform}` : ''}`
+          : r.status,
+      actor: null,
+      tone: null,
+      badge: null,
+    })
+  for (const m of emails) {
+    const p = (m.payload ?? {}) as { subject?: string; template?: string }
+    entries.push({
+      at: m.sentAt ?? m.at,
+      kind: 'email',
+      title: `Email: ${p.subject ?? p.template ?? '(no subject)'}`,
+      detail: p.template ?? null,
+      actor: null,
+      tone:
+        m.status === 'sent'
+          ? 'ok'
+          : m.status === 'failed' || m.status === 'suppressed'
+            ? 'danger'
+            : 'warn',
+      badge: m.status,
+    })
+  }
+  return entries.sort((a, b) => b.at.getTime() - a.at.getTime())
+}
+
+function fromDealEvent(
+  e: typeof dealEvents.$inferSelect,
+  actor: string | null,
+  currency: string,
+): TimelineEntry {
+  const data = (e.data ?? {}) as Record<string, unknown>
+  const base = { at: e.createdAt, actor, tone: null, badge: null, detail: null } as const
+  const name = (s: string | null) =>
+    s && isStageKey(s) ? `${stageOf(s).name} (${stageOf(s).probability}%)` : (s ?? '?')
+  switch (e.type) {
+    case 'created':
+      return {
+        ...base,
+        kind: 'created',
+        title: `Became a deal at ${name(e.toStage)}`,
+        detail: typeof data.source === 'string' ? `Source: ${data.source}` : null,
+      }
+    case 'evidence': {
+      const evidence = describeEvidence(data)
+      return {
+        ...base,
+        kind: 'evidence',
+        title: evidence.summary,
+        badge: evidence.source,
+        evidence,
+      }
+    }
+    case 'claimed':
+      return {
+        ...base,
+        kind: 'claimed',
+        title: data.assigned
+          ? data.ownerId
+            ? 'Assigned to a rep'
+            : 'Returned to the queue'
+          : 'Taken over',
+      }
+    case 'stage_changed': {
+      const forward =
+        isStageKey(e.fromStage) &&
+        isStageKey(e.toStage) &&
+        stageOf(e.toStage).order > stageOf(e.fromStage).order &&
+        e.toStage !== 'lost'
+      const extra = [
+        typeof data.lostReason === 'string' ? `Reason: ${data.lostReason}` : null,
+        typeof data.contractSignedOn === 'string'
+          ? `Contract signed ${formatDate(data.contractSignedOn)}`
+          : null,
+        typeof data.paymentReceivedOn === 'string'
+          ? `Paid ${formatDate(data.paymentReceivedOn)}`
+          : null,
+      ].filter(Boolean)
+      return {
+        ...base,
+        kind: 'stage',
+        title: `${name(e.fromStage)} → ${name(e.toStage)}`,
+        detail: extra.length ? extra.join(' · ') : null,
+        tone:
+          e.toStage === 'won' ? 'ok' : e.toStage === 'lost' ? 'danger' : forward ? null : 'warn',
+        badge:
+          e.toStage === 'won'
+            ? 'won'
+            : e.toStage === 'lost'
+              ? 'lost'
+              : forward
+                ? null
+                : 'moved back',
+      }
+    }
+    case 'note':
+      return {
+        ...base,
+        kind: 'note',
+        title: 'Note',
+        detail: typeof data.body === 'string' ? data.body : null,
+      }
+    case 'updated':
+      return { ...base, kind: 'updated', ...describeUpdate(data, currency) }
+  }
+}
+
+const DATE_FIELDS = new Set(['expectedCloseDate', 'contractSignedOn', 'paymentReceivedOn'])
+const FIELD_NAMES: Record<string, string> = {
+  title: 'Title',
+  amountCents: 'Amount',
+  currency: 'Currency',
+  expectedCloseDate: 'Expected close',
+  contractSignedOn: 'Contract signed',
+  paymentReceivedOn: 'Payment received',
+  budgetNotes: 'Budget notes',
+  decisionProcessNotes: 'Decision process',
+}
+
+function describeUpdate(
+  data: Record<string, unknown>,
+  currency: string,
+): { title: string; detail: string | null } {
+  if (data.stakeholder && typeof data.stakeholder === 'object') {
+    const s = data.stakeholder as { role?: string; stance?: string }
+    return {
+      title: 'Stakeholder added or updated',
+      detail: [s.role?.replace('_', '-'), s.stance].filter(Boolean).join(', '),
+    }
+  }
+  if (data.stakeholderRemoved) return { title: 'Stakeholder removed', detail: null }
+  const changes = (data.changes ?? {}) as Record<string, [unknown, unknown]>
+  // Amounts read in the currency they were changed to (or the deal's).
+  const money = typeof changes.currency?.[1] === 'string' ? changes.currency[1] : currency
+  const parts = Object.entries(changes).map(([field, [from, to]]) => {
+    const show = (v: unknown) => {
+      if (v === null || v === undefined || v === '') return '—'
+      if (field === 'amountCents') return formatMoney(Number(v), money)
+      if (DATE_FIELDS.has(field) && typeof v === 'string') return formatDate(v)
+      return String(v).slice(0, 80)
+    }
+    return `${FIELD_NAMES[field] ?? field}: ${show(from)} → ${show(to)}`
+  })
+  return { title: 'Details changed', detail: parts.join(' · ') || null }
+}
+
+/** The deal page: the deal with its people, company and a choice of company contacts. */
+export async function dealContext(db: Db, deal: Deal) {
+  const [contact] = await db.select().from(contacts).where(eq(contacts.id, deal.contactId))
+  const [company] = deal.companyId
+    ? await db.select().from(companies).where(eq(companies.id, deal.companyId))
+    : []
+  const [owner] = deal.ownerId
+    ? await db
+        .select({ id: users.id, name: users.name, email: users.email })
+        .from(users)
+        .where(eq(users.id, deal.ownerId))
+    : []
+  const colleagues = deal.companyId
+    ? await db
+        .select({
+          id: contacts.id,
+          firstName: contacts.firstName,
+          lastName: contacts.lastName,
+          email: contacts.emailDisplay,
+          jobTitle: contacts.jobTitle,
+        })
+        .from(contacts)
+        .where(and(eq(contacts.companyId, deal.companyId), ne(contacts.id, deal.contactId)))
+        .orderBy(asc(contacts.lastName))
+        .limit(50)
+    : []
+  return { contact: contact!, company: company ?? null, owner: owner ?? null, colleagues }
+}

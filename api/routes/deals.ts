@@ -1,0 +1,469 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import {
+  addNote,
+  assignDeal,
+  claimDeal,
+  dealAccess,
+  decisionMakerEngaged,
+  findDeal,
+  isCalendarDate,
+  listStakeholders,
+  moveDealStage,
+  removeStakeholder,
+  saveStakeholder,
+  STAKEHOLDER_ROLES,
+  STANCES,
+  updateDeal,
+  type Deal,
+  type DealFailure,
+  type StakeholderInput,
+} from '../deals.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { safeNextPath } from '../http/cookies.ts'
+import { requirePermission } from '../http/guards.ts'
+import { bodyKind, fail, readBody, validate, wantsJson, type BodyKind } from '../http/input.ts'
+import { can } from '../permissions.ts'
+import { weightedCents } from '../pipeline/metrics.ts'
+import { boardColumns, columnCards, forecast, leadQueue, type Scope } from '../pipeline/queries.ts'
+import { resolveScope } from '../pipeline/scope.ts'
+import { loadPipelineSettings } from '../pipeline/settings.ts'
+import { dealContext, dealTimeline } from '../pipeline/timeline.ts'
+import { STAGE_KEYS } from '../db/schema.ts'
+import { isStageKey, STAGES, stageOf } from '../stages.ts'
+
+// /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
+// 303 back to the page they came from (`next`), with `notice` or `error` in the query.
+
+export const MAX_AMOUNT_CENTS = 100_000_000_000 // 1 billion in the currency's units
+
+const id = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown deal.')
+const next = z.string().max(2048).optional()
+const stageKey = z.enum(STAGE_KEYS, { message: `Stage must be one of ${STAGE_KEYS.join(', ')}.` })
+const calendarDate = z
+  .string()
+  .trim()
+  .refine(isCalendarDate, 'Enter a real date as YYYY-MM-DD between 2000 and 2100.')
+/** Form fields send "" for "not given". */
+const optionalDate = z.preprocess((v) => (v === '' ? undefined : v), calendarDate.optional())
+/** …and in an edit form "" clears the value. */
+const clearableDate = z.preprocess((v) => (v === '' ? null : v), calendarDate.nullable().optional())
+const text = (max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? null : v),
+    z.string().trim().max(max, `At most ${max} characters.`).nullable().optional(),
+  )
+
+const currencies = new Set(Intl.supportedValuesOf('currency'))
+const currency = z
+  .string()
+  .trim()
+  .transform((v) => v.toUpperCase())
+  .refine(
+    (v) => /^[A-Z]{3}$/.test(v) && currencies.has(v),
+    'Currency must be a 3-letter ISO 4217 code such as EUR or USD.',
+  )
+
+const amountCents = z
+  .number({ message: 'amountCents must be a whole number of cents.' })
+  .int('amountCents must be a whole number of cents.')
+  .min(0, 'The amount cannot be negative.')
+  .max(MAX_AMOUNT_CENTS, 'The amount is larger than any deal could be (at most 1,000,000,000).')
+
+/** "12500", "12,500.50", "12500,5" → cents; "" → null; anything else → an error message. */
+export function parseAmount(input: unknown): number | null | string {
+  if (input === null || input === '') return null
+  if (typeof input === 'number')
+    return Number.isFinite(input) ? Math.round(input * 100) : 'Enter the amount as a number.'
+  if (typeof input !== 'string') return 'Enter the amount as a number.'
+  let v = input.trim().replace(/[\s_]/g, '')
+  if (v.startsWith('-')) return 'The amount cannot be negative.'
+  if (/^\d{1,3}(,\d{3})+(\.\d{1,2})?$/.test(v)) v = v.replace(/,/g, '')
+  else if (/^\d+,\d{1,2}$/.test(v)) v = v.replace(',', '.')
+  if (!/^\d+(\.\d{1,2})?$/.test(v)) return 'Enter the amount as a number, like 12500 or 12500.50.'
+  const [whole, frac = ''] = v.split('.')
+  if (whole!.length > 12)
+    return 'The amount is larger than any deal could be (at most 1,000,000,000).'
+  return Number(whole) * 100 + Number(frac.padEnd(2, '0'))
+}
+
+const amountField = z
+  .unknown()
+  .transform((v, ctx) => {
+    const parsed = parseAmount(v)
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed })
+      return z.NEVER
+    }
+    return parsed
+  })
+  .pipe(amountCents.nullable())
+
+const stageSchema = z.strictObject({
+  stage: stageKey,
+  contractSignedOn: optionalDate,
+  paymentReceivedOn: optionalDate,
+  lostReason: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .trim()
+      .min(1, 'Say why the deal was lost.')
+      .max(500, 'Keep the reason under 500 characters.')
+      .optional(),
+  ),
+  next,
+})
+
+const updateSchema = z
+  .strictObject({
+    title: z.string().trim().min(1, 'Give the deal a title.').max(200).optional(),
+    amountCents: amountCents.nullable().optional(),
+    amount: amountField.optional(),
+    currency: currency.optional(),
+    expectedCloseDate: clearableDate,
+    contractSignedOn: clearableDate,
+    paymentReceivedOn: clearableDate,
+    budgetNotes: text(2000),
+    decisionProcessNotes: text(2000),
+    next,
+  })
+  .refine(
+    (v) => !(v.amount !== undefined && v.amountCents !== undefined),
+    'Send amount or amountCents, not both.',
+  )
+
+const noteSchema = z.strictObject({
+  body: z
+    .string()
+    .trim()
+    .min(1, 'Write the note first.')
+    .max(5000, 'Notes are at most 5,000 characters.'),
+  next,
+})
+
+const stakeholderSchema = z
+  .strictObject({
+    contactId: z.preprocess((v) => (v === '' ? undefined : v), id.optional()),
+    email: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().trim().email('Enter a valid email address.').max(320).optional(),
+    ),
+    name: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().trim().min(1).max(200).optional(),
+    ),
+    jobTitle: text(200),
+    role: z.enum(STAKEHOLDER_ROLES as [string, ...string[]], {
+      message: `Role must be one of ${STAKEHOLDER_ROLES.join(', ')}.`,
+    }),
+    stance: z.enum(STANCES as [string, ...string[]], {
+      message: 'Stance must be supportive, neutral or opposed.',
+    }),
+    notes: text(1000),
+    next,
+  })
+  .refine(
+    (v) => !!v.contactId !== !!v.email,
+    'Choose a person from the company, or give a new person’s email and name.',
+  )
+  .refine((v) => !v.email || !!v.name, 'Give the new person’s name.')
+
+const ownerSchema = z.strictObject({
+  ownerId: z.preprocess((v) => (v === '' ? null : v), id.nullable()),
+  next,
+})
+
+const SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
+
+export const dealRoutes = new Hono<AppEnv>()
+  .use(requirePermission('pipeline:read'))
+  .get('/queue', async (c) => {
+    const source = c.req.query('source')
+    if (source && !(SOURCES as readonly string[]).includes(source))
+      fail(422, 'invalid_input', `source must be one of ${SOURCES.join(', ')}.`)
+    const page = await leadQueue(c.var.db, {
+      source: (source as (typeof SOURCES)[number]) ?? null,
+      after: c.req.query('after') ?? null,
+    })
+    return c.json(page)
+  })
+  .get('/board', async (c) => {
+    const scope = scopeFor(c)
+    const settings = await loadPipelineSettings(c.var.db)
+    return c.json({ columns: await boardColumns(c.var.db, scope, settings, c.var.deps.now()) })
+  })
+  .get('/forecast', async (c) =>
+    c.json({ forecast: await forecast(c.var.db, scopeFor(c), c.var.deps.now()) }),
+  )
+  .get('/', async (c) => {
+    const stage = c.req.query('stage')
+    if (!isStageKey(stage))
+      fail(422, 'invalid_input', `stage must be one of ${STAGES.map((s) => s.key).join(', ')}.`)
+    const page = await columnCards(
+      c.var.db,
+      scopeFor(c),
+      stage,
+      { after: c.req.query('after') ?? null },
+      c.var.deps.now(),
+    )
+    return c.json(page)
+  })
+  .get('/:id', async (c) => {
+    const deal = await readable(c)
+    const context = await dealContext(c.var.db, deal)
+    const stakeholders = await listStakeholders(c.var.db, deal.id)
+    const timeline = await dealTimeline(c.var.db, deal, context.contact.email)
+    return c.json({
+      deal: publicDeal(deal),
+      contact: {
+        id: context.contact.id,
+        email: context.contact.emailDisplay,
+        firstName: context.contact.firstName,
+        lastName: context.contact.lastName,
+        jobTitle: context.contact.jobTitle,
+      },
+      company: context.company && {
+        id: context.company.id,
+        name: context.company.name,
+        domain: context.company.domain,
+      },
+      owner: context.owner,
+      stakeholders,
+      decisionMakerEngaged: decisionMakerEngaged(stakeholders),
+      timeline: timeline.map(({ evidence, ...entry }) => ({
+        ...entry,
+        ...(evidence ? { evidence } : {}),
+      })),
+    })
+  })
+  .post('/:id/claim', async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const kind = bodyless(c)
+    if (!can(c.var.user, 'deals:claim'))
+      return refuse(c, kind, {
+        ok: false,
+        status: 403,
+        code: 'forbidden',
+        message: 'Your role can read the pipeline but not take over leads.',
+      })
+    const { next: back } = kind === 'form' ? await formNext(c) : { next: undefined }
+    const result = await claimDeal(c.var.db, dealId, c.var.user!.id, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, back ?? '/app/leads')
+    if (kind === 'form')
+      return redirect(c, `/app/deals/${dealId}`, {
+        notice: result.alreadyYours
+          ? 'This lead is already yours.'
+          : 'You took over this lead. It is now in your pipeline at 10%.',
+      })
+    return c.json({ deal: publicDeal(result.deal), alreadyYours: result.alreadyYours })
+  })
+  .post('/:id/stage', requirePermission('deals:edit_own'), async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = parse(c, kind, stageSchema, data)
+    if (input instanceof Response) return input
+    const result = await moveDealStage(c.var.db, dealId, c.var.user!, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, input.next)
+    if (kind === 'form')
+      return redirect(c, input.next, {
+        notice: `Moved to ${stageOf(input.stage).name} (${stageOf(input.stage).probability}%).`,
+      })
+    return c.json({ deal: publicDeal(result.deal) })
+  })
+  .post('/:id/owner', requirePermission('deals:edit_any'), async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = parse(c, kind, ownerSchema, data)
+    if (input instanceof Response) return input
+    const result = await assignDeal(c.var.db, dealId, c.var.user!, input.ownerId, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, input.next)
+    if (kind === 'form')
+      return redirect(c, input.next, {
+        notice: input.ownerId ? 'Owner changed.' : 'Returned to the qualified-leads queue.',
+      })
+    return c.json({ deal: publicDeal(result.deal) })
+  })
+  .post('/:id/notes', requirePermission('deals:edit_own'), async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = parse(c, kind, noteSchema, data)
+    if (input instanceof Response) return input
+    const result = await addNote(c.var.db, dealId, c.var.user!, input.body, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, input.next)
+    if (kind === 'form') return redirect(c, input.next, { notice: 'Note added.' })
+    return c.json({ id: result.id }, 201)
+  })
+  .post('/:id/stakeholders', requirePermission('deals:edit_own'), async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = parse(c, kind, stakeholderSchema, data)
+    if (input instanceof Response) return input
+    const person: StakeholderInput = input.contactId
+      ? {
+          contactId: input.contactId,
+          role: input.role as StakeholderInput['role'],
+          stance: input.stance as StakeholderInput['stance'],
+          notes: input.notes,
+        }
+      : {
+          email: input.email!,
+          name: input.name!,
+          jobTitle: input.jobTitle,
+          role: input.role as StakeholderInput['role'],
+          stance: input.stance as StakeholderInput['stance'],
+          notes: input.notes,
+        }
+    const result = await saveStakeholder(c.var.db, dealId, c.var.user!, person, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, input.next)
+    if (kind === 'form') return redirect(c, input.next, { notice: 'Stakeholder saved.' })
+    return c.json({ stakeholder: result.stakeholder }, 201)
+  })
+  .delete('/:id/stakeholders/:sid', requirePermission('deals:edit_own'), (c) =>
+    dropStakeholder(c, 'json'),
+  )
+  .post('/:id/stakeholders/:sid/delete', requirePermission('deals:edit_own'), (c) =>
+    dropStakeholder(c, bodyless(c)),
+  )
+  .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
+    const dealId = validate(id, c.req.param('id'))
+    const { kind, data } = await readBody(c)
+    const input = parse(c, kind, updateSchema, data)
+    if (input instanceof Response) return input
+    const { next: back, amount, amountCents: cents, ...rest } = input
+    const patch = {
+      ...rest,
+      ...(amount !== undefined
+        ? { amountCents: amount }
+        : cents !== undefined
+          ? { amountCents: cents }
+          : {}),
+    }
+    const result = await updateDeal(c.var.db, dealId, c.var.user!, patch, c.var.deps.now())
+    if (!result.ok) return refuse(c, kind, result, back)
+    if (kind === 'form')
+      return redirect(c, back, { notice: result.changed.length ? 'Saved.' : 'Nothing to change.' })
+    return c.json({ deal: publicDeal(result.deal), changed: result.changed })
+  })
+
+async function dropStakeholder(c: Context<AppEnv>, kind: BodyKind) {
+  const dealId = validate(id, c.req.param('id'))
+  const stakeholderId = validate(id, c.req.param('sid'))
+  const { next: back } = kind === 'form' ? await formNext(c) : { next: undefined }
+  const result = await removeStakeholder(
+    c.var.db,
+    dealId,
+    c.var.user!,
+    stakeholderId,
+    c.var.deps.now(),
+  )
+  if (!result.ok) return refuse(c, kind, result, back)
+  if (kind === 'form') return redirect(c, back, { notice: 'Stakeholder removed.' })
+  return c.body(null, 204)
+}
+
+/** The deal, if this user may read it; else 404 / 403. */
+async function readable(c: Context<AppEnv>): Promise<Deal> {
+  const deal = await findDeal(c.var.db, validate(id, c.req.param('id')))
+  if (!deal) fail(404, 'not_found', 'There is no such deal.')
+  if (!dealAccess(c.var.user, deal).read)
+    fail(403, 'forbidden', 'This deal belongs to another rep.')
+  return deal
+}
+
+/** `owner=me|team|<user id>`: reps see their own; admins and SDRs may look at anyone's or all. */
+export function scopeFor(c: Context<AppEnv>): Scope {
+  const choice = resolveScope(c.var.user!, c.req.query('owner'))
+  if (!choice.ok) fail(403, 'forbidden', choice.message)
+  return choice.scope
+}
+
+/** Bodyless posts (take over, remove): the pages' forms post form-encoded; anything else is an API call. */
+function bodyless(c: Context<AppEnv>): BodyKind {
+  return bodyKind(c) === 'form' && !(c.req.header('accept') ?? '').includes('application/json')
+    ? 'form'
+    : 'json'
+}
+
+async function formNext(c: Context<AppEnv>): Promise<{ next: string | undefined }> {
+  if (!c.req.header('content-type')?.includes('application/x-www-form-urlencoded'))
+    return { next: undefined }
+  const { data } = await readBody(c, ['form'])
+  return { next: typeof data.next === 'string' ? data.next : undefined }
+}
+
+function parse<T extends z.ZodType>(
+  c: Context<AppEnv>,
+  kind: BodyKind,
+  schema: T,
+  data: unknown,
+): z.infer<T> | Response {
+  if (kind === 'json') return validate(schema, data)
+  const parsed = schema.safeParse(data)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  const field = issue?.path.join('.')
+  const message = issue?.message ?? 'Invalid input.'
+  return redirect(
+    c,
+    typeof (data as { next?: unknown }).next === 'string'
+      ? (data as { next: string }).next
+      : undefined,
+    {
+      error:
+        field && !message.toLowerCase().includes(field.toLowerCase()) && issue?.code !== 'custom'
+          ? `${humanField(field)}: ${message}`
+          : message,
+    },
+  )
+}
+
+function humanField(field: string): string {
+  return field.replace(/([A-Z])/g, ' $1').replace(/^./, (ch) => ch.toUpperCase())
+}
+
+function refuse(c: Context<AppEnv>, kind: BodyKind, result: DealFailure, back?: string) {
+  if (kind === 'form' && !wantsJson(c)) return redirect(c, back, { error: result.message })
+  return c.json({ error: { code: result.code, message: result.message } }, result.status)
+}
+
+/** 303 back to a page of the app (never elsewhere), replacing any earlier notice or error. */
+function redirect(c: Context<AppEnv>, back: string | undefined, params: Record<string, string>) {
+  const path = safeNextPath(back, c.var.deps.env.APP_ORIGIN, '/app/pipeline')
+  const url = new URL(path.startsWith('/app') ? path : '/app/pipeline', c.var.deps.env.APP_ORIGIN)
+  url.searchParams.delete('notice')
+  url.searchParams.delete('error')
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+  return c.redirect(url.pathname + url.search + url.hash, 303)
+}
+
+export function publicDeal(deal: Deal) {
+  const stage = stageOf(deal.stage)
+  return {
+    id: deal.id,
+    title: deal.title,
+    stage: deal.stage,
+    stageName: stage.name,
+    probability: stage.probability,
+    amountCents: deal.amountCents,
+    currency: deal.currency,
+    weightedCents: deal.amountCents === null ? null : weightedCents(deal.amountCents, deal.stage),
+    expectedCloseDate: deal.expectedCloseDate,
+    contractSignedOn: deal.contractSignedOn,
+    paymentReceivedOn: deal.paymentReceivedOn,
+    lostReason: deal.lostReason,
+    budgetNotes: deal.budgetNotes,
+    decisionProcessNotes: deal.decisionProcessNotes,
+    source: deal.source,
+    ownerId: deal.ownerId,
+    contactId: deal.contactId,
+    companyId: deal.companyId,
+    stageEnteredAt: deal.stageEnteredAt,
+    claimedAt: deal.claimedAt,
+    closedAt: deal.closedAt,
+    createdAt: deal.createdAt,
+    updatedAt: deal.updatedAt,
+  }
+}

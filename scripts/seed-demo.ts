@@ -1,0 +1,32 @@
+// npm run seed:demo — adds the demo team, companies and nine months of deals to an empty pipeline.
+// Refuses when the database already has deals or was seeded before. Never on a real database.
+import { createDeps } from '../api/boot.ts'
+import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { demoBanner, seedDemo } from '../api/seed/demo.ts'
+
+loadDotEnv()
+let env
+try {
+  env = parseEnv()
+} catch (err) {
+  if (err instanceof EnvError) {
+    console.error(err.message)
+    process.exit(78)
+  }
+  throw err
+}
+const deps = await createDeps({ ...env, LOG_LEVEL: 'warn' })
+try {
+  const result = await seedDemo(deps.db, deps.now())
+  if (result.status === 'refused') {
+    console.error(`seed:demo: ${result.reason}`)
+    process.exitCode = 1
+  } else {
+    console.log(
+      `Added ${result.users} people, ${result.companies} companies and ${result.deals} deals (${deps.database.engine}).`,
+    )
+    process.stdout.write(demoBanner(env.APP_ORIGIN))
+  }
+} finally {
+  await deps.database.close()
+}

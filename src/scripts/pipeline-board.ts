@@ -1,0 +1,70 @@
+// Drag-and-drop on the pipeline board, as an enhancement: every card also has a Move form that
+// works without JavaScript. A drop posts the same JSON the API documents, then reloads the board
+// so counts and sums come from the server. Won and lost need dates or a reason: those drops
+// open the deal page instead.
+
+export function enhanceBoard(): void {
+  const board = document.querySelector<HTMLElement>('[data-board]')
+  if (!board) return
+  const status = document.getElementById('board-status')
+  const say = (text: string) => {
+    if (status) status.textContent = text
+  }
+  let dragged: HTMLElement | null = null
+
+  for (const card of board.querySelectorAll<HTMLElement>('.deal-card[data-editable]')) {
+    card.draggable = true
+    card.addEventListener('dragstart', (event) => {
+      dragged = card
+      card.classList.add('dragging')
+      event.dataTransfer?.setData('text/plain', card.dataset.deal ?? '')
+      if (event.dataTransfer) event.dataTransfer.effectAllowed = 'move'
+    })
+    card.addEventListener('dragend', () => {
+      card.classList.remove('dragging')
+      dragged = null
+      for (const c of board.querySelectorAll('.drop-target')) c.classList.remove('drop-target')
+    })
+  }
+
+  for (const column of board.querySelectorAll<HTMLElement>('[data-column]')) {
+    column.addEventListener('dragover', (event) => {
+      if (!dragged || dragged.dataset.stage === column.dataset.column) return
+      event.preventDefault()
+      column.classList.add('drop-target')
+    })
+    column.addEventListener('dragleave', (event) => {
+      if (!column.contains(event.relatedTarget as Node | null))
+        column.classList.remove('drop-target')
+    })
+    column.addEventListener('drop', async (event) => {
+      event.preventDefault()
+      column.classList.remove('drop-target')
+      const card = dragged
+      const stage = column.dataset.column
+      if (!card || !stage || card.dataset.stage === stage) return
+      const id = card.dataset.deal!
+      if (column.dataset.closed) {
+        window.location.assign(`/app/deals/${id}?close=${stage}#close`)
+        return
+      }
+      say('Moving…')
+      try {
+        const res = await fetch(`/api/deals/${id}/stage`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify({ stage }),
+          credentials: 'same-origin',
+        })
+        if (res.ok) {
+          window.location.reload()
+          return
+        }
+        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null
+        say(body?.error?.message ?? `The move failed (${res.status}).`)
+      } catch {
+        say('The move failed: no connection to the server.')
+      }
+    })
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { describeEvidence } from '../../../api/pipeline/evidence.ts'
+
+describe('evidence in words', () => {
+  it('says which form and asset, with the page and campaign tags', () => {
+    const view = describeEvidence({
+      kind: 'form',
+      form: 'whitepaper',
+      offer: 'whitepaper:bench',
+      title: 'The Benchmark',
+      pageUrl: 'https://site.example/w',
+      utm: { utm_source: 'linkedin', utm_campaign: 'q3' },
+    })
+    expect(view).toEqual({
+      kind: 'form',
+      source: 'Whitepaper form',
+      summary: 'Downloaded “The Benchmark”',
+      details: [
+        { label: 'Page', value: 'https://site.example/w' },
+        { label: 'Campaign tags', value: 'source=linkedin, campaign=q3' },
+      ],
+    })
+    expect(describeEvidence({ kind: 'form', offer: 'x', assetTitle: 'Guide' }).summary).toBe(
+      'Downloaded “Guide”',
+    )
+    expect(describeEvidence({ kind: 'form', form: 'trial' }).summary).toBe('Asked for a trial')
+  })
+
+  it('gives the grader score, band, failing checks and a link to the report', () => {
+    const view = describeEvidence({
+      kind: 'grader',
+      score: 61,
+      band: 'D',
+      failing: ['No HTTPS', 'Slow'],
+      platform: 'WordPress',
+      reportId: 'r-1',
+      host: 'acme.example',
+    })
+    expect(view.summary).toBe('Graded acme.example: 61/100 (D), 2 failing checks, WordPress')
+    expect(view.details).toContainEqual({ label: 'Failing', value: 'No HTTPS, Slow' })
+    expect(view.details).toContainEqual({
+      label: 'Report',
+      value: 'Open the full grader report',
+      href: '/app/grader/r-1',
+    })
+    expect(describeEvidence({ kind: 'grader_unlock', score: 90 }).summary).toBe(
+      'Graded their website: 90/100',
+    )
+  })
+
+  it('names the human click, the link and the campaign', () => {
+    const view = describeEvidence({
+      kind: 'click',
+      verdict: 'human',
+      url: 'https://x.example/pricing',
+      campaignName: 'Q3',
+      reasons: ['interactive'],
+    })
+    expect(view).toMatchObject({
+      source: 'Outreach click',
+      summary: 'Human click on https://x.example/pricing in campaign “Q3”',
+    })
+    expect(view.details).toContainEqual({ label: 'Why human', value: 'interactive' })
+  })
+
+  it('reads anything else generically, and survives nonsense', () => {
+    expect(describeEvidence({ kind: 'webinar_signup', webinar: 'Forecasting 101' })).toMatchObject({
+      kind: 'other',
+      source: 'Webinar signup',
+      details: [{ label: 'webinar', value: 'Forecasting 101' }],
+    })
+    expect(describeEvidence(null)).toMatchObject({ kind: 'other', source: 'Evidence' })
+    expect(describeEvidence(['x'])).toMatchObject({ kind: 'other' })
+  })
+})

@@ -1,0 +1,232 @@
+import { eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { dealEvents, deals } from '../../../api/db/schema.ts'
+import { moveDealStage } from '../../../api/deals.ts'
+import { newId } from '../../../api/ids.ts'
+import {
+  forecastBuckets,
+  funnelFrom,
+  stageStats,
+  staysFrom,
+  sumAmounts,
+  type StageEvent,
+} from '../../../api/pipeline/metrics.ts'
+import {
+  boardColumns,
+  columnCards,
+  forecast,
+  funnelFor,
+  leadQueue,
+  stageStatsFor,
+} from '../../../api/pipeline/queries.ts'
+import { defaultPipelineSettings } from '../../../api/pipeline/settings.ts'
+import type { StageKey } from '../../../api/stages.ts'
+import { addUser, setupTestApp } from '../../helpers.ts'
+import { makeDeal } from './fixtures.ts'
+import { EXPECTED_FUNNEL, EXPECTED_STATS, HISTORY, NOVEMBER } from './history-fixture.ts'
+
+describe('the SQL behind the pipeline pages gives the same numbers as the definitions', () => {
+  it('computes conversion, median days and the funnel from a hand-built stage history', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const ids = new Map<string, string>()
+    for (const e of HISTORY) {
+      if (!ids.has(e.dealId)) {
+        const last = HISTORY.filter((x) => x.dealId === e.dealId).at(-1)!
+        const deal = await makeDeal(db, {
+          stage: last.toStage,
+          ownerId: rep.id,
+          stageEnteredAt: last.at,
+          createdAt: e.at,
+        })
+        await db.delete(dealEvents).where(eq(dealEvents.dealId, deal.id))
+        ids.set(e.dealId, deal.id)
+      }
+      await db.insert(dealEvents).values({
+        id: newId(),
+        dealId: ids.get(e.dealId)!,
+        type: e.type,
+        fromStage: e.fromStage,
+        toStage: e.toStage,
+        createdAt: e.at,
+      })
+    }
+    expect(await stageStatsFor(db, { team: true }, NOVEMBER)).toEqual(EXPECTED_STATS)
+    expect(await funnelFor(db, { team: true }, NOVEMBER)).toEqual(EXPECTED_FUNNEL)
+    expect(await stageStatsFor(db, { ownerId: rep.id }, NOVEMBER)).toEqual(EXPECTED_STATS)
+    const other = await addUser(ctx, 'rep')
+    expect(
+      (await stageStatsFor(db, { ownerId: other.id }, NOVEMBER)).every((s) => s.exits === 0),
+    ).toBe(true)
+    expect((await funnelFor(db, { ownerId: other.id }, NOVEMBER))[0]).toEqual({
+      stage: 'target',
+      reached: 0,
+    })
+  })
+
+  it('measures time in stage from the moves the app records, to the millisecond', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const start = new Date('2026-11-02T08:00:00Z')
+    const deal = await makeDeal(db, { ownerId: rep.id, stageEnteredAt: start })
+    const steps: Array<[StageKey, number]> = [
+      ['demo', 1.5],
+      ['decision_maker', 3.25],
+      ['demo', 0.5],
+      ['negotiation', 2],
+    ]
+    let t = start.getTime()
+    for (const [stage, days] of steps) {
+      t += days * 86_400_000
+      const moved = await moveDealStage(db, deal.id, rep, { stage }, new Date(t))
+      expect(moved.ok).toBe(true)
+    }
+    const events = (await db.select().from(dealEvents)).filter(
+      (e) => e.dealId === deal.id && (e.type === 'created' || e.type === 'stage_changed'),
+    )
+    const history: StageEvent[] = events.map((e) => ({
+      dealId: e.dealId,
+      type: e.type as StageEvent['type'],
+      fromStage: e.fromStage as StageKey | null,
+      toStage: e.toStage as StageKey,
+      at: e.createdAt,
+    }))
+    const expected = stageStats(staysFrom(history), NOVEMBER)
+    expect(await stageStatsFor(db, { team: true }, NOVEMBER)).toEqual(expected)
+    // target → demo → decision-maker → back to demo → negotiation (past decision-maker again).
+    expect(await funnelFor(db, { team: true }, NOVEMBER)).toEqual(funnelFrom(history, NOVEMBER))
+    expect((await funnelFor(db, { team: true }, NOVEMBER)).map((f) => f.reached)).toEqual([
+      1, 1, 2, 1, 0, 0,
+    ])
+    const demo = expected.find((s) => s.stage === 'demo')!
+    expect(demo).toMatchObject({ exits: 2, advanced: 2, medianDays: (3.25 + 2) / 2 })
+    expect(expected.find((s) => s.stage === 'decision_maker')).toMatchObject({
+      exits: 1,
+      back: 1,
+      conversion: 0,
+      medianDays: 0.5,
+    })
+  })
+
+  it('sums board columns and the forecast in SQL exactly as the pure functions do', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const now = ctx.clock.now()
+    const [a, b] = [await addUser(ctx, 'rep'), await addUser(ctx, 'rep')]
+    const stages: StageKey[] = ['target', 'demo', 'decision_maker', 'negotiation', 'signed']
+    const seeds = []
+    for (let i = 0; i < 40; i++) {
+      const stage = stages[i % stages.length]!
+      const amountCents = i % 7 === 0 ? null : 100_001 * (i + 1)
+      const month = (i % 9) - 2
+      const close = new Date(Date.UTC(2026, 10 + month, 1 + (i % 27))).toISOString().slice(0, 10)
+      seeds.push({
+        stage,
+        ownerId: i % 3 === 0 ? b.id : a.id,
+        amountCents,
+        currency: i % 5 === 0 ? 'USD' : 'EUR',
+        expectedCloseDate: i % 6 === 0 ? null : close,
+        stageEnteredAt: new Date(now.getTime() - (i + 1) * 86_400_000),
+      })
+    }
+    seeds.push({
+      stage: 'won' as StageKey,
+      ownerId: a.id,
+      amountCents: 5_000_000,
+      currency: 'EUR',
+      expectedCloseDate: '2026-11-10',
+      stageEnteredAt: new Date(now.getTime() - 10 * 86_400_000),
+    })
+    seeds.push({
+      stage: 'won' as StageKey,
+      ownerId: a.id,
+      amountCents: 7_000_000,
+      currency: 'EUR',
+      expectedCloseDate: '2026-01-10',
+      stageEnteredAt: new Date('2026-01-10T00:00:00Z'),
+    })
+    seeds.push({
+      stage: 'target' as StageKey,
+      ownerId: null,
+      amountCents: 999,
+      currency: 'EUR',
+      expectedCloseDate: null,
+      stageEnteredAt: now,
+    })
+    for (const s of seeds) await makeDeal(db, s)
+
+    const mine = seeds.filter((s) => s.ownerId === a.id)
+    const columns = await boardColumns(db, { ownerId: a.id }, defaultPipelineSettings(), now)
+    for (const col of columns) {
+      const inCol = mine.filter(
+        (s) =>
+          s.stage === col.stage &&
+          (col.stage !== 'won' || s.stageEnteredAt.getTime() > now.getTime() - 90 * 86_400_000),
+      )
+      expect(col.count, col.stage).toBe(inCol.length)
+      expect(col.money, col.stage).toEqual(sumAmounts(inCol))
+    }
+    // target default threshold 7 days, demo 14, …: deals entered i+1 days ago.
+    expect(columns.find((c) => c.stage === 'target')!.stale).toBe(
+      mine.filter(
+        (s) => s.stage === 'target' && s.stageEnteredAt.getTime() < now.getTime() - 7 * 86_400_000,
+      ).length,
+    )
+    expect(await forecast(db, { ownerId: a.id }, now)).toEqual(forecastBuckets(mine, now))
+    const owned = seeds.filter((s) => s.ownerId)
+    expect(await forecast(db, { team: true }, now)).toEqual(forecastBuckets(owned, now))
+  })
+
+  it('pages through a column and the queue without repeating or skipping a deal', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const same = new Date('2026-11-20T00:00:00Z')
+    for (let i = 0; i < 23; i++)
+      await makeDeal(db, {
+        stage: 'demo',
+        ownerId: rep.id,
+        stageEnteredAt: i < 5 ? same : new Date(same.getTime() + i * 1000),
+      })
+    for (let i = 0; i < 12; i++)
+      await makeDeal(db, {
+        stage: 'target',
+        ownerId: null,
+        stageEnteredAt: new Date(same.getTime() + (i % 4) * 1000),
+        source: i % 2 ? 'grader' : 'inbound',
+      })
+    const seen: string[] = []
+    let after: string | null = null
+    do {
+      const page = await columnCards(
+        db,
+        { ownerId: rep.id },
+        'demo',
+        { after, limit: 5 },
+        ctx.clock.now(),
+      )
+      seen.push(...page.cards.map((c) => c.id))
+      after = page.next
+    } while (after)
+    expect(seen).toHaveLength(23)
+    expect(new Set(seen).size).toBe(23)
+
+    const queued: string[] = []
+    after = null
+    do {
+      const page = await leadQueue(db, { after, limit: 5 })
+      expect(page.count).toBe(12)
+      queued.push(...page.leads.map((l) => l.id))
+      after = page.next
+    } while (after)
+    expect(new Set(queued).size).toBe(12)
+    const times = (await db.select({ id: deals.id, at: deals.stageEnteredAt }).from(deals)).filter(
+      (d) => queued.includes(d.id),
+    )
+    const order = queued.map((id) => times.find((t) => t.id === id)!.at.getTime())
+    expect(order).toEqual([...order].sort((x, y) => y - x)) // newest first
+    expect((await leadQueue(db, { source: 'grader' })).count).toBe(6)
+  })
+})

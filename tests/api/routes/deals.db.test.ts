@@ -1,0 +1,353 @@
+import { eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { dealEvents, deals } from '../../../api/db/schema.ts'
+import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+
+const ctx = await setupTestApp()
+const db = ctx.deps.db
+const rep = await signedInAs(ctx, 'rep')
+const otherRep = await signedInAs(ctx, 'rep')
+
+const post = (path: string, body: unknown, cookie = rep.cookie) =>
+  ctx.app.request(path, json(body, { cookie }))
+const patch = (path: string, body: unknown, cookie = rep.cookie) =>
+  ctx.app.request(path, { ...json(body, { cookie }), method: 'PATCH' })
+const get = (path: string, cookie = rep.cookie) => ctx.app.request(path, { headers: { cookie } })
+
+async function snapshot(id: string) {
+  const [deal] = await db.select().from(deals).where(eq(deals.id, id))
+  const events = await db.select().from(dealEvents).where(eq(dealEvents.dealId, id))
+  return { deal, events: events.length }
+}
+
+describe('a rep working a deal through the API', () => {
+  it('takes over a lead, moves it to 30% and 50%, sets amount and close date, and sees the forecast change', async () => {
+    const lead = await makeDeal(db, {
+      stage: 'target',
+      evidence: {
+        kind: 'form',
+        form: 'whitepaper',
+        offer: 'whitepaper:benchmark',
+        title: 'The Benchmark',
+        pageUrl: 'https://site.example/whitepapers/benchmark',
+      },
+    })
+    const claimed = await ctx.app.request(`/api/deals/${lead.id}/claim`, {
+      method: 'POST',
+      headers: { cookie: rep.cookie, origin: ORIGIN },
+    })
+    expect(claimed.status).toBe(200)
+    expect((await claimed.json()).deal).toMatchObject({
+      ownerId: rep.user.id,
+      stage: 'target',
+      probability: 10,
+    })
+
+    ctx.clock.advance(2 * 86_400_000)
+    const demo = await post(`/api/deals/${lead.id}/stage`, { stage: 'demo' })
+    expect(demo.status).toBe(200)
+    expect((await demo.json()).deal).toMatchObject({ stage: 'demo', probability: 30 })
+    ctx.clock.advance(3 * 86_400_000)
+    expect((await post(`/api/deals/${lead.id}/stage`, { stage: 'decision_maker' })).status).toBe(
+      200,
+    )
+
+    const before = (await (await get('/api/deals/forecast?owner=me')).json()).forecast
+    const december = (f: { months: Array<{ key: string }> }) =>
+      f.months.find((m) => m.key === '2026-12')
+    expect(december(before)).toEqual({ key: '2026-12', count: 0, money: [] })
+    const updated = await patch(`/api/deals/${lead.id}`, {
+      amountCents: 4_800_000,
+      currency: 'eur',
+      expectedCloseDate: '2026-12-15',
+    })
+    expect(updated.status).toBe(200)
+    const body = await updated.json()
+    expect(body.deal).toMatchObject({
+      amountCents: 4_800_000,
+      currency: 'EUR',
+      weightedCents: 2_400_000,
+      expectedCloseDate: '2026-12-15',
+    })
+    expect(body.changed.sort()).toEqual(['amountCents', 'expectedCloseDate'])
+    const after = (await (await get('/api/deals/forecast?owner=me')).json()).forecast
+    expect(december(after)).toEqual({
+      key: '2026-12',
+      count: 1,
+      money: [{ currency: 'EUR', totalCents: 4_800_000, weightedCents: 2_400_000 }],
+    })
+
+    const detail = await (await get(`/api/deals/${lead.id}`)).json()
+    const stages = detail.timeline
+      .filter((e: { kind: string }) => e.kind === 'stage')
+      .map((e: { title: string; actor: string }) => [e.title, e.actor])
+    expect(stages).toEqual([
+      ['Demo & support won (30%) → Key decision-maker engaged (50%)', rep.user.name],
+      ['Target identified (10%) → Demo & support won (30%)', rep.user.name],
+    ])
+    expect(detail.timeline.find((e: { kind: string }) => e.kind === 'evidence')).toMatchObject({
+      title: 'Downloaded “The Benchmark”',
+      badge: 'Whitepaper form',
+    })
+  })
+
+  it('records stakeholders and shows a decision-maker as engaged', async () => {
+    const deal = await makeDeal(db, { stage: 'decision_maker', ownerId: rep.user.id })
+    const added = await post(`/api/deals/${deal.id}/stakeholders`, {
+      email: 'cfo@buyer.example',
+      name: 'Casey Finance',
+      jobTitle: 'CFO',
+      role: 'decision_maker',
+      stance: 'supportive',
+    })
+    expect(added.status).toBe(201)
+    let detail = await (await get(`/api/deals/${deal.id}`)).json()
+    expect(detail.decisionMakerEngaged).toBe(true)
+    expect(detail.stakeholders).toEqual([
+      expect.objectContaining({
+        firstName: 'Casey',
+        lastName: 'Finance',
+        role: 'decision_maker',
+        stance: 'supportive',
+      }),
+    ])
+    const sid = detail.stakeholders[0].id
+    expect(
+      (
+        await post(`/api/deals/${deal.id}/stakeholders`, {
+          contactId: detail.stakeholders[0].contactId,
+          role: 'decision_maker',
+          stance: 'opposed',
+        })
+      ).status,
+    ).toBe(201)
+    detail = await (await get(`/api/deals/${deal.id}`)).json()
+    expect(detail.decisionMakerEngaged).toBe(false)
+    const removed = await ctx.app.request(`/api/deals/${deal.id}/stakeholders/${sid}`, {
+      method: 'DELETE',
+      headers: { cookie: rep.cookie, origin: ORIGIN },
+    })
+    expect(removed.status).toBe(204)
+    expect((await (await get(`/api/deals/${deal.id}`)).json()).stakeholders).toEqual([])
+    const elsewhere = await makeDeal(db, { stage: 'demo' })
+    expect(
+      (
+        await post(`/api/deals/${deal.id}/stakeholders`, {
+          contactId: elsewhere.contactId,
+          role: 'champion',
+          stance: 'neutral',
+        })
+      ).status,
+    ).toBe(422)
+  })
+
+  it('refuses won without the signed and paid dates, then accepts it with them', async () => {
+    const deal = await makeDeal(db, {
+      stage: 'signed',
+      ownerId: rep.user.id,
+      amountCents: 1_000_000,
+    })
+    const before = await snapshot(deal.id)
+    const refused = await post(`/api/deals/${deal.id}/stage`, {
+      stage: 'won',
+      contractSignedOn: '2026-11-20',
+    })
+    expect(refused.status).toBe(422)
+    expect((await refused.json()).error).toMatchObject({
+      code: 'won_needs_signed_and_paid',
+      message: expect.stringContaining('payment was received'),
+    })
+    expect(await snapshot(deal.id)).toEqual(before)
+    const won = await post(`/api/deals/${deal.id}/stage`, {
+      stage: 'won',
+      contractSignedOn: '2026-11-20',
+      paymentReceivedOn: '2026-11-28',
+    })
+    expect(won.status).toBe(200)
+    expect((await won.json()).deal).toMatchObject({
+      stage: 'won',
+      probability: 100,
+      contractSignedOn: '2026-11-20',
+      paymentReceivedOn: '2026-11-28',
+      closedAt: ctx.clock.now().toISOString(),
+    })
+  })
+
+  it('marks a deal lost only with a reason, and can reopen it (recorded as a move back)', async () => {
+    const deal = await makeDeal(db, { stage: 'negotiation', ownerId: rep.user.id })
+    expect((await post(`/api/deals/${deal.id}/stage`, { stage: 'lost' })).status).toBe(422)
+    const lost = await post(`/api/deals/${deal.id}/stage`, {
+      stage: 'lost',
+      lostReason: 'Budget frozen until Q3',
+    })
+    expect((await lost.json()).deal).toMatchObject({
+      stage: 'lost',
+      lostReason: 'Budget frozen until Q3',
+      probability: 0,
+    })
+    const reopened = await post(`/api/deals/${deal.id}/stage`, { stage: 'negotiation' })
+    expect((await reopened.json()).deal).toMatchObject({
+      stage: 'negotiation',
+      lostReason: null,
+      closedAt: null,
+    })
+    const detail = await (await get(`/api/deals/${deal.id}`)).json()
+    expect(
+      detail.timeline
+        .filter((e: { kind: string }) => e.kind === 'stage')
+        .map((e: { badge: string | null }) => e.badge),
+    ).toEqual(['moved back', 'lost'])
+  })
+
+  it('answers plain HTML form posts with a 303 back to the page, with a notice or the error', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const next = `/app/deals/${deal.id}?tab=x`
+    const ok = await ctx.app.request(
+      `/api/deals/${deal.id}`,
+      form(
+        { amount: '12,500.50', currency: 'USD', expectedCloseDate: '2027-02-01', next },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(ok.status).toBe(303)
+    const location = new URL(ok.headers.get('location')!, ORIGIN)
+    expect(location.pathname).toBe(`/app/deals/${deal.id}`)
+    expect(location.searchParams.get('notice')).toBe('Saved.')
+    expect(location.searchParams.get('tab')).toBe('x')
+    expect((await snapshot(deal.id)).deal).toMatchObject({
+      amountCents: 1_250_050,
+      currency: 'USD',
+      expectedCloseDate: '2027-02-01',
+    })
+
+    const bad = await ctx.app.request(
+      `/api/deals/${deal.id}`,
+      form({ amount: '-3', next }, { cookie: rep.cookie }),
+    )
+    expect(bad.status).toBe(303)
+    expect(new URL(bad.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'The amount cannot be negative.',
+    )
+    const cleared = await ctx.app.request(
+      `/api/deals/${deal.id}`,
+      form({ amount: '', expectedCloseDate: '', next }, { cookie: rep.cookie }),
+    )
+    expect(cleared.status).toBe(303)
+    expect((await snapshot(deal.id)).deal).toMatchObject({
+      amountCents: null,
+      expectedCloseDate: null,
+      currency: 'USD',
+    })
+
+    const moved = await ctx.app.request(
+      `/api/deals/${deal.id}/stage`,
+      form(
+        { stage: 'won', contractSignedOn: '', paymentReceivedOn: '', next: '/app/pipeline' },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(moved.status).toBe(303)
+    const back = new URL(moved.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe('/app/pipeline')
+    expect(back.searchParams.get('error')).toContain('stamped contract is back and paid')
+    const offsite = await ctx.app.request(
+      `/api/deals/${deal.id}/stage`,
+      form({ stage: 'negotiation', next: 'https://evil.example/' }, { cookie: rep.cookie }),
+    )
+    expect(new URL(offsite.headers.get('location')!, ORIGIN).origin).toBe(ORIGIN)
+  })
+
+  it('adds notes to the timeline', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    expect(
+      (await post(`/api/deals/${deal.id}/notes`, { body: 'Demo went well; IT wants SSO.' })).status,
+    ).toBe(201)
+    const detail = await (await get(`/api/deals/${deal.id}`)).json()
+    expect(detail.timeline[0]).toMatchObject({
+      kind: 'note',
+      detail: 'Demo went well; IT wants SSO.',
+      actor: rep.user.name,
+    })
+  })
+})
+
+describe('bad input changes nothing', () => {
+  const cases: Array<[string, string, Record<string, unknown>, number]> = [
+    ['an unknown stage', 'stage', { stage: 'closed_won' }, 422],
+    ['a stage in the wrong case', 'stage', { stage: 'Demo' }, 422],
+    ['a misspelt field', 'stage', { stage: 'negotiation', lostReasn: 'x' }, 422],
+    [
+      'an impossible date',
+      'stage',
+      { stage: 'won', contractSignedOn: '2026-02-30', paymentReceivedOn: '2026-03-01' },
+      422,
+    ],
+    ['a negative amount', '', { amountCents: -100 }, 422],
+    ['an absurd amount', '', { amountCents: 10 ** 15 }, 422],
+    ['a fractional cent', '', { amountCents: 12.5 }, 422],
+    ['an amount as text that is not a number', '', { amount: '12k' }, 422],
+    ['an amount in the far future currency', '', { currency: 'XYZ1' }, 422],
+    ['an unknown currency code', '', { currency: 'ABC' }, 422],
+    ['a close date that is not a date', '', { expectedCloseDate: 'next March' }, 422],
+    ['a close date in year 3000', '', { expectedCloseDate: '3000-01-01' }, 422],
+    ['a signed date in the future', '', { contractSignedOn: '2027-06-01' }, 422],
+    ['an empty note', 'notes', { body: '   ' }, 422],
+    [
+      'a stakeholder with an unknown role',
+      'stakeholders',
+      { email: 'a@b.example', name: 'A', role: 'ceo', stance: 'neutral' },
+      422,
+    ],
+  ]
+  it.each(cases)('refuses %s', async (_name, action, body, status) => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id, amountCents: 500_000 })
+    const before = await snapshot(deal.id)
+    const res = await post(`/api/deals/${deal.id}${action ? `/${action}` : ''}`, body)
+    expect(res.status).toBe(status)
+    expect((await res.json()).error.message).toBeTruthy()
+    expect(await snapshot(deal.id)).toEqual(before)
+  })
+
+  it('refuses another rep’s deal with 403, an unknown deal with 404 and a malformed id with 422', async () => {
+    const deal = await makeDeal(db, {
+      stage: 'demo',
+      ownerId: otherRep.user.id,
+      amountCents: 500_000,
+    })
+    const before = await snapshot(deal.id)
+    for (const [path, body] of [
+      [`/api/deals/${deal.id}/stage`, { stage: 'negotiation' }],
+      [`/api/deals/${deal.id}`, { amountCents: 1 }],
+      [`/api/deals/${deal.id}/notes`, { body: 'mine now' }],
+    ] as const) {
+      const res = await post(path, body)
+      expect(res.status).toBe(403)
+      expect((await res.json()).error.code).toBe('not_your_deal')
+    }
+    expect((await get(`/api/deals/${deal.id}`)).status).toBe(403)
+    expect(await snapshot(deal.id)).toEqual(before)
+    expect(
+      (await post('/api/deals/0190a000-0000-7000-8000-000000000000/stage', { stage: 'demo' }))
+        .status,
+    ).toBe(404)
+    expect((await post('/api/deals/not-an-id/stage', { stage: 'demo' })).status).toBe(422)
+  })
+
+  it('makes a rep take over a lead before changing it', async () => {
+    const lead = await makeDeal(db, { stage: 'target' })
+    const res = await post(`/api/deals/${lead.id}/stage`, { stage: 'demo' })
+    expect(res.status).toBe(403)
+    expect((await res.json()).error.code).toBe('claim_first')
+  })
+
+  it('refuses a take-over of a deal that left the queue', async () => {
+    const gone = await makeDeal(db, { stage: 'lost' })
+    const res = await ctx.app.request(`/api/deals/${gone.id}/claim`, {
+      method: 'POST',
+      headers: { cookie: rep.cookie, origin: ORIGIN },
+    })
+    expect(res.status).toBe(409)
+    expect((await res.json()).error.code).toBe('not_in_queue')
+  })
+})
