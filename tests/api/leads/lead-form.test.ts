@@ -127,14 +127,14 @@ describe('first-touch attribution', () => {
     expect(firstTouchOf(new URL('https://site.example/?a=1'), null, now)).toBeNull()
   })
 
-  it('round-trips through the cookie, 90 days, SameSite=Lax, readable by scripts', () => {
+  it('round-trips through the cookie, 30 days (as the privacy page says), SameSite=Lax, readable by scripts', () => {
     const touch = firstTouchOf(
       new URL('https://site.example/?utm_source=news;letter"&utm_medium=email'),
       null,
       now,
     )!
     const cookie = firstTouchCookie(touch, true)
-    expect(cookie).toMatch(/^fd_ft=[^;\s]+; Path=\/; Max-Age=7776000; SameSite=Lax; Secure$/)
+    expect(cookie).toMatch(/^fd_ft=[^;\s]+; Path=\/; Max-Age=2592000; SameSite=Lax; Secure$/)
     expect(cookie).not.toContain('HttpOnly')
     expect(parseFirstTouch(cookie.split(';')[0]!.slice('fd_ft='.length))).toEqual(touch)
   })
