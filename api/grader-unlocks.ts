@@ -206,7 +206,7 @@ export async function unlockReport(
       await emailReport(
         tx,
         report,
-        { contactId: contact.id, firstName: contact.firstName, form },
+        { contactId: contact.id, firstName: contact.firstName, name: form.fields.name ?? null, email: form.email },
         ctx,
       )
       outcome = {
@@ -270,7 +270,12 @@ async function grantAccess(tx: Db, reportId: string, contactId: string, token: s
 async function emailReport(
   tx: Db,
   report: ReportRow,
-  person: { contactId: string; firstName: string | null; form: UnlockForm },
+  person: {
+    contactId: string
+    firstName: string | null
+    name: string | null
+    email: { mailbox: string; canonical: string }
+  },
   ctx: LeadContext,
 ): Promise<void> {
   const key = newToken()
@@ -290,8 +295,8 @@ async function emailReport(
   })
   const queued = await enqueueEmail(tx, {
     category: 'transactional',
-    to: formatAddress(person.form.fields.name ?? null, person.form.email.mailbox),
-    recipient: person.form.email.canonical,
+    to: formatAddress(person.name, person.email.mailbox),
+    recipient: person.email.canonical,
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,
@@ -300,4 +305,58 @@ async function emailReport(
     now: ctx.now,
   })
   if (queued) await grantAccess(tx, report.id, person.contactId, key, ctx.now)
+}
+
+/**
+ * An admin released a quarantined unlock (api/leads/quarantine.ts): the follow-up a clean unlock
+ * gets — consent, the deal with the grade as evidence, the report email — without the visitor
+ * cookie (the emailed link carries its own key). Null when the report no longer exists.
+ */
+export async function followUpReleasedUnlock(
+  tx: Db,
+  release: {
+    reportId: string
+    submissionId: string
+    submittedAt: Date
+    contact: { id: string; companyId: string | null; companyName: string | null; firstName: string | null }
+    email: EmailAddress
+    name: string | null
+    consent: { granted: boolean; version: string | null }
+    pageUrl: string | null
+    utm: unknown
+    ip: string | null
+    userAgent: string | null
+    actorId: string
+  },
+  ctx: LeadContext,
+): Promise<{ dealId: string; dealCreated: boolean } | null> {
+  const [report] = await tx.select().from(graderReports).where(eq(graderReports.id, release.reportId))
+  if (!report || report.status !== 'done') return null
+  if (release.consent.granted) {
+    await recordMarketingConsent(tx, {
+      contactId: release.contact.id,
+      version: release.consent.version,
+      source: { form: unlockOffer(report.id), pageUrl: release.pageUrl, utm: release.utm },
+      submissionId: release.submissionId,
+      ip: release.ip,
+      userAgent: release.userAgent,
+      at: release.submittedAt,
+    })
+  }
+  const qualification = await qualifyContact(tx, {
+    contactId: release.contact.id,
+    companyId: release.contact.companyId,
+    source: 'grader',
+    title: release.contact.companyName ?? release.name ?? release.email.display,
+    evidence: { ...graderEvidence(report), submissionId: release.submissionId, at: release.submittedAt.toISOString() },
+    actorId: release.actorId,
+    now: ctx.now,
+  })
+  await emailReport(
+    tx,
+    report,
+    { contactId: release.contact.id, firstName: release.contact.firstName, name: release.name, email: release.email },
+    ctx,
+  )
+  return { dealId: qualification.dealId, dealCreated: qualification.created }
 }

@@ -1,6 +1,7 @@
 import { and, count, desc, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { submissions } from '../db/schema.ts'
+import { followUpReleasedUnlock } from '../grader-unlocks.ts'
 import { followUpLead, upsertContact, type LeadContext } from './capture.ts'
 import { parseEmailAddress } from './email-address.ts'
 import { firstTouchFrom } from './first-touch.ts'
@@ -77,8 +78,35 @@ export async function releaseSubmission(
     ] as const) {
       if (typeof stored[name] === 'string' && stored[name]) fields[name] = stored[name]
     }
-    const contact = await upsertContact(tx, email, fields, 'inbound', ctx.now)
+    const grader = row.kind === 'grader' ? row.offer.match(/^grader:(.+)$/)?.[1] : undefined
+    const contact = await upsertContact(tx, email, fields, grader ? 'grader' : 'inbound', ctx.now)
     await tx.update(submissions).set({ contactId: contact.id }).where(eq(submissions.id, id))
+    if (grader) {
+      // A grader unlock: its evidence is the grade and its email the report, not an asset.
+      const released = await followUpReleasedUnlock(
+        tx,
+        {
+          reportId: grader,
+          submissionId: row.id,
+          submittedAt: row.createdAt,
+          contact,
+          email,
+          name: fields.name ?? null,
+          consent: {
+            granted: stored.consent === true,
+            version: typeof stored.consentVersion === 'string' ? stored.consentVersion : null,
+          },
+          pageUrl: row.pageUrl,
+          utm: row.utm,
+          ip: row.ip,
+          userAgent: row.userAgent,
+          actorId: options.actorId,
+        },
+        ctx,
+      )
+      if (released)
+        return { ok: true, submissionId: row.id, contactId: contact.id, dealId: released.dealId, dealCreated: released.dealCreated }
+    }
     const followUp = await followUpLead(
       tx,
       {

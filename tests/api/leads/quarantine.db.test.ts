@@ -126,3 +126,41 @@ describe('quarantined submissions (admins)', () => {
     expect((await release('not-a-uuid', admin.cookie, true)).status).toBe(422)
   })
 })
+
+describe('releasing a quarantined grader unlock', () => {
+  it('qualifies with the grade as evidence and emails the report, not an asset', async () => {
+    const { graderReports } = await import('../../../api/db/schema.ts')
+    const reportId = newId()
+    await db.insert(graderReports).values({
+      id: reportId,
+      normalizedUrl: 'https://released.example/',
+      host: 'released.example',
+      status: 'done',
+      total: 64,
+      band: 'D',
+      platform: 'WordPress',
+      result: null,
+    })
+    const submissionId = newId()
+    await db.insert(submissions).values({
+      id: submissionId,
+      kind: 'grader',
+      offer: `grader:${reportId}`,
+      email: 'Grace@Released.example',
+      fields: { name: 'Grace Hopper', consent: true, url: 'https://released.example/' },
+      status: 'quarantined',
+      spamReasons: ['too_fast'],
+    })
+    const res = await release(submissionId, admin.cookie, true)
+    expect(res.status).toBe(200)
+    const [contact] = await db.select().from(contacts).where(eq(contacts.email, 'grace@released.example'))
+    expect(contact!.source).toBe('grader')
+    const [deal] = await db.select().from(deals).where(eq(deals.contactId, contact!.id))
+    expect(deal).toMatchObject({ stage: 'target', source: 'grader' })
+    const evidence = await db.select().from(dealEvents).where(eq(dealEvents.dealId, deal!.id))
+    expect(evidence.find((e) => e.type === 'evidence')!.data).toMatchObject({ kind: 'grader', score: 64, band: 'D', reportId })
+    const mails = await db.select().from(outbox).where(eq(outbox.recipient, 'grace@released.example'))
+    expect(mails.map((m) => (m.payload as { template: string }).template)).toEqual(['grader-report-ready'])
+    expect(await db.select().from(consentEvents).where(eq(consentEvents.contactId, contact!.id))).toHaveLength(1)
+  })
+})
