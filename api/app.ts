@@ -49,7 +49,8 @@ export function createApp(deps: Deps) {
     if (log.enabled('info'))
       log.info('request', {
         method: c.req.method,
-        path: c.req.path,
+        // /d/<token> and /u/<token> are bearer links: never write the token to a log.
+        path: c.req.path.replace(/^\/(d|u|r)\/[^/]+/, '/$1/…'),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       })
@@ -72,6 +73,17 @@ export function createApp(deps: Deps) {
     origin: (origin, c) => origin === deps.env.APP_ORIGIN || origin === new URL(c.req.url).origin,
   })
   app.use('/api/*', async (c, next) => {
+    // csrf() only looks at form-like content types; a bodiless POST (no Content-Type) must come
+    // from our own pages too, or a same-site page could trigger admin actions with a bare fetch.
+    const method = c.req.method
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && !c.req.header('content-type')) {
+      const origin = c.req.header('origin')
+      const sameOrigin =
+        c.req.header('sec-fetch-site') === 'same-origin' ||
+        (origin !== undefined && (origin === deps.env.APP_ORIGIN || origin === new URL(c.req.url).origin))
+      if (!sameOrigin)
+        return c.json({ error: { code: 'cross_site_request', message: 'Requests without a body must come from this site.' } }, 403)
+    }
     try {
       return await csrfCheck(c, next)
     } catch (err) {

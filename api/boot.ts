@@ -1,6 +1,6 @@
 import pkg from '../package.json' with { type: 'json' }
 import { randomBytes } from 'node:crypto'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { openDatabase, type Db } from './db/client.ts'
 import { settings } from './db/schema.ts'
 import type { Deps } from './deps.ts'
@@ -23,7 +23,12 @@ export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promi
   const database =
     overrides.database ??
     (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
-  if (!overrides.database) await database.migrate()
+  if (!overrides.database) {
+    await database.migrate()
+    // PGlite runs no autovacuum, so its planner has no statistics unless asked; without them
+    // the pipeline's aggregate queries choose plans 3-4x slower at 100k deals (measured).
+    if (database.engine === 'pglite') await database.db.execute(sql`analyze`)
+  }
   const secret = env.SECRET ?? (await storedSecret(database.db))
   return {
     env,

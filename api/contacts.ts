@@ -1,3 +1,4 @@
+import { dealAccess, type Actor } from './deals.ts'
 import { and, asc, desc, eq, gt, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import type { Db } from './db/client.ts'
@@ -152,7 +153,7 @@ export async function listContacts(db: Db, filters: ContactFilters, pageSize = C
   }
 }
 
-export async function findContactDetail(db: Db, id: string) {
+export async function findContactDetail(db: Db, id: string, viewer: Actor) {
   const [contact] = await db
     .select({ contact: contacts, company: companies })
     .from(contacts)
@@ -206,7 +207,10 @@ export async function findContactDetail(db: Db, id: string) {
       .where(eq(downloadTokens.contactId, id))
       .orderBy(desc(downloadTokens.createdAt)),
   ])
-  const dealIds = dealRows.map((d) => d.deal.id)
+  // A rep sees their own and unclaimed deals here, as on the deal page; others are only counted.
+  const readable = dealRows.filter((d) => dealAccess(viewer, d.deal).read)
+  const hiddenDeals = dealRows.length - readable.length
+  const dealIds = readable.map((d) => d.deal.id)
   const events =
     dealIds.length === 0
       ? []
@@ -225,7 +229,8 @@ export async function findContactDetail(db: Db, id: string) {
     company: contact.company,
     submissions: subs,
     consents,
-    deals: dealRows.map((d) => ({
+    hiddenDeals,
+    deals: readable.map((d) => ({
       ...d.deal,
       ownerName: d.ownerName,
       events: events.filter((e) => e.dealId === d.deal.id),

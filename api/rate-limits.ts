@@ -38,17 +38,6 @@ export async function hitRateLimit(db: Db, key: string, rule: Limit, now: Date):
   return result(row!.count, rule, start, now)
 }
 
-/** Read the current window without counting (for "only failures count" rules such as sign-in). */
-export async function peekRateLimit(db: Db, key: string, rule: Limit, now: Date): Promise<LimitResult> {
-  const start = windowStart(now, rule.windowMs)
-  const [row] = await db
-    .select({ count: rateLimitHits.count })
-    .from(rateLimitHits)
-    .where(and(eq(rateLimitHits.key, key), eq(rateLimitHits.windowStart, start)))
-  const count = row?.count ?? 0
-  return { ...result(count, rule, start, now), allowed: count < rule.limit }
-}
-
 export async function clearRateLimit(db: Db, key: string): Promise<void> {
   await db.delete(rateLimitHits).where(eq(rateLimitHits.key, key))
 }

@@ -4,7 +4,7 @@ import type { Db } from './db/client.ts'
 import { users, userTokens } from './db/schema.ts'
 import { newId, newToken } from './ids.ts'
 import { dummyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts'
-import { clearRateLimit, hitRateLimit, peekRateLimit, type Limit } from './rate-limits.ts'
+import { clearRateLimit, hitRateLimit, type Limit } from './rate-limits.ts'
 
 export type Role = 'admin' | 'rep' | 'sdr'
 export const ROLES: readonly Role[] = ['admin', 'rep', 'sdr']
@@ -98,7 +98,8 @@ export type SignInResult =
 
 /**
  * Unknown email, wrong password and disabled account give the same answer after the same work
- * (one argon2 verification); only failures count toward the per-account and per-IP throttles.
+ * (one argon2 verification). Every attempt counts toward the per-account and per-IP throttles;
+ * a successful sign-in clears the account's count.
  */
 export async function signIn(
   db: Db,
@@ -108,9 +109,11 @@ export async function signIn(
   const email = canonicalUserEmail(input.email)
   const accountKey = `signin:account:${email}`
   const ipKey = `signin:ip:${input.ip}`
+  // Count the attempt before the (slow) password check, atomically, so parallel guesses cannot
+  // all slip under the limit; a success clears the account's count.
   const [byAccount, byIp] = await Promise.all([
-    peekRateLimit(db, accountKey, SIGN_IN_LIMITS.account, now),
-    peekRateLimit(db, ipKey, SIGN_IN_LIMITS.ip, now),
+    hitRateLimit(db, accountKey, SIGN_IN_LIMITS.account, now),
+    hitRateLimit(db, ipKey, SIGN_IN_LIMITS.ip, now),
   ])
   if (!byAccount.allowed || !byIp.allowed) {
     return {
@@ -125,11 +128,7 @@ export async function signIn(
   const [user] = await db.select().from(users).where(eq(users.email, email))
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const valid = await verifyPassword(hash, input.password)
-  if (!user || !user.passwordHash || user.disabledAt || !valid) {
-    await hitRateLimit(db, accountKey, SIGN_IN_LIMITS.account, now)
-    await hitRateLimit(db, ipKey, SIGN_IN_LIMITS.ip, now)
-    return { ok: false, code: 'invalid_credentials' }
-  }
+  if (!user || !user.passwordHash || user.disabledAt || !valid) return { ok: false, code: 'invalid_credentials' }
   await clearRateLimit(db, accountKey)
   return { ok: true, user }
 }

@@ -31,7 +31,10 @@ export function safeNextPath(next: unknown, origin: string, fallback = '/app'): 
   try {
     const url = new URL(next, origin)
     if (url.origin !== origin) return fallback
-    return url.pathname + url.search + url.hash
+    const path = url.pathname + url.search + url.hash
+    // Normalising can create a scheme-relative path ("/.//evil.example" → "//evil.example").
+    if (path.startsWith('//') || path.startsWith('/\\')) return fallback
+    return path
   } catch {
     return fallback
   }

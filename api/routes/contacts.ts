@@ -26,7 +26,7 @@ export const contactRoutes = new Hono<AppEnv>()
   })
   .get('/:id', requirePermission('contacts:read'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))
-    const detail = await findContactDetail(c.var.db, id)
+    const detail = await findContactDetail(c.var.db, id, c.var.user!)
     if (!detail) fail(404, 'not_found', 'Unknown contact.')
     return c.json(detail)
   })

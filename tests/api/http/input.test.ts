@@ -23,6 +23,8 @@ describe('safeNextPath', () => {
     ['//evil.example', '/app'],
     ['/\\evil.example', '/app'],
     ['javascript:alert(1)', '/app'],
+    ['/.//evil.example', '/app'],
+    ['/./\\evil.example', '/app'],
     [undefined, '/app'],
   ])('%s → %s', (next, expected) => {
     expect(safeNextPath(next, origin)).toBe(expected)

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { createApp } from '../../../api/app.ts'
+import { companies, contacts, deals } from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
+import { createLogger } from '../../../api/logger.ts'
+import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+
+const ctx = await setupTestApp()
+
+describe('cross-site requests without a body', () => {
+  it('refuses a bodiless POST that does not come from this site, and accepts one that does', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const rep = await signedInAs(ctx, 'rep')
+    const url = `/api/users/${rep.user.id}/disable`
+    const bare = await ctx.app.request(url, { method: 'POST', headers: { cookie } })
+    expect(bare.status).toBe(403)
+    expect((await bare.json()).error.code).toBe('cross_site_request')
+    const crossSite = await ctx.app.request(url, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } })
+    expect(crossSite.status).toBe(403)
+    const ours = await ctx.app.request(url, { method: 'POST', headers: { cookie, 'sec-fetch-site': 'same-origin', accept: 'application/json' } })
+    expect(ours.status).toBe(200)
+  })
+})
+
+describe('a contact seen by a rep', () => {
+  it('shows their own and unclaimed deals, not another rep’s deal and its notes', async () => {
+    const alice = await signedInAs(ctx, 'rep')
+    const bob = await signedInAs(ctx, 'rep')
+    const companyId = newId()
+    await ctx.deps.db.insert(companies).values({ id: companyId, domain: 'private-deal.example', name: 'Private Deal Co' })
+    const contactId = newId()
+    await ctx.deps.db.insert(contacts).values({ id: contactId, email: 'buyer@private-deal.example', emailDisplay: 'buyer@private-deal.example', companyId, source: 'inbound' })
+    await ctx.deps.db.insert(deals).values({ id: newId(), contactId, companyId, title: 'Private Deal Co', stage: 'negotiation', source: 'inbound', ownerId: alice.user.id, amountCents: 4_800_000, budgetNotes: 'CFO approved 50k' })
+    const asBob = await ctx.app.request(`/api/contacts/${contactId}`, { headers: { cookie: bob.cookie } })
+    expect(asBob.status).toBe(200)
+    const bobView = await asBob.text()
+    expect(bobView).not.toContain('CFO approved')
+    expect(JSON.parse(bobView)).toMatchObject({ hiddenDeals: 1, deals: [] })
+    const asAlice = await (await ctx.app.request(`/api/contacts/${contactId}`, { headers: { cookie: alice.cookie } })).json()
+    expect(asAlice.deals).toHaveLength(1)
+    expect(asAlice.hiddenDeals).toBe(0)
+  })
+})
+
+describe('access log', () => {
+  it('never writes download or unsubscribe tokens', async () => {
+    const lines: string[] = []
+    const app = createApp({ ...ctx.deps, logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }) })
+    await app.request('/d/secret-download-token-123')
+    await app.request('/u/secret-unsubscribe-token-456', { method: 'POST', headers: { origin: ORIGIN } })
+    const log = lines.join('\n')
+    expect(log).not.toContain('secret-download-token-123')
+    expect(log).not.toContain('secret-unsubscribe-token-456')
+    expect(log).toContain('"path":"/d/…"')
+  })
+})
