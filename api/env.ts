@@ -81,6 +81,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new EnvError(`Invalid configuration:\n${lines.join('\n')}`)
   }
   const env = result.data
+  // Without APP_ORIGIN, links point at where this process listens.
+  if (source.APP_ORIGIN === undefined || source.APP_ORIGIN.trim() === '') {
+    const host = ['0.0.0.0', '::'].includes(env.HOST) ? 'localhost' : env.HOST
+    env.APP_ORIGIN = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT}`
+  }
   if (env.NODE_ENV === 'production' && env.GRADER_ALLOW_ADDRESSES) {
     throw new EnvError(
       'Invalid configuration:\n  GRADER_ALLOW_ADDRESSES: must not be set when NODE_ENV=production',

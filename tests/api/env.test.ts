@@ -21,6 +21,10 @@ describe('parseEnv', () => {
     expect(() => parseEnv(source)).toThrow(name)
   })
 
+  it('derives APP_ORIGIN from HOST and PORT when it is not set', () => {
+    expect(parseEnv({ PORT: '8080' }).APP_ORIGIN).toBe('http://localhost:8080')
+  })
+
   it('keeps only the origin of APP_ORIGIN', () => {
     expect(parseEnv({ APP_ORIGIN: 'https://sales.example.com/some/path' }).APP_ORIGIN).toBe('https://sales.example.com')
   })
