@@ -9,7 +9,7 @@ import { newId, newToken } from './ids.ts'
 import { recordMarketingConsent, upsertContact, type LeadContext } from './leads/capture.ts'
 import { parseEmailAddress, type EmailAddress } from './leads/email-address.ts'
 import type { FirstTouch } from './leads/first-touch.ts'
-import { HONEYPOT_FIELD, parseLeadPost, UTM_PARAMS, type UtmParam } from './leads/lead-form.ts'
+import { formEnvelope, parseLeadPost, type UtmParam } from './leads/lead-form.ts'
 import type { SpamReason } from './leads/spam.ts'
 import { qualifyContact } from './qualification.ts'
 
@@ -53,32 +53,7 @@ export function checkUnlockPost(raw: Record<string, unknown>, reportId: string):
   const fields: UnlockForm['fields'] = {}
   if (post.name) fields.name = post.name
   if (post.company) fields.company = post.company
-  const utm: Partial<Record<UtmParam, string>> = {}
-  for (const param of UTM_PARAMS) if (post[param]) utm[param] = post[param]
-  return {
-    ok: true,
-    data: {
-      email,
-      fields,
-      consent: { granted: post.consent === 'yes', version: post.consentVersion || null },
-      idempotencyKey: post.idempotencyKey || null,
-      formToken: post.formToken || null,
-      honeypot: post[HONEYPOT_FIELD] ?? '',
-      pageUrl: httpUrl(post.pageUrl),
-      referrer: httpUrl(post.referrer),
-      utm: Object.keys(utm).length > 0 ? utm : null,
-    },
-  }
-}
-
-function httpUrl(value: string): string | null {
-  if (!value) return null
-  try {
-    const url = new URL(value)
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null
-  } catch {
-    return null
-  }
+  return { ok: true, data: { email, fields, ...formEnvelope(post) } }
 }
 
 export interface UnlockRequest {

@@ -151,21 +151,24 @@ export function checkLeadPost(post: LeadPost, offer: OfferInfo): FormCheck {
   }
   if (!email || Object.keys(fieldErrors).length > 0)
     return { ok: false, message: summary(fieldErrors), fields: fieldErrors }
+  return { ok: true, data: { email, fields, ...formEnvelope(post) } }
+}
+
+/**
+ * What every lead form carries besides its fields (consent, idempotency key, time trap, honeypot,
+ * attribution), shared by the content forms and the grader's unlock form.
+ */
+export function formEnvelope(post: LeadPost) {
   const utm: Partial<Record<UtmParam, string>> = {}
   for (const param of UTM_PARAMS) if (post[param]) utm[param] = post[param]
   return {
-    ok: true,
-    data: {
-      email,
-      fields,
-      consent: { granted: post.consent === 'yes', version: post.consentVersion || null },
-      idempotencyKey: post.idempotencyKey || null,
-      formToken: post.formToken || null,
-      honeypot: post[HONEYPOT_FIELD] ?? '',
-      pageUrl: httpUrl(post.pageUrl),
-      referrer: httpUrl(post.referrer),
-      utm: Object.keys(utm).length > 0 ? utm : null,
-    },
+    consent: { granted: post.consent === 'yes', version: post.consentVersion || null },
+    idempotencyKey: post.idempotencyKey || null,
+    formToken: post.formToken || null,
+    honeypot: post[HONEYPOT_FIELD] ?? '',
+    pageUrl: httpUrl(post.pageUrl),
+    referrer: httpUrl(post.referrer),
+    utm: Object.keys(utm).length > 0 ? utm : null,
   }
 }
 
