@@ -44,17 +44,20 @@ export async function startServer(envSource: Record<string, string | undefined> 
   // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
   // Hono's; static files are served next; everything else is rendered by Astro.
   const apiPaths = /^\/(api|r|u|d)(\/|$)/
-  const fetch = async (request: Request, bindings: HttpBindings): Promise<Response> => {
-    const path = pathOf(request.url)
-    if (apiPaths.test(path)) return api.fetch(request, bindings)
-    const { incoming, outgoing } = bindings
-    if ((request.method === 'GET' || request.method === 'HEAD') && statics.serve(path, incoming, outgoing))
-      return RESPONSE_ALREADY_SENT
+  const render = async ({ incoming, outgoing }: HttpBindings): Promise<Response> => {
     await astro(incoming, outgoing, () => {
       outgoing.statusCode = 404
       outgoing.end('Not found')
     }, { deps })
     return RESPONSE_ALREADY_SENT
+  }
+  // Not async: Hono's promise goes back to the adapter as it is, without another tick.
+  const fetch = (request: Request, bindings: HttpBindings): Response | Promise<Response> => {
+    const path = pathOf(request.url)
+    if (apiPaths.test(path)) return api.fetch(request, bindings)
+    if ((request.method === 'GET' || request.method === 'HEAD') && statics.serve(path, bindings.incoming, bindings.outgoing))
+      return RESPONSE_ALREADY_SENT
+    return render(bindings)
   }
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {

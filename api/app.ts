@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Hono } from 'hono'
+import { Hono, type Context, type Next } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { HTTPException } from 'hono/http-exception'
@@ -56,27 +56,32 @@ export function createApp(deps: Deps) {
       })
   })
 
-  const limitBody = bodyLimit({
-    maxSize: deps.env.BODY_LIMIT_BYTES,
-    onError: (c) =>
-      c.json(
-        { error: { code: 'payload_too_large', message: `The request body is larger than ${deps.env.BODY_LIMIT_BYTES} bytes.` } },
-        413,
-      ),
-  })
-  // GET and HEAD carry no body; skipping them keeps hot redirects from materialising the request.
-  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
+  // Requests that may carry a body or change state pass the body limit and the CSRF checks;
+  // registering them per method keeps GET and HEAD (hot redirects, downloads) from even
+  // entering them — each middleware layer costs a trivial 302 about 5% of its throughput.
+  const UNSAFE = ['POST', 'PUT', 'PATCH', 'DELETE']
+  app.on(
+    UNSAFE,
+    '*',
+    bodyLimit({
+      maxSize: deps.env.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: { code: 'payload_too_large', message: `The request body is larger than ${deps.env.BODY_LIMIT_BYTES} bytes.` } },
+          413,
+        ),
+    }),
+  )
 
   // Cross-site form posts are refused; JSON cannot be posted cross-site without a CORS preflight.
   // The RFC 8058 one-click unsubscribe (/u/*) is exempt: mail providers send no Origin.
   const csrfCheck = csrf({
     origin: (origin, c) => origin === deps.env.APP_ORIGIN || origin === new URL(c.req.url).origin,
   })
-  app.use('/api/*', async (c, next) => {
+  app.on(UNSAFE, '/api/*', async (c, next) => {
     // csrf() only looks at form-like content types; a bodiless POST (no Content-Type) must come
     // from our own pages too, or a same-site page could trigger admin actions with a bare fetch.
-    const method = c.req.method
-    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && !c.req.header('content-type')) {
+    if (!c.req.header('content-type')) {
       const origin = c.req.header('origin')
       const sameOrigin =
         c.req.header('sec-fetch-site') === 'same-origin' ||
@@ -93,23 +98,25 @@ export function createApp(deps: Deps) {
     }
   })
 
-  // Sessions: a valid cookie sets c.var.user; an invalid one is cleared.
-  app.use('/api/*', async (c, next) => {
+  // Sessions: a valid cookie sets c.var.user; an invalid one is cleared. Without a session
+  // cookie the request goes straight on.
+  app.use('/api/*', (c, next) => {
     const token = readCookie(rawHeader(c, 'cookie'), SESSION_COOKIE)
-    if (token) {
-      const now = deps.now()
-      const valid = await validateSessionToken(deps.db, token, now, deps.sessionPolicy)
-      if (valid) {
-        c.set('user', valid.user)
-        c.set('sessionId', valid.session.id)
-        if (valid.session.lastVerifiedAt.getTime() === now.getTime())
-          c.header('Set-Cookie', sessionCookie(token, valid.expiresAt, secure, now), { append: true })
-      } else {
-        c.header('Set-Cookie', clearedSessionCookie(secure), { append: true })
-      }
+    return token ? withSession(c, next, token) : next()
+  })
+  const withSession = async (c: Context<AppEnv>, next: Next, token: string) => {
+    const now = deps.now()
+    const valid = await validateSessionToken(deps.db, token, now, deps.sessionPolicy)
+    if (valid) {
+      c.set('user', valid.user)
+      c.set('sessionId', valid.session.id)
+      if (valid.session.lastVerifiedAt.getTime() === now.getTime())
+        c.header('Set-Cookie', sessionCookie(token, valid.expiresAt, secure, now), { append: true })
+    } else {
+      c.header('Set-Cookie', clearedSessionCookie(secure), { append: true })
     }
     await next()
-  })
+  }
 
   // The API root points at the health document (also the trivial 302 the HTTP benchmark measures).
   app.get('/api', (c) => c.redirect('/api/health', 302))
