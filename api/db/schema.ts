@@ -4,6 +4,7 @@ import {
   boolean,
   customType,
   date,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -118,7 +119,10 @@ export const contacts = pgTable(
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [index('contacts_company_idx').on(t.companyId), index('contacts_created_idx').on(t.createdAt)],
+  (t) => [
+    index('contacts_company_idx').on(t.companyId),
+    index('contacts_created_idx').on(t.createdAt),
+  ],
 )
 
 /** Append-only: what was shown, when, where, how, for which purpose. */
@@ -261,6 +265,48 @@ export const dealEvents = pgTable(
   (t) => [
     index('deal_events_deal_idx').on(t.dealId, t.createdAt),
     index('deal_events_stage_idx').on(t.type, t.createdAt),
+  ],
+)
+
+/**
+ * The stage history as one narrow row per move — a deal's creation is the move into its first
+ * stage — with how long the deal sat in the stage it left: what the bottleneck numbers scan
+ * (api/pipeline/queries.ts periodFlow), so a period's moves are read from a covering index instead
+ * of the wide, JSON-carrying event rows. Kept by triggers (migration 0003), not by the application:
+ * every writer of deal_events — the API, the demo seed, imports — keeps it in step, and owner_id
+ * follows the deal's current owner as the "mine" view expects.
+ */
+export const stageMoves = pgTable(
+  'stage_moves',
+  {
+    eventId: text('event_id')
+      .primaryKey()
+      .references(() => dealEvents.id, { onDelete: 'cascade' }),
+    dealId: text('deal_id')
+      .notNull()
+      .references(() => deals.id, { onDelete: 'cascade' }),
+    ownerId: text('owner_id').references(() => users.id),
+    /** Null for the deal's creation. */
+    fromStage: text('from_stage'),
+    toStage: text('to_stage').notNull(),
+    movedAt: ts('moved_at').notNull(),
+    /** Time in `fromStage` ending with this move; null for the creation. */
+    secondsInStage: doublePrecision('seconds_in_stage'),
+  },
+  (t) => [
+    // Grouped by (from, to) for the bottleneck numbers: PostgreSQL 18's skip scan (PGlite) reads
+    // each pair's moves in the period already in group order, so the aggregate needs no sort.
+    index('stage_moves_pair_idx').on(t.fromStage, t.toStage, t.movedAt, t.secondsInStage),
+    // The same range for servers before PostgreSQL 18, which have no skip scan.
+    index('stage_moves_period_idx').on(t.movedAt, t.fromStage, t.toStage, t.secondsInStage),
+    index('stage_moves_owner_idx').on(
+      t.ownerId,
+      t.movedAt,
+      t.fromStage,
+      t.toStage,
+      t.secondsInStage,
+    ),
+    index('stage_moves_deal_idx').on(t.dealId),
   ],
 )
 

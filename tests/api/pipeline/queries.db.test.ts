@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm'
+import { readFile } from 'node:fs/promises'
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { dealEvents, deals } from '../../../api/db/schema.ts'
-import { moveDealStage } from '../../../api/deals.ts'
+import { dealEvents, deals, stageMoves } from '../../../api/db/schema.ts'
+import { assignDeal, claimDeal, moveDealStage } from '../../../api/deals.ts'
 import { newId } from '../../../api/ids.ts'
 import {
   forecastBuckets,
@@ -228,5 +229,105 @@ describe('the SQL behind the pipeline pages gives the same numbers as the defini
     const order = queued.map((id) => times.find((t) => t.id === id)!.at.getTime())
     expect(order).toEqual([...order].sort((x, y) => y - x)) // newest first
     expect((await leadQueue(db, { source: 'grader' })).count).toBe(6)
+  })
+})
+
+describe('stage_moves, the narrow stage history the bottleneck numbers read', () => {
+  it('follows the deal to whoever owns it now: claimed, reassigned, back to the queue', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const [a, b, admin] = [
+      await addUser(ctx, 'rep'),
+      await addUser(ctx, 'rep'),
+      await addUser(ctx, 'admin'),
+    ]
+    const created = new Date('2026-11-03T09:00:00Z')
+    const deal = await makeDeal(db, { createdAt: created, stageEnteredAt: created })
+    const targets = async (ownerId: string) =>
+      (await funnelFor(db, { ownerId }, NOVEMBER)).find((f) => f.stage === 'target')!.reached
+    expect((await funnelFor(db, { team: true }, NOVEMBER))[0]!.reached).toBe(1)
+    expect(await targets(a.id)).toBe(0)
+
+    expect((await claimDeal(db, deal.id, a.id, new Date('2026-11-03T10:00:00Z'))).ok).toBe(true)
+    const moved = await moveDealStage(
+      db,
+      deal.id,
+      a,
+      { stage: 'demo' },
+      new Date('2026-11-05T10:00:00Z'),
+    )
+    expect(moved.ok).toBe(true)
+    expect(await targets(a.id)).toBe(1)
+    expect(
+      (await stageStatsFor(db, { ownerId: a.id }, NOVEMBER)).find((s) => s.stage === 'target'),
+    ).toMatchObject({ exits: 1, advanced: 1, medianDays: 2 + 1 / 24 })
+
+    expect((await assignDeal(db, deal.id, admin, b.id, new Date('2026-11-06T00:00:00Z'))).ok).toBe(
+      true,
+    )
+    expect(await targets(a.id)).toBe(0)
+    expect(await targets(b.id)).toBe(1)
+    expect(
+      (await stageStatsFor(db, { ownerId: b.id }, NOVEMBER)).find((s) => s.stage === 'target'),
+    ).toMatchObject({ exits: 1, medianDays: 2 + 1 / 24 })
+
+    expect((await assignDeal(db, deal.id, admin, null, new Date('2026-11-07T00:00:00Z'))).ok).toBe(
+      true,
+    )
+    expect(await targets(b.id)).toBe(0)
+    expect((await funnelFor(db, { team: true }, NOVEMBER))[0]!.reached).toBe(1)
+
+    // A deal that goes away takes its moves with it.
+    await db.delete(deals).where(eq(deals.id, deal.id))
+    expect(await db.select().from(stageMoves)).toEqual([])
+  })
+
+  it('is filled from the history written before it existed, as the triggers would have', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const start = new Date('2026-11-02T08:00:00Z')
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const deal = await makeDeal(db, { ownerId: rep.id, stageEnteredAt: start, createdAt: start })
+      ids.push(deal.id)
+      let t = start.getTime()
+      for (const stage of ['demo', 'decision_maker', 'lost'] as StageKey[]) {
+        t += (i + 1) * 86_400_000
+        const moved = await moveDealStage(
+          db,
+          deal.id,
+          rep,
+          stage === 'lost' ? { stage, lostReason: 'No budget' } : { stage },
+          new Date(t),
+        )
+        expect(moved.ok).toBe(true)
+      }
+    }
+    // A move recorded without its time in stage (as an import might): measured from the move
+    // before it, the first deal's loss on 5 November, 15 days earlier.
+    await db.insert(dealEvents).values({
+      id: newId(),
+      dealId: ids[0]!,
+      type: 'stage_changed',
+      fromStage: 'lost',
+      toStage: 'demo',
+      createdAt: new Date('2026-11-20T08:00:00Z'),
+    })
+    const byTrigger = await db.select().from(stageMoves).orderBy(stageMoves.eventId)
+    expect(byTrigger).toHaveLength(3 * 4 + 1)
+    expect(byTrigger.filter((m) => m.fromStage === 'lost')).toMatchObject([
+      { dealId: ids[0], toStage: 'demo', secondsInStage: 15 * 86_400 },
+    ])
+
+    const migration = await readFile(
+      new URL('../../../api/db/migrations/0003_stage_moves_triggers.sql', import.meta.url),
+      'utf8',
+    )
+    const backfill = migration.split('--> statement-breakpoint').at(-1)!
+    expect(backfill).toContain('INSERT INTO stage_moves')
+    await db.delete(stageMoves)
+    await db.execute(sql.raw(backfill))
+    expect(await db.select().from(stageMoves).orderBy(stageMoves.eventId)).toEqual(byTrigger)
   })
 })
