@@ -8,7 +8,18 @@ describe('GET /api/health', () => {
     const res = await ctx.app.request('/api/health')
     expect(res.status).toBe(200)
     const body = await res.json()
-    expect(body).toMatchObject({ status: 'ok', database: { engine: ctx.database.engine, ok: true }, version: 'test' })
+    expect(body).toMatchObject({
+      status: 'ok',
+      database: { engine: ctx.database.engine, ok: true },
+      version: 'test',
+    })
+  })
+
+  it('is where the API root points', async () => {
+    const res = await ctx.app.request('/api', { redirect: 'manual' })
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/api/health')
+    expect(res.headers.get('x-request-id')).toBeNull() // hot redirects carry nothing extra
   })
 
   it('answers unknown API paths with a JSON 404', async () => {
