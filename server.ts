@@ -6,6 +6,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/boot.ts'
+import { startMaintenance } from './api/db/maintenance.ts'
 import { startOutboxWorker } from './api/email/outbox-worker.ts'
 import { startGraderJobs } from './api/grader-jobs.ts'
 import type { Deps } from './api/deps.ts'
@@ -69,6 +70,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   await announceFirstRun(deps)
   const notifier = startLeadNotifier(deps)
+  const maintenance = startMaintenance(deps.database, deps.logger)
 
   let closing: Promise<void> | null = null
   return {
@@ -84,6 +86,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
         await worker?.stop()
         await grader.stop()
         await notifier.stop()
+        await maintenance.stop()
         await deps.database.close()
       })()),
   }

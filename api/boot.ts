@@ -1,7 +1,8 @@
 import pkg from '../package.json' with { type: 'json' }
 import { randomBytes } from 'node:crypto'
-import { eq, sql } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import { openDatabase, type Db } from './db/client.ts'
+import { maintainEmbedded } from './db/maintenance.ts'
 import { settings } from './db/schema.ts'
 import type { Deps } from './deps.ts'
 import type { Env } from './env.ts'
@@ -25,9 +26,9 @@ export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promi
     (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
   if (!overrides.database) {
     await database.migrate()
-    // PGlite runs no autovacuum, so its planner has no statistics unless asked; without them
-    // the pipeline's aggregate queries choose plans 3-4x slower at 100k deals (measured).
-    if (database.engine === 'pglite') await database.db.execute(sql`analyze`)
+    // PGlite runs no autovacuum: start from fresh statistics and visibility maps (see
+    // db/maintenance.ts; ~2 s at 100k deals, measured).
+    await maintainEmbedded(database)
   }
   const secret = env.SECRET ?? (await storedSecret(database.db))
   return {
