@@ -70,7 +70,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   await announceFirstRun(deps)
   const notifier = startLeadNotifier(deps)
-  const maintenance = startMaintenance(deps.database, deps.logger)
+  const maintenance = startMaintenance(deps)
 
   let closing: Promise<void> | null = null
   return {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sha256 } from '@oslojs/crypto/sha2'
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
-import { and, eq, ne } from 'drizzle-orm'
+import { and, eq, lt, ne, or } from 'drizzle-orm'
 import type { Db } from './db/client.ts'
 import { sessions, users } from './db/schema.ts'
 
@@ -117,10 +117,34 @@ export async function invalidateUserSessions(
     )
 }
 
+/**
+ * Deletes sessions past their inactivity or absolute expiry. Validation deletes an expired
+ * session it is shown; this catches the ones nobody presents again.
+ */
+export async function pruneExpiredSessions(
+  db: Db,
+  now: Date,
+  policy: SessionPolicy,
+): Promise<number> {
+  const deleted = await db
+    .delete(sessions)
+    .where(
+      or(
+        lt(sessions.lastVerifiedAt, new Date(now.getTime() - policy.inactivityMs)),
+        lt(sessions.createdAt, new Date(now.getTime() - policy.absoluteMs)),
+      ),
+    )
+    .returning({ id: sessions.id })
+  return deleted.length
+}
+
 export function sessionPolicyFrom(env: {
   SESSION_INACTIVITY_DAYS: number
   SESSION_ABSOLUTE_DAYS: number
 }): SessionPolicy {
   const day = 24 * 60 * 60 * 1000
-  return { inactivityMs: env.SESSION_INACTIVITY_DAYS * day, absoluteMs: env.SESSION_ABSOLUTE_DAYS * day }
+  return {
+    inactivityMs: env.SESSION_INACTIVITY_DAYS * day,
+    absoluteMs: env.SESSION_ABSOLUTE_DAYS * day,
+  }
 }

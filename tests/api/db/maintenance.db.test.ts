@@ -1,12 +1,29 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { maintainEmbedded, startMaintenance } from '../../../api/db/maintenance.ts'
+import {
+  clickEvents,
+  idempotencyKeys,
+  rateLimitHits,
+  sessions,
+  submissions,
+} from '../../../api/db/schema.ts'
+import {
+  IDEMPOTENCY_KEEP_MS,
+  maintainEmbedded,
+  NETWORK_DATA_KEEP_DAYS,
+  pruneExpired,
+  startMaintenance,
+} from '../../../api/db/maintenance.ts'
+import { newId } from '../../../api/ids.ts'
 import { createLogger } from '../../../api/logger.ts'
-import { setupTestApp } from '../../helpers.ts'
+import { RETENTION } from '../../../src/content/site.ts'
+import { createSession, validateSessionToken } from '../../../api/sessions.ts'
+import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 
 const ctx = await setupTestApp()
 const db = ctx.deps.db
+const DAY = 86_400_000
 
 /** Pages of stage_moves the visibility map says are all-visible, and the planner's row estimate. */
 async function stageMovesState() {
@@ -18,7 +35,7 @@ async function stageMovesState() {
   return row!
 }
 
-describe('embedded database maintenance', () => {
+describe('housekeeping', () => {
   it('vacuums and analyzes PGlite, and leaves a PostgreSQL server to its autovacuum', async () => {
     for (let i = 0; i < 50; i++) await makeDeal(db)
     if (ctx.database.engine !== 'pglite') {
@@ -33,18 +50,103 @@ describe('embedded database maintenance', () => {
     expect(after.tuples).toBe(50)
   })
 
-  it('runs again on its interval until stopped', async () => {
-    if (ctx.database.engine !== 'pglite') return
-    for (let i = 0; i < 20; i++) await makeDeal(db)
+  it('deletes expired sessions, finished rate-limit windows and old idempotency keys, and only those', async () => {
+    const now = ctx.clock.now()
+    const policy = ctx.deps.sessionPolicy
+    const user = await addUser(ctx, 'rep')
+    const idle = await createSession(
+      db,
+      user.id,
+      new Date(now.getTime() - policy.inactivityMs - 1000),
+    )
+    const live = await createSession(db, user.id, new Date(now.getTime() - DAY))
+    await db.insert(rateLimitHits).values([
+      { key: 'ip:old', windowStart: new Date(now.getTime() - 3 * DAY), count: 9 },
+      { key: 'ip:today', windowStart: new Date(now.getTime() - 3_600_000), count: 2 },
+    ])
+    const key = (k: string, age: number) => ({
+      key: k,
+      scope: 'lead',
+      requestHash: 'h',
+      createdAt: new Date(now.getTime() - age),
+    })
+    await db
+      .insert(idempotencyKeys)
+      .values([key('old', IDEMPOTENCY_KEEP_MS + 1000), key('recent', DAY)])
+
+    expect(await pruneExpired(ctx.deps, now)).toMatchObject({ sessions: 1, idempotencyKeys: 1 })
+    expect((await db.select({ id: sessions.id }).from(sessions)).map((s) => s.id)).toEqual([
+      live.id,
+    ])
+    expect(await validateSessionToken(db, live.token, now, policy)).not.toBeNull()
+    expect(await validateSessionToken(db, idle.token, now, policy)).toBeNull()
+    expect((await db.select().from(rateLimitHits)).map((r) => r.key)).toEqual(['ip:today'])
+    expect((await db.select().from(idempotencyKeys)).map((r) => r.key)).toEqual(['recent'])
+  })
+
+  it('forgets the IP address and user agent of form posts and clicks after the days the privacy policy promises', async () => {
+    expect(NETWORK_DATA_KEEP_DAYS).toBe(RETENTION.networkDataDays)
+    const now = ctx.clock.now()
+    const ago = (days: number) => new Date(now.getTime() - days * DAY)
+    const network = { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (Test)' }
+    const submission = (days: number) => ({
+      id: newId(),
+      kind: 'whitepaper' as const,
+      offer: 'the-benchmark',
+      email: `p${days}@example.com`,
+      fields: { name: 'Pat' },
+      status: 'accepted' as const,
+      ...network,
+      createdAt: ago(days),
+    })
+    const click = (days: number) => ({
+      id: newId(),
+      token: `t${days}`,
+      method: 'GET',
+      ...network,
+      headers: { 'user-agent': network.userAgent, 'x-forwarded-for': network.ip },
+      createdAt: ago(days),
+    })
+    await db
+      .insert(submissions)
+      .values([submission(NETWORK_DATA_KEEP_DAYS + 1), submission(NETWORK_DATA_KEEP_DAYS - 1)])
+    await db
+      .insert(clickEvents)
+      .values([click(NETWORK_DATA_KEEP_DAYS + 1), click(NETWORK_DATA_KEEP_DAYS - 1)])
+
+    expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(2)
+    const forms = await db.select().from(submissions).orderBy(submissions.createdAt)
+    expect(forms.map((f) => [f.ip, f.userAgent])).toEqual([
+      [null, null],
+      [network.ip, network.userAgent],
+    ])
+    expect(forms[0]!.email).toBe(`p${NETWORK_DATA_KEEP_DAYS + 1}@example.com`) // the rest is kept
+    const clicks = await db.select().from(clickEvents).orderBy(clickEvents.createdAt)
+    expect(clicks.map((c) => [c.ip, c.userAgent, c.headers === null])).toEqual([
+      [null, null, true],
+      [network.ip, network.userAgent, false],
+    ])
+    expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(0)
+  })
+
+  it('runs on its interval, vacuuming the embedded database every sixth run, until stopped', async () => {
     const lines: string[] = []
     const logger = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) })
-    const job = startMaintenance(ctx.database, logger, 50)
-    await expect.poll(() => lines.length, { timeout: 5_000 }).toBeGreaterThan(0)
+    const job = startMaintenance({ ...ctx.deps, logger }, 20)
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6)
     await job.stop()
-    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'database maintenance' })
-    expect((await stageMovesState()).tuples).toBe(70)
-    const runs = lines.length
-    await new Promise((r) => setTimeout(r, 200))
-    expect(lines.length).toBe(runs)
+    const runs = lines.map((l) => JSON.parse(l) as { msg: string; vacuumed: boolean })
+    expect(runs.every((r) => r.msg === 'housekeeping')).toBe(true)
+    expect(runs.slice(0, 6).map((r) => r.vacuumed)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      ctx.database.engine === 'pglite',
+    ])
+    const count = lines.length
+    await new Promise((r) => setTimeout(r, 100))
+    expect(lines.length).toBe(count)
   })
 })
