@@ -213,47 +213,53 @@ export async function columnCards(
   options: { after?: Cursor | null; limit?: number },
   now: Date,
 ): Promise<CardPage> {
-  const limit = options.limit ?? PAGE_SIZE
   const closed = stageOf(stage).closed
-  const cursor = parseCursor(options.after)
   const where: SQL[] = [eq(deals.stage, stage), scopeFilter(scope)]
   if (closed)
     where.push(
       sql`${deals.stageEnteredAt} >= ${new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)}`,
     )
-  if (cursor) {
-    const cmp = closed ? lt : gt
-    where.push(
-      or(
-        cmp(deals.stageEnteredAt, cursor.at),
-        and(eq(deals.stageEnteredAt, cursor.at), cmp(deals.id, cursor.id)),
-      )!,
-    )
-  }
-  const order = closed
-    ? [desc(deals.stageEnteredAt), desc(deals.id)]
-    : [asc(deals.stageEnteredAt), asc(deals.id)]
+  return cardPage(db, where, closed ? 'desc' : 'asc', options)
+}
+
+/**
+ * A page of deal cards in (stage_entered_at, id) order after the cursor, oldest or newest first.
+ * Keyset pagination stays fast at any depth; `next` is the cursor of the following page.
+ */
+async function cardPage(
+  db: Db,
+  where: SQL[],
+  direction: 'asc' | 'desc',
+  options: { after?: Cursor | null; limit?: number },
+): Promise<CardPage> {
+  const limit = options.limit ?? PAGE_SIZE
+  const cursor = parseCursor(options.after)
+  const [past, by] = direction === 'asc' ? [gt, asc] : [lt, desc]
+  const conditions = cursor
+    ? [
+        ...where,
+        or(
+          past(deals.stageEnteredAt, cursor.at),
+          and(eq(deals.stageEnteredAt, cursor.at), past(deals.id, cursor.id)),
+        )!,
+      ]
+    : where
   const rows = await db
     .select(cardFields)
     .from(deals)
     .innerJoin(contacts, eq(contacts.id, deals.contactId))
     .leftJoin(companies, eq(companies.id, deals.companyId))
     .leftJoin(users, eq(users.id, deals.ownerId))
-    .where(and(...where))
-    .orderBy(...order)
+    .where(and(...conditions))
+    .orderBy(by(deals.stageEnteredAt), by(deals.id))
     .limit(limit + 1)
-  return pageOf(
-    rows.map((r) => toCard(r as CardRow)),
-    limit,
-    (c) => c.stageEnteredAt,
-  )
-}
-
-function pageOf(cards: DealCard[], limit: number, at: (c: DealCard) => Date): CardPage {
-  const more = cards.length > limit
-  const shown = more ? cards.slice(0, limit) : cards
-  const last = shown[shown.length - 1]
-  return { cards: shown, next: more && last ? `${at(last).toISOString()}_${last.id}` : null }
+  const cards = rows.map((r) => toCard(r as CardRow))
+  const shown = cards.slice(0, limit)
+  const last = shown.at(-1)
+  return {
+    cards: shown,
+    next: cards.length > limit && last ? `${last.stageEnteredAt.toISOString()}_${last.id}` : null,
+  }
 }
 
 export function parseCursor(value: string | null | undefined): { at: Date; id: string } | null {
@@ -286,32 +292,9 @@ export async function leadQueue(
   db: Db,
   options: { source?: LeadSource | null; after?: Cursor | null; limit?: number },
 ): Promise<QueuePage> {
-  const limit = options.limit ?? PAGE_SIZE
-  const cursor = parseCursor(options.after)
   const base: SQL[] = [eq(deals.stage, 'target'), isNull(deals.ownerId)]
   if (options.source) base.push(eq(deals.source, options.source))
-  const where = [...base]
-  if (cursor)
-    where.push(
-      or(
-        lt(deals.stageEnteredAt, cursor.at),
-        and(eq(deals.stageEnteredAt, cursor.at), lt(deals.id, cursor.id)),
-      )!,
-    )
-  const rows = await db
-    .select(cardFields)
-    .from(deals)
-    .innerJoin(contacts, eq(contacts.id, deals.contactId))
-    .leftJoin(companies, eq(companies.id, deals.companyId))
-    .leftJoin(users, eq(users.id, deals.ownerId))
-    .where(and(...where))
-    .orderBy(desc(deals.stageEnteredAt), desc(deals.id))
-    .limit(limit + 1)
-  const page = pageOf(
-    rows.map((r) => toCard(r as CardRow)),
-    limit,
-    (c) => c.stageEnteredAt,
-  )
+  const page = await cardPage(db, base, 'desc', options)
   const ids = page.cards.map((c) => c.id)
   const evidence = ids.length
     ? await db
@@ -393,33 +376,15 @@ export async function undatedDeals(
   scope: Scope,
   options: { after?: Cursor | null; limit?: number },
 ): Promise<CardPage> {
-  const limit = options.limit ?? PAGE_SIZE
-  const cursor = parseCursor(options.after)
-  const where: SQL[] = [
-    scopeFilter(scope),
-    inArray(deals.stage, OPEN_STAGES as StageKey[]),
-    isNull(deals.expectedCloseDate),
-  ]
-  if (cursor)
-    where.push(
-      or(
-        gt(deals.stageEnteredAt, cursor.at),
-        and(eq(deals.stageEnteredAt, cursor.at), gt(deals.id, cursor.id)),
-      )!,
-    )
-  const rows = await db
-    .select(cardFields)
-    .from(deals)
-    .innerJoin(contacts, eq(contacts.id, deals.contactId))
-    .leftJoin(companies, eq(companies.id, deals.companyId))
-    .leftJoin(users, eq(users.id, deals.ownerId))
-    .where(and(...where))
-    .orderBy(asc(deals.stageEnteredAt), asc(deals.id))
-    .limit(limit + 1)
-  return pageOf(
-    rows.map((r) => toCard(r as CardRow)),
-    limit,
-    (c) => c.stageEnteredAt,
+  return cardPage(
+    db,
+    [
+      scopeFilter(scope),
+      inArray(deals.stage, OPEN_STAGES as StageKey[]),
+      isNull(deals.expectedCloseDate),
+    ],
+    'asc',
+    options,
   )
 }
 
