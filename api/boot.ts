@@ -2,7 +2,6 @@ import pkg from '../package.json' with { type: 'json' }
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { openDatabase, type Db } from './db/client.ts'
-import { maintainEmbedded } from './db/maintenance.ts'
 import { settings } from './db/schema.ts'
 import type { Deps } from './deps.ts'
 import type { Env } from './env.ts'
@@ -24,12 +23,7 @@ export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promi
   const database =
     overrides.database ??
     (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
-  if (!overrides.database) {
-    await database.migrate()
-    // PGlite runs no autovacuum: start from fresh statistics and visibility maps (see
-    // db/maintenance.ts; ~2 s at 100k deals, measured).
-    await maintainEmbedded(database)
-  }
+  if (!overrides.database) await database.migrate()
   const secret = env.SECRET ?? (await storedSecret(database.db))
   return {
     env,
