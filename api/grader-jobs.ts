@@ -5,7 +5,6 @@ import {
   completeReport,
   failReport,
   graderSettingsFrom,
-  pruneGraderReports,
   registerGraderWaker,
   requeueReport,
   type ReportRow,
@@ -31,8 +30,6 @@ export interface GraderJobsOptions {
   leaseMs: number
   /** A job not finished this long after it was requested is failed, not retried again. */
   maxAgeMs: number
-  /** How often old reports are pruned (the privacy policy's retention); 0 turns it off. */
-  pruneEveryMs: number
   /** Engine options on top of the environment's (tests: resolver, CA, probe URL). */
   grade: Partial<GradeOptions>
 }
@@ -43,7 +40,6 @@ export const GRADER_JOB_DEFAULTS: GraderJobsOptions = {
   deadlineMs: DEFAULT_DEADLINE_MS,
   leaseMs: DEFAULT_DEADLINE_MS + 30_000,
   maxAgeMs: 3 * 60_000,
-  pruneEveryMs: 60 * 60_000,
   grade: {},
 }
 
@@ -158,19 +154,6 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
 
   const timer = setInterval(pump, config.pollMs)
   timer.unref()
-  let pruning: Promise<unknown> | null = null
-  const prune = () => {
-    pruning ??= pruneGraderReports(deps.db, deps.now())
-      .then((deleted) => {
-        if (deleted > 0) log.info('grader reports pruned', { deleted })
-      })
-      .catch((err) => log.error('grader prune failed', { err }))
-      .finally(() => {
-        pruning = null
-      })
-  }
-  const pruneTimer = config.pruneEveryMs > 0 ? setInterval(prune, config.pruneEveryMs) : null
-  pruneTimer?.unref()
   registerGraderWaker(deps, pump)
   pump()
 
@@ -178,11 +161,9 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
     wake: pump,
     async stop() {
       clearInterval(timer)
-      if (pruneTimer) clearInterval(pruneTimer)
       registerGraderWaker(deps, null)
       stopping.abort()
       await claiming
-      await pruning
       await Promise.allSettled([...running])
     },
   }

@@ -1,5 +1,6 @@
 import { and, isNotNull, lt, or, sql } from 'drizzle-orm'
 import type { Deps } from '../deps.ts'
+import { pruneGraderReports } from '../grader-reports.ts'
 import { pruneRateLimits } from '../rate-limits.ts'
 import { pruneExpiredSessions } from '../sessions.ts'
 import type { Database } from './client.ts'
@@ -35,9 +36,9 @@ export async function maintainEmbedded(database: Database): Promise<boolean> {
 }
 
 /**
- * Deletes expired sessions, finished rate-limit windows and old idempotency keys, and forgets
- * the IP address and user agent (a click's headers carry both) of form posts and clicks older
- * than the privacy policy says.
+ * Deletes expired sessions, finished rate-limit windows, old idempotency keys and the grader
+ * reports the privacy policy says go, and forgets the IP address and user agent (a click's
+ * headers carry both) of form posts and clicks older than it says.
  */
 export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now: Date) {
   await pruneRateLimits(deps.db, new Date(now.getTime() - RATE_LIMIT_KEEP_MS))
@@ -71,9 +72,11 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
       ),
     )
     .returning({ id: clickEvents.id })
+  const graderReports = await pruneGraderReports(deps.db, now)
   return {
     sessions,
     idempotencyKeys: keys.length,
+    graderReports,
     networkDataForgotten: forms.length + clicks.length,
   }
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   clickEvents,
+  graderReports,
   idempotencyKeys,
   rateLimitHits,
   sessions,
@@ -127,6 +128,22 @@ describe('housekeeping', () => {
       [network.ip, network.userAgent, false],
     ])
     expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(0)
+  })
+
+  it('deletes the grader reports nobody unlocked, on the grader’s retention', async () => {
+    const now = ctx.clock.now()
+    const report = (id: string, days: number) => ({
+      id,
+      normalizedUrl: `https://${id}.example.com/`,
+      host: `${id}.example.com`,
+      status: 'done' as const,
+      createdAt: new Date(now.getTime() - days * DAY),
+    })
+    await db.insert(graderReports).values([report('old', 31), report('recent', 29)])
+    expect((await pruneExpired(ctx.deps, now)).graderReports).toBe(1)
+    expect(
+      (await db.select({ id: graderReports.id }).from(graderReports)).map((r) => r.id),
+    ).toEqual(['recent'])
   })
 
   it('runs on its interval, vacuuming the embedded database every sixth run, until stopped', async () => {
