@@ -11,6 +11,7 @@ import type { Handler } from './loopback.ts'
 // _headers.json maps a path ("/robots.txt"), a prefix ("/assets/*") or "*" to headers. Keys
 // starting with ":" are instructions: ":status", ":compress" ("br" | "gzip"), ":redirect" (a
 // Location, sent with 301), ":generate" (serve that many incompressible bytes instead of a file),
+// ":file" (serve another file of the site, so one body can be served two ways),
 // ":https-redirect" (send plain-http requests to the https port).
 // Text files may use {{origin}} (scheme, host and port of the request), {{https_origin}},
 // {{http_origin}} and {{port}} (the http port, which is also the canaries' port).
@@ -104,7 +105,7 @@ export function serveFixtures(options: FixtureSiteOptions): Handler {
       body = generated.get(size) ?? noise(size, size)
       generated.set(size, body)
     } else {
-      const file = normalize(join(root, path))
+      const file = normalize(join(root, rule[':file'] ?? path))
       if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
         res.writeHead(404, { 'content-type': 'text/html' })
         res.end('<!doctype html><title>Not found</title><h1>Not found</h1>')
