@@ -170,16 +170,11 @@ export async function claimDeal(
       .where(and(eq(deals.id, dealId), isNull(deals.ownerId), eq(deals.stage, 'target')))
       .returning()
     if (row)
-      await tx
-        .insert(dealEvents)
-        .values({
-          id: newId(now.getTime()),
-          dealId,
-          type: 'claimed',
-          actorId: userId,
-          data: { ownerId: userId },
-          createdAt: now,
-        })
+      await recordDealEvent(tx, dealId, now, {
+        type: 'claimed',
+        actorId: userId,
+        data: { ownerId: userId },
+      })
     return row ?? null
   })
   if (claimed) return { ok: true, deal: claimed, alreadyYours: false }
@@ -230,18 +225,25 @@ export async function assignDeal(
       .set({ ownerId, claimedAt: ownerId ? now : null, updatedAt: now })
       .where(eq(deals.id, dealId))
       .returning()
-    await tx
-      .insert(dealEvents)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: 'claimed',
-        actorId: actor.id,
-        data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
-        createdAt: now,
-      })
+    await recordDealEvent(tx, dealId, now, {
+      type: 'claimed',
+      actorId: actor.id,
+      data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
+    })
     return { ok: true as const, deal: row! }
   })
+}
+
+/** Appends an entry to a deal's timeline, stamped `now`; returns its id. */
+async function recordDealEvent(
+  tx: Db,
+  dealId: string,
+  now: Date,
+  event: Omit<typeof dealEvents.$inferInsert, 'id' | 'dealId' | 'createdAt'>,
+): Promise<string> {
+  const id = newId(now.getTime())
+  await tx.insert(dealEvents).values({ ...event, id, dealId, createdAt: now })
+  return id
 }
 
 // ── Changes ──────────────────────────────────────────────────────────────────────────────────
@@ -291,9 +293,7 @@ export async function moveDealStage(
         })
         .where(eq(deals.id, dealId))
         .returning()
-      await tx.insert(dealEvents).values({
-        id: newId(now.getTime()),
-        dealId,
+      await recordDealEvent(tx, dealId, now, {
         type: 'stage_changed',
         fromStage: deal.stage,
         toStage: move.stage,
@@ -306,7 +306,6 @@ export async function moveDealStage(
           ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
           ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
         },
-        createdAt: now,
       })
       return { ok: true as const, deal: row! }
     })
@@ -389,16 +388,11 @@ export async function updateDeal(
       .set({ ...set, updatedAt: now })
       .where(eq(deals.id, dealId))
       .returning()
-    await tx
-      .insert(dealEvents)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: 'updated',
-        actorId: actor.id,
-        data: { changes },
-        createdAt: now,
-      })
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { changes },
+    })
     return { ok: true as const, deal: row!, changed }
   })
 }
@@ -413,10 +407,11 @@ export async function addNote(
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
-    const id = newId(now.getTime())
-    await tx
-      .insert(dealEvents)
-      .values({ id, dealId, type: 'note', actorId: actor.id, data: { body }, createdAt: now })
+    const id = await recordDealEvent(tx, dealId, now, {
+      type: 'note',
+      actorId: actor.id,
+      data: { body },
+    })
     await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
     return { ok: true as const, id }
   })
@@ -509,16 +504,11 @@ export async function saveStakeholder(
         set: { role: input.role, stance: input.stance, notes },
       })
       .returning()
-    await tx
-      .insert(dealEvents)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: 'updated',
-        actorId: actor.id,
-        data: { stakeholder: { contactId, role: input.role, stance: input.stance } },
-        createdAt: now,
-      })
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { stakeholder: { contactId, role: input.role, stance: input.stance } },
+    })
     await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
     return { ok: true as const, stakeholder: row! }
   })
@@ -539,16 +529,11 @@ export async function removeStakeholder(
       .where(and(eq(dealStakeholders.id, stakeholderId), eq(dealStakeholders.dealId, dealId)))
       .returning()
     if (!row) return failure(404, 'not_found', 'That person is not on this deal.')
-    await tx
-      .insert(dealEvents)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: 'updated',
-        actorId: actor.id,
-        data: { stakeholderRemoved: { contactId: row.contactId, role: row.role } },
-        createdAt: now,
-      })
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { stakeholderRemoved: { contactId: row.contactId, role: row.role } },
+    })
     return { ok: true as const }
   })
 }
