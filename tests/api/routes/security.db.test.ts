@@ -1,6 +1,7 @@
+import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
-import { companies, contacts, deals } from '../../../api/db/schema.ts'
+import { companies, contacts, deals, rateLimitHits } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { createLogger } from '../../../api/logger.ts'
 import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
@@ -52,5 +53,38 @@ describe('access log', () => {
     expect(log).not.toContain('secret-download-token-123')
     expect(log).not.toContain('secret-unsubscribe-token-456')
     expect(log).toContain('"path":"/d/…"')
+  })
+})
+
+describe('hot routes in front of the API', () => {
+  const logged = () => {
+    const lines: string[] = []
+    const app = createApp({ ...ctx.deps, logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }) })
+    return { app, lines }
+  }
+
+  it('answers GET /api synchronously, past every middleware', async () => {
+    // @hono/node-server writes a Response it gets synchronously without a promise or a close
+    // listener: a middleware on this route (even an empty one) would hand it a promise instead.
+    const { app, lines } = logged()
+    const res = app.fetch(new Request(`${ORIGIN}/api`))
+    expect(res).toBeInstanceOf(Response)
+    expect((res as Response).status).toBe(302)
+    expect(lines).toEqual([]) // no request context, so no access line either
+    await app.request('/api/nope')
+    expect(lines.join('\n')).toContain('"path":"/api/nope"') // the rest still has one
+  })
+
+  it("hands Node's request on to the API behind them (the client IP comes from the socket)", async () => {
+    const app = createApp({ ...ctx.deps, env: { ...ctx.deps.env, TRUST_PROXY: false } })
+    const headers = { 'content-type': 'application/json', origin: ORIGIN }
+    const incoming = { headers, socket: { remoteAddress: '198.51.100.23', remotePort: 40000, remoteFamily: 'IPv4' } }
+    const res = await app.fetch(
+      new Request(`${ORIGIN}/api/sessions`, { method: 'POST', headers, body: JSON.stringify({ email: 'nobody@front.example', password: 'wrong password here' }) }),
+      { incoming, outgoing: {} },
+    )
+    expect(res.status).toBe(401)
+    const [hit] = await ctx.deps.db.select().from(rateLimitHits).where(eq(rateLimitHits.key, 'signin:ip:198.51.100.23'))
+    expect(hit?.count).toBe(1)
   })
 })
