@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { load, loadGenerator, root, rssMb, sleep, startBareRedirectServer, startProductionServer, type Figure, type LoadResult } from './harness.ts'
+import { load, loadGenerator, pinning, pinServer, root, SERVER_CPU, rssMb, sleep, startBareRedirectServer, startProductionServer, type Figure, type LoadResult } from './harness.ts'
 
 /**
  * A trivial Hono 302 (`GET /api` → /api/health) through the production entry, against a bare
  * node:http server answering 302, driven alternately by the same load generator in one run.
  * Also: the server's resident memory after start-up, idle, on the embedded database.
  */
-const ROUNDS = 5
-const SECONDS = 3
+const ROUNDS = 12
+const SECONDS = 2
 
 export async function bench(): Promise<Figure[]> {
   if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('run `npm run build` first')
@@ -16,25 +16,28 @@ export async function bench(): Promise<Figure[]> {
   const bare = await startBareRedirectServer()
   const honoFloor = await startBareRedirectServer('hono')
   try {
+    for (const server of [app, bare, honoFloor]) await pinServer(server.pid)
     await sleep(2_000)
     const idleRss = rssMb(app.pid)
     // warm both up, then alternate to spread machine noise evenly
-    await load(`${app.url}/api`, { seconds: 2 })
-    await load(bare.url, { seconds: 2 })
+    await load(`${app.url}/api`, { seconds: 2, pinned: true })
+    await load(bare.url, { seconds: 2, pinned: true })
     const appRuns: LoadResult[] = []
     const bareRuns: LoadResult[] = []
     const floorRuns: LoadResult[] = []
-    // Rounds of back-to-back runs; each round gives its own ratios and the figure is their median,
-    // so a burst of load from a neighbour spoils one round rather than the average.
-    // (load generator: see harness.loadGenerator)
+    // Rounds of short back-to-back runs, bare / production / bare Hono, and one more bare run at
+    // the end: each round's ratios are against the mean of the bare runs either side of it, and
+    // the figure is their median. This machine's speed swings (bare runs of 21k and 44k req/s a
+    // minute apart, measured), so a burst of load from a neighbour spoils one round, not the figure.
     for (let i = 0; i < ROUNDS; i++) {
-      bareRuns.push(await load(bare.url, { seconds: SECONDS }))
-      appRuns.push(await load(`${app.url}/api`, { seconds: SECONDS }))
-      floorRuns.push(await load(`${honoFloor.url}/api`, { seconds: SECONDS }))
+      bareRuns.push(await load(bare.url, { seconds: SECONDS, pinned: true }))
+      appRuns.push(await load(`${app.url}/api`, { seconds: SECONDS, pinned: true }))
+      floorRuns.push(await load(`${honoFloor.url}/api`, { seconds: SECONDS, pinned: true }))
     }
+    bareRuns.push(await load(bare.url, { seconds: SECONDS, pinned: true }))
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const ratios = (runs: LoadResult[]) => runs.map((r, i) => r.rps / bareRuns[i]!.rps)
+    const ratios = (runs: LoadResult[]) => runs.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
     const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
     const appRatios = ratios(appRuns)
     const floorRatios = ratios(floorRuns)
@@ -47,7 +50,7 @@ export async function bench(): Promise<Figure[]> {
       { name: `Bare Hono app (no middleware), same route, for context (per round ${spread(floorRatios)})`, value: Math.round(floorRps), unit: 'req/s', baseline: Math.round(bareRps), ratio: median(floorRatios) },
       { name: 'Hono 302: latency p50 / p99 (bare p50 / p99)', value: avg(appRuns.map((r) => r.p50)), unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)` },
       { name: 'Idle RSS after start-up (PGlite)', value: idleRss, unit: 'MB' },
-      { name: `Load generator: ${loadGenerator}, 32 connections`, value: SECONDS, unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono` },
+      { name: `Load generator: ${loadGenerator}, 32 connections, ${pinning ? `servers on CPU ${SERVER_CPU}, generator on CPU 0` : 'unpinned'}`, value: SECONDS, unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono` },
     ]
   } finally {
     await app.stop()
