@@ -7,6 +7,8 @@ const postgres = process.env.TEST_DATABASE_URL
       {
         extends: true as const,
         test: { name: 'postgres', include: ['tests/**/*.db.test.ts'], env: { TEST_DB_ENGINE: 'postgres' } },
+        // Isolated: sharing workers with the PGlite files made the grading-queue tests time out
+        // in one of two full runs (cause not found yet; see the closing note of 2026-11-29).
       },
     ]
   : []
@@ -21,7 +23,19 @@ export default defineConfig({
     // CI asks for a JSON report to count passed and failed tests.
     reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
     projects: [
-      { extends: true, test: { name: 'pglite', include: ['tests/**/*.test.ts'], env: { TEST_DB_ENGINE: 'pglite' } } },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: ['tests/**/*.test.ts'],
+          env: { TEST_DB_ENGINE: 'pglite' },
+          // Files share their worker's loaded modules instead of importing the app, Drizzle and
+          // PGlite anew for each of 62 files (measured: 497 → 323 s for the whole suite on a
+          // 2-core machine). Each file still gets its own database; module-level state in api/ is
+          // memoization only (formatters, the offer catalog, the library-scan worker).
+          isolate: false,
+        },
+      },
       ...postgres,
     ],
   },

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
+import { preparePgliteDataDir } from '../db-fixtures.ts'
 
 // Real Chromium against the real production server (built site, Hono entry, embedded database).
 
@@ -30,11 +31,16 @@ export interface TestServer {
   stop(): Promise<number | null>
 }
 
-/** Starts `node server.ts` (the built site must exist: `npm test` builds first). */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts `node server.ts` (the built site must exist: `npm test` builds first) on a copy of a
+ * migrated database, or with `emptyDataDir` on an empty data directory, as `npm start` first runs.
+ */
+export async function startServer(env: Record<string, string> = {}, options: { emptyDataDir?: boolean } = {}): Promise<TestServer> {
   if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('dist/ is missing: run `npm run build` first')
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-'))
+  // The server keeps PGlite's files in DATA_DIR/pglite (api/boot.ts).
+  if (!options.emptyDataDir) await cp(await preparePgliteDataDir(), join(dataDir, 'pglite'), { recursive: true })
   const url = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(process.execPath, [join(root, 'server.ts')], {
     cwd: root,

@@ -7,7 +7,7 @@ describe.skipIf(!hasChromium)('signing in through the pages (real Chromium, prod
   let browser: Browser
 
   beforeAll(async () => {
-    server = await startServer()
+    server = await startServer({}, { emptyDataDir: true }) // the first run, as a newcomer's
     browser = await launchBrowser()
   })
   afterAll(async () => {
