@@ -88,3 +88,28 @@ describe('hot routes in front of the API', () => {
     expect(hit?.count).toBe(1)
   })
 })
+
+describe('an unexpected failure', () => {
+  it('answers a JSON 500 that shows nothing of the internals, and logs the error with its request id', async () => {
+    const lines: string[] = []
+    const broken = new Proxy({} as typeof ctx.deps.db, {
+      get() {
+        throw new Error('connection lost at /srv/frontdoor/api/db/client.ts:42')
+      },
+    })
+    const app = createApp({ ...ctx.deps, db: broken, logger: createLogger({ level: 'error', format: 'json', write: (l) => lines.push(l) }) })
+    const res = await app.request('/api/sessions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: ORIGIN },
+      body: JSON.stringify({ email: 'someone@example.com', password: 'a long enough password' }),
+    })
+    expect(res.status).toBe(500)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' } })
+    expect(text).not.toContain('client.ts')
+    const requestId = res.headers.get('x-request-id')
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'unhandled error')
+    expect(logged).toMatchObject({ requestId, path: '/api/sessions', err: { message: expect.stringContaining('connection lost') } })
+  })
+})
