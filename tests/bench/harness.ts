@@ -133,7 +133,7 @@ export const loadGenerator = existsSync('/usr/bin/wrk') ? 'wrk' : 'autocannon'
  */
 export const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset') && loadGenerator === 'wrk'
 export const SERVER_CPU = 1
-const LOAD_CPU = 0
+export const LOAD_CPU = 0
 
 /** Pins a running process and all its threads to the servers' CPU (see `pinning`). */
 export async function pinServer(pid: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { load, loadGenerator, pinning, pinServer, root, SERVER_CPU, rssMb, sleep, startBareRedirectServer, startProductionServer, type Figure, type LoadResult } from './harness.ts'
+import { load, loadGenerator, LOAD_CPU, pinning, pinServer, root, SERVER_CPU, rssMb, sleep, startBareRedirectServer, startProductionServer, type Figure, type LoadResult } from './harness.ts'
 
 /**
  * A trivial Hono 302 (`GET /api` → /api/health) through the production entry, against a bare
@@ -19,9 +19,10 @@ export async function bench(): Promise<Figure[]> {
     for (const server of [app, bare, honoFloor]) await pinServer(server.pid)
     await sleep(2_000)
     const idleRss = rssMb(app.pid)
+    const run = (url: string) => load(url, { seconds: SECONDS, pinned: true })
     // warm both up, then alternate to spread machine noise evenly
-    await load(`${app.url}/api`, { seconds: 2, pinned: true })
-    await load(bare.url, { seconds: 2, pinned: true })
+    await run(`${app.url}/api`)
+    await run(bare.url)
     const appRuns: LoadResult[] = []
     const bareRuns: LoadResult[] = []
     const floorRuns: LoadResult[] = []
@@ -30,11 +31,11 @@ export async function bench(): Promise<Figure[]> {
     // the figure is their median. This machine's speed swings (bare runs of 21k and 44k req/s a
     // minute apart, measured), so a burst of load from a neighbour spoils one round, not the figure.
     for (let i = 0; i < ROUNDS; i++) {
-      bareRuns.push(await load(bare.url, { seconds: SECONDS, pinned: true }))
-      appRuns.push(await load(`${app.url}/api`, { seconds: SECONDS, pinned: true }))
-      floorRuns.push(await load(`${honoFloor.url}/api`, { seconds: SECONDS, pinned: true }))
+      bareRuns.push(await run(bare.url))
+      appRuns.push(await run(`${app.url}/api`))
+      floorRuns.push(await run(`${honoFloor.url}/api`))
     }
-    bareRuns.push(await load(bare.url, { seconds: SECONDS, pinned: true }))
+    bareRuns.push(await run(bare.url))
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     const ratios = (runs: LoadResult[]) => runs.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
@@ -50,7 +51,7 @@ export async function bench(): Promise<Figure[]> {
       { name: `Bare Hono app (no middleware), same route, for context (per round ${spread(floorRatios)})`, value: Math.round(floorRps), unit: 'req/s', baseline: Math.round(bareRps), ratio: median(floorRatios) },
       { name: 'Hono 302: latency p50 / p99 (bare p50 / p99)', value: avg(appRuns.map((r) => r.p50)), unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)` },
       { name: 'Idle RSS after start-up (PGlite)', value: idleRss, unit: 'MB' },
-      { name: `Load generator: ${loadGenerator}, 32 connections, ${pinning ? `servers on CPU ${SERVER_CPU}, generator on CPU 0` : 'unpinned'}`, value: SECONDS, unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono` },
+      { name: `Load generator: ${loadGenerator}, 32 connections, ${pinning ? `servers on CPU ${SERVER_CPU}, generator on CPU ${LOAD_CPU}` : 'unpinned'}`, value: SECONDS, unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono` },
     ]
   } finally {
     await app.stop()
