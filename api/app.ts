@@ -22,7 +22,7 @@ import { setupRoutes } from './routes/setup.ts'
 import { submissionRoutes } from './routes/submissions.ts'
 import { unsubscribeRoutes } from './routes/unsubscribe.ts'
 import { userRoutes } from './routes/users.ts'
-import { SESSION_COOKIE, validateSessionToken } from './sessions.ts'
+import { SESSION_COOKIE, validateSessionToken } from './accounts/sessions.ts'
 
 /**
  * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; server.ts puts

@@ -6,7 +6,7 @@ import { settings } from './db/schema.ts'
 import type { Deps } from './deps.ts'
 import type { Env } from './env.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { sessionPolicyFrom } from './sessions.ts'
+import { sessionPolicyFrom } from './accounts/sessions.ts'
 
 
 

@@ -1,7 +1,7 @@
 import type { Database, Db } from './db/client.ts'
 import type { Env } from './env.ts'
 import type { Logger } from './logger.ts'
-import type { SessionPolicy } from './sessions.ts'
+import type { SessionPolicy } from './accounts/sessions.ts'
 
 /** Everything the app needs from the outside world; built once by the composition root. */
 export interface Deps {

@@ -2,7 +2,7 @@
 // Refuses when the database already has deals or was seeded before. Never on a real database.
 import { createDeps } from '../api/boot.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
-import { demoBanner, seedDemo } from '../api/seed/demo.ts'
+import { demoBanner, seedDemo } from '../api/demo/seed.ts'
 
 loadDotEnv()
 let env

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { createDeps } from '../api/boot.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
-import { createUser, ROLES, type Role } from '../api/users.ts'
+import { createUser, ROLES, type Role } from '../api/accounts/users.ts'
 
 function die(message: string): never {
   console.error(`user:add: ${message}`)

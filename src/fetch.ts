@@ -5,9 +5,9 @@ import { createDeps } from '../api/boot.ts'
 import { startOutboxWorker } from '../api/email/outbox-worker.ts'
 import type { Deps } from '../api/deps.ts'
 import { loadDotEnv, parseEnv } from '../api/env.ts'
-import { announceFirstRun } from '../api/first-run.ts'
-import { startLeadNotifier } from '../api/notifications.ts'
-import { offerDemoSeed } from '../api/seed/demo.ts'
+import { announceFirstRun } from '../api/accounts/first-run.ts'
+import { startLeadNotifier } from '../api/pipeline/notifications.ts'
+import { offerDemoSeed } from '../api/demo/seed.ts'
 
 // `astro dev` only: the same Hono routes as production (server.ts), in front of the pages.
 // In the built server, server.ts is the entry and passes `deps` in locals itself.
@@ -26,8 +26,8 @@ function devDeps(): Promise<Deps> {
     if (deps.env.OUTBOX_WORKER) startOutboxWorker(deps)
     // Grader jobs, loaded at run time: the engine must run from source (its script matcher is a
     // worker thread loaded by file URL), so it must not end up in the build's bundle.
-    const graderJobs = '../api/grader-jobs.ts'
-    const { startGraderJobs } = (await import(/* @vite-ignore */ graderJobs)) as typeof import('../api/grader-jobs.ts')
+    const graderJobs = '../api/grader/jobs.ts'
+    const { startGraderJobs } = (await import(/* @vite-ignore */ graderJobs)) as typeof import('../api/grader/jobs.ts')
     startGraderJobs(deps)
     return deps
   })()

@@ -1,8 +1,8 @@
 import { and, isNotNull, lt, or, sql } from 'drizzle-orm'
 import type { Deps } from '../deps.ts'
-import { pruneGraderReports } from '../grader-reports.ts'
+import { pruneGraderReports } from '../grader/reports.ts'
 import { pruneRateLimits } from '../rate-limits.ts'
-import { pruneExpiredSessions } from '../sessions.ts'
+import { pruneExpiredSessions } from '../accounts/sessions.ts'
 import type { Database } from './client.ts'
 import { clickEvents, idempotencyKeys, submissions } from './schema.ts'
 

@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
-import type { SessionUser } from '../sessions.ts'
+import type { SessionUser } from '../accounts/sessions.ts'
 
 export interface AppEnv {
   Variables: {

@@ -1,5 +1,5 @@
 import type { Env } from '../env.ts'
-import { SESSION_COOKIE } from '../sessions.ts'
+import { SESSION_COOKIE } from '../accounts/sessions.ts'
 
 /** Secure cookies whenever the public origin is https or we run in production. */
 export function secureCookies(env: Pick<Env, 'APP_ORIGIN' | 'NODE_ENV'>): boolean {

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import type { Permission } from '../permissions.ts'
-import { can } from '../permissions.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import { can } from '../accounts/permissions.ts'
 import type { AppEnv } from './app-env.ts'
 import { fail } from './input.ts'
 

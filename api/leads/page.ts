@@ -3,7 +3,7 @@ import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import { COMPANY_SIZES, FIELD_LIMITS, HONEYPOT_FIELD, UTM_PARAMS } from './lead-form.ts'
 import type { FieldName, OfferInfo } from './offers.ts'
-import { CONSENT_TEXT } from '../consent.ts'
+import { CONSENT_TEXT } from './consent.ts'
 
 // The few HTML pages the API answers itself (they are on hot or error paths that never reach
 // the page renderer): the lead form with its errors for browsers without JavaScript, and the

@@ -1,7 +1,7 @@
 import { and, count, desc, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { submissions } from '../db/schema.ts'
-import { followUpReleasedUnlock } from '../grader-unlocks.ts'
+import { followUpReleasedUnlock } from '../grader/unlocks.ts'
 import { followUpLead, upsertContact, type LeadContext } from './capture.ts'
 import { parseEmailAddress } from './email-address.ts'
 import { firstTouchFrom } from './first-touch.ts'

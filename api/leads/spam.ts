@@ -1,4 +1,4 @@
-import type { FormTokenVerdict } from '../form-tokens.ts'
+import type { FormTokenVerdict } from './form-tokens.ts'
 
 // A post that looks automated is kept in quarantine (visible to admins, releasable) rather than
 // dropped: a false positive costs a lead, so a person decides. No contact, deal or email is made.

@@ -5,7 +5,7 @@ import {
   stageOf,
   type StageKey,
   type StaleThresholds,
-} from '../stages.ts'
+} from './stages.ts'
 
 // The pipeline's numbers as pure functions: weighted sums, forecast buckets, conversion and time
 // in stage from the stage history, stale flags. `now` is always passed in. The pages get the same

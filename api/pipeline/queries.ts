@@ -29,7 +29,7 @@ import {
   STAGES,
   stageOf,
   type StageKey,
-} from '../stages.ts'
+} from './stages.ts'
 import {
   DAY_MS,
   forecastOf,

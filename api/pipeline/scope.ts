@@ -1,5 +1,5 @@
-import { can } from '../permissions.ts'
-import type { Role } from '../users.ts'
+import { can } from '../accounts/permissions.ts'
+import type { Role } from '../accounts/users.ts'
 import type { Scope } from './queries.ts'
 
 // Whose pipeline a request looks at, from `owner=me|team|<user id>`: reps their own, admins and

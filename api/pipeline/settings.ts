@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { z } from 'zod'
 import type { Db } from '../db/client.ts'
 import { settings } from '../db/schema.ts'
-import { defaultStaleThresholds, OPEN_STAGES, type StageKey } from '../stages.ts'
+import { defaultStaleThresholds, OPEN_STAGES, type StageKey } from './stages.ts'
 
 // What an admin can tune about the pipeline, kept in the `settings` table: the stale threshold of
 // each open stage and how often reps may be emailed about new qualified leads.

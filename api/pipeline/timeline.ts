@@ -14,8 +14,8 @@ import {
   trackedLinks,
   users,
 } from '../db/schema.ts'
-import type { Deal } from '../deals.ts'
-import { isStageKey, stageOf } from '../stages.ts'
+import type { Deal } from './deals.ts'
+import { isStageKey, stageOf } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
 

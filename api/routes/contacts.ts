@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { contactFiltersSchema, contactsCsv, findContactDetail, listContacts } from '../contacts.ts'
+import { contactFiltersSchema, contactsCsv, findContactDetail, listContacts } from '../pipeline/contacts.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { requirePermission } from '../http/guards.ts'
 import { fail, validate } from '../http/input.ts'

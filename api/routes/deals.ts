@@ -18,19 +18,19 @@ import {
   type Deal,
   type DealFailure,
   type StakeholderInput,
-} from '../deals.ts'
+} from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { safeNextPath } from '../http/cookies.ts'
 import { requirePermission } from '../http/guards.ts'
 import { bodyKind, fail, readBody, validate, wantsJson, type BodyKind } from '../http/input.ts'
-import { can } from '../permissions.ts'
+import { can } from '../accounts/permissions.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import { boardColumns, columnCards, forecast, leadQueue, type Scope } from '../pipeline/queries.ts'
 import { resolveScope } from '../pipeline/scope.ts'
 import { loadPipelineSettings } from '../pipeline/settings.ts'
 import { dealContext, dealTimeline } from '../pipeline/timeline.ts'
 import { STAGE_KEYS } from '../db/schema.ts'
-import { isStageKey, STAGES, stageOf } from '../stages.ts'
+import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
 // 303 back to the page they came from (`next`), with `notice` or `error` in the query.

@@ -7,7 +7,7 @@ import {
   gatedFileStream,
   recordDownload,
   renewDownloadLink,
-} from '../downloads.ts'
+} from '../leads/downloads.ts'
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { offersFor } from '../leads/context.ts'

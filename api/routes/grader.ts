@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { checkFormToken } from '../form-tokens.ts'
+import { checkFormToken } from '../leads/form-tokens.ts'
 import {
   findReport,
   GRADER_COOKIE,
@@ -11,8 +11,8 @@ import {
   reportJson,
   requestGrade,
   wakeGraderJobs,
-} from '../grader-reports.ts'
-import { checkUnlockPost, unlockReport } from '../grader-unlocks.ts'
+} from '../grader/reports.ts'
+import { checkUnlockPost, unlockReport } from '../grader/unlocks.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
 import { fail, readBody, wantsJson } from '../http/input.ts'
@@ -21,7 +21,7 @@ import { leadContext } from '../leads/context.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { requestHash } from '../leads/lead-form.ts'
 import { spamReasons } from '../leads/spam.ts'
-import { can } from '../permissions.ts'
+import { can } from '../accounts/permissions.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 
 // The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
-import { checkFormToken } from '../form-tokens.ts'
+import { checkFormToken } from '../leads/form-tokens.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie } from '../http/cookies.ts'
 import { readBody, wantsJson } from '../http/input.ts'

@@ -8,7 +8,7 @@ import {
   pipelineSettingsSchema,
   savePipelineSettings,
 } from '../pipeline/settings.ts'
-import { OPEN_STAGES } from '../stages.ts'
+import { OPEN_STAGES } from '../pipeline/stages.ts'
 
 // /api/pipeline-settings: stale thresholds per stage and the new-lead email interval. Everyone
 // in the app reads them (the pages flag stale deals); only admins change them.

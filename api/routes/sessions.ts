@@ -3,8 +3,8 @@ import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
 import { clearedSessionCookie, readCookie, safeNextPath, secureCookies, sessionCookie } from '../http/cookies.ts'
 import { readBody, validate, wantsJson } from '../http/input.ts'
-import { createSession, invalidateSession, SESSION_COOKIE } from '../sessions.ts'
-import { signIn } from '../users.ts'
+import { createSession, invalidateSession, SESSION_COOKIE } from '../accounts/sessions.ts'
+import { signIn } from '../accounts/users.ts'
 
 const signInSchema = z.object({
   email: z.string().trim().min(3, 'Enter your email.').max(320).email('Enter a valid email address.'),

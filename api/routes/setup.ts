@@ -3,9 +3,9 @@ import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
 import { secureCookies, sessionCookie } from '../http/cookies.ts'
 import { readBody, validate, wantsJson } from '../http/input.ts'
-import { passwordProblem } from '../passwords.ts'
-import { createSession, invalidateUserSessions } from '../sessions.ts'
-import { consumeUserToken, countUsers, createUser, findUserToken, setPassword } from '../users.ts'
+import { passwordProblem } from '../accounts/passwords.ts'
+import { createSession, invalidateUserSessions } from '../accounts/sessions.ts'
+import { consumeUserToken, countUsers, createUser, findUserToken, setPassword } from '../accounts/users.ts'
 
 const setupSchema = z.object({
   token: z.string().min(1).max(200),

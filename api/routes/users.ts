@@ -4,7 +4,7 @@ import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/acco
 import type { AppEnv } from '../http/app-env.ts'
 import { requirePermission } from '../http/guards.ts'
 import { fail, readBody, validate } from '../http/input.ts'
-import { invalidateUserSessions } from '../sessions.ts'
+import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
   createUser,
   createUserToken,
@@ -14,7 +14,7 @@ import {
   setUserDisabled,
   setUserRole,
   type User,
-} from '../users.ts'
+} from '../accounts/users.ts'
 
 const createSchema = z.object({
   email: z.string().trim().email('Enter a valid email address.').max(320),

@@ -3,9 +3,9 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import zlib from 'node:zlib'
-import { gradeSite, type GradeOptions } from '../../api/grader/grade.ts'
-import { noise } from '../api/grader/fixture-server.ts'
-import { PUBLIC_ADDRESS, startStage, type Stage } from '../api/grader/loopback.ts'
+import { gradeSite, type GradeOptions } from '../../api/grader/engine/grade.ts'
+import { noise } from '../api/grader/engine/fixture-server.ts'
+import { PUBLIC_ADDRESS, startStage, type Stage } from '../api/grader/engine/loopback.ts'
 import type { Figure } from './harness.ts'
 
 // The website grader: how long one grading of a realistic page takes on loopback, how much memory

@@ -8,8 +8,8 @@ import { openDatabase } from '../../api/db/client.ts'
 import type { Db } from '../../api/db/client.ts'
 import { contacts, dealEvents, deals, users } from '../../api/db/schema.ts'
 import { newId } from '../../api/ids.ts'
-import { createSession, SESSION_COOKIE } from '../../api/sessions.ts'
-import type { StageKey } from '../../api/stages.ts'
+import { createSession, SESSION_COOKIE } from '../../api/accounts/sessions.ts'
+import type { StageKey } from '../../api/pipeline/stages.ts'
 import { freePort, root, type Figure } from './harness.ts'
 
 /**

@@ -2,8 +2,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { serveFixtures } from '../api/grader/fixture-server.ts'
-import { PUBLIC_ADDRESS } from '../api/grader/loopback.ts'
+import { serveFixtures } from '../api/grader/engine/fixture-server.ts'
+import { PUBLIC_ADDRESS } from '../api/grader/engine/loopback.ts'
 import {
   axeViolations,
   hasChromium,

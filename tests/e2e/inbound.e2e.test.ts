@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { generateDemoPdfs } from '../../scripts/generate-demo-pdfs.ts'
+import { generateDemoPdfs } from '../../api/demo/pdfs.ts'
 import {
   axeViolations,
   hasChromium,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { DEMO_PASSWORD } from '../../api/seed/demo.ts'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
   axeViolations,
   hasChromium,

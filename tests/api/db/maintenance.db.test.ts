@@ -18,7 +18,7 @@ import {
 import { newId } from '../../../api/ids.ts'
 import { createLogger } from '../../../api/logger.ts'
 import { RETENTION } from '../../../src/content/site.ts'
-import { createSession, validateSessionToken } from '../../../api/sessions.ts'
+import { createSession, validateSessionToken } from '../../../api/accounts/sessions.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { consentTextHash, CONSENT_TEXT } from '../../../api/consent.ts'
+import { consentTextHash, CONSENT_TEXT } from '../../../api/leads/consent.ts'
 import {
   companies,
   consentEvents,
@@ -11,7 +11,7 @@ import {
   outbox,
   submissions,
 } from '../../../api/db/schema.ts'
-import { issueFormToken } from '../../../api/form-tokens.ts'
+import { issueFormToken } from '../../../api/leads/form-tokens.ts'
 import {
   CASE_STUDY,
   difference,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { issueFormToken, checkFormToken } from '../../../api/form-tokens.ts'
+import { issueFormToken, checkFormToken } from '../../../api/leads/form-tokens.ts'
 import { firstTouchCookie, firstTouchOf, parseFirstTouch } from '../../../api/leads/first-touch.ts'
 import { checkLeadPost, parseLeadPost, requestHash } from '../../../api/leads/lead-form.ts'
 import type { OfferInfo } from '../../../api/leads/offers.ts'

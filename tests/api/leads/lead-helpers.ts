@@ -3,8 +3,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { issueFormToken } from '../../../api/form-tokens.ts'
-import { generateDemoPdfs } from '../../../scripts/generate-demo-pdfs.ts'
+import { issueFormToken } from '../../../api/leads/form-tokens.ts'
+import { generateDemoPdfs } from '../../../api/demo/pdfs.ts'
 import { ORIGIN, setupTestApp, type TestContext } from '../../helpers.ts'
 
 // Lead capture tests post the real form contract to the real app on a real database.

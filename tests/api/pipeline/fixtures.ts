@@ -1,7 +1,7 @@
 import type { Db } from '../../../api/db/client.ts'
 import { companies, contacts, dealEvents, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
-import type { StageKey } from '../../../api/stages.ts'
+import type { StageKey } from '../../../api/pipeline/stages.ts'
 
 // Deals written straight into the database, the way qualification and earlier moves leave them.
 

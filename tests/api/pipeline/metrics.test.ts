@@ -12,7 +12,7 @@ import {
   type StageEvent,
 } from '../../../api/pipeline/metrics.ts'
 import { at, EXPECTED_FUNNEL, EXPECTED_STATS, HISTORY, NOVEMBER } from './history-fixture.ts'
-import type { StageKey } from '../../../api/stages.ts'
+import type { StageKey } from '../../../api/pipeline/stages.ts'
 
 describe('weighted sums', () => {
   it('weights an amount by its stage’s probability, in cents', () => {

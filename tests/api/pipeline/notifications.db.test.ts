@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { outbox } from '../../../api/db/schema.ts'
-import { claimDeal } from '../../../api/deals.ts'
-import { notifyNewLeads, startLeadNotifier } from '../../../api/notifications.ts'
+import { claimDeal } from '../../../api/pipeline/deals.ts'
+import { notifyNewLeads, startLeadNotifier } from '../../../api/pipeline/notifications.ts'
 import { savePipelineSettings } from '../../../api/pipeline/settings.ts'
-import { setUserDisabled } from '../../../api/users.ts'
+import { setUserDisabled } from '../../../api/accounts/users.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from './fixtures.ts'
 

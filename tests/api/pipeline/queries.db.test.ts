@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { dealEvents, deals, stageMoves } from '../../../api/db/schema.ts'
-import { assignDeal, claimDeal, moveDealStage } from '../../../api/deals.ts'
+import { assignDeal, claimDeal, moveDealStage } from '../../../api/pipeline/deals.ts'
 import { newId } from '../../../api/ids.ts'
 import {
   forecastBuckets,
@@ -21,7 +21,7 @@ import {
   stageStatsFor,
 } from '../../../api/pipeline/queries.ts'
 import { defaultPipelineSettings } from '../../../api/pipeline/settings.ts'
-import type { StageKey } from '../../../api/stages.ts'
+import type { StageKey } from '../../../api/pipeline/stages.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from './fixtures.ts'
 import { EXPECTED_FUNNEL, EXPECTED_STATS, HISTORY, NOVEMBER } from './history-fixture.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { csvCell } from '../../../api/contacts.ts'
+import { csvCell } from '../../../api/pipeline/contacts.ts'
 import { contacts } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { signedInAs } from '../../helpers.ts'

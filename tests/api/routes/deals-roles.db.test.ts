@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { saveStakeholder } from '../../../api/deals.ts'
+import { saveStakeholder } from '../../../api/pipeline/deals.ts'
 import { ORIGIN, json, setupTestApp, signedInAs } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { contacts, downloadTokens, outbox } from '../../../api/db/schema.ts'
-import { attachmentDisposition, findGatedFile } from '../../../api/downloads.ts'
+import { attachmentDisposition, findGatedFile } from '../../../api/leads/downloads.ts'
 import { ORIGIN } from '../../helpers.ts'
 import { demoFilesDir, leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
 

@@ -3,16 +3,16 @@ import { createServer } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll } from 'vitest'
 import { graderReports } from '../../../api/db/schema.ts'
-import { issueFormToken } from '../../../api/form-tokens.ts'
+import { issueFormToken } from '../../../api/leads/form-tokens.ts'
 import {
   startGraderJobs,
   type GraderJobs,
   type GraderJobsOptions,
-} from '../../../api/grader-jobs.ts'
-import type { ReportRow } from '../../../api/grader-reports.ts'
+} from '../../../api/grader/jobs.ts'
+import type { ReportRow } from '../../../api/grader/reports.ts'
 import { ORIGIN, setupTestApp, type TestContext } from '../../helpers.ts'
-import { fixtureHost, startFixtureStage } from '../grader/fixture-stage.ts'
-import { PUBLIC_ADDRESS, TEST_CA, type Handler, type Stage } from '../grader/loopback.ts'
+import { fixtureHost, startFixtureStage } from '../grader/engine/fixture-stage.ts'
+import { PUBLIC_ADDRESS, TEST_CA, type Handler, type Stage } from '../grader/engine/loopback.ts'
 
 // The grader's API on a real database, grading the engine's fixture sites on a loopback stage.
 // The stage's address is let in the way an operator would: GRADER_ALLOW_ADDRESSES, with the

@@ -9,7 +9,7 @@ import {
   outbox,
   submissions,
 } from '../../../api/db/schema.ts'
-import type { GradeResult } from '../../../api/grader/grade.ts'
+import type { GradeResult } from '../../../api/grader/engine/grade.ts'
 import { ORIGIN, signedInAs } from '../../helpers.ts'
 import {
   freshIp,

@@ -28,7 +28,7 @@ describe('POST /api/sessions (sign in)', () => {
 
   it('refuses a disabled account with the same answer', async () => {
     const user = await addUser(ctx, 'rep')
-    const { setUserDisabled } = await import('../../../api/users.ts')
+    const { setUserDisabled } = await import('../../../api/accounts/users.ts')
     await setUserDisabled(ctx.deps.db, user.id, true, ctx.clock.now())
     const res = await ctx.app.request('/api/sessions', json({ email: user.email, password: PASSWORD }))
     expect(res.status).toBe(401)

@@ -98,7 +98,7 @@ describe('/api/users (admin only)', () => {
 describe('first admin setup', () => {
   it('creates the first admin once with the setup link', async () => {
     const fresh = await setupTestApp()
-    const { announceFirstRun } = await import('../../../api/first-run.ts')
+    const { announceFirstRun } = await import('../../../api/accounts/first-run.ts')
     const write = process.stdout.write
     process.stdout.write = () => true
     const link = await announceFirstRun(fresh.deps).finally(() => (process.stdout.write = write))

@@ -1,0 +1,318 @@
+import { dealAccess, type Actor } from './deals.ts'
+import { and, asc, desc, eq, gt, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm'
+import { z } from 'zod'
+import type { Db } from '../db/client.ts'
+import {
+  companies,
+  consentEvents,
+  contacts,
+  dealEvents,
+  deals,
+  downloadTokens,
+  outbox,
+  submissions,
+  users,
+} from '../db/schema.ts'
+
+// Contacts for reps and admins: a searchable, filterable list, one contact's full story
+// (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.
+
+export const CONTACT_SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
+export type ContactSource = (typeof CONTACT_SOURCES)[number]
+
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Use a date like 2026-11-29.')
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'Not a real date.')
+
+/** The list's filters, as they arrive in a query string (empty values mean "any"). */
+export const contactFiltersSchema = z.object({
+  q: z
+    .string()
+    .trim()
+    .max(200, 'Search for at most 200 characters.')
+    .optional()
+    .transform((v) => v || undefined),
+  source: z
+    .union([z.enum(CONTACT_SOURCES), z.literal('')], {
+      message: 'Source is inbound, outbound, grader or manual.',
+    })
+    .optional()
+    .transform((v) => v || undefined),
+  from: z
+    .union([day, z.literal('')])
+    .optional()
+    .transform((v) => v || undefined),
+  to: z
+    .union([day, z.literal('')])
+    .optional()
+    .transform((v) => v || undefined),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+})
+
+export type ContactFilters = z.infer<typeof contactFiltersSchema>
+
+export const CONTACTS_PAGE_SIZE = 50
+
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+}
+
+function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
+  const conditions: SQL[] = []
+  if (filters.q) {
+    const pattern = likePattern(filters.q)
+    conditions.push(
+      or(
+        ilike(contacts.email, pattern),
+        ilike(contacts.emailDisplay, pattern),
+        ilike(contacts.companyName, pattern),
+        ilike(companies.name, pattern),
+        ilike(companies.domain, pattern),
+        ilike(
+          sql`coalesce(${contacts.firstName}, '') || ' ' || coalesce(${contacts.lastName}, '')`,
+          pattern,
+        ),
+      )!,
+    )
+  }
+  if (filters.source) conditions.push(eq(contacts.source, filters.source))
+  if (filters.from) conditions.push(gte(contacts.createdAt, new Date(`${filters.from}T00:00:00Z`)))
+  if (filters.to)
+    conditions.push(
+      lt(contacts.createdAt, new Date(Date.parse(`${filters.to}T00:00:00Z`) + 86_400_000)),
+    )
+  return conditions.length > 0 ? and(...conditions) : undefined
+}
+
+const openDeal = sql`${deals.contactId} = ${contacts.id} and ${deals.stage} not in ('won', 'lost')`
+
+const listColumns = {
+  id: contacts.id,
+  email: contacts.emailDisplay,
+  canonicalEmail: contacts.email,
+  firstName: contacts.firstName,
+  lastName: contacts.lastName,
+  jobTitle: contacts.jobTitle,
+  phone: contacts.phone,
+  company: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`,
+  companyDomain: companies.domain,
+  source: contacts.source,
+  createdAt: contacts.createdAt,
+  openDealId: sql<string | null>`(select ${deals.id} from ${deals} where ${openDeal} limit 1)`,
+  openDealStage: sql<
+    string | null
+  >`(select ${deals.stage} from ${deals} where ${openDeal} limit 1)`,
+  submissionCount: sql<number>`(select count(*)::int from ${submissions} where ${submissions.contactId} = ${contacts.id})`,
+  marketingConsent: sql<
+    boolean | null
+  >`(select ${consentEvents.granted} from ${consentEvents} where ${consentEvents.contactId} = ${contacts.id} and ${consentEvents.purpose} = 'marketing' order by ${consentEvents.createdAt} desc limit 1)`,
+}
+
+export type ContactListRow = {
+  id: string
+  email: string
+  canonicalEmail: string
+  firstName: string | null
+  lastName: string | null
+  jobTitle: string | null
+  phone: string | null
+  company: string | null
+  companyDomain: string | null
+  source: ContactSource
+  createdAt: Date
+  openDealId: string | null
+  openDealStage: string | null
+  submissionCount: number
+  marketingConsent: boolean | null
+}
+
+export async function listContacts(db: Db, filters: ContactFilters, pageSize = CONTACTS_PAGE_SIZE) {
+  const where = filterWhere(filters)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select(listColumns)
+      .from(contacts)
+      .leftJoin(companies, eq(companies.id, contacts.companyId))
+      .where(where)
+      .orderBy(desc(contacts.createdAt), desc(contacts.id))
+      .limit(pageSize)
+      .offset((filters.page - 1) * pageSize),
+    db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(contacts)
+      .leftJoin(companies, eq(companies.id, contacts.companyId))
+      .where(where),
+  ])
+  const n = total?.n ?? 0
+  return {
+    rows: rows as ContactListRow[],
+    total: n,
+    page: filters.page,
+    pageCount: Math.max(1, Math.ceil(n / pageSize)),
+  }
+}
+
+export async function findContactDetail(db: Db, id: string, viewer: Actor) {
+  const [contact] = await db
+    .select({ contact: contacts, company: companies })
+    .from(contacts)
+    .leftJoin(companies, eq(companies.id, contacts.companyId))
+    .where(eq(contacts.id, id))
+  if (!contact) return null
+  const [subs, consents, dealRows, emails, downloads] = await Promise.all([
+    db
+      .select()
+      .from(submissions)
+      .where(eq(submissions.contactId, id))
+      .orderBy(desc(submissions.createdAt)),
+    db
+      .select()
+      .from(consentEvents)
+      .where(eq(consentEvents.contactId, id))
+      .orderBy(desc(consentEvents.createdAt)),
+    db
+      .select({ deal: deals, ownerName: users.name })
+      .from(deals)
+      .leftJoin(users, eq(users.id, deals.ownerId))
+      .where(eq(deals.contactId, id))
+      .orderBy(desc(deals.createdAt)),
+    db
+      .select({
+        id: outbox.id,
+        subject: sql<string | null>`${outbox.payload}->>'subject'`,
+        template: sql<string | null>`${outbox.payload}->>'template'`,
+        category: outbox.category,
+        status: outbox.status,
+        attempts: outbox.attempts,
+        lastError: outbox.lastError,
+        createdAt: outbox.createdAt,
+        sentAt: outbox.sentAt,
+      })
+      .from(outbox)
+      .where(eq(outbox.recipient, contact.contact.email))
+      .orderBy(desc(outbox.createdAt))
+      .limit(200),
+    db
+      .select({
+        id: downloadTokens.id,
+        offer: downloadTokens.offer,
+        file: downloadTokens.file,
+        downloads: downloadTokens.downloads,
+        lastDownloadAt: downloadTokens.lastDownloadAt,
+        expiresAt: downloadTokens.expiresAt,
+        createdAt: downloadTokens.createdAt,
+      })
+      .from(downloadTokens)
+      .where(eq(downloadTokens.contactId, id))
+      .orderBy(desc(downloadTokens.createdAt)),
+  ])
+  // A rep sees their own and unclaimed deals here, as on the deal page; others are only counted.
+  const readable = dealRows.filter((d) => dealAccess(viewer, d.deal).read)
+  const hiddenDeals = dealRows.length - readable.length
+  const dealIds = readable.map((d) => d.deal.id)
+  const events =
+    dealIds.length === 0
+      ? []
+      : await db
+          .select()
+          .from(dealEvents)
+          .where(sql`${dealEvents.dealId} in ${dealIds}`)
+          // Events of one moment in the order they happen: created, moved, then evidence.
+          .orderBy(
+            asc(dealEvents.createdAt),
+            sql`case ${dealEvents.type} when 'created' then 0 when 'stage_changed' then 1 when 'claimed' then 2 else 3 end`,
+            asc(dealEvents.id),
+          )
+  return {
+    contact: contact.contact,
+    company: contact.company,
+    submissions: subs,
+    consents,
+    hiddenDeals,
+    deals: readable.map((d) => ({
+      ...d.deal,
+      ownerName: d.ownerName,
+      events: events.filter((e) => e.dealId === d.deal.id),
+    })),
+    emails,
+    downloads,
+  }
+}
+
+export type ContactDetail = NonNullable<Awaited<ReturnType<typeof findContactDetail>>>
+
+// ── CSV export ──────────────────────────────────────────────────────────────────────────────
+
+const CSV_COLUMNS: Array<[string, (row: ContactListRow) => string]> = [
+  ['id', (r) => r.id],
+  ['email', (r) => r.email],
+  ['first_name', (r) => r.firstName ?? ''],
+  ['last_name', (r) => r.lastName ?? ''],
+  ['job_title', (r) => r.jobTitle ?? ''],
+  ['phone', (r) => r.phone ?? ''],
+  ['company', (r) => r.company ?? ''],
+  ['company_domain', (r) => r.companyDomain ?? ''],
+  ['source', (r) => r.source],
+  [
+    'marketing_consent',
+    (r) => (r.marketingConsent === null ? '' : r.marketingConsent ? 'yes' : 'no'),
+  ],
+  ['open_deal_stage', (r) => r.openDealStage ?? ''],
+  ['submissions', (r) => String(r.submissionCount)],
+  ['created_at', (r) => r.createdAt.toISOString()],
+]
+
+/**
+ * One CSV cell. Quoted always; a value a spreadsheet would run as a formula (starting with
+ * = + - @, a tab or a carriage return, also after leading spaces) gets a leading apostrophe,
+ * as OWASP recommends, so it is shown as text.
+ */
+export function csvCell(value: string): string {
+  const safe = /^[\s]*[=+\-@\t\r]/.test(value) || /^[\t\r]/.test(value) ? `'${value}` : value
+  return `"${safe.replace(/"/g, '""')}"`
+}
+
+export function csvLine(cells: string[]): string {
+  return cells.map(csvCell).join(',') + '\r\n'
+}
+
+/** The matching contacts as CSV, streamed in batches (keyset pagination, no OFFSET scans). */
+export function contactsCsv(
+  db: Db,
+  filters: Omit<ContactFilters, 'page'>,
+  batch = 1000,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  let after: string | null = null
+  let started = false
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!started) {
+        started = true
+        // A byte-order mark so spreadsheet programs read UTF-8 names correctly.
+        controller.enqueue(encoder.encode('\uFEFF' + csvLine(CSV_COLUMNS.map(([name]) => name))))
+      }
+      // Ids are UUIDv7: ordering by id is creation order, and exact (timestamps lose microseconds in JS).
+      const cursor: SQL | undefined = after ? gt(contacts.id, after) : undefined
+      const base = filterWhere(filters)
+      const rows = (await db
+        .select(listColumns)
+        .from(contacts)
+        .leftJoin(companies, eq(companies.id, contacts.companyId))
+        .where(base && cursor ? and(base, cursor) : (base ?? cursor))
+        .orderBy(asc(contacts.id))
+        .limit(batch)) as ContactListRow[]
+      if (rows.length === 0) {
+        controller.close()
+        return
+      }
+      controller.enqueue(
+        encoder.encode(rows.map((row) => csvLine(CSV_COLUMNS.map(([, get]) => get(row)))).join('')),
+      )
+      const last = rows[rows.length - 1]!
+      after = last.id
+      if (rows.length < batch) controller.close()
+    },
+  })
+}

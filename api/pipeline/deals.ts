@@ -1,0 +1,577 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { companies, contacts, dealEvents, deals, dealStakeholders, users } from '../db/schema.ts'
+import { newId } from '../ids.ts'
+import { can } from '../accounts/permissions.ts'
+import { stageOf, type StageKey } from './stages.ts'
+import type { Role } from '../accounts/users.ts'
+
+// Deals as reps work them: take one over from the queue, move it through the stages (any
+// direction, always recorded with who and when), set its amount, close date, notes and the
+// people who decide. Every change is a transaction that also appends to deal_events.
+
+export type Deal = typeof deals.$inferSelect
+export type Stakeholder = typeof dealStakeholders.$inferSelect
+export type StakeholderRole = Stakeholder['role']
+export type Stance = Stakeholder['stance']
+
+export const STAKEHOLDER_ROLES: readonly StakeholderRole[] = [
+  'decision_maker',
+  'economic_buyer',
+  'influencer',
+  'champion',
+  'user',
+  'blocker',
+]
+export const STANCES: readonly Stance[] = ['supportive', 'neutral', 'opposed']
+export const ROLE_NAMES: Record<StakeholderRole, string> = {
+  decision_maker: 'Decision-maker',
+  economic_buyer: 'Economic buyer',
+  influencer: 'Influencer',
+  champion: 'Champion',
+  user: 'User',
+  blocker: 'Blocker',
+}
+
+export interface Actor {
+  id: string
+  role: Role
+}
+
+export type DealFailure = {
+  ok: false
+  status: 403 | 404 | 409 | 422
+  code: string
+  message: string
+}
+export type DealResult<T> = ({ ok: true } & T) | DealFailure
+
+const failure = (status: DealFailure['status'], code: string, message: string): DealFailure => ({
+  ok: false,
+  status,
+  code,
+  message,
+})
+const NOT_FOUND = failure(404, 'not_found', 'There is no such deal.')
+
+// ── Rules (pure) ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Who may do what with one deal: admins everything; reps read and change their own deals and
+ * read and take over the unclaimed queue; SDRs read everything and change nothing.
+ */
+export function dealAccess(user: Actor | null | undefined, deal: Pick<Deal, 'ownerId' | 'stage'>) {
+  const unclaimed = deal.ownerId === null
+  const own = !!user && deal.ownerId === user.id
+  const read = can(user, 'pipeline:read_team') || (can(user, 'pipeline:read') && (own || unclaimed))
+  const edit = can(user, 'deals:edit_any') || (can(user, 'deals:edit_own') && own)
+  const claim = can(user, 'deals:claim') && unclaimed && deal.stage === 'target'
+  return { read, edit, claim }
+}
+
+/** A decision-maker (or the economic buyer) is on the deal and not against it. */
+export function decisionMakerEngaged(
+  stakeholders: ReadonlyArray<Pick<Stakeholder, 'role' | 'stance'>>,
+): boolean {
+  return stakeholders.some(
+    (s) => (s.role === 'decision_maker' || s.role === 'economic_buyer') && s.stance !== 'opposed',
+  )
+}
+
+export const MIN_DATE = '2000-01-01'
+export const MAX_DATE = '2100-12-31'
+
+/** A real calendar date written YYYY-MM-DD, within 2000–2100. */
+export function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || value < MIN_DATE || value > MAX_DATE) return false
+  const d = new Date(`${value}T00:00:00Z`)
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value
+}
+
+/** Today in UTC, plus a day of slack for people east of UTC. */
+function latestRecordableDate(now: Date): string {
+  return new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10)
+}
+
+export interface StageMove {
+  stage: StageKey
+  contractSignedOn?: string | null | undefined
+  paymentReceivedOn?: string | null | undefined
+  lostReason?: string | null | undefined
+}
+
+/**
+ * Why this move is refused, or null. `won` needs the stamped contract and the payment both
+ * recorded (on the deal already or in this request); `lost` needs a reason; recorded dates cannot
+ * be in the future.
+ */
+export function stageMoveProblem(
+  deal: Pick<Deal, 'stage' | 'contractSignedOn' | 'paymentReceivedOn'>,
+  move: StageMove,
+  now: Date,
+): DealFailure | null {
+  if (move.stage === deal.stage)
+    return failure(409, 'same_stage', `The deal is already at “${stageOf(deal.stage).name}”.`)
+  for (const [field, label] of [
+    ['contractSignedOn', 'contract-signed'],
+    ['paymentReceivedOn', 'payment-received'],
+  ] as const) {
+    const value = move[field]
+    if (value && value > latestRecordableDate(now))
+      return failure(422, 'future_date', `The ${label} date cannot be in the future.`)
+  }
+  if (move.stage === 'won') {
+    const signed = move.contractSignedOn || deal.contractSignedOn
+    const paid = move.paymentReceivedOn || deal.paymentReceivedOn
+    if (!signed || !paid) {
+      const missing = [
+        !signed && 'the date the stamped contract came back',
+        !paid && 'the date payment was received',
+      ]
+        .filter(Boolean)
+        .join(' and ')
+      return failure(
+        422,
+        'won_needs_signed_and_paid',
+        `A deal is won only when the stamped contract is back and paid: record ${missing}.`,
+      )
+    }
+  }
+  if (move.stage === 'lost' && !move.lostReason?.trim())
+    return failure(422, 'lost_needs_reason', 'Say why the deal was lost.')
+  return null
+}
+
+// ── Reads ────────────────────────────────────────────────────────────────────────────────────
+
+export async function findDeal(db: Db, id: string): Promise<Deal | null> {
+  const [row] = await db.select().from(deals).where(eq(deals.id, id))
+  return row ?? null
+}
+
+// ── Take-over ────────────────────────────────────────────────────────────────────────────────
+
+export type ClaimResult = DealResult<{ deal: Deal; alreadyYours: boolean }>
+
+/**
+ * Takes an unclaimed deal at `target`. One conditional UPDATE decides between concurrent
+ * claimants: the database lets exactly one see `owner_id IS NULL`; the others are told who won.
+ */
+export async function claimDeal(
+  db: Db,
+  dealId: string,
+  userId: string,
+  now: Date,
+): Promise<ClaimResult> {
+  const claimed = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(deals)
+      .set({ ownerId: userId, claimedAt: now, updatedAt: now })
+      .where(and(eq(deals.id, dealId), isNull(deals.ownerId), eq(deals.stage, 'target')))
+      .returning()
+    if (row)
+      await recordDealEvent(tx, dealId, now, {
+        type: 'claimed',
+        actorId: userId,
+        data: { ownerId: userId },
+      })
+    return row ?? null
+  })
+  if (claimed) return { ok: true, deal: claimed, alreadyYours: false }
+  const [current] = await db
+    .select({ deal: deals, ownerName: users.name })
+    .from(deals)
+    .leftJoin(users, eq(users.id, deals.ownerId))
+    .where(eq(deals.id, dealId))
+  if (!current) return NOT_FOUND
+  if (current.deal.ownerId === userId) return { ok: true, deal: current.deal, alreadyYours: true }
+  if (current.deal.ownerId)
+    return failure(
+      409,
+      'already_claimed',
+      `${current.ownerName ?? 'Another rep'} took over this lead first${current.deal.claimedAt ? ` (${current.deal.claimedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}.`,
+    )
+  return failure(
+    409,
+    'not_in_queue',
+    `This lead is no longer in the queue: it is at “${stageOf(current.deal.stage).name}”.`,
+  )
+}
+
+/** Admins hand a deal to a rep (or back to the queue with null). */
+export async function assignDeal(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  ownerId: string | null,
+  now: Date,
+): Promise<DealResult<{ deal: Deal }>> {
+  if (!can(actor, 'deals:edit_any'))
+    return failure(403, 'forbidden', 'Only admins can reassign deals.')
+  if (ownerId) {
+    const [owner] = await db
+      .select({ role: users.role, disabledAt: users.disabledAt })
+      .from(users)
+      .where(eq(users.id, ownerId))
+    if (!owner || owner.disabledAt || owner.role === 'sdr')
+      return failure(422, 'invalid_owner', 'Choose an active rep or admin as the owner.')
+  }
+  return db.transaction(async (tx) => {
+    const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
+    if (!deal) return NOT_FOUND
+    if (deal.ownerId === ownerId) return { ok: true as const, deal }
+    const [row] = await tx
+      .update(deals)
+      .set({ ownerId, claimedAt: ownerId ? now : null, updatedAt: now })
+      .where(eq(deals.id, dealId))
+      .returning()
+    await recordDealEvent(tx, dealId, now, {
+      type: 'claimed',
+      actorId: actor.id,
+      data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
+    })
+    return { ok: true as const, deal: row! }
+  })
+}
+
+/** Appends an entry to a deal's timeline, stamped `now`; returns its id. */
+async function recordDealEvent(
+  tx: Db,
+  dealId: string,
+  now: Date,
+  event: Omit<typeof dealEvents.$inferInsert, 'id' | 'dealId' | 'createdAt'>,
+): Promise<string> {
+  const id = newId(now.getTime())
+  await tx.insert(dealEvents).values({ ...event, id, dealId, createdAt: now })
+  return id
+}
+
+// ── Changes ──────────────────────────────────────────────────────────────────────────────────
+
+/** Locks the deal for a change by this actor, or says why not. */
+async function lockForEdit(
+  tx: Db,
+  dealId: string,
+  actor: Actor,
+): Promise<DealResult<{ deal: Deal }>> {
+  const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
+  if (!deal) return NOT_FOUND
+  if (!dealAccess(actor, deal).edit) {
+    if (deal.ownerId === null && can(actor, 'deals:claim'))
+      return failure(403, 'claim_first', 'Take over this lead before changing it.')
+    return failure(403, 'not_your_deal', 'This deal belongs to another rep.')
+  }
+  return { ok: true, deal }
+}
+
+/** Moves a deal to another stage, in either direction, recorded with who, when and how long it sat. */
+export async function moveDealStage(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  move: StageMove,
+  now: Date,
+): Promise<DealResult<{ deal: Deal }>> {
+  try {
+    return await db.transaction(async (tx) => {
+      const locked = await lockForEdit(tx, dealId, actor)
+      if (!locked.ok) return locked
+      const { deal } = locked
+      const problem = stageMoveProblem(deal, move, now)
+      if (problem) return problem
+      const closing = stageOf(move.stage).closed
+      const [row] = await tx
+        .update(deals)
+        .set({
+          stage: move.stage,
+          stageEnteredAt: now,
+          closedAt: closing ? now : null,
+          lostReason: move.stage === 'lost' ? move.lostReason!.trim() : null,
+          ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
+          ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+          updatedAt: now,
+        })
+        .where(eq(deals.id, dealId))
+        .returning()
+      await recordDealEvent(tx, dealId, now, {
+        type: 'stage_changed',
+        fromStage: deal.stage,
+        toStage: move.stage,
+        actorId: actor.id,
+        // When the previous stage began, so time-in-stage needs no look-back over the history.
+        data: {
+          enteredAt: deal.stageEnteredAt.toISOString(),
+          secondsInStage: (now.getTime() - deal.stageEnteredAt.getTime()) / 1000,
+          ...(move.stage === 'lost' ? { lostReason: move.lostReason!.trim() } : {}),
+          ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
+          ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+        },
+      })
+      return { ok: true as const, deal: row! }
+    })
+  } catch (err) {
+    // Reopening a closed deal while its contact already has another open one.
+    if (isUniqueViolation(err, 'deals_one_open_per_contact'))
+      return failure(
+        409,
+        'open_deal_exists',
+        'This contact already has another open deal; reopen or work that one instead.',
+      )
+    throw err
+  }
+}
+
+export interface DealPatch {
+  title?: string | undefined
+  amountCents?: number | null | undefined
+  currency?: string | undefined
+  expectedCloseDate?: string | null | undefined
+  contractSignedOn?: string | null | undefined
+  paymentReceivedOn?: string | null | undefined
+  budgetNotes?: string | null | undefined
+  decisionProcessNotes?: string | null | undefined
+}
+
+const PATCH_FIELDS = [
+  'title',
+  'amountCents',
+  'currency',
+  'expectedCloseDate',
+  'contractSignedOn',
+  'paymentReceivedOn',
+  'budgetNotes',
+  'decisionProcessNotes',
+] as const
+
+/** Sets amount, currency, dates and notes; records what changed (old → new) on the deal. */
+export async function updateDeal(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  patch: DealPatch,
+  now: Date,
+): Promise<DealResult<{ deal: Deal; changed: string[] }>> {
+  for (const field of ['contractSignedOn', 'paymentReceivedOn'] as const) {
+    const value = patch[field]
+    if (value && value > latestRecordableDate(now))
+      return failure(
+        422,
+        'future_date',
+        `${field === 'contractSignedOn' ? 'The contract-signed' : 'The payment-received'} date cannot be in the future.`,
+      )
+  }
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const { deal } = locked
+    if (
+      deal.stage === 'won' &&
+      (patch.contractSignedOn === null || patch.paymentReceivedOn === null)
+    )
+      return failure(
+        422,
+        'won_needs_signed_and_paid',
+        'A won deal keeps its contract-signed and payment-received dates; move it back first.',
+      )
+    const changes: Record<string, [unknown, unknown]> = {}
+    const set: Partial<Deal> = {}
+    for (const field of PATCH_FIELDS) {
+      const value = patch[field]
+      if (value === undefined || value === deal[field]) continue
+      changes[field] = [deal[field], value]
+      ;(set as Record<string, unknown>)[field] = value
+    }
+    const changed = Object.keys(changes)
+    if (changed.length === 0) return { ok: true as const, deal, changed }
+    const [row] = await tx
+      .update(deals)
+      .set({ ...set, updatedAt: now })
+      .where(eq(deals.id, dealId))
+      .returning()
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { changes },
+    })
+    return { ok: true as const, deal: row!, changed }
+  })
+}
+
+export async function addNote(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  body: string,
+  now: Date,
+): Promise<DealResult<{ id: string }>> {
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const id = await recordDealEvent(tx, dealId, now, {
+      type: 'note',
+      actorId: actor.id,
+      data: { body },
+    })
+    await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
+    return { ok: true as const, id }
+  })
+}
+
+// ── Stakeholders ─────────────────────────────────────────────────────────────────────────────
+
+export type StakeholderInput = {
+  role: StakeholderRole
+  stance: Stance
+  notes?: string | null | undefined
+} & ({ contactId: string } | { email: string; name: string; jobTitle?: string | null | undefined })
+
+/**
+ * Adds (or updates) a person on the deal: one of the deal's company's contacts, or a new
+ * contact at that company given by email and name.
+ */
+export async function saveStakeholder(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  input: StakeholderInput,
+  now: Date,
+): Promise<DealResult<{ stakeholder: Stakeholder }>> {
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const { deal } = locked
+    let contactId: string
+    if ('contactId' in input) {
+      const [contact] = await tx
+        .select({ id: contacts.id, companyId: contacts.companyId })
+        .from(contacts)
+        .where(eq(contacts.id, input.contactId))
+      const sameCompany =
+        contact &&
+        (contact.id === deal.contactId ||
+          (deal.companyId !== null && contact.companyId === deal.companyId))
+      if (!sameCompany)
+        return failure(422, 'not_at_company', 'Choose a person from this deal’s company.')
+      contactId = contact.id
+    } else {
+      const email = input.email.trim().toLowerCase()
+      const [existing] = await tx
+        .select({ id: contacts.id, companyId: contacts.companyId })
+        .from(contacts)
+        .where(eq(contacts.email, email))
+      if (existing) {
+        if (existing.id !== deal.contactId && existing.companyId !== deal.companyId)
+          return failure(422, 'not_at_company', `${email} is a contact at another company.`)
+        contactId = existing.id
+      } else {
+        const [company] = deal.companyId
+          ? await tx
+              .select({ name: companies.name })
+              .from(companies)
+              .where(eq(companies.id, deal.companyId))
+          : []
+        const [first, ...rest] = input.name.trim().split(/\s+/)
+        contactId = newId(now.getTime())
+        await tx.insert(contacts).values({
+          id: contactId,
+          email,
+          emailDisplay: input.email.trim(),
+          firstName: first ?? null,
+          lastName: rest.join(' ') || null,
+          jobTitle: input.jobTitle?.trim() || null,
+          companyId: deal.companyId,
+          companyName: company?.name ?? null,
+          source: 'manual',
+          createdAt: now,
+          updatedAt: now,
+        })
+      }
+    }
+    const notes = input.notes?.trim() || null
+    const [row] = await tx
+      .insert(dealStakeholders)
+      .values({
+        id: newId(now.getTime()),
+        dealId,
+        contactId,
+        role: input.role,
+        stance: input.stance,
+        notes,
+        createdAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [dealStakeholders.dealId, dealStakeholders.contactId],
+        set: { role: input.role, stance: input.stance, notes },
+      })
+      .returning()
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { stakeholder: { contactId, role: input.role, stance: input.stance } },
+    })
+    await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
+    return { ok: true as const, stakeholder: row! }
+  })
+}
+
+export async function removeStakeholder(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  stakeholderId: string,
+  now: Date,
+): Promise<DealResult<object>> {
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const [row] = await tx
+      .delete(dealStakeholders)
+      .where(and(eq(dealStakeholders.id, stakeholderId), eq(dealStakeholders.dealId, dealId)))
+      .returning()
+    if (!row) return failure(404, 'not_found', 'That person is not on this deal.')
+    await recordDealEvent(tx, dealId, now, {
+      type: 'updated',
+      actorId: actor.id,
+      data: { stakeholderRemoved: { contactId: row.contactId, role: row.role } },
+    })
+    return { ok: true as const }
+  })
+}
+
+export async function listStakeholders(db: Db, dealId: string) {
+  return db
+    .select({
+      id: dealStakeholders.id,
+      contactId: dealStakeholders.contactId,
+      role: dealStakeholders.role,
+      stance: dealStakeholders.stance,
+      notes: dealStakeholders.notes,
+      firstName: contacts.firstName,
+      lastName: contacts.lastName,
+      email: contacts.emailDisplay,
+      jobTitle: contacts.jobTitle,
+    })
+    .from(dealStakeholders)
+    .innerJoin(contacts, eq(contacts.id, dealStakeholders.contactId))
+    .where(eq(dealStakeholders.dealId, dealId))
+    .orderBy(asc(dealStakeholders.createdAt))
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  for (
+    let e = err as
+      { code?: string; constraint?: string; message?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.code === '23505' && (e.constraint === constraint || e.message?.includes(constraint)))
+      return true
+  }
+  return false
+}
+
+/** The count of rows in `deals`: the demo seed and the start-up offer look at it. */
+export async function countDeals(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(deals)
+  return row?.n ?? 0
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { deals } from '../../../api/db/schema.ts'
+import { forecast, funnelFor, leadQueue, stageStatsFor } from '../../../api/pipeline/queries.ts'
+import { DEMO_PASSWORD, DEMO_TEAM, seedDemo } from '../../../api/demo/seed.ts'
+import { STAGES } from '../../../api/pipeline/stages.ts'
+import { setupTestApp, signInCookie } from '../../helpers.ts'
+
+const ctx = await setupTestApp()
+const db = ctx.deps.db
+
+describe('the demo data', () => {
+  it('fills every stage, the queue, the forecast and the funnel with believable numbers', async () => {
+    const result = await seedDemo(db, ctx.clock.now())
+    expect(result).toMatchObject({ status: 'seeded', users: DEMO_TEAM.length })
+    const all = await db
+      .select({
+        stage: deals.stage,
+        ownerId: deals.ownerId,
+        amountCents: deals.amountCents,
+        paid: deals.paymentReceivedOn,
+        signed: deals.contractSignedOn,
+        lostReason: deals.lostReason,
+      })
+      .from(deals)
+    for (const stage of STAGES)
+      expect(all.filter((d) => d.stage === stage.key).length, stage.key).toBeGreaterThan(0)
+    expect(all.filter((d) => d.stage === 'won').every((d) => d.paid && d.signed)).toBe(true)
+    expect(all.filter((d) => d.stage === 'lost').every((d) => d.lostReason)).toBe(true)
+
+    const queue = await leadQueue(db, {})
+    expect(queue.count).toBeGreaterThanOrEqual(10)
+    expect(queue.leads.every((l) => l.evidence.length > 0)).toBe(true)
+
+    const now = ctx.clock.now()
+    const f = await forecast(db, { team: true }, now)
+    expect(f.months.filter((m) => m.count > 0).length).toBeGreaterThanOrEqual(4)
+    const quarter = { from: new Date(now.getTime() - 90 * 86_400_000), to: now }
+    const stats = await stageStatsFor(db, { team: true }, quarter)
+    for (const s of stats.filter((x) =>
+      ['target', 'demo', 'decision_maker', 'negotiation'].includes(x.stage),
+    )) {
+      expect(s.exits, s.stage).toBeGreaterThan(0)
+      expect(s.medianDays, s.stage).toBeGreaterThan(0)
+    }
+    const funnel = await funnelFor(
+      db,
+      { team: true },
+      { from: new Date(now.getTime() - 270 * 86_400_000), to: now },
+    )
+    expect(funnel[0]!.reached).toBeGreaterThan(funnel.at(-1)!.reached)
+    expect(funnel.at(-1)!.reached).toBeGreaterThan(0)
+  })
+
+  it('lets the demo team sign in with the published password', async () => {
+    for (const member of DEMO_TEAM.slice(0, 2)) await signInCookie(ctx, member.email, DEMO_PASSWORD)
+  })
+
+  it('refuses to run twice', async () => {
+    const before = (await db.select({ id: deals.id }).from(deals)).length
+    expect(await seedDemo(db, ctx.clock.now())).toMatchObject({
+      status: 'refused',
+      reason: expect.stringContaining('already added'),
+    })
+    expect((await db.select({ id: deals.id }).from(deals)).length).toBe(before)
+  })
+})
+
+describe('the demo data on a database that has deals', () => {
+  it('is refused, and adds nothing', async () => {
+    const other = await setupTestApp()
+    const { makeDeal } = await import('../pipeline/fixtures.ts')
+    await makeDeal(other.deps.db)
+    expect(await seedDemo(other.deps.db, other.clock.now())).toMatchObject({
+      status: 'refused',
+      reason: expect.stringContaining('already has deals'),
+    })
+    expect(await other.deps.db.select().from(deals)).toHaveLength(1)
+  })
+})
+
+describe('the demo data offer at start-up', () => {
+  async function start(mode: 'ask' | 'yes' | 'no') {
+    const ctx = await setupTestApp({ DEMO_SEED: mode })
+    const printed: string[] = []
+    const write = process.stdout.write
+    process.stdout.write = ((chunk: string) =>
+      printed.push(String(chunk)) > 0) as typeof process.stdout.write
+    try {
+      const { offerDemoSeed } = await import('../../../api/demo/seed.ts')
+      const result = await offerDemoSeed(ctx.deps)
+      return {
+        result,
+        printed: printed.join(''),
+        deals: (await ctx.deps.db.select({ id: deals.id }).from(deals)).length,
+      }
+    } finally {
+      process.stdout.write = write
+    }
+  }
+
+  it('with DEMO_SEED=ask only says how to add it, and adds nothing', async () => {
+    const { result, printed, deals: count } = await start('ask')
+    expect(result).toBeNull()
+    expect(printed).toContain('npm run seed:demo')
+    expect(count).toBe(0)
+  })
+
+  it('with DEMO_SEED=yes fills the empty pipeline and prints the accounts', async () => {
+    const { result, printed, deals: count } = await start('yes')
+    expect(result).toMatchObject({ status: 'seeded' })
+    expect(printed).toContain(DEMO_PASSWORD)
+    expect(count).toBeGreaterThan(100)
+  })
+
+  it('with DEMO_SEED=no stays silent', async () => {
+    const { result, printed, deals: count } = await start('no')
+    expect([result, printed, count]).toEqual([null, '', 0])
+  })
+})

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { STAGE_KEYS } from '../../../api/db/schema.ts'
+import {
+  BOARD_STAGES,
+  FUNNEL_PATH,
+  isStageKey,
+  nextStage,
+  OPEN_STAGES,
+  probabilityOf,
+  STAGES,
+  stageOf,
+} from '../../../api/pipeline/stages.ts'
+
+describe('the stage table', () => {
+  it('lists every stage the database allows, once, in funnel order with the method’s probabilities', () => {
+    expect(STAGES.map((s) => s.key)).toEqual([...STAGE_KEYS])
+    expect(STAGES.map((s) => [s.key, s.probability])).toEqual([
+      ['opportunity', 0],
+      ['target', 10],
+      ['demo', 30],
+      ['decision_maker', 50],
+      ['negotiation', 70],
+      ['signed', 90],
+      ['won', 100],
+      ['lost', 0],
+    ])
+    expect(STAGES.map((s) => s.order)).toEqual(STAGES.map((_, i) => i))
+  })
+
+  it('treats won and lost as closed and never stale; every open stage has a default threshold', () => {
+    expect(OPEN_STAGES).toEqual([
+      'opportunity',
+      'target',
+      'demo',
+      'decision_maker',
+      'negotiation',
+      'signed',
+    ])
+    expect(stageOf('won').staleAfterDays).toBeNull()
+    expect(stageOf('lost').staleAfterDays).toBeNull()
+    for (const key of OPEN_STAGES) expect(stageOf(key).staleAfterDays).toBeGreaterThan(0)
+  })
+
+  it('knows the next stage on the path to won, and that lost has none', () => {
+    expect(FUNNEL_PATH.map(nextStage)).toEqual([
+      'target',
+      'demo',
+      'decision_maker',
+      'negotiation',
+      'signed',
+      'won',
+      null,
+    ])
+    expect(nextStage('lost')).toBeNull()
+    expect(BOARD_STAGES[0]).toBe('target')
+  })
+
+  it('recognises stage keys and nothing else', () => {
+    expect(isStageKey('demo')).toBe(true)
+    expect(isStageKey('Demo')).toBe(false)
+    expect(isStageKey('closed_won')).toBe(false)
+    expect(isStageKey(30)).toBe(false)
+    expect(probabilityOf('negotiation')).toBe(70)
+  })
+})
