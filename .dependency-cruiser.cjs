@@ -1,0 +1,85 @@
+// The import rule (README, Layout): imports run down this list, never up.
+//   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
+//   → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → ground floor
+// The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts)
+// and email-templates/ import no capability. Within one folder anything goes.
+// Checked by tests/import-rule.test.ts (npm test); `npx depcruise api src scripts server.ts` prints it.
+const layers = [
+  ['wiring', '^api/(app|background)\\.ts$'],
+  ['routes', '^api/routes/'],
+  ['demo', '^api/demo/'],
+  ['grader', '^api/grader/'],
+  ['campaigns', '^api/campaigns/'],
+  ['tracking', '^api/tracking/'],
+  ['leads', '^api/leads/'],
+  ['pipeline', '^api/pipeline/'],
+  ['accounts', '^api/accounts/'],
+  ['email', '^api/email/'],
+  ['ground', '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps)\\.ts$)'],
+]
+
+const upward = layers.flatMap(([name, path], i) =>
+  i === 0
+    ? []
+    : [
+        {
+          name: `no-upward-from-${name}`,
+          comment: `${name} may import only what stands below it in the import rule`,
+          severity: 'error',
+          from: { path },
+          to: { path: layers.slice(0, i).map(([, p]) => `(${p})`).join('|') },
+        },
+      ],
+)
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    {
+      name: 'api-stands-alone',
+      comment: 'api/ never imports the site, the scripts or the entry point',
+      severity: 'error',
+      from: { path: '^api/' },
+      to: { path: '^(src|scripts)/|^server\\.ts$' },
+    },
+    {
+      name: 'server-imports-no-script',
+      severity: 'error',
+      from: { path: '^server\\.ts$' },
+      to: { path: '^scripts/' },
+    },
+    {
+      name: 'loose-api-files',
+      comment: 'no loose domain files: api/ holds folders and the wiring only',
+      severity: 'error',
+      from: { path: '^api/[^/]+\\.ts$', pathNot: '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency)\\.ts$' },
+      to: {},
+    },
+    {
+      name: 'grader-engine-is-pure',
+      comment: "the grading engine knows nothing of reports, jobs or leads",
+      severity: 'error',
+      from: { path: '^api/grader/engine/' },
+      to: { path: '^api/', pathNot: '^api/(grader/engine/|ids\\.ts$|logger\\.ts$)' },
+    },
+    {
+      name: 'templates-are-pure',
+      severity: 'error',
+      from: { path: '^email-templates/' },
+      to: { path: '^(api|src|scripts)/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: { path: '^api/' },
+      to: { circular: true, pathNot: '^node_modules' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|tests)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.json'] },
+  },
+}
