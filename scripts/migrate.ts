@@ -1,5 +1,5 @@
 // npm run db:migrate: apply the committed migrations to DATABASE_URL or the embedded database.
-import { createDeps } from '../api/boot.ts'
+import { createDeps } from '../api/deps.ts'
 import { loadDotEnv, parseEnv } from '../api/env.ts'
 
 loadDotEnv()

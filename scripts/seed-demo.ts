@@ -1,6 +1,6 @@
 // npm run seed:demo — adds the demo team, companies and nine months of deals to an empty pipeline.
 // Refuses when the database already has deals or was seeded before. Never on a real database.
-import { createDeps } from '../api/boot.ts'
+import { createDeps } from '../api/deps.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { demoBanner, seedDemo } from '../api/demo/seed.ts'
 

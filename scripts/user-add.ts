@@ -1,7 +1,7 @@
 // npm run user:add -- --email E --name N --role admin|rep|sdr [--password-env VAR]
 // Without --password-env the password is read from standard input (one line).
 import { parseArgs } from 'node:util'
-import { createDeps } from '../api/boot.ts'
+import { createDeps } from '../api/deps.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { createUser, ROLES, type Role } from '../api/accounts/users.ts'
 

@@ -6,7 +6,7 @@
 //   --allow-embedded  use the embedded database in DATA_DIR: only while the server is stopped,
 //                     since the embedded database can be opened by one process at a time
 import { parseArgs } from 'node:util'
-import { createDeps } from '../api/boot.ts'
+import { createDeps } from '../api/deps.ts'
 import { createTransport } from '../api/email/mailer.ts'
 import { createOutboxWorker, startOutboxWorker } from '../api/email/outbox-worker.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'

@@ -1,7 +1,7 @@
 import { astro, getFetchState } from 'astro/hono'
 import { Hono } from 'hono'
 import { createApp } from '../api/app.ts'
-import { createDeps } from '../api/boot.ts'
+import { createDeps } from '../api/deps.ts'
 import { startOutboxWorker } from '../api/email/outbox-worker.ts'
 import type { Deps } from '../api/deps.ts'
 import { loadDotEnv, parseEnv } from '../api/env.ts'

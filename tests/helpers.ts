@@ -4,7 +4,7 @@ import type { Database } from '../api/db/client.ts'
 import type { Deps } from '../api/deps.ts'
 import { parseEnv } from '../api/env.ts'
 import { createLogger } from '../api/logger.ts'
-import { sessionPolicyFrom } from '../api/accounts/sessions.ts'
+import { createWakeups, sessionPolicyFrom } from '../api/deps.ts'
 import { createUser, type Role } from '../api/accounts/users.ts'
 import { openTestDatabase } from './db-fixtures.ts'
 
@@ -46,6 +46,7 @@ export async function setupTestApp(envOverrides: Record<string, string> = {}): P
     sessionPolicy: sessionPolicyFrom(env),
     secret: 'test-secret-test-secret-test-secret!',
     version: 'test',
+    wakeups: createWakeups(),
   }
   return { database, deps, app: createApp(deps), clock }
 }

@@ -5,6 +5,7 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { and, eq, lt, ne, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { sessions, users } from '../db/schema.ts'
+import type { SessionPolicy } from '../deps.ts'
 
 // Sessions as in Lucia's current guide: token "<id>.<secret>", only SHA-256(secret) stored,
 // compared in constant time; an inactivity timeout refreshed at most hourly plus an absolute lifetime.
@@ -12,10 +13,6 @@ import { sessions, users } from '../db/schema.ts'
 export const SESSION_COOKIE = 'fd_session'
 const ACTIVITY_REFRESH_MS = 60 * 60 * 1000
 
-export interface SessionPolicy {
-  inactivityMs: number
-  absoluteMs: number
-}
 
 export type SessionUser = Pick<typeof users.$inferSelect, 'id' | 'email' | 'name' | 'role'>
 
@@ -136,15 +133,4 @@ export async function pruneExpiredSessions(
     )
     .returning({ id: sessions.id })
   return deleted.length
-}
-
-export function sessionPolicyFrom(env: {
-  SESSION_INACTIVITY_DAYS: number
-  SESSION_ABSOLUTE_DAYS: number
-}): SessionPolicy {
-  const day = 24 * 60 * 60 * 1000
-  return {
-    inactivityMs: env.SESSION_INACTIVITY_DAYS * day,
-    absoluteMs: env.SESSION_ABSOLUTE_DAYS * day,
-  }
 }

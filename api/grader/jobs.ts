@@ -5,7 +5,6 @@ import {
   completeReport,
   failReport,
   graderSettingsFrom,
-  registerGraderWaker,
   requeueReport,
   type ReportRow,
 } from './reports.ts'
@@ -154,14 +153,15 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
 
   const timer = setInterval(pump, config.pollMs)
   timer.unref()
-  registerGraderWaker(deps, pump)
+  // A route that queues a report rings this process's doorbell; other processes poll.
+  const unlisten = deps.wakeups.on('grader', pump)
   pump()
 
   return {
     wake: pump,
     async stop() {
       clearInterval(timer)
-      registerGraderWaker(deps, null)
+      unlisten()
       stopping.abort()
       await claiming
       await Promise.allSettled([...running])

@@ -109,21 +109,6 @@ export function graderSettingsFrom(
   return settings
 }
 
-// ── The job runner's doorbell ───────────────────────────────────────────────────────────────
-// A route that creates a report rings it so grading starts at once instead of at the next poll.
-// Only a wake-up: the queue itself is the table, so other processes find the job too.
-
-const wakers = new WeakMap<object, () => void>()
-
-export function registerGraderWaker(owner: object, wake: (() => void) | null): void {
-  if (wake) wakers.set(owner, wake)
-  else wakers.delete(owner)
-}
-
-export function wakeGraderJobs(owner: object): void {
-  wakers.get(owner)?.()
-}
-
 // ── Requesting a grade ──────────────────────────────────────────────────────────────────────
 
 export type GradeTarget =

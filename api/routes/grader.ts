@@ -10,7 +10,6 @@ import {
   plausibleToken,
   reportJson,
   requestGrade,
-  wakeGraderJobs,
 } from '../grader/reports.ts'
 import { checkUnlockPost, unlockReport } from '../grader/unlocks.ts'
 import type { AppEnv } from '../http/app-env.ts'
@@ -62,7 +61,7 @@ export const graderRoutes = new Hono<AppEnv>()
       c.header('Retry-After', String(outcome.retryAfterSeconds))
       return gradeError(c, json, 429, 'rate_limited', outcome.message, typed)
     }
-    if (outcome.kind === 'started') wakeGraderJobs(deps)
+    if (outcome.kind === 'started') deps.wakeups.wake('grader')
     const { report } = outcome
     c.var.log.info('grade requested', {
       reportId: report.id,
