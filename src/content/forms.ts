@@ -1,7 +1,7 @@
 // The lead form contract, as the form UI (src/components/site/LeadForm.astro) needs it. The
 // server owns the rules (api/leads/lead-form.ts, api/leads/offers.ts); this module re-exports
 // them so the form and the server can never disagree, and adds what only people read (labels).
-import { COMPANY_SIZES as COMPANY_SIZE_VALUES } from '../../api/leads/lead-form.ts'
+import { COMPANY_SIZES as COMPANY_SIZE_VALUES } from '#api/leads/lead-form.ts'
 
 export {
   FIELD_LIMITS,
@@ -9,8 +9,8 @@ export {
   MISSING,
   UTM_PARAMS,
   type UtmParam,
-} from '../../api/leads/lead-form.ts'
-export { TRIAL_FIELDS, type FormFields, type Requirement } from '../../api/leads/offers.ts'
+} from '#api/leads/lead-form.ts'
+export { TRIAL_FIELDS, type FormFields, type Requirement } from '#api/leads/offers.ts'
 
 /** What a form offers: a whitepaper, a case study (by collection id) or a trial request. */
 export type Offer = `whitepaper:${string}` | `case-study:${string}` | 'trial'
