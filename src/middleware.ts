@@ -54,7 +54,12 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-function withHeaders(response: Response, cookies: string[], secure: boolean, isPrivate: boolean): Response {
+function withHeaders(
+  response: Response,
+  cookies: string[],
+  secure: boolean,
+  isPrivate: boolean,
+): Response {
   // Responses from redirects and some endpoints have immutable headers: copy into a new one.
   let res = response
   try {
