@@ -6,13 +6,11 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/deps.ts'
-import { maintainEmbedded, startMaintenance } from './api/db/maintenance.ts'
-import { startOutboxWorker } from './api/email/outbox-worker.ts'
-import { startGraderJobs } from './api/grader/jobs.ts'
+import { startBackground } from './api/background.ts'
+import { maintainEmbedded } from './api/db/maintenance.ts'
 import type { Deps } from './api/deps.ts'
 import { EnvError, parseEnv } from './api/env.ts'
 import { announceFirstRun } from './api/accounts/first-run.ts'
-import { startLeadNotifier } from './api/pipeline/notifications.ts'
 import { offerDemoSeed } from './api/demo/seed.ts'
 import { staticFiles } from './api/http/static-files.ts'
 import { generateDemoPdfs } from './api/demo/pdfs.ts'
@@ -23,7 +21,9 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(envSource: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+export async function startServer(
+  envSource: Record<string, string | undefined> = process.env,
+): Promise<RunningServer> {
   const env = parseEnv(envSource)
   const deps = await createDeps(env)
   // PGlite runs no autovacuum: serve from fresh statistics and visibility maps (~2 s at 100k
@@ -33,14 +33,16 @@ export async function startServer(envSource: Record<string, string | undefined> 
   await generateDemoPdfs(env.CONTENT_FILES_DIR)
   // DEMO_SEED=yes fills an empty pipeline before the first request; ask (default) prints how.
   await offerDemoSeed(deps)
-  // The outbox worker shares this process by default; OUTBOX_WORKER=false leaves sending to
-  // separate `npm run worker` processes.
-  const worker = env.OUTBOX_WORKER ? startOutboxWorker(deps) : null
-  // Website grader jobs run here, from source (the engine's script matcher is a worker thread).
-  const grader = startGraderJobs(deps)
   const clientDir = new URL('./dist/client/', import.meta.url)
-  const { handler: astro } = (await import(new URL('./dist/server/entry.mjs', import.meta.url).href)) as {
-    handler: (req: unknown, res: unknown, next: (err?: unknown) => void, locals: App.Locals) => Promise<void>
+  const { handler: astro } = (await import(
+    new URL('./dist/server/entry.mjs', import.meta.url).href
+  )) as {
+    handler: (
+      req: unknown,
+      res: unknown,
+      next: (err?: unknown) => void,
+      locals: App.Locals,
+    ) => Promise<void>
   }
   const statics = await staticFiles(clientDir)
 
@@ -49,31 +51,43 @@ export async function startServer(envSource: Record<string, string | undefined> 
   // Hono's; static files are served next; everything else is rendered by Astro.
   const apiPaths = /^\/(api|r|u|d)(\/|$)/
   const render = async ({ incoming, outgoing }: HttpBindings): Promise<Response> => {
-    await astro(incoming, outgoing, () => {
-      outgoing.statusCode = 404
-      outgoing.end('Not found')
-    }, { deps })
+    await astro(
+      incoming,
+      outgoing,
+      () => {
+        outgoing.statusCode = 404
+        outgoing.end('Not found')
+      },
+      { deps },
+    )
     return RESPONSE_ALREADY_SENT
   }
   // Not async: Hono's promise goes back to the adapter as it is, without another tick.
   const fetch = (request: Request, bindings: HttpBindings): Response | Promise<Response> => {
     const path = pathOf(request.url)
     if (apiPaths.test(path)) return api.fetch(request, bindings)
-    if ((request.method === 'GET' || request.method === 'HEAD') && statics.serve(path, bindings.incoming, bindings.outgoing))
+    if (
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      statics.serve(path, bindings.incoming, bindings.outgoing)
+    )
       return RESPONSE_ALREADY_SENT
     return render(bindings)
   }
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: fetch as never, port: env.PORT, hostname: env.HOST, createServer }, () => resolve(s))
+    const s = serve(
+      { fetch: fetch as never, port: env.PORT, hostname: env.HOST, createServer },
+      () => resolve(s),
+    )
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   await announceFirstRun(deps)
-  const notifier = startLeadNotifier(deps)
-  const maintenance = startMaintenance(deps)
+  // Outbox worker (unless OUTBOX_WORKER=false leaves sending to `npm run worker` processes), grader
+  // jobs (from source: the engine's script matcher is a worker thread), notifier, housekeeping.
+  const background = startBackground(deps)
 
   let closing: Promise<void> | null = null
   return {
@@ -86,10 +100,7 @@ export async function startServer(envSource: Record<string, string | undefined> 
           ;(server as import('node:http').Server).closeIdleConnections?.()
         })
         // Before the database closes: the batch in flight records its outcomes.
-        await worker?.stop()
-        await grader.stop()
-        await notifier.stop()
-        await maintenance.stop()
+        await background.stop()
         await deps.database.close()
       })()),
   }

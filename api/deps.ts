@@ -51,9 +51,14 @@ export function createWakeups(): Wakeups {
   }
 }
 
-export function sessionPolicyFrom(env: Pick<Env, 'SESSION_INACTIVITY_DAYS' | 'SESSION_ABSOLUTE_DAYS'>): SessionPolicy {
+export function sessionPolicyFrom(
+  env: Pick<Env, 'SESSION_INACTIVITY_DAYS' | 'SESSION_ABSOLUTE_DAYS'>,
+): SessionPolicy {
   const day = 24 * 60 * 60 * 1000
-  return { inactivityMs: env.SESSION_INACTIVITY_DAYS * day, absoluteMs: env.SESSION_ABSOLUTE_DAYS * day }
+  return {
+    inactivityMs: env.SESSION_INACTIVITY_DAYS * day,
+    absoluteMs: env.SESSION_ABSOLUTE_DAYS * day,
+  }
 }
 
 export function loggerFor(env: Env): Logger {
@@ -67,7 +72,8 @@ export function loggerFor(env: Env): Logger {
 export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promise<Deps> {
   const logger = overrides.logger ?? loggerFor(env)
   const database =
-    overrides.database ?? (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
+    overrides.database ??
+    (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
   if (!overrides.database) await database.migrate()
   const secret = env.SECRET ?? (await storedSecret(database.db))
   return {

@@ -1,14 +1,16 @@
 // npm run worker [-- --once] [-- --allow-embedded]
-// An outbox worker on its own: claims and sends email rows until SIGTERM/SIGINT. Run as many as
-// you like against one PostgreSQL (DATABASE_URL); each row is sent by exactly one of them. Set
-// OUTBOX_WORKER=false on the web processes to leave all sending to these.
-//   --once            drain what is due now, then exit (cron, or a backlog after an outage)
+// The background jobs on their own (api/background.ts: the outbox worker, grader jobs, the
+// new-lead notifier, housekeeping, campaign jobs) until SIGTERM/SIGINT. Run as many as you like
+// against one PostgreSQL (DATABASE_URL); each email is sent and each job run by exactly one of
+// them. Set OUTBOX_WORKER=false on the web processes to leave all sending to these.
+//   --once            drain the outbox of what is due now, then exit (cron, or a backlog after an outage)
 //   --allow-embedded  use the embedded database in DATA_DIR: only while the server is stopped,
 //                     since the embedded database can be opened by one process at a time
 import { parseArgs } from 'node:util'
 import { createDeps } from '../api/deps.ts'
 import { createTransport } from '../api/email/mailer.ts'
-import { createOutboxWorker, startOutboxWorker } from '../api/email/outbox-worker.ts'
+import { createOutboxWorker } from '../api/email/outbox-worker.ts'
+import { startBackground } from '../api/background.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 
 const { values: args } = parseArgs({
@@ -52,7 +54,7 @@ if (args.once) {
   await transport.close()
   await deps.database.close()
 } else {
-  const worker = startOutboxWorker(deps)
+  const worker = startBackground(deps, { outbox: true })
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       deps.logger.info('worker stopping', { signal })

@@ -7,20 +7,15 @@ import {
   rateLimitHits,
   sessions,
   submissions,
-} from '../../../api/db/schema.ts'
-import {
-  IDEMPOTENCY_KEEP_MS,
-  maintainEmbedded,
-  NETWORK_DATA_KEEP_DAYS,
-  pruneExpired,
-  startMaintenance,
-} from '../../../api/db/maintenance.ts'
-import { newId } from '../../../api/ids.ts'
-import { createLogger } from '../../../api/logger.ts'
-import { RETENTION } from '../../../src/content/site.ts'
-import { createSession, validateSessionToken } from '../../../api/accounts/sessions.ts'
-import { addUser, setupTestApp } from '../../helpers.ts'
-import { makeDeal } from '../pipeline/fixtures.ts'
+} from '../../api/db/schema.ts'
+import { pruneExpired, startMaintenance } from '../../api/background.ts'
+import { IDEMPOTENCY_KEEP_MS, maintainEmbedded, NETWORK_DATA_KEEP_DAYS } from '../../api/db/maintenance.ts'
+import { newId } from '../../api/ids.ts'
+import { createLogger } from '../../api/logger.ts'
+import { RETENTION } from '../../src/content/site.ts'
+import { createSession, validateSessionToken } from '../../api/accounts/sessions.ts'
+import { addUser, setupTestApp } from '../helpers.ts'
+import { makeDeal } from './pipeline/fixtures.ts'
 
 const ctx = await setupTestApp()
 const db = ctx.deps.db

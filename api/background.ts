@@ -1,0 +1,134 @@
+// What runs beside the requests, in one place for every entry point: the outbox worker, the
+// grader's jobs, the new-lead notifier, hourly housekeeping (with VACUUM on the embedded
+// database) and the campaign jobs. server.ts, src/fetch.ts (astro dev) and scripts/worker.ts all
+// start it; each job is safe to run in several processes sharing one PostgreSQL (leases, SKIP
+// LOCKED, idempotent deletes).
+import { and, isNotNull, lt, or } from 'drizzle-orm'
+import { pruneExpiredSessions } from './accounts/sessions.ts'
+import { clickEvents, idempotencyKeys, submissions } from './db/schema.ts'
+import {
+  HOUR,
+  HOUSEKEEPING_EVERY_MS,
+  IDEMPOTENCY_KEEP_MS,
+  maintainEmbedded,
+  NETWORK_DATA_KEEP_DAYS,
+  RATE_LIMIT_KEEP_MS,
+  VACUUM_EVERY_RUNS,
+} from './db/maintenance.ts'
+import type { Deps } from './deps.ts'
+import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
+import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
+import { pruneGraderReports } from './grader/reports.ts'
+import { startLeadNotifier } from './pipeline/notifications.ts'
+import { pruneRateLimits } from './rate-limits.ts'
+
+export interface BackgroundOptions {
+  /** Send email here; default OUTBOX_WORKER (a web process may leave sending to `npm run worker`). */
+  outbox?: boolean | Partial<OutboxWorkerOptions>
+  grader?: boolean | Partial<GraderJobsOptions>
+  notifier?: boolean
+  housekeeping?: boolean
+}
+
+export interface Background {
+  /** Stops every job and waits for work in flight, before the database closes. */
+  stop(): Promise<void>
+}
+
+/** Starts the background jobs of this process. */
+export function startBackground(deps: Deps, options: BackgroundOptions = {}): Background {
+  const optionsOf = <T>(o: boolean | Partial<T> | undefined): Partial<T> =>
+    typeof o === 'object' ? o : {}
+  const jobs: { stop(): Promise<unknown> }[] = []
+  if (options.outbox ?? deps.env.OUTBOX_WORKER)
+    jobs.push(startOutboxWorker(deps, optionsOf(options.outbox)))
+  if (options.grader ?? true) jobs.push(startGraderJobs(deps, optionsOf(options.grader)))
+  if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
+  if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))
+  return {
+    async stop() {
+      await Promise.all(jobs.map((job) => job.stop()))
+    },
+  }
+}
+
+/**
+ * Deletes expired sessions, finished rate-limit windows, old idempotency keys and the grader
+ * reports the privacy policy says go, and forgets the IP address and user agent (a click's
+ * headers carry both) of form posts and clicks older than it says.
+ */
+export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now: Date) {
+  await pruneRateLimits(deps.db, new Date(now.getTime() - RATE_LIMIT_KEEP_MS))
+  const sessions = await pruneExpiredSessions(deps.db, now, deps.sessionPolicy)
+  const keys = await deps.db
+    .delete(idempotencyKeys)
+    .where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEEP_MS)))
+    .returning({ key: idempotencyKeys.key })
+  const networkBefore = new Date(now.getTime() - NETWORK_DATA_KEEP_DAYS * 24 * HOUR)
+  const forms = await deps.db
+    .update(submissions)
+    .set({ ip: null, userAgent: null })
+    .where(
+      and(
+        lt(submissions.createdAt, networkBefore),
+        or(isNotNull(submissions.ip), isNotNull(submissions.userAgent)),
+      ),
+    )
+    .returning({ id: submissions.id })
+  const clicks = await deps.db
+    .update(clickEvents)
+    .set({ ip: null, userAgent: null, headers: null })
+    .where(
+      and(
+        lt(clickEvents.createdAt, networkBefore),
+        or(
+          isNotNull(clickEvents.ip),
+          isNotNull(clickEvents.userAgent),
+          isNotNull(clickEvents.headers),
+        ),
+      ),
+    )
+    .returning({ id: clickEvents.id })
+  const graderReports = await pruneGraderReports(deps.db, now)
+  return {
+    sessions,
+    idempotencyKeys: keys.length,
+    graderReports,
+    networkDataForgotten: forms.length + clicks.length,
+  }
+}
+
+/** The server's periodic housekeeping: pruning every hour, VACUUM (PGlite) every sixth run. */
+export function startMaintenance(
+  deps: Pick<Deps, 'db' | 'database' | 'logger' | 'now' | 'sessionPolicy'>,
+  everyMs = HOUSEKEEPING_EVERY_MS,
+) {
+  let runs = 0
+  let running: Promise<unknown> | null = null
+  const tick = () => {
+    if (running) return
+    runs += 1
+    const started = performance.now()
+    running = (async () => {
+      const pruned = await pruneExpired(deps, deps.now())
+      const vacuumed = runs % VACUUM_EVERY_RUNS === 0 && (await maintainEmbedded(deps.database))
+      deps.logger.info('housekeeping', {
+        ...pruned,
+        vacuumed,
+        ms: Math.round(performance.now() - started),
+      })
+    })()
+      .catch((err) => deps.logger.error('housekeeping failed', { err }))
+      .finally(() => {
+        running = null
+      })
+  }
+  const timer = setInterval(tick, everyMs)
+  timer.unref()
+  return {
+    stop: async () => {
+      clearInterval(timer)
+      await running
+    },
+  }
+}
