@@ -1,14 +1,16 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { companies, contacts, dealEvents, deals, dealStakeholders, users } from '../db/schema.ts'
+import { companies, contacts, deals, dealStakeholders, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { can } from '../accounts/permissions.ts'
+import { changeDeal } from './deal-changes.ts'
 import { stageOf, type StageKey } from './stages.ts'
 import type { Role } from '../accounts/users.ts'
 
 // Deals as reps work them: take one over from the queue, move it through the stages (any
 // direction, always recorded with who and when), set its amount, close date, notes and the
-// people who decide. Every change is a transaction that also appends to deal_events.
+// people who decide. Every change is a transaction through changeDeal (deal-changes.ts), which
+// stamps updatedAt and appends to deal_events.
 
 export type Deal = typeof deals.$inferSelect
 export type Stakeholder = typeof dealStakeholders.$inferSelect
@@ -163,21 +165,14 @@ export async function claimDeal(
   userId: string,
   now: Date,
 ): Promise<ClaimResult> {
-  const claimed = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(deals)
-      .set({ ownerId: userId, claimedAt: now, updatedAt: now })
-      .where(and(eq(deals.id, dealId), isNull(deals.ownerId), eq(deals.stage, 'target')))
-      .returning()
-    if (row)
-      await recordDealEvent(tx, dealId, now, {
-        type: 'claimed',
-        actorId: userId,
-        data: { ownerId: userId },
-      })
-    return row ?? null
-  })
-  if (claimed) return { ok: true, deal: claimed, alreadyYours: false }
+  const claimed = await db.transaction((tx) =>
+    changeDeal(tx, dealId, now, {
+      set: { ownerId: userId, claimedAt: now },
+      onlyIf: and(isNull(deals.ownerId), eq(deals.stage, 'target')),
+      events: { type: 'claimed', actorId: userId, data: { ownerId: userId } },
+    }),
+  )
+  if (claimed) return { ok: true, deal: claimed.deal, alreadyYours: false }
   const [current] = await db
     .select({ deal: deals, ownerName: users.name })
     .from(deals)
@@ -220,30 +215,16 @@ export async function assignDeal(
     const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
     if (!deal) return NOT_FOUND
     if (deal.ownerId === ownerId) return { ok: true as const, deal }
-    const [row] = await tx
-      .update(deals)
-      .set({ ownerId, claimedAt: ownerId ? now : null, updatedAt: now })
-      .where(eq(deals.id, dealId))
-      .returning()
-    await recordDealEvent(tx, dealId, now, {
-      type: 'claimed',
-      actorId: actor.id,
-      data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
+    const changed = await changeDeal(tx, dealId, now, {
+      set: { ownerId, claimedAt: ownerId ? now : null },
+      events: {
+        type: 'claimed',
+        actorId: actor.id,
+        data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
+      },
     })
-    return { ok: true as const, deal: row! }
+    return { ok: true as const, deal: changed!.deal }
   })
-}
-
-/** Appends an entry to a deal's timeline, stamped `now`; returns its id. */
-async function recordDealEvent(
-  tx: Db,
-  dealId: string,
-  now: Date,
-  event: Omit<typeof dealEvents.$inferInsert, 'id' | 'dealId' | 'createdAt'>,
-): Promise<string> {
-  const id = newId(now.getTime())
-  await tx.insert(dealEvents).values({ ...event, id, dealId, createdAt: now })
-  return id
 }
 
 // ── Changes ──────────────────────────────────────────────────────────────────────────────────
@@ -280,34 +261,31 @@ export async function moveDealStage(
       const problem = stageMoveProblem(deal, move, now)
       if (problem) return problem
       const closing = stageOf(move.stage).closed
-      const [row] = await tx
-        .update(deals)
-        .set({
+      const changed = await changeDeal(tx, dealId, now, {
+        set: {
           stage: move.stage,
           stageEnteredAt: now,
           closedAt: closing ? now : null,
           lostReason: move.stage === 'lost' ? move.lostReason!.trim() : null,
           ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
           ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
-          updatedAt: now,
-        })
-        .where(eq(deals.id, dealId))
-        .returning()
-      await recordDealEvent(tx, dealId, now, {
-        type: 'stage_changed',
-        fromStage: deal.stage,
-        toStage: move.stage,
-        actorId: actor.id,
-        // When the previous stage began, so time-in-stage needs no look-back over the history.
-        data: {
-          enteredAt: deal.stageEnteredAt.toISOString(),
-          secondsInStage: (now.getTime() - deal.stageEnteredAt.getTime()) / 1000,
-          ...(move.stage === 'lost' ? { lostReason: move.lostReason!.trim() } : {}),
-          ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
-          ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+        },
+        events: {
+          type: 'stage_changed',
+          fromStage: deal.stage,
+          toStage: move.stage,
+          actorId: actor.id,
+          // When the previous stage began, so time-in-stage needs no look-back over the history.
+          data: {
+            enteredAt: deal.stageEnteredAt.toISOString(),
+            secondsInStage: (now.getTime() - deal.stageEnteredAt.getTime()) / 1000,
+            ...(move.stage === 'lost' ? { lostReason: move.lostReason!.trim() } : {}),
+            ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
+            ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+          },
         },
       })
-      return { ok: true as const, deal: row! }
+      return { ok: true as const, deal: changed!.deal }
     })
   } catch (err) {
     // Reopening a closed deal while its contact already has another open one.
@@ -383,17 +361,11 @@ export async function updateDeal(
     }
     const changed = Object.keys(changes)
     if (changed.length === 0) return { ok: true as const, deal, changed }
-    const [row] = await tx
-      .update(deals)
-      .set({ ...set, updatedAt: now })
-      .where(eq(deals.id, dealId))
-      .returning()
-    await recordDealEvent(tx, dealId, now, {
-      type: 'updated',
-      actorId: actor.id,
-      data: { changes },
+    const done = await changeDeal(tx, dealId, now, {
+      set,
+      events: { type: 'updated', actorId: actor.id, data: { changes } },
     })
-    return { ok: true as const, deal: row!, changed }
+    return { ok: true as const, deal: done!.deal, changed }
   })
 }
 
@@ -407,13 +379,10 @@ export async function addNote(
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
-    const id = await recordDealEvent(tx, dealId, now, {
-      type: 'note',
-      actorId: actor.id,
-      data: { body },
+    const changed = await changeDeal(tx, dealId, now, {
+      events: { type: 'note', actorId: actor.id, data: { body } },
     })
-    await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
-    return { ok: true as const, id }
+    return { ok: true as const, id: changed!.eventIds[0]! }
   })
 }
 
@@ -504,12 +473,13 @@ export async function saveStakeholder(
         set: { role: input.role, stance: input.stance, notes },
       })
       .returning()
-    await recordDealEvent(tx, dealId, now, {
-      type: 'updated',
-      actorId: actor.id,
-      data: { stakeholder: { contactId, role: input.role, stance: input.stance } },
+    await changeDeal(tx, dealId, now, {
+      events: {
+        type: 'updated',
+        actorId: actor.id,
+        data: { stakeholder: { contactId, role: input.role, stance: input.stance } },
+      },
     })
-    await tx.update(deals).set({ updatedAt: now }).where(eq(deals.id, dealId))
     return { ok: true as const, stakeholder: row! }
   })
 }
@@ -529,10 +499,12 @@ export async function removeStakeholder(
       .where(and(eq(dealStakeholders.id, stakeholderId), eq(dealStakeholders.dealId, dealId)))
       .returning()
     if (!row) return failure(404, 'not_found', 'That person is not on this deal.')
-    await recordDealEvent(tx, dealId, now, {
-      type: 'updated',
-      actorId: actor.id,
-      data: { stakeholderRemoved: { contactId: row.contactId, role: row.role } },
+    await changeDeal(tx, dealId, now, {
+      events: {
+        type: 'updated',
+        actorId: actor.id,
+        data: { stakeholderRemoved: { contactId: row.contactId, role: row.role } },
+      },
     })
     return { ok: true as const }
   })

@@ -1,7 +1,8 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { dealEvents, deals } from '../db/schema.ts'
+import { deals } from '../db/schema.ts'
 import { newId } from '../ids.ts'
+import { changeDeal, recordDealEvent, type DealEventInput } from './deal-changes.ts'
 
 // Qualification: the one way a contact becomes a target (a deal at 10%), used by every front
 // door: lead forms, grader unlocks and human clicks on outreach. Idempotent per contact: a
@@ -64,26 +65,19 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
       })
       .onConflictDoNothing({ target: deals.contactId, where: sql`stage not in ('won', 'lost')` })
       .returning({ id: deals.id })
+    const evidence: DealEventInput = {
+      type: 'evidence',
+      actorId,
+      data: { source: input.source, ...input.evidence },
+    }
     if (inserted.length === 1) {
-      await tx.insert(dealEvents).values([
-        {
-          id: newId(now.getTime()),
-          dealId,
-          type: 'created',
-          toStage: 'target',
-          actorId,
-          data: { source: input.source },
-          createdAt: now,
-        },
-        {
-          id: newId(now.getTime()),
-          dealId,
-          type: 'evidence',
-          actorId,
-          data: { source: input.source, ...input.evidence },
-          createdAt: now,
-        },
-      ])
+      const created: DealEventInput = {
+        type: 'created',
+        toStage: 'target',
+        actorId,
+        data: { source: input.source },
+      }
+      for (const event of [created, evidence]) await recordDealEvent(tx, dealId, now, event)
       return { dealId, created: true, advanced: false }
     }
     // An open deal exists (or a concurrent transaction just committed one): lock it and add to it.
@@ -93,42 +87,34 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
       .where(and(eq(deals.contactId, input.contactId), notInArray(deals.stage, [...CLOSED])))
       .for('update')
     if (!open) continue
+    // New evidence is a change to the deal too; an outbound prospect also moves up to target.
     const advanced = open.stage === 'opportunity'
-    if (advanced) {
-      await tx
-        .update(deals)
-        .set({
-          stage: 'target',
-          stageEnteredAt: now,
-          updatedAt: now,
-          ...(input.companyId
-            ? { companyId: sql`coalesce(${deals.companyId}, ${input.companyId})` }
-            : {}),
-        })
-        .where(eq(deals.id, open.id))
-      await tx
-        .insert(dealEvents)
-        .values({
-          id: newId(now.getTime()),
-          dealId: open.id,
-          type: 'stage_changed',
-          fromStage: 'opportunity',
-          toStage: 'target',
-          actorId,
-          data: { reason: 'qualified', source: input.source },
-          createdAt: now,
-        })
-    }
-    await tx
-      .insert(dealEvents)
-      .values({
-        id: newId(now.getTime()),
-        dealId: open.id,
-        type: 'evidence',
-        actorId,
-        data: { source: input.source, ...input.evidence },
-        createdAt: now,
-      })
+    await changeDeal(
+      tx,
+      open.id,
+      now,
+      advanced
+        ? {
+            set: {
+              stage: 'target',
+              stageEnteredAt: now,
+              ...(input.companyId
+                ? { companyId: sql`coalesce(${deals.companyId}, ${input.companyId})` }
+                : {}),
+            },
+            events: [
+              {
+                type: 'stage_changed',
+                fromStage: 'opportunity',
+                toStage: 'target',
+                actorId,
+                data: { reason: 'qualified', source: input.source },
+              },
+              evidence,
+            ],
+          }
+        : { events: evidence },
+    )
     return { dealId: open.id, created: false, advanced }
   }
   throw new Error(`qualifyContact: no open deal for contact ${input.contactId} after a conflict`)

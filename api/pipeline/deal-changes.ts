@@ -1,0 +1,54 @@
+import { and, eq, type SQL } from 'drizzle-orm'
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
+import type { Db } from '../db/client.ts'
+import { dealEvents, deals } from '../db/schema.ts'
+import { newId } from '../ids.ts'
+
+// The one way a deal changes: one UPDATE that always stamps updated_at, and the deal_events
+// entries that say who did what, in the caller's transaction. The timeline, the stage history
+// (stage_moves is kept from deal_events) and "last touched" all read what this writes.
+
+export type DealEventInput = Omit<typeof dealEvents.$inferInsert, 'id' | 'dealId' | 'createdAt'>
+
+export interface DealChange {
+  /** Columns to set besides updatedAt, which is always `now`. */
+  set?: Omit<PgUpdateSetSource<typeof deals>, 'id' | 'createdAt' | 'updatedAt'>
+  /** A further condition on the row: when it does not hold, nothing changes and null is returned. */
+  onlyIf?: SQL | undefined
+  /** What happened, appended to the deal's timeline in this order. */
+  events: DealEventInput | readonly DealEventInput[]
+}
+
+/** Changes a deal and appends its events; the updated row and the events' ids, or null. */
+export async function changeDeal(
+  tx: Db,
+  dealId: string,
+  now: Date,
+  change: DealChange,
+): Promise<{ deal: typeof deals.$inferSelect; eventIds: string[] } | null> {
+  const [deal] = await tx
+    .update(deals)
+    .set({ ...change.set, updatedAt: now })
+    .where(change.onlyIf ? and(eq(deals.id, dealId), change.onlyIf) : eq(deals.id, dealId))
+    .returning()
+  if (!deal) return null
+  const eventIds: string[] = []
+  for (const event of [change.events].flat())
+    eventIds.push(await recordDealEvent(tx, dealId, now, event))
+  return { deal, eventIds }
+}
+
+/**
+ * Appends an entry to a deal's timeline, stamped `now`; returns its id. Only for a deal inserted
+ * in the same transaction (its updatedAt is already `now`): every other change is a changeDeal.
+ */
+export async function recordDealEvent(
+  tx: Db,
+  dealId: string,
+  now: Date,
+  event: DealEventInput,
+): Promise<string> {
+  const id = newId(now.getTime())
+  await tx.insert(dealEvents).values({ ...event, id, dealId, createdAt: now })
+  return id
+}
