@@ -373,28 +373,46 @@ export const graderUnlocks = pgTable('grader_unlocks', {
 
 // ── Outbound ────────────────────────────────────────────────────────────────────────────────
 
-export const campaigns = pgTable('campaigns', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  senderName: text('sender_name').notNull(),
-  senderEmail: text('sender_email').notNull(),
-  replyTo: text('reply_to'),
-  subjectTemplate: text('subject_template').notNull(),
-  bodyTemplate: text('body_template').notNull(),
-  status: text('status', { enum: ['draft', 'sending', 'paused', 'completed'] })
-    .notNull()
-    .default('draft'),
-  ratePerHour: integer('rate_per_hour').notNull().default(50),
-  windowStartHour: integer('window_start_hour').notNull().default(8),
-  windowEndHour: integer('window_end_hour').notNull().default(18),
-  timezone: text('timezone').notNull().default('UTC'),
-  openPixel: boolean('open_pixel').notNull().default(false),
-  createdBy: text('created_by')
-    .notNull()
-    .references(() => users.id),
-  createdAt: createdAt(),
-  startedAt: ts('started_at'),
-})
+export const CAMPAIGN_STATUSES = ['draft', 'ready', 'sending', 'paused', 'completed'] as const
+
+/**
+ * An SDR's outreach: templates with merge fields, a sender on the verified sending domain, a
+ * per-sender hourly rate and a sending window in the campaign's time zone (api/campaigns/).
+ */
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** The SDR credited with the prospects and targets it produces. */
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id),
+    senderName: text('sender_name').notNull(),
+    senderEmail: text('sender_email').notNull(),
+    replyTo: text('reply_to'),
+    subjectTemplate: text('subject_template').notNull(),
+    bodyTemplate: text('body_template').notNull(),
+    status: text('status', { enum: CAMPAIGN_STATUSES }).notNull().default('draft'),
+    ratePerHour: integer('rate_per_hour').notNull().default(50),
+    windowStartHour: integer('window_start_hour').notNull().default(8),
+    windowEndHour: integer('window_end_hour').notNull().default(18),
+    timezone: text('timezone').notNull().default('UTC'),
+    /** The latest send slot handed out (the scheduler spaces a sender's slots from it). */
+    lastSlotAt: ts('last_slot_at'),
+    createdBy: text('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('campaigns_owner_idx').on(t.ownerId, t.createdAt),
+    index('campaigns_status_idx').on(t.status),
+  ],
+)
 
 export const campaignRecipients = pgTable(
   'campaign_recipients',
@@ -415,13 +433,75 @@ export const campaignRecipients = pgTable(
       .notNull()
       .default('pending'),
     outboxId: text('outbox_id'),
+    /** The send slot the scheduler gave this row (the outbox row's run_after). */
+    scheduledAt: ts('scheduled_at'),
+    /** When the transport accepted it (copied from the outbox). */
     sentAt: ts('sent_at'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('campaign_recipients_unique').on(t.campaignId, t.email),
-    index('campaign_recipients_status_idx').on(t.campaignId, t.status),
+    // The scheduler takes pending rows in import order (UUIDv7 ids).
+    index('campaign_recipients_status_idx').on(t.campaignId, t.status, t.id),
+    // The deal timeline and the import's "already a recipient" look-ups.
+    index('campaign_recipients_contact_idx').on(t.contactId),
+    index('campaign_recipients_outbox_idx').on(t.outboxId),
   ],
+)
+
+/**
+ * An uploaded CSV of prospects, kept in the database so any process can import it: a job claims
+ * it with a lease and works through it in small transactions, recording its position and counts.
+ */
+export const campaignImports = pgTable(
+  'campaign_imports',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    filename: text('filename').notNull(),
+    content: bytea('content').notNull(),
+    bytes: integer('bytes').notNull(),
+    status: text('status', { enum: ['pending', 'running', 'done', 'failed'] })
+      .notNull()
+      .default('pending'),
+    /** The header as read, and what each column maps to. */
+    columns: jsonb('columns').$type<Array<{ header: string; field: string }>>(),
+    delimiter: text('delimiter'),
+    totalRows: integer('total_rows'),
+    /** Data rows done, in file order: where a new lease holder carries on. */
+    processedRows: integer('processed_rows').notNull().default(0),
+    imported: integer('imported').notNull().default(0),
+    duplicates: integer('duplicates').notNull().default(0),
+    suppressed: integer('suppressed').notNull().default(0),
+    inPipeline: integer('in_pipeline').notNull().default(0),
+    invalid: integer('invalid').notNull().default(0),
+    error: text('error'),
+    leaseUntil: ts('lease_until'),
+    lockedBy: text('locked_by'),
+    createdBy: text('created_by').references(() => users.id),
+    createdAt: createdAt(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('campaign_imports_campaign_idx').on(t.campaignId, t.createdAt),
+    index('campaign_imports_status_idx').on(t.status),
+  ],
+)
+
+/** A row the import refused, by its line in the file, with the reason. */
+export const campaignImportErrors = pgTable(
+  'campaign_import_errors',
+  {
+    importId: text('import_id')
+      .notNull()
+      .references(() => campaignImports.id, { onDelete: 'cascade' }),
+    line: integer('line').notNull(),
+    email: text('email'),
+    reason: text('reason').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.line] })],
 )
 
 /** /r/<token> → destination. The destination never appears in the URL (no open redirect). */
@@ -530,12 +610,17 @@ export const suppressions = pgTable('suppressions', {
 })
 
 /** Opaque, short, never expiring; one per address (and campaign, when it came from one). */
-export const unsubscribeTokens = pgTable('unsubscribe_tokens', {
-  token: text('token').primaryKey(),
-  email: text('email').notNull(),
-  campaignId: text('campaign_id'),
-  createdAt: createdAt(),
-})
+export const unsubscribeTokens = pgTable(
+  'unsubscribe_tokens',
+  {
+    token: text('token').primaryKey(),
+    email: text('email').notNull(),
+    campaignId: text('campaign_id'),
+    createdAt: createdAt(),
+  },
+  // Every outreach enqueue looks its token up by (email, campaign): an index, not a scan.
+  (t) => [uniqueIndex('unsubscribe_tokens_email_campaign').on(t.email, t.campaignId)],
+)
 
 /** Shared transport health, so a rejected credential pauses every worker process. */
 export const transportStatus = pgTable('transport_status', {

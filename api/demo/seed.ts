@@ -21,6 +21,7 @@ import {
 import type { Deps } from '../deps.ts'
 import { countDeals } from '../pipeline/deals.ts'
 import { newId } from '../ids.ts'
+import { newTrackingToken } from '../tracking/token.ts'
 import { hashPassword } from '../accounts/passwords.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import type { Role } from '../accounts/users.ts'
@@ -281,6 +282,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     subjectTemplate: '{{firstName}}, where does your pipeline stall?',
     bodyTemplate: 'Hi {{firstName}},\n\n…',
     status: 'sending' as const,
+    ownerId: sdr.id,
     createdBy: sdr.id,
     createdAt: new Date(now.getTime() - 200 * DAY),
     startedAt: new Date(now.getTime() - 199 * DAY),
@@ -354,7 +356,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         Math.max(campaign.createdAt.getTime(), createdAt.getTime() - rnd.int(5, 30) * DAY),
       )
       const recipientId = newId(listedAt.getTime())
-      const token = randomBytes(12).toString('base64url')
+      const token = newTrackingToken()
       const url = rnd.pick(CAMPAIGN_LINKS)
       rows.recipients.push({
         id: recipientId,
@@ -743,6 +745,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       .insert(campaigns)
       .values({
         ...campaign,
+        ownerId: remap(campaign.ownerId)!,
         createdBy: remap(campaign.createdBy)!,
         senderEmail: campaign.senderEmail,
       })
