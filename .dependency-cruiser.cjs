@@ -1,6 +1,6 @@
 // The import rule (README, Layout): imports run down this list, never up.
 //   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
-//   → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → ground floor
+//   → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
 // The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts)
 // and email-templates/ import no capability. Within one folder anything goes.
 // Checked by tests/import-rule.test.ts (npm test); `npx depcruise api src scripts server.ts` prints it.
@@ -15,6 +15,7 @@ const layers = [
   ['pipeline', '^api/pipeline/'],
   ['accounts', '^api/accounts/'],
   ['email', '^api/email/'],
+  ['content', '^api/content/'],
   ['ground', '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps)\\.ts$)'],
 ]
 

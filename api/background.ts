@@ -5,13 +5,13 @@
 // LOCKED, idempotent deletes).
 import { and, isNotNull, lt, or } from 'drizzle-orm'
 import { pruneExpiredSessions } from './accounts/sessions.ts'
+import { RETENTION } from './content/site.ts'
 import { clickEvents, idempotencyKeys, submissions } from './db/schema.ts'
 import {
   HOUR,
   HOUSEKEEPING_EVERY_MS,
   IDEMPOTENCY_KEEP_MS,
   maintainEmbedded,
-  NETWORK_DATA_KEEP_DAYS,
   RATE_LIMIT_KEEP_MS,
   VACUUM_EVERY_RUNS,
 } from './db/maintenance.ts'
@@ -64,7 +64,7 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
     .delete(idempotencyKeys)
     .where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEEP_MS)))
     .returning({ key: idempotencyKeys.key })
-  const networkBefore = new Date(now.getTime() - NETWORK_DATA_KEEP_DAYS * 24 * HOUR)
+  const networkBefore = new Date(now.getTime() - RETENTION.networkDataDays * 24 * HOUR)
   const forms = await deps.db
     .update(submissions)
     .set({ ip: null, userAgent: null })

@@ -1,6 +1,6 @@
 import { defineCollection } from 'astro:content'
 import { glob } from 'astro/loaders'
-import { caseStudySchema, whitepaperSchema } from './content/schemas.ts'
+import { caseStudySchema, whitepaperSchema } from '#api/content/schemas.ts'
 
 // The schemas live in a plain module so Node scripts (PDF generator, lead API) validate the same
 // frontmatter through src/content/catalog.ts.

@@ -16,11 +16,6 @@ export const VACUUM_EVERY_RUNS = 6
 export const RATE_LIMIT_KEEP_MS = 48 * HOUR
 /** A double submit or a retried request arrives within minutes; a week is generous. */
 export const IDEMPOTENCY_KEEP_MS = 7 * 24 * HOUR
-/**
- * The privacy policy's promise for the IP address and user agent of form posts and tracked
- * clicks (src/content/site.ts RETENTION.networkDataDays; a test holds the two equal).
- */
-export const NETWORK_DATA_KEEP_DAYS = 90
 
 /** VACUUM (ANALYZE) the embedded database; a PostgreSQL server is left to its autovacuum. */
 export async function maintainEmbedded(database: Database): Promise<boolean> {

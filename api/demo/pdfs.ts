@@ -3,19 +3,18 @@
 // headings, wrapped text, a vector bar chart). Operators' own files (any other name) are never
 // touched.
 //
-//   npm exec -- node scripts/generate-demo-pdfs.ts [--force] [--dir content-files]
+//   npm exec -- node scripts/generate-demo-pdfs.ts [--force] [--dir content-files]   (the CLI)
 //
 // Deterministic: the same content gives byte-identical files (no clock, no random ids), so the
 // server can call generateDemoPdfs() at every start and only missing files are written.
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { PDFDocument, StandardFonts, rgb } from 'pdf-lib'
 import type { PDFFont, PDFPage, RGB } from 'pdf-lib'
-import { readCatalog } from '../../src/content/catalog.ts'
-import type { Chart } from '../../src/content/schemas.ts'
-import { SITE } from '../../src/content/site.ts'
+import { readCatalog } from '../content/catalog.ts'
+import type { Chart } from '../content/schemas.ts'
+import { SITE } from '../content/site.ts'
 
 export const DEFAULT_OUTPUT_DIR = fileURLToPath(new URL('../../content-files/', import.meta.url))
 
@@ -674,18 +673,3 @@ function hex(value: string): RGB {
 }
 
 // ── CLI ───────────────────────────────────────────────────────────────────────
-
-if (import.meta.main) {
-  const { values } = parseArgs({
-    options: { force: { type: 'boolean', default: false }, dir: { type: 'string' } },
-  })
-  const dir = values.dir ? resolve(values.dir) : DEFAULT_OUTPUT_DIR
-  const results = await generateDemoPdfs(dir, { force: values.force })
-  for (const result of results) {
-    const detail =
-      result.status === 'written'
-        ? `written, ${result.pages} pages`
-        : 'exists, skipped (use --force)'
-    console.log(`${result.path}: ${detail}`)
-  }
-}

@@ -9,10 +9,10 @@ import {
   submissions,
 } from '../../api/db/schema.ts'
 import { pruneExpired, startMaintenance } from '../../api/background.ts'
-import { IDEMPOTENCY_KEEP_MS, maintainEmbedded, NETWORK_DATA_KEEP_DAYS } from '../../api/db/maintenance.ts'
+import { IDEMPOTENCY_KEEP_MS, maintainEmbedded } from '../../api/db/maintenance.ts'
 import { newId } from '../../api/ids.ts'
 import { createLogger } from '../../api/logger.ts'
-import { RETENTION } from '../../src/content/site.ts'
+import { RETENTION } from '../../api/content/site.ts'
 import { createSession, validateSessionToken } from '../../api/accounts/sessions.ts'
 import { addUser, setupTestApp } from '../helpers.ts'
 import { makeDeal } from './pipeline/fixtures.ts'
@@ -81,7 +81,6 @@ describe('housekeeping', () => {
   })
 
   it('forgets the IP address and user agent of form posts and clicks after the days the privacy policy promises', async () => {
-    expect(NETWORK_DATA_KEEP_DAYS).toBe(RETENTION.networkDataDays)
     const now = ctx.clock.now()
     const ago = (days: number) => new Date(now.getTime() - days * DAY)
     const network = { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (Test)' }
@@ -105,10 +104,13 @@ describe('housekeeping', () => {
     })
     await db
       .insert(submissions)
-      .values([submission(NETWORK_DATA_KEEP_DAYS + 1), submission(NETWORK_DATA_KEEP_DAYS - 1)])
+      .values([
+        submission(RETENTION.networkDataDays + 1),
+        submission(RETENTION.networkDataDays - 1),
+      ])
     await db
       .insert(clickEvents)
-      .values([click(NETWORK_DATA_KEEP_DAYS + 1), click(NETWORK_DATA_KEEP_DAYS - 1)])
+      .values([click(RETENTION.networkDataDays + 1), click(RETENTION.networkDataDays - 1)])
 
     expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(2)
     const forms = await db.select().from(submissions).orderBy(submissions.createdAt)
@@ -116,7 +118,7 @@ describe('housekeeping', () => {
       [null, null],
       [network.ip, network.userAgent],
     ])
-    expect(forms[0]!.email).toBe(`p${NETWORK_DATA_KEEP_DAYS + 1}@example.com`) // the rest is kept
+    expect(forms[0]!.email).toBe(`p${RETENTION.networkDataDays + 1}@example.com`) // the rest is kept
     const clicks = await db.select().from(clickEvents).orderBy(clickEvents.createdAt)
     expect(clicks.map((c) => [c.ip, c.userAgent, c.headers === null])).toEqual([
       [null, null, true],

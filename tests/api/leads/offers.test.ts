@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CONSENT_TEXT as siteConsent } from '../../../src/content/consent.ts'
-import { readCatalog } from '../../../src/content/catalog.ts'
+import { readCatalog } from '../../../api/content/catalog.ts'
 import * as siteForm from '../../../src/content/forms.ts'
 import { CONSENT_TEXT } from '../../../api/leads/consent.ts'
 import { loadOffers } from '../../../api/leads/offers.ts'

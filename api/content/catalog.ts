@@ -1,12 +1,11 @@
-// Reads the content collections from disk without Astro, with their Markdown bodies, for Node
-// code outside a page render (the demo PDF generator). Pages use `astro:content`; both validate
-// with the same schemas (./schemas.ts). The lead API reads only what a form needs, in
-// api/leads/offers.ts.
+// Reads the content collections (src/content/*.md) from disk without Astro, with their Markdown
+// bodies, for the server's own use (the demo PDF generator). Pages use `astro:content`; both
+// validate with the same schemas (./schemas.ts).
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseFrontmatter } from 'astro/markdown'
-import { z } from 'astro/zod'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
 import { caseStudySchema, whitepaperSchema } from './schemas.ts'
 import type { CaseStudyData, WhitepaperData } from './schemas.ts'
 
@@ -24,7 +23,7 @@ export interface Catalog {
 }
 
 /** src/content/ of this checkout. */
-export const DEFAULT_CONTENT_DIR = fileURLToPath(new URL('./', import.meta.url))
+export const DEFAULT_CONTENT_DIR = fileURLToPath(new URL('../../src/content/', import.meta.url))
 
 export async function readCatalog(contentDir: string = DEFAULT_CONTENT_DIR): Promise<Catalog> {
   const [whitepapers, caseStudies] = await Promise.all([
@@ -49,12 +48,20 @@ async function readCollection<Schema extends z.ZodType>(
         throw new Error(`${join(dir, name)}: name content files in lowercase-with-hyphens.md`)
       }
       const source = await readFile(join(dir, name), 'utf8')
-      const { frontmatter, content } = parseFrontmatter(source)
-      const parsed = schema.safeParse(frontmatter)
+      const { frontmatter, content } = splitFrontmatter(source)
+      const parsed = schema.safeParse(parseYaml(frontmatter) ?? {})
       if (!parsed.success) {
         throw new Error(`${join(dir, name)}: invalid frontmatter\n${z.prettifyError(parsed.error)}`)
       }
       return { slug: name.slice(0, -'.md'.length), data: parsed.data, body: content }
     }),
   )
+}
+
+/** The YAML between the leading `---` fences, and the Markdown after them. */
+export function splitFrontmatter(source: string): { frontmatter: string; content: string } {
+  const text = source.replace(/^\uFEFF/, '')
+  const match = /^---\r?\n([\s\S]*?)\r?\n---(?:\r?\n|$)/.exec(text)
+  if (!match) return { frontmatter: '', content: text }
+  return { frontmatter: match[1]!, content: text.slice(match[0].length) }
 }

@@ -2,7 +2,7 @@
 // `astro:*` imports, so both src/content.config.ts and Node scripts (the demo PDF generator,
 // the lead API) validate the same rules. The cover is passed in: Astro gives `image()`, Node
 // scripts pass a plain string.
-import { z } from 'astro/zod'
+import { z } from 'zod'
 
 export const requirementSchema = z.enum(['required', 'optional'])
 
