@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { users, userTokens } from '../db/schema.ts'
+import { canonicalEmail, parseEmailAddress } from '../email/address.ts'
 import { newId, newToken } from '../ids.ts'
 import { dummyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts'
 import { clearRateLimit, hitRateLimit, type Limit } from '../rate-limits.ts'
@@ -10,19 +11,23 @@ export type Role = 'admin' | 'rep' | 'sdr'
 export const ROLES: readonly Role[] = ['admin', 'rep', 'sdr']
 export type User = typeof users.$inferSelect
 
-export function canonicalUserEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase()
-}
-
 export type CreateUserResult =
   | { ok: true; user: User }
-  | { ok: false; code: 'duplicate_email' | 'weak_password'; message: string }
+  | { ok: false; code: 'invalid_email' | 'duplicate_email' | 'weak_password'; message: string }
 
 export async function createUser(
   db: Db,
   input: { email: string; name: string; role: Role; password?: string | null },
 ): Promise<CreateUserResult> {
-  const email = canonicalUserEmail(input.email)
+  // Stored canonical (punycode domain), like every address we keep: sign-in and mail compare it.
+  const address = parseEmailAddress(input.email)
+  if (!address)
+    return {
+      ok: false,
+      code: 'invalid_email',
+      message: 'Enter an email address like name@company.com.',
+    }
+  const email = address.canonical
   if (input.password != null) {
     const problem = passwordProblem(input.password, email)
     if (problem) return { ok: false, code: 'weak_password', message: problem }
@@ -35,7 +40,11 @@ export async function createUser(
     .returning()
   const user = rows[0]
   if (!user)
-    return { ok: false, code: 'duplicate_email', message: `A user with email ${email} already exists.` }
+    return {
+      ok: false,
+      code: 'duplicate_email',
+      message: `A user with email ${email} already exists.`,
+    }
   return { ok: true, user }
 }
 
@@ -53,7 +62,12 @@ export async function findUser(db: Db, id: string): Promise<User | null> {
   return row ?? null
 }
 
-export async function setUserDisabled(db: Db, id: string, disabled: boolean, now: Date): Promise<User | null> {
+export async function setUserDisabled(
+  db: Db,
+  id: string,
+  disabled: boolean,
+  now: Date,
+): Promise<User | null> {
   const [row] = await db
     .update(users)
     .set({ disabledAt: disabled ? now : null, updatedAt: now })
@@ -63,7 +77,11 @@ export async function setUserDisabled(db: Db, id: string, disabled: boolean, now
 }
 
 export async function setUserRole(db: Db, id: string, role: Role, now: Date): Promise<User | null> {
-  const [row] = await db.update(users).set({ role, updatedAt: now }).where(eq(users.id, id)).returning()
+  const [row] = await db
+    .update(users)
+    .set({ role, updatedAt: now })
+    .where(eq(users.id, id))
+    .returning()
   return row ?? null
 }
 
@@ -106,7 +124,7 @@ export async function signIn(
   input: { email: string; password: string; ip: string },
   now: Date,
 ): Promise<SignInResult> {
-  const email = canonicalUserEmail(input.email)
+  const email = canonicalEmail(input.email)
   const accountKey = `signin:account:${email}`
   const ipKey = `signin:ip:${input.ip}`
   // Count the attempt before the (slow) password check, atomically, so parallel guesses cannot
@@ -128,7 +146,8 @@ export async function signIn(
   const [user] = await db.select().from(users).where(eq(users.email, email))
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const valid = await verifyPassword(hash, input.password)
-  if (!user || !user.passwordHash || user.disabledAt || !valid) return { ok: false, code: 'invalid_credentials' }
+  if (!user || !user.passwordHash || user.disabledAt || !valid)
+    return { ok: false, code: 'invalid_credentials' }
   await clearRateLimit(db, accountKey)
   return { ok: true, user }
 }
@@ -154,7 +173,9 @@ export async function createUserToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = newToken(24)
   const expiresAt = new Date(now.getTime() + TOKEN_TTL_MS[purpose])
-  await db.insert(userTokens).values({ id: newId(), tokenHash: hashToken(token), purpose, userId, expiresAt })
+  await db
+    .insert(userTokens)
+    .values({ id: newId(), tokenHash: hashToken(token), purpose, userId, expiresAt })
   return { token, expiresAt }
 }
 
@@ -163,7 +184,11 @@ export async function findUserToken(db: Db, token: string, now: Date) {
     .select()
     .from(userTokens)
     .where(
-      and(eq(userTokens.tokenHash, hashToken(token)), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)),
+      and(
+        eq(userTokens.tokenHash, hashToken(token)),
+        isNull(userTokens.usedAt),
+        gt(userTokens.expiresAt, now),
+      ),
     )
   return row ?? null
 }
@@ -173,7 +198,9 @@ export async function consumeUserToken(db: Db, tokenId: string, now: Date): Prom
   const rows = await db
     .update(userTokens)
     .set({ usedAt: now })
-    .where(and(eq(userTokens.id, tokenId), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)))
+    .where(
+      and(eq(userTokens.id, tokenId), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)),
+    )
     .returning({ id: userTokens.id })
   return rows.length === 1
 }

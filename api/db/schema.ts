@@ -103,6 +103,10 @@ export const companies = pgTable('companies', {
   createdAt: createdAt(),
 })
 
+/** Where a contact or deal came from: forms, outreach, the grader, or a rep by hand. */
+export const LEAD_SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
+export type LeadSource = (typeof LEAD_SOURCES)[number]
+
 export const contacts = pgTable(
   'contacts',
   {
@@ -115,7 +119,7 @@ export const contacts = pgTable(
     phone: text('phone'),
     companyId: text('company_id').references(() => companies.id),
     companyName: text('company_name'),
-    source: text('source', { enum: ['inbound', 'outbound', 'grader', 'manual'] }).notNull(),
+    source: text('source', { enum: LEAD_SOURCES }).notNull(),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -216,7 +220,7 @@ export const deals = pgTable(
     title: text('title').notNull(),
     stage: text('stage', { enum: STAGE_KEYS }).notNull(),
     stageEnteredAt: ts('stage_entered_at').notNull().defaultNow(),
-    source: text('source', { enum: ['inbound', 'outbound', 'grader', 'manual'] }).notNull(),
+    source: text('source', { enum: LEAD_SOURCES }).notNull(),
     ownerId: text('owner_id').references(() => users.id),
     sdrId: text('sdr_id').references(() => users.id),
     amountCents: bigint('amount_cents', { mode: 'number' }),

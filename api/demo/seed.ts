@@ -17,6 +17,7 @@ import {
   submissions,
   trackedLinks,
   users,
+  type LeadSource,
 } from '../db/schema.ts'
 import type { Deps } from '../deps.ts'
 import { countDeals } from '../pipeline/deals.ts'
@@ -299,7 +300,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
   const person = (
     company: { id: string; name: string; domain: string },
     at: Date,
-    source: 'inbound' | 'outbound' | 'grader' | 'manual',
+    source: LeadSource,
   ) => {
     const first = rnd.pick(FIRST)
     const last = rnd.pick(LAST)

@@ -11,7 +11,7 @@ import type { EmailAddress } from './headers.ts'
 import { enqueueEmail, OutboxError } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
-import { canonicalEmail } from './suppressions.ts'
+import { canonicalEmail } from './address.ts'
 import { unsubscribeHeaders, unsubscribeTokenFor, unsubscribeUrl } from './unsubscribe.ts'
 
 export type MarketingEmail = {

@@ -5,6 +5,7 @@
 import { and, count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { suppressions } from '../db/schema.ts'
+import { canonicalEmail } from './address.ts'
 import type { EmailCategory } from './transport.ts'
 
 export type SuppressionReason = 'unsubscribe' | 'hard_bounce' | 'complaint' | 'manual'
@@ -15,11 +16,6 @@ export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
   'manual',
 ]
 export type Suppression = typeof suppressions.$inferSelect
-
-/** The one spelling of an address for suppression look-ups (the same as user emails). */
-export function canonicalEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase()
-}
 
 /**
  * Whether a suppression stops a message of this category. An unsubscribe is from marketing and

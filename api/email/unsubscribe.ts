@@ -7,7 +7,8 @@ import { and, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
 import { newId, newToken } from '../ids.ts'
-import { canonicalEmail, suppress } from './suppressions.ts'
+import { canonicalEmail } from './address.ts'
+import { suppress } from './suppressions.ts'
 
 const TOKEN_BYTES = 16
 /** The shape of every token we issue: a URL that is not this shape is answered without a query. */

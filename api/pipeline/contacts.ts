@@ -9,16 +9,16 @@ import {
   dealEvents,
   deals,
   downloadTokens,
+  LEAD_SOURCES,
   outbox,
   submissions,
   users,
+  type LeadSource,
 } from '../db/schema.ts'
+import { parseEmailAddress } from '../email/address.ts'
 
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
 // (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.
-
-export const CONTACT_SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
-export type ContactSource = (typeof CONTACT_SOURCES)[number]
 
 const day = z
   .string()
@@ -34,7 +34,7 @@ export const contactFiltersSchema = z.object({
     .optional()
     .transform((v) => v || undefined),
   source: z
-    .union([z.enum(CONTACT_SOURCES), z.literal('')], {
+    .union([z.enum(LEAD_SOURCES), z.literal('')], {
       message: 'Source is inbound, outbound, grader or manual.',
     })
     .optional()
@@ -62,8 +62,11 @@ function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
   const conditions: SQL[] = []
   if (filters.q) {
     const pattern = likePattern(filters.q)
+    // A whole address finds its contact however it is typed ("Ann@Bücher.example").
+    const address = parseEmailAddress(filters.q)
     conditions.push(
       or(
+        ...(address ? [eq(contacts.email, address.canonical)] : []),
         ilike(contacts.email, pattern),
         ilike(contacts.emailDisplay, pattern),
         ilike(contacts.companyName, pattern),
@@ -119,7 +122,7 @@ export type ContactListRow = {
   phone: string | null
   company: string | null
   companyDomain: string | null
-  source: ContactSource
+  source: LeadSource
   createdAt: Date
   openDealId: string | null
   openDealStage: string | null

@@ -19,8 +19,10 @@ import {
   dealEvents,
   deals,
   dealStakeholders,
+  LEAD_SOURCES,
   stageMoves,
   users,
+  type LeadSource,
 } from '../db/schema.ts'
 import {
   BOARD_STAGES,
@@ -271,7 +273,7 @@ export function parseCursor(value: string | null | undefined): { at: Date; id: s
 
 // ── Qualified-leads queue ────────────────────────────────────────────────────────────────────
 
-export type LeadSource = 'inbound' | 'outbound' | 'grader' | 'manual'
+export type { LeadSource }
 
 export interface QueueLead extends DealCard {
   evidence: Array<{ data: unknown; at: Date }>
@@ -491,13 +493,13 @@ export async function staleCounts(
 export async function newContacts(
   db: Db,
   period: Period,
-): Promise<Record<'inbound' | 'outbound' | 'grader' | 'manual', number>> {
+): Promise<Record<LeadSource, number>> {
   const rows = await db
     .select({ source: contacts.source, n: sql<number>`count(*)::int` })
     .from(contacts)
     .where(and(sql`${contacts.createdAt} >= ${period.from}`, lt(contacts.createdAt, period.to)))
     .groupBy(contacts.source)
-  const out = { inbound: 0, outbound: 0, grader: 0, manual: 0 }
+  const out = Object.fromEntries(LEAD_SOURCES.map((s) => [s, 0])) as Record<LeadSource, number>
   for (const r of rows) out[r.source] = Number(r.n)
   return out
 }

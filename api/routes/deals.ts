@@ -29,7 +29,7 @@ import { boardColumns, columnCards, forecast, leadQueue, type Scope } from '../p
 import { resolveScope } from '../pipeline/scope.ts'
 import { loadPipelineSettings } from '../pipeline/settings.ts'
 import { dealContext, dealTimeline } from '../pipeline/timeline.ts'
-import { STAGE_KEYS } from '../db/schema.ts'
+import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
@@ -176,16 +176,14 @@ const ownerSchema = z.strictObject({
   next,
 })
 
-const SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
-
 export const dealRoutes = new Hono<AppEnv>()
   .use(requirePermission('pipeline:read'))
   .get('/queue', async (c) => {
     const source = c.req.query('source')
-    if (source && !(SOURCES as readonly string[]).includes(source))
-      fail(422, 'invalid_input', `source must be one of ${SOURCES.join(', ')}.`)
+    if (source && !(LEAD_SOURCES as readonly string[]).includes(source))
+      fail(422, 'invalid_input', `source must be one of ${LEAD_SOURCES.join(', ')}.`)
     const page = await leadQueue(c.var.db, {
-      source: (source as (typeof SOURCES)[number]) ?? null,
+      source: (source as LeadSource) ?? null,
       after: c.req.query('after') ?? null,
     })
     return c.json(page)

@@ -12,12 +12,8 @@ import {
 } from '../email/outbox.ts'
 import { checkTransport } from '../email/outbox-worker.ts'
 import { loadSenderSettings, saveSenderSettings, senderSettingsSchema } from '../email/sender.ts'
-import {
-  canonicalEmail,
-  listSuppressions,
-  removeManualSuppression,
-  suppress,
-} from '../email/suppressions.ts'
+import { canonicalEmail } from '../email/address.ts'
+import { listSuppressions, removeManualSuppression, suppress } from '../email/suppressions.ts'
 import { enqueueTestEmail } from '../email/test-email.ts'
 import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'

@@ -1,12 +1,14 @@
 import { domainToASCII } from 'node:url'
 import { getDomain } from 'tldts'
 import freeMailDomains from 'email-providers/all.json' with { type: 'json' }
-import { isValidAddress } from '../email/headers.ts'
+import { isValidAddress } from './headers.ts'
 
-// One person, one contact: addresses are compared in a canonical form. Trim, Unicode NFC,
-// lowercase, the domain as punycode. Gmail dots and +tags are kept: "ann.lee+pdf@gmail.com" is
-// what the person typed and where they want the mail; folding them would merge strangers on
-// providers whose rules differ.
+// The one email canonicaliser. Addresses are compared in a canonical form, wherever they are
+// stored or looked up (users, contacts, outbox recipients, suppressions, unsubscribe tokens):
+// trim, Unicode NFC, lowercase, the domain as punycode. One form everywhere matters: a
+// suppression stored as "ann@bücher.example" once missed the outbox's "ann@xn--bcher-kva.example".
+// Gmail dots and +tags are kept: "ann.lee+pdf@gmail.com" is what the person typed and where they
+// want the mail; folding them would merge strangers on providers whose rules differ.
 
 export interface EmailAddress {
   /** The comparison key: contacts.email, outbox.recipient, suppressions. */
@@ -38,6 +40,16 @@ export function parseEmailAddress(input: string): EmailAddress | null {
   const canonical = `${local.toLowerCase().normalize('NFC')}@${domain}`
   if (canonical.length > MAX_LENGTH) return null
   return { canonical, display, mailbox, domain }
+}
+
+/**
+ * The comparison key for an address: `parseEmailAddress(input).canonical`. Input we would not
+ * accept as an address (a sign-in with whatever someone typed) gets the same folding without the
+ * checks (trim, NFC, lowercase), so a look-up always has a key; it cannot equal the key of an
+ * address we accept.
+ */
+export function canonicalEmail(input: string): string {
+  return parseEmailAddress(input)?.canonical ?? input.trim().normalize('NFC').toLowerCase()
 }
 
 function isPublicDomainName(domain: string): boolean {
