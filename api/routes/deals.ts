@@ -4,11 +4,7 @@ import {
   addNote,
   assignDeal,
   claimDeal,
-  dealAccess,
-  decisionMakerEngaged,
-  findDeal,
   isCalendarDate,
-  listStakeholders,
   moveDealStage,
   removeStakeholder,
   saveStakeholder,
@@ -25,10 +21,13 @@ import { requirePermission } from '../http/guards.ts'
 import { bodyKind, fail, readBody, validate, wantsJson, type BodyKind } from '../http/input.ts'
 import { can } from '../accounts/permissions.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
-import { boardColumns, columnCards, forecast, leadQueue, type Scope } from '../pipeline/queries.ts'
-import { resolveScope } from '../pipeline/scope.ts'
-import { loadPipelineSettings } from '../pipeline/settings.ts'
-import { dealContext, dealTimeline } from '../pipeline/timeline.ts'
+import {
+  boardView,
+  dealView,
+  forecastView,
+  leadsQueueView,
+  stageCardsView,
+} from '../pipeline/views.ts'
 import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 
@@ -182,56 +181,59 @@ export const dealRoutes = new Hono<AppEnv>()
     const source = c.req.query('source')
     if (source && !(LEAD_SOURCES as readonly string[]).includes(source))
       fail(422, 'invalid_input', `source must be one of ${LEAD_SOURCES.join(', ')}.`)
-    const page = await leadQueue(c.var.db, {
+    const view = await leadsQueueView(c.var.db, c.var.user, {
       source: (source as LeadSource) ?? null,
       after: c.req.query('after') ?? null,
     })
-    return c.json(page)
+    if (!view.ok) fail(view.status, view.code, view.message)
+    return c.json(view.queue)
   })
   .get('/board', async (c) => {
-    const scope = scopeFor(c)
-    const settings = await loadPipelineSettings(c.var.db)
-    return c.json({ columns: await boardColumns(c.var.db, scope, settings, c.var.deps.now()) })
+    const { db, deps, user } = c.var
+    const view = await boardView(db, user, deps.now(), { owner: c.req.query('owner') })
+    if (!view.ok) fail(view.status, view.code, view.message)
+    return c.json({ columns: view.columns })
   })
-  .get('/forecast', async (c) =>
-    c.json({ forecast: await forecast(c.var.db, scopeFor(c), c.var.deps.now()) }),
-  )
+  .get('/forecast', async (c) => {
+    const { db, deps, user } = c.var
+    const view = await forecastView(db, user, deps.now(), { owner: c.req.query('owner') })
+    if (!view.ok) fail(view.status, view.code, view.message)
+    return c.json({ forecast: view.forecast })
+  })
   .get('/', async (c) => {
     const stage = c.req.query('stage')
     if (!isStageKey(stage))
       fail(422, 'invalid_input', `stage must be one of ${STAGES.map((s) => s.key).join(', ')}.`)
-    const page = await columnCards(
-      c.var.db,
-      scopeFor(c),
+    const view = await stageCardsView(c.var.db, c.var.user, c.var.deps.now(), {
+      owner: c.req.query('owner'),
       stage,
-      { after: c.req.query('after') ?? null },
-      c.var.deps.now(),
-    )
-    return c.json(page)
+      after: c.req.query('after') ?? null,
+    })
+    if (!view.ok) fail(view.status, view.code, view.message)
+    return c.json(view.page)
   })
   .get('/:id', async (c) => {
-    const deal = await readable(c)
-    const context = await dealContext(c.var.db, deal)
-    const stakeholders = await listStakeholders(c.var.db, deal.id)
-    const timeline = await dealTimeline(c.var.db, deal, context.contact.email)
+    const view = await dealView(c.var.db, c.var.user, validate(id, c.req.param('id')))
+    if (!view.ok) fail(view.status, view.code, view.message)
+    const { contact, company } = view
     return c.json({
-      deal: publicDeal(deal),
+      deal: publicDeal(view.deal),
       contact: {
-        id: context.contact.id,
-        email: context.contact.emailDisplay,
-        firstName: context.contact.firstName,
-        lastName: context.contact.lastName,
-        jobTitle: context.contact.jobTitle,
+        id: contact.id,
+        email: contact.emailDisplay,
+        firstName: contact.firstName,
+        lastName: contact.lastName,
+        jobTitle: contact.jobTitle,
       },
-      company: context.company && {
-        id: context.company.id,
-        name: context.company.name,
-        domain: context.company.domain,
+      company: company && {
+        id: company.id,
+        name: company.name,
+        domain: company.domain,
       },
-      owner: context.owner,
-      stakeholders,
-      decisionMakerEngaged: decisionMakerEngaged(stakeholders),
-      timeline: timeline.map(({ evidence, ...entry }) => ({
+      owner: view.owner,
+      stakeholders: view.stakeholders,
+      decisionMakerEngaged: view.decisionMakerEngaged,
+      timeline: view.timeline.map(({ evidence, ...entry }) => ({
         ...entry,
         ...(evidence ? { evidence } : {}),
       })),
@@ -360,22 +362,6 @@ async function dropStakeholder(c: Context<AppEnv>, kind: BodyKind) {
   if (!result.ok) return refuse(c, kind, result, back)
   if (kind === 'form') return redirect(c, back, { notice: 'Stakeholder removed.' })
   return c.body(null, 204)
-}
-
-/** The deal, if this user may read it; else 404 / 403. */
-async function readable(c: Context<AppEnv>): Promise<Deal> {
-  const deal = await findDeal(c.var.db, validate(id, c.req.param('id')))
-  if (!deal) fail(404, 'not_found', 'There is no such deal.')
-  if (!dealAccess(c.var.user, deal).read)
-    fail(403, 'forbidden', 'This deal belongs to another rep.')
-  return deal
-}
-
-/** `owner=me|team|<user id>`: reps see their own; admins and SDRs may look at anyone's or all. */
-export function scopeFor(c: Context<AppEnv>): Scope {
-  const choice = resolveScope(c.var.user!, c.req.query('owner'))
-  if (!choice.ok) fail(403, 'forbidden', choice.message)
-  return choice.scope
 }
 
 /** Bodyless posts (take over, remove): the pages' forms post form-encoded; anything else is an API call. */

@@ -6,12 +6,12 @@ import {
   GRADER_COOKIE,
   GRADER_COOKIE_MAX_AGE,
   graderSettingsFrom,
-  isUnlockedBy,
   plausibleToken,
   reportJson,
   requestGrade,
 } from '../grader/reports.ts'
 import { checkUnlockPost, unlockReport } from '../grader/unlocks.ts'
+import { reportView, reportViewJson } from '../grader/views.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
 import { fail, readBody, wantsJson } from '../http/input.ts'
@@ -20,7 +20,6 @@ import { leadContext } from '../leads/context.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { requestHash } from '../leads/lead-form.ts'
 import { spamReasons } from '../leads/spam.ts'
-import { can } from '../accounts/permissions.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 
 // The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the
@@ -78,19 +77,13 @@ export const graderRoutes = new Hono<AppEnv>()
   })
 
   .get('/:id', async (c) => {
-    const { deps } = c.var
-    const id = c.req.param('id')
-    const report = await findReport(deps.db, id)
-    if (!report) fail(404, 'not_found', 'There is no grader report with this id.')
-    const full =
-      can(c.var.user, 'grader:read') ||
-      (report.status === 'done' &&
-        (await isUnlockedBy(deps.db, id, [
-          readCookie(c.req.header('cookie'), GRADER_COOKIE),
-          c.req.query('key'),
-        ])))
+    const view = await reportView(c.var.db, c.req.param('id'), {
+      user: c.var.user,
+      tokens: [readCookie(c.req.header('cookie'), GRADER_COOKIE), c.req.query('key')],
+    })
+    if (!view.ok) fail(view.status, view.code, view.message)
     c.header('Cache-Control', 'private, no-store')
-    return c.json({ report: reportJson(report, { full }) })
+    return c.json({ report: reportViewJson(view) })
   })
 
   .post('/:id/unlock', async (c) => {
