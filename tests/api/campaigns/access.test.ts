@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import {
+  campaignDecision,
+  mayCreateFor,
+  type CampaignAction,
+} from '../../../api/campaigns/access.ts'
+
+const admin = { id: 'a', role: 'admin' as const }
+const sdr = { id: 's', role: 'sdr' as const }
+const otherSdr = { id: 't', role: 'sdr' as const }
+const rep = { id: 'r', role: 'rep' as const }
+const mine = { ownerId: 's', status: 'sending' as const }
+
+describe('campaignDecision', () => {
+  it('lets everyone signed in read, nobody anonymous', () => {
+    for (const actor of [admin, sdr, otherSdr, rep])
+      expect(campaignDecision(actor, mine, 'read').ok).toBe(true)
+    expect(campaignDecision(null, mine, 'read')).toMatchObject({ ok: false, status: 401 })
+  })
+
+  it('lets the owning SDR and admins pause, but not another SDR or a rep', () => {
+    expect(campaignDecision(sdr, mine, 'pause')).toEqual({ ok: true, to: 'paused' })
+    expect(campaignDecision(admin, mine, 'pause')).toEqual({ ok: true, to: 'paused' })
+    expect(campaignDecision(otherSdr, mine, 'pause')).toMatchObject({ ok: false, status: 403 })
+    expect(campaignDecision(rep, mine, 'pause')).toMatchObject({ ok: false, status: 403 })
+  })
+
+  it('follows draft → ready → sending ⇄ paused → completed', () => {
+    const at = (
+      status: 'draft' | 'ready' | 'sending' | 'paused' | 'completed',
+      action: CampaignAction,
+    ) => campaignDecision(sdr, { ownerId: 's', status }, action)
+    expect(at('draft', 'ready')).toEqual({ ok: true, to: 'ready' })
+    expect(at('ready', 'start')).toEqual({ ok: true, to: 'sending' })
+    expect(at('sending', 'pause')).toEqual({ ok: true, to: 'paused' })
+    expect(at('paused', 'resume')).toEqual({ ok: true, to: 'sending' })
+    expect(at('paused', 'complete')).toEqual({ ok: true, to: 'completed' })
+    expect(at('sending', 'resume')).toMatchObject({ ok: false, status: 409 })
+    expect(at('completed', 'resume')).toMatchObject({ ok: false, status: 409 })
+    expect(at('draft', 'pause')).toMatchObject({ ok: false, status: 409 })
+  })
+
+  it('allows edits and imports only before sending, and sends a ready campaign back to draft', () => {
+    expect(campaignDecision(sdr, { ownerId: 's', status: 'ready' }, 'edit')).toEqual({
+      ok: true,
+      to: 'draft',
+    })
+    expect(campaignDecision(sdr, { ownerId: 's', status: 'ready' }, 'import')).toEqual({
+      ok: true,
+      to: 'draft',
+    })
+    const sending = campaignDecision(sdr, mine, 'edit')
+    expect(sending).toMatchObject({ ok: false, status: 409 })
+    if (!sending.ok) expect(sending.message).toBe('A sending campaign cannot be edited.')
+    expect(campaignDecision(admin, { ownerId: 's', status: 'paused' }, 'edit')).toMatchObject({
+      ok: false,
+      status: 409,
+    })
+  })
+})
+
+describe('mayCreateFor', () => {
+  it('lets an SDR create for themselves and an admin for any SDR', () => {
+    expect(mayCreateFor(sdr, sdr)).toBe(true)
+    expect(mayCreateFor(sdr, otherSdr)).toBe(false)
+    expect(mayCreateFor(admin, sdr)).toBe(true)
+    expect(mayCreateFor(admin, rep)).toBe(false)
+    expect(mayCreateFor(rep, rep)).toBe(false)
+    expect(mayCreateFor(null, sdr)).toBe(false)
+  })
+})

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { renderOutreach } from '../../../email-templates/outreach.ts'
+import { findLinks, linkTracker, normalizeDestination } from '../../../api/tracking/links.ts'
+import { isTrackingToken } from '../../../api/tracking/token.ts'
+
+const brand = {
+  name: 'Frontdoor',
+  postalAddress: '1 Example Street',
+  siteUrl: 'https://frontdoor.example',
+}
+
+describe('tracked links', () => {
+  it('normalises destinations: http(s) only, no credentials', () => {
+    expect(normalizeDestination('HTTPS://Example.COM/a b')).toBe('https://example.com/a%20b')
+    expect(normalizeDestination('javascript:alert(1)')).toBeNull()
+    expect(normalizeDestination('data:text/html,hi')).toBeNull()
+    expect(normalizeDestination('ftp://example.com/')).toBeNull()
+    expect(normalizeDestination('https://user:pw@example.com/')).toBeNull()
+  })
+
+  it('finds the same links renderOutreach makes clickable, in order', () => {
+    const body =
+      'See https://a.example/x. Or (https://b.example/y_(z)) and https://c.example/?q=1, javascript:alert(1) and http://user:pw@d.example/.'
+    const found = findLinks(body)
+    const rewritten: string[] = []
+    renderOutreach(
+      { subject: 's', body },
+      { email: 'a@b.example' },
+      {
+        brand,
+        unsubscribeUrl: 'https://frontdoor.example/u/x',
+        rewriteLink: (url) => {
+          rewritten.push(url)
+          return url
+        },
+      },
+    )
+    expect(found.map((l) => l.url)).toEqual(rewritten)
+    expect(found.map((l) => l.destination)).toEqual([
+      'https://a.example/x',
+      'https://b.example/y_(z)',
+      'https://c.example/?q=1',
+      null,
+    ])
+  })
+
+  it('rewrites a CSV-supplied URL but never a javascript: one', () => {
+    const tracker = linkTracker('https://app.example')
+    const message = renderOutreach(
+      { subject: 'Hi', body: 'Your site: {{website}} and {{evil}}' },
+      {
+        email: 'a@b.example',
+        custom: {
+          website: 'https://acme.example/pricing',
+          evil: 'javascript:alert(document.cookie)',
+        },
+      },
+      { brand, unsubscribeUrl: 'https://frontdoor.example/u/x', rewriteLink: tracker.rewrite },
+    )
+    expect(tracker.links).toHaveLength(1)
+    expect(tracker.links[0]!.destination).toBe('https://acme.example/pricing')
+    expect(isTrackingToken(tracker.links[0]!.token)).toBe(true)
+    expect(message.text).toContain(`https://app.example/r/${tracker.links[0]!.token}`)
+    expect(message.text).not.toContain('acme.example')
+    expect(message.html).not.toMatch(/href="javascript:/i)
+  })
+})
