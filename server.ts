@@ -6,6 +6,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/deps.ts'
+import { createClickWriter } from './api/tracking/click-writer.ts'
 import { startBackground } from './api/background.ts'
 import { maintainEmbedded } from './api/db/maintenance.ts'
 import type { Deps } from './api/deps.ts'
@@ -46,7 +47,9 @@ export async function startServer(
   }
   const statics = await staticFiles(clientDir)
 
-  const api = createApp(deps)
+  // Tracked-link clicks are committed in groups; the writer is drained before the database closes.
+  const clicks = createClickWriter(deps.db, deps.logger)
+  const api = createApp(deps, clicks)
   // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
   // Hono's; static files are served next; everything else is rendered by Astro.
   const apiPaths = /^\/(api|r|u|d)(\/|$)/
@@ -83,8 +86,9 @@ export async function startServer(
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
-  deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
+  // The first-run link comes before "listening", so whoever waits for that line has both.
   await announceFirstRun(deps)
+  deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   // Outbox worker (unless OUTBOX_WORKER=false leaves sending to `npm run worker` processes), grader
   // jobs (from source: the engine's script matcher is a worker thread), notifier, housekeeping.
   const background = startBackground(deps)
@@ -101,6 +105,7 @@ export async function startServer(
         })
         // Before the database closes: the batch in flight records its outcomes.
         await background.stop()
+        await clicks.drain()
         await deps.database.close()
       })()),
   }

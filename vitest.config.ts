@@ -1,15 +1,20 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: everything on embedded PGlite, and the database tests (*.db.test.ts) again on a
-// real PostgreSQL server when TEST_DATABASE_URL is set (CI sets it).
+// Three kinds of test, by file name:
+//   unit   *.test.ts            pure functions, templates, the grader engine: no database
+//   db     *.db.test.ts         through a real database: PGlite (one per worker, emptied between
+//                               files), and again on PostgreSQL when TEST_DATABASE_URL is set (CI)
+//   e2e    tests/e2e/*.e2e.test.ts  real Chromium against the built production server
+// `npm test` runs all of them; `npm run test:fast` unit + db on PGlite; `npm run test:e2e` e2e.
 const postgres = process.env.TEST_DATABASE_URL
   ? [
       {
         extends: true as const,
-        test: { name: 'postgres', include: ['tests/**/*.db.test.ts'], env: { TEST_DB_ENGINE: 'postgres' } },
-        // Isolated (98 s; 44 s sharing workers): in one of three full runs with shared workers the
-        // two grading-queue tests on PostgreSQL waited 10 s for page requests that never came;
-        // no isolated run has failed that way at the default worker count. Cause not found yet.
+        test: {
+          name: 'db-postgres',
+          include: ['tests/**/*.db.test.ts'],
+          env: { TEST_DB_ENGINE: 'postgres' },
+        },
       },
     ]
   : []
@@ -22,22 +27,38 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['tests/global-setup.ts'],
     // CI asks for a JSON report to count passed and failed tests.
-    reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
+    reporters: process.env.VITEST_JSON_REPORT
+      ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]]
+      : ['default'],
     projects: [
       {
         extends: true,
         test: {
-          name: 'pglite',
+          name: 'unit',
           include: ['tests/**/*.test.ts'],
+          exclude: ['tests/**/*.db.test.ts', 'tests/e2e/**', 'tests/bench/**', 'node_modules/**'],
+          pool: 'threads',
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'db',
+          include: ['tests/**/*.db.test.ts'],
           env: { TEST_DB_ENGINE: 'pglite' },
-          // Files share their worker's loaded modules instead of importing the app, Drizzle and
-          // PGlite anew for each of 62 files (measured: 497 → 323 s for the whole suite on a
-          // 2-core machine). Each file still gets its own database; module-level state in api/ is
-          // memoization only (formatters, the offer catalog, the library-scan worker).
+          // Files share their worker's loaded modules and its one PGlite (tests/db-fixtures.ts)
+          // instead of importing the app, Drizzle and PGlite and opening a database anew for each
+          // file. Module-level state in api/ is memoization only (formatters, the offer catalog,
+          // the library-scan worker).
           isolate: false,
         },
       },
       ...postgres,
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['tests/e2e/**/*.e2e.test.ts'] },
+      },
     ],
   },
 })

@@ -1,66 +1,30 @@
-import { afterAll } from 'vitest'
 import { createApp } from '../api/app.ts'
-import type { Database } from '../api/db/client.ts'
-import type { Deps } from '../api/deps.ts'
-import { parseEnv } from '../api/env.ts'
-import { createLogger } from '../api/logger.ts'
-import { createWakeups, sessionPolicyFrom } from '../api/deps.ts'
-import { createUser, type Role } from '../api/accounts/users.ts'
-import { openTestDatabase } from './db-fixtures.ts'
+import type { Role } from '../api/accounts/users.ts'
+import type { TestDatabaseOptions } from './db-fixtures.ts'
+import { addUser, ORIGIN, PASSWORD, setupTestDb, type DbContext } from './db.ts'
 
-export const ORIGIN = 'http://localhost:4321'
+// Route tests: a database context (tests/db.ts) plus the app, driven with app.request().
+export { addUser, ORIGIN, PASSWORD, setupTestDb, testClock } from './db.ts'
 
-/** A clock tests can move. */
-export function testClock(start = new Date('2026-11-29T10:00:00Z')) {
-  let now = start.getTime()
-  return {
-    now: () => new Date(now),
-    advance: (ms: number) => {
-      now += ms
-    },
-    set: (d: Date) => {
-      now = d.getTime()
-    },
-  }
-}
-
-export interface TestContext {
-  database: Database
-  deps: Deps
+export interface TestContext extends DbContext {
   app: ReturnType<typeof createApp>
-  clock: ReturnType<typeof testClock>
 }
 
-/** A fresh database and app for the calling test file, closed after it. */
-export async function setupTestApp(envOverrides: Record<string, string> = {}): Promise<TestContext> {
-  const database = await openTestDatabase()
-  afterAll(() => database.close())
-  const env = parseEnv({ NODE_ENV: 'test', APP_ORIGIN: ORIGIN, LOG_LEVEL: 'silent', ...envOverrides })
-  const clock = testClock()
-  const deps: Deps = {
-    env,
-    database,
-    db: database.db,
-    logger: createLogger({ level: 'silent', format: 'json' }),
-    now: clock.now,
-    sessionPolicy: sessionPolicyFrom(env),
-    secret: 'test-secret-test-secret-test-secret!',
-    version: 'test',
-    wakeups: createWakeups(),
-  }
-  return { database, deps, app: createApp(deps), clock }
-}
-
-export const PASSWORD = 'correct horse battery'
-
-export async function addUser(ctx: TestContext, role: Role, email = `${role}-${Math.random().toString(36).slice(2, 7)}@example.com`) {
-  const result = await createUser(ctx.deps.db, { email, name: `${role} person`, role, password: PASSWORD })
-  if (!result.ok) throw new Error(result.message)
-  return result.user
+/** A fresh database and app for the calling test file (or test), given back after it. */
+export async function setupTestApp(
+  envOverrides: Record<string, string> = {},
+  options: TestDatabaseOptions = {},
+): Promise<TestContext> {
+  const ctx = await setupTestDb(envOverrides, options)
+  return { ...ctx, app: createApp(ctx.deps) }
 }
 
 /** Signs in through the API and returns the Cookie header value to send. */
-export async function signInCookie(ctx: TestContext, email: string, password = PASSWORD): Promise<string> {
+export async function signInCookie(
+  ctx: TestContext,
+  email: string,
+  password = PASSWORD,
+): Promise<string> {
   const res = await ctx.app.request('/api/sessions', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -76,10 +40,17 @@ export async function signedInAs(ctx: TestContext, role: Role) {
 }
 
 export function json(body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  }
 }
 
-export function form(body: Record<string, string>, headers: Record<string, string> = {}): RequestInit {
+export function form(
+  body: Record<string, string>,
+  headers: Record<string, string> = {},
+): RequestInit {
   return {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN, ...headers },

@@ -45,6 +45,8 @@ export const GRADER_JOB_DEFAULTS: GraderJobsOptions = {
 export interface GraderJobs {
   /** Look for work now (a report was just requested). */
   wake(): void
+  /** Resolves once no claim is under way: what could be started has been (tests wait on this). */
+  idle(): Promise<void>
   /** Stop claiming, cancel running gradings and put them back in the queue. */
   stop(): Promise<void>
 }
@@ -159,6 +161,9 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
 
   return {
     wake: pump,
+    async idle() {
+      while (claiming) await claiming
+    },
     async stop() {
       clearInterval(timer)
       unlisten()

@@ -16,6 +16,7 @@ import { RETENTION } from '../../api/content/site.ts'
 import { createSession, validateSessionToken } from '../../api/accounts/sessions.ts'
 import { addUser, setupTestApp } from '../helpers.ts'
 import { makeDeal } from './pipeline/fixtures.ts'
+import { eventually } from '../eventually.ts'
 
 const ctx = await setupTestApp()
 const db = ctx.deps.db
@@ -147,7 +148,7 @@ describe('housekeeping', () => {
     const lines: string[] = []
     const logger = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) })
     const job = startMaintenance({ ...ctx.deps, logger }, 20)
-    await expect.poll(() => lines.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6)
+    await eventually(() => lines.length >= 6)
     await job.stop()
     const runs = lines.map((l) => JSON.parse(l) as { msg: string; vacuumed: boolean })
     expect(runs.every((r) => r.msg === 'housekeeping')).toBe(true)

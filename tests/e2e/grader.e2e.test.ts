@@ -97,7 +97,9 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
     // The progress page reloads itself into the report (JavaScript polling here).
     await page.getByRole('heading', { name: 'Top problems' }).waitFor({ timeout: 30_000 })
     expect(await page.textContent('h1')).toBe(`${PUBLIC_ADDRESS}`)
-    await expect.poll(() => page.locator('.gr-total__label').textContent()).toContain('grade F')
+    await expect
+      .poll(() => page.locator('.gr-total__label').textContent(), { timeout: 25_000 })
+      .toContain('grade F')
     const problems = await page.locator('.gr-problem').allTextContents()
     expect(problems.map((p) => p.trim())).toEqual([
       'Does not have a <meta name="viewport"> tag with width or initial-scale',

@@ -55,8 +55,8 @@ export async function startServer(env: Record<string, string> = {}, options: { e
     const check = () => {
       if (out.includes('"msg":"listening"')) {
         clearTimeout(timer)
-        // the setup link is printed right after "listening"
-        setTimeout(resolve, 300)
+        // the setup link, when there is one, is printed before "listening"
+        resolve()
       }
     }
     child.stdout!.on('data', check)

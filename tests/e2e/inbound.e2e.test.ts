@@ -79,7 +79,9 @@ describe.skipIf(!hasChromium)('the inbound front door (real Chromium, production
     // Inline validation first: the enhanced form catches a bad address before posting.
     await page.getByLabel('Work email').fill('dana@')
     await page.getByRole('button', { name: 'Get the whitepaper' }).click()
-    await expect.poll(() => page.getByLabel('Work email').getAttribute('aria-invalid')).toBe('true')
+    await expect
+      .poll(() => page.getByLabel('Work email').getAttribute('aria-invalid'), { timeout: 25_000 })
+      .toBe('true')
     expect(page.url()).toContain(PAPER)
 
     await fillWhitepaperForm(page, 'dana.js@acme-robotics.example')

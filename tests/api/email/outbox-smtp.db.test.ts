@@ -17,6 +17,7 @@ import { json, setupTestApp, signedInAs } from '../../helpers.ts'
 import { enqueueAsset, freePort, outboxRow, testWorker } from './outbox-fixtures.ts'
 import { headerLines, smtpError, startSmtpServer } from './smtp-server.ts'
 import type { Behaviour } from './smtp-server.ts'
+import { eventually } from '../../eventually.ts'
 
 // The outbox worker against a real SMTP server (smtp-server) on loopback, through the SMTP
 // transport the server process would build from its environment.
@@ -272,7 +273,7 @@ describe('outbox over SMTP', () => {
     expect(res.status).toBe(201)
     expect(elapsed).toBeLessThan(500)
 
-    const [row] = await waitFor(async () => {
+    const [row] = await eventually(async () => {
       const rows = await db
         .select()
         .from(outbox)
@@ -380,13 +381,3 @@ describe('outbox over SMTP', () => {
     expect(signed).toEqual(expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post']))
   })
 })
-
-async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > until) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -24,6 +24,8 @@ import {
 // The queue and the job runner: a global concurrency limit, a lease that lets a crashed
 // process's job be graded again, an age limit, and a clean hand-back on shutdown. Page requests
 // to hold.frontdoor-fixture.com wait until the test releases them, so "running" can be seen.
+// Nothing here waits on the wall clock: a test waits for a held request to arrive, or for a runner
+// to finish claiming, and the grading deadline is far beyond any test's run time.
 
 const held: ServerResponse[] = []
 // Pages being graded right now, by path (one path per job).
@@ -41,11 +43,25 @@ const hold: Handler = (req, res) => {
     else inFlight.delete(path)
   })
   held.push(res)
+  for (const check of [...arrivals]) check()
+}
+const arrivals = new Set<() => void>()
+/** Resolves when the held page requests satisfy the condition (checked at every arrival). */
+function whenHeld(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!condition()) return
+      arrivals.delete(check)
+      resolve()
+    }
+    arrivals.add(check)
+    check()
+  })
 }
 const paths = ['a', 'b', 'c', 'd', 'e']
 const app = await startGraderTestApp({
   routes: Object.fromEntries(paths.map((p) => [`hold/${p}`, hold])),
-  jobs: { concurrency: 2, deadlineMs: 10_000 },
+  jobs: { concurrency: 2, deadlineMs: 600_000 },
 })
 const { ctx, stage } = app
 const { db } = ctx.deps
@@ -56,14 +72,6 @@ function releaseAll() {
   for (const res of held.splice(0)) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end('<!doctype html><html lang="en"><title>Held</title><h1>Held</h1></html>')
-  }
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
-  const end = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
@@ -96,14 +104,15 @@ afterEach(releaseAll)
 describe('the grading queue', () => {
   it('runs at most two gradings at once and queues the rest in order', async () => {
     const ids = await queue(paths.slice(0, 3).map((p) => siteUrl(app, 'hold', `/${p}`)))
-    await until(() => new Set(heldPaths).size === 2, 'the first two jobs’ page requests')
-    // Give the runner every chance to start a third one.
-    await new Promise((r) => setTimeout(r, 300))
-    expect(new Set(heldPaths)).toEqual(new Set(['/a', '/b']))
+    await whenHeld(() => new Set(heldPaths).size === 2)
+    // Give the runner every chance to start a third one: a claim round with two running.
+    app.jobs.wake()
+    await app.jobs.idle()
     expect(await statuses(ids)).toEqual(['running', 'running', 'pending'])
+    expect(new Set(heldPaths)).toEqual(new Set(['/a', '/b']))
 
     releaseAll()
-    await until(() => heldPaths.includes('/c'), 'the third page request')
+    await whenHeld(() => heldPaths.includes('/c'))
     expect((await statuses(ids))[2]).toBe('running')
     releaseAll()
     for (const id of ids) expect((await settled(ctx, id)).status).toBe('done')
@@ -118,8 +127,12 @@ describe('the grading queue', () => {
     )
     try {
       const ids = await queue(paths.slice(0, 5).map((p) => siteUrl(app, 'hold', `/${p}`)))
-      await until(() => held.length === 2, 'two held page requests')
-      await new Promise((r) => setTimeout(r, 300))
+      await whenHeld(() => held.length === 2)
+      // Both runners try to claim more while two run: neither may.
+      app.jobs.wake()
+      other.wake()
+      await Promise.all([app.jobs.idle(), other.idle()])
+      expect((await statuses(ids)).filter((s) => s === 'running')).toHaveLength(2)
       expect(held.length).toBe(2)
       const pump = setInterval(releaseAll, 30)
       try {
@@ -260,7 +273,7 @@ describe('the grading queue', () => {
   // Last: it stops this file's runner.
   it('hands a running grading back to the queue when the server stops', async () => {
     const [id] = await queue([siteUrl(app, 'hold', '/a')])
-    await until(() => held.length === 1, 'the held page request')
+    await whenHeld(() => held.length === 1)
     expect((await statuses([id!]))[0]).toBe('running')
     await app.jobs.stop()
     const [row] = await db.select().from(graderReports).where(eq(graderReports.id, id!))

@@ -6,6 +6,7 @@ import { savePipelineSettings } from '../../../api/pipeline/settings.ts'
 import { setUserDisabled } from '../../../api/accounts/users.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from './fixtures.ts'
+import { eventually } from '../../eventually.ts'
 
 const ctx = await setupTestApp()
 const db = ctx.deps.db
@@ -106,12 +107,10 @@ describe('the periodic job the server starts', () => {
     })
     fresh.clock.advance(60_000)
     const job = startLeadNotifier(fresh.deps, 20)
-    const deadline = Date.now() + 5_000
-    let rows: Array<typeof outbox.$inferSelect> = []
-    while (Date.now() < deadline && rows.length === 0) {
-      await new Promise((r) => setTimeout(r, 25))
-      rows = await fresh.deps.db.select().from(outbox)
-    }
+    const rows = await eventually(async () => {
+      const found = await fresh.deps.db.select().from(outbox)
+      return found.length > 0 ? found : null
+    })
     await job.stop()
     expect(rows.map((r) => r.recipient)).toEqual(['solo@team.example'])
     expect((rows[0]!.payload as { subject: string }).subject).toContain('Tick Tock')

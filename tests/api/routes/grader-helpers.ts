@@ -13,6 +13,7 @@ import type { ReportRow } from '../../../api/grader/reports.ts'
 import { ORIGIN, setupTestApp, type TestContext } from '../../helpers.ts'
 import { fixtureHost, startFixtureStage } from '../grader/engine/fixture-stage.ts'
 import { PUBLIC_ADDRESS, TEST_CA, type Handler, type Stage } from '../grader/engine/loopback.ts'
+import { eventually } from '../../eventually.ts'
 
 // The grader's API on a real database, grading the engine's fixture sites on a loopback stage.
 // The stage's address is let in the way an operator would: GRADER_ALLOW_ADDRESSES, with the
@@ -116,20 +117,14 @@ export async function postGrade(
   )
 }
 
-/** Waits until the runner has finished the report (done or failed). */
-export async function settled(
-  ctx: TestContext,
-  id: string,
-  timeoutMs = 15_000,
-): Promise<ReportRow> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
+/**
+ * Waits until the runner has finished the report (done or failed).
+ */
+export async function settled(ctx: TestContext, id: string): Promise<ReportRow> {
+  return eventually(async () => {
     const [row] = await ctx.deps.db.select().from(graderReports).where(eq(graderReports.id, id))
-    if (row && (row.status === 'done' || row.status === 'failed')) return row
-    if (Date.now() > until)
-      throw new Error(`report ${id} still ${row?.status} after ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
+    return row && (row.status === 'done' || row.status === 'failed') ? row : null
+  })
 }
 
 /** Grades a URL through the API and waits for the result. */

@@ -8,17 +8,18 @@ import { createLogger } from '../../../api/logger.ts'
 import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
 import { claimDueEmails, createOutboxWorker } from '../../../api/email/outbox-worker.ts'
 import type { OutboxWorker } from '../../../api/email/outbox-worker.ts'
-import { openTestDatabase } from '../../db-fixtures.ts'
+import { openTestDatabase, testEngine } from '../../db-fixtures.ts'
 import { testClock } from '../../helpers.ts'
 import { enqueueAsset } from './outbox-fixtures.ts'
 import { startSmtpServer } from './smtp-server.ts'
 
 // Several workers on one real PostgreSQL, each with its own connection pool (as separate
 // processes would have), sending into one SMTP sink. PGlite has a single connection, so the
-// race this guards against cannot happen there: without TEST_DATABASE_URL these tests skip.
+// race this guards against cannot happen there: these tests run in the db-postgres project only
+// (TEST_DATABASE_URL set) and are skipped on PGlite.
 
-const url = process.env.TEST_DATABASE_URL
-if (!url)
+const url = testEngine() === 'postgres' ? process.env.TEST_DATABASE_URL : undefined
+if (!process.env.TEST_DATABASE_URL)
   console.warn(
     '[exactly-once] skipped: set TEST_DATABASE_URL=postgres://… to run the multi-worker tests on PostgreSQL',
   )

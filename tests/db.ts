@@ -1,0 +1,81 @@
+import { afterAll, expect, onTestFinished } from 'vitest'
+import { createUser, type Role } from '../api/accounts/users.ts'
+import type { Database } from '../api/db/client.ts'
+import { createWakeups, sessionPolicyFrom, type Deps } from '../api/deps.ts'
+import { parseEnv } from '../api/env.ts'
+import { createLogger } from '../api/logger.ts'
+import { openTestDatabase, type TestDatabaseOptions } from './db-fixtures.ts'
+
+// What a database test needs: a fresh migrated database, the dependencies the domain functions
+// take, a clock the test moves, and users. No app: route tests add it (tests/helpers.ts).
+
+export const ORIGIN = 'http://localhost:4321'
+
+/** A clock tests can move. */
+export function testClock(start = new Date('2026-11-29T10:00:00Z')) {
+  let now = start.getTime()
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms
+    },
+    set: (d: Date) => {
+      now = d.getTime()
+    },
+  }
+}
+
+export interface DbContext {
+  database: Database
+  deps: Deps
+  clock: ReturnType<typeof testClock>
+}
+
+/**
+ * A fresh database for the calling file, given back after it; called inside a test, for that
+ * test only.
+ */
+export async function setupTestDb(
+  envOverrides: Record<string, string> = {},
+  options: TestDatabaseOptions = {},
+): Promise<DbContext> {
+  const database = await openTestDatabase(undefined, options)
+  if (expect.getState().currentTestName === undefined) afterAll(() => database.close())
+  else onTestFinished(() => database.close())
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    APP_ORIGIN: ORIGIN,
+    LOG_LEVEL: 'silent',
+    ...envOverrides,
+  })
+  const clock = testClock()
+  const deps: Deps = {
+    env,
+    database,
+    db: database.db,
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    now: clock.now,
+    sessionPolicy: sessionPolicyFrom(env),
+    secret: 'test-secret-test-secret-test-secret!',
+    version: 'test',
+    wakeups: createWakeups(),
+  }
+  return { database, deps, clock }
+}
+
+export const PASSWORD = 'correct horse battery'
+
+export async function addUser(
+  ctx: { deps: Pick<Deps, 'db'> },
+  role: Role,
+  email = `${role}-${Math.random().toString(36).slice(2, 7)}@example.com`,
+) {
+  const result = await createUser(ctx.deps.db, {
+    email,
+    name: `${role} person`,
+    role,
+    password: PASSWORD,
+  })
+  if (!result.ok) throw new Error(result.message)
+  return result.user
+}
