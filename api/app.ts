@@ -14,7 +14,7 @@ import { dealRoutes } from './routes/deals.ts'
 import { downloadRoutes } from './routes/downloads.ts'
 import { emailAdminRoutes } from './routes/email-admin.ts'
 import { graderRoutes } from './routes/grader.ts'
-import { health } from './routes/health.ts'
+import { healthRoutes } from './routes/health.ts'
 import { leadRoutes } from './routes/leads.ts'
 import { pipelineSettingsRoutes } from './routes/pipeline-settings.ts'
 import { sessionRoutes } from './routes/sessions.ts'
@@ -23,6 +23,8 @@ import { submissionRoutes } from './routes/submissions.ts'
 import { unsubscribeRoutes } from './routes/unsubscribe.ts'
 import { userRoutes } from './routes/users.ts'
 import { SESSION_COOKIE, validateSessionToken } from './accounts/sessions.ts'
+import { createClickWriter, type ClickWriter } from './tracking/click-writer.ts'
+import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
  * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; server.ts puts
@@ -35,12 +37,19 @@ import { SESSION_COOKIE, validateSessionToken } from './accounts/sessions.ts'
  * Measured with server and wrk on separate cores: the same 302 answered ~29k req/s behind the
  * context middleware and ~34k in front of it (bare node:http ~40k in the same runs).
  */
-export function createApp(deps: Deps) {
-  const api = createApiApp(deps)
+export function createApp(deps: Deps, clicks: ClickWriter = createClickWriter(deps.db, deps.logger)) {
+  const api = createApiApp(deps, clicks)
   // Deliberately untyped variables: a hot route cannot read c.var.deps (there is none); it gets
   // what it needs from `deps` and logs only failures.
   const front = new Hono()
   front.get('/api', (c) => fastRedirect(c, '/api/health'))
+  // Tracked links: every GET (and HEAD) under /r/, so a malformed token gets the HTML 404 page
+  // here instead of the API's JSON one. Not in the access log, which would hold the token. The
+  // click writer comes from the composition root (server.ts drains it before the database
+  // closes); without one, this app gets its own.
+  const trackedLink = trackedLinkRedirect(deps, clicks)
+  front.get('/r', trackedLink)
+  front.get('/r/*', trackedLink)
   // c.env carries Node's request and response (client IP, raw headers) on to the API.
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {
@@ -50,7 +59,7 @@ export function createApp(deps: Deps) {
   return front
 }
 
-function createApiApp(deps: Deps) {
+function createApiApp(deps: Deps, clicks: ClickWriter) {
   const app = new Hono<AppEnv>()
   const secure = secureCookies(deps.env)
 
@@ -143,7 +152,7 @@ function createApiApp(deps: Deps) {
 
   // GET /api (the API root → the health document, the trivial 302 the HTTP benchmark measures)
   // is answered in front, by createApp.
-  app.route('/api/health', health)
+  app.route('/api/health', healthRoutes(clicks))
   app.route('/api/sessions', sessionRoutes)
   app.route('/api/setup', setupRoutes)
   app.route('/api/users', userRoutes)

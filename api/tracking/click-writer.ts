@@ -1,0 +1,131 @@
+import type { Db } from '../db/client.ts'
+import { clickEvents } from '../db/schema.ts'
+import { newId } from '../ids.ts'
+import type { Logger } from '../logger.ts'
+
+/**
+ * Durable group commit for tracked-link clicks. Every click waits for the commit of the
+ * multi-row insert that carries it, so a 302 is only sent for a click on disk; clicks that
+ * arrive while a flush is in flight wait together and go in the next one (one flush in flight
+ * at a time). Under load, batches grow by themselves; a lone click is written at once.
+ *
+ * Failure policy (README, Tracked links): a batch whose insert fails is tried once more; if that
+ * fails too, its clicks are logged and counted as unrecorded and the visitors still get their
+ * 302. Built by the composition root, one per app; drained before the database closes.
+ */
+
+export interface Click {
+  token: string
+  recipientId: string | null
+  campaignId: string | null
+  method: string
+  ip: string | null
+  userAgent: string | null
+  /** The request headers the verdict rules read (see `clickHeaders`). */
+  headers: Record<string, string>
+  at: Date
+}
+
+export interface ClickStats {
+  /** Clicks committed by this writer. */
+  recorded: number
+  /** Clicks answered with a 302 whose insert failed twice: logged, not in the database. */
+  unrecorded: number
+  /** Commits, and how many of them carried each batch size. */
+  flushes: number
+  batchSizes: Record<number, number>
+}
+
+export interface ClickWriter {
+  /** Resolves once the click is committed, or once its batch has failed twice (then it is counted). */
+  record(click: Click): Promise<void>
+  /** Resolves when every click recorded so far has been written or counted. */
+  drain(): Promise<void>
+  stats(): ClickStats
+}
+
+export interface ClickWriterOptions {
+  /** Rows per insert; a larger backlog is written in several consecutive flushes. */
+  maxBatch?: number
+  /** Awaited before each insert with its row count: lets a test hold a flush in flight. */
+  beforeWrite?: (size: number) => Promise<void> | void
+}
+
+interface Pending {
+  row: typeof clickEvents.$inferInsert
+  done: () => void
+}
+
+export function createClickWriter(
+  db: Db,
+  logger: Logger,
+  options: ClickWriterOptions = {},
+): ClickWriter {
+  const maxBatch = options.maxBatch ?? 500
+  let queue: Pending[] = []
+  let flushing: Promise<void> | null = null
+  const stats: ClickStats = { recorded: 0, unrecorded: 0, flushes: 0, batchSizes: {} }
+
+  const insert = async (batch: Pending[]) => {
+    await options.beforeWrite?.(batch.length)
+    await db.insert(clickEvents).values(batch.map((p) => p.row))
+  }
+
+  const write = async (batch: Pending[]) => {
+    try {
+      await insert(batch).catch(() => insert(batch))
+      stats.recorded += batch.length
+      stats.flushes++
+      stats.batchSizes[batch.length] = (stats.batchSizes[batch.length] ?? 0) + 1
+    } catch (err) {
+      stats.unrecorded += batch.length
+      // Drizzle's own message carries the query parameters, tokens included: log the cause only.
+      const cause = (err as { cause?: { message?: string; code?: string } }).cause
+      logger.error('clicks not recorded', {
+        clicks: batch.length,
+        unrecordedSinceStart: stats.unrecorded,
+        error: cause?.message ?? (err as Error).message?.split('\n')[0],
+        code: cause?.code,
+      })
+    }
+    for (const p of batch) p.done()
+  }
+
+  const run = async () => {
+    // Requests already read in this turn of the event loop join the first batch.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    while (queue.length > 0) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
+      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch)
+      await write(batch)
+    }
+    flushing = null
+  }
+
+  return {
+    record(click) {
+      return new Promise<void>((done) => {
+        queue.push({
+          row: {
+            id: newId(click.at.getTime()),
+            token: click.token,
+            recipientId: click.recipientId,
+            campaignId: click.campaignId,
+            kind: 'click',
+            method: click.method,
+            ip: click.ip,
+            userAgent: click.userAgent,
+            headers: click.headers,
+            createdAt: click.at,
+          },
+          done,
+        })
+        flushing ??= run()
+      })
+    },
+    async drain() {
+      while (flushing) await flushing
+    },
+    stats: () => ({ ...stats, batchSizes: { ...stats.batchSizes } }),
+  }
+}

@@ -1,0 +1,65 @@
+import { createUser } from '../../../api/accounts/users.ts'
+import type { Db } from '../../../api/db/client.ts'
+import { campaignRecipients, campaigns, contacts, trackedLinks } from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
+import { newTrackingToken } from '../../../api/tracking/token.ts'
+
+// Tracked links written straight into the database (one campaign, one recipient per call), the
+// way the campaign sender stores them: a fresh token per recipient × link.
+
+export interface LinkFixture {
+  campaignId: string
+  recipientId: string
+  tokens: string[]
+}
+
+export async function addTrackedLinks(db: Db, urls: string[]): Promise<LinkFixture> {
+  const tag = Math.random().toString(36).slice(2, 9)
+  const created = await createUser(db, {
+    email: `sdr-${tag}@example.com`,
+    name: 'SDR',
+    role: 'sdr',
+    password: null,
+  })
+  if (!created.ok) throw new Error(created.message)
+  const campaignId = newId()
+  await db.insert(campaigns).values({
+    id: campaignId,
+    name: `Campaign ${tag}`,
+    ownerId: created.user.id,
+    createdBy: created.user.id,
+    senderName: 'SDR',
+    senderEmail: 'sdr@frontdoor.example',
+    subjectTemplate: 'Hello',
+    bodyTemplate: 'Hello {{firstName}}',
+  })
+  const contactId = newId()
+  const email = `prospect-${tag}@example.com`
+  await db
+    .insert(contacts)
+    .values({ id: contactId, email, emailDisplay: email, source: 'outbound' })
+  const recipientId = newId()
+  await db
+    .insert(campaignRecipients)
+    .values({ id: recipientId, campaignId, contactId, email, fields: {} })
+  const tokens = urls.map(() => newTrackingToken())
+  await db
+    .insert(trackedLinks)
+    .values(
+      urls.map((url, position) => ({
+        token: tokens[position]!,
+        recipientId,
+        campaignId,
+        url,
+        position,
+      })),
+    )
+  return { campaignId, recipientId, tokens }
+}
+
+/** A promise and the function that settles it: a test holds work in flight with it. */
+export function held<T = void>() {
+  let release!: (value: T) => void
+  const promise = new Promise<T>((resolve) => (release = resolve))
+  return { promise, release }
+}
