@@ -1,23 +1,25 @@
 import { eq } from 'drizzle-orm'
 import * as graderReportReady from '../../email-templates/grader-report-ready.ts'
 import type { Db } from '../db/client.ts'
-import { graderReports, graderUnlocks, idempotencyKeys, submissions } from '../db/schema.ts'
+import { graderReports, graderUnlocks } from '../db/schema.ts'
+import { parseEmailAddress, type EmailAddress } from '../email/address.ts'
 import { formatAddress } from '../email/headers.ts'
 import { enqueueEmail } from '../email/outbox.ts'
-import { isProblem, resultOf, unlockTokenHash, type ReportRow } from './reports.ts'
 import { newId, newToken } from '../ids.ts'
-import { recordMarketingConsent, upsertContact, type LeadContext } from '../leads/capture.ts'
-import { parseEmailAddress, type EmailAddress } from '../email/address.ts'
+import { formFollowUp } from '../leads/capture.ts'
 import type { FirstTouch } from '../leads/first-touch.ts'
 import { formEnvelope, parseLeadPost, type UtmParam } from '../leads/lead-form.ts'
+import { postLead, type LeadContext, type LeadFollowUp } from '../leads/lead-post.ts'
+import type { ReleaseFollowUp } from '../leads/quarantine.ts'
 import type { SpamReason } from '../leads/spam.ts'
-import { qualifyContact } from '../pipeline/qualification.ts'
+import { isProblem, resultOf, unlockTokenHash, type ReportRow } from './reports.ts'
 
-// Unlocking a grader report is a lead form post like the others (api/leads): the same fields,
-// time trap, honeypot, idempotency key and quarantine, the same contact merge, consent record
-// and qualification. What differs: the offer is `grader:<reportId>`, the deal's evidence is the
-// grade, the email carries a link to the full report, and the visitor's browser is given access.
-// One transaction: contact, submission, consent, deal with evidence, access and email, or none.
+// Unlocking a grader report is a lead post like the others (api/leads/lead-post.ts): the same
+// fields, time trap, honeypot, idempotency key and quarantine, the same contact merge, consent
+// record and qualification. What differs is the follow-up handed to it: the offer is
+// `grader:<reportId>`, the deal's evidence is the grade, the email carries a link to the full
+// report, and the visitor's browser is given access. One transaction: contact, submission,
+// consent, deal with evidence, access and email, or none.
 
 export const unlockOffer = (reportId: string) => `grader:${reportId}`
 
@@ -85,12 +87,6 @@ export type UnlockResult =
   | { kind: 'not_found' }
   | { kind: 'not_ready' }
 
-interface StoredAnswer {
-  status: 'accepted' | 'quarantined'
-  submissionId: string
-  contactId: string | null
-}
-
 const SCOPE = 'grader-unlock'
 
 export async function unlockReport(
@@ -105,107 +101,87 @@ export async function unlockReport(
     if (!report) return { kind: 'not_found' }
     if (report.status !== 'done') return { kind: 'not_ready' }
 
-    const key = form.idempotencyKey ? `${SCOPE}:${form.idempotencyKey}` : null
-    if (key) {
-      const claimed = await tx
-        .insert(idempotencyKeys)
-        .values({ key, scope: SCOPE, requestHash: request.requestHash, createdAt: now })
-        .onConflictDoNothing()
-        .returning({ key: idempotencyKeys.key })
-      if (claimed.length === 0) {
-        const [row] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key))
-        if (!row || row.response === null) throw new Error('idempotency key held without an answer')
-        if (row.requestHash !== request.requestHash) return { kind: 'conflict' }
-        const stored = row.response as StoredAnswer
-        if (stored.status === 'quarantined' || !stored.contactId)
-          return { kind: 'quarantined', submissionId: stored.submissionId }
-        await grantAccess(tx, reportId, stored.contactId, request.visitorToken, now)
-        return { kind: 'replayed', submissionId: stored.submissionId, contactId: stored.contactId }
-      }
-    }
-
-    const submissionId = newId(now.getTime())
-    const quarantined = request.spamReasons.length > 0
-    const contact = quarantined
-      ? null
-      : await upsertContact(tx, form.email, form.fields, 'grader', now)
-    await tx.insert(submissions).values({
-      id: submissionId,
-      contactId: contact?.id ?? null,
-      kind: 'grader',
-      offer: unlockOffer(reportId),
-      email: form.email.display,
-      fields: {
-        ...form.fields,
-        url: report.normalizedUrl,
-        consent: form.consent.granted,
-        consentVersion: form.consent.version,
-        ...(form.honeypot ? { honeypot: form.honeypot.slice(0, 200) } : {}),
+    const posted = await postLead(
+      tx,
+      {
+        scope: SCOPE,
+        idempotencyKey: form.idempotencyKey,
+        requestHash: request.requestHash,
+        kind: 'grader',
+        offer: unlockOffer(reportId),
+        email: form.email,
+        fields: form.fields,
+        extraFields: { url: report.normalizedUrl },
+        consent: form.consent,
+        honeypot: form.honeypot,
+        pageUrl: form.pageUrl,
+        referrer: form.referrer,
+        utm: form.utm,
+        firstTouch: request.firstTouch,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        spamReasons: request.spamReasons,
       },
-      pageUrl: form.pageUrl,
-      referrer: form.referrer,
-      utm: form.utm,
-      firstTouch: request.firstTouch,
-      ip: request.ip,
-      userAgent: request.userAgent,
-      status: quarantined ? 'quarantined' : 'accepted',
-      spamReasons: quarantined ? request.spamReasons : null,
-      idempotencyKey: form.idempotencyKey,
-      createdAt: now,
-    })
+      unlockFollowUp(report, request.visitorToken),
+      ctx,
+    )
+    if (posted.kind === 'conflict') return posted
+    const { answer } = posted
+    if (answer.status === 'quarantined' || !answer.contactId)
+      return { kind: 'quarantined', submissionId: answer.submissionId }
+    if (posted.kind === 'replayed') {
+      // The same post again (a retry): this browser gets access too.
+      await grantAccess(tx, reportId, answer.contactId, request.visitorToken, now)
+      return { kind: 'replayed', submissionId: answer.submissionId, contactId: answer.contactId }
+    }
+    return {
+      kind: 'unlocked',
+      submissionId: answer.submissionId,
+      contactId: answer.contactId,
+      dealId: posted.dealId!,
+      dealCreated: posted.dealCreated,
+    }
+  })
+}
 
-    let outcome: UnlockResult
-    if (!contact) {
-      outcome = { kind: 'quarantined', submissionId }
-    } else {
-      if (form.consent.granted) {
-        await recordMarketingConsent(tx, {
-          contactId: contact.id,
-          version: form.consent.version,
-          source: { form: unlockOffer(reportId), pageUrl: form.pageUrl, utm: form.utm },
-          submissionId,
-          ip: request.ip,
-          userAgent: request.userAgent,
-          at: now,
-        })
-      }
-      const qualification = await qualifyContact(tx, {
-        contactId: contact.id,
-        companyId: contact.companyId,
-        source: 'grader',
-        title: contact.companyName ?? form.fields.company ?? form.fields.name ?? form.email.display,
-        evidence: { ...graderEvidence(report), submissionId, at: now.toISOString() },
-        now,
-      })
-      await grantAccess(tx, reportId, contact.id, request.visitorToken, now)
+/**
+ * The unlock's follow-up: the grade as evidence, access for the visitor's browser (none for a
+ * release from quarantine: the emailed link carries its own key) and the report by email.
+ */
+export function unlockFollowUp(report: ReportRow, visitorToken: string | null): LeadFollowUp {
+  return {
+    source: 'grader',
+    evidence: () => graderEvidence(report),
+    async deliver(tx, lead, ctx) {
+      if (visitorToken) await grantAccess(tx, report.id, lead.contact.id, visitorToken, ctx.now)
       await emailReport(
         tx,
         report,
-        { contactId: contact.id, firstName: contact.firstName, name: form.fields.name ?? null, email: form.email },
+        {
+          contactId: lead.contact.id,
+          firstName: lead.contact.firstName,
+          name: lead.fields.name ?? null,
+          email: lead.email,
+        },
         ctx,
       )
-      outcome = {
-        kind: 'unlocked',
-        submissionId,
-        contactId: contact.id,
-        dealId: qualification.dealId,
-        dealCreated: qualification.created,
-      }
-    }
+      return {}
+    },
+  }
+}
 
-    if (key) {
-      const stored: StoredAnswer = {
-        status: quarantined ? 'quarantined' : 'accepted',
-        submissionId,
-        contactId: contact?.id ?? null,
-      }
-      await tx
-        .update(idempotencyKeys)
-        .set({ status: 201, response: stored })
-        .where(eq(idempotencyKeys.key, key))
-    }
-    return outcome
-  })
+/**
+ * An admin releases a quarantined unlock (api/leads/quarantine.ts, wired by the route): the
+ * follow-up a clean unlock gets, without the visitor cookie. A report deleted since is no
+ * evidence and has nothing to email: then the lead is qualified as a form post without a file.
+ */
+export const releasedUnlockFollowUp: ReleaseFollowUp = async (tx, submission) => {
+  const reportId = submission.offer.match(/^grader:(.+)$/)?.[1]
+  const [report] = reportId
+    ? await tx.select().from(graderReports).where(eq(graderReports.id, reportId))
+    : []
+  if (!report || report.status !== 'done') return formFollowUp(null, 'grader')
+  return unlockFollowUp(report, null)
 }
 
 /**
@@ -280,58 +256,4 @@ async function emailReport(
     now: ctx.now,
   })
   if (queued) await grantAccess(tx, report.id, person.contactId, key, ctx.now)
-}
-
-/**
- * An admin released a quarantined unlock (api/leads/quarantine.ts): the follow-up a clean unlock
- * gets — consent, the deal with the grade as evidence, the report email — without the visitor
- * cookie (the emailed link carries its own key). Null when the report no longer exists.
- */
-export async function followUpReleasedUnlock(
-  tx: Db,
-  release: {
-    reportId: string
-    submissionId: string
-    submittedAt: Date
-    contact: { id: string; companyId: string | null; companyName: string | null; firstName: string | null }
-    email: EmailAddress
-    name: string | null
-    consent: { granted: boolean; version: string | null }
-    pageUrl: string | null
-    utm: unknown
-    ip: string | null
-    userAgent: string | null
-    actorId: string
-  },
-  ctx: LeadContext,
-): Promise<{ dealId: string; dealCreated: boolean } | null> {
-  const [report] = await tx.select().from(graderReports).where(eq(graderReports.id, release.reportId))
-  if (!report || report.status !== 'done') return null
-  if (release.consent.granted) {
-    await recordMarketingConsent(tx, {
-      contactId: release.contact.id,
-      version: release.consent.version,
-      source: { form: unlockOffer(report.id), pageUrl: release.pageUrl, utm: release.utm },
-      submissionId: release.submissionId,
-      ip: release.ip,
-      userAgent: release.userAgent,
-      at: release.submittedAt,
-    })
-  }
-  const qualification = await qualifyContact(tx, {
-    contactId: release.contact.id,
-    companyId: release.contact.companyId,
-    source: 'grader',
-    title: release.contact.companyName ?? release.name ?? release.email.display,
-    evidence: { ...graderEvidence(report), submissionId: release.submissionId, at: release.submittedAt.toISOString() },
-    actorId: release.actorId,
-    now: ctx.now,
-  })
-  await emailReport(
-    tx,
-    report,
-    { contactId: release.contact.id, firstName: release.contact.firstName, name: release.name, email: release.email },
-    ctx,
-  )
-  return { dealId: qualification.dealId, dealCreated: qualification.created }
 }

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { brandOf, loadSenderSettings, type SenderSettings } from '../email/sender.ts'
-import type { LeadContext } from './capture.ts'
+import type { LeadContext } from './lead-post.ts'
 import { offerCatalog, type OfferCatalog } from './offers.ts'
 
 const SENDER_TTL_MS = 5_000

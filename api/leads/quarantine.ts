@@ -1,16 +1,23 @@
 import { and, count, desc, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { submissions } from '../db/schema.ts'
-import { followUpReleasedUnlock } from '../grader/unlocks.ts'
-import { followUpLead, upsertContact, type LeadContext } from './capture.ts'
 import { parseEmailAddress } from '../email/address.ts'
+import { formFollowUp } from './capture.ts'
 import { firstTouchFrom } from './first-touch.ts'
 import type { UtmParam } from './lead-form.ts'
+import {
+  acceptLead,
+  upsertContact,
+  type LeadContext,
+  type LeadFollowUp,
+  type SubmissionKind,
+} from './lead-post.ts'
 import type { FieldName, OfferCatalog } from './offers.ts'
 
 // Quarantined submissions: posts that looked automated, kept with their reasons for an admin to
-// review. Releasing one processes it as the lead it would have been (contact, consent, deal,
-// asset email), once.
+// review. Releasing one processes it, once, as the lead it would have been: the second half of
+// the one lead post (acceptLead), with its kind's follow-up. The gated forms' follow-up is
+// known here; other kinds' (the grader's unlock) are handed in by the caller.
 
 export const QUARANTINE_PAGE_SIZE = 50
 
@@ -47,10 +54,25 @@ export type ReleaseResult =
   | { ok: true; submissionId: string; contactId: string; dealId: string; dealCreated: boolean }
   | { ok: false; code: 'not_found' | 'not_quarantined' | 'invalid_email' }
 
+export type Submission = typeof submissions.$inferSelect
+
+/** The follow-up of a released submission of one kind, chosen in the release's transaction. */
+export type ReleaseFollowUp = (tx: Db, submission: Submission) => Promise<LeadFollowUp>
+
+export interface ReleaseOptions {
+  actorId: string
+  offers: OfferCatalog
+  ctx: LeadContext
+  /** Follow-ups of the kinds that are not gated forms, by submission kind. */
+  followUps?: Partial<Record<SubmissionKind, ReleaseFollowUp>>
+}
+
+const FIELD_NAMES = ['name', 'company', 'jobTitle', 'phone', 'companySize', 'message'] as const
+
 export async function releaseSubmission(
   db: Db,
   id: string,
-  options: { actorId: string; offers: OfferCatalog; ctx: LeadContext },
+  options: ReleaseOptions,
 ): Promise<ReleaseResult> {
   return db.transaction(async (tx) => {
     const { ctx } = options
@@ -68,54 +90,21 @@ export async function releaseSubmission(
     if (flipped.length === 0) return { ok: false, code: 'not_quarantined' }
     const stored = (row.fields ?? {}) as Record<string, unknown>
     const fields: Partial<Record<FieldName, string>> = {}
-    for (const name of [
-      'name',
-      'company',
-      'jobTitle',
-      'phone',
-      'companySize',
-      'message',
-    ] as const) {
+    for (const name of FIELD_NAMES) {
       if (typeof stored[name] === 'string' && stored[name]) fields[name] = stored[name]
     }
-    const grader = row.kind === 'grader' ? row.offer.match(/^grader:(.+)$/)?.[1] : undefined
-    const contact = await upsertContact(tx, email, fields, grader ? 'grader' : 'inbound', ctx.now)
+    const own = options.followUps?.[row.kind]
+    const followUp = own ? await own(tx, row) : formFollowUp(options.offers.find(row.offer))
+    const contact = await upsertContact(tx, email, fields, followUp.source, ctx.now)
     await tx.update(submissions).set({ contactId: contact.id }).where(eq(submissions.id, id))
-    if (grader) {
-      // A grader unlock: its evidence is the grade and its email the report, not an asset.
-      const released = await followUpReleasedUnlock(
-        tx,
-        {
-          reportId: grader,
-          submissionId: row.id,
-          submittedAt: row.createdAt,
-          contact,
-          email,
-          name: fields.name ?? null,
-          consent: {
-            granted: stored.consent === true,
-            version: typeof stored.consentVersion === 'string' ? stored.consentVersion : null,
-          },
-          pageUrl: row.pageUrl,
-          utm: row.utm,
-          ip: row.ip,
-          userAgent: row.userAgent,
-          actorId: options.actorId,
-        },
-        ctx,
-      )
-      if (released)
-        return { ok: true, submissionId: row.id, contactId: contact.id, dealId: released.dealId, dealCreated: released.dealCreated }
-    }
-    const followUp = await followUpLead(
+    const accepted = await acceptLead(
       tx,
       {
         submissionId: row.id,
         submittedAt: row.createdAt,
+        offer: row.offer,
         contact,
         email,
-        offer: options.offers.find(row.offer),
-        offerKey: row.offer,
         fields,
         consent: {
           granted: stored.consent === true,
@@ -131,14 +120,15 @@ export async function releaseSubmission(
         userAgent: row.userAgent,
         actorId: options.actorId,
       },
+      followUp,
       ctx,
     )
     return {
       ok: true,
       submissionId: row.id,
       contactId: contact.id,
-      dealId: followUp.dealId,
-      dealCreated: followUp.dealCreated,
+      dealId: accepted.dealId,
+      dealCreated: accepted.dealCreated,
     }
   })
 }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { releasedUnlockFollowUp } from '../grader/unlocks.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { requirePermission } from '../http/guards.ts'
 import { fail, validate, wantsJson } from '../http/input.ts'
@@ -32,6 +33,8 @@ export const submissionRoutes = new Hono<AppEnv>()
       actorId: c.var.user!.id,
       offers: await offersFor(deps),
       ctx: await leadContext(deps),
+      // A released grader unlock is followed up as an unlock: the grade, the report email.
+      followUps: { grader: releasedUnlockFollowUp },
     })
     const json = wantsJson(c)
     if (!result.ok) {
