@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import { serve } from '@hono/node-server'
 import { eq, sql } from 'drizzle-orm'
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
 import { clickEvents, trackedLinks } from '../../../api/db/schema.ts'
 import type { Deps } from '../../../api/deps.ts'
@@ -309,8 +309,11 @@ describe('group commit', () => {
 })
 
 describe('failure policy', () => {
-  beforeEach(async () => {
+  // The database may be shared with other files: leave nothing behind.
+  afterEach(async () => {
     await ctx.deps.db.execute(sql`drop trigger if exists refuse_clicks on click_events`)
+    await ctx.deps.db.execute(sql`drop function if exists refuse_clicks()`)
+    await ctx.deps.db.execute(sql`drop sequence if exists refuse_once`)
   })
 
   it('still redirects when the commit fails twice, and counts, logs and shows the unrecorded click', async () => {
@@ -345,7 +348,7 @@ describe('failure policy', () => {
   it('retries a failed commit once', async () => {
     const { app, clicks } = tracked()
     const { tokens } = await addTrackedLinks(ctx.deps.db, ['https://www.example.com/flaky'])
-    await ctx.deps.db.execute(sql`create sequence if not exists refuse_once`)
+    await ctx.deps.db.execute(sql`create sequence refuse_once`)
     await ctx.deps.db.execute(
       sql.raw(`
       create or replace function refuse_clicks() returns trigger language plpgsql as $$
