@@ -90,7 +90,7 @@ export async function unsubscribe(
       const [contact] = await tx
         .select({ id: contacts.id })
         .from(contacts)
-        .where(eq(contacts.email, found.email))
+        .where(eq(contacts.email, canonicalEmail(found.email)))
       if (contact) {
         await tx.insert(consentEvents).values({
           id: newId(now.getTime()),
