@@ -153,14 +153,58 @@ describe('releasing a quarantined grader unlock', () => {
     })
     const res = await release(submissionId, admin.cookie, true)
     expect(res.status).toBe(200)
-    const [contact] = await db.select().from(contacts).where(eq(contacts.email, 'grace@released.example'))
+    const [contact] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'grace@released.example'))
     expect(contact!.source).toBe('grader')
     const [deal] = await db.select().from(deals).where(eq(deals.contactId, contact!.id))
     expect(deal).toMatchObject({ stage: 'target', source: 'grader' })
     const evidence = await db.select().from(dealEvents).where(eq(dealEvents.dealId, deal!.id))
-    expect(evidence.find((e) => e.type === 'evidence')!.data).toMatchObject({ kind: 'grader', score: 64, band: 'D', reportId })
-    const mails = await db.select().from(outbox).where(eq(outbox.recipient, 'grace@released.example'))
-    expect(mails.map((m) => (m.payload as { template: string }).template)).toEqual(['grader-report-ready'])
-    expect(await db.select().from(consentEvents).where(eq(consentEvents.contactId, contact!.id))).toHaveLength(1)
+    expect(evidence.find((e) => e.type === 'evidence')!.data).toMatchObject({
+      kind: 'grader',
+      score: 64,
+      band: 'D',
+      reportId,
+    })
+    const mails = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.recipient, 'grace@released.example'))
+    expect(mails.map((m) => (m.payload as { template: string }).template)).toEqual([
+      'grader-report-ready',
+    ])
+    expect(
+      await db.select().from(consentEvents).where(eq(consentEvents.contactId, contact!.id)),
+    ).toHaveLength(1)
+  })
+
+  it('qualifies a released unlock whose report was deleted as a grader lead, without an email', async () => {
+    const submissionId = newId()
+    await db.insert(submissions).values({
+      id: submissionId,
+      kind: 'grader',
+      offer: `grader:${newId()}`,
+      email: 'Gone@Deleted-report.example',
+      fields: { name: 'Gone Report', consent: false, url: 'https://deleted-report.example/' },
+      status: 'quarantined',
+      spamReasons: ['too_fast'],
+    })
+    const res = await release(submissionId, admin.cookie, true)
+    expect(res.status).toBe(200)
+    const [contact] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'gone@deleted-report.example'))
+    const [deal] = await db.select().from(deals).where(eq(deals.contactId, contact!.id))
+    expect(deal).toMatchObject({ stage: 'target', source: 'grader' })
+    const events = await db.select().from(dealEvents).where(eq(dealEvents.dealId, deal!.id))
+    expect(events.find((e) => e.type === 'evidence')!.data).toMatchObject({
+      submissionId,
+      releasedBy: admin.user.id,
+    })
+    expect(
+      await db.select().from(outbox).where(eq(outbox.recipient, 'gone@deleted-report.example')),
+    ).toEqual([])
   })
 })
