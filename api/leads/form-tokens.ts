@@ -19,7 +19,11 @@ export type FormTokenVerdict =
   | { ok: true; ageMs: number }
   | { ok: false; reason: 'missing' | 'invalid' | 'too_fast' | 'expired'; ageMs?: number }
 
-export function checkFormToken(secret: string, token: string | undefined | null, now: Date): FormTokenVerdict {
+export function checkFormToken(
+  secret: string,
+  token: string | undefined | null,
+  now: Date,
+): FormTokenVerdict {
   if (!token) return { ok: false, reason: 'missing' }
   const [stamp, mac] = token.split('.')
   if (!stamp || !mac || stamp.length > 12) return { ok: false, reason: 'invalid' }
@@ -27,7 +31,8 @@ export function checkFormToken(secret: string, token: string | undefined | null,
   if (!Number.isFinite(issuedAt)) return { ok: false, reason: 'invalid' }
   const expected = Buffer.from(sign(secret, issuedAt))
   const given = Buffer.from(mac)
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'invalid' }
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    return { ok: false, reason: 'invalid' }
   const ageMs = now.getTime() - issuedAt
   if (ageMs < FORM_TOKEN_MIN_AGE_MS) return { ok: false, reason: 'too_fast', ageMs }
   if (ageMs > FORM_TOKEN_MAX_AGE_MS) return { ok: false, reason: 'expired', ageMs }
