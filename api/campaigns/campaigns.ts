@@ -1,0 +1,288 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { campaignImports, campaignRecipients, campaigns, clickEvents, users } from '../db/schema.ts'
+import type { Env } from '../env.ts'
+import { loadSenderSettings } from '../email/sender.ts'
+import { newId } from '../ids.ts'
+import {
+  campaignDecision,
+  mayCreateFor,
+  type CampaignAction,
+  type CampaignActor,
+  type CampaignStatus,
+} from './access.ts'
+import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
+import { startProblems } from './preview.ts'
+
+// Campaigns in the database: create and edit (sender on the verified domain, checked here, so
+// no route can skip it), list with progress, and the status changes the access rule allows.
+
+export type Campaign = typeof campaigns.$inferSelect
+
+/** What a campaign form gives, validated by the route (zod) except for rules that need the database. */
+export interface CampaignInput {
+  name: string
+  ownerId?: string | undefined
+  senderName: string
+  senderEmail: string
+  replyTo?: string | null | undefined
+  subjectTemplate: string
+  bodyTemplate: string
+  ratePerHour: number
+  windowStartHour: number
+  windowEndHour: number
+  /** Canonical IANA name (window.ts canonicalTimeZone). */
+  timezone: string
+}
+
+export type CampaignFailure = {
+  ok: false
+  status: 400 | 401 | 403 | 404 | 409 | 422
+  code: string
+  message: string
+}
+export type CampaignResult<T> = ({ ok: true } & T) | CampaignFailure
+
+const fail = (
+  status: CampaignFailure['status'],
+  code: string,
+  message: string,
+): CampaignFailure => ({ ok: false, status, code, message })
+
+async function checkSender(db: Db, env: Env, address: string) {
+  const domains = verifiedSendingDomains(await loadSenderSettings(db, env), env)
+  return checkSenderAddress(address, domains)
+}
+
+export async function createCampaign(
+  db: Db,
+  env: Env,
+  actor: CampaignActor,
+  input: CampaignInput,
+  now: Date,
+): Promise<CampaignResult<{ campaign: Campaign }>> {
+  const ownerId = input.ownerId ?? actor.id
+  const [owner] = await db
+    .select({ id: users.id, role: users.role, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.id, ownerId))
+  if (!owner || owner.disabledAt) return fail(422, 'unknown_owner', 'There is no such SDR.')
+  if (!mayCreateFor(actor, owner))
+    return actor.role === 'admin'
+      ? fail(422, 'owner_not_sdr', 'A campaign is credited to an SDR (or to yourself).')
+      : fail(403, 'forbidden', 'SDRs create campaigns for themselves; admins for any SDR.')
+  const sender = await checkSender(db, env, input.senderEmail)
+  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message)
+  const [campaign] = await db
+    .insert(campaigns)
+    .values({
+      id: newId(now.getTime()),
+      name: input.name,
+      ownerId,
+      senderName: input.senderName,
+      senderEmail: sender.address,
+      replyTo: input.replyTo ?? null,
+      subjectTemplate: input.subjectTemplate,
+      bodyTemplate: input.bodyTemplate,
+      ratePerHour: input.ratePerHour,
+      windowStartHour: input.windowStartHour,
+      windowEndHour: input.windowEndHour,
+      timezone: input.timezone,
+      createdBy: actor.id,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+  return { ok: true, campaign: campaign! }
+}
+
+export async function updateCampaign(
+  db: Db,
+  env: Env,
+  actor: CampaignActor,
+  id: string,
+  input: Omit<CampaignInput, 'ownerId'>,
+  now: Date,
+): Promise<CampaignResult<{ campaign: Campaign }>> {
+  const current = await findCampaign(db, id)
+  if (!current) return fail(404, 'not_found', 'There is no such campaign.')
+  const decision = campaignDecision(actor, current, 'edit')
+  if (!decision.ok) return decision
+  const sender = await checkSender(db, env, input.senderEmail)
+  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message)
+  const [campaign] = await db
+    .update(campaigns)
+    .set({
+      name: input.name,
+      senderName: input.senderName,
+      senderEmail: sender.address,
+      replyTo: input.replyTo ?? null,
+      subjectTemplate: input.subjectTemplate,
+      bodyTemplate: input.bodyTemplate,
+      ratePerHour: input.ratePerHour,
+      windowStartHour: input.windowStartHour,
+      windowEndHour: input.windowEndHour,
+      timezone: input.timezone,
+      status: decision.to ?? current.status,
+      updatedAt: now,
+    })
+    // Only in the status the decision was made on: a concurrent start wins.
+    .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
+    .returning()
+  if (!campaign)
+    return fail(409, 'conflict', 'The campaign changed meanwhile; reload and try again.')
+  return { ok: true, campaign }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
+  if (!UUID.test(id)) return null
+  const [row] = await db.select().from(campaigns).where(eq(campaigns.id, id))
+  return row ?? null
+}
+
+/**
+ * A status change by a person: pause, resume, stop, mark ready, start. Ready and start first
+ * check that nothing would stop a message (merge fields, postal address, sender, recipients).
+ */
+export async function changeCampaignStatus(
+  db: Db,
+  env: Env,
+  actor: CampaignActor,
+  id: string,
+  action: Extract<CampaignAction, 'ready' | 'start' | 'pause' | 'resume' | 'complete'>,
+  now: Date,
+): Promise<CampaignResult<{ campaign: Campaign }>> {
+  const current = await findCampaign(db, id)
+  if (!current) return fail(404, 'not_found', 'There is no such campaign.')
+  const decision = campaignDecision(actor, current, action)
+  if (!decision.ok) return decision
+  if (action === 'ready' || action === 'start') {
+    const problems = await startProblems(db, env, current)
+    if (problems.length > 0)
+      return fail(
+        409,
+        'campaign_has_problems',
+        `The campaign cannot ${action === 'start' ? 'start' : 'be marked ready'}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: see the preview)` : ''}`,
+      )
+  }
+  const to = decision.to as CampaignStatus
+  const [campaign] = await db
+    .update(campaigns)
+    .set({
+      status: to,
+      updatedAt: now,
+      ...(action === 'start' ? { startedAt: now } : {}),
+      ...(action === 'complete' ? { completedAt: now } : {}),
+    })
+    .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
+    .returning()
+  if (!campaign)
+    return fail(409, 'conflict', 'The campaign changed meanwhile; reload and try again.')
+  return { ok: true, campaign }
+}
+
+export interface CampaignProgress {
+  recipients: number
+  pending: number
+  queued: number
+  sent: number
+  bounced: number
+  suppressed: number
+  failed: number
+  clicks: number
+}
+
+const emptyProgress = (): CampaignProgress => ({
+  recipients: 0,
+  pending: 0,
+  queued: 0,
+  sent: 0,
+  bounced: 0,
+  suppressed: 0,
+  failed: 0,
+  clicks: 0,
+})
+
+/** Recipients by outcome (and raw clicks) per campaign. */
+export async function campaignProgress(
+  db: Db,
+  ids: string[],
+): Promise<Map<string, CampaignProgress>> {
+  const result = new Map(ids.map((id) => [id, emptyProgress()]))
+  if (ids.length === 0) return result
+  const [byStatus, clicks] = await Promise.all([
+    db
+      .select({
+        campaignId: campaignRecipients.campaignId,
+        status: campaignRecipients.status,
+        n: sql<number>`count(*)::int`,
+      })
+      .from(campaignRecipients)
+      .where(inArray(campaignRecipients.campaignId, ids))
+      .groupBy(campaignRecipients.campaignId, campaignRecipients.status),
+    db
+      .select({ campaignId: clickEvents.campaignId, n: sql<number>`count(*)::int` })
+      .from(clickEvents)
+      .where(inArray(clickEvents.campaignId, ids))
+      .groupBy(clickEvents.campaignId),
+  ])
+  for (const row of byStatus) {
+    const p = result.get(row.campaignId)!
+    p[row.status] += row.n
+    p.recipients += row.n
+  }
+  for (const row of clicks) if (row.campaignId) result.get(row.campaignId)!.clicks = row.n
+  return result
+}
+
+export type CampaignListItem = Campaign & { ownerName: string; progress: CampaignProgress }
+
+export async function listCampaigns(
+  db: Db,
+  options: { ownerId?: string | undefined; limit?: number } = {},
+): Promise<CampaignListItem[]> {
+  const rows = await db
+    .select({ campaign: campaigns, ownerName: users.name })
+    .from(campaigns)
+    .innerJoin(users, eq(users.id, campaigns.ownerId))
+    .where(options.ownerId ? eq(campaigns.ownerId, options.ownerId) : undefined)
+    .orderBy(desc(campaigns.createdAt))
+    .limit(options.limit ?? 200)
+  const progress = await campaignProgress(
+    db,
+    rows.map((r) => r.campaign.id),
+  )
+  return rows.map((r) => ({
+    ...r.campaign,
+    ownerName: r.ownerName,
+    progress: progress.get(r.campaign.id)!,
+  }))
+}
+
+/** The SDRs a campaign can be credited to (for an admin's form). */
+export async function listSdrs(
+  db: Db,
+): Promise<Array<{ id: string; name: string; email: string }>> {
+  return db
+    .select({ id: users.id, name: users.name, email: users.email })
+    .from(users)
+    .where(and(eq(users.role, 'sdr'), sql`${users.disabledAt} is null`))
+    .orderBy(users.name)
+}
+
+/** Whether an import of this campaign is waiting or running. */
+export async function importInProgress(db: Db, campaignId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: campaignImports.id })
+    .from(campaignImports)
+    .where(
+      and(
+        eq(campaignImports.campaignId, campaignId),
+        inArray(campaignImports.status, ['pending', 'running']),
+      ),
+    )
+    .limit(1)
+  return !!row
+}

@@ -1,0 +1,477 @@
+import { hostname } from 'node:os'
+import { setImmediate as yieldToOthers } from 'node:timers/promises'
+import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
+import { parse } from 'csv-parse/sync'
+import type { Db } from '../db/client.ts'
+import {
+  campaignImportErrors,
+  campaignImports,
+  campaignRecipients,
+  campaigns,
+  contacts,
+  dealEvents,
+  deals,
+  suppressions,
+} from '../db/schema.ts'
+import { newId, newToken } from '../ids.ts'
+import type { Logger } from '../logger.ts'
+import { csvLine } from '../pipeline/contacts.ts'
+import { campaignDecision, type CampaignActor } from './access.ts'
+import type { CampaignResult } from './campaigns.ts'
+import {
+  decodeCsv,
+  mapHeader,
+  parseCsv,
+  prospectFromRow,
+  sniffDelimiter,
+  type CsvColumn,
+  type Prospect,
+} from './csv.ts'
+import type { RecipientFields } from './preview.ts'
+
+// CSV imports. The upload is checked (UTF-8, a header with an email column) and stored in the
+// database; a job in any process claims it with a lease and works through it in small
+// transactions, each recording how far it got, so a crash or a second process carries on where
+// the last commit left off and pages and clicks stay fast meanwhile. Each row becomes a
+// recipient and, for a new person, a prospect: a contact (blanks filled, nothing a person typed
+// overwritten) with an open deal at the 0% `opportunity` stage, source `outbound`, the
+// campaign's SDR credited and no owner. Skipped and counted: duplicates, suppressed addresses,
+// and people already in the pipeline (an open deal past `opportunity`: a rep has them).
+
+export const IMPORT_MAX_BYTES = 20 * 1024 * 1024
+export const IMPORT_CHUNK_ROWS = 1000
+
+export type CampaignImport = typeof campaignImports.$inferSelect
+
+export async function storeImport(
+  db: Db,
+  actor: CampaignActor,
+  input: { campaignId: string; filename: string; bytes: Uint8Array },
+  now: Date,
+): Promise<CampaignResult<{ importId: string }>> {
+  const [campaign] = await db.select().from(campaigns).where(eq(campaigns.id, input.campaignId))
+  if (!campaign)
+    return { ok: false, status: 404, code: 'not_found', message: 'There is no such campaign.' }
+  const decision = campaignDecision(actor, campaign, 'import')
+  if (!decision.ok) return decision
+  if (input.bytes.byteLength === 0)
+    return { ok: false, status: 422, code: 'empty_file', message: 'The file is empty.' }
+  const text = decodeCsv(input.bytes)
+  if (text === null)
+    return {
+      ok: false,
+      status: 422,
+      code: 'not_utf8',
+      message: 'The file is not UTF-8 text: save it as "CSV UTF-8" and upload it again.',
+    }
+  const header = readHeader(text)
+  if (!header.ok) return { ok: false, status: 422, code: 'bad_header', message: header.message }
+  const importId = newId(now.getTime())
+  await db.transaction(async (tx) => {
+    await tx.insert(campaignImports).values({
+      id: importId,
+      campaignId: campaign.id,
+      filename: input.filename.slice(0, 200) || 'upload.csv',
+      content: input.bytes,
+      bytes: input.bytes.byteLength,
+      columns: header.columns,
+      delimiter: header.delimiter,
+      createdBy: actor.id,
+      createdAt: now,
+    })
+    // New recipients have to be previewed again: a ready campaign goes back to draft.
+    await tx
+      .update(campaigns)
+      .set({ status: decision.to ?? campaign.status, updatedAt: now })
+      .where(eq(campaigns.id, campaign.id))
+  })
+  return { ok: true, importId }
+}
+
+function readHeader(
+  text: string,
+): { ok: true; columns: CsvColumn[]; delimiter: string } | { ok: false; message: string } {
+  const delimiter = sniffDelimiter(text)
+  let cells: string[] | undefined
+  try {
+    cells = (
+      parse(text, {
+        bom: true,
+        delimiter,
+        record_delimiter: '\n',
+        to_line: 1,
+        relax_quotes: true,
+      }) as string[][]
+    )[0]
+  } catch {
+    return { ok: false, message: 'The header line of the file cannot be read as CSV.' }
+  }
+  if (!cells) return { ok: false, message: 'The file has no header line.' }
+  const mapped = mapHeader(cells)
+  return mapped.ok ? { ok: true, columns: mapped.columns, delimiter } : mapped
+}
+
+export async function findImport(db: Db, id: string): Promise<CampaignImport | null> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return null
+  const [row] = await db.select().from(campaignImports).where(eq(campaignImports.id, id))
+  return row ?? null
+}
+
+/** The campaign's imports, newest first, without their files. */
+export async function listImports(db: Db, campaignId: string) {
+  const { content: _content, ...columns } = getTableColumns(campaignImports)
+  return db
+    .select(columns)
+    .from(campaignImports)
+    .where(eq(campaignImports.campaignId, campaignId))
+    .orderBy(desc(campaignImports.createdAt))
+}
+
+export async function importErrors(db: Db, importId: string, limit = 10_000) {
+  return db
+    .select({
+      line: campaignImportErrors.line,
+      email: campaignImportErrors.email,
+      reason: campaignImportErrors.reason,
+    })
+    .from(campaignImportErrors)
+    .where(eq(campaignImportErrors.importId, importId))
+    .orderBy(asc(campaignImportErrors.line))
+    .limit(limit)
+}
+
+/** The refused rows as CSV (line, email, reason), for the SDR to fix and upload again. */
+export async function importErrorsCsv(db: Db, importId: string): Promise<string> {
+  const rows = await importErrors(db, importId, 1_000_000)
+  return (
+    '\uFEFF' +
+    csvLine(['line', 'email', 'reason']) +
+    rows.map((r) => csvLine([String(r.line), r.email ?? '', r.reason])).join('')
+  )
+}
+
+/** Claims the next import that is waiting or whose holder's lease ran out. */
+export async function claimImport(
+  db: Db,
+  options: { now: Date; leaseMs: number; worker: string },
+): Promise<CampaignImport | null> {
+  const { now } = options
+  return db.transaction(async (tx) => {
+    const [next] = await tx
+      .select({ id: campaignImports.id })
+      .from(campaignImports)
+      .where(
+        or(
+          eq(campaignImports.status, 'pending'),
+          and(eq(campaignImports.status, 'running'), lt(campaignImports.leaseUntil, now)),
+        ),
+      )
+      .orderBy(asc(campaignImports.createdAt))
+      .limit(1)
+      .for('update', { skipLocked: true })
+    if (!next) return null
+    const [claimed] = await tx
+      .update(campaignImports)
+      .set({
+        status: 'running',
+        leaseUntil: new Date(now.getTime() + options.leaseMs),
+        lockedBy: options.worker,
+      })
+      .where(eq(campaignImports.id, next.id))
+      .returning()
+    return claimed ?? null
+  })
+}
+
+export interface ImportRunOptions {
+  now: () => Date
+  leaseMs: number
+  worker: string
+  chunkRows?: number
+  signal?: AbortSignal
+  log?: Logger
+}
+
+class LeaseLost extends Error {}
+
+/** Works through a claimed import to the end (or until stopped or the lease is lost). */
+export async function runImport(
+  db: Db,
+  job: CampaignImport,
+  options: ImportRunOptions,
+): Promise<'done' | 'stopped' | 'lost' | 'failed'> {
+  const chunkRows = options.chunkRows ?? IMPORT_CHUNK_ROWS
+  const [campaign] = await db
+    .select({ id: campaigns.id, ownerId: campaigns.ownerId })
+    .from(campaigns)
+    .where(eq(campaigns.id, job.campaignId))
+  const text = decodeCsv(job.content)
+  const parsed = text === null ? null : parseCsv(text)
+  const header = parsed ? mapHeader(parsed.header) : null
+  if (!campaign || !parsed || !header?.ok) {
+    await db
+      .update(campaignImports)
+      .set({
+        status: 'failed',
+        error: header && !header.ok ? header.message : 'The file cannot be read.',
+        leaseUntil: null,
+        completedAt: options.now(),
+      })
+      .where(and(eq(campaignImports.id, job.id), eq(campaignImports.lockedBy, options.worker)))
+    return 'failed'
+  }
+  const rows = parsed.rows
+  // Addresses of the rows already done: a later copy in the file is a duplicate.
+  const seen = new Set<string>()
+  for (const row of rows.slice(0, job.processedRows)) {
+    if ('error' in row) continue
+    const r = prospectFromRow(row.cells, header.columns)
+    if (r.ok) seen.add(r.prospect.email)
+  }
+  if (job.totalRows !== rows.length)
+    await db
+      .update(campaignImports)
+      .set({ totalRows: rows.length })
+      .where(eq(campaignImports.id, job.id))
+
+  let position = job.processedRows
+  try {
+    while (position < rows.length) {
+      if (options.signal?.aborted) return 'stopped'
+      const chunk = rows.slice(position, position + chunkRows)
+      await importChunk(db, {
+        job,
+        ownerId: campaign.ownerId,
+        columns: header.columns,
+        chunk,
+        seen,
+        now: options.now(),
+        leaseMs: options.leaseMs,
+        worker: options.worker,
+      })
+      position += chunk.length
+      // Let requests (and clicks) in between chunks, on PGlite's one connection especially.
+      await yieldToOthers()
+    }
+  } catch (err) {
+    if (err instanceof LeaseLost) return 'lost'
+    throw err
+  }
+  const done = await db
+    .update(campaignImports)
+    .set({
+      status: 'done',
+      leaseUntil: null,
+      lockedBy: null,
+      completedAt: options.now(),
+      content: new Uint8Array(),
+    })
+    .where(and(eq(campaignImports.id, job.id), eq(campaignImports.lockedBy, options.worker)))
+    .returning({ id: campaignImports.id })
+  return done.length ? 'done' : 'lost'
+}
+
+interface ChunkInput {
+  job: CampaignImport
+  ownerId: string
+  columns: CsvColumn[]
+  chunk: ReturnType<typeof parseCsv> extends infer P
+    ? P extends { rows: infer R }
+      ? R
+      : never
+    : never
+  seen: Set<string>
+  now: Date
+  leaseMs: number
+  worker: string
+}
+
+async function importChunk(db: Db, input: ChunkInput): Promise<void> {
+  const { job, now } = input
+  const errors: Array<{ importId: string; line: number; email: string | null; reason: string }> = []
+  const candidates: Array<{ line: number; prospect: Prospect }> = []
+  let duplicates = 0
+  const seenHere = new Set<string>()
+  for (const row of input.chunk) {
+    if ('error' in row) {
+      errors.push({ importId: job.id, line: row.line, email: null, reason: row.error })
+      continue
+    }
+    const result = prospectFromRow(row.cells, input.columns)
+    if (!result.ok) {
+      errors.push({
+        importId: job.id,
+        line: row.line,
+        email: result.email?.slice(0, 320) ?? null,
+        reason: result.reason,
+      })
+      continue
+    }
+    if (input.seen.has(result.prospect.email) || seenHere.has(result.prospect.email)) {
+      duplicates++
+      continue
+    }
+    seenHere.add(result.prospect.email)
+    candidates.push({ line: row.line, prospect: result.prospect })
+  }
+
+  await db.transaction(async (tx) => {
+    const emails = candidates.map((c) => c.prospect.email)
+    const suppressed = new Set(
+      emails.length
+        ? (
+            await tx
+              .select({ email: suppressions.email })
+              .from(suppressions)
+              .where(inArray(suppressions.email, emails))
+          ).map((r) => r.email)
+        : [],
+    )
+    const unsuppressed = candidates.filter((c) => !suppressed.has(c.prospect.email))
+    const existing = unsuppressed.length
+      ? await tx
+          .select({ id: contacts.id, email: contacts.email, stage: deals.stage })
+          .from(contacts)
+          .leftJoin(
+            deals,
+            and(eq(deals.contactId, contacts.id), notInArray(deals.stage, ['won', 'lost'])),
+          )
+          .where(
+            inArray(
+              contacts.email,
+              unsuppressed.map((c) => c.prospect.email),
+            ),
+          )
+      : []
+    const inPipeline = new Set(
+      existing.filter((e) => e.stage && e.stage !== 'opportunity').map((e) => e.email),
+    )
+    const hasProspectDeal = new Set(
+      existing.filter((e) => e.stage === 'opportunity').map((e) => e.id),
+    )
+    const keep = unsuppressed.filter((c) => !inPipeline.has(c.prospect.email))
+
+    let imported = 0
+    if (keep.length) {
+      // Fill blanks only: what a person typed in a form (or an earlier import) stays.
+      const fill = (column: string) =>
+        sql.raw(`coalesce(nullif("contacts"."${column}", ''), excluded."${column}")`)
+      const people = await tx
+        .insert(contacts)
+        .values(
+          keep.map(({ prospect: p }) => ({
+            id: newId(now.getTime()),
+            email: p.email,
+            emailDisplay: p.emailDisplay,
+            firstName: p.firstName,
+            lastName: p.lastName,
+            jobTitle: p.title,
+            companyName: p.company,
+            source: 'outbound' as const,
+            createdAt: now,
+            updatedAt: now,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: contacts.email,
+          set: {
+            firstName: fill('first_name'),
+            lastName: fill('last_name'),
+            jobTitle: fill('job_title'),
+            companyName: fill('company_name'),
+          },
+        })
+        .returning({ id: contacts.id, email: contacts.email })
+      const contactOf = new Map(people.map((p) => [p.email, p.id]))
+
+      const needDeal = keep.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
+      if (needDeal.length) {
+        const created = await tx
+          .insert(deals)
+          .values(
+            needDeal.map(({ prospect: p }) => ({
+              id: newId(now.getTime()),
+              contactId: contactOf.get(p.email)!,
+              title: (
+                p.company ??
+                ([p.firstName, p.lastName].filter(Boolean).join(' ') || p.emailDisplay)
+              ).slice(0, 200),
+              stage: 'opportunity' as const,
+              stageEnteredAt: now,
+              source: 'outbound' as const,
+              ownerId: null,
+              sdrId: input.ownerId,
+              createdAt: now,
+              updatedAt: now,
+            })),
+          )
+          .onConflictDoNothing()
+          .returning({ id: deals.id })
+        if (created.length)
+          await tx.insert(dealEvents).values(
+            created.map((d) => ({
+              id: newId(now.getTime()),
+              dealId: d.id,
+              type: 'created' as const,
+              toStage: 'opportunity',
+              data: { source: 'outbound', campaignId: job.campaignId, importId: job.id },
+              createdAt: now,
+            })),
+          )
+      }
+
+      const recipients = await tx
+        .insert(campaignRecipients)
+        .values(
+          keep.map(({ line, prospect: p }) => ({
+            id: newId(now.getTime()),
+            campaignId: job.campaignId,
+            contactId: contactOf.get(p.email)!,
+            email: p.email,
+            fields: {
+              emailDisplay: p.emailDisplay,
+              firstName: p.firstName,
+              lastName: p.lastName,
+              company: p.company,
+              title: p.title,
+              custom: p.custom,
+            } satisfies RecipientFields,
+            line,
+            createdAt: now,
+          })),
+        )
+        .onConflictDoNothing()
+        .returning({ id: campaignRecipients.id })
+      imported = recipients.length
+      // Already a recipient of this campaign (an earlier upload): a duplicate too.
+      duplicates += keep.length - recipients.length
+    }
+    if (errors.length) await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
+
+    const moved = await tx
+      .update(campaignImports)
+      .set({
+        processedRows: sql`${campaignImports.processedRows} + ${input.chunk.length}`,
+        imported: sql`${campaignImports.imported} + ${imported}`,
+        duplicates: sql`${campaignImports.duplicates} + ${duplicates}`,
+        suppressed: sql`${campaignImports.suppressed} + ${suppressed.size}`,
+        inPipeline: sql`${campaignImports.inPipeline} + ${inPipeline.size}`,
+        invalid: sql`${campaignImports.invalid} + ${errors.length}`,
+        leaseUntil: new Date(now.getTime() + input.leaseMs),
+      })
+      .where(
+        and(
+          eq(campaignImports.id, job.id),
+          eq(campaignImports.lockedBy, input.worker),
+          eq(campaignImports.status, 'running'),
+        ),
+      )
+      .returning({ id: campaignImports.id })
+    if (moved.length === 0) throw new LeaseLost()
+  })
+  for (const c of candidates) input.seen.add(c.prospect.email)
+}
+
+export function importWorkerId(): string {
+  return `${hostname()}:${process.pid}:${newToken(4)}`
+}

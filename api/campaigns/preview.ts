@@ -1,0 +1,172 @@
+import { asc, eq, sql } from 'drizzle-orm'
+import {
+  checkMergeFields,
+  renderOutreach,
+  type MergeFieldReport,
+  type OutreachRecipient,
+} from '../../email-templates/outreach.ts'
+import type { Db } from '../db/client.ts'
+import { campaignImports, campaignRecipients, type campaigns } from '../db/schema.ts'
+import type { Env } from '../env.ts'
+import { marketingProblems } from '../email/marketing.ts'
+import { brandOf, loadSenderSettings } from '../email/sender.ts'
+import { normalizeDestination, trackedUrl } from '../tracking/links.ts'
+import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
+
+// What a campaign will send, before it sends: each recipient's message as it will go out (links
+// shown as /r/ links, with where each leads), and every problem that stops the start.
+
+type Campaign = typeof campaigns.$inferSelect
+
+/** What an imported row stores in campaign_recipients.fields. */
+export interface RecipientFields {
+  emailDisplay?: string
+  firstName?: string | null
+  lastName?: string | null
+  company?: string | null
+  title?: string | null
+  custom?: Record<string, string>
+}
+
+export function outreachRecipient(row: {
+  email: string
+  fields: unknown
+  line: number | null
+}): OutreachRecipient {
+  const f = (row.fields ?? {}) as RecipientFields
+  return {
+    email: f.emailDisplay ?? row.email,
+    firstName: f.firstName ?? null,
+    lastName: f.lastName ?? null,
+    company: f.company ?? null,
+    title: f.title ?? null,
+    custom: f.custom ?? {},
+    ...(row.line !== null ? { row: row.line } : {}),
+  }
+}
+
+export const templateOf = (c: Campaign) => ({ subject: c.subjectTemplate, body: c.bodyTemplate })
+
+/** The custom columns of the campaign's imports (merge fields that exist even when blank). */
+async function importedColumns(db: Db, campaignId: string): Promise<string[]> {
+  const rows = await db
+    .select({ columns: campaignImports.columns })
+    .from(campaignImports)
+    .where(eq(campaignImports.campaignId, campaignId))
+  return [
+    ...new Set(
+      rows.flatMap((r) =>
+        (r.columns ?? []).filter((c) => c.field === 'custom').map((c) => c.header),
+      ),
+    ),
+  ]
+}
+
+/** Merge fields checked against every recipient, with their CSV line numbers. */
+export async function mergeReport(db: Db, campaign: Campaign): Promise<MergeFieldReport> {
+  const [rows, columns] = await Promise.all([
+    db
+      .select({
+        email: campaignRecipients.email,
+        fields: campaignRecipients.fields,
+        line: campaignRecipients.line,
+      })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, campaign.id))
+      .orderBy(asc(campaignRecipients.line)),
+    importedColumns(db, campaign.id),
+  ])
+  return checkMergeFields(templateOf(campaign), rows.map(outreachRecipient), { columns })
+}
+
+/** Everything that stops a start, in words; empty when the campaign can go. */
+export async function startProblems(db: Db, env: Env, campaign: Campaign): Promise<string[]> {
+  const problems: string[] = []
+  const sender = await loadSenderSettings(db, env)
+  problems.push(...marketingProblems(sender))
+  const senderCheck = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
+  if (!senderCheck.ok) problems.push(senderCheck.message)
+  const [pending] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(campaignImports)
+    .where(
+      sql`${campaignImports.campaignId} = ${campaign.id} and ${campaignImports.status} in ('pending', 'running')`,
+    )
+  if ((pending?.n ?? 0) > 0) problems.push('An import is still running: wait for it to finish.')
+  const [recipients] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaign.id))
+  if ((recipients?.n ?? 0) === 0) problems.push('The campaign has no recipients yet: import a CSV.')
+  const report = await mergeReport(db, campaign)
+  problems.push(
+    ...report.syntaxErrors.map((e) => e.message),
+    ...report.unknownFields.map((e) => e.message),
+    ...report.missingValues.map((e) => e.message),
+  )
+  return problems
+}
+
+export interface PreviewMessage {
+  recipientId: string
+  line: number | null
+  email: string
+  status: string
+  subject: string
+  text: string
+  links: Array<{ shown: string; destination: string | null }>
+  /** Why this recipient's message cannot be rendered (merge problems). */
+  problem: string | null
+}
+
+export const PREVIEW_PAGE_SIZE = 20
+
+/** A page of recipients' messages as they will be sent; links shown with a placeholder token. */
+export async function previewMessages(
+  db: Db,
+  env: Env,
+  campaign: Campaign,
+  page = 1,
+): Promise<{ messages: PreviewMessage[]; total: number }> {
+  const sender = await loadSenderSettings(db, env)
+  const brand = brandOf(sender)
+  const [rows, [total]] = await Promise.all([
+    db
+      .select()
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, campaign.id))
+      .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
+      .limit(PREVIEW_PAGE_SIZE)
+      .offset((page - 1) * PREVIEW_PAGE_SIZE),
+    db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, campaign.id)),
+  ])
+  const messages = rows.map((row): PreviewMessage => {
+    const recipient = outreachRecipient(row)
+    const base = { recipientId: row.id, line: row.line, email: recipient.email, status: row.status }
+    const report = checkMergeFields(templateOf(campaign), [recipient])
+    if (!report.ok || !brand.postalAddress) {
+      const problem =
+        report.syntaxErrors[0]?.message ??
+        report.unknownFields[0]?.message ??
+        report.missingValues[0]?.message ??
+        'No postal address is configured.'
+      return { ...base, subject: '', text: '', links: [], problem }
+    }
+    const links: PreviewMessage['links'] = []
+    const rendered = renderOutreach(templateOf(campaign), recipient, {
+      brand,
+      unsubscribeUrl: `${env.APP_ORIGIN}/u/${'x'.repeat(26)}`,
+      rewriteLink: (url, index) => {
+        const destination = normalizeDestination(url)
+        const shown = destination ? trackedUrl(env.APP_ORIGIN, `link-${index + 1}`) : url
+        links.push({ shown, destination })
+        return shown
+      },
+    })
+    return { ...base, subject: rendered.subject, text: rendered.text, links, problem: null }
+  })
+  return { messages, total: total?.n ?? 0 }
+}

@@ -1,0 +1,212 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { checkMergeFields, renderOutreach } from '../../email-templates/outreach.ts'
+import type { Db } from '../db/client.ts'
+import { campaignImports, campaignRecipients, campaigns, outbox } from '../db/schema.ts'
+import type { Env } from '../env.ts'
+import { enqueueMarketingEmail, marketingProblems } from '../email/marketing.ts'
+import { loadSenderSettings } from '../email/sender.ts'
+import type { Logger } from '../logger.ts'
+import { linkTracker, trackLinks } from '../tracking/links.ts'
+import { planSends, type SchedulableCampaign } from './scheduler.ts'
+import { outreachRecipient, templateOf } from './preview.ts'
+
+// Sending: the scheduler (scheduler.ts) decides what is due; this enqueues it in the outbox just
+// in time, in one transaction per run: the outbox row (deduplicated on outreach:<recipientId>, so
+// a crash or a second process never sends a recipient twice), its tracked links and the
+// recipient's outbox id and slot. One process plans at a time (an advisory lock), so the
+// per-sender rate holds across processes. Outcomes come back from the outbox rows.
+
+/** Any constant: the transaction-scoped advisory lock the planners of every process share. */
+const SCHEDULER_LOCK = 0x0f_d0_0c_a1
+
+export interface SchedulerRun {
+  enqueued: number
+  completed: number
+  /** Set when another process held the lock and this run did nothing. */
+  skipped?: boolean
+}
+
+export async function enqueueDueRecipients(
+  db: Db,
+  env: Env,
+  options: { now: Date; horizonMs: number; log?: Logger },
+): Promise<SchedulerRun> {
+  const { now } = options
+  return db.transaction(async (tx) => {
+    const [lock] = rowsOf<{ ok: boolean }>(
+      await tx.execute(sql`select pg_try_advisory_xact_lock(${SCHEDULER_LOCK}) as ok`),
+    )
+    if (!lock?.ok) return { enqueued: 0, completed: 0, skipped: true }
+
+    const sending = await tx.select().from(campaigns).where(eq(campaigns.status, 'sending'))
+    if (sending.length === 0) return { enqueued: 0, completed: 0 }
+    const senders = [...new Set(sending.map((c) => c.senderEmail.toLowerCase()))]
+    const related = await tx
+      .select()
+      .from(campaigns)
+      .where(inArray(sql`lower(${campaigns.senderEmail})`, senders))
+    const pendingRows = await tx
+      .select({ campaignId: campaignRecipients.campaignId, n: sql<number>`count(*)::int` })
+      .from(campaignRecipients)
+      .where(
+        and(
+          inArray(
+            campaignRecipients.campaignId,
+            sending.map((c) => c.id),
+          ),
+          eq(campaignRecipients.status, 'pending'),
+        ),
+      )
+      .groupBy(campaignRecipients.campaignId)
+    const pending = new Map(pendingRows.map((r) => [r.campaignId, r.n]))
+
+    // Everything enqueued: the campaign is complete (its last messages are in the outbox).
+    let completed = 0
+    for (const c of sending) {
+      if ((pending.get(c.id) ?? 0) > 0) continue
+      const [running] = await tx
+        .select({ id: campaignImports.id })
+        .from(campaignImports)
+        .where(
+          and(
+            eq(campaignImports.campaignId, c.id),
+            inArray(campaignImports.status, ['pending', 'running']),
+          ),
+        )
+        .limit(1)
+      if (running) continue
+      await tx
+        .update(campaigns)
+        .set({ status: 'completed', completedAt: now, updatedAt: now })
+        .where(and(eq(campaigns.id, c.id), eq(campaigns.status, 'sending')))
+      completed++
+    }
+
+    const sender = await loadSenderSettings(tx, env)
+    const problems = marketingProblems(sender)
+    if (problems.length) {
+      options.log?.warn('campaigns wait: outreach cannot be sent', { problem: problems[0] })
+      return { enqueued: 0, completed }
+    }
+
+    const schedulable: SchedulableCampaign[] = related.map((c) => ({
+      id: c.id,
+      status: c.status,
+      sender: c.senderEmail.toLowerCase(),
+      ratePerHour: c.ratePerHour,
+      window: { startHour: c.windowStartHour, endHour: c.windowEndHour, timeZone: c.timezone },
+      pending: pending.get(c.id) ?? 0,
+      lastSlotAt: c.lastSlotAt,
+    }))
+    const plan = planSends(schedulable, now, { horizonMs: options.horizonMs })
+    const slotsOf = new Map<string, Date[]>()
+    for (const p of plan) slotsOf.set(p.campaignId, [...(slotsOf.get(p.campaignId) ?? []), p.at])
+
+    let enqueued = 0
+    for (const [campaignId, slots] of slotsOf) {
+      const campaign = related.find((c) => c.id === campaignId)!
+      const due = await tx
+        .select()
+        .from(campaignRecipients)
+        .where(
+          and(
+            eq(campaignRecipients.campaignId, campaignId),
+            eq(campaignRecipients.status, 'pending'),
+          ),
+        )
+        .orderBy(asc(campaignRecipients.id))
+        .limit(slots.length)
+        .for('update', { skipLocked: true })
+      let lastSlot: Date | null = null
+      for (const [i, row] of due.entries()) {
+        const at = slots[i]!
+        lastSlot = at
+        const recipient = outreachRecipient(row)
+        // Checked at start; a message that still cannot be merged is a failure, never "Hi ,".
+        if (!checkMergeFields(templateOf(campaign), [recipient]).ok) {
+          await tx
+            .update(campaignRecipients)
+            .set({ status: 'failed', scheduledAt: at })
+            .where(eq(campaignRecipients.id, row.id))
+          continue
+        }
+        const tracker = linkTracker(env.APP_ORIGIN)
+        const { outboxId } = await enqueueMarketingEmail(
+          tx,
+          env,
+          {
+            category: 'outreach',
+            to: toAddress(recipient.email, [recipient.firstName, recipient.lastName]),
+            recipient: row.email,
+            campaignId,
+            template: 'outreach',
+            render: ({ brand, unsubscribeUrl }) =>
+              renderOutreach(templateOf(campaign), recipient, {
+                brand,
+                unsubscribeUrl,
+                rewriteLink: tracker.rewrite,
+              }),
+            from: { name: campaign.senderName, address: campaign.senderEmail },
+            ...(campaign.replyTo ? { replyTo: { address: campaign.replyTo } } : {}),
+            dedupeKey: `outreach:${row.id}`,
+            runAfter: at,
+            now,
+          },
+          sender,
+        )
+        // Null: another run enqueued it already; its links were stored with it.
+        if (outboxId) {
+          await trackLinks(tx, { recipientId: row.id, campaignId, links: tracker.links, now })
+          enqueued++
+        }
+        const [existing] = outboxId
+          ? [{ id: outboxId }]
+          : await tx
+              .select({ id: outbox.id })
+              .from(outbox)
+              .where(eq(outbox.dedupeKey, `outreach:${row.id}`))
+        await tx
+          .update(campaignRecipients)
+          .set({ status: 'queued', outboxId: existing?.id ?? null, scheduledAt: at })
+          .where(eq(campaignRecipients.id, row.id))
+      }
+      if (lastSlot)
+        await tx.update(campaigns).set({ lastSlotAt: lastSlot }).where(eq(campaigns.id, campaignId))
+    }
+    return { enqueued, completed }
+  })
+}
+
+/**
+ * Copies outcomes from the outbox to the recipients still queued: sent (with the time the
+ * transport took it), suppressed, bounced (failed on a hard bounce, which suppresses the
+ * address) or failed.
+ */
+export async function recordOutcomes(db: Db): Promise<number> {
+  const result = await db.execute(sql`
+    update campaign_recipients r
+       set status = case
+             when o.status = 'sent' then 'sent'
+             when o.status = 'suppressed' then 'suppressed'
+             when exists (select 1 from suppressions s where s.email = o.recipient and s.reason = 'hard_bounce') then 'bounced'
+             else 'failed'
+           end,
+           sent_at = o.sent_at
+      from outbox o, campaigns c
+     where c.status in ('sending', 'paused', 'completed')
+       and r.campaign_id = c.id
+       and r.status = 'queued'
+       and o.id = r.outbox_id
+       and o.status in ('sent', 'failed', 'suppressed')
+    returning r.id
+  `)
+  return rowsOf(result).length
+}
+
+/** The rows of db.execute, the same on PGlite and node-postgres. */
+const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows
+
+function toAddress(address: string, names: Array<string | null | undefined>) {
+  const name = names.filter(Boolean).join(' ')
+  return name ? { name, address } : { address }
+}

@@ -1,0 +1,262 @@
+import { and, eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import {
+  claimImport,
+  findImport,
+  importErrors,
+  importErrorsCsv,
+  runImport,
+  storeImport,
+} from '../../../api/campaigns/imports.ts'
+import { campaignRecipients, contacts, dealEvents, deals } from '../../../api/db/schema.ts'
+import { suppress } from '../../../api/email/suppressions.ts'
+import { addUser, setupTestApp } from '../../helpers.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+import { bigCsv, CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
+
+const ctx = await setupTestApp(CAMPAIGN_ENV)
+const db = ctx.deps.db
+const sdr = await addUser(ctx, 'sdr')
+const encoder = new TextEncoder()
+
+/** Stores a file and runs the import job to the end, as a background job would. */
+async function importFile(campaignId: string, text: string, chunkRows = 3) {
+  const stored = await storeImport(
+    db,
+    sdr,
+    { campaignId, filename: 'prospects.csv', bytes: encoder.encode(text) },
+    ctx.clock.now(),
+  )
+  if (!stored.ok) throw new Error(stored.message)
+  const job = await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 'test' })
+  expect(job?.id).toBe(stored.importId)
+  expect(
+    await runImport(db, job!, { now: ctx.clock.now, leaseMs: 60_000, worker: 'test', chunkRows }),
+  ).toBe('done')
+  return (await findImport(db, stored.importId))!
+}
+
+describe('importing prospects', () => {
+  it('creates prospects, fills blanks only, and skips duplicates, suppressed and people in the pipeline', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    await suppress(db, { email: 'gone@suppressed.example', reason: 'unsubscribe' }, ctx.clock.now())
+    const inPipeline = await makeDeal(db, { stage: 'demo' })
+    const [busy] = await db.select().from(contacts).where(eq(contacts.id, inPipeline.contactId))
+    // Someone who filled in a form: their own spelling stays; the blank title gets filled.
+    await db.insert(contacts).values({
+      id: '019a0000-0000-7000-8000-000000000001',
+      email: 'typed@known.example',
+      emailDisplay: 'typed@known.example',
+      firstName: 'Typed-By-Them',
+      source: 'inbound',
+    })
+    const file = csv([
+      ['Email', 'First name', 'Last name', 'Company', 'Title', 'Industry'],
+      ['new@prospect.example', 'Nia', 'New', 'Prospect Ltd', 'CTO', 'Retail'], // 2
+      ['NEW@prospect.example', 'Nia', 'Again', 'Prospect Ltd', 'CTO', 'Retail'], // 3: duplicate
+      ['gone@suppressed.example', 'Gil', 'Gone', 'Sup Inc', 'CEO', ''], // 4: suppressed
+      [busy!.emailDisplay, 'Bea', 'Busy', 'Busy Co', 'COO', ''], // 5: in the pipeline
+      ['typed@known.example', 'Imported-Name', 'Known', 'Known AG', 'Head of Sales', 'Logistics'], // 6
+      ['broken-address', 'Bad', 'Row', '', '', ''], // 7
+      ['new@prospect.example', 'Nia', 'Third', '', '', ''], // 8: duplicate
+    ])
+    const done = await importFile(campaign.id, file)
+    expect(done).toMatchObject({
+      status: 'done',
+      totalRows: 7,
+      processedRows: 7,
+      imported: 2,
+      duplicates: 2,
+      suppressed: 1,
+      inPipeline: 1,
+      invalid: 1,
+    })
+    expect(await importErrors(db, done.id)).toEqual([
+      { line: 7, email: 'broken-address', reason: '"broken-address" is not an email address' },
+    ])
+    expect(await importErrorsCsv(db, done.id)).toBe(
+      '\uFEFF"line","email","reason"\r\n"7","broken-address","""broken-address"" is not an email address"\r\n',
+    )
+
+    const recipients = await db
+      .select()
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, campaign.id))
+    expect(recipients.map((r) => [r.line, r.email, r.status]).sort()).toEqual([
+      [2, 'new@prospect.example', 'pending'],
+      [6, 'typed@known.example', 'pending'],
+    ])
+    const [known] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'typed@known.example'))
+    expect(known).toMatchObject({
+      firstName: 'Typed-By-Them',
+      lastName: 'Known',
+      jobTitle: 'Head of Sales',
+      source: 'inbound',
+    })
+
+    // Prospects: an open deal at 0%, outbound, the SDR credited, nobody owns it yet.
+    const prospects = await db
+      .select({
+        stage: deals.stage,
+        source: deals.source,
+        sdrId: deals.sdrId,
+        ownerId: deals.ownerId,
+        email: contacts.email,
+      })
+      .from(deals)
+      .innerJoin(contacts, eq(contacts.id, deals.contactId))
+      .where(eq(deals.stage, 'opportunity'))
+    expect(prospects.sort((a, b) => a.email.localeCompare(b.email))).toEqual([
+      {
+        stage: 'opportunity',
+        source: 'outbound',
+        sdrId: sdr.id,
+        ownerId: null,
+        email: 'new@prospect.example',
+      },
+      {
+        stage: 'opportunity',
+        source: 'outbound',
+        sdrId: sdr.id,
+        ownerId: null,
+        email: 'typed@known.example',
+      },
+    ])
+    const created = await db
+      .select()
+      .from(dealEvents)
+      .where(and(eq(dealEvents.type, 'created'), eq(dealEvents.toStage, 'opportunity')))
+    expect(created).toHaveLength(2)
+    // The person in the pipeline is untouched and not a recipient.
+    const [busyAfter] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.id, inPipeline.contactId))
+    expect(busyAfter!.firstName).toBe(busy!.firstName)
+
+    // A second upload of the same people: all duplicates, no second deal.
+    const again = await importFile(campaign.id, file)
+    expect(again).toMatchObject({
+      imported: 0,
+      duplicates: 4,
+      suppressed: 1,
+      inPipeline: 1,
+      invalid: 1,
+    })
+    expect(await db.select().from(deals).where(eq(deals.stage, 'opportunity'))).toHaveLength(2)
+  })
+
+  it('refuses a file that is not UTF-8 or has no email column, at upload', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const latin1 = new Uint8Array([...encoder.encode('email,name\nx@y.example,Ren'), 0xe9, 0x0a])
+    expect(
+      await storeImport(
+        db,
+        sdr,
+        { campaignId: campaign.id, filename: 'a.csv', bytes: latin1 },
+        ctx.clock.now(),
+      ),
+    ).toMatchObject({
+      ok: false,
+      status: 422,
+      code: 'not_utf8',
+    })
+    expect(
+      await storeImport(
+        db,
+        sdr,
+        {
+          campaignId: campaign.id,
+          filename: 'a.csv',
+          bytes: encoder.encode('name,company\nA,B\n'),
+        },
+        ctx.clock.now(),
+      ),
+    ).toMatchObject({ ok: false, status: 422, message: expect.stringMatching(/no email column/) })
+  })
+
+  it('carries on where a lost process stopped, counting nothing twice', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const rows = [['email', 'first name']]
+    for (let i = 0; i < 10; i++) rows.push([`resume${i}@resume.example`, `R${i}`])
+    rows.push(['resume0@resume.example', 'dup'])
+    const stored = await storeImport(
+      db,
+      sdr,
+      { campaignId: campaign.id, filename: 'r.csv', bytes: encoder.encode(csv(rows)) },
+      ctx.clock.now(),
+    )
+    if (!stored.ok) throw new Error(stored.message)
+    const first = (await claimImport(db, {
+      now: ctx.clock.now(),
+      leaseMs: 60_000,
+      worker: 'first',
+    }))!
+    // The first process gets two chunks done, then stops (as if killed).
+    const stop = new AbortController()
+    let chunks = 0
+    const now = () => {
+      if (++chunks >= 2) stop.abort()
+      return ctx.clock.now()
+    }
+    expect(
+      await runImport(db, first, {
+        now,
+        leaseMs: 60_000,
+        worker: 'first',
+        chunkRows: 3,
+        signal: stop.signal,
+      }),
+    ).toBe('stopped')
+    expect((await findImport(db, stored.importId))!.processedRows).toBe(6)
+    // Nobody else may take it while the lease holds; afterwards another process does.
+    expect(
+      await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 'second' }),
+    ).toBeNull()
+    ctx.clock.advance(61_000)
+    const second = (await claimImport(db, {
+      now: ctx.clock.now(),
+      leaseMs: 60_000,
+      worker: 'second',
+    }))!
+    expect(second.processedRows).toBe(6)
+    // The first process's late write cannot land any more.
+    expect(
+      await runImport(db, first, {
+        now: ctx.clock.now,
+        leaseMs: 60_000,
+        worker: 'first',
+        chunkRows: 3,
+      }),
+    ).toBe('lost')
+    expect(
+      await runImport(db, second, {
+        now: ctx.clock.now,
+        leaseMs: 60_000,
+        worker: 'second',
+        chunkRows: 3,
+      }),
+    ).toBe('done')
+    expect(await findImport(db, stored.importId)).toMatchObject({
+      imported: 10,
+      duplicates: 1,
+      processedRows: 11,
+      totalRows: 11,
+    })
+  })
+
+  it('imports 50,000 rows', { timeout: 300_000 }, async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const text = bigCsv(50_000)
+    const started = performance.now()
+    const done = await importFile(campaign.id, text, 1000)
+    const seconds = (performance.now() - started) / 1000
+    console.log(
+      `import of 50,000 rows (${(text.length / 1e6).toFixed(1)} MB) on ${ctx.database.engine}: ${seconds.toFixed(1)} s, ${Math.round(50_000 / seconds)} rows/s`,
+    )
+    expect(done).toMatchObject({ status: 'done', imported: 50_000, invalid: 0, duplicates: 0 })
+  })
+})
