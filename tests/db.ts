@@ -1,4 +1,4 @@
-import { afterAll, expect, onTestFinished } from 'vitest'
+import { afterAll, onTestFinished } from 'vitest'
 import { createUser, type Role } from '../api/accounts/users.ts'
 import type { Database } from '../api/db/client.ts'
 import { createWakeups, sessionPolicyFrom, type Deps } from '../api/deps.ts'
@@ -40,8 +40,12 @@ export async function setupTestDb(
   options: TestDatabaseOptions = {},
 ): Promise<DbContext> {
   const database = await openTestDatabase(undefined, options)
-  if (expect.getState().currentTestName === undefined) afterAll(() => database.close())
-  else onTestFinished(() => database.close())
+  // Inside a test, for that test; anywhere else (a file's top level, beforeAll) for the file.
+  try {
+    onTestFinished(() => database.close())
+  } catch {
+    afterAll(() => database.close())
+  }
   const env = parseEnv({
     NODE_ENV: 'test',
     APP_ORIGIN: ORIGIN,
