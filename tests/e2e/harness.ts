@@ -29,18 +29,19 @@ export interface TestServer {
   setupLink: string | null
   output: () => string
   stop(): Promise<number | null>
+  /** SIGKILL, as a crash or an OOM kill: no shutdown hook runs. The data directory stays. */
+  kill(): Promise<void>
 }
 
 /**
  * Starts `node server.ts` (the built site must exist: `npm test` builds first) on a copy of a
  * migrated database, or with `emptyDataDir` on an empty data directory, as `npm start` first runs.
  */
-export async function startServer(env: Record<string, string> = {}, options: { emptyDataDir?: boolean } = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, options: { emptyDataDir?: boolean; dataDir?: string } = {}): Promise<TestServer> {
   if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('dist/ is missing: run `npm run build` first')
   const port = await freePort()
-  const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-'))
-  // The server keeps PGlite's files in DATA_DIR/pglite (api/boot.ts).
-  if (!options.emptyDataDir) await cp(await preparePgliteDataDir(), join(dataDir, 'pglite'), { recursive: true })
+  // A given data directory (a restart on the same data) is used as it is and kept on stop.
+  const dataDir = options.dataDir ?? (await newDataDir(options))
   const url = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(process.execPath, [join(root, 'server.ts')], {
     cwd: root,
@@ -71,14 +72,28 @@ export async function startServer(env: Record<string, string> = {}, options: { e
     setupLink,
     output: () => out,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
       child.kill('SIGTERM')
       const code = await exited
-      await rm(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
       return code
     },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    },
   }
+}
+
+/** A data directory for a server: a copy of a migrated database, or empty. */
+export async function newDataDir(options: { emptyDataDir?: boolean } = {}): Promise<string> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-'))
+  // The server keeps PGlite's files in DATA_DIR/pglite.
+  if (!options.emptyDataDir) await cp(await preparePgliteDataDir(), join(dataDir, 'pglite'), { recursive: true })
+  return dataDir
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
