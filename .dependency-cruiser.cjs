@@ -1,7 +1,8 @@
 // The import rule (README, Layout): imports run down this list, never up.
 //   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
 //   → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
-// The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts)
+// The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts,
+// email-address.ts, email-headers.ts)
 // and email-templates/ import no capability. Within one folder anything goes.
 // Checked by tests/import-rule.test.ts (npm test); `npx depcruise api src scripts server.ts` prints it.
 const layers = [
@@ -16,7 +17,7 @@ const layers = [
   ['accounts', '^api/accounts/'],
   ['email', '^api/email/'],
   ['content', '^api/content/'],
-  ['ground', '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps)\\.ts$)'],
+  ['ground', '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps|email-address|email-headers)\\.ts$)'],
 ]
 
 const upward = layers.flatMap(([name, path], i) =>
@@ -53,7 +54,7 @@ module.exports = {
       name: 'loose-api-files',
       comment: 'no loose domain files: api/ holds folders and the wiring only',
       severity: 'error',
-      from: { path: '^api/[^/]+\\.ts$', pathNot: '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency)\\.ts$' },
+      from: { path: '^api/[^/]+\\.ts$', pathNot: '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency|email-address|email-headers)\\.ts$' },
       to: {},
     },
     {

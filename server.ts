@@ -8,7 +8,6 @@ import { createApp } from './api/app.ts'
 import { createDeps } from './api/deps.ts'
 import { createClickWriter } from './api/tracking/click-writer.ts'
 import { startBackground } from './api/background.ts'
-import { migrateStoredAddresses } from './api/email/stored-addresses.ts'
 import { maintainEmbedded } from './api/db/maintenance.ts'
 import type { Deps } from './api/deps.ts'
 import { EnvError, parseEnv } from './api/env.ts'
@@ -28,8 +27,6 @@ export async function startServer(
 ): Promise<RunningServer> {
   const env = parseEnv(envSource)
   const deps = await createDeps(env)
-  // Addresses stored before there was one canonical form (JavaScript: PostgreSQL has no IDNA).
-  await migrateStoredAddresses(deps)
   // PGlite runs no autovacuum: serve from fresh statistics and visibility maps (~2 s at 100k
   // deals, measured; see api/db/maintenance.ts). The CLI scripts skip this.
   await maintainEmbedded(deps.database)

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { openDatabase, type Database, type Db } from './db/client.ts'
 import { settings } from './db/schema.ts'
+import { migrateStoredAddresses } from './db/stored-addresses.ts'
 import type { Env } from './env.ts'
 import { createLogger, type Logger } from './logger.ts'
 
@@ -74,7 +75,11 @@ export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promi
   const database =
     overrides.database ??
     (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
-  if (!overrides.database) await database.migrate()
+  if (!overrides.database) {
+    await database.migrate()
+    // Addresses stored before there was one canonical form (JavaScript: PostgreSQL has no IDNA).
+    await migrateStoredAddresses({ db: database.db, logger })
+  }
   const secret = env.SECRET ?? (await storedSecret(database.db))
   return {
     env,

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
-import { parseMailbox } from './email/headers.ts'
+import { parseMailbox } from './email-headers.ts'
 
 // The only reader of process.env. Everything else receives the parsed Env.
 

@@ -8,7 +8,6 @@
 //                     since the embedded database can be opened by one process at a time
 import { parseArgs } from 'node:util'
 import { createDeps } from '../api/deps.ts'
-import { migrateStoredAddresses } from '../api/email/stored-addresses.ts'
 import { createTransport } from '../api/email/mailer.ts'
 import { createOutboxWorker } from '../api/email/outbox-worker.ts'
 import { startBackground } from '../api/background.ts'
@@ -41,8 +40,6 @@ if (!env.DATABASE_URL && !args['allow-embedded']) {
 }
 
 const deps = await createDeps(env)
-// Before sending: a suppression stored in another spelling must match (api/email/stored-addresses.ts).
-await migrateStoredAddresses(deps)
 
 if (args.once) {
   const transport = createTransport(env, deps.db, { now: deps.now })

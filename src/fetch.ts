@@ -2,7 +2,6 @@ import { astro, getFetchState } from 'astro/hono'
 import { Hono } from 'hono'
 import { createApp } from '#api/app.ts'
 import { createDeps } from '#api/deps.ts'
-import { migrateStoredAddresses } from '#api/email/stored-addresses.ts'
 import type { Deps } from '#api/deps.ts'
 import { loadDotEnv, parseEnv } from '#api/env.ts'
 import { announceFirstRun } from '#api/accounts/first-run.ts'
@@ -18,7 +17,6 @@ function devDeps(): Promise<Deps> {
   g.__frontdoorDevDeps ??= (async () => {
     loadDotEnv()
     const deps = await createDeps(parseEnv(process.env))
-    await migrateStoredAddresses(deps)
     await offerDemoSeed(deps)
     await announceFirstRun(deps)
     // Every background job, as in production (sending goes into the dev mailbox unless SMTP_URL

@@ -1,8 +1,13 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
-import { clearedSessionCookie, secureCookies, sessionCookie } from '#api/http/cookies.ts'
+import { secureCookies } from '#api/http/cookies.ts'
 import { FIRST_TOUCH_COOKIE, firstTouchCookie, firstTouchOf } from '#api/leads/first-touch.ts'
-import { SESSION_COOKIE, validateSessionToken } from '#api/accounts/sessions.ts'
+import {
+  clearedSessionCookie,
+  SESSION_COOKIE,
+  sessionCookie,
+  validateSessionToken,
+} from '#api/accounts/sessions.ts'
 
 // Pages: who is signed in, /app behind sign-in, a time-trap token for forms, security headers.
 export const onRequest = defineMiddleware(async (ctx, next) => {

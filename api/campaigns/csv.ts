@@ -1,5 +1,5 @@
 import { parse, type Info } from 'csv-parse/sync'
-import { parseEmailAddress } from '../email/address.ts'
+import { parseEmailAddress } from '../email-address.ts'
 
 // Reading a CSV of prospects, pure: UTF-8 with or without a BOM; `,`, `;` or tab, sniffed from
 // the header line; quoted values may hold delimiters, quotes and newlines. The header maps to

@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url'
 import type { Env } from '../env.ts'
 import type { SenderSettings } from '../email/sender.ts'
-import { parseEmailAddress } from '../email/address.ts'
+import { parseEmailAddress } from '../email-address.ts'
 
 // A campaign sends only as an address on the verified sending domain: the domain of the
 // marketing sender in Settings (or MAIL_FROM_MARKETING / MAIL_FROM), or DKIM_DOMAIN. An arbitrary

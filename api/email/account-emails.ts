@@ -5,7 +5,7 @@ import * as passwordReset from '../../email-templates/password-reset.ts'
 import * as userInvitation from '../../email-templates/user-invitation.ts'
 import type { Db } from '../db/client.ts'
 import type { Env } from '../env.ts'
-import { formatAddress } from './headers.ts'
+import { formatAddress } from '../email-headers.ts'
 import { enqueueEmail } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 

@@ -6,7 +6,7 @@ import { count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { mailboxMessages } from '../db/schema.ts'
 import { newId } from '../ids.ts'
-import type { EmailAddress } from './headers.ts'
+import type { EmailAddress } from '../email-headers.ts'
 import { messageIdFor, prepareEmail } from './transport.ts'
 import type { Transport } from './transport.ts'
 

@@ -7,11 +7,11 @@ import { escapeHtml } from '../../email-templates/html.ts'
 import type { Brand, RenderedEmail } from '../../email-templates/index.ts'
 import type { Db } from '../db/client.ts'
 import type { Env } from '../env.ts'
-import type { EmailAddress } from './headers.ts'
+import type { EmailAddress } from '../email-headers.ts'
 import { enqueueEmail, OutboxError } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
-import { canonicalEmail } from './address.ts'
+import { canonicalEmail } from '../email-address.ts'
 import { unsubscribeHeaders, unsubscribeTokenFor, unsubscribeUrl } from './unsubscribe.ts'
 
 export type MarketingEmail = {

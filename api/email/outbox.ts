@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Db } from '../db/client.ts'
 import { outbox } from '../db/schema.ts'
 import { newId } from '../ids.ts'
-import { canonicalEmail } from './address.ts'
+import { canonicalEmail } from '../email-address.ts'
 import type { EmailCategory, OutgoingEmail } from './transport.ts'
 
 // The transactional outbox: call `enqueueEmail` with the transaction that makes the change the

@@ -5,7 +5,7 @@
 import { and, count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { suppressions } from '../db/schema.ts'
-import { canonicalEmail } from './address.ts'
+import { canonicalEmail } from '../email-address.ts'
 import type { EmailCategory } from './transport.ts'
 
 export type SuppressionReason = 'unsubscribe' | 'hard_bounce' | 'complaint' | 'manual'

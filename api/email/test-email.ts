@@ -5,7 +5,7 @@ import { html } from '../../email-templates/html.ts'
 import { paragraph, renderLayout } from '../../email-templates/layout.ts'
 import type { Db } from '../db/client.ts'
 import type { Env } from '../env.ts'
-import { formatAddress } from './headers.ts'
+import { formatAddress } from '../email-headers.ts'
 import { enqueueEmail } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 

@@ -4,8 +4,8 @@
 
 import { createHash } from 'node:crypto'
 import { domainToASCII } from 'node:url'
-import { isValidAddress, safeCustomHeaders, safeHeaderText } from './headers.ts'
-import type { EmailAddress } from './headers.ts'
+import { isValidAddress, safeCustomHeaders, safeHeaderText } from '../email-headers.ts'
+import type { EmailAddress } from '../email-headers.ts'
 
 export type { EmailAddress }
 

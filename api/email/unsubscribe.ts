@@ -7,7 +7,7 @@ import { and, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
 import { newId, newToken } from '../ids.ts'
-import { canonicalEmail } from './address.ts'
+import { canonicalEmail } from '../email-address.ts'
 import { suppress } from './suppressions.ts'
 
 const TOKEN_BYTES = 16

@@ -1,7 +1,7 @@
 import * as assetDelivery from '../../email-templates/asset-delivery.ts'
 import type { Brand } from '../../email-templates/index.ts'
 import type { Db } from '../db/client.ts'
-import { formatAddress } from '../email/headers.ts'
+import { formatAddress } from '../email-headers.ts'
 import { enqueueEmail } from '../email/outbox.ts'
 import type { OfferKind } from './offers.ts'
 

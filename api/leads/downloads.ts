@@ -10,7 +10,7 @@ import { contacts, downloadTokens } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import type { Brand } from '../../email-templates/index.ts'
 import { enqueueAssetEmail } from './asset-email.ts'
-import { parseEmailAddress } from '../email/address.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import type { OfferInfo } from './offers.ts'
 
 // Download links /d/<token> for gated files: one per contact and asset, expiring, usable many

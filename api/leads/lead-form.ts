@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { parseEmailAddress, type EmailAddress } from '../email/address.ts'
+import { parseEmailAddress, type EmailAddress } from '../email-address.ts'
 import type { FieldName, FormFields, OfferInfo } from './offers.ts'
 
 // The server side of the lead form contract (the form is src/components/site/LeadForm.astro).

@@ -9,7 +9,7 @@ import {
   submissions,
   type LeadSource,
 } from '../db/schema.ts'
-import { companyDomainOf, type EmailAddress } from '../email/address.ts'
+import { companyDomainOf, type EmailAddress } from '../email-address.ts'
 import { newId } from '../ids.ts'
 import {
   qualifyContact,

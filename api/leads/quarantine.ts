@@ -1,7 +1,7 @@
 import { and, count, desc, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { submissions } from '../db/schema.ts'
-import { parseEmailAddress } from '../email/address.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import { formFollowUp } from './capture.ts'
 import { firstTouchFrom } from './first-touch.ts'
 import type { UtmParam } from './lead-form.ts'

@@ -15,7 +15,7 @@ import {
   users,
   type LeadSource,
 } from '../db/schema.ts'
-import { parseEmailAddress } from '../email/address.ts'
+import { parseEmailAddress } from '../email-address.ts'
 
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
 // (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.

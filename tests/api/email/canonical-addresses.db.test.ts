@@ -13,7 +13,7 @@ import { newId } from '../../../api/ids.ts'
 import {
   canonicaliseStoredAddresses,
   migrateStoredAddresses,
-} from '../../../api/email/stored-addresses.ts'
+} from '../../../api/db/stored-addresses.ts'
 import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
 import { unsubscribe, unsubscribeTokenFor } from '../../../api/email/unsubscribe.ts'
 import { json, PASSWORD, setupTestApp, signedInAs } from '../../helpers.ts'

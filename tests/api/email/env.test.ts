@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { EnvError, parseEnv } from '../../../api/env.ts'
-import { parseMailbox } from '../../../api/email/headers.ts'
+import { parseMailbox } from '../../../api/email-headers.ts'
 import { transportKindFor } from '../../../api/email/mailer.ts'
 
 const pem = generateKeyPairSync('rsa', { modulusLength: 1024 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { outbox } from '../../../api/db/schema.ts'
-import { formatAddress } from '../../../api/email/headers.ts'
+import { formatAddress } from '../../../api/email-headers.ts'
 import { createTransport } from '../../../api/email/mailer.ts'
 import { enqueueMarketingEmail } from '../../../api/email/marketing.ts'
 import { findSuppression } from '../../../api/email/suppressions.ts'

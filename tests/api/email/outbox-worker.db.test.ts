@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { mailboxMessages, outbox, settings } from '../../../api/db/schema.ts'
-import { formatAddress } from '../../../api/email/headers.ts'
+import { formatAddress } from '../../../api/email-headers.ts'
 import { headerList } from '../../../api/email/mailbox.ts'
 import { enqueueMarketingEmail } from '../../../api/email/marketing.ts'
 import { enqueueEmail, OutboxError } from '../../../api/email/outbox.ts'

@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { formatAddress } from '../../../api/email/headers.ts'
+import { formatAddress } from '../../../api/email-headers.ts'
 import { createResendTransport } from '../../../api/email/resend-transport.ts'
 import type { OutgoingEmail } from '../../../api/email/transport.ts'
 

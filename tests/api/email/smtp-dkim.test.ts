@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { dkimVerify } from 'mailauth'
 import { afterEach, describe, expect, it } from 'vitest'
-import { formatAddress } from '../../../api/email/headers.ts'
+import { formatAddress } from '../../../api/email-headers.ts'
 import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
 import type { OutgoingEmail } from '../../../api/email/transport.ts'
 import { headerLines, startSmtpServer } from './smtp-server.ts'

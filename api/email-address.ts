@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url'
 import { getDomain } from 'tldts'
 import freeMailDomains from 'email-providers/all.json' with { type: 'json' }
-import { isValidAddress } from './headers.ts'
+import { isValidAddress } from './email-headers.ts'
 
 // The one email canonicaliser. Addresses are compared in a canonical form, wherever they are
 // stored or looked up (users, contacts, outbox recipients, suppressions, unsubscribe tokens):

@@ -4,8 +4,8 @@ import {
   isValidAddress,
   safeCustomHeaders,
   safeHeaderText,
-} from '../../../api/email/headers.ts'
-import { idempotencyKeyFor, messageIdFor } from '../../../api/email/transport.ts'
+} from '../../api/email-headers.ts'
+import { idempotencyKeyFor, messageIdFor } from '../../api/email/transport.ts'
 
 describe('safeHeaderText', () => {
   it('turns CR, LF and other control characters into single spaces', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { companyDomainOf, isFreeMailDomain, parseEmailAddress } from '../../../api/email/address.ts'
+import { companyDomainOf, isFreeMailDomain, parseEmailAddress } from '../../api/email-address.ts'
 
 describe('parseEmailAddress: one canonical form per person', () => {
   it.each([

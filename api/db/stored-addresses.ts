@@ -8,10 +8,10 @@
 
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import type { AnyPgColumn } from 'drizzle-orm/pg-core'
-import type { Db } from '../db/client.ts'
-import type { Deps } from '../deps.ts'
-import { contacts, outbox, settings, suppressions, unsubscribeTokens, users } from '../db/schema.ts'
-import { canonicalEmail } from './address.ts'
+import type { Db } from './client.ts'
+import type { Logger } from '../logger.ts'
+import { contacts, outbox, settings, suppressions, unsubscribeTokens, users } from './schema.ts'
+import { canonicalEmail } from '../email-address.ts'
 
 export interface StoredAddressesReport {
   /** Rows whose address was rewritten, per table. */
@@ -174,12 +174,11 @@ export async function canonicaliseStoredAddresses(db: Db): Promise<StoredAddress
 }
 
 /**
- * Runs it once, at start-up after the SQL migrations, in every entry point that migrates (the
- * server, `npm run db:migrate`, the worker, astro dev); null when it has run before. It cannot
- * run inside `database.migrate()`: db/ imports no capability, and the canonicaliser is email's.
+ * Runs it once, after the SQL migrations (createDeps, so every entry point that migrates); null
+ * when it has run before.
  */
 export async function migrateStoredAddresses(
-  deps: Pick<Deps, 'db' | 'logger'>,
+  deps: { db: Db; logger: Logger },
 ): Promise<StoredAddressesReport | null> {
   const [done] = await deps.db
     .select({ key: settings.key })
