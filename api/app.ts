@@ -8,7 +8,7 @@ import { clientIp } from './http/client-ip.ts'
 import { fastRedirect } from './http/redirect.ts'
 import { rawHeader } from './http/raw-header.ts'
 import type { AppEnv } from './http/app-env.ts'
-import { clearedSessionCookie, readCookie, secureCookies, sessionCookie } from './http/cookies.ts'
+import { readCookie, secureCookies } from './http/cookies.ts'
 import { contactRoutes } from './routes/contacts.ts'
 import { dealRoutes } from './routes/deals.ts'
 import { downloadRoutes } from './routes/downloads.ts'
@@ -22,7 +22,12 @@ import { setupRoutes } from './routes/setup.ts'
 import { submissionRoutes } from './routes/submissions.ts'
 import { unsubscribeRoutes } from './routes/unsubscribe.ts'
 import { userRoutes } from './routes/users.ts'
-import { SESSION_COOKIE, validateSessionToken } from './accounts/sessions.ts'
+import {
+  clearedSessionCookie,
+  SESSION_COOKIE,
+  sessionCookie,
+  validateSessionToken,
+} from './accounts/sessions.ts'
 import { createClickWriter, type ClickWriter } from './tracking/click-writer.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 

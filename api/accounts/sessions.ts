@@ -13,7 +13,6 @@ import type { SessionPolicy } from '../deps.ts'
 export const SESSION_COOKIE = 'fd_session'
 const ACTIVITY_REFRESH_MS = 60 * 60 * 1000
 
-
 export type SessionUser = Pick<typeof users.$inferSelect, 'id' | 'email' | 'name' | 'role'>
 
 export interface ValidSession {
@@ -133,4 +132,14 @@ export async function pruneExpiredSessions(
     )
     .returning({ id: sessions.id })
   return deleted.length
+}
+
+/** The session cookie, set for as long as the session may live (`expiresAt`). */
+export function sessionCookie(token: string, expiresAt: Date, secure: boolean, now: Date): string {
+  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000))
+  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`
+}
+
+export function clearedSessionCookie(secure: boolean): string {
+  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0${secure ? '; Secure' : ''}`
 }

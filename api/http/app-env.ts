@@ -1,7 +1,10 @@
 import type { Db } from '../db/client.ts'
+import type { users } from '../db/schema.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
-import type { SessionUser } from '../accounts/sessions.ts'
+
+/** Who is signed in, as the request context carries it (accounts' SessionUser is this shape). */
+export type RequestUser = Pick<typeof users.$inferSelect, 'id' | 'email' | 'name' | 'role'>
 
 export interface AppEnv {
   Variables: {
@@ -10,7 +13,7 @@ export interface AppEnv {
     log: Logger
     requestId: string
     ip: string
-    user: SessionUser | null
+    user: RequestUser | null
     sessionId: string | null
   }
 }

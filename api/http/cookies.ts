@@ -1,18 +1,8 @@
 import type { Env } from '../env.ts'
-import { SESSION_COOKIE } from '../accounts/sessions.ts'
 
 /** Secure cookies whenever the public origin is https or we run in production. */
 export function secureCookies(env: Pick<Env, 'APP_ORIGIN' | 'NODE_ENV'>): boolean {
   return env.NODE_ENV === 'production' || env.APP_ORIGIN.startsWith('https:')
-}
-
-export function sessionCookie(token: string, expiresAt: Date, secure: boolean, now: Date): string {
-  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000))
-  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`
-}
-
-export function clearedSessionCookie(secure: boolean): string {
-  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0${secure ? '; Secure' : ''}`
 }
 
 export function readCookie(header: string | null | undefined, name: string): string | null {
@@ -26,7 +16,12 @@ export function readCookie(header: string | null | undefined, name: string): str
 
 /** A `next` parameter is followed only when it is a path on this site (no open redirect). */
 export function safeNextPath(next: unknown, origin: string, fallback = '/app'): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))
+  if (
+    typeof next !== 'string' ||
+    !next.startsWith('/') ||
+    next.startsWith('//') ||
+    next.startsWith('/\\')
+  )
     return fallback
   try {
     const url = new URL(next, origin)

@@ -7,7 +7,12 @@ import type { z } from 'zod'
 
 export type BodyKind = 'json' | 'form'
 
-export function fail(status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429, code: string, message: string, extra?: Record<string, unknown>): never {
+export function fail(
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429,
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): never {
   throw new HTTPException(status, {
     res: Response.json({ error: { code, message, ...extra } }, { status }),
   })
@@ -20,15 +25,29 @@ export function bodyKind(c: Context): BodyKind | null {
   return null
 }
 
-/** True when the client wants JSON back (API clients, the enhanced forms). */
-export function wantsJson(c: Context): boolean {
+export interface AnswerOptions {
+  /**
+   * Who sends a request without a body (no Content-Type): the pages' forms ('form', the
+   * default) or API clients ('json'). A page's own button always posts a form body.
+   */
+  bodyless?: 'form' | 'json'
+}
+
+/** True when the client wants JSON back (API clients, the enhanced forms), not a 303. */
+export function wantsJson(c: Context, options: AnswerOptions = {}): boolean {
+  if (options.bodyless === 'json' && !c.req.header('content-type')) return true
   return bodyKind(c) === 'json' || (c.req.header('accept') ?? '').includes('application/json')
 }
 
-export async function readBody(c: Context, allowed: BodyKind[] = ['json', 'form']): Promise<{ kind: BodyKind; data: Record<string, unknown> }> {
+export async function readBody(
+  c: Context,
+  allowed: BodyKind[] = ['json', 'form'],
+): Promise<{ kind: BodyKind; data: Record<string, unknown> }> {
   const kind = bodyKind(c)
   if (!kind || !allowed.includes(kind)) {
-    const names = allowed.map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded'))
+    const names = allowed.map((k) =>
+      k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+    )
     fail(415, 'unsupported_media_type', `Send the body as ${names.join(' or ')}.`)
   }
   const bytes = new Uint8Array(await c.req.arrayBuffer())
@@ -48,7 +67,8 @@ export async function readBody(c: Context, allowed: BodyKind[] = ['json', 'form'
     if (typeof data !== 'object' || data === null || Array.isArray(data))
       fail(400, 'invalid_json', 'The request body must be a JSON object.')
     const duplicate = findDuplicateKey(text)
-    if (duplicate !== null) fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
+    if (duplicate !== null)
+      fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
     return { kind, data: data as Record<string, unknown> }
   }
   const data: Record<string, unknown> = Object.create(null)
@@ -57,8 +77,10 @@ export async function readBody(c: Context, allowed: BodyKind[] = ['json', 'form'
     const eq = pair.indexOf('=')
     const key = decodeFormPart(eq === -1 ? pair : pair.slice(0, eq))
     const value = eq === -1 ? '' : decodeFormPart(pair.slice(eq + 1))
-    if (key === null || value === null) fail(400, 'invalid_encoding', 'A form field is not valid UTF-8.')
-    if (Object.hasOwn(data, key)) fail(400, 'duplicate_key', `The field "${key}" appears more than once.`)
+    if (key === null || value === null)
+      fail(400, 'invalid_encoding', 'A form field is not valid UTF-8.')
+    if (Object.hasOwn(data, key))
+      fail(400, 'duplicate_key', `The field "${key}" appears more than once.`)
     data[key] = value
   }
   return { kind, data }

@@ -1,9 +1,14 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { contactFiltersSchema, contactsCsv, findContactDetail, listContacts } from '../pipeline/contacts.ts'
+import {
+  contactFiltersSchema,
+  contactsCsv,
+  findContactDetail,
+  listContacts,
+} from '../pipeline/contacts.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { requirePermission } from '../http/guards.ts'
 import { fail, validate } from '../http/input.ts'
+import { requirePermission } from '../accounts/guards.ts'
 
 // GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id.
 
@@ -26,7 +31,7 @@ export const contactRoutes = new Hono<AppEnv>()
   })
   .get('/:id', requirePermission('contacts:read'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))
-    const detail = await findContactDetail(c.var.db, id, c.var.user!)
+    const detail = await findContactDetail(c.var.db, id, c.var.user)
     if (!detail) fail(404, 'not_found', 'Unknown contact.')
     return c.json(detail)
   })

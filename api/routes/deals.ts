@@ -12,13 +12,12 @@ import {
   STANCES,
   updateDeal,
   type Deal,
-  type DealFailure,
   type StakeholderInput,
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { safeNextPath } from '../http/cookies.ts'
-import { requirePermission } from '../http/guards.ts'
-import { bodyKind, fail, readBody, validate, wantsJson, type BodyKind } from '../http/input.ts'
+import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { fail, readBody, validate } from '../http/input.ts'
+import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { can } from '../accounts/permissions.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
@@ -32,7 +31,7 @@ import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
-// 303 back to the page they came from (`next`), with `notice` or `error` in the query.
+// 303 back to the page they came from (`next`, a page of the app), with `notice` or `error`.
 
 export const MAX_AMOUNT_CENTS = 100_000_000_000 // 1 billion in the currency's units
 
@@ -241,65 +240,72 @@ export const dealRoutes = new Hono<AppEnv>()
   })
   .post('/:id/claim', async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const kind = bodyless(c)
+    const { next } = await bodylessForm(c)
     if (!can(c.var.user, 'deals:claim'))
-      return refuse(c, kind, {
-        ok: false,
-        status: 403,
-        code: 'forbidden',
-        message: 'Your role can read the pipeline but not take over leads.',
-      })
-    const { next: back } = kind === 'form' ? await formNext(c) : { next: undefined }
-    const result = await claimDeal(c.var.db, dealId, c.var.user!.id, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, back ?? '/app/leads')
-    if (kind === 'form')
-      return redirect(c, `/app/deals/${dealId}`, {
+      return refuse(
+        c,
+        backTo(next),
+        {
+          status: 403,
+          code: 'forbidden',
+          message: 'Your role can read the pipeline but not take over leads.',
+        },
+        BODYLESS,
+      )
+    const result = await claimDeal(c.var.db, dealId, c.var.user.id, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(next ?? '/app/leads'), result, BODYLESS)
+    return respond(
+      c,
+      `/app/deals/${dealId}`,
+      {
         notice: result.alreadyYours
           ? 'This lead is already yours.'
           : 'You took over this lead. It is now in your pipeline at 10%.',
-      })
-    return c.json({ deal: publicDeal(result.deal), alreadyYours: result.alreadyYours })
+      },
+      () => c.json({ deal: publicDeal(result.deal), alreadyYours: result.alreadyYours }),
+      BODYLESS,
+    )
   })
   .post('/:id/stage', requirePermission('deals:edit_own'), async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = parse(c, kind, stageSchema, data)
+    const input = await readInput(c, stageSchema, backFrom)
     if (input instanceof Response) return input
-    const result = await moveDealStage(c.var.db, dealId, c.var.user!, input, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, input.next)
-    if (kind === 'form')
-      return redirect(c, input.next, {
-        notice: `Moved to ${stageOf(input.stage).name} (${stageOf(input.stage).probability}%).`,
-      })
-    return c.json({ deal: publicDeal(result.deal) })
+    const result = await moveDealStage(c.var.db, dealId, c.var.user, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    const stage = stageOf(input.stage)
+    return respond(
+      c,
+      backTo(input.next),
+      { notice: `Moved to ${stage.name} (${stage.probability}%).` },
+      () => c.json({ deal: publicDeal(result.deal) }),
+    )
   })
   .post('/:id/owner', requirePermission('deals:edit_any'), async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = parse(c, kind, ownerSchema, data)
+    const input = await readInput(c, ownerSchema, backFrom)
     if (input instanceof Response) return input
-    const result = await assignDeal(c.var.db, dealId, c.var.user!, input.ownerId, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, input.next)
-    if (kind === 'form')
-      return redirect(c, input.next, {
-        notice: input.ownerId ? 'Owner changed.' : 'Returned to the qualified-leads queue.',
-      })
-    return c.json({ deal: publicDeal(result.deal) })
+    const result = await assignDeal(c.var.db, dealId, c.var.user, input.ownerId, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(
+      c,
+      backTo(input.next),
+      { notice: input.ownerId ? 'Owner changed.' : 'Returned to the qualified-leads queue.' },
+      () => c.json({ deal: publicDeal(result.deal) }),
+    )
   })
   .post('/:id/notes', requirePermission('deals:edit_own'), async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = parse(c, kind, noteSchema, data)
+    const input = await readInput(c, noteSchema, backFrom)
     if (input instanceof Response) return input
-    const result = await addNote(c.var.db, dealId, c.var.user!, input.body, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, input.next)
-    if (kind === 'form') return redirect(c, input.next, { notice: 'Note added.' })
-    return c.json({ id: result.id }, 201)
+    const result = await addNote(c.var.db, dealId, c.var.user, input.body, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Note added.' }, () =>
+      c.json({ id: result.id }, 201),
+    )
   })
   .post('/:id/stakeholders', requirePermission('deals:edit_own'), async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = parse(c, kind, stakeholderSchema, data)
+    const input = await readInput(c, stakeholderSchema, backFrom)
     if (input instanceof Response) return input
     const person: StakeholderInput = input.contactId
       ? {
@@ -316,21 +322,17 @@ export const dealRoutes = new Hono<AppEnv>()
           stance: input.stance as StakeholderInput['stance'],
           notes: input.notes,
         }
-    const result = await saveStakeholder(c.var.db, dealId, c.var.user!, person, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, input.next)
-    if (kind === 'form') return redirect(c, input.next, { notice: 'Stakeholder saved.' })
-    return c.json({ stakeholder: result.stakeholder }, 201)
+    const result = await saveStakeholder(c.var.db, dealId, c.var.user, person, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Stakeholder saved.' }, () =>
+      c.json({ stakeholder: result.stakeholder }, 201),
+    )
   })
-  .delete('/:id/stakeholders/:sid', requirePermission('deals:edit_own'), (c) =>
-    dropStakeholder(c, 'json'),
-  )
-  .post('/:id/stakeholders/:sid/delete', requirePermission('deals:edit_own'), (c) =>
-    dropStakeholder(c, bodyless(c)),
-  )
+  .delete('/:id/stakeholders/:sid', requirePermission('deals:edit_own'), dropStakeholder)
+  .post('/:id/stakeholders/:sid/delete', requirePermission('deals:edit_own'), dropStakeholder)
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
     const dealId = validate(id, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = parse(c, kind, updateSchema, data)
+    const input = await readInput(c, updateSchema, backFrom)
     if (input instanceof Response) return input
     const { next: back, amount, amountCents: cents, ...rest } = input
     const patch = {
@@ -341,86 +343,51 @@ export const dealRoutes = new Hono<AppEnv>()
           ? { amountCents: cents }
           : {}),
     }
-    const result = await updateDeal(c.var.db, dealId, c.var.user!, patch, c.var.deps.now())
-    if (!result.ok) return refuse(c, kind, result, back)
-    if (kind === 'form')
-      return redirect(c, back, { notice: result.changed.length ? 'Saved.' : 'Nothing to change.' })
-    return c.json({ deal: publicDeal(result.deal), changed: result.changed })
+    const result = await updateDeal(c.var.db, dealId, c.var.user, patch, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(back), result)
+    return respond(
+      c,
+      backTo(back),
+      { notice: result.changed.length ? 'Saved.' : 'Nothing to change.' },
+      () => c.json({ deal: publicDeal(result.deal), changed: result.changed }),
+    )
   })
 
-async function dropStakeholder(c: Context<AppEnv>, kind: BodyKind) {
+/** DELETE (API) or POST …/delete (the page's button: an empty form but for `next`). */
+async function dropStakeholder(c: Context<SignedInEnv>) {
   const dealId = validate(id, c.req.param('id'))
   const stakeholderId = validate(id, c.req.param('sid'))
-  const { next: back } = kind === 'form' ? await formNext(c) : { next: undefined }
+  const { next } = await bodylessForm(c)
   const result = await removeStakeholder(
     c.var.db,
     dealId,
-    c.var.user!,
+    c.var.user,
     stakeholderId,
     c.var.deps.now(),
   )
-  if (!result.ok) return refuse(c, kind, result, back)
-  if (kind === 'form') return redirect(c, back, { notice: 'Stakeholder removed.' })
-  return c.body(null, 204)
+  if (!result.ok) return refuse(c, backTo(next), result, BODYLESS)
+  return respond(
+    c,
+    backTo(next),
+    { notice: 'Stakeholder removed.' },
+    () => c.body(null, 204),
+    BODYLESS,
+  )
 }
 
-/** Bodyless posts (take over, remove): the pages' forms post form-encoded; anything else is an API call. */
-function bodyless(c: Context<AppEnv>): BodyKind {
-  return bodyKind(c) === 'form' && !(c.req.header('accept') ?? '').includes('application/json')
-    ? 'form'
-    : 'json'
-}
+/** A plain form goes back to the page it came from (`next`), if that is a page of the app. */
+const backTo = (next: unknown): Back => ({ next, fallback: '/app/pipeline', within: '/app' })
+const backFrom = (data: Record<string, unknown>) => backTo(data.next)
 
-async function formNext(c: Context<AppEnv>): Promise<{ next: string | undefined }> {
+/** Take-over and remove have no body: a bare POST is an API call; the pages' buttons post a form. */
+const BODYLESS = { bodyless: 'json' } as const
+
+/** The `next` field of a bodyless action's form, when a page's button sent one. */
+async function bodylessForm(c: Context<SignedInEnv>): Promise<{ next: string | undefined }> {
   if (!c.req.header('content-type')?.includes('application/x-www-form-urlencoded'))
     return { next: undefined }
   const { data } = await readBody(c, ['form'])
   return { next: typeof data.next === 'string' ? data.next : undefined }
-}
-
-function parse<T extends z.ZodType>(
-  c: Context<AppEnv>,
-  kind: BodyKind,
-  schema: T,
-  data: unknown,
-): z.infer<T> | Response {
-  if (kind === 'json') return validate(schema, data)
-  const parsed = schema.safeParse(data)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]
-  const field = issue?.path.join('.')
-  const message = issue?.message ?? 'Invalid input.'
-  return redirect(
-    c,
-    typeof (data as { next?: unknown }).next === 'string'
-      ? (data as { next: string }).next
-      : undefined,
-    {
-      error:
-        field && !message.toLowerCase().includes(field.toLowerCase()) && issue?.code !== 'custom'
-          ? `${humanField(field)}: ${message}`
-          : message,
-    },
-  )
-}
-
-function humanField(field: string): string {
-  return field.replace(/([A-Z])/g, ' $1').replace(/^./, (ch) => ch.toUpperCase())
-}
-
-function refuse(c: Context<AppEnv>, kind: BodyKind, result: DealFailure, back?: string) {
-  if (kind === 'form' && !wantsJson(c)) return redirect(c, back, { error: result.message })
-  return c.json({ error: { code: result.code, message: result.message } }, result.status)
-}
-
-/** 303 back to a page of the app (never elsewhere), replacing any earlier notice or error. */
-function redirect(c: Context<AppEnv>, back: string | undefined, params: Record<string, string>) {
-  const path = safeNextPath(back, c.var.deps.env.APP_ORIGIN, '/app/pipeline')
-  const url = new URL(path.startsWith('/app') ? path : '/app/pipeline', c.var.deps.env.APP_ORIGIN)
-  url.searchParams.delete('notice')
-  url.searchParams.delete('error')
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
-  return c.redirect(url.pathname + url.search + url.hash, 303)
 }
 
 export function publicDeal(deal: Deal) {

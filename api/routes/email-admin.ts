@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { isValidAddress } from '../email/headers.ts'
+import { isValidAddress } from '../email-headers.ts'
 import { clearMailbox } from '../email/mailbox.ts'
 import { transportKindFor } from '../email/mailer.ts'
 import {
@@ -12,13 +12,14 @@ import {
 } from '../email/outbox.ts'
 import { checkTransport } from '../email/outbox-worker.ts'
 import { loadSenderSettings, saveSenderSettings, senderSettingsSchema } from '../email/sender.ts'
-import { canonicalEmail } from '../email/address.ts'
+import { canonicalEmail } from '../email-address.ts'
 import { listSuppressions, removeManualSuppression, suppress } from '../email/suppressions.ts'
 import { enqueueTestEmail } from '../email/test-email.ts'
 import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { requirePermission } from '../http/guards.ts'
-import { fail, readBody, validate, wantsJson } from '../http/input.ts'
+import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { validate } from '../http/input.ts'
+import { requirePermission } from '../accounts/guards.ts'
 
 // Admin API for email: the outbox (failed rows, retry, transport check), suppressions, sender
 // settings, the dev mailbox. Plain HTML forms post here and are sent back to their page with a
@@ -67,7 +68,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
   })
   .post('/outbox/retry-failed', requirePermission('outbox:manage'), async (c) => {
     const n = await retryFailed(c.var.db, 'all', c.var.deps.now())
-    return respond(
+    return answer(
       c,
       PAGES.outbox,
       { retried: n },
@@ -76,30 +77,31 @@ export const emailAdminRoutes = new Hono<AppEnv>()
   })
   .post('/outbox/:id/retry', requirePermission('outbox:manage'), async (c) => {
     const row = await findOutboxRow(c.var.db, c.req.param('id'))
-    if (!row) return respondError(c, PAGES.outbox, 404, 'not_found', 'No such outbox row.')
+    if (!row)
+      return refuse(c, PAGES.outbox, {
+        status: 404,
+        code: 'not_found',
+        message: 'No such outbox row.',
+      })
     if (row.status !== 'failed') {
-      return respondError(
-        c,
-        PAGES.outbox,
-        409,
-        'not_failed',
-        `Only failed emails can be retried (this one is ${row.status}).`,
-      )
+      return refuse(c, PAGES.outbox, {
+        status: 409,
+        code: 'not_failed',
+        message: `Only failed emails can be retried (this one is ${row.status}).`,
+      })
     }
     await retryFailed(c.var.db, [row.id], c.var.deps.now())
-    return respond(c, PAGES.outbox, { retried: 1 }, `Queued again: ${row.recipient ?? row.id}.`)
+    return answer(c, PAGES.outbox, { retried: 1 }, `Queued again: ${row.recipient ?? row.id}.`)
   })
   .post('/transport/check', requirePermission('outbox:manage'), async (c) => {
     const result = await checkTransport(c.var.deps)
     if (!result.ok)
-      return respondError(
-        c,
-        PAGES.outbox,
-        409,
-        'transport_not_ready',
-        `Still not working: ${result.reason}`,
-      )
-    return respond(
+      return refuse(c, PAGES.outbox, {
+        status: 409,
+        code: 'transport_not_ready',
+        message: `Still not working: ${result.reason}`,
+      })
+    return answer(
       c,
       PAGES.outbox,
       result,
@@ -113,44 +115,41 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     return c.json(await listSuppressions(c.var.db, query))
   })
   .post('/suppressions', requirePermission('suppressions:manage'), async (c) => {
-    const input = await input_(c, suppressionSchema, PAGES.suppressions)
+    const input = await readInput(c, suppressionSchema, PAGES.suppressions)
     if (input instanceof Response) return input
     const created = await suppress(
       c.var.db,
       {
         email: input.email,
         reason: 'manual',
-        source: `added by ${c.var.user!.email}`,
+        source: `added by ${c.var.user.email}`,
         note: input.note || null,
-        createdBy: c.var.user!.id,
+        createdBy: c.var.user.id,
       },
       c.var.deps.now(),
     )
     const email = canonicalEmail(input.email)
     if (!created)
-      return respondError(
-        c,
-        PAGES.suppressions,
-        409,
-        'already_suppressed',
-        `${email} is already suppressed.`,
-      )
-    return respond(c, PAGES.suppressions, { email }, `${email} will receive no more email.`, 201)
+      return refuse(c, PAGES.suppressions, {
+        status: 409,
+        code: 'already_suppressed',
+        message: `${email} is already suppressed.`,
+      })
+    return answer(c, PAGES.suppressions, { email }, `${email} will receive no more email.`, 201)
   })
   .post('/suppressions/remove', requirePermission('suppressions:manage'), async (c) => {
-    const input = await input_(c, removeSchema, PAGES.suppressions)
+    const input = await readInput(c, removeSchema, PAGES.suppressions)
     if (input instanceof Response) return input
     const removed = await removeManualSuppression(c.var.db, input.email)
     if (!removed) {
-      return respondError(
-        c,
-        PAGES.suppressions,
-        409,
-        'not_removable',
-        'Only entries added by hand can be removed; unsubscribes, bounces and complaints stay.',
-      )
+      return refuse(c, PAGES.suppressions, {
+        status: 409,
+        code: 'not_removable',
+        message:
+          'Only entries added by hand can be removed; unsubscribes, bounces and complaints stay.',
+      })
     }
-    return respond(
+    return answer(
       c,
       PAGES.suppressions,
       { email: canonicalEmail(input.email) },
@@ -164,13 +163,13 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     return c.json({ stored: sender.stored, effective: effective(sender) })
   })
   .post('/settings', requirePermission('settings:manage'), async (c) => {
-    const input = await input_(c, senderSettingsSchema.partial(), PAGES.settings)
+    const input = await readInput(c, senderSettingsSchema.partial(), PAGES.settings)
     if (input instanceof Response) return input
     const { db, env, now } = c.var.deps
     const current = (await loadSenderSettings(db, env)).stored
-    await saveSenderSettings(db, { ...current, ...input }, c.var.user!.id, now())
+    await saveSenderSettings(db, { ...current, ...input }, c.var.user.id, now())
     const sender = await loadSenderSettings(db, env)
-    return respond(
+    return answer(
       c,
       PAGES.settings,
       { stored: sender.stored, effective: effective(sender) },
@@ -178,14 +177,14 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     )
   })
   .post('/test-email', requirePermission('settings:manage'), async (c) => {
-    const user = c.var.user!
+    const user = c.var.user
     const id = await enqueueTestEmail(
       c.var.db,
       c.var.deps.env,
       { name: user.name, email: user.email },
       c.var.deps.now(),
     )
-    return respond(
+    return answer(
       c,
       PAGES.settings,
       { outboxId: id },
@@ -197,7 +196,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
   // ── Dev mailbox ───────────────────────────────────────────────────────────────────────────
   .post('/mailbox/clear', requirePermission('mailbox:read'), async (c) => {
     const n = await clearMailbox(c.var.db)
-    return respond(
+    return answer(
       c,
       PAGES.mailbox,
       { deleted: n },
@@ -217,45 +216,13 @@ function effective(sender: Awaited<ReturnType<typeof loadSenderSettings>>) {
   }
 }
 
-// A body read as JSON (validated, 422 with fields) or as a form (an error goes back to the page).
-async function input_<T extends z.ZodType>(
-  c: Context<AppEnv>,
-  schema: T,
-  page: string,
-): Promise<z.infer<T> | Response> {
-  const { kind, data } = await readBody(c)
-  if (kind === 'json') return validate(schema, data)
-  const parsed = schema.safeParse(data)
-  if (parsed.success) return parsed.data
-  return back(c, page, { error: parsed.error.issues[0]?.message ?? 'Invalid input.' })
-}
-
-function isForm(c: Context<AppEnv>): boolean {
-  return !wantsJson(c)
-}
-
-function respond(
-  c: Context<AppEnv>,
+/** Done: JSON callers get `body` with the notice as `message`; a plain form goes back to its page. */
+function answer(
+  c: Context,
   page: string,
   body: object,
   notice: string,
   status: 200 | 201 | 202 = 200,
 ) {
-  if (isForm(c)) return back(c, page, { notice })
-  return c.json({ ...body, message: notice }, status)
-}
-
-function respondError(
-  c: Context<AppEnv>,
-  page: string,
-  status: 404 | 409,
-  code: string,
-  message: string,
-) {
-  if (isForm(c)) return back(c, page, { error: message })
-  fail(status, code, message)
-}
-
-function back(c: Context<AppEnv>, page: string, params: Record<string, string>) {
-  return c.redirect(`${page}?${new URLSearchParams(params)}`, 303)
+  return respond(c, page, { notice }, () => c.json({ ...body, message: notice }, status))
 }

@@ -14,6 +14,7 @@ import { checkUnlockPost, unlockReport } from '../grader/unlocks.ts'
 import { reportView, reportViewJson } from '../grader/views.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
+import { refuse } from '../http/form-or-json.ts'
 import { fail, readBody, wantsJson } from '../http/input.ts'
 import { newToken } from '../ids.ts'
 import { leadContext } from '../leads/context.ts'
@@ -45,7 +46,7 @@ export const graderRoutes = new Hono<AppEnv>()
     const parsed = gradeSchema.safeParse(data)
     if (!parsed.success) {
       const message = parsed.error.issues[0]?.message ?? 'Enter the address of a website.'
-      return gradeError(c, json, 422, 'invalid_url', message, typed)
+      return gradeError(c, 422, 'invalid_url', message, typed)
     }
     const ip = c.var.ip === 'unknown' ? null : c.var.ip
     const outcome = await requestGrade(
@@ -54,11 +55,10 @@ export const graderRoutes = new Hono<AppEnv>()
       graderSettingsFrom(deps.env),
       deps.now(),
     )
-    if (outcome.kind === 'invalid')
-      return gradeError(c, json, 422, 'invalid_url', outcome.message, typed)
+    if (outcome.kind === 'invalid') return gradeError(c, 422, 'invalid_url', outcome.message, typed)
     if (outcome.kind === 'rate_limited') {
       c.header('Retry-After', String(outcome.retryAfterSeconds))
-      return gradeError(c, json, 429, 'rate_limited', outcome.message, typed)
+      return gradeError(c, 429, 'rate_limited', outcome.message, typed)
     }
     if (outcome.kind === 'started') deps.wakeups.wake('grader')
     const { report } = outcome
@@ -95,7 +95,7 @@ export const graderRoutes = new Hono<AppEnv>()
     if (!report) fail(404, 'not_found', 'There is no grader report with this id.')
     const checked = checkUnlockPost(data, id)
     if (!checked.ok)
-      return unlockError(c, json, id, 422, 'invalid_input', checked.message, checked.fields)
+      return unlockError(c, id, 422, 'invalid_input', checked.message, checked.fields)
     const form = checked.data
 
     const now = deps.now()
@@ -135,7 +135,6 @@ export const graderRoutes = new Hono<AppEnv>()
       case 'not_ready':
         return unlockError(
           c,
-          json,
           id,
           409,
           'not_ready',
@@ -144,7 +143,6 @@ export const graderRoutes = new Hono<AppEnv>()
       case 'conflict':
         return unlockError(
           c,
-          json,
           id,
           422,
           'idempotency_conflict',
@@ -154,7 +152,6 @@ export const graderRoutes = new Hono<AppEnv>()
         c.var.log.info('grader unlock quarantined', { submissionId: result.submissionId, reasons })
         return unlockError(
           c,
-          json,
           id,
           422,
           'not_confirmed',
@@ -188,30 +185,24 @@ function visitorCookie(token: string, secure: boolean): string {
 /** The URL form's errors: JSON for API callers, back to /grader with the message for the form. */
 function gradeError(
   c: Context<AppEnv>,
-  json: boolean,
   status: 422 | 429,
   code: string,
   message: string,
   typed: string,
 ) {
-  if (json) return c.json({ error: { code, message, fields: { url: message } } }, status)
-  const params = new URLSearchParams({ error: message })
-  if (typed) params.set('url', typed)
-  return c.redirect(`/grader?${params}#grade`, 303)
+  const params: Record<string, string> = typed ? { url: typed } : {}
+  return refuse(c, '/grader#grade', { status, code, message, fields: { url: message } }, { params })
 }
 
 function unlockError(
   c: Context<AppEnv>,
-  json: boolean,
   id: string,
   status: 409 | 422,
   code: string,
   message: string,
   fields: Record<string, string> = {},
 ) {
-  if (json) return c.json({ error: { code, message, fields } }, status)
-  const params = new URLSearchParams({ error: message })
   const field = Object.keys(fields)[0]
-  if (field) params.set('field', field)
-  return c.redirect(`/grader/${id}?${params}#unlock`, 303)
+  const params: Record<string, string> = field ? { field } : {}
+  return refuse(c, `/grader/${id}#unlock`, { status, code, message, fields }, { params })
 }

@@ -1,8 +1,9 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
-import { safeNextPath } from '../http/cookies.ts'
-import { requirePermission } from '../http/guards.ts'
-import { readBody, validate } from '../http/input.ts'
+import { readInput, respond, type Back } from '../http/form-or-json.ts'
+import type { BodyKind } from '../http/input.ts'
+import { requirePermission } from '../accounts/guards.ts'
 import {
   loadPipelineSettings,
   pipelineSettingsSchema,
@@ -13,49 +14,37 @@ import { OPEN_STAGES } from '../pipeline/stages.ts'
 // /api/pipeline-settings: stale thresholds per stage and the new-lead email interval. Everyone
 // in the app reads them (the pages flag stale deals); only admins change them.
 
+const schema = pipelineSettingsSchema
+  .partial()
+  .extend({ next: z.string().max(2048).optional() })
+  .strict()
+
+/** A plain form goes back to its page (`next`), else the funnel page that holds it. */
+const backTo = (next: unknown): Back => ({ next, fallback: '/app/funnel' })
+
 export const pipelineSettingsRoutes = new Hono<AppEnv>()
   .get('/', requirePermission('pipeline:read'), async (c) =>
     c.json({ settings: await loadPipelineSettings(c.var.db) }),
   )
   .post('/', requirePermission('settings:manage'), async (c) => {
-    const { kind, data } = await readBody(c)
-    // The form posts flat fields: stale_demo=14 …; JSON posts { staleDays: { demo: 14 } }.
-    const input =
-      kind === 'json'
-        ? data
-        : {
-            staleDays: Object.fromEntries(
-              OPEN_STAGES.filter(
-                (s) => data[`stale_${s}`] !== undefined && data[`stale_${s}`] !== '',
-              ).map((s) => [s, data[`stale_${s}`]]),
-            ),
-            ...(data.notifyEveryMinutes ? { notifyEveryMinutes: data.notifyEveryMinutes } : {}),
-          }
-    const back = safeNextPath(data.next, c.var.deps.env.APP_ORIGIN, '/app/funnel')
-    const schema = pipelineSettingsSchema.partial().strict()
-    const parsed = schema.safeParse(input)
-    if (!parsed.success) {
-      if (kind === 'json') validate(schema, input)
-      return c.redirect(
-        withParam(back, 'error', parsed.error.issues[0]?.message ?? 'Invalid settings.'),
-        303,
-      )
-    }
-    const saved = await savePipelineSettings(
-      c.var.db,
-      parsed.data,
-      c.var.user!.id,
-      c.var.deps.now(),
+    const input = await readInput(c, schema, (data) => backTo(data.next), { prepare: fromForm })
+    if (input instanceof Response) return input
+    const { next, ...changes } = input
+    const saved = await savePipelineSettings(c.var.db, changes, c.var.user.id, c.var.deps.now())
+    return respond(c, backTo(next), { notice: 'Pipeline settings saved.' }, () =>
+      c.json({ settings: saved }),
     )
-    if (kind === 'form')
-      return c.redirect(withParam(back, 'notice', 'Pipeline settings saved.'), 303)
-    return c.json({ settings: saved })
   })
 
-function withParam(path: string, key: string, value: string): string {
-  const url = new URL(path, 'http://x')
-  url.searchParams.delete('notice')
-  url.searchParams.delete('error')
-  url.searchParams.set(key, value)
-  return url.pathname + url.search + url.hash
+/** The form posts flat fields (stale_demo=14 …); JSON posts { staleDays: { demo: 14 } }. */
+function fromForm(data: Record<string, unknown>, kind: BodyKind): unknown {
+  if (kind === 'json') return data
+  const filled = (key: string) => data[key] !== undefined && data[key] !== ''
+  return {
+    staleDays: Object.fromEntries(
+      OPEN_STAGES.filter((s) => filled(`stale_${s}`)).map((s) => [s, data[`stale_${s}`]]),
+    ),
+    ...(data.notifyEveryMinutes ? { notifyEveryMinutes: data.notifyEveryMinutes } : {}),
+    ...(typeof data.next === 'string' ? { next: data.next } : {}),
+  }
 }

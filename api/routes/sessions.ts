@@ -1,13 +1,25 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
-import { clearedSessionCookie, readCookie, safeNextPath, secureCookies, sessionCookie } from '../http/cookies.ts'
-import { readBody, validate, wantsJson } from '../http/input.ts'
-import { createSession, invalidateSession, SESSION_COOKIE } from '../accounts/sessions.ts'
+import { readCookie, safeNextPath, secureCookies } from '../http/cookies.ts'
+import { readInput, redirectBack } from '../http/form-or-json.ts'
+import { readBody, wantsJson } from '../http/input.ts'
+import {
+  clearedSessionCookie,
+  createSession,
+  invalidateSession,
+  SESSION_COOKIE,
+  sessionCookie,
+} from '../accounts/sessions.ts'
 import { signIn } from '../accounts/users.ts'
 
 const signInSchema = z.object({
-  email: z.string().trim().min(3, 'Enter your email.').max(320).email('Enter a valid email address.'),
+  email: z
+    .string()
+    .trim()
+    .min(3, 'Enter your email.')
+    .max(320)
+    .email('Enter a valid email address.'),
   password: z.string().min(1, 'Enter your password.').max(256, 'Password is too long.'),
   next: z.string().max(2048).optional(),
 })
@@ -16,22 +28,32 @@ const INVALID = 'Email or password is incorrect.'
 
 export const sessionRoutes = new Hono<AppEnv>()
   .post('/', async (c) => {
-    const { kind, data } = await readBody(c)
     const { deps } = c.var
-    const parsed = signInSchema.safeParse(data)
-    const next = safeNextPath(data.next, deps.env.APP_ORIGIN)
-    if (!parsed.success) {
-      if (kind === 'form') return backToLogin(c, 'invalid_input', next)
-      validate(signInSchema, data) // throws the 422 with field messages
-    }
-    const input = parsed.data!
+    // The login page shows its own text for an error code, never text from the query.
+    const input = await readInput(
+      c,
+      signInSchema,
+      (data) => toLogin(c, 'invalid_input', data.next),
+      {
+        formError: 'invalid_input',
+      },
+    )
+    if (input instanceof Response) return input
+    const next = safeNextPath(input.next, deps.env.APP_ORIGIN)
     const now = deps.now()
-    const result = await signIn(deps.db, { email: input.email, password: input.password, ip: c.var.ip }, now)
+    const result = await signIn(
+      deps.db,
+      { email: input.email, password: input.password, ip: c.var.ip },
+      now,
+    )
     if (!result.ok) {
-      if (kind === 'form') return backToLogin(c, result.code, next)
+      if (!wantsJson(c)) return redirectBack(c, toLogin(c, result.code, input.next))
       if (result.code === 'throttled') {
         c.header('Retry-After', String(result.retryAfterSeconds))
-        return c.json({ error: { code: 'throttled', message: 'Too many failed sign-ins. Try again later.' } }, 429)
+        return c.json(
+          { error: { code: 'throttled', message: 'Too many failed sign-ins. Try again later.' } },
+          429,
+        )
       }
       return c.json({ error: { code: 'invalid_credentials', message: INVALID } }, 401)
     }
@@ -42,18 +64,28 @@ export const sessionRoutes = new Hono<AppEnv>()
       ip: c.var.ip,
       userAgent: c.req.header('user-agent') ?? null,
     })
-    const expiresAt = new Date(now.getTime() + Math.min(deps.sessionPolicy.inactivityMs, deps.sessionPolicy.absoluteMs))
+    const expiresAt = new Date(
+      now.getTime() + Math.min(deps.sessionPolicy.inactivityMs, deps.sessionPolicy.absoluteMs),
+    )
     c.header('Set-Cookie', sessionCookie(token, expiresAt, secureCookies(deps.env), now))
-    const user = { id: result.user.id, email: result.user.email, name: result.user.name, role: result.user.role }
-    if (kind === 'form' && !wantsJson(c)) return c.redirect(input.next ? next : '/app', 303)
-    return c.json({ user }, 201)
+    const user = {
+      id: result.user.id,
+      email: result.user.email,
+      name: result.user.name,
+      role: result.user.role,
+    }
+    if (wantsJson(c)) return c.json({ user }, 201)
+    return c.redirect(input.next ? next : '/app', 303)
   })
   .delete('/current', (c) => signOut(c))
   // HTML forms cannot send DELETE: the sign-out button posts here with _method=DELETE.
   .post('/current', async (c) => {
     const { data } = await readBody(c, ['form'])
     if (data._method !== 'DELETE')
-      return c.json({ error: { code: 'bad_request', message: 'Send _method=DELETE to sign out.' } }, 400)
+      return c.json(
+        { error: { code: 'bad_request', message: 'Send _method=DELETE to sign out.' } },
+        400,
+      )
     return signOut(c)
   })
 
@@ -64,8 +96,10 @@ async function signOut(c: Context<AppEnv>) {
   return c.redirect('/login?signed_out=1', 303)
 }
 
-function backToLogin(c: Context<AppEnv>, error: string, next: string) {
+/** The sign-in page with an error code, keeping where to go after signing in. */
+function toLogin(c: Context<AppEnv>, error: string, next: unknown): string {
   const params = new URLSearchParams({ error })
-  if (next !== '/app') params.set('next', next)
-  return c.redirect(`/login?${params}`, 303)
+  const path = safeNextPath(next, c.var.deps.env.APP_ORIGIN)
+  if (path !== '/app') params.set('next', path)
+  return `/login?${params}`
 }

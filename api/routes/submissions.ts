@@ -2,8 +2,9 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { releasedUnlockFollowUp } from '../grader/unlocks.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { requirePermission } from '../http/guards.ts'
-import { fail, validate, wantsJson } from '../http/input.ts'
+import { refuse, respond } from '../http/form-or-json.ts'
+import { validate } from '../http/input.ts'
+import { requirePermission } from '../accounts/guards.ts'
 import { leadContext, offersFor } from '../leads/context.ts'
 import { listQuarantined, releaseSubmission } from '../leads/quarantine.ts'
 
@@ -30,22 +31,21 @@ export const submissionRoutes = new Hono<AppEnv>()
     const id = validate(idSchema, c.req.param('id'))
     const { deps } = c.var
     const result = await releaseSubmission(deps.db, id, {
-      actorId: c.var.user!.id,
+      actorId: c.var.user.id,
       offers: await offersFor(deps),
       ctx: await leadContext(deps),
       // A released grader unlock is followed up as an unlock: the grade, the report email.
       followUps: { grader: releasedUnlockFollowUp },
     })
-    const json = wantsJson(c)
     if (!result.ok) {
       const status =
         result.code === 'not_found' ? 404 : result.code === 'not_quarantined' ? 409 : 422
-      if (json) fail(status, result.code, MESSAGES[result.code])
-      return c.redirect(`${PAGE}?${new URLSearchParams({ error: MESSAGES[result.code] })}`, 303)
+      return refuse(c, PAGE, { status, code: result.code, message: MESSAGES[result.code] })
     }
-    if (json) return c.json({ released: result })
     const notice = result.dealCreated
       ? 'Released: the lead is in the queue at 10%.'
       : 'Released: added as evidence to the open deal.'
-    return c.redirect(`${PAGE}?${new URLSearchParams({ notice, contact: result.contactId })}`, 303)
+    return respond(c, PAGE, { notice, contact: result.contactId }, () =>
+      c.json({ released: result }),
+    )
   })

@@ -2,8 +2,9 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/account-emails.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { requirePermission } from '../http/guards.ts'
-import { fail, readBody, validate } from '../http/input.ts'
+import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { fail, validate } from '../http/input.ts'
+import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
   createUser,
@@ -31,50 +32,62 @@ export const userRoutes = new Hono<AppEnv>()
   .use(requirePermission('users:manage'))
   .get('/', async (c) => c.json({ users: (await listUsers(c.var.db)).map(publicUser) }))
   .post('/', async (c) => {
-    const { kind, data } = await readBody(c)
-    if (data.password === '') delete data.password
-    const input = validateOrBack(c, kind, createSchema, data)
+    const input = await readInput(c, createSchema, PAGE, { prepare: withoutEmptyPassword })
     if (input instanceof Response) return input
     const { env, now } = c.var.deps
     // Without a password: the user, the invitation token and its email commit together.
     const { created, inviteLink } = input.password
-      ? { created: await createUser(c.var.db, { ...input, password: input.password }), inviteLink: null }
+      ? {
+          created: await createUser(c.var.db, { ...input, password: input.password }),
+          inviteLink: null,
+        }
       : await c.var.db.transaction(async (tx) => {
           const created = await createUser(tx, { ...input, password: null })
           if (!created.ok) return { created, inviteLink: null }
           const { token, expiresAt } = await createUserToken(tx, 'invite', created.user.id, now())
           const url = `${env.APP_ORIGIN}/password?token=${token}`
-          const inviter = c.var.user!
-          await enqueueInvitationEmail(tx, env, { invitee: created.user, inviter, url, expiresAt }, now())
+          const inviter = c.var.user
+          await enqueueInvitationEmail(
+            tx,
+            env,
+            { invitee: created.user, inviter, url, expiresAt },
+            now(),
+          )
           return { created, inviteLink: url }
         })
-    if (!created.ok) {
-      if (kind === 'form') return back(c, { error: created.message })
-      return c.json({ error: { code: created.code, message: created.message } }, created.code === 'duplicate_email' ? 409 : 422)
-    }
-    if (kind === 'form')
-      return back(c, { notice: `Added ${created.user.email}.`, ...(inviteLink ? { link: inviteLink } : {}) })
-    return c.json({ user: publicUser(created.user), inviteLink }, 201)
+    if (!created.ok)
+      return refuse(c, PAGE, {
+        status: created.code === 'duplicate_email' ? 409 : 422,
+        code: created.code,
+        message: created.message,
+      })
+    return respond(
+      c,
+      PAGE,
+      { notice: `Added ${created.user.email}.`, ...(inviteLink ? { link: inviteLink } : {}) },
+      () => c.json({ user: publicUser(created.user), inviteLink }, 201),
+    )
   })
   .post('/:id/disable', (c) => toggle(c, true))
   .post('/:id/enable', (c) => toggle(c, false))
   .post('/:id/role', async (c) => {
     const id = validate(idSchema, c.req.param('id'))
-    const { kind, data } = await readBody(c)
-    const input = validateOrBack(c, kind, roleSchema, data)
+    const input = await readInput(c, roleSchema, PAGE)
     if (input instanceof Response) return input
-    if (id === c.var.user!.id && input.role !== 'admin') fail(409, 'own_role', 'You cannot remove your own admin role.')
+    if (id === c.var.user.id && input.role !== 'admin')
+      fail(409, 'own_role', 'You cannot remove your own admin role.')
     const user = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
     if (!user) fail(404, 'not_found', 'Unknown user.')
-    return kind === 'form' ? back(c, { notice: `${user.email} is now ${user.role}.` }) : c.json({ user: publicUser(user) })
+    return respond(c, PAGE, { notice: `${user.email} is now ${user.role}.` }, () =>
+      c.json({ user: publicUser(user) }),
+    )
   })
   .post('/:id/reset-password', async (c) => {
     const id = validate(idSchema, c.req.param('id'))
-    const kind = c.req.header('content-type')?.includes('json') ? 'json' : 'form'
     const user = await findUser(c.var.db, id)
     if (!user) fail(404, 'not_found', 'Unknown user.')
     const { env, now } = c.var.deps
-    const admin = c.var.user!
+    const admin = c.var.user
     const link = await c.var.db.transaction(async (tx) => {
       const { token, expiresAt } = await createUserToken(tx, 'reset', user.id, now())
       const url = `${env.APP_ORIGIN}/password?token=${token}`
@@ -82,29 +95,39 @@ export const userRoutes = new Hono<AppEnv>()
       await enqueuePasswordResetEmail(tx, env, { user, url, expiresAt, requestedFrom }, now())
       return url
     })
-    return kind === 'form' ? back(c, { notice: `Password reset link for ${user.email} created.`, link }) : c.json({ link })
+    return respond(
+      c,
+      PAGE,
+      { notice: `Password reset link for ${user.email} created.`, link },
+      () => c.json({ link }),
+    )
   })
 
-async function toggle(c: Context<AppEnv>, disabled: boolean) {
+async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   const id = validate(idSchema, c.req.param('id'))
-  if (id === c.var.user!.id) fail(409, 'own_account', 'You cannot disable your own account.')
+  if (id === c.var.user.id) fail(409, 'own_account', 'You cannot disable your own account.')
   const user = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
   if (!user) fail(404, 'not_found', 'Unknown user.')
   if (disabled) await invalidateUserSessions(c.var.db, id)
-  const json = c.req.header('content-type')?.includes('json') || c.req.header('accept')?.includes('json')
-  return json ? c.json({ user: publicUser(user) }) : back(c, { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.` })
+  return respond(c, PAGE, { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.` }, () =>
+    c.json({ user: publicUser(user) }),
+  )
 }
 
-function validateOrBack<T extends z.ZodType>(c: Context<AppEnv>, kind: 'json' | 'form', schema: T, data: unknown): z.infer<T> | Response {
-  if (kind === 'json') return validate(schema, data)
-  const parsed = schema.safeParse(data)
-  return parsed.success ? parsed.data : back(c, { error: parsed.error.issues[0]?.message ?? 'Invalid input.' })
-}
-
-function back(c: Context<AppEnv>, params: Record<string, string>) {
-  return c.redirect(`${PAGE}?${new URLSearchParams(params)}`, 303)
+/** The form's password field is empty when the user is to be invited instead. */
+function withoutEmptyPassword(data: Record<string, unknown>): Record<string, unknown> {
+  const { password, ...rest } = data
+  return password === '' ? rest : data
 }
 
 function publicUser(user: User) {
-  return { id: user.id, email: user.email, name: user.name, role: user.role, disabled: !!user.disabledAt, invited: !user.passwordHash, createdAt: user.createdAt }
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    disabled: !!user.disabledAt,
+    invited: !user.passwordHash,
+    createdAt: user.createdAt,
+  }
 }

@@ -1,0 +1,137 @@
+import type { Context } from 'hono'
+import type { ClientErrorStatusCode } from 'hono/utils/http-status'
+import type { z } from 'zod'
+import { safeNextPath } from './cookies.ts'
+import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from './input.ts'
+
+// The one form-or-JSON edge. An action takes a JSON body (API clients, the enhanced pages) or a
+// plain HTML form (JavaScript off). JSON callers get JSON, and errors as a 4xx
+// { error: { code, message } }; a plain form gets a 303 back to its page with ?notice= or
+// ?error=, which the page shows. Back is never another site (safeNextPath).
+
+/**
+ * Where a plain form goes back to: a path on this site, or the form's own `next` field when that
+ * is a path on this site (and under `within`, when given), else `fallback`.
+ */
+export type Back = string | { next: unknown; fallback: string; within?: string }
+
+// Only paths on this site are followed (safeNextPath), so any origin serves to resolve them.
+const ORIGIN = 'http://frontdoor.invalid'
+
+/** The path `back` names, as a path on this site. */
+export function backPath(back: Back): string {
+  if (typeof back === 'string') return safeNextPath(back, ORIGIN)
+  const path = safeNextPath(back.next, ORIGIN, back.fallback)
+  if (!back.within) return path
+  const pathname = new URL(path, ORIGIN).pathname
+  return pathname === back.within || pathname.startsWith(`${back.within}/`) ? path : back.fallback
+}
+
+/**
+ * 303 back with `params` (notice, error, …) set on the page's query, in place when the page
+ * already has one. A page reached through the form's `next` loses the last round's notice and
+ * error; a path the route names is taken as it is.
+ */
+export function redirectBack(
+  c: Context,
+  back: Back,
+  params: Record<string, string> = {},
+): Response {
+  const url = new URL(backPath(back), ORIGIN)
+  if (typeof back !== 'string')
+    for (const key of ['notice', 'error']) if (!(key in params)) url.searchParams.delete(key)
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value)
+  return c.redirect(url.pathname + url.search + url.hash, 303)
+}
+
+/**
+ * An action done: `json()` for API clients, a 303 back with ?notice= (and any other `params`,
+ * in order) for a plain form.
+ */
+export function respond(
+  c: Context,
+  back: Back,
+  params: { notice: string } & Record<string, string>,
+  json: () => Response,
+  options?: AnswerOptions,
+): Response {
+  return wantsJson(c, options) ? json() : redirectBack(c, back, params)
+}
+
+export interface Refusal {
+  status: ClientErrorStatusCode
+  code: string
+  message: string
+  /** Problems per field, for forms that mark them (JSON only). */
+  fields?: Record<string, string>
+}
+
+export interface RefuseOptions extends AnswerOptions {
+  /** More query parameters for the page, after ?error= (e.g. what was typed). */
+  params?: Record<string, string>
+}
+
+/**
+ * An action refused: `{ error: { code, message } }` with its status for API clients, a 303 back
+ * with ?error= for a plain form.
+ */
+export function refuse(
+  c: Context,
+  back: Back,
+  refusal: Refusal,
+  options: RefuseOptions = {},
+): Response {
+  const { status, code, message, fields } = refusal
+  if (wantsJson(c, options))
+    return c.json({ error: { code, message, ...(fields ? { fields } : {}) } }, status)
+  return redirectBack(c, back, { error: message, ...options.params })
+}
+
+export interface ReadInputOptions {
+  /** Body kinds accepted, others get 415; default JSON and form. */
+  accept?: BodyKind[]
+  /** Reshapes the raw body before validation (e.g. flat form fields into the JSON shape). */
+  prepare?: (data: Record<string, unknown>, kind: BodyKind) => unknown
+  /**
+   * What ?error= says when a plain form is invalid, for pages that show their own text for a
+   * code; default: the first problem, named by its field when the message does not say which.
+   */
+  formError?: string
+}
+
+/**
+ * The body, read strictly (readBody: declared type only, UTF-8, no repeated keys) and validated
+ * with `schema`. Invalid input from an API client is a 422 naming every field's problem
+ * (thrown); a plain form gets back a Response, the 303 back with ?error=, to return as it is.
+ */
+export async function readInput<T extends z.ZodType>(
+  c: Context,
+  schema: T,
+  back: Back | ((data: Record<string, unknown>) => Back),
+  options: ReadInputOptions = {},
+): Promise<z.infer<T> | Response> {
+  const { kind, data } = await readBody(c, options.accept)
+  const input = options.prepare ? options.prepare(data, kind) : data
+  if (wantsJson(c)) return validate(schema, input)
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const error = options.formError ?? formMessage(parsed.error.issues)
+  return redirectBack(c, typeof back === 'function' ? back(data) : back, { error })
+}
+
+function formMessage(issues: z.ZodError['issues']): string {
+  const issue = issues[0]
+  if (!issue) return 'Invalid input.'
+  const field = issue.path.map(String).join('.')
+  const mentioned = field === '' || issue.message.toLowerCase().includes(field.toLowerCase())
+  return mentioned || issue.code === 'custom'
+    ? issue.message
+    : `${humanField(issue.path.map(String))}: ${issue.message}`
+}
+
+/** ['expectedCloseDate'] → "Expected Close Date"; ['staleDays', 'demo'] → "Stale Days Demo". */
+function humanField(path: string[]): string {
+  return path
+    .map((part) => part.replace(/([A-Z])/g, ' $1').replace(/^./, (ch) => ch.toUpperCase()))
+    .join(' ')
+}
