@@ -1,0 +1,304 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import { checkMergeFields } from '../../email-templates/outreach.ts'
+import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
+import {
+  campaignProgress,
+  changeCampaignStatus,
+  createCampaign,
+  findCampaign,
+  listCampaigns,
+  updateCampaign,
+  type Campaign,
+  type CampaignFailure,
+} from '../campaigns/campaigns.ts'
+import {
+  findImport,
+  IMPORT_MAX_BYTES,
+  importErrors,
+  importErrorsCsv,
+  listImports,
+  storeImport,
+} from '../campaigns/imports.ts'
+import { mergeReport, previewMessages, startProblems } from '../campaigns/preview.ts'
+import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
+import { parseEmailAddress } from '../email-address.ts'
+import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { fail } from '../http/input.ts'
+
+// /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
+// admins on all (api/campaigns/access.ts decides). Plain HTML forms get a 303 back to the
+// campaign's page with ?notice= or ?error=; JSON callers get JSON. The CSV upload is
+// multipart/form-data, exempt from the global body limit with its own (IMPORT_MAX_BYTES, in
+// api/app.ts).
+
+export const CAMPAIGN_UPLOAD_PATH = /^\/api\/campaigns\/[^/]+\/imports$/
+
+const optionalText = (max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.string().trim().max(max, `At most ${max} characters.`).optional(),
+  )
+const hour = (what: string) =>
+  z.coerce
+    .number({ message: `The window ${what} is a whole hour.` })
+    .int(`The window ${what} is a whole hour.`)
+
+const campaignSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1, 'Give the campaign a name.')
+      .max(200, 'The name is at most 200 characters.'),
+    ownerId: optionalText(64),
+    senderName: z
+      .string()
+      .trim()
+      .min(1, 'Give the sender a name.')
+      .max(100, 'The sender name is at most 100 characters.'),
+    senderEmail: z.string().trim().min(1, 'Give the sender address.').max(320),
+    replyTo: optionalText(320).refine(
+      (v) => v === undefined || parseEmailAddress(v) !== null,
+      'The reply-to is not a valid email address.',
+    ),
+    subjectTemplate: z
+      .string()
+      .trim()
+      .min(1, 'Write a subject.')
+      .max(300, 'The subject is at most 300 characters.'),
+    bodyTemplate: z
+      .string()
+      .trim()
+      .min(1, 'Write the message.')
+      .max(20_000, 'The message is at most 20,000 characters.'),
+    ratePerHour: z.coerce
+      .number({ message: 'The hourly rate is a whole number.' })
+      .int('The hourly rate is a whole number.')
+      .min(1, 'Send at least 1 an hour.')
+      .max(3600, 'At most 3,600 an hour (one a second) per sender.'),
+    windowStartHour: hour('start'),
+    windowEndHour: hour('end'),
+    timezone: z
+      .string()
+      .trim()
+      .transform((v, ctx) => {
+        const zone = canonicalTimeZone(v)
+        if (!zone) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${v.slice(0, 64)}" is not an IANA time zone (like Europe/Berlin or America/New_York).`,
+          })
+          return z.NEVER
+        }
+        return zone
+      }),
+    next: z.string().max(2048).optional(),
+  })
+  .superRefine((v, ctx) => {
+    const problem = windowProblem(v.windowStartHour, v.windowEndHour)
+    if (problem) ctx.addIssue({ code: 'custom', path: ['windowEndHour'], message: problem })
+    // Malformed {{…}} is known now; unknown fields only once the CSV's columns are.
+    const syntax = checkMergeFields(
+      { subject: v.subjectTemplate, body: v.bodyTemplate },
+      [],
+    ).syntaxErrors
+    if (syntax[0])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bodyTemplate'],
+        message: `Merge fields: ${syntax[0].message}`,
+      })
+  })
+
+const pageOf = (id: string) => `/app/campaigns/${id}`
+const ACTIONS = ['ready', 'start', 'pause', 'resume', 'complete'] as const
+const NOTICES: Record<(typeof ACTIONS)[number], string> = {
+  ready: 'Checked: the campaign is ready to start.',
+  start: 'Started: messages go out in the sending window at the hourly rate.',
+  pause: 'Paused: no new messages are queued from now on.',
+  resume: 'Resumed.',
+  complete: 'Stopped: no more messages will be sent.',
+}
+
+type C = Context<SignedInEnv>
+
+function refusal(c: C, back: string, failure: CampaignFailure) {
+  return refuse(c, back, { status: failure.status, code: failure.code, message: failure.message })
+}
+
+async function readable(c: C): Promise<Campaign> {
+  const campaign = await findCampaign(c.var.db, c.req.param('id') ?? '')
+  if (!campaign) fail(404, 'not_found', 'There is no such campaign.')
+  return campaign
+}
+
+export const campaignRoutes = new Hono<SignedInEnv>()
+  .use('*', requirePermission('campaigns:read'))
+
+  .get('/', async (c) => {
+    const campaigns = await listCampaigns(c.var.db)
+    return c.json({ campaigns })
+  })
+
+  .post('/', requirePermission('campaigns:write'), async (c) => {
+    const input = await readInput(c, campaignSchema, '/app/campaigns/new')
+    if (input instanceof Response) return input
+    const { next: _next, ...fields } = input
+    const result = await createCampaign(
+      c.var.db,
+      c.var.deps.env,
+      c.var.user,
+      fields,
+      c.var.deps.now(),
+    )
+    if (!result.ok) return refusal(c, '/app/campaigns/new', result)
+    const id = result.campaign.id
+    return respond(
+      c,
+      pageOf(id),
+      { notice: 'Campaign created. Now import its recipients (CSV).' },
+      () => c.json({ campaign: result.campaign }, 201),
+    )
+  })
+
+  .get('/:id', async (c) => {
+    const campaign = await readable(c)
+    const [progress, imports] = await Promise.all([
+      campaignProgress(c.var.db, [campaign.id]),
+      listImports(c.var.db, campaign.id),
+    ])
+    return c.json({
+      campaign: campaign,
+      progress: progress.get(campaign.id),
+      imports,
+    })
+  })
+
+  .post('/:id', requirePermission('campaigns:write'), async (c) => {
+    const id = c.req.param('id')
+    const back = `${pageOf(id)}/edit`
+    const input = await readInput(c, campaignSchema, back)
+    if (input instanceof Response) return input
+    const { next: _next, ownerId: _owner, ...fields } = input
+    const result = await updateCampaign(
+      c.var.db,
+      c.var.deps.env,
+      c.var.user,
+      id,
+      fields,
+      c.var.deps.now(),
+    )
+    if (!result.ok) return refusal(c, result.status === 404 ? '/app/campaigns' : back, result)
+    return respond(c, pageOf(id), { notice: 'Saved.' }, () => c.json({ campaign: result.campaign }))
+  })
+
+  .get('/:id/preview', async (c) => {
+    const campaign = await readable(c)
+    const page = z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .catch(1)
+      .parse(c.req.query('page') ?? 1)
+    const [problems, report, preview] = await Promise.all([
+      startProblems(c.var.db, c.var.deps.env, campaign),
+      mergeReport(c.var.db, campaign),
+      previewMessages(c.var.db, c.var.deps.env, campaign, page),
+    ])
+    return c.json({ problems, mergeFields: report, ...preview, page })
+  })
+
+  .post('/:id/imports', requirePermission('campaigns:write'), async (c) => {
+    const id = c.req.param('id')
+    const back = pageOf(id)
+    const type = (c.req.header('content-type') ?? '').toLowerCase()
+    if (!type.startsWith('multipart/form-data'))
+      return refuse(c, back, {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: 'Upload the CSV as multipart/form-data (a file field named "file").',
+      })
+    let body: Record<string, string | File | (string | File)[]>
+    try {
+      body = await c.req.parseBody({ all: true })
+    } catch {
+      return refuse(c, back, {
+        status: 400,
+        code: 'bad_upload',
+        message: 'The upload could not be read.',
+      })
+    }
+    const file = body.file
+    if (!(file instanceof File) || file.size === 0)
+      return refuse(c, back, {
+        status: 422,
+        code: 'no_file',
+        message: 'Choose a CSV file to import.',
+      })
+    if (file.size > IMPORT_MAX_BYTES)
+      return refuse(c, back, {
+        status: 413,
+        code: 'payload_too_large',
+        message: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
+      })
+    const bytes = new Uint8Array(await file.arrayBuffer())
+    const result = await storeImport(
+      c.var.db,
+      c.var.user,
+      { campaignId: id, filename: file.name, bytes },
+      c.var.deps.now(),
+    )
+    if (!result.ok) return refusal(c, result.status === 404 ? '/app/campaigns' : back, result)
+    c.var.deps.wakeups.wake('campaigns')
+    return respond(
+      c,
+      `${pageOf(id)}/imports/${result.importId}`,
+      { notice: 'Uploaded: importing now.' },
+      () => c.json({ importId: result.importId }, 202),
+    )
+  })
+
+  .get('/:id/imports/:importId', async (c) => {
+    const campaign = await readable(c)
+    const job = await findImport(c.var.db, c.req.param('importId'))
+    if (!job || job.campaignId !== campaign.id) fail(404, 'not_found', 'There is no such import.')
+    const { content: _content, lockedBy: _lockedBy, ...rest } = job
+    return c.json({ import: rest, errors: await importErrors(c.var.db, job.id, 100) })
+  })
+
+  .get('/:id/imports/:importId/errors.csv', async (c) => {
+    const campaign = await readable(c)
+    const job = await findImport(c.var.db, c.req.param('importId'))
+    if (!job || job.campaignId !== campaign.id) fail(404, 'not_found', 'There is no such import.')
+    const body = await importErrorsCsv(c.var.db, job.id)
+    return c.body(body, 200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="import-errors-${job.id.slice(0, 8)}.csv"`,
+      'Cache-Control': 'private, no-store',
+    })
+  })
+
+  .post(
+    '/:id/:action{ready|start|pause|resume|complete}',
+    requirePermission('campaigns:write'),
+    async (c) => {
+      const id = c.req.param('id')
+      const action = c.req.param('action') as (typeof ACTIONS)[number]
+      const result = await changeCampaignStatus(
+        c.var.db,
+        c.var.deps.env,
+        c.var.user,
+        id,
+        action,
+        c.var.deps.now(),
+      )
+      if (!result.ok)
+        return refusal(c, result.status === 404 ? '/app/campaigns' : pageOf(id), result)
+      if (action === 'start' || action === 'resume') c.var.deps.wakeups.wake('campaigns')
+      return respond(c, pageOf(id), { notice: NOTICES[action] }, () =>
+        c.json({ campaign: result.campaign }),
+      )
+    },
+  )

@@ -1,0 +1,343 @@
+import { eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
+import { campaigns, outbox } from '../../../api/db/schema.ts'
+import { enqueueEmail } from '../../../api/email/outbox.ts'
+import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import { CAMPAIGN_ENV, campaignInput, csv, makeCampaign } from './fixtures.ts'
+
+const ctx = await setupTestApp(CAMPAIGN_ENV)
+const db = ctx.deps.db
+const owner = await signedInAs(ctx, 'sdr')
+const people = {
+  anonymous: { cookie: '' },
+  rep: await signedInAs(ctx, 'rep'),
+  owner,
+  'other sdr': await signedInAs(ctx, 'sdr'),
+  admin: await signedInAs(ctx, 'admin'),
+}
+type Who = keyof typeof people
+
+function upload(text: string, cookie: string, filename = 'prospects.csv'): RequestInit {
+  const body = new FormData()
+  body.set('file', new File([text], filename, { type: 'text/csv' }))
+  return { method: 'POST', headers: { cookie, origin: ORIGIN, accept: 'application/json' }, body }
+}
+
+async function runImports() {
+  for (;;) {
+    const job = await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 'test' })
+    if (!job) return
+    await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 'test' })
+  }
+}
+
+const prospects = csv([
+  ['email', 'first name', 'company'],
+  ['ana@acme.example', 'Ana', 'Acme'],
+])
+
+/** A campaign of the owner, with a recipient, in the given status. */
+async function campaignIn(status: 'draft' | 'sending' | 'paused') {
+  const c = await makeCampaign(ctx, owner.user)
+  await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(prospects, owner.cookie))
+  await runImports()
+  if (status !== 'draft') await db.update(campaigns).set({ status }).where(eq(campaigns.id, c.id))
+  return c.id
+}
+
+type Call = (id: string) => { method: string; path: string; body?: unknown; upload?: string }
+const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, number>]> = [
+  [
+    'GET the list',
+    'draft',
+    () => ({ method: 'GET', path: '/api/campaigns' }),
+    { anonymous: 401, rep: 200, owner: 200, 'other sdr': 200, admin: 200 },
+  ],
+  [
+    'POST a campaign',
+    'draft',
+    () => ({ method: 'POST', path: '/api/campaigns', body: campaignInput() }),
+    { anonymous: 401, rep: 403, owner: 201, 'other sdr': 201, admin: 201 },
+  ],
+  [
+    'GET a campaign',
+    'draft',
+    (id) => ({ method: 'GET', path: `/api/campaigns/${id}` }),
+    { anonymous: 401, rep: 200, owner: 200, 'other sdr': 200, admin: 200 },
+  ],
+  [
+    'POST an edit',
+    'draft',
+    (id) => ({
+      method: 'POST',
+      path: `/api/campaigns/${id}`,
+      body: campaignInput({ name: 'Renamed' }),
+    }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'GET the preview',
+    'draft',
+    (id) => ({ method: 'GET', path: `/api/campaigns/${id}/preview` }),
+    { anonymous: 401, rep: 200, owner: 200, 'other sdr': 200, admin: 200 },
+  ],
+  [
+    'POST an import',
+    'draft',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/imports`, upload: prospects }),
+    { anonymous: 401, rep: 403, owner: 202, 'other sdr': 403, admin: 202 },
+  ],
+  [
+    'POST ready',
+    'draft',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/ready` }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'POST start',
+    'draft',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/start` }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'POST pause',
+    'sending',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/pause` }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'POST resume',
+    'paused',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/resume` }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'POST complete',
+    'paused',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/complete` }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+]
+
+describe('who may use the campaign routes', () => {
+  for (const [name, status, call, expected] of routes) {
+    it(name, async () => {
+      for (const who of Object.keys(people) as Who[]) {
+        const id = await campaignIn(status)
+        const { method, path, body, upload: file } = call(id)
+        const cookie = people[who].cookie
+        const init: RequestInit = file
+          ? upload(file, cookie)
+          : body
+            ? json(body, { cookie, origin: ORIGIN })
+            : { method, headers: { cookie, origin: ORIGIN, accept: 'application/json' } }
+        const res = await ctx.app.request(path, { ...init, method })
+        expect(res.status, `${who}: ${await res.clone().text()}`).toBe(expected[who])
+      }
+    })
+  }
+
+  it('lets an admin create a campaign for an SDR, and not for a rep', async () => {
+    const res = await ctx.app.request(
+      '/api/campaigns',
+      json(campaignInput({ ownerId: owner.user.id }), { cookie: people.admin.cookie }),
+    )
+    expect(res.status).toBe(201)
+    expect((await res.json()).campaign.ownerId).toBe(owner.user.id)
+    const forRep = await ctx.app.request(
+      '/api/campaigns',
+      json(campaignInput({ ownerId: people.rep.user.id }), { cookie: people.admin.cookie }),
+    )
+    expect(forRep.status).toBe(422)
+    const sdrForOther = await ctx.app.request(
+      '/api/campaigns',
+      json(campaignInput({ ownerId: people['other sdr'].user.id }), { cookie: owner.cookie }),
+    )
+    expect(sdrForOther.status).toBe(403)
+  })
+})
+
+describe('creating a campaign', () => {
+  it('refuses a sender outside the verified sending domain, and transactional mail keeps flowing', async () => {
+    const before = await db.select().from(campaigns)
+    const res = await ctx.app.request(
+      '/api/campaigns',
+      json(campaignInput({ senderEmail: 'taylor@gmail.com' }), { cookie: owner.cookie }),
+    )
+    expect(res.status).toBe(422)
+    expect((await res.json()).error).toMatchObject({
+      code: 'sender_not_verified',
+      message: expect.stringContaining('@frontdoor.example'),
+    })
+    expect(await db.select().from(campaigns)).toHaveLength(before.length)
+    // A plain form goes back to the form with the reason.
+    const form = await ctx.app.request('/api/campaigns', {
+      method: 'POST',
+      headers: {
+        cookie: owner.cookie,
+        origin: ORIGIN,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        ...Object.fromEntries(
+          Object.entries(campaignInput({ senderEmail: 'x@evil.example' })).map(([k, v]) => [
+            k,
+            String(v),
+          ]),
+        ),
+      }),
+    })
+    expect(form.status).toBe(303)
+    expect(form.headers.get('location')).toMatch(/^\/app\/campaigns\/new\?error=.*verified/)
+    // Transactional mail is untouched by campaign senders.
+    const id = await enqueueEmail(db, {
+      category: 'transactional',
+      to: { address: 'x@y.example' },
+      recipient: 'x@y.example',
+      subject: 's',
+      html: 'h',
+      text: 't',
+      template: 'test',
+    })
+    expect((await db.select().from(outbox).where(eq(outbox.id, id!)))[0]!.status).toBe('pending')
+  })
+
+  it('refuses bad input with 422 and a clear message', async () => {
+    const bad = async (over: Record<string, unknown>) => {
+      const res = await ctx.app.request(
+        '/api/campaigns',
+        json({ ...campaignInput(), ...over }, { cookie: owner.cookie }),
+      )
+      expect(res.status).toBe(422)
+      return (await res.json()).error.message as string
+    }
+    expect(await bad({ timezone: 'Mars/Base' })).toMatch(/not an IANA time zone/)
+    expect(await bad({ timezone: '+02:00' })).toMatch(/not an IANA time zone/)
+    expect(await bad({ windowStartHour: 18, windowEndHour: 8 })).toMatch(/end after it starts/)
+    expect(await bad({ ratePerHour: 0 })).toMatch(/at least 1/)
+    expect(await bad({ bodyTemplate: 'Hi {{firstName' })).toMatch(/unmatched braces/)
+    expect(await bad({ name: '' })).toMatch(/name/)
+    expect(await bad({ surprise: 1 })).toBeTruthy()
+  })
+})
+
+describe('the CSV upload', () => {
+  it('works as a plain multipart form, and goes to the import progress page', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    const body = new FormData()
+    body.set('file', new File([prospects], 'p.csv', { type: 'text/csv' }))
+    const res = await ctx.app.request(`/api/campaigns/${c.id}/imports`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN },
+      body,
+    })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toMatch(
+      new RegExp(`^/app/campaigns/${c.id}/imports/[0-9a-f-]{36}\\?notice=`),
+    )
+  })
+
+  it('accepts a file over the global 64 KiB body limit, and refuses one over its own cap', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    const rows = [['email', 'first name', 'notes']]
+    for (let i = 0; i < 2000; i++) rows.push([`big${i}@big.example`, `B${i}`, 'x'.repeat(60)])
+    const text = csv(rows)
+    expect(text.length).toBeGreaterThan(64 * 1024)
+    const ok = await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(text, owner.cookie))
+    expect(ok.status).toBe(202)
+    const huge = 'email\n' + 'a@b.example\n'.repeat(Math.ceil((21 * 1024 * 1024) / 12))
+    const tooBig = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      upload(huge, owner.cookie),
+    )
+    expect(tooBig.status).toBe(413)
+    // Other routes keep the global limit.
+    const other = await ctx.app.request(
+      '/api/campaigns',
+      json({ ...campaignInput(), bodyTemplate: 'x'.repeat(70 * 1024) }, { cookie: owner.cookie }),
+    )
+    expect(other.status).toBe(413)
+  })
+
+  it('answers a missing file or a form-encoded post with a 4xx', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    const empty = new FormData()
+    empty.set('note', 'no file')
+    const res = await ctx.app.request(`/api/campaigns/${c.id}/imports`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' },
+      body: empty,
+    })
+    expect(res.status).toBe(422)
+    const urlencoded = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      json({ file: 'x' }, { cookie: owner.cookie }),
+    )
+    expect(urlencoded.status).toBe(415)
+  })
+
+  it('reports bad rows by line, downloadable as CSV', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    const res = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      upload(csv([['email'], ['ok@fine.example'], ['nope']]), owner.cookie),
+    )
+    const { importId } = await res.json()
+    await runImports()
+    const status = await ctx.app.request(`/api/campaigns/${c.id}/imports/${importId}`, {
+      headers: { cookie: people.rep.cookie },
+    })
+    expect(await status.json()).toMatchObject({
+      import: { status: 'done', imported: 1, invalid: 1 },
+      errors: [{ line: 3, email: 'nope', reason: '"nope" is not an email address' }],
+    })
+    const download = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports/${importId}/errors.csv`,
+      { headers: { cookie: owner.cookie } },
+    )
+    expect(download.headers.get('content-type')).toMatch(/text\/csv/)
+    expect(await download.text()).toContain('"3","nope"')
+  })
+})
+
+describe('starting', () => {
+  it('refuses to start a campaign whose merge fields have problems, naming the line', async () => {
+    const c = await makeCampaign(ctx, owner.user, { subjectTemplate: 'Hi {{firstName}}' })
+    await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      upload(
+        csv([
+          ['email', 'first name'],
+          ['has@name.example', 'Has'],
+          ['no@name.example', ''],
+        ]),
+        owner.cookie,
+      ),
+    )
+    await runImports()
+    const res = await ctx.app.request(`/api/campaigns/${c.id}/start`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' },
+    })
+    expect(res.status).toBe(409)
+    expect((await res.json()).error.message).toMatch(
+      /row 3 \(no@name\.example\): no value for \{\{firstName\}\}/,
+    )
+    const preview = await (
+      await ctx.app.request(`/api/campaigns/${c.id}/preview`, { headers: { cookie: owner.cookie } })
+    ).json()
+    expect(preview.mergeFields.missingValues).toHaveLength(1)
+    expect(preview.messages[0]).toMatchObject({ line: 2, subject: 'Hi Has', problem: null })
+    expect(preview.messages[0].links).toEqual([
+      {
+        shown: `${ORIGIN}/r/link-1`,
+        destination: 'https://frontdoor.example/whitepapers/benchmark',
+      },
+    ])
+    expect(preview.messages[1].problem).toMatch(/no value/)
+    expect((await db.select().from(campaigns).where(eq(campaigns.id, c.id)))[0]!.status).toBe(
+      'draft',
+    )
+  })
+})
