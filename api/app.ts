@@ -21,6 +21,8 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { setupRoutes } from './routes/setup.ts'
 import { submissionRoutes } from './routes/submissions.ts'
 import { unsubscribeRoutes } from './routes/unsubscribe.ts'
+import { CAMPAIGN_UPLOAD_PATH, campaignRoutes } from './routes/campaigns.ts'
+import { IMPORT_MAX_BYTES } from './campaigns/imports.ts'
 import { userRoutes } from './routes/users.ts'
 import {
   clearedSessionCookie,
@@ -97,17 +99,17 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   // registering them per method keeps GET and HEAD (hot redirects, downloads) from even
   // entering them — each middleware layer costs a trivial 302 about 5% of its throughput.
   const UNSAFE = ['POST', 'PUT', 'PATCH', 'DELETE']
-  app.on(
-    UNSAFE,
-    '*',
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.env.BODY_LIMIT_BYTES,
+      maxSize,
       onError: (c) =>
-        c.json(
-          { error: { code: 'payload_too_large', message: `The request body is larger than ${deps.env.BODY_LIMIT_BYTES} bytes.` } },
-          413,
-        ),
-    }),
+        c.json({ error: { code: 'payload_too_large', message: `The request body is larger than ${maxSize} bytes.` } }, 413),
+    })
+  const globalLimit = limitTo(deps.env.BODY_LIMIT_BYTES)
+  // A campaign's CSV upload has its own cap (the file plus the multipart framing).
+  const uploadLimit = limitTo(IMPORT_MAX_BYTES + 64 * 1024)
+  app.on(UNSAFE, '*', (c, next) =>
+    (c.req.method === 'POST' && CAMPAIGN_UPLOAD_PATH.test(c.req.path) ? uploadLimit : globalLimit)(c, next),
   )
 
   // Cross-site form posts are refused; JSON cannot be posted cross-site without a CORS preflight.
@@ -169,6 +171,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/contacts', contactRoutes)
   app.route('/api/submissions', submissionRoutes)
   app.route('/api/grader', graderRoutes)
+  app.route('/api/campaigns', campaignRoutes)
   app.route('/d', downloadRoutes)
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404))
