@@ -58,7 +58,9 @@ export async function staticFiles(dir: URL) {
           headers: {
             'Content-Type': types[extname(entry.name).toLowerCase()] ?? 'application/octet-stream',
             'Content-Length': String(size),
-            'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=3600',
+            'Cache-Control': immutable
+              ? 'public, max-age=31536000, immutable'
+              : 'public, max-age=3600',
             'X-Content-Type-Options': 'nosniff',
           },
         })
@@ -79,7 +81,10 @@ export async function staticFiles(dir: URL) {
       if (!file) return false
       res.writeHead(200, file.headers)
       if (req.method === 'HEAD') res.end()
-      else createReadStream(file.path).on('error', () => res.destroy()).pipe(res)
+      else
+        createReadStream(file.path)
+          .on('error', () => res.destroy())
+          .pipe(res)
       return true
     },
   }
