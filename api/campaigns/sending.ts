@@ -114,7 +114,7 @@ export async function enqueueDueRecipients(
             eq(campaignRecipients.status, 'pending'),
           ),
         )
-        .orderBy(asc(campaignRecipients.id))
+        .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
         .limit(slots.length)
         .for('update', { skipLocked: true })
       let lastSlot: Date | null = null

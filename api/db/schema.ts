@@ -445,8 +445,8 @@ export const campaignRecipients = pgTable(
   },
   (t) => [
     uniqueIndex('campaign_recipients_unique').on(t.campaignId, t.email),
-    // The scheduler takes pending rows in import order (UUIDv7 ids).
-    index('campaign_recipients_status_idx').on(t.campaignId, t.status, t.id),
+    // The scheduler takes pending rows in file order.
+    index('campaign_recipients_status_idx').on(t.campaignId, t.status, t.line),
     // The deal timeline and the import's "already a recipient" look-ups.
     index('campaign_recipients_contact_idx').on(t.contactId),
     index('campaign_recipients_outbox_idx').on(t.outboxId),

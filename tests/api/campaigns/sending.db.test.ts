@@ -1,0 +1,215 @@
+import { eq, sql } from 'drizzle-orm'
+import { afterAll, describe, expect, it } from 'vitest'
+import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
+import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
+import { openDatabase } from '../../../api/db/client.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  mailboxMessages,
+  outbox,
+  trackedLinks,
+} from '../../../api/db/schema.ts'
+import type { Db } from '../../../api/db/client.ts'
+import { suppress } from '../../../api/email/suppressions.ts'
+import { testEngine } from '../../db-fixtures.ts'
+import { addUser, setupTestApp } from '../../helpers.ts'
+import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
+import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
+
+const ctx = await setupTestApp(CAMPAIGN_ENV)
+const db = ctx.deps.db
+const env = ctx.deps.env
+const sdr = await addUser(ctx, 'sdr')
+// Monday 26 January 2026, 10:00 in Berlin (09:00 UTC).
+ctx.clock.set(new Date('2026-01-26T09:00:00Z'))
+
+async function sendingCampaign(rows: string[][], over: Parameters<typeof makeCampaign>[2] = {}) {
+  const campaign = await makeCampaign(ctx, sdr, over)
+  const stored = await storeImport(
+    db,
+    sdr,
+    { campaignId: campaign.id, filename: 'p.csv', bytes: new TextEncoder().encode(csv(rows)) },
+    ctx.clock.now(),
+  )
+  if (!stored.ok) throw new Error(stored.message)
+  const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+  await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+  return campaign
+}
+
+const people = (n: number, tag: string) => [
+  ['email', 'first name', 'website'],
+  ...Array.from({ length: n }, (_, i) => [
+    `${tag}${i}@${tag}.example`,
+    `P${i}`,
+    `https://${tag}.example/page/${i}`,
+  ]),
+]
+const recipientsOf = (campaignId: string, d: Db = db) =>
+  d
+    .select()
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaignId))
+    .orderBy(campaignRecipients.line)
+
+describe('sending a campaign', () => {
+  it('enqueues just in time at the rate, with tracked links, and records each outcome', async () => {
+    const campaign = await sendingCampaign(people(3, 'jit'), {
+      senderEmail: 'jit@frontdoor.example',
+      ratePerHour: 60,
+      windowStartHour: 8,
+      windowEndHour: 18,
+      timezone: 'Europe/Berlin',
+      bodyTemplate:
+        'Hi {{firstName}}, your page {{website}} and ours https://frontdoor.example/a.\nNot a link: javascript:alert(1)',
+    })
+    // 60 an hour: one now, the next a minute later.
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 1 })
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 0 })
+    ctx.clock.advance(60_000)
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 1 })
+
+    const [first, second, third] = await recipientsOf(campaign.id)
+    expect(first).toMatchObject({ status: 'queued', scheduledAt: new Date('2026-01-26T09:00:00Z') })
+    expect(second).toMatchObject({
+      status: 'queued',
+      scheduledAt: new Date('2026-01-26T09:01:00Z'),
+    })
+    expect(third).toMatchObject({ status: 'pending', outboxId: null })
+    const [row] = await db.select().from(outbox).where(eq(outbox.id, first!.outboxId!))
+    expect(row).toMatchObject({ category: 'outreach', dedupeKey: `outreach:${first!.id}` })
+    const payload = row!.payload as {
+      text: string
+      html: string
+      headers: Record<string, string>
+      from: { address: string }
+    }
+    expect(payload.from.address).toBe('jit@frontdoor.example')
+    expect(payload.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click')
+    expect(payload.text).toContain('1 Example Street, Springfield')
+    expect(payload.html).not.toMatch(/<img/i)
+    // Both links, the CSV's too, are /r/ links; the javascript: text is no link.
+    const links = await db
+      .select()
+      .from(trackedLinks)
+      .where(eq(trackedLinks.recipientId, first!.id))
+      .orderBy(trackedLinks.position)
+    expect(links.map((l) => l.url)).toEqual([
+      'https://jit.example/page/0',
+      'https://frontdoor.example/a',
+    ])
+    for (const l of links) expect(payload.text).toContain(`${env.APP_ORIGIN}/r/${l.token}`)
+    expect(payload.text).not.toContain('https://jit.example')
+    expect(payload.html).not.toMatch(/href="javascript:/)
+
+    // The worker sends the due one; a hard bounce and a suppression come back as outcomes.
+    await suppress(db, { email: 'jit1@jit.example', reason: 'unsubscribe' }, ctx.clock.now())
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+    const after = await recipientsOf(campaign.id)
+    expect(after[0]).toMatchObject({ status: 'sent', sentAt: ctx.clock.now() })
+    expect(after[1]).toMatchObject({ status: 'suppressed' })
+    const mails = await db.select().from(mailboxMessages)
+    expect(mails.filter((m) => m.to.includes('jit0@jit.example'))).toHaveLength(1)
+    expect(mails.filter((m) => m.to.includes('jit1@jit.example'))).toHaveLength(0)
+  })
+
+  it('stops queueing on pause and carries on after resume, then completes', async () => {
+    const campaign = await sendingCampaign(people(3, 'pause'), {
+      senderEmail: 'pause@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    await db.update(campaigns).set({ status: 'paused' }).where(eq(campaigns.id, campaign.id))
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 0 })
+    expect((await recipientsOf(campaign.id)).every((r) => r.status === 'pending')).toBe(true)
+    await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+    ctx.clock.advance(60_000)
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 }),
+    ).toMatchObject({ enqueued: expect.any(Number) })
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
+      'queued',
+      'queued',
+      'queued',
+    ])
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 }),
+    ).toMatchObject({ completed: expect.any(Number) })
+    expect(
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status,
+    ).toBe('completed')
+  })
+
+  it('sends nothing outside the window of the campaign time zone', async () => {
+    // 09:00 UTC is 04:00 in New York.
+    const campaign = await sendingCampaign(people(1, 'ny'), {
+      windowStartHour: 8,
+      windowEndHour: 18,
+      timezone: 'America/New_York',
+    })
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 0 })
+    ctx.clock.set(new Date('2026-01-26T13:00:00Z'))
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 1 })
+    expect((await recipientsOf(campaign.id))[0]!.status).toBe('queued')
+  })
+})
+
+const url = testEngine() === 'postgres' ? process.env.TEST_DATABASE_URL : undefined
+
+describe.skipIf(!url)('two processes sharing one PostgreSQL', async () => {
+  const second = url
+    ? await openDatabase({ databaseUrl: (ctx.database as { url?: string }).url!, poolSize: 4 })
+    : null!
+  afterAll(() => second?.close())
+
+  it('never enqueue one recipient twice', async () => {
+    const campaign = await sendingCampaign(people(200, 'twice'), {
+      senderEmail: 'twice@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    let enqueued = 0
+    // Both processes run their scheduler again and again over ten simulated minutes.
+    for (let minute = 0; minute < 10; minute++) {
+      const now = ctx.clock.now()
+      const runs = await Promise.all(
+        [db, second.db, db, second.db].map((d) =>
+          enqueueDueRecipients(d, env, { now, horizonMs: 30_000 }),
+        ),
+      )
+      enqueued += runs.reduce((n, r) => n + r.enqueued, 0)
+      ctx.clock.advance(30_000)
+    }
+    const rows = await recipientsOf(campaign.id)
+    const queued = rows.filter((r) => r.status === 'queued')
+    expect(queued.length).toBe(enqueued)
+    expect(enqueued).toBeGreaterThan(0)
+    const [counts] = (
+      (await db.execute(
+        sql`select count(*)::int as n, count(distinct dedupe_key)::int as keys from outbox where dedupe_key like 'outreach:%' and recipient like 'twice%'`,
+      )) as unknown as { rows: Array<{ n: number; keys: number }> }
+    ).rows
+    expect(counts!.n).toBe(counts!.keys)
+    expect(counts!.n).toBe(enqueued)
+    // The sender's rate held across both processes: one a second at most.
+    const slots = queued.map((r) => r.scheduledAt!.getTime()).sort((a, b) => a - b)
+    for (let i = 1; i < slots.length; i++)
+      expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(1000)
+    // And each outbox row belongs to exactly one recipient.
+    const outboxIds = new Set(queued.map((r) => r.outboxId))
+    expect(outboxIds.size).toBe(queued.length)
+  })
+})
