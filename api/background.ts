@@ -17,6 +17,7 @@ import {
 } from './db/maintenance.ts'
 import type { Deps } from './deps.ts'
 import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
+import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
 import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
 import { pruneGraderReports } from './grader/reports.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
@@ -26,6 +27,8 @@ export interface BackgroundOptions {
   /** Send email here; default OUTBOX_WORKER (a web process may leave sending to `npm run worker`). */
   outbox?: boolean | Partial<OutboxWorkerOptions>
   grader?: boolean | Partial<GraderJobsOptions>
+  /** CSV imports, the send scheduler and send outcomes of campaigns. */
+  campaigns?: boolean | Partial<CampaignJobsOptions>
   notifier?: boolean
   housekeeping?: boolean
 }
@@ -43,6 +46,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
   if (options.outbox ?? deps.env.OUTBOX_WORKER)
     jobs.push(startOutboxWorker(deps, optionsOf(options.outbox)))
   if (options.grader ?? true) jobs.push(startGraderJobs(deps, optionsOf(options.grader)))
+  if (options.campaigns ?? true) jobs.push(startCampaignJobs(deps, optionsOf(options.campaigns)))
   if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
   if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))
   return {
