@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url'
+import { z } from 'zod'
 import { getDomain } from 'tldts'
 import freeMailDomains from 'email-providers/all.json' with { type: 'json' }
 import { isValidAddress } from './email-headers.ts'
@@ -41,6 +42,13 @@ export function parseEmailAddress(input: string): EmailAddress | null {
   if (canonical.length > MAX_LENGTH) return null
   return { canonical, display, mailbox, domain }
 }
+
+/** An email address typed into a form, accepted exactly as parseEmailAddress accepts it. */
+export const emailAddressField = z
+  .string()
+  .trim()
+  .max(320, 'Enter a valid email address.')
+  .refine((v) => parseEmailAddress(v) !== null, 'Enter a valid email address.')
 
 /**
  * The comparison key for an address: `parseEmailAddress(input).canonical`. Input we would not

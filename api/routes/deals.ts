@@ -29,6 +29,7 @@ import {
 } from '../pipeline/views.ts'
 import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
+import { emailAddressField } from '../email-address.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
 // 303 back to the page they came from (`next`, a page of the app), with `notice` or `error`.
@@ -145,10 +146,7 @@ const noteSchema = z.strictObject({
 const stakeholderSchema = z
   .strictObject({
     contactId: z.preprocess((v) => (v === '' ? undefined : v), id.optional()),
-    email: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z.string().trim().email('Enter a valid email address.').max(320).optional(),
-    ),
+    email: z.preprocess((v) => (v === '' ? undefined : v), emailAddressField.optional()),
     name: z.preprocess(
       (v) => (v === '' ? undefined : v),
       z.string().trim().min(1).max(200).optional(),

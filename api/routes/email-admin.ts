@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { isValidAddress } from '../email-headers.ts'
 import { clearMailbox } from '../email/mailbox.ts'
 import { transportKindFor } from '../email/mailer.ts'
 import {
@@ -20,6 +19,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { validate } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
+import { emailAddressField } from '../email-address.ts'
 
 // Admin API for email: the outbox (failed rows, retry, transport check), suppressions, sender
 // settings, the dev mailbox. Plain HTML forms post here and are sent back to their page with a
@@ -37,16 +37,11 @@ const listSchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 })
-const emailField = z
-  .string()
-  .trim()
-  .max(320)
-  .refine((v) => isValidAddress(v), 'Enter a valid email address.')
 const suppressionSchema = z.object({
-  email: emailField,
+  email: emailAddressField,
   note: z.string().trim().max(500).optional(),
 })
-const removeSchema = z.object({ email: emailField })
+const removeSchema = z.object({ email: emailAddressField })
 const searchSchema = z.object({
   q: z.string().trim().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),

@@ -12,14 +12,10 @@ import {
   sessionCookie,
 } from '../accounts/sessions.ts'
 import { signIn } from '../accounts/users.ts'
+import { emailAddressField } from '../email-address.ts'
 
 const signInSchema = z.object({
-  email: z
-    .string()
-    .trim()
-    .min(3, 'Enter your email.')
-    .max(320)
-    .email('Enter a valid email address.'),
+  email: z.string().trim().min(3, 'Enter your email.').pipe(emailAddressField),
   password: z.string().min(1, 'Enter your password.').max(256, 'Password is too long.'),
   next: z.string().max(2048).optional(),
 })

@@ -13,10 +13,11 @@ import {
   findUserToken,
   setPassword,
 } from '../accounts/users.ts'
+import { emailAddressField } from '../email-address.ts'
 
 const setupSchema = z.object({
   token: z.string().min(1).max(200),
-  email: z.string().trim().email('Enter a valid email address.').max(320),
+  email: emailAddressField,
   name: z.string().trim().min(1, 'Enter your name.').max(200),
   password: z.string().max(256),
 })

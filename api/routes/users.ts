@@ -16,9 +16,10 @@ import {
   setUserRole,
   type User,
 } from '../accounts/users.ts'
+import { emailAddressField } from '../email-address.ts'
 
 const createSchema = z.object({
-  email: z.string().trim().email('Enter a valid email address.').max(320),
+  email: emailAddressField,
   name: z.string().trim().min(1, 'Enter a name.').max(200),
   role: z.enum(ROLES as ['admin', 'rep', 'sdr'], { message: 'Role must be admin, rep or sdr.' }),
   password: z.string().max(256).optional(),

@@ -21,6 +21,15 @@ describe('/api/users (admin only)', () => {
     await signInCookie(ctx, 'rita@example.com', 'a good long password')
   })
 
+  it('adds a user whose address has a Unicode domain, who signs in typing either spelling', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const res = await ctx.app.request('/api/users', json({ email: 'Ann@Bücher.example', name: 'Ann', role: 'rep', password: 'a good long password' }, { cookie }))
+    expect(res.status).toBe(201)
+    expect((await res.json()).user.email).toBe('ann@xn--bcher-kva.example')
+    await signInCookie(ctx, 'ann@bücher.example', 'a good long password')
+    await signInCookie(ctx, 'ANN@xn--bcher-kva.example', 'a good long password')
+  })
+
   it('invites a user without a password: the link sets it once, then signs them in', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
     const res = await ctx.app.request('/api/users', json({ email: 'ivan@example.com', name: 'Ivan', role: 'sdr' }, { cookie }))
