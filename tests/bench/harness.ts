@@ -116,6 +116,8 @@ export async function startBareRedirectServer(kind: 'node' | 'hono' = 'node'): P
 
 export interface LoadResult {
   rps: number
+  /** Responses received in the run (the clicks bench checks each one was committed). */
+  requests: number
   p50: number
   p99: number
   non2xx3xx: number
@@ -154,7 +156,7 @@ export async function load(url: string, options: { connections?: number; seconds
     ...(options.body ? { body: options.body } : {}),
   })
   const bad = result.non2xx - (result['3xx'] ?? 0)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx3xx: Math.max(0, bad), errors: result.errors + result.timeouts }
+  return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, non2xx3xx: Math.max(0, bad), errors: result.errors + result.timeouts }
 }
 
 async function loadWithWrk(url: string, connections: number, seconds: number, options: { method?: string; headers?: Record<string, string>; body?: string; pinned?: boolean }): Promise<LoadResult> {
@@ -179,6 +181,7 @@ async function loadWithWrk(url: string, connections: number, seconds: number, op
   const errorsMatch = stdout.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/)
   return {
     rps: Number(stdout.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0),
+    requests: Number(stdout.match(/(\d+) requests in/)?.[1] ?? 0),
     p50: ms('50'),
     p99: ms('99'),
     non2xx3xx: Number(stdout.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),

@@ -26,6 +26,7 @@ export async function launchBrowser(): Promise<Browser> {
 
 export interface TestServer {
   url: string
+  pid: number
   setupLink: string | null
   output: () => string
   stop(): Promise<number | null>
@@ -69,6 +70,7 @@ export async function startServer(env: Record<string, string> = {}, options: { e
   const setupLink = out.match(/(http:\/\/\S+\/setup\?token=\w+)/)?.[1] ?? null
   return {
     url,
+    pid: child.pid!,
     setupLink,
     output: () => out,
     stop: async () => {

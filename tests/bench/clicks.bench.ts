@@ -1,0 +1,213 @@
+import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { eq, sql } from 'drizzle-orm'
+import pg from 'pg'
+import { openDatabase, type Database } from '../../api/db/client.ts'
+import { clickEvents } from '../../api/db/schema.ts'
+import { addTrackedLinks } from '../api/tracking/fixtures.ts'
+import { newDataDir, startServer } from '../e2e/harness.ts'
+import {
+  load,
+  loadGenerator,
+  pinning,
+  pinServer,
+  root,
+  sleep,
+  startBareRedirectServer,
+  type Figure,
+  type LoadResult,
+} from './harness.ts'
+
+/**
+ * The durable tracked-link redirect (`GET /r/<token>` through the production entry: the click is
+ * committed, in groups, before the 302) against a bare node:http server answering 302, driven
+ * alternately by the same load generator in one run, as the HTTP bench does. Afterwards every
+ * answered click must be in the database; the batch sizes come from the rows themselves (the
+ * rows one transaction wrote share its xmin). On PGlite, and on PostgreSQL when
+ * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server: a scratch database is made there.
+ */
+const ROUNDS = 8
+const SECONDS = 2
+const CONNECTIONS = 32
+
+interface Target {
+  label: string
+  env: Record<string, string>
+  dataDir: string
+  /** The database, opened while no server owns it (PGlite has one owner at a time). */
+  withDatabase<T>(fn: (database: Database) => Promise<T>): Promise<T>
+  dispose(): Promise<void>
+}
+
+async function pgliteTarget(): Promise<Target> {
+  const dataDir = await newDataDir()
+  return {
+    label: 'PGlite',
+    env: {},
+    dataDir,
+    async withDatabase(fn) {
+      const database = await openDatabase({ dataDir: join(dataDir, 'pglite') })
+      try {
+        return await fn(database)
+      } finally {
+        await database.close()
+      }
+    },
+    dispose: () => rm(dataDir, { recursive: true, force: true }),
+  }
+}
+
+async function postgresTarget(serverUrl: string): Promise<Target> {
+  const name = `fd_bench_clicks_${process.pid}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`drop database if exists "${name}" with (force)`)
+  await admin.query(`create database "${name}"`)
+  await admin.end()
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const database = await openDatabase({ databaseUrl: url.href, poolSize: 2 })
+  await database.migrate()
+  const dataDir = await newDataDir({ emptyDataDir: true })
+  return {
+    label: 'PostgreSQL',
+    env: { DATABASE_URL: url.href },
+    dataDir,
+    withDatabase: (fn) => fn(database),
+    dispose: async () => {
+      await database.close()
+      const drop = new pg.Client({ connectionString: serverUrl })
+      await drop.connect()
+      await drop.query(`drop database if exists "${name}" with (force)`)
+      await drop.end()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+async function measure(target: Target): Promise<Figure[]> {
+  const { tokens } = await target.withDatabase((database) =>
+    addTrackedLinks(database.db, ['https://www.example.com/pricing']),
+  )
+  const token = tokens[0]!
+  const app = await startServer(target.env, { dataDir: target.dataDir })
+  const bare = await startBareRedirectServer()
+  const appRuns: LoadResult[] = []
+  const bareRuns: LoadResult[] = []
+  let answered = 0
+  try {
+    for (const server of [app, bare]) await pinServer(server.pid)
+    const run = (url: string) =>
+      load(url, { seconds: SECONDS, connections: CONNECTIONS, pinned: true })
+    const click = async () => {
+      const result = await run(`${app.url}/r/${token}`)
+      answered += result.requests - result.non2xx3xx
+      if (result.errors > 0 || result.non2xx3xx > 0)
+        throw new Error(`the redirect answered errors under load: ${JSON.stringify(result)}`)
+      return result
+    }
+    await click() // warm up both
+    await run(bare.url)
+    // Rounds of bare / durable redirect, one more bare run at the end: each round's ratio is
+    // against the mean of the bare runs either side; the figure is their median.
+    for (let i = 0; i < ROUNDS; i++) {
+      bareRuns.push(await run(bare.url))
+      appRuns.push(await click())
+    }
+    bareRuns.push(await run(bare.url))
+  } finally {
+    await bare.stop()
+    // SIGTERM: the server drains its click writer before the database closes.
+    const code = await app.stop()
+    if (code !== 0) throw new Error(`the server exited with ${code}:\n${app.output().slice(-2000)}`)
+  }
+
+  const { committed, batches } = await target.withDatabase(async (database) => {
+    const committed = await database.db.$count(clickEvents, eq(clickEvents.token, token))
+    const result = (await database.db.execute(sql`
+      select n::int as size, count(*)::int as batches
+      from (select count(*) as n from click_events where token = ${token} group by xmin::text) b
+      group by n order by n`)) as unknown as { rows: { size: number; batches: number }[] }
+    return { committed, batches: result.rows }
+  })
+  if (committed < answered)
+    throw new Error(
+      `${answered - committed} of ${answered} answered clicks are not in the database`,
+    )
+
+  const ratios = appRuns.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
+  const flushes = batches.reduce((a, b) => a + b.batches, 0)
+  // The batch a typical click travelled in: percentiles over clicks, not over flushes.
+  const bySize = batches.flatMap((b) => Array<number>(b.batches).fill(b.size))
+  const clickPercentile = (p: number) => {
+    let seen = 0
+    for (const b of batches) {
+      seen += b.size * b.batches
+      if (seen >= p * committed) return b.size
+    }
+    return batches.at(-1)?.size ?? 0
+  }
+  const label = target.label
+  return [
+    {
+      name: `${label}: durable /r/<token> throughput (median of ${ROUNDS} rounds; per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+      value: Math.round(median(appRuns.map((r) => r.rps))),
+      unit: 'clicks/s',
+      baseline: Math.round(median(bareRuns.map((r) => r.rps))),
+      ratio: median(ratios),
+      target: '≥ 0.50',
+    },
+    {
+      name: `${label}: latency p50 / p99 (bare p50 / p99)`,
+      value: avg(appRuns.map((r) => r.p50)),
+      unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)`,
+    },
+    {
+      name: `${label}: answered clicks all committed (committed − answered = cut off after commit, before the 302)`,
+      value: committed,
+      unit: `committed / ${answered} answered`,
+    },
+    {
+      name: `${label}: commits, and clicks per commit (p50 / p90 / max by click; mean ${(committed / flushes).toFixed(1)})`,
+      value: flushes,
+      unit: `commits; ${clickPercentile(0.5)} / ${clickPercentile(0.9)} / ${Math.max(...bySize)} clicks`,
+    },
+  ]
+}
+
+export async function bench(): Promise<Figure[]> {
+  if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('run `npm run build` first')
+  const figures: Figure[] = []
+  const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
+  const targets = [pgliteTarget, ...(postgresUrl ? [() => postgresTarget(postgresUrl)] : [])]
+  for (const make of targets) {
+    const target = await make()
+    try {
+      figures.push(...(await measure(target)))
+    } finally {
+      await target.dispose()
+    }
+    await sleep(1_000)
+  }
+  if (!postgresUrl)
+    figures.push({
+      name: 'PostgreSQL: skipped (set BENCH_DATABASE_URL=postgres://…/postgres to measure it)',
+      value: 0,
+      unit: '',
+    })
+  figures.push({
+    name: `Load generator: ${loadGenerator}, ${CONNECTIONS} connections, ${pinning ? 'servers and generator on separate CPUs' : 'unpinned'}`,
+    value: SECONDS,
+    unit: `s per run, ${ROUNDS} rounds of bare / durable redirect`,
+  })
+  return figures
+}
+
+if (import.meta.main) {
+  const { printFigures } = await import('./run.ts')
+  printFigures('clicks', await bench())
+}
