@@ -48,11 +48,46 @@ export function createLogger(options: LoggerOptions, bound: Fields = {}): Logger
 
 function serialize(fields: Fields): Fields {
   const out: Fields = {}
-  for (const [key, value] of Object.entries(fields)) {
-    out[key] =
-      value instanceof Error
-        ? { name: value.name, message: value.message, stack: value.stack, cause: value.cause }
-        : value
-  }
+  for (const [key, value] of Object.entries(fields))
+    out[key] = value instanceof Error ? serializeError(value) : value
   return out
+}
+
+/**
+ * An error as a log field. A failed query (drizzle's DrizzleQueryError) carries its parameters
+ * in `params` and in its message and stack, and the database's own error may quote values in
+ * `detail` or `where` (`Key (email)=(…) already exists`): those are personal data, so a failed
+ * query is logged as its SQL text, SQLSTATE code and the database's message only.
+ */
+export function serializeError(err: Error, depth = 0): Fields {
+  const cause =
+    err.cause instanceof Error && depth < 4 ? serializeError(err.cause, depth + 1) : undefined
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in err) {
+    // A database error (node-postgres or PGlite). Data exceptions (class 22) quote the value
+    // after a colon (`invalid input syntax for type uuid: "…"`): keep only the problem.
+    const message = code.startsWith('22') ? err.message.split(':')[0]! : err.message
+    const names: Fields = {}
+    for (const key of ['table', 'column', 'constraint'] as const) {
+      const value = (err as Partial<Record<typeof key, unknown>>)[key]
+      if (typeof value === 'string') names[key] = value
+    }
+    return { name: err.name, code, message, ...names, ...(cause ? { cause } : {}) }
+  }
+  if ('params' in err && 'query' in err && typeof err.query === 'string') {
+    const first = err.stack?.indexOf('\n    at ') ?? -1
+    return {
+      name: err.name,
+      message: 'Failed query',
+      query: err.query,
+      ...(first === -1 ? {} : { stack: `${err.name}: Failed query${err.stack!.slice(first)}` }),
+      ...(cause ? { cause } : {}),
+    }
+  }
+  return {
+    name: err.name,
+    message: err.message,
+    stack: err.stack,
+    ...(cause ? { cause } : err.cause !== undefined ? { cause: err.cause } : {}),
+  }
 }

@@ -2,8 +2,14 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { z } from 'zod'
 
-// Reads a request body strictly: declared content type only, valid UTF-8 only, no repeated keys,
-// then validates it with zod. Bad input becomes a 4xx with a message that says what is wrong.
+// Reads a request body strictly: declared content type only, valid UTF-8 only (a declared charset
+// must be UTF-8), no U+0000 anywhere, no repeated keys, then validates it with zod. Bad input
+// becomes a 4xx with a message that says what is wrong.
+//
+// U+0000 is refused, not stripped: no browser form or honest client sends one, neither database
+// engine can store it in text or jsonb (it used to reach the insert and become a 500 that lost
+// the lead), and silently altering what a client sent would make two different bodies equal
+// for the idempotency check.
 
 export type BodyKind = 'json' | 'form'
 
@@ -50,6 +56,9 @@ export async function readBody(
     )
     fail(415, 'unsupported_media_type', `Send the body as ${names.join(' or ')}.`)
   }
+  const charset = declaredCharset(c.req.header('content-type') ?? '')
+  if (charset !== null && charset !== 'utf-8' && charset !== 'utf8')
+    fail(415, 'unsupported_charset', 'Send the body as UTF-8 (charset=utf-8).')
   const bytes = new Uint8Array(await c.req.arrayBuffer())
   let text: string
   try {
@@ -69,6 +78,7 @@ export async function readBody(
     const duplicate = findDuplicateKey(text)
     if (duplicate !== null)
       fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
+    if (hasNul(data)) refuseNul()
     return { kind, data: data as Record<string, unknown> }
   }
   const data: Record<string, unknown> = Object.create(null)
@@ -79,11 +89,44 @@ export async function readBody(
     const value = eq === -1 ? '' : decodeFormPart(pair.slice(eq + 1))
     if (key === null || value === null)
       fail(400, 'invalid_encoding', 'A form field is not valid UTF-8.')
+    if (key.includes('\0') || value.includes('\0')) refuseNul()
     if (Object.hasOwn(data, key))
       fail(400, 'duplicate_key', `The field "${key}" appears more than once.`)
     data[key] = value
   }
   return { kind, data }
+}
+
+function refuseNul(): never {
+  fail(
+    400,
+    'invalid_character',
+    'The request contains a NUL character (U+0000), which is not accepted.',
+  )
+}
+
+/** True when any key or string value, at any depth, contains U+0000. */
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0')
+  if (Array.isArray(value)) return value.some(hasNul)
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).some(([key, inner]) => key.includes('\0') || hasNul(inner))
+  return false
+}
+
+/** The `charset` parameter of a Content-Type, lower-cased and unquoted; null when absent. */
+export function declaredCharset(contentType: string): string | null {
+  for (const param of contentType.split(';').slice(1)) {
+    const eq = param.indexOf('=')
+    if (eq === -1) continue
+    if (param.slice(0, eq).trim().toLowerCase() !== 'charset') continue
+    return param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase()
+  }
+  return null
 }
 
 /** Like URLSearchParams, but invalid percent-encoded UTF-8 is an error instead of U+FFFD. */

@@ -10,13 +10,17 @@ export const FIRST_TOUCH_COOKIE = 'fd_ft'
 export const FIRST_TOUCH_DAYS = 30
 const MAX_VALUE = 200
 
-const firstTouchSchema = z.object({
-  utm: z.partialRecord(z.enum(UTM_PARAMS), z.string().max(MAX_VALUE)),
-  landingPage: z.string().max(MAX_VALUE * 2),
-  referrer: z
+// The cookie is the visitor's to edit: a U+0000 in it would fail the submission's jsonb insert.
+const text = (max: number) =>
+  z
     .string()
-    .max(MAX_VALUE * 2)
-    .nullable(),
+    .max(max)
+    .regex(/^[^\0]*$/)
+
+const firstTouchSchema = z.object({
+  utm: z.partialRecord(z.enum(UTM_PARAMS), text(MAX_VALUE)),
+  landingPage: text(MAX_VALUE * 2),
+  referrer: text(MAX_VALUE * 2).nullable(),
   ts: z.iso.datetime(),
 })
 
@@ -26,7 +30,7 @@ export type FirstTouch = z.infer<typeof firstTouchSchema>
 export function firstTouchOf(url: URL, referrer: string | null, now: Date): FirstTouch | null {
   const utm: Partial<Record<UtmParam, string>> = {}
   for (const param of UTM_PARAMS) {
-    const value = url.searchParams.get(param)?.trim()
+    const value = url.searchParams.get(param)?.replaceAll('\0', '').trim()
     if (value) utm[param] = value.slice(0, MAX_VALUE)
   }
   if (Object.keys(utm).length === 0) return null
