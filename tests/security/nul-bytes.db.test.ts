@@ -114,6 +114,7 @@ describe('the log line of a failed query', () => {
           email: 'secret.person@private-domain.example',
           emailDisplay: 'secret.person@private-domain.example',
           firstName: 'Secret\u0000Person',
+          source: 'inbound',
         })
         .then(
           () => null,
