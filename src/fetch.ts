@@ -22,6 +22,7 @@ function devDeps(): Promise<Deps> {
     // Every background job, as in production (sending goes into the dev mailbox unless SMTP_URL
     // or RESEND_API_KEY is set). Loaded at run time: the grader's engine must run from source (its
     // script matcher is a worker thread loaded by file URL), so it must stay out of the bundle.
+    // Relative, not #api/…: Vite's dev runner does not resolve the alias for a computed specifier.
     const background = '../api/background.ts'
     const { startBackground } = (await import(
       /* @vite-ignore */ background
