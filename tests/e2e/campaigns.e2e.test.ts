@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
+import { hasChromium, launchBrowser, screenshot, startServer, type TestServer } from './harness.ts'
+
+// Outbound in real Chromium against the production server with the demo team: an SDR creates a
+// campaign, imports a CSV with bad rows, previews it, starts it; the outreach arrives in the dev
+// mailbox, and a click on its tracked link lands on the destination (a loopback site).
+
+const SDR = 'taylor@frontdoor.example'
+const ADMIN = 'morgan@frontdoor.example'
+const REP = 'riley@frontdoor.example'
+
+describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)', () => {
+  let server: TestServer
+  let browser: Browser
+  let site: Server
+  let siteUrl: string
+
+  beforeAll(async () => {
+    site = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res.end(`<!doctype html><title>Landing</title><h1>Landing page ${req.url}</h1>`)
+    })
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
+    server = await startServer({
+      DEMO_SEED: 'yes',
+      MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
+      POSTAL_ADDRESS: '1 Example Street, Springfield',
+    })
+    browser = await launchBrowser()
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    await new Promise((resolve) => site?.close(resolve))
+  })
+
+  async function signIn(email: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage()
+    await page.goto(`${server.url}/login`)
+    await page.getByLabel('Email').fill(email)
+    await page.getByLabel('Password').fill(DEMO_PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(/\/app$/)
+    return page
+  }
+
+  it('sends an anonymous visitor to sign in, lets a rep read but not create', async () => {
+    const anonymous = await fetch(`${server.url}/app/campaigns`, { redirect: 'manual' })
+    expect(anonymous.status).toBe(303)
+    expect(anonymous.headers.get('location')).toMatch(/^\/login\?next=/)
+    const rep = await signIn(REP)
+    const list = await rep.goto(`${server.url}/app/campaigns`)
+    expect(list!.status()).toBe(200)
+    await expect(rep.getByRole('link', { name: 'New campaign' }).count()).resolves.toBe(0)
+    const create = await rep.goto(`${server.url}/app/campaigns/new`)
+    expect(create!.status()).toBe(403)
+  })
+
+  it('creates, imports with errors, previews, starts; the mail arrives and its link lands', async () => {
+    const page = await signIn(SDR)
+    await page.goto(`${server.url}/app/campaigns`)
+    await page.getByRole('link', { name: 'New campaign' }).click()
+    await page.getByLabel('Name').fill('E2E outreach')
+    await page.getByLabel('Sender address').fill('taylor@frontdoor.example')
+    await page.getByLabel('Subject').fill('A question for {{company|your team}}')
+    await page
+      .getByLabel('Message (plain text)')
+      .fill('Hi {{firstName|there}},\n\nHave a look: {{website}}\n\nTaylor')
+    await page.getByLabel(/Messages per hour/).fill('3600')
+    await page.getByLabel('Send from (hour)').selectOption('0')
+    await page.getByLabel('until (hour)').selectOption('24')
+    await page.getByLabel('Time zone').fill('Europe/Berlin')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
+    const campaignUrl = page.url().split('?')[0]!
+
+    const file = join(tmpdir(), `e2e-prospects-${process.pid}.csv`)
+    await writeFile(
+      file,
+      '\uFEFFemail;first name;company;website\n' +
+        `e2e.one@prospect.example;Una;Prospect One;${siteUrl}/one\n` +
+        'not-an-address;Bad;Row;\n' +
+        `e2e.one@prospect.example;Una;Duplicate;${siteUrl}/dup\n`,
+    )
+    await page.getByLabel(/Import a CSV/).setInputFiles(file)
+    await page.getByRole('button', { name: 'Import' }).click()
+    await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
+    await page.getByText('Done:').waitFor({ timeout: 30_000 })
+    await expect(page.getByText('Imported: 1').count()).resolves.toBe(1)
+    await expect(page.getByText('Duplicates skipped: 1').count()).resolves.toBe(1)
+    await expect(
+      page.getByRole('cell', { name: '"not-an-address" is not an email address' }).count(),
+    ).resolves.toBe(1)
+
+    await page.goto(`${campaignUrl}/preview`)
+    await page.getByText('No problems: every message can be sent.').waitFor()
+    await expect(page.getByText(`${siteUrl}/one`).count()).resolves.toBeGreaterThan(0)
+    await screenshot(page, 'campaign-preview')
+
+    await page.goto(campaignUrl)
+    await page.getByRole('button', { name: 'Start sending' }).click()
+    await page.waitForURL(/notice=Started/)
+
+    // The outreach arrives in the dev mailbox (the admin reads it).
+    const admin = await signIn(ADMIN)
+    let found = false
+    for (let i = 0; i < 60 && !found; i++) {
+      await admin.goto(`${server.url}/app/admin/mailbox`)
+      found = (await admin.getByRole('link', { name: 'A question for Prospect One' }).count()) > 0
+      if (!found) await admin.waitForTimeout(1000)
+    }
+    expect(found).toBe(true)
+    await admin.getByRole('link', { name: 'A question for Prospect One' }).first().click()
+    const body = await admin.locator('main').innerText()
+    const tracked = body.match(
+      new RegExp(`${server.url.replace(/[.]/g, '\\.')}/r/[a-z2-7]{26}`),
+    )?.[0]
+    expect(tracked, body).toBeTruthy()
+    expect(body).not.toContain(`${siteUrl}/one`)
+
+    // The click lands on the destination.
+    const visitor = await (await browser.newContext()).newPage()
+    await visitor.goto(tracked!)
+    expect(visitor.url()).toBe(`${siteUrl}/one`)
+    await expect(visitor.getByRole('heading', { name: 'Landing page /one' }).count()).resolves.toBe(
+      1,
+    )
+  }, 180_000)
+})
