@@ -60,7 +60,7 @@ const refuse = (status: Refusal['status'], message: string): Refusal => ({
   message,
 })
 
-export const NO_PIPELINE = 'Your role cannot see the pipeline.'
+const NO_PIPELINE = 'Your role cannot see the pipeline.'
 
 type Scoped = { ok: true; scope: Scope; owner: string }
 
