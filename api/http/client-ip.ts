@@ -1,11 +1,18 @@
 import type { Context } from 'hono'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import ipaddr from 'ipaddr.js'
 import { rawHeader } from './raw-header.ts'
 
-/** The client's IP: X-Forwarded-For's first entry only when TRUST_PROXY is on, else the socket's. */
+/**
+ * The client's IP, the one way every route, rate limit and click reads it. With TRUST_PROXY on,
+ * it is the RIGHTMOST X-Forwarded-For entry: the address our own proxy saw and appended. Entries
+ * to its left come from the client and can say anything (a forged `X-Forwarded-For: 1.2.3.4`
+ * would otherwise dodge per-IP limits and fake a network). A rightmost entry that is no IP
+ * address (a misconfigured proxy) is ignored for the socket's address.
+ */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = rawHeader(c, 'x-forwarded-for')?.split(',')[0]?.trim()
+    const forwarded = proxiedAddress(rawHeader(c, 'x-forwarded-for'))
     if (forwarded) return forwarded
   }
   try {
@@ -13,4 +20,11 @@ export function clientIp(c: Context, trustProxy: boolean): string {
   } catch {
     return 'unknown' // app.request() in tests has no socket
   }
+}
+
+/** The last entry of an X-Forwarded-For value when it is an IP address, else null. */
+export function proxiedAddress(header: string | undefined): string | null {
+  if (!header) return null
+  const last = header.slice(header.lastIndexOf(',') + 1).trim()
+  return ipaddr.isValid(last) ? last : null
 }
