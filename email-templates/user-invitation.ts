@@ -23,6 +23,11 @@ const roleLabels: Record<Role, string> = {
   sdr: 'an SDR (campaigns and prospects)',
 }
 
+/** What the role can do once signed in: only SDRs get a line, since their work starts in the app. */
+const roleIntros: Partial<Record<Role, string>> = {
+  sdr: 'Under Campaigns you import prospects from a CSV, write one message with merge fields, preview every recipient’s copy and start sending: within your sending window, at your hourly rate, every link tracked, and every click recorded. The prospects you import are credited to you.',
+}
+
 export const defaults: Props = {
   brand: {
     name: 'Frontdoor',
@@ -43,6 +48,7 @@ export function render(props: Props): RenderedEmail {
   const name = line(props.inviteeName)
   const greeting = name ? `Hi ${name},` : 'Hi,'
   const role = roleLabels[props.role]
+  const intro = roleIntros[props.role] ?? null
   const validity = `The link works for ${plural(props.expiresInDays, 'day', 'days')}. If it has expired, ask ${inviter} for a new invitation.`
 
   return renderLayout({
@@ -52,12 +58,14 @@ export function render(props: Props): RenderedEmail {
     heading: `Join ${brand}`,
     content: html`${paragraph(greeting)}
     ${paragraph(html`<strong>${inviter}</strong> invited you to ${brand} as ${role}. Choose a password to finish setting up your account.`)}
-    ${button(url, 'Set your password')} ${mutedParagraph(validity)} ${fallbackLink(url)}`,
+    ${intro ? paragraph(intro) : ''} ${button(url, 'Set your password')} ${mutedParagraph(validity)}
+    ${fallbackLink(url)}`,
     text: `${greeting}
 
 ${inviter} invited you to ${brand} as ${role}. Choose a password to finish setting up your account:
 
 ${url}
+${intro ? `\n${intro}` : ''}
 
 ${validity}`,
     footerNote: `You received this email because ${inviter} invited this address. If you did not expect it, you can ignore it.`,
