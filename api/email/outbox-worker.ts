@@ -14,6 +14,12 @@
 //                    back untouched; a check (transport.verify) resumes it
 // A failure that says the server itself is unreachable also ends the batch early and makes this
 // worker wait before claiming again, so a dead SMTP server is not hammered row by row.
+//
+// Crashes: a message is recorded `sent` as soon as the transport accepts it (sends that finish
+// together share one statement), and a lane moves on only after that, so a worker killed mid-batch
+// repeats at most the messages in flight (≤ concurrency), with the same Message-ID / idempotency
+// key. The claim's lease is short and renewed while the worker lives (heartbeat), so the rows of
+// a dead worker — most of them not even started — go out again within a minute, not five.
 
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -82,8 +88,13 @@ export type OutboxWorkerOptions = {
   batchSize?: number
   /** Rows of a batch in flight at once (match the SMTP pool size). */
   concurrency?: number
-  /** How long a claim holds a row; longer than a batch can take to send. */
+  /**
+   * How long a claim holds a row without a sign of life; renewed every quarter of it while the
+   * batch runs, so it bounds how long a dead worker's rows wait, not how long a batch may take.
+   */
   leaseMs?: number
+  /** How often a running batch renews its leases; a quarter of `leaseMs` by default. */
+  heartbeatMs?: number
   /** Sleep when nothing is due. */
   idleMs?: number
   maxAgeMs?: number
@@ -172,7 +183,8 @@ export function createOutboxWorker(
   const log = options.logger.child({ component: 'outbox', worker: id, transport: transport.name })
   const batchSize = options.batchSize ?? 20
   const concurrency = options.concurrency ?? 4
-  const leaseMs = options.leaseMs ?? 5 * 60_000
+  const leaseMs = options.leaseMs ?? 60_000
+  const heartbeatMs = options.heartbeatMs ?? leaseMs / 4
   const idleMs = options.idleMs ?? 1_000
   const maxAgeMs = options.maxAgeMs ?? options.env.OUTBOX_MAX_AGE_HOURS * 3_600_000
   const policy = options.retry ?? defaultRetryPolicy
@@ -193,13 +205,40 @@ export function createOutboxWorker(
     return cached
   }
 
-  /**
-   * Sent rows are recorded together at the end of their batch: one statement instead of one per
-   * row. If the process dies before it, those rows are claimed again after their lease and sent
-   * once more with the same Message-ID / idempotency key, which receivers and Resend deduplicate.
-   */
-  async function recordSent(rows: Array<{ id: string; providerId: string }>): Promise<void> {
-    if (rows.length === 0) return
+  // Sent rows are recorded as soon as the transport answers. Rows accepted while a write is in
+  // flight wait for the next one and share it (group commit): one statement per few rows under
+  // load, and each lane waits for its own row's write before starting another send.
+  type Pending = {
+    id: string
+    providerId: string
+    done: () => void
+    failed: (err: unknown) => void
+  }
+  let pendingSent: Pending[] = []
+  let writing: Promise<void> | null = null
+
+  function recordSent(row: { id: string; providerId: string }): Promise<void> {
+    return new Promise((done, failed) => {
+      pendingSent.push({ ...row, done, failed })
+      writing ??= writeSent()
+    })
+  }
+
+  async function writeSent(): Promise<void> {
+    while (pendingSent.length > 0) {
+      const group = pendingSent
+      pendingSent = []
+      try {
+        await writeSentGroup(group)
+        for (const p of group) p.done()
+      } catch (err) {
+        for (const p of group) p.failed(err)
+      }
+    }
+    writing = null
+  }
+
+  async function writeSentGroup(rows: Pending[]): Promise<void> {
     const at = now()
     const data = JSON.stringify(rows.map((r) => ({ id: r.id, provider_id: r.providerId })))
     const updated = await db
@@ -221,6 +260,14 @@ export function createOutboxWorker(
         sent: rows.length,
         recorded: updated.length,
       })
+  }
+
+  /** Keeps this worker's claimed rows leased while it lives. */
+  async function renewLeases(): Promise<void> {
+    await db
+      .update(outbox)
+      .set({ leaseUntil: new Date(now().getTime() + leaseMs) })
+      .where(and(eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
   }
 
   let lastCheckAt: number | null = null
@@ -281,7 +328,6 @@ export function createOutboxWorker(
     row: ClaimedRow,
     claimedAt: number,
     sender: SenderSettings,
-    sent: Array<{ id: string; providerId: string }>,
   ): Promise<{
     result: 'sent' | 'retried' | 'failed' | 'suppressed' | 'released'
     stop?: 'configuration' | 'down'
@@ -332,7 +378,7 @@ export function createOutboxWorker(
     const at = now()
 
     if (outcome.ok) {
-      sent.push({ id: row.id, providerId: outcome.providerId.slice(0, 500) })
+      await recordSent({ id: row.id, providerId: outcome.providerId.slice(0, 500) })
       return { result: 'sent' }
     }
     const error = `${outcome.code}: ${outcome.message}`.slice(0, 2000)
@@ -436,12 +482,11 @@ export function createOutboxWorker(
     result.claimed = rows.length
     let stop: 'configuration' | 'down' | null = null
     let next = 0
-    const sent: Array<{ id: string; providerId: string }> = []
     const lane = async () => {
       while (next < rows.length && !stop) {
         const row = rows[next++]!
         try {
-          const { result: r, stop: s } = await processRow(row, claimedAt, sender, sent)
+          const { result: r, stop: s } = await processRow(row, claimedAt, sender)
           result[r]++
           if (s) stop ??= s
         } catch (err) {
@@ -450,10 +495,16 @@ export function createOutboxWorker(
         }
       }
     }
+    const heartbeat =
+      rows.length > 0
+        ? setInterval(() => {
+            renewLeases().catch((err: unknown) => log.warn('lease renewal failed', { err }))
+          }, heartbeatMs)
+        : null
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane))
     } finally {
-      await recordSent(sent)
+      if (heartbeat) clearInterval(heartbeat)
     }
     // Rows never tried because the transport went down or was paused mid-batch go back as they were.
     result.released += await releaseUntried(rows.slice(next))
