@@ -538,17 +538,36 @@ export const clickEvents = pgTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     headers: jsonb('headers'),
-    verdict: text('verdict', { enum: ['pending', 'human', 'bot'] })
+    /** api/tracking/verdicts.ts; `pending` until the verdict job has judged it. */
+    verdict: text('verdict', {
+      enum: ['pending', 'bot', 'likely_bot', 'human', 'human_confirmed'],
+    })
       .notNull()
       .default('pending'),
-    reasons: jsonb('reasons').$type<string[]>(),
+    /** Why, as codes plus a sentence a rep reads (plain strings in rows from before the codes). */
+    reasons: jsonb('reasons').$type<Array<{ code: string; sentence: string } | string>>(),
     rulesVersion: text('rules_version'),
+    /** When the verdict job last judged it (null: not yet). */
     processedAt: ts('processed_at'),
+    /** The click that qualified its prospect: evidence is added once, re-scores never repeat it. */
+    qualifiedAt: ts('qualified_at'),
+    /** Single-use reference the landing page's beacon sends back (pages of this site only). */
+    beaconRef: text('beacon_ref'),
+    /** When a beacon with real interaction confirmed a person. */
+    confirmedAt: ts('confirmed_at'),
     createdAt: createdAt(),
   },
   (t) => [
     index('click_events_recipient_idx').on(t.recipientId, t.createdAt),
     index('click_events_pending_idx').on(t.verdict, t.createdAt),
+    // The verdict job's queue: clicks not judged yet, oldest first.
+    index('click_events_unjudged_idx')
+      .on(t.createdAt)
+      .where(sql`processed_at is null`),
+    index('click_events_campaign_idx').on(t.campaignId, t.createdAt),
+    uniqueIndex('click_events_beacon_ref_idx')
+      .on(t.beaconRef)
+      .where(sql`beacon_ref is not null`),
   ],
 )
 
