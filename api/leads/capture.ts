@@ -30,11 +30,16 @@ export interface LeadPostRecord {
   requestHash: string
 }
 
-/** What the visitor is told: the thank-you page (with a download link when there is one). */
+/**
+ * What the visitor is told: the thank-you page, and for a gated file the download token its
+ * cookie carries (download-cookie.ts). An accepted and a quarantined post look the same: a
+ * quarantined one gets a token of the same shape that opens nothing.
+ */
 export interface CaptureAnswer {
   status: 'accepted' | 'quarantined'
   submissionId: string
   redirect: string
+  download: string | null
 }
 
 export type CaptureResult =
@@ -107,10 +112,24 @@ export function formFollowUp(
   }
 }
 
-function answerOf(stored: LeadAnswer<FormRemembered>, secret: string): CaptureAnswer {
+function answerOf(
+  stored: LeadAnswer<FormRemembered>,
+  offer: OfferInfo,
+  secret: string,
+): CaptureAnswer {
   const params = new URLSearchParams({ offer: stored.offer })
-  if (stored.downloadId) params.set('dl', downloadTokenFor(secret, stored.downloadId))
-  return { status: stored.status, submissionId: stored.submissionId, redirect: `/thanks?${params}` }
+  // The same HMAC as a real link, over a name no download row has: same shape, never valid.
+  const download = stored.downloadId
+    ? downloadTokenFor(secret, stored.downloadId)
+    : offer.file
+      ? downloadTokenFor(secret, `unreleased:${stored.submissionId}`)
+      : null
+  return {
+    status: stored.status,
+    submissionId: stored.submissionId,
+    redirect: `/thanks?${params}`,
+    download,
+  }
 }
 
 /** One gated-form post: one transaction, one lead (or its quarantined submission). */
@@ -147,10 +166,10 @@ export async function captureLead(
   )
   if (posted.kind === 'conflict') return posted
   if (posted.kind === 'replayed')
-    return { kind: 'replayed', answer: answerOf(posted.answer, ctx.secret) }
+    return { kind: 'replayed', answer: answerOf(posted.answer, offer, ctx.secret) }
   return {
     kind: 'created',
-    answer: answerOf(posted.answer, ctx.secret),
+    answer: answerOf(posted.answer, offer, ctx.secret),
     contactId: posted.answer.contactId,
     dealId: posted.dealId,
     dealCreated: posted.dealCreated,

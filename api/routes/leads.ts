@@ -2,10 +2,11 @@ import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
 import { checkFormToken } from '../leads/form-tokens.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { readCookie } from '../http/cookies.ts'
+import { readCookie, secureCookies } from '../http/cookies.ts'
 import { readBody, wantsJson } from '../http/input.ts'
 import { captureLead, type CaptureResult } from '../leads/capture.ts'
 import { leadContext, offersFor } from '../leads/context.ts'
+import { downloadCookie } from '../leads/download-cookie.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { checkLeadPost, parseLeadPost, requestHash } from '../leads/lead-form.ts'
 import type { OfferInfo } from '../leads/offers.ts'
@@ -83,8 +84,11 @@ function respond(c: Context<AppEnv>, json: boolean, offer: OfferInfo, result: Ca
         <p><a href="${offer.path}">Open the form again</a> to send new details.</p>`,
     })
   }
-  // Quarantined posts get the same answer as accepted ones: a bot learns nothing from it.
-  const { redirect } = result.answer
+  // Quarantined posts get the same answer as accepted ones: a bot learns nothing from it. The
+  // download token rides in a cookie for the thank-you page, never in its URL.
+  const { redirect, download } = result.answer
+  if (download)
+    c.header('Set-Cookie', downloadCookie(offer.offer, download, secureCookies(c.var.deps.env)))
   if (json) return c.json({ ok: true, redirect }, 201)
   return c.redirect(redirect, 303)
 }

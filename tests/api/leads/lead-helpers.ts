@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { issueFormToken } from '../../../api/leads/form-tokens.ts'
+import { DOWNLOAD_COOKIE } from '../../../api/leads/download-cookie.ts'
 import { generateDemoPdfs } from '../../../api/demo/pdfs.ts'
 import { ORIGIN, setupTestApp, type TestContext } from '../../helpers.ts'
 
@@ -116,4 +117,19 @@ export function difference(after: RowCounts, before: RowCounts): Partial<RowCoun
   for (const table of TABLES)
     if (after[table] !== before[table]) diff[table] = after[table] - before[table]
   return diff
+}
+
+/**
+ * The download token the thank-you page gets from a lead post's answer (its `fd_dl` cookie), or
+ * null when the answer set none.
+ */
+export function downloadTokenOf(res: Response): string | null {
+  for (const cookie of res.headers.getSetCookie()) {
+    const [pair] = cookie.split(';')
+    const eq = pair!.indexOf('=')
+    if (pair!.slice(0, eq) !== DOWNLOAD_COOKIE) continue
+    const value = pair!.slice(eq + 1)
+    return value.slice(value.lastIndexOf('.') + 1)
+  }
+  return null
 }

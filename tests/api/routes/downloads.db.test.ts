@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest'
 import { contacts, downloadTokens, outbox } from '../../../api/db/schema.ts'
 import { attachmentDisposition, findGatedFile } from '../../../api/leads/downloads.ts'
 import { ORIGIN } from '../../helpers.ts'
-import { demoFilesDir, leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
+import {
+  demoFilesDir,
+  downloadTokenOf,
+  leadForm,
+  postLead,
+  setupLeadApp,
+} from '../leads/lead-helpers.ts'
 
 const ctx = await setupLeadApp()
 const { db } = ctx.deps
@@ -16,7 +22,7 @@ const squash = (html: string) => html.replace(/\s+/g, ' ')
 /** A fresh lead for `email`; returns its download token from the thank-you redirect. */
 async function downloadTokenFor(email: string): Promise<string> {
   const res = await postLead(ctx, leadForm(ctx, { email }))
-  return new URL(res.headers.get('location')!, ORIGIN).searchParams.get('dl')!
+  return downloadTokenOf(res)!
 }
 
 const renew = (token: string, headers: Record<string, string> = {}) =>
@@ -133,7 +139,7 @@ describe('DOWNLOAD_LINK_DAYS', () => {
   it('sets how long links work', async () => {
     const short = await setupLeadApp({ DOWNLOAD_LINK_DAYS: '2' })
     const res = await postLead(short, leadForm(short, { email: 'short@wayne.example' }))
-    const token = new URL(res.headers.get('location')!, ORIGIN).searchParams.get('dl')!
+    const token = downloadTokenOf(res)!
     short.clock.advance(2 * 86_400_000 - 1)
     expect((await short.app.request(`/d/${token}`)).status).toBe(200)
     short.clock.advance(1)

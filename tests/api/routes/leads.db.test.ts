@@ -2,7 +2,13 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { submissions } from '../../../api/db/schema.ts'
 import { firstTouchCookie } from '../../../api/leads/first-touch.ts'
-import { CASE_STUDY, leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
+import {
+  CASE_STUDY,
+  downloadTokenOf,
+  leadForm,
+  postLead,
+  setupLeadApp,
+} from '../leads/lead-helpers.ts'
 
 const ctx = await setupLeadApp()
 const { db } = ctx.deps
@@ -14,9 +20,10 @@ describe('POST /api/leads', () => {
   it('sends a browser without JavaScript to the thank-you page with a 303', async () => {
     const res = await postLead(ctx, leadForm(ctx, { email: 'plain@form.example' }))
     expect(res.status).toBe(303)
-    expect(res.headers.get('location')).toMatch(
-      /^\/thanks\?offer=whitepaper%3Amid-market-pipeline-benchmark-2026&dl=[a-z2-7]+$/,
+    expect(res.headers.get('location')).toBe(
+      '/thanks?offer=whitepaper%3Amid-market-pipeline-benchmark-2026',
     )
+    expect(downloadTokenOf(res)).toMatch(/^[a-z2-7]{32}$/)
   })
 
   it('answers the enhanced form with JSON it can follow', async () => {
@@ -29,9 +36,8 @@ describe('POST /api/leads', () => {
     expect(res.headers.get('content-type')).toContain('application/json')
     const body = await res.json()
     expect(body.ok).toBe(true)
-    expect(body.redirect).toMatch(
-      /^\/thanks\?offer=case-study%3Afieldstack-forecast-accuracy&dl=[a-z2-7]+$/,
-    )
+    expect(body.redirect).toBe('/thanks?offer=case-study%3Afieldstack-forecast-accuracy')
+    expect(downloadTokenOf(res)).toMatch(/^[a-z2-7]{32}$/)
     expect((await submissionOf('enhanced@form.example')).kind).toBe('case_study')
   })
 
