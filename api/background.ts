@@ -18,6 +18,7 @@ import {
 import type { Deps } from './deps.ts'
 import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
 import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
+import { startVerdictJobs, type VerdictJobsOptions } from './tracking/verdict-jobs.ts'
 import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
 import { pruneGraderReports } from './grader/reports.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
@@ -29,6 +30,8 @@ export interface BackgroundOptions {
   grader?: boolean | Partial<GraderJobsOptions>
   /** CSV imports, the send scheduler and send outcomes of campaigns. */
   campaigns?: boolean | Partial<CampaignJobsOptions>
+  /** Click verdicts, and the targets human clicks make (api/tracking/verdict-jobs.ts). */
+  verdicts?: boolean | Partial<VerdictJobsOptions>
   notifier?: boolean
   housekeeping?: boolean
 }
@@ -47,6 +50,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
     jobs.push(startOutboxWorker(deps, optionsOf(options.outbox)))
   if (options.grader ?? true) jobs.push(startGraderJobs(deps, optionsOf(options.grader)))
   if (options.campaigns ?? true) jobs.push(startCampaignJobs(deps, optionsOf(options.campaigns)))
+  if (options.verdicts ?? true) jobs.push(startVerdictJobs(deps, optionsOf(options.verdicts)))
   if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
   if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))
   return {

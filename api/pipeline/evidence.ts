@@ -110,15 +110,28 @@ function click(d: Data): EvidenceView {
   const verdict = str(d.verdict) ?? 'human'
   const link = str(d.linkText) ?? str(d.url) ?? str(d.destination) ?? str(d.linkUrl)
   const campaign = str(d.campaignName) ?? str(d.campaign)
-  const summary = `${verdict === 'human' ? 'Human click' : `Click (${verdict})`}${link ? ` on ${link}` : ''}${campaign ? ` in campaign “${campaign}”` : ''}`
+  const what =
+    verdict === 'human'
+      ? 'Human click'
+      : verdict === 'human_confirmed'
+        ? 'Confirmed human click'
+        : `Click (${verdict})`
+  const summary = `${what}${link ? ` on ${link}` : ''}${campaign ? ` in campaign “${campaign}”` : ''}`
   const details: EvidenceDetail[] = []
   push(details, 'Email', str(d.subject) ?? str(d.emailSubject))
   push(details, 'Link', str(d.url) ?? str(d.destination))
+  // Reasons are { code, sentence } (api/tracking/verdicts.ts); older entries are plain strings.
   push(
     details,
     'Why human',
-    Array.isArray(d.reasons) ? d.reasons.map(String).join(', ') : str(d.reasons),
+    Array.isArray(d.reasons)
+      ? d.reasons
+          .map((r) => (typeof r === 'string' ? r : (str((r as Data)?.sentence) ?? '')))
+          .filter(Boolean)
+          .join('; ')
+      : str(d.reasons),
   )
+  push(details, 'Clicked', str(d.at))
   push(details, 'Rules', str(d.rulesVersion))
   return { kind: 'click', source: 'Outreach click', summary, details }
 }

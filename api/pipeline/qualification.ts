@@ -101,6 +101,8 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
               ...(input.companyId
                 ? { companyId: sql`coalesce(${deals.companyId}, ${input.companyId})` }
                 : {}),
+              // The campaign's SDR is credited with the target (an imported prospect has one already).
+              ...(input.sdrId ? { sdrId: sql`coalesce(${deals.sdrId}, ${input.sdrId})` } : {}),
             },
             events: [
               {

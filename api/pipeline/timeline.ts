@@ -135,10 +135,17 @@ export async function dealTimeline(
       at: c.at,
       kind: 'click',
       title: `${c.kind === 'beacon' ? 'Beacon' : 'Click'}${c.url ? ` on ${c.url}` : ''}${c.campaign ? ` in “${c.campaign}”` : ''}`,
-      detail: c.reasons?.length ? c.reasons.join(', ') : null,
+      detail: c.reasons?.length
+        ? c.reasons.map((r) => (typeof r === 'string' ? r : r.sentence)).join('; ')
+        : null,
       actor: null,
-      tone: c.verdict === 'human' ? 'ok' : c.verdict === 'bot' ? 'danger' : 'warn',
-      badge: c.verdict,
+      tone:
+        c.verdict === 'human' || c.verdict === 'human_confirmed'
+          ? 'ok'
+          : c.verdict === 'bot'
+            ? 'danger'
+            : 'warn',
+      badge: c.verdict.replace('_', ' '),
     })
   for (const r of reports)
     entries.push({
@@ -305,6 +312,13 @@ export async function dealContext(db: Db, deal: Deal) {
         .from(users)
         .where(eq(users.id, deal.ownerId))
     : []
+  // The SDR credited with it (an outbound deal: the campaign's owner).
+  const [sdr] = deal.sdrId
+    ? await db
+        .select({ id: users.id, name: users.name, email: users.email })
+        .from(users)
+        .where(eq(users.id, deal.sdrId))
+    : []
   const colleagues = deal.companyId
     ? await db
         .select({
@@ -319,5 +333,11 @@ export async function dealContext(db: Db, deal: Deal) {
         .orderBy(asc(contacts.lastName))
         .limit(50)
     : []
-  return { contact: contact!, company: company ?? null, owner: owner ?? null, colleagues }
+  return {
+    contact: contact!,
+    company: company ?? null,
+    owner: owner ?? null,
+    sdr: sdr ?? null,
+    colleagues,
+  }
 }

@@ -228,6 +228,7 @@ export const dealRoutes = new Hono<AppEnv>()
         domain: company.domain,
       },
       owner: view.owner,
+      sdr: view.sdr,
       stakeholders: view.stakeholders,
       decisionMakerEngaged: view.decisionMakerEngaged,
       timeline: view.timeline.map(({ evidence, ...entry }) => ({
@@ -407,6 +408,7 @@ export function publicDeal(deal: Deal) {
     decisionProcessNotes: deal.decisionProcessNotes,
     source: deal.source,
     ownerId: deal.ownerId,
+    sdrId: deal.sdrId,
     contactId: deal.contactId,
     companyId: deal.companyId,
     stageEnteredAt: deal.stageEnteredAt,

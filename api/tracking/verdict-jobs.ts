@@ -1,0 +1,286 @@
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  contacts,
+  outbox,
+  trackedLinks,
+} from '../db/schema.ts'
+import type { Deps } from '../deps.ts'
+import { qualifyContact } from '../pipeline/qualification.ts'
+import {
+  CAMPAIGN_BURST_MS,
+  isHumanVerdict,
+  judgeClick,
+  RULES_VERSION,
+  SETTLE_MS,
+  type ClickFacts,
+  type Judgement,
+} from './verdicts.ts'
+
+// The verdict job: judges recorded clicks in the background, never on the redirect path. Any
+// process may run it: each batch claims its clicks with FOR UPDATE SKIP LOCKED inside one
+// transaction (the row locks are the lease; a crashed process's locks go with its connection),
+// writes their verdicts and qualifies the prospects of human clicks in the same commit.
+//
+// A click is judged once the burst window has passed (SETTLE_MS), so a sweep's later clicks are
+// in its context; a beacon-confirmed click at once. A prospect is qualified by its first human
+// click only: the contact's row is locked and a click already marked `qualified_at` means done,
+// so the order of clicks, re-scores and retries never adds a second deal or evidence entry.
+// Re-scoring: clicks judged under an older RULES_VERSION that still hold their network data
+// are judged again; a re-score may qualify, never un-qualifies.
+
+export interface VerdictJobsOptions {
+  pollMs: number
+  /** Clicks per transaction. */
+  batch: number
+}
+
+export const VERDICT_JOB_DEFAULTS: VerdictJobsOptions = { pollMs: 10_000, batch: 500 }
+
+type Row = typeof clickEvents.$inferSelect
+
+const facts = (r: Row): ClickFacts => ({
+  id: r.id,
+  token: r.token,
+  recipientId: r.recipientId,
+  method: r.method,
+  ip: r.ip,
+  userAgent: r.userAgent,
+  headers: (r.headers as Record<string, string> | null) ?? null,
+  at: r.createdAt,
+})
+
+export interface JudgeRun {
+  judged: number
+  qualified: number
+}
+
+/** Judges one batch of clicks waiting for a verdict (settled, or confirmed by a beacon). */
+export async function judgePendingClicks(db: Db, now: Date, limit = 500): Promise<JudgeRun> {
+  const cutoff = new Date(now.getTime() - SETTLE_MS)
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(clickEvents)
+      .where(
+        sql`${clickEvents.processedAt} is null and (${clickEvents.createdAt} <= ${cutoff} or ${clickEvents.confirmedAt} is not null)`,
+      )
+      .orderBy(clickEvents.createdAt)
+      .limit(limit)
+      .for('update', { skipLocked: true })
+    return judgeRows(tx as unknown as Db, rows, now)
+  })
+}
+
+/** Judges again one batch of clicks judged under older rules that still hold their network data. */
+export async function rescoreClicks(db: Db, now: Date, limit = 500): Promise<JudgeRun> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(clickEvents)
+      .where(
+        sql`${clickEvents.processedAt} is not null and ${clickEvents.rulesVersion} is distinct from ${RULES_VERSION} and ${clickEvents.ip} is not null`,
+      )
+      .orderBy(clickEvents.createdAt)
+      .limit(limit)
+      .for('update', { skipLocked: true })
+    return judgeRows(tx as unknown as Db, rows, now)
+  })
+}
+
+async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<JudgeRun> {
+  if (rows.length === 0) return { judged: 0, qualified: 0 }
+  const recipientIds = [...new Set(rows.flatMap((r) => (r.recipientId ? [r.recipientId] : [])))]
+  const [messageRows, recipients] = recipientIds.length
+    ? await Promise.all([
+        tx.select().from(clickEvents).where(inArray(clickEvents.recipientId, recipientIds)),
+        tx
+          .select({ id: campaignRecipients.id, sentAt: campaignRecipients.sentAt })
+          .from(campaignRecipients)
+          .where(inArray(campaignRecipients.id, recipientIds)),
+      ])
+    : [[], []]
+  const byRecipient = new Map<string, ClickFacts[]>()
+  for (const r of messageRows) {
+    const list = byRecipient.get(r.recipientId!) ?? []
+    list.push(facts(r))
+    byRecipient.set(r.recipientId!, list)
+  }
+  const sentAt = new Map(recipients.map((r) => [r.id, r.sentAt]))
+
+  // Each campaign's clicks around this batch, for the cross-recipient burst rule.
+  const campaignClicks = new Map<string, ClickFacts[]>()
+  for (const campaignId of new Set(rows.flatMap((r) => (r.campaignId ? [r.campaignId] : [])))) {
+    const times = rows.filter((r) => r.campaignId === campaignId).map((r) => r.createdAt.getTime())
+    const around = await tx
+      .select()
+      .from(clickEvents)
+      .where(
+        and(
+          eq(clickEvents.campaignId, campaignId),
+          sql`${clickEvents.createdAt} between ${new Date(Math.min(...times) - CAMPAIGN_BURST_MS)} and ${new Date(Math.max(...times) + CAMPAIGN_BURST_MS)}`,
+        ),
+      )
+    campaignClicks.set(campaignId, around.map(facts))
+  }
+
+  const judged: Array<{ row: Row; judgement: Judgement }> = []
+  for (const row of rows) {
+    const click = facts(row)
+    const t = click.at.getTime()
+    const judgement = judgeClick(
+      click,
+      {
+        sentAt: row.recipientId ? (sentAt.get(row.recipientId) ?? null) : null,
+        messageClicks: row.recipientId ? (byRecipient.get(row.recipientId) ?? []) : [],
+        campaignClicks: (row.campaignId ? (campaignClicks.get(row.campaignId) ?? []) : []).filter(
+          (o) =>
+            o.recipientId !== row.recipientId && Math.abs(o.at.getTime() - t) <= CAMPAIGN_BURST_MS,
+        ),
+        confirmedAt: row.confirmedAt,
+      },
+      now,
+    )
+    judged.push({ row, judgement })
+  }
+
+  await tx.execute(sql`
+    update ${clickEvents} c
+    set verdict = x.verdict, reasons = x.reasons, rules_version = x.rules_version, processed_at = ${now}
+    from jsonb_to_recordset(${JSON.stringify(
+      judged.map(({ row, judgement }) => ({
+        id: row.id,
+        verdict: judgement.verdict,
+        reasons: judgement.reasons,
+        rules_version: judgement.rulesVersion,
+      })),
+    )}::jsonb) as x(id text, verdict text, reasons jsonb, rules_version text)
+    where c.id = x.id`)
+
+  let qualified = 0
+  for (const { row, judgement } of judged) {
+    if (!isHumanVerdict(judgement.verdict) || !row.recipientId || row.qualifiedAt) continue
+    if (await qualifyFromClick(tx, row, judgement, now)) qualified++
+  }
+  return { judged: judged.length, qualified }
+}
+
+/**
+ * Makes the click's prospect a target (through the one qualifyContact), unless one of the
+ * contact's clicks already did: the contact's row is locked first, so concurrent batches in
+ * other processes wait and then see the marker.
+ */
+async function qualifyFromClick(
+  tx: Db,
+  row: Row,
+  judgement: Judgement,
+  now: Date,
+): Promise<boolean> {
+  const [recipient] = await tx
+    .select({
+      contactId: campaignRecipients.contactId,
+      campaignName: campaigns.name,
+      ownerId: campaigns.ownerId,
+      subjectTemplate: campaigns.subjectTemplate,
+      subject: sql<string | null>`${outbox.payload}->>'subject'`,
+      url: trackedLinks.url,
+    })
+    .from(campaignRecipients)
+    .innerJoin(campaigns, eq(campaigns.id, campaignRecipients.campaignId))
+    .leftJoin(outbox, eq(outbox.id, campaignRecipients.outboxId))
+    .leftJoin(trackedLinks, eq(trackedLinks.token, row.token))
+    .where(eq(campaignRecipients.id, row.recipientId!))
+  if (!recipient) return false
+  const [contact] = await tx
+    .select({
+      id: contacts.id,
+      companyId: contacts.companyId,
+      companyName: contacts.companyName,
+      email: contacts.emailDisplay,
+    })
+    .from(contacts)
+    .where(eq(contacts.id, recipient.contactId))
+    .for('update')
+  if (!contact) return false
+  const already = await tx.execute(sql`
+    select 1 from ${clickEvents} ce
+    join ${campaignRecipients} cr on cr.id = ce.recipient_id
+    where cr.contact_id = ${contact.id} and ce.qualified_at is not null
+    limit 1`)
+  if ((already as unknown as { rows: unknown[] }).rows.length > 0) return false
+  await qualifyContact(tx, {
+    contactId: contact.id,
+    companyId: contact.companyId,
+    source: 'outbound',
+    title: contact.companyName ?? contact.email,
+    sdrId: recipient.ownerId,
+    evidence: {
+      kind: 'click',
+      url: recipient.url,
+      campaign: recipient.campaignName,
+      subject: recipient.subject ?? recipient.subjectTemplate,
+      verdict: judgement.verdict,
+      reasons: judgement.reasons,
+      rulesVersion: judgement.rulesVersion,
+      at: row.createdAt.toISOString(),
+    },
+    now,
+  })
+  await tx.update(clickEvents).set({ qualifiedAt: now }).where(eq(clickEvents.id, row.id))
+  return true
+}
+
+/** The verdict job of this process: every `pollMs`, and at once on deps.wakeups('verdicts'). */
+export function startVerdictJobs(
+  deps: Deps,
+  options: Partial<VerdictJobsOptions> = {},
+): { stop(): Promise<void>; wake(): void } {
+  const config = { ...VERDICT_JOB_DEFAULTS, ...options }
+  const log = deps.logger.child({ component: 'verdicts' })
+  let stopped = false
+  let running: Promise<void> | null = null
+  let again = false
+
+  async function round(): Promise<void> {
+    for (const step of [judgePendingClicks, rescoreClicks]) {
+      for (;;) {
+        if (stopped) return
+        const run = await step(deps.db, deps.now(), config.batch)
+        if (run.qualified) log.info('clicks qualified prospects', { ...run })
+        if (run.judged < config.batch) break
+      }
+    }
+  }
+
+  const pump = () => {
+    if (stopped) return
+    if (running) {
+      again = true
+      return
+    }
+    again = false
+    running = round()
+      .catch((err) => log.error('verdict job failed', { err }))
+      .finally(() => {
+        running = null
+        if (again) pump()
+      })
+  }
+
+  const timer = setInterval(pump, config.pollMs)
+  timer.unref()
+  const unlisten = deps.wakeups.on('verdicts', pump)
+  pump()
+  return {
+    wake: pump,
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      unlisten()
+      await running
+    },
+  }
+}

@@ -1,0 +1,337 @@
+import { and, eq } from 'drizzle-orm'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../../api/app.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  contacts,
+  dealEvents,
+  deals,
+} from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
+import { createClickWriter } from '../../../api/tracking/click-writer.ts'
+import {
+  judgePendingClicks,
+  rescoreClicks,
+  startVerdictJobs,
+} from '../../../api/tracking/verdict-jobs.ts'
+import { RULES_VERSION, SETTLE_MS } from '../../../api/tracking/verdicts.ts'
+import { newTrackingToken } from '../../../api/tracking/token.ts'
+import { trackedLinks } from '../../../api/db/schema.ts'
+import { eventually } from '../../eventually.ts'
+import { addUser, setupTestApp, signInCookie } from '../../helpers.ts'
+
+// The verdict job against a real database: clicks recorded through GET /r/<token>, judged in the
+// background, and a human click turned into a 10% target through qualifyContact, once.
+
+const ctx = await setupTestApp({ TRUST_PROXY: 'true' })
+const { db } = ctx.deps
+const writer = createClickWriter(db, ctx.deps.logger)
+const app = createApp(ctx.deps, writer)
+afterAll(() => writer.drain())
+
+const PERSON = {
+  'user-agent':
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36',
+  accept: 'text/html',
+  'accept-language': 'en-GB,en;q=0.9',
+}
+const SCANNER = { 'user-agent': PERSON['user-agent'], accept: '*/*' }
+
+/** A prospect as the CSV import leaves one: contact, open deal at 0% (or none), a sent message with 3 links. */
+async function addProspect(options: { deal?: 'opportunity' | 'none'; sdrOnDeal?: boolean } = {}) {
+  const sdr = await addUser(ctx, 'sdr')
+  const campaignId = newId()
+  await db.insert(campaigns).values({
+    id: campaignId,
+    name: 'Q4 forecasting outreach',
+    ownerId: sdr.id,
+    createdBy: sdr.id,
+    senderName: 'Taylor',
+    senderEmail: 'taylor@frontdoor.example',
+    subjectTemplate: 'Forecasts for {{company}}',
+    bodyTemplate: 'Hi {{firstName}}',
+    status: 'sending',
+  })
+  const tag = Math.random().toString(36).slice(2, 8)
+  const email = `dana-${tag}@acme-${tag}.example`
+  const contactId = newId()
+  await db.insert(contacts).values({
+    id: contactId,
+    email,
+    emailDisplay: email,
+    companyName: `Acme ${tag}`,
+    source: 'outbound',
+  })
+  let dealId: string | null = null
+  if ((options.deal ?? 'opportunity') === 'opportunity') {
+    dealId = newId()
+    await db.insert(deals).values({
+      id: dealId,
+      contactId,
+      title: `Acme ${tag}`,
+      stage: 'opportunity',
+      source: 'outbound',
+      sdrId: options.sdrOnDeal ? sdr.id : null,
+    })
+  }
+  const recipientId = newId()
+  await db.insert(campaignRecipients).values({
+    id: recipientId,
+    campaignId,
+    contactId,
+    email,
+    fields: {},
+    status: 'sent',
+    sentAt: ctx.clock.now(),
+  })
+  const urls = [
+    'https://www.example.com/pricing',
+    'https://www.example.com/case',
+    'https://www.example.com/demo',
+  ]
+  const tokens = urls.map(() => newTrackingToken())
+  await db.insert(trackedLinks).values(
+    urls.map((url, position) => ({
+      token: tokens[position]!,
+      recipientId,
+      campaignId,
+      url,
+      position,
+    })),
+  )
+  return { sdr, campaignId, contactId, dealId, recipientId, tokens, urls }
+}
+
+async function clickAs(token: string, ip: string, headers: Record<string, string>) {
+  const res = await app.request(`/r/${token}`, { headers: { ...headers, 'x-forwarded-for': ip } })
+  expect(res.status).toBe(302)
+}
+
+const openDealOf = async (contactId: string) =>
+  db.select().from(deals).where(eq(deals.contactId, contactId))
+const evidenceOf = async (dealId: string) =>
+  db
+    .select()
+    .from(dealEvents)
+    .where(and(eq(dealEvents.dealId, dealId), eq(dealEvents.type, 'evidence')))
+const clicksOf = (recipientId: string) =>
+  db
+    .select()
+    .from(clickEvents)
+    .where(eq(clickEvents.recipientId, recipientId))
+    .orderBy(clickEvents.createdAt)
+
+/** Runs the job until it has nothing left. */
+async function runJob() {
+  for (;;) {
+    const run = await judgePendingClicks(db, ctx.clock.now(), 100)
+    if (run.judged === 0) return
+  }
+}
+
+describe('the verdict job', () => {
+  it('judges a scanner sweep as bots and the person 3 minutes later as human, who becomes a 10% target credited to the SDR', async () => {
+    const p = await addProspect()
+    ctx.clock.advance(43_000)
+    for (const token of p.tokens) {
+      await clickAs(token, '148.163.130.7', SCANNER)
+      ctx.clock.advance(150)
+    }
+    // Not judged inside the burst window; then every sweep click is a bot, with its reasons.
+    await runJob()
+    expect((await clicksOf(p.recipientId)).map((c) => c.verdict)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+    ])
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+    const sweep = await clicksOf(p.recipientId)
+    expect(sweep.map((c) => c.verdict)).toEqual(['bot', 'bot', 'bot'])
+    expect(sweep[0]!.rulesVersion).toBe(RULES_VERSION)
+    expect(sweep[0]!.reasons).toContainEqual({
+      code: 'link_sweep',
+      sentence: '3 links of this email opened within 0.3 s from one address',
+    })
+    expect(sweep[0]!.reasons).toContainEqual({
+      code: 'security_network',
+      sentence: 'Proofpoint mail-security network',
+    })
+    expect((await openDealOf(p.contactId))[0]!.stage).toBe('opportunity')
+
+    ctx.clock.advance(180_000)
+    await clickAs(p.tokens[1]!, '81.120.7.9', PERSON)
+    const clickedAt = ctx.clock.now()
+    await runJob()
+    expect((await openDealOf(p.contactId))[0]!.stage).toBe('opportunity') // waits out the window
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+
+    const [deal, ...more] = await openDealOf(p.contactId)
+    expect(more).toEqual([])
+    expect(deal).toMatchObject({
+      id: p.dealId,
+      stage: 'target',
+      source: 'outbound',
+      sdrId: p.sdr.id,
+      ownerId: null,
+    })
+    const [evidence, ...moreEvidence] = await evidenceOf(deal!.id)
+    expect(moreEvidence).toEqual([])
+    expect(evidence!.data).toMatchObject({
+      kind: 'click',
+      source: 'outbound',
+      url: p.urls[1],
+      campaign: 'Q4 forecasting outreach',
+      subject: 'Forecasts for {{company}}',
+      verdict: 'human',
+      rulesVersion: RULES_VERSION,
+      at: clickedAt.toISOString(),
+    })
+    expect((evidence!.data as { reasons: unknown[] }).reasons).toContainEqual({
+      code: 'no_bot_signal',
+      sentence: 'a browser visit with nothing that points to a scanner',
+    })
+    const person = (await clicksOf(p.recipientId)).at(-1)!
+    expect(person).toMatchObject({ verdict: 'human', qualifiedAt: ctx.clock.now() })
+
+    // The deal JSON and its timeline show the SDR, the evidence and each click with its verdict.
+    const admin = await addUser(ctx, 'admin')
+    const res = await app.request(`/api/deals/${deal!.id}`, {
+      headers: { cookie: await signInCookie(ctx, admin.email) },
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      deal: { sdrId: string }
+      sdr: { id: string; name: string }
+      timeline: Array<{
+        kind: string
+        badge: string | null
+        detail: string | null
+        evidence?: { summary: string; details: Array<{ label: string; value: string }> }
+      }>
+    }
+    expect(body.deal.sdrId).toBe(p.sdr.id)
+    expect(body.sdr).toMatchObject({ id: p.sdr.id, name: 'sdr person' })
+    const ev = body.timeline.find((e) => e.kind === 'evidence')!
+    expect(ev.evidence!.summary).toBe(
+      `Human click on ${p.urls[1]} in campaign “Q4 forecasting outreach”`,
+    )
+    expect(ev.evidence!.details).toContainEqual({
+      label: 'Why human',
+      value: 'a browser visit with nothing that points to a scanner',
+    })
+    const clicks = body.timeline.filter((e) => e.kind === 'click')
+    expect(clicks.map((c) => c.badge)).toEqual(['human', 'bot', 'bot', 'bot'])
+    expect(clicks[1]!.detail).toContain('Proofpoint mail-security network')
+  })
+
+  it('makes exactly one deal and one evidence entry whatever the order of clicks, re-scores and retries', async () => {
+    const p = await addProspect({ deal: 'none' })
+    ctx.clock.advance(3_600_000)
+    await clickAs(p.tokens[2]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(40_000)
+    await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    // Two batches at once (concurrent processes on PostgreSQL), then again: one qualification.
+    await Promise.all([
+      judgePendingClicks(db, ctx.clock.now(), 1),
+      judgePendingClicks(db, ctx.clock.now(), 1),
+    ])
+    await runJob()
+    ctx.clock.advance(600_000)
+    await clickAs(p.tokens[1]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+    // New rules: every click is judged again; nothing is added, nothing un-qualified.
+    await db
+      .update(clickEvents)
+      .set({ rulesVersion: 'older' })
+      .where(eq(clickEvents.recipientId, p.recipientId))
+    for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
+    expect((await clicksOf(p.recipientId)).map((c) => [c.verdict, c.rulesVersion])).toEqual([
+      ['human', RULES_VERSION],
+      ['human', RULES_VERSION],
+      ['human', RULES_VERSION],
+    ])
+    const [deal, ...more] = await openDealOf(p.contactId)
+    expect(more).toEqual([])
+    expect(deal).toMatchObject({ stage: 'target', source: 'outbound', sdrId: p.sdr.id })
+    expect(await evidenceOf(deal!.id)).toHaveLength(1)
+    expect((await clicksOf(p.recipientId)).filter((c) => c.qualifiedAt)).toHaveLength(1)
+  })
+
+  it('a re-score that finds a person among clicks judged bots under older rules qualifies once; one that finds a bot never un-qualifies', async () => {
+    const p = await addProspect({ sdrOnDeal: true })
+    ctx.clock.advance(7_200_000)
+    await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    // Judged under older rules as a bot, not qualified.
+    await db
+      .update(clickEvents)
+      .set({
+        verdict: 'bot',
+        reasons: ['old rule'],
+        rulesVersion: 'older',
+        processedAt: ctx.clock.now(),
+      })
+      .where(eq(clickEvents.recipientId, p.recipientId))
+    for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
+    const [deal] = await openDealOf(p.contactId)
+    expect(deal!.stage).toBe('target')
+    expect(await evidenceOf(deal!.id)).toHaveLength(1)
+    // Rules that now call it a bot leave the deal and its evidence alone.
+    await db
+      .update(clickEvents)
+      .set({ rulesVersion: 'older', userAgent: '' })
+      .where(eq(clickEvents.recipientId, p.recipientId))
+    for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
+    expect((await clicksOf(p.recipientId))[0]!.verdict).toBe('bot')
+    expect((await openDealOf(p.contactId))[0]!.stage).toBe('target')
+    expect(await evidenceOf(deal!.id)).toHaveLength(1)
+  })
+
+  it('a click confirmed by a beacon is judged and qualifies at once, without waiting out the window', async () => {
+    const p = await addProspect()
+    ctx.clock.advance(5_000)
+    await clickAs(p.tokens[0]!, '172.56.20.30', PERSON)
+    await db
+      .update(clickEvents)
+      .set({ confirmedAt: ctx.clock.now() })
+      .where(eq(clickEvents.recipientId, p.recipientId))
+    await runJob()
+    expect((await clicksOf(p.recipientId))[0]!.verdict).toBe('human_confirmed')
+    const [deal] = await openDealOf(p.contactId)
+    expect(deal!.stage).toBe('target')
+    expect((await evidenceOf(deal!.id))[0]!.data).toMatchObject({ verdict: 'human_confirmed' })
+  })
+
+  it('bots alone never qualify', async () => {
+    const p = await addProspect()
+    await clickAs(p.tokens[0]!, '81.120.7.9', {
+      'user-agent': 'python-requests/2.32',
+      'sec-purpose': 'prefetch',
+    })
+    await clickAs(p.tokens[1]!, '40.107.3.4', SCANNER)
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+    expect((await clicksOf(p.recipientId)).map((c) => c.verdict).sort()).toEqual(['bot', 'bot'])
+    expect((await openDealOf(p.contactId))[0]!.stage).toBe('opportunity')
+  })
+
+  it('runs in the background and looks at once when woken', async () => {
+    const p = await addProspect()
+    await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    const job = startVerdictJobs(ctx.deps, { pollMs: 3_600_000 })
+    try {
+      ctx.deps.wakeups.wake('verdicts')
+      await eventually(async () => (await clicksOf(p.recipientId))[0]!.verdict === 'human')
+      await eventually(async () => (await openDealOf(p.contactId))[0]!.stage === 'target')
+    } finally {
+      await job.stop()
+    }
+  })
+})
