@@ -1,16 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 
 /**
  * UUIDv7: time-ordered, so new rows land at the end of their indexes. The one id generator.
  * Built from randomUUID() (served from a cached entropy pool, far cheaper than randomBytes per
  * call) with the first 48 bits replaced by the millisecond timestamp and the version set to 7.
+ * Ids made in one millisecond by one process count up in the 12 bits after the version (RFC 9562,
+ * method 1), so two events of one request sort in the order they happened.
  */
 export function newId(now = Date.now()): string {
+  const seq = now === last.ms && last.seq < 0xfff ? last.seq + 1 : randomInt(0, 0x800)
+  last = { ms: now, seq }
   const ts = now.toString(16).padStart(12, '0')
-  const random = randomUUID()
-  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${random.slice(15)}`
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${seq.toString(16).padStart(3, '0')}-${randomUUID().slice(19)}`
 }
+let last = { ms: -1, seq: 0 }
 
 /** An opaque URL-safe token with `bytes` of randomness (default 20 bytes = 160 bits). */
 export function newToken(bytes = 20): string {

@@ -60,7 +60,7 @@ export async function dealTimeline(
       .from(dealEvents)
       .leftJoin(users, eq(users.id, dealEvents.actorId))
       .where(eq(dealEvents.dealId, deal.id))
-      .orderBy(desc(dealEvents.createdAt))
+      .orderBy(desc(dealEvents.createdAt), desc(dealEvents.id))
       .limit(LIMIT * 2),
     db
       .select({
