@@ -126,6 +126,8 @@ export const contacts = pgTable(
   (t) => [
     index('contacts_company_idx').on(t.companyId),
     index('contacts_created_idx').on(t.createdAt),
+    // Integrations sync changes page by page: keyset on (updated_at, id).
+    index('contacts_updated_idx').on(t.updatedAt, t.id),
   ],
 )
 
@@ -246,6 +248,8 @@ export const deals = pgTable(
     index('deals_close_idx').on(t.expectedCloseDate),
     // Team pipeline columns, stale counts and recently closed deals: one stage, ordered by age.
     index('deals_stage_entered_idx').on(t.stage, t.stageEnteredAt),
+    // Integrations sync changes page by page: keyset on (updated_at, id).
+    index('deals_updated_idx').on(t.updatedAt, t.id),
   ],
 )
 
@@ -652,3 +656,104 @@ export const transportStatus = pgTable('transport_status', {
   reason: text('reason'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
+
+// ── Integrations ────────────────────────────────────────────────────────────────────────────
+
+/** API tokens for integrations: "fdt_<id>.<secret>", only SHA-256(secret) stored (as sessions). */
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  secretHash: bytea('secret_hash').notNull(),
+  scopes: jsonb('scopes').$type<string[]>().notNull(),
+  /** The admin the token acts for; it stops working when they are disabled or no longer admin. */
+  createdBy: text('created_by')
+    .notNull()
+    .references(() => users.id),
+  createdAt: createdAt(),
+  expiresAt: ts('expires_at'),
+  lastUsedAt: ts('last_used_at'),
+  revokedAt: ts('revoked_at'),
+})
+
+/** Where events go: a URL, the event types it wants, and the Standard Webhooks secret. */
+export const webhookSubscriptions = pgTable('webhook_subscriptions', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  events: jsonb('events').$type<string[]>().notNull(),
+  /** "whsec_<base64>", shown to the admin so the receiver can verify signatures. */
+  secret: text('secret').notNull(),
+  createdBy: text('created_by')
+    .notNull()
+    .references(() => users.id),
+  createdAt: createdAt(),
+  /** Since when every attempt has failed; null after a success. Three days of it disable. */
+  failingSince: ts('failing_since'),
+  disabledAt: ts('disabled_at'),
+  disabledReason: text('disabled_reason'),
+})
+
+/** The webhook outbox: one row per event, written in the transaction of the change. */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_events_created_idx').on(t.createdAt)],
+)
+
+/** One event to one subscription: claimed with a lease, delivered in event order per subscription. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    runAfter: ts('run_after').notNull().defaultNow(),
+    leaseUntil: ts('lease_until'),
+    lockedBy: text('locked_by'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.subscriptionId, t.eventId] }),
+    // The head of each subscription's queue: its oldest pending event.
+    index('webhook_deliveries_pending_idx')
+      .on(t.subscriptionId, t.eventId)
+      .where(sql`status = 'pending'`),
+    index('webhook_deliveries_due_idx').on(t.runAfter).where(sql`status = 'pending'`),
+  ],
+)
+
+/** The delivery log: every attempt, with what the receiver answered. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: text('id').primaryKey(),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    ok: boolean('ok').notNull(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+    responseExcerpt: text('response_excerpt'),
+    manual: boolean('manual').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_attempts_subscription_idx').on(t.subscriptionId, t.createdAt)],
+)
