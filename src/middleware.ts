@@ -36,7 +36,7 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
     const response = ctx.redirect(`/login?${new URLSearchParams({ next })}`, 303)
     return withHeaders(response, setCookies, secure, true)
   }
-  ctx.locals.formToken = issueFormToken(deps.secret, now)
+  ctx.locals.formToken = issueFormToken(deps.secret, now, path)
   // First-touch attribution: the first page view that carries UTM parameters sets fd_ft.
   if (!isApp && ctx.request.method === 'GET' && !ctx.cookies.has(FIRST_TOUCH_COOKIE)) {
     const touch = firstTouchOf(ctx.url, ctx.request.headers.get('referer'), now)

@@ -4,7 +4,13 @@ import type { FormTokenVerdict } from './form-tokens.ts'
 // dropped: a false positive costs a lead, so a person decides. No contact, deal or email is made.
 
 export type SpamReason =
-  'honeypot' | 'too_fast' | 'form_token_missing' | 'form_token_invalid' | 'rate_limited'
+  | 'honeypot'
+  | 'too_fast'
+  | 'form_token_missing'
+  | 'form_token_invalid'
+  | 'form_token_other_form'
+  | 'form_token_reused'
+  | 'rate_limited'
 
 export interface SpamSignals {
   /** The value of the hidden field people never see. */
@@ -23,6 +29,8 @@ export function spamReasons(signals: SpamSignals): SpamReason[] {
   if (!token.ok && token.reason === 'too_fast') reasons.push('too_fast')
   if (!token.ok && token.reason === 'missing') reasons.push('form_token_missing')
   if (!token.ok && token.reason === 'invalid') reasons.push('form_token_invalid')
+  if (!token.ok && token.reason === 'other_form') reasons.push('form_token_other_form')
+  if (!token.ok && token.reason === 'reused') reasons.push('form_token_reused')
   if (signals.rateLimited) reasons.push('rate_limited')
   return reasons
 }
@@ -32,5 +40,7 @@ export const SPAM_REASON_LABELS: Record<SpamReason, string> = {
   too_fast: 'Sent faster than a person can fill in the form',
   form_token_missing: 'Posted without the form token',
   form_token_invalid: 'Forged or damaged form token',
+  form_token_other_form: 'Form token taken from another form',
+  form_token_reused: 'One rendered form used for more posts than a person sends',
   rate_limited: 'Too many posts from one IP address',
 }

@@ -109,7 +109,7 @@ export const graderRoutes = new Hono<AppEnv>()
     )
     const reasons = spamReasons({
       honeypot: form.honeypot,
-      formToken: checkFormToken(deps.secret, form.formToken, now),
+      formToken: checkFormToken(deps.secret, form.formToken, now, `/grader/${id}`),
       rateLimited: !limit.allowed,
     })
     const cookie = readCookie(c.req.header('cookie'), GRADER_COOKIE)

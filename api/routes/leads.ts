@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
-import { checkFormToken } from '../leads/form-tokens.ts'
+import { checkFormToken, checkFormTokenUse } from '../leads/form-tokens.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
 import { readBody, wantsJson } from '../http/input.ts'
@@ -50,7 +50,13 @@ export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
   )
   const reasons = spamReasons({
     honeypot: form.honeypot,
-    formToken: checkFormToken(deps.secret, form.formToken, now),
+    formToken: await checkFormTokenUse(
+      deps.db,
+      checkFormToken(deps.secret, form.formToken, now, offer.path),
+      form.formToken,
+      form.idempotencyKey,
+      now,
+    ),
     rateLimited: !limit.allowed,
   })
   const result = await captureLead(

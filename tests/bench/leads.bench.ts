@@ -47,7 +47,11 @@ function formFields(email: string, renderedAt: Date): Record<string, string> {
     consentVersion: '2026-11-29',
     offer: OFFER,
     idempotencyKey: randomUUID(),
-    formToken: issueFormToken(SECRET, renderedAt),
+    formToken: issueFormToken(
+      SECRET,
+      renderedAt,
+      '/whitepapers/mid-market-pipeline-benchmark-2026',
+    ),
     pageUrl: 'http://127.0.0.1/whitepapers/mid-market-pipeline-benchmark-2026?utm_source=bench',
     referrer: '',
     utm_source: 'bench',

@@ -339,7 +339,11 @@ describe('posts that look automated go to quarantine: kept, no contact, no deal,
       ctx,
       leadForm(ctx, {
         email: 'bot2@spam.example',
-        formToken: issueFormToken(ctx.deps.secret, new Date(ctx.clock.now().getTime() - 500)),
+        formToken: issueFormToken(
+          ctx.deps.secret,
+          new Date(ctx.clock.now().getTime() - 500),
+          '/whitepapers/mid-market-pipeline-benchmark-2026',
+        ),
       }),
     )
     await expectQuarantined(res, before, 'too_fast', 'bot2@spam.example')

@@ -77,7 +77,12 @@ describe('spamReasons', () => {
   const secret = 'x'.repeat(32)
   const now = new Date('2026-11-29T10:00:00Z')
   const token = (ageMs: number) =>
-    checkFormToken(secret, issueFormToken(secret, new Date(now.getTime() - ageMs)), now)
+    checkFormToken(
+      secret,
+      issueFormToken(secret, new Date(now.getTime() - ageMs), '/trial'),
+      now,
+      '/trial',
+    )
 
   it('finds nothing in a person’s post', () => {
     expect(spamReasons({ honeypot: '', formToken: token(8000), rateLimited: false })).toEqual([])
@@ -91,14 +96,14 @@ describe('spamReasons', () => {
     expect(
       spamReasons({
         honeypot: '',
-        formToken: checkFormToken(secret, null, now),
+        formToken: checkFormToken(secret, null, now, '/trial'),
         rateLimited: false,
       }),
     ).toEqual(['form_token_missing'])
     expect(
       spamReasons({
         honeypot: '',
-        formToken: checkFormToken(secret, 'abc.def', now),
+        formToken: checkFormToken(secret, 'abc.def', now, '/trial'),
         rateLimited: false,
       }),
     ).toEqual(['form_token_invalid'])

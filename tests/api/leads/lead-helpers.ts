@@ -44,6 +44,7 @@ export interface LeadFields {
 /** A post a person would send: a form rendered 10 s ago (past the time trap), fresh key. */
 export function leadForm(ctx: TestContext, fields: LeadFields = {}): LeadFields {
   const renderedAt = new Date(ctx.clock.now().getTime() - 10_000)
+  const offer = fields.offer ?? WHITEPAPER
   return {
     email: 'dana.lee@acme-robotics.com',
     name: 'Dana Lee',
@@ -52,7 +53,7 @@ export function leadForm(ctx: TestContext, fields: LeadFields = {}): LeadFields 
     consentVersion: '2026-11-29',
     offer: WHITEPAPER,
     idempotencyKey: randomUUID(),
-    formToken: issueFormToken(ctx.deps.secret, renderedAt),
+    formToken: issueFormToken(ctx.deps.secret, renderedAt, pageOf(offer)),
     pageUrl: `${ORIGIN}/whitepapers/mid-market-pipeline-benchmark-2026?utm_source=linkedin&utm_campaign=q4`,
     referrer: 'https://www.linkedin.com/',
     utm_source: 'linkedin',
@@ -63,6 +64,14 @@ export function leadForm(ctx: TestContext, fields: LeadFields = {}): LeadFields 
     fax: '',
     ...fields,
   }
+}
+
+/** The page a form for `offer` is rendered on, which its form token is bound to. */
+export function pageOf(offer: string): string {
+  const [kind, slug] = offer.split(':')
+  if (kind === 'whitepaper') return `/whitepapers/${slug}`
+  if (kind === 'case-study') return `/case-studies/${slug}`
+  return `/${kind}`
 }
 
 export function encodeForm(fields: LeadFields): string {

@@ -150,7 +150,11 @@ export function unlockForm(
     consent: 'yes',
     consentVersion: '2026-11-29',
     idempotencyKey: randomUUID(),
-    formToken: issueFormToken(ctx.deps.secret, new Date(ctx.clock.now().getTime() - 10_000)),
+    formToken: issueFormToken(
+      ctx.deps.secret,
+      new Date(ctx.clock.now().getTime() - 10_000),
+      `/grader/${reportId}`,
+    ),
     pageUrl: `${ORIGIN}/grader/${reportId}`,
     referrer: '',
     fax: '',
