@@ -9,6 +9,7 @@ import { createDeps } from './api/deps.ts'
 import { createClickWriter } from './api/tracking/click-writer.ts'
 import { startBackground } from './api/background.ts'
 import { maintainEmbedded } from './api/db/maintenance.ts'
+import { DataDirInUseError } from './api/db/client.ts'
 import type { Deps } from './api/deps.ts'
 import { EnvError, parseEnv } from './api/env.ts'
 import { announceFirstRun } from './api/accounts/first-run.ts'
@@ -86,6 +87,8 @@ export async function startServer(
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
+  // The embedded database's lock file names this server, for the refusal a second process prints.
+  await deps.database.announce(url)
   // The first-run link comes before "listening", so whoever waits for that line has both.
   await announceFirstRun(deps)
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
@@ -120,6 +123,10 @@ export async function main(): Promise<void> {
     if (err instanceof EnvError) {
       console.error(err.message)
       process.exit(78)
+    }
+    if (err instanceof DataDirInUseError) {
+      console.error(err.message)
+      process.exit(75)
     }
     throw err
   }

@@ -1,7 +1,7 @@
 import pkg from '../package.json' with { type: 'json' }
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
-import { openDatabase, type Database, type Db } from './db/client.ts'
+import { openDatabase, type Database, type DatabaseOptions, type Db } from './db/client.ts'
 import { settings } from './db/schema.ts'
 import { migrateStoredAddresses } from './db/stored-addresses.ts'
 import type { Env } from './env.ts'
@@ -70,11 +70,20 @@ export function loggerFor(env: Env): Logger {
 }
 
 /** Opens and migrates the database and assembles the dependencies every entry point shares. */
-export async function createDeps(env: Env, overrides: Partial<Deps> = {}): Promise<Deps> {
+export async function createDeps(
+  env: Env,
+  overrides: Partial<Deps> = {},
+  /** Command-line tools pass throughOwner: through the running server's socket when it owns DATA_DIR. */
+  open: Pick<DatabaseOptions, 'throughOwner'> = {},
+): Promise<Deps> {
   const logger = overrides.logger ?? loggerFor(env)
   const database =
     overrides.database ??
-    (await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: `${env.DATA_DIR}/pglite` }))
+    (await openDatabase({
+      databaseUrl: env.DATABASE_URL,
+      dataDir: `${env.DATA_DIR}/pglite`,
+      ...open,
+    }))
   if (!overrides.database) {
     await database.migrate()
     // Addresses stored before there was one canonical form (JavaScript: PostgreSQL has no IDNA).

@@ -1,6 +1,6 @@
 // npm run seed:demo — adds the demo team, companies and nine months of deals to an empty pipeline.
 // Refuses when the database already has deals or was seeded before. Never on a real database.
-import { createDeps } from '../api/deps.ts'
+import { cliDeps } from './cli-deps.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { demoBanner, seedDemo } from '../api/demo/seed.ts'
 
@@ -15,7 +15,7 @@ try {
   }
   throw err
 }
-const deps = await createDeps({ ...env, LOG_LEVEL: 'warn' })
+const deps = await cliDeps('seed:demo', { ...env, LOG_LEVEL: 'warn' })
 try {
   const result = await seedDemo(deps.db, deps.now())
   if (result.status === 'refused') {

@@ -1,7 +1,7 @@
 // npm run user:add -- --email E --name N --role admin|rep|sdr [--password-env VAR]
 // Without --password-env the password is read from standard input (one line).
 import { parseArgs } from 'node:util'
-import { createDeps } from '../api/deps.ts'
+import { cliDeps } from './cli-deps.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { createUser, ROLES, type Role } from '../api/accounts/users.ts'
 
@@ -23,9 +23,11 @@ try {
 } catch (err) {
   die((err as Error).message)
 }
-if (!args.email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.email)) die('--email must be an email address')
+if (!args.email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.email))
+  die('--email must be an email address')
 if (!args.name?.trim()) die('--name is required')
-if (!args.role || !ROLES.includes(args.role as Role)) die(`--role must be one of ${ROLES.join(', ')}`)
+if (!args.role || !ROLES.includes(args.role as Role))
+  die(`--role must be one of ${ROLES.join(', ')}`)
 
 let password: string | undefined
 if (args['password-env']) {
@@ -47,9 +49,14 @@ try {
   if (err instanceof EnvError) die(err.message)
   throw err
 }
-const deps = await createDeps({ ...env, LOG_LEVEL: 'warn' })
+const deps = await cliDeps('user:add', { ...env, LOG_LEVEL: 'warn' })
 try {
-  const result = await createUser(deps.db, { email: args.email, name: args.name, role: args.role as Role, password })
+  const result = await createUser(deps.db, {
+    email: args.email,
+    name: args.name,
+    role: args.role as Role,
+    password,
+  })
   if (!result.ok) die(result.message)
   console.log(`Added ${result.user.email} (${result.user.role}).`)
 } finally {

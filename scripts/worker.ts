@@ -2,16 +2,16 @@
 // The background jobs on their own (api/background.ts: the outbox worker, grader jobs, the
 // new-lead notifier, housekeeping, campaign jobs) until SIGTERM/SIGINT. Run as many as you like
 // against one PostgreSQL (DATABASE_URL); each email is sent and each job run by exactly one of
-// them. Set OUTBOX_WORKER=false on the web processes to leave all sending to these.
+// them. Set OUTBOX_WORKER=false on the web processes to leave all sending to these. On the
+// embedded database it goes through the running server's socket, or opens DATA_DIR itself.
 //   --once            drain the outbox of what is due now, then exit (cron, or a backlog after an outage)
-//   --allow-embedded  use the embedded database in DATA_DIR: only while the server is stopped,
-//                     since the embedded database can be opened by one process at a time
+//   --allow-embedded  accepted and ignored (once needed to open the embedded database)
 import { parseArgs } from 'node:util'
-import { createDeps } from '../api/deps.ts'
 import { createTransport } from '../api/email/mailer.ts'
 import { createOutboxWorker } from '../api/email/outbox-worker.ts'
 import { startBackground } from '../api/background.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { cliDeps } from './cli-deps.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -31,15 +31,7 @@ try {
   }
   throw err
 }
-if (!env.DATABASE_URL && !args['allow-embedded']) {
-  console.error(
-    'worker: DATABASE_URL is not set. The embedded database can be opened by one process only, and the server\n' +
-      'already runs a worker. Set DATABASE_URL to share a PostgreSQL, or pass --allow-embedded while the server is stopped.',
-  )
-  process.exit(78)
-}
-
-const deps = await createDeps(env)
+const deps = await cliDeps('worker', env)
 
 if (args.once) {
   const transport = createTransport(env, deps.db, { now: deps.now })

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'drizzle-orm'
@@ -8,6 +8,8 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
 import pg from 'pg'
+import { serveLocalSocket, type LocalSocketServer } from './local-socket.ts'
+import { acquireOwnership, DataDirInUseError, type Ownership } from './owner.ts'
 import * as schema from './schema.ts'
 
 export type Schema = typeof schema
@@ -18,6 +20,15 @@ export type Engine = 'pglite' | 'postgres'
 export interface Database {
   db: Db
   engine: Engine
+  /**
+   * `own`: this process opened the database (and, for an embedded data directory, owns it);
+   * `owner`: connected through the running owner's local socket (api/db/local-socket.ts).
+   */
+  via: 'own' | 'owner'
+  /** The owner's PostgreSQL-protocol socket (a Unix socket in a 0700 directory), when it serves one. */
+  socketPath: string | null
+  /** The owner tells later processes where it listens (its URL goes into the lock file). */
+  announce(url: string): Promise<void>
   migrate(): Promise<void>
   ping(): Promise<boolean>
   close(): Promise<void>
@@ -32,40 +43,110 @@ export interface DatabaseOptions {
   /** A PGlite data directory dump to start from (tests clone a migrated database). */
   loadDataDir?: Blob | File
   poolSize?: number
+  /**
+   * Command-line tools: when another process owns the embedded data directory and serves its
+   * socket, connect through it instead of failing with DataDirInUseError.
+   */
+  throughOwner?: boolean
 }
 
+export { DataDirInUseError }
+
+/**
+ * A PostgreSQL server (databaseUrl), or the embedded PGlite in dataDir. An embedded data
+ * directory on disk has one owner: this process takes its lock (api/db/owner.ts) and serves it
+ * on a local socket, or, when another live process owns it, throws DataDirInUseError naming
+ * that process — or with `throughOwner` connects through the owner's socket.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10)
-  return openPglite(options.dataDir ?? 'memory://', options.loadDataDir)
+  if (options.databaseUrl)
+    return openPostgres({ connectionString: options.databaseUrl }, options.poolSize ?? 10)
+  const dataDir = options.dataDir ?? 'memory://'
+  if (dataDir.startsWith('memory://')) return openPglite(dataDir, null, options.loadDataDir)
+  let ownership: Ownership
+  try {
+    ownership = await acquireOwnership(dataDir)
+  } catch (err) {
+    if (err instanceof DataDirInUseError && options.throughOwner && err.owner.socketDir) {
+      return openPostgres(
+        { host: err.owner.socketDir, database: 'postgres', user: 'postgres' },
+        4,
+        {
+          engine: 'pglite',
+          via: 'owner',
+          socketPath: null,
+        },
+      )
+    }
+    throw err
+  }
+  try {
+    return await openPglite(dataDir, ownership, options.loadDataDir)
+  } catch (err) {
+    await ownership.release()
+    throw err
+  }
 }
 
-async function openPglite(dataDir: string, loadDataDir?: Blob | File): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+async function openPglite(
+  dataDir: string,
+  ownership: Ownership | null,
+  loadDataDir?: Blob | File,
+): Promise<Database> {
+  if (ownership) await mkdir(dataDir, { recursive: true })
   const client = await PGlite.create({ dataDir, ...(loadDataDir ? { loadDataDir } : {}) })
   const db = drizzlePglite({ client, schema }) as unknown as Db
+  // Whoever owns the directory serves it, so other processes go through it. A data directory
+  // whose socket path is too long for a Unix socket (~107 bytes) is served without one.
+  let socket: LocalSocketServer | null = null
+  if (ownership) {
+    socket = await serveLocalSocket(client, ownership.socketDir).catch(() => null)
+    if (socket) await ownership.update({ socketDir: ownership.socketDir })
+  }
   let closed = false
   return {
     db,
     engine: 'pglite',
+    via: 'own',
+    socketPath: socket?.path ?? null,
+    announce: async (url) => {
+      await ownership?.update({ url })
+    },
     migrate: () => migratePglite(drizzlePglite({ client, schema }), { migrationsFolder }),
     ping: () => ping(db),
     close: async () => {
       if (closed) return
       closed = true
-      await client.close()
+      try {
+        // Clients first: what they left open is rolled back before PGlite closes.
+        await socket?.close()
+        if (ownership) await rm(ownership.socketDir, { recursive: true, force: true })
+        await client.close()
+      } finally {
+        await ownership?.release()
+      }
     },
   }
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max })
+async function openPostgres(
+  connection: pg.PoolConfig,
+  max: number,
+  through: Pick<Database, 'engine' | 'via' | 'socketPath'> = {
+    engine: 'postgres',
+    via: 'own',
+    socketPath: null,
+  },
+): Promise<Database> {
+  const pool = new pg.Pool({ ...connection, max })
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {})
   const db = drizzlePg({ client: pool, schema }) as unknown as Db
   let closed = false
   return {
     db,
-    engine: 'postgres',
+    ...through,
+    announce: async () => {},
     migrate: async () => {
       // Several processes may start at once: one migrates, the others wait for it.
       const client = await pool.connect()

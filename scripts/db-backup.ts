@@ -1,0 +1,51 @@
+// npm run db:backup -- FILE
+// A consistent backup of DATA_DIR's embedded database (through the running server when it owns
+// it, or opened here when it is stopped) or of DATABASE_URL. Format and why: api/db/backup.ts.
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { BackupError, writeBackup } from '../api/db/backup.ts'
+import { DataDirInUseError, openDatabase } from '../api/db/client.ts'
+import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+
+function die(message: string, code = 1): never {
+  console.error(`db:backup: ${message}`)
+  process.exit(code)
+}
+
+const file = process.argv[2]
+if (!file || process.argv.length > 3) die('usage: npm run db:backup -- FILE', 2)
+loadDotEnv()
+let env
+try {
+  env = parseEnv()
+} catch (err) {
+  if (err instanceof EnvError) die(err.message, 78)
+  throw err
+}
+const dataDir = `${env.DATA_DIR}/pglite`
+if (!env.DATABASE_URL && !existsSync(dataDir)) die(`no embedded database in ${resolve(dataDir)}`)
+const started = performance.now()
+let database
+try {
+  database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, throughOwner: true })
+} catch (err) {
+  if (err instanceof DataDirInUseError) die(err.message, 75)
+  throw err
+}
+try {
+  const summary = await writeBackup(database.db, file, { engine: database.engine, now: new Date() })
+  const how =
+    database.via === 'owner'
+      ? 'through the running server'
+      : database.engine === 'pglite'
+        ? 'embedded'
+        : 'PostgreSQL'
+  console.log(
+    `Backed up ${summary.rows} rows in ${summary.tables} tables to ${file} (${(summary.bytes / 1e6).toFixed(1)} MB, ${how}, ${((performance.now() - started) / 1000).toFixed(1)} s).`,
+  )
+} catch (err) {
+  if (err instanceof BackupError) die(err.message)
+  throw err
+} finally {
+  await database.close()
+}

@@ -1,0 +1,36 @@
+// npm run db:restore -- FILE
+// Restores a backup (npm run db:backup) into an empty database: a new or empty DATA_DIR, or the
+// empty PostgreSQL database in DATABASE_URL (how to move from the embedded database to a server).
+// A cut-short or damaged file, or a non-empty target, is refused before anything is written.
+import { resolve } from 'node:path'
+import { BackupError, restoreBackup } from '../api/db/backup.ts'
+import { DataDirInUseError } from '../api/db/client.ts'
+import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+
+function die(message: string, code = 1): never {
+  console.error(`db:restore: ${message}`)
+  process.exit(code)
+}
+
+const file = process.argv[2]
+if (!file || process.argv.length > 3) die('usage: npm run db:restore -- FILE', 2)
+loadDotEnv()
+let env
+try {
+  env = parseEnv()
+} catch (err) {
+  if (err instanceof EnvError) die(err.message, 78)
+  throw err
+}
+const dataDir = `${env.DATA_DIR}/pglite`
+const started = performance.now()
+try {
+  const summary = await restoreBackup(file, { databaseUrl: env.DATABASE_URL, dataDir })
+  const where = env.DATABASE_URL ? 'the PostgreSQL database' : resolve(dataDir)
+  console.log(
+    `Restored ${summary.rows} rows in ${summary.tables} tables into ${where} (${((performance.now() - started) / 1000).toFixed(1)} s).`,
+  )
+} catch (err) {
+  if (err instanceof BackupError || err instanceof DataDirInUseError) die(err.message)
+  throw err
+}
