@@ -4,78 +4,20 @@ import type { HtmlEscapedString } from 'hono/utils/html'
 import { COMPANY_SIZES, FIELD_LIMITS, HONEYPOT_FIELD, UTM_PARAMS } from './lead-form.ts'
 import type { FieldName, OfferInfo } from './offers.ts'
 import { CONSENT_TEXT } from './consent.ts'
+import { sitePage } from '../content/site-page.ts'
 
 // The few HTML pages the API answers itself (they are on hot or error paths that never reach
 // the page renderer): the lead form with its errors for browsers without JavaScript, and the
-// download link pages. Self-contained: inline styles, no scripts, their own strict policy.
+// download link pages, in the site's header and footer.
 
 type Markup = HtmlEscapedString | Promise<HtmlEscapedString>
 
-const CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-const STYLE = `
-*{box-sizing:border-box}
-html{font-family:ui-sans-serif,system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif;color:#151b26;background:#f6f8fa;line-height:1.55}
-body{margin:0}
-.skip{position:absolute;left:-9999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem 1rem}
-header{background:#fff;border-bottom:1px solid #e1e6ed;padding:.9rem 1.25rem}
-header a{color:#151b26;font-weight:700;text-decoration:none}
-main{max-width:40rem;margin:2rem auto;padding:0 1rem 3rem}
-.card{background:#fff;border:1px solid #e1e6ed;border-radius:12px;padding:1.5rem 1.5rem 1.75rem}
-h1{font-size:1.5rem;line-height:1.25;margin:0 0 .75rem;letter-spacing:-.01em}
-p{margin:0 0 1rem}
-a{color:#1d44d8}
-:focus-visible{outline:3px solid #1d44d8;outline-offset:2px}
-.muted{color:#4f5a6a}
-.alert{background:#fef3f2;border:1px solid #fecdca;color:#b42318;border-radius:8px;padding:.75rem 1rem;margin:0 0 1.25rem}
-.alert ul{margin:.25rem 0 0;padding-left:1.25rem}
-.alert a{color:#b42318}
-.ok{background:#ecfdf3;border:1px solid #abefc6;color:#067647;border-radius:8px;padding:.75rem 1rem;margin:0 0 1.25rem}
-.field{margin:0 0 1rem}
-label{display:block;font-weight:600;margin:0 0 .3rem}
-.optional{font-weight:400;color:#4f5a6a;margin-left:.35rem}
-input[type=email],input[type=text],input[type=tel],select,textarea{font:inherit;width:100%;padding:.6rem .7rem;border:1px solid #5f6b7c;border-radius:8px;background:#fff;color:#151b26}
-input[aria-invalid=true],select[aria-invalid=true],textarea[aria-invalid=true]{border-color:#b42318;border-width:2px}
-.error{color:#b42318;font-size:.9rem;margin:.3rem 0 0}
-.check{display:flex;gap:.6rem;align-items:flex-start}.check input{margin-top:.3rem;width:1.1rem;height:1.1rem;flex:none}.check label{font-weight:400}
-.trap{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}
-button{font:inherit;font-weight:600;padding:.7rem 1.2rem;border-radius:8px;border:1px solid #1d44d8;background:#1d44d8;color:#fff;cursor:pointer}
-button:hover{background:#1e39af}
-`
-
+/** A page in the site's header and footer (api/content/site-page.ts). */
 export function htmlPage(
   c: Context,
   page: { title: string; body: Markup; status: 200 | 400 | 404 | 410 | 422 | 429 },
 ) {
-  c.header('Content-Security-Policy', CSP)
-  c.header('X-Content-Type-Options', 'nosniff')
-  c.header('X-Frame-Options', 'DENY')
-  c.header('Referrer-Policy', 'no-referrer')
-  c.header('Cache-Control', 'private, no-store')
-  c.header('X-Robots-Tag', 'noindex')
-  return c.html(
-    html`<!doctype html>
-      <html lang="en">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="robots" content="noindex" />
-          <title>${page.title}</title>
-          <style>
-            ${raw(STYLE)}
-          </style>
-        </head>
-        <body>
-          <a class="skip" href="#main">Skip to content</a>
-          <header><a href="/">Home</a></header>
-          <main id="main">
-            <div class="card">${page.body}</div>
-          </main>
-        </body>
-      </html>`,
-    page.status,
-  )
+  return sitePage(c, page)
 }
 
 interface FieldView {

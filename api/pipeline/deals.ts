@@ -252,7 +252,7 @@ export async function moveDealStage(
   actor: Actor,
   move: StageMove,
   now: Date,
-): Promise<DealResult<{ deal: Deal }>> {
+): Promise<DealResult<{ deal: Deal; from: StageKey }>> {
   try {
     return await db.transaction(async (tx) => {
       const locked = await lockForEdit(tx, dealId, actor)
@@ -269,6 +269,8 @@ export async function moveDealStage(
           lostReason: move.stage === 'lost' ? move.lostReason!.trim() : null,
           ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
           ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+          // A won deal closed today, whatever close date was expected: the forecast reads it.
+          ...(move.stage === 'won' ? { expectedCloseDate: now.toISOString().slice(0, 10) } : {}),
         },
         events: {
           type: 'stage_changed',
@@ -285,7 +287,7 @@ export async function moveDealStage(
           },
         },
       })
-      return { ok: true as const, deal: changed!.deal }
+      return { ok: true as const, deal: changed!.deal, from: deal.stage }
     })
   } catch (err) {
     // Reopening a closed deal while its contact already has another open one.

@@ -272,10 +272,16 @@ export const dealRoutes = new Hono<AppEnv>()
     const result = await moveDealStage(c.var.db, dealId, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
     const stage = stageOf(input.stage)
+    const from = stageOf(result.from)
+    // A page without JavaScript asked nothing first: say plainly when a move went backwards.
+    const notice =
+      from.order > stage.order && !stage.closed
+        ? `Moved back from ${from.name} (${from.probability}%) to ${stage.name} (${stage.probability}%).`
+        : `Moved to ${stage.name} (${stage.probability}%).`
     return respond(
       c,
       backTo(input.next),
-      { notice: `Moved to ${stage.name} (${stage.probability}%).` },
+      { notice },
       () => c.json({ deal: publicDeal(result.deal) }),
     )
   })

@@ -1,3 +1,5 @@
+import { stagesBack } from './stage-moves.ts'
+
 // Drag-and-drop on the pipeline board, as an enhancement: every card also has a Move form that
 // works without JavaScript. A drop posts the same JSON the API documents, then reloads the board
 // so counts and sums come from the server. Won and lost need dates or a reason: those drops
@@ -44,6 +46,12 @@ export function enhanceBoard(): void {
       const stage = column.dataset.column
       if (!card || !stage || card.dataset.stage === stage) return
       const id = card.dataset.deal!
+      const back = stagesBack(Number(card.dataset.order), Number(column.dataset.order))
+      if (
+        back > 1 &&
+        !window.confirm(`Move this deal back ${back} stages, to ${column.dataset.name ?? stage}?`)
+      )
+        return
       if (column.dataset.closed) {
         window.location.assign(`/app/deals/${id}?close=${stage}#close`)
         return

@@ -1,0 +1,22 @@
+// A move more than one stage backwards asks first: one careless click must not send a signed
+// deal back to the start. Without JavaScript the move goes through and the page it lands on
+// says what moved where.
+
+/** Stages between a deal's stage and the chosen one, going backwards (0: forward or one back). */
+export function stagesBack(fromOrder: number, toOrder: number): number {
+  return Math.max(0, fromOrder - toOrder)
+}
+
+export function confirmBackwardMoves(root: ParentNode): void {
+  for (const form of root.querySelectorAll<HTMLFormElement>('form[data-stage-move]')) {
+    form.addEventListener('submit', (event) => {
+      const select = form.querySelector<HTMLSelectElement>('select[name="stage"]')
+      const option = select?.selectedOptions[0]
+      if (!option?.dataset.order || !form.dataset.from) return
+      const back = stagesBack(Number(form.dataset.from), Number(option.dataset.order))
+      if (back <= 1) return
+      const question = `Move this deal back ${back} stages, from ${form.dataset.fromName} to ${option.textContent?.trim()}?`
+      if (!window.confirm(question)) event.preventDefault()
+    })
+  }
+}

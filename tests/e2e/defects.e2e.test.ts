@@ -1,0 +1,229 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { openDatabase } from '../../api/db/client.ts'
+import { contacts } from '../../api/db/schema.ts'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
+import { createDownloadToken } from '../../api/leads/downloads.ts'
+import {
+  hasChromium,
+  launchBrowser,
+  newDataDir,
+  screenshot,
+  startServer,
+  type TestServer,
+} from './harness.ts'
+
+// Defects found when the product was tried as its users would (issue 15), each seen in Chromium
+// at 1280 and 390 px, against the production server with the demo data.
+
+const ADMIN = 'morgan@frontdoor.example'
+const SECRET = 'e2e-defects-secret-0123456789abcdef0123'
+const DAY = 86_400_000
+
+/** The app pages an admin's nav reaches, and the pages under them. */
+const APP_PAGES = [
+  '/app',
+  '/app/leads',
+  '/app/pipeline',
+  '/app/forecast',
+  '/app/funnel',
+  '/app/contacts',
+  '/app/campaigns',
+  '/app/grader',
+  '/app/admin/users',
+  '/app/admin/quarantine',
+  '/app/admin/outbox',
+  '/app/admin/mailbox',
+  '/app/admin/suppressions',
+  '/app/admin/email-templates',
+  '/app/admin/settings',
+]
+
+describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromium)', () => {
+  let server: TestServer
+  let browser: Browser
+  let dataDir: string
+  let expiredToken: string
+  let adminCookie: string
+
+  beforeAll(async () => {
+    // A download link that ran out three days ago, written before the server owns the database.
+    dataDir = await newDataDir()
+    const database = await openDatabase({ dataDir: join(dataDir, 'pglite') })
+    const issued = new Date(Date.now() - 10 * DAY)
+    await database.db.insert(contacts).values({
+      id: '00000000-0000-7000-8000-00000000e2e1',
+      email: 'expired.reader@visitor.example',
+      emailDisplay: 'expired.reader@visitor.example',
+      source: 'inbound',
+      createdAt: issued,
+    })
+    expiredToken = (
+      await createDownloadToken(
+        database.db,
+        {
+          contactId: '00000000-0000-7000-8000-00000000e2e1',
+          offer: 'whitepaper:mid-market-pipeline-benchmark-2026',
+          file: 'demo-mid-market-pipeline-benchmark-2026.pdf',
+        },
+        { secret: SECRET, now: issued, days: 7 },
+      )
+    ).token
+    await database.close()
+    server = await startServer({ SECRET, DEMO_SEED: 'yes' }, { dataDir })
+    browser = await launchBrowser()
+    const res = await fetch(`${server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: ADMIN, password: DEMO_PASSWORD }),
+    })
+    expect(res.status).toBe(201)
+    adminCookie = res.headers.get('set-cookie')!.split(';')[0]!
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  async function signedIn(width: number, options: { javaScriptEnabled?: boolean } = {}) {
+    const context = await browser.newContext({
+      viewport: { width, height: 860 },
+      javaScriptEnabled: options.javaScriptEnabled ?? true,
+    })
+    const [name, value] = adminCookie.split('=') as [string, string]
+    await context.addCookies([{ name, value, url: server.url }])
+    return context
+  }
+
+  async function dealIn(stage: string): Promise<string> {
+    const res = await fetch(`${server.url}/api/deals?stage=${stage}`, {
+      headers: { cookie: adminCookie },
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { cards: Array<{ id: string }> }
+    expect(body.cards.length).toBeGreaterThan(0)
+    return body.cards[0]!.id
+  }
+
+  /** The site's header and footer are there: the main nav and the company's address. */
+  async function expectSiteChrome(page: Page) {
+    const nav = page.getByRole('navigation', { name: 'Main' })
+    expect(await nav.getByRole('link', { name: 'Whitepapers' }).count()).toBe(1)
+    expect(await page.locator('footer').innerText()).toContain('410 Harbor Street')
+  }
+
+  it('item 1: "Email me a new link" on an expired download link works in a browser', async () => {
+    for (const width of [1280, 390]) {
+      const context = await browser.newContext({ viewport: { width, height: 860 } })
+      const page = await context.newPage()
+      const res = await page.goto(`${server.url}/d/${expiredToken}`)
+      expect(res!.status()).toBe(410)
+      // The token stays out of referrers: at most the origin is sent onward.
+      expect(res!.headers()['referrer-policy']).toBe('strict-origin')
+      await expectSiteChrome(page)
+      await screenshot(page, `defects-expired-link-${width}`)
+      await page.getByRole('button', { name: 'Email me a new link' }).click()
+      await page.waitForLoadState()
+      expect(await page.textContent('h1')).toBe('A new link is on its way')
+      await screenshot(page, `defects-renewed-link-${width}`)
+      await context.close()
+    }
+  })
+
+  it('item 2: unknown URLs get the branded 404 page: site chrome outside /app, app chrome inside', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+    const page = await context.newPage()
+    for (const path of ['/pricing', '/about', '/whitepapers/no/such/page']) {
+      const res = await page.goto(`${server.url}${path}`)
+      expect(res!.status(), path).toBe(404)
+      expect(res!.headers()['content-type'], path).toContain('text/html')
+      expect(await page.textContent('h1')).toBe('We could not find that page')
+      await expectSiteChrome(page)
+    }
+    await screenshot(page, 'defects-404-public-1280')
+    // The download and unsubscribe error pages wear the site's chrome too.
+    for (const path of ['/d/notatoken', '/u/notatoken']) {
+      const res = await page.goto(`${server.url}${path}`)
+      expect(res!.status(), path).toBe(404)
+      await expectSiteChrome(page)
+    }
+    await screenshot(page, 'defects-unsubscribe-unknown-1280')
+    await context.close()
+
+    const app = await signedIn(390)
+    const appPage = await app.newPage()
+    const res = await appPage.goto(`${server.url}/app/no-such-page`)
+    expect(res!.status()).toBe(404)
+    expect(await appPage.textContent('h1')).toBe('We could not find that page')
+    expect(await appPage.getByRole('navigation', { name: 'App' }).count()).toBe(1)
+    await screenshot(appPage, 'defects-404-app-390')
+    await app.close()
+  })
+
+  it('item 3: the app header stays one compact bar at 390 px on every app page, and the nav shows it scrolls', async () => {
+    const deal = await dealIn('signed')
+    const context = await signedIn(390)
+    const page = await context.newPage()
+    const heights: Record<string, number> = {}
+    for (const path of [...APP_PAGES, `/app/deals/${deal}`]) {
+      const res = await page.goto(`${server.url}${path}`)
+      expect(res!.status(), path).toBe(200)
+      heights[path] = (await page.locator('header.topbar').boundingBox())!.height
+    }
+    for (const [path, height] of Object.entries(heights)) expect(height, path).toBeLessThanOrEqual(100)
+    // The links overflow the phone's width; the bar says so with an edge shadow on that side.
+    await page.goto(`${server.url}/app/contacts`)
+    const nav = await page.locator('header.topbar nav').evaluate((el) => ({
+      overflows: el.scrollWidth > el.clientWidth,
+      background: getComputedStyle(el).backgroundImage,
+      attachment: getComputedStyle(el).backgroundAttachment,
+    }))
+    expect(nav.overflows).toBe(true)
+    expect(nav.background).toContain('linear-gradient')
+    expect(nav.attachment).toContain('local')
+    expect(nav.attachment).toContain('scroll')
+    await screenshot(page, 'defects-app-header-contacts-390')
+    await context.close()
+  })
+
+  it('item 4: the deal page preselects the next stage forward or nothing, and a move far back asks first (JS) or says so (no JS)', async () => {
+    const context = await signedIn(1280)
+    const page = await context.newPage()
+    const negotiating = await dealIn('negotiation')
+    await page.goto(`${server.url}/app/deals/${negotiating}`)
+    expect(await page.locator('#move-stage').inputValue()).toBe('signed')
+
+    const signed = await dealIn('signed')
+    await page.goto(`${server.url}/app/deals/${signed}`)
+    // At 90% the next stage is won, which has its own form: nothing is preselected.
+    expect(await page.locator('#move-stage').inputValue()).toBe('')
+    await screenshot(page, 'defects-deal-stage-1280')
+    // Moving without choosing is stopped by the browser; choosing 0% asks first.
+    await page.locator('#move-stage').selectOption('opportunity')
+    let asked = ''
+    page.once('dialog', (dialog) => {
+      asked = dialog.message()
+      void dialog.dismiss()
+    })
+    await page.getByRole('button', { name: 'Move', exact: true }).click()
+    await page.waitForTimeout(300)
+    expect(asked).toContain('back 5 stages')
+    expect(page.url()).toBe(`${server.url}/app/deals/${signed}`)
+    await context.close()
+
+    const noJs = await signedIn(390, { javaScriptEnabled: false })
+    const plain = await noJs.newPage()
+    await plain.goto(`${server.url}/app/deals/${signed}`)
+    await plain.locator('#move-stage').selectOption('negotiation')
+    await plain.getByRole('button', { name: 'Move', exact: true }).click()
+    await plain.waitForURL(/notice=/)
+    expect(await plain.getByRole('status').innerText()).toBe(
+      'Moved back from Contract signed (90%) to Negotiating the solution (70%).',
+    )
+    await screenshot(plain, 'defects-deal-moved-back-390')
+    await noJs.close()
+  })
+})
