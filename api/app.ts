@@ -24,6 +24,7 @@ import { unsubscribeRoutes } from './routes/unsubscribe.ts'
 import { CAMPAIGN_UPLOAD_PATH, campaignRoutes } from './routes/campaigns.ts'
 import { IMPORT_MAX_BYTES } from './campaigns/imports.ts'
 import { userRoutes } from './routes/users.ts'
+import { beaconRoutes } from './routes/beacon.ts'
 import {
   clearedSessionCookie,
   SESSION_COOKIE,
@@ -172,6 +173,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/submissions', submissionRoutes)
   app.route('/api/grader', graderRoutes)
   app.route('/api/campaigns', campaignRoutes)
+  app.route('/api/beacon', beaconRoutes)
   app.route('/d', downloadRoutes)
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404))

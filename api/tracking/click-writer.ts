@@ -24,6 +24,8 @@ export interface Click {
   userAgent: string | null
   /** The request headers the verdict rules read (see `clickHeaders`). */
   headers: Record<string, string>
+  /** The landing page's beacon reference, when the destination is a page of this site (beacon.ts). */
+  beaconRef?: string | null
   at: Date
 }
 
@@ -66,11 +68,11 @@ interface Pending {
  */
 async function insertClicks(db: Db, rows: ClickRow[]): Promise<void> {
   await db.execute(sql`
-    insert into ${clickEvents} (id, token, recipient_id, campaign_id, method, ip, user_agent, headers, created_at)
-    select id, token, "recipientId", "campaignId", method, ip, "userAgent", headers, "createdAt"
+    insert into ${clickEvents} (id, token, recipient_id, campaign_id, method, ip, user_agent, headers, beacon_ref, created_at)
+    select id, token, "recipientId", "campaignId", method, ip, "userAgent", headers, "beaconRef", "createdAt"
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
       id text, token text, "recipientId" text, "campaignId" text, method text, ip text,
-      "userAgent" text, headers jsonb, "createdAt" timestamptz)`)
+      "userAgent" text, headers jsonb, "beaconRef" text, "createdAt" timestamptz)`)
 }
 
 export function createClickWriter(
@@ -135,6 +137,7 @@ export function createClickWriter(
             ip: click.ip,
             userAgent: click.userAgent,
             headers: click.headers,
+            beaconRef: click.beaconRef ?? null,
             createdAt: click.at,
           },
           done,

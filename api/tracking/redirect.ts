@@ -3,6 +3,7 @@ import type { Deps } from '../deps.ts'
 import { clientIp } from '../http/client-ip.ts'
 import { rawHeader } from '../http/raw-header.ts'
 import { fastRedirect } from '../http/redirect.ts'
+import { beaconLocation, carriesBeacon, newBeaconRef } from './beacon.ts'
 import type { ClickWriter } from './click-writer.ts'
 import {
   createLinkLookup,
@@ -79,10 +80,13 @@ export function trackedLinkRedirect(
   const links: LinkLookup = createLinkLookup(deps.db, options.lookup)
   const limit = createUnknownTokenLimit(options.unknownTokenRule)
   const trustProxy = deps.env.TRUST_PROXY
+  const appOrigin = deps.env.APP_ORIGIN
 
   const follow = (c: Context, token: string, link: TrackedLink): Response | Promise<Response> => {
     if (c.req.method === 'HEAD') return fastRedirect(c, link.url)
     const read = (name: string) => rawHeader(c, name)
+    // A page of this site gets a single-use reference its beacon sends back after interaction.
+    const beaconRef = carriesBeacon(link.url, appOrigin) ? newBeaconRef() : null
     return clicks
       .record({
         token,
@@ -92,9 +96,10 @@ export function trackedLinkRedirect(
         ip: clientIp(c, trustProxy),
         userAgent: read('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
         headers: clickHeaders(read),
+        beaconRef,
         at: deps.now(),
       })
-      .then(() => fastRedirect(c, link.url))
+      .then(() => fastRedirect(c, beaconRef ? beaconLocation(link.url, beaconRef) : link.url))
   }
 
   return (c: Context): Response | Promise<Response> => {
