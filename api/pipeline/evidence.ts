@@ -43,16 +43,20 @@ const FORM_NAMES: Record<string, string> = {
   contact: 'Contact form',
 }
 
-export function describeEvidence(raw: unknown): EvidenceView {
+/**
+ * `downloaded`: whether the contact has used the download link of this form's asset. Until they
+ * have, a form's evidence says they requested it, not that they downloaded it.
+ */
+export function describeEvidence(raw: unknown, facts: { downloaded?: boolean } = {}): EvidenceView {
   const data: Data = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Data) : {}
   const kind = str(data.kind) ?? ''
-  if (kind === 'form') return form(data)
+  if (kind === 'form') return form(data, facts.downloaded === true)
   if (kind === 'grader' || kind === 'grader_unlock') return grader(data)
   if (kind === 'click') return click(data)
   return other(kind, data)
 }
 
-function form(d: Data): EvidenceView {
+function form(d: Data, downloaded: boolean): EvidenceView {
   const offer = str(d.offer)
   const formKind = str(d.form) ?? offer?.split(':')[0] ?? null
   const title = str(d.assetTitle) ?? str(d.title)
@@ -61,7 +65,7 @@ function form(d: Data): EvidenceView {
     formKind === 'trial'
       ? 'Asked for a trial'
       : title
-        ? `Downloaded “${title}”`
+        ? `${downloaded ? 'Downloaded' : 'Requested'} “${title}”`
         : `Submitted the ${offer ?? 'lead'} form`
   const details: EvidenceDetail[] = []
   push(details, 'Page', str(d.pageUrl))

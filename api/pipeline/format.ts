@@ -91,6 +91,9 @@ export function formatPercent(ratio: number | null): string {
   return ratio === null ? '—' : `${Math.round(ratio * 100)}%`
 }
 
+const pluralRules = new Intl.PluralRules('en')
+
+/** "1 deal", "2 deals", "1,250 deals": the count and the word in the form English uses for it. */
 export function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`
+  return `${n.toLocaleString('en')} ${pluralRules.select(n) === 'one' ? one : many}`
 }

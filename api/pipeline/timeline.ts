@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ne } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, ne } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   campaignRecipients,
@@ -7,6 +7,8 @@ import {
   companies,
   contacts,
   dealEvents,
+  deals,
+  downloadTokens,
   graderReports,
   graderUnlocks,
   outbox,
@@ -14,7 +16,7 @@ import {
   trackedLinks,
   users,
 } from '../db/schema.ts'
-import type { Deal } from './deals.ts'
+import { ROLE_NAMES, type Deal, type StakeholderRole } from './deals.ts'
 import { isStageKey, stageOf } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
@@ -118,8 +120,38 @@ export async function dealTimeline(
       .limit(LIMIT),
   ])
 
+  // Stakeholder rows name the person; evidence of a form says Downloaded only once the link was used.
+  const stakeholderIds = [
+    ...new Set(
+      events
+        .map(({ e }) => (e.data as { stakeholder?: { contactId?: unknown } } | null)?.stakeholder)
+        .map((s) => (typeof s?.contactId === 'string' ? s.contactId : null))
+        .filter((id): id is string => id !== null),
+    ),
+  ]
+  const people = stakeholderIds.length
+    ? await db
+        .select({
+          id: contacts.id,
+          firstName: contacts.firstName,
+          lastName: contacts.lastName,
+          email: contacts.emailDisplay,
+        })
+        .from(contacts)
+        .where(inArray(contacts.id, stakeholderIds))
+    : []
+  const names = new Map(
+    people.map((p) => [p.id, [p.firstName, p.lastName].filter(Boolean).join(' ') || p.email]),
+  )
+  const downloaded = await downloadedOffers(db, [deal.id])
+  const context: EventContext = {
+    currency: deal.currency,
+    personName: (id) => names.get(id) ?? null,
+    downloaded: (offer) => downloaded.has(`${deal.id} ${offer}`),
+  }
+
   const entries: TimelineEntry[] = []
-  for (const { e, actor } of events) entries.push(fromDealEvent(e, actor, deal.currency))
+  for (const { e, actor } of events) entries.push(fromDealEvent(e, actor, context))
   for (const s of subs)
     entries.push({
       at: s.at,
@@ -180,10 +212,27 @@ export async function dealTimeline(
   return entries.sort((a, b) => b.at.getTime() - a.at.getTime())
 }
 
+/** `${dealId} ${offer}` for each gated asset the deals' contacts have downloaded at least once. */
+export async function downloadedOffers(db: Db, dealIds: string[]): Promise<Set<string>> {
+  if (dealIds.length === 0) return new Set()
+  const rows = await db
+    .selectDistinct({ dealId: deals.id, offer: downloadTokens.offer })
+    .from(deals)
+    .innerJoin(downloadTokens, eq(downloadTokens.contactId, deals.contactId))
+    .where(and(inArray(deals.id, dealIds), gt(downloadTokens.downloads, 0)))
+  return new Set(rows.map((r) => `${r.dealId} ${r.offer}`))
+}
+
+interface EventContext {
+  currency: string
+  personName: (contactId: string) => string | null
+  downloaded: (offer: string) => boolean
+}
+
 function fromDealEvent(
   e: typeof dealEvents.$inferSelect,
   actor: string | null,
-  currency: string,
+  context: EventContext,
 ): TimelineEntry {
   const data = (e.data ?? {}) as Record<string, unknown>
   const base = { at: e.createdAt, actor, tone: null, badge: null, detail: null } as const
@@ -198,7 +247,9 @@ function fromDealEvent(
         detail: typeof data.source === 'string' ? `Source: ${data.source}` : null,
       }
     case 'evidence': {
-      const evidence = describeEvidence(data)
+      const evidence = describeEvidence(data, {
+        downloaded: typeof data.offer === 'string' && context.downloaded(data.offer),
+      })
       return {
         ...base,
         kind: 'evidence',
@@ -257,7 +308,7 @@ function fromDealEvent(
         detail: typeof data.body === 'string' ? data.body : null,
       }
     case 'updated':
-      return { ...base, kind: 'updated', ...describeUpdate(data, currency) }
+      return { ...base, kind: 'updated', ...describeUpdate(data, context) }
   }
 }
 
@@ -275,13 +326,16 @@ const FIELD_NAMES: Record<string, string> = {
 
 function describeUpdate(
   data: Record<string, unknown>,
-  currency: string,
+  context: EventContext,
 ): { title: string; detail: string | null } {
+  const currency = context.currency
   if (data.stakeholder && typeof data.stakeholder === 'object') {
-    const s = data.stakeholder as { role?: string; stance?: string }
+    const s = data.stakeholder as { contactId?: string; role?: string; stance?: string }
+    const who = typeof s.contactId === 'string' ? context.personName(s.contactId) : null
+    const role = s.role && s.role in ROLE_NAMES ? ROLE_NAMES[s.role as StakeholderRole] : s.role
     return {
-      title: 'Stakeholder added or updated',
-      detail: [s.role?.replace('_', '-'), s.stance].filter(Boolean).join(', '),
+      title: who ? `Stakeholder: ${who}` : 'Stakeholder added or updated',
+      detail: [role, s.stance].filter(Boolean).join(', '),
     }
   }
   if (data.stakeholderRemoved) return { title: 'Stakeholder removed', detail: null }

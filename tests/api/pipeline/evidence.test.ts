@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describeEvidence } from '../../../api/pipeline/evidence.ts'
+import { plural } from '../../../api/pipeline/format.ts'
 
 describe('evidence in words', () => {
   it('says which form and asset, with the page and campaign tags', () => {
@@ -14,15 +15,20 @@ describe('evidence in words', () => {
     expect(view).toEqual({
       kind: 'form',
       source: 'Whitepaper form',
-      summary: 'Downloaded “The Benchmark”',
+      summary: 'Requested “The Benchmark”',
       details: [
         { label: 'Page', value: 'https://site.example/w' },
         { label: 'Campaign tags', value: 'source=linkedin, campaign=q3' },
       ],
     })
+    // Requested until the download link is used (issue 15): the form alone proves no download.
     expect(describeEvidence({ kind: 'form', offer: 'x', assetTitle: 'Guide' }).summary).toBe(
-      'Downloaded “Guide”',
+      'Requested “Guide”',
     )
+    expect(
+      describeEvidence({ kind: 'form', offer: 'x', assetTitle: 'Guide' }, { downloaded: true })
+        .summary,
+    ).toBe('Downloaded “Guide”')
     expect(describeEvidence({ kind: 'form', form: 'trial' }).summary).toBe('Asked for a trial')
   })
 
@@ -71,5 +77,13 @@ describe('evidence in words', () => {
     })
     expect(describeEvidence(null)).toMatchObject({ kind: 'other', source: 'Evidence' })
     expect(describeEvidence(['x'])).toMatchObject({ kind: 'other' })
+  })
+})
+
+describe('plural', () => {
+  it('says "1 deal", never "1 deals" (Intl.PluralRules)', () => {
+    expect(plural(1, 'deal', 'deals')).toBe('1 deal')
+    expect(plural(0, 'deal', 'deals')).toBe('0 deals')
+    expect(plural(1250, 'deal', 'deals')).toBe('1,250 deals')
   })
 })

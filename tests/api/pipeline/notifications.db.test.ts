@@ -50,7 +50,7 @@ describe('emailing reps about new qualified leads', () => {
     expect(first.map((m) => m.recipient).sort()).toEqual([ana.email, ben.email])
     const payload = first[0]!.payload as { subject: string; text: string; to: { address: string } }
     expect(payload.subject).toBe('2 new qualified leads waiting')
-    expect(payload.text).toContain('Downloaded “The Benchmark”')
+    expect(payload.text).toContain('Requested “The Benchmark”')
     expect(payload.text).toContain('Graded acme.example: 61/100 (D)')
     expect(payload.text).toContain(`${ctx.deps.env.APP_ORIGIN}/app/leads`)
 

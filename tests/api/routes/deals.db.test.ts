@@ -87,7 +87,7 @@ describe('a rep working a deal through the API', () => {
       ['Target identified (10%) → Demo & support won (30%)', rep.user.name],
     ])
     expect(detail.timeline.find((e: { kind: string }) => e.kind === 'evidence')).toMatchObject({
-      title: 'Downloaded “The Benchmark”',
+      title: 'Requested “The Benchmark”',
       badge: 'Whitepaper form',
     })
   })
