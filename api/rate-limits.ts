@@ -2,7 +2,10 @@ import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from './db/client.ts'
 import { rateLimitHits } from './db/schema.ts'
 
-// Fixed-window counters in the database, so every process sharing it sees the same limits.
+// Counters in the database, so every process sharing it sees the same limits: fixed windows, and
+// sliding windows estimated from two fixed ones (the current count plus the previous window's,
+// weighted by how much of it the sliding window still covers), so no burst fits around a
+// window boundary.
 
 export interface Limit {
   limit: number
@@ -20,12 +23,20 @@ function windowStart(now: Date, windowMs: number): Date {
 }
 
 function result(count: number, rule: Limit, start: Date, now: Date): LimitResult {
-  const retryAfterSeconds = Math.max(1, Math.ceil((start.getTime() + rule.windowMs - now.getTime()) / 1000))
+  const retryAfterSeconds = Math.max(
+    1,
+    Math.ceil((start.getTime() + rule.windowMs - now.getTime()) / 1000),
+  )
   return { allowed: count <= rule.limit, count, retryAfterSeconds }
 }
 
 /** Count one hit against `key` and say whether it is within the limit. */
-export async function hitRateLimit(db: Db, key: string, rule: Limit, now: Date): Promise<LimitResult> {
+export async function hitRateLimit(
+  db: Db,
+  key: string,
+  rule: Limit,
+  now: Date,
+): Promise<LimitResult> {
   const start = windowStart(now, rule.windowMs)
   const [row] = await db
     .insert(rateLimitHits)
@@ -45,4 +56,73 @@ export async function clearRateLimit(db: Db, key: string): Promise<void> {
 /** Old windows are useless; the server prunes them now and then. */
 export async function pruneRateLimits(db: Db, before: Date): Promise<void> {
   await db.delete(rateLimitHits).where(sql`${rateLimitHits.windowStart} < ${before}`)
+}
+
+/**
+ * The sliding-window count at `now`: the current fixed window's count plus the previous one's,
+ * weighted by the share of it still inside the window that ends now. Pure.
+ */
+export function slidingCount(
+  current: number,
+  previous: number,
+  now: Date,
+  windowMs: number,
+): number {
+  const elapsed = (now.getTime() - windowStart(now, windowMs).getTime()) / windowMs
+  return current + previous * (1 - elapsed)
+}
+
+/** Count one hit against `key` in a sliding window and say whether it is within the limit. */
+export async function hitSlidingLimit(
+  db: Db,
+  key: string,
+  rule: Limit,
+  now: Date,
+): Promise<LimitResult> {
+  const start = windowStart(now, rule.windowMs)
+  const current = await hitRateLimit(db, key, rule, now)
+  const [previous] = await db
+    .select({ count: rateLimitHits.count })
+    .from(rateLimitHits)
+    .where(
+      and(
+        eq(rateLimitHits.key, key),
+        eq(rateLimitHits.windowStart, new Date(start.getTime() - rule.windowMs)),
+      ),
+    )
+  const count = slidingCount(current.count, previous?.count ?? 0, now, rule.windowMs)
+  return {
+    allowed: count <= rule.limit,
+    count,
+    retryAfterSeconds: slidingRetryAfter(current.count, previous?.count ?? 0, rule, start, now),
+  }
+}
+
+/** Seconds until the sliding count, with no new hits, is back within the limit (at least 1). */
+function slidingRetryAfter(
+  current: number,
+  previous: number,
+  rule: Limit,
+  start: Date,
+  now: Date,
+): number {
+  const { limit, windowMs } = rule
+  // Within this window the previous one's share shrinks; after it, this one's does.
+  const at =
+    current <= limit
+      ? start.getTime() + windowMs * (1 - (limit - current) / previous)
+      : start.getTime() + windowMs + windowMs * (1 - limit / current)
+  return Math.max(1, Math.ceil((at - now.getTime()) / 1000))
+}
+/** Takes back one hit counted at `now` (an attempt that turned out to be legitimate). */
+export async function undoHit(db: Db, key: string, rule: Limit, now: Date): Promise<void> {
+  await db
+    .update(rateLimitHits)
+    .set({ count: sql`greatest(${rateLimitHits.count} - 1, 0)` })
+    .where(
+      and(
+        eq(rateLimitHits.key, key),
+        eq(rateLimitHits.windowStart, windowStart(now, rule.windowMs)),
+      ),
+    )
 }

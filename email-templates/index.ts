@@ -5,6 +5,7 @@ import * as graderReportReady from './grader-report-ready.ts'
 import * as newQualifiedLeads from './new-qualified-leads.ts'
 import * as outreach from './outreach.ts'
 import * as passwordReset from './password-reset.ts'
+import * as signInAlert from './sign-in-alert.ts'
 import * as userInvitation from './user-invitation.ts'
 import type { RenderedEmail } from './layout.ts'
 
@@ -52,6 +53,13 @@ export const templates: ReadonlyArray<TemplateEntry<any>> = [
     description: 'A link to choose a new password.',
     render: passwordReset.render,
     defaults: passwordReset.defaults,
+  }),
+  entry({
+    name: 'sign-in-alert',
+    description:
+      'Someone is guessing the password of this account: it is not locked, guesses are slowed.',
+    render: signInAlert.render,
+    defaults: signInAlert.defaults,
   }),
   entry({
     name: 'outreach',

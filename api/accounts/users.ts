@@ -5,7 +5,13 @@ import { users, userTokens } from '../db/schema.ts'
 import { canonicalEmail, parseEmailAddress } from '../email-address.ts'
 import { newId, newToken } from '../ids.ts'
 import { dummyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts'
-import { clearRateLimit, hitRateLimit, type Limit } from '../rate-limits.ts'
+import {
+  clearRateLimit,
+  hitRateLimit,
+  hitSlidingLimit,
+  undoHit,
+  type Limit,
+} from '../rate-limits.ts'
 
 export type Role = 'admin' | 'rep' | 'sdr'
 export const ROLES: readonly Role[] = ['admin', 'rep', 'sdr']
@@ -104,9 +110,23 @@ export async function setPassword(
 
 // ── Sign-in ─────────────────────────────────────────────────────────────────────────────────
 
+const QUARTER_HOUR = 15 * 60 * 1000
+
+/**
+ * Failed sign-ins counted in sliding 15-minute windows. One address may fail 5 times on one
+ * account and 50 times in all; beyond that it is refused for a while. An account failing 10 times
+ * from anywhere is being guessed at: it is not locked (that would let anyone lock anyone out),
+ * but addresses that failed on it are refused, fresh ones get one attempt per 2 s between them,
+ * and the user is told by email.
+ */
 export const SIGN_IN_LIMITS = {
-  account: { limit: 10, windowMs: 15 * 60 * 1000 } satisfies Limit,
-  ip: { limit: 50, windowMs: 15 * 60 * 1000 } satisfies Limit,
+  addressAccount: { limit: 5, windowMs: QUARTER_HOUR } satisfies Limit,
+  address: { limit: 50, windowMs: QUARTER_HOUR } satisfies Limit,
+  account: { limit: 10, windowMs: QUARTER_HOUR } satisfies Limit,
+  /** While an account is guessed at: attempts from fresh addresses, one per this. */
+  paceMs: 2_000,
+  /** At most one alert email per account per this. */
+  alertEveryMs: 60 * 60 * 1000,
 }
 
 export type SignInResult =
@@ -114,41 +134,93 @@ export type SignInResult =
   | { ok: false; code: 'invalid_credentials' }
   | { ok: false; code: 'throttled'; retryAfterSeconds: number }
 
+export interface SignInCounts {
+  /** Sliding counts including this attempt. */
+  addressAccount: { count: number; retryAfterSeconds: number }
+  address: { count: number; retryAfterSeconds: number }
+  account: { count: number }
+}
+
+/**
+ * Whether an attempt may go on to the password check: 'check', or refused for a while, or
+ * 'pace' (the account is guessed at and this address has not failed on it: one attempt per
+ * pace interval among all such addresses). Pure.
+ */
+export function signInGate(
+  counts: SignInCounts,
+): { gate: 'check' } | { gate: 'pace' } | { gate: 'refuse'; retryAfterSeconds: number } {
+  const { addressAccount, address, account } = counts
+  const refuse = (retryAfterSeconds: number) => ({ gate: 'refuse' as const, retryAfterSeconds })
+  if (address.count > SIGN_IN_LIMITS.address.limit) return refuse(address.retryAfterSeconds)
+  if (addressAccount.count > SIGN_IN_LIMITS.addressAccount.limit)
+    return refuse(addressAccount.retryAfterSeconds)
+  if (account.count <= SIGN_IN_LIMITS.account.limit) return { gate: 'check' }
+  // Guessed at: an address with a failure on this account waits out its window.
+  if (addressAccount.count - 1 >= 1) return refuse(addressAccount.retryAfterSeconds || 60)
+  return { gate: 'pace' }
+}
+
+export interface SignInOptions {
+  /** Called (at most once an hour per account) when an existing account is being guessed at. */
+  onGuessing?: (user: User, failures: number) => Promise<void>
+}
+
 /**
  * Unknown email, wrong password and disabled account give the same answer after the same work
- * (one argon2 verification). Every attempt counts toward the per-account and per-IP throttles;
- * a successful sign-in clears the account's count.
+ * (one argon2 verification). Every attempt is counted before the (slow) check, atomically, so
+ * parallel guesses cannot all slip under a limit; a successful one is taken back.
  */
 export async function signIn(
   db: Db,
   input: { email: string; password: string; ip: string },
   now: Date,
+  options: SignInOptions = {},
 ): Promise<SignInResult> {
   const email = canonicalEmail(input.email)
-  const accountKey = `signin:account:${email}`
-  const ipKey = `signin:ip:${input.ip}`
-  // Count the attempt before the (slow) password check, atomically, so parallel guesses cannot
-  // all slip under the limit; a success clears the account's count.
-  const [byAccount, byIp] = await Promise.all([
-    hitRateLimit(db, accountKey, SIGN_IN_LIMITS.account, now),
-    hitRateLimit(db, ipKey, SIGN_IN_LIMITS.ip, now),
+  const keys = {
+    addressAccount: `signin:pair:${input.ip}:${email}`,
+    address: `signin:ip:${input.ip}`,
+    account: `signin:account:${email}`,
+  }
+  const [addressAccount, address, account] = await Promise.all([
+    hitSlidingLimit(db, keys.addressAccount, SIGN_IN_LIMITS.addressAccount, now),
+    hitSlidingLimit(db, keys.address, SIGN_IN_LIMITS.address, now),
+    hitSlidingLimit(db, keys.account, SIGN_IN_LIMITS.account, now),
   ])
-  if (!byAccount.allowed || !byIp.allowed) {
-    return {
-      ok: false,
-      code: 'throttled',
-      retryAfterSeconds: Math.max(
-        byAccount.allowed ? 0 : byAccount.retryAfterSeconds,
-        byIp.allowed ? 0 : byIp.retryAfterSeconds,
-      ),
-    }
+  // The pair counts password checks only: an attempt refused unchecked (paced, say) is not a
+  // failure of this address on this account.
+  const throttled = async (retryAfterSeconds: number): Promise<SignInResult> => {
+    await undoHit(db, keys.addressAccount, SIGN_IN_LIMITS.addressAccount, now)
+    return { ok: false, code: 'throttled', retryAfterSeconds }
+  }
+  const gate = signInGate({ addressAccount, address, account })
+  if (gate.gate === 'refuse') return throttled(gate.retryAfterSeconds)
+  if (gate.gate === 'pace') {
+    const pace = { limit: 1, windowMs: SIGN_IN_LIMITS.paceMs }
+    const slot = await hitRateLimit(db, `signin:pace:${email}`, pace, now)
+    if (!slot.allowed) return throttled(slot.retryAfterSeconds)
   }
   const [user] = await db.select().from(users).where(eq(users.email, email))
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const valid = await verifyPassword(hash, input.password)
-  if (!user || !user.passwordHash || user.disabledAt || !valid)
+  if (!user || !user.passwordHash || user.disabledAt || !valid) {
+    if (
+      user &&
+      !user.disabledAt &&
+      account.count > SIGN_IN_LIMITS.account.limit &&
+      options.onGuessing
+    ) {
+      const alert = { limit: 1, windowMs: SIGN_IN_LIMITS.alertEveryMs }
+      if ((await hitRateLimit(db, `signin:alert:${email}`, alert, now)).count === 1)
+        await options.onGuessing(user, account.count)
+    }
     return { ok: false, code: 'invalid_credentials' }
-  await clearRateLimit(db, accountKey)
+  }
+  await Promise.all([
+    clearRateLimit(db, keys.addressAccount),
+    undoHit(db, keys.address, SIGN_IN_LIMITS.address, now),
+    undoHit(db, keys.account, SIGN_IN_LIMITS.account, now),
+  ])
   return { ok: true, user }
 }
 

@@ -11,6 +11,7 @@ import {
   SESSION_COOKIE,
   sessionCookie,
 } from '../accounts/sessions.ts'
+import { enqueueSignInAlert } from '../accounts/sign-in-alert.ts'
 import { signIn } from '../accounts/users.ts'
 import { emailAddressField } from '../email-address.ts'
 
@@ -41,6 +42,12 @@ export const sessionRoutes = new Hono<AppEnv>()
       deps.db,
       { email: input.email, password: input.password, ip: c.var.ip },
       now,
+      {
+        onGuessing: async (user, failures) => {
+          await enqueueSignInAlert(deps.db, deps.env, user, failures, now)
+          c.var.log.warn('account being guessed at', { userId: user.id, failures })
+        },
+      },
     )
     if (!result.ok) {
       if (!wantsJson(c)) return redirectBack(c, toLogin(c, result.code, input.next))

@@ -51,6 +51,7 @@ describe('the template index', () => {
       'new-qualified-leads',
       'outreach',
       'password-reset',
+      'sign-in-alert',
       'user-invitation',
     ])
     for (const t of templates) expect(t.description.length, t.name).toBeGreaterThan(10)
