@@ -1,6 +1,6 @@
 // The import rule (README, Layout): imports run down this list, never up.
 //   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
-//   → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
+//   → integrations/ → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
 // The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts,
 // email-address.ts, email-headers.ts)
 // and email-templates/ import no capability. Within one folder anything goes.
@@ -9,6 +9,9 @@ const layers = [
   ['wiring', '^api/(app|background)\\.ts$'],
   ['routes', '^api/routes/'],
   ['demo', '^api/demo/'],
+  // Above the grader: webhook delivery goes through the grader's SSRF-guarded client. What the
+  // capabilities below emit goes through the webhook outbox on the ground floor (db/webhook-outbox.ts).
+  ['integrations', '^api/integrations/'],
   ['grader', '^api/grader/'],
   ['campaigns', '^api/campaigns/'],
   ['tracking', '^api/tracking/'],

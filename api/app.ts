@@ -32,6 +32,8 @@ import {
   validateSessionToken,
 } from './accounts/sessions.ts'
 import { createClickWriter, type ClickWriter } from './tracking/click-writer.ts'
+import { bearerAuth } from './integrations/bearer-auth.ts'
+import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
@@ -81,6 +83,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
     c.set('ip', clientIp(c, deps.env.TRUST_PROXY))
     c.set('user', null)
     c.set('sessionId', null)
+    c.set('apiToken', null)
     const started = performance.now()
     await next()
     // Errors carry the id users can quote to support; hot redirects stay free of extra headers
@@ -113,12 +116,16 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
     (c.req.method === 'POST' && CAMPAIGN_UPLOAD_PATH.test(c.req.path) ? uploadLimit : globalLimit)(c, next),
   )
 
+  // API tokens (Authorization: Bearer) authenticate before the CSRF checks, which they skip.
+  app.use('/api/*', bearerAuth)
+
   // Cross-site form posts are refused; JSON cannot be posted cross-site without a CORS preflight.
   // The RFC 8058 one-click unsubscribe (/u/*) is exempt: mail providers send no Origin.
   const csrfCheck = csrf({
     origin: (origin, c) => origin === deps.env.APP_ORIGIN || origin === new URL(c.req.url).origin,
   })
   app.on(UNSAFE, '/api/*', async (c, next) => {
+    if (c.var.apiToken) return next()
     // csrf() only looks at form-like content types; a bodiless POST (no Content-Type) must come
     // from our own pages too, or a same-site page could trigger admin actions with a bare fetch.
     if (!c.req.header('content-type')) {
@@ -141,6 +148,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   // Sessions: a valid cookie sets c.var.user; an invalid one is cleared. Without a session
   // cookie the request goes straight on.
   app.use('/api/*', (c, next) => {
+    if (c.var.apiToken) return next()
     const token = readCookie(rawHeader(c, 'cookie'), SESSION_COOKIE)
     return token ? withSession(c, next, token) : next()
   })
@@ -167,6 +175,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/deals', dealRoutes)
   app.route('/api/pipeline-settings', pipelineSettingsRoutes)
   app.route('/api/admin/email', emailAdminRoutes)
+  app.route('/api/admin/api-tokens', apiTokenRoutes)
   app.route('/u', unsubscribeRoutes)
   app.route('/api/leads', leadRoutes)
   app.route('/api/contacts', contactRoutes)

@@ -38,6 +38,8 @@ const envSchema = z.object({
   // Lead capture: how long a download link works; posts per IP per hour before quarantine.
   DOWNLOAD_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   LEADS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  // Requests one API token may make per minute (429 with Retry-After past it).
+  API_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -67,6 +69,9 @@ const envSchema = z.object({
   OUTBOX_MAX_AGE_HOURS: z.coerce.number().positive().default(72),
   // Grader: test-only addresses treated as public; refused when NODE_ENV=production.
   GRADER_ALLOW_ADDRESSES: optionalString,
+  // Webhooks: the same, for delivery targets (a test's loopback receiver); refused in production.
+  WEBHOOK_ALLOW_ADDRESSES: optionalString,
+  WEBHOOK_WORKER: bool.default(true),
   DEMO_SEED: z.enum(['ask', 'yes', 'no']).default('ask'),
 })
 
@@ -89,6 +94,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (env.NODE_ENV === 'production' && env.GRADER_ALLOW_ADDRESSES) {
     throw new EnvError(
       'Invalid configuration:\n  GRADER_ALLOW_ADDRESSES: must not be set when NODE_ENV=production',
+    )
+  }
+  if (env.NODE_ENV === 'production' && env.WEBHOOK_ALLOW_ADDRESSES) {
+    throw new EnvError(
+      'Invalid configuration:\n  WEBHOOK_ALLOW_ADDRESSES: must not be set when NODE_ENV=production',
     )
   }
   const dkim = { DKIM_DOMAIN: env.DKIM_DOMAIN, DKIM_SELECTOR: env.DKIM_SELECTOR, DKIM_PRIVATE_KEY: env.DKIM_PRIVATE_KEY }

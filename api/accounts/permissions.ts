@@ -18,6 +18,8 @@ const rules = {
   'campaigns:read': ['admin', 'sdr', 'rep'],
   'campaigns:write': ['admin', 'sdr'],
   'grader:read': ['admin', 'rep', 'sdr'],
+  'api_tokens:manage': ['admin'],
+  'webhooks:manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>
 
 export type Permission = keyof typeof rules

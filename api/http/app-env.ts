@@ -15,5 +15,7 @@ export interface AppEnv {
     ip: string
     user: RequestUser | null
     sessionId: string | null
+    /** Set when the request authenticated with an API token (Authorization: Bearer) instead of a session. */
+    apiToken: { id: string; scopes: readonly string[] } | null
   }
 }

@@ -17,8 +17,7 @@ import {
 import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, readBody, validate } from '../http/input.ts'
-import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
-import { can } from '../accounts/permissions.ts'
+import { allows, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
   boardView,
@@ -240,7 +239,7 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/claim', async (c) => {
     const dealId = validate(id, c.req.param('id'))
     const { next } = await bodylessForm(c)
-    if (!can(c.var.user, 'deals:claim'))
+    if (!allows(c, 'deals:claim'))
       return refuse(
         c,
         backTo(next),
