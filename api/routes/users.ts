@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/account-emails.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { fail, validate } from '../http/input.ts'
+import { fail, validate, wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
@@ -17,6 +17,8 @@ import {
   type User,
 } from '../accounts/users.ts'
 import { emailAddressField } from '../email-address.ts'
+import { accountLinkCookie } from '../accounts/link-cookie.ts'
+import { secureCookies } from '../http/cookies.ts'
 
 const createSchema = z.object({
   email: emailAddressField,
@@ -62,11 +64,9 @@ export const userRoutes = new Hono<AppEnv>()
         code: created.code,
         message: created.message,
       })
-    return respond(
-      c,
-      PAGE,
-      { notice: `Added ${created.user.email}.`, ...(inviteLink ? { link: inviteLink } : {}) },
-      () => c.json({ user: publicUser(created.user), inviteLink }, 201),
+    showOnce(c, inviteLink)
+    return respond(c, PAGE, { notice: `Added ${created.user.email}.` }, () =>
+      c.json({ user: publicUser(created.user), inviteLink }, 201),
     )
   })
   .post('/:id/disable', (c) => toggle(c, true))
@@ -96,11 +96,9 @@ export const userRoutes = new Hono<AppEnv>()
       await enqueuePasswordResetEmail(tx, env, { user, url, expiresAt, requestedFrom }, now())
       return url
     })
-    return respond(
-      c,
-      PAGE,
-      { notice: `Password reset link for ${user.email} created.`, link },
-      () => c.json({ link }),
+    showOnce(c, link)
+    return respond(c, PAGE, { notice: `Password reset link for ${user.email} created.` }, () =>
+      c.json({ link }),
     )
   })
 
@@ -113,6 +111,16 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   return respond(c, PAGE, { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.` }, () =>
     c.json({ user: publicUser(user) }),
   )
+}
+
+/**
+ * A plain form's 303 carries the one-time link to the users page in a short-lived cookie, shown
+ * there once, never in the URL (browser history). JSON callers get it in the body.
+ */
+function showOnce(c: Context<SignedInEnv>, link: string | null): void {
+  const token = link && new URL(link).searchParams.get('token')
+  if (!token || wantsJson(c)) return
+  c.header('Set-Cookie', accountLinkCookie(token, secureCookies(c.var.deps.env)), { append: true })
 }
 
 /** The form's password field is empty when the user is to be invited instead. */

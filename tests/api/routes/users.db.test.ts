@@ -1,19 +1,49 @@
 import { describe, expect, it } from 'vitest'
-import { addUser, form, json, ORIGIN, setupTestApp, signedInAs, signInCookie } from '../../helpers.ts'
+import { accountLinkFromCookie } from '../../../api/accounts/link-cookie.ts'
+import {
+  addUser,
+  form,
+  json,
+  ORIGIN,
+  setupTestApp,
+  signedInAs,
+  signInCookie,
+} from '../../helpers.ts'
 
 const ctx = await setupTestApp()
 
 describe('/api/users (admin only)', () => {
-  it.each(['rep', 'sdr'] as const)('refuses a %s with 403 and an anonymous caller with 401', async (role) => {
-    const { cookie } = await signedInAs(ctx, role)
-    expect((await ctx.app.request('/api/users', { headers: { cookie } })).status).toBe(403)
-    expect((await ctx.app.request('/api/users', json({ email: 'x@example.com', name: 'X', role: 'rep' }, { cookie }))).status).toBe(403)
-    expect((await ctx.app.request('/api/users')).status).toBe(401)
-  })
+  it.each(['rep', 'sdr'] as const)(
+    'refuses a %s with 403 and an anonymous caller with 401',
+    async (role) => {
+      const { cookie } = await signedInAs(ctx, role)
+      expect((await ctx.app.request('/api/users', { headers: { cookie } })).status).toBe(403)
+      expect(
+        (
+          await ctx.app.request(
+            '/api/users',
+            json({ email: 'x@example.com', name: 'X', role: 'rep' }, { cookie }),
+          )
+        ).status,
+      ).toBe(403)
+      expect((await ctx.app.request('/api/users')).status).toBe(401)
+    },
+  )
 
   it('lets an admin add a user with a password, who can then sign in', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
-    const res = await ctx.app.request('/api/users', json({ email: 'Rita@Example.com', name: 'Rita Rep', role: 'rep', password: 'a good long password' }, { cookie }))
+    const res = await ctx.app.request(
+      '/api/users',
+      json(
+        {
+          email: 'Rita@Example.com',
+          name: 'Rita Rep',
+          role: 'rep',
+          password: 'a good long password',
+        },
+        { cookie },
+      ),
+    )
     expect(res.status).toBe(201)
     const body = await res.json()
     expect(body.user).toMatchObject({ email: 'rita@example.com', role: 'rep', invited: false })
@@ -23,7 +53,13 @@ describe('/api/users (admin only)', () => {
 
   it('adds a user whose address has a Unicode domain, who signs in typing either spelling', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
-    const res = await ctx.app.request('/api/users', json({ email: 'Ann@Bücher.example', name: 'Ann', role: 'rep', password: 'a good long password' }, { cookie }))
+    const res = await ctx.app.request(
+      '/api/users',
+      json(
+        { email: 'Ann@Bücher.example', name: 'Ann', role: 'rep', password: 'a good long password' },
+        { cookie },
+      ),
+    )
     expect(res.status).toBe(201)
     expect((await res.json()).user.email).toBe('ann@xn--bcher-kva.example')
     await signInCookie(ctx, 'ann@bücher.example', 'a good long password')
@@ -32,27 +68,48 @@ describe('/api/users (admin only)', () => {
 
   it('invites a user without a password: the link sets it once, then signs them in', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
-    const res = await ctx.app.request('/api/users', json({ email: 'ivan@example.com', name: 'Ivan', role: 'sdr' }, { cookie }))
+    const res = await ctx.app.request(
+      '/api/users',
+      json({ email: 'ivan@example.com', name: 'Ivan', role: 'sdr' }, { cookie }),
+    )
     const { inviteLink } = await res.json()
     const token = new URL(inviteLink).searchParams.get('token')!
     const weak = await ctx.app.request('/api/setup/password', json({ token, password: 'short' }))
     expect(weak.status).toBe(422)
-    const set = await ctx.app.request('/api/setup/password', json({ token, password: 'a private passphrase' }))
+    const set = await ctx.app.request(
+      '/api/setup/password',
+      json({ token, password: 'a private passphrase' }),
+    )
     expect(set.status).toBe(201)
     expect(set.headers.get('set-cookie')).toContain('fd_session=')
-    const again = await ctx.app.request('/api/setup/password', json({ token, password: 'another passphrase!' }))
+    const again = await ctx.app.request(
+      '/api/setup/password',
+      json({ token, password: 'another passphrase!' }),
+    )
     expect(again.status).toBe(410)
     await signInCookie(ctx, 'ivan@example.com', 'a private passphrase')
   })
 
   it('answers a duplicate email with 409, a bad role and a weak password with 422', async () => {
     const { cookie, user } = await signedInAs(ctx, 'admin')
-    const dup = await ctx.app.request('/api/users', json({ email: user.email, name: 'Again', role: 'rep', password: 'long enough password' }, { cookie }))
+    const dup = await ctx.app.request(
+      '/api/users',
+      json(
+        { email: user.email, name: 'Again', role: 'rep', password: 'long enough password' },
+        { cookie },
+      ),
+    )
     expect(dup.status).toBe(409)
-    const role = await ctx.app.request('/api/users', json({ email: 'r@example.com', name: 'R', role: 'boss' }, { cookie }))
+    const role = await ctx.app.request(
+      '/api/users',
+      json({ email: 'r@example.com', name: 'R', role: 'boss' }, { cookie }),
+    )
     expect(role.status).toBe(422)
     expect((await role.json()).error.message).toContain('Role')
-    const weak = await ctx.app.request('/api/users', json({ email: 'w@example.com', name: 'W', role: 'rep', password: '123' }, { cookie }))
+    const weak = await ctx.app.request(
+      '/api/users',
+      json({ email: 'w@example.com', name: 'W', role: 'rep', password: '123' }, { cookie }),
+    )
     expect(weak.status).toBe(422)
   })
 
@@ -60,18 +117,41 @@ describe('/api/users (admin only)', () => {
     const { cookie } = await signedInAs(ctx, 'admin')
     const rep = await addUser(ctx, 'rep')
     const repCookie = await signInCookie(ctx, rep.email)
-    const off = await ctx.app.request(`/api/users/${rep.id}/disable`, { method: 'POST', headers: { cookie, origin: ORIGIN, accept: 'application/json' } })
+    const off = await ctx.app.request(`/api/users/${rep.id}/disable`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, accept: 'application/json' },
+    })
     expect(off.status).toBe(200)
-    expect((await ctx.app.request('/api/sessions/current', { method: 'DELETE', headers: { cookie: repCookie, origin: ORIGIN } })).headers.get('set-cookie')).toContain('Max-Age=0')
+    expect(
+      (
+        await ctx.app.request('/api/sessions/current', {
+          method: 'DELETE',
+          headers: { cookie: repCookie, origin: ORIGIN },
+        })
+      ).headers.get('set-cookie'),
+    ).toContain('Max-Age=0')
     await expect(signInCookie(ctx, rep.email)).rejects.toThrow()
-    await ctx.app.request(`/api/users/${rep.id}/enable`, { method: 'POST', headers: { cookie, origin: ORIGIN, accept: 'application/json' } })
+    await ctx.app.request(`/api/users/${rep.id}/enable`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, accept: 'application/json' },
+    })
     await signInCookie(ctx, rep.email)
   })
 
   it('does not let an admin disable themselves or drop their own admin role', async () => {
     const { cookie, user } = await signedInAs(ctx, 'admin')
-    expect((await ctx.app.request(`/api/users/${user.id}/disable`, { method: 'POST', headers: { cookie, origin: ORIGIN } })).status).toBe(409)
-    expect((await ctx.app.request(`/api/users/${user.id}/role`, json({ role: 'rep' }, { cookie }))).status).toBe(409)
+    expect(
+      (
+        await ctx.app.request(`/api/users/${user.id}/disable`, {
+          method: 'POST',
+          headers: { cookie, origin: ORIGIN },
+        })
+      ).status,
+    ).toBe(409)
+    expect(
+      (await ctx.app.request(`/api/users/${user.id}/role`, json({ role: 'rep' }, { cookie })))
+        .status,
+    ).toBe(409)
   })
 
   it('creates a password reset link that revokes existing sessions when used', async () => {
@@ -83,24 +163,60 @@ describe('/api/users (admin only)', () => {
     await ctx.app.request('/api/setup/password', json({ token, password: 'brand new passphrase' }))
     const adminCookie = await signInCookie(ctx, (await signedInAs(ctx, 'admin')).user.email)
     expect(adminCookie).toBeTruthy()
-    const probe = await ctx.app.request('/api/sessions/current', { method: 'DELETE', headers: { cookie: repCookie, origin: ORIGIN } })
+    const probe = await ctx.app.request('/api/sessions/current', {
+      method: 'DELETE',
+      headers: { cookie: repCookie, origin: ORIGIN },
+    })
     expect(probe.headers.get('set-cookie')).toContain('Max-Age=0') // the old cookie was invalid
     await signInCookie(ctx, rep.email, 'brand new passphrase')
   })
 
   it('answers an unknown or malformed user id with 404/422', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
-    expect((await ctx.app.request('/api/users/not-a-uuid/disable', { method: 'POST', headers: { cookie, origin: ORIGIN } })).status).toBe(422)
-    expect((await ctx.app.request('/api/users/01900000-0000-7000-8000-000000000000/disable', { method: 'POST', headers: { cookie, origin: ORIGIN } })).status).toBe(404)
+    expect(
+      (
+        await ctx.app.request('/api/users/not-a-uuid/disable', {
+          method: 'POST',
+          headers: { cookie, origin: ORIGIN },
+        })
+      ).status,
+    ).toBe(422)
+    expect(
+      (
+        await ctx.app.request('/api/users/01900000-0000-7000-8000-000000000000/disable', {
+          method: 'POST',
+          headers: { cookie, origin: ORIGIN },
+        })
+      ).status,
+    ).toBe(404)
   })
 
   it('the add-user form works without JavaScript', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
-    const res = await ctx.app.request('/api/users', form({ email: 'formy@example.com', name: 'Formy', role: 'rep', password: '' }, { cookie }))
+    const res = await ctx.app.request(
+      '/api/users',
+      form({ email: 'formy@example.com', name: 'Formy', role: 'rep', password: '' }, { cookie }),
+    )
     expect(res.status).toBe(303)
     const location = new URL(res.headers.get('location')!, 'http://x')
     expect(location.pathname).toBe('/app/admin/users')
-    expect(location.searchParams.get('link')).toContain('/password?token=')
+    // The one-time link never rides in the URL (browser history, issue 15): the users page gets
+    // it once from a short-lived HttpOnly cookie only that page receives.
+    expect(res.headers.get('location')).not.toContain('token')
+    expect(location.searchParams.has('link')).toBe(false)
+    const linkCookie = res.headers.getSetCookie().find((c) => c.startsWith('fd_link='))!
+    expect(linkCookie).toMatch(
+      /^fd_link=[a-z2-7]{39}; Path=\/app\/admin\/users; Max-Age=600; HttpOnly; SameSite=Strict/,
+    )
+    const token = linkCookie.match(/^fd_link=([a-z2-7]+)/)![1]!
+    const link = accountLinkFromCookie(token, ORIGIN)!
+    expect(link).toBe(`${ORIGIN}/password?token=${token}`)
+    // …and it is a real invitation: it sets the password once.
+    const set = await ctx.app.request(
+      '/api/setup/password',
+      json({ token, password: 'a private passphrase' }),
+    )
+    expect(set.status).toBe(201)
   })
 })
 
@@ -112,8 +228,16 @@ describe('first admin setup', () => {
     process.stdout.write = () => true
     const link = await announceFirstRun(fresh.deps).finally(() => (process.stdout.write = write))
     const token = new URL(link!).searchParams.get('token')!
-    const body = { token, email: 'owner@example.com', name: 'Owner', password: 'a secret passphrase 1' }
-    const [a, b] = await Promise.all([fresh.app.request('/api/setup', json(body)), fresh.app.request('/api/setup', json({ ...body, email: 'other@example.com' }))])
+    const body = {
+      token,
+      email: 'owner@example.com',
+      name: 'Owner',
+      password: 'a secret passphrase 1',
+    }
+    const [a, b] = await Promise.all([
+      fresh.app.request('/api/setup', json(body)),
+      fresh.app.request('/api/setup', json({ ...body, email: 'other@example.com' })),
+    ])
     expect([a.status, b.status].sort()).toEqual([201, 410])
     expect(await announceFirstRun(fresh.deps)).toBeNull()
   })
