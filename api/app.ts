@@ -3,6 +3,7 @@ import { Hono, type Context, type Next } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Deps } from './deps.ts'
 import { clientIp } from './http/client-ip.ts'
 import { fastRedirect } from './http/redirect.ts'
@@ -187,10 +188,12 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404))
 
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     if (err instanceof HTTPException) {
       const res = err.getResponse()
-      if (res.headers.get('content-type')?.includes('json')) return res
+      // Through c.body(), so headers set before the throw (a cleared session cookie) go out too.
+      if (res.headers.get('content-type')?.includes('json'))
+        return c.body(await res.text(), { status: res.status as ContentfulStatusCode, headers: res.headers })
       return c.json({ error: { code: codeFor(err.status), message: err.message || res.statusText } }, err.status)
     }
     c.var.log?.error('unhandled error', { err, path: c.req.path })
