@@ -1,7 +1,7 @@
 // The full website grader report is ready: the headline numbers and a link to the report.
 // Transactional: the visitor unlocked the report with this address.
 
-import { html, line, safeUrl } from './html.ts'
+import { html, line, points, safeUrl } from './html.ts'
 import { button, facts, fallbackLink, paragraph, renderLayout } from './layout.ts'
 import type { Brand, RenderedEmail } from './layout.ts'
 
@@ -43,12 +43,13 @@ export function render(props: Props): RenderedEmail {
   const band = line(props.band)
   const name = line(props.firstName)
   const greeting = name ? `Hi ${name},` : 'Hi,'
+  // The total is stored as a whole number; categories keep the half points the page shows.
   const score = `${Math.round(props.totalScore)}/100`
   const rows: Array<[string, string]> = [
     ['Total score', `${score} · grade ${band}`],
     ...(props.categories ?? []).map((c): [string, string] => [
       line(c.name),
-      `${Math.round(c.score)}/${c.max}`,
+      `${points(c.score)}/${c.max}`,
     ]),
   ]
 

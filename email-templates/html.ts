@@ -63,3 +63,13 @@ export function line(s: string | null | undefined): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`
 }
+
+/**
+ * Grader points as every place shows them: at most one decimal, no trailing ".0" (26.5, 27).
+ * The report page (src/components/grader/view.ts) uses this too, so the email never rounds
+ * differently from the page.
+ */
+export function points(value: number): string {
+  const rounded = Math.round(value * 10) / 10
+  return rounded.toLocaleString('en-US', { maximumFractionDigits: 1 })
+}

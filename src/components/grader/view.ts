@@ -45,11 +45,8 @@ export function bandTone(band: string | null | undefined): Tone {
   return 'none'
 }
 
-/** Points with at most one decimal, without a trailing ".0". */
-export function points(value: number): string {
-  const rounded = Math.round(value * 10) / 10
-  return rounded.toLocaleString('en-US', { maximumFractionDigits: 1 })
-}
+/** Points with at most one decimal, without a trailing ".0": the same rule as the emails. */
+export { points } from '../../../email-templates/html.ts'
 
 export function percent(ratio: number): number {
   return Math.max(0, Math.min(100, Math.round(ratio * 100)))
