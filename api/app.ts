@@ -35,6 +35,7 @@ import {
 import { createClickWriter, type ClickWriter } from './tracking/click-writer.ts'
 import { bearerAuth } from './integrations/bearer-auth.ts'
 import { apiTokenRoutes } from './routes/api-tokens.ts'
+import { syncRoutes } from './routes/sync.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
@@ -177,6 +178,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/pipeline-settings', pipelineSettingsRoutes)
   app.route('/api/admin/email', emailAdminRoutes)
   app.route('/api/admin/api-tokens', apiTokenRoutes)
+  app.route('/api/sync', syncRoutes)
   app.route('/u', unsubscribeRoutes)
   app.route('/api/leads', leadRoutes)
   app.route('/api/contacts', contactRoutes)

@@ -1,0 +1,177 @@
+import { and, asc, inArray, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import type { Db } from '../db/client.ts'
+import { contacts, deals, submissions } from '../db/schema.ts'
+
+// What an integration reads to keep a copy in step: the rows changed since a cursor, oldest
+// first, by keyset on (updated_at, id) — a row that changes again moves behind the cursor and
+// comes again, and no page shifts when rows are added meanwhile, as offsets would. The cursor
+// carries the timestamp as PostgreSQL prints it (microseconds), so rows stamped by the database
+// (defaultNow) compare exactly too.
+
+export const SYNC_PAGE_MAX = 500
+export const SYNC_PAGE_DEFAULT = 100
+
+export interface SyncPosition {
+  at: string
+  id: string
+}
+
+export interface SyncPage<T> {
+  data: T[]
+  /** Pass it back to continue; when `hasMore` is false, keep it to poll for later changes. */
+  nextCursor: string | null
+  hasMore: boolean
+}
+
+const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+
+export function encodeCursor(position: SyncPosition): string {
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url')
+}
+
+/** The position a cursor names; null when it is not one of ours. */
+export function decodeCursor(cursor: string): SyncPosition | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (!Array.isArray(value) || value.length !== 2) return null
+    const [at, id] = value as unknown[]
+    if (typeof at !== 'string' || !AT.test(at) || typeof id !== 'string' || id.length > 64)
+      return null
+    if (Number.isNaN(Date.parse(at))) return null
+    return { at, id }
+  } catch {
+    return null
+  }
+}
+
+const positionOf = (column: PgColumn) =>
+  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+async function page<T extends { id: string }>(
+  db: Db,
+  query: {
+    select: Record<string, PgColumn>
+    table: typeof deals | typeof contacts | typeof submissions
+    at: PgColumn
+    id: PgColumn
+    where?: SQL | undefined
+  },
+  after: SyncPosition | null,
+  limit: number,
+): Promise<SyncPage<T>> {
+  const keyset = after
+    ? sql`(${query.at}, ${query.id}) > (${after.at}::timestamptz, ${after.id})`
+    : undefined
+  const rows = (await db
+    .select({ ...query.select, position: positionOf(query.at) })
+    .from(query.table)
+    .where(and(keyset, query.where))
+    .orderBy(asc(query.at), asc(query.id))
+    .limit(limit + 1)) as unknown as Array<T & { position: string }>
+  const hasMore = rows.length > limit
+  const data = rows.slice(0, limit)
+  const last = data.at(-1)
+  return {
+    data: data.map(({ position: _position, ...row }) => row as unknown as T),
+    nextCursor: last
+      ? encodeCursor({ at: last.position, id: last.id })
+      : after
+        ? encodeCursor(after)
+        : null,
+    hasMore,
+  }
+}
+
+const dealColumns = {
+  id: deals.id,
+  title: deals.title,
+  stage: deals.stage,
+  stageEnteredAt: deals.stageEnteredAt,
+  source: deals.source,
+  contactId: deals.contactId,
+  companyId: deals.companyId,
+  ownerId: deals.ownerId,
+  sdrId: deals.sdrId,
+  amountCents: deals.amountCents,
+  currency: deals.currency,
+  expectedCloseDate: deals.expectedCloseDate,
+  contractSignedOn: deals.contractSignedOn,
+  paymentReceivedOn: deals.paymentReceivedOn,
+  lostReason: deals.lostReason,
+  claimedAt: deals.claimedAt,
+  closedAt: deals.closedAt,
+  createdAt: deals.createdAt,
+  updatedAt: deals.updatedAt,
+}
+export type SyncedDeal = { [K in keyof typeof dealColumns]: (typeof deals.$inferSelect)[K] }
+
+const contactColumns = {
+  id: contacts.id,
+  email: contacts.emailDisplay,
+  firstName: contacts.firstName,
+  lastName: contacts.lastName,
+  jobTitle: contacts.jobTitle,
+  phone: contacts.phone,
+  companyId: contacts.companyId,
+  companyName: contacts.companyName,
+  source: contacts.source,
+  createdAt: contacts.createdAt,
+  updatedAt: contacts.updatedAt,
+}
+export type SyncedContact = {
+  [K in keyof typeof contactColumns]: K extends 'email'
+    ? string
+    : (typeof contacts.$inferSelect)[K & keyof typeof contacts.$inferSelect]
+}
+
+// A lead is a form post or grader unlock that reached the pipeline (quarantined ones never do;
+// a released one is announced by the lead.captured webhook). No IP or user agent.
+const leadColumns = {
+  id: submissions.id,
+  contactId: submissions.contactId,
+  kind: submissions.kind,
+  offer: submissions.offer,
+  email: submissions.email,
+  fields: submissions.fields,
+  pageUrl: submissions.pageUrl,
+  referrer: submissions.referrer,
+  utm: submissions.utm,
+  firstTouch: submissions.firstTouch,
+  status: submissions.status,
+  createdAt: submissions.createdAt,
+}
+export type SyncedLead = { [K in keyof typeof leadColumns]: (typeof submissions.$inferSelect)[K] }
+
+export function dealsChanged(db: Db, after: SyncPosition | null, limit: number) {
+  return page<SyncedDeal>(
+    db,
+    { select: dealColumns, table: deals, at: deals.updatedAt, id: deals.id },
+    after,
+    limit,
+  )
+}
+
+export function contactsChanged(db: Db, after: SyncPosition | null, limit: number) {
+  return page<SyncedContact>(
+    db,
+    { select: contactColumns, table: contacts, at: contacts.updatedAt, id: contacts.id },
+    after,
+    limit,
+  )
+}
+
+export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number) {
+  return page<SyncedLead>(
+    db,
+    {
+      select: leadColumns,
+      table: submissions,
+      at: submissions.createdAt,
+      id: submissions.id,
+      where: inArray(submissions.status, ['accepted', 'released']),
+    },
+    after,
+    limit,
+  )
+}

@@ -1,0 +1,50 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import { requirePermission } from '../accounts/guards.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { fail, validate } from '../http/input.ts'
+import {
+  contactsChanged,
+  dealsChanged,
+  decodeCursor,
+  leadsCaptured,
+  SYNC_PAGE_DEFAULT,
+  SYNC_PAGE_MAX,
+  type SyncPosition,
+} from '../integrations/sync.ts'
+
+// /api/sync: what changed since a cursor, for integrations keeping a copy (API tokens with
+// leads:read or deals:read, or a signed-in admin/SDR). One deal in full (evidence, timeline) is
+// GET /api/deals/:id; campaigns and their results are GET /api/campaigns and /api/campaigns/:id.
+
+export const syncQuerySchema = z.object({
+  cursor: z.string().max(300).optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, 'limit is at least 1.')
+    .max(SYNC_PAGE_MAX, `limit is at most ${SYNC_PAGE_MAX}.`)
+    .default(SYNC_PAGE_DEFAULT),
+})
+
+function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
+  const query = validate(syncQuerySchema, c.req.query())
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  if (query.cursor !== undefined && !after)
+    fail(400, 'invalid_cursor', 'The cursor is not one this API gave out; start without one.')
+  return { after, limit: query.limit }
+}
+
+export const syncRoutes = new Hono<AppEnv>()
+  .get('/deals', requirePermission('pipeline:read_team'), async (c) => {
+    const { after, limit } = readQuery(c)
+    return c.json(await dealsChanged(c.var.db, after, limit))
+  })
+  .get('/contacts', requirePermission('contacts:read'), async (c) => {
+    const { after, limit } = readQuery(c)
+    return c.json(await contactsChanged(c.var.db, after, limit))
+  })
+  .get('/leads', requirePermission('contacts:read'), async (c) => {
+    const { after, limit } = readQuery(c)
+    return c.json(await leadsCaptured(c.var.db, after, limit))
+  })

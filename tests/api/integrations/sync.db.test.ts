@@ -1,0 +1,150 @@
+import { eq } from 'drizzle-orm'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { contacts, deals, submissions } from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
+import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
+import { qualifyContact } from '../../../api/pipeline/qualification.ts'
+import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
+
+// Syncing: pages of what changed since a cursor, by keyset on (updated_at, id); a row changed
+// again comes again after the cursor; the API token's scopes decide which lists it reads.
+
+let ctx: TestContext
+let token: string
+let leadsOnly: string
+const contactIds: string[] = []
+const dealIds: string[] = []
+
+const get = (path: string, t = token) =>
+  ctx.app.request(path, { headers: { authorization: `Bearer ${t}` } })
+
+async function makeToken(cookie: string, scopes: string[]) {
+  const res = await ctx.app.request(
+    '/api/admin/api-tokens',
+    json({ name: 'sync', scopes }, { cookie, origin: ORIGIN }),
+  )
+  return ((await res.json()) as { token: string }).token
+}
+
+type Page = {
+  data: Array<{ id: string; stage?: string }>
+  nextCursor: string | null
+  hasMore: boolean
+}
+
+async function readAll(path: string, limit: number, cursor: string | null = null) {
+  const seen: string[] = []
+  for (let i = 0; i < 50; i++) {
+    const res = await get(`${path}?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+    expect(res.status).toBe(200)
+    const page = (await res.json()) as Page
+    seen.push(...page.data.map((d) => d.id))
+    cursor = page.nextCursor
+    if (!page.hasMore) break
+  }
+  return { seen, cursor }
+}
+
+beforeAll(async () => {
+  ctx = await setupTestApp()
+  const admin = await signedInAs(ctx, 'admin')
+  token = await makeToken(admin.cookie, ['leads:read', 'deals:read', 'campaigns:read'])
+  leadsOnly = await makeToken(admin.cookie, ['leads:read'])
+  // Five deals written in one millisecond (ties broken by id), and contacts stamped by the
+  // database (microseconds).
+  const at = new Date('2026-11-29T09:00:00Z')
+  for (let i = 0; i < 5; i++) {
+    const contactId = newId()
+    contactIds.push(contactId)
+    await ctx.deps.db.insert(contacts).values({
+      id: contactId,
+      email: `p${i}@buyer${i}.example`,
+      emailDisplay: `p${i}@buyer${i}.example`,
+      source: 'inbound',
+    })
+    const q = await ctx.deps.db.transaction((tx) =>
+      qualifyContact(tx, {
+        contactId,
+        companyId: null,
+        source: 'inbound',
+        evidence: { kind: 'form', offer: 'whitepaper' },
+        title: `Buyer ${i}`,
+        now: at,
+      }),
+    )
+    dealIds.push(q.dealId)
+    await ctx.deps.db.insert(submissions).values({
+      id: newId(),
+      contactId,
+      kind: 'whitepaper',
+      offer: 'guide',
+      email: `p${i}@buyer${i}.example`,
+      fields: {},
+      status: i === 4 ? 'quarantined' : 'accepted',
+      createdAt: at,
+    })
+  }
+})
+
+describe('GET /api/sync/*', () => {
+  it('pages through every deal once, in (updated_at, id) order', async () => {
+    const { seen } = await readAll('/api/sync/deals', 2)
+    expect(seen).toEqual([...dealIds].sort())
+  })
+
+  it('hands a changed deal out again after the cursor, and nothing else', async () => {
+    const { cursor } = await readAll('/api/sync/deals', 2)
+    const empty = await readAll('/api/sync/deals', 2, cursor)
+    expect(empty.seen).toEqual([])
+    expect(empty.cursor).toBe(cursor)
+    await ctx.deps.db.transaction((tx) =>
+      changeDeal(tx, dealIds[2]!, new Date('2026-11-29T09:05:00Z'), {
+        set: { stage: 'demo' },
+        events: { type: 'stage_changed', fromStage: 'target', toStage: 'demo' },
+      }),
+    )
+    const res = await get(`/api/sync/deals?cursor=${cursor}`)
+    const page = (await res.json()) as Page
+    expect(page.data.map((d) => [d.id, d.stage])).toEqual([[dealIds[2], 'demo']])
+  })
+
+  it('compares database timestamps to the microsecond (no repeats, no gaps)', async () => {
+    const [row] = await ctx.deps.db.select().from(contacts).where(eq(contacts.id, contactIds[0]!))
+    expect(row).toBeDefined()
+    const { seen } = await readAll('/api/sync/contacts', 1)
+    expect(seen).toEqual([...contactIds].sort())
+  })
+
+  it('lists leads that reached the pipeline, without quarantined posts or network data', async () => {
+    const res = await get('/api/sync/leads?limit=10')
+    const page = (await res.json()) as Page & { data: Array<Record<string, unknown>> }
+    expect(page.data).toHaveLength(4)
+    expect(page.data.every((l) => l.status === 'accepted' && !('ip' in l))).toBe(true)
+  })
+
+  it('refuses a cursor it did not give out and a bad limit', async () => {
+    const bad = await get('/api/sync/deals?cursor=not-a-cursor')
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_cursor' } })
+    expect((await get('/api/sync/deals?limit=0')).status).toBe(422)
+    expect((await get('/api/sync/deals?limit=501')).status).toBe(422)
+  })
+
+  it('reads only what the token is scoped for', async () => {
+    expect((await get('/api/sync/deals', leadsOnly)).status).toBe(403)
+    expect((await get('/api/sync/contacts', leadsOnly)).status).toBe(200)
+    expect((await get('/api/campaigns', leadsOnly)).status).toBe(403)
+  })
+
+  it('serves one deal with its evidence and timeline, and the campaigns, to a token', async () => {
+    const res = await get(`/api/deals/${dealIds[1]}`)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { timeline: Array<{ kind: string; evidence?: unknown }> }
+    expect(body.timeline.find((e) => e.kind === 'evidence')?.evidence).toMatchObject({
+      kind: 'form',
+    })
+    const campaigns = await get('/api/campaigns')
+    expect(campaigns.status).toBe(200)
+    expect(await campaigns.json()).toEqual({ campaigns: [] })
+  })
+})
