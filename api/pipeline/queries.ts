@@ -47,6 +47,7 @@ import {
   type StageStats,
 } from './metrics.ts'
 import type { PipelineSettings } from './settings.ts'
+import { rowsOf } from '../db/raw-sql.ts'
 
 // What the pipeline pages read, as SQL aggregates over indexed columns and keyset-paginated
 // lists: no page ever loads every deal. The numbers follow the definitions in metrics.ts.
@@ -67,10 +68,6 @@ function scopeFilter(scope: Scope): SQL {
 const STAGE_ARRAY = sql.raw(`'{${STAGES.map((s) => s.key).join(',')}}'::text[]`)
 const stageOrder = (column: SQL | typeof deals.stage | typeof dealEvents.toStage) =>
   sql`(array_position(${STAGE_ARRAY}, ${column}) - 1)`
-
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows: T[] }).rows
-}
 
 // ── Board ────────────────────────────────────────────────────────────────────────────────────
 

@@ -1,0 +1,19 @@
+import { sql, type SQL } from 'drizzle-orm'
+
+/**
+ * `select … from jsonb_to_recordset($1)`: many rows as ONE parameter, for `insert into t (…)
+ * ${jsonRows(…)}`. Drizzle's multi-row VALUES builds and binds a parameter per cell, which PGlite
+ * handles slowly (250 contacts: 25–73 ms that way, 10–36 ms this way, measured). `columns` maps
+ * each row key to its SQL type, in the order of the insert's column list.
+ */
+export function jsonRows(rows: readonly object[], columns: Record<string, string>): SQL {
+  const keys = Object.keys(columns)
+  const select = keys.map((k) => `"${k}"`).join(', ')
+  const shape = keys.map((k) => `"${k}" ${columns[k]}`).join(', ')
+  return sql`select ${sql.raw(select)} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(${sql.raw(shape)})`
+}
+
+/** The rows of `db.execute()`: node-postgres and PGlite both answer `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (result as { rows: T[] }).rows
+}
