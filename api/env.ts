@@ -63,7 +63,8 @@ const envSchema = z.object({
   MAIL_FROM: optionalString.pipe(mailbox),
   MAIL_FROM_MARKETING: optionalString.pipe(mailbox),
   MAIL_REPLY_TO: optionalString.pipe(mailbox),
-  BRAND_NAME: z.string().trim().min(1).max(100).default('Frontdoor'),
+  // Unset: the company's name in api/content/site.ts (one source for site, emails and settings).
+  BRAND_NAME: optionalString.pipe(z.string().max(100).optional()),
   POSTAL_ADDRESS: optionalString.pipe(z.string().max(300).optional()),
   OUTBOX_WORKER: bool.default(true),
   OUTBOX_MAX_AGE_HOURS: z.coerce.number().positive().default(72),

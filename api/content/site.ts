@@ -1,5 +1,6 @@
-// The fictional company this demo site sells for. Operators rebrand the site by editing this file
-// and the Markdown in src/content/.
+// The fictional company this demo site sells for: the one source of its name, postal address and
+// sender for the site, the emails (BRAND_NAME and POSTAL_ADDRESS default to these) and the email
+// settings. Operators rebrand by editing this file and the Markdown in src/content/.
 export const SITE = {
   name: 'Keelson',
   legalName: 'Keelson Analytics, Inc.',
@@ -11,6 +12,8 @@ export const SITE = {
   email: {
     hello: 'hello@keelson.example',
     privacy: 'privacy@keelson.example',
+    /** The sender of the emails the dev mailbox shows when no MAIL_FROM is configured. */
+    noreply: 'noreply@keelson.example',
   },
   /** Shown on social cards when a page has no image of its own (1200×630 PNG in public/). */
   defaultOgImage: '/og/default.png',

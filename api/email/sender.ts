@@ -1,7 +1,7 @@
 // Who the mail is from: brand name, from-addresses for transactional and for marketing/outreach
-// mail, reply-to and the postal address. Environment variables give the defaults; an admin can
-// override each field in Settings (stored in the `settings` table), and an empty field there
-// falls back to the environment again.
+// mail, reply-to and the postal address. The company facts (api/content/site.ts) are the
+// defaults, environment variables override them, and an admin can override each field in
+// Settings (stored in the `settings` table); an empty field there falls back again.
 
 import { eq } from 'drizzle-orm'
 import { z } from 'zod'
@@ -12,6 +12,7 @@ import type { Env } from '../env.ts'
 import { parseMailbox } from '../email-headers.ts'
 import type { EmailAddress } from '../email-headers.ts'
 import type { EmailCategory } from './transport.ts'
+import { SITE } from '../content/site.ts'
 
 export const SENDER_SETTINGS_KEY = 'email.sender'
 
@@ -48,6 +49,8 @@ export type SenderSettings = {
   marketingFrom: EmailAddress | null
   replyTo: EmailAddress | null
   siteUrl: string
+  /** The dev mailbox's From when none is configured: the company's no-reply address. */
+  devFrom: string
   /** Which value came from where, for the settings page. */
   stored: StoredSenderSettings
 }
@@ -70,22 +73,34 @@ export async function loadSenderSettings(db: Db, env: Env): Promise<SenderSettin
   return resolveSenderSettings(await readStoredSenderSettings(db), env)
 }
 
-/** Stored values over environment defaults. Pure. */
-export function resolveSenderSettings(stored: StoredSenderSettings, env: Env): SenderSettings {
+/** The company facts emails fall back to when neither Settings nor the environment say. */
+export interface CompanyFacts {
+  name: string
+  address: string
+  email: { noreply: string }
+}
+
+/** Stored values over environment defaults over the company facts (api/content/site.ts). Pure. */
+export function resolveSenderSettings(
+  stored: StoredSenderSettings,
+  env: Env,
+  company: CompanyFacts = SITE,
+): SenderSettings {
   const pick = (value: string, fallback: string | undefined) =>
     value.trim() ? value : (fallback ?? '')
   const mailbox = (value: string, fallback: string | undefined) => {
     const v = pick(value, fallback)
     return v ? parseMailbox(v) : null
   }
-  const brandName = pick(stored.brandName, env.BRAND_NAME)
+  const brandName = pick(stored.brandName, env.BRAND_NAME ?? company.name)
   const transactionalFrom = withBrandName(
     mailbox(stored.transactionalFrom, env.MAIL_FROM),
     brandName,
   )
   return {
     brandName,
-    postalAddress: pick(stored.postalAddress, env.POSTAL_ADDRESS) || null,
+    postalAddress: pick(stored.postalAddress, env.POSTAL_ADDRESS ?? company.address) || null,
+    devFrom: company.email.noreply,
     transactionalFrom,
     marketingFrom:
       withBrandName(mailbox(stored.marketingFrom, env.MAIL_FROM_MARKETING), brandName) ??
@@ -135,7 +150,5 @@ export function fromFor(
 ): EmailAddress | null {
   const configured = category === 'transactional' ? sender.transactionalFrom : sender.marketingFrom
   if (configured) return configured
-  return transport === 'dev'
-    ? { name: sender.brandName, address: 'noreply@frontdoor.localhost' }
-    : null
+  return transport === 'dev' ? { name: sender.brandName, address: sender.devFrom } : null
 }

@@ -6,7 +6,14 @@ import { headerList } from '../../../api/email/mailbox.ts'
 import { enqueueMarketingEmail } from '../../../api/email/marketing.ts'
 import { enqueueEmail, OutboxError } from '../../../api/email/outbox.ts'
 import { claimDueEmails, retryDelayMs, shouldGiveUp } from '../../../api/email/outbox-worker.ts'
-import { SENDER_SETTINGS_KEY } from '../../../api/email/sender.ts'
+import {
+  fromFor,
+  loadSenderSettings,
+  readStoredSenderSettings,
+  resolveSenderSettings,
+  SENDER_SETTINGS_KEY,
+} from '../../../api/email/sender.ts'
+import { SITE } from '../../../api/content/site.ts'
 import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
 import { unsubscribe } from '../../../api/email/unsubscribe.ts'
 import { renderOutreach } from '../../../email-templates/outreach.ts'
@@ -122,13 +129,25 @@ describe('outbox worker with the dev mailbox', () => {
   it('refuses marketing mail while no postal address is configured, and enqueues nothing', async () => {
     const bare = await setupTestApp()
     const before = await bare.deps.db.select().from(outbox)
+    // Out of the box the company's address (api/content/site.ts) is the default: a company
+    // without one gets no marketing mail out.
+    const noAddress = resolveSenderSettings(
+      await readStoredSenderSettings(bare.deps.db),
+      bare.deps.env,
+      { ...SITE, address: '' },
+    )
     await expect(
-      enqueueMarketingEmail(bare.deps.db, bare.deps.env, {
-        category: 'marketing',
-        to: { address: 'lee@contoso.example' },
-        template: 'outreach',
-        render: () => ({ subject: 's', html: 'h', text: 't' }),
-      }),
+      enqueueMarketingEmail(
+        bare.deps.db,
+        bare.deps.env,
+        {
+          category: 'marketing',
+          to: { address: 'lee@contoso.example' },
+          template: 'outreach',
+          render: () => ({ subject: 's', html: 'h', text: 't' }),
+        },
+        noAddress,
+      ),
     ).rejects.toThrow(/postal address/i)
     expect(await bare.deps.db.select().from(outbox)).toEqual(before)
 
@@ -149,6 +168,34 @@ describe('outbox worker with the dev mailbox', () => {
       now: bare.clock.now(),
     })
     expect(ok.outboxId).toBeTruthy()
+  })
+
+  it('out of the box (no BRAND_NAME, POSTAL_ADDRESS or Settings) mail carries the site’s company facts, so marketing can be sent', async () => {
+    const fresh = await setupTestApp()
+    const sent = await enqueueMarketingEmail(fresh.deps.db, fresh.deps.env, {
+      category: 'marketing',
+      to: { address: 'lee@contoso.example' },
+      template: 'outreach',
+      render: ({ brand, unsubscribeUrl }) =>
+        renderOutreach(
+          { subject: 'Hi', body: 'Hello' },
+          { email: 'lee@contoso.example' },
+          { brand, unsubscribeUrl },
+        ),
+      now: fresh.clock.now(),
+    })
+    expect(sent.outboxId).toBeTruthy()
+    const [row] = await fresh.deps.db.select().from(outbox).where(eq(outbox.id, sent.outboxId!))
+    const payload = row!.payload as { text: string; html: string }
+    expect(payload.text).toContain(SITE.address)
+    expect(payload.text).toContain(SITE.name)
+    expect(payload.text).not.toContain('Frontdoor')
+    // The dev mailbox's sender is the company's too, not "Frontdoor <noreply@frontdoor.localhost>".
+    const sender = await loadSenderSettings(fresh.deps.db, fresh.deps.env)
+    expect(fromFor(sender, 'marketing', 'dev')).toEqual({
+      name: SITE.name,
+      address: SITE.email.noreply,
+    })
   })
 
   it('refuses a marketing template that hides the unsubscribe link', async () => {

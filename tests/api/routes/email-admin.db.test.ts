@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SITE } from '../../../api/content/site.ts'
 import { mailboxMessages, outbox } from '../../../api/db/schema.ts'
 import { headerList } from '../../../api/email/mailbox.ts'
 import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
@@ -189,12 +190,13 @@ describe('suppressions', () => {
 describe('sender settings', () => {
   it('shows the environment defaults, and stored values win over them', async () => {
     const before = await (await get('/settings')).json()
+    // Without BRAND_NAME and POSTAL_ADDRESS, the company facts the site shows (issue 15).
     expect(before.effective).toEqual({
-      brandName: 'Frontdoor',
-      transactionalFrom: 'Frontdoor <hello@frontdoor.example>',
-      marketingFrom: 'Frontdoor <hello@frontdoor.example>',
+      brandName: SITE.name,
+      transactionalFrom: `${SITE.name} <hello@frontdoor.example>`,
+      marketingFrom: `${SITE.name} <hello@frontdoor.example>`,
       replyTo: null,
-      postalAddress: null,
+      postalAddress: SITE.address,
     })
 
     const res = await post(
@@ -222,7 +224,7 @@ describe('sender settings', () => {
     const cleared = await (
       await post('/settings', json({ brandName: '' }, { cookie: admin.cookie }))
     ).json()
-    expect(cleared.effective.brandName).toBe('Frontdoor')
+    expect(cleared.effective.brandName).toBe(SITE.name)
     expect(cleared.effective.postalAddress).toBe('5 Harbour Road, Springfield')
   })
 
@@ -246,9 +248,9 @@ describe('sender settings', () => {
       .from(mailboxMessages)
       .where(eq(mailboxMessages.outboxId, outboxId))
     expect(message!.to).toBe(`admin person <${admin.user.email}>`)
-    // The brand name was cleared above, so the environment's default names the sender again.
+    // The brand name was cleared above, so the company's name names the sender again.
     expect(Object.fromEntries(headerList(message!)).From).toBe(
-      'Frontdoor <hello@frontdoor.example>',
+      `${SITE.name} <hello@frontdoor.example>`,
     )
     expect(message!.text).toContain('This test was requested by admin person')
   })
