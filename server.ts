@@ -16,6 +16,7 @@ import { announceFirstRun } from './api/accounts/first-run.ts'
 import { offerDemoSeed } from './api/demo/seed.ts'
 import { staticFiles } from './api/http/static-files.ts'
 import { generateDemoPdfs } from './api/demo/pdfs.ts'
+import { scrubStoredUrls } from './api/leads/stored-urls.ts'
 
 export interface RunningServer {
   url: string
@@ -31,6 +32,8 @@ export async function startServer(
   // PGlite runs no autovacuum: serve from fresh statistics and visibility maps (~2 s at 100k
   // deals, measured; see api/db/maintenance.ts). The CLI scripts skip this.
   await maintainEmbedded(deps.database)
+  // Page URLs and referrers stored before our bearer tokens were kept out of them (once).
+  await scrubStoredUrls(deps.db, env.APP_ORIGIN, deps.logger)
   // The demo content's gated PDFs are generated, not committed: write any that are missing.
   await generateDemoPdfs(env.CONTENT_FILES_DIR)
   // DEMO_SEED=yes fills an empty pipeline before the first request; ask (default) prints how.

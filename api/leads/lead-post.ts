@@ -9,6 +9,7 @@ import {
   submissions,
   type LeadSource,
 } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { companyDomainOf, type EmailAddress } from '../email-address.ts'
 import { newId } from '../ids.ts'
 import {
@@ -20,6 +21,7 @@ import { consentTextFor, consentTextHash } from './consent.ts'
 import type { FirstTouch } from './first-touch.ts'
 import type { UtmParam } from './lead-form.ts'
 import type { FieldName } from './offers.ts'
+import { withoutBearerTokens } from './stored-urls.ts'
 import type { SpamReason } from './spam.ts'
 
 // The one lead post, for every front door that takes a lead: the gated forms (capture.ts), the
@@ -134,6 +136,16 @@ export async function postLead<R extends Remembered>(
   followUp: LeadFollowUp<R>,
   ctx: LeadContext,
 ): Promise<PostedLead<R>> {
+  // What reps and SDRs will read: our own bearer links never travel in it (stored-urls.ts).
+  post = {
+    ...post,
+    pageUrl: withoutBearerTokens(post.pageUrl, ctx.origin),
+    referrer: withoutBearerTokens(post.referrer, ctx.origin),
+    firstTouch: post.firstTouch && {
+      ...post.firstTouch,
+      referrer: withoutBearerTokens(post.firstTouch.referrer, ctx.origin),
+    },
+  }
   const key = post.idempotencyKey ? `${post.scope}:${post.idempotencyKey}` : null
   if (key) {
     // On PostgreSQL this waits for a concurrent holder of the key to commit, then skips.
@@ -280,6 +292,21 @@ export async function acceptLead<R extends Remembered>(
     now: ctx.now,
   })
   const remembered = await followUp.deliver(tx, lead, ctx)
+  await recordWebhookEvent(
+    tx,
+    'lead.captured',
+    {
+      submissionId: lead.submissionId,
+      contactId: lead.contact.id,
+      email: lead.email.display,
+      offer: lead.offer,
+      source: followUp.source,
+      dealId: qualification.dealId,
+      newDeal: qualification.created,
+      attribution: lead.attribution,
+    },
+    ctx.now,
+  )
   return { dealId: qualification.dealId, dealCreated: qualification.created, remembered }
 }
 
