@@ -79,6 +79,13 @@ export async function readBody(
     if (duplicate !== null)
       fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
     if (hasNul(data)) refuseNul()
+    // "\ud800" is valid JSON but no text: neither engine can store it, so it is refused too.
+    if (!wellFormed(data))
+      fail(
+        400,
+        'invalid_encoding',
+        'The request body contains an unpaired surrogate (\\ud800–\\udfff).',
+      )
     return { kind, data: data as Record<string, unknown> }
   }
   const data: Record<string, unknown> = Object.create(null)
@@ -112,6 +119,15 @@ function hasNul(value: unknown): boolean {
   if (typeof value === 'object' && value !== null)
     return Object.entries(value).some(([key, inner]) => key.includes('\0') || hasNul(inner))
   return false
+}
+
+/** True when every key and string value, at any depth, is well-formed Unicode. */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed()
+  if (Array.isArray(value)) return value.every(wellFormed)
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).every(([key, inner]) => key.isWellFormed() && wellFormed(inner))
+  return true
 }
 
 /** The `charset` parameter of a Content-Type, lower-cased and unquoted; null when absent. */
