@@ -90,6 +90,24 @@ export function isCalendarDate(value: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value
 }
 
+/**
+ * Why a contract-signed date is refused for a deal created at `createdAt`, or null: a contract
+ * cannot come back before the deal existed. A day of slack for people west of UTC. Pure.
+ */
+export function signedDateProblem(
+  createdAt: Date,
+  contractSignedOn: string | null | undefined,
+): DealFailure | null {
+  if (!contractSignedOn) return null
+  const earliest = new Date(createdAt.getTime() - 86_400_000).toISOString().slice(0, 10)
+  if (contractSignedOn >= earliest) return null
+  return failure(
+    422,
+    'signed_before_created',
+    `The contract-signed date cannot be before the deal was created (${createdAt.toISOString().slice(0, 10)}).`,
+  )
+}
+
 /** Today in UTC, plus a day of slack for people east of UTC. */
 function latestRecordableDate(now: Date): string {
   return new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10)
@@ -258,7 +276,9 @@ export async function moveDealStage(
       const locked = await lockForEdit(tx, dealId, actor)
       if (!locked.ok) return locked
       const { deal } = locked
-      const problem = stageMoveProblem(deal, move, now)
+      const problem =
+        stageMoveProblem(deal, move, now) ??
+        signedDateProblem(deal.createdAt, move.contractSignedOn)
       if (problem) return problem
       const closing = stageOf(move.stage).closed
       const changed = await changeDeal(tx, dealId, now, {
@@ -344,6 +364,8 @@ export async function updateDeal(
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
     const { deal } = locked
+    const signed = signedDateProblem(deal.createdAt, patch.contractSignedOn)
+    if (signed) return signed
     if (
       deal.stage === 'won' &&
       (patch.contractSignedOn === null || patch.paymentReceivedOn === null)
