@@ -1,4 +1,4 @@
-import { and, count, desc, eq } from 'drizzle-orm'
+import { and, count, desc, eq, inArray } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { submissions } from '../db/schema.ts'
 import { parseEmailAddress } from '../email-address.ts'
@@ -131,4 +131,17 @@ export async function releaseSubmission(
       dealCreated: accepted.dealCreated,
     }
   })
+}
+
+/**
+ * Throws quarantined posts away: what a bot sent is kept no longer than an admin needs to look
+ * at it. Only posts still in quarantine go (one released meanwhile stays). Returns how many.
+ */
+export async function discardSubmissions(db: Db, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const gone = await db
+    .delete(submissions)
+    .where(and(inArray(submissions.id, ids), eq(submissions.status, 'quarantined')))
+    .returning({ id: submissions.id })
+  return gone.length
 }
