@@ -65,6 +65,20 @@ export function knownNetwork(ip: string | null | undefined): KnownNetwork | null
  * sweep over many of its addresses), else the /24 (IPv4) or /48 (IPv6) around the address.
  */
 export function sourceKey(ip: string | null | undefined): string | null {
+  if (!ip) return null
+  let key = sourceKeys.get(ip)
+  if (key === undefined) {
+    // The verdict job asks for the same addresses many times per batch: remember a bounded few.
+    if (sourceKeys.size >= 10_000) sourceKeys.clear()
+    key = computeSourceKey(ip)
+    sourceKeys.set(ip, key)
+  }
+  return key
+}
+
+const sourceKeys = new Map<string, string | null>()
+
+function computeSourceKey(ip: string): string | null {
   const address = parseAddress(ip)
   if (!address) return null
   const network = knownNetwork(ip)

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   campaignRecipients,
@@ -205,12 +205,26 @@ async function qualifyFromClick(
     .where(eq(contacts.id, recipient.contactId))
     .for('update')
   if (!contact) return false
-  const already = await tx.execute(sql`
-    select 1 from ${clickEvents} ce
-    join ${campaignRecipients} cr on cr.id = ce.recipient_id
-    where cr.contact_id = ${contact.id} and ce.qualified_at is not null
-    limit 1`)
-  if ((already as unknown as { rows: unknown[] }).rows.length > 0) return false
+  // Two indexed look-ups (recipients by contact, clicks by recipient) rather than a join the
+  // planner may turn into a scan of every click.
+  const ofContact = await tx
+    .select({ id: campaignRecipients.id })
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.contactId, contact.id))
+  const [already] = await tx
+    .select({ id: clickEvents.id })
+    .from(clickEvents)
+    .where(
+      and(
+        inArray(
+          clickEvents.recipientId,
+          ofContact.map((r) => r.id),
+        ),
+        isNotNull(clickEvents.qualifiedAt),
+      ),
+    )
+    .limit(1)
+  if (already) return false
   await qualifyContact(tx, {
     contactId: contact.id,
     companyId: contact.companyId,
