@@ -247,7 +247,31 @@ export type ContactDetail = NonNullable<Awaited<ReturnType<typeof findContactDet
 
 // ── CSV export ──────────────────────────────────────────────────────────────────────────────
 
-const CSV_COLUMNS: Array<[string, (row: ContactListRow) => string]> = [
+/** The list's columns and, for the export only, attribution and the open deal's owner. */
+const csvColumns = {
+  ...listColumns,
+  // First touch: the fd_ft cookie's campaign on the earliest submission, else that post's own tags.
+  firstTouch: sql<Record<
+    string,
+    unknown
+  > | null>`(select coalesce(${submissions.firstTouch}->'utm', ${submissions.utm}) from ${submissions} where ${submissions.contactId} = ${contacts.id} order by ${submissions.createdAt} asc limit 1)`,
+  latestUtm: sql<Record<
+    string,
+    unknown
+  > | null>`(select ${submissions.utm} from ${submissions} where ${submissions.contactId} = ${contacts.id} and ${submissions.utm} is not null order by ${submissions.createdAt} desc limit 1)`,
+  owner: sql<
+    string | null
+  >`(select ${users.name} from ${deals} join ${users} on ${users.id} = ${deals.ownerId} where ${openDeal} limit 1)`,
+}
+type CsvRow = ContactListRow & {
+  firstTouch: Record<string, unknown> | null
+  latestUtm: Record<string, unknown> | null
+  owner: string | null
+}
+const tag = (utm: Record<string, unknown> | null, name: string) =>
+  typeof utm?.[name] === 'string' ? (utm[name] as string) : ''
+
+const CSV_COLUMNS: Array<[string, (row: CsvRow) => string]> = [
   ['id', (r) => r.id],
   ['email', (r) => r.email],
   ['first_name', (r) => r.firstName ?? ''],
@@ -262,7 +286,16 @@ const CSV_COLUMNS: Array<[string, (row: ContactListRow) => string]> = [
     (r) => (r.marketingConsent === null ? '' : r.marketingConsent ? 'yes' : 'no'),
   ],
   ['open_deal_stage', (r) => r.openDealStage ?? ''],
+  ['owner', (r) => r.owner ?? ''],
   ['submissions', (r) => String(r.submissionCount)],
+  ['first_touch_source', (r) => tag(r.firstTouch, 'utm_source')],
+  ['first_touch_medium', (r) => tag(r.firstTouch, 'utm_medium')],
+  ['first_touch_campaign', (r) => tag(r.firstTouch, 'utm_campaign')],
+  ['utm_source', (r) => tag(r.latestUtm, 'utm_source')],
+  ['utm_medium', (r) => tag(r.latestUtm, 'utm_medium')],
+  ['utm_campaign', (r) => tag(r.latestUtm, 'utm_campaign')],
+  ['utm_term', (r) => tag(r.latestUtm, 'utm_term')],
+  ['utm_content', (r) => tag(r.latestUtm, 'utm_content')],
   ['created_at', (r) => r.createdAt.toISOString()],
 ]
 
@@ -300,12 +333,12 @@ export function contactsCsv(
       const cursor: SQL | undefined = after ? gt(contacts.id, after) : undefined
       const base = filterWhere(filters)
       const rows = (await db
-        .select(listColumns)
+        .select(csvColumns)
         .from(contacts)
         .leftJoin(companies, eq(companies.id, contacts.companyId))
         .where(base && cursor ? and(base, cursor) : (base ?? cursor))
         .orderBy(asc(contacts.id))
-        .limit(batch)) as ContactListRow[]
+        .limit(batch)) as CsvRow[]
       if (rows.length === 0) {
         controller.close()
         return

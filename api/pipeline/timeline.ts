@@ -395,3 +395,101 @@ export async function dealContext(db: Db, deal: Deal) {
     colleagues,
   }
 }
+
+/** Where a visit came from: campaign tags, the page it landed on, the site that sent it. */
+export interface Touch {
+  at: Date
+  source: string | null
+  medium: string | null
+  campaign: string | null
+  page: string | null
+  referrer: string | null
+}
+
+interface TouchSubmission {
+  at: Date
+  utm: unknown
+  firstTouch: unknown
+  pageUrl: string | null
+  referrer: string | null
+}
+
+const tagOf = (utm: unknown, name: string): string | null => {
+  const v = utm && typeof utm === 'object' ? (utm as Record<string, unknown>)[name] : null
+  return typeof v === 'string' && v ? v : null
+}
+
+function touchFrom(utm: unknown, at: Date, page: string | null, referrer: string | null): Touch {
+  return {
+    at,
+    source: tagOf(utm, 'utm_source'),
+    medium: tagOf(utm, 'utm_medium'),
+    campaign: tagOf(utm, 'utm_campaign'),
+    page,
+    referrer,
+  }
+}
+
+/**
+ * First and latest touch of a contact from their submissions. First: the first-touch cookie of
+ * the earliest post that carries one (the campaign of their very first visit), else the earliest
+ * post's own tags. Latest: the newest post's own tags, page and referrer. Pure.
+ */
+export function touchesOf(posts: TouchSubmission[]): { first: Touch | null; latest: Touch | null } {
+  if (posts.length === 0) return { first: null, latest: null }
+  const sorted = [...posts].sort((a, b) => a.at.getTime() - b.at.getTime())
+  const withCookie = sorted.find((p) => p.firstTouch && typeof p.firstTouch === 'object')
+  const cookie = withCookie?.firstTouch as
+    { utm?: unknown; landingPage?: unknown; referrer?: unknown; ts?: unknown } | undefined
+  const earliest = sorted[0]!
+  const first = cookie
+    ? touchFrom(
+        cookie.utm,
+        typeof cookie.ts === 'string' && !Number.isNaN(Date.parse(cookie.ts))
+          ? new Date(cookie.ts)
+          : withCookie!.at,
+        typeof cookie.landingPage === 'string' ? cookie.landingPage : null,
+        typeof cookie.referrer === 'string' ? cookie.referrer : null,
+      )
+    : touchFrom(earliest.utm, earliest.at, earliest.pageUrl, earliest.referrer)
+  const newest = sorted[sorted.length - 1]!
+  return { first, latest: touchFrom(newest.utm, newest.at, newest.pageUrl, newest.referrer) }
+}
+
+/** First and latest touch of each deal's contact (inbound forms and grader unlocks alike). */
+export async function dealTouches(
+  db: Db,
+  dealIds: string[],
+): Promise<Map<string, { first: Touch | null; latest: Touch | null }>> {
+  if (dealIds.length === 0) return new Map()
+  const rows = await db
+    .select({
+      dealId: deals.id,
+      at: submissions.createdAt,
+      utm: submissions.utm,
+      firstTouch: submissions.firstTouch,
+      pageUrl: submissions.pageUrl,
+      referrer: submissions.referrer,
+    })
+    .from(deals)
+    .innerJoin(submissions, eq(submissions.contactId, deals.contactId))
+    .where(inArray(deals.id, dealIds))
+  const byDeal = new Map<string, TouchSubmission[]>()
+  for (const r of rows) byDeal.set(r.dealId, [...(byDeal.get(r.dealId) ?? []), r])
+  return new Map(dealIds.map((id) => [id, touchesOf(byDeal.get(id) ?? [])]))
+}
+
+/** "linkedin / social / q4-launch", or what is known of it; null when nothing is. */
+export function touchLine(touch: Touch | null): string | null {
+  if (!touch) return null
+  const tags = [touch.source, touch.medium, touch.campaign].filter(Boolean).join(' / ')
+  if (tags) return tags
+  if (touch.referrer) {
+    try {
+      return `referred by ${new URL(touch.referrer).host}`
+    } catch {
+      return `referred by ${touch.referrer}`
+    }
+  }
+  return 'direct (no campaign tags, no referrer)'
+}
