@@ -34,6 +34,13 @@ export interface Database {
   close(): Promise<void>
 }
 
+/**
+ * PGlite's buffer cache, inside its WASM heap. PostgreSQL's default (128MB) grows the heap from
+ * its 128 MB floor to ~200 MB once warm; 32MB keeps it at the floor (measured: idle RSS −110 MB
+ * with the demo data). Pages that miss it come from the OS page cache through PGlite's file system.
+ */
+export const PGLITE_SHARED_BUFFERS = '32MB'
+
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
 export interface DatabaseOptions {
@@ -94,7 +101,11 @@ async function openPglite(
   loadDataDir?: Blob | File,
 ): Promise<Database> {
   if (ownership) await mkdir(dataDir, { recursive: true })
-  const client = await PGlite.create({ dataDir, ...(loadDataDir ? { loadDataDir } : {}) })
+  const client = await PGlite.create({
+    dataDir,
+    ...(loadDataDir ? { loadDataDir } : {}),
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  })
   const db = drizzlePglite({ client, schema }) as unknown as Db
   // Whoever owns the directory serves it, so other processes go through it. A data directory
   // whose socket path is too long for a Unix socket (~107 bytes) is served without one.

@@ -79,6 +79,7 @@ class Connection {
   /** The last bytes PGlite sent, to see a ReadyForQuery ('Z', length 5, status) at the end. */
   #tail: Buffer = Buffer.alloc(0)
   #ended = false
+  #running = false
   /** What this client SET, kept while it does not hold PGlite (see #putAsideSettings). */
   #settings: [string, string][] = []
 
@@ -151,6 +152,15 @@ class Connection {
   async #run(message: Uint8Array): Promise<void> {
     if (this.#ended) return
     this.#clearIdle()
+    this.#running = true
+    try {
+      await this.#execute(message)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #execute(message: Uint8Array): Promise<void> {
     if (!this.#release) {
       this.#release = await hold(this.client)
       await this.#restoreSettings()
@@ -174,17 +184,12 @@ class Connection {
       this.#release()
       this.#release = null
     } else if (!this.#ended) {
-      this.#idleTimer = setTimeout(() => {
-        this.socket.write(
-          errorResponse(
-            'FATAL',
-            '25P03',
-            `terminating connection: idle in a transaction for more than ${this.idleMs / 1000} s while the server waits for the database`,
-          ),
-        )
-        void this.end()
-      }, this.idleMs)
-      this.#idleTimer.unref()
+      // Idle from when the client has had everything (a large result takes a while to drain).
+      if (!this.socket.writableNeedDrain) this.#armIdle()
+      else
+        this.socket.once('drain', () => {
+          if (!this.#running) this.#armIdle()
+        })
     }
   }
 
@@ -231,6 +236,22 @@ class Connection {
     } finally {
       release()
     }
+  }
+
+  #armIdle(): void {
+    if (this.#ended || !this.#release) return
+    this.#clearIdle()
+    this.#idleTimer = setTimeout(() => {
+      this.socket.write(
+        errorResponse(
+          'FATAL',
+          '25P03',
+          `terminating connection: idle in a transaction for more than ${this.idleMs / 1000} s while the server waits for the database`,
+        ),
+      )
+      void this.end()
+    }, this.idleMs)
+    this.#idleTimer.unref()
   }
 
   #clearIdle(): void {
