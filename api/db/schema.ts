@@ -652,7 +652,7 @@ export const unsubscribeTokens = pgTable(
 /** Shared transport health, so a rejected credential pauses every worker process. */
 export const transportStatus = pgTable('transport_status', {
   name: text('name').primaryKey(),
-  state: text('state', { enum: ['ok', 'paused'] }).notNull(),
+  state: text('state', { enum: ['ok', 'paused', 'unreachable'] }).notNull(),
   reason: text('reason'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })

@@ -39,7 +39,13 @@ import { findSuppression, suppress, suppressionBlocks } from './suppressions.ts'
 import type { SuppressionReason } from './suppressions.ts'
 import { failure } from './transport.ts'
 import type { EmailCategory, SendFailure, SendOutcome, Transport } from './transport.ts'
-import { pauseTransport, readTransportState, resumeTransport } from './transport-status.ts'
+import {
+  markReachable,
+  markUnreachable,
+  pauseTransport,
+  readTransportState,
+  resumeTransport,
+} from './transport-status.ts'
 
 export type RetryPolicy = { baseMs: number; capMs: number }
 export const defaultRetryPolicy: RetryPolicy = { baseMs: 15_000, capMs: 60 * 60_000 }
@@ -194,14 +200,20 @@ export function createOutboxWorker(
 
   // Sender settings and the shared pause flag, read at most once a second while busy: a change
   // an admin or another worker makes is seen within that second.
-  let cached: { at: number; sender: SenderSettings; paused: boolean } | null = null
+  let cached: { at: number; sender: SenderSettings; paused: boolean; unreachable: boolean } | null =
+    null
   async function context(): Promise<{ sender: SenderSettings; paused: boolean }> {
     if (cached && performance.now() - cached.at < 1_000) return cached
     const [sender, state] = await Promise.all([
       loadSenderSettings(db, options.env),
       readTransportState(db, transport.name),
     ])
-    cached = { at: performance.now(), sender, paused: state.state === 'paused' }
+    cached = {
+      at: performance.now(),
+      sender,
+      paused: state.state === 'paused',
+      unreachable: state.state === 'unreachable',
+    }
     return cached
   }
 
@@ -271,6 +283,9 @@ export function createOutboxWorker(
   }
 
   let lastCheckAt: number | null = null
+  // The last transport-wide failure of this round, for /api/health (transport_status).
+  let downReason: string | null = null
+  let markedUnreachable = false
   let cooldownUntil = 0
   let downStreak = 0
 
@@ -416,6 +431,7 @@ export function createOutboxWorker(
     const nextAt = new Date(at.getTime() + retryDelayMs(row.attempts, random(), policy))
     const ageBase = payload.retriedAt ? new Date(payload.retriedAt) : row.createdAt
     const down = isTransportWide(outcome)
+    if (down) downReason = `${transport.name}: ${error}`
     if (shouldGiveUp(ageBase, nextAt, maxAgeMs)) {
       const hours = Math.round(((at.getTime() - ageBase.getTime()) / 3_600_000) * 10) / 10
       await finish(row, {
@@ -510,10 +526,22 @@ export function createOutboxWorker(
     result.released += await releaseUntried(rows.slice(next))
 
     if (stop === 'down') {
+      await markUnreachable(
+        db,
+        transport.name,
+        downReason ?? `${transport.name}: unreachable`,
+        now(),
+      )
+      markedUnreachable = true
       downStreak++
       cooldownUntil = now().getTime() + retryDelayMs(downStreak, random(), policy)
     } else if (result.sent > 0) {
       downStreak = 0
+      if (markedUnreachable || cached?.unreachable) {
+        await markReachable(db, transport.name, now())
+        markedUnreachable = false
+        if (cached) cached.unreachable = false
+      }
     }
     if (stop === 'configuration') {
       lastCheckAt = now().getTime()

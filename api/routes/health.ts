@@ -27,7 +27,7 @@ export const healthRoutes = (clicks: Pick<ClickWriter, 'stats'>) =>
     )
   })
 
-// A paused transport (credentials rejected) shows here; it does not make the instance unhealthy,
+// A paused (credentials rejected) or unreachable transport shows here; it does not make the instance unhealthy,
 // because pages and forms keep working while mail waits in the outbox.
 async function outboxStatus({ db, env, now }: AppEnv['Variables']['deps']) {
   const transport = transportKindFor(env)
@@ -41,6 +41,10 @@ async function outboxStatus({ db, env, now }: AppEnv['Variables']['deps']) {
     transportState: state.state,
     ...(state.state === 'paused'
       ? { transportReason: state.reason, pausedSince: state.since }
+      : {}),
+    // The last attempt could not reach the server: its error, and since when it has been so.
+    ...(state.state === 'unreachable'
+      ? { transportReason: state.reason, unreachableSince: state.since }
       : {}),
   }
 }
