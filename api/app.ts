@@ -36,6 +36,7 @@ import { createClickWriter, type ClickWriter } from './tracking/click-writer.ts'
 import { bearerAuth } from './integrations/bearer-auth.ts'
 import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { syncRoutes } from './routes/sync.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
@@ -179,6 +180,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/admin/email', emailAdminRoutes)
   app.route('/api/admin/api-tokens', apiTokenRoutes)
   app.route('/api/sync', syncRoutes)
+  app.route('/api/admin/webhooks', webhookRoutes)
   app.route('/u', unsubscribeRoutes)
   app.route('/api/leads', leadRoutes)
   app.route('/api/contacts', contactRoutes)

@@ -20,6 +20,10 @@ import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-work
 import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
 import { startVerdictJobs, type VerdictJobsOptions } from './tracking/verdict-jobs.ts'
 import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
+import {
+  startWebhookDelivery,
+  type WebhookDeliveryOptions,
+} from './integrations/webhook-delivery.ts'
 import { pruneGraderReports } from './grader/reports.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
 import { pruneRateLimits } from './rate-limits.ts'
@@ -32,6 +36,8 @@ export interface BackgroundOptions {
   campaigns?: boolean | Partial<CampaignJobsOptions>
   /** Click verdicts, and the targets human clicks make (api/tracking/verdict-jobs.ts). */
   verdicts?: boolean | Partial<VerdictJobsOptions>
+  /** Webhook deliveries (api/integrations/webhook-delivery.ts); default WEBHOOK_WORKER. */
+  webhooks?: boolean | Partial<WebhookDeliveryOptions>
   notifier?: boolean
   housekeeping?: boolean
 }
@@ -51,6 +57,8 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
   if (options.grader ?? true) jobs.push(startGraderJobs(deps, optionsOf(options.grader)))
   if (options.campaigns ?? true) jobs.push(startCampaignJobs(deps, optionsOf(options.campaigns)))
   if (options.verdicts ?? true) jobs.push(startVerdictJobs(deps, optionsOf(options.verdicts)))
+  if (options.webhooks ?? deps.env.WEBHOOK_WORKER)
+    jobs.push(startWebhookDelivery(deps, optionsOf(options.webhooks)))
   if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
   if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))
   return {

@@ -6,6 +6,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { newId, newToken } from '../ids.ts'
 import { canonicalEmail } from '../email-address.ts'
 import { suppress } from './suppressions.ts'
@@ -104,6 +105,17 @@ export async function unsubscribe(
           createdAt: now,
         })
       }
+      await recordWebhookEvent(
+        tx,
+        'contact.unsubscribed',
+        {
+          email: found.email,
+          contactId: contact?.id ?? null,
+          campaignId: found.campaignId,
+          via: context.via,
+        },
+        now,
+      )
     }
     return { email: found.email, alreadySuppressed: !created }
   })

@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { and, asc, count, desc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { contacts, deals, graderReports, graderUnlocks } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { EnvError, type Env } from '../env.ts'
 import type { CheckResult } from './engine/checks/check.ts'
 import type { GradeResult, Teaser } from './engine/grade.ts'
@@ -299,22 +300,38 @@ export async function completeReport(
   teaser: Teaser,
   now: Date,
 ): Promise<void> {
-  await db
-    .update(graderReports)
-    .set({
-      status: 'done',
-      finalUrl: result.finalUrl,
-      total: result.total,
-      band: result.band,
-      platform: result.platform?.name ?? null,
-      result,
-      teaser,
-      rubricVersion: result.rubricVersion,
-      error: null,
-      leaseUntil: null,
-      completedAt: now,
-    })
-    .where(and(eq(graderReports.id, id), eq(graderReports.status, 'running')))
+  await db.transaction(async (tx) => {
+    const done = await tx
+      .update(graderReports)
+      .set({
+        status: 'done',
+        finalUrl: result.finalUrl,
+        total: result.total,
+        band: result.band,
+        platform: result.platform?.name ?? null,
+        result,
+        teaser,
+        rubricVersion: result.rubricVersion,
+        error: null,
+        leaseUntil: null,
+        completedAt: now,
+      })
+      .where(and(eq(graderReports.id, id), eq(graderReports.status, 'running')))
+      .returning({ url: graderReports.normalizedUrl })
+    if (done[0])
+      await recordWebhookEvent(
+        tx,
+        'grader.report_completed',
+        {
+          reportId: id,
+          url: done[0].url,
+          finalUrl: result.finalUrl,
+          total: result.total,
+          band: result.band,
+        },
+        now,
+      )
+  })
 }
 
 export type FailureCode =

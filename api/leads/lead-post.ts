@@ -9,6 +9,7 @@ import {
   submissions,
   type LeadSource,
 } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { companyDomainOf, type EmailAddress } from '../email-address.ts'
 import { newId } from '../ids.ts'
 import {
@@ -291,6 +292,21 @@ export async function acceptLead<R extends Remembered>(
     now: ctx.now,
   })
   const remembered = await followUp.deliver(tx, lead, ctx)
+  await recordWebhookEvent(
+    tx,
+    'lead.captured',
+    {
+      submissionId: lead.submissionId,
+      contactId: lead.contact.id,
+      email: lead.email.display,
+      offer: lead.offer,
+      source: followUp.source,
+      dealId: qualification.dealId,
+      newDeal: qualification.created,
+      attribution: lead.attribution,
+    },
+    ctx.now,
+  )
   return { dealId: qualification.dealId, dealCreated: qualification.created, remembered }
 }
 

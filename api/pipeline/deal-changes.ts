@@ -2,6 +2,7 @@ import { and, eq, type SQL } from 'drizzle-orm'
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
 import { dealEvents, deals } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
 
 // The one way a deal changes: one UPDATE that always stamps updated_at, and the deal_events
@@ -33,9 +34,43 @@ export async function changeDeal(
     .returning()
   if (!deal) return null
   const eventIds: string[] = []
-  for (const event of [change.events].flat())
+  for (const event of [change.events].flat()) {
     eventIds.push(await recordDealEvent(tx, dealId, now, event))
+    await announce(tx, deal, event, now)
+  }
   return { deal, eventIds }
+}
+
+/** A deal as webhooks carry it: enough to find it again (GET /api/deals/:id) and act on. */
+export function dealSummary(deal: typeof deals.$inferSelect) {
+  return {
+    id: deal.id,
+    title: deal.title,
+    stage: deal.stage,
+    source: deal.source,
+    contactId: deal.contactId,
+    companyId: deal.companyId,
+    ownerId: deal.ownerId,
+    amountCents: deal.amountCents,
+    currency: deal.currency,
+  }
+}
+
+/** Claims and stage moves go out as webhook events, in the transaction of the change. */
+async function announce(tx: Db, deal: typeof deals.$inferSelect, event: DealEventInput, now: Date) {
+  const by = { actorId: event.actorId ?? null }
+  if (event.type === 'claimed')
+    await recordWebhookEvent(tx, 'deal.claimed', { deal: dealSummary(deal), ...by }, now)
+  if (event.type !== 'stage_changed') return
+  const move = {
+    deal: dealSummary(deal),
+    from: event.fromStage ?? null,
+    to: event.toStage ?? null,
+    ...by,
+  }
+  await recordWebhookEvent(tx, 'deal.stage_changed', move, now)
+  if (event.toStage === 'won') await recordWebhookEvent(tx, 'deal.won', move, now)
+  if (event.toStage === 'lost') await recordWebhookEvent(tx, 'deal.lost', move, now)
 }
 
 /**

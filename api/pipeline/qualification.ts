@@ -1,6 +1,7 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { deals } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
 import { changeDeal, recordDealEvent, type DealEventInput } from './deal-changes.ts'
 
@@ -78,6 +79,12 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
         data: { source: input.source },
       }
       for (const event of [created, evidence]) await recordDealEvent(tx, dealId, now, event)
+      await recordWebhookEvent(
+        tx,
+        'deal.qualified',
+        { dealId, contactId: input.contactId, source: input.source, evidence: evidence.data },
+        now,
+      )
       return { dealId, created: true, advanced: false }
     }
     // An open deal exists (or a concurrent transaction just committed one): lock it and add to it.
@@ -117,6 +124,18 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
           }
         : { events: evidence },
     )
+    if (advanced)
+      await recordWebhookEvent(
+        tx,
+        'deal.qualified',
+        {
+          dealId: open.id,
+          contactId: input.contactId,
+          source: input.source,
+          evidence: evidence.data,
+        },
+        now,
+      )
     return { dealId: open.id, created: false, advanced }
   }
   throw new Error(`qualifyContact: no open deal for contact ${input.contactId} after a conflict`)

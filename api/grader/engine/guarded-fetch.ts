@@ -53,7 +53,11 @@ export type GuardedFetcherOptions = {
 }
 
 export type FetchRequest = {
-  method?: 'GET' | 'HEAD'
+  method?: 'GET' | 'HEAD' | 'POST'
+  /** A POST's body (webhook deliveries, api/integrations/): sent as is, with `headers`. */
+  body?: string
+  /** More request headers; they win over the defaults. */
+  headers?: Record<string, string>
   /** Cap on decoded body bytes; reading stops there and the response is marked truncated. */
   maxBytes: number
   accept?: string
@@ -443,7 +447,9 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
             'user-agent': options.userAgent,
             accept: request.accept ?? '*/*',
             'accept-encoding': 'gzip, deflate, br',
+            ...request.headers,
           },
+          ...(request.body === undefined ? {} : { body: request.body }),
           signal,
         })
       } catch (err) {

@@ -1,0 +1,284 @@
+import { randomBytes } from 'node:crypto'
+import { and, desc, eq, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import {
+  users,
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEvents,
+  webhookSubscriptions,
+} from '../db/schema.ts'
+import type { Env } from '../env.ts'
+import { createAddressPolicy, type AddressPolicy } from '../grader/engine/address-policy.ts'
+import { systemResolver, type Resolver } from '../grader/engine/guarded-fetch.ts'
+import { checkTargetUrl } from '../grader/engine/target-url.ts'
+import { parseAllowList } from '../grader/reports.ts'
+import { TEST_EVENT_TYPE } from '../db/webhook-outbox.ts'
+import { newId } from '../ids.ts'
+
+// Webhook subscriptions: a URL, the events it wants, its signing secret. A URL is judged as the
+// grader judges a site to fetch (api/grader/engine/target-url.ts and address-policy.ts): public
+// addresses only, on ports 80 and 443, and every address its name resolves to must be public
+// too. Delivery judges the addresses again at connect time (the DNS answer may have changed).
+
+export type Subscription = typeof webhookSubscriptions.$inferSelect
+
+export interface WebhookTargets {
+  policy: AddressPolicy
+  allowPorts: number[]
+}
+
+const targetsCache = new WeakMap<object, WebhookTargets>()
+
+/** What webhook URLs may point at; WEBHOOK_ALLOW_ADDRESSES counts only outside production. */
+export function webhookTargets(env: Pick<Env, 'NODE_ENV' | 'WEBHOOK_ALLOW_ADDRESSES'>) {
+  const cached = targetsCache.get(env)
+  if (cached) return cached
+  const allow =
+    env.NODE_ENV === 'production'
+      ? { addresses: [], ports: [] }
+      : parseAllowList(env.WEBHOOK_ALLOW_ADDRESSES)
+  const targets = {
+    policy: createAddressPolicy({ allowAddresses: allow.addresses }),
+    allowPorts: allow.ports,
+  }
+  targetsCache.set(env, targets)
+  return targets
+}
+
+export type UrlCheck = { ok: true; url: string } | { ok: false; message: string }
+
+/** Whether events may be sent to `input`, with the reason in words when not. */
+export async function checkWebhookUrl(
+  input: string,
+  targets: WebhookTargets,
+  resolve: Resolver = systemResolver,
+): Promise<UrlCheck> {
+  let url: URL
+  try {
+    url = new URL(input.trim())
+  } catch {
+    return { ok: false, message: 'That is not a valid URL (include https://).' }
+  }
+  url.hash = ''
+  const verdict = checkTargetUrl(url, { policy: targets.policy, allowPorts: targets.allowPorts })
+  if (!verdict.ok) {
+    if (verdict.kind === 'address')
+      return {
+        ok: false,
+        message: `Webhooks only go to public addresses: ${verdict.reason}.`,
+      }
+    if (verdict.reason.startsWith('host'))
+      return {
+        ok: false,
+        message: `Webhooks only go to public host names: ${url.hostname} is not one.`,
+      }
+    return { ok: false, message: `That URL cannot receive webhooks: ${verdict.reason}.` }
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return { ok: true, url: url.href }
+  let answers
+  try {
+    answers = await resolve(host)
+  } catch {
+    return { ok: false, message: `The host name ${host} does not resolve.` }
+  }
+  if (answers.length === 0) return { ok: false, message: `The host name ${host} does not resolve.` }
+  for (const answer of answers) {
+    const judged = targets.policy(answer.address)
+    if (!judged.allowed)
+      return {
+        ok: false,
+        message: `Webhooks only go to public addresses: ${host} resolves to ${judged.reason}.`,
+      }
+  }
+  return { ok: true, url: url.href }
+}
+
+export async function createSubscription(
+  db: Db,
+  input: { url: string; events: readonly string[]; createdBy: string },
+  now: Date,
+): Promise<Subscription> {
+  const [row] = await db
+    .insert(webhookSubscriptions)
+    .values({
+      id: newId(now.getTime()),
+      url: input.url,
+      events: [...input.events],
+      secret: `whsec_${randomBytes(24).toString('base64')}`,
+      createdBy: input.createdBy,
+      createdAt: now,
+    })
+    .returning()
+  return row!
+}
+
+export interface SubscriptionListItem extends Subscription {
+  pending: number
+  lastAttempt: { ok: boolean; statusCode: number | null; at: Date } | null
+}
+
+export async function listSubscriptions(db: Db): Promise<SubscriptionListItem[]> {
+  const rows = await db
+    .select({
+      subscription: webhookSubscriptions,
+      pending: sql<number>`(select count(*)::int from ${webhookDeliveries} d where d.subscription_id = ${webhookSubscriptions.id} and d.status = 'pending')`,
+    })
+    .from(webhookSubscriptions)
+    .orderBy(desc(webhookSubscriptions.createdAt))
+  const result: SubscriptionListItem[] = []
+  for (const { subscription, pending } of rows) {
+    const [last] = await db
+      .select({
+        ok: webhookAttempts.ok,
+        statusCode: webhookAttempts.statusCode,
+        at: webhookAttempts.createdAt,
+      })
+      .from(webhookAttempts)
+      .where(eq(webhookAttempts.subscriptionId, subscription.id))
+      .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
+      .limit(1)
+    result.push({ ...subscription, pending, lastAttempt: last ?? null })
+  }
+  return result
+}
+
+export async function findSubscription(db: Db, id: string): Promise<Subscription | null> {
+  const [row] = await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, id))
+  return row ?? null
+}
+
+export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
+  const deleted = await db
+    .delete(webhookSubscriptions)
+    .where(eq(webhookSubscriptions.id, id))
+    .returning({ id: webhookSubscriptions.id })
+  return deleted.length === 1
+}
+
+/** Turns a subscription back on (events that waited go out in order) or off by hand. */
+export async function setSubscriptionEnabled(
+  db: Db,
+  id: string,
+  enabled: boolean,
+  now: Date,
+): Promise<Subscription | null> {
+  const [row] = await db
+    .update(webhookSubscriptions)
+    .set(
+      enabled
+        ? { disabledAt: null, disabledReason: null, failingSince: null }
+        : { disabledAt: now, disabledReason: 'Turned off by an admin.' },
+    )
+    .where(eq(webhookSubscriptions.id, id))
+    .returning()
+  if (row && enabled)
+    // What waited in backoff goes now, not hours later.
+    await db
+      .update(webhookDeliveries)
+      .set({ runAfter: now })
+      .where(and(eq(webhookDeliveries.subscriptionId, id), eq(webhookDeliveries.status, 'pending')))
+  return row ?? null
+}
+
+export interface AttemptLogItem {
+  id: string
+  eventId: string
+  eventType: string
+  ok: boolean
+  statusCode: number | null
+  latencyMs: number
+  error: string | null
+  responseExcerpt: string | null
+  manual: boolean
+  at: Date
+  deliveryStatus: string | null
+}
+
+/** The delivery log of one subscription, newest first. */
+export async function listAttempts(
+  db: Db,
+  subscriptionId: string,
+  limit = 50,
+): Promise<AttemptLogItem[]> {
+  const rows = await db
+    .select({
+      id: webhookAttempts.id,
+      eventId: webhookAttempts.eventId,
+      eventType: webhookEvents.type,
+      ok: webhookAttempts.ok,
+      statusCode: webhookAttempts.statusCode,
+      latencyMs: webhookAttempts.latencyMs,
+      error: webhookAttempts.error,
+      responseExcerpt: webhookAttempts.responseExcerpt,
+      manual: webhookAttempts.manual,
+      at: webhookAttempts.createdAt,
+      deliveryStatus: webhookDeliveries.status,
+    })
+    .from(webhookAttempts)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookAttempts.eventId))
+    .leftJoin(
+      webhookDeliveries,
+      and(
+        eq(webhookDeliveries.subscriptionId, webhookAttempts.subscriptionId),
+        eq(webhookDeliveries.eventId, webhookAttempts.eventId),
+      ),
+    )
+    .where(eq(webhookAttempts.subscriptionId, subscriptionId))
+    .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
+    .limit(limit)
+  return rows
+}
+
+/** Who to tell when a subscription is switched off: the admin who made it. */
+export async function subscriptionOwner(db: Db, subscriptionId: string) {
+  const [row] = await db
+    .select({ name: users.name, email: users.email })
+    .from(webhookSubscriptions)
+    .innerJoin(users, eq(users.id, webhookSubscriptions.createdBy))
+    .where(eq(webhookSubscriptions.id, subscriptionId))
+  return row ?? null
+}
+
+/** A `webhook.test` event queued for this one subscription (the page's test button). */
+export async function recordTestEvent(db: Db, subscriptionId: string, now: Date) {
+  const id = newId(now.getTime())
+  const data = { message: 'A test event from Frontdoor: your receiver is set up.' }
+  await db.transaction(async (tx) => {
+    await tx.insert(webhookEvents).values({ id, type: TEST_EVENT_TYPE, data, createdAt: now })
+    // Already delivered or not, it is sent at once by the caller and never retried.
+    await tx.insert(webhookDeliveries).values({
+      subscriptionId,
+      eventId: id,
+      status: 'failed',
+      runAfter: now,
+      createdAt: now,
+    })
+  })
+  return { id, type: TEST_EVENT_TYPE, data, createdAt: now }
+}
+
+/** An event as one subscription had it queued ("send again"); null when it never was. */
+export async function findDelivery(db: Db, subscriptionId: string, eventId: string) {
+  const [row] = await db
+    .select({
+      subscriptionId: webhookDeliveries.subscriptionId,
+      eventId: webhookDeliveries.eventId,
+      url: webhookSubscriptions.url,
+      secret: webhookSubscriptions.secret,
+      type: webhookEvents.type,
+      data: webhookEvents.data,
+      eventAt: webhookEvents.createdAt,
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookDeliveries.subscriptionId))
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, subscriptionId),
+        eq(webhookDeliveries.eventId, eventId),
+      ),
+    )
+  return row ?? null
+}

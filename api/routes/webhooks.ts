@@ -1,0 +1,164 @@
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
+import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { fail, validate } from '../http/input.ts'
+import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
+import {
+  checkWebhookUrl,
+  createSubscription,
+  deleteSubscription,
+  findDelivery,
+  findSubscription,
+  listAttempts,
+  listSubscriptions,
+  recordTestEvent,
+  setSubscriptionEnabled,
+  webhookTargets,
+} from '../integrations/webhooks.ts'
+
+// /api/admin/webhooks: subscriptions (admins, or an API token with webhooks:manage), their
+// delivery log, "send again" and a test event. A URL that is not a public address is refused
+// with the reason.
+
+const PAGE = '/app/admin/webhooks'
+const pageOf = (id: string) => `${PAGE}/${id}`
+
+export const subscriptionSchema = z.object({
+  url: z.string().trim().min(1, 'Enter the URL to send events to.').max(2048),
+  events: z
+    .array(
+      z.enum(WEBHOOK_EVENT_TYPES, { message: `Events are ${WEBHOOK_EVENT_TYPES.join(', ')}.` }),
+    )
+    .min(1, 'Choose at least one event.')
+    .transform((e) => [...new Set(e)]),
+})
+const idSchema = z.string().uuid('Unknown subscription.')
+const eventIdSchema = z.string().uuid('Unknown event.')
+
+/** The form sends one checkbox per event type (`event:deal.won=on`). */
+function fromForm(data: Record<string, unknown>, kind: 'json' | 'form') {
+  if (kind === 'json') return data
+  return {
+    url: data.url,
+    events: WEBHOOK_EVENT_TYPES.filter((t) => data[`event:${t}`] !== undefined),
+  }
+}
+
+const attemptJson = (a: AttemptResult) => ({
+  ok: a.ok,
+  statusCode: a.statusCode,
+  latencyMs: a.latencyMs,
+  error: a.error,
+  responseExcerpt: a.responseExcerpt,
+})
+
+async function subscriptionOr404(c: Context<SignedInEnv>, raw: string) {
+  const subscription = await findSubscription(c.var.db, validate(idSchema, raw))
+  if (!subscription) fail(404, 'not_found', 'Unknown subscription.')
+  return subscription
+}
+
+export const webhookRoutes = new Hono<AppEnv>()
+  .use(requirePermission('webhooks:manage'))
+  .get('/', async (c) => c.json({ subscriptions: await listSubscriptions(c.var.db) }))
+  .post('/', async (c) => {
+    const input = await readInput(c, subscriptionSchema, PAGE, { prepare: fromForm })
+    if (input instanceof Response) return input
+    const check = await checkWebhookUrl(input.url, webhookTargets(c.var.deps.env))
+    if (!check.ok)
+      return refuse(c, PAGE, {
+        status: 422,
+        code: 'url_not_allowed',
+        message: check.message,
+        fields: { url: check.message },
+      })
+    const subscription = await createSubscription(
+      c.var.db,
+      { url: check.url, events: input.events, createdBy: c.var.user.id },
+      c.var.deps.now(),
+    )
+    return respond(
+      c,
+      pageOf(subscription.id),
+      { notice: 'Subscribed. Verify signatures with the secret shown here.' },
+      () => c.json({ subscription }, 201),
+    )
+  })
+  .get('/:id', async (c) => {
+    const subscription = await subscriptionOr404(c, c.req.param('id'))
+    return c.json({ subscription, attempts: await listAttempts(c.var.db, subscription.id) })
+  })
+  .post('/:id/enable', async (c) => toggle(c, c.req.param('id'), true))
+  .post('/:id/disable', async (c) => toggle(c, c.req.param('id'), false))
+  .post('/:id/delete', async (c) => remove(c, c.req.param('id')))
+  .delete('/:id', async (c) => remove(c, c.req.param('id')))
+  .post('/:id/test', async (c) => {
+    const subscription = await subscriptionOr404(c, c.req.param('id'))
+    const event = await recordTestEvent(c.var.db, subscription.id, c.var.deps.now())
+    const result = await sendNow(c.var.deps, {
+      subscriptionId: subscription.id,
+      eventId: event.id,
+      url: subscription.url,
+      secret: subscription.secret,
+      type: event.type,
+      data: event.data,
+      eventAt: event.createdAt,
+    })
+    return respond(
+      c,
+      pageOf(subscription.id),
+      {
+        notice: result.ok
+          ? `Test event delivered (HTTP ${result.statusCode}).`
+          : `Test event failed: ${result.error}.`,
+      },
+      () => c.json({ eventId: event.id, attempt: attemptJson(result) }),
+      { bodyless: 'json' },
+    )
+  })
+  .post('/:id/deliveries/:eventId/resend', async (c) => {
+    const subscriptionId = validate(idSchema, c.req.param('id'))
+    const eventId = validate(eventIdSchema, c.req.param('eventId'))
+    const delivery = await findDelivery(c.var.db, subscriptionId, eventId)
+    if (!delivery) fail(404, 'not_found', 'This subscription was never sent that event.')
+    const result = await sendNow(c.var.deps, delivery)
+    return respond(
+      c,
+      pageOf(subscriptionId),
+      {
+        notice: result.ok
+          ? `Sent again (HTTP ${result.statusCode}).`
+          : `Sending again failed: ${result.error}.`,
+      },
+      () => c.json({ attempt: attemptJson(result) }),
+      { bodyless: 'json' },
+    )
+  })
+
+async function toggle(c: Context<SignedInEnv>, raw: string, enabled: boolean) {
+  const id = validate(idSchema, raw)
+  const subscription = await setSubscriptionEnabled(c.var.db, id, enabled, c.var.deps.now())
+  if (!subscription) fail(404, 'not_found', 'Unknown subscription.')
+  return respond(
+    c,
+    pageOf(id),
+    {
+      notice: enabled
+        ? 'Turned on: waiting events go out in order.'
+        : 'Turned off: events wait until it is on again.',
+    },
+    () => c.json({ subscription }),
+    { bodyless: 'json' },
+  )
+}
+
+async function remove(c: Context<SignedInEnv>, raw: string) {
+  const id = validate(idSchema, raw)
+  if (!(await deleteSubscription(c.var.db, id))) fail(404, 'not_found', 'Unknown subscription.')
+  return respond(c, PAGE, { notice: 'Subscription deleted.' }, () => c.json({ deleted: id }), {
+    bodyless: 'json',
+  })
+}

@@ -1,0 +1,469 @@
+import { and, eq } from 'drizzle-orm'
+import { Webhook } from 'standardwebhooks'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  contacts,
+  outbox,
+  webhookDeliveries,
+  webhookEvents,
+  webhookSubscriptions,
+} from '../../../api/db/schema.ts'
+import { recordWebhookEvent, type WebhookEventType } from '../../../api/db/webhook-outbox.ts'
+import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
+import { newId } from '../../../api/ids.ts'
+import {
+  deliverDue,
+  WEBHOOK_DELIVERY_DEFAULTS,
+  webhookFetcher,
+  type WebhookDeliveryOptions,
+} from '../../../api/integrations/webhook-delivery.ts'
+import {
+  checkWebhookUrl,
+  createSubscription,
+  webhookTargets,
+} from '../../../api/integrations/webhooks.ts'
+import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
+import { qualifyContact } from '../../../api/pipeline/qualification.ts'
+import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
+import { held, startReceiver, type Receiver } from './receiver.ts'
+
+// Webhooks: events written with the change, delivered at least once, in order per subscription,
+// signed so that the standardwebhooks package's own verify accepts them, retried with backoff,
+// never to a private address, and a dead or slow receiver holds up only itself.
+
+let ctx: TestContext
+let receiver: Receiver
+let admin: { cookie: string; user: { id: string; email: string } }
+const DAY = 24 * 60 * 60 * 1000
+
+const options = (over: Partial<WebhookDeliveryOptions> = {}): WebhookDeliveryOptions => ({
+  ...WEBHOOK_DELIVERY_DEFAULTS,
+  workerId: 'test-worker',
+  random: () => 0,
+  timeoutMs: 2_000,
+  ...over,
+})
+
+function drain(over: Partial<WebhookDeliveryOptions> = {}, resolve?: Resolver) {
+  const o = options(over)
+  const fetcher = webhookFetcher(ctx.deps, { timeoutMs: o.timeoutMs, resolve })
+  return deliverDue(ctx.deps, fetcher, o).finally(() => fetcher.close())
+}
+
+/** Rounds until nothing is claimed (each round delivers one head per subscription). */
+async function drainAll(over: Partial<WebhookDeliveryOptions> = {}) {
+  let total = 0
+  for (let i = 0; i < 100; i++) {
+    const r = await drain(over)
+    total += r.delivered
+    if (r.claimed === 0) return total
+  }
+  throw new Error('did not drain')
+}
+
+async function subscribe(url: string, events: WebhookEventType[]) {
+  return createSubscription(ctx.deps.db, { url, events, createdBy: admin.user.id }, ctx.deps.now())
+}
+
+async function emit(type: WebhookEventType, data: Record<string, unknown> = {}) {
+  return ctx.deps.db.transaction((tx) => recordWebhookEvent(tx, type, data, ctx.deps.now()))
+}
+
+beforeAll(async () => {
+  receiver = await startReceiver()
+  ctx = await setupTestApp({ WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}` })
+  admin = await signedInAs(ctx, 'admin')
+})
+afterAll(() => receiver.close())
+beforeEach(async () => {
+  // Signatures carry the attempt's time; the verifier allows five minutes around its own clock.
+  ctx.clock.set(new Date())
+  receiver.received.length = 0
+  receiver.answer = () => ({ status: 204 })
+  await ctx.deps.db.delete(webhookSubscriptions)
+})
+
+describe('webhook delivery', () => {
+  it('signs each delivery so that the standardwebhooks verifier accepts it', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const eventId = await emit('deal.won', { deal: { id: 'd1' } })
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
+    expect(receiver.received).toHaveLength(1)
+    const { headers, body } = receiver.received[0]!
+    expect(headers['webhook-id']).toBe(eventId)
+    const verified = new Webhook(sub.secret).verify(body, headers) as {
+      type: string
+      data: unknown
+    }
+    expect(verified).toMatchObject({ type: 'deal.won', data: { deal: { id: 'd1' } } })
+    // Tampering with the body, or another secret, fails verification.
+    expect(() => new Webhook(sub.secret).verify(body.replace('d1', 'd2'), headers)).toThrow()
+    const other = `whsec_${Buffer.from('another secret of 24 bytes').toString('base64')}`
+    expect(() => new Webhook(other).verify(body, headers)).toThrow()
+  })
+
+  it('sends only the events a subscription asked for, and nothing while it is off', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.lost'])
+    await emit('deal.won')
+    const lost = await emit('deal.lost')
+    await drainAll()
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([lost])
+    await ctx.deps.db
+      .update(webhookSubscriptions)
+      .set({ disabledAt: ctx.deps.now() })
+      .where(eq(webhookSubscriptions.id, sub.id))
+    await emit('deal.lost')
+    expect(await drain()).toMatchObject({ claimed: 0 })
+  })
+
+  it('delivers every event once, in order, after the receiver was down for a while', async () => {
+    await subscribe(receiver.url(), ['deal.stage_changed'])
+    await receiver.down()
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await emit('deal.stage_changed', { n: i }))
+    // Only the head is tried while it fails: the others wait behind it.
+    for (let round = 0; round < 3; round++) {
+      const r = await drain()
+      expect(r).toMatchObject({ claimed: 1, retried: 1 })
+      expect(await drain()).toMatchObject({ claimed: 0 }) // backing off
+      ctx.clock.advance(6 * 60 * 60 * 1000)
+    }
+    await receiver.up()
+    expect(await drainAll()).toBe(4)
+    const got = receiver.received.map((r) => r.headers['webhook-id'])
+    expect(got).toEqual(ids)
+    expect(
+      receiver.received.map((r) => (JSON.parse(r.body) as { data: { n: number } }).data.n),
+    ).toEqual([0, 1, 2, 3])
+  })
+
+  it('backs off exponentially, logs what the receiver said, and gives up on an event after three days', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    receiver.answer = () => ({ status: 500, body: 'database on fire' })
+    const eventId = await emit('deal.won')
+    const waits: number[] = []
+    for (let i = 0; i < 40; i++) {
+      const r = await drain()
+      if (r.claimed === 0) break
+      const [row] = await ctx.deps.db
+        .select()
+        .from(webhookDeliveries)
+        .where(
+          and(eq(webhookDeliveries.subscriptionId, sub.id), eq(webhookDeliveries.eventId, eventId)),
+        )
+      if (row!.status === 'failed') break
+      waits.push(row!.runAfter.getTime() - ctx.deps.now().getTime())
+      ctx.clock.set(row!.runAfter)
+    }
+    expect(waits.slice(0, 4)).toEqual([15_000, 30_000, 60_000, 120_000])
+    expect(Math.max(...waits)).toBe(3 * 60 * 60 * 1000)
+    const log = await ctx.app.request(`/api/admin/webhooks/${sub.id}`, {
+      headers: { cookie: admin.cookie },
+    })
+    const { attempts, subscription } = (await log.json()) as {
+      attempts: Array<{ statusCode: number; responseExcerpt: string; deliveryStatus: string }>
+      subscription: { disabledAt: string | null }
+    }
+    expect(attempts[0]).toMatchObject({ statusCode: 500, responseExcerpt: 'database on fire' })
+    // The event is given up before it is three days old; the subscription, failing for less
+    // than three days, stays on for the events after it (the next test turns one off).
+    expect(attempts[0]!.deliveryStatus).toBe('failed')
+    expect(subscription.disabledAt).toBeNull()
+  })
+
+  it('turns off a subscription failing for three days and emails its admin', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    await receiver.down()
+    await emit('deal.won')
+    await drain()
+    ctx.clock.advance(3 * DAY)
+    await emit('deal.won') // a newer event keeps the queue going
+    await drainAll()
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookSubscriptions)
+      .where(eq(webhookSubscriptions.id, sub.id))
+    expect(row!.disabledReason).toMatch(/failed for three days/)
+    const mail = await ctx.deps.db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.recipient, admin.user.email))
+    expect(mail.map((m) => (m.payload as { template: string }).template)).toContain(
+      'webhook-disabled',
+    )
+    await receiver.up()
+  })
+
+  it('turns off a subscription whose receiver answers 410 Gone', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    receiver.answer = () => ({ status: 410 })
+    await emit('deal.won')
+    expect(await drain()).toMatchObject({ claimed: 1, disabled: 1 })
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookSubscriptions)
+      .where(eq(webhookSubscriptions.id, sub.id))
+    expect(row!.disabledReason).toBe('The receiver answered 410 Gone.')
+    // Turned back on, the waiting event goes out.
+    receiver.answer = () => ({ status: 200 })
+    const on = await ctx.app.request(`/api/admin/webhooks/${sub.id}/enable`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie, 'content-type': 'application/json', origin: ORIGIN },
+      body: '{}',
+    })
+    expect(on.status).toBe(200)
+    expect(await drainAll()).toBe(1)
+  })
+
+  it('gives up on a receiver slower than the timeout without holding up another', async () => {
+    const slow = await subscribe(receiver.url('/slow'), ['deal.won'])
+    await subscribe(receiver.url('/fast'), ['deal.won'])
+    const late = held<{ status: number }>()
+    receiver.answer = (req) => (req.path === '/slow' ? late.promise : { status: 200 })
+    await emit('deal.won')
+    const r = await drain({ timeoutMs: 300 })
+    late.release({ status: 200 })
+    expect(r).toMatchObject({ claimed: 2, delivered: 1, retried: 1 })
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.subscriptionId, slow.id))
+    expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
+  })
+})
+
+describe('SSRF: webhook targets are public addresses only', () => {
+  const targets = () => webhookTargets(ctx.deps.env)
+  const privateUrls = [
+    'http://10.0.0.1/hook',
+    'http://192.168.1.10/hook',
+    'http://172.16.0.5/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://127.0.0.2/hook',
+    'http://0x7f000002/hook',
+    'http://2130706434/hook',
+    'http://[::1]/hook',
+    'http://[::ffff:10.0.0.1]/hook',
+    'http://[fe80::1]/hook',
+    'http://[fc00::1]/hook',
+    'http://100.64.0.1/hook',
+    'http://0.0.0.0/hook',
+    'http://localhost/hook',
+    'http://metadata.google.internal/computeMetadata/v1/',
+    'https://hooks.example.com:8443/hook',
+    'ftp://hooks.example.com/hook',
+    'http://user:pass@hooks.example.com/hook',
+  ]
+
+  it.each(privateUrls)('refuses %s at subscription with a reason', async (url) => {
+    const res = await ctx.app.request(
+      '/api/admin/webhooks',
+      json({ url, events: ['deal.won'] }, { cookie: admin.cookie, origin: ORIGIN }),
+    )
+    expect(res.status).toBe(422)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('url_not_allowed')
+    expect(body.error.message.length).toBeGreaterThan(20)
+  })
+
+  it('refuses a name that resolves to a private address, even among public ones', async () => {
+    const answers: Record<string, string[]> = {
+      'hooks.example.com': ['93.184.215.14'],
+      'inside.example.com': ['10.1.2.3'],
+      'mixed.example.com': ['93.184.215.14', '169.254.169.254'],
+    }
+    const resolve: Resolver = async (host) =>
+      (answers[host] ?? []).map((address) => ({ address, family: 4 as const }))
+    expect(await checkWebhookUrl('https://hooks.example.com/h', targets(), resolve)).toMatchObject({
+      ok: true,
+    })
+    const inside = await checkWebhookUrl('https://inside.example.com/h', targets(), resolve)
+    expect(inside).toMatchObject({ ok: false })
+    expect(inside.ok || inside.message).toMatch(
+      /inside\.example\.com resolves to IPv4 10\.1\.2\.3 is private/,
+    )
+    expect(await checkWebhookUrl('https://mixed.example.com/h', targets(), resolve)).toMatchObject({
+      ok: false,
+    })
+    expect(
+      await checkWebhookUrl('https://nowhere.example.com/h', targets(), resolve),
+    ).toMatchObject({ ok: false })
+  })
+
+  it('refuses at delivery a name whose DNS answer turned private after subscribing', async () => {
+    // Subscribed while the name was public; now it answers with the metadata address.
+    const sub = await subscribe(`http://rebind.example.com:${receiver.port}/hook`, ['deal.won'])
+    await emit('deal.won')
+    const rebound: Resolver = async () => [{ address: '169.254.169.254', family: 4 }]
+    const r = await drain({}, rebound)
+    expect(r).toMatchObject({ claimed: 1, retried: 1 })
+    expect(receiver.received).toHaveLength(0)
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.subscriptionId, sub.id))
+    expect(row!.lastError).toMatch(/^refused: .*169\.254\.169\.254/)
+  })
+
+  it('refuses at delivery an address literal that is private (a row written some other way)', async () => {
+    const sub = await subscribe('http://169.254.169.254/latest/meta-data/', ['deal.won'])
+    await emit('deal.won')
+    expect(await drain()).toMatchObject({ claimed: 1, retried: 1 })
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.subscriptionId, sub.id))
+    expect(row!.lastError).toMatch(/^refused:/)
+  })
+
+  it('accepts the allow-listed loopback receiver only outside production', async () => {
+    const res = await ctx.app.request(
+      '/api/admin/webhooks',
+      json({ url: receiver.url(), events: ['deal.won'] }, { cookie: admin.cookie, origin: ORIGIN }),
+    )
+    expect(res.status).toBe(201)
+    const production = webhookTargets({
+      NODE_ENV: 'production',
+      WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}`,
+    })
+    expect(await checkWebhookUrl(receiver.url(), production)).toMatchObject({ ok: false })
+  })
+})
+
+describe('the webhook admin API', () => {
+  it('sends a test event and sends a delivered event again with the same id', async () => {
+    const res = await ctx.app.request(
+      '/api/admin/webhooks',
+      json({ url: receiver.url(), events: ['deal.won'] }, { cookie: admin.cookie, origin: ORIGIN }),
+    )
+    const { subscription } = (await res.json()) as { subscription: { id: string; secret: string } }
+    const post = (path: string) =>
+      ctx.app.request(path, { method: 'POST', headers: { cookie: admin.cookie, origin: ORIGIN } })
+    const test = await post(`/api/admin/webhooks/${subscription.id}/test`)
+    expect(test.status).toBe(200)
+    expect(await test.json()).toMatchObject({ attempt: { ok: true, statusCode: 204 } })
+    expect(
+      new Webhook(subscription.secret).verify(
+        receiver.received[0]!.body,
+        receiver.received[0]!.headers,
+      ),
+    ).toMatchObject({
+      type: 'webhook.test',
+    })
+    const eventId = await emit('deal.won')
+    await drainAll()
+    const again = await post(`/api/admin/webhooks/${subscription.id}/deliveries/${eventId}/resend`)
+    expect(again.status).toBe(200)
+    const ids = receiver.received.map((r) => r.headers['webhook-id'])
+    expect(ids.slice(1)).toEqual([eventId, eventId])
+    const log = (await (
+      await ctx.app.request(`/api/admin/webhooks/${subscription.id}`, {
+        headers: { cookie: admin.cookie },
+      })
+    ).json()) as { attempts: Array<{ manual: boolean; eventType: string }> }
+    expect(log.attempts.map((a) => [a.eventType, a.manual])).toEqual([
+      ['deal.won', true],
+      ['deal.won', false],
+      ['webhook.test', true],
+    ])
+    expect(
+      (await post(`/api/admin/webhooks/${subscription.id}/deliveries/${newId()}/resend`)).status,
+    ).toBe(404)
+  })
+
+  it('is for admins and tokens with webhooks:manage only, and validates what it is sent', async () => {
+    const rep = await signedInAs(ctx, 'rep')
+    expect(
+      (await ctx.app.request('/api/admin/webhooks', { headers: { cookie: rep.cookie } })).status,
+    ).toBe(403)
+    const bad = await ctx.app.request(
+      '/api/admin/webhooks',
+      json(
+        { url: receiver.url(), events: ['deal.exploded'] },
+        { cookie: admin.cookie, origin: ORIGIN },
+      ),
+    )
+    expect(bad.status).toBe(422)
+    const none = await ctx.app.request(
+      '/api/admin/webhooks',
+      json({ url: receiver.url(), events: [] }, { cookie: admin.cookie, origin: ORIGIN }),
+    )
+    expect(none.status).toBe(422)
+    const tokenRes = await ctx.app.request(
+      '/api/admin/api-tokens',
+      json(
+        { name: 'zapier', scopes: ['webhooks:manage'] },
+        { cookie: admin.cookie, origin: ORIGIN },
+      ),
+    )
+    const { token } = (await tokenRes.json()) as { token: string }
+    const viaToken = await ctx.app.request('/api/admin/webhooks', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url(), events: ['lead.captured'] }),
+    })
+    expect(viaToken.status).toBe(201)
+  })
+})
+
+describe('events are written with the change that causes them', () => {
+  it('qualifying, claiming and winning a deal record their events; a rolled-back change records none', async () => {
+    await subscribe(receiver.url(), [
+      'deal.qualified',
+      'deal.claimed',
+      'deal.stage_changed',
+      'deal.won',
+    ])
+    const lostBefore = await ctx.deps.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.type, 'deal.lost'))
+    const contactId = newId()
+    await ctx.deps.db.insert(contacts).values({
+      id: contactId,
+      email: `w${contactId}@buyer.example`,
+      emailDisplay: 'w@buyer.example',
+      source: 'inbound',
+    })
+    const now = ctx.deps.now()
+    const { dealId } = await ctx.deps.db.transaction((tx) =>
+      qualifyContact(tx, {
+        contactId,
+        companyId: null,
+        source: 'inbound',
+        evidence: { kind: 'form' },
+        title: 'W',
+        now,
+      }),
+    )
+    await ctx.deps.db.transaction((tx) =>
+      changeDeal(tx, dealId, now, {
+        set: { ownerId: admin.user.id },
+        events: { type: 'claimed', actorId: admin.user.id },
+      }),
+    )
+    await expect(
+      ctx.deps.db.transaction(async (tx) => {
+        await changeDeal(tx, dealId, now, {
+          set: { stage: 'lost' },
+          events: { type: 'stage_changed', fromStage: 'target', toStage: 'lost' },
+        })
+        throw new Error('rolled back')
+      }),
+    ).rejects.toThrow('rolled back')
+    await ctx.deps.db.transaction((tx) =>
+      changeDeal(tx, dealId, now, {
+        set: { stage: 'won' },
+        events: { type: 'stage_changed', fromStage: 'target', toStage: 'won' },
+      }),
+    )
+    await drainAll()
+    const types = receiver.received.map((r) => (JSON.parse(r.body) as { type: string }).type)
+    expect(types).toEqual(['deal.qualified', 'deal.claimed', 'deal.stage_changed', 'deal.won'])
+    const lost = await ctx.deps.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.type, 'deal.lost'))
+    expect(lost).toHaveLength(lostBefore.length)
+  })
+})
