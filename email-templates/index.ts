@@ -7,6 +7,7 @@ import * as outreach from './outreach.ts'
 import * as passwordReset from './password-reset.ts'
 import * as signInAlert from './sign-in-alert.ts'
 import * as userInvitation from './user-invitation.ts'
+import * as webhookDisabled from './webhook-disabled.ts'
 import type { RenderedEmail } from './layout.ts'
 
 export type { Brand, RenderedEmail } from './layout.ts'
@@ -66,6 +67,12 @@ export const templates: ReadonlyArray<TemplateEntry<any>> = [
     description: 'An SDR-written plain-text outreach message with merge fields and tracked links.',
     render: outreach.render,
     defaults: outreach.defaults,
+  }),
+  entry({
+    name: 'webhook-disabled',
+    description: 'For the admin who made it: a webhook subscription was turned off, and why.',
+    render: webhookDisabled.render,
+    defaults: webhookDisabled.defaults,
   }),
 ]
 

@@ -53,6 +53,7 @@ describe('the template index', () => {
       'password-reset',
       'sign-in-alert',
       'user-invitation',
+      'webhook-disabled',
     ])
     for (const t of templates) expect(t.description.length, t.name).toBeGreaterThan(10)
     expect(findTemplate('password-reset')?.render).toBe(passwordReset.render)
