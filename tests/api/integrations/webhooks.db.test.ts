@@ -467,3 +467,38 @@ describe('events are written with the change that causes them', () => {
     expect(lost).toHaveLength(lostBefore.length)
   })
 })
+
+describe('several workers sharing one database', () => {
+  it('deliver each event once per subscription, in order, past a dead receiver', async () => {
+    await subscribe(receiver.url('/a'), ['lead.captured'])
+    await subscribe(receiver.url('/b'), ['lead.captured'])
+    await subscribe(receiver.url('/dead'), ['lead.captured'])
+    receiver.answer = (req) => (req.path === '/dead' ? { status: 503 } : { status: 200 })
+    const ids: string[] = []
+    for (let i = 0; i < 8; i++) ids.push(await emit('lead.captured', { n: i }))
+    const worker = async (workerId: string) => {
+      for (let round = 0; round < 60; round++) {
+        const r = await drain({ workerId, concurrency: 2 })
+        if (r.claimed === 0) {
+          const left = await ctx.deps.db
+            .select()
+            .from(webhookDeliveries)
+            .where(eq(webhookDeliveries.status, 'pending'))
+          // Only the dead receiver's events are left, backing off.
+          if (left.every((d) => d.lastError === 'HTTP 503')) return
+        }
+      }
+    }
+    await Promise.all([worker('w1'), worker('w2'), worker('w3')])
+    for (const path of ['/a', '/b']) {
+      const got = receiver.received
+        .filter((r) => r.path === path)
+        .map((r) => r.headers['webhook-id'])
+      expect(got, path).toEqual(ids)
+    }
+    // The dead one was tried once, on its first event; the rest wait behind it, in order.
+    expect(
+      receiver.received.filter((r) => r.path === '/dead').map((r) => r.headers['webhook-id']),
+    ).toEqual([ids[0]])
+  })
+})
