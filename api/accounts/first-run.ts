@@ -1,10 +1,17 @@
 import type { Deps } from '../deps.ts'
-import { countUsers, createUserToken } from './users.ts'
+import { countUsers, createUserToken, revokeUserTokens } from './users.ts'
 
-/** With no account yet, print a one-time link to create the first admin. */
+/**
+ * With no account yet, print a one-time link to create the first admin. One link is live at a
+ * time: each start without users prints a new one and ends the ones printed before.
+ */
 export async function announceFirstRun(deps: Deps): Promise<string | null> {
   if ((await countUsers(deps.db)) > 0) return null
-  const { token } = await createUserToken(deps.db, 'setup', null, deps.now())
+  const now = deps.now()
+  const { token } = await deps.db.transaction(async (tx) => {
+    await revokeUserTokens(tx, 'setup', now)
+    return createUserToken(tx, 'setup', null, now)
+  })
   const link = `${deps.env.APP_ORIGIN}/setup?token=${token}`
   const bar = '─'.repeat(Math.min(100, link.length + 4))
   process.stdout.write(

@@ -251,6 +251,28 @@ export async function createUserToken(
   return { token, expiresAt }
 }
 
+/** Ends every live link for `purpose` (and `userId`, when given): the next one replaces them. */
+export async function revokeUserTokens(
+  db: Db,
+  purpose: TokenPurpose,
+  now: Date,
+  userId?: string,
+): Promise<number> {
+  const rows = await db
+    .update(userTokens)
+    .set({ expiresAt: now })
+    .where(
+      and(
+        eq(userTokens.purpose, purpose),
+        isNull(userTokens.usedAt),
+        gt(userTokens.expiresAt, now),
+        ...(userId ? [eq(userTokens.userId, userId)] : []),
+      ),
+    )
+    .returning({ id: userTokens.id })
+  return rows.length
+}
+
 export async function findUserToken(db: Db, token: string, now: Date) {
   const [row] = await db
     .select()
