@@ -339,7 +339,12 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       : new Date(
           now.getTime() - (3 + Math.floor(267 * rnd.next() ** 1.5)) * DAY - rnd.int(0, 23) * HOUR,
         )
-    const source = rnd.pick(['inbound', 'inbound', 'inbound', 'grader', 'outbound'] as const)
+    const picked = rnd.pick(['inbound', 'inbound', 'inbound', 'grader', 'outbound'] as const)
+    // No click on the SDR's campaign before the campaign existed: those leads came in by a form.
+    const source =
+      picked === 'outbound' && createdAt.getTime() < campaign.createdAt.getTime() + DAY
+        ? 'inbound'
+        : picked
     const contact = person(company, createdAt, source)
     const dealId = newId(createdAt.getTime())
     const rep = rnd.pick(reps)
@@ -356,6 +361,15 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       const listedAt = new Date(
         Math.max(campaign.createdAt.getTime(), createdAt.getTime() - rnd.int(5, 30) * DAY),
       )
+      // Delivered a few hours before the click, and the click's reason says how many.
+      const hoursToClick = 1 + (Math.floor(createdAt.getTime() / HOUR) % 47)
+      const deliveredAt = new Date(
+        Math.max(listedAt.getTime(), createdAt.getTime() - hoursToClick * HOUR),
+      )
+      const clickReasons = [
+        'interactive browser',
+        afterDelivery(createdAt.getTime() - deliveredAt.getTime()),
+      ]
       const recipientId = newId(listedAt.getTime())
       const token = newTrackingToken()
       const url = rnd.pick(CAMPAIGN_LINKS)
@@ -366,7 +380,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         email: contact.email,
         fields: { firstName: contact.firstName, company: company.name },
         status: 'sent',
-        sentAt: listedAt,
+        sentAt: deliveredAt,
         createdAt: listedAt,
       })
       rows.links.push({ token, recipientId, campaignId, url, position: 1, createdAt: listedAt })
@@ -377,7 +391,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         campaignId,
         method: 'GET',
         verdict: 'human',
-        reasons: ['interactive browser', 'clicked 2 h after delivery'],
+        reasons: clickReasons,
         rulesVersion: '2026.1',
         processedAt: createdAt,
         createdAt,
@@ -388,7 +402,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
           `${contact.firstName}, where does your pipeline stall?`,
           'outreach',
           'outreach',
-          listedAt,
+          deliveredAt,
         ),
       )
       contact.createdAt = listedAt
@@ -423,7 +437,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
           url,
           subject: `${contact.firstName}, where does your pipeline stall?`,
           verdict: 'human',
-          reasons: ['interactive browser', 'clicked 2 h after delivery'],
+          reasons: clickReasons,
         },
       })
     } else {
@@ -719,17 +733,15 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
   await db.transaction(async (tx) => {
     for (const member of team) {
       if (taken.has(member.email)) continue
-      await tx
-        .insert(users)
-        .values({
-          id: member.id,
-          email: member.email,
-          name: member.name,
-          role: member.role,
-          passwordHash,
-          createdAt: new Date(now.getTime() - 300 * DAY),
-          updatedAt: now,
-        })
+      await tx.insert(users).values({
+        id: member.id,
+        email: member.email,
+        name: member.name,
+        role: member.role,
+        passwordHash,
+        createdAt: new Date(now.getTime() - 300 * DAY),
+        updatedAt: now,
+      })
     }
     // Demo members whose email already existed keep their account; reuse its id.
     const ids = new Map(
@@ -742,14 +754,12 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       const member = team.find((m) => m.id === id)
       return member ? (ids.get(member.email) ?? id) : id
     }
-    await tx
-      .insert(campaigns)
-      .values({
-        ...campaign,
-        ownerId: remap(campaign.ownerId)!,
-        createdBy: remap(campaign.createdBy)!,
-        senderEmail: campaign.senderEmail,
-      })
+    await tx.insert(campaigns).values({
+      ...campaign,
+      ownerId: remap(campaign.ownerId)!,
+      createdBy: remap(campaign.createdBy)!,
+      senderEmail: campaign.senderEmail,
+    })
     await insertAll(tx, companies, rows.companies)
     await insertAll(tx, contacts, rows.contacts)
     await insertAll(
@@ -774,13 +784,11 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     await insertAll(tx, trackedLinks, rows.links)
     await insertAll(tx, clickEvents, rows.clicks)
     await insertAll(tx, outbox, rows.emails)
-    await tx
-      .insert(settings)
-      .values({
-        key: DEMO_MARKER_KEY,
-        value: { at: now.toISOString(), deals: rows.deals.length },
-        updatedAt: now,
-      })
+    await tx.insert(settings).values({
+      key: DEMO_MARKER_KEY,
+      value: { at: now.toISOString(), deals: rows.deals.length },
+      updatedAt: now,
+    })
   })
   return {
     status: 'seeded',
@@ -788,6 +796,14 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     companies: rows.companies.length,
     deals: rows.deals.length,
   }
+}
+
+/** "clicked 3 h after delivery", "clicked 2 days after delivery": what a rep reads. */
+export function afterDelivery(ms: number): string {
+  const hours = Math.max(1, Math.round(ms / HOUR))
+  return hours < 48
+    ? `clicked ${hours} h after delivery`
+    : `clicked ${Math.round(hours / 24)} days after delivery`
 }
 
 function sentEmail(

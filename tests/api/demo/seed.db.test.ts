@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { deals } from '../../../api/db/schema.ts'
+import { eq } from 'drizzle-orm'
+import { campaignRecipients, clickEvents, dealEvents, deals } from '../../../api/db/schema.ts'
 import { forecast, funnelFor, leadQueue, stageStatsFor } from '../../../api/pipeline/queries.ts'
-import { DEMO_PASSWORD, DEMO_TEAM, seedDemo } from '../../../api/demo/seed.ts'
+import { afterDelivery, DEMO_PASSWORD, DEMO_TEAM, seedDemo } from '../../../api/demo/seed.ts'
 import { STAGES } from '../../../api/pipeline/stages.ts'
 import { setupTestApp, signInCookie } from '../../helpers.ts'
 
@@ -49,6 +50,29 @@ describe('the demo data', () => {
     )
     expect(funnel[0]!.reached).toBeGreaterThan(funnel.at(-1)!.reached)
     expect(funnel.at(-1)!.reached).toBeGreaterThan(0)
+  })
+
+  it('tells one story: each outreach click’s “after delivery” matches when its email was sent (issue 15)', async () => {
+    const clicks = await db
+      .select({
+        at: clickEvents.createdAt,
+        reasons: clickEvents.reasons,
+        sentAt: campaignRecipients.sentAt,
+      })
+      .from(clickEvents)
+      .innerJoin(campaignRecipients, eq(campaignRecipients.id, clickEvents.recipientId))
+    expect(clicks.length).toBeGreaterThan(0)
+    for (const c of clicks) {
+      const said = (c.reasons as string[]).find((r) => r.includes('after delivery'))!
+      expect(said).toBe(afterDelivery(c.at.getTime() - c.sentAt!.getTime()))
+      expect(c.sentAt!.getTime()).toBeLessThanOrEqual(c.at.getTime())
+    }
+    const evidence = await db
+      .select({ data: dealEvents.data })
+      .from(dealEvents)
+      .where(eq(dealEvents.type, 'evidence'))
+    const clickEvidence = evidence.filter((e) => (e.data as { kind?: string }).kind === 'click')
+    expect(clickEvidence.length).toBe(clicks.length)
   })
 
   it('lets the demo team sign in with the published password', async () => {
