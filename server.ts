@@ -62,8 +62,12 @@ export async function startServer(
       incoming,
       outgoing,
       () => {
-        outgoing.statusCode = 404
-        outgoing.end('Not found')
+        // Unreachable while src/pages/[...path].astro answers every unknown URL with the
+        // branded 404; never a bare text answer if a route is ever missing.
+        outgoing.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' })
+        outgoing.end(
+          '<!doctype html><html lang="en"><meta charset="utf-8"><title>Page not found</title><h1>We could not find that page</h1><p><a href="/">Go to the home page</a></p></html>',
+        )
       },
       { deps },
     )

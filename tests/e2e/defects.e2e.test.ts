@@ -7,6 +7,7 @@ import { contacts } from '../../api/db/schema.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { createDownloadToken } from '../../api/leads/downloads.ts'
 import {
+  artifactsDir,
   hasChromium,
   launchBrowser,
   newDataDir,
@@ -173,7 +174,8 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
       expect(res!.status(), path).toBe(200)
       heights[path] = (await page.locator('header.topbar').boundingBox())!.height
     }
-    for (const [path, height] of Object.entries(heights)) expect(height, path).toBeLessThanOrEqual(100)
+    for (const [path, height] of Object.entries(heights))
+      expect(height, path).toBeLessThanOrEqual(100)
     // The links overflow the phone's width; the bar says so with an edge shadow on that side.
     await page.goto(`${server.url}/app/contacts`)
     const nav = await page.locator('header.topbar nav').evaluate((el) => ({
@@ -185,7 +187,9 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     expect(nav.background).toContain('linear-gradient')
     expect(nav.attachment).toContain('local')
     expect(nav.attachment).toContain('scroll')
-    await screenshot(page, 'defects-app-header-contacts-390')
+    await page
+      .locator('header.topbar')
+      .screenshot({ path: `${artifactsDir}/screenshots/defects-app-header-contacts-390.png` })
     await context.close()
   })
 
@@ -225,5 +229,100 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     )
     await screenshot(plain, 'defects-deal-moved-back-390')
     await noJs.close()
+  })
+  it('items 8 and 10: the queue says Requested for a lead who has not downloaded, and shows first and latest touch; the deal page links its contact and shows both touches', async () => {
+    const context = await signedIn(1280)
+    const page = await context.newPage()
+    await page.goto(`${server.url}/app/leads`)
+    const text = await page.locator('main').innerText()
+    expect(text).not.toMatch(/Downloaded “/)
+    expect(text).toMatch(/Requested “/)
+    expect(await page.locator('[data-touches]').count()).toBeGreaterThan(0)
+    await screenshot(page, 'defects-leads-1280')
+    const deal = await dealIn('demo')
+    await page.goto(`${server.url}/app/deals/${deal}`)
+    expect(await page.getByRole('heading', { name: 'How they found us' }).count()).toBe(1)
+    const contact = page.locator('section[aria-labelledby="who-h"] dd a[href^="/app/contacts/"]')
+    expect(await contact.count()).toBe(1)
+    await contact.click()
+    await page.waitForURL(/\/app\/contacts\/[0-9a-f-]{36}$/)
+    await context.close()
+  })
+
+  it('item 9: the funnel explains any stage it does not rank and any count larger than the stage before', async () => {
+    const context = await signedIn(1280)
+    const page = await context.newPage()
+    await page.goto(`${server.url}/app/funnel?period=270`)
+    const text = await page.locator('main').innerText()
+    expect(text).toContain('Slowest of the stages with at least three deals leaving')
+    await screenshot(page, 'defects-funnel-1280')
+    await context.close()
+  })
+
+  it('item 11: an invitation link shows once in the users page, never in its URL', async () => {
+    const context = await signedIn(1280, { javaScriptEnabled: false })
+    const page = await context.newPage()
+    await page.goto(`${server.url}/app/admin/users`)
+    await page.locator('#new-email').fill('invitee@team.example')
+    await page.locator('#new-name').fill('Ivy Invitee')
+    await page.getByRole('button', { name: 'Add user' }).click()
+    await page.waitForURL(/\/app\/admin\/users\?notice=/)
+    expect(page.url()).not.toContain('token')
+    const shown = await page.locator('main .mono').filter({ hasText: '/password?token=' }).count()
+    expect(shown).toBe(1)
+    await screenshot(page, 'defects-users-link-1280')
+    await page.reload()
+    expect(await page.locator('main .mono').filter({ hasText: '/password?token=' }).count()).toBe(0)
+    await context.close()
+  })
+
+  it('item 12: the grader promises seconds, not "about 20 seconds"', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 860 } })
+    const page = await context.newPage()
+    await page.goto(`${server.url}/grader`)
+    const text = await page.locator('body').innerText()
+    expect(text).not.toContain('20 seconds')
+    expect(text).toContain('seconds')
+    await context.close()
+  })
+
+  it('item 5: an admin discards a quarantined post from the quarantine page', async () => {
+    // A bot's post: the hidden field filled in.
+    const form = new URLSearchParams({
+      email: 'bot@spam.example',
+      offer: 'trial',
+      fax: 'filled',
+      consent: 'yes',
+      name: 'Bot',
+      company: 'Bots',
+      companySize: '1-10',
+      consentVersion: '2026-11-29',
+    })
+    const posted = await fetch(`${server.url}/api/leads`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: server.url,
+        accept: 'application/json',
+      },
+      body: form.toString(),
+    })
+    expect(posted.status, await posted.clone().text()).toBeLessThan(300)
+    const context = await signedIn(390)
+    const page = await context.newPage()
+    await page.goto(`${server.url}/app/admin/quarantine`)
+    const discard = page.getByRole('button', {
+      name: 'Discard the submission from bot@spam.example',
+    })
+    expect(await discard.count()).toBe(1)
+    await screenshot(page, 'defects-quarantine-390')
+    await discard.click()
+    await page.waitForURL(/notice=Discarded/)
+    expect(
+      await page
+        .getByRole('button', { name: 'Discard the submission from bot@spam.example' })
+        .count(),
+    ).toBe(0)
+    await context.close()
   })
 })
