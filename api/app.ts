@@ -26,6 +26,7 @@ import { CAMPAIGN_UPLOAD_PATH, campaignRoutes } from './routes/campaigns.ts'
 import { IMPORT_MAX_BYTES } from './campaigns/imports.ts'
 import { userRoutes } from './routes/users.ts'
 import { beaconRoutes } from './routes/beacon.ts'
+import { campaignResultRoutes } from './routes/campaign-results.ts'
 import {
   clearedSessionCookie,
   SESSION_COOKIE,
@@ -188,6 +189,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/grader', graderRoutes)
   app.route('/api/campaigns', campaignRoutes)
   app.route('/api/beacon', beaconRoutes)
+  app.route('/api/campaigns', campaignResultRoutes)
   app.route('/d', downloadRoutes)
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404))

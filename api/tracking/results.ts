@@ -1,0 +1,138 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { csvLine } from '../pipeline/contacts.ts'
+
+/**
+ * A campaign's results: what was sent and what the transport did with it, and its clicks split
+ * by verdict (raw, human, bot, still waiting for the verdict job), unique human clickers and the
+ * targets its clicks created, in total and per link. "Accepted" means the transport took the
+ * message: there are no delivery webhooks yet, so delivery itself is not known.
+ */
+
+export interface ClickCounts {
+  raw: number
+  human: number
+  bot: number
+  pending: number
+  uniqueHumans: number
+}
+
+export interface LinkResult extends ClickCounts {
+  url: string
+  /** The link's place in the message (0: first). */
+  position: number
+}
+
+export interface CampaignResults {
+  recipients: number
+  /** Handed to the outbox (queued, accepted, bounced or failed). */
+  sent: number
+  /** Accepted by the transport. */
+  accepted: number
+  bounced: number
+  failed: number
+  unsubscribed: number
+  clicks: ClickCounts
+  targets: number
+  links: LinkResult[]
+}
+
+const HUMAN = sql.raw(`verdict in ('human', 'human_confirmed')`)
+const BOT = sql.raw(`verdict in ('bot', 'likely_bot')`)
+
+type Rows<T> = { rows: T[] }
+
+export async function campaignResults(db: Db, campaignId: string): Promise<CampaignResults> {
+  const [sending, clicks, links, unsubscribed] = await Promise.all([
+    db.execute(sql`
+      select count(*)::int as recipients,
+        count(*) filter (where status in ('queued', 'sent', 'bounced', 'failed'))::int as sent,
+        count(*) filter (where status = 'sent')::int as accepted,
+        count(*) filter (where status = 'bounced')::int as bounced,
+        count(*) filter (where status = 'failed')::int as failed
+      from campaign_recipients where campaign_id = ${campaignId}`),
+    db.execute(sql`
+      select count(*)::int as raw,
+        count(*) filter (where ${HUMAN})::int as human,
+        count(*) filter (where ${BOT})::int as bot,
+        count(*) filter (where verdict = 'pending')::int as pending,
+        count(distinct recipient_id) filter (where ${HUMAN})::int as "uniqueHumans",
+        count(*) filter (where qualified_at is not null)::int as targets
+      from click_events where campaign_id = ${campaignId}`),
+    db.execute(sql`
+      select tl.url, min(tl.position)::int as position, count(ce.id)::int as raw,
+        count(ce.id) filter (where ce.${HUMAN})::int as human,
+        count(ce.id) filter (where ce.${BOT})::int as bot,
+        count(ce.id) filter (where ce.verdict = 'pending')::int as pending,
+        count(distinct ce.recipient_id) filter (where ce.${HUMAN})::int as "uniqueHumans"
+      from tracked_links tl
+      left join click_events ce on ce.token = tl.token
+      where tl.campaign_id = ${campaignId}
+      group by tl.url
+      order by min(tl.position), tl.url
+      limit 200`),
+    db.execute(sql`
+      select count(distinct contact_id)::int as n from consent_events
+      where method = 'unsubscribe' and source->>'campaignId' = ${campaignId}`),
+  ])
+  const s = (
+    sending as unknown as Rows<
+      Omit<CampaignResults, 'clicks' | 'targets' | 'links' | 'unsubscribed'>
+    >
+  ).rows[0]!
+  const c = (clicks as unknown as Rows<ClickCounts & { targets: number }>).rows[0]!
+  const { targets, ...clickCounts } = c
+  return {
+    ...s,
+    unsubscribed: (unsubscribed as unknown as Rows<{ n: number }>).rows[0]!.n,
+    clicks: clickCounts,
+    targets,
+    links: (links as unknown as Rows<LinkResult>).rows,
+  }
+}
+
+/** The results as CSV: the campaign's figures, then one row per link. */
+export function campaignResultsCsv(results: CampaignResults): string {
+  const figures: Array<[string, number]> = [
+    ['recipients', results.recipients],
+    ['sent', results.sent],
+    ['accepted by the transport (no delivery webhooks yet)', results.accepted],
+    ['bounced', results.bounced],
+    ['failed', results.failed],
+    ['unsubscribed', results.unsubscribed],
+    ['clicks (raw)', results.clicks.raw],
+    ['human clicks', results.clicks.human],
+    ['bot clicks', results.clicks.bot],
+    ['clicks awaiting a verdict', results.clicks.pending],
+    ['unique human clickers', results.clicks.uniqueHumans],
+    ['targets created', results.targets],
+  ]
+  return (
+    '\uFEFF' +
+    csvLine(['figure', 'value']) +
+    figures.map(([name, n]) => csvLine([name, String(n)])).join('') +
+    '\r\n' +
+    csvLine([
+      'link',
+      'url',
+      'raw clicks',
+      'human clicks',
+      'bot clicks',
+      'awaiting a verdict',
+      'unique human clickers',
+    ]) +
+    results.links
+      .map((l) =>
+        csvLine([
+          String(l.position + 1),
+          l.url,
+          String(l.raw),
+          String(l.human),
+          String(l.bot),
+          String(l.pending),
+          String(l.uniqueHumans),
+        ]),
+      )
+      .join('')
+  )
+}
