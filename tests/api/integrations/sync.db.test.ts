@@ -117,7 +117,7 @@ describe('GET /api/sync/*', () => {
 
   it('lists leads that reached the pipeline, without quarantined posts or network data', async () => {
     const res = await get('/api/sync/leads?limit=10')
-    const page = (await res.json()) as Page & { data: Array<Record<string, unknown>> }
+    const page = (await res.json()) as { data: Array<Record<string, unknown>> }
     expect(page.data).toHaveLength(4)
     expect(page.data.every((l) => l.status === 'accepted' && !('ip' in l))).toBe(true)
   })
