@@ -56,42 +56,84 @@ const facts = (r: Row): ClickFacts => ({
 export interface JudgeRun {
   judged: number
   qualified: number
+  /**
+   * Where the next batch of the same run may start (keyset): processed clicks leave dead index
+   * entries behind until VACUUM, so each batch starting from the oldest would rescan them all.
+   */
+  next: string | null
 }
 
-/** Judges one batch of clicks waiting for a verdict (settled, or confirmed by a beacon). */
-export async function judgePendingClicks(db: Db, now: Date, limit = 500): Promise<JudgeRun> {
+/**
+ * Judges one batch of clicks waiting for a verdict: those confirmed by a beacon (when `after` is
+ * not given: the first batch of a run), then those whose burst window has passed, oldest first,
+ * from `after` (the `next` of the previous batch) on.
+ */
+export async function judgePendingClicks(
+  db: Db,
+  now: Date,
+  limit = 500,
+  after: string | null = null,
+): Promise<JudgeRun> {
   const cutoff = new Date(now.getTime() - SETTLE_MS)
   return db.transaction(async (tx) => {
-    const rows = await tx
+    const confirmed =
+      after === null
+        ? await tx
+            .select()
+            .from(clickEvents)
+            .where(
+              sql`${clickEvents.processedAt} is null and ${clickEvents.confirmedAt} is not null`,
+            )
+            .limit(limit)
+            .for('update', { skipLocked: true })
+        : []
+    const settled = await tx
       .select()
       .from(clickEvents)
       .where(
-        sql`${clickEvents.processedAt} is null and (${clickEvents.createdAt} <= ${cutoff} or ${clickEvents.confirmedAt} is not null)`,
+        sql`${clickEvents.processedAt} is null and ${clickEvents.createdAt} <= ${cutoff}${
+          after === null ? sql`` : sql` and ${clickEvents.createdAt} >= ${new Date(after)}`
+        }`,
       )
       .orderBy(clickEvents.createdAt)
       .limit(limit)
       .for('update', { skipLocked: true })
-    return judgeRows(tx as unknown as Db, rows, now)
+    const seen = new Set(confirmed.map((r) => r.id))
+    const rows = [...confirmed, ...settled.filter((r) => !seen.has(r.id))]
+    const run = await judgeRows(tx as unknown as Db, rows, now)
+    const last = settled.at(-1)
+    return { ...run, next: last && settled.length === limit ? last.createdAt.toISOString() : null }
   })
 }
 
-/** Judges again one batch of clicks judged under older rules that still hold their network data. */
-export async function rescoreClicks(db: Db, now: Date, limit = 500): Promise<JudgeRun> {
+/**
+ * Judges again one batch of clicks judged under older rules that still hold their network data
+ * (the housekeeping forgets it after 90 days), in id order from `after` on.
+ */
+export async function rescoreClicks(
+  db: Db,
+  now: Date,
+  limit = 500,
+  after: string | null = null,
+): Promise<JudgeRun> {
   return db.transaction(async (tx) => {
     const rows = await tx
       .select()
       .from(clickEvents)
       .where(
-        sql`${clickEvents.processedAt} is not null and ${clickEvents.rulesVersion} is distinct from ${RULES_VERSION} and ${clickEvents.ip} is not null`,
+        sql`${clickEvents.processedAt} is not null and ${clickEvents.rulesVersion} is distinct from ${RULES_VERSION} and ${clickEvents.ip} is not null${
+          after === null ? sql`` : sql` and ${clickEvents.id} > ${after}`
+        }`,
       )
-      .orderBy(clickEvents.createdAt)
+      .orderBy(clickEvents.id)
       .limit(limit)
       .for('update', { skipLocked: true })
-    return judgeRows(tx as unknown as Db, rows, now)
+    const run = await judgeRows(tx as unknown as Db, rows, now)
+    return { ...run, next: rows.length === limit ? rows.at(-1)!.id : null }
   })
 }
 
-async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<JudgeRun> {
+async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun, 'next'>> {
   if (rows.length === 0) return { judged: 0, qualified: 0 }
   const recipientIds = [...new Set(rows.flatMap((r) => (r.recipientId ? [r.recipientId] : [])))]
   const [messageRows, recipients] = recipientIds.length
@@ -260,12 +302,14 @@ export function startVerdictJobs(
 
   async function round(): Promise<void> {
     for (const step of [judgePendingClicks, rescoreClicks]) {
-      for (;;) {
+      let after: string | null = null
+      do {
         if (stopped) return
-        const run = await step(deps.db, deps.now(), config.batch)
-        if (run.qualified) log.info('clicks qualified prospects', { ...run })
-        if (run.judged < config.batch) break
-      }
+        const run: JudgeRun = await step(deps.db, deps.now(), config.batch, after)
+        if (run.qualified)
+          log.info('clicks qualified prospects', { judged: run.judged, qualified: run.qualified })
+        after = run.next
+      } while (after !== null)
     }
   }
 

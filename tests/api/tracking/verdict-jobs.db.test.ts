@@ -321,14 +321,21 @@ describe('the verdict job', () => {
     expect((await openDealOf(p.contactId))[0]!.stage).toBe('opportunity')
   })
 
-  it('runs in the background and looks at once when woken', async () => {
+  it('runs in the background, batch after batch, and looks at once when woken', async () => {
     const p = await addProspect()
     await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(60_000)
+    await clickAs(p.tokens[1]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(60_000)
+    await clickAs(p.tokens[2]!, '81.120.7.9', PERSON)
     ctx.clock.advance(SETTLE_MS)
-    const job = startVerdictJobs(ctx.deps, { pollMs: 3_600_000 })
+    // One click a batch: each batch starts where the last one ended.
+    const job = startVerdictJobs(ctx.deps, { pollMs: 3_600_000, batch: 1 })
     try {
       ctx.deps.wakeups.wake('verdicts')
-      await eventually(async () => (await clicksOf(p.recipientId))[0]!.verdict === 'human')
+      await eventually(async () =>
+        (await clicksOf(p.recipientId)).every((c) => c.verdict === 'human'),
+      )
       await eventually(async () => (await openDealOf(p.contactId))[0]!.stage === 'target')
     } finally {
       await job.stop()
