@@ -38,6 +38,7 @@ import { bearerAuth } from './integrations/bearer-auth.ts'
 import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
+import { openApiRoutes } from './routes/openapi.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
@@ -182,6 +183,7 @@ function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/admin/api-tokens', apiTokenRoutes)
   app.route('/api/sync', syncRoutes)
   app.route('/api/admin/webhooks', webhookRoutes)
+  app.route('/api', openApiRoutes)
   app.route('/u', unsubscribeRoutes)
   app.route('/api/leads', leadRoutes)
   app.route('/api/contacts', contactRoutes)
