@@ -78,7 +78,8 @@ export const graderRoutes = new Hono<AppEnv>()
 
   .get('/:id', async (c) => {
     const view = await reportView(c.var.db, c.req.param('id'), {
-      user: c.var.user,
+      // A signed-in person sees full reports; an API token has no scope for them.
+      user: c.var.apiToken ? null : c.var.user,
       tokens: [readCookie(c.req.header('cookie'), GRADER_COOKIE), c.req.query('key')],
     })
     if (!view.ok) fail(view.status, view.code, view.message)
