@@ -35,17 +35,15 @@ async function addRecipient(campaignId: string, status: 'sent' | 'bounced') {
     .insert(campaignRecipients)
     .values({ id: recipientId, campaignId, contactId, email, fields: {}, status })
   const tokens = URLS.map(() => newTrackingToken())
-  await db
-    .insert(trackedLinks)
-    .values(
-      URLS.map((url, position) => ({
-        token: tokens[position]!,
-        recipientId,
-        campaignId,
-        url,
-        position,
-      })),
-    )
+  await db.insert(trackedLinks).values(
+    URLS.map((url, position) => ({
+      token: tokens[position]!,
+      recipientId,
+      campaignId,
+      url,
+      position,
+    })),
+  )
   return tokens
 }
 
