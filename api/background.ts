@@ -24,6 +24,7 @@ import {
   startWebhookDelivery,
   type WebhookDeliveryOptions,
 } from './integrations/webhook-delivery.ts'
+import { pruneWebhookHistory } from './integrations/webhooks.ts'
 import { pruneGraderReports } from './grader/reports.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
 import { pruneRateLimits } from './rate-limits.ts'
@@ -106,10 +107,12 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
     )
     .returning({ id: clickEvents.id })
   const graderReports = await pruneGraderReports(deps.db, now)
+  const webhookEvents = await pruneWebhookHistory(deps.db, now)
   return {
     sessions,
     idempotencyKeys: keys.length,
     graderReports,
+    webhookEvents,
     networkDataForgotten: forms.length + clicks.length,
   }
 }

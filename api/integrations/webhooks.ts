@@ -282,3 +282,21 @@ export async function findDelivery(db: Db, subscriptionId: string, eventId: stri
     )
   return row ?? null
 }
+
+/** Webhook history is kept this long: events, their deliveries and the delivery log. */
+export const WEBHOOK_HISTORY_DAYS = 30
+
+/** Deletes events older than the history window that nothing waits to send (housekeeping). */
+export async function pruneWebhookHistory(db: Db, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - WEBHOOK_HISTORY_DAYS * 24 * 60 * 60 * 1000)
+  const deleted = await db
+    .delete(webhookEvents)
+    .where(
+      and(
+        sql`${webhookEvents.createdAt} < ${before.toISOString()}::timestamptz`,
+        sql`not exists (select 1 from ${webhookDeliveries} d where d.event_id = ${webhookEvents.id} and d.status = 'pending')`,
+      ),
+    )
+    .returning({ id: webhookEvents.id })
+  return deleted.length
+}

@@ -1,3 +1,4 @@
+import { pruneExpired } from '../../../api/background.ts'
 import { and, eq } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -500,5 +501,26 @@ describe('several workers sharing one database', () => {
     expect(
       receiver.received.filter((r) => r.path === '/dead').map((r) => r.headers['webhook-id']),
     ).toEqual([ids[0]])
+  })
+})
+
+describe('webhook history', () => {
+  it('is pruned after 30 days, except events still waiting to be sent', async () => {
+    await subscribe(receiver.url(), ['deal.won'])
+    receiver.answer = () => ({ status: 200 })
+    const sent = await emit('deal.won')
+    await drainAll()
+    await receiver.down()
+    const waiting = await emit('deal.won')
+    await drain()
+    ctx.clock.advance(31 * DAY)
+    const pruned = await pruneExpired(ctx.deps, ctx.deps.now())
+    expect(pruned.webhookEvents).toBeGreaterThanOrEqual(1)
+    const left = (await ctx.deps.db.select({ id: webhookEvents.id }).from(webhookEvents)).map(
+      (e) => e.id,
+    )
+    expect(left).not.toContain(sent)
+    expect(left).toContain(waiting)
+    await receiver.up()
   })
 })
