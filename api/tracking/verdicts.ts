@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-04.1'
+export const RULES_VERSION = '2026-12-04.2'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]
@@ -85,6 +85,9 @@ export const CAMPAIGN_BURST_RECIPIENTS = 3
 export const SOON_AFTER_SEND_MS = 15_000
 /** A `human` verdict settles once later clicks of a sweep or burst could no longer change it. */
 export const SETTLE_MS = 30_000
+
+/** Signals a beacon cannot outweigh. */
+const SCANNER_SIGNALS = new Set<ReasonCode>(['security_network', 'link_sweep', 'campaign_burst'])
 
 /** Scores at or above these (with no certain signal) make `bot` / `likely_bot`. */
 const BOT_SCORE = 5
@@ -237,7 +240,10 @@ function botSignals(
 export function judgeClick(click: ClickFacts, context: ClickContext, now: Date): Judgement {
   const settled = now.getTime() >= click.at.getTime() + SETTLE_MS
   const { certain, scored } = botSignals(click, context)
-  if (context.confirmedAt && certain.length === 0) {
+  // A sandbox that renders the page (Safe Links detonation) can look like interaction: a beacon
+  // does not outweigh a scanner's network or a sweep.
+  const scannerLike = scored.some((r) => SCANNER_SIGNALS.has(r.code))
+  if (context.confirmedAt && certain.length === 0 && !scannerLike) {
     return {
       verdict: 'human_confirmed',
       reasons: [

@@ -199,13 +199,16 @@ describe('signals together', () => {
     expect(verdict(sweep[0]!, { ...alone, messageClicks: [...sweep, person] })).toBe('bot')
   })
 
-  it('a beacon confirms a browser click, but never a certain bot', () => {
+  it('a beacon confirms a browser click, but never a certain bot nor a scanner’s network or sweep', () => {
     const confirmed = { ...alone, confirmedAt: at(700_000) }
-    const j = judgeClick(click({ ip: '40.107.1.2' }), confirmed, at(600_001))
+    const j = judgeClick(click({ ip: '3.120.1.1' }), confirmed, at(600_001))
     expect(j.verdict).toBe('human_confirmed')
     expect(j.settled).toBe(true)
     expect(j.reasons[0]?.code).toBe('beacon_confirmed')
     expect(verdict(click({ method: 'HEAD' }), confirmed)).toBe('bot')
+    expect(verdict(click({ ip: '40.107.1.2' }), confirmed)).toBe('likely_bot')
+    const sweep = [0, 1, 2].map((i) => click({ token: `link-${i}`, at: at(43_000 + i * 300) }))
+    expect(verdict(sweep[0]!, { ...confirmed, messageClicks: sweep })).toBe('bot')
   })
 
   it('a human verdict settles only once the burst window has passed', () => {
