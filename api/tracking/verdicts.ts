@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-04.2'
+export const RULES_VERSION = '2026-12-04.3'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]
@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'two_links_at_once'
   | 'repeat_at_once'
   | 'campaign_burst'
+  | 'campaign_cluster'
   | 'soon_after_send'
   | 'no_browser_language'
   | 'beacon_confirmed'
@@ -80,7 +81,9 @@ export const SWEEP_MS = 5_000
 export const PAIR_MS = 2_000
 /** Recipients of one campaign from one network within this span: a gateway scanning the campaign. */
 export const CAMPAIGN_BURST_MS = 10_000
-export const CAMPAIGN_BURST_RECIPIENTS = 3
+export const CAMPAIGN_BURST_RECIPIENTS = 5
+/** Fewer recipients from one network at once is weaker: colleagues in one office do click together. */
+export const CAMPAIGN_CLUSTER_RECIPIENTS = 3
 /** A click this soon after sending: scanners fetch at delivery; so do a few quick people. */
 export const SOON_AFTER_SEND_MS = 15_000
 /** A `human` verdict settles once later clicks of a sweep or burst could no longer change it. */
@@ -97,6 +100,7 @@ const WEIGHTS: Partial<Record<ReasonCode, number>> = {
   security_network: 3,
   link_sweep: 5,
   campaign_burst: 3,
+  campaign_cluster: 2,
   two_links_at_once: 2,
   repeat_at_once: 1,
   hosting_network: 1,
@@ -212,9 +216,9 @@ function botSignals(
 
   const burst = sameSourceNear(click, context.campaignClicks, CAMPAIGN_BURST_MS)
   const recipients = new Set(burst.map((c) => c.recipientId ?? c.id))
-  if (recipients.size >= CAMPAIGN_BURST_RECIPIENTS)
+  if (recipients.size >= CAMPAIGN_CLUSTER_RECIPIENTS)
     scored.push({
-      code: 'campaign_burst',
+      code: recipients.size >= CAMPAIGN_BURST_RECIPIENTS ? 'campaign_burst' : 'campaign_cluster',
       sentence: `${recipients.size} recipients of this campaign clicked within ${seconds(span(burst))} from ${fromWhere(burst)}`,
     })
 

@@ -292,6 +292,46 @@ export const SCENARIOS: Record<string, (b: Builder) => void> = {
       { accept: BROWSER_HEADERS.accept, 'accept-language': 'en-US,en;q=0.9' },
     )
   },
+  // Colleagues who got the message: each clicks from the office network within seconds.
+  // Three recipients in a row share an office network and click within 4 s of each other.
+  'three colleagues in one office within seconds': (() => {
+    let group = { net: '', at: 0, left: 0 }
+    return (b: Builder) => {
+      if (group.left === 0)
+        group = {
+          net: `194.70.${octet(b.rand)}`,
+          at: b.sentAt + 900_000 + b.rand() * 600_000,
+          left: 3,
+        }
+      group.left--
+      click(
+        b,
+        'human',
+        'three colleagues in one office within seconds',
+        0,
+        group.at - b.sentAt + b.rand() * 4_000,
+        `${group.net}.${octet(b.rand)}`,
+        OUTLOOK_EDGE,
+        BROWSER_HEADERS,
+      )
+    }
+  })(),
+  // A person who double-clicks the link in a desktop mail client: two GETs 300 ms apart.
+  'human double-click': (b) => {
+    const ip = office(b.rand)
+    const t = 1_800_000 + b.rand() * 3_600_000
+    click(b, 'human', 'human double-click', 0, t, ip, CHROME_DESKTOP, BROWSER_HEADERS)
+    click(
+      b,
+      'human',
+      'human double-click',
+      0,
+      t + 250 + b.rand() * 200,
+      ip,
+      CHROME_DESKTOP,
+      BROWSER_HEADERS,
+    )
+  },
   'human clicking once, hours later': (b) => {
     click(
       b,

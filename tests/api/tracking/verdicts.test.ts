@@ -135,26 +135,34 @@ describe('each signal alone', () => {
     expect(verdict(again[1]!, { ...alone, messageClicks: again })).toBe('human')
   })
 
-  it('many recipients of the campaign from one network within seconds are a burst', () => {
-    const burst = [1, 2, 3, 4].map((r) =>
+  it('many recipients of the campaign from one network within seconds are a burst; a few, a weaker cluster', () => {
+    const burst = [1, 2, 3, 4, 5].map((r) =>
       click({
         recipientId: `r${r}`,
         token: `r${r}-0`,
         ip: `198.51.100.${r}`,
-        at: at(50_000 + r * 900),
+        at: at(50_000 + r * 700),
       }),
     )
     const j = judgeClick(burst[0]!, { ...alone, campaignClicks: burst.slice(1) }, LATER)
     expect(j.verdict).toBe('likely_bot')
     expect(j.reasons).toContainEqual({
       code: 'campaign_burst',
-      sentence: '4 recipients of this campaign clicked within 2.7 s from one network',
+      sentence: '5 recipients of this campaign clicked within 2.8 s from one network',
     })
+    // Three colleagues in one office: noted, not enough alone.
+    const office = burst.slice(0, 3)
+    expect(codes(office[0]!, { ...alone, campaignClicks: office.slice(1) })).toContain(
+      'campaign_cluster',
+    )
+    expect(verdict(office[0]!, { ...alone, campaignClicks: office.slice(1) })).toBe('human')
     // Outside the burst window they are separate people.
-    const spread = [1, 2, 3].map((r) =>
+    const spread = [1, 2, 3, 4, 5].map((r) =>
       click({ recipientId: `r${r}`, ip: `198.51.100.${r}`, at: at(r * (CAMPAIGN_BURST_MS + 1)) }),
     )
-    expect(verdict(spread[0]!, { ...alone, campaignClicks: spread.slice(1) })).toBe('human')
+    expect(codes(spread[0]!, { ...alone, campaignClicks: spread.slice(1) })).not.toContain(
+      'campaign_burst',
+    )
   })
 })
 
