@@ -152,6 +152,9 @@ async function openPostgres(
   const pool = new pg.Pool({ ...connection, max })
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {})
+  // A connection lost mid-query rejects that query; the client's own 'error' event must not
+  // also crash the process (a CLI tool then cleans up, e.g. db:backup its partial file).
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = drizzlePg({ client: pool, schema }) as unknown as Db
   let closed = false
   return {

@@ -169,7 +169,9 @@ class Connection {
     await this.client._runExclusiveQuery(() =>
       this.client.execProtocolRawStream(message, {
         onRawData: (data) => {
-          if (!this.#ended) this.socket.write(data)
+          // A copy: `data` is a view into PGlite's WASM memory, reused for the next chunk, and
+          // a socket keeps what it cannot send at once by reference.
+          if (!this.#ended) this.socket.write(Buffer.from(data))
           this.#tail =
             data.length >= 6
               ? Buffer.from(data.subarray(-6))

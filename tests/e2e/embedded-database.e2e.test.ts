@@ -240,4 +240,73 @@ describe.skipIf(!built)('the embedded database has one owner', () => {
       await original.close()
     }
   })
+  it('keeps every acknowledged lead when the server is killed (-9) while leads pour in', async () => {
+    const dataDir = await newDataDir()
+    let server = await serve(dataDir)
+    const acknowledged: number[] = []
+    let n = 1000
+    let posting = true
+    const posters = Array.from({ length: 4 }, async () => {
+      while (posting) {
+        const i = n++
+        const status = await postLead(server, i).catch(() => 0)
+        if (status === 201) acknowledged.push(i)
+      }
+    })
+    // Killed once some leads are in and more are in flight.
+    while (acknowledged.length < 20) await new Promise((r) => setTimeout(r, 10))
+    await server.kill()
+    posting = false
+    await Promise.all(posters)
+    server = await serve(dataDir)
+    await server.stop()
+    const database = await openDatabase({ dataDir: join(dataDir, 'pglite') })
+    try {
+      const emails = new Set(
+        (
+          (await database.db.execute(sql`select email from contacts`)) as unknown as {
+            rows: { email: string }[]
+          }
+        ).rows.map((r) => r.email),
+      )
+      const lost = acknowledged.filter((i) => !emails.has(`reader${i}@acme-robotics.com`))
+      expect(lost).toEqual([])
+    } finally {
+      await database.close()
+    }
+  })
+
+  it('leaves no backup file when the backup is killed (-9) half-way, and refuses the partial one', async () => {
+    const dataDir = await newDataDir()
+    const server = await serve(dataDir)
+    for (let i = 0; i < 5; i++) await postLead(server, 5000 + i)
+    const file = join(work, 'killed.backup')
+    const child = spawn(process.execPath, ['scripts/db-backup.ts', file], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir },
+      stdio: 'ignore',
+    })
+    const partial = `${file}.partial-${child.pid}`
+    const exited = new Promise((r) => child.once('exit', r))
+    // Killed as soon as it has begun writing (or, on a fast machine, already done: both are fine).
+    while (!existsSync(partial) && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 1))
+    child.kill('SIGKILL')
+    await exited
+    if (existsSync(partial)) {
+      expect(existsSync(file)).toBe(false)
+      const refused = await run(['scripts/db-restore.ts', partial], {
+        DATA_DIR: join(work, 'from-partial'),
+      })
+      // Either clearly refused (cut short), or — killed between its last byte and the rename — whole.
+      if (refused.code === 0) expect(refused.out).toContain('Restored')
+      else {
+        expect(refused.out).toMatch(/not a complete Frontdoor backup/)
+        expect(existsSync(join(work, 'from-partial', 'pglite'))).toBe(false)
+      }
+    }
+    // The server is unharmed: its socket client vanished mid-transaction and was rolled back.
+    expect(await postLead(server, 6000)).toBe(201)
+    await server.stop()
+  })
 })

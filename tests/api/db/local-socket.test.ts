@@ -49,6 +49,24 @@ describe('the local socket', () => {
     }
   })
 
+  it('sends a result larger than the socket takes at once intact', async () => {
+    const client = await connect()
+    try {
+      const { rows } = await client.query(
+        'select i, repeat(md5(i::text), 40) as body from generate_series(1, 20000) i',
+      )
+      expect(rows).toHaveLength(20000)
+      expect(rows[19999]).toEqual({ i: 20000, body: (rows[19999] as { body: string }).body })
+      const { createHash } = await import('node:crypto')
+      for (const i of [1, 7777, 20000])
+        expect((rows[i - 1] as { body: string }).body).toBe(
+          createHash('md5').update(String(i)).digest('hex').repeat(40),
+        )
+    } finally {
+      await client.end()
+    }
+  })
+
   it("keeps a client's settings to that client: the server's session is not changed by them", async () => {
     const client = await connect()
     try {
