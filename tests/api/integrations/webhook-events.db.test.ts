@@ -1,6 +1,15 @@
 import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { submissions, webhookDeliveries, webhookEvents } from '../../../api/db/schema.ts'
+import {
+  graderReports,
+  submissions,
+  webhookDeliveries,
+  webhookEvents,
+} from '../../../api/db/schema.ts'
+import { unsubscribe, unsubscribeTokenFor } from '../../../api/email/unsubscribe.ts'
+import type { GradeResult, Teaser } from '../../../api/grader/engine/grade.ts'
+import { completeReport } from '../../../api/grader/reports.ts'
+import { newId } from '../../../api/ids.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { addUser, type TestContext } from '../../helpers.ts'
 import { leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
@@ -65,5 +74,78 @@ describe('webhook events from a lead post', () => {
       .where(eq(submissions.email, 'bot@spam.example.com'))
     expect(row?.status).toBe('quarantined')
     expect(await queued()).toHaveLength(before)
+  })
+})
+
+describe('webhook events from other changes', () => {
+  it('an unsubscribe queues contact.unsubscribed once', async () => {
+    const admin = await addUser(ctx, 'admin')
+    const sub = await createSubscription(
+      ctx.deps.db,
+      {
+        url: 'https://crm.example.com/unsub',
+        events: ['contact.unsubscribed'],
+        createdBy: admin.id,
+      },
+      ctx.deps.now(),
+    )
+    const token = await unsubscribeTokenFor(ctx.deps.db, 'leaving@northwind.example.com')
+    await unsubscribe(ctx.deps.db, token, { via: 'one-click' }, ctx.deps.now())
+    await unsubscribe(ctx.deps.db, token, { via: 'page' }, ctx.deps.now())
+    const rows = await ctx.deps.db
+      .select({ data: webhookEvents.data })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+      .where(eq(webhookDeliveries.subscriptionId, sub.id))
+    expect(rows.map((r) => r.data)).toEqual([
+      {
+        email: 'leaving@northwind.example.com',
+        contactId: null,
+        campaignId: null,
+        via: 'one-click',
+      },
+    ])
+  })
+
+  it('a finished grader report queues grader.report_completed', async () => {
+    const admin = await addUser(ctx, 'admin')
+    const sub = await createSubscription(
+      ctx.deps.db,
+      {
+        url: 'https://crm.example.com/grader',
+        events: ['grader.report_completed'],
+        createdBy: admin.id,
+      },
+      ctx.deps.now(),
+    )
+    const id = newId()
+    await ctx.deps.db.insert(graderReports).values({
+      id,
+      normalizedUrl: 'https://northwind.example.com/',
+      host: 'northwind.example.com',
+      status: 'running',
+    })
+    const result = {
+      finalUrl: 'https://www.northwind.example.com/',
+      total: 71,
+      band: 'good',
+      platform: null,
+      rubricVersion: 'test',
+    } as unknown as GradeResult
+    await completeReport(ctx.deps.db, id, result, {} as Teaser, ctx.deps.now())
+    const rows = await ctx.deps.db
+      .select({ data: webhookEvents.data })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+      .where(eq(webhookDeliveries.subscriptionId, sub.id))
+    expect(rows.map((r) => r.data)).toEqual([
+      {
+        reportId: id,
+        url: 'https://northwind.example.com/',
+        finalUrl: 'https://www.northwind.example.com/',
+        total: 71,
+        band: 'good',
+      },
+    ])
   })
 })
