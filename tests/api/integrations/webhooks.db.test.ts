@@ -14,6 +14,7 @@ import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
 import { newId } from '../../../api/ids.ts'
 import {
   deliverDue,
+  startWebhookDelivery,
   WEBHOOK_DELIVERY_DEFAULTS,
   webhookFetcher,
   type WebhookDeliveryOptions,
@@ -26,6 +27,7 @@ import {
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
 import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
+import { eventually } from '../../eventually.ts'
 import { held, startReceiver, type Receiver } from './receiver.ts'
 
 // Webhooks: events written with the change, delivered at least once, in order per subscription,
@@ -522,5 +524,39 @@ describe('webhook history', () => {
     expect(left).not.toContain(sent)
     expect(left).toContain(waiting)
     await receiver.up()
+  })
+})
+
+describe('the background worker', () => {
+  it('delivers as events come, a slow receiver holding up only its own subscription, and stops cleanly', async () => {
+    await subscribe(receiver.url('/slow'), ['deal.won'])
+    await subscribe(receiver.url('/fast'), ['deal.won'])
+    const late = held<{ status: number }>()
+    receiver.answer = (req) => (req.path === '/slow' ? late.promise : { status: 200 })
+    const worker = startWebhookDelivery(ctx.deps, { idleMs: 10, concurrency: 4, timeoutMs: 60_000 })
+    try {
+      const ids = [await emit('deal.won'), await emit('deal.won'), await emit('deal.won')]
+      // The fast receiver gets all three while the slow one still holds the first.
+      await eventually(() => receiver.received.filter((r) => r.path === '/fast').length === 3)
+      expect(
+        receiver.received.filter((r) => r.path === '/slow').map((r) => r.headers['webhook-id']),
+      ).toEqual([ids[0]])
+      late.release({ status: 200 })
+      await eventually(() => receiver.received.filter((r) => r.path === '/slow').length === 3)
+      expect(
+        receiver.received.filter((r) => r.path === '/slow').map((r) => r.headers['webhook-id']),
+      ).toEqual(ids)
+    } finally {
+      await worker.stop()
+    }
+    const pending = await ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.status, 'pending'))
+    expect(
+      pending.filter(
+        (d) => d.lockedBy !== null && d.leaseUntil !== null && d.leaseUntil > ctx.deps.now(),
+      ),
+    ).toEqual([])
   })
 })
