@@ -26,6 +26,8 @@ import { newTrackingToken } from '../tracking/token.ts'
 import { hashPassword } from '../accounts/passwords.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import type { Role } from '../accounts/users.ts'
+import { SENDER_SETTINGS_KEY, senderSettingsSchema } from '../email/sender.ts'
+import { SITE } from '../content/site.ts'
 
 // Demo data: a small sales team, companies, contacts and deals in every stage, with stage
 // histories backdated over nine months, so the queue, pipeline, forecast and funnel have
@@ -784,6 +786,24 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     await insertAll(tx, trackedLinks, rows.links)
     await insertAll(tx, clickEvents, rows.clicks)
     await insertAll(tx, outbox, rows.emails)
+    // The demo team's domain is the verified sending domain, so the demo SDR can create and send
+    // campaigns out of the box (into the dev mailbox); an admin's own settings are kept.
+    await tx
+      .insert(settings)
+      .values({
+        key: SENDER_SETTINGS_KEY,
+        value: {
+          ...senderSettingsSchema.parse({
+            brandName: '',
+            transactionalFrom: '',
+            marketingFrom: `${SITE.name} <hello@${sdr.email.split('@')[1]}>`,
+            replyTo: '',
+            postalAddress: '',
+          }),
+        },
+        updatedAt: now,
+      })
+      .onConflictDoNothing()
     await tx.insert(settings).values({
       key: DEMO_MARKER_KEY,
       value: { at: now.toISOString(), deals: rows.deals.length },

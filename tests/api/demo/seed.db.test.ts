@@ -79,6 +79,27 @@ describe('the demo data', () => {
     for (const member of DEMO_TEAM.slice(0, 2)) await signInCookie(ctx, member.email, DEMO_PASSWORD)
   })
 
+  it('lets the demo SDR create a campaign at once: their domain is the sending domain', async () => {
+    const sdr = DEMO_TEAM.find((m) => m.role === 'sdr')!
+    const cookie = await signInCookie(ctx, sdr.email, DEMO_PASSWORD)
+    const res = await ctx.app.request('/api/campaigns', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({
+        name: 'Demo check',
+        senderName: 'Taylor Brooks',
+        senderEmail: sdr.email,
+        subjectTemplate: 'Hello {{firstName|there}}',
+        bodyTemplate: 'Hi {{firstName|there}}',
+        ratePerHour: 50,
+        windowStartHour: 8,
+        windowEndHour: 18,
+        timezone: 'UTC',
+      }),
+    })
+    expect(res.status, await res.clone().text()).toBe(201)
+  })
+
   it('refuses to run twice', async () => {
     const before = (await db.select({ id: deals.id }).from(deals)).length
     expect(await seedDemo(db, ctx.clock.now())).toMatchObject({
