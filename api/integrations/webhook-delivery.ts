@@ -92,11 +92,17 @@ export async function claimDeliveries(
   const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString()
   const result = await db.execute(sql`
     with heads as (
-      select distinct on (d.subscription_id) d.subscription_id, d.event_id, d.run_after, d.lease_until
-      from webhook_deliveries d
-      join webhook_subscriptions s on s.id = d.subscription_id and s.disabled_at is null
-      where d.status = 'pending'
-      order by d.subscription_id, d.event_id
+      -- Each enabled subscription's oldest pending delivery, read off the partial index.
+      select h.subscription_id, h.event_id, h.run_after, h.lease_until
+      from webhook_subscriptions s
+      cross join lateral (
+        select d.subscription_id, d.event_id, d.run_after, d.lease_until
+        from webhook_deliveries d
+        where d.subscription_id = s.id and d.status = 'pending'
+        order by d.event_id
+        limit 1
+      ) h
+      where s.disabled_at is null
     ),
     due as (
       select subscription_id, event_id from heads

@@ -1,0 +1,160 @@
+// Webhook delivery benchmark (npm run bench -- webhooks, or stand-alone: node tests/bench/webhooks.bench.ts):
+// events queued for SUBSCRIPTIONS loopback subscriptions, delivered by the background worker
+// (claim with a lease, sign, POST through the SSRF-guarded client, record the outcome), against
+// plain undici POSTs of the same payloads with the same number in flight (one sequential stream
+// per subscription: delivery is in order per subscription). Target ratio ≥ 0.7.
+// The database is embedded PGlite in memory, or BENCH_DATABASE_URL (an empty PostgreSQL database).
+
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Agent, request } from 'undici'
+import { createUser } from '../../api/accounts/users.ts'
+import { openDatabase } from '../../api/db/client.ts'
+import { webhookSubscriptions } from '../../api/db/schema.ts'
+import { recordWebhookEvent } from '../../api/db/webhook-outbox.ts'
+import { parseEnv } from '../../api/env.ts'
+import { createLogger } from '../../api/logger.ts'
+import { startWebhookDelivery, webhookPayload } from '../../api/integrations/webhook-delivery.ts'
+import { createSubscription } from '../../api/integrations/webhooks.ts'
+import type { Figure } from './harness.ts'
+
+const SUBSCRIPTIONS = 4
+const EVENTS = 250
+const ROUNDS = 3
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function startReceiver() {
+  let received = 0
+  let waiter: { count: number; resolve: () => void } | null = null
+  const server = createServer((req, res) => {
+    req.on('data', () => {})
+    req.on('end', () => {
+      res.writeHead(204).end()
+      received++
+      if (waiter && received >= waiter.count) waiter.resolve()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    received: () => received,
+    until: (count: number) =>
+      received >= count
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => (waiter = { count, resolve })),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+export async function bench(): Promise<Figure[]> {
+  const receiver = await startReceiver()
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}`,
+  })
+  const database = await openDatabase(
+    process.env.BENCH_DATABASE_URL
+      ? { databaseUrl: process.env.BENCH_DATABASE_URL }
+      : { dataDir: 'memory://' },
+  )
+  await database.migrate()
+  const db = database.db
+  await db.delete(webhookSubscriptions)
+  const deps = {
+    db,
+    env,
+    logger: createLogger({ level: 'silent', format: 'json' }),
+    now: () => new Date(),
+    version: 'bench',
+  }
+  const admin = await createUser(db, {
+    email: `bench-${Date.now()}@frontdoor.example`,
+    name: 'Bench',
+    role: 'admin',
+    password: 'bench-password-123',
+  })
+  if (!admin.ok) throw new Error('no admin')
+  const urls = Array.from(
+    { length: SUBSCRIPTIONS },
+    (_, i) => `http://127.0.0.1:${receiver.port}/hook/${i}`,
+  )
+  for (const url of urls)
+    await createSubscription(
+      db,
+      { url, events: ['deal.won'], createdBy: admin.user.id },
+      new Date(),
+    )
+  const data = {
+    deal: { id: '0190f0a0-0000-7000-8000-000000000000', title: 'Northwind', stage: 'won' },
+  }
+  const payload = webhookPayload({ type: 'deal.won', eventAt: new Date(), data })
+
+  async function workerRate(events: number): Promise<number> {
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < events; i++) await recordWebhookEvent(tx, 'deal.won', data, new Date())
+    })
+    const target = receiver.received() + events * SUBSCRIPTIONS
+    const started = performance.now()
+    const worker = startWebhookDelivery(deps, { concurrency: SUBSCRIPTIONS, idleMs: 5 })
+    await receiver.until(target)
+    const seconds = (performance.now() - started) / 1000
+    await worker.stop()
+    return (events * SUBSCRIPTIONS) / seconds
+  }
+
+  const agent = new Agent({ connections: SUBSCRIPTIONS })
+  async function baselineRate(events: number): Promise<number> {
+    const started = performance.now()
+    await Promise.all(
+      urls.map(async (url) => {
+        for (let i = 0; i < events; i++) {
+          const res = await request(url, {
+            method: 'POST',
+            body: payload,
+            headers: { 'content-type': 'application/json' },
+            dispatcher: agent,
+          })
+          await res.body.dump()
+        }
+      }),
+    )
+    return (events * SUBSCRIPTIONS) / ((performance.now() - started) / 1000)
+  }
+
+  try {
+    await baselineRate(25)
+    await workerRate(25)
+    const baselines: number[] = []
+    const workers: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      baselines.push(await baselineRate(EVENTS))
+      workers.push(await workerRate(EVENTS))
+    }
+    const baseline = median(baselines)
+    const delivered = median(workers)
+    return [
+      {
+        name: `webhook deliveries/s (${SUBSCRIPTIONS} subscriptions, ${database.engine})`,
+        value: delivered,
+        unit: 'deliveries/s',
+        baseline: Math.round(baseline),
+        ratio: delivered / baseline,
+        target: '≥ 0.7 of plain undici POSTs',
+      },
+    ]
+  } finally {
+    await agent.close()
+    await receiver.close()
+    await database.close()
+  }
+}
+
+if (import.meta.main) {
+  const { printFigures } = await import('./run.ts')
+  printFigures('webhooks', await bench())
+}
