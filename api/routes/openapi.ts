@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { ApiScope } from '../accounts/api-scopes.ts'
@@ -348,7 +349,7 @@ const escape = (s: string) =>
   )
 
 /** The reference page: every operation, its scope, parameters and body schema; GETs can be tried. */
-export function docsPage(doc: ReturnType<typeof openApiDocument>): string {
+export function docsPage(doc: ReturnType<typeof openApiDocument>, nonce: string): string {
   const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({
       path,
@@ -388,7 +389,7 @@ export function docsPage(doc: ReturnType<typeof openApiDocument>): string {
 <p><label>API token for “Send”: <input id="token" type="password" size="50" autocomplete="off" placeholder="fdt_…"></label></p>
 <h2>Operations</h2>${ops.map(section).join('')}
 <h2>Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul>
-<script>
+<script nonce="${nonce}">
 for (const form of document.querySelectorAll('form.try')) form.addEventListener('submit', async (e) => {
   e.preventDefault()
   const out = form.querySelector('.out'); out.hidden = false; out.textContent = '…'
@@ -403,6 +404,12 @@ export const openApiRoutes = new Hono<AppEnv>()
   .get('/openapi.json', (c) =>
     c.json(openApiDocument(c.var.deps.env.APP_ORIGIN, c.var.deps.version)),
   )
-  .get('/docs', (c) =>
-    c.html(docsPage(openApiDocument(c.var.deps.env.APP_ORIGIN, c.var.deps.version))),
-  )
+  .get('/docs', (c) => {
+    // Its own small script only; calls go to this origin.
+    const nonce = randomBytes(16).toString('base64')
+    c.header(
+      'Content-Security-Policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    )
+    return c.html(docsPage(openApiDocument(c.var.deps.env.APP_ORIGIN, c.var.deps.version), nonce))
+  })

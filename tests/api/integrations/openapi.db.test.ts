@@ -98,5 +98,9 @@ describe('GET /api/docs', () => {
     const html = await res.text()
     for (const op of OPERATIONS) expect(html).toContain(op.path.replace(/&/g, '&amp;'))
     expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/)
+    const csp = res.headers.get('content-security-policy') ?? ''
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1]
+    expect(nonce).toBeDefined()
+    expect(html).toContain(`<script nonce="${nonce}">`)
   })
 })
