@@ -26,6 +26,8 @@ export type Subscription = typeof webhookSubscriptions.$inferSelect
 export interface WebhookTargets {
   policy: AddressPolicy
   allowPorts: number[]
+  /** In production events (names, emails) only travel encrypted. */
+  requireHttps: boolean
 }
 
 const targetsCache = new WeakMap<object, WebhookTargets>()
@@ -41,6 +43,7 @@ export function webhookTargets(env: Pick<Env, 'NODE_ENV' | 'WEBHOOK_ALLOW_ADDRES
   const targets = {
     policy: createAddressPolicy({ allowAddresses: allow.addresses }),
     allowPorts: allow.ports,
+    requireHttps: env.NODE_ENV === 'production',
   }
   targetsCache.set(env, targets)
   return targets
@@ -61,6 +64,11 @@ export async function checkWebhookUrl(
     return { ok: false, message: 'That is not a valid URL (include https://).' }
   }
   url.hash = ''
+  if (targets.requireHttps && url.protocol !== 'https:')
+    return {
+      ok: false,
+      message: 'Webhook URLs must start with https://: events carry names and email addresses.',
+    }
   const verdict = checkTargetUrl(url, { policy: targets.policy, allowPorts: targets.allowPorts })
   if (!verdict.ok) {
     if (verdict.kind === 'address')

@@ -330,6 +330,14 @@ describe('SSRF: webhook targets are public addresses only', () => {
       WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}`,
     })
     expect(await checkWebhookUrl(receiver.url(), production)).toMatchObject({ ok: false })
+    // And in production only https.
+    const resolve: Resolver = async () => [{ address: '93.184.215.14', family: 4 }]
+    expect(await checkWebhookUrl('http://hooks.example.com/h', production, resolve)).toMatchObject({
+      ok: false,
+    })
+    expect(await checkWebhookUrl('https://hooks.example.com/h', production, resolve)).toMatchObject(
+      { ok: true },
+    )
   })
 })
 
