@@ -272,26 +272,29 @@ export async function recordOutcome(
 ): Promise<Outcome> {
   const now = deps.now()
   const key = sql`${webhookDeliveries.subscriptionId} = ${delivery.subscriptionId} and ${webhookDeliveries.eventId} = ${delivery.eventId}`
+  if (result.ok) {
+    // The common case in one statement (one round trip, atomic on its own): log, mark
+    // delivered, clear the subscription's failing streak.
+    await deps.db.execute(sql`
+      with attempt as (
+        insert into webhook_attempts
+          (id, subscription_id, event_id, ok, status_code, latency_ms, response_excerpt, manual, created_at)
+        values (${newId(now.getTime())}, ${delivery.subscriptionId}, ${delivery.eventId}, true,
+          ${result.statusCode}, ${result.latencyMs}, ${result.responseExcerpt}, false,
+          ${now.toISOString()}::timestamptz)
+      ),
+      delivered as (
+        update webhook_deliveries
+        set status = 'delivered', delivered_at = ${now.toISOString()}::timestamptz,
+          lease_until = null, locked_by = null, last_status_code = ${result.statusCode}, last_error = null
+        where subscription_id = ${delivery.subscriptionId} and event_id = ${delivery.eventId}
+      )
+      update webhook_subscriptions set failing_since = null
+      where id = ${delivery.subscriptionId} and failing_since is not null`)
+    return 'delivered'
+  }
   return deps.db.transaction(async (tx) => {
     await logAttempt(tx, delivery, result, now, false)
-    if (result.ok) {
-      await tx
-        .update(webhookDeliveries)
-        .set({
-          status: 'delivered',
-          deliveredAt: now,
-          leaseUntil: null,
-          lockedBy: null,
-          lastStatusCode: result.statusCode,
-          lastError: null,
-        })
-        .where(key)
-      await tx
-        .update(webhookSubscriptions)
-        .set({ failingSince: null })
-        .where(eq(webhookSubscriptions.id, delivery.subscriptionId))
-      return 'delivered'
-    }
     const failed = {
       lastStatusCode: result.statusCode,
       lastError: result.error,
