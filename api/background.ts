@@ -37,7 +37,10 @@ export interface BackgroundOptions {
   campaigns?: boolean | Partial<CampaignJobsOptions>
   /** Click verdicts, and the targets human clicks make (api/tracking/verdict-jobs.ts). */
   verdicts?: boolean | Partial<VerdictJobsOptions>
-  /** Webhook deliveries (api/integrations/webhook-delivery.ts); default WEBHOOK_WORKER. */
+  /**
+   * Webhook deliveries (api/integrations/webhook-delivery.ts), the other outbox: by default where
+   * the email outbox worker runs (OUTBOX_WORKER, or a process that forces `outbox`).
+   */
   webhooks?: boolean | Partial<WebhookDeliveryOptions>
   notifier?: boolean
   housekeeping?: boolean
@@ -58,7 +61,7 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
   if (options.grader ?? true) jobs.push(startGraderJobs(deps, optionsOf(options.grader)))
   if (options.campaigns ?? true) jobs.push(startCampaignJobs(deps, optionsOf(options.campaigns)))
   if (options.verdicts ?? true) jobs.push(startVerdictJobs(deps, optionsOf(options.verdicts)))
-  if (options.webhooks ?? deps.env.WEBHOOK_WORKER)
+  if (options.webhooks ?? Boolean(options.outbox ?? deps.env.OUTBOX_WORKER))
     jobs.push(startWebhookDelivery(deps, optionsOf(options.webhooks)))
   if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
   if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))

@@ -72,7 +72,6 @@ const envSchema = z.object({
   GRADER_ALLOW_ADDRESSES: optionalString,
   // Webhooks: the same, for delivery targets (a test's loopback receiver); refused in production.
   WEBHOOK_ALLOW_ADDRESSES: optionalString,
-  WEBHOOK_WORKER: bool.default(true),
   DEMO_SEED: z.enum(['ask', 'yes', 'no']).default('ask'),
 })
 
