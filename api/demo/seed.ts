@@ -396,6 +396,8 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         reasons: clickReasons,
         rulesVersion: '2026.1',
         processedAt: createdAt,
+        // This click made the prospect a target (the campaign's results count it).
+        qualifiedAt: createdAt,
         createdAt,
       })
       rows.emails.push(

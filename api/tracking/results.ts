@@ -124,7 +124,7 @@ export function campaignResultsCsv(results: CampaignResults): string {
     results.links
       .map((l) =>
         csvLine([
-          String(l.position + 1),
+          String(l.position),
           l.url,
           String(l.raw),
           String(l.human),

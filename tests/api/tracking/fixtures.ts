@@ -51,7 +51,7 @@ export async function addTrackedLinks(db: Db, urls: string[]): Promise<LinkFixtu
         recipientId,
         campaignId,
         url,
-        position,
+        position: position + 1, // 1-based, as api/tracking/links.ts numbers them
       })),
     )
   return { campaignId, recipientId, tokens }

@@ -41,7 +41,7 @@ async function addRecipient(campaignId: string, status: 'sent' | 'bounced') {
       recipientId,
       campaignId,
       url,
-      position,
+      position: position + 1, // 1-based, as api/tracking/links.ts numbers them
     })),
   )
   return tokens
@@ -85,8 +85,8 @@ describe('campaign results', () => {
       clicks: { raw: 6, human: 3, bot: 2, pending: 1, uniqueHumans: 2 },
       targets: 2,
       links: [
-        { url: URLS[0], position: 0, raw: 4, human: 2, bot: 1, pending: 1, uniqueHumans: 2 },
-        { url: URLS[1], position: 1, raw: 2, human: 1, bot: 1, pending: 0, uniqueHumans: 1 },
+        { url: URLS[0], position: 1, raw: 4, human: 2, bot: 1, pending: 1, uniqueHumans: 2 },
+        { url: URLS[1], position: 2, raw: 2, human: 1, bot: 1, pending: 0, uniqueHumans: 1 },
       ],
     })
 
