@@ -94,7 +94,9 @@ async function pipelineLoad(url: string, cookie: string): Promise<void> {
 }
 
 /** Idle RSS after start-up (settled for 2 s) and after the pipeline pages, for one way of running. */
-async function footprint(nodeFlags: string[]): Promise<{ first: number; restart: number; loaded: number }> {
+async function footprint(
+  nodeFlags: string[],
+): Promise<{ first: number; restart: number; loaded: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-bench-rss-'))
   try {
     let server = await startServer(dataDir, nodeFlags)
@@ -122,8 +124,11 @@ export async function hundredThousandDeals(dataDir: string): Promise<number> {
     await seedDemo(database.db, new Date())
     const count = async () =>
       Number(
-        ((await database.db.execute(sql`select count(*)::int as n from deals`)) as unknown as { rows: { n: number }[] })
-          .rows[0]!.n,
+        (
+          (await database.db.execute(sql`select count(*)::int as n from deals`)) as unknown as {
+            rows: { n: number }[]
+          }
+        ).rows[0]!.n,
       )
     const copies = Math.ceil(TARGET_DEALS / (await count())) - 1
     await database.db.execute(
@@ -146,7 +151,12 @@ function runBackup(dataDir: string, file: string): Promise<{ code: number | null
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'scripts/db-backup.ts'), file], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, NODE_ENV: 'production' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: dataDir,
+        NODE_ENV: 'production',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -165,8 +175,18 @@ export async function bench(): Promise<Figure[]> {
   ] as const) {
     const rss = await footprint([...flags])
     figures.push(
-      { name: `idle RSS after the first start (demo data seeded), ${how}`, value: rss.first, unit: 'MB', target: '≤ 300' },
-      { name: `idle RSS after a restart on the demo data, ${how}`, value: rss.restart, unit: 'MB', target: '≤ 300' },
+      {
+        name: `idle RSS after the first start (demo data seeded), ${how}`,
+        value: rss.first,
+        unit: 'MB',
+        target: '≤ 300',
+      },
+      {
+        name: `idle RSS after a restart on the demo data, ${how}`,
+        value: rss.restart,
+        unit: 'MB',
+        target: '≤ 300',
+      },
       {
         name: `RSS after ${LOAD_ROUNDS}× the pipeline pages, ${how}`,
         value: rss.loaded,
