@@ -240,6 +240,23 @@ describe.skipIf(!built)('the embedded database has one owner', () => {
       await original.close()
     }
   })
+  it.skipIf(!existsSync('/usr/bin/psql'))(
+    'opens psql with `npm run db:shell`, through the running server and with it stopped',
+    async () => {
+      const dataDir = await newDataDir()
+      const server = await serve(dataDir)
+      const query = ['-At', '-c', 'select count(*) from users']
+      const through = await run(['scripts/db-shell.ts', ...query], { DATA_DIR: dataDir })
+      expect(through.code).toBe(0)
+      expect(through.out).toMatch(/^0$/m)
+      await server.stop()
+      const offline = await run(['scripts/db-shell.ts', ...query], { DATA_DIR: dataDir })
+      expect(offline.code).toBe(0)
+      expect(offline.out).toMatch(/^0$/m)
+      expect(existsSync(lockPathFor(join(dataDir, 'pglite')))).toBe(false)
+    },
+  )
+
   it('keeps every acknowledged lead when the server is killed (-9) while leads pour in', async () => {
     const dataDir = await newDataDir()
     let server = await serve(dataDir)
