@@ -10,6 +10,8 @@ import {
   submissions,
 } from '../../../api/db/schema.ts'
 import type { GradeResult } from '../../../api/grader/engine/grade.ts'
+import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
+import { createApiToken } from '../../../api/integrations/api-tokens.ts'
 import { ORIGIN, signedInAs } from '../../helpers.ts'
 import {
   freshIp,
@@ -363,6 +365,21 @@ describe('the gate', () => {
     expect(body.report.unlocked).toBe(true)
     const checks = body.report.full.categories.flatMap((c: { checks: unknown[] }) => c.checks)
     expect(checks).toHaveLength((row.result as GradeResult).checks.length)
+  })
+
+  it('does not show the full report to an API token, whatever its scopes', async () => {
+    const row = await gradedReport(app, siteUrl(app, 'bad', '/?token'))
+    const admin = await signedInAs(ctx, 'admin')
+    const { token } = await createApiToken(
+      db,
+      admin.user.id,
+      { name: 'crm', scopes: [...API_SCOPES], expiresAt: null },
+      ctx.deps.now(),
+    )
+    const { status, body } = await getReport(ctx, row.id, { authorization: `Bearer ${token}` })
+    expect(status).toBe(200)
+    expect(body.report.unlocked).toBe(false)
+    expect(body.report.full).toBeFalsy()
   })
 
   it('answers 404 for a report that does not exist', async () => {
