@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
@@ -58,7 +58,11 @@ export async function preparePgliteDataDir(): Promise<string> {
     loadDataDir: new Blob([await readFile(dumpPath)]),
   })
   await database.close()
-  await rename(partial, dataDirPath)
+  // Two runs starting at once both build it; the first rename wins, the other copy goes.
+  await rename(partial, dataDirPath).catch(async (err) => {
+    if (!existsSync(dataDirPath)) throw err
+    await rm(partial, { recursive: true, force: true })
+  })
   return dataDirPath
 }
 
