@@ -20,7 +20,10 @@ const layers = [
   ['accounts', '^api/accounts/'],
   ['email', '^api/email/'],
   ['content', '^api/content/'],
-  ['ground', '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps|email-address|email-headers)\\.ts$)'],
+  [
+    'ground',
+    '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps|email-address|email-headers)\\.ts$)',
+  ],
 ]
 
 const upward = layers.flatMap(([name, path], i) =>
@@ -32,7 +35,12 @@ const upward = layers.flatMap(([name, path], i) =>
           comment: `${name} may import only what stands below it in the import rule`,
           severity: 'error',
           from: { path },
-          to: { path: layers.slice(0, i).map(([, p]) => `(${p})`).join('|') },
+          to: {
+            path: layers
+              .slice(0, i)
+              .map(([, p]) => `(${p})`)
+              .join('|'),
+          },
         },
       ],
 )
@@ -57,12 +65,16 @@ module.exports = {
       name: 'loose-api-files',
       comment: 'no loose domain files: api/ holds folders and the wiring only',
       severity: 'error',
-      from: { path: '^api/[^/]+\\.ts$', pathNot: '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency|email-address|email-headers)\\.ts$' },
+      from: {
+        path: '^api/[^/]+\\.ts$',
+        pathNot:
+          '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency|email-address|email-headers)\\.ts$',
+      },
       to: {},
     },
     {
       name: 'grader-engine-is-pure',
-      comment: "the grading engine knows nothing of reports, jobs or leads",
+      comment: 'the grading engine knows nothing of reports, jobs or leads',
       severity: 'error',
       from: { path: '^api/grader/engine/' },
       to: { path: '^api/', pathNot: '^api/(grader/engine/|ids\\.ts$|logger\\.ts$)' },

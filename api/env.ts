@@ -45,7 +45,12 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SESSION_INACTIVITY_DAYS: z.coerce.number().positive().max(365).default(14),
   SESSION_ABSOLUTE_DAYS: z.coerce.number().positive().max(365).default(30),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50_000_000).default(64 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50_000_000)
+    .default(64 * 1024),
   SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   // Email (issue: email delivery).
   SMTP_URL: optionalString.pipe(
@@ -101,16 +106,26 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
       'Invalid configuration:\n  WEBHOOK_ALLOW_ADDRESSES: must not be set when NODE_ENV=production',
     )
   }
-  const dkim = { DKIM_DOMAIN: env.DKIM_DOMAIN, DKIM_SELECTOR: env.DKIM_SELECTOR, DKIM_PRIVATE_KEY: env.DKIM_PRIVATE_KEY }
-  const missing = Object.entries(dkim).filter(([, v]) => !v).map(([k]) => k)
+  const dkim = {
+    DKIM_DOMAIN: env.DKIM_DOMAIN,
+    DKIM_SELECTOR: env.DKIM_SELECTOR,
+    DKIM_PRIVATE_KEY: env.DKIM_PRIVATE_KEY,
+  }
+  const missing = Object.entries(dkim)
+    .filter(([, v]) => !v)
+    .map(([k]) => k)
   if (missing.length > 0 && missing.length < 3) {
-    throw new EnvError(`Invalid configuration:\n  ${missing.join(', ')}: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY together`)
+    throw new EnvError(
+      `Invalid configuration:\n  ${missing.join(', ')}: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY together`,
+    )
   }
   if (env.DKIM_PRIVATE_KEY) {
     try {
       createPrivateKey(env.DKIM_PRIVATE_KEY)
     } catch {
-      throw new EnvError('Invalid configuration:\n  DKIM_PRIVATE_KEY: must be a PEM private key (newlines written as \\n are accepted)')
+      throw new EnvError(
+        'Invalid configuration:\n  DKIM_PRIVATE_KEY: must be a PEM private key (newlines written as \\n are accepted)',
+      )
     }
   }
   return env

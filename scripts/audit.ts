@@ -7,7 +7,9 @@ import { startProductionServer } from '../tests/bench/harness.ts'
 
 const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium'
 if (!existsSync(chromePath)) {
-  console.error(`audit: no Chromium at ${chromePath} (apt-get install chromium, or set CHROME_PATH)`)
+  console.error(
+    `audit: no Chromium at ${chromePath} (apt-get install chromium, or set CHROME_PATH)`,
+  )
   process.exit(2)
 }
 if (!existsSync(new URL('../dist/server/entry.mjs', import.meta.url))) {
@@ -28,7 +30,15 @@ const chromeLauncher = await import('chrome-launcher')
 const server = await startProductionServer()
 const chrome = await chromeLauncher.launch({
   chromePath,
-  chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  chromeFlags: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 })
 let below = 0
 try {
@@ -41,8 +51,11 @@ try {
       onlyCategories: ['performance', 'accessibility', 'best-practices', 'seo'],
     })
     const lhr = result?.lhr
-    if (!lhr || lhr.runtimeError) throw new Error(`lighthouse failed on ${path}: ${lhr?.runtimeError?.message}`)
-    const scores = ['performance', 'accessibility', 'best-practices', 'seo'].map((k) => Math.round((lhr.categories[k]?.score ?? 0) * 100))
+    if (!lhr || lhr.runtimeError)
+      throw new Error(`lighthouse failed on ${path}: ${lhr?.runtimeError?.message}`)
+    const scores = ['performance', 'accessibility', 'best-practices', 'seo'].map((k) =>
+      Math.round((lhr.categories[k]?.score ?? 0) * 100),
+    )
     if (scores.some((s) => s < 100)) below++
     console.log(path.padEnd(52) + scores.map((s) => String(s).padStart(4)).join('  '))
   }
@@ -50,4 +63,6 @@ try {
   chrome.kill()
   await server.stop()
 }
-console.log(below ? `${below} page(s) below 100 in some category` : 'all pages 100 in all four categories')
+console.log(
+  below ? `${below} page(s) below 100 in some category` : 'all pages 100 in all four categories',
+)

@@ -8,7 +8,11 @@ import { loadDotEnv } from '../api/env.ts'
 loadDotEnv()
 // `npm start` is the try-it command: an empty embedded database gets the demo team and pipeline.
 // Production runs `node server.ts` with NODE_ENV=production, where nothing is seeded unless asked.
-if (process.env.DEMO_SEED === undefined && process.env.NODE_ENV !== 'production' && !process.env.DATABASE_URL) {
+if (
+  process.env.DEMO_SEED === undefined &&
+  process.env.NODE_ENV !== 'production' &&
+  !process.env.DATABASE_URL
+) {
   process.env.DEMO_SEED = 'yes'
 }
 const root = new URL('..', import.meta.url).pathname
@@ -28,10 +32,14 @@ const inputs = ['src', 'api', 'email-templates', 'public', 'astro.config.mjs', '
 const stale = !existsSync(entry) || inputs.some((p) => newestMtime(p) > statSync(entry).mtimeMs)
 if (stale) {
   console.log('Building the site (sources changed since the last build)…')
-  const result = spawnSync(process.execPath, [join(root, 'node_modules/astro/bin/astro.mjs'), 'build'], {
-    cwd: root,
-    stdio: 'inherit',
-  })
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/astro/bin/astro.mjs'), 'build'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  )
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
 

@@ -1,4 +1,8 @@
-import { preparePgliteDataDir, preparePgliteTemplate, preparePostgresTemplate } from './db-fixtures.ts'
+import {
+  preparePgliteDataDir,
+  preparePgliteTemplate,
+  preparePostgresTemplate,
+} from './db-fixtures.ts'
 
 export default async function setup() {
   await preparePgliteTemplate()

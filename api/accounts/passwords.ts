@@ -1,7 +1,12 @@
 import { hash, verify } from '@node-rs/argon2'
 
 // OWASP minimum for argon2id: 19 MiB, 2 iterations, parallelism 1 (the library defaults are lower).
-const options = { algorithm: 2 /* Argon2id */, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
+const options = {
+  algorithm: 2 /* Argon2id */,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const
 
 export const MIN_PASSWORD_LENGTH = 10
 
@@ -34,7 +39,6 @@ export function passwordProblem(password: string, email?: string): string | null
   if (local.length >= 4 && password.toLowerCase().includes(local))
     return 'Password must not contain your email name.'
   const common = ['password', '1234567890', 'qwertyuiop', 'letmein123', 'frontdoor1']
-  if (common.some((c) => password.toLowerCase().startsWith(c)))
-    return 'Password is too common.'
+  if (common.some((c) => password.toLowerCase().startsWith(c))) return 'Password is too common.'
   return null
 }

@@ -732,7 +732,9 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_pending_idx')
       .on(t.subscriptionId, t.eventId)
       .where(sql`status = 'pending'`),
-    index('webhook_deliveries_due_idx').on(t.runAfter).where(sql`status = 'pending'`),
+    index('webhook_deliveries_due_idx')
+      .on(t.runAfter)
+      .where(sql`status = 'pending'`),
   ],
 )
 

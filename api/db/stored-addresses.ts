@@ -177,9 +177,10 @@ export async function canonicaliseStoredAddresses(db: Db): Promise<StoredAddress
  * Runs it once, after the SQL migrations (createDeps, so every entry point that migrates); null
  * when it has run before.
  */
-export async function migrateStoredAddresses(
-  deps: { db: Db; logger: Logger },
-): Promise<StoredAddressesReport | null> {
+export async function migrateStoredAddresses(deps: {
+  db: Db
+  logger: Logger
+}): Promise<StoredAddressesReport | null> {
   const [done] = await deps.db
     .select({ key: settings.key })
     .from(settings)

@@ -24,14 +24,7 @@ import {
   users,
   type LeadSource,
 } from '../db/schema.ts'
-import {
-  BOARD_STAGES,
-  FUNNEL_PATH,
-  OPEN_STAGES,
-  STAGES,
-  stageOf,
-  type StageKey,
-} from './stages.ts'
+import { BOARD_STAGES, FUNNEL_PATH, OPEN_STAGES, STAGES, stageOf, type StageKey } from './stages.ts'
 import {
   DAY_MS,
   forecastOf,
@@ -487,10 +480,7 @@ export async function staleCounts(
 }
 
 /** Contacts created in the period by where they came from: the top of the funnel. */
-export async function newContacts(
-  db: Db,
-  period: Period,
-): Promise<Record<LeadSource, number>> {
+export async function newContacts(db: Db, period: Period): Promise<Record<LeadSource, number>> {
   const rows = await db
     .select({ source: contacts.source, n: sql<number>`count(*)::int` })
     .from(contacts)

@@ -277,11 +277,8 @@ export const dealRoutes = new Hono<AppEnv>()
       from.order > stage.order && !stage.closed
         ? `Moved back from ${from.name} (${from.probability}%) to ${stage.name} (${stage.probability}%).`
         : `Moved to ${stage.name} (${stage.probability}%).`
-    return respond(
-      c,
-      backTo(input.next),
-      { notice },
-      () => c.json({ deal: publicDeal(result.deal) }),
+    return respond(c, backTo(input.next), { notice }, () =>
+      c.json({ deal: publicDeal(result.deal) }),
     )
   })
   .post('/:id/owner', requirePermission('deals:edit_any'), async (c) => {

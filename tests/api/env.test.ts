@@ -4,7 +4,13 @@ import { EnvError, parseEnv } from '../../api/env.ts'
 describe('parseEnv', () => {
   it('has working defaults', () => {
     const env = parseEnv({})
-    expect(env).toMatchObject({ PORT: 4321, HOST: 'localhost', DATA_DIR: './data', TRUST_PROXY: false, APP_ORIGIN: 'http://localhost:4321' })
+    expect(env).toMatchObject({
+      PORT: 4321,
+      HOST: 'localhost',
+      DATA_DIR: './data',
+      TRUST_PROXY: false,
+      APP_ORIGIN: 'http://localhost:4321',
+    })
     expect(env.DATABASE_URL).toBeUndefined()
   })
 
@@ -26,6 +32,8 @@ describe('parseEnv', () => {
   })
 
   it('keeps only the origin of APP_ORIGIN', () => {
-    expect(parseEnv({ APP_ORIGIN: 'https://sales.example.com/some/path' }).APP_ORIGIN).toBe('https://sales.example.com')
+    expect(parseEnv({ APP_ORIGIN: 'https://sales.example.com/some/path' }).APP_ORIGIN).toBe(
+      'https://sales.example.com',
+    )
   })
 })

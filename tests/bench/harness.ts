@@ -39,7 +39,12 @@ export interface Child {
   stop(): Promise<void>
 }
 
-async function waitFor(child: ChildProcess, text: () => string, marker: string, what: string): Promise<void> {
+async function waitFor(
+  child: ChildProcess,
+  text: () => string,
+  marker: string,
+  what: string,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${text()}`)), 60_000)
     const check = () => {
@@ -63,7 +68,19 @@ export async function startProductionServer(env: Record<string, string> = {}): P
   const url = `http://127.0.0.1:${port}`
   const child = spawn(process.execPath, [join(root, 'server.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_ORIGIN: url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', DEMO_SEED: 'no', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      APP_ORIGIN: url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      DEMO_SEED: 'no',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
@@ -98,7 +115,10 @@ export async function startBareRedirectServer(kind: 'node' | 'hono' = 'node'): P
   const child =
     kind === 'node'
       ? spawn(process.execPath, ['-e', bareCode(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, ['--input-type=module', '-e', bareHonoCode(port)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--input-type=module', '-e', bareHonoCode(port)], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   await waitFor(child, () => out, 'ready', 'bare server')
@@ -133,17 +153,29 @@ export const loadGenerator = existsSync('/usr/bin/wrk') ? 'wrk' : 'autocannon'
  * 2-core machine, server and generator fight over both cores and the same run's rounds spread
  * 0.64–0.96; pinned, ±5%.
  */
-export const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset') && loadGenerator === 'wrk'
+export const pinning =
+  availableParallelism() >= 2 && existsSync('/usr/bin/taskset') && loadGenerator === 'wrk'
 export const SERVER_CPU = 1
 export const LOAD_CPU = 0
 
 /** Pins a running process and all its threads to the servers' CPU (see `pinning`). */
 export async function pinServer(pid: number): Promise<void> {
-  if (pinning) await promisify(execFile)('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(pid)])
+  if (pinning)
+    await promisify(execFile)('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(pid)])
 }
 
 /** `pinned`: run the generator on its own CPU, away from servers pinned with `pinServer`. */
-export async function load(url: string, options: { connections?: number; seconds?: number; method?: string; headers?: Record<string, string>; body?: string; pinned?: boolean } = {}): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: {
+    connections?: number
+    seconds?: number
+    method?: string
+    headers?: Record<string, string>
+    body?: string
+    pinned?: boolean
+  } = {},
+): Promise<LoadResult> {
   const connections = options.connections ?? 32
   const seconds = options.seconds ?? 5
   if (loadGenerator === 'wrk') return loadWithWrk(url, connections, seconds, options)
@@ -156,29 +188,45 @@ export async function load(url: string, options: { connections?: number; seconds
     ...(options.body ? { body: options.body } : {}),
   })
   const bad = result.non2xx - (result['3xx'] ?? 0)
-  return { rps: result.requests.average, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, non2xx3xx: Math.max(0, bad), errors: result.errors + result.timeouts }
+  return {
+    rps: result.requests.average,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx3xx: Math.max(0, bad),
+    errors: result.errors + result.timeouts,
+  }
 }
 
-async function loadWithWrk(url: string, connections: number, seconds: number, options: { method?: string; headers?: Record<string, string>; body?: string; pinned?: boolean }): Promise<LoadResult> {
+async function loadWithWrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  options: { method?: string; headers?: Record<string, string>; body?: string; pinned?: boolean },
+): Promise<LoadResult> {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency']
   if (options.method || options.body || options.headers) {
     const script = join(tmpdir(), `wrk-${process.pid}-${Math.random().toString(36).slice(2)}.lua`)
     const lines = [`wrk.method = ${JSON.stringify(options.method ?? 'GET')}`]
     if (options.body) lines.push(`wrk.body = ${JSON.stringify(options.body)}`)
-    for (const [k, v] of Object.entries(options.headers ?? {})) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+    for (const [k, v] of Object.entries(options.headers ?? {}))
+      lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     writeFileSync(script, lines.join('\n'))
     args.push('-s', script)
   }
-  const { stdout } = pinning && options.pinned
-    ? await promisify(execFile)('taskset', ['-c', String(LOAD_CPU), 'wrk', ...args, url])
-    : await promisify(execFile)('wrk', [...args, url])
+  const { stdout } =
+    pinning && options.pinned
+      ? await promisify(execFile)('taskset', ['-c', String(LOAD_CPU), 'wrk', ...args, url])
+      : await promisify(execFile)('wrk', [...args, url])
   const ms = (label: string) => {
     const m = stdout.match(new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`))
     if (!m) return NaN
     const n = Number(m[1])
     return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n
   }
-  const errorsMatch = stdout.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/)
+  const errorsMatch = stdout.match(
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/,
+  )
   return {
     rps: Number(stdout.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? 0),
     requests: Number(stdout.match(/(\d+) requests in/)?.[1] ?? 0),

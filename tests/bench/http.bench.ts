@@ -1,6 +1,20 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { load, loadGenerator, LOAD_CPU, pinning, pinServer, root, SERVER_CPU, rssMb, sleep, startBareRedirectServer, startProductionServer, type Figure, type LoadResult } from './harness.ts'
+import {
+  load,
+  loadGenerator,
+  LOAD_CPU,
+  pinning,
+  pinServer,
+  root,
+  SERVER_CPU,
+  rssMb,
+  sleep,
+  startBareRedirectServer,
+  startProductionServer,
+  type Figure,
+  type LoadResult,
+} from './harness.ts'
 
 /**
  * A trivial Hono 302 (`GET /api` → /api/health) through the production entry, against a bare
@@ -38,20 +52,43 @@ export async function bench(): Promise<Figure[]> {
     bareRuns.push(await run(bare.url))
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const ratios = (runs: LoadResult[]) => runs.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
+    const ratios = (runs: LoadResult[]) =>
+      runs.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
     const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
     const appRatios = ratios(appRuns)
     const floorRatios = ratios(floorRuns)
     const appRps = median(appRuns.map((r) => r.rps))
     const bareRps = median(bareRuns.map((r) => r.rps))
     const floorRps = median(floorRuns.map((r) => r.rps))
-    if (appRuns.some((r) => r.errors > 0 || r.non2xx3xx > 0)) throw new Error('the Hono 302 route answered errors under load')
+    if (appRuns.some((r) => r.errors > 0 || r.non2xx3xx > 0))
+      throw new Error('the Hono 302 route answered errors under load')
     return [
-      { name: `Hono 302 via production entry: throughput (median of ${ROUNDS} rounds; ratio per round ${spread(appRatios)})`, value: Math.round(appRps), unit: 'req/s', baseline: Math.round(bareRps), ratio: median(appRatios), target: '≥ 0.80' },
-      { name: `Bare Hono app (no middleware), same route, for context (per round ${spread(floorRatios)})`, value: Math.round(floorRps), unit: 'req/s', baseline: Math.round(bareRps), ratio: median(floorRatios) },
-      { name: 'Hono 302: latency p50 / p99 (bare p50 / p99)', value: avg(appRuns.map((r) => r.p50)), unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)` },
+      {
+        name: `Hono 302 via production entry: throughput (median of ${ROUNDS} rounds; ratio per round ${spread(appRatios)})`,
+        value: Math.round(appRps),
+        unit: 'req/s',
+        baseline: Math.round(bareRps),
+        ratio: median(appRatios),
+        target: '≥ 0.80',
+      },
+      {
+        name: `Bare Hono app (no middleware), same route, for context (per round ${spread(floorRatios)})`,
+        value: Math.round(floorRps),
+        unit: 'req/s',
+        baseline: Math.round(bareRps),
+        ratio: median(floorRatios),
+      },
+      {
+        name: 'Hono 302: latency p50 / p99 (bare p50 / p99)',
+        value: avg(appRuns.map((r) => r.p50)),
+        unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)`,
+      },
       { name: 'Idle RSS after start-up (PGlite)', value: idleRss, unit: 'MB' },
-      { name: `Load generator: ${loadGenerator}, 32 connections, ${pinning ? `servers on CPU ${SERVER_CPU}, generator on CPU ${LOAD_CPU}` : 'unpinned'}`, value: SECONDS, unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono` },
+      {
+        name: `Load generator: ${loadGenerator}, 32 connections, ${pinning ? `servers on CPU ${SERVER_CPU}, generator on CPU ${LOAD_CPU}` : 'unpinned'}`,
+        value: SECONDS,
+        unit: `s per run, ${ROUNDS} rounds of bare / production / bare Hono`,
+      },
     ]
   } finally {
     await app.stop()

@@ -26,7 +26,9 @@ if (import.meta.main) {
   let failed = 0
   for (const suite of suites) {
     try {
-      const mod = (await import(new URL(`./${suite}.bench.ts`, dir).href)) as { bench: () => Promise<Figure[]> }
+      const mod = (await import(new URL(`./${suite}.bench.ts`, dir).href)) as {
+        bench: () => Promise<Figure[]>
+      }
       printFigures(suite, await mod.bench())
     } catch (err) {
       failed++

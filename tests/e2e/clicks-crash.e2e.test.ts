@@ -124,10 +124,7 @@ describe.skipIf(!built)('tracked-link clicks across kill -9 (production server)'
         )
         const answered: string[] = []
         for (let cycle = 0; cycle < CYCLES; cycle++) {
-          const server = await startServer(
-            engine.env,
-            { dataDir: engine.dataDir },
-          )
+          const server = await startServer(engine.env, { dataDir: engine.dataDir })
           try {
             // Killed after a random number of answered clicks: at a random point of the stream.
             const killAfter = 50 + Math.floor(Math.random() * 400)
@@ -139,10 +136,7 @@ describe.skipIf(!built)('tracked-link clicks across kill -9 (production server)'
           }
         }
         // Restart once more on the same data (crash recovery), and stop cleanly.
-        const last = await startServer(
-          engine.env,
-          { dataDir: engine.dataDir },
-        )
+        const last = await startServer(engine.env, { dataDir: engine.dataDir })
         const res = await fetch(`${last.url}/r/${tokens[0]}`, {
           redirect: 'manual',
           headers: { 'user-agent': 'crash/after' },

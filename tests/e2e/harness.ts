@@ -11,7 +11,8 @@ import { preparePgliteDataDir } from '../db-fixtures.ts'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const hasChromium = existsSync(CHROMIUM)
-if (!hasChromium) console.warn(`[e2e] skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`)
+if (!hasChromium)
+  console.warn(`[e2e] skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`)
 
 const root = new URL('../..', import.meta.url).pathname
 export const artifactsDir = join(root, 'test-results')
@@ -20,7 +21,15 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   })
 }
 
@@ -38,22 +47,41 @@ export interface TestServer {
  * Starts `node server.ts` (the built site must exist: `npm test` builds first) on a copy of a
  * migrated database, or with `emptyDataDir` on an empty data directory, as `npm start` first runs.
  */
-export async function startServer(env: Record<string, string> = {}, options: { emptyDataDir?: boolean; dataDir?: string } = {}): Promise<TestServer> {
-  if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('dist/ is missing: run `npm run build` first')
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { emptyDataDir?: boolean; dataDir?: string } = {},
+): Promise<TestServer> {
+  if (!existsSync(join(root, 'dist/server/entry.mjs')))
+    throw new Error('dist/ is missing: run `npm run build` first')
   const port = await freePort()
   // A given data directory (a restart on the same data) is used as it is and kept on stop.
   const dataDir = options.dataDir ?? (await newDataDir(options))
   const url = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(process.execPath, [join(root, 'server.ts')], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', APP_ORIGIN: url, DATA_DIR: dataDir, LOG_FORMAT: 'json', LOG_LEVEL: 'info', DEMO_SEED: 'no', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      APP_ORIGIN: url,
+      DATA_DIR: dataDir,
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      DEMO_SEED: 'no',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}`)), 60_000)
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in 60 s:\n${out}`)),
+      60_000,
+    )
     const check = () => {
       if (out.includes('"msg":"listening"')) {
         clearTimeout(timer)
@@ -75,7 +103,9 @@ export async function startServer(env: Record<string, string> = {}, options: { e
     output: () => out,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      const exited = new Promise<number | null>((resolve) =>
+        child.once('exit', (code) => resolve(code)),
+      )
       child.kill('SIGTERM')
       const code = await exited
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
@@ -94,7 +124,8 @@ export async function startServer(env: Record<string, string> = {}, options: { e
 export async function newDataDir(options: { emptyDataDir?: boolean } = {}): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-'))
   // The server keeps PGlite's files in DATA_DIR/pglite.
-  if (!options.emptyDataDir) await cp(await preparePgliteDataDir(), join(dataDir, 'pglite'), { recursive: true })
+  if (!options.emptyDataDir)
+    await cp(await preparePgliteDataDir(), join(dataDir, 'pglite'), { recursive: true })
   return dataDir
 }
 
@@ -109,8 +140,34 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function axeViolations(page: Page) {
   await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') })
   return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }))
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            ctx: Document,
+            opts: object,
+          ) => Promise<{
+            violations: Array<{
+              id: string
+              impact: string
+              help: string
+              nodes: Array<{ target: string[] }>
+            }>
+          }>
+        }
+      }
+    ).axe
+    const result = await axe.run(document, {
+      runOnly: {
+        type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+      },
+    })
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }))
   })
 }

@@ -1,78 +1,88 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { axeViolations, hasChromium, launchBrowser, screenshot, startServer, type TestServer } from './harness.ts'
+import {
+  axeViolations,
+  hasChromium,
+  launchBrowser,
+  screenshot,
+  startServer,
+  type TestServer,
+} from './harness.ts'
 
-describe.skipIf(!hasChromium)('signing in through the pages (real Chromium, production server)', () => {
-  let server: TestServer
-  let browser: Browser
+describe.skipIf(!hasChromium)(
+  'signing in through the pages (real Chromium, production server)',
+  () => {
+    let server: TestServer
+    let browser: Browser
 
-  beforeAll(async () => {
-    server = await startServer({}, { emptyDataDir: true }) // the first run, as a newcomer's
-    browser = await launchBrowser()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    const code = await server?.stop()
-    expect(code).toBe(0) // graceful shutdown closed the embedded database cleanly
-  })
+    beforeAll(async () => {
+      server = await startServer({}, { emptyDataDir: true }) // the first run, as a newcomer's
+      browser = await launchBrowser()
+    })
+    afterAll(async () => {
+      await browser?.close()
+      const code = await server?.stop()
+      expect(code).toBe(0) // graceful shutdown closed the embedded database cleanly
+    })
 
-  it('creates the first admin from the setup link, signs out, signs in again and reaches /app', async () => {
-    expect(server.setupLink).toBeTruthy()
-    // bypassCSP lets the test inject axe-core; the app's own scripts are held to the CSP.
-    const context = await browser.newContext({ bypassCSP: true })
-    const page = await context.newPage()
-    await page.goto(server.setupLink!)
-    await page.getByLabel('Your name').fill('Ada Admin')
-    await page.getByLabel('Work email').fill('ada@example.com')
-    await page.getByLabel(/Password/).fill('a strong passphrase')
-    await page.getByRole('button', { name: /Create admin/ }).click()
-    await page.waitForURL(/\/app$/)
-    expect(await page.textContent('h1')).toContain('Ada')
+    it('creates the first admin from the setup link, signs out, signs in again and reaches /app', async () => {
+      expect(server.setupLink).toBeTruthy()
+      // bypassCSP lets the test inject axe-core; the app's own scripts are held to the CSP.
+      const context = await browser.newContext({ bypassCSP: true })
+      const page = await context.newPage()
+      await page.goto(server.setupLink!)
+      await page.getByLabel('Your name').fill('Ada Admin')
+      await page.getByLabel('Work email').fill('ada@example.com')
+      await page.getByLabel(/Password/).fill('a strong passphrase')
+      await page.getByRole('button', { name: /Create admin/ }).click()
+      await page.waitForURL(/\/app$/)
+      expect(await page.textContent('h1')).toContain('Ada')
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
-    await page.waitForURL(/\/login\?signed_out=1/)
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.waitForURL(/\/login\?signed_out=1/)
 
-    await page.goto(`${server.url}/app/admin/users`)
-    await page.waitForURL(/\/login\?next=%2Fapp%2Fadmin%2Fusers/)
-    await page.getByLabel('Email').fill('ada@example.com')
-    await page.getByLabel('Password').fill('wrong password!!')
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/error=invalid_credentials/)
-    expect(await page.textContent('[role=alert]')).toContain('Email or password is incorrect')
-    await screenshot(page, 'login-error')
-    expect(await axeViolations(page)).toEqual([])
+      await page.goto(`${server.url}/app/admin/users`)
+      await page.waitForURL(/\/login\?next=%2Fapp%2Fadmin%2Fusers/)
+      await page.getByLabel('Email').fill('ada@example.com')
+      await page.getByLabel('Password').fill('wrong password!!')
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL(/error=invalid_credentials/)
+      expect(await page.textContent('[role=alert]')).toContain('Email or password is incorrect')
+      await screenshot(page, 'login-error')
+      expect(await axeViolations(page)).toEqual([])
 
-    await page.getByLabel('Email').fill('ada@example.com')
-    await page.getByLabel('Password').fill('a strong passphrase')
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app\/admin\/users$/)
-    expect(await page.textContent('h1')).toBe('Users')
-    await screenshot(page, 'admin-users')
-    expect(await axeViolations(page)).toEqual([])
-    await context.close()
-  })
+      await page.getByLabel('Email').fill('ada@example.com')
+      await page.getByLabel('Password').fill('a strong passphrase')
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL(/\/app\/admin\/users$/)
+      expect(await page.textContent('h1')).toBe('Users')
+      await screenshot(page, 'admin-users')
+      expect(await axeViolations(page)).toEqual([])
+      await context.close()
+    })
 
-  it('works with JavaScript off', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false })
-    const page = await context.newPage()
-    await page.goto(`${server.url}/login`)
-    await page.getByLabel('Email').fill('ada@example.com')
-    await page.getByLabel('Password').fill('a strong passphrase')
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app$/)
-    await context.close()
-  })
+    it('works with JavaScript off', async () => {
+      const context = await browser.newContext({ javaScriptEnabled: false })
+      const page = await context.newPage()
+      await page.goto(`${server.url}/login`)
+      await page.getByLabel('Email').fill('ada@example.com')
+      await page.getByLabel('Password').fill('a strong passphrase')
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL(/\/app$/)
+      await context.close()
+    })
 
-  it('serves hashed assets as immutable and pages with security headers', async () => {
-    const res = await fetch(`${server.url}/login`)
-    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
-    expect(res.headers.get('x-frame-options')).toBe('DENY')
-    const html = await res.text()
-    const asset = html.match(/\/_astro\/[^"']+\.css/)?.[0]
-    expect(asset).toBeTruthy()
-    const css = await fetch(`${server.url}${asset}`)
-    expect(css.status).toBe(200)
-    expect(css.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
-  })
-})
+    it('serves hashed assets as immutable and pages with security headers', async () => {
+      const res = await fetch(`${server.url}/login`)
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
+      const html = await res.text()
+      const asset = html.match(/\/_astro\/[^"']+\.css/)?.[0]
+      expect(asset).toBeTruthy()
+      const css = await fetch(`${server.url}${asset}`)
+      expect(css.status).toBe(200)
+      expect(css.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    })
+  },
+)

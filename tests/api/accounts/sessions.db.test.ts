@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
 import { sessions } from '../../../api/db/schema.ts'
-import { createSession, invalidateUserSessions, validateSessionToken } from '../../../api/accounts/sessions.ts'
+import {
+  createSession,
+  invalidateUserSessions,
+  validateSessionToken,
+} from '../../../api/accounts/sessions.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 
 const ctx = await setupTestApp()
@@ -53,9 +57,23 @@ describe('sessions', () => {
     const start = ctx.clock.now()
     const { token } = await createSession(ctx.deps.db, user.id, start)
     for (let day = 1; day < 30; day++) {
-      expect(await validateSessionToken(ctx.deps.db, token, new Date(start.getTime() + day * 86_400_000), policy)).not.toBeNull()
+      expect(
+        await validateSessionToken(
+          ctx.deps.db,
+          token,
+          new Date(start.getTime() + day * 86_400_000),
+          policy,
+        ),
+      ).not.toBeNull()
     }
-    expect(await validateSessionToken(ctx.deps.db, token, new Date(start.getTime() + 30 * 86_400_000), policy)).toBeNull()
+    expect(
+      await validateSessionToken(
+        ctx.deps.db,
+        token,
+        new Date(start.getTime() + 30 * 86_400_000),
+        policy,
+      ),
+    ).toBeNull()
   })
 
   it('revokes all sessions of a user except the one kept', async () => {

@@ -81,16 +81,14 @@ describe('qualifyContact: one deal at 10% per contact, evidence for every signal
     const sdr = await addUser(ctx, 'sdr')
     const contactId = await newContact('q3@initech.example')
     const dealId = newId()
-    await db
-      .insert(deals)
-      .values({
-        id: dealId,
-        contactId,
-        title: 'Initech',
-        stage: 'opportunity',
-        source: 'outbound',
-        sdrId: sdr.id,
-      })
+    await db.insert(deals).values({
+      id: dealId,
+      contactId,
+      title: 'Initech',
+      stage: 'opportunity',
+      source: 'outbound',
+      sdrId: sdr.id,
+    })
     ctx.clock.advance(1000)
     const result = await db.transaction((tx) =>
       qualifyContact(
@@ -127,16 +125,14 @@ describe('qualifyContact: one deal at 10% per contact, evidence for every signal
 
   it('opens a new deal when the earlier ones are won or lost', async () => {
     const contactId = await newContact('q5@initech.example')
-    await db
-      .insert(deals)
-      .values({
-        id: newId(),
-        contactId,
-        title: 'Old',
-        stage: 'lost',
-        source: 'inbound',
-        lostReason: 'budget',
-      })
+    await db.insert(deals).values({
+      id: newId(),
+      contactId,
+      title: 'Old',
+      stage: 'lost',
+      source: 'inbound',
+      lostReason: 'budget',
+    })
     await db
       .insert(deals)
       .values({ id: newId(), contactId, title: 'Older', stage: 'won', source: 'inbound' })

@@ -16,9 +16,15 @@ describe('cross-site requests without a body', () => {
     const bare = await ctx.app.request(url, { method: 'POST', headers: { cookie } })
     expect(bare.status).toBe(403)
     expect((await bare.json()).error.code).toBe('cross_site_request')
-    const crossSite = await ctx.app.request(url, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } })
+    const crossSite = await ctx.app.request(url, {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+    })
     expect(crossSite.status).toBe(403)
-    const ours = await ctx.app.request(url, { method: 'POST', headers: { cookie, 'sec-fetch-site': 'same-origin', accept: 'application/json' } })
+    const ours = await ctx.app.request(url, {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'same-origin', accept: 'application/json' },
+    })
     expect(ours.status).toBe(200)
   })
 })
@@ -28,16 +34,38 @@ describe('a contact seen by a rep', () => {
     const alice = await signedInAs(ctx, 'rep')
     const bob = await signedInAs(ctx, 'rep')
     const companyId = newId()
-    await ctx.deps.db.insert(companies).values({ id: companyId, domain: 'private-deal.example', name: 'Private Deal Co' })
+    await ctx.deps.db
+      .insert(companies)
+      .values({ id: companyId, domain: 'private-deal.example', name: 'Private Deal Co' })
     const contactId = newId()
-    await ctx.deps.db.insert(contacts).values({ id: contactId, email: 'buyer@private-deal.example', emailDisplay: 'buyer@private-deal.example', companyId, source: 'inbound' })
-    await ctx.deps.db.insert(deals).values({ id: newId(), contactId, companyId, title: 'Private Deal Co', stage: 'negotiation', source: 'inbound', ownerId: alice.user.id, amountCents: 4_800_000, budgetNotes: 'CFO approved 50k' })
-    const asBob = await ctx.app.request(`/api/contacts/${contactId}`, { headers: { cookie: bob.cookie } })
+    await ctx.deps.db.insert(contacts).values({
+      id: contactId,
+      email: 'buyer@private-deal.example',
+      emailDisplay: 'buyer@private-deal.example',
+      companyId,
+      source: 'inbound',
+    })
+    await ctx.deps.db.insert(deals).values({
+      id: newId(),
+      contactId,
+      companyId,
+      title: 'Private Deal Co',
+      stage: 'negotiation',
+      source: 'inbound',
+      ownerId: alice.user.id,
+      amountCents: 4_800_000,
+      budgetNotes: 'CFO approved 50k',
+    })
+    const asBob = await ctx.app.request(`/api/contacts/${contactId}`, {
+      headers: { cookie: bob.cookie },
+    })
     expect(asBob.status).toBe(200)
     const bobView = await asBob.text()
     expect(bobView).not.toContain('CFO approved')
     expect(JSON.parse(bobView)).toMatchObject({ hiddenDeals: 1, deals: [] })
-    const asAlice = await (await ctx.app.request(`/api/contacts/${contactId}`, { headers: { cookie: alice.cookie } })).json()
+    const asAlice = await (
+      await ctx.app.request(`/api/contacts/${contactId}`, { headers: { cookie: alice.cookie } })
+    ).json()
     expect(asAlice.deals).toHaveLength(1)
     expect(asAlice.hiddenDeals).toBe(0)
   })
@@ -46,9 +74,15 @@ describe('a contact seen by a rep', () => {
 describe('access log', () => {
   it('never writes download or unsubscribe tokens', async () => {
     const lines: string[] = []
-    const app = createApp({ ...ctx.deps, logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }) })
+    const app = createApp({
+      ...ctx.deps,
+      logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }),
+    })
     await app.request('/d/secret-download-token-123')
-    await app.request('/u/secret-unsubscribe-token-456', { method: 'POST', headers: { origin: ORIGIN } })
+    await app.request('/u/secret-unsubscribe-token-456', {
+      method: 'POST',
+      headers: { origin: ORIGIN },
+    })
     const log = lines.join('\n')
     expect(log).not.toContain('secret-download-token-123')
     expect(log).not.toContain('secret-unsubscribe-token-456')
@@ -59,7 +93,10 @@ describe('access log', () => {
 describe('hot routes in front of the API', () => {
   const logged = () => {
     const lines: string[] = []
-    const app = createApp({ ...ctx.deps, logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }) })
+    const app = createApp({
+      ...ctx.deps,
+      logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }),
+    })
     return { app, lines }
   }
 
@@ -78,13 +115,23 @@ describe('hot routes in front of the API', () => {
   it("hands Node's request on to the API behind them (the client IP comes from the socket)", async () => {
     const app = createApp({ ...ctx.deps, env: { ...ctx.deps.env, TRUST_PROXY: false } })
     const headers = { 'content-type': 'application/json', origin: ORIGIN }
-    const incoming = { headers, socket: { remoteAddress: '198.51.100.23', remotePort: 40000, remoteFamily: 'IPv4' } }
+    const incoming = {
+      headers,
+      socket: { remoteAddress: '198.51.100.23', remotePort: 40000, remoteFamily: 'IPv4' },
+    }
     const res = await app.fetch(
-      new Request(`${ORIGIN}/api/sessions`, { method: 'POST', headers, body: JSON.stringify({ email: 'nobody@front.example', password: 'wrong password here' }) }),
+      new Request(`${ORIGIN}/api/sessions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email: 'nobody@front.example', password: 'wrong password here' }),
+      }),
       { incoming, outgoing: {} },
     )
     expect(res.status).toBe(401)
-    const [hit] = await ctx.deps.db.select().from(rateLimitHits).where(eq(rateLimitHits.key, 'signin:ip:198.51.100.23'))
+    const [hit] = await ctx.deps.db
+      .select()
+      .from(rateLimitHits)
+      .where(eq(rateLimitHits.key, 'signin:ip:198.51.100.23'))
     expect(hit?.count).toBe(1)
   })
 })
@@ -97,7 +144,11 @@ describe('an unexpected failure', () => {
         throw new Error('connection lost at /srv/frontdoor/api/db/client.ts:42')
       },
     })
-    const app = createApp({ ...ctx.deps, db: broken, logger: createLogger({ level: 'error', format: 'json', write: (l) => lines.push(l) }) })
+    const app = createApp({
+      ...ctx.deps,
+      db: broken,
+      logger: createLogger({ level: 'error', format: 'json', write: (l) => lines.push(l) }),
+    })
     const res = await app.request('/api/sessions', {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: ORIGIN },
@@ -105,11 +156,17 @@ describe('an unexpected failure', () => {
     })
     expect(res.status).toBe(500)
     const text = await res.text()
-    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' } })
+    expect(JSON.parse(text)).toEqual({
+      error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' },
+    })
     expect(text).not.toContain('client.ts')
     const requestId = res.headers.get('x-request-id')
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
     const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'unhandled error')
-    expect(logged).toMatchObject({ requestId, path: '/api/sessions', err: { message: expect.stringContaining('connection lost') } })
+    expect(logged).toMatchObject({
+      requestId,
+      path: '/api/sessions',
+      err: { message: expect.stringContaining('connection lost') },
+    })
   })
 })

@@ -6,7 +6,10 @@ const ctx = await setupTestApp()
 describe('POST /api/sessions (sign in)', () => {
   it('signs in with JSON and sets an HttpOnly, SameSite=Lax session cookie', async () => {
     const user = await addUser(ctx, 'rep')
-    const res = await ctx.app.request('/api/sessions', json({ email: user.email.toUpperCase(), password: PASSWORD }))
+    const res = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email.toUpperCase(), password: PASSWORD }),
+    )
     expect(res.status).toBe(201)
     const cookie = res.headers.get('set-cookie')!
     expect(cookie).toMatch(/^fd_session=[a-z0-9]+\.[a-z0-9]+;/)
@@ -19,8 +22,15 @@ describe('POST /api/sessions (sign in)', () => {
 
   it('answers an unknown email and a wrong password identically', async () => {
     const user = await addUser(ctx, 'rep')
-    const wrong = await ctx.app.request('/api/sessions', json({ email: user.email, password: 'nope-nope-nope' }), undefined)
-    const unknown = await ctx.app.request('/api/sessions', json({ email: 'nobody@example.com', password: 'nope-nope-nope' }))
+    const wrong = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email, password: 'nope-nope-nope' }),
+      undefined,
+    )
+    const unknown = await ctx.app.request(
+      '/api/sessions',
+      json({ email: 'nobody@example.com', password: 'nope-nope-nope' }),
+    )
     expect(wrong.status).toBe(401)
     expect(unknown.status).toBe(401)
     expect(await wrong.text()).toBe(await unknown.text())
@@ -30,28 +40,43 @@ describe('POST /api/sessions (sign in)', () => {
     const user = await addUser(ctx, 'rep')
     const { setUserDisabled } = await import('../../../api/accounts/users.ts')
     await setUserDisabled(ctx.deps.db, user.id, true, ctx.clock.now())
-    const res = await ctx.app.request('/api/sessions', json({ email: user.email, password: PASSWORD }))
+    const res = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email, password: PASSWORD }),
+    )
     expect(res.status).toBe(401)
   })
 
   it('throttles an address after 5 failures on an account, even with the right password', async () => {
     const user = await addUser(ctx, 'rep')
     for (let i = 0; i < 5; i++) {
-      const r = await ctx.app.request('/api/sessions', json({ email: user.email, password: 'wrong-password' }))
+      const r = await ctx.app.request(
+        '/api/sessions',
+        json({ email: user.email, password: 'wrong-password' }),
+      )
       expect(r.status).toBe(401)
     }
-    const blocked = await ctx.app.request('/api/sessions', json({ email: user.email, password: PASSWORD }))
+    const blocked = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email, password: PASSWORD }),
+    )
     expect(blocked.status).toBe(429)
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0)
     ctx.clock.advance(30 * 60_000) // sliding: failures weigh until a whole window has passed after them
-    const again = await ctx.app.request('/api/sessions', json({ email: user.email, password: PASSWORD }))
+    const again = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email, password: PASSWORD }),
+    )
     expect(again.status).toBe(201)
   })
 
   it('issues a new token at every sign-in and ends the previous session (no fixation)', async () => {
     const user = await addUser(ctx, 'rep')
     const first = await signInCookie(ctx, user.email)
-    const res = await ctx.app.request('/api/sessions', json({ email: user.email, password: PASSWORD }, { cookie: first }))
+    const res = await ctx.app.request(
+      '/api/sessions',
+      json({ email: user.email, password: PASSWORD }, { cookie: first }),
+    )
     const second = res.headers.get('set-cookie')!.split(';')[0]!
     expect(second).not.toBe(first)
     const me = await ctx.app.request('/api/users', { headers: { cookie: first } })
@@ -60,26 +85,46 @@ describe('POST /api/sessions (sign in)', () => {
 
   it('signs in with a plain HTML form and redirects to a same-origin next only', async () => {
     const user = await addUser(ctx, 'rep')
-    const ok = await ctx.app.request('/api/sessions', form({ email: user.email, password: PASSWORD, next: '/app/pipeline' }))
+    const ok = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: PASSWORD, next: '/app/pipeline' }),
+    )
     expect(ok.status).toBe(303)
     expect(ok.headers.get('location')).toBe('/app/pipeline')
-    for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
-      const res = await ctx.app.request('/api/sessions', form({ email: user.email, password: PASSWORD, next }))
+    for (const next of [
+      'https://evil.example/',
+      '//evil.example/x',
+      '/\\evil.example',
+      'javascript:alert(1)',
+    ]) {
+      const res = await ctx.app.request(
+        '/api/sessions',
+        form({ email: user.email, password: PASSWORD, next }),
+      )
       expect(res.headers.get('location')).toBe('/app')
     }
-    const bad = await ctx.app.request('/api/sessions', form({ email: user.email, password: 'wrong-one!', next: '/app/deals' }))
+    const bad = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: 'wrong-one!', next: '/app/deals' }),
+    )
     expect(bad.status).toBe(303)
     expect(bad.headers.get('location')).toBe('/login?error=invalid_credentials&next=%2Fapp%2Fdeals')
   })
 
   it('refuses a cross-site form post (CSRF)', async () => {
     const user = await addUser(ctx, 'rep')
-    const res = await ctx.app.request('/api/sessions', form({ email: user.email, password: PASSWORD }, { origin: 'https://evil.example' }))
+    const res = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: PASSWORD }, { origin: 'https://evil.example' }),
+    )
     expect(res.status).toBe(403)
     expect((await res.json()).error.code).toBe('cross_site_request')
     const fetchSite = await ctx.app.request('/api/sessions', {
       ...form({ email: user.email, password: PASSWORD }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'sec-fetch-site': 'cross-site',
+      },
     })
     expect(fetchSite.status).toBe(403)
   })
@@ -87,12 +132,44 @@ describe('POST /api/sessions (sign in)', () => {
   it.each([
     ['missing fields', json({}), 422],
     ['wrong types', json({ email: 42, password: true }), 422],
-    ['not JSON', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' }, 400],
+    [
+      'not JSON',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' },
+      400,
+    ],
     ['a JSON array', json([1, 2]), 400],
-    ['duplicate keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.co","email":"c@d.co","password":"x"}' }, 400],
-    ['invalid UTF-8 in a form', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN }, body: 'email=%C3%28&password=x' }, 400],
-    ['invalid UTF-8 bytes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }, 400],
-    ['a text/plain body', { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, body: 'hi' }, 415],
+    [
+      'duplicate keys',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"email":"a@b.co","email":"c@d.co","password":"x"}',
+      },
+      400,
+    ],
+    [
+      'invalid UTF-8 in a form',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+        body: 'email=%C3%28&password=x',
+      },
+      400,
+    ],
+    [
+      'invalid UTF-8 bytes',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      },
+      400,
+    ],
+    [
+      'a text/plain body',
+      { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, body: 'hi' },
+      415,
+    ],
     ['a huge password', json({ email: 'a@example.com', password: 'x'.repeat(10_000) }), 422],
   ])('answers %s with a 4xx and a clear JSON error', async (_name, init, status) => {
     const res = await ctx.app.request('/api/sessions', init as RequestInit)
@@ -104,7 +181,10 @@ describe('POST /api/sessions (sign in)', () => {
   })
 
   it('answers a body over the limit with 413', async () => {
-    const res = await ctx.app.request('/api/sessions', json({ email: 'a@example.com', password: 'x'.repeat(200_000) }))
+    const res = await ctx.app.request(
+      '/api/sessions',
+      json({ email: 'a@example.com', password: 'x'.repeat(200_000) }),
+    )
     expect(res.status).toBe(413)
     expect((await res.json()).error.code).toBe('payload_too_large')
   })
@@ -115,7 +195,10 @@ describe('signing out', () => {
     const user = await addUser(ctx, 'admin')
     const cookie = await signInCookie(ctx, user.email)
     expect((await ctx.app.request('/api/users', { headers: { cookie } })).status).toBe(200)
-    const res = await ctx.app.request('/api/sessions/current', { method: 'DELETE', headers: { cookie, origin: ORIGIN } })
+    const res = await ctx.app.request('/api/sessions/current', {
+      method: 'DELETE',
+      headers: { cookie, origin: ORIGIN },
+    })
     expect(res.status).toBe(204)
     expect(res.headers.get('set-cookie')).toContain('Max-Age=0')
     expect((await ctx.app.request('/api/users', { headers: { cookie } })).status).toBe(401)
@@ -124,7 +207,10 @@ describe('signing out', () => {
   it('the sign-out form (POST with _method=DELETE) works without JavaScript', async () => {
     const user = await addUser(ctx, 'admin')
     const cookie = await signInCookie(ctx, user.email)
-    const res = await ctx.app.request('/api/sessions/current', form({ _method: 'DELETE' }, { cookie }))
+    const res = await ctx.app.request(
+      '/api/sessions/current',
+      form({ _method: 'DELETE' }, { cookie }),
+    )
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/login?signed_out=1')
     expect((await ctx.app.request('/api/users', { headers: { cookie } })).status).toBe(401)

@@ -43,17 +43,15 @@ export async function addTrackedLinks(db: Db, urls: string[]): Promise<LinkFixtu
     .insert(campaignRecipients)
     .values({ id: recipientId, campaignId, contactId, email, fields: {} })
   const tokens = urls.map(() => newTrackingToken())
-  await db
-    .insert(trackedLinks)
-    .values(
-      urls.map((url, position) => ({
-        token: tokens[position]!,
-        recipientId,
-        campaignId,
-        url,
-        position: position + 1, // 1-based, as api/tracking/links.ts numbers them
-      })),
-    )
+  await db.insert(trackedLinks).values(
+    urls.map((url, position) => ({
+      token: tokens[position]!,
+      recipientId,
+      campaignId,
+      url,
+      position: position + 1, // 1-based, as api/tracking/links.ts numbers them
+    })),
+  )
   return { campaignId, recipientId, tokens }
 }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { classifyAddress, createAddressPolicy } from '../../../../api/grader/engine/address-policy.ts'
+import {
+  classifyAddress,
+  createAddressPolicy,
+} from '../../../../api/grader/engine/address-policy.ts'
 import {
   checkTargetUrl,
   hasPublicSuffix,

@@ -1,7 +1,10 @@
 import zlib from 'node:zlib'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { collectSite } from '../../../../api/grader/engine/collect.ts'
-import { createGuardedFetcher, type FetchFailure } from '../../../../api/grader/engine/guarded-fetch.ts'
+import {
+  createGuardedFetcher,
+  type FetchFailure,
+} from '../../../../api/grader/engine/guarded-fetch.ts'
 import { noise, serveFixtures } from './fixture-server.ts'
 import { collectFrom, fixtureHost, resetFixtureDns } from './fixture-stage.ts'
 import { startStage, type Handler, type Stage } from './loopback.ts'

@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getLogNormalScore as lighthouseLogNormal } from 'lighthouse/shared/statistics.js'
 import { CATEGORIES, type CheckResult } from '../../../../api/grader/engine/checks/check.ts'
 import { gradeSite, teaserOf, type GradeResult } from '../../../../api/grader/engine/grade.ts'
-import { CHECKS, GRADER_RUBRIC, GRADER_RUBRIC_VERSION } from '../../../../api/grader/engine/rubric.ts'
+import {
+  CHECKS,
+  GRADER_RUBRIC,
+  GRADER_RUBRIC_VERSION,
+} from '../../../../api/grader/engine/rubric.ts'
 import { bandOf, getLogNormalScore, scoreChecks } from '../../../../api/grader/engine/scoring.ts'
 import { fixtureHost, gradeOptions, startFixtureStage } from './fixture-stage.ts'
 import type { Stage } from './loopback.ts'

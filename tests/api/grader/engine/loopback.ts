@@ -3,7 +3,10 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { GuardedFetcherOptions, Resolver } from '../../../../api/grader/engine/guarded-fetch.ts'
+import type {
+  GuardedFetcherOptions,
+  Resolver,
+} from '../../../../api/grader/engine/guarded-fetch.ts'
 
 // A loopback stage for grader tests. One loopback address (127.0.0.3) plays "the public
 // internet": the guarded fetcher is told it counts as public (allowAddresses, exactly what
