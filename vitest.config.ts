@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 // Three kinds of test, by file name:
@@ -25,6 +26,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Every core: the tests wait on databases, sockets and child processes as much as they compute
+    // (vitest's default leaves one core idle: 101 s instead of 66 s for test:fast on 2 cores).
+    maxWorkers: availableParallelism(),
     globalSetup: ['tests/global-setup.ts'],
     // CI asks for a JSON report to count passed and failed tests.
     reporters: process.env.VITEST_JSON_REPORT
