@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-04.3'
+export const RULES_VERSION = '2026-12-04.4'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]
@@ -28,6 +28,7 @@ export type ReasonCode =
   | 'link_sweep'
   | 'two_links_at_once'
   | 'repeat_at_once'
+  | 'link_hammered'
   | 'campaign_burst'
   | 'campaign_cluster'
   | 'soon_after_send'
@@ -94,6 +95,8 @@ const SCANNER_SIGNALS = new Set<ReasonCode>(['security_network', 'link_sweep', '
 
 /** Scores at or above these (with no certain signal) make `bot` / `likely_bot`. */
 const BOT_SCORE = 5
+/** One link opened this many times within PAIR_MS from one source: a program, not a person. */
+const HAMMER_CLICKS = 5
 const LIKELY_BOT_SCORE = 3
 
 const WEIGHTS: Partial<Record<ReasonCode, number>> = {
@@ -103,6 +106,7 @@ const WEIGHTS: Partial<Record<ReasonCode, number>> = {
   campaign_cluster: 2,
   two_links_at_once: 2,
   repeat_at_once: 1,
+  link_hammered: 5,
   hosting_network: 1,
   soon_after_send: 1,
   no_browser_language: 1,
@@ -206,6 +210,11 @@ function botSignals(
       scored.push({
         code: 'two_links_at_once',
         sentence: `2 links of this email opened within ${seconds(span(pair))} from ${fromWhere(pair)}`,
+      })
+    else if (pair.length >= HAMMER_CLICKS)
+      scored.push({
+        code: 'link_hammered',
+        sentence: `this link opened ${pair.length} times within ${seconds(span(pair))} from ${fromWhere(pair)}: faster than a person clicks`,
       })
     else if (pair.length >= 2)
       scored.push({

@@ -308,6 +308,34 @@ describe('the verdict job', () => {
     expect((await evidenceOf(deal!.id))[0]!.data).toMatchObject({ verdict: 'human_confirmed' })
   })
 
+  it('judges a link hammered 1,000 times in a second as bots, reading only the clicks near each batch', async () => {
+    const p = await addProspect()
+    ctx.clock.advance(60_000)
+    const at = ctx.clock.now().getTime()
+    await db.insert(clickEvents).values(
+      Array.from({ length: 1_000 }, (_, i) => ({
+        id: newId(at + i),
+        token: p.tokens[0]!,
+        recipientId: p.recipientId,
+        campaignId: p.campaignId,
+        method: 'GET',
+        ip: '198.51.100.9',
+        userAgent: PERSON['user-agent'],
+        headers: { accept: 'text/html', 'accept-language': 'en-GB' },
+        createdAt: new Date(at + i),
+      })),
+    )
+    ctx.clock.advance(SETTLE_MS + 1_000)
+    await runJob()
+    const clicks = await clicksOf(p.recipientId)
+    expect(clicks).toHaveLength(1_000)
+    // Every click had neighbours from its own source within a second: none is taken for a person.
+    expect(clicks.filter((c) => c.verdict === 'human' || c.verdict === 'human_confirmed')).toEqual(
+      [],
+    )
+    expect(await openDealOf(p.contactId)).toMatchObject([{ stage: 'opportunity' }])
+  })
+
   it('bots alone never qualify', async () => {
     const p = await addProspect()
     await clickAs(p.tokens[0]!, '81.120.7.9', {
