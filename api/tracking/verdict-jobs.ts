@@ -351,10 +351,17 @@ export function startVerdictJobs(
       let after: string | null = null
       do {
         if (stopped) return
+        const started = performance.now()
         const run: JudgeRun = await step(deps.db, deps.now(), config.batch, after)
         if (run.qualified)
           log.info('clicks qualified prospects', { judged: run.judged, qualified: run.qualified })
         after = run.next
+        // A backlog is judged at most half the time: a pause as long as the batch took (≤ 1 s),
+        // so clicks and pages keep the embedded database's one connection meanwhile.
+        if (after !== null && !stopped)
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(1_000, performance.now() - started)),
+          )
       } while (after !== null)
     }
   }
