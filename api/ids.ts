@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 
 /**
@@ -19,4 +19,13 @@ let last = { ms: -1, seq: 0 }
 /** An opaque URL-safe token with `bytes` of randomness (default 20 bytes = 160 bits). */
 export function newToken(bytes = 20): string {
   return encodeBase32LowerCaseNoPadding(randomBytes(bytes))
+}
+
+/**
+ * What a table stores in place of a token that a URL carries: SHA-256 in hex. A
+ * token is 128+ random bits, so a plain hash is enough; SQL can compute the same value,
+ * `encode(sha256(convert_to(token, 'UTF8')), 'hex')`, built in on PostgreSQL and PGlite alike.
+ */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
 }
