@@ -338,6 +338,24 @@ export const dealStakeholders = pgTable(
   (t) => [uniqueIndex('deal_stakeholders_unique').on(t.dealId, t.contactId)],
 )
 
+/**
+ * Who created or changed a contact or a company by hand, when, and what changed (field → [old,
+ * new]). Append-only: the contact's and company's pages and the timelines of their deals read it.
+ */
+export const recordChanges = pgTable(
+  'record_changes',
+  {
+    id: text('id').primaryKey(),
+    recordType: text('record_type', { enum: ['contact', 'company'] }).notNull(),
+    recordId: text('record_id').notNull(),
+    action: text('action', { enum: ['created', 'updated'] }).notNull(),
+    actorId: text('actor_id').references(() => users.id),
+    changes: jsonb('changes'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('record_changes_record_idx').on(t.recordType, t.recordId, t.createdAt)],
+)
+
 // ── Grader ──────────────────────────────────────────────────────────────────────────────────
 
 export const graderReports = pgTable(
