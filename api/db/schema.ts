@@ -34,6 +34,10 @@ export const users = pgTable('users', {
   role: text('role', { enum: ['admin', 'rep', 'sdr'] }).notNull(),
   passwordHash: text('password_hash'),
   disabledAt: ts('disabled_at'),
+  /** IANA zone of the person's working day: when next steps are due, when the digest goes. */
+  timeZone: text('time_zone').notNull().default('UTC'),
+  /** Wants the morning email of their next steps (api/pipeline/digest.ts). */
+  dailyDigest: boolean('daily_digest').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
@@ -235,6 +239,12 @@ export const deals = pgTable(
     decisionProcessNotes: text('decision_process_notes'),
     claimedAt: ts('claimed_at'),
     closedAt: ts('closed_at'),
+    /**
+     * The earliest due date of the deal's open next steps (activities), null when none is
+     * planned: kept by api/pipeline/activities.ts in the transaction of each change, so the board
+     * counts "no next step" and My day finds due deals from an index, not by scanning activities.
+     */
+    nextStepOn: date('next_step_on', { mode: 'string' }),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -250,6 +260,13 @@ export const deals = pgTable(
     index('deals_stage_entered_idx').on(t.stage, t.stageEnteredAt),
     // Integrations sync changes page by page: keyset on (updated_at, id).
     index('deals_updated_idx').on(t.updatedAt, t.id),
+    // My day: a rep's open deals with a next step due by a day, and those without one.
+    index('deals_owner_next_step_idx')
+      .on(t.ownerId, t.nextStepOn)
+      .where(sql`next_step_on is not null and stage not in ('won', 'lost')`),
+    index('deals_owner_no_next_step_idx')
+      .on(t.ownerId, t.stageEnteredAt)
+      .where(sql`next_step_on is null and stage not in ('won', 'lost')`),
   ],
 )
 
@@ -262,7 +279,7 @@ export const dealEvents = pgTable(
       .notNull()
       .references(() => deals.id, { onDelete: 'cascade' }),
     type: text('type', {
-      enum: ['created', 'stage_changed', 'evidence', 'claimed', 'note', 'updated'],
+      enum: ['created', 'stage_changed', 'evidence', 'claimed', 'note', 'updated', 'activity'],
     }).notNull(),
     fromStage: text('from_stage'),
     toStage: text('to_stage'),
@@ -336,6 +353,42 @@ export const dealStakeholders = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('deal_stakeholders_unique').on(t.dealId, t.contactId)],
+)
+
+export const ACTIVITY_TYPES = ['call', 'email', 'meeting', 'task'] as const
+
+/**
+ * A deal's next steps and what was done: planned ones have a due day (and maybe a time) on the
+ * clock of `time_zone`, the planner's zone; done ones a done_at and an outcome. One logged after
+ * the fact is done from the start. Every change is also on the deal's timeline (deal_events).
+ */
+export const activities = pgTable(
+  'activities',
+  {
+    id: text('id').primaryKey(),
+    dealId: text('deal_id')
+      .notNull()
+      .references(() => deals.id, { onDelete: 'cascade' }),
+    type: text('type', { enum: ACTIVITY_TYPES }).notNull(),
+    /** Null for an activity logged after the fact. */
+    dueOn: date('due_on', { mode: 'string' }),
+    /** Optional wall-clock time, HH:MM. */
+    dueTime: text('due_time'),
+    timeZone: text('time_zone').notNull(),
+    note: text('note'),
+    doneAt: ts('done_at'),
+    outcome: text('outcome'),
+    createdBy: text('created_by').references(() => users.id),
+    doneBy: text('done_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('activities_deal_idx').on(t.dealId, t.createdAt),
+    // A deal's open next steps, soonest first (cards, the deal page, My day).
+    index('activities_open_idx')
+      .on(t.dealId, t.dueOn, t.dueTime)
+      .where(sql`done_at is null`),
+  ],
 )
 
 /**
