@@ -3,6 +3,8 @@ import { z } from 'zod'
 import { API_SCOPES } from '../accounts/api-scopes.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { secureCookies } from '../http/cookies.ts'
 import { readInput, redirectBack, respond } from '../http/form-or-json.ts'
 import { fail, validate, wantsJson } from '../http/input.ts'
@@ -31,6 +33,13 @@ export const createTokenSchema = z.object({
   expiresInDays: z.coerce.number().int().min(1).max(3650).optional(),
 })
 const idSchema = z.string().regex(/^[a-z2-7]{32}$/, 'Unknown token.')
+
+/** What the page's form sends (fromForm reshapes it into createTokenSchema's input). */
+const createTokenFormSchema = z.object({
+  name: createTokenSchema.shape.name,
+  ...Object.fromEntries(API_SCOPES.map((s) => [`scope:${s}`, z.literal('on').optional()])),
+  expiresInDays: z.string().optional().describe('Days until it stops working; empty: never.'),
+})
 
 /** The form sends one checkbox per scope (`scope:deals:read=on`) and an optional number. */
 function fromForm(data: Record<string, unknown>, kind: 'json' | 'form') {
@@ -83,3 +92,30 @@ export const apiTokenRoutes = new Hono<AppEnv>()
       bodyless: 'json',
     })
   })
+
+/** API tokens: for people only (the permission has no scope). */
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/admin/api-tokens',
+    summary: 'List API tokens (never their secrets).',
+    auth: 'api_tokens:manage',
+    ok: [200, '{ tokens }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/api-tokens',
+    summary: 'Create a token; the answer holds its secret, shown only this once.',
+    auth: 'api_tokens:manage',
+    body: createTokenSchema,
+    formBody: createTokenFormSchema,
+    ok: [201, '{ token, apiToken }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/api-tokens/{id}/revoke',
+    summary: 'Revoke a token.',
+    auth: 'api_tokens:manage',
+    ok: [200, '{ revoked }'],
+  },
+]

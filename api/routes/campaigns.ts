@@ -25,6 +25,8 @@ import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { fail } from '../http/input.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 
 // /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
 // admins on all (api/campaigns/access.ts decides). Plain HTML forms get a 303 back to the
@@ -302,3 +304,20 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       )
     },
   )
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/campaigns',
+    summary: 'Campaigns with their progress and results.',
+    auth: 'campaigns:read',
+    ok: [200, '{ campaigns }'],
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}',
+    summary: 'One campaign with its progress and imports.',
+    auth: 'campaigns:read',
+    ok: [200, '{ campaign, progress, imports }'],
+  },
+]

@@ -15,6 +15,8 @@ import {
   type StakeholderInput,
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, readBody, validate } from '../http/input.ts'
 import { allows, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
@@ -420,3 +422,21 @@ export function publicDeal(deal: Deal) {
     updatedAt: deal.updatedAt,
   }
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/deals/{id}',
+    summary: 'One deal with its contact, company, stakeholders, evidence and timeline.',
+    auth: 'pipeline:read',
+    ok: [200, '{ deal, contact, company, owner, sdr, stakeholders, timeline }'],
+  },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/claim',
+    summary: 'Take over an unclaimed lead (it becomes the caller’s).',
+    auth: ['pipeline:read', 'deals:claim'],
+    ok: [200, '{ deal, alreadyYours }'],
+    errors: { 409: 'Someone else has claimed it.' },
+  },
+]

@@ -2,6 +2,8 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { fail, validate } from '../http/input.ts'
 import {
   contactsChanged,
@@ -48,3 +50,33 @@ export const syncRoutes = new Hono<AppEnv>()
     const { after, limit } = readQuery(c)
     return c.json(await leadsCaptured(c.var.db, after, limit))
   })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/sync/deals',
+    summary: 'Deals changed since the cursor, oldest change first (keyset on updated_at, id).',
+    auth: 'pipeline:read_team',
+    query: syncQuerySchema,
+    ok: [200, '{ data, nextCursor, hasMore }'],
+    errors: { 400: 'The cursor is not one this API gave out.' },
+  },
+  {
+    method: 'get',
+    path: '/api/sync/contacts',
+    summary: 'Contacts changed since the cursor, oldest change first.',
+    auth: 'contacts:read',
+    query: syncQuerySchema,
+    ok: [200, '{ data, nextCursor, hasMore }'],
+    errors: { 400: 'The cursor is not one this API gave out.' },
+  },
+  {
+    method: 'get',
+    path: '/api/sync/leads',
+    summary: 'Leads (form posts, grader unlocks) captured since the cursor.',
+    auth: 'contacts:read',
+    query: syncQuerySchema,
+    ok: [200, '{ data, nextCursor, hasMore }'],
+    errors: { 400: 'The cursor is not one this API gave out.' },
+  },
+]

@@ -3,6 +3,8 @@ import { z } from 'zod'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
@@ -37,6 +39,12 @@ export const subscriptionSchema = z.object({
 })
 const idSchema = z.string().uuid('Unknown subscription.')
 const eventIdSchema = z.string().uuid('Unknown event.')
+
+/** What the page's form sends (fromForm reshapes it into subscriptionSchema's input). */
+const subscriptionFormSchema = z.object({
+  url: subscriptionSchema.shape.url,
+  ...Object.fromEntries(WEBHOOK_EVENT_TYPES.map((t) => [`event:${t}`, z.literal('on').optional()])),
+})
 
 /** The form sends one checkbox per event type (`event:deal.won=on`). */
 function fromForm(data: Record<string, unknown>, kind: 'json' | 'form') {
@@ -162,3 +170,74 @@ async function remove(c: Context<SignedInEnv>, raw: string) {
     bodyless: 'json',
   })
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/admin/webhooks',
+    summary: 'List subscriptions.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ subscriptions }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks',
+    summary: 'Subscribe a public URL to events.',
+    auth: 'webhooks:manage',
+    body: subscriptionSchema,
+    formBody: subscriptionFormSchema,
+    ok: [201, '{ subscription } with its signing secret'],
+    errors: {
+      422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason).',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/webhooks/{id}',
+    summary: 'One subscription and its delivery log.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ subscription, attempts }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/enable',
+    summary: 'Turn a subscription on; waiting events go out in order.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ subscription }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/disable',
+    summary: 'Turn a subscription off; events wait.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ subscription }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/delete',
+    summary: 'Delete a subscription (form-friendly).',
+    auth: 'webhooks:manage',
+    ok: [200, '{ deleted }'],
+  },
+  {
+    method: 'delete',
+    path: '/api/admin/webhooks/{id}',
+    summary: 'Delete a subscription.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ deleted }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/test',
+    summary: 'Send a webhook.test event now and report what the receiver answered.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ eventId, attempt }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/deliveries/{eventId}/resend',
+    summary: 'Send an event to this subscription again now (same webhook-id).',
+    auth: 'webhooks:manage',
+    ok: [200, '{ attempt }'],
+  },
+]

@@ -1,0 +1,279 @@
+import { z } from 'zod'
+
+// The OpenAPI 3.1 description of one route and the document built from all of them. Each route
+// file exports its own `operations` next to the zod schemas it validates with, and the document
+// converts those very schemas (z.toJSONSchema), so what is described cannot drift from what is
+// accepted. api/routes/openapi.ts gathers the lists and serves the document;
+// tests/api/integrations/openapi.db.test.ts fails when a route of the app is not described or a
+// described one does not exist. Here, on the ground floor, so every route file can import it.
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
+
+/** What a request body may be sent as: readInput's two kinds, or a file upload. */
+export type BodyType = 'json' | 'form' | 'multipart'
+
+/** Refusals an operation documents beyond those its auth, input and path imply. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 503
+
+export interface Operation<Permission extends string = string> {
+  method: Method
+  /** OpenAPI form: /api/deals/{id}. */
+  path: string
+  summary: string
+  /**
+   * Who may call it: 'none' (anyone), 'user' (anyone signed in), or the permissions the route's
+   * guards check, all of them — the roles that have them, and the API-token scopes they map to.
+   */
+  auth: 'none' | 'user' | Permission | readonly Permission[]
+  query?: z.ZodObject
+  /** The body schema the route validates with. */
+  body?: z.ZodType
+  /** How the body may be sent; default JSON and a plain HTML form, as readInput accepts. */
+  bodyTypes?: readonly BodyType[]
+  /** The form's fields, when the route reshapes them into `body` (checkboxes, flat fields). */
+  formBody?: z.ZodType
+  /** Success status and what it carries. */
+  ok: [number, string]
+  /** Other answers (a redirect, a file): status → what it means. */
+  other?: Record<number, string>
+  /** Refusals beyond the implied ones (401/403 for auth, 400/415/422 for input, 404 for ids). */
+  errors?: Partial<Record<ErrorStatus, string>>
+}
+
+/** Who an operation's `auth` lets in, as the document shows it. */
+export interface Access {
+  /** Roles of a signed-in user that may call it. */
+  roles: readonly string[]
+  /** The scopes an API token needs; null: no token may call it. */
+  scopes: readonly string[] | null
+}
+
+export interface DocumentOptions {
+  title: string
+  version: string
+  description: string
+  origin: string
+  /** The session cookie's name. */
+  sessionCookie: string
+  /** Who has all these permissions (the same tables the guards read). */
+  access: (permissions: readonly string[]) => Access
+  /** Every role, for `auth: 'user'`. */
+  roles: readonly string[]
+  /** Outgoing webhook event types (documented under `webhooks`). */
+  webhookEvents: readonly string[]
+}
+
+const jsonSchema = (schema: z.ZodType) => {
+  const out = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>
+  delete out.$schema
+  return out
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+})
+
+const MEDIA: Record<BodyType, string> = {
+  json: 'application/json',
+  form: 'application/x-www-form-urlencoded',
+  multipart: 'multipart/form-data',
+}
+
+export function operationId(op: Pick<Operation, 'method' | 'path'>): string {
+  return `${op.method}${op.path
+    .replace(/[{}]/g, '')
+    .replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`
+}
+
+/** One operation as the document holds it. */
+export interface OperationObject {
+  summary: string
+  operationId: string
+  /** Roles of a signed-in user that may call it; absent: anyone. */
+  'x-roles'?: readonly string[]
+  /** Scopes an API token needs; absent: no token may call it. */
+  'x-scopes'?: readonly string[]
+  security: Array<Record<string, string[]>>
+  parameters: Array<{ name: string; in: string; required: boolean; schema: unknown }>
+  requestBody?: { required: boolean; content: Record<string, { schema: unknown }> }
+  responses: Record<string, unknown>
+}
+
+export function operationObject(op: Operation, options: DocumentOptions): OperationObject {
+  const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1]!,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }))
+  const queryParams = op.query
+    ? Object.entries(op.query.shape).map(([name, field]) => ({
+        name,
+        in: 'query',
+        required: !(field as z.ZodType).safeParse(undefined).success,
+        schema: jsonSchema(field as z.ZodType),
+      }))
+    : []
+  const access: Access | null =
+    op.auth === 'none'
+      ? null
+      : op.auth === 'user'
+        ? { roles: options.roles, scopes: null }
+        : options.access(typeof op.auth === 'string' ? [op.auth] : op.auth)
+  const security: OperationObject['security'] = !access
+    ? []
+    : access.scopes
+      ? [{ bearerAuth: [...access.scopes] }, { sessionCookie: [] }]
+      : [{ sessionCookie: [] }]
+  const bodyTypes = op.bodyTypes ?? ['json', 'form']
+  const requestBody = op.body
+    ? {
+        requestBody: {
+          required: true,
+          content: Object.fromEntries(
+            bodyTypes.map((t) => [
+              MEDIA[t],
+              { schema: jsonSchema(t === 'form' && op.formBody ? op.formBody : op.body!) },
+            ]),
+          ),
+        },
+      }
+    : {}
+  const formAnswer = op.body && bodyTypes.includes('form')
+  const responses: Record<string, unknown> = {
+    [String(op.ok[0])]: { description: op.ok[1] },
+    ...(formAnswer
+      ? {
+          '303': {
+            description:
+              'A plain HTML form (no JSON in Content-Type or Accept) is sent back to its page with ?notice= or ?error=.',
+          },
+        }
+      : {}),
+    ...Object.fromEntries(
+      Object.entries(op.other ?? {}).map(([status, description]) => [status, { description }]),
+    ),
+  }
+  const error = (status: ErrorStatus, fallback: string) => {
+    responses[String(status)] = errorResponse(op.errors?.[status] ?? fallback)
+  }
+  if (op.body) error(400, 'The body is not valid JSON or UTF-8, or repeats a key.')
+  if (access) {
+    error(401, 'No valid session or API token.')
+    error(
+      403,
+      access.scopes
+        ? 'The role, or the API token’s scopes, do not allow this; or a cross-site form post.'
+        : 'The role does not allow this (API tokens never do); or a cross-site form post.',
+    )
+  }
+  if (pathParams.length > 0) error(404, 'No such resource.')
+  if (op.body) {
+    error(413, 'The body is too large.')
+    error(415, `Send the body as ${bodyTypes.map((t) => MEDIA[t]).join(' or ')}.`)
+  }
+  if (op.body || op.query || pathParams.length > 0)
+    error(422, 'Invalid input; `error.fields` names each field’s problem.')
+  if (access?.scopes) error(429, 'Too many requests for this API token; see Retry-After.')
+  for (const [status, description] of Object.entries(op.errors ?? {}))
+    responses[status] = errorResponse(description)
+  return {
+    summary: op.summary,
+    operationId: operationId(op),
+    ...(access
+      ? { 'x-roles': access.roles, ...(access.scopes ? { 'x-scopes': access.scopes } : {}) }
+      : {}),
+    security,
+    parameters: [...pathParams, ...queryParams],
+    ...requestBody,
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
+  }
+}
+
+export function openApiDocument(operations: readonly Operation[], options: DocumentOptions) {
+  const paths: Record<string, Record<string, OperationObject>> = {}
+  for (const op of operations) {
+    const entry = (paths[op.path] ??= {})
+    if (entry[op.method]) throw new Error(`${op.method} ${op.path} is described twice.`)
+    entry[op.method] = operationObject(op, options)
+  }
+  const webhooks = Object.fromEntries(
+    options.webhookEvents.map((type) => [
+      type,
+      {
+        post: {
+          summary: `The ${type} event, signed as Standard Webhooks.`,
+          parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+            name,
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+          })),
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['type', 'timestamp', 'data'],
+                  properties: {
+                    type: { const: type },
+                    timestamp: { type: 'string', format: 'date-time' },
+                    data: { type: 'object' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '2XX': {
+              description:
+                'Delivered. Anything else is retried for three days; 410 turns the subscription off.',
+            },
+          },
+        },
+      },
+    ]),
+  )
+  return {
+    openapi: '3.1.1',
+    info: { title: options.title, version: options.version, description: options.description },
+    servers: [{ url: options.origin }],
+    paths,
+    webhooks,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token, fdt_…' },
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: options.sessionCookie },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string' },
+                message: { type: 'string' },
+                fields: {
+                  type: 'object',
+                  additionalProperties: { type: 'string' },
+                  description: 'For invalid input: each field’s problem.',
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  }
+}
+
+export type OpenApiDocument = ReturnType<typeof openApiDocument>
