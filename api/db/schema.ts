@@ -707,18 +707,13 @@ export const suppressions = pgTable('suppressions', {
   createdAt: createdAt(),
 })
 
-/** Opaque, short, never expiring; one per address (and campaign, when it came from one). */
-export const unsubscribeTokens = pgTable(
-  'unsubscribe_tokens',
-  {
-    token: text('token').primaryKey(),
-    email: text('email').notNull(),
-    campaignId: text('campaign_id'),
-    createdAt: createdAt(),
-  },
-  // Every outreach enqueue looks its token up by (email, campaign): an index, not a scan.
-  (t) => [uniqueIndex('unsubscribe_tokens_email_campaign').on(t.email, t.campaignId)],
-)
+/** Never expiring, one per message; only the token's hash (hashToken), so no stored row works as a link. */
+export const unsubscribeTokens = pgTable('unsubscribe_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  email: text('email').notNull(),
+  campaignId: text('campaign_id'),
+  createdAt: createdAt(),
+})
 
 /** Shared transport health, so a rejected credential pauses every worker process. */
 export const transportStatus = pgTable('transport_status', {

@@ -29,7 +29,7 @@ export interface StoredAddressesReport {
    * accounts or contacts for one person are for a person to merge, not a migration.
    */
   collisions: Array<{
-    table: 'users' | 'contacts' | 'unsubscribe_tokens'
+    table: 'users' | 'contacts'
     key: string
     email: string
     canonical: string
@@ -111,43 +111,20 @@ export async function canonicaliseStoredAddresses(db: Db): Promise<StoredAddress
       report.rewritten.contacts += 1
     }
 
-    // A token stays valid whatever its row says (unsubscribing canonicalises); one per address
-    // and campaign, so a token whose canonical twin exists keeps its spelling.
-    for (const row of await tx
-      .select({
-        token: unsubscribeTokens.token,
-        email: unsubscribeTokens.email,
-        campaignId: unsubscribeTokens.campaignId,
-      })
+    // A token stays valid whatever its row says (unsubscribing canonicalises), and an address
+    // may hold many tokens: every row is rewritten.
+    for (const { email } of await tx
+      .selectDistinct({ email: unsubscribeTokens.email })
       .from(unsubscribeTokens)
       .where(mayNeedRewrite(unsubscribeTokens.email))) {
-      const canonical = canonicalEmail(row.email)
-      if (canonical === row.email) continue
-      const [held] = await tx
-        .select({ token: unsubscribeTokens.token })
-        .from(unsubscribeTokens)
-        .where(
-          and(
-            eq(unsubscribeTokens.email, canonical),
-            row.campaignId === null
-              ? sql`${unsubscribeTokens.campaignId} is null`
-              : eq(unsubscribeTokens.campaignId, row.campaignId),
-          ),
-        )
-      if (held) {
-        report.collisions.push({
-          table: 'unsubscribe_tokens',
-          key: row.token,
-          email: row.email,
-          canonical,
-        })
-        continue
-      }
-      await tx
+      const canonical = canonicalEmail(email)
+      if (canonical === email) continue
+      const rows = await tx
         .update(unsubscribeTokens)
         .set({ email: canonical })
-        .where(eq(unsubscribeTokens.token, row.token))
-      report.rewritten.unsubscribeTokens += 1
+        .where(eq(unsubscribeTokens.email, email))
+        .returning({ email: unsubscribeTokens.email })
+      report.rewritten.unsubscribeTokens += rows.length
     }
 
     // The outbox's recipient is only a comparison key (the worker's suppression check).

@@ -12,14 +12,19 @@ import { enqueueEmail, OutboxError } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
 import { canonicalEmail } from '../email-address.ts'
-import { unsubscribeHeaders, unsubscribeTokenFor, unsubscribeUrl } from './unsubscribe.ts'
+import {
+  discardUnsubscribeToken,
+  issueUnsubscribeToken,
+  unsubscribeHeaders,
+  unsubscribeUrl,
+} from './unsubscribe.ts'
 
 export type MarketingEmail = {
   category: 'marketing' | 'outreach'
   to: EmailAddress
   /** Defaults to `to.address`. */
   recipient?: string
-  /** Unsubscribe tokens are per address and campaign. */
+  /** Recorded with the message's unsubscribe token (the suppression names it). */
   campaignId?: string | null
   template: string
   /** Renders the message; must show `unsubscribeUrl` in the HTML and the text part. */
@@ -60,7 +65,7 @@ export async function enqueueMarketingEmail(
   if (problems.length) throw new OutboxError('postal_address_missing', problems[0]!)
 
   const recipient = canonicalEmail(email.recipient ?? email.to.address)
-  const token = await unsubscribeTokenFor(db, recipient, email.campaignId ?? null)
+  const token = await issueUnsubscribeToken(db, recipient, email.campaignId ?? null)
   const url = unsubscribeUrl(env.APP_ORIGIN, token)
   const rendered = email.render({ brand: brandOf(settings), unsubscribeUrl: url })
   if (!rendered.text.includes(url) || !rendered.html.includes(escapeHtml(url))) {
@@ -84,5 +89,7 @@ export async function enqueueMarketingEmail(
     ...(email.runAfter ? { runAfter: email.runAfter } : {}),
     ...(email.now ? { now: email.now } : {}),
   })
+  // A duplicate (dedupeKey seen before) sends nothing: the mail already queued carries its own token.
+  if (outboxId === null) await discardUnsubscribeToken(db, token)
   return { outboxId, unsubscribeUrl: url }
 }

@@ -1,13 +1,14 @@
 // One-click unsubscribe (RFC 8058). A token is 128 random bits in 26 base32 characters: opaque,
 // short enough that the List-Unsubscribe header stays on one line under DKIM, and it never
-// expires (a person may unsubscribe from a mail years old). One token per address and campaign,
-// reused for every later message of that campaign.
+// expires (a person may unsubscribe from a mail years old). Only its hash is stored (hashToken),
+// so a copy of the database holds no link that works; the token exists only in the mail it was
+// issued for, and each message gets its own.
 
-import { and, eq, isNull } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
-import { newId, newToken } from '../ids.ts'
+import { hashToken, newId, newToken } from '../ids.ts'
 import { canonicalEmail } from '../email-address.ts'
 import { suppress } from './suppressions.ts'
 
@@ -15,28 +16,22 @@ const TOKEN_BYTES = 16
 /** The shape of every token we issue: a URL that is not this shape is answered without a query. */
 export const unsubscribeTokenPattern = /^[a-z2-7]{26}$/
 
-export async function unsubscribeTokenFor(
+/** A new token for `email` (and the campaign the mail belongs to); call it in the enqueue's transaction. */
+export async function issueUnsubscribeToken(
   db: Db,
   email: string,
   campaignId: string | null = null,
 ): Promise<string> {
-  const canonical = canonicalEmail(email)
-  const [existing] = await db
-    .select({ token: unsubscribeTokens.token })
-    .from(unsubscribeTokens)
-    .where(
-      and(
-        eq(unsubscribeTokens.email, canonical),
-        campaignId === null
-          ? isNull(unsubscribeTokens.campaignId)
-          : eq(unsubscribeTokens.campaignId, campaignId),
-      ),
-    )
-    .limit(1)
-  if (existing) return existing.token
   const token = newToken(TOKEN_BYTES)
-  await db.insert(unsubscribeTokens).values({ token, email: canonical, campaignId })
+  await db
+    .insert(unsubscribeTokens)
+    .values({ tokenHash: hashToken(token), email: canonicalEmail(email), campaignId })
   return token
+}
+
+/** Withdraws a token no mail carries (its message was a duplicate and never enqueued). */
+export async function discardUnsubscribeToken(db: Db, token: string): Promise<void> {
+  await db.delete(unsubscribeTokens).where(eq(unsubscribeTokens.tokenHash, hashToken(token)))
 }
 
 export function unsubscribeUrl(origin: string, token: string): string {
@@ -59,7 +54,7 @@ export async function findUnsubscribeToken(
   const [row] = await db
     .select({ email: unsubscribeTokens.email, campaignId: unsubscribeTokens.campaignId })
     .from(unsubscribeTokens)
-    .where(eq(unsubscribeTokens.token, token))
+    .where(eq(unsubscribeTokens.tokenHash, hashToken(token)))
   return row ?? null
 }
 

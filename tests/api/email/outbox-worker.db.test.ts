@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { mailboxMessages, outbox, settings } from '../../../api/db/schema.ts'
+import { mailboxMessages, outbox, settings, unsubscribeTokens } from '../../../api/db/schema.ts'
 import { formatAddress } from '../../../api/email-headers.ts'
 import { headerList } from '../../../api/email/mailbox.ts'
 import { enqueueMarketingEmail } from '../../../api/email/marketing.ts'
@@ -118,12 +118,44 @@ describe('outbox worker with the dev mailbox', () => {
     expect(message!.html).toContain('1 Example Street, Springfield')
   })
 
-  it('reuses one unsubscribe token per address and campaign', async () => {
+  it('gives each message its own unsubscribe token, and each one works', async () => {
     const a = await outreachTo('kim@contoso.example', 'Kim', 'camp-7')
     const b = await outreachTo('kim@contoso.example', 'Kim', 'camp-7')
-    const c = await outreachTo('kim@contoso.example', 'Kim', 'camp-8')
-    expect(b.unsubscribeUrl).toBe(a.unsubscribeUrl)
-    expect(c.unsubscribeUrl).not.toBe(a.unsubscribeUrl)
+    expect(b.unsubscribeUrl).not.toBe(a.unsubscribeUrl)
+    const tokenOf = (url: string) => url.split('/u/')[1]!
+    expect(
+      await unsubscribe(db, tokenOf(a.unsubscribeUrl), { via: 'page' }, ctx.clock.now()),
+    ).toMatchObject({ email: 'kim@contoso.example', alreadySuppressed: false })
+    expect(
+      await unsubscribe(db, tokenOf(b.unsubscribeUrl), { via: 'page' }, ctx.clock.now()),
+    ).toMatchObject({ email: 'kim@contoso.example', alreadySuppressed: true })
+  })
+
+  it('keeps no token for a duplicate that was not enqueued', async () => {
+    const tokens = async () => (await db.select().from(unsubscribeTokens)).length
+    const send = () =>
+      enqueueMarketingEmail(db, ctx.deps.env, {
+        category: 'outreach',
+        to: { address: 'dup@contoso.example' },
+        template: 'outreach',
+        render: ({ brand, unsubscribeUrl }) =>
+          renderOutreach(
+            { subject: 'Hi', body: 'Hi' },
+            { email: 'dup@contoso.example' },
+            {
+              brand,
+              unsubscribeUrl,
+            },
+          ),
+        dedupeKey: 'dup-once',
+        now: ctx.clock.now(),
+      })
+    const first = await send()
+    const before = await tokens()
+    const again = await send()
+    expect(again.outboxId).toBeNull()
+    expect(await tokens()).toBe(before)
+    expect(first.outboxId).not.toBeNull()
   })
 
   it('refuses marketing mail while no postal address is configured, and enqueues nothing', async () => {

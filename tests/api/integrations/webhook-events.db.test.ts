@@ -6,7 +6,7 @@ import {
   webhookDeliveries,
   webhookEvents,
 } from '../../../api/db/schema.ts'
-import { unsubscribe, unsubscribeTokenFor } from '../../../api/email/unsubscribe.ts'
+import { issueUnsubscribeToken, unsubscribe } from '../../../api/email/unsubscribe.ts'
 import type { GradeResult, Teaser } from '../../../api/grader/engine/grade.ts'
 import { completeReport } from '../../../api/grader/reports.ts'
 import { newId } from '../../../api/ids.ts'
@@ -89,7 +89,7 @@ describe('webhook events from other changes', () => {
       },
       ctx.deps.now(),
     )
-    const token = await unsubscribeTokenFor(ctx.deps.db, 'leaving@northwind.example.com')
+    const token = await issueUnsubscribeToken(ctx.deps.db, 'leaving@northwind.example.com')
     await unsubscribe(ctx.deps.db, token, { via: 'one-click' }, ctx.deps.now())
     await unsubscribe(ctx.deps.db, token, { via: 'page' }, ctx.deps.now())
     const rows = await ctx.deps.db

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { consentEvents, contacts, suppressions } from '../../../api/db/schema.ts'
+import { consentEvents, contacts, suppressions, unsubscribeTokens } from '../../../api/db/schema.ts'
 import { findSuppression } from '../../../api/email/suppressions.ts'
-import { unsubscribeTokenFor } from '../../../api/email/unsubscribe.ts'
+import { issueUnsubscribeToken } from '../../../api/email/unsubscribe.ts'
 import { newId } from '../../../api/ids.ts'
 import { setupTestApp, signedInAs } from '../../helpers.ts'
 
@@ -12,7 +12,7 @@ const ctx = await setupTestApp({ BRAND_NAME: 'Northwind Sales' })
 const db = ctx.deps.db
 
 async function tokenFor(email: string) {
-  return unsubscribeTokenFor(db, email, 'camp-1')
+  return issueUnsubscribeToken(db, email, 'camp-1')
 }
 
 async function suppressionCount() {
@@ -195,5 +195,23 @@ describe('a tampered token', () => {
     }
     expect(bodies.size).toBe(1)
     expect(await suppressionCount()).toBe(before)
+  })
+})
+
+describe('what the database keeps', () => {
+  it('holds no token that works as a link: only the mail has it', async () => {
+    const token = await tokenFor('stored@northwind.example')
+    const rows = await db.select().from(unsubscribeTokens)
+    expect(rows.length).toBeGreaterThan(0)
+    expect(JSON.stringify(rows)).not.toContain(token)
+    for (const row of rows) {
+      for (const value of Object.values(row)) {
+        if (typeof value !== 'string') continue
+        expect((await ctx.app.request(`/u/${value}`, { method: 'POST' })).status).toBe(404)
+      }
+    }
+    const res = await ctx.app.request(`/u/${token}`, { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect(await findSuppression(db, 'stored@northwind.example')).not.toBeNull()
   })
 })
