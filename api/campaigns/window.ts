@@ -2,13 +2,15 @@
 // zone. The local hour is read from the instant itself, so a window follows daylight saving
 // time: 08–18 in Europe/Berlin is 07–17 UTC in winter and 06–16 UTC in summer.
 
+// Zone names are read the one way accounts/time-zones.ts reads them.
+export { canonicalTimeZone } from '../accounts/time-zones.ts'
+
 export interface SendingWindow {
   startHour: number
   endHour: number
   timeZone: string
 }
 
-const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
 function hourFormatter(timeZone: string): Intl.DateTimeFormat {
@@ -18,20 +20,6 @@ function hourFormatter(timeZone: string): Intl.DateTimeFormat {
     formatters.set(timeZone, f)
   }
   return f
-}
-
-/**
- * The canonical spelling of an IANA time zone name ("europe/berlin" → "Europe/Berlin"), or null
- * for anything else, UTC offsets like "+01:00" included (a fixed offset ignores daylight saving).
- */
-export function canonicalTimeZone(input: string): string | null {
-  const name = input.trim()
-  if (!IANA_NAME.test(name) || name.length > 64) return null
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone
-  } catch {
-    return null
-  }
 }
 
 /** The hour (0–23) on the wall clock of `timeZone` at `at`. */
