@@ -247,8 +247,8 @@ export async function assignDeal(
 
 // ── Changes ──────────────────────────────────────────────────────────────────────────────────
 
-/** Locks the deal for a change by this actor, or says why not. */
-async function lockForEdit(
+/** Locks the deal for a change by this actor, or says why not (in the caller's transaction). */
+export async function lockForEdit(
   tx: Db,
   dealId: string,
   actor: Actor,
@@ -553,7 +553,8 @@ export async function listStakeholders(db: Db, dealId: string) {
     .orderBy(asc(dealStakeholders.createdAt))
 }
 
-function isUniqueViolation(err: unknown, constraint: string): boolean {
+/** The database refused a duplicate on this unique constraint (either engine's error shape). */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
   for (
     let e = err as
       { code?: string; constraint?: string; message?: string; cause?: unknown } | undefined;
