@@ -77,7 +77,8 @@ export function createApp(
   return front
 }
 
-function createApiApp(deps: Deps, clicks: ClickWriter) {
+/** The full API behind the hot routes; exported so a test can walk its route table. */
+export function createApiApp(deps: Deps, clicks: ClickWriter) {
   const app = new Hono<AppEnv>()
   const secure = secureCookies(deps.env)
 
