@@ -2,6 +2,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { companies, contacts, deals, dealStakeholders, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import { can } from '../accounts/permissions.ts'
 import { changeDeal } from './deal-changes.ts'
 import { stageOf, type StageKey } from './stages.ts'
@@ -211,13 +212,17 @@ export async function claimDeal(
   )
 }
 
-/** Admins hand a deal to a rep (or back to the queue with null). */
+/**
+ * Admins hand a deal to a rep (or back to the queue with null). `expect` makes it conditional, for
+ * bulk reassignment: the deal must still be open and/or still be `from`'s when it is locked.
+ */
 export async function assignDeal(
   db: Db,
   dealId: string,
   actor: Actor,
   ownerId: string | null,
   now: Date,
+  expect: { from?: string; open?: boolean } = {},
 ): Promise<DealResult<{ deal: Deal }>> {
   if (!can(actor, 'deals:edit_any'))
     return failure(403, 'forbidden', 'Only admins can reassign deals.')
@@ -232,6 +237,10 @@ export async function assignDeal(
   return db.transaction(async (tx) => {
     const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
     if (!deal) return NOT_FOUND
+    if (expect.from !== undefined && deal.ownerId !== expect.from)
+      return failure(409, 'owner_changed', 'This deal changed hands meanwhile; it was left alone.')
+    if (expect.open && stageOf(deal.stage).closed)
+      return failure(409, 'closed', 'This deal was closed meanwhile; it was left alone.')
     if (deal.ownerId === ownerId) return { ok: true as const, deal }
     const changed = await changeDeal(tx, dealId, now, {
       set: { ownerId, claimedAt: ownerId ? now : null },
@@ -447,7 +456,10 @@ export async function saveStakeholder(
         return failure(422, 'not_at_company', 'Choose a person from this deal’s company.')
       contactId = contact.id
     } else {
-      const email = input.email.trim().toLowerCase()
+      // One contact per address, compared in the one canonical form.
+      const address = parseEmailAddress(input.email)
+      if (!address) return failure(422, 'invalid_email', 'Enter a valid email address.')
+      const email = address.canonical
       const [existing] = await tx
         .select({ id: contacts.id, companyId: contacts.companyId })
         .from(contacts)
@@ -468,7 +480,7 @@ export async function saveStakeholder(
         await tx.insert(contacts).values({
           id: contactId,
           email,
-          emailDisplay: input.email.trim(),
+          emailDisplay: address.display,
           firstName: first ?? null,
           lastName: rest.join(' ') || null,
           jobTitle: input.jobTitle?.trim() || null,

@@ -53,6 +53,14 @@ export function describeEvidence(raw: unknown, facts: { downloaded?: boolean } =
   if (kind === 'form') return form(data, facts.downloaded === true)
   if (kind === 'grader' || kind === 'grader_unlock') return grader(data)
   if (kind === 'click') return click(data)
+  // A deal a rep entered by hand, with the reason they gave.
+  if (kind === 'manual')
+    return {
+      kind: 'other',
+      source: 'Added by hand',
+      summary: str(data.summary) ?? 'Added by hand',
+      details: [],
+    }
   return other(kind, data)
 }
 
