@@ -20,6 +20,7 @@ import { ROLE_NAMES, type Deal, type StakeholderRole } from './deals.ts'
 import { isStageKey, stageOf } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
+import { describeActivityEvent } from './activities.ts'
 
 // Everything known about a deal's contact, newest first: the deal's own history (creation,
 // evidence, take-over, stage moves, edits, notes), the contact's form submissions, clicks on
@@ -32,6 +33,7 @@ export type TimelineKind =
   | 'stage'
   | 'updated'
   | 'note'
+  | 'activity'
   | 'submission'
   | 'click'
   | 'grader'
@@ -309,6 +311,8 @@ function fromDealEvent(
       }
     case 'updated':
       return { ...base, kind: 'updated', ...describeUpdate(data, context) }
+    case 'activity':
+      return { ...base, kind: 'activity', ...describeActivityEvent(data) }
   }
 }
 

@@ -1,0 +1,332 @@
+import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { activities, ACTIVITY_TYPES, users } from '../db/schema.ts'
+import { newId } from '../ids.ts'
+import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
+import { changeDeal } from './deal-changes.ts'
+import { isCalendarDate, lockForEdit, type Actor, type DealResult } from './deals.ts'
+import { stageOf, type StageKey } from './stages.ts'
+
+// Next steps: what a rep plans on a deal (a call, an email, a meeting, a task; a due day, maybe
+// a time, on the clock of the rep's zone) and marks done with an outcome, and what they log after
+// the fact. Each change is a changeDeal: the deal's timeline says it, and deals.next_step_on (the
+// earliest open due day) is kept in the same transaction, so the board counts deals without a
+// next step and My day finds due deals from indexes. Whether a step is overdue is a pure rule
+// with `now` passed in.
+
+export type ActivityType = (typeof ACTIVITY_TYPES)[number]
+export type Activity = typeof activities.$inferSelect
+export { ACTIVITY_TYPES }
+
+/** What can be logged after the fact: things that happened with the contact. */
+export const LOGGABLE_TYPES = ['call', 'email', 'meeting'] as const satisfies ActivityType[]
+export type LoggableType = (typeof LOGGABLE_TYPES)[number]
+
+export const ACTIVITY_NAMES: Record<ActivityType, string> = {
+  call: 'Call',
+  email: 'Email',
+  meeting: 'Meeting',
+  task: 'Task',
+}
+
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/
+
+/** A wall-clock time written HH:MM (00:00–23:59). */
+export function isClockTime(value: string): boolean {
+  return TIME.test(value)
+}
+
+// ── Rules (pure) ─────────────────────────────────────────────────────────────────────────────
+
+export type Due = 'overdue' | 'today' | 'upcoming'
+
+export type PlannedStep = Pick<Activity, 'dueOn' | 'dueTime' | 'timeZone'>
+
+/**
+ * Where a planned step stands at `now`, on the clock of the zone it was planned in: past its
+ * time (or past its day, when it has no time) is overdue; later today is today. Pure.
+ */
+export function dueStatus(step: PlannedStep, now: Date): Due {
+  if (!step.dueOn) return 'upcoming'
+  const today = localDay(now, step.timeZone)
+  if (step.dueOn < today) return 'overdue'
+  if (step.dueOn > today) return 'upcoming'
+  if (step.dueTime && now >= instantOf(step.dueOn, step.dueTime, step.timeZone)) return 'overdue'
+  return 'today'
+}
+
+/** An open deal with no next step planned: flagged on the board and listed on My day. Pure. */
+export function lacksNextStep(deal: { stage: StageKey; nextStepOn: string | null }): boolean {
+  return !stageOf(deal.stage).closed && deal.nextStepOn === null
+}
+
+/** Why a due day and time cannot be planned in `timeZone` at `now`, or null. Pure. */
+export function dueProblem(
+  dueOn: string,
+  dueTime: string | null,
+  timeZone: string,
+  now: Date,
+): string | null {
+  if (!isCalendarDate(dueOn)) return 'Enter the due date as YYYY-MM-DD between 2000 and 2100.'
+  if (dueTime !== null && !isClockTime(dueTime)) return 'Enter the time as HH:MM, like 09:30.'
+  if (dueOn < localDay(now, timeZone)) return 'A next step is due today or later.'
+  return null
+}
+
+/** "Call", "Call at 09:30", for lists where the day is shown apart. */
+export function stepTitle(step: Pick<Activity, 'type' | 'dueTime'>): string {
+  return `${ACTIVITY_NAMES[step.type]}${step.dueTime ? ` at ${step.dueTime}` : ''}`
+}
+
+// ── Changes ──────────────────────────────────────────────────────────────────────────────────
+
+export interface PlanInput {
+  type: ActivityType
+  dueOn: string
+  dueTime?: string | null | undefined
+  note?: string | null | undefined
+}
+
+export interface CompleteInput {
+  outcome: string
+  note?: string | null | undefined
+}
+
+export interface LogInput {
+  type: LoggableType
+  note: string
+  outcome?: string | null | undefined
+}
+
+const failure = (status: 404 | 409 | 422, code: string, message: string) => ({
+  ok: false as const,
+  status,
+  code,
+  message,
+})
+
+/** The zone a person works in (UTC until they choose one). */
+export async function zoneOf(db: Db, userId: string): Promise<string> {
+  const [row] = await db
+    .select({ timeZone: users.timeZone })
+    .from(users)
+    .where(eq(users.id, userId))
+  return row?.timeZone ?? 'UTC'
+}
+
+/** The earliest due day of the deal's open steps, as deals.next_step_on keeps it. */
+async function earliestDue(tx: Db, dealId: string): Promise<string | null> {
+  const [row] = await tx
+    .select({ on: min(activities.dueOn) })
+    .from(activities)
+    .where(and(eq(activities.dealId, dealId), isNull(activities.doneAt)))
+  return row?.on ?? null
+}
+
+/** Plans a next step on an open deal, due in the planner's zone. */
+export async function planNextStep(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  input: PlanInput,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const timeZone = await zoneOf(db, actor.id)
+  const dueTime = input.dueTime || null
+  const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
+  if (problem) return failure(422, 'invalid_due', problem)
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    if (stageOf(locked.deal.stage).closed)
+      return failure(409, 'deal_closed', 'This deal is closed: reopen it to plan a next step.')
+    const [activity] = await tx
+      .insert(activities)
+      .values({
+        id: newId(now.getTime()),
+        dealId,
+        type: input.type,
+        dueOn: input.dueOn,
+        dueTime,
+        timeZone,
+        note: input.note?.trim() || null,
+        createdBy: actor.id,
+        createdAt: now,
+      })
+      .returning()
+    await changeDeal(tx, dealId, now, {
+      set: { nextStepOn: await earliestDue(tx, dealId) },
+      events: {
+        type: 'activity',
+        actorId: actor.id,
+        data: { action: 'planned', ...eventData(activity!) },
+      },
+    })
+    return { ok: true as const, activity: activity! }
+  })
+}
+
+/** Marks a planned step done with its outcome ("left voicemail"); on the timeline. */
+export async function completeNextStep(
+  db: Db,
+  activityId: string,
+  actor: Actor,
+  input: CompleteInput,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const [found] = await db
+    .select({ dealId: activities.dealId })
+    .from(activities)
+    .where(eq(activities.id, activityId))
+  if (!found) return failure(404, 'not_found', 'There is no such next step.')
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, found.dealId, actor)
+    if (!locked.ok) return locked
+    const [done] = await tx
+      .update(activities)
+      .set({
+        doneAt: now,
+        doneBy: actor.id,
+        outcome: input.outcome.trim(),
+        ...(input.note?.trim() ? { note: input.note.trim() } : {}),
+      })
+      .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
+      .returning()
+    if (!done) return failure(409, 'already_done', 'This next step is already done.')
+    await changeDeal(tx, found.dealId, now, {
+      set: { nextStepOn: await earliestDue(tx, found.dealId) },
+      events: {
+        type: 'activity',
+        actorId: actor.id,
+        data: { action: 'done', ...eventData(done) },
+      },
+    })
+    return { ok: true as const, activity: done }
+  })
+}
+
+/** Records a call, email or meeting that already happened, with its notes. */
+export async function logActivity(
+  db: Db,
+  dealId: string,
+  actor: Actor,
+  input: LogInput,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const timeZone = await zoneOf(db, actor.id)
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const [activity] = await tx
+      .insert(activities)
+      .values({
+        id: newId(now.getTime()),
+        dealId,
+        type: input.type,
+        timeZone,
+        note: input.note.trim(),
+        outcome: input.outcome?.trim() || null,
+        doneAt: now,
+        doneBy: actor.id,
+        createdBy: actor.id,
+        createdAt: now,
+      })
+      .returning()
+    await changeDeal(tx, dealId, now, {
+      events: {
+        type: 'activity',
+        actorId: actor.id,
+        data: { action: 'logged', ...eventData(activity!) },
+      },
+    })
+    return { ok: true as const, activity: activity! }
+  })
+}
+
+/** What the timeline keeps of a step (the row may change later; the event says what it was). */
+function eventData(a: Activity) {
+  return {
+    activityId: a.id,
+    activityType: a.type,
+    dueOn: a.dueOn,
+    dueTime: a.dueTime,
+    timeZone: a.timeZone,
+    note: a.note,
+    outcome: a.outcome,
+  }
+}
+
+/** A timeline line for an activity event: "Next step planned: Call, due …", "Call — left voicemail". */
+export function describeActivityEvent(data: Record<string, unknown>): {
+  title: string
+  detail: string | null
+} {
+  const type = (ACTIVITY_TYPES as readonly unknown[]).includes(data.activityType)
+    ? ACTIVITY_NAMES[data.activityType as ActivityType]
+    : 'Activity'
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : null)
+  const note = text(data.note)
+  const outcome = text(data.outcome)
+  if (data.action === 'planned') {
+    const due = [text(data.dueOn), text(data.dueTime)].filter(Boolean).join(' ')
+    return {
+      title: `Next step planned: ${type}${due ? `, due ${due}${data.dueTime && text(data.timeZone) ? ` (${data.timeZone})` : ''}` : ''}`,
+      detail: note,
+    }
+  }
+  const title = `${type}${outcome ? ` — ${outcome}` : ''}`
+  return {
+    title: data.action === 'logged' ? `${title} (logged)` : title,
+    detail: note,
+  }
+}
+
+// ── Reads ────────────────────────────────────────────────────────────────────────────────────
+
+export async function findActivity(db: Db, id: string): Promise<Activity | null> {
+  const [row] = await db.select().from(activities).where(eq(activities.id, id))
+  return row ?? null
+}
+
+/** A deal's open steps, soonest first, and the latest done ones. */
+export async function dealActivities(db: Db, dealId: string, doneLimit = 10) {
+  const [open, done] = await Promise.all([
+    db
+      .select()
+      .from(activities)
+      .where(and(eq(activities.dealId, dealId), isNull(activities.doneAt)))
+      .orderBy(
+        asc(activities.dueOn),
+        sql`${activities.dueTime} asc nulls last`,
+        asc(activities.id),
+      ),
+    db
+      .select()
+      .from(activities)
+      .where(and(eq(activities.dealId, dealId), isNotNull(activities.doneAt)))
+      .orderBy(desc(activities.doneAt), desc(activities.id))
+      .limit(doneLimit),
+  ])
+  return { open, done }
+}
+
+/** The soonest open step of each of these deals (the board's cards). */
+export async function nextStepsOf(db: Db, dealIds: string[]): Promise<Map<string, Activity>> {
+  if (dealIds.length === 0) return new Map()
+  const rows = await db
+    .selectDistinctOn([activities.dealId])
+    .from(activities)
+    .where(and(inArray(activities.dealId, dealIds), isNull(activities.doneAt)))
+    .orderBy(
+      activities.dealId,
+      asc(activities.dueOn),
+      sql`${activities.dueTime} asc nulls last`,
+      asc(activities.id),
+    )
+  return new Map(rows.map((r) => [r.dealId, r]))
+}
+
+/** Today's date in a zone and the last day My day looks ahead to (see myDay). */
+export function dueHorizon(now: Date, timeZone: string, days: number): string {
+  return addDays(localDay(now, timeZone), days)
+}
