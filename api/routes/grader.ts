@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { checkFormToken } from '../leads/form-tokens.ts'
+import { checkFormToken, checkFormTokenUse } from '../leads/form-tokens.ts'
 import {
   findReport,
   GRADER_COOKIE,
@@ -110,7 +110,14 @@ export const graderRoutes = new Hono<AppEnv>()
     )
     const reasons = spamReasons({
       honeypot: form.honeypot,
-      formToken: checkFormToken(deps.secret, form.formToken, now, `/grader/${id}`),
+      // As on the lead forms: one rendered form is good for FORM_TOKEN_MAX_USES distinct posts.
+      formToken: await checkFormTokenUse(
+        deps.db,
+        checkFormToken(deps.secret, form.formToken, now, `/grader/${id}`),
+        form.formToken,
+        form.idempotencyKey,
+        now,
+      ),
       rateLimited: !limit.allowed,
     })
     const cookie = readCookie(c.req.header('cookie'), GRADER_COOKIE)

@@ -12,6 +12,7 @@ import {
 import type { GradeResult } from '../../../api/grader/engine/grade.ts'
 import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
+import { FORM_TOKEN_MAX_USES } from '../../../api/leads/form-tokens.ts'
 import { ORIGIN, signedInAs } from '../../helpers.ts'
 import {
   freshIp,
@@ -553,6 +554,38 @@ describe('POST /api/grader/:id/unlock', () => {
       expect(await countOf(contacts, eq(contacts.email, fields.email!))).toBe(0)
       expect(await countOf(outbox, eq(outbox.recipient, fields.email!))).toBe(0)
     }
+  })
+
+  it(`serves one rendered form for ${FORM_TOKEN_MAX_USES} posts, like the lead forms; the next post with it goes to quarantine`, async () => {
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/reuse'))
+    const { formToken } = unlockForm(ctx, row.id)
+    const submissionOf = async (email: string) =>
+      (await rows<typeof submissions.$inferSelect>(submissions, eq(submissions.email, email)))[0]!
+    for (let i = 0; i < FORM_TOKEN_MAX_USES; i++) {
+      const email = `colleague${i}@reuse.example`
+      const fields = unlockForm(ctx, row.id, { email, formToken })
+      expect((await postUnlock(ctx, row.id, fields)).status).toBe(303)
+      // The same post again (a double click) is the same use.
+      expect((await postUnlock(ctx, row.id, fields)).status).toBe(303)
+      expect((await submissionOf(email)).status).toBe('accepted')
+    }
+    const res = await postUnlock(
+      ctx,
+      row.id,
+      unlockForm(ctx, row.id, { email: 'one-too-many@reuse.example', formToken }),
+      { js: true },
+    )
+    expect(res.status).toBe(422)
+    expect((await res.json()).error.code).toBe('not_confirmed')
+    expect(res.headers.get('set-cookie')).toBeNull()
+    expect(await submissionOf('one-too-many@reuse.example')).toMatchObject({
+      status: 'quarantined',
+      spamReasons: ['form_token_reused'],
+    })
+    // A fresh page view is a fresh token.
+    const fresh = unlockForm(ctx, row.id, { email: 'fresh@reuse.example' })
+    expect((await postUnlock(ctx, row.id, fresh)).status).toBe(303)
+    expect((await submissionOf('fresh@reuse.example')).status).toBe('accepted')
   })
 
   it('refuses bad input with its field, and a report that is not graded yet', async () => {
