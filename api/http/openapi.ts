@@ -25,6 +25,8 @@ export interface Operation<Permission extends string = string> {
    * guards check, all of them — the roles that have them, and the API-token scopes they map to.
    */
   auth: 'none' | 'user' | Permission | readonly Permission[]
+  /** Path parameters' schemas, when the route validates them (default: a string each). */
+  params?: z.ZodObject
   query?: z.ZodObject
   /** The body schema the route validates with. */
   body?: z.ZodType
@@ -105,12 +107,15 @@ export interface OperationObject {
 }
 
 export function operationObject(op: Operation, options: DocumentOptions): OperationObject {
-  const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-    name: m[1]!,
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-  }))
+  const pathParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => {
+    const field = op.params?.shape[m[1]!] as z.ZodType | undefined
+    return {
+      name: m[1]!,
+      in: 'path',
+      required: true,
+      schema: field ? jsonSchema(field) : { type: 'string' },
+    }
+  })
   const queryParams = op.query
     ? Object.entries(op.query.shape).map(([name, field]) => ({
         name,

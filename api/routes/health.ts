@@ -3,6 +3,8 @@ import { transportKindFor } from '../email/mailer.ts'
 import { outboxHealth } from '../email/outbox.ts'
 import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import type { ClickWriter } from '../tracking/click-writer.ts'
 
 /**
@@ -48,3 +50,22 @@ async function outboxStatus({ db, env, now }: AppEnv['Variables']['deps']) {
       : {}),
   }
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api',
+    summary: 'The API root: a redirect to /api/health.',
+    auth: 'none',
+    ok: [302, 'Location: /api/health.'],
+  },
+  {
+    method: 'get',
+    path: '/api/health',
+    summary:
+      'Whether the instance works: the database, the email outbox and its transport, tracked-link clicks recorded by this process, the version.',
+    auth: 'none',
+    ok: [200, '{ status: "ok", database, outbox, clicks, version }'],
+    other: { 503: '{ status: "degraded", … }: the database does not answer.' },
+  },
+]

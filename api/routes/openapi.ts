@@ -16,6 +16,8 @@ import {
 import { operations as apiTokenOperations } from './api-tokens.ts'
 import { operations as campaignOperations } from './campaigns.ts'
 import { operations as dealOperations } from './deals.ts'
+import { operations as healthOperations } from './health.ts'
+import { operations as sessionOperations } from './sessions.ts'
 import { operations as syncOperations } from './sync.ts'
 import { operations as webhookOperations } from './webhooks.ts'
 
@@ -45,6 +47,8 @@ export const operations: Operation<Permission>[] = [
 /** Every operation of the API, one list per route file. */
 export const OPERATIONS: readonly Operation<Permission>[] = [
   ...operations,
+  ...healthOperations,
+  ...sessionOperations,
   ...apiTokenOperations,
   ...syncOperations,
   ...dealOperations,

@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readCookie, safeNextPath, secureCookies } from '../http/cookies.ts'
 import { readInput, redirectBack } from '../http/form-or-json.ts'
 import { readBody, wantsJson } from '../http/input.ts'
@@ -20,6 +22,9 @@ const signInSchema = z.object({
   password: z.string().min(1, 'Enter your password.').max(256, 'Password is too long.'),
   next: z.string().max(2048).optional(),
 })
+
+/** What the sign-out button posts (HTML forms cannot send DELETE); described, checked by hand. */
+const signOutFormSchema = z.object({ _method: z.literal('DELETE') })
 
 const INVALID = 'Email or password is incorrect.'
 
@@ -106,3 +111,37 @@ function toLogin(c: Context<AppEnv>, error: string, next: unknown): string {
   if (path !== '/app') params.set('next', path)
   return `/login?${params}`
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'post',
+    path: '/api/sessions',
+    summary:
+      'Sign in with email and password; sets the session cookie. A plain form is sent on to `next` (or /app), or back to /login with ?error=.',
+    auth: 'none',
+    body: signInSchema,
+    ok: [201, '{ user }, and the session cookie.'],
+    errors: {
+      401: 'Email or password is incorrect (`invalid_credentials`).',
+      429: 'Too many failed sign-ins (`throttled`); see Retry-After.',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/sessions/current',
+    summary: 'Sign out: ends this session and clears the cookie.',
+    auth: 'none',
+    ok: [204, 'Signed out (also when no one was signed in).'],
+  },
+  {
+    method: 'post',
+    path: '/api/sessions/current',
+    summary: 'Sign out from a plain HTML form (`_method=DELETE`).',
+    auth: 'none',
+    body: signOutFormSchema,
+    bodyTypes: ['form'],
+    ok: [204, 'Signed out (a JSON caller).'],
+    other: { 303: 'Signed out: on to /login?signed_out=1.' },
+    errors: { 400: 'The form does not say `_method=DELETE`.' },
+  },
+]
