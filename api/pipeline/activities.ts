@@ -1,10 +1,11 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { activities, ACTIVITY_TYPES, users } from '../db/schema.ts'
+import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
 import { changeDeal } from './deal-changes.ts'
 import { isCalendarDate, lockForEdit, type Actor, type DealResult } from './deals.ts'
+import type { Scope } from './queries.ts'
 import { stageOf, type StageKey } from './stages.ts'
 
 // Next steps: what a rep plans on a deal (a call, an email, a meeting, a task; a due day, maybe
@@ -329,4 +330,18 @@ export async function nextStepsOf(db: Db, dealIds: string[]): Promise<Map<string
 /** Today's date in a zone and the last day My day looks ahead to (see myDay). */
 export function dueHorizon(now: Date, timeZone: string, days: number): string {
   return addDays(localDay(now, timeZone), days)
+}
+
+/** Open deals in scope without a planned next step, per stage (the board's flag). */
+export async function noNextStepCounts(
+  db: Db,
+  scope: Scope,
+): Promise<Partial<Record<StageKey, number>>> {
+  const owner = 'ownerId' in scope ? eq(deals.ownerId, scope.ownerId) : isNotNull(deals.ownerId)
+  const rows = await db
+    .select({ stage: deals.stage, n: sql<number>`count(*)::int` })
+    .from(deals)
+    .where(and(owner, isNull(deals.nextStepOn), sql`${deals.stage} not in ('won', 'lost')`))
+    .groupBy(deals.stage)
+  return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]))
 }

@@ -1,4 +1,5 @@
 import { can } from '../accounts/permissions.ts'
+import { nextStepsOf, noNextStepCounts } from './activities.ts'
 import type { Db } from '../db/client.ts'
 import {
   dealAccess,
@@ -34,7 +35,7 @@ import {
   type Scope,
 } from './queries.ts'
 import { resolveScope } from './scope.ts'
-import { loadPipelineSettings } from './settings.ts'
+import { loadPipelineSettings, type PipelineSettings } from './settings.ts'
 import { BOARD_STAGES, stageOf, type StageKey } from './stages.ts'
 import { dealContext, dealTimeline } from './timeline.ts'
 
@@ -89,7 +90,13 @@ export async function boardView(
   if (!scoped.ok) return scoped
   const settings = await loadPipelineSettings(db)
   const columns = await boardColumns(db, scoped.scope, settings, now)
-  return { ...scoped, settings, columns, open: openTotals(columns) }
+  // Open deals without a planned next step, per stage: flagged like stale ones.
+  const noNextStep = await noNextStepCounts(db, scoped.scope)
+  const open = {
+    ...openTotals(columns),
+    noNextStep: Object.values(noNextStep).reduce((a, b) => a + b, 0),
+  }
+  return { ...scoped, settings, columns, noNextStep, open }
 }
 
 export interface OpenTotals {
@@ -156,12 +163,35 @@ export async function pipelineView(
       : { after: null, limit: CARDS_ON_BOARD }
     cards.set(stage, await columnCards(db, board.scope, stage, options, now))
   }
-  return { ...board, listStage, cards, owners: await ownersFor(db, user) }
+  const shown = [...cards.values()].flatMap((page) => page.cards.map((c) => c.id))
+  // Each card's soonest open next step (none: the card says so).
+  const nextSteps = await nextStepsOf(db, shown)
+  return { ...board, listStage, cards, nextSteps, owners: await ownersFor(db, user) }
 }
 
 // ── /app (the start page) ────────────────────────────────────────────────────────────────────
 
 const ATTENTION_STAGES = ['target', 'demo', 'decision_maker', 'negotiation', 'signed'] as const
+
+/**
+ * Up to `limit` stale deals in scope, longest in stage first: the first cards of each open column
+ * (which come longest-waiting first) that are past their stage's threshold.
+ */
+export async function staleDeals(
+  db: Db,
+  scope: Scope,
+  settings: Pick<PipelineSettings, 'staleDays'>,
+  now: Date,
+  limit: number,
+): Promise<DealCard[]> {
+  const found: DealCard[] = []
+  for (const stage of ATTENTION_STAGES) {
+    const page = await columnCards(db, scope, stage, { limit: Math.min(limit, 3) }, now)
+    found.push(...page.cards.filter((c) => isStale(c, settings.staleDays, now)))
+  }
+  found.sort((a, b) => a.stageEnteredAt.getTime() - b.stageEnteredAt.getTime())
+  return found.slice(0, limit)
+}
 
 /**
  * What needs doing now: leads waiting, the open pipeline, this month's forecast and up to six
@@ -172,17 +202,11 @@ export async function homeView(db: Db, user: Viewer, now: Date) {
   if (!board.ok) return board
   const queue = await leadQueue(db, { limit: 3 })
   const month = (await forecast(db, board.scope, now, 1)).months[0]!
-  const attention: DealCard[] = []
-  for (const stage of ATTENTION_STAGES) {
-    const page = await columnCards(db, board.scope, stage, { limit: 3 }, now)
-    attention.push(...page.cards.filter((c) => isStale(c, board.settings.staleDays, now)))
-  }
-  attention.sort((a, b) => a.stageEnteredAt.getTime() - b.stageEnteredAt.getTime())
   return {
     ...board,
     queue,
     month,
-    attention: attention.slice(0, 6),
+    attention: await staleDeals(db, board.scope, board.settings, now, 6),
     team: board.owner === 'team',
     won: board.columns.find((c) => c.stage === 'won') ?? null,
   }
