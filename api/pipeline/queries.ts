@@ -4,6 +4,7 @@ import {
   desc,
   eq,
   gt,
+  gte,
   inArray,
   isNotNull,
   isNull,
@@ -80,9 +81,10 @@ export async function boardColumns(
   scope: Scope,
   settings: Pick<PipelineSettings, 'staleDays'>,
   now: Date,
+  filters: BoardFilters = {},
 ): Promise<BoardColumn[]> {
-  const since = new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)
   const staleCase = staleCutoffCase(settings, now)
+  const filtered = boardFilterSql(filters, settings, now)
   const rows = rowsOf<{
     stage: StageKey
     currency: string
@@ -95,9 +97,7 @@ export async function boardColumns(
              coalesce(sum(${deals.amountCents}), 0)::float8 as total,
              count(*) filter (where ${deals.stageEnteredAt} < ${staleCase})::int as stale
       from ${deals}
-      where ${scopeFilter(scope)}
-        and (${inArray(deals.stage, BOARD_STAGES.filter((s) => !stageOf(s).closed) as StageKey[])}
-             or (${inArray(deals.stage, ['won', 'lost'])} and ${deals.stageEnteredAt} >= ${since}))
+      where ${and(scopeFilter(scope), onBoard(now), ...filtered)}
       group by 1, 2`),
   )
   return BOARD_STAGES.map((stage) => {
@@ -126,6 +126,50 @@ function staleCutoffCase(settings: Pick<PipelineSettings, 'staleDays'>, now: Dat
       : [sql`when ${stage} then ${new Date(now.getTime() - days * DAY_MS)}::timestamptz`]
   })
   return sql.join([sql`(case ${deals.stage}`, ...whens, sql`else null end)`], sql` `)
+}
+
+/** The deals a board shows: open ones, and those won or lost in the last CLOSED_WINDOW_DAYS. */
+function onBoard(now: Date): SQL {
+  const since = new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)
+  return or(
+    inArray(deals.stage, BOARD_STAGES.filter((s) => !stageOf(s).closed) as StageKey[]),
+    and(inArray(deals.stage, ['won', 'lost']), gte(deals.stageEnteredAt, since)),
+  )!
+}
+
+/** What the board and the list may be narrowed to, besides whose deals (the scope). */
+export interface BoardFilters {
+  source?: LeadSource | null
+  /** Only deals sitting in their stage past its threshold. */
+  stale?: boolean
+  /** Only open deals without a planned next step (deals.next_step_on is null). */
+  noNextStep?: boolean
+  /** Only deals expected to close in this month, YYYY-MM. */
+  closeMonth?: string | null
+}
+
+/** The filters as conditions on `deals`. */
+export function boardFilterSql(
+  filters: BoardFilters,
+  settings: Pick<PipelineSettings, 'staleDays'>,
+  now: Date,
+): SQL[] {
+  const where: SQL[] = []
+  if (filters.source) where.push(eq(deals.source, filters.source))
+  // Closed stages have no threshold: the case is null there, so they drop out.
+  if (filters.stale) where.push(sql`${deals.stageEnteredAt} < ${staleCutoffCase(settings, now)}`)
+  if (filters.noNextStep)
+    where.push(and(isNull(deals.nextStepOn), inArray(deals.stage, OPEN_STAGES as StageKey[]))!)
+  const month = filters.closeMonth?.match(/^(\d{4})-(\d{2})$/)
+  if (month) {
+    const first = `${month[1]}-${month[2]}-01`
+    const next = new Date(Date.UTC(Number(month[1]), Number(month[2]), 1))
+      .toISOString()
+      .slice(0, 10)
+    where.push(sql`${deals.expectedCloseDate} >= ${first}::date`)
+    where.push(sql`${deals.expectedCloseDate} < ${next}::date`)
+  }
+  return where
 }
 
 export interface DealCard {
@@ -202,11 +246,11 @@ export async function columnCards(
   db: Db,
   scope: Scope,
   stage: StageKey,
-  options: { after?: Cursor | null; limit?: number },
+  options: { after?: Cursor | null; limit?: number; where?: SQL[] },
   now: Date,
 ): Promise<CardPage> {
   const closed = stageOf(stage).closed
-  const where: SQL[] = [eq(deals.stage, stage), scopeFilter(scope)]
+  const where: SQL[] = [eq(deals.stage, stage), scopeFilter(scope), ...(options.where ?? [])]
   if (closed)
     where.push(
       sql`${deals.stageEnteredAt} >= ${new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)}`,
@@ -251,6 +295,77 @@ async function cardPage(
   return {
     cards: shown,
     next: cards.length > limit && last ? `${last.stageEnteredAt.toISOString()}_${last.id}` : null,
+  }
+}
+
+// ── The list view ────────────────────────────────────────────────────────────────────────────
+
+export const LIST_SORTS = [
+  'stage',
+  'amount',
+  'close',
+  'age',
+  'company',
+  'owner',
+  'created',
+] as const
+export type ListSort = (typeof LIST_SORTS)[number]
+export const LIST_PAGE_SIZE = 50
+
+export interface ListPage {
+  cards: DealCard[]
+  total: number
+  page: number
+  pageCount: number
+}
+
+/**
+ * The board's deals (open, and closed in the window) as one sorted list, a page at a time.
+ * `age` is days in stage (ascending: the newest arrivals first); empty amounts and close dates
+ * sort last either way; ties go by id, so pages never overlap.
+ */
+export async function dealList(
+  db: Db,
+  scope: Scope,
+  options: { where?: SQL[]; sort: ListSort; dir: 'asc' | 'desc'; page: number; limit?: number },
+  now: Date,
+): Promise<ListPage> {
+  const limit = options.limit ?? LIST_PAGE_SIZE
+  const where = and(scopeFilter(scope), onBoard(now), ...(options.where ?? []))
+  const by = options.dir === 'asc' ? asc : desc
+  const nullsLast = (column: SQL | typeof deals.amountCents | typeof deals.expectedCloseDate) =>
+    sql`${column} ${sql.raw(options.dir)} nulls last`
+  const order: SQL[] = {
+    stage: [by(stageOrder(deals.stage))],
+    amount: [nullsLast(deals.amountCents)],
+    close: [nullsLast(deals.expectedCloseDate)],
+    age: [(options.dir === 'asc' ? desc : asc)(deals.stageEnteredAt)],
+    company: [by(sql`lower(coalesce(${companies.name}, ${contacts.companyName}, ${deals.title}))`)],
+    owner: [nullsLast(sql`lower(${users.name})`)],
+    created: [by(deals.createdAt)],
+  }[options.sort]
+  const [rows, [counted]] = await Promise.all([
+    db
+      .select(cardFields)
+      .from(deals)
+      .innerJoin(contacts, eq(contacts.id, deals.contactId))
+      .leftJoin(companies, eq(companies.id, deals.companyId))
+      .leftJoin(users, eq(users.id, deals.ownerId))
+      .where(where)
+      .orderBy(...order, by(deals.id))
+      .limit(limit)
+      .offset((options.page - 1) * limit),
+    db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(deals)
+      .where(where),
+  ])
+  const total = counted?.n ?? 0
+  return {
+    cards: rows.map((r) => toCard(r as CardRow)),
+    total,
+    page: options.page,
+    pageCount: Math.max(1, Math.ceil(total / limit)),
   }
 }
 
