@@ -156,7 +156,7 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
       ? {
           '303': {
             description:
-              'A plain HTML form (no JSON in Content-Type or Accept) is sent back to its page with ?notice= or ?error=.',
+              'A plain HTML form (no JSON in Content-Type or Accept) is redirected: on to the next page, or back to its own with ?notice= or ?error=.',
           },
         }
       : {}),
@@ -176,7 +176,11 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
         ? 'The role, or the API token’s scopes, do not allow this; or a cross-site form post.'
         : 'The role does not allow this (API tokens never do); or a cross-site form post.',
     )
-  }
+  } else if (op.method !== 'get')
+    error(
+      403,
+      'A cross-site request (`cross_site_request`): post from this site, or with a JSON body.',
+    )
   if (pathParams.length > 0) error(404, 'No such resource.')
   if (op.body) {
     error(413, 'The body is too large.')

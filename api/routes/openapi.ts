@@ -18,7 +18,9 @@ import { operations as campaignOperations } from './campaigns.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as healthOperations } from './health.ts'
 import { operations as sessionOperations } from './sessions.ts'
+import { operations as setupOperations } from './setup.ts'
 import { operations as syncOperations } from './sync.ts'
+import { operations as userOperations } from './users.ts'
 import { operations as webhookOperations } from './webhooks.ts'
 
 // The API's OpenAPI 3.1 document (/api/openapi.json) and a reference page that renders it
@@ -49,6 +51,8 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...operations,
   ...healthOperations,
   ...sessionOperations,
+  ...setupOperations,
+  ...userOperations,
   ...apiTokenOperations,
   ...syncOperations,
   ...dealOperations,

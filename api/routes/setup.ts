@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { secureCookies } from '../http/cookies.ts'
 import { readInput, refuse } from '../http/form-or-json.ts'
 import { wantsJson } from '../http/input.ts'
@@ -115,3 +117,32 @@ async function signInAndGo(c: Context<AppEnv>, userId: string, now: Date) {
   c.header('Set-Cookie', sessionCookie(token, expiresAt, secureCookies(deps.env), now))
   return wantsJson(c) ? c.json({ ok: true }, 201) : c.redirect('/app', 303)
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'post',
+    path: '/api/setup',
+    summary:
+      'Create the first admin with the one-time setup link’s token, and sign in as them (while no user exists).',
+    auth: 'none',
+    body: setupSchema,
+    ok: [201, '{ ok: true }, and the session cookie.'],
+    errors: {
+      410: 'The setup link has expired or was already used (`link_used`).',
+      422: 'Invalid input, or a password too weak (`weak_password`).',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/setup/password',
+    summary:
+      'Set a password with an invitation or reset link’s token; ends the user’s other sessions and signs in.',
+    auth: 'none',
+    body: passwordSchema,
+    ok: [201, '{ ok: true }, and the session cookie.'],
+    errors: {
+      410: 'The link has expired or was already used (`link_used`).',
+      422: 'Invalid input, or a password too weak (`weak_password`).',
+    },
+  },
+]

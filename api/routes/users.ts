@@ -2,6 +2,8 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/account-emails.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { fail, validate, wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
@@ -140,3 +142,61 @@ function publicUser(user: User) {
     createdAt: user.createdAt,
   }
 }
+
+const userId = z.object({ id: idSchema })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/users',
+    summary: 'List the users.',
+    auth: 'users:manage',
+    ok: [200, '{ users }'],
+  },
+  {
+    method: 'post',
+    path: '/api/users',
+    summary:
+      'Add a user: with a password, or without one to email them an invitation (the link is in the answer).',
+    auth: 'users:manage',
+    body: createSchema,
+    ok: [201, '{ user, inviteLink }'],
+    errors: { 409: 'A user with this email exists (`duplicate_email`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/users/{id}/disable',
+    summary: 'Disable a user and end their sessions.',
+    auth: 'users:manage',
+    params: userId,
+    ok: [200, '{ user }'],
+    errors: { 409: 'You cannot disable your own account (`own_account`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/users/{id}/enable',
+    summary: 'Enable a disabled user.',
+    auth: 'users:manage',
+    params: userId,
+    ok: [200, '{ user }'],
+    errors: { 409: 'You cannot change your own account (`own_account`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/users/{id}/role',
+    summary: 'Change a user’s role.',
+    auth: 'users:manage',
+    params: userId,
+    body: roleSchema,
+    ok: [200, '{ user }'],
+    errors: { 409: 'You cannot remove your own admin role (`own_role`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/users/{id}/reset-password',
+    summary: 'Email the user a password reset link (also in the answer, once).',
+    auth: 'users:manage',
+    params: userId,
+    ok: [200, '{ link }'],
+  },
+]
