@@ -4,7 +4,8 @@ import type { z } from 'zod'
 
 // Reads a request body strictly: declared content type only, valid UTF-8 only (a declared charset
 // must be UTF-8), no U+0000 anywhere, no repeated keys, then validates it with zod. Bad input
-// becomes a 4xx with a message that says what is wrong.
+// becomes a 4xx with a message that says what is wrong. A multipart upload, which readBody does
+// not read, goes through the same rules with uploadRefusal.
 //
 // U+0000 is refused, not stripped: no browser form or honest client sends one, neither database
 // engine can store it in text or jsonb (it used to reach the insert and become a 500 that lost
@@ -56,9 +57,8 @@ export async function readBody(
     )
     fail(415, 'unsupported_media_type', `Send the body as ${names.join(' or ')}.`)
   }
-  const charset = declaredCharset(c.req.header('content-type') ?? '')
-  if (charset !== null && charset !== 'utf-8' && charset !== 'utf8')
-    fail(415, 'unsupported_charset', 'Send the body as UTF-8 (charset=utf-8).')
+  const charset = charsetRefusal(c.req.header('content-type') ?? '')
+  if (charset) fail(charset.status, charset.code, charset.message)
   const bytes = new Uint8Array(await c.req.arrayBuffer())
   let text: string
   try {
@@ -104,11 +104,49 @@ export async function readBody(
   return { kind, data }
 }
 
+/** What readBody refuses, as a value, for the inputs it does not read (a multipart upload). */
+export interface InputRefusal {
+  status: 400 | 415
+  code: 'invalid_character' | 'unsupported_charset'
+  message: string
+}
+
+const NUL_REFUSAL: InputRefusal = {
+  status: 400,
+  code: 'invalid_character',
+  message: 'The request contains a NUL character (U+0000), which is not accepted.',
+}
+
 function refuseNul(): never {
-  fail(
-    400,
-    'invalid_character',
-    'The request contains a NUL character (U+0000), which is not accepted.',
+  fail(NUL_REFUSAL.status, NUL_REFUSAL.code, NUL_REFUSAL.message)
+}
+
+/** A `charset` other than UTF-8 in a Content-Type; null when it declares none or UTF-8. */
+export function charsetRefusal(
+  contentType: string,
+  message = 'Send the body as UTF-8 (charset=utf-8).',
+): InputRefusal | null {
+  const charset = declaredCharset(contentType)
+  if (charset === null || charset === 'utf-8' || charset === 'utf8') return null
+  return { status: 415, code: 'unsupported_charset', message }
+}
+
+/**
+ * readBody's rules for a multipart file upload, which it does not read: a charset other than
+ * UTF-8, declared for the request or the file, and U+0000 in the file or its name are refused
+ * (a file saved as UTF-16 has one after every ASCII letter). Null when the upload may be read.
+ */
+export function uploadRefusal(c: Context, file: File, bytes: Uint8Array): InputRefusal | null {
+  const saveAsUtf8 = 'Save the file as UTF-8 (in a spreadsheet: "CSV UTF-8") and upload it again.'
+  return (
+    charsetRefusal(c.req.header('content-type') ?? '') ??
+    charsetRefusal(file.type, `The file is not declared as UTF-8. ${saveAsUtf8}`) ??
+    (file.name.includes('\0') || bytes.includes(0)
+      ? {
+          ...NUL_REFUSAL,
+          message: `The upload contains a NUL character (U+0000), which is not accepted. ${saveAsUtf8}`,
+        }
+      : null)
   )
 }
 

@@ -24,7 +24,7 @@ import { mergeReport, previewMessages, startProblems } from '../campaigns/previe
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { fail } from '../http/input.ts'
+import { fail, uploadRefusal } from '../http/input.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 
@@ -246,6 +246,8 @@ export const campaignRoutes = new Hono<SignedInEnv>()
         message: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
       })
     const bytes = new Uint8Array(await file.arrayBuffer())
+    const unreadable = uploadRefusal(c, file, bytes)
+    if (unreadable) return refuse(c, back, unreadable)
     const result = await storeImport(
       c.var.db,
       c.var.user,
