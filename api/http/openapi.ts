@@ -32,6 +32,8 @@ export interface Operation<Permission extends string = string> {
   body?: z.ZodType
   /** How the body may be sent; default JSON and a plain HTML form, as readInput accepts. */
   bodyTypes?: readonly BodyType[]
+  /** The body may be left out (a bare POST is an API call; the page's button posts a form). */
+  bodyOptional?: boolean
   /** The form's fields, when the route reshapes them into `body` (checkboxes, flat fields). */
   formBody?: z.ZodType
   /** Success status and what it carries. */
@@ -139,7 +141,7 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   const requestBody = op.body
     ? {
         requestBody: {
-          required: true,
+          required: !op.bodyOptional,
           content: Object.fromEntries(
             bodyTypes.map((t) => [
               MEDIA[t],

@@ -423,20 +423,147 @@ export function publicDeal(deal: Deal) {
   }
 }
 
+// The list views read their query parameters themselves (api/pipeline/views.ts checks them);
+// described here from the same constants.
+const owner = z.string().optional().describe('me, team, or a user id; default: the viewer’s own.')
+const after = z.string().optional().describe('The cursor the previous page gave.')
+const dealId = z.object({ id })
+const stakeholderIds = z.object({ id, sid: id })
+/** What a page's button posts to a bodyless action: where to go back to. */
+const nextForm = z.object({ next })
+const NOT_YOURS = 'This deal belongs to another rep, or must be taken over first.'
+
 export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/deals/queue',
+    summary: 'The qualified-leads queue (deals at 10%, unclaimed), newest first.',
+    auth: 'pipeline:read',
+    query: z.object({ source: z.enum(LEAD_SOURCES).optional(), after }),
+    ok: [200, '{ leads, next, … }'],
+  },
+  {
+    method: 'get',
+    path: '/api/deals/board',
+    summary: 'The pipeline board: open deals by stage.',
+    auth: 'pipeline:read',
+    query: z.object({ owner }),
+    ok: [200, '{ columns }'],
+  },
+  {
+    method: 'get',
+    path: '/api/deals/forecast',
+    summary: 'Weighted open deals by expected-close month.',
+    auth: 'pipeline:read',
+    query: z.object({ owner }),
+    ok: [200, '{ forecast }'],
+  },
+  {
+    method: 'get',
+    path: '/api/deals',
+    summary: 'One stage’s deals, a page at a time.',
+    auth: 'pipeline:read',
+    query: z.object({ stage: stageKey, owner, after }),
+    ok: [200, '{ cards, next, … }'],
+  },
   {
     method: 'get',
     path: '/api/deals/{id}',
     summary: 'One deal with its contact, company, stakeholders, evidence and timeline.',
     auth: 'pipeline:read',
-    ok: [200, '{ deal, contact, company, owner, sdr, stakeholders, timeline }'],
+    params: dealId,
+    ok: [
+      200,
+      '{ deal, contact, company, owner, sdr, stakeholders, decisionMakerEngaged, timeline }',
+    ],
   },
   {
     method: 'post',
     path: '/api/deals/{id}/claim',
-    summary: 'Take over an unclaimed lead (it becomes the caller’s).',
+    summary: 'Take over an unclaimed lead (it becomes the caller’s, at 10%).',
     auth: ['pipeline:read', 'deals:claim'],
+    params: dealId,
+    body: nextForm,
+    bodyTypes: ['form'],
+    bodyOptional: true,
     ok: [200, '{ deal, alreadyYours }'],
-    errors: { 409: 'Someone else has claimed it.' },
+    errors: {
+      409: 'Another rep took it first (`already_claimed`), or it left the queue (`not_in_queue`).',
+    },
   },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/stage',
+    summary: 'Move a deal to a stage (won needs the contract date, lost a reason).',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: dealId,
+    body: stageSchema,
+    ok: [200, '{ deal }'],
+    errors: {
+      403: NOT_YOURS,
+      409: 'Already at that stage, or the contact has another open deal.',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/owner',
+    summary: 'Give a deal to another rep, or back to the queue (ownerId null or "").',
+    auth: ['pipeline:read', 'deals:edit_any'],
+    params: dealId,
+    body: ownerSchema,
+    ok: [200, '{ deal }'],
+    errors: { 409: 'The deal changed hands or was closed meanwhile.' },
+  },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/notes',
+    summary: 'Add a note to the deal’s timeline.',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: dealId,
+    body: noteSchema,
+    ok: [201, '{ id }'],
+    errors: { 403: NOT_YOURS },
+  },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/stakeholders',
+    summary: 'Add or update a stakeholder: a contact of the company, or a new person by email.',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: dealId,
+    body: stakeholderSchema,
+    ok: [201, '{ stakeholder }'],
+    errors: { 403: NOT_YOURS },
+  },
+  {
+    method: 'delete',
+    path: '/api/deals/{id}/stakeholders/{sid}',
+    summary: 'Remove a stakeholder from the deal.',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: stakeholderIds,
+    ok: [204, 'Removed.'],
+    errors: { 403: NOT_YOURS },
+  },
+  {
+    method: 'post',
+    path: '/api/deals/{id}/stakeholders/{sid}/delete',
+    summary: 'Remove a stakeholder (the page’s button; a bare POST is an API call).',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: stakeholderIds,
+    body: nextForm,
+    bodyTypes: ['form'],
+    bodyOptional: true,
+    ok: [204, 'Removed.'],
+    errors: { 403: NOT_YOURS },
+  },
+  ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
+    method,
+    path: '/api/deals/{id}',
+    summary:
+      'Change a deal’s fields (title, amount in cents or as typed, currency, dates, notes); only what is sent changes.',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    params: dealId,
+    body: updateSchema,
+    ok: [200, '{ deal, changed }'],
+    errors: { 403: NOT_YOURS },
+  })),
 ]
