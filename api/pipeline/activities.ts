@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
@@ -336,12 +336,16 @@ export function dueHorizon(now: Date, timeZone: string, days: number): string {
 export async function noNextStepCounts(
   db: Db,
   scope: Scope,
+  /** The board's filters (boardFilterSql), so the flags count what the board shows. */
+  where: SQL[] = [],
 ): Promise<Partial<Record<StageKey, number>>> {
   const owner = 'ownerId' in scope ? eq(deals.ownerId, scope.ownerId) : isNotNull(deals.ownerId)
   const rows = await db
     .select({ stage: deals.stage, n: sql<number>`count(*)::int` })
     .from(deals)
-    .where(and(owner, isNull(deals.nextStepOn), sql`${deals.stage} not in ('won', 'lost')`))
+    .where(
+      and(owner, isNull(deals.nextStepOn), sql`${deals.stage} not in ('won', 'lost')`, ...where),
+    )
     .groupBy(deals.stage)
   return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]))
 }

@@ -20,7 +20,9 @@ import {
 } from './metrics.ts'
 import {
   boardColumns,
+  boardFilterSql,
   columnCards,
+  dealList,
   dealOwners,
   forecast,
   leadQueue,
@@ -29,6 +31,8 @@ import {
   staleCounts,
   undatedDeals,
   type BoardColumn,
+  type BoardFilters,
+  type ListSort,
   type CardPage,
   type DealCard,
   type LeadSource,
@@ -84,19 +88,20 @@ export async function boardView(
   db: Db,
   user: Viewer,
   now: Date,
-  filters: { owner?: string | null },
+  filters: { owner?: string | null } & BoardFilters,
 ) {
   const scoped = scopeFor(user, filters.owner)
   if (!scoped.ok) return scoped
   const settings = await loadPipelineSettings(db)
-  const columns = await boardColumns(db, scoped.scope, settings, now)
+  const where = boardFilterSql(filters, settings, now)
+  const columns = await boardColumns(db, scoped.scope, settings, now, filters)
   // Open deals without a planned next step, per stage: flagged like stale ones.
-  const noNextStep = await noNextStepCounts(db, scoped.scope)
+  const noNextStep = await noNextStepCounts(db, scoped.scope, where)
   const open = {
     ...openTotals(columns),
     noNextStep: Object.values(noNextStep).reduce((a, b) => a + b, 0),
   }
-  return { ...scoped, settings, columns, noNextStep, open }
+  return { ...scoped, settings, columns, noNextStep, open, where }
 }
 
 export interface OpenTotals {
@@ -130,12 +135,45 @@ export async function stageCardsView(
   db: Db,
   user: Viewer,
   now: Date,
-  filters: { owner?: string | null; stage: StageKey; after?: string | null },
+  filters: { owner?: string | null; stage: StageKey; after?: string | null } & BoardFilters,
 ) {
   const scoped = scopeFor(user, filters.owner)
   if (!scoped.ok) return scoped
-  const page = await columnCards(db, scoped.scope, filters.stage, { after: filters.after }, now)
+  const where = boardFilterSql(filters, await loadPipelineSettings(db), now)
+  const page = await columnCards(
+    db,
+    scoped.scope,
+    filters.stage,
+    { after: filters.after, where },
+    now,
+  )
   return { ...scoped, page }
+}
+
+// ── The list view (GET /api/deals/list, /app/pipeline?view=list) ────────────────────────────
+
+/** The board's deals, filtered like it, as one list sorted by the viewer's choice. */
+export async function listView(
+  db: Db,
+  user: Viewer,
+  now: Date,
+  filters: {
+    owner?: string | null
+    sort: ListSort
+    dir: 'asc' | 'desc'
+    page: number
+  } & BoardFilters,
+) {
+  const scoped = scopeFor(user, filters.owner)
+  if (!scoped.ok) return scoped
+  const settings = await loadPipelineSettings(db)
+  const where = boardFilterSql(filters, settings, now)
+  const list = await dealList(db, scoped.scope, { ...filters, where }, now)
+  const nextSteps = await nextStepsOf(
+    db,
+    list.cards.map((c) => c.id),
+  )
+  return { ...scoped, settings, list, nextSteps, owners: await ownersFor(db, user) }
 }
 
 // ── /app/pipeline ────────────────────────────────────────────────────────────────────────────
@@ -151,7 +189,11 @@ export async function pipelineView(
   db: Db,
   user: Viewer,
   now: Date,
-  filters: { owner?: string | null; stage?: StageKey | null; after?: string | null },
+  filters: {
+    owner?: string | null
+    stage?: StageKey | null
+    after?: string | null
+  } & BoardFilters,
 ) {
   const board = await boardView(db, user, now, filters)
   if (!board.ok) return board
@@ -159,8 +201,8 @@ export async function pipelineView(
   const cards = new Map<StageKey, CardPage>()
   for (const stage of listStage ? [listStage] : BOARD_STAGES) {
     const options = listStage
-      ? { after: filters.after ?? null, limit: CARDS_IN_LIST }
-      : { after: null, limit: CARDS_ON_BOARD }
+      ? { after: filters.after ?? null, limit: CARDS_IN_LIST, where: board.where }
+      : { after: null, limit: CARDS_ON_BOARD, where: board.where }
     cards.set(stage, await columnCards(db, board.scope, stage, options, now))
   }
   const shown = [...cards.values()].flatMap((page) => page.cards.map((c) => c.id))
