@@ -20,6 +20,7 @@ import { ROLE_NAMES, type Deal, type StakeholderRole } from './deals.ts'
 import { isStageKey, stageOf } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
+import { describeRecordChange, recordHistory } from './record-changes.ts'
 import { describeActivityEvent } from './activities.ts'
 
 // Everything known about a deal's contact, newest first: the deal's own history (creation,
@@ -34,6 +35,7 @@ export type TimelineKind =
   | 'updated'
   | 'note'
   | 'activity'
+  | 'record'
   | 'submission'
   | 'click'
   | 'grader'
@@ -211,6 +213,24 @@ export async function dealTimeline(
       badge: m.status,
     })
   }
+  // The contact's and company's own history: added or corrected by hand, by whom.
+  const records = await recordHistory(
+    db,
+    [
+      { type: 'contact', id: deal.contactId },
+      { type: 'company', id: deal.companyId },
+    ],
+    LIMIT,
+  )
+  for (const r of records)
+    entries.push({
+      at: r.at,
+      kind: 'record',
+      ...describeRecordChange(r),
+      actor: r.actorName,
+      tone: null,
+      badge: null,
+    })
   return entries.sort((a, b) => b.at.getTime() - a.at.getTime())
 }
 
