@@ -39,6 +39,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { openApiRoutes } from './routes/openapi.ts'
+import { activityRoutes } from './routes/activities.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
@@ -211,6 +212,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/setup', setupRoutes)
   app.route('/api/users', userRoutes)
   app.route('/api/deals', dealRoutes)
+  app.route('/api/activities', activityRoutes)
   app.route('/api/pipeline-settings', pipelineSettingsRoutes)
   app.route('/api/admin/email', emailAdminRoutes)
   app.route('/api/admin/api-tokens', apiTokenRoutes)

@@ -1,0 +1,289 @@
+import { Hono } from 'hono'
+import { eq } from 'drizzle-orm'
+import { z } from 'zod'
+import { requirePermission, requireUser } from '../accounts/guards.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import { canonicalTimeZone } from '../accounts/time-zones.ts'
+import { users } from '../db/schema.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { fail, validate } from '../http/input.ts'
+import type { Operation } from '../http/openapi.ts'
+import {
+  ACTIVITY_TYPES,
+  completeNextStep,
+  dealActivities,
+  findActivity,
+  isClockTime,
+  logActivity,
+  LOGGABLE_TYPES,
+  planNextStep,
+  type Activity,
+} from '../pipeline/activities.ts'
+import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
+import { myDayView } from '../pipeline/my-day.ts'
+
+// /api/activities: next steps on deals (plan, mark done with an outcome), activities logged
+// after the fact, My day, and the person's own time zone and digest choice. JSON callers get
+// JSON; the pages' plain forms get a 303 back to the page they came from (`next`).
+
+const uuid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown id.')
+const next = z.string().max(2048).optional()
+/** Form fields send "" for "not given". */
+const optionalText = (max: number, label: string) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.string().trim().max(max, `${label} is at most ${max} characters.`).optional(),
+  )
+
+const planSchema = z.strictObject({
+  dealId: uuid,
+  type: z.enum(ACTIVITY_TYPES, {
+    message: `type must be one of ${ACTIVITY_TYPES.join(', ')}.`,
+  }),
+  dueOn: z
+    .string()
+    .trim()
+    .refine(isCalendarDate, 'Enter the due date as YYYY-MM-DD between 2000 and 2100.'),
+  dueTime: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().trim().refine(isClockTime, 'Enter the time as HH:MM, like 09:30.').optional(),
+  ),
+  note: optionalText(2000, 'The note'),
+  next,
+})
+
+const doneSchema = z.strictObject({
+  outcome: z
+    .string()
+    .trim()
+    .min(1, 'Say how it went (the outcome), e.g. “left voicemail”.')
+    .max(300, 'The outcome is at most 300 characters.'),
+  note: optionalText(2000, 'The note'),
+  next,
+})
+
+const logSchema = z.strictObject({
+  dealId: uuid,
+  type: z.enum(LOGGABLE_TYPES, {
+    message: `type must be one of ${LOGGABLE_TYPES.join(', ')}.`,
+  }),
+  note: z
+    .string()
+    .trim()
+    .min(1, 'Write what happened.')
+    .max(5000, 'Notes are at most 5,000 characters.'),
+  outcome: optionalText(300, 'The outcome'),
+  next,
+})
+
+const preferencesSchema = z.strictObject({
+  timeZone: z
+    .string()
+    .max(64, 'Unknown time zone.')
+    .transform((v, ctx) => {
+      const zone = canonicalTimeZone(v)
+      if (!zone) {
+        ctx.addIssue({ code: 'custom', message: 'Choose a time zone such as Europe/Berlin.' })
+        return z.NEVER
+      }
+      return zone
+    }),
+  dailyDigest: z.boolean().optional(),
+  next,
+})
+/** A form's checkbox is "on" when ticked and absent when not. */
+const preferencesForm = z.object({
+  timeZone: z.string(),
+  dailyDigest: z.literal('on').optional(),
+  next,
+})
+
+const listQuery = z.strictObject({ dealId: uuid })
+
+const backTo = (next: unknown): Back => ({ next, fallback: '/app/my-day', within: '/app' })
+const backFrom = (data: Record<string, unknown>) => backTo(data.next)
+
+export function publicActivity(a: Activity) {
+  return {
+    id: a.id,
+    dealId: a.dealId,
+    type: a.type,
+    dueOn: a.dueOn,
+    dueTime: a.dueTime,
+    timeZone: a.timeZone,
+    note: a.note,
+    doneAt: a.doneAt,
+    outcome: a.outcome,
+    createdBy: a.createdBy,
+    doneBy: a.doneBy,
+    createdAt: a.createdAt,
+  }
+}
+
+export const activityRoutes = new Hono<AppEnv>()
+  .get('/my-day', requirePermission('pipeline:read'), async (c) => {
+    const view = await myDayView(c.var.db, c.var.user, c.var.deps.now())
+    if (!view.ok) fail(view.status, view.code, view.message)
+    const step = ({ step, due, ...deal }: (typeof view.today)[number]) => ({
+      ...publicActivity(step),
+      due,
+      deal,
+    })
+    return c.json({
+      date: view.date,
+      timeZone: view.timeZone,
+      overdue: view.overdue.map(step),
+      today: view.today.map(step),
+      upcoming: view.upcoming.map(step),
+      leadsWaiting: { count: view.queue.count, countCapped: view.queue.countCapped },
+      withoutNextStep: view.withoutNextStep,
+      stale: view.stale,
+    })
+  })
+  .get('/preferences', requireUser, async (c) => {
+    const [me] = await c.var.db
+      .select({ timeZone: users.timeZone, dailyDigest: users.dailyDigest })
+      .from(users)
+      .where(eq(users.id, c.var.user.id))
+    return c.json({ timeZone: me!.timeZone, dailyDigest: me!.dailyDigest })
+  })
+  .post('/preferences', requireUser, async (c) => {
+    const input = await readInput(c, preferencesSchema, backFrom, {
+      // A form's unticked checkbox is absent: the form always means "off" then.
+      prepare: (data, kind) =>
+        kind === 'form'
+          ? { ...data, dailyDigest: preferencesForm.safeParse(data).data?.dailyDigest === 'on' }
+          : data,
+    })
+    if (input instanceof Response) return input
+    const [saved] = await c.var.db
+      .update(users)
+      .set({
+        timeZone: input.timeZone,
+        ...(input.dailyDigest === undefined ? {} : { dailyDigest: input.dailyDigest }),
+        updatedAt: c.var.deps.now(),
+      })
+      .where(eq(users.id, c.var.user.id))
+      .returning({ timeZone: users.timeZone, dailyDigest: users.dailyDigest })
+    return respond(c, backTo(input.next), { notice: 'Saved your day settings.' }, () =>
+      c.json(saved!),
+    )
+  })
+  .get('/', requirePermission('pipeline:read'), async (c) => {
+    const { dealId } = validate(listQuery, c.req.query())
+    const deal = await findDeal(c.var.db, dealId)
+    if (!deal) fail(404, 'not_found', 'There is no such deal.')
+    if (!dealAccess(c.var.user, deal).read)
+      fail(403, 'forbidden', 'This deal belongs to another rep.')
+    const { open, done } = await dealActivities(c.var.db, dealId)
+    return c.json({ open: open.map(publicActivity), done: done.map(publicActivity) })
+  })
+  .post('/', requirePermission('deals:edit_own'), async (c) => {
+    const input = await readInput(c, planSchema, backFrom)
+    if (input instanceof Response) return input
+    const result = await planNextStep(c.var.db, input.dealId, c.var.user, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Next step planned.' }, () =>
+      c.json({ activity: publicActivity(result.activity) }, 201),
+    )
+  })
+  .post('/log', requirePermission('deals:edit_own'), async (c) => {
+    const input = await readInput(c, logSchema, backFrom)
+    if (input instanceof Response) return input
+    const result = await logActivity(c.var.db, input.dealId, c.var.user, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Logged on the timeline.' }, () =>
+      c.json({ activity: publicActivity(result.activity) }, 201),
+    )
+  })
+  .get('/:id', requirePermission('pipeline:read'), async (c) => {
+    const activity = await findActivity(c.var.db, validate(uuid, c.req.param('id')))
+    const deal = activity && (await findDeal(c.var.db, activity.dealId))
+    if (!activity || !deal) fail(404, 'not_found', 'There is no such activity.')
+    if (!dealAccess(c.var.user, deal).read)
+      fail(403, 'forbidden', 'This deal belongs to another rep.')
+    return c.json({ activity: publicActivity(activity) })
+  })
+  .post('/:id/done', requirePermission('deals:edit_own'), async (c) => {
+    const id = validate(uuid, c.req.param('id'))
+    const input = await readInput(c, doneSchema, backFrom)
+    if (input instanceof Response) return input
+    const result = await completeNextStep(c.var.db, id, c.var.user, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Done, and on the timeline.' }, () =>
+      c.json({ activity: publicActivity(result.activity) }),
+    )
+  })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/activities/my-day',
+    summary:
+      'My day: the caller’s overdue, today’s and coming next steps, leads waiting, their open deals without a next step and stale deals.',
+    auth: 'pipeline:read',
+    ok: [200, '{ date, timeZone, overdue, today, upcoming, leadsWaiting, withoutNextStep, stale }'],
+  },
+  {
+    method: 'get',
+    path: '/api/activities/preferences',
+    summary: 'The caller’s time zone and whether they get the daily digest of next steps.',
+    auth: 'user',
+    ok: [200, '{ timeZone, dailyDigest }'],
+  },
+  {
+    method: 'post',
+    path: '/api/activities/preferences',
+    summary: 'Set the caller’s time zone (IANA name) and the daily digest of next steps.',
+    auth: 'user',
+    body: preferencesSchema,
+    formBody: preferencesForm,
+    ok: [200, '{ timeZone, dailyDigest }'],
+  },
+  {
+    method: 'get',
+    path: '/api/activities',
+    summary: 'A deal’s open next steps (soonest first) and its latest done activities.',
+    auth: 'pipeline:read',
+    query: listQuery,
+    ok: [200, '{ open, done }'],
+  },
+  {
+    method: 'post',
+    path: '/api/activities',
+    summary:
+      'Plan a next step on an open deal: call, email, meeting or task, due on a day (and optional time) in the caller’s time zone.',
+    auth: 'deals:edit_own',
+    body: planSchema,
+    ok: [201, '{ activity }'],
+    errors: { 409: 'The deal is closed.' },
+  },
+  {
+    method: 'post',
+    path: '/api/activities/log',
+    summary:
+      'Log a call, email or meeting that already happened, with notes, on the deal’s timeline.',
+    auth: 'deals:edit_own',
+    body: logSchema,
+    ok: [201, '{ activity }'],
+  },
+  {
+    method: 'get',
+    path: '/api/activities/{id}',
+    summary: 'One activity.',
+    auth: 'pipeline:read',
+    ok: [200, '{ activity }'],
+  },
+  {
+    method: 'post',
+    path: '/api/activities/{id}/done',
+    summary: 'Mark a next step done with its outcome (“left voicemail”); it goes on the timeline.',
+    auth: 'deals:edit_own',
+    body: doneSchema,
+    ok: [200, '{ activity }'],
+    errors: { 409: 'It is already done.' },
+  },
+]

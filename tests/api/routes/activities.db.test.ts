@@ -1,0 +1,344 @@
+import { eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { activities, dealEvents, deals, users } from '../../../api/db/schema.ts'
+import { planNextStep } from '../../../api/pipeline/activities.ts'
+import { pipelineView } from '../../../api/pipeline/views.ts'
+import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+
+// /api/activities: next steps planned, done with an outcome and logged after the fact, on the
+// deal's timeline; My day; the person's zone and digest choice. Roles as for deals: reps on their
+// own deals, admins on all, SDRs read.
+
+const ctx = await setupTestApp()
+const db = ctx.deps.db
+const owner = await signedInAs(ctx, 'rep')
+const people = {
+  anonymous: { cookie: '' },
+  sdr: await signedInAs(ctx, 'sdr'),
+  owner,
+  'other rep': await signedInAs(ctx, 'rep'),
+  admin: await signedInAs(ctx, 'admin'),
+}
+type Who = keyof typeof people
+
+// The test clock: 2026-11-29 10:00 UTC.
+const TOMORROW = '2026-11-30'
+
+async function request(who: Who, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = { origin: ORIGIN, accept: 'application/json' }
+  if (people[who].cookie) headers.cookie = people[who].cookie
+  const init = body === undefined ? { method, headers } : { ...json(body, headers), method }
+  return ctx.app.request(path, init)
+}
+
+async function plannedStep(dealId: string) {
+  const planned = await planNextStep(
+    db,
+    dealId,
+    { id: owner.user.id, role: 'rep' },
+    { type: 'call', dueOn: TOMORROW },
+    ctx.clock.now(),
+  )
+  if (!planned.ok) throw new Error(planned.message)
+  return planned.activity
+}
+
+type Call = (ids: { deal: string; step: string }) => {
+  method: string
+  path: string
+  body?: unknown
+}
+
+const routes: Array<[string, Call, Record<Who, number>]> = [
+  [
+    'GET My day',
+    () => ({ method: 'GET', path: '/api/activities/my-day' }),
+    { anonymous: 401, sdr: 200, owner: 200, 'other rep': 200, admin: 200 },
+  ],
+  [
+    'GET a deal’s activities',
+    ({ deal }) => ({ method: 'GET', path: `/api/activities?dealId=${deal}` }),
+    { anonymous: 401, sdr: 200, owner: 200, 'other rep': 403, admin: 200 },
+  ],
+  [
+    'GET one activity',
+    ({ step }) => ({ method: 'GET', path: `/api/activities/${step}` }),
+    { anonymous: 401, sdr: 200, owner: 200, 'other rep': 403, admin: 200 },
+  ],
+  [
+    'POST plan a next step',
+    ({ deal }) => ({
+      method: 'POST',
+      path: '/api/activities',
+      body: { dealId: deal, type: 'meeting', dueOn: TOMORROW, dueTime: '14:00' },
+    }),
+    { anonymous: 401, sdr: 403, owner: 201, 'other rep': 403, admin: 201 },
+  ],
+  [
+    'POST log an activity',
+    ({ deal }) => ({
+      method: 'POST',
+      path: '/api/activities/log',
+      body: { dealId: deal, type: 'call', note: 'Talked budget' },
+    }),
+    { anonymous: 401, sdr: 403, owner: 201, 'other rep': 403, admin: 201 },
+  ],
+  [
+    'POST mark done',
+    ({ step }) => ({
+      method: 'POST',
+      path: `/api/activities/${step}/done`,
+      body: { outcome: 'left voicemail' },
+    }),
+    { anonymous: 401, sdr: 403, owner: 200, 'other rep': 403, admin: 200 },
+  ],
+  [
+    'GET my preferences',
+    () => ({ method: 'GET', path: '/api/activities/preferences' }),
+    { anonymous: 401, sdr: 200, owner: 200, 'other rep': 200, admin: 200 },
+  ],
+  [
+    'POST my preferences',
+    () => ({
+      method: 'POST',
+      path: '/api/activities/preferences',
+      body: { timeZone: 'UTC' },
+    }),
+    { anonymous: 401, sdr: 200, owner: 200, 'other rep': 200, admin: 200 },
+  ],
+]
+
+describe('who may call each /api/activities route', () => {
+  for (const [name, call, expected] of routes) {
+    it.each(Object.keys(expected) as Who[])(`${name}: %s`, async (who) => {
+      const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+      const step = await plannedStep(deal.id)
+      const { method, path, body } = call({ deal: deal.id, step: step.id })
+      const res = await request(who, method, path, body)
+      expect(res.status, await res.clone().text()).toBe(expected[who])
+    })
+  }
+})
+
+describe('planning, doing and logging', () => {
+  it('plans a call, keeps the deal’s next step, marks it done with an outcome, all on the timeline', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const planned = await request('owner', 'POST', '/api/activities', {
+      dealId: deal.id,
+      type: 'call',
+      dueOn: TOMORROW,
+      dueTime: '09:30',
+      note: 'Ask about the budget',
+    })
+    expect(planned.status).toBe(201)
+    const { activity } = await planned.json()
+    expect(activity).toMatchObject({ type: 'call', dueOn: TOMORROW, dueTime: '09:30' })
+    expect(activity.timeZone).toBe('UTC')
+    const later = await request('owner', 'POST', '/api/activities', {
+      dealId: deal.id,
+      type: 'email',
+      dueOn: '2026-12-05',
+    })
+    expect(later.status).toBe(201)
+    const row = async () => (await db.select().from(deals).where(eq(deals.id, deal.id)))[0]!
+    expect((await row()).nextStepOn).toBe(TOMORROW)
+
+    const list = await (await request('owner', 'GET', `/api/activities?dealId=${deal.id}`)).json()
+    expect(list.open.map((a: { type: string }) => a.type)).toEqual(['call', 'email'])
+
+    ctx.clock.advance(60_000)
+    const done = await request('owner', 'POST', `/api/activities/${activity.id}/done`, {
+      outcome: 'left voicemail',
+    })
+    expect(done.status).toBe(200)
+    expect((await done.json()).activity).toMatchObject({ outcome: 'left voicemail' })
+    expect((await row()).nextStepOn).toBe('2026-12-05')
+    const again = await request('owner', 'POST', `/api/activities/${activity.id}/done`, {
+      outcome: 'twice',
+    })
+    expect(again.status).toBe(409)
+
+    const timeline = (await (await request('owner', 'GET', `/api/deals/${deal.id}`)).json())
+      .timeline as Array<{ kind: string; title: string; detail: string | null; actor: string }>
+    const titles = timeline.filter((e) => e.kind === 'activity').map((e) => e.title)
+    expect(titles).toEqual([
+      'Call — left voicemail',
+      'Next step planned: Email, due 2026-12-05',
+      'Next step planned: Call, due 2026-11-30 09:30 (UTC)',
+    ])
+    expect(timeline.find((e) => e.title === 'Call — left voicemail')!.actor).toBe(owner.user.name)
+  })
+
+  it('logs a call after the fact from a plain form, back to the deal page', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const res = await ctx.app.request(
+      '/api/activities/log',
+      form(
+        {
+          dealId: deal.id,
+          type: 'call',
+          note: 'Called about the pilot',
+          outcome: 'interested',
+          next: `/app/deals/${deal.id}`,
+        },
+        { cookie: owner.cookie },
+      ),
+    )
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toMatch(new RegExp(`^/app/deals/${deal.id}\\?notice=`))
+    const events = await db.select().from(dealEvents).where(eq(dealEvents.dealId, deal.id))
+    expect(events.find((e) => e.type === 'activity')!.data).toMatchObject({
+      action: 'logged',
+      activityType: 'call',
+      outcome: 'interested',
+      note: 'Called about the pilot',
+    })
+    // Logging does not plan anything: the deal still has no next step.
+    expect((await db.select().from(deals).where(eq(deals.id, deal.id)))[0]!.nextStepOn).toBeNull()
+  })
+
+  it('refuses bad input with 4xx and writes nothing', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const closed = await makeDeal(db, { stage: 'lost', ownerId: owner.user.id })
+    const bad: Array<[unknown, number]> = [
+      [{ dealId: deal.id, type: 'fax', dueOn: TOMORROW }, 422],
+      [{ dealId: deal.id, type: 'call', dueOn: '2026-02-30' }, 422],
+      [{ dealId: deal.id, type: 'call', dueOn: TOMORROW, dueTime: '25:00' }, 422],
+      [{ dealId: deal.id, type: 'call', dueOn: '2026-11-28' }, 422], // yesterday
+      [{ dealId: deal.id, type: 'call' }, 422],
+      [{ dealId: 'not-an-id', type: 'call', dueOn: TOMORROW }, 422],
+      [{ dealId: deal.id, type: 'call', dueOn: TOMORROW, extra: 1 }, 422],
+      [{ dealId: deal.id, type: 'call', dueOn: TOMORROW, note: 'x'.repeat(2001) }, 422],
+      [{ dealId: '00000000-0000-7000-8000-000000000000', type: 'call', dueOn: TOMORROW }, 404],
+      [{ dealId: closed.id, type: 'call', dueOn: TOMORROW }, 409],
+      [{ dealId: deal.id, type: 'call', dueOn: TOMORROW, note: '\u0000' }, 400],
+    ]
+    for (const [body, status] of bad) {
+      const res = await request('owner', 'POST', '/api/activities', body)
+      expect(res.status, JSON.stringify(body)).toBe(status)
+      expect((await res.json()).error.message).toBeTruthy()
+    }
+    expect(await db.select().from(activities).where(eq(activities.dealId, deal.id))).toEqual([])
+    const step = await plannedStep(deal.id)
+    for (const body of [{}, { outcome: '   ' }, { outcome: 'x'.repeat(301) }])
+      expect((await request('owner', 'POST', `/api/activities/${step.id}/done`, body)).status).toBe(
+        422,
+      )
+    expect(
+      (await request('owner', 'POST', `/api/activities/not-an-id/done`, { outcome: 'ok' })).status,
+    ).toBe(422)
+    expect(
+      (
+        await request('owner', 'POST', '/api/activities/log', {
+          dealId: deal.id,
+          type: 'task',
+          note: 'tasks are planned, not logged',
+        })
+      ).status,
+    ).toBe(422)
+    expect((await request('owner', 'GET', '/api/activities')).status).toBe(422)
+  })
+
+  it('a rep plans in their own zone: “today” is their day', async () => {
+    const rep = await signedInAs(ctx, 'rep')
+    const saved = await ctx.app.request(
+      '/api/activities/preferences',
+      json({ timeZone: 'pacific/kiritimati', dailyDigest: true }, { cookie: rep.cookie }),
+    )
+    expect(await saved.json()).toEqual({ timeZone: 'Pacific/Kiritimati', dailyDigest: true })
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    // 10:00 UTC on 29 Nov is already midnight past on Kiritimati (UTC+14): 29 Nov is yesterday.
+    const plan = (dueOn: string) =>
+      ctx.app.request(
+        '/api/activities',
+        json({ dealId: deal.id, type: 'task', dueOn }, { cookie: rep.cookie }),
+      )
+    expect((await plan('2026-11-29')).status).toBe(422)
+    const ok = await plan('2026-11-30')
+    expect(ok.status).toBe(201)
+    expect((await ok.json()).activity.timeZone).toBe('Pacific/Kiritimati')
+    const myDay = await (
+      await ctx.app.request('/api/activities/my-day', { headers: { cookie: rep.cookie } })
+    ).json()
+    expect(myDay.date).toBe('2026-11-30')
+    expect(myDay.today.map((s: { dealId: string }) => s.dealId)).toEqual([deal.id])
+    expect(myDay.today[0].deal.title).toBe(deal.title)
+
+    for (const bad of [{ timeZone: '+01:00' }, { timeZone: 'Mars/Olympus' }, {}]) {
+      const res = await ctx.app.request(
+        '/api/activities/preferences',
+        json(bad, { cookie: rep.cookie }),
+      )
+      expect(res.status).toBe(422)
+    }
+    // A form without the checkbox turns the digest off.
+    const off = await ctx.app.request(
+      '/api/activities/preferences',
+      form({ timeZone: 'Europe/Berlin', next: '/app/my-day' }, { cookie: rep.cookie }),
+    )
+    expect(off.status).toBe(303)
+    const [me] = await db.select().from(users).where(eq(users.id, rep.user.id))
+    expect(me).toMatchObject({ timeZone: 'Europe/Berlin', dailyDigest: false })
+  })
+
+  it('My day lists overdue and today’s steps, waiting leads, deals without a next step and stale deals, only the rep’s own', async () => {
+    const rep = await signedInAs(ctx, 'rep')
+    const other = await signedInAs(ctx, 'rep')
+    const actor = { id: rep.user.id, role: 'rep' as const }
+    const now = ctx.clock.now()
+    const overdueDeal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const todayDeal = await makeDeal(db, { stage: 'negotiation', ownerId: rep.user.id })
+    const bare = await makeDeal(db, {
+      stage: 'demo',
+      ownerId: rep.user.id,
+      stageEnteredAt: new Date(now.getTime() - 40 * 86_400_000),
+    })
+    const othersDeal = await makeDeal(db, { stage: 'demo', ownerId: other.user.id })
+    await makeDeal(db, { stage: 'target', ownerId: null })
+    // Planned yesterday for today at 08:00, now 10:00: overdue. Another today at 17:00.
+    ctx.clock.set(new Date(now.getTime() - 86_400_000))
+    expect(
+      (
+        await planNextStep(
+          db,
+          overdueDeal.id,
+          actor,
+          { type: 'call', dueOn: '2026-11-29', dueTime: '08:00' },
+          ctx.clock.now(),
+        )
+      ).ok,
+    ).toBe(true)
+    ctx.clock.set(now)
+    for (const [dealId, dueTime] of [
+      [todayDeal.id, '17:00'],
+      [othersDeal.id, '11:00'],
+    ] as const)
+      await planNextStep(
+        db,
+        dealId,
+        dealId === othersDeal.id ? { id: other.user.id, role: 'rep' } : actor,
+        { type: 'meeting', dueOn: '2026-11-29', dueTime },
+        now,
+      )
+    const res = await ctx.app.request('/api/activities/my-day', {
+      headers: { cookie: rep.cookie },
+    })
+    expect(res.status).toBe(200)
+    const day = await res.json()
+    expect(day.overdue.map((s: { dealId: string }) => s.dealId)).toEqual([overdueDeal.id])
+    expect(day.today.map((s: { dealId: string }) => s.dealId)).toEqual([todayDeal.id])
+    expect(day.withoutNextStep.deals.map((d: { dealId: string }) => d.dealId)).toEqual([bare.id])
+    expect(day.withoutNextStep.count).toBe(1)
+    expect(day.leadsWaiting.count).toBeGreaterThanOrEqual(1)
+    expect(day.stale.deals.map((d: { id: string }) => d.id)).toContain(bare.id)
+
+    // The board counts the deal without a next step and carries the others' next steps.
+    const board = await pipelineView(db, actor, ctx.clock.now(), {})
+    if (!board.ok) throw new Error(board.message)
+    expect(board.noNextStep).toEqual({ demo: 1 })
+    expect(board.open.noNextStep).toBe(1)
+    expect(board.nextSteps.get(todayDeal.id)).toMatchObject({ type: 'meeting', dueTime: '17:00' })
+    expect(board.nextSteps.has(bare.id)).toBe(false)
+  })
+})
