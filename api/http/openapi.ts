@@ -82,6 +82,10 @@ const errorResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 })
 
+/** The answer a plain HTML form gets from an action (form-or-json.ts respond/refuse). */
+export const FORM_REDIRECT =
+  'A plain HTML form (no JSON in Content-Type or Accept) is redirected: on to the next page, or back to its own with ?notice= or ?error=.'
+
 const MEDIA: Record<BodyType, string> = {
   json: 'application/json',
   form: 'application/x-www-form-urlencoded',
@@ -156,10 +160,7 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
     [String(op.ok[0])]: { description: op.ok[1] },
     ...(formAnswer
       ? {
-          '303': {
-            description:
-              'A plain HTML form (no JSON in Content-Type or Accept) is redirected: on to the next page, or back to its own with ?notice= or ?error=.',
-          },
+          '303': { description: FORM_REDIRECT },
         }
       : {}),
     ...Object.fromEntries(

@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readInput, respond, type Back } from '../http/form-or-json.ts'
 import type { BodyKind } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -48,3 +50,34 @@ function fromForm(data: Record<string, unknown>, kind: BodyKind): unknown {
     ...(typeof data.next === 'string' ? { next: data.next } : {}),
   }
 }
+
+/** What the page's form posts (fromForm gathers it into `schema`'s shape). */
+const formSchema = z.object({
+  ...Object.fromEntries(
+    OPEN_STAGES.map((s) => [
+      `stale_${s}`,
+      z.string().optional().describe(`Days at ${s}; empty: unchanged.`),
+    ]),
+  ),
+  notifyEveryMinutes: z.string().optional(),
+  next: z.string().max(2048).optional(),
+})
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/pipeline-settings',
+    summary: 'Stale thresholds per stage and the new-lead email interval.',
+    auth: 'pipeline:read',
+    ok: [200, '{ settings }'],
+  },
+  {
+    method: 'post',
+    path: '/api/pipeline-settings',
+    summary: 'Change some of the pipeline settings; what is not sent stays.',
+    auth: 'settings:manage',
+    body: schema,
+    formBody: formSchema,
+    ok: [200, '{ settings }'],
+  },
+]
