@@ -16,6 +16,8 @@ import { listSuppressions, removeManualSuppression, suppress } from '../email/su
 import { enqueueTestEmail } from '../email/test-email.ts'
 import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { validate } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -42,6 +44,7 @@ const suppressionSchema = z.object({
   note: z.string().trim().max(500).optional(),
 })
 const removeSchema = z.object({ email: emailAddressField })
+const senderSettingsBody = senderSettingsSchema.partial()
 const searchSchema = z.object({
   q: z.string().trim().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -158,7 +161,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     return c.json({ stored: sender.stored, effective: effective(sender) })
   })
   .post('/settings', requirePermission('settings:manage'), async (c) => {
-    const input = await readInput(c, senderSettingsSchema.partial(), PAGES.settings)
+    const input = await readInput(c, senderSettingsBody, PAGES.settings)
     if (input instanceof Response) return input
     const { db, env, now } = c.var.deps
     const current = (await loadSenderSettings(db, env)).stored
@@ -221,3 +224,102 @@ function answer(
 ) {
   return respond(c, page, { notice }, () => c.json({ ...body, message: notice }, status))
 }
+
+const outboxId = z.object({ id: z.string().describe('An outbox row’s id.') })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/admin/email/outbox',
+    summary: 'Outbox rows (by status), its health and the transport’s state.',
+    auth: 'outbox:manage',
+    query: listSchema,
+    ok: [200, '{ rows, total, health, transport }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/outbox/retry-failed',
+    summary: 'Queue every failed email again.',
+    auth: 'outbox:manage',
+    ok: [200, '{ retried, message }'],
+    other: { 303: FORM_REDIRECT },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/outbox/{id}/retry',
+    summary: 'Queue one failed email again.',
+    auth: 'outbox:manage',
+    params: outboxId,
+    ok: [200, '{ retried: 1, message }'],
+    other: { 303: FORM_REDIRECT },
+    errors: { 409: 'Only failed emails can be retried (`not_failed`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/transport/check',
+    summary: 'Try the email transport now; when it works, paused sending resumes.',
+    auth: 'outbox:manage',
+    ok: [200, '{ transport, ok, reason, message }'],
+    other: { 303: FORM_REDIRECT },
+    errors: { 409: 'The transport still does not work (`transport_not_ready`), with the reason.' },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/email/suppressions',
+    summary: 'Suppressed addresses (unsubscribes, bounces, complaints, added by hand), searchable.',
+    auth: 'suppressions:manage',
+    query: searchSchema,
+    ok: [200, '{ rows, total }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/suppressions',
+    summary: 'Suppress an address by hand: it receives no more email.',
+    auth: 'suppressions:manage',
+    body: suppressionSchema,
+    ok: [201, '{ email, message }'],
+    errors: { 409: 'Already suppressed (`already_suppressed`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/suppressions/remove',
+    summary: 'Remove a suppression added by hand.',
+    auth: 'suppressions:manage',
+    body: removeSchema,
+    ok: [200, '{ email, message }'],
+    errors: {
+      409: 'Only entries added by hand can be removed (`not_removable`).',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/email/settings',
+    summary: 'Sender settings: as stored, and as in effect (with the environment’s defaults).',
+    auth: 'settings:manage',
+    ok: [200, '{ stored, effective }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/settings',
+    summary: 'Change some of the sender settings; what is not sent stays.',
+    auth: 'settings:manage',
+    body: senderSettingsBody,
+    ok: [200, '{ stored, effective, message }'],
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/test-email',
+    summary: 'Queue a test email to yourself.',
+    auth: 'settings:manage',
+    ok: [202, '{ outboxId, message }'],
+    other: { 303: FORM_REDIRECT },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/email/mailbox/clear',
+    summary: 'Empty the development mailbox.',
+    auth: 'mailbox:read',
+    ok: [200, '{ deleted, message }'],
+    other: { 303: FORM_REDIRECT },
+  },
+]

@@ -16,7 +16,9 @@ import {
 import { operations as apiTokenOperations } from './api-tokens.ts'
 import { operations as campaignOperations } from './campaigns.ts'
 import { operations as dealOperations } from './deals.ts'
+import { operations as emailAdminOperations } from './email-admin.ts'
 import { operations as healthOperations } from './health.ts'
+import { operations as pipelineSettingsOperations } from './pipeline-settings.ts'
 import { operations as sessionOperations } from './sessions.ts'
 import { operations as setupOperations } from './setup.ts'
 import { operations as syncOperations } from './sync.ts'
@@ -56,6 +58,8 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...apiTokenOperations,
   ...syncOperations,
   ...dealOperations,
+  ...pipelineSettingsOperations,
+  ...emailAdminOperations,
   ...campaignOperations,
   ...webhookOperations,
 ]
