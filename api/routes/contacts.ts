@@ -7,6 +7,8 @@ import {
   listContacts,
 } from '../pipeline/contacts.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { fail, validate } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 
@@ -35,3 +37,30 @@ export const contactRoutes = new Hono<AppEnv>()
     if (!detail) fail(404, 'not_found', 'Unknown contact.')
     return c.json(detail)
   })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/contacts',
+    summary: 'Contacts: search, filter, a page at a time.',
+    auth: 'contacts:read',
+    query: contactFiltersSchema,
+    ok: [200, 'A page of contacts.'],
+  },
+  {
+    method: 'get',
+    path: '/api/contacts/export.csv',
+    summary: 'Every contact the filters match, as CSV (for people; integrations use /api/sync).',
+    auth: 'contacts:export',
+    query: contactFiltersSchema,
+    ok: [200, 'text/csv, as an attachment.'],
+  },
+  {
+    method: 'get',
+    path: '/api/contacts/{id}',
+    summary: 'One contact with their company, deals and activity.',
+    auth: 'contacts:read',
+    params: z.object({ id: idSchema }),
+    ok: [200, 'The contact in full.'],
+  },
+]
