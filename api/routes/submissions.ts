@@ -2,6 +2,8 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { releasedUnlockFollowUp } from '../grader/unlocks.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { validate } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
@@ -113,3 +115,53 @@ export const submissionRoutes = new Hono<AppEnv>()
     const notice = `Released ${released} of ${ids.length}${skipped.length ? ` (${skipped.length} not in quarantine any more or without a usable address)` : ''}: they are in the leads queue.`
     return respond(c, PAGE, { notice }, () => c.json({ released, skipped }))
   })
+
+/** What the quarantine page's form posts: one checkbox per row (bulkFromForm gathers them). */
+const bulkFormSchema = z
+  .object({ action: bulkSchema.shape.action })
+  .catchall(z.literal('on'))
+  .describe('Plus one `select.<submission id>=on` per submission chosen.')
+const submissionId = z.object({ id: idSchema })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/submissions/quarantined',
+    summary: 'Quarantined submissions (suspected spam), a page at a time.',
+    auth: 'submissions:review',
+    query: pageSchema,
+    ok: [200, 'A page of submissions.'],
+  },
+  {
+    method: 'post',
+    path: '/api/submissions/{id}/release',
+    summary: 'Process a quarantined submission as the lead it would have been.',
+    auth: 'submissions:review',
+    params: submissionId,
+    ok: [200, '{ released }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      409: 'Not in quarantine any more (`not_quarantined`).',
+      422: 'No usable email address (`invalid_email`).',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/submissions/{id}/discard',
+    summary: 'Throw a quarantined submission away.',
+    auth: 'submissions:review',
+    params: submissionId,
+    ok: [200, '{ discarded }'],
+    other: { 303: FORM_REDIRECT },
+    errors: { 404: 'Not in quarantine any more (`not_quarantined`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/submissions/bulk',
+    summary: `Release or discard up to ${MAX_BULK} quarantined submissions at once.`,
+    auth: 'submissions:review',
+    body: bulkSchema,
+    formBody: bulkFormSchema,
+    ok: [200, '{ released, skipped } or { discarded, skipped }'],
+  },
+]
