@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { fail, readBody, validate } from '../http/input.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 import { BEACON_LIMIT, beaconSchema, confirmBeacon } from '../tracking/beacon.ts'
@@ -31,3 +33,19 @@ export const beaconRoutes = new Hono<AppEnv>().post('/', async (c) => {
   deps.wakeups.wake('verdicts')
   return c.body(null, 204)
 })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'post',
+    path: '/api/beacon',
+    summary:
+      'A landing page of this site confirms that a person opened a tracked link (each reference once).',
+    auth: 'none',
+    body: beaconSchema,
+    ok: [204, 'Confirmed.'],
+    errors: {
+      404: 'The reference is unknown, expired or already used (`unknown_reference`).',
+      429: 'Too many beacons from this address; see Retry-After.',
+    },
+  },
+]
