@@ -2,6 +2,8 @@ import { Hono, type Context } from 'hono'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { findCampaign } from '../campaigns/campaigns.ts'
 import { fail } from '../http/input.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { campaignResults, campaignResultsCsv } from '../tracking/results.ts'
 
 // GET /api/campaigns/:id/results (JSON) and /results.csv: a campaign's sending outcomes and its
@@ -24,3 +26,21 @@ export const campaignResultRoutes = new Hono<SignedInEnv>()
       'Cache-Control': 'private, no-store',
     })
   })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/results',
+    summary:
+      'A campaign’s results: sent, accepted, bounced, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
+    auth: 'campaigns:read',
+    ok: [200, 'The results.'],
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/results.csv',
+    summary: 'The same results as CSV.',
+    auth: 'campaigns:read',
+    ok: [200, 'text/csv, as an attachment.'],
+  },
+]
