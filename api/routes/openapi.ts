@@ -14,13 +14,17 @@ import {
   type OperationObject,
 } from '../http/openapi.ts'
 import { operations as apiTokenOperations } from './api-tokens.ts'
+import { operations as beaconOperations } from './beacon.ts'
+import { operations as campaignResultOperations } from './campaign-results.ts'
 import { operations as campaignOperations } from './campaigns.ts'
+import { operations as contactOperations } from './contacts.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as emailAdminOperations } from './email-admin.ts'
 import { operations as healthOperations } from './health.ts'
 import { operations as pipelineSettingsOperations } from './pipeline-settings.ts'
 import { operations as sessionOperations } from './sessions.ts'
 import { operations as setupOperations } from './setup.ts'
+import { operations as submissionOperations } from './submissions.ts'
 import { operations as syncOperations } from './sync.ts'
 import { operations as userOperations } from './users.ts'
 import { operations as webhookOperations } from './webhooks.ts'
@@ -60,7 +64,11 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...dealOperations,
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
+  ...contactOperations,
+  ...submissionOperations,
   ...campaignOperations,
+  ...campaignResultOperations,
+  ...beaconOperations,
   ...webhookOperations,
 ]
 
