@@ -57,7 +57,7 @@ const hidden = (max: number) =>
     .optional()
     .transform((v) => (v ? v.trim().slice(0, max) : ''))
 
-const postSchema = z.strictObject({
+export const postSchema = z.strictObject({
   offer: z.string({ message: 'The form does not say what it is for.' }).max(200),
   email: z
     .string({ message: MISSING.email })
