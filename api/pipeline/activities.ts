@@ -79,6 +79,20 @@ export function stepTitle(step: Pick<Activity, 'type' | 'dueTime'>): string {
   return `${ACTIVITY_NAMES[step.type]}${step.dueTime ? ` at ${step.dueTime}` : ''}`
 }
 
+const dueDay = new Intl.DateTimeFormat('en', {
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  timeZone: 'UTC',
+})
+
+/** "Mon, Nov 30, 09:30": the due day (and time) as its planner wrote it. Pure. */
+export function dueLabel(step: Pick<Activity, 'dueOn' | 'dueTime'>): string {
+  if (!step.dueOn) return ''
+  const day = dueDay.format(new Date(`${step.dueOn}T00:00:00Z`))
+  return step.dueTime ? `${day}, ${step.dueTime}` : day
+}
+
 // ── Changes ──────────────────────────────────────────────────────────────────────────────────
 
 export interface PlanInput {
