@@ -1,6 +1,6 @@
 // The import rule (README, Layout): imports run down this list, never up.
 //   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
-//   → integrations/ → grader/ → campaigns/ → tracking/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
+//   → integrations/ → grader/ → campaigns/ → tracking/ → search/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
 // The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts,
 // email-address.ts, email-headers.ts)
 // and email-templates/ import no capability. Within one folder anything goes.
@@ -15,6 +15,8 @@ const layers = [
   ['grader', '^api/grader/'],
   ['campaigns', '^api/campaigns/'],
   ['tracking', '^api/tracking/'],
+  // Search reads the pipeline's tables and its role rules (pipeline/, accounts/).
+  ['search', '^api/search/'],
   ['leads', '^api/leads/'],
   ['pipeline', '^api/pipeline/'],
   ['accounts', '^api/accounts/'],

@@ -100,12 +100,22 @@ export const settings = pgTable('settings', {
 
 // ── People and companies ────────────────────────────────────────────────────────────────────
 
-export const companies = pgTable('companies', {
-  id: text('id').primaryKey(),
-  domain: text('domain').unique(),
-  name: text('name').notNull(),
-  createdAt: createdAt(),
-})
+export const companies = pgTable(
+  'companies',
+  {
+    id: text('id').primaryKey(),
+    domain: text('domain').unique(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Search (api/search/documents.ts holds the same expression): name and domain as one text.
+    index('companies_search_trgm_idx').using(
+      'gin',
+      sql`(${t.name} || ' ' || coalesce(${t.domain}, '')) gin_trgm_ops`,
+    ),
+  ],
+)
 
 /** Where a contact or deal came from: forms, outreach, the grader, or a rep by hand. */
 export const LEAD_SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
@@ -132,6 +142,11 @@ export const contacts = pgTable(
     index('contacts_created_idx').on(t.createdAt),
     // Integrations sync changes page by page: keyset on (updated_at, id).
     index('contacts_updated_idx').on(t.updatedAt, t.id),
+    // Search (api/search/documents.ts holds the same expression): name and address as one text.
+    index('contacts_search_trgm_idx').using(
+      'gin',
+      sql`(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '') || ' ' || ${t.emailDisplay}) gin_trgm_ops`,
+    ),
   ],
 )
 
@@ -260,6 +275,8 @@ export const deals = pgTable(
     index('deals_stage_entered_idx').on(t.stage, t.stageEnteredAt),
     // Integrations sync changes page by page: keyset on (updated_at, id).
     index('deals_updated_idx').on(t.updatedAt, t.id),
+    // Search (api/search/): trigram index for typo-tolerant and substring matches on the title.
+    index('deals_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
     // My day: a rep's open deals with a next step due by a day, and those without one.
     index('deals_owner_next_step_idx')
       .on(t.ownerId, t.nextStepOn)
