@@ -207,8 +207,16 @@ interface Scenario {
   stop(): Promise<void>
 }
 
-/** Seeds a fresh embedded database, then serves it with the production server. */
-async function prepare(count: number, reps: number, historyDays: number): Promise<Scenario> {
+/**
+ * Seeds a fresh embedded database (and `more` on top, e.g. next steps for the My day bench),
+ * then serves it with the production server.
+ */
+export async function prepare(
+  count: number,
+  reps: number,
+  historyDays: number,
+  more?: (db: Db, ids: { admin: string; rep: string }, now: Date) => Promise<void>,
+): Promise<Scenario> {
   const dataDir = await mkdtemp(join(tmpdir(), 'frontdoor-bench-pipeline-'))
   const now = new Date()
   const database = await openDatabase({ dataDir: join(dataDir, 'pglite') })
@@ -217,6 +225,10 @@ async function prepare(count: number, reps: number, historyDays: number): Promis
   try {
     await database.migrate()
     const ids = await seed(database.db, count, reps, historyDays, now)
+    if (more) {
+      await more(database.db, ids, now)
+      if (!process.env.BENCH_NO_ANALYZE) await database.db.execute(sql`analyze`)
+    }
     const session = async (id: string) =>
       `${SESSION_COOKIE}=${(await createSession(database.db, id, now)).token}`
     cookies = { admin: await session(ids.admin), rep: await session(ids.rep) }
@@ -276,7 +288,7 @@ async function prepare(count: number, reps: number, historyDays: number): Promis
   return { ...shape, url, cookies, stop }
 }
 
-async function timeGet(url: string, cookie: string): Promise<number> {
+export async function timeGet(url: string, cookie: string): Promise<number> {
   const started = performance.now()
   const res = await fetch(url, { headers: { cookie } })
   const body = await res.text()
@@ -284,7 +296,7 @@ async function timeGet(url: string, cookie: string): Promise<number> {
   return performance.now() - started
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const PAGES: Array<[string, string, 'admin' | 'rep']> = [
   ['pipeline, a rep’s own', '/app/pipeline', 'rep'],
