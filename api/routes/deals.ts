@@ -18,7 +18,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
-import { fail, readBody, validate } from '../http/input.ts'
+import { fail, readBody, validate, wantsJson } from '../http/input.ts'
 import { allows, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
@@ -26,11 +26,16 @@ import {
   dealView,
   forecastView,
   leadsQueueView,
+  listView,
   stageCardsView,
 } from '../pipeline/views.ts'
 import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 import { emailAddressField } from '../email-address.ts'
+import { CREATABLE_STAGES, createDeal } from '../pipeline/manual-deals.ts'
+import { claimDeals, MAX_BULK, reassignOpenDeals } from '../pipeline/bulk-actions.ts'
+import { LIST_SORTS } from '../pipeline/queries.ts'
+import { companyFields, optionalText, personFields } from './person-fields.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
 // 303 back to the page they came from (`next`, a page of the app), with `notice` or `error`.
@@ -188,7 +193,7 @@ export const dealRoutes = new Hono<AppEnv>()
   })
   .get('/board', async (c) => {
     const { db, deps, user } = c.var
-    const view = await boardView(db, user, deps.now(), { owner: c.req.query('owner') })
+    const view = await boardView(db, user, deps.now(), validate(boardQuery, c.req.query()))
     if (!view.ok) fail(view.status, view.code, view.message)
     return c.json({ columns: view.columns })
   })
@@ -203,12 +208,120 @@ export const dealRoutes = new Hono<AppEnv>()
     if (!isStageKey(stage))
       fail(422, 'invalid_input', `stage must be one of ${STAGES.map((s) => s.key).join(', ')}.`)
     const view = await stageCardsView(c.var.db, c.var.user, c.var.deps.now(), {
-      owner: c.req.query('owner'),
+      ...validate(boardQuery, c.req.query()),
       stage,
       after: c.req.query('after') ?? null,
     })
     if (!view.ok) fail(view.status, view.code, view.message)
     return c.json(view.page)
+  })
+  .get('/list', async (c) => {
+    const { db, deps, user } = c.var
+    const view = await listView(db, user, deps.now(), validate(listQuery, c.req.query()))
+    if (!view.ok) fail(view.status, view.code, view.message)
+    return c.json(view.list)
+  })
+  .post('/', requirePermission('deals:edit_own'), async (c) => {
+    const back = (d: Record<string, unknown>): Back => ({
+      next: d.next,
+      fallback: '/app/deals/new',
+      within: '/app',
+    })
+    const input = await readInput(c, createSchema, back)
+    if (input instanceof Response) return input
+    const {
+      next: _next,
+      amount,
+      amountCents,
+      contactId,
+      email,
+      companyId,
+      companyName,
+      ...rest
+    } = input
+    const { firstName, lastName, jobTitle, phone, ...deal } = rest
+    const result = await createDeal(
+      c.var.db,
+      c.var.user,
+      {
+        ...deal,
+        amountCents: amount !== undefined ? amount : amountCents,
+        contact: contactId
+          ? { contactId }
+          : { email: email!, firstName, lastName, jobTitle, phone },
+        company: { companyId, companyName },
+      },
+      c.var.deps.now(),
+    )
+    if (!result.ok) {
+      if ('openDealId' in result && wantsJson(c))
+        return c.json(
+          { error: { code: result.code, message: result.message, openDealId: result.openDealId } },
+          409,
+        )
+      return refuse(c, back(input), result)
+    }
+    const notice =
+      result.existingContact && email
+        ? `${result.contact.emailDisplay} was already a contact: the deal is on that contact, whose details were left as they were.`
+        : 'Deal added.'
+    return respond(c, `/app/deals/${result.deal.id}`, { notice }, () =>
+      c.json(
+        {
+          deal: publicDeal(result.deal),
+          contact: { id: result.contact.id, existing: result.existingContact },
+          company: result.company && { id: result.company.id, name: result.company.name },
+        },
+        201,
+      ),
+    )
+  })
+  .post('/claim', requirePermission('deals:claim'), async (c) => {
+    const back = (d: Record<string, unknown>) => backTo(d.next ?? '/app/leads')
+    const input = await readInput(c, bulkClaimSchema, back, { prepare: tickedIds })
+    if (input instanceof Response) return input
+    const { claimed, outcomes } = await claimDeals(
+      c.var.db,
+      input.ids,
+      c.var.user.id,
+      c.var.deps.now(),
+    )
+    const refused = outcomes.filter((o) => !o.ok)
+    const mine = outcomes.filter((o) => o.code === 'already_yours').length
+    const summary = [
+      `Took over ${claimed} of ${outcomes.length}.`,
+      mine ? `${mine} already yours.` : '',
+      ...refused.map((o) => o.message ?? ''),
+    ]
+      .filter(Boolean)
+      .join(' ')
+    if (wantsJson(c)) return c.json({ claimed, outcomes })
+    // A plain form: what happened, as a notice, or as an error when nothing was taken.
+    if (claimed === 0 && mine === 0)
+      return refuse(c, back(input), { status: 409, code: 'none_claimed', message: summary })
+    return respond(c, back(input), { notice: summary }, () => c.json({ claimed, outcomes }))
+  })
+  .post('/reassign', requirePermission('deals:edit_any'), async (c) => {
+    const back = (d: Record<string, unknown>): Back => ({
+      next: d.next,
+      fallback: '/app/admin/users',
+      within: '/app',
+    })
+    const input = await readInput(c, reassignSchema, back)
+    if (input instanceof Response) return input
+    const result = await reassignOpenDeals(
+      c.var.db,
+      c.var.user,
+      input.fromOwnerId,
+      input.toOwnerId,
+      c.var.deps.now(),
+    )
+    if (!result.ok) return refuse(c, back(input), result)
+    const skipped = result.outcomes.length - result.moved
+    const notice = `Handed over ${result.moved} open deal${result.moved === 1 ? '' : 's'}${skipped ? ` (${skipped} changed hands or closed meanwhile and were left alone)` : ''}.`
+    return respond(c, back(input), { notice }, () =>
+      c.json({ moved: result.moved, outcomes: result.outcomes }),
+    )
   })
   .get('/:id', async (c) => {
     const view = await dealView(c.var.db, c.var.user, validate(id, c.req.param('id')))
@@ -427,6 +540,90 @@ export function publicDeal(deal: Deal) {
 // described here from the same constants.
 const owner = z.string().optional().describe('me, team, or a user id; default: the viewer’s own.')
 const after = z.string().optional().describe('The cursor the previous page gave.')
+
+/** A query-string switch: 1, true or on. */
+const flag = z
+  .enum(['1', 'true', 'on', '0', 'false', ''], { message: 'Use 1 or 0.' })
+  .optional()
+  .transform((v) => v === '1' || v === 'true' || v === 'on')
+/** What the board, a column and the list are narrowed to (a form sends "" for "any"). */
+export const boardQuery = z.object({
+  owner,
+  source: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .enum(LEAD_SOURCES, { message: `source must be one of ${LEAD_SOURCES.join(', ')}.` })
+      .optional(),
+  ),
+  stale: flag.describe('Only deals past their stage’s stale threshold.'),
+  noNextStep: flag.describe('Only open deals without a planned next step.'),
+  closeMonth: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'closeMonth is a month written like 2026-12.')
+      .optional()
+      .describe('Only deals expected to close in this month.'),
+  ),
+})
+export const listQuery = boardQuery.extend({
+  sort: z.enum(LIST_SORTS).default('stage'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+})
+
+const createSchema = z
+  .strictObject({
+    stage: z
+      .enum(CREATABLE_STAGES as [string, ...string[]], {
+        message:
+          'A deal entered by hand starts at one of target, demo, decision_maker, negotiation, signed or won.',
+      })
+      .transform((v) => v as (typeof CREATABLE_STAGES)[number]),
+    title: optionalText(200),
+    amountCents: amountCents.nullable().optional(),
+    amount: amountField.optional(),
+    currency: currency.optional(),
+    expectedCloseDate: optionalDate,
+    contractSignedOn: optionalDate,
+    paymentReceivedOn: optionalDate,
+    // Admins: another rep, or "" for themselves; null (JSON) puts a 10% lead in the queue.
+    ownerId: z.preprocess((v) => (v === '' ? undefined : v), id.nullable().optional()),
+    reason: optionalText(1000),
+    contactId: z.preprocess((v) => (v === '' ? undefined : v), id.optional()),
+    email: z.preprocess((v) => (v === '' ? undefined : v), emailAddressField.optional()),
+    ...personFields,
+    ...companyFields,
+    next,
+  })
+  .refine(
+    (v) => !(v.amount !== undefined && v.amountCents !== undefined),
+    'Send amount or amountCents, not both.',
+  )
+  .refine((v) => !!v.contactId !== !!v.email, 'Pick a contact, or enter the new contact’s email.')
+
+const bulkClaimSchema = z.object({
+  ids: z
+    .array(id)
+    .min(1, 'Tick at least one lead first.')
+    .max(MAX_BULK, `At most ${MAX_BULK} at once.`),
+  next,
+})
+
+/** The queue's form sends one checkbox per lead, `select.<id>=on`: gathered into `ids`. */
+function tickedIds(data: Record<string, unknown>) {
+  if (Array.isArray(data.ids)) return data
+  const ids = Object.keys(data)
+    .filter((k) => k.startsWith('select.'))
+    .map((k) => k.slice('select.'.length))
+  return { ids, next: data.next }
+}
+
+const reassignSchema = z.strictObject({
+  fromOwnerId: z.uuid('Unknown user.'),
+  toOwnerId: z.uuid('Choose who takes the deals over.'),
+  next,
+})
 const dealId = z.object({ id })
 const stakeholderIds = z.object({ id, sid: id })
 /** What a page's button posts to a bodyless action: where to go back to. */
@@ -445,10 +642,50 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/deals/board',
-    summary: 'The pipeline board: open deals by stage.',
+    summary: 'The pipeline board: open deals by stage, optionally filtered.',
     auth: 'pipeline:read',
-    query: z.object({ owner }),
+    query: boardQuery,
     ok: [200, '{ columns }'],
+  },
+  {
+    method: 'get',
+    path: '/api/deals/list',
+    summary: 'The board’s deals as one sorted list, filtered like the board, a page at a time.',
+    auth: 'pipeline:read',
+    query: listQuery,
+    ok: [200, '{ cards, total, page, pageCount }'],
+  },
+  {
+    method: 'post',
+    path: '/api/deals',
+    summary:
+      'Add a deal by hand (source manual) at any stage from 10%, for a contact picked (contactId) or entered (email: an address already known picks that contact).',
+    auth: ['pipeline:read', 'deals:edit_own'],
+    body: createSchema,
+    ok: [201, '{ deal, contact: { id, existing }, company }'],
+    errors: {
+      403: 'Reps add deals to their own pipeline.',
+      409: 'The contact already has an open deal (`open_deal_exists`, with `openDealId`).',
+      422: 'Won needs both dates; the owner must be an active rep or admin.',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/deals/claim',
+    summary:
+      'Take over several leads, each one atomically: one another rep took first is reported, not taken.',
+    auth: ['pipeline:read', 'deals:claim'],
+    body: bulkClaimSchema,
+    ok: [200, '{ claimed, outcomes: [{ id, ok, code?, message? }] }'],
+  },
+  {
+    method: 'post',
+    path: '/api/deals/reassign',
+    summary: 'Hand every open deal of one rep to another (when a rep leaves).',
+    auth: ['pipeline:read', 'deals:edit_any'],
+    body: reassignSchema,
+    ok: [200, '{ moved, outcomes }'],
+    errors: { 422: 'The new owner is not an active rep or admin, or is the same person.' },
   },
   {
     method: 'get',
@@ -461,9 +698,9 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/deals',
-    summary: 'One stage’s deals, a page at a time.',
+    summary: 'One stage’s deals, a page at a time, optionally filtered like the board.',
     auth: 'pipeline:read',
-    query: z.object({ stage: stageKey, owner, after }),
+    query: boardQuery.extend({ stage: stageKey, after }),
     ok: [200, '{ cards, next, … }'],
   },
   {
