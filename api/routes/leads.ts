@@ -2,13 +2,15 @@ import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
 import { checkFormToken, checkFormTokenUse } from '../leads/form-tokens.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
 import { readBody, wantsJson } from '../http/input.ts'
 import { captureLead, type CaptureResult } from '../leads/capture.ts'
 import { leadContext, offersFor } from '../leads/context.ts'
 import { downloadCookie } from '../leads/download-cookie.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
-import { checkLeadPost, parseLeadPost, requestHash } from '../leads/lead-form.ts'
+import { checkLeadPost, parseLeadPost, postSchema, requestHash } from '../leads/lead-form.ts'
 import type { OfferInfo } from '../leads/offers.ts'
 import { htmlPage, leadFormErrorPage } from '../leads/page.ts'
 import { spamReasons } from '../leads/spam.ts'
@@ -117,3 +119,22 @@ function stringValues(data: Record<string, unknown>): Record<string, string> {
     if (typeof value === 'string') out[key] = value.slice(0, 4000)
   return out
 }
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'post',
+    path: '/api/leads',
+    summary:
+      'A gated form’s post: the lead, its consent and attribution. Form-encoded only (the page’s form, enhanced or not); send Accept: application/json for JSON back.',
+    auth: 'none',
+    body: postSchema,
+    bodyTypes: ['form'],
+    ok: [201, '{ ok: true, redirect } (the thank-you page; the download rides in a cookie).'],
+    other: {
+      303: 'A plain form: on to the thank-you page; or, when invalid, the form again with its errors (422, HTML).',
+    },
+    errors: {
+      422: 'Invalid input (`invalid_input`, with `fields`), or the form was already sent with other details (`idempotency_conflict`).',
+    },
+  },
+]
