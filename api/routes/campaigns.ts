@@ -26,7 +26,7 @@ import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { fail, uploadRefusal } from '../http/input.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 
 // /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
 // admins on all (api/campaigns/access.ts decides). Plain HTML forms get a 303 back to the
@@ -113,6 +113,9 @@ const campaignSchema = z
       })
   })
 
+/** The preview's page number; anything else shows the first page. */
+const previewPage = z.coerce.number().int().min(1).max(100_000).catch(1)
+
 const pageOf = (id: string) => `/app/campaigns/${id}`
 const ACTIONS = ['ready', 'start', 'pause', 'resume', 'complete'] as const
 const NOTICES: Record<(typeof ACTIONS)[number], string> = {
@@ -197,13 +200,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
 
   .get('/:id/preview', async (c) => {
     const campaign = await readable(c)
-    const page = z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(100_000)
-      .catch(1)
-      .parse(c.req.query('page') ?? 1)
+    const page = previewPage.parse(c.req.query('page') ?? 1)
     const [problems, report, preview] = await Promise.all([
       startProblems(c.var.db, c.var.deps.env, campaign),
       mergeReport(c.var.db, campaign),
@@ -307,19 +304,108 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     },
   )
 
+const campaignId = z.object({ id: z.string() })
+const importIds = z.object({ id: z.string(), importId: z.string() })
+/** The upload, as the route reads it (parseBody, not zod): one file field. */
+const uploadSchema = z.object({ file: z.file().describe('The recipients, as CSV.') })
+const write = ['campaigns:read', 'campaigns:write'] as const
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/campaigns',
-    summary: 'Campaigns with their progress and results.',
+    summary: 'Campaigns with their progress.',
     auth: 'campaigns:read',
     ok: [200, '{ campaigns }'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns',
+    summary:
+      'Create a campaign (a draft): sender, templates with merge fields, rate, sending window.',
+    auth: write,
+    body: campaignSchema,
+    ok: [201, '{ campaign }'],
+    errors: {
+      403: 'SDRs create campaigns for themselves; admins for any SDR.',
+      422: 'Invalid input, an unknown owner, or a sender address not verified.',
+    },
   },
   {
     method: 'get',
     path: '/api/campaigns/{id}',
     summary: 'One campaign with its progress and imports.',
     auth: 'campaigns:read',
+    params: campaignId,
     ok: [200, '{ campaign, progress, imports }'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}',
+    summary: 'Change a campaign’s fields.',
+    auth: write,
+    params: campaignId,
+    body: campaignSchema,
+    ok: [200, '{ campaign }'],
+    errors: {
+      403: 'Not your campaign.',
+      409: 'The campaign changed meanwhile, or its state does not allow this.',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/preview',
+    summary: 'What would go out: problems that block starting, merge fields, a page of messages.',
+    auth: 'campaigns:read',
+    params: campaignId,
+    query: z.object({ page: previewPage }),
+    ok: [200, '{ problems, mergeFields, messages, page, … }'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}/imports',
+    summary:
+      'Upload recipients as CSV (multipart/form-data, a `file` field); imported in the background.',
+    auth: write,
+    params: campaignId,
+    body: uploadSchema,
+    bodyTypes: ['multipart'],
+    ok: [202, '{ importId }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      400: 'The upload could not be read (`bad_upload`).',
+      413: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
+      422: 'No file, an empty file, or a header that is not usable.',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/imports/{importId}',
+    summary: 'One import: its state, counts and first errors.',
+    auth: 'campaigns:read',
+    params: importIds,
+    ok: [200, '{ import, errors }'],
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/imports/{importId}/errors.csv',
+    summary: 'An import’s rejected rows, as CSV.',
+    auth: 'campaigns:read',
+    params: importIds,
+    ok: [200, 'text/csv, as an attachment.'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}/{action}',
+    summary:
+      'Change a campaign’s state: ready (check it), start, pause, resume, complete (stop for good).',
+    auth: write,
+    params: z.object({ id: z.string(), action: z.enum(ACTIONS) }),
+    ok: [200, '{ campaign }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      403: 'Not your campaign.',
+      409: 'The campaign’s state does not allow this, it changed meanwhile, or problems block starting (`campaign_has_problems`: no recipients, unknown merge fields, …).',
+    },
   },
 ]
