@@ -21,6 +21,7 @@ import { operations as contactOperations } from './contacts.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as emailAdminOperations } from './email-admin.ts'
 import { operations as healthOperations } from './health.ts'
+import { operations as leadOperations } from './leads.ts'
 import { operations as pipelineSettingsOperations } from './pipeline-settings.ts'
 import { operations as sessionOperations } from './sessions.ts'
 import { operations as setupOperations } from './setup.ts'
@@ -64,6 +65,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...dealOperations,
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
+  ...leadOperations,
   ...contactOperations,
   ...submissionOperations,
   ...campaignOperations,
