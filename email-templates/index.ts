@@ -3,6 +3,7 @@
 import * as assetDelivery from './asset-delivery.ts'
 import * as graderReportReady from './grader-report-ready.ts'
 import * as newQualifiedLeads from './new-qualified-leads.ts'
+import * as nextStepsDigest from './next-steps-digest.ts'
 import * as outreach from './outreach.ts'
 import * as passwordReset from './password-reset.ts'
 import * as signInAlert from './sign-in-alert.ts'
@@ -42,6 +43,13 @@ export const templates: ReadonlyArray<TemplateEntry<any>> = [
     description: 'For reps: new qualified leads with their evidence, waiting to be taken over.',
     render: newQualifiedLeads.render,
     defaults: newQualifiedLeads.defaults,
+  }),
+  entry({
+    name: 'next-steps-digest',
+    description:
+      'For reps who ask for it, each morning: overdue and today’s next steps, deals without one, leads waiting.',
+    render: nextStepsDigest.render,
+    defaults: nextStepsDigest.defaults,
   }),
   entry({
     name: 'user-invitation',

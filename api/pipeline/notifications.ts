@@ -6,6 +6,7 @@ import type { Deps } from '../deps.ts'
 import { enqueueEmail } from '../email/outbox.ts'
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import type { Env } from '../env.ts'
+import { sendDailyDigests } from './digest.ts'
 import { describeEvidence } from './evidence.ts'
 import { leadsSince } from './queries.ts'
 import { loadPipelineSettings } from './settings.ts'
@@ -13,7 +14,8 @@ import { loadPipelineSettings } from './settings.ts'
 // Reps hear about new qualified leads by email, batched: at most one email per rep every N
 // minutes (Settings), listing the unclaimed targets that arrived since the last one. Any number
 // of processes may run the job: a settings row, locked FOR UPDATE, holds the batch cursor, and
-// each email's dedupe key names its batch, so a batch is mailed once.
+// each email's dedupe key names its batch, so a batch is mailed once. The same job sends the
+// morning digest of next steps to those who asked for it (digest.ts).
 
 export const NOTIFIER_KEY = 'pipeline.lead_notifier'
 const MAX_LEADS = 200
@@ -149,6 +151,11 @@ export function startLeadNotifier(deps: Deps, everyMs = 60_000): LeadNotifier {
             leads: outcome.leads,
             emails: outcome.emails,
           })
+      })
+      // The morning digest of next steps rides on the same tick (api/pipeline/digest.ts).
+      .then(() => sendDailyDigests(deps.db, deps.env, deps.now()))
+      .then((emails) => {
+        if (emails) deps.logger.info('next-steps digests queued', { emails })
       })
       .catch((err) => deps.logger.error('new-lead notifier failed', { err }))
       .finally(() => {

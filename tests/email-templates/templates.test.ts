@@ -49,6 +49,7 @@ describe('the template index', () => {
       'asset-delivery',
       'grader-report-ready',
       'new-qualified-leads',
+      'next-steps-digest',
       'outreach',
       'password-reset',
       'sign-in-alert',
