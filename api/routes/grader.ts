@@ -13,13 +13,15 @@ import {
 import { checkUnlockPost, unlockReport } from '../grader/unlocks.ts'
 import { reportView, reportViewJson } from '../grader/views.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import type { Operation } from '../http/openapi.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
 import { refuse } from '../http/form-or-json.ts'
 import { fail, readBody, wantsJson } from '../http/input.ts'
 import { newToken } from '../ids.ts'
 import { leadContext } from '../leads/context.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
-import { requestHash } from '../leads/lead-form.ts'
+import { postSchema, requestHash } from '../leads/lead-form.ts'
 import { spamReasons } from '../leads/spam.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 
@@ -214,3 +216,50 @@ function unlockError(
   const params: Record<string, string> = field ? { field } : {}
   return refuse(c, `/grader/${id}#unlock`, { status, code, message, fields }, { params })
 }
+
+const reportId = z.object({ id: z.string() })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'post',
+    path: '/api/grader',
+    summary:
+      'Grade a website (or reuse a fresh grading of it); answers at once with the report to poll.',
+    auth: 'none',
+    body: gradeSchema,
+    ok: [202, '{ report, reused: false }: grading started; Location: the progress page.'],
+    other: {
+      200: '{ report, reused: true }: a fresh grading of the same site.',
+      303: 'A plain form: on to the progress page /grader/<id>, or back with ?error=.',
+    },
+    errors: {
+      422: 'Not the address of a public website (`invalid_url`).',
+      429: 'Too many gradings from this address (`rate_limited`); see Retry-After.',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/grader/{id}',
+    summary:
+      'A report as this viewer may see it: the teaser for everyone; the full report once done, for the browser that unlocked it, the emailed link’s key, or a signed-in user who may read gradings (never an API token).',
+    auth: 'none',
+    params: reportId,
+    query: z.object({ key: z.string().optional().describe('The key from the report email.') }),
+    ok: [200, '{ report }'],
+  },
+  {
+    method: 'post',
+    path: '/api/grader/{id}/unlock',
+    summary:
+      'The lead form that opens the full report (offer `grader:<id>`); the browser is given access.',
+    auth: 'none',
+    params: reportId,
+    body: postSchema,
+    ok: [201, '{ ok: true, redirect, report }; 200 when the same form is sent again.'],
+    other: { 303: 'A plain form: on to the report, or back to the form with ?error=.' },
+    errors: {
+      409: 'The report is not ready yet (`not_ready`).',
+      422: 'Invalid input, the form already sent with other details, or a post that could not be confirmed.',
+    },
+  },
+]
