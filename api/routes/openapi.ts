@@ -20,6 +20,7 @@ import { operations as campaignOperations } from './campaigns.ts'
 import { operations as contactOperations } from './contacts.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as emailAdminOperations } from './email-admin.ts'
+import { operations as graderOperations } from './grader.ts'
 import { operations as healthOperations } from './health.ts'
 import { operations as leadOperations } from './leads.ts'
 import { operations as pipelineSettingsOperations } from './pipeline-settings.ts'
@@ -66,6 +67,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
   ...leadOperations,
+  ...graderOperations,
   ...contactOperations,
   ...submissionOperations,
   ...campaignOperations,
