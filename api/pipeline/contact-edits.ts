@@ -187,8 +187,18 @@ export async function updateContact(
                 .where(eq(companies.id, contact.companyId))
             )[0]?.name ?? null)
           : null
-        const picked =
-          companyChoice.companyId || companyChoice.companyName
+        // The form sends the company's name as it shows it: the same name is no change.
+        const sameName =
+          !companyChoice.companyId &&
+          !!before &&
+          companyChoice.companyName?.trim().toLowerCase() === before.toLowerCase()
+        const picked = sameName
+          ? ({
+              ok: true,
+              company: { id: contact.companyId!, name: before },
+              created: false,
+            } as const)
+          : companyChoice.companyId || companyChoice.companyName
             ? await resolveCompany(tx, companyChoice, actor.id, now)
             : ({ ok: true, company: null, created: false } as const)
         if (!picked.ok) return picked

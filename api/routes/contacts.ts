@@ -9,12 +9,44 @@ import {
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { fail, validate } from '../http/input.ts'
+import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { fail, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
+import { emailAddressField } from '../email-address.ts'
+import { createContact, updateContact } from '../pipeline/contact-edits.ts'
+import { companyFields, optionalText, personFields } from './person-fields.ts'
 
-// GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id.
+// GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id;
+// POST /api/contacts adds one by hand (an address already known picks that contact and says
+// so), POST or PATCH /api/contacts/:id corrects one. Forms get a 303 to the contact's page.
 
 const idSchema = z.uuid('Unknown contact.')
+const next = z.string().max(2048).optional()
+
+const newContactSchema = z.strictObject({
+  email: emailAddressField,
+  ...personFields,
+  ...companyFields,
+  next,
+})
+
+const contactPatchSchema = z.strictObject({
+  email: emailAddressField.optional(),
+  ...personFields,
+  // "" (or null) detaches the contact from its company; a name finds or creates one.
+  companyId: z.preprocess(
+    (v) => (v === '' ? null : v),
+    z.uuid('Unknown company.').nullable().optional(),
+  ),
+  companyName: optionalText(200),
+  next,
+})
+
+const back = (data: Record<string, unknown>, fallback: string): Back => ({
+  next: data.next,
+  fallback,
+  within: '/app',
+})
 
 export const contactRoutes = new Hono<AppEnv>()
   .get('/export.csv', requirePermission('contacts:export'), (c) => {
@@ -36,6 +68,52 @@ export const contactRoutes = new Hono<AppEnv>()
     const detail = await findContactDetail(c.var.db, id, c.var.user)
     if (!detail) fail(404, 'not_found', 'Unknown contact.')
     return c.json(detail)
+  })
+  .post('/', requirePermission('deals:edit_own'), async (c) => {
+    const input = await readInput(c, newContactSchema, (d) => back(d, '/app/contacts/new'))
+    if (input instanceof Response) return input
+    const { next: _next, ...fields } = input
+    const result = await createContact(c.var.db, c.var.user, fields, c.var.deps.now())
+    if (!result.ok) return refuse(c, back(input, '/app/contacts/new'), result)
+    const { contact, existing } = result
+    const notice = existing
+      ? `${contact.emailDisplay} is already a contact: here it is. Nothing was changed.`
+      : 'Contact added.'
+    return respond(c, `/app/contacts/${contact.id}`, { notice }, () =>
+      c.json({ contact, existing }, existing ? 200 : 201),
+    )
+  })
+  .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const page = `/app/contacts/${id}`
+    const input = await readInput(c, contactPatchSchema, (d) => back(d, page))
+    if (input instanceof Response) return input
+    const { next: _next, companyId, companyName, ...fields } = input
+    const company =
+      companyId !== undefined || companyName !== undefined
+        ? { companyId: companyId ?? null, companyName: companyName ?? null }
+        : undefined
+    const result = await updateContact(
+      c.var.db,
+      id,
+      c.var.user,
+      { ...fields, email: fields.email, company },
+      c.var.deps.now(),
+    )
+    if (!result.ok) {
+      if ('existingId' in result && wantsJson(c))
+        return c.json(
+          { error: { code: result.code, message: result.message, existingId: result.existingId } },
+          409,
+        )
+      return refuse(c, back(input, page), result)
+    }
+    return respond(
+      c,
+      back(input, page),
+      { notice: result.changed.length ? 'Saved.' : 'Nothing to change.' },
+      () => c.json({ contact: result.contact, changed: result.changed }),
+    )
   })
 
 export const operations: Operation<Permission>[] = [
@@ -63,4 +141,27 @@ export const operations: Operation<Permission>[] = [
     params: z.object({ id: idSchema }),
     ok: [200, 'The contact in full.'],
   },
+  {
+    method: 'post',
+    path: '/api/contacts',
+    summary:
+      'Add a contact by hand (source manual), with their company picked, found by the email’s domain or name, or created. An address that is already a contact answers 200 with that contact and `existing: true`, unchanged.',
+    auth: 'deals:edit_own',
+    body: newContactSchema,
+    ok: [201, '{ contact, existing }'],
+  },
+  ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
+    method,
+    path: '/api/contacts/{id}',
+    summary:
+      'Correct a contact: name, job title, phone, email, company (only what is sent changes; "" clears). Recorded with who and when.',
+    auth: 'deals:edit_own',
+    params: z.object({ id: idSchema }),
+    body: contactPatchSchema,
+    ok: [200, '{ contact, changed }'],
+    errors: {
+      403: 'The contact’s deals belong to another rep, or its lead must be taken over first.',
+      409: 'The email is another contact’s (`duplicate_contact`, with `existingId`).',
+    },
+  })),
 ]
