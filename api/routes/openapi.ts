@@ -13,6 +13,7 @@ import {
   type Operation,
   type OperationObject,
 } from '../http/openapi.ts'
+import { operations as activityOperations } from './activities.ts'
 import { operations as apiTokenOperations } from './api-tokens.ts'
 import { operations as beaconOperations } from './beacon.ts'
 import { operations as campaignResultOperations } from './campaign-results.ts'
@@ -64,6 +65,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...apiTokenOperations,
   ...syncOperations,
   ...dealOperations,
+  ...activityOperations,
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
   ...leadOperations,
