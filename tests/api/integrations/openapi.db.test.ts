@@ -1,42 +1,70 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
-import type { Hono } from 'hono'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { apiTokenRoutes } from '../../../api/routes/api-tokens.ts'
-import { OPERATIONS, openApiRoutes } from '../../../api/routes/openapi.ts'
-import { syncRoutes } from '../../../api/routes/sync.ts'
-import { webhookRoutes } from '../../../api/routes/webhooks.ts'
-import { setupTestApp, type TestContext } from '../../helpers.ts'
+import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
+import { ROLES, type Role } from '../../../api/accounts/users.ts'
+import { createApiApp, createApp } from '../../../api/app.ts'
+import type { OpenApiDocument } from '../../../api/http/openapi.ts'
+import { createApiToken } from '../../../api/integrations/api-tokens.ts'
+import { createClickWriter } from '../../../api/tracking/click-writer.ts'
+import { addUser, ORIGIN, setupTestApp, signInCookie, type TestContext } from '../../helpers.ts'
 
-// The integration API's OpenAPI document: valid OpenAPI 3.1 (checked against the official
-// schema by a maintained validator), with every route of the integration sub-apps in it and
-// nothing in it that does not exist. The app's page-backing routes are not described yet.
+// The API's OpenAPI document against the real app: valid OpenAPI 3.1 (the official schema, via a
+// maintained validator); every /api route in the app's route table described, and nothing
+// described that is not in it; and who may call each operation (roles, token scopes, nobody)
+// what the guards actually let through.
 
-// Where app.ts mounts them.
-const MOUNTED: Array<[string, Hono<any>]> = [
-  ['/api/admin/api-tokens', apiTokenRoutes],
-  ['/api/sync', syncRoutes],
-  ['/api/admin/webhooks', webhookRoutes],
-  ['/api', openApiRoutes],
-]
+let ctx: TestContext
+let doc: OpenApiDocument
 
-function routesOf(): string[] {
+/** "get /api/deals/{id}" for every /api route the app answers, from its real route table. */
+function routeTable(): string[] {
+  const api = createApiApp(ctx.deps, createClickWriter(ctx.deps.db, ctx.deps.logger))
   const seen = new Set<string>()
-  for (const [prefix, sub] of MOUNTED)
-    for (const r of sub.routes) {
-      if (r.method === 'ALL') continue // middleware
-      const path = (prefix + (r.path === '/' ? '' : r.path)).replace(/:(\w+)/g, '{$1}')
-      seen.add(`${r.method.toLowerCase()} ${path}`)
-    }
+  for (const r of [...createApp(ctx.deps).routes, ...api.routes]) {
+    if (r.path !== '/api' && !r.path.startsWith('/api/')) continue
+    // Middleware (use(), the CSRF and body-limit layers) is registered on wildcard paths.
+    if (r.path.endsWith('*')) continue
+    // A route on every method (all()) shows as "all" and cannot be described: name the methods.
+    const path = r.path.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}')
+    seen.add(`${r.method.toLowerCase()} ${path}`)
+  }
   return [...seen].sort()
 }
 
-let ctx: TestContext
-let doc: {
-  openapi: string
-  paths: Record<
-    string,
-    Record<string, { requestBody?: unknown; parameters: Array<{ name: string; in: string }> }>
-  >
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ method, path, op })),
+  )
+
+const FAKE_ID = '00000000-0000-7000-8000-000000000000'
+
+/**
+ * A request to the operation with no body and placeholder path parameters (an id nothing has;
+ * an enum's first value), so nothing is found or changed.
+ */
+function call(
+  { method, path, op }: ReturnType<typeof operations>[number],
+  headers: Record<string, string>,
+) {
+  const placeholder = (name: string) => {
+    const schema = op.parameters.find((p) => p.in === 'path' && p.name === name)?.schema as
+      { enum?: string[] } | undefined
+    return schema?.enum?.[0] ?? FAKE_ID
+  }
+  return ctx.app.request(
+    path.replace(/\{(\w+)\}/g, (_, name: string) => placeholder(name)),
+    {
+      method: method.toUpperCase(),
+      // Same-origin, as the app's own pages: the CSRF check lets a bodyless request through.
+      headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin', ...headers },
+    },
+  )
+}
+
+async function refusal(res: Response): Promise<string | null> {
+  if (res.status !== 401 && res.status !== 403) return null
+  const body = (await res.json()) as { error?: { code?: string } }
+  return `${res.status} ${body.error?.code}`
 }
 
 beforeAll(async () => {
@@ -54,40 +82,135 @@ describe('GET /api/openapi.json', () => {
     expect(doc.openapi).toMatch(/^3\.1\./)
   })
 
-  it('documents every route of the integration API', () => {
-    const documented = new Set(
-      Object.entries(doc.paths).flatMap(([path, methods]) =>
-        Object.keys(methods).map((m) => `${m} ${path}`),
-      ),
-    )
-    const missing = routesOf().filter((r) => !documented.has(r))
-    expect(missing, 'routes without documentation').toEqual([])
+  it('describes every /api route of the app, on every method, and nothing else', () => {
+    const routes = routeTable()
+    expect(routes.length).toBeGreaterThan(60)
+    const documented = operations()
+      .map(({ method, path }) => `${method} ${path}`)
+      .sort()
+    expect(
+      routes.filter((r) => !documented.includes(r)),
+      'routes without an operation: export it in the route file’s `operations`, listed in OPERATIONS (api/routes/openapi.ts)',
+    ).toEqual([])
+    expect(
+      documented.filter((r) => !routes.includes(r)),
+      'operations no route answers',
+    ).toEqual([])
   })
 
-  it('documents no route that does not answer', async () => {
-    for (const op of OPERATIONS) {
-      const path = op.path.replace(/\{\w+\}/g, '00000000-0000-7000-8000-000000000000')
-      const res = await ctx.app.request(path, { method: op.method.toUpperCase() })
-      // Unauthenticated: 401/403/415, or the page itself; never "no route".
-      const body = res.headers.get('content-type')?.includes('json') ? await res.json() : null
+  it('gives every operation a summary, a success answer and its refusals in the error shape', () => {
+    for (const { method, path, op } of operations()) {
+      const where = `${method} ${path}`
+      expect(op.summary, where).not.toBe('')
+      const statuses = Object.keys(op.responses)
       expect(
-        (body as { error?: { code?: string } } | null)?.error?.code,
-        `${op.method} ${op.path}`,
-      ).not.toBe('not_found')
+        statuses.some((s) => /^[23]/.test(s)),
+        where,
+      ).toBe(true)
+      const errors = statuses.filter((s) => /^4/.test(s))
+      for (const status of errors)
+        expect(JSON.stringify(op.responses[status]), `${where} ${status}`).toContain(
+          '#/components/schemas/Error',
+        )
+      if (op['x-roles']) expect(errors, where).toEqual(expect.arrayContaining(['401', '403']))
+      if (op['x-scopes']) expect(errors, where).toContain('429')
+      if (op.requestBody) expect(errors, where).toEqual(expect.arrayContaining(['400', '422']))
+      if (path.includes('{')) expect(errors, where).toContain('404')
     }
   })
 
-  it('takes request schemas from the validators', () => {
-    const create = doc.paths['/api/admin/webhooks']!.post!.requestBody as {
-      content: {
-        'application/json': { schema: { properties: { events: { items: { enum: string[] } } } } }
-      }
+  it('takes parameters and bodies from the validators, as JSON and as the form the pages post', () => {
+    const create = doc.paths['/api/admin/webhooks']!.post!.requestBody!.content
+    const json = create['application/json']!.schema as {
+      properties: { events: { items: { enum: string[] } } }
     }
-    expect(create.content['application/json'].schema.properties.events.items.enum).toContain(
-      'deal.won',
-    )
+    expect(json.properties.events.items.enum).toContain('deal.won')
+    // The page posts one checkbox per event.
+    const form = create['application/x-www-form-urlencoded']!.schema as {
+      properties: Record<string, unknown>
+    }
+    expect(Object.keys(form.properties)).toContain('event:deal.won')
+
     const sync = doc.paths['/api/sync/deals']!.get!.parameters.map((p) => `${p.in}:${p.name}`)
     expect(sync).toEqual(['query:cursor', 'query:limit'])
+
+    // A route that takes JSON only says so; the CSV upload is multipart.
+    const lead = doc.paths['/api/leads']!.post!.requestBody!.content
+    expect(Object.keys(lead)).toEqual(['application/x-www-form-urlencoded'])
+    const upload = doc.paths['/api/campaigns/{id}/imports']!.post!.requestBody!.content
+    expect(Object.keys(upload)).toEqual(['multipart/form-data'])
+  })
+})
+
+describe('who may call each operation, as documented', () => {
+  it('answers 401 without credentials exactly where the document asks for them', async () => {
+    const wrong: string[] = []
+    for (const operation of operations()) {
+      const { method, path, op } = operation
+      const res = await call(operation, {})
+      const needsAuth = op.security.length > 0
+      if ((res.status === 401) !== needsAuth) wrong.push(`${method} ${path}: ${res.status}`)
+    }
+    expect(wrong).toEqual([])
+  })
+
+  it('lets in exactly the roles in x-roles', async () => {
+    const cookies = {} as Record<Role, string>
+    for (const role of ROLES)
+      cookies[role] = await signInCookie(ctx, (await addUser(ctx, role)).email)
+    const wrong: string[] = []
+    for (const operation of operations()) {
+      const { method, path, op } = operation
+      const roles = op['x-roles']
+      // Signing out would end the session the next calls use.
+      if (!roles || path === '/api/sessions/current') continue
+      for (const role of ROLES) {
+        const refused = await refusal(await call(operation, { cookie: cookies[role] }))
+        const expected = roles.includes(role) ? null : '403 forbidden'
+        if (refused !== expected) wrong.push(`${method} ${path} as ${role}: ${refused}`)
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+
+  it('lets an API token in exactly where x-scopes names its scopes, and nowhere else', async () => {
+    const admin = await addUser(ctx, 'admin')
+    const tokenWith = async (scopes: string[]) =>
+      (
+        await createApiToken(
+          ctx.deps.db,
+          admin.id,
+          {
+            name: 'openapi test',
+            scopes: scopes as (typeof API_SCOPES)[number][],
+            expiresAt: null,
+          },
+          ctx.deps.now(),
+        )
+      ).token
+    const wrong: string[] = []
+    for (const operation of operations()) {
+      const { method, path, op } = operation
+      if (!op['x-roles']) continue
+      const needed = op['x-scopes'] ?? []
+      const asToken = async (scopes: string[]) =>
+        refusal(await call(operation, { authorization: `Bearer ${await tokenWith(scopes)}` }))
+      const all = await asToken([...API_SCOPES])
+      if (needed.length === 0) {
+        if (all !== '403 forbidden') wrong.push(`${method} ${path}, any token: ${all}`)
+        continue
+      }
+      if (all !== null) wrong.push(`${method} ${path}, every scope: ${all}`)
+      const exact = await asToken([...needed])
+      if (exact !== null) wrong.push(`${method} ${path}, ${needed.join('+')}: ${exact}`)
+      for (const missing of needed) {
+        const short = await asToken(API_SCOPES.filter((s) => s !== missing))
+        // insufficient_scope from a guard; a route that decides itself (allows()) says forbidden.
+        if (!short?.startsWith('403 '))
+          wrong.push(`${method} ${path}, without ${missing}: ${short}`)
+      }
+    }
+    expect(wrong).toEqual([])
   })
 })
 
@@ -96,8 +219,8 @@ describe('GET /api/docs', () => {
     const res = await ctx.app.request('/api/docs')
     expect(res.status).toBe(200)
     const html = await res.text()
-    for (const op of OPERATIONS) expect(html).toContain(op.path.replace(/&/g, '&amp;'))
-    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/)
+    for (const { op } of operations()) expect(html).toContain(`id="${op.operationId}"`)
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/)
     const csp = res.headers.get('content-security-policy') ?? ''
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1]
     expect(nonce).toBeDefined()
