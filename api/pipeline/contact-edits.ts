@@ -187,27 +187,23 @@ export async function updateContact(
                 .where(eq(companies.id, contact.companyId))
             )[0]?.name ?? null)
           : null
-        // The form sends the company's name as it shows it: the same name is no change.
-        const sameName =
-          !companyChoice.companyId &&
-          !!before &&
-          companyChoice.companyName?.trim().toLowerCase() === before.toLowerCase()
-        const picked = sameName
-          ? ({
-              ok: true,
-              company: { id: contact.companyId!, name: before },
-              created: false,
-            } as const)
-          : companyChoice.companyId || companyChoice.companyName
-            ? await resolveCompany(tx, companyChoice, actor.id, now)
-            : ({ ok: true, company: null, created: false } as const)
-        if (!picked.ok) return picked
-        const companyId = picked.company?.id ?? null
-        if (companyId !== contact.companyId || (companyId === null && contact.companyName)) {
-          changes.company = [before ?? contact.companyName, picked.company?.name ?? null]
-          set.companyId = companyId
-          // The company's own name reads from now on, not what a form once typed.
-          set.companyName = null
+        // A form sends the company's name as the page shows it: the same name is no change.
+        const shown = before ?? contact.companyName
+        const typed = companyChoice.companyName?.trim().toLowerCase()
+        const unchanged = !companyChoice.companyId && !!typed && typed === shown?.toLowerCase()
+        if (!unchanged) {
+          const picked =
+            companyChoice.companyId || companyChoice.companyName
+              ? await resolveCompany(tx, companyChoice, actor.id, now)
+              : ({ ok: true, company: null, created: false } as const)
+          if (!picked.ok) return picked
+          const companyId = picked.company?.id ?? null
+          if (companyId !== contact.companyId || (companyId === null && contact.companyName)) {
+            changes.company = [shown, picked.company?.name ?? null]
+            set.companyId = companyId
+            // The company's own name reads from now on, not what a form once typed.
+            set.companyName = null
+          }
         }
       }
       const changed = Object.keys(changes)

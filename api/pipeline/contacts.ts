@@ -15,7 +15,9 @@ import {
   users,
   type LeadSource,
 } from '../db/schema.ts'
+import { containsPattern } from '../db/like.ts'
 import { parseEmailAddress } from '../email-address.ts'
+import { recordEditProblem, recordHistory } from './record-changes.ts'
 
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
 // (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.
@@ -54,14 +56,10 @@ export type ContactFilters = z.infer<typeof contactFiltersSchema>
 
 export const CONTACTS_PAGE_SIZE = 50
 
-function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
-}
-
 function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
   const conditions: SQL[] = []
   if (filters.q) {
-    const pattern = likePattern(filters.q)
+    const pattern = containsPattern(filters.q)
     // A whole address finds its contact however it is typed ("Ann@Bücher.example").
     const address = parseEmailAddress(filters.q)
     conditions.push(
@@ -212,6 +210,12 @@ export async function findContactDetail(db: Db, id: string, viewer: Actor) {
   ])
   // A rep sees their own and unclaimed deals here, as on the deal page; others are only counted.
   const readable = dealRows.filter((d) => dealAccess(viewer, d.deal).read)
+  const editProblem = recordEditProblem(
+    viewer,
+    dealRows.map((d) => d.deal.ownerId),
+    'contact',
+  )
+  const history = await recordHistory(db, [{ type: 'contact', id }])
   const hiddenDeals = dealRows.length - readable.length
   const dealIds = readable.map((d) => d.deal.id)
   const events =
@@ -240,6 +244,11 @@ export async function findContactDetail(db: Db, id: string, viewer: Actor) {
     })),
     emails,
     downloads,
+    /** Who added or changed the contact by hand, newest first. */
+    history,
+    canEdit: editProblem === null,
+    /** Why the viewer may not edit it, when they may not. */
+    editRefusal: editProblem?.message ?? null,
   }
 }
 
