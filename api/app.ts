@@ -39,6 +39,7 @@ import { apiTokenRoutes } from './routes/api-tokens.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { openApiRoutes } from './routes/openapi.ts'
+import { searchRoutes } from './routes/search.ts'
 import { activityRoutes } from './routes/activities.ts'
 import { trackedLinkRedirect } from './tracking/redirect.ts'
 
@@ -212,6 +213,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/setup', setupRoutes)
   app.route('/api/users', userRoutes)
   app.route('/api/deals', dealRoutes)
+  app.route('/api/search', searchRoutes)
   app.route('/api/activities', activityRoutes)
   app.route('/api/pipeline-settings', pipelineSettingsRoutes)
   app.route('/api/admin/email', emailAdminRoutes)

@@ -4,6 +4,7 @@
 
 import { and, count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { containsPattern } from '../db/like.ts'
 import { suppressions } from '../db/schema.ts'
 import { canonicalEmail } from '../email-address.ts'
 import type { EmailCategory } from './transport.ts'
@@ -69,7 +70,7 @@ export async function listSuppressions(
   options: { q?: string | undefined; limit?: number; offset?: number } = {},
 ): Promise<{ rows: Suppression[]; total: number }> {
   const q = options.q?.trim()
-  const pattern = q ? `%${q.replace(/[\\%_]/g, '\\$&')}%` : null
+  const pattern = q ? containsPattern(q) : null
   const where = pattern
     ? or(
         ilike(suppressions.email, pattern),

@@ -1,0 +1,302 @@
+import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
+import { z } from 'zod'
+import { can } from '../accounts/permissions.ts'
+import type { Db } from '../db/client.ts'
+import { containsPattern, escapeLike } from '../db/like.ts'
+import { companies, contacts, deals, users } from '../db/schema.ts'
+import type { StageKey } from '../pipeline/stages.ts'
+import { parseEmailAddress } from '../email-address.ts'
+import type { Actor } from '../pipeline/deals.ts'
+import { contactDocument, companyDocument, dealDocument } from './documents.ts'
+
+// Search everywhere: deals, contacts and companies by name, email and domain, each group ranked
+// exact match → a word starting with the query → the query inside → a near miss (a typo), then by
+// trigram word similarity. Matches come from the pg_trgm GIN indexes on both engines (PostgreSQL
+// and PGlite load the same extension). A query matching more than CANDIDATES rows of one kind
+// ranks the first CANDIDATES the index yields (the count then says "200+"): a query that broad is
+// refined by typing more, and the cap keeps its cost flat as the tables grow.
+
+export const MAX_QUERY_LENGTH = 100
+
+/** The query as a person types it: trimmed, 1–100 characters. */
+export const searchQuery = z
+  .string({ message: 'Type something to search for.' })
+  .trim()
+  .min(1, 'Type something to search for.')
+  .max(MAX_QUERY_LENGTH, `Search for at most ${MAX_QUERY_LENGTH} characters.`)
+  .refine((q) => !q.includes('\u0000'), 'The search contains a character that cannot be searched.')
+
+/** Rows shown per group. */
+export const GROUP_LIMIT = 8
+/** Rows of one kind ranked at most (see above). */
+export const CANDIDATES = 200
+/**
+ * How close a word must be to count as a near miss (pg_trgm's word similarity, 0–1). Its default,
+ * 0.6, misses most single typos: "Robtoics" is 0.38 from "Robotics", "Acne" 0.4 from "Acme".
+ * Lower finds more typos and more noise (shown only when nothing matches literally).
+ */
+export const TYPO_THRESHOLD = 0.35
+
+/** Trigram matching needs three characters; shorter queries match word starts only. */
+const SUBSTRING_MIN = 3
+
+export interface DealHit {
+  id: string
+  title: string
+  stage: StageKey
+  ownerName: string | null
+  contactName: string | null
+  contactEmail: string | null
+  companyName: string | null
+}
+
+export interface ContactHit {
+  id: string
+  name: string | null
+  email: string
+  jobTitle: string | null
+  companyName: string | null
+}
+
+export interface CompanyHit {
+  id: string
+  name: string
+  domain: string | null
+  contacts: number
+}
+
+export interface Group<T> {
+  hits: T[]
+  /** How many matched, up to CANDIDATES. */
+  total: number
+  /** More matched than were ranked (total is CANDIDATES). */
+  capped: boolean
+}
+
+export interface SearchResults {
+  query: string
+  /** Groups the viewer may not read are absent. */
+  deals?: Group<DealHit>
+  contacts?: Group<ContactHit>
+  companies?: Group<CompanyHit>
+}
+
+interface Needle {
+  text: string
+  lower: string
+  contains: string
+  wordStart: string
+  substring: boolean
+}
+
+function needleOf(text: string): Needle {
+  return {
+    text,
+    lower: text.toLowerCase(),
+    contains: containsPattern(text),
+    // A word of the document starts with the query (the document is prefixed with a space).
+    wordStart: `% ${escapeLike(text)}%`,
+    substring: text.length >= SUBSTRING_MIN,
+  }
+}
+
+/** The rows of one kind that match: the query inside, or a word within the typo threshold. */
+function matches(doc: SQL, needle: Needle, also: SQL[] = []): SQL {
+  return or(
+    ...also,
+    ...(needle.substring ? [sql`${doc} ilike ${needle.contains}`] : []),
+    sql`${needle.text} <% ${doc}`,
+  )!
+}
+
+/** 0 exact, 1 a word starts with the query, 2 the query inside, 3 (NEAR_MISS) a near miss. */
+function tierOf(doc: SQL, needle: Needle, exact: SQL): SQL<number> {
+  return sql<number>`case when ${exact} then 0 when (' ' || ${doc}) ilike ${needle.wordStart} then 1 when ${doc} ilike ${needle.contains} then 2 else 3 end`
+}
+
+const scoreOf = (doc: SQL, needle: Needle) =>
+  sql<number>`word_similarity(${needle.text}, ${doc})`.mapWith(Number)
+
+const NEAR_MISS = 3
+
+/** Over the ranked candidates: how many, and how many match literally (not near misses). */
+const counts = (tier: SQL | SQL.Aliased) => ({
+  total: sql<number>`count(*) over ()`.mapWith(Number),
+  literal: sql<number>`count(*) filter (where ${tier} < ${NEAR_MISS}) over ()`.mapWith(Number),
+  tier: sql<number>`${tier}`.mapWith(Number),
+})
+
+/**
+ * Near misses are shown only when nothing matches literally: "globex.example" should not list
+ * every company whose domain ends in .example, while "Northwnid" still finds Northwind.
+ */
+function groupOf<T extends { total: number; literal: number; tier: number }>(
+  rows: T[],
+): Group<Omit<T, 'total' | 'literal' | 'tier'>> {
+  const literalOnly = rows.length > 0 && rows[0]!.tier < NEAR_MISS
+  const total = rows[0]?.total ?? 0
+  return {
+    hits: rows
+      .filter((r) => !literalOnly || r.tier < NEAR_MISS)
+      .map(({ total: _t, literal: _l, tier: _r, ...hit }) => hit),
+    total: literalOnly ? rows[0]!.literal : total,
+    capped: total >= CANDIDATES,
+  }
+}
+
+const fullName = sql`trim(coalesce(${contacts.firstName}, '') || ' ' || coalesce(${contacts.lastName}, ''))`
+
+async function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group<DealHit>> {
+  const doc = dealDocument
+  const owner = alias(users, 'owner')
+  // What the viewer may read today (pipeline/deals.ts dealAccess): the team's pipeline, or
+  // their own deals and the unclaimed ones.
+  const visible = can(viewer, 'pipeline:read_team')
+    ? undefined
+    : or(eq(deals.ownerId, viewer.id), isNull(deals.ownerId))
+  const c = db
+    .select({
+      id: deals.id,
+      title: deals.title,
+      stage: deals.stage,
+      ownerName: sql<string | null>`${owner.name}`.as('owner_name'),
+      contactName: sql<string | null>`nullif(${fullName}, '')`.as('contact_name'),
+      contactEmail: sql<string | null>`${contacts.emailDisplay}`.as('contact_email'),
+      companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`.as(
+        'company_name',
+      ),
+      tier: tierOf(doc, needle, sql`lower(${deals.title}) = ${needle.lower}`).as('tier'),
+      score: scoreOf(doc, needle).as('score'),
+    })
+    .from(deals)
+    .leftJoin(owner, eq(owner.id, deals.ownerId))
+    .leftJoin(contacts, eq(contacts.id, deals.contactId))
+    .leftJoin(companies, eq(companies.id, deals.companyId))
+    .where(and(matches(doc, needle), visible))
+    .limit(CANDIDATES)
+    .as('c')
+  const rows = await db
+    .select({
+      id: c.id,
+      title: c.title,
+      stage: c.stage,
+      ownerName: c.ownerName,
+      contactName: c.contactName,
+      contactEmail: c.contactEmail,
+      companyName: c.companyName,
+      ...counts(c.tier),
+    })
+    .from(c)
+    .orderBy(c.tier, sql`${c.score} desc`, c.id)
+    .limit(GROUP_LIMIT)
+  return groupOf(rows)
+}
+
+async function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
+  const doc = contactDocument
+  // A whole address finds its contact however it is typed (the canonical form is unique).
+  const address = parseEmailAddress(needle.text)?.canonical ?? null
+  const byAddress = address ? [eq(contacts.email, address)] : []
+  const exact = or(
+    ...byAddress,
+    sql`lower(${contacts.emailDisplay}) = ${needle.lower}`,
+    sql`lower(${fullName}) = ${needle.lower}`,
+  )!
+  const c = db
+    .select({
+      id: contacts.id,
+      name: sql<string | null>`nullif(${fullName}, '')`.as('name'),
+      email: contacts.emailDisplay,
+      jobTitle: contacts.jobTitle,
+      companyName: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`.as(
+        'company_name',
+      ),
+      tier: tierOf(doc, needle, exact).as('tier'),
+      score: scoreOf(doc, needle).as('score'),
+    })
+    .from(contacts)
+    .leftJoin(companies, eq(companies.id, contacts.companyId))
+    .where(matches(doc, needle, byAddress))
+    .limit(CANDIDATES)
+    .as('c')
+  const rows = await db
+    .select({
+      id: c.id,
+      name: c.name,
+      email: c.email,
+      jobTitle: c.jobTitle,
+      companyName: c.companyName,
+      ...counts(c.tier),
+    })
+    .from(c)
+    .orderBy(c.tier, sql`${c.score} desc`, c.id)
+    .limit(GROUP_LIMIT)
+  return groupOf(rows)
+}
+
+async function searchCompanies(db: Db, needle: Needle): Promise<Group<CompanyHit>> {
+  const doc = companyDocument
+  const exact = or(
+    sql`lower(${companies.name}) = ${needle.lower}`,
+    sql`${companies.domain} = ${needle.lower}`,
+  )!
+  const c = db
+    .select({
+      id: companies.id,
+      name: companies.name,
+      domain: companies.domain,
+      tier: tierOf(doc, needle, exact).as('tier'),
+      score: scoreOf(doc, needle).as('score'),
+    })
+    .from(companies)
+    .where(matches(doc, needle))
+    .limit(CANDIDATES)
+    .as('c')
+  const rows = await db
+    .select({
+      id: c.id,
+      name: c.name,
+      domain: c.domain,
+      // Only for the few rows shown (contacts_company_idx). `c.id` spelled out: Drizzle names a
+      // subquery's column unqualified, which inside this one would be the contact's id.
+      contacts:
+        sql<number>`(select count(*) from ${contacts} where ${contacts.companyId} = c.id)`.mapWith(
+          Number,
+        ),
+      ...counts(c.tier),
+    })
+    .from(c)
+    .orderBy(c.tier, sql`${c.score} desc`, c.id)
+    .limit(GROUP_LIMIT)
+  return groupOf(rows)
+}
+
+/**
+ * Deals, contacts and companies matching `query` (already validated by `searchQuery`) that
+ * `viewer` may read: deals as on the pipeline pages, contacts and companies for roles that read
+ * contacts. One transaction, so the typo threshold is set for these statements only.
+ */
+export async function searchEverything(
+  db: Db,
+  viewer: Actor,
+  query: string,
+  readable: { deals: boolean; contacts: boolean } = {
+    deals: can(viewer, 'pipeline:read'),
+    contacts: can(viewer, 'contacts:read'),
+  },
+): Promise<SearchResults> {
+  const needle = needleOf(query)
+  return db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select set_config('pg_trgm.word_similarity_threshold', ${String(TYPO_THRESHOLD)}, true)`,
+    )
+    const results: SearchResults = { query }
+    if (readable.deals) results.deals = await searchDeals(tx, needle, viewer)
+    if (readable.contacts) {
+      results.contacts = await searchContacts(tx, needle)
+      results.companies = await searchCompanies(tx, needle)
+    }
+    return results
+  })
+}
