@@ -25,6 +25,7 @@ import { operations as graderOperations } from './grader.ts'
 import { operations as healthOperations } from './health.ts'
 import { operations as leadOperations } from './leads.ts'
 import { operations as pipelineSettingsOperations } from './pipeline-settings.ts'
+import { operations as searchOperations } from './search.ts'
 import { operations as sessionOperations } from './sessions.ts'
 import { operations as setupOperations } from './setup.ts'
 import { operations as submissionOperations } from './submissions.ts'
@@ -65,6 +66,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...apiTokenOperations,
   ...syncOperations,
   ...dealOperations,
+  ...searchOperations,
   ...activityOperations,
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
