@@ -21,6 +21,7 @@ import {
 import { emailAddressField } from '../email-address.ts'
 import { accountLinkCookie } from '../accounts/link-cookie.ts'
 import { secureCookies } from '../http/cookies.ts'
+import { openDealCounts } from '../pipeline/bulk-actions.ts'
 
 const createSchema = z.object({
   email: emailAddressField,
@@ -110,8 +111,17 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   const user = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
   if (!user) fail(404, 'not_found', 'Unknown user.')
   if (disabled) await invalidateUserSessions(c.var.db, id)
-  return respond(c, PAGE, { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.` }, () =>
-    c.json({ user: publicUser(user) }),
+  // A rep who leaves usually leaves open deals: the page offers to hand them over at once.
+  const openDeals = disabled ? ((await openDealCounts(c.var.db)).get(id) ?? 0) : 0
+  const offer: Record<string, string> = openDeals ? { reassign: id } : {}
+  const more = openDeals
+    ? ` They have ${openDeals} open deal${openDeals === 1 ? '' : 's'}: hand them to someone below.`
+    : ''
+  return respond(
+    c,
+    PAGE,
+    { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.${more}`, ...offer },
+    () => c.json({ user: publicUser(user), ...(disabled ? { openDeals } : {}) }),
   )
 }
 
@@ -166,10 +176,11 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/users/{id}/disable',
-    summary: 'Disable a user and end their sessions.',
+    summary:
+      'Disable a user and end their sessions; openDeals says how many open deals they leave (POST /api/deals/reassign hands them over).',
     auth: 'users:manage',
     params: userId,
-    ok: [200, '{ user }'],
+    ok: [200, '{ user, openDeals }'],
     errors: { 409: 'You cannot disable your own account (`own_account`).' },
   },
   {
