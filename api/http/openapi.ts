@@ -92,6 +92,13 @@ const MEDIA: Record<BodyType, string> = {
   multipart: 'multipart/form-data',
 }
 
+/** The group an operation is listed under: the URL's first segment under /api (two for admin). */
+export function tagOf(path: string): string {
+  const [first = '', second = ''] = path.split('/').slice(2)
+  if (first === 'admin') return `admin/${second}`
+  return { '': 'health', 'openapi.json': 'reference', docs: 'reference' }[first] ?? first
+}
+
 export function operationId(op: Pick<Operation, 'method' | 'path'>): string {
   return `${op.method}${op.path
     .replace(/[{}]/g, '')
@@ -100,6 +107,7 @@ export function operationId(op: Pick<Operation, 'method' | 'path'>): string {
 
 /** One operation as the document holds it. */
 export interface OperationObject {
+  tags: string[]
   summary: string
   operationId: string
   /** Roles of a signed-in user that may call it; absent: anyone. */
@@ -170,7 +178,13 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   const error = (status: ErrorStatus, fallback: string) => {
     responses[String(status)] = errorResponse(op.errors?.[status] ?? fallback)
   }
-  if (op.body) error(400, 'The body is not valid JSON or UTF-8, or repeats a key.')
+  if (op.body)
+    error(
+      400,
+      bodyTypes.includes('json')
+        ? 'The body is not valid JSON or UTF-8, or repeats a key.'
+        : 'The body is not valid UTF-8, or repeats a field.',
+    )
   if (access) {
     error(401, 'No valid session or API token.')
     error(
@@ -187,7 +201,8 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   if (pathParams.length > 0) error(404, 'No such resource.')
   if (op.body) {
     error(413, 'The body is too large.')
-    error(415, `Send the body as ${bodyTypes.map((t) => MEDIA[t]).join(' or ')}.`)
+    if (!op.bodyOptional)
+      error(415, `Send the body as ${bodyTypes.map((t) => MEDIA[t]).join(' or ')}.`)
   }
   if (op.body || op.query || pathParams.length > 0)
     error(422, 'Invalid input; `error.fields` names each field’s problem.')
@@ -195,6 +210,7 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   for (const [status, description] of Object.entries(op.errors ?? {}))
     responses[status] = errorResponse(description)
   return {
+    tags: [tagOf(op.path)],
     summary: op.summary,
     operationId: operationId(op),
     ...(access

@@ -58,7 +58,6 @@ export const operations: Operation<Permission>[] = [
 
 /** Every operation of the API, one list per route file. */
 export const OPERATIONS: readonly Operation<Permission>[] = [
-  ...operations,
   ...healthOperations,
   ...sessionOperations,
   ...setupOperations,
@@ -78,6 +77,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...campaignResultOperations,
   ...beaconOperations,
   ...webhookOperations,
+  ...operations,
 ]
 
 /** The roles that have every one of `permissions`, and the token scopes they need. */
@@ -109,16 +109,18 @@ const escape = (s: string) =>
     /[&<>"']/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
   )
+/** Escaped, with `code` spans as the descriptions write them. */
+const prose = (s: string) => escape(s).replace(/`([^`]+)`/g, '<code>$1</code>')
 
-/** The reference page: every operation, its scope, parameters and body schema; GETs can be tried. */
+/**
+ * The reference page: every operation by group, who may call it, its parameters, body schemas
+ * and answers; GETs can be tried with a token. Nothing loaded from elsewhere.
+ */
 export function docsPage(doc: OpenApiDocument, nonce: string): string {
   const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({
-      path,
-      method,
-      op,
-    })),
+    Object.entries(methods).map(([method, op]) => ({ path, method, op })),
   )
+  const groups = Map.groupBy(ops, ({ op }) => op.tags[0] ?? 'other')
   const section = ({ path, method, op }: (typeof ops)[number]) => {
     const params = op.parameters
       .map(
@@ -128,30 +130,46 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
     const body = Object.entries(op.requestBody?.content ?? {})
       .map(
         ([type, { schema }]) =>
-          `<details><summary>Request body: <code>${escape(type)}</code></summary><pre>${escape(JSON.stringify(schema, null, 2))}</pre></details>`,
+          `<details><summary>Body: <code>${escape(type)}</code></summary><pre>${escape(JSON.stringify(schema, null, 2))}</pre></details>`,
+      )
+      .join('')
+    const answers = Object.entries(op.responses)
+      .map(
+        ([status, r]) =>
+          `<li><b>${escape(status)}</b> ${prose((r as { description: string }).description)}</li>`,
       )
       .join('')
     const tryIt =
       method === 'get' && op.security.length > 0
-        ? `<form class="try" data-path="${escape(path)}"><input name="path" value="${escape(path)}" aria-label="Path to call" size="50"> <button>Send</button><pre class="out" hidden></pre></form>`
+        ? `<form class="try"><input name="path" value="${escape(path)}" aria-label="Path to call" size="50"> <button>Send</button><pre class="out" hidden></pre></form>`
         : ''
     const roles = op['x-roles']
     const scopes = op['x-scopes']
     const who = !roles
-      ? 'public'
+      ? 'anyone'
       : `${roles.join(', ')}; ${scopes ? `token scope ${scopes.map((s) => `<code>${escape(s)}</code>`).join(' + ')}` : 'no API token'}`
-    return `<section id="${escape(op.operationId)}"><h3><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3><p>${escape(op.summary)} <small>(${who})</small></p>${params ? `<ul>${params}</ul>` : ''}${body}${tryIt}</section>`
+    return `<section id="${escape(op.operationId)}"><h3><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3><p>${prose(op.summary)} <small>(${who})</small></p>${params ? `<ul>${params}</ul>` : ''}${body}<details><summary>Answers</summary><ul>${answers}</ul></details>${tryIt}</section>`
   }
+  const nav = [...groups]
+    .map(([tag, list]) => `<a href="#tag-${escape(tag)}">${escape(tag)}</a> (${list.length})`)
+    .join(' · ')
+  const body = [...groups]
+    .map(
+      ([tag, list]) =>
+        `<h2 id="tag-${escape(tag)}">${escape(tag)}</h2>${list.map(section).join('')}`,
+    )
+    .join('')
   const events = Object.keys(doc.webhooks)
     .map((t) => `<li><code>${escape(t)}</code></li>`)
     .join('')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(doc.info.title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}code,pre{font-family:ui-monospace,monospace;font-size:.9em}pre{background:#f4f5f7;padding:.75rem;overflow:auto}section{border-top:1px solid #dde;padding:.5rem 0}.m{display:inline-block;min-width:4rem;color:#0b5}small{color:#556}</style></head>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}code,pre{font-family:ui-monospace,monospace;font-size:.9em}pre{background:#f4f5f7;padding:.75rem;overflow:auto}h2{margin-top:2rem}section{border-top:1px solid #dde;padding:.5rem 0}h3{margin:.25rem 0;font-size:1.05rem}.m{display:inline-block;min-width:4.5rem;color:#0b5}small{color:#556}details{margin:.25rem 0}summary{cursor:pointer;color:#345}nav{line-height:2}</style></head>
 <body><h1>${escape(doc.info.title)} <small>${escape(doc.info.version)}</small></h1>
-<p>${escape(doc.info.description)}</p><p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI ${doc.openapi}).</p>
+<p>${prose(doc.info.description)}</p><p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI ${doc.openapi}). ${ops.length} operations; webhook events at the end.</p>
+<nav>${nav} · <a href="#webhooks">webhooks</a></nav>
 <p><label>API token for “Send”: <input id="token" type="password" size="50" autocomplete="off" placeholder="fdt_…"></label></p>
-<h2>Operations</h2>${ops.map(section).join('')}
-<h2>Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul>
+${body}
+<h2 id="webhooks">Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul>
 <script nonce="${nonce}">
 for (const form of document.querySelectorAll('form.try')) form.addEventListener('submit', async (e) => {
   e.preventDefault()
