@@ -11,6 +11,7 @@ import { rawHeader } from './http/raw-header.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { readCookie, secureCookies } from './http/cookies.ts'
 import { contactRoutes } from './routes/contacts.ts'
+import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
 import { downloadRoutes } from './routes/downloads.ts'
 import { emailAdminRoutes } from './routes/email-admin.ts'
@@ -224,6 +225,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/u', unsubscribeRoutes)
   app.route('/api/leads', leadRoutes)
   app.route('/api/contacts', contactRoutes)
+  app.route('/api/companies', companyRoutes)
   app.route('/api/submissions', submissionRoutes)
   app.route('/api/grader', graderRoutes)
   app.route('/api/campaigns', campaignRoutes)

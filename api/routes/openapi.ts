@@ -19,6 +19,7 @@ import { operations as beaconOperations } from './beacon.ts'
 import { operations as campaignResultOperations } from './campaign-results.ts'
 import { operations as campaignOperations } from './campaigns.ts'
 import { operations as contactOperations } from './contacts.ts'
+import { operations as companyOperations } from './companies.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as emailAdminOperations } from './email-admin.ts'
 import { operations as graderOperations } from './grader.ts'
@@ -72,6 +73,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...leadOperations,
   ...graderOperations,
   ...contactOperations,
+  ...companyOperations,
   ...submissionOperations,
   ...campaignOperations,
   ...campaignResultOperations,

@@ -1,0 +1,105 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { requirePermission } from '../accounts/guards.ts'
+import type { Permission } from '../accounts/permissions.ts'
+import { companyDomainOf, parseEmailAddress } from '../email-address.ts'
+import type { AppEnv } from '../http/app-env.ts'
+import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { fail, validate } from '../http/input.ts'
+import type { Operation } from '../http/openapi.ts'
+import { companyDetail, updateCompany } from '../pipeline/companies.ts'
+
+// GET /api/companies/:id: a company with its people, the deals the caller may read and who
+// changed what; POST or PATCH /api/companies/:id renames it or sets its website domain.
+
+const idSchema = z.uuid('Unknown company.')
+const next = z.string().max(2048).optional()
+
+/**
+ * A website as typed ("https://www.Acme.com/about", "acme.co.uk") → its registrable domain in
+ * ASCII, as companies are keyed by email domain ("acme.co.uk"); "" → null (cleared).
+ */
+const domainField = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? null : v),
+  z
+    .string()
+    .trim()
+    .max(253)
+    .transform((v, ctx) => {
+      const host = v.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/[/?#:].*$/, '')
+      // The canonicaliser's domain rules (IDNA, public-looking name) through a stand-in address.
+      const parsed = parseEmailAddress(`x@${host}`)
+      const domain = parsed ? companyDomainOf(parsed.domain) : null
+      if (!parsed) ctx.addIssue({ code: 'custom', message: 'Enter a domain like acme.com.' })
+      else if (!domain)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${parsed.domain} is a webmail provider, not a company’s domain.`,
+        })
+      return domain ?? z.NEVER
+    })
+    .nullable()
+    .optional(),
+)
+
+const companyPatchSchema = z.strictObject({
+  name: z.string().trim().min(1, 'Give the company a name.').max(200).optional(),
+  domain: domainField,
+  next,
+})
+
+export const companyRoutes = new Hono<AppEnv>()
+  .get('/:id', requirePermission('contacts:read'), async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const detail = await companyDetail(c.var.db, id, c.var.user)
+    if (!detail) fail(404, 'not_found', 'Unknown company.')
+    const { editProblem, ...rest } = detail
+    return c.json({ ...rest, canEdit: editProblem === null })
+  })
+  .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const back = (d: Record<string, unknown>): Back => ({
+      next: d.next,
+      fallback: `/app/companies/${id}`,
+      within: '/app',
+    })
+    const input = await readInput(c, companyPatchSchema, back)
+    if (input instanceof Response) return input
+    const { next: _next, ...patch } = input
+    const result = await updateCompany(c.var.db, id, c.var.user, patch, c.var.deps.now())
+    if (!result.ok) return refuse(c, back(input), result)
+    return respond(
+      c,
+      back(input),
+      { notice: result.changed.length ? 'Saved.' : 'Nothing to change.' },
+      () => c.json({ company: result.company, changed: result.changed }),
+    )
+  })
+
+const params = z.object({ id: idSchema })
+
+export const operations: Operation<Permission>[] = [
+  {
+    method: 'get',
+    path: '/api/companies/{id}',
+    summary:
+      'One company: its people, the deals the caller may read (others counted), who added or changed it, and whether the caller may edit it.',
+    auth: 'contacts:read',
+    params,
+    ok: [200, '{ company, people, deals, hiddenDeals, history, canEdit }'],
+  },
+  ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
+    method,
+    path: '/api/companies/{id}',
+    summary:
+      'Rename a company or set its website domain ("" clears it); recorded with who and when.',
+    auth: 'deals:edit_own',
+    params,
+    body: companyPatchSchema,
+    ok: [200, '{ company, changed }'],
+    errors: {
+      403: 'The company’s deals belong to other reps.',
+      409: 'The domain is another company’s (`domain_taken`).',
+    },
+  })),
+]
