@@ -111,6 +111,8 @@ describe('the board', () => {
         { currency: 'EUR', totalCents: 2_700_000, weightedCents: 810_000 },
       ],
       stale: 10,
+      // None of these deals has a next step planned.
+      noNextStep: 28,
     })
   })
 
