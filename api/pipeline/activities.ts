@@ -283,11 +283,11 @@ export function describeActivityEvent(data: Record<string, unknown>): {
   const note = text(data.note)
   const outcome = text(data.outcome)
   if (data.action === 'planned') {
-    const due = [text(data.dueOn), text(data.dueTime)].filter(Boolean).join(' ')
-    return {
-      title: `Next step planned: ${type}${due ? `, due ${due}${data.dueTime && text(data.timeZone) ? ` (${data.timeZone})` : ''}` : ''}`,
-      detail: note,
-    }
+    const dueOn = text(data.dueOn)
+    const due =
+      dueOn && isCalendarDate(dueOn) ? dueLabel({ dueOn, dueTime: text(data.dueTime) }) : ''
+    const zone = data.dueTime && text(data.timeZone) ? ` (${data.timeZone})` : ''
+    return { title: `Next step planned: ${type}${due ? `, due ${due}${zone}` : ''}`, detail: note }
   }
   const title = `${type}${outcome ? ` — ${outcome}` : ''}`
   return {

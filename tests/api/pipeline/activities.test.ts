@@ -139,7 +139,7 @@ describe('describeActivityEvent', () => {
         note: 'Ask about the budget',
       }),
     ).toEqual({
-      title: 'Next step planned: Call, due 2026-12-01 09:30 (Europe/Berlin)',
+      title: 'Next step planned: Call, due Tue, Dec 1, 09:30 (Europe/Berlin)',
       detail: 'Ask about the budget',
     })
     expect(

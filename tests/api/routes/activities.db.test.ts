@@ -164,8 +164,8 @@ describe('planning, doing and logging', () => {
     const titles = timeline.filter((e) => e.kind === 'activity').map((e) => e.title)
     expect(titles).toEqual([
       'Call — left voicemail',
-      'Next step planned: Email, due 2026-12-05',
-      'Next step planned: Call, due 2026-11-30 09:30 (UTC)',
+      'Next step planned: Email, due Sat, Dec 5',
+      'Next step planned: Call, due Mon, Nov 30, 09:30 (UTC)',
     ])
     expect(timeline.find((e) => e.title === 'Call — left voicemail')!.actor).toBe(owner.user.name)
   })
