@@ -92,7 +92,17 @@ function access(permissions: readonly string[]): Access {
   }
 }
 
+// Built once per origin and version: converting every schema takes 25–75 ms.
+const documents = new Map<string, OpenApiDocument>()
+
 export function apiDocument(origin: string, version: string): OpenApiDocument {
+  const key = `${origin} ${version}`
+  let doc = documents.get(key)
+  if (!doc) documents.set(key, (doc = buildDocument(origin, version)))
+  return doc
+}
+
+function buildDocument(origin: string, version: string): OpenApiDocument {
   return openApiDocument(OPERATIONS, {
     title: 'Frontdoor API',
     version,
