@@ -45,6 +45,7 @@ const FAKE_ID = '00000000-0000-7000-8000-000000000000'
 function call(
   { method, path, op }: ReturnType<typeof operations>[number],
   headers: Record<string, string>,
+  body?: string,
 ) {
   const placeholder = (name: string) => {
     const schema = op.parameters.find((p) => p.in === 'path' && p.name === name)?.schema as
@@ -57,6 +58,7 @@ function call(
       method: method.toUpperCase(),
       // Same-origin, as the app's own pages: the CSRF check lets a bodyless request through.
       headers: { origin: ORIGIN, 'sec-fetch-site': 'same-origin', ...headers },
+      ...(body === undefined ? {} : { body }),
     },
   )
 }
@@ -212,6 +214,30 @@ describe('who may call each operation, as documented', () => {
         // insufficient_scope from a guard; a route that decides itself (allows()) says forbidden.
         if (!short?.startsWith('403 '))
           wrong.push(`${method} ${path}, without ${missing}: ${short}`)
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
+describe('request bodies, as documented', () => {
+  it('are accepted as exactly the media types the document lists', async () => {
+    const cookie = await signInCookie(ctx, (await addUser(ctx, 'admin')).email)
+    const samples = { 'application/json': '{}', 'application/x-www-form-urlencoded': '' }
+    const wrong: string[] = []
+    for (const operation of operations()) {
+      const { method, path, op } = operation
+      if (!op.requestBody) continue
+      for (const [type, body] of Object.entries(samples)) {
+        // An admin may call every operation; {} and an empty form are invalid or change nothing.
+        // Accept: JSON, so a refused form is a 415, not the 303 back to its page.
+        const headers = { cookie, 'content-type': type, accept: 'application/json' }
+        const res = await call(operation, headers, body)
+        const listed = type in op.requestBody.content
+        if (listed && res.status === 415) wrong.push(`${method} ${path}: ${type} refused`)
+        // An optional body (a page button's form) is not read at all when it is something else.
+        if (!listed && op.requestBody.required && res.status !== 415)
+          wrong.push(`${method} ${path}: ${type} not documented, answered ${res.status}`)
       }
     }
     expect(wrong).toEqual([])
