@@ -187,11 +187,12 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
     )
   if (access) {
     error(401, 'No valid session or API token.')
+    const crossSite = op.method === 'get' ? '' : '; or a cross-site request'
     error(
       403,
       access.scopes
-        ? 'The role, or the API token’s scopes, do not allow this; or a cross-site form post.'
-        : 'The role does not allow this (API tokens never do); or a cross-site form post.',
+        ? `The role, or the API token’s scopes, do not allow this${crossSite}.`
+        : `The role does not allow this (API tokens never do)${crossSite}.`,
     )
   } else if (op.method !== 'get')
     error(
