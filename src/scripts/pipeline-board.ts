@@ -2,8 +2,8 @@ import { stagesBack } from './stage-moves.ts'
 
 // Drag-and-drop on the pipeline board, as an enhancement: every card also has a Move form that
 // works without JavaScript. A drop posts the same JSON the API documents, then reloads the board
-// so counts and sums come from the server. Won and lost need dates or a reason: those drops
-// open the deal page instead.
+// so counts and sums come from the server. Won and lost need dates or a reason: those drops open
+// a dialog whose form asks for them (or the deal page, where dialogs are not supported).
 
 export function enhanceBoard(): void {
   const board = document.querySelector<HTMLElement>('[data-board]')
@@ -53,7 +53,20 @@ export function enhanceBoard(): void {
       )
         return
       if (column.dataset.closed) {
-        window.location.assign(`/app/deals/${id}?close=${stage}#close`)
+        // Won asks for the contract and payment dates, lost for a reason: a form in a dialog
+        // posts the move like the deal page's, and the server's won gate still decides.
+        const dialog = document.querySelector<HTMLDialogElement>(
+          `dialog[data-close-stage="${stage}"]`,
+        )
+        const form = dialog?.querySelector('form')
+        if (!dialog || !form || typeof dialog.showModal !== 'function') {
+          window.location.assign(`/app/deals/${id}?close=${stage}#close`)
+          return
+        }
+        form.action = `/api/deals/${id}/stage`
+        const name = dialog.querySelector('[data-deal-name]')
+        if (name) name.textContent = card.querySelector('h3')?.textContent ?? ''
+        dialog.showModal()
         return
       }
       say('Moving…')
