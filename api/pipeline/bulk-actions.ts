@@ -38,9 +38,7 @@ export async function claimDeals(
   return { claimed: outcomes.filter((o) => o.ok && !o.code).length, outcomes }
 }
 
-export type ReassignResult =
-  | { ok: true; moved: number; outcomes: BulkOutcome[] }
-  | DealFailure
+export type ReassignResult = { ok: true; moved: number; outcomes: BulkOutcome[] } | DealFailure
 
 /**
  * Hands every open deal of `fromId` (or only `dealIds` among them) to `toId`, an active rep or
@@ -98,4 +96,3 @@ export async function openDealCounts(db: Db): Promise<Map<string, number>> {
     .groupBy(deals.ownerId)
   return new Map(rows.map((r) => [r.ownerId!, r.n]))
 }
-
