@@ -1,10 +1,11 @@
 import { pruneExpired } from '../../../api/background.ts'
-import { and, eq } from 'drizzle-orm'
+import { and, asc, eq } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   contacts,
   outbox,
+  webhookAttempts,
   webhookDeliveries,
   webhookEvents,
   webhookSubscriptions,
@@ -13,6 +14,7 @@ import { recordWebhookEvent, type WebhookEventType } from '../../../api/db/webho
 import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
 import { newId } from '../../../api/ids.ts'
 import {
+  claimDeliveries,
   deliverDue,
   startWebhookDelivery,
   WEBHOOK_DELIVERY_DEFAULTS,
@@ -53,7 +55,7 @@ function drain(over: Partial<WebhookDeliveryOptions> = {}, resolve?: Resolver) {
   return deliverDue(ctx.deps, fetcher, o).finally(() => fetcher.close())
 }
 
-/** Rounds until nothing is claimed (each round delivers one head per subscription). */
+/** Rounds until nothing is claimed (each round sends one batch per subscription). */
 async function drainAll(over: Partial<WebhookDeliveryOptions> = {}) {
   let total = 0
   for (let i = 0; i < 100; i++) {
@@ -124,10 +126,16 @@ describe('webhook delivery', () => {
     await receiver.down()
     const ids: string[] = []
     for (let i = 0; i < 4; i++) ids.push(await emit('deal.stage_changed', { n: i }))
-    // Only the head is tried while it fails: the others wait behind it.
+    // Only the head is tried while it fails: the others wait behind it. The first claim takes
+    // the head with the events after it, and leaves those unsent when the head fails; a head
+    // that failed is claimed alone.
     for (let round = 0; round < 3; round++) {
       const r = await drain()
-      expect(r).toMatchObject({ claimed: 1, retried: 1 })
+      expect(r).toMatchObject(
+        round === 0
+          ? { claimed: 4, retried: 1, released: 3 }
+          : { claimed: 1, retried: 1, released: 0 },
+      )
       expect(await drain()).toMatchObject({ claimed: 0 }) // backing off
       ctx.clock.advance(6 * 60 * 60 * 1000)
     }
@@ -232,6 +240,124 @@ describe('webhook delivery', () => {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.subscriptionId, slow.id))
     expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
+  })
+})
+
+describe('a backlog is sent in batches, in order, and never lost', () => {
+  const deliveriesOf = (subscriptionId: string) =>
+    ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
+      .orderBy(asc(webhookDeliveries.eventId))
+
+  it('claims a backlog in one batch per subscription and records every delivery and its log entry', async () => {
+    const a = await subscribe(receiver.url('/a'), ['lead.captured'])
+    const b = await subscribe(receiver.url('/b'), ['lead.captured'])
+    const ids: string[] = []
+    for (let i = 0; i < 12; i++) ids.push(await emit('lead.captured', { n: i }))
+    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 20, delivered: 20 })
+    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 4, delivered: 4 })
+    for (const [sub, path] of [
+      [a, '/a'],
+      [b, '/b'],
+    ] as const) {
+      const got = receiver.received.filter((r) => r.path === path)
+      expect(got.map((r) => r.headers['webhook-id'])).toEqual(ids)
+      for (const r of got) expect(new Webhook(sub.secret).verify(r.body, r.headers)).toBeTruthy()
+      const rows = await deliveriesOf(sub.id)
+      expect(rows.map((d) => [d.status, d.attempts, d.leaseUntil, d.lastStatusCode])).toEqual(
+        ids.map(() => ['delivered', 1, null, 204]),
+      )
+      const log = await ctx.deps.db
+        .select()
+        .from(webhookAttempts)
+        .where(eq(webhookAttempts.subscriptionId, sub.id))
+      expect(log.map((l) => l.eventId).sort()).toEqual([...ids].sort())
+    }
+  })
+
+  it('stops a batch at a failure: what came before is delivered, what follows waits behind it, in order', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push(await emit('deal.won', { n: i }))
+    receiver.answer = (req) =>
+      req.headers['webhook-id'] === ids[2] ? { status: 503 } : { status: 204 }
+    expect(await drain()).toMatchObject({ claimed: 5, delivered: 2, retried: 1, released: 2 })
+    expect((await deliverDue()).map((d) => [d.status, d.attempts])).toEqual([
+      ['delivered', 1],
+      ['delivered', 1],
+      ['pending', 1],
+      ['pending', 0],
+      ['pending', 0],
+    ])
+    expect(await drain()).toMatchObject({ claimed: 0 }) // the failed one backs off; the rest waits
+    receiver.answer = () => ({ status: 204 })
+    ctx.clock.advance(60_000)
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 }) // a retried head goes alone
+    expect(await drain()).toMatchObject({ claimed: 2, delivered: 2 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([
+      ids[0],
+      ids[1],
+      ids[2],
+      ids[2],
+      ids[3],
+      ids[4],
+    ])
+    function deliverDue() {
+      return deliveriesOf(sub.id)
+    }
+  })
+
+  it('a worker that dies holding a batch blocks its subscription only until the lease runs out; then the batch goes again, same ids', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
+    // The dead worker claimed and never recorded anything (killed mid-batch).
+    const dead = await claimDeliveries(ctx.deps.db, {
+      now: ctx.deps.now(),
+      limit: 8,
+      batchSize: 50,
+      leaseMs: 60_000,
+      workerId: 'dead-worker',
+    })
+    expect(dead.map((b) => b.deliveries.map((d) => d.eventId))).toEqual([ids])
+    expect(await drain({ workerId: 'w2' })).toMatchObject({ claimed: 0 })
+    ctx.clock.advance(30_000)
+    expect(await drain({ workerId: 'w2' })).toMatchObject({ claimed: 0 })
+    ctx.clock.advance(31_000)
+    expect(await drain({ workerId: 'w2' })).toMatchObject({ claimed: 3, delivered: 3 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
+    // The head was claimed twice (it had not failed, so the batch came with it again).
+    expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.attempts])).toEqual([
+      ['delivered', 2],
+      ['delivered', 1],
+      ['delivered', 1],
+    ])
+  })
+
+  it('the background worker, stopped mid-batch, records what it sent and leaves the rest to the next worker', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await emit('deal.won', { n: i }))
+    const second = held<{ status: number }>()
+    const inSecond = held<void>()
+    receiver.answer = (req) => {
+      if (req.headers['webhook-id'] !== ids[1]) return { status: 204 }
+      inSecond.release()
+      return second.promise
+    }
+    const worker = startWebhookDelivery(ctx.deps, { idleMs: 10, timeoutMs: 60_000 })
+    await inSecond.promise
+    const stopped = worker.stop()
+    second.release({ status: 204 })
+    await stopped
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids.slice(0, 2))
+    const rows = await deliveriesOf(sub.id)
+    expect(rows.map((d) => d.status)).toEqual(['delivered', 'delivered', 'pending', 'pending'])
+    expect(rows.every((d) => d.leaseUntil === null)).toBe(true)
+    expect(await drain()).toMatchObject({ claimed: 2, delivered: 2 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
   })
 })
 

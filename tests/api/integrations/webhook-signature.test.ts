@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto'
+import { Webhook } from 'standardwebhooks'
+import { describe, expect, it } from 'vitest'
+import { webhookPayload, webhookSigner } from '../../../api/integrations/webhook-delivery.ts'
+
+// Deliveries are signed with node:crypto; the standardwebhooks package is the reference.
+
+describe('webhook signatures', () => {
+  it('are what the standardwebhooks package signs, and its verify accepts them', () => {
+    for (let i = 0; i < 20; i++) {
+      const secret = `whsec_${randomBytes(8 + i).toString('base64')}`
+      const at = new Date(1_733_356_800_000 + i * 1_234_567)
+      const payload = webhookPayload({
+        type: 'deal.won',
+        eventAt: at,
+        data: { deal: { id: `d${i}`, title: 'Ünïcödé — 🚀' } },
+      })
+      const id = `0190f0a0-0000-7000-8000-${String(i).padStart(12, '0')}`
+      const ours = webhookSigner(secret)(id, at, payload)
+      expect(ours).toBe(new Webhook(secret).sign(id, at, payload))
+      const headers = {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': webhookSigner(secret)(id, new Date(), payload),
+      }
+      expect(new Webhook(secret).verify(payload, headers)).toMatchObject({ type: 'deal.won' })
+      expect(() =>
+        new Webhook(secret).verify(payload.replace('deal.won', 'deal.lost'), headers),
+      ).toThrow()
+    }
+  })
+})
