@@ -7,7 +7,7 @@ import { resolveCompany, type Company, type CompanyChoice } from './companies.ts
 import { findOrInsertContact, type Contact, type NewContact } from './contact-edits.ts'
 import { recordDealEvent } from './deal-changes.ts'
 import { stageMoveProblem, type Actor, type Deal, type DealFailure } from './deals.ts'
-import { stageOf, type StageKey } from './stages.ts'
+import { STAGES, stageOf, type StageKey } from './stages.ts'
 
 // Deals a rep enters by hand (source `manual`): a referral, a call, a conference. At any stage
 // from 10% (won with its stamped contract and payment, as ever), for a contact picked or entered
@@ -16,14 +16,9 @@ import { stageOf, type StageKey } from './stages.ts'
 // transaction; the database's one-open-deal-per-contact rule settles a race.
 
 /** Stages a deal may be created at: every one from `target` (10%) on, but lost. */
-export const CREATABLE_STAGES: readonly StageKey[] = [
-  'target',
-  'demo',
-  'decision_maker',
-  'negotiation',
-  'signed',
-  'won',
-]
+export const CREATABLE_STAGES: readonly StageKey[] = STAGES.filter(
+  (s) => s.order >= stageOf('target').order && s.key !== 'lost',
+).map((s) => s.key)
 
 export interface NewDeal {
   stage: StageKey
