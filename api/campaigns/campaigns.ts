@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, campaigns, clickEvents, users } from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import type { Env } from '../env.ts'
 import { loadSenderSettings } from '../email/sender.ts'
 import { newId } from '../ids.ts'
@@ -134,6 +135,36 @@ export async function updateCampaign(
   return { ok: true, campaign }
 }
 
+/**
+ * A campaign's start or end as a webhook event, in the transaction of the change: the campaign,
+ * who did it (null: the scheduler, once every message was handed to the outbox) and why.
+ */
+export async function announceCampaign(
+  tx: Db,
+  type: 'campaign.started' | 'campaign.completed',
+  campaign: Campaign,
+  now: Date,
+  extra: { actorId: string | null; reason?: 'stopped' | 'everything_enqueued' },
+) {
+  await recordWebhookEvent(
+    tx,
+    type,
+    {
+      campaign: {
+        id: campaign.id,
+        name: campaign.name,
+        status: campaign.status,
+        ownerId: campaign.ownerId,
+        senderEmail: campaign.senderEmail,
+        startedAt: campaign.startedAt?.toISOString() ?? null,
+        completedAt: campaign.completedAt?.toISOString() ?? null,
+      },
+      ...extra,
+    },
+    now,
+  )
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
@@ -168,16 +199,26 @@ export async function changeCampaignStatus(
       )
   }
   const to = decision.to as CampaignStatus
-  const [campaign] = await db
-    .update(campaigns)
-    .set({
-      status: to,
-      updatedAt: now,
-      ...(action === 'start' ? { startedAt: now } : {}),
-      ...(action === 'complete' ? { completedAt: now } : {}),
-    })
-    .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
-    .returning()
+  const campaign = await db.transaction(async (tx) => {
+    const [changed] = await tx
+      .update(campaigns)
+      .set({
+        status: to,
+        updatedAt: now,
+        ...(action === 'start' ? { startedAt: now } : {}),
+        ...(action === 'complete' ? { completedAt: now } : {}),
+      })
+      .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
+      .returning()
+    if (changed && action === 'start')
+      await announceCampaign(tx, 'campaign.started', changed, now, { actorId: actor.id })
+    if (changed && action === 'complete')
+      await announceCampaign(tx, 'campaign.completed', changed, now, {
+        actorId: actor.id,
+        reason: 'stopped',
+      })
+    return changed
+  })
   if (!campaign)
     return fail(409, 'conflict', 'The campaign changed meanwhile; reload and try again.')
   return { ok: true, campaign }

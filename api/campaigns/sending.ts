@@ -7,6 +7,7 @@ import { enqueueMarketingEmail, marketingProblems } from '../email/marketing.ts'
 import { loadSenderSettings } from '../email/sender.ts'
 import type { Logger } from '../logger.ts'
 import { linkTracker, trackLinks } from '../tracking/links.ts'
+import { announceCampaign } from './campaigns.ts'
 import { planSends, type SchedulableCampaign } from './scheduler.ts'
 import { outreachRecipient, templateOf } from './preview.ts'
 
@@ -75,10 +76,16 @@ export async function enqueueDueRecipients(
         )
         .limit(1)
       if (running) continue
-      await tx
+      const [done] = await tx
         .update(campaigns)
         .set({ status: 'completed', completedAt: now, updatedAt: now })
         .where(and(eq(campaigns.id, c.id), eq(campaigns.status, 'sending')))
+        .returning()
+      if (done)
+        await announceCampaign(tx, 'campaign.completed', done, now, {
+          actorId: null,
+          reason: 'everything_enqueued',
+        })
       completed++
     }
 

@@ -16,6 +16,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'deal.lost',
   'contact.unsubscribed',
   'grader.report_completed',
+  'campaign.started',
+  'campaign.completed',
+  'click.human',
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 /** Sent only by the "Send a test event" button, to one subscription. */
@@ -44,4 +47,30 @@ export async function recordWebhookEvent(
     from webhook_subscriptions s, event
     where s.disabled_at is null and s.events @> ${JSON.stringify([type])}::jsonb`)
   return id
+}
+
+/**
+ * Records several events of one type, each queued for every enabled subscription to the type,
+ * in one statement (a batch of judged clicks). Returns their ids, in the order of `data`.
+ */
+export async function recordWebhookEvents(
+  tx: Db,
+  type: WebhookEventType,
+  data: Record<string, unknown>[],
+  now: Date,
+): Promise<string[]> {
+  if (data.length === 0) return []
+  const rows = data.map((d) => ({ id: newId(now.getTime()), data: d }))
+  await tx.execute(sql`
+    with event as (
+      insert into webhook_events (id, type, data, created_at)
+      select x.id, ${type}, x.data, ${now.toISOString()}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id text, data jsonb)
+      returning id, created_at
+    )
+    insert into webhook_deliveries (subscription_id, event_id, run_after, created_at)
+    select s.id, event.id, event.created_at, event.created_at
+    from webhook_subscriptions s, event
+    where s.disabled_at is null and s.events @> ${JSON.stringify([type])}::jsonb`)
+  return rows.map((r) => r.id)
 }

@@ -8,6 +8,7 @@ import {
   outbox,
   trackedLinks,
 } from '../db/schema.ts'
+import { recordWebhookEvents } from '../db/webhook-outbox.ts'
 import type { Deps } from '../deps.ts'
 import { qualifyContact } from '../pipeline/qualification.ts'
 import {
@@ -180,7 +181,11 @@ async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun,
     ? await Promise.all([
         messageContext(tx, recipientIds, rows),
         tx
-          .select({ id: campaignRecipients.id, sentAt: campaignRecipients.sentAt })
+          .select({
+            id: campaignRecipients.id,
+            sentAt: campaignRecipients.sentAt,
+            contactId: campaignRecipients.contactId,
+          })
           .from(campaignRecipients)
           .where(inArray(campaignRecipients.id, recipientIds)),
       ])
@@ -192,6 +197,7 @@ async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun,
     byRecipient.set(r.recipientId!, list)
   }
   const sentAt = new Map(recipients.map((r) => [r.id, r.sentAt]))
+  const contactOf = new Map(recipients.map((r) => [r.id, r.contactId]))
 
   // Each campaign's clicks around this batch, for the cross-recipient burst rule.
   const campaignClicks = new Map<string, ClickFacts[]>()
@@ -247,6 +253,37 @@ async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun,
       })),
     )}::jsonb) as x(id text, verdict text, reasons jsonb, rules_version text)
     where c.id = x.id`)
+
+  // Clicks that became human (a re-score of one already human is not news) go out as webhook
+  // events in this transaction, before the targets they make.
+  const human = judged.filter(
+    ({ row, judgement }) => isHumanVerdict(judgement.verdict) && !isHumanVerdict(row.verdict),
+  )
+  if (human.length > 0) {
+    const links = await tx
+      .select({ token: trackedLinks.token, url: trackedLinks.url })
+      .from(trackedLinks)
+      .where(inArray(trackedLinks.token, [...new Set(human.map(({ row }) => row.token))]))
+    const urlOf = new Map(links.map((l) => [l.token, l.url]))
+    await recordWebhookEvents(
+      tx,
+      'click.human',
+      human.map(({ row, judgement }) => ({
+        click: {
+          id: row.id,
+          at: row.createdAt.toISOString(),
+          url: urlOf.get(row.token) ?? null,
+          verdict: judgement.verdict,
+          reasons: judgement.reasons,
+          rulesVersion: judgement.rulesVersion,
+        },
+        campaignId: row.campaignId,
+        recipientId: row.recipientId,
+        contactId: row.recipientId ? (contactOf.get(row.recipientId) ?? null) : null,
+      })),
+      now,
+    )
+  }
 
   let qualified = 0
   for (const { row, judgement } of judged) {
