@@ -88,6 +88,8 @@ interface Needle {
   contains: string
   wordStart: string
   substring: boolean
+  /** The second pass: near misses only (see searchEverything). */
+  near: boolean
 }
 
 function needleOf(text: string): Needle {
@@ -98,15 +100,22 @@ function needleOf(text: string): Needle {
     // A word of the document starts with the query (the document is prefixed with a space).
     wordStart: `% ${escapeLike(text)}%`,
     substring: text.length >= SUBSTRING_MIN,
+    near: false,
   }
 }
 
-/** The rows of one kind that match: the query inside, or a word within the typo threshold. */
+/**
+ * The rows of one kind that match. First pass: the query inside (all its trigrams, which the GIN
+ * index intersects starting from the rarest, so the cost follows the rarest trigram, not the
+ * table). Second pass: words within the typo threshold, which needs only some trigrams and so
+ * reads every posting list of the query, common ones (`exa`, `com`) included. Queries shorter
+ * than three characters have no trigram to intersect and match word starts in the first pass.
+ */
 function matches(doc: SQL, needle: Needle, also: SQL[] = []): SQL {
+  if (needle.near) return sql`${needle.text} <% ${doc}`
   return or(
     ...also,
-    ...(needle.substring ? [sql`${doc} ilike ${needle.contains}`] : []),
-    sql`${needle.text} <% ${doc}`,
+    needle.substring ? sql`${doc} ilike ${needle.contains}` : sql`${needle.text} <% ${doc}`,
   )!
 }
 
@@ -286,17 +295,26 @@ export async function searchEverything(
     contacts: can(viewer, 'contacts:read'),
   },
 ): Promise<SearchResults> {
-  const needle = needleOf(query)
+  const literal = needleOf(query)
   return db.transaction(async (tx) => {
     await tx.execute(
       sql`select set_config('pg_trgm.word_similarity_threshold', ${String(TYPO_THRESHOLD)}, true)`,
     )
-    const results: SearchResults = { query }
-    if (readable.deals) results.deals = await searchDeals(tx, needle, viewer)
-    if (readable.contacts) {
-      results.contacts = await searchContacts(tx, needle)
-      results.companies = await searchCompanies(tx, needle)
+    const pass = async (needle: Needle) => {
+      const results: SearchResults = { query }
+      if (readable.deals) results.deals = await searchDeals(tx, needle, viewer)
+      if (readable.contacts) {
+        results.contacts = await searchContacts(tx, needle)
+        results.companies = await searchCompanies(tx, needle)
+      }
+      return results
     }
-    return results
+    const results = await pass(literal)
+    // Near misses only when nothing at all matches literally, i.e. the query is likely mistyped:
+    // the second pass is the costly one (see matches), and "globex.example" should not list every
+    // company whose domain ends in .example.
+    const found = [results.deals, results.contacts, results.companies].some((g) => g && g.total > 0)
+    if (found || !literal.substring) return results
+    return pass({ ...literal, near: true })
   })
 }
