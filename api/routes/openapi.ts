@@ -153,7 +153,7 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
       .join('')
     const tryIt =
       method === 'get' && op.security.length > 0
-        ? `<form class="try"><input name="path" value="${escape(path)}" aria-label="Path to call" size="50"> <button>Send</button><pre class="out" hidden></pre></form>`
+        ? `<form class="try" hidden><input name="path" value="${escape(path)}" aria-label="Path to call" size="50"> <button>Send</button><pre class="out" hidden></pre></form>`
         : ''
     const roles = op['x-roles']
     const scopes = op['x-scopes']
@@ -175,14 +175,16 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
     .map((t) => `<li><code>${escape(t)}</code></li>`)
     .join('')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(doc.info.title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}code,pre{font-family:ui-monospace,monospace;font-size:.9em}pre{background:#f4f5f7;padding:.75rem;overflow:auto}h2{margin-top:2rem}section{border-top:1px solid #dde;padding:.5rem 0}h3{margin:.25rem 0;font-size:1.05rem}.m{display:inline-block;min-width:4.5rem;color:#0b5}small{color:#556}details{margin:.25rem 0}summary{cursor:pointer;color:#345}nav{line-height:2}</style></head>
-<body><h1>${escape(doc.info.title)} <small>${escape(doc.info.version)}</small></h1>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}code,pre{font-family:ui-monospace,monospace;font-size:.9em}pre{background:#f4f5f7;padding:.75rem;overflow:auto}h2{margin-top:2rem}section{border-top:1px solid #dde;padding:.5rem 0}h3{margin:.25rem 0;font-size:1.05rem;overflow-wrap:anywhere}.m{display:inline-block;min-width:4.5rem;color:#067647}input{max-width:100%}small{color:#556}details{margin:.25rem 0}summary{cursor:pointer;color:#345}nav{line-height:2}</style></head>
+<body><main><h1>${escape(doc.info.title)} <small>${escape(doc.info.version)}</small></h1>
 <p>${prose(doc.info.description)}</p><p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI ${doc.openapi}). ${ops.length} operations; webhook events at the end.</p>
 <nav>${nav} · <a href="#webhooks">webhooks</a></nav>
-<p><label>API token for “Send”: <input id="token" type="password" size="50" autocomplete="off" placeholder="fdt_…"></label></p>
+<p class="try" hidden><label>API token for “Send”: <input id="token" type="password" size="50" autocomplete="off" placeholder="fdt_…"></label></p>
 ${body}
-<h2 id="webhooks">Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul>
+<h2 id="webhooks">Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul></main>
 <script nonce="${nonce}">
+// "Send" needs this script: without it the forms stay hidden.
+for (const el of document.querySelectorAll('.try')) el.hidden = false
 for (const form of document.querySelectorAll('form.try')) form.addEventListener('submit', async (e) => {
   e.preventDefault()
   const out = form.querySelector('.out'); out.hidden = false; out.textContent = '…'
