@@ -603,10 +603,13 @@ const createSchema = z
   .refine((v) => !!v.contactId !== !!v.email, 'Pick a contact, or enter the new contact’s email.')
 
 const bulkClaimSchema = z.object({
+  // Refinements, so the queue's form shows the sentence alone (not "Ids: Tick at least one…");
+  // meta keeps the limits in the OpenAPI document.
   ids: z
     .array(id)
-    .min(1, 'Tick at least one lead first.')
-    .max(MAX_BULK, `At most ${MAX_BULK} at once.`),
+    .refine((ids) => ids.length > 0, 'Tick at least one lead first.')
+    .refine((ids) => ids.length <= MAX_BULK, `At most ${MAX_BULK} at once.`)
+    .meta({ minItems: 1, maxItems: MAX_BULK }),
   next,
 })
 

@@ -434,6 +434,14 @@ describe('bulk take-over', () => {
     expect((await post('/api/deals/claim', { ids: [] })).status).toBe(422)
     expect((await post('/api/deals/claim', { ids: ['x'] })).status).toBe(422)
     expect((await post('/api/deals/claim', { ids: Array(201).fill(lead.id) })).status).toBe(422)
+    // The queue's form with nothing ticked: the sentence alone, not prefixed with a field name.
+    const none = await ctx.app.request(
+      '/api/deals/claim',
+      form({ next: '/app/leads' }, { cookie: rep.cookie }),
+    )
+    expect(none.status).toBe(303)
+    const error = new URL(none.headers.get('location')!, ORIGIN).searchParams.get('error')
+    expect(error).toBe('Tick at least one lead first.')
     expect(await snapshot()).toEqual(before)
   })
 })
