@@ -139,6 +139,9 @@ describe.skipIf(!hasChromium)('search and keyboard shortcuts (real Chromium)', (
     await page.getByRole('button', { name: 'Search', exact: true }).click()
     await page.waitForURL(/\/app\/search\?q=/)
     await expect(page.locator(`a[href="/app/contacts/${contact.id}"]`).count()).resolves.toBe(1)
+    // A company found links to its own page (it once went to the contacts list, filtered).
+    const company = page.locator('section[aria-labelledby="companies-h"] a').first()
+    expect(await company.getAttribute('href')).toMatch(/^\/app\/companies\/[0-9a-f-]{36}$/)
     await context.close()
   })
 })
