@@ -65,9 +65,11 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
 
     await page.goto(`${server.url}/app/leads`)
     const company = await page.locator('.lead h2').first().innerText()
+    // The first lead's own button (the bulk "Take over the ticked leads" comes before it).
     await page
-      .getByRole('button', { name: /^Take over/ })
+      .locator('.lead')
       .first()
+      .getByRole('button', { name: /^Take over/ })
       .click()
     await page.waitForURL(/\/app\/deals\/[0-9a-f-]{36}\?notice=/)
     const dealUrl = page.url().split('?')[0]!
