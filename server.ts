@@ -6,7 +6,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
 import { createDeps } from './api/deps.ts'
-import { createClickWriter } from './api/tracking/click-writer.ts'
+import { openClickWriter } from './api/tracking/click-journal.ts'
 import { startBackground } from './api/background.ts'
 import { maintainEmbedded } from './api/db/maintenance.ts'
 import { DataDirInUseError } from './api/db/client.ts'
@@ -51,8 +51,9 @@ export async function startServer(
   }
   const statics = await staticFiles(clientDir)
 
-  // Tracked-link clicks are committed in groups; the writer is drained before the database closes.
-  const clicks = createClickWriter(deps.db, deps.logger)
+  // Tracked-link clicks are committed in groups (journaled first on the embedded database, which
+  // replays what a crash left); the writer is drained before the database closes.
+  const clicks = await openClickWriter(deps)
   const api = createApp(deps, clicks)
   // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
   // Hono's; static files are served next; everything else is rendered by Astro.

@@ -229,7 +229,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/submissions', submissionRoutes)
   app.route('/api/grader', graderRoutes)
   app.route('/api/campaigns', campaignRoutes)
-  app.route('/api/beacon', beaconRoutes)
+  app.route('/api/beacon', beaconRoutes(clicks))
   app.route('/api/campaigns', campaignResultRoutes)
   app.route('/d', downloadRoutes)
 

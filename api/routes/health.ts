@@ -11,18 +11,19 @@ import type { ClickWriter } from '../tracking/click-writer.ts'
  * GET /api/health. `clicks` counts this process's tracked-link clicks since it started: those
  * committed, and those answered with their 302 although their insert failed twice (the failure
  * policy in the README): any unrecorded click means the database lost writes and was logged.
+ * `pending`: journaled (durable) clicks not yet moved into the database (the embedded one only).
  */
 export const healthRoutes = (clicks: Pick<ClickWriter, 'stats'>) =>
   new Hono<AppEnv>().get('/', async (c) => {
     const { database, version } = c.var.deps
     const ok = await database.ping()
-    const { recorded, unrecorded } = clicks.stats()
+    const { recorded, unrecorded, pending } = clicks.stats()
     return c.json(
       {
         status: ok ? 'ok' : 'degraded',
         database: { engine: database.engine, ok },
         ...(ok ? { outbox: await outboxStatus(c.var.deps) } : {}),
-        clicks: { recorded, unrecorded },
+        clicks: { recorded, unrecorded, pending },
         version,
       },
       ok ? 200 : 503,

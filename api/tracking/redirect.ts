@@ -120,10 +120,7 @@ export function trackedLinkRedirect(
         return linkNotFoundPage(c)
       },
       (err: unknown) => {
-        const cause = (err as { cause?: { message?: string } }).cause
-        deps.logger.error('tracked link lookup failed', {
-          error: cause?.message ?? (err as Error).message?.split('\n')[0],
-        })
+        deps.logger.error('tracked link lookup failed', { err })
         return linkUnavailablePage(c)
       },
     )

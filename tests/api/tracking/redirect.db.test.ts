@@ -337,12 +337,14 @@ describe('failure policy', () => {
       expect.objectContaining({
         level: 'error',
         clicks: 1,
-        error: expect.stringContaining('clicks refused by the test'),
+        err: expect.objectContaining({
+          cause: expect.objectContaining({ message: 'clicks refused by the test' }),
+        }),
       }),
     ])
     expect(lines.join('\n')).not.toContain(tokens[0])
     const health = await (await app.request('/api/health')).json()
-    expect(health.clicks).toEqual({ recorded: 0, unrecorded: 1 })
+    expect(health.clicks).toEqual({ recorded: 0, unrecorded: 1, pending: 0 })
   })
 
   it('retries a failed commit once', async () => {
@@ -379,7 +381,7 @@ describe('failure policy', () => {
     expect(clicks.stats()).toMatchObject({ recorded: 1, unrecorded: 1 })
     const health = await app.request('/api/health')
     expect(health.status).toBe(503)
-    expect((await health.json()).clicks).toEqual({ recorded: 1, unrecorded: 1 })
+    expect((await health.json()).clicks).toEqual({ recorded: 1, unrecorded: 1, pending: 0 })
   })
 })
 
