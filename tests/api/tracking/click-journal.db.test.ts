@@ -11,7 +11,7 @@ import { setupTestDb } from '../../db.ts'
 import { held } from './fixtures.ts'
 
 // The embedded database's click writer (api/tracking/click-journal.ts): a click is answered once
-// its line is fdatasync'd in the journal; rows reach click_events afterwards and a crash's
+// its line is in the journal; rows reach click_events afterwards and a crash's
 // leftovers are replayed at the next start.
 
 const ctx = await setupTestDb()
