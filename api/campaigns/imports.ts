@@ -321,6 +321,9 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
     candidates.push({ line: row.line, prospect: result.prospect })
   }
 
+  // Between statements the event loop gets a turn: PGlite runs each one on this thread and a
+  // chain of awaited statements would otherwise keep every request (and click) waiting for
+  // the whole chunk (clicks went unanswered for seconds during a 50,000-row import).
   await db.transaction(async (tx) => {
     const emails = candidates.map((c) => c.prospect.email)
     const suppressed = new Set(
@@ -333,6 +336,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
           ).map((r) => r.email)
         : [],
     )
+    await yieldToOthers()
     const unsuppressed = candidates.filter((c) => !suppressed.has(c.prospect.email))
     const existing = unsuppressed.length
       ? await tx
@@ -362,6 +366,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       // Fill blanks only: what a person typed in a form (or an earlier import) stays.
       const fill = (column: string) =>
         sql.raw(`coalesce(nullif("contacts"."${column}", ''), excluded."${column}")`)
+      await yieldToOthers()
       const people = rowsOf<{ id: string; email: string }>(
         await tx.execute(sql`
           insert into ${contacts} (id, email, email_display, first_name, last_name, job_title, company_name, source, created_at, updated_at)
@@ -398,9 +403,11 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
             company_name = ${fill('company_name')}
           returning id, email`),
       )
+      await yieldToOthers()
       const contactOf = new Map(people.map((p) => [p.email, p.id]))
 
       const needDeal = keep.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
+      await yieldToOthers()
       if (needDeal.length) {
         const created = rowsOf<{ id: string }>(
           await tx.execute(sql`
@@ -460,6 +467,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
             )}`)
       }
 
+      await yieldToOthers()
       const recipients = rowsOf<{ id: string }>(
         await tx.execute(sql`
           insert into ${campaignRecipients} (id, campaign_id, contact_id, email, fields, line, created_at)
@@ -497,8 +505,10 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       // Already a recipient of this campaign (an earlier upload): a duplicate too.
       duplicates += keep.length - recipients.length
     }
+    await yieldToOthers()
     if (errors.length) await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
 
+    await yieldToOthers()
     const moved = await tx
       .update(campaignImports)
       .set({
