@@ -114,6 +114,10 @@ export const companies = pgTable(
       'gin',
       sql`(${t.name} || ' ' || coalesce(${t.domain}, '')) gin_trgm_ops`,
     ),
+    // Search's first pass (api/search/documents.ts prefixKeys): exact and prefix matches as btree
+    // range scans, so a long literal query never reads the trigram index's common posting lists.
+    index('companies_name_prefix_idx').using('btree', sql`lower(${t.name}) text_pattern_ops`),
+    index('companies_domain_prefix_idx').using('btree', sql`${t.domain} text_pattern_ops`),
   ],
 )
 
@@ -146,6 +150,24 @@ export const contacts = pgTable(
     index('contacts_search_trgm_idx').using(
       'gin',
       sql`(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '') || ' ' || ${t.emailDisplay}) gin_trgm_ops`,
+    ),
+    // Search's first pass (api/search/documents.ts prefixKeys): full name, surname, address and
+    // the address's domain, each lowercased, as btree range scans.
+    index('contacts_name_prefix_idx').using(
+      'btree',
+      sql`lower(trim(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, ''))) text_pattern_ops`,
+    ),
+    index('contacts_last_name_prefix_idx').using(
+      'btree',
+      sql`lower(${t.lastName}) text_pattern_ops`,
+    ),
+    index('contacts_email_prefix_idx').using(
+      'btree',
+      sql`lower(${t.emailDisplay}) text_pattern_ops`,
+    ),
+    index('contacts_email_domain_idx').using(
+      'btree',
+      sql`lower(split_part(${t.emailDisplay}, '@', 2)) text_pattern_ops`,
     ),
   ],
 )
@@ -277,6 +299,8 @@ export const deals = pgTable(
     index('deals_updated_idx').on(t.updatedAt, t.id),
     // Search (api/search/): trigram index for typo-tolerant and substring matches on the title.
     index('deals_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
+    // Search's first pass (api/search/documents.ts prefixKeys): a title starting with the query.
+    index('deals_title_prefix_idx').using('btree', sql`lower(${t.title}) text_pattern_ops`),
     // My day: a rep's open deals with a next step due by a day, and those without one.
     index('deals_owner_next_step_idx')
       .on(t.ownerId, t.nextStepOn)
