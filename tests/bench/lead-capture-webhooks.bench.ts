@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
+import pg from 'pg'
 import { createUser } from '../../api/accounts/users.ts'
 import { createDeps } from '../../api/deps.ts'
 import { parseEnv } from '../../api/env.ts'
@@ -171,11 +172,11 @@ export async function bench(): Promise<Figure[]> {
   // Two databases on the same PostgreSQL server: the given one and a fresh one beside it.
   let second: string | undefined
   if (base) {
-    const { default: postgres } = await import('postgres')
-    const admin = postgres(base, { max: 1, onnotice: () => {} })
+    const admin = new pg.Client({ connectionString: base })
+    await admin.connect()
     const name = `bench_lcw_${process.pid}`
-    await admin.unsafe(`drop database if exists ${name}`)
-    await admin.unsafe(`create database ${name}`)
+    await admin.query(`drop database if exists ${name}`)
+    await admin.query(`create database ${name}`)
     await admin.end()
     const u = new URL(base)
     u.pathname = `/${name}`
@@ -260,9 +261,9 @@ export async function bench(): Promise<Figure[]> {
     for (const side of sides) await side.stop()
     for (const r of receivers) await r.close()
     if (second) {
-      const { default: postgres } = await import('postgres')
-      const admin = postgres(process.env.BENCH_DATABASE_URL!, { max: 1, onnotice: () => {} })
-      await admin.unsafe(`drop database if exists ${new URL(second).pathname.slice(1)}`)
+      const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL! })
+      await admin.connect()
+      await admin.query(`drop database if exists ${new URL(second).pathname.slice(1)} with (force)`)
       await admin.end()
     }
   }
