@@ -116,7 +116,8 @@ describe.skipIf(!hasChromium)('search and keyboard shortcuts (real Chromium)', (
 
     // `n` on one of the rep's deals: the first field of "plan a next step".
     await page.goto(`${server.url}/app/pipeline`)
-    const deal = await page.locator('a[href^="/app/deals/"]').first().getAttribute('href')
+    // A card's link (the page's first deal link is the New deal button).
+    const deal = await page.locator('.deal-card h3 a').first().getAttribute('href')
     await page.goto(`${server.url}${deal}`)
     await page.keyboard.press('n')
     const field = await focused(page)
@@ -139,7 +140,9 @@ describe.skipIf(!hasChromium)('search and keyboard shortcuts (real Chromium)', (
     await page.getByRole('button', { name: 'Search', exact: true }).click()
     await page.waitForURL(/\/app\/search\?q=/)
     await expect(page.locator(`a[href="/app/contacts/${contact.id}"]`).count()).resolves.toBe(1)
-    // A company found links to its own page (it once went to the contacts list, filtered).
+    // A company found (by its domain) links to its own page (it once went to the contacts list).
+    const domain = contact.email.split('@')[1]!
+    await page.goto(`${server.url}/app/search?${new URLSearchParams({ q: domain })}`)
     const company = page.locator('section[aria-labelledby="companies-h"] a').first()
     expect(await company.getAttribute('href')).toMatch(/^\/app\/companies\/[0-9a-f-]{36}$/)
     await context.close()
