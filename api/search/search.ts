@@ -8,14 +8,31 @@ import { companies, contacts, deals, users } from '../db/schema.ts'
 import type { StageKey } from '../pipeline/stages.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import type { Actor } from '../pipeline/deals.ts'
-import { contactDocument, companyDocument, dealDocument } from './documents.ts'
+import {
+  companyDocument,
+  companyDomainKey,
+  companyNameKey,
+  contactDocument,
+  contactEmailDomainKey,
+  contactEmailKey,
+  contactLastNameKey,
+  contactNameKey,
+  dealDocument,
+  dealTitleKey,
+} from './documents.ts'
 
 // Search everywhere: deals, contacts and companies by name, email and domain, each group ranked
 // exact match → a word starting with the query → the query inside → a near miss (a typo), then by
-// trigram word similarity. Matches come from the pg_trgm GIN indexes on both engines (PostgreSQL
-// and PGlite load the same extension). A query matching more than CANDIDATES rows of one kind
-// ranks the first CANDIDATES the index yields (the count then says "200+"): a query that broad is
-// refined by typing more, and the cap keeps its cost flat as the tables grow.
+// trigram word similarity. Each kind is looked up in up to two passes. First, exact and prefix
+// matches on its keys (name, surname, address, domain, title: documents.ts), btree range scans
+// whose cost follows the rows found, not the table. When they find a page (GROUP_LIMIT rows) or a
+// row the query identifies (a whole address, a whole domain), that is the answer, and its count
+// is theirs. Otherwise the pg_trgm GIN indexes (both engines load the extension) find the query
+// inside, then near misses. A long literal query (an address, a domain) thus never reads the
+// trigram posting lists nearly every row is on (`exa`, `com`), which grow with the table. A query
+// matching more than CANDIDATES rows of one kind ranks the first CANDIDATES an index yields (the
+// count then says "200+"): a query that broad is refined by typing more, and the cap keeps its
+// cost flat as the tables grow.
 
 export const MAX_QUERY_LENGTH = 100
 
@@ -119,6 +136,22 @@ function matches(doc: SQL, needle: Needle, also: SQL[] = []): SQL {
   )!
 }
 
+/** One way of finding a kind's rows: which match, and whether the query identifies any of them. */
+interface Pass {
+  where: SQL
+  keyed: SQL
+}
+
+/** Rows whose key starts with the query (btree range scans on the keys' prefix indexes). */
+const startsWith = (needle: Needle, keys: SQL[]): SQL =>
+  or(...keys.map((key) => sql`${key} like ${`${escapeLike(needle.lower)}%`}`))!
+
+/** The trigram pass: the query inside (or, on the second pass, a near miss). */
+const trigramPass = (doc: SQL, needle: Needle, also: SQL[] = []): Pass => ({
+  where: matches(doc, needle, also),
+  keyed: sql`false`,
+})
+
 /** 0 exact, 1 a word starts with the query, 2 the query inside, 3 (NEAR_MISS) a near miss. */
 function tierOf(doc: SQL, needle: Needle, exact: SQL): SQL<number> {
   return sql<number>`case when ${exact} then 0 when (' ' || ${doc}) ilike ${needle.wordStart} then 1 when ${doc} ilike ${needle.contains} then 2 else 3 end`
@@ -129,26 +162,50 @@ const scoreOf = (doc: SQL, needle: Needle) =>
 
 const NEAR_MISS = 3
 
-/** Over the ranked candidates: how many, and how many match literally (not near misses). */
-const counts = (tier: SQL | SQL.Aliased) => ({
+/** Over the ranked candidates: how many, how many match literally (not near misses), keyed. */
+const counts = (tier: SQL | SQL.Aliased, keyed: SQL | SQL.Aliased) => ({
   total: sql<number>`count(*) over ()`.mapWith(Number),
   literal: sql<number>`count(*) filter (where ${tier} < ${NEAR_MISS}) over ()`.mapWith(Number),
   tier: sql<number>`${tier}`.mapWith(Number),
+  keyed: sql<boolean>`bool_or(${keyed}) over ()`.mapWith(Boolean),
 })
+
+interface Counted {
+  total: number
+  literal: number
+  tier: number
+  keyed: boolean
+}
+
+/**
+ * The prefix pass, and the trigram pass only when the first found less than a page and nothing
+ * the query identifies; near misses (the second pass of searchEverything) use the trigrams only.
+ */
+async function twoPasses<T extends Counted>(
+  needle: Needle,
+  run: (pass: Pass) => Promise<T[]>,
+  prefix: Pass,
+  trigrams: Pass,
+): Promise<Group<Omit<T, keyof Counted>>> {
+  if (!needle.near) {
+    const rows = await run(prefix)
+    const top = rows[0]
+    if (top && (top.total >= GROUP_LIMIT || top.keyed)) return groupOf(rows)
+  }
+  return groupOf(await run(trigrams))
+}
 
 /**
  * Near misses are shown only when nothing matches literally: "globex.example" should not list
  * every company whose domain ends in .example, while "Northwnid" still finds Northwind.
  */
-function groupOf<T extends { total: number; literal: number; tier: number }>(
-  rows: T[],
-): Group<Omit<T, 'total' | 'literal' | 'tier'>> {
+function groupOf<T extends Counted>(rows: T[]): Group<Omit<T, keyof Counted>> {
   const literalOnly = rows.length > 0 && rows[0]!.tier < NEAR_MISS
   const total = rows[0]?.total ?? 0
   return {
     hits: rows
       .filter((r) => !literalOnly || r.tier < NEAR_MISS)
-      .map(({ total: _t, literal: _l, tier: _r, ...hit }) => hit),
+      .map(({ total: _t, literal: _l, tier: _r, keyed: _k, ...hit }) => hit),
     total: literalOnly ? rows[0]!.literal : total,
     capped: total >= CANDIDATES,
   }
@@ -164,42 +221,50 @@ async function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group
   const visible = can(viewer, 'pipeline:read_team')
     ? undefined
     : or(eq(deals.ownerId, viewer.id), isNull(deals.ownerId))
-  const c = db
-    .select({
-      id: deals.id,
-      title: deals.title,
-      stage: deals.stage,
-      ownerName: sql<string | null>`${owner.name}`.as('owner_name'),
-      contactName: sql<string | null>`nullif(${fullName}, '')`.as('contact_name'),
-      contactEmail: sql<string | null>`${contacts.emailDisplay}`.as('contact_email'),
-      companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`.as(
-        'company_name',
-      ),
-      tier: tierOf(doc, needle, sql`lower(${deals.title}) = ${needle.lower}`).as('tier'),
-      score: scoreOf(doc, needle).as('score'),
-    })
-    .from(deals)
-    .leftJoin(owner, eq(owner.id, deals.ownerId))
-    .leftJoin(contacts, eq(contacts.id, deals.contactId))
-    .leftJoin(companies, eq(companies.id, deals.companyId))
-    .where(and(matches(doc, needle), visible))
-    .limit(CANDIDATES)
-    .as('c')
-  const rows = await db
-    .select({
-      id: c.id,
-      title: c.title,
-      stage: c.stage,
-      ownerName: c.ownerName,
-      contactName: c.contactName,
-      contactEmail: c.contactEmail,
-      companyName: c.companyName,
-      ...counts(c.tier),
-    })
-    .from(c)
-    .orderBy(c.tier, sql`${c.score} desc`, c.id)
-    .limit(GROUP_LIMIT)
-  return groupOf(rows)
+  const run = async (pass: Pass) => {
+    const c = db
+      .select({
+        id: deals.id,
+        title: deals.title,
+        stage: deals.stage,
+        ownerName: sql<string | null>`${owner.name}`.as('owner_name'),
+        contactName: sql<string | null>`nullif(${fullName}, '')`.as('contact_name'),
+        contactEmail: sql<string | null>`${contacts.emailDisplay}`.as('contact_email'),
+        companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`.as(
+          'company_name',
+        ),
+        tier: tierOf(doc, needle, sql`${dealTitleKey} = ${needle.lower}`).as('tier'),
+        score: scoreOf(doc, needle).as('score'),
+        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
+      })
+      .from(deals)
+      .leftJoin(owner, eq(owner.id, deals.ownerId))
+      .leftJoin(contacts, eq(contacts.id, deals.contactId))
+      .leftJoin(companies, eq(companies.id, deals.companyId))
+      .where(and(pass.where, visible))
+      .limit(CANDIDATES)
+      .as('c')
+    return db
+      .select({
+        id: c.id,
+        title: c.title,
+        stage: c.stage,
+        ownerName: c.ownerName,
+        contactName: c.contactName,
+        contactEmail: c.contactEmail,
+        companyName: c.companyName,
+        ...counts(c.tier, c.keyed),
+      })
+      .from(c)
+      .orderBy(c.tier, sql`${c.score} desc`, c.id)
+      .limit(GROUP_LIMIT)
+  }
+  return twoPasses(
+    needle,
+    run,
+    { where: startsWith(needle, [dealTitleKey]), keyed: sql`false` },
+    trigramPass(doc, needle),
+  )
 }
 
 async function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
@@ -209,76 +274,106 @@ async function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>
   const byAddress = address ? [eq(contacts.email, address)] : []
   const exact = or(
     ...byAddress,
-    sql`lower(${contacts.emailDisplay}) = ${needle.lower}`,
-    sql`lower(${fullName}) = ${needle.lower}`,
+    sql`${contactEmailKey} = ${needle.lower}`,
+    sql`${contactNameKey} = ${needle.lower}`,
   )!
-  const c = db
-    .select({
-      id: contacts.id,
-      name: sql<string | null>`nullif(${fullName}, '')`.as('name'),
-      email: contacts.emailDisplay,
-      jobTitle: contacts.jobTitle,
-      companyName: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`.as(
-        'company_name',
-      ),
-      tier: tierOf(doc, needle, exact).as('tier'),
-      score: scoreOf(doc, needle).as('score'),
-    })
-    .from(contacts)
-    .leftJoin(companies, eq(companies.id, contacts.companyId))
-    .where(matches(doc, needle, byAddress))
-    .limit(CANDIDATES)
-    .as('c')
-  const rows = await db
-    .select({
-      id: c.id,
-      name: c.name,
-      email: c.email,
-      jobTitle: c.jobTitle,
-      companyName: c.companyName,
-      ...counts(c.tier),
-    })
-    .from(c)
-    .orderBy(c.tier, sql`${c.score} desc`, c.id)
-    .limit(GROUP_LIMIT)
-  return groupOf(rows)
+  const run = async (pass: Pass) => {
+    const c = db
+      .select({
+        id: contacts.id,
+        name: sql<string | null>`nullif(${fullName}, '')`.as('name'),
+        email: contacts.emailDisplay,
+        jobTitle: contacts.jobTitle,
+        companyName: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`.as(
+          'company_name',
+        ),
+        tier: tierOf(doc, needle, exact).as('tier'),
+        score: scoreOf(doc, needle).as('score'),
+        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
+      })
+      .from(contacts)
+      .leftJoin(companies, eq(companies.id, contacts.companyId))
+      .where(pass.where)
+      .limit(CANDIDATES)
+      .as('c')
+    return db
+      .select({
+        id: c.id,
+        name: c.name,
+        email: c.email,
+        jobTitle: c.jobTitle,
+        companyName: c.companyName,
+        ...counts(c.tier, c.keyed),
+      })
+      .from(c)
+      .orderBy(c.tier, sql`${c.score} desc`, c.id)
+      .limit(GROUP_LIMIT)
+  }
+  // A whole address, or a whole domain (the people there), is what the query means.
+  const keyed = or(...byAddress, sql`${contactEmailDomainKey} = ${needle.lower}`)!
+  const prefix = startsWith(needle, [
+    contactNameKey,
+    contactLastNameKey,
+    contactEmailKey,
+    contactEmailDomainKey,
+  ])
+  return twoPasses(
+    needle,
+    run,
+    { where: or(...byAddress, prefix)!, keyed },
+    trigramPass(doc, needle, byAddress),
+  )
 }
 
 async function searchCompanies(db: Db, needle: Needle): Promise<Group<CompanyHit>> {
   const doc = companyDocument
-  const exact = or(
-    sql`lower(${companies.name}) = ${needle.lower}`,
-    sql`${companies.domain} = ${needle.lower}`,
-  )!
-  const c = db
-    .select({
-      id: companies.id,
-      name: companies.name,
-      domain: companies.domain,
-      tier: tierOf(doc, needle, exact).as('tier'),
-      score: scoreOf(doc, needle).as('score'),
-    })
-    .from(companies)
-    .where(matches(doc, needle))
-    .limit(CANDIDATES)
-    .as('c')
-  const rows = await db
-    .select({
-      id: c.id,
-      name: c.name,
-      domain: c.domain,
-      // Only for the few rows shown (contacts_company_idx). `c.id` spelled out: Drizzle names a
-      // subquery's column unqualified, which inside this one would be the contact's id.
-      contacts:
-        sql<number>`(select count(*) from ${contacts} where ${contacts.companyId} = c.id)`.mapWith(
-          Number,
-        ),
-      ...counts(c.tier),
-    })
-    .from(c)
-    .orderBy(c.tier, sql`${c.score} desc`, c.id)
-    .limit(GROUP_LIMIT)
-  return groupOf(rows)
+  // A whole address finds its company too, by the address's domain.
+  const addressDomain = parseEmailAddress(needle.text)?.domain ?? null
+  const byDomain = [
+    sql`${companyDomainKey} = ${needle.lower}`,
+    ...(addressDomain ? [sql`${companyDomainKey} = ${addressDomain}`] : []),
+  ]
+  const exact = or(sql`${companyNameKey} = ${needle.lower}`, ...byDomain)!
+  const run = async (pass: Pass) => {
+    const c = db
+      .select({
+        id: companies.id,
+        name: companies.name,
+        domain: companies.domain,
+        tier: tierOf(doc, needle, exact).as('tier'),
+        score: scoreOf(doc, needle).as('score'),
+        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
+      })
+      .from(companies)
+      .where(pass.where)
+      .limit(CANDIDATES)
+      .as('c')
+    return db
+      .select({
+        id: c.id,
+        name: c.name,
+        domain: c.domain,
+        // Only for the few rows shown (contacts_company_idx). `c.id` spelled out: Drizzle names a
+        // subquery's column unqualified, which inside this one would be the contact's id.
+        contacts:
+          sql<number>`(select count(*) from ${contacts} where ${contacts.companyId} = c.id)`.mapWith(
+            Number,
+          ),
+        ...counts(c.tier, c.keyed),
+      })
+      .from(c)
+      .orderBy(c.tier, sql`${c.score} desc`, c.id)
+      .limit(GROUP_LIMIT)
+  }
+  return twoPasses(
+    needle,
+    run,
+    {
+      where: or(startsWith(needle, [companyNameKey, companyDomainKey]), ...byDomain)!,
+      keyed: or(...byDomain)!,
+    },
+    trigramPass(doc, needle),
+  )
 }
 
 /**

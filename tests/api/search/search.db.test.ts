@@ -92,6 +92,12 @@ describe('GET /api/search ranks each group', () => {
     })
   })
 
+  it('finds the company of a whole address by its domain', async () => {
+    const r = await results('ANN@acme.EXAMPLE')
+    expect(r.companies!.hits.map((h) => h.name)).toEqual(['Acme'])
+    expect(r.contacts!.total).toBe(1)
+  })
+
   it('ranks the closer of two word-start matches first', async () => {
     const r = await results('schmidt')
     expect(r.contacts!.hits.map((h) => h.name)).toEqual(['Anna Schmidt', 'Hannah Schmidtke'])
