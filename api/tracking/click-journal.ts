@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../db/client.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
@@ -50,11 +51,6 @@ export interface ClickJournalOptions {
   pause?: (ms: number) => Promise<void>
 }
 
-export interface ClickJournal extends ClickWriter {
-  /** Rows journaled but not yet in click_events. */
-  backlog(): number
-}
-
 interface Segment {
   seq: number
   path: string
@@ -71,7 +67,6 @@ interface Pending {
 const SEGMENT = /^clicks-(\d+)\.ndjson$/
 const segmentPath = (dir: string, seq: number) =>
   join(dir, `clicks-${String(seq).padStart(8, '0')}.ndjson`)
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Replays what a previous process left, then opens the journal for appends. */
 export async function openClickJournal(
@@ -79,7 +74,7 @@ export async function openClickJournal(
   logger: Logger,
   dir: string,
   options: ClickJournalOptions = {},
-): Promise<ClickJournal> {
+): Promise<ClickWriter> {
   const moveBatch = options.moveBatch ?? 250
   const segmentRows = options.segmentRows ?? 20_000
   const pause = options.pause ?? sleep
@@ -263,20 +258,12 @@ export async function openClickJournal(
       while (appending) await appending
       moving ??= backlog() > 0 ? move() : null
       while (moving) await moving
-      if (backlog() === 0) {
-        const last = current
-        current = null
-        if (last) {
-          await last.file.close().catch(() => {})
-          await retire(last.segment)
-        }
-      } else {
-        await rotate().catch(() => {})
+      // The last segment goes too once all its rows are in; otherwise it waits for the next start.
+      await rotate()
+      if (backlog() > 0)
         logger.warn('clicks left in the journal for the next start', { clicks: backlog() })
-      }
     },
     stats: () => ({ ...stats, batchSizes: { ...stats.batchSizes }, pending: backlog() }),
-    backlog,
   }
 }
 
