@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
-import { hasChromium, launchBrowser, screenshot, startServer, type TestServer } from './harness.ts'
+import {
+  hasChromium,
+  launchBrowser,
+  screenshot,
+  signInWithForm,
+  startServer,
+  type TestServer,
+} from './harness.ts'
 
 // Outbound in real Chromium against the production server with the demo team: an SDR creates a
 // campaign, imports a CSV with bad rows, previews it, starts it; the outreach arrives in the dev
@@ -43,15 +50,8 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await new Promise((resolve) => site?.close(resolve))
   })
 
-  async function signIn(email: string): Promise<Page> {
-    const page = await (await browser.newContext()).newPage()
-    await page.goto(`${server.url}/login`)
-    await page.getByLabel('Email').fill(email)
-    await page.getByLabel('Password').fill(DEMO_PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app$/)
-    return page
-  }
+  const signIn = async (email: string): Promise<Page> =>
+    signInWithForm(await (await browser.newContext()).newPage(), server.url, email, DEMO_PASSWORD)
 
   it('sends an anonymous visitor to sign in, lets a rep read but not create', async () => {
     const anonymous = await fetch(`${server.url}/app/campaigns`, { redirect: 'manual' })

@@ -129,6 +129,21 @@ export async function newDataDir(options: { emptyDataDir?: boolean } = {}): Prom
   return dataDir
 }
 
+/** Signs in through the login form, as a person would, and waits for the app's home. */
+export async function signInWithForm(
+  page: Page,
+  serverUrl: string,
+  email: string,
+  password: string,
+): Promise<Page> {
+  await page.goto(`${serverUrl}/login`)
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(/\/app$/)
+  return page
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(join(artifactsDir, 'screenshots'), { recursive: true })
   const path = join(artifactsDir, 'screenshots', `${name}.png`)

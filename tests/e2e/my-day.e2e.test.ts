@@ -5,6 +5,7 @@ import {
   axeViolations,
   hasChromium,
   launchBrowser,
+  signInWithForm,
   screenshot,
   startServer,
   type TestServer,
@@ -21,13 +22,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
   let browser: Browser
   let rep: { email: string; password: string }
 
-  async function signIn(page: Page) {
-    await page.goto(`${server.url}/login`)
-    await page.getByLabel('Email').fill(rep.email)
-    await page.getByLabel('Password').fill(rep.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app$/)
-  }
+  const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
 
   beforeAll(async () => {
     server = await startServer({ DEMO_SEED: 'yes' })

@@ -5,6 +5,7 @@ import {
   axeViolations,
   hasChromium,
   launchBrowser,
+  signInWithForm,
   screenshot,
   startServer,
   type TestServer,
@@ -44,15 +45,8 @@ describe.skipIf(!hasChromium)('the pipeline for reps (real Chromium, production 
     return { email, password }
   }
 
-  async function signIn(context: BrowserContext, email: string, password: string): Promise<Page> {
-    const page = await context.newPage()
-    await page.goto(`${server.url}/login`)
-    await page.getByLabel('Email').fill(email)
-    await page.getByLabel('Password').fill(password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app$/)
-    return page
-  }
+  const signIn = async (context: BrowserContext, email: string, password: string) =>
+    signInWithForm(await context.newPage(), server.url, email, password)
 
   /** A close date next month, inside the six months the forecast shows. */
   const closeDate = (() => {

@@ -5,6 +5,7 @@ import {
   axeViolations,
   hasChromium,
   launchBrowser,
+  signInWithForm,
   startServer,
   type TestServer,
 } from './harness.ts'
@@ -20,15 +21,8 @@ describe.skipIf(!hasChromium)('search and keyboard shortcuts (real Chromium)', (
   let browser: Browser
   let contact: { id: string; email: string }
 
-  async function signIn(context: BrowserContext): Promise<Page> {
-    const page = await context.newPage()
-    await page.goto(`${server.url}/login`)
-    await page.getByLabel('Email').fill(REP)
-    await page.getByLabel('Password').fill(DEMO_PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/app$/)
-    return page
-  }
+  const signIn = async (context: BrowserContext) =>
+    signInWithForm(await context.newPage(), server.url, REP, DEMO_PASSWORD)
   const focused = (page: Page) =>
     page.evaluate(() => {
       const el = document.activeElement
