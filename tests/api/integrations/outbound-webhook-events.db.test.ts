@@ -5,25 +5,21 @@ import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
 import {
-  campaignRecipients,
   campaigns,
   clickEvents,
-  contacts,
   deals,
-  trackedLinks,
   webhookDeliveries,
   webhookEvents,
   webhookSubscriptions,
 } from '../../../api/db/schema.ts'
 import type { WebhookEventType } from '../../../api/db/webhook-outbox.ts'
-import { newId } from '../../../api/ids.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import { judgePendingClicks, rescoreClicks } from '../../../api/tracking/verdict-jobs.ts'
 import { SETTLE_MS } from '../../../api/tracking/verdicts.ts'
-import { newTrackingToken } from '../../../api/tracking/token.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from '../campaigns/fixtures.ts'
+import { addProspect as addSharedProspect } from '../tracking/fixtures.ts'
 
 // Outbound changes queue their webhook events in the transaction of the change: a campaign
 // started, a campaign completed (stopped by a person, or everything enqueued by the scheduler),
@@ -156,60 +152,12 @@ const PERSON = {
 const SCANNER = { 'user-agent': PERSON['user-agent'], accept: '*/*' }
 
 /** A prospect as an import leaves one: contact, open deal at 0%, a sent message with 2 links. */
-async function addProspect() {
-  const campaignId = newId()
-  await db.insert(campaigns).values({
-    id: campaignId,
-    name: 'Q4 forecasting outreach',
-    ownerId: sdr.id,
-    createdBy: sdr.id,
-    senderName: 'Taylor',
-    senderEmail: 'taylor@frontdoor.example',
-    subjectTemplate: 'Forecasts for {{company}}',
-    bodyTemplate: 'Hi {{firstName}}',
-    status: 'sending',
-  })
-  const tag = Math.random().toString(36).slice(2, 8)
-  const email = `dana-${tag}@acme-${tag}.example`
-  const contactId = newId()
-  await db.insert(contacts).values({
-    id: contactId,
-    email,
-    emailDisplay: email,
-    companyName: `Acme ${tag}`,
-    source: 'outbound',
-  })
-  const dealId = newId()
-  await db.insert(deals).values({
-    id: dealId,
-    contactId,
-    title: `Acme ${tag}`,
-    stage: 'opportunity',
-    source: 'outbound',
-  })
-  const recipientId = newId()
-  await db.insert(campaignRecipients).values({
-    id: recipientId,
-    campaignId,
-    contactId,
-    email,
-    fields: {},
-    status: 'sent',
+const addProspect = () =>
+  addSharedProspect(db, {
+    sdrId: sdr.id,
     sentAt: ctx.clock.now(),
+    urls: ['https://www.example.com/pricing', 'https://www.example.com/demo'],
   })
-  const urls = ['https://www.example.com/pricing', 'https://www.example.com/demo']
-  const tokens = urls.map(() => newTrackingToken())
-  await db.insert(trackedLinks).values(
-    urls.map((url, position) => ({
-      token: tokens[position]!,
-      recipientId,
-      campaignId,
-      url,
-      position,
-    })),
-  )
-  return { campaignId, contactId, dealId, recipientId, tokens, urls }
-}
 
 async function clickAs(token: string, ip: string, headers: Record<string, string>) {
   const res = await app.request(`/r/${token}`, { headers: { ...headers, 'x-forwarded-for': ip } })
@@ -261,7 +209,7 @@ describe('click events', () => {
       evidence: { kind: 'click', url: p.urls[1], verdict: 'human' },
     })
     expect(qualified!.data.evidence.reasons).toEqual(human!.data.click.reasons)
-    const [deal] = await db.select().from(deals).where(eq(deals.id, p.dealId))
+    const [deal] = await db.select().from(deals).where(eq(deals.id, p.dealId!))
     expect(deal!.stage).toBe('target')
 
     // A second human click is news (click.human) but makes no second target; a re-score of

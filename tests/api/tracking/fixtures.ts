@@ -1,6 +1,12 @@
 import { createUser } from '../../../api/accounts/users.ts'
 import type { Db } from '../../../api/db/client.ts'
-import { campaignRecipients, campaigns, contacts, trackedLinks } from '../../../api/db/schema.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  contacts,
+  deals,
+  trackedLinks,
+} from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { newTrackingToken } from '../../../api/tracking/token.ts'
 
@@ -60,4 +66,77 @@ export function held<T = void>() {
   let release!: (value: T) => void
   const promise = new Promise<T>((resolve) => (release = resolve))
   return { promise, release }
+}
+
+export interface ProspectOptions {
+  /** The SDR who owns the campaign. */
+  sdrId: string
+  /** When the message went out. */
+  sentAt: Date
+  /** The message's links, in order. */
+  urls: string[]
+  /** An open deal at 0% (default), or none. */
+  deal?: 'opportunity' | 'none'
+  /** The deal credits the SDR already. */
+  sdrOnDeal?: boolean
+}
+
+/** A prospect as the CSV import leaves one: contact, open deal at 0% (or none), a sent message with its links. */
+export async function addProspect(db: Db, options: ProspectOptions) {
+  const campaignId = newId()
+  await db.insert(campaigns).values({
+    id: campaignId,
+    name: 'Q4 forecasting outreach',
+    ownerId: options.sdrId,
+    createdBy: options.sdrId,
+    senderName: 'Taylor',
+    senderEmail: 'taylor@frontdoor.example',
+    subjectTemplate: 'Forecasts for {{company}}',
+    bodyTemplate: 'Hi {{firstName}}',
+    status: 'sending',
+  })
+  const tag = Math.random().toString(36).slice(2, 8)
+  const email = `dana-${tag}@acme-${tag}.example`
+  const contactId = newId()
+  await db.insert(contacts).values({
+    id: contactId,
+    email,
+    emailDisplay: email,
+    companyName: `Acme ${tag}`,
+    source: 'outbound',
+  })
+  let dealId: string | null = null
+  if ((options.deal ?? 'opportunity') === 'opportunity') {
+    dealId = newId()
+    await db.insert(deals).values({
+      id: dealId,
+      contactId,
+      title: `Acme ${tag}`,
+      stage: 'opportunity',
+      source: 'outbound',
+      sdrId: options.sdrOnDeal ? options.sdrId : null,
+    })
+  }
+  const recipientId = newId()
+  await db.insert(campaignRecipients).values({
+    id: recipientId,
+    campaignId,
+    contactId,
+    email,
+    fields: {},
+    status: 'sent',
+    sentAt: options.sentAt,
+  })
+  const urls = options.urls
+  const tokens = urls.map(() => newTrackingToken())
+  await db.insert(trackedLinks).values(
+    urls.map((url, position) => ({
+      token: tokens[position]!,
+      recipientId,
+      campaignId,
+      url,
+      position,
+    })),
+  )
+  return { campaignId, contactId, dealId, recipientId, tokens, urls }
 }

@@ -1,14 +1,7 @@
 import { and, eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
-import {
-  campaignRecipients,
-  campaigns,
-  clickEvents,
-  contacts,
-  dealEvents,
-  deals,
-} from '../../../api/db/schema.ts'
+import { clickEvents, dealEvents, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import {
@@ -17,9 +10,8 @@ import {
   startVerdictJobs,
 } from '../../../api/tracking/verdict-jobs.ts'
 import { RULES_VERSION, SETTLE_MS } from '../../../api/tracking/verdicts.ts'
-import { newTrackingToken } from '../../../api/tracking/token.ts'
-import { trackedLinks } from '../../../api/db/schema.ts'
 import { eventually } from '../../eventually.ts'
+import { addProspect as addSharedProspect } from './fixtures.ts'
 import { addUser, setupTestApp, signInCookie } from '../../helpers.ts'
 
 // The verdict job against a real database: clicks recorded through GET /r/<token>, judged in the
@@ -39,69 +31,21 @@ const PERSON = {
 }
 const SCANNER = { 'user-agent': PERSON['user-agent'], accept: '*/*' }
 
-/** A prospect as the CSV import leaves one: contact, open deal at 0% (or none), a sent message with 3 links. */
+/** A prospect with a sent message of 3 links, owned by a new SDR (tracking/fixtures.ts). */
 async function addProspect(options: { deal?: 'opportunity' | 'none'; sdrOnDeal?: boolean } = {}) {
   const sdr = await addUser(ctx, 'sdr')
-  const campaignId = newId()
-  await db.insert(campaigns).values({
-    id: campaignId,
-    name: 'Q4 forecasting outreach',
-    ownerId: sdr.id,
-    createdBy: sdr.id,
-    senderName: 'Taylor',
-    senderEmail: 'taylor@frontdoor.example',
-    subjectTemplate: 'Forecasts for {{company}}',
-    bodyTemplate: 'Hi {{firstName}}',
-    status: 'sending',
-  })
-  const tag = Math.random().toString(36).slice(2, 8)
-  const email = `dana-${tag}@acme-${tag}.example`
-  const contactId = newId()
-  await db.insert(contacts).values({
-    id: contactId,
-    email,
-    emailDisplay: email,
-    companyName: `Acme ${tag}`,
-    source: 'outbound',
-  })
-  let dealId: string | null = null
-  if ((options.deal ?? 'opportunity') === 'opportunity') {
-    dealId = newId()
-    await db.insert(deals).values({
-      id: dealId,
-      contactId,
-      title: `Acme ${tag}`,
-      stage: 'opportunity',
-      source: 'outbound',
-      sdrId: options.sdrOnDeal ? sdr.id : null,
-    })
-  }
-  const recipientId = newId()
-  await db.insert(campaignRecipients).values({
-    id: recipientId,
-    campaignId,
-    contactId,
-    email,
-    fields: {},
-    status: 'sent',
-    sentAt: ctx.clock.now(),
-  })
   const urls = [
     'https://www.example.com/pricing',
     'https://www.example.com/case',
     'https://www.example.com/demo',
   ]
-  const tokens = urls.map(() => newTrackingToken())
-  await db.insert(trackedLinks).values(
-    urls.map((url, position) => ({
-      token: tokens[position]!,
-      recipientId,
-      campaignId,
-      url,
-      position,
-    })),
-  )
-  return { sdr, campaignId, contactId, dealId, recipientId, tokens, urls }
+  const prospect = await addSharedProspect(db, {
+    sdrId: sdr.id,
+    sentAt: ctx.clock.now(),
+    urls,
+    ...options,
+  })
+  return { sdr, ...prospect }
 }
 
 async function clickAs(token: string, ip: string, headers: Record<string, string>) {
