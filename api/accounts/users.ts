@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { users, userTokens } from '../db/schema.ts'
 import { canonicalEmail, parseEmailAddress } from '../email-address.ts'
-import { newId, newToken } from '../ids.ts'
+import { hashToken, newId, newToken } from '../ids.ts'
 import { dummyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts'
 import {
   clearRateLimit,
@@ -232,10 +231,6 @@ const TOKEN_TTL_MS = {
   reset: 60 * 60 * 1000,
 } as const
 export type TokenPurpose = keyof typeof TOKEN_TTL_MS
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
 
 export async function createUserToken(
   db: Db,

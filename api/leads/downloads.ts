@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename, extname, join, resolve, sep } from 'node:path'
@@ -7,7 +7,7 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { contacts, downloadTokens } from '../db/schema.ts'
-import { newId } from '../ids.ts'
+import { hashToken, newId } from '../ids.ts'
 import type { Brand } from '../../email-templates/index.ts'
 import { enqueueAssetEmail } from './asset-email.ts'
 import { parseEmailAddress } from '../email-address.ts'
@@ -23,10 +23,6 @@ export const DEFAULT_DOWNLOAD_DAYS = 7
 export function downloadTokenFor(secret: string, id: string): string {
   const mac = createHmac('sha256', secret).update(`download:${id}`).digest()
   return encodeBase32LowerCaseNoPadding(mac.subarray(0, 20))
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
 }
 
 export interface NewDownload {
