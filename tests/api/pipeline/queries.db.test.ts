@@ -282,6 +282,54 @@ describe('stage_moves, the narrow stage history the bottleneck numbers read', ()
     expect(await db.select().from(stageMoves)).toEqual([])
   })
 
+  it('gets one row per stage event of a many-row INSERT, and none for other events', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const t0 = new Date('2026-11-02T08:00:00Z')
+    const [d1, d2] = [
+      await makeDeal(db, { ownerId: rep.id, createdAt: t0 }),
+      await makeDeal(db, { createdAt: t0 }),
+    ]
+    await db.delete(stageMoves)
+    const day = (n: number) => new Date(t0.getTime() + n * 86_400_000)
+    // One statement: a creation, a move measured from that creation (same statement), a move
+    // that brings its own time in stage, and a note (no stage: no row).
+    await db.insert(dealEvents).values([
+      { id: 'e1', dealId: d1.id, type: 'created', toStage: 'target', createdAt: day(0) },
+      {
+        id: 'e2',
+        dealId: d1.id,
+        type: 'stage_changed',
+        fromStage: 'target',
+        toStage: 'demo',
+        createdAt: day(3),
+      },
+      {
+        id: 'e3',
+        dealId: d2.id,
+        type: 'stage_changed',
+        fromStage: 'target',
+        toStage: 'demo',
+        createdAt: day(1),
+        data: { secondsInStage: 60 },
+      },
+      { id: 'e4', dealId: d2.id, type: 'note', createdAt: day(2) },
+    ])
+    expect(await db.select().from(stageMoves).orderBy(stageMoves.eventId)).toMatchObject([
+      { eventId: 'e1', dealId: d1.id, ownerId: rep.id, toStage: 'target', secondsInStage: null },
+      {
+        eventId: 'e2',
+        dealId: d1.id,
+        ownerId: rep.id,
+        fromStage: 'target',
+        toStage: 'demo',
+        secondsInStage: 3 * 86_400,
+      },
+      { eventId: 'e3', dealId: d2.id, ownerId: null, toStage: 'demo', secondsInStage: 60 },
+    ])
+  })
+
   it('is filled from the history written before it existed, as the triggers would have', async () => {
     const ctx = await setupTestApp()
     const db = ctx.deps.db
