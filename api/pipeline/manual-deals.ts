@@ -5,7 +5,8 @@ import { newId } from '../ids.ts'
 import { can } from '../accounts/permissions.ts'
 import { resolveCompany, type Company, type CompanyChoice } from './companies.ts'
 import { findOrInsertContact, type Contact, type NewContact } from './contact-edits.ts'
-import { recordDealEvent } from './deal-changes.ts'
+import { dealSummary, recordDealEvent } from './deal-changes.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { stageMoveProblem, type Actor, type Deal, type DealFailure } from './deals.ts'
 import { STAGES, stageOf, type StageKey } from './stages.ts'
 
@@ -13,7 +14,9 @@ import { STAGES, stageOf, type StageKey } from './stages.ts'
 // from 10% (won with its stamped contract and payment, as ever), for a contact picked or entered
 // (an address that is already a contact picks it), with its company picked, found or created.
 // The deal is written with its `created` event (and the reason, as its evidence) in one
-// transaction; the database's one-open-deal-per-contact rule settles a race.
+// transaction; the database's one-open-deal-per-contact rule settles a race. Like every new deal
+// (a lead, a judged click) it goes out as deal.qualified, and one entered as won as deal.won too,
+// in the same transaction.
 
 /** Stages a deal may be created at: every one from `target` (10%) on, but lost. */
 export const CREATABLE_STAGES: readonly StageKey[] = STAGES.filter(
@@ -177,12 +180,34 @@ export async function createDeal(
         },
       })
       const reason = input.reason?.trim()
+      const evidence = { source: 'manual', kind: 'manual', ...(reason ? { summary: reason } : {}) }
       if (reason)
         await recordDealEvent(tx, dealId, now, {
           type: 'evidence',
           actorId: actor.id,
-          data: { source: 'manual', kind: 'manual', summary: reason },
+          data: evidence,
         })
+      const by = { actorId: actor.id }
+      await recordWebhookEvent(
+        tx,
+        'deal.qualified',
+        {
+          dealId,
+          contactId: contact.id,
+          source: 'manual',
+          evidence,
+          deal: dealSummary(deal),
+          ...by,
+        },
+        now,
+      )
+      if (won)
+        await recordWebhookEvent(
+          tx,
+          'deal.won',
+          { deal: dealSummary(deal), from: null, to: 'won', ...by },
+          now,
+        )
       return { ok: true as const, deal, contact, existingContact, company }
     })
   } catch (err) {

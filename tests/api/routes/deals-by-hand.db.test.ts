@@ -7,7 +7,10 @@ import {
   deals,
   recordChanges,
   users,
+  webhookDeliveries,
+  webhookEvents,
 } from '../../../api/db/schema.ts'
+import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { newId } from '../../../api/ids.ts'
 import { createSession, SESSION_COOKIE } from '../../../api/accounts/sessions.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
@@ -558,5 +561,69 @@ describe('the board’s filters and the list view', () => {
     // Reps see only their own, as on the board.
     expect((await get('/api/deals/list?owner=team', me!.cookie)).status).toBe(403)
     expect((await get('/api/deals/list?owner=team', sdr.cookie)).status).toBe(200)
+  })
+})
+
+describe('webhooks for a deal added by hand', () => {
+  it('queues deal.qualified like any new deal (and deal.won when entered as won), and nothing when refused', async () => {
+    const sub = await createSubscription(
+      db,
+      {
+        url: 'https://crm.example.com/manual',
+        events: ['deal.qualified', 'deal.won'],
+        createdBy: admin.user.id,
+      },
+      ctx.deps.now(),
+    )
+    const queued = () =>
+      db
+        .select({ type: webhookEvents.type, data: webhookEvents.data })
+        .from(webhookDeliveries)
+        .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+        .where(eq(webhookDeliveries.subscriptionId, sub.id))
+        .orderBy(webhookEvents.id)
+
+    const res = await post('/api/deals', {
+      stage: 'target',
+      email: 'hook@manual-hooks.example',
+      reason: 'Met at the fair',
+    })
+    expect(res.status).toBe(201)
+    const { deal, contact } = await res.json()
+    expect(await queued()).toEqual([
+      {
+        type: 'deal.qualified',
+        data: expect.objectContaining({
+          dealId: deal.id,
+          contactId: contact.id,
+          source: 'manual',
+          evidence: { source: 'manual', kind: 'manual', summary: 'Met at the fair' },
+          actorId: rep.user.id,
+          deal: expect.objectContaining({ id: deal.id, stage: 'target', source: 'manual' }),
+        }),
+      },
+    ])
+
+    // A second open deal for the contact is refused: nothing more goes out.
+    expect((await post('/api/deals', { stage: 'demo', contactId: contact.id })).status).toBe(409)
+    expect(await queued()).toHaveLength(1)
+
+    const today = ctx.deps.now().toISOString().slice(0, 10)
+    const won = await post('/api/deals', {
+      stage: 'won',
+      email: 'signed@manual-hooks.example',
+      contractSignedOn: today,
+      paymentReceivedOn: today,
+    })
+    expect(won.status, await won.clone().text()).toBe(201)
+    const wonId = (await won.json()).deal.id
+    const after = await queued()
+    expect(
+      after.slice(1).map((e) => [e.type, (e.data as { deal: { id: string } }).deal.id]),
+    ).toEqual([
+      ['deal.qualified', wonId],
+      ['deal.won', wonId],
+    ])
+    expect(after[2]!.data).toMatchObject({ from: null, to: 'won', actorId: rep.user.id })
   })
 })
