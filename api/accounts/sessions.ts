@@ -13,7 +13,11 @@ import type { SessionPolicy } from '../deps.ts'
 export const SESSION_COOKIE = 'fd_session'
 const ACTIVITY_REFRESH_MS = 60 * 60 * 1000
 
-export type SessionUser = Pick<typeof users.$inferSelect, 'id' | 'email' | 'name' | 'role'>
+/** Who is signed in: with the zone they work in, so pages show times on their clock. */
+export type SessionUser = Pick<
+  typeof users.$inferSelect,
+  'id' | 'email' | 'name' | 'role' | 'timeZone'
+>
 
 export interface ValidSession {
   session: { id: string; userId: string; createdAt: Date; lastVerifiedAt: Date }
@@ -89,7 +93,13 @@ export async function validateSessionToken(
   )
   return {
     session: { id, userId: session.userId, createdAt: session.createdAt, lastVerifiedAt },
-    user: { id: user.id, email: user.email, name: user.name, role: user.role },
+    user: {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      timeZone: user.timeZone,
+    },
     expiresAt,
   }
 }

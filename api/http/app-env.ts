@@ -4,7 +4,10 @@ import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
 
 /** Who is signed in, as the request context carries it (accounts' SessionUser is this shape). */
-export type RequestUser = Pick<typeof users.$inferSelect, 'id' | 'email' | 'name' | 'role'>
+export type RequestUser = Pick<
+  typeof users.$inferSelect,
+  'id' | 'email' | 'name' | 'role' | 'timeZone'
+>
 
 export interface AppEnv {
   Variables: {

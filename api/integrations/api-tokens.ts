@@ -88,7 +88,13 @@ export async function validateApiToken(
   return {
     id,
     scopes: stored.scopes,
-    user: { id: user.id, email: user.email, name: user.name, role: user.role },
+    user: {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      timeZone: user.timeZone,
+    },
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Money } from './metrics.ts'
 
-// How amounts, dates and durations read in the rep app. Pure; English, UTC dates.
+// How amounts, dates and durations read in the rep app. Pure; English; instants on the reader's
+// clock (their time zone passed in), calendar dates as written.
 
 const moneyFormats = new Map<string, Intl.NumberFormat>()
 
@@ -45,35 +46,54 @@ export function centsToInput(cents: number | null): string {
   return cents % 100 === 0 ? String(cents / 100) : (cents / 100).toFixed(2)
 }
 
-const dateFormat = new Intl.DateTimeFormat('en', {
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  timeZone: 'UTC',
-})
-const dateTimeFormat = new Intl.DateTimeFormat('en', {
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-  timeZone: 'UTC',
-})
 const monthFormat = new Intl.DateTimeFormat('en', {
   month: 'short',
   year: 'numeric',
   timeZone: 'UTC',
 })
 
-export function formatDate(value: Date | string): string {
-  return dateFormat.format(
-    typeof value === 'string' ? new Date(`${value.slice(0, 10)}T00:00:00Z`) : value,
-  )
+// One formatter per zone and kind, made on first use (constructing Intl formats is costly).
+const formats = new Map<string, Intl.DateTimeFormat>()
+
+function formatIn(kind: 'date' | 'dateTime', timeZone: string): Intl.DateTimeFormat {
+  const key = `${kind} ${timeZone}`
+  let f = formats.get(key)
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions = {
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      ...(kind === 'dateTime'
+        ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }
+        : {}),
+    }
+    try {
+      f = new Intl.DateTimeFormat('en', { ...options, timeZone })
+    } catch {
+      // A zone this runtime does not know (users.time_zone is checked when saved): UTC, named.
+      f = new Intl.DateTimeFormat('en', { ...options, timeZone: 'UTC' })
+    }
+    formats.set(key, f)
+  }
+  return f
 }
 
-export function formatDateTime(value: Date): string {
-  return `${dateTimeFormat.format(value)} UTC`
+/**
+ * "Dec 5, 2026". A calendar date ("2026-12-05") reads as written; an instant reads as its day on
+ * the clock of `timeZone` (the reader's; UTC by default).
+ */
+export function formatDate(value: Date | string, timeZone = 'UTC'): string {
+  return typeof value === 'string'
+    ? formatIn('date', 'UTC').format(new Date(`${value.slice(0, 10)}T00:00:00Z`))
+    : formatIn('date', timeZone).format(value)
+}
+
+/**
+ * "Dec 5, 2026, 04:15 GMT+1": an instant on the clock of `timeZone` (the signed-in person's
+ * users.time_zone; UTC by default), with the zone named so the time is never ambiguous.
+ */
+export function formatDateTime(value: Date | string, timeZone = 'UTC'): string {
+  return formatIn('dateTime', timeZone).format(new Date(value))
 }
 
 /** "2026-11" → "Nov 2026". */

@@ -7,7 +7,13 @@ import type { AppEnv } from '../../../api/http/app-env.ts'
 
 // Behind a guard a handler sees the signed-in user, typed non-null: no `c.var.user!`.
 
-const rep: SessionUser = { id: 'u1', email: 'rep@example.com', name: 'Rep', role: 'rep' }
+const rep: SessionUser = {
+  id: 'u1',
+  email: 'rep@example.com',
+  name: 'Rep',
+  role: 'rep',
+  timeZone: 'UTC',
+}
 
 function appAs(user: SessionUser | null) {
   return new Hono<AppEnv>()

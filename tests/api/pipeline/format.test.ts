@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { formatDate, formatDateTime } from '../../../api/pipeline/format.ts'
+
+// Instants read on the reader's clock, with the zone named; calendar dates read as written.
+
+describe('formatDateTime', () => {
+  const at = new Date('2026-12-05T23:30:00Z')
+
+  it('shows an instant on the clock of the reader’s zone, named', () => {
+    expect(formatDateTime(at)).toBe('Dec 5, 2026, 23:30 UTC')
+    expect(formatDateTime(at, 'Europe/Berlin')).toBe('Dec 6, 2026, 00:30 GMT+1')
+    expect(formatDateTime(at, 'America/New_York')).toBe('Dec 5, 2026, 18:30 EST')
+    expect(formatDateTime(at.toISOString(), 'Asia/Kolkata')).toBe('Dec 6, 2026, 05:00 GMT+5:30')
+  })
+
+  it('follows daylight saving time', () => {
+    expect(formatDateTime(new Date('2026-07-01T12:00:00Z'), 'Europe/Berlin')).toBe(
+      'Jul 1, 2026, 14:00 GMT+2',
+    )
+  })
+
+  it('falls back to UTC, named, for a zone the runtime does not know', () => {
+    expect(formatDateTime(at, 'Mars/Olympus_Mons')).toBe('Dec 5, 2026, 23:30 UTC')
+  })
+})
+
+describe('formatDate', () => {
+  it('gives an instant’s day in the reader’s zone and a calendar date as written', () => {
+    const at = new Date('2026-12-05T23:30:00Z')
+    expect(formatDate(at)).toBe('Dec 5, 2026')
+    expect(formatDate(at, 'Europe/Berlin')).toBe('Dec 6, 2026')
+    expect(formatDate('2026-12-05', 'Pacific/Kiritimati')).toBe('Dec 5, 2026')
+  })
+})
