@@ -102,6 +102,11 @@ export interface PlanInput {
   note?: string | null | undefined
 }
 
+export interface RescheduleInput {
+  dueOn: string
+  dueTime?: string | null | undefined
+}
+
 export interface CompleteInput {
   outcome: string
   note?: string | null | undefined
@@ -220,6 +225,102 @@ export async function completeNextStep(
   })
 }
 
+/** The deal of an activity, or null when there is no such activity. */
+async function dealOfActivity(db: Db, activityId: string): Promise<string | null> {
+  const [found] = await db
+    .select({ dealId: activities.dealId })
+    .from(activities)
+    .where(eq(activities.id, activityId))
+  return found?.dealId ?? null
+}
+
+const NO_STEP = failure(404, 'not_found', 'There is no such next step.')
+const ALREADY_DONE = failure(409, 'already_done', 'This next step is already done.')
+
+/**
+ * Moves a planned step to another due day (and time, or none), on the clock of the person who
+ * moves it; the timeline says from when to when.
+ */
+export async function rescheduleNextStep(
+  db: Db,
+  activityId: string,
+  actor: Actor,
+  input: RescheduleInput,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const dealId = await dealOfActivity(db, activityId)
+  if (!dealId) return NO_STEP
+  const timeZone = await zoneOf(db, actor.id)
+  const dueTime = input.dueTime || null
+  const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
+  if (problem) return failure(422, 'invalid_due', problem)
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const [before] = await tx
+      .select()
+      .from(activities)
+      .where(eq(activities.id, activityId))
+      .for('update')
+    if (!before) return NO_STEP
+    if (before.doneAt) return ALREADY_DONE
+    if (stageOf(locked.deal.stage).closed)
+      return failure(409, 'deal_closed', 'This deal is closed: reopen it to reschedule.')
+    if (before.dueOn === input.dueOn && before.dueTime === dueTime && before.timeZone === timeZone)
+      return failure(422, 'unchanged', 'The next step is already due then.')
+    const [moved] = await tx
+      .update(activities)
+      .set({ dueOn: input.dueOn, dueTime, timeZone })
+      .where(eq(activities.id, activityId))
+      .returning()
+    await changeDeal(tx, dealId, now, {
+      set: { nextStepOn: await earliestDue(tx, dealId) },
+      events: {
+        type: 'activity',
+        actorId: actor.id,
+        data: {
+          action: 'rescheduled',
+          ...eventData(moved!),
+          from: { dueOn: before.dueOn, dueTime: before.dueTime, timeZone: before.timeZone },
+        },
+      },
+    })
+    return { ok: true as const, activity: moved! }
+  })
+}
+
+/**
+ * Cancels a planned step: it is gone from the deal's next steps (and from My day), and the
+ * timeline keeps what it was and who cancelled it.
+ */
+export async function cancelNextStep(
+  db: Db,
+  activityId: string,
+  actor: Actor,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const dealId = await dealOfActivity(db, activityId)
+  if (!dealId) return NO_STEP
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const [gone] = await tx
+      .delete(activities)
+      .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
+      .returning()
+    if (!gone) return (await findActivity(tx, activityId)) ? ALREADY_DONE : NO_STEP
+    await changeDeal(tx, dealId, now, {
+      set: { nextStepOn: await earliestDue(tx, dealId) },
+      events: {
+        type: 'activity',
+        actorId: actor.id,
+        data: { action: 'cancelled', ...eventData(gone) },
+      },
+    })
+    return { ok: true as const, activity: gone }
+  })
+}
+
 /** Records a call, email or meeting that already happened, with its notes. */
 export async function logActivity(
   db: Db,
@@ -282,12 +383,31 @@ export function describeActivityEvent(data: Record<string, unknown>): {
   const text = (v: unknown) => (typeof v === 'string' && v ? v : null)
   const note = text(data.note)
   const outcome = text(data.outcome)
+  /** "Mon, Nov 30, 09:30 (Europe/Berlin)": a due day (and time, in its zone) an event kept. */
+  const dueOf = (d: Record<string, unknown>) => {
+    const dueOn = text(d.dueOn)
+    const due = dueOn && isCalendarDate(dueOn) ? dueLabel({ dueOn, dueTime: text(d.dueTime) }) : ''
+    const zone = due && d.dueTime && text(d.timeZone) ? ` (${d.timeZone})` : ''
+    return due + zone
+  }
   if (data.action === 'planned') {
-    const dueOn = text(data.dueOn)
-    const due =
-      dueOn && isCalendarDate(dueOn) ? dueLabel({ dueOn, dueTime: text(data.dueTime) }) : ''
-    const zone = data.dueTime && text(data.timeZone) ? ` (${data.timeZone})` : ''
-    return { title: `Next step planned: ${type}${due ? `, due ${due}${zone}` : ''}`, detail: note }
+    const due = dueOf(data)
+    return { title: `Next step planned: ${type}${due ? `, due ${due}` : ''}`, detail: note }
+  }
+  if (data.action === 'rescheduled') {
+    const from =
+      typeof data.from === 'object' && data.from !== null
+        ? dueOf(data.from as Record<string, unknown>)
+        : ''
+    const to = dueOf(data)
+    return {
+      title: `Next step rescheduled: ${type}${from ? ` from ${from}` : ''}${to ? ` to ${to}` : ''}`,
+      detail: note,
+    }
+  }
+  if (data.action === 'cancelled') {
+    const due = dueOf(data)
+    return { title: `Next step cancelled: ${type}${due ? `, was due ${due}` : ''}`, detail: note }
   }
   const title = `${type}${outcome ? ` — ${outcome}` : ''}`
   return {

@@ -11,6 +11,7 @@ import { fail, validate } from '../http/input.ts'
 import type { Operation } from '../http/openapi.ts'
 import {
   ACTIVITY_TYPES,
+  cancelNextStep,
   completeNextStep,
   dealActivities,
   findActivity,
@@ -18,6 +19,7 @@ import {
   logActivity,
   LOGGABLE_TYPES,
   planNextStep,
+  rescheduleNextStep,
   type Activity,
 } from '../pipeline/activities.ts'
 import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
@@ -38,22 +40,30 @@ const optionalText = (max: number, label: string) =>
     z.string().trim().max(max, `${label} is at most ${max} characters.`).optional(),
   )
 
+const dueOn = z
+  .string()
+  .trim()
+  .refine(isCalendarDate, 'Enter the due date as YYYY-MM-DD between 2000 and 2100.')
+const dueTime = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.string().trim().refine(isClockTime, 'Enter the time as HH:MM, like 09:30.').optional(),
+)
+
 const planSchema = z.strictObject({
   dealId: uuid,
   type: z.enum(ACTIVITY_TYPES, {
     message: `type must be one of ${ACTIVITY_TYPES.join(', ')}.`,
   }),
-  dueOn: z
-    .string()
-    .trim()
-    .refine(isCalendarDate, 'Enter the due date as YYYY-MM-DD between 2000 and 2100.'),
-  dueTime: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().trim().refine(isClockTime, 'Enter the time as HH:MM, like 09:30.').optional(),
-  ),
+  dueOn,
+  dueTime,
   note: optionalText(2000, 'The note'),
   next,
 })
+
+/** A new due day; no time (or "") means any time that day. */
+const rescheduleSchema = z.strictObject({ dueOn, dueTime, next })
+
+const cancelSchema = z.strictObject({ next })
 
 const doneSchema = z.strictObject({
   outcome: z
@@ -217,6 +227,26 @@ export const activityRoutes = new Hono<AppEnv>()
       c.json({ activity: publicActivity(result.activity) }),
     )
   })
+  .post('/:id/reschedule', requirePermission('deals:edit_own'), async (c) => {
+    const id = validate(uuid, c.req.param('id'))
+    const input = await readInput(c, rescheduleSchema, backFrom)
+    if (input instanceof Response) return input
+    const result = await rescheduleNextStep(c.var.db, id, c.var.user, input, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Next step rescheduled.' }, () =>
+      c.json({ activity: publicActivity(result.activity) }),
+    )
+  })
+  .post('/:id/cancel', requirePermission('deals:edit_own'), async (c) => {
+    const id = validate(uuid, c.req.param('id'))
+    const input = await readInput(c, cancelSchema, backFrom)
+    if (input instanceof Response) return input
+    const result = await cancelNextStep(c.var.db, id, c.var.user, c.var.deps.now())
+    if (!result.ok) return refuse(c, backTo(input.next), result)
+    return respond(c, backTo(input.next), { notice: 'Next step cancelled.' }, () =>
+      c.json({ activity: publicActivity(result.activity) }),
+    )
+  })
 
 export const operations: Operation<Permission>[] = [
   {
@@ -284,6 +314,26 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: doneSchema,
     ok: [200, '{ activity }'],
+    errors: { 409: 'It is already done.' },
+  },
+  {
+    method: 'post',
+    path: '/api/activities/{id}/reschedule',
+    summary:
+      'Move a planned next step to another due day (and optional time) in the caller’s time zone; the timeline says from when to when.',
+    auth: 'deals:edit_own',
+    body: rescheduleSchema,
+    ok: [200, '{ activity }'],
+    errors: { 409: 'It is already done, or the deal is closed.' },
+  },
+  {
+    method: 'post',
+    path: '/api/activities/{id}/cancel',
+    summary:
+      'Cancel a planned next step: it leaves the deal and My day; the timeline keeps what it was.',
+    auth: 'deals:edit_own',
+    body: cancelSchema,
+    ok: [200, '{ activity } (as it was)'],
     errors: { 409: 'It is already done.' },
   },
 ]

@@ -150,4 +150,39 @@ describe('describeActivityEvent', () => {
       describeActivityEvent({ action: 'logged', activityType: 'meeting', note: 'Met at the fair' }),
     ).toEqual({ title: 'Meeting (logged)', detail: 'Met at the fair' })
   })
+
+  it('says from when to when a step was moved, each in the zone it was planned in, and what was cancelled', () => {
+    expect(
+      describeActivityEvent({
+        action: 'rescheduled',
+        activityType: 'meeting',
+        dueOn: '2026-12-08',
+        dueTime: null,
+        timeZone: 'America/New_York',
+        from: { dueOn: '2026-12-01', dueTime: '09:30', timeZone: 'Europe/Berlin' },
+      }).title,
+    ).toBe('Next step rescheduled: Meeting from Tue, Dec 1, 09:30 (Europe/Berlin) to Tue, Dec 8')
+    expect(
+      describeActivityEvent({
+        action: 'cancelled',
+        activityType: 'task',
+        dueOn: '2026-12-01',
+        dueTime: '16:00',
+        timeZone: 'UTC',
+        note: 'Send the contract',
+      }),
+    ).toEqual({
+      title: 'Next step cancelled: Task, was due Tue, Dec 1, 16:00 (UTC)',
+      detail: 'Send the contract',
+    })
+    // A malformed "from" (an old or hand-made event) says only where it went.
+    expect(
+      describeActivityEvent({
+        action: 'rescheduled',
+        activityType: 'call',
+        dueOn: '2026-12-08',
+        from: 'x',
+      }).title,
+    ).toBe('Next step rescheduled: Call to Tue, Dec 8')
+  })
 })

@@ -94,6 +94,20 @@ const routes: Array<[string, Call, Record<Who, number>]> = [
     { anonymous: 401, sdr: 403, owner: 200, 'other rep': 403, admin: 200 },
   ],
   [
+    'POST reschedule',
+    ({ step }) => ({
+      method: 'POST',
+      path: `/api/activities/${step}/reschedule`,
+      body: { dueOn: '2026-12-02', dueTime: '11:00' },
+    }),
+    { anonymous: 401, sdr: 403, owner: 200, 'other rep': 403, admin: 200 },
+  ],
+  [
+    'POST cancel',
+    ({ step }) => ({ method: 'POST', path: `/api/activities/${step}/cancel`, body: {} }),
+    { anonymous: 401, sdr: 403, owner: 200, 'other rep': 403, admin: 200 },
+  ],
+  [
     'GET my preferences',
     () => ({ method: 'GET', path: '/api/activities/preferences' }),
     { anonymous: 401, sdr: 200, owner: 200, 'other rep': 200, admin: 200 },
@@ -168,6 +182,121 @@ describe('planning, doing and logging', () => {
       'Next step planned: Call, due Mon, Nov 30, 09:30 (UTC)',
     ])
     expect(timeline.find((e) => e.title === 'Call — left voicemail')!.actor).toBe(owner.user.name)
+  })
+
+  it('reschedules a next step and cancels one, keeping the deal’s next step and the timeline', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const step = await plannedStep(deal.id)
+    const row = async () => (await db.select().from(deals).where(eq(deals.id, deal.id)))[0]!
+    const timelineOf = async () =>
+      (
+        (await (await request('owner', 'GET', `/api/deals/${deal.id}`)).json()).timeline as Array<{
+          kind: string
+          title: string
+          actor: string
+        }>
+      ).filter((e) => e.kind === 'activity')
+
+    // An admin moves it (on their clock, UTC here) to a later day and a time.
+    const moved = await request('admin', 'POST', `/api/activities/${step.id}/reschedule`, {
+      dueOn: '2026-12-03',
+      dueTime: '15:30',
+    })
+    expect(moved.status, await moved.clone().text()).toBe(200)
+    expect((await moved.json()).activity).toMatchObject({
+      id: step.id,
+      dueOn: '2026-12-03',
+      dueTime: '15:30',
+      doneAt: null,
+    })
+    expect((await row()).nextStepOn).toBe('2026-12-03')
+    expect((await timelineOf())[0]).toMatchObject({
+      title: 'Next step rescheduled: Call from Mon, Nov 30 to Thu, Dec 3, 15:30 (UTC)',
+      actor: people.admin.user.name,
+    })
+
+    // Refusals change nothing: the past, the same time again, bad input, an unknown step.
+    const before = await db.select().from(activities).where(eq(activities.id, step.id))
+    for (const [body, status] of [
+      [{ dueOn: '2026-11-28' }, 422],
+      [{ dueOn: '2026-12-03', dueTime: '15:30' }, 422],
+      [{ dueOn: '2026-02-30' }, 422],
+      [{ dueOn: '2026-12-03', dueTime: '25:00' }, 422],
+      [{ dueOn: '2026-12-03', extra: 1 }, 422],
+    ] as const) {
+      const res = await request('owner', 'POST', `/api/activities/${step.id}/reschedule`, body)
+      expect(res.status, JSON.stringify(body)).toBe(status)
+    }
+    const unknown = '00000000-0000-4000-8000-000000000000'
+    expect(
+      (await request('owner', 'POST', `/api/activities/${unknown}/reschedule`, { dueOn: TOMORROW }))
+        .status,
+    ).toBe(404)
+    expect((await request('owner', 'POST', `/api/activities/${unknown}/cancel`, {})).status).toBe(
+      404,
+    )
+    expect(await db.select().from(activities).where(eq(activities.id, step.id))).toEqual(before)
+
+    // A second step, then the first is cancelled: the deal's next step is the second's day.
+    const second = await request('owner', 'POST', '/api/activities', {
+      dealId: deal.id,
+      type: 'email',
+      dueOn: '2026-12-07',
+    })
+    expect(second.status).toBe(201)
+    const cancelled = await request('owner', 'POST', `/api/activities/${step.id}/cancel`, {})
+    expect(cancelled.status).toBe(200)
+    expect(await db.select().from(activities).where(eq(activities.id, step.id))).toEqual([])
+    expect((await row()).nextStepOn).toBe('2026-12-07')
+    expect((await timelineOf())[0]).toMatchObject({
+      title: 'Next step cancelled: Call, was due Thu, Dec 3, 15:30 (UTC)',
+      actor: owner.user.name,
+    })
+    expect((await request('owner', 'POST', `/api/activities/${step.id}/cancel`, {})).status).toBe(
+      404,
+    )
+
+    // A done step can be neither moved nor cancelled; cancelling the last open one leaves the
+    // deal without a next step (flagged on the board).
+    const { activity: email } = await second.json()
+    await request('owner', 'POST', `/api/activities/${email.id}/done`, { outcome: 'sent' })
+    const doneMove = await request('owner', 'POST', `/api/activities/${email.id}/reschedule`, {
+      dueOn: '2026-12-09',
+    })
+    expect(doneMove.status).toBe(409)
+    expect((await request('owner', 'POST', `/api/activities/${email.id}/cancel`, {})).status).toBe(
+      409,
+    )
+    const third = await plannedStep(deal.id)
+    expect((await row()).nextStepOn).toBe(TOMORROW)
+    await request('owner', 'POST', `/api/activities/${third.id}/cancel`, {})
+    expect((await row()).nextStepOn).toBeNull()
+  })
+
+  it('reschedules and cancels from the deal page’s plain forms, back to the page', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const step = await plannedStep(deal.id)
+    const next = `/app/deals/${deal.id}`
+    const moved = await ctx.app.request(
+      `/api/activities/${step.id}/reschedule`,
+      form({ dueOn: '2026-12-01', dueTime: '', next }, { cookie: owner.cookie }),
+    )
+    expect(moved.status).toBe(303)
+    expect(moved.headers.get('location')).toBe(`${next}?notice=Next+step+rescheduled.`)
+    const refused = await ctx.app.request(
+      `/api/activities/${step.id}/reschedule`,
+      form({ dueOn: '2026-11-01', next }, { cookie: owner.cookie }),
+    )
+    expect(refused.status).toBe(303)
+    expect(new URL(refused.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'A next step is due today or later.',
+    )
+    const cancelled = await ctx.app.request(
+      `/api/activities/${step.id}/cancel`,
+      form({ next }, { cookie: owner.cookie }),
+    )
+    expect(cancelled.status).toBe(303)
+    expect(cancelled.headers.get('location')).toBe(`${next}?notice=Next+step+cancelled.`)
   })
 
   it('logs a call after the fact from a plain form, back to the deal page', async () => {
