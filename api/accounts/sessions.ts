@@ -19,6 +19,12 @@ export type SessionUser = Pick<
   'id' | 'email' | 'name' | 'role' | 'timeZone'
 >
 
+/** The signed-in person as a request carries them (a session's or an API token's). */
+export function sessionUserOf(user: typeof users.$inferSelect): SessionUser {
+  const { id, email, name, role, timeZone } = user
+  return { id, email, name, role, timeZone }
+}
+
 export interface ValidSession {
   session: { id: string; userId: string; createdAt: Date; lastVerifiedAt: Date }
   user: SessionUser
@@ -93,13 +99,7 @@ export async function validateSessionToken(
   )
   return {
     session: { id, userId: session.userId, createdAt: session.createdAt, lastVerifiedAt },
-    user: {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      role: user.role,
-      timeZone: user.timeZone,
-    },
+    user: sessionUserOf(user),
     expiresAt,
   }
 }

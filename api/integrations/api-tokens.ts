@@ -2,7 +2,7 @@ import { sha256 } from '@oslojs/crypto/sha2'
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { desc, eq, sql } from 'drizzle-orm'
 import type { ApiScope } from '../accounts/api-scopes.ts'
-import type { SessionUser } from '../accounts/sessions.ts'
+import { sessionUserOf, type SessionUser } from '../accounts/sessions.ts'
 import type { Db } from '../db/client.ts'
 import { apiTokens, users } from '../db/schema.ts'
 import { newToken } from '../ids.ts'
@@ -88,13 +88,7 @@ export async function validateApiToken(
   return {
     id,
     scopes: stored.scopes,
-    user: {
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      role: user.role,
-      timeZone: user.timeZone,
-    },
+    user: sessionUserOf(user),
   }
 }
 

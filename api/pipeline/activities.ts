@@ -143,6 +143,20 @@ async function earliestDue(tx: Db, dealId: string): Promise<string | null> {
   return row?.on ?? null
 }
 
+/** A step changed: the deal's next_step_on follows, and its timeline says what happened. */
+async function stepChanged(
+  tx: Db,
+  dealId: string,
+  actorId: string,
+  data: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
+  await changeDeal(tx, dealId, now, {
+    set: { nextStepOn: await earliestDue(tx, dealId) },
+    events: { type: 'activity', actorId, data },
+  })
+}
+
 /** Plans a next step on an open deal, due in the planner's zone. */
 export async function planNextStep(
   db: Db,
@@ -174,54 +188,8 @@ export async function planNextStep(
         createdAt: now,
       })
       .returning()
-    await changeDeal(tx, dealId, now, {
-      set: { nextStepOn: await earliestDue(tx, dealId) },
-      events: {
-        type: 'activity',
-        actorId: actor.id,
-        data: { action: 'planned', ...eventData(activity!) },
-      },
-    })
+    await stepChanged(tx, dealId, actor.id, { action: 'planned', ...eventData(activity!) }, now)
     return { ok: true as const, activity: activity! }
-  })
-}
-
-/** Marks a planned step done with its outcome ("left voicemail"); on the timeline. */
-export async function completeNextStep(
-  db: Db,
-  activityId: string,
-  actor: Actor,
-  input: CompleteInput,
-  now: Date,
-): Promise<DealResult<{ activity: Activity }>> {
-  const [found] = await db
-    .select({ dealId: activities.dealId })
-    .from(activities)
-    .where(eq(activities.id, activityId))
-  if (!found) return failure(404, 'not_found', 'There is no such next step.')
-  return db.transaction(async (tx) => {
-    const locked = await lockForEdit(tx, found.dealId, actor)
-    if (!locked.ok) return locked
-    const [done] = await tx
-      .update(activities)
-      .set({
-        doneAt: now,
-        doneBy: actor.id,
-        outcome: input.outcome.trim(),
-        ...(input.note?.trim() ? { note: input.note.trim() } : {}),
-      })
-      .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
-      .returning()
-    if (!done) return failure(409, 'already_done', 'This next step is already done.')
-    await changeDeal(tx, found.dealId, now, {
-      set: { nextStepOn: await earliestDue(tx, found.dealId) },
-      events: {
-        type: 'activity',
-        actorId: actor.id,
-        data: { action: 'done', ...eventData(done) },
-      },
-    })
-    return { ok: true as const, activity: done }
   })
 }
 
@@ -236,6 +204,35 @@ async function dealOfActivity(db: Db, activityId: string): Promise<string | null
 
 const NO_STEP = failure(404, 'not_found', 'There is no such next step.')
 const ALREADY_DONE = failure(409, 'already_done', 'This next step is already done.')
+
+/** Marks a planned step done with its outcome ("left voicemail"); on the timeline. */
+export async function completeNextStep(
+  db: Db,
+  activityId: string,
+  actor: Actor,
+  input: CompleteInput,
+  now: Date,
+): Promise<DealResult<{ activity: Activity }>> {
+  const dealId = await dealOfActivity(db, activityId)
+  if (!dealId) return NO_STEP
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    const [done] = await tx
+      .update(activities)
+      .set({
+        doneAt: now,
+        doneBy: actor.id,
+        outcome: input.outcome.trim(),
+        ...(input.note?.trim() ? { note: input.note.trim() } : {}),
+      })
+      .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
+      .returning()
+    if (!done) return ALREADY_DONE
+    await stepChanged(tx, dealId, actor.id, { action: 'done', ...eventData(done) }, now)
+    return { ok: true as const, activity: done }
+  })
+}
 
 /**
  * Moves a planned step to another due day (and time, or none), on the clock of the person who
@@ -273,18 +270,17 @@ export async function rescheduleNextStep(
       .set({ dueOn: input.dueOn, dueTime, timeZone })
       .where(eq(activities.id, activityId))
       .returning()
-    await changeDeal(tx, dealId, now, {
-      set: { nextStepOn: await earliestDue(tx, dealId) },
-      events: {
-        type: 'activity',
-        actorId: actor.id,
-        data: {
-          action: 'rescheduled',
-          ...eventData(moved!),
-          from: { dueOn: before.dueOn, dueTime: before.dueTime, timeZone: before.timeZone },
-        },
+    await stepChanged(
+      tx,
+      dealId,
+      actor.id,
+      {
+        action: 'rescheduled',
+        ...eventData(moved!),
+        from: { dueOn: before.dueOn, dueTime: before.dueTime, timeZone: before.timeZone },
       },
-    })
+      now,
+    )
     return { ok: true as const, activity: moved! }
   })
 }
@@ -309,14 +305,7 @@ export async function cancelNextStep(
       .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
       .returning()
     if (!gone) return (await findActivity(tx, activityId)) ? ALREADY_DONE : NO_STEP
-    await changeDeal(tx, dealId, now, {
-      set: { nextStepOn: await earliestDue(tx, dealId) },
-      events: {
-        type: 'activity',
-        actorId: actor.id,
-        data: { action: 'cancelled', ...eventData(gone) },
-      },
-    })
+    await stepChanged(tx, dealId, actor.id, { action: 'cancelled', ...eventData(gone) }, now)
     return { ok: true as const, activity: gone }
   })
 }
