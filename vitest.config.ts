@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config'
 //   unit   *.test.ts            pure functions, templates, the grader engine: no database
 //   db     *.db.test.ts         through a real database: PGlite (one per worker, emptied between
 //                               files), and again on PostgreSQL when TEST_DATABASE_URL is set (CI)
-//   e2e    tests/e2e/*.e2e.test.ts  real Chromium against the built production server
+//   e2e    *.e2e.test.ts        real Chromium: the built production server (tests/e2e/), and
+//                               Lighthouse auditing the grader's fixture pages
 // `npm test` runs all of them; `npm run test:fast` unit + db on PGlite; `npm run test:e2e` e2e.
 const postgres = process.env.TEST_DATABASE_URL
   ? [
@@ -40,7 +41,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/**/*.db.test.ts', 'tests/e2e/**', 'tests/bench/**', 'node_modules/**'],
+          exclude: [
+            'tests/**/*.db.test.ts',
+            'tests/**/*.e2e.test.ts',
+            'tests/bench/**',
+            'node_modules/**',
+          ],
           pool: 'threads',
           isolate: false,
         },
@@ -61,7 +67,7 @@ export default defineConfig({
       ...postgres,
       {
         extends: true,
-        test: { name: 'e2e', include: ['tests/e2e/**/*.e2e.test.ts'] },
+        test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'] },
       },
     ],
   },
