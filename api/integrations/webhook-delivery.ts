@@ -4,16 +4,19 @@
 //   delivery (its head), locked with FOR UPDATE SKIP LOCKED and re-checked on the locked row, and,
 //   unless the head's last attempt failed, reads the deliveries after it too (up to
 //   `batchSize`), in one statement. The head's lease stands for the whole batch: nobody else can
-//   claim that subscription until the head is recorded, which happens when the batch ends, so
-//   several processes sharing one PostgreSQL never send one delivery twice at once, and the
-//   deliveries after the head need no write of their own. A batch is sent one request after
-//   another, in event order, for at most `batchMs`, never past the lease; at the first failure
-//   the rest of it is left to wait behind the failed one. A crashed worker's lease runs out and
-//   its batch goes again, with the same webhook-ids.
-// - Successes are recorded when a batch ends, together with whatever the other lanes finished
-//   meanwhile (one statement); a failure in its own transaction, after the successes before it.
-//   PGlite runs each statement on the event loop's thread: one per delivery stalled every
-//   request in flight.
+//   claim that subscription until the head is recorded, so several processes sharing one
+//   PostgreSQL never send one delivery twice at once, and the deliveries after the head need no
+//   write of their own. A batch is sent one request after another, in event order, never past
+//   the lease; at the first failure the rest of it is left to wait behind the failed one.
+// - Every `batchMs` a batch's successes are recorded and, in the same statement, the lease is
+//   handed from the head (now delivered) to the batch's next delivery, which becomes the head;
+//   the batch goes on (for up to `laneMs`) without being claimed and read again. A crashed
+//   worker's lease runs out and what it had not recorded goes again, with the same webhook-ids:
+//   at most `batchMs` of sending.
+// - Successes are recorded together with whatever the other lanes finished meanwhile (one
+//   statement); a failure in its own transaction, after the successes before it. PGlite runs
+//   each statement on the event loop's thread: one per delivery stalled every request in flight,
+//   and a claim re-reading a batch's unsent rest every `batchMs` cost as much as the sending.
 // - One dead receiver holds up nobody else: each subscription's batch is a lane of its own, and a
 //   free lane claims the next heads at once instead of waiting for the slowest of a round.
 // - Signed as Standard Webhooks: webhook-id (the event id, the same on every attempt),
@@ -57,8 +60,16 @@ export interface WebhookDeliveryOptions {
   concurrency: number
   /** Deliveries of one subscription claimed together (a head that failed goes alone). */
   batchSize: number
-  /** A batch sends no new request after this long (the log and other workers catch up). */
+  /**
+   * A batch's successes are recorded at least this often: after this long, what it sent is
+   * written and the lease handed on to the next delivery, or the batch ends.
+   */
   batchMs: number
+  /**
+   * A lane keeps one subscription's batch (handing its lease on every `batchMs`) for at most
+   * this long, so that other subscriptions' heads get their turn.
+   */
+  laneMs: number
   /** How long a claim holds a subscription; a batch stops sending before it runs out. */
   leaseMs: number
   /** Whole request, connect to last byte. */
@@ -75,6 +86,7 @@ export const WEBHOOK_DELIVERY_DEFAULTS: Omit<WebhookDeliveryOptions, 'workerId'>
   concurrency: 8,
   batchSize: 500,
   batchMs: 1_000,
+  laneMs: 10_000,
   leaseMs: 60_000,
   timeoutMs: 10_000,
   idleMs: 1_000,
@@ -349,11 +361,34 @@ export interface DeliveredAttempt {
 }
 
 /**
- * Records successful attempts, of any subscriptions, in one statement (one round trip, atomic on
- * its own): their log entries, the deliveries marked delivered, the failing streaks cleared.
+ * A batch going on past `batchMs`: its lease moves from the head it holds (sent, and recorded
+ * delivered in the same statement) to the next delivery it is about to send, which becomes the
+ * subscription's head, leased as a claim leases one.
  */
-export async function recordDelivered(db: Db, attempts: DeliveredAttempt[]): Promise<void> {
-  if (attempts.length === 0) return
+export interface LeaseHandoff {
+  subscriptionId: string
+  workerId: string
+  /** The head whose lease the worker holds. */
+  from: string
+  /** The batch's next delivery. */
+  to: string
+  now: Date
+  leaseUntil: Date
+}
+
+/**
+ * Records successful attempts, of any subscriptions, in one statement (one round trip, atomic on
+ * its own): their log entries, the deliveries marked delivered, the failing streaks cleared; and
+ * hands leases on. A handoff holds only if the worker still held the lease it hands on (not run
+ * out, not claimed by another worker meanwhile). Returns the subscriptions whose lease was handed
+ * on.
+ */
+export async function recordDelivered(
+  db: Db,
+  attempts: DeliveredAttempt[],
+  handoffs: LeaseHandoff[] = [],
+): Promise<Set<string>> {
+  if (attempts.length === 0 && handoffs.length === 0) return new Set()
   const rows = attempts.map(({ delivery, result, at }) => ({
     id: newId(at.getTime()),
     subscription_id: delivery.subscriptionId,
@@ -364,7 +399,15 @@ export async function recordDelivered(db: Db, attempts: DeliveredAttempt[]): Pro
     excerpt: result.responseExcerpt,
     at: at.toISOString(),
   }))
-  await db.execute(sql`
+  const leases = handoffs.map((h) => ({
+    subscription_id: h.subscriptionId,
+    worker: h.workerId,
+    from_id: h.from,
+    to_id: h.to,
+    now: h.now.toISOString(),
+    lease_until: h.leaseUntil.toISOString(),
+  }))
+  const result = await db.execute(sql`
     with x as (
       select x.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as x(id text, subscription_id text, event_id text, attempts int, status_code int,
@@ -384,9 +427,27 @@ export async function recordDelivered(db: Db, attempts: DeliveredAttempt[]): Pro
         last_error = null
       from x
       where d.subscription_id = x.subscription_id and d.event_id = x.event_id
+    ),
+    streak as (
+      update webhook_subscriptions set failing_since = null
+      where id in (select subscription_id from x) and failing_since is not null
+    ),
+    handoff as (
+      select h.* from jsonb_to_recordset(${JSON.stringify(leases)}::jsonb)
+        as h(subscription_id text, worker text, from_id text, to_id text, now timestamptz,
+          lease_until timestamptz)
+      -- The statement's snapshot: the head as it was before this statement marks it delivered.
+      join webhook_deliveries held on held.subscription_id = h.subscription_id
+        and held.event_id = h.from_id and held.locked_by = h.worker
+        and held.lease_until > h.now
     )
-    update webhook_subscriptions set failing_since = null
-    where id in (select subscription_id from x) and failing_since is not null`)
+    update webhook_deliveries d
+    set lease_until = h.lease_until, locked_by = h.worker, attempts = d.attempts + 1
+    from handoff h
+    where d.subscription_id = h.subscription_id and d.event_id = h.to_id and d.status = 'pending'
+    returning d.subscription_id`)
+  const handed = (result as unknown as { rows: { subscription_id: string }[] }).rows
+  return new Set(handed.map((r) => r.subscription_id))
 }
 
 /**
@@ -463,7 +524,12 @@ export async function recordFailure(
  * meanwhile: a lane that ends while a group is being written joins the next one.
  */
 function createDeliveredRecorder(db: Db) {
-  type Entry = DeliveredAttempt & { done: () => void; fail: (err: unknown) => void }
+  type Entry = {
+    attempts: DeliveredAttempt[]
+    handoff: LeaseHandoff | undefined
+    done: (handed: boolean) => void
+    fail: (err: unknown) => void
+  }
   let queue: Entry[] = []
   let writing = false
   async function write() {
@@ -472,20 +538,27 @@ function createDeliveredRecorder(db: Db) {
       const group = queue
       queue = []
       try {
-        await recordDelivered(db, group)
-        for (const e of group) e.done()
+        const handed = await recordDelivered(
+          db,
+          group.flatMap((e) => e.attempts),
+          group.flatMap((e) => (e.handoff ? [e.handoff] : [])),
+        )
+        for (const e of group) e.done(e.handoff ? handed.has(e.handoff.subscriptionId) : false)
       } catch (err) {
         for (const e of group) e.fail(err)
       }
     }
     writing = false
   }
-  /** Writes these (and whatever else waits), resolving once they are written. */
-  return (attempts: DeliveredAttempt[]): Promise<void> => {
-    if (attempts.length === 0) return Promise.resolve()
-    const written = Promise.all(
-      attempts.map((a) => new Promise<void>((done, fail) => queue.push({ ...a, done, fail }))),
-    ).then(() => undefined)
+  /**
+   * Writes these (and whatever else waits), and hands the lease on if asked, resolving once they
+   * are written: true if the lease was handed on.
+   */
+  return (attempts: DeliveredAttempt[], handoff?: LeaseHandoff): Promise<boolean> => {
+    if (attempts.length === 0 && !handoff) return Promise.resolve(false)
+    const written = new Promise<boolean>((done, fail) =>
+      queue.push({ attempts, handoff, done, fail }),
+    )
     if (!writing) void write()
     return written
   }
@@ -520,9 +593,10 @@ function add(total: DrainResult, part: DrainResult) {
 
 /**
  * Sends one subscription's batch in order, one request at a time, the head always; stops at the
- * first failure (the rest waits behind it), after `batchMs`, before a request could outlast the
- * lease, or when told to stop. The successes are recorded before it returns, which frees the
- * subscription for the next claim.
+ * first failure (the rest waits behind it), before a request could outlast the lease, after
+ * `laneMs`, or when told to stop. Every `batchMs` the successes so far are recorded and the
+ * lease handed on to the next delivery, so a crash re-sends at most `batchMs` of them. The
+ * successes are recorded before it returns, which frees the subscription for the next claim.
  */
 async function deliverBatch(
   deps: DeliveryDeps,
@@ -535,19 +609,39 @@ async function deliverBatch(
   const result = emptyResult()
   result.claimed = batch.deliveries.length
   const sign = webhookSigner(batch.deliveries[0]!.secret)
-  const delivered: DeliveredAttempt[] = []
-  const started = performance.now()
+  let delivered: DeliveredAttempt[] = []
+  const laneStarted = deps.now().getTime()
+  let segmentStarted = laneStarted
+  let head = batch.deliveries[0]!.eventId
+  let leaseUntil = batch.leaseUntil.getTime()
   let i = 0
   for (; i < batch.deliveries.length; i++) {
     const delivery = batch.deliveries[i]!
-    const now = deps.now()
-    if (
-      i > 0 &&
-      (stopping() ||
-        performance.now() - started >= options.batchMs ||
-        now.getTime() + options.timeoutMs >= batch.leaseUntil.getTime())
-    )
-      break
+    let now = deps.now()
+    if (i > 0) {
+      if (stopping() || now.getTime() + options.timeoutMs >= leaseUntil) break
+      if (now.getTime() - segmentStarted >= options.batchMs) {
+        // What was sent is recorded; the batch goes on under a lease handed to this delivery
+        // (claiming again would read the rest of the batch once more), or ends.
+        if (now.getTime() - laneStarted >= options.laneMs) break
+        const until = new Date(now.getTime() + options.leaseMs)
+        const handed = await record(delivered, {
+          subscriptionId: batch.subscriptionId,
+          workerId: options.workerId,
+          from: head,
+          to: delivery.eventId,
+          now,
+          leaseUntil: until,
+        })
+        result.delivered += delivered.length
+        delivered = []
+        if (!handed) break // the lease ran out meanwhile: what follows is someone else's
+        head = delivery.eventId
+        leaseUntil = until.getTime()
+        now = deps.now()
+        segmentStarted = now.getTime()
+      }
+    }
     const attempt = await sendWebhook(fetcher, delivery, now, options.timeoutMs, sign)
     if (attempt.ok) {
       delivered.push({ delivery, result: attempt, at: deps.now() })
@@ -555,7 +649,7 @@ async function deliverBatch(
     }
     // The failing streak is judged after the successes before it.
     await record(delivered)
-    result.delivered = delivered.length
+    result.delivered += delivered.length
     const outcome = await recordFailure(deps, delivery, attempt, options)
     if (outcome === 'retry') result.retried++
     else if (outcome === 'failed') result.failed++
@@ -571,7 +665,7 @@ async function deliverBatch(
     return result
   }
   await record(delivered)
-  result.delivered = delivered.length
+  result.delivered += delivered.length
   result.released = batch.deliveries.length - i
   return result
 }

@@ -16,6 +16,7 @@ import { newId } from '../../../api/ids.ts'
 import {
   claimDeliveries,
   deliverDue,
+  recordDelivered,
   startWebhookDelivery,
   WEBHOOK_DELIVERY_DEFAULTS,
   webhookFetcher,
@@ -333,6 +334,105 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       ['delivered', 2],
       ['delivered', 1],
       ['delivered', 1],
+    ])
+  })
+
+  it('a batch past batchMs records what it sent and goes on under a lease handed to its next delivery, without a new claim', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push(await emit('deal.won', { n: i }))
+    const fourth = held<{ status: number }>()
+    const inFourth = held<void>()
+    receiver.answer = (req) => {
+      // Sending the second takes the whole batchMs: the third goes under a handed-on lease.
+      if (req.headers['webhook-id'] === ids[1]) ctx.clock.advance(1_000)
+      if (req.headers['webhook-id'] !== ids[3]) return { status: 204 }
+      inFourth.release()
+      return fourth.promise
+    }
+    const draining = drain({ batchMs: 1_000 })
+    await inFourth.promise
+    // Mid-batch: the first two recorded, the third the head now, leased to this worker (a
+    // crash here re-sends from the third on, nothing before it); the subscription stays held.
+    const mid = await deliveriesOf(sub.id)
+    expect(mid.map((d) => [d.status, d.attempts, d.lockedBy])).toEqual([
+      ['delivered', 1, null],
+      ['delivered', 1, null],
+      ['pending', 1, 'test-worker'],
+      ['pending', 0, null],
+      ['pending', 0, null],
+    ])
+    expect(mid[2]!.leaseUntil!.getTime()).toBe(ctx.deps.now().getTime() + 60_000)
+    const other = await claimDeliveries(ctx.deps.db, {
+      now: ctx.deps.now(),
+      limit: 8,
+      batchSize: 50,
+      leaseMs: 60_000,
+      workerId: 'w2',
+    })
+    expect(other).toEqual([])
+    fourth.release({ status: 204 })
+    expect(await draining).toMatchObject({ claimed: 5, delivered: 5, released: 0 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
+    const rows = await deliveriesOf(sub.id)
+    expect(rows.map((d) => [d.status, d.attempts, d.leaseUntil, d.lockedBy])).toEqual(
+      ids.map(() => ['delivered', 1, null, null]),
+    )
+  })
+
+  it('a lane gives its subscription up after laneMs, and a lease that ran out is not handed on', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await emit('deal.won', { n: i }))
+    receiver.answer = () => {
+      ctx.clock.advance(1_000)
+      return { status: 204 }
+    }
+    // Handed on once (after the first), then the lane's time is up after the second.
+    expect(await drain({ batchMs: 1_000, laneMs: 2_000 })).toMatchObject({
+      claimed: 4,
+      delivered: 2,
+      released: 2,
+    })
+    expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.lockedBy])).toEqual([
+      ['delivered', null],
+      ['delivered', null],
+      ['pending', null],
+      ['pending', null],
+    ])
+    // A worker whose lease ran out (or was never its own) hands nothing on, records what it sent.
+    const [batch] = await claimDeliveries(ctx.deps.db, {
+      now: ctx.deps.now(),
+      limit: 8,
+      batchSize: 50,
+      leaseMs: 60_000,
+      workerId: 'w1',
+    })
+    const [third, fourth] = batch!.deliveries
+    const sent = {
+      delivery: third!,
+      result: { ok: true, statusCode: 204, latencyMs: 1, error: null, responseExcerpt: null },
+      at: ctx.deps.now(),
+    }
+    const handoff = {
+      subscriptionId: sub.id,
+      workerId: 'w1',
+      from: third!.eventId,
+      to: fourth!.eventId,
+      leaseUntil: new Date(ctx.deps.now().getTime() + 120_000),
+    }
+    expect(
+      await recordDelivered(ctx.deps.db, [], [{ ...handoff, workerId: 'w2', now: ctx.deps.now() }]),
+    ).toEqual(new Set())
+    const late = new Date(ctx.deps.now().getTime() + 60_000)
+    expect(await recordDelivered(ctx.deps.db, [sent], [{ ...handoff, now: late }])).toEqual(
+      new Set(),
+    )
+    expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.attempts, d.lockedBy])).toEqual([
+      ['delivered', 1, null],
+      ['delivered', 1, null],
+      ['delivered', 1, null],
+      ['pending', 0, null],
     ])
   })
 
