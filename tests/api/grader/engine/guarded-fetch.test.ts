@@ -372,6 +372,25 @@ describe('caps', () => {
     expect(performance.now() - started).toBeLessThan(2_000)
   })
 
+  it("stops a request when the grading's own signal aborts, before or during it", async () => {
+    const grading = new AbortController()
+    const bounded = createGuardedFetcher(stage.fetcherOptions({ signal: grading.signal }))
+    const inRequest = Promise.withResolvers<void>()
+    withReq(() => inRequest.resolve()) // never answers
+    const pending = bounded.fetch(site('/'), { maxBytes: 1024 })
+    await inRequest.promise
+    grading.abort(new Error('grading over'))
+    const during = await pending
+    const before = await bounded.fetch(site('/'), { maxBytes: 1024 })
+    await bounded.close()
+    for (const outcome of [during, before])
+      expect(outcome.ok === false && outcome.error).toMatchObject({
+        code: 'unreachable',
+        kind: 'aborted',
+      })
+    expect(stage.requests.length).toBe(1)
+  })
+
   it('gives up on a server that never sends headers', async () => {
     const slow = createGuardedFetcher(stage.fetcherOptions({ headersTimeoutMs: 300 }))
     withReq(() => {
