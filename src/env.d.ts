@@ -7,5 +7,7 @@ declare namespace App {
     sessionId?: string | null
     /** A signed time-trap token for forms rendered on this page. */
     formToken?: string
+    /** What a refused plain form on this page had typed, carried back once (form-flash.ts). */
+    formFlash?: import('#api/http/form-flash.ts').FormFlash | null
   }
 }

@@ -1,6 +1,7 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { secureCookies } from '#api/http/cookies.ts'
+import { clearedFormFlashCookie, FORM_FLASH_COOKIE, readFormFlash } from '#api/http/form-flash.ts'
 import { FIRST_TOUCH_COOKIE, firstTouchCookie, firstTouchOf } from '#api/leads/first-touch.ts'
 import {
   clearedSessionCookie,
@@ -9,7 +10,8 @@ import {
   validateSessionToken,
 } from '#api/accounts/sessions.ts'
 
-// Pages: who is signed in, /app behind sign-in, a time-trap token for forms, security headers.
+// Pages: who is signed in, /app behind sign-in, a time-trap token for forms, a refused form's
+// values carried back, security headers.
 export const onRequest = defineMiddleware(async (ctx, next) => {
   const { deps } = ctx.locals
   const now = deps.now()
@@ -37,6 +39,13 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
     return withHeaders(response, setCookies, secure, true)
   }
   ctx.locals.formToken = issueFormToken(deps.secret, now, path)
+  // A refused plain form's values, for this page once: read, then cleared.
+  ctx.locals.formFlash = null
+  if (isApp && ctx.cookies.has(FORM_FLASH_COOKIE)) {
+    const header = ctx.request.headers.get('cookie')
+    ctx.locals.formFlash = readFormFlash(deps.secret, header, path, ctx.locals.user!.id, now)
+    setCookies.push(clearedFormFlashCookie(path, secure))
+  }
   // First-touch attribution: the first page view that carries UTM parameters sets fd_ft.
   if (!isApp && ctx.request.method === 'GET' && !ctx.cookies.has(FIRST_TOUCH_COOKIE)) {
     const touch = firstTouchOf(ctx.url, ctx.request.headers.get('referer'), now)

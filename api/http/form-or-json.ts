@@ -1,13 +1,17 @@
 import type { Context } from 'hono'
 import type { ClientErrorStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
-import { safeNextPath } from './cookies.ts'
+import type { AppEnv } from './app-env.ts'
+import { safeNextPath, secureCookies } from './cookies.ts'
+import { formFlashCookie } from './form-flash.ts'
 import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from './input.ts'
 
 // The one form-or-JSON edge. An action takes a JSON body (API clients, the enhanced pages) or a
 // plain HTML form (JavaScript off). JSON callers get JSON, and errors as a 4xx
 // { error: { code, message } }; a plain form gets a 303 back to its page with ?notice= or
-// ?error=, which the page shows. Back is never another site (safeNextPath).
+// ?error=, which the page shows. Back is never another site (safeNextPath). A refused form of
+// the app also gets what was typed back, with each field's problem, in a short-lived cookie for
+// its page (form-flash.ts), never in the URL.
 
 /**
  * Where a plain form goes back to: a path on this site, or the form's own `next` field when that
@@ -58,6 +62,39 @@ export function respond(
   return wantsJson(c, options) ? json() : redirectBack(c, back, params)
 }
 
+// The fields of each plain form read by readInput, kept for its refusal.
+const postedForms = new WeakMap<Request, Record<string, unknown>>()
+
+/**
+ * 303 back with ?error=, and the form's values (and `fields`' problems) for the page of the app
+ * it came from, so nothing typed is lost.
+ */
+function refuseForm(
+  c: Context,
+  back: Back,
+  error: string,
+  fields: Record<string, string>,
+  params: Record<string, string> = {},
+): Response {
+  const posted = postedForms.get(c.req.raw)
+  const path = new URL(backPath(back), ORIGIN).pathname
+  // Only the app's pages read them back (and only an app with its deps can sign them).
+  const { deps, user } = (c as Context<Partial<AppEnv>>).var as Partial<AppEnv['Variables']>
+  if (posted && deps && path.startsWith('/app/')) {
+    const values = Object.fromEntries(
+      Object.entries(posted).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    )
+    const cookie = formFlashCookie(
+      deps.secret,
+      { action: c.req.path, values, fields, path, userId: user?.id ?? null },
+      deps.now(),
+      secureCookies(deps.env),
+    )
+    if (cookie) c.header('Set-Cookie', cookie, { append: true })
+  }
+  return redirectBack(c, back, { error, ...params })
+}
+
 export interface Refusal {
   status: ClientErrorStatusCode
   code: string
@@ -84,7 +121,7 @@ export function refuse(
   const { status, code, message, fields } = refusal
   if (wantsJson(c, options))
     return c.json({ error: { code, message, ...(fields ? { fields } : {}) } }, status)
-  return redirectBack(c, back, { error: message, ...options.params })
+  return refuseForm(c, back, message, fields ?? {}, options.params)
 }
 
 export interface ReadInputOptions {
@@ -113,10 +150,16 @@ export async function readInput<T extends z.ZodType>(
   const { kind, data } = await readBody(c, options.accept)
   const input = options.prepare ? options.prepare(data, kind) : data
   if (wantsJson(c)) return validate(schema, input)
+  if (kind === 'form') postedForms.set(c.req.raw, data)
   const parsed = schema.safeParse(input)
   if (parsed.success) return parsed.data
   const error = options.formError ?? formMessage(parsed.error.issues)
-  return redirectBack(c, typeof back === 'function' ? back(data) : back, { error })
+  const fields: Record<string, string> = {}
+  for (const issue of parsed.error.issues) {
+    const name = issue.path.map(String).join('.')
+    if (name) fields[name] ??= issue.message
+  }
+  return refuseForm(c, typeof back === 'function' ? back(data) : back, error, fields)
 }
 
 function formMessage(issues: z.ZodError['issues']): string {

@@ -168,7 +168,7 @@ export async function planNextStep(
   const timeZone = await zoneOf(db, actor.id)
   const dueTime = input.dueTime || null
   const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
-  if (problem) return failure(422, 'invalid_due', problem)
+  if (problem) return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } }
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
@@ -250,7 +250,7 @@ export async function rescheduleNextStep(
   const timeZone = await zoneOf(db, actor.id)
   const dueTime = input.dueTime || null
   const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
-  if (problem) return failure(422, 'invalid_due', problem)
+  if (problem) return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } }
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
@@ -264,7 +264,10 @@ export async function rescheduleNextStep(
     if (stageOf(locked.deal.stage).closed)
       return failure(409, 'deal_closed', 'This deal is closed: reopen it to reschedule.')
     if (before.dueOn === input.dueOn && before.dueTime === dueTime && before.timeZone === timeZone)
-      return failure(422, 'unchanged', 'The next step is already due then.')
+      return {
+        ...failure(422, 'unchanged', 'The next step is already due then.'),
+        fields: { dueOn: 'Choose another day or time.' },
+      }
     const [moved] = await tx
       .update(activities)
       .set({ dueOn: input.dueOn, dueTime, timeZone })

@@ -171,6 +171,7 @@ function domainTaken(domain: string, other: string | null): DealFailure {
     status: 409,
     code: 'domain_taken',
     message: `${domain} is already the domain of ${other ? `“${other}”` : 'another company'}.`,
+    fields: { domain: 'Already another company’s domain.' },
   }
 }
 

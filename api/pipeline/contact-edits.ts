@@ -38,6 +38,7 @@ const INVALID_EMAIL: DealFailure = {
   status: 422,
   code: 'invalid_email',
   message: 'Enter a valid email address.',
+  fields: { email: 'Enter a valid email address.' },
 }
 const READ_ONLY: DealFailure = {
   ok: false,
@@ -245,6 +246,7 @@ function duplicate(email: string, existingId: string): DealFailure & { existingI
     status: 409,
     code: 'duplicate_contact',
     message: `${email} is already another contact; open that one instead.`,
+    fields: { email: 'Already another contact’s address.' },
     existingId,
   }
 }

@@ -46,6 +46,8 @@ export type DealFailure = {
   status: 403 | 404 | 409 | 422
   code: string
   message: string
+  /** The problem by field name, for forms that show it beside the field (and API clients). */
+  fields?: Record<string, string>
 }
 export type DealResult<T> = ({ ok: true } & T) | DealFailure
 
@@ -138,8 +140,10 @@ export function stageMoveProblem(
     ['paymentReceivedOn', 'payment-received'],
   ] as const) {
     const value = move[field]
-    if (value && value > latestRecordableDate(now))
-      return failure(422, 'future_date', `The ${label} date cannot be in the future.`)
+    if (value && value > latestRecordableDate(now)) {
+      const message = `The ${label} date cannot be in the future.`
+      return { ...failure(422, 'future_date', message), fields: { [field]: message } }
+    }
   }
   if (move.stage === 'won') {
     const signed = move.contractSignedOn || deal.contractSignedOn
@@ -151,15 +155,24 @@ export function stageMoveProblem(
       ]
         .filter(Boolean)
         .join(' and ')
-      return failure(
-        422,
-        'won_needs_signed_and_paid',
-        `A deal is won only when the stamped contract is back and paid: record ${missing}.`,
-      )
+      return {
+        ...failure(
+          422,
+          'won_needs_signed_and_paid',
+          `A deal is won only when the stamped contract is back and paid: record ${missing}.`,
+        ),
+        fields: {
+          ...(signed ? {} : { contractSignedOn: 'When did the stamped contract come back?' }),
+          ...(paid ? {} : { paymentReceivedOn: 'When was the payment received?' }),
+        },
+      }
     }
   }
   if (move.stage === 'lost' && !move.lostReason?.trim())
-    return failure(422, 'lost_needs_reason', 'Say why the deal was lost.')
+    return {
+      ...failure(422, 'lost_needs_reason', 'Say why the deal was lost.'),
+      fields: { lostReason: 'Say why the deal was lost.' },
+    }
   return null
 }
 

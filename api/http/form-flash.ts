@@ -1,0 +1,147 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { readCookie } from './cookies.ts'
+
+// What a refused plain form (JavaScript off) had typed, carried back to its page. The 303 back
+// sets a short-lived cookie scoped to that page's path — never the URL, which ends up in
+// histories, logs and Referer headers — and the page fills its form from it once (the
+// middleware reads and clears it), with each field's problem beside the field. Signed, for one
+// person, for a minute; passwords and tokens are never carried.
+
+export const FORM_FLASH_COOKIE = 'fd_form'
+/** How long the values wait for the page (the browser follows the 303 at once). */
+export const FORM_FLASH_MAX_AGE_S = 60
+/**
+ * What a cookie may hold, well under the 4 KB browsers keep: the longest values are left out
+ * (they come back empty) when everything typed would not fit.
+ */
+const MAX_COOKIE_VALUE = 3_600
+/** Fields never carried back, whatever the form. */
+const SECRET_FIELD = /pass|secret|token|^next$/i
+
+export interface FormFlash {
+  /** The path the form posted to (its `action`): a page with several forms fills only that one. */
+  action: string
+  /** What was typed, by field name. */
+  values: Record<string, string>
+  /** Problems by field name, shown beside the field. */
+  fields: Record<string, string>
+}
+
+interface Payload extends FormFlash {
+  /** The page it is for, the person it is for, and when it was made. */
+  path: string
+  userId: string | null
+  at: number
+}
+
+function sign(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(`form-flash:${body}`).digest('base64url').slice(0, 32)
+}
+
+/**
+ * The Set-Cookie carrying a refused form's values back to `path` (a page of the app), or null
+ * when nothing is worth carrying.
+ */
+export function formFlashCookie(
+  secret: string,
+  flash: FormFlash & { path: string; userId: string | null },
+  now: Date,
+  secure: boolean,
+): string | null {
+  // The path goes into the cookie's attributes: only plain path characters.
+  if (!/^\/[\w\-./~%]*$/.test(flash.path)) return null
+  const values: Record<string, string> = {}
+  for (const [name, value] of Object.entries(flash.values))
+    if (typeof value === 'string' && value !== '' && !SECRET_FIELD.test(name)) values[name] = value
+  if (Object.keys(values).length === 0 && Object.keys(flash.fields).length === 0) return null
+  const encode = () => {
+    const payload: Payload = { ...flash, values, at: now.getTime() }
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
+    return `${body}.${sign(secret, body)}`
+  }
+  let value = encode()
+  // Too much to carry: the longest values stay behind, the rest come back.
+  const byLength = Object.keys(values).sort((a, b) => values[b]!.length - values[a]!.length)
+  while (value.length > MAX_COOKIE_VALUE && byLength.length > 0) {
+    delete values[byLength.shift()!]
+    value = encode()
+  }
+  if (value.length > MAX_COOKIE_VALUE) return null
+  return [
+    `${FORM_FLASH_COOKIE}=${value}`,
+    `Path=${flash.path}`,
+    `Max-Age=${FORM_FLASH_MAX_AGE_S}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(secure ? ['Secure'] : []),
+  ].join('; ')
+}
+
+/** The Set-Cookie that removes the values once the page has them. */
+export function clearedFormFlashCookie(path: string, secure: boolean): string {
+  return [
+    `${FORM_FLASH_COOKIE}=`,
+    `Path=${path}`,
+    'Max-Age=0',
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(secure ? ['Secure'] : []),
+  ].join('; ')
+}
+
+/**
+ * The values carried back to the page at `path` for the signed-in `userId`, from the request's
+ * Cookie header; null when there are none, or they are forged, stale or someone else's.
+ */
+export function readFormFlash(
+  secret: string,
+  cookieHeader: string | null,
+  path: string,
+  userId: string | null,
+  now: Date,
+): FormFlash | null {
+  const raw = readCookie(cookieHeader, FORM_FLASH_COOKIE)
+  if (!raw) return null
+  const dot = raw.lastIndexOf('.')
+  if (dot <= 0) return null
+  const body = raw.slice(0, dot)
+  const expected = Buffer.from(sign(secret, body))
+  const given = Buffer.from(raw.slice(dot + 1))
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+  let payload: Payload
+  try {
+    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload
+  } catch {
+    return null
+  }
+  const age = now.getTime() - payload.at
+  if (payload.path !== path || payload.userId !== userId) return null
+  if (!(age >= 0 && age <= FORM_FLASH_MAX_AGE_S * 1000)) return null
+  return { action: payload.action, values: payload.values, fields: payload.fields }
+}
+
+/**
+ * A page's view of the values for its form posting to `action`: nothing when they are for
+ * another form. `idPrefix` keeps the ids of the problems' paragraphs apart on a page of forms.
+ */
+export function formRefill(flash: FormFlash | null | undefined, action: string, idPrefix = '') {
+  const mine = flash && flash.action === action ? flash : null
+  const error = (name: string): string | null => mine?.fields[name] ?? null
+  const errorId = (name: string) => `${idPrefix}${name}-error`
+  return {
+    /** True when this form was refused and comes back with what was typed. */
+    refused: mine !== null,
+    /** What was typed in `name` (an empty field stays empty), else `fallback`, the page's default. */
+    value: (name: string, fallback = ''): string => (mine ? (mine.values[name] ?? '') : fallback),
+    /** The problem with `name`, if the refusal named one. */
+    error,
+    /** The id of the paragraph saying `name`'s problem (FieldError.astro). */
+    errorId,
+    /** The field's aria attributes: invalid, and described by its problem (and `hint`, an id). */
+    aria: (name: string, hint?: string) => ({
+      'aria-invalid': error(name) ? ('true' as const) : undefined,
+      'aria-describedby':
+        [hint, error(name) ? errorId(name) : null].filter(Boolean).join(' ') || undefined,
+    }),
+  }
+}

@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest'
+import {
+  FORM_FLASH_COOKIE,
+  formFlashCookie,
+  formRefill,
+  readFormFlash,
+} from '../../../api/http/form-flash.ts'
+import { readCookie } from '../../../api/http/cookies.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+
+// A refused plain form (JavaScript off) comes back to its page with what was typed and each
+// field's problem: in a signed cookie for that page and person, for a minute — never in the URL.
+
+const ctx = await setupTestApp()
+const { db, secret } = ctx.deps
+const rep = await signedInAs(ctx, 'rep')
+const other = await signedInAs(ctx, 'rep')
+
+/** The flash cookie a response set, as the browser would send it back. */
+function flashOf(res: Response): { header: string; cookie: string } {
+  const header = res.headers.getSetCookie().find((c) => c.startsWith(`${FORM_FLASH_COOKIE}=`))
+  expect(header, 'a form flash cookie').toBeDefined()
+  return { header: header!, cookie: header!.split(';')[0]! }
+}
+
+describe('a refused new deal', () => {
+  const typed = {
+    next: '/app/deals/new',
+    email: 'rosa.parks@referral.example',
+    firstName: 'Rosa',
+    lastName: 'Parks',
+    phone: '+1 555 0100',
+    stage: 'demo',
+    amount: '12 thousand',
+    currency: 'USD',
+    reason: 'Referral from the Montgomery office',
+  }
+
+  it('goes back to the page with the message, and what was typed in a cookie for that page only', async () => {
+    const res = await ctx.app.request('/api/deals', form(typed, { cookie: rep.cookie }))
+    expect(res.status).toBe(303)
+    const location = res.headers.get('location')!
+    const url = new URL(location, ORIGIN)
+    expect(url.pathname).toBe('/app/deals/new')
+    expect(url.searchParams.get('error')).toMatch(/amount/i)
+    // Nothing typed is in the URL.
+    for (const value of Object.values(typed).slice(1))
+      expect(decodeURIComponent(location)).not.toContain(value)
+
+    const { header, cookie } = flashOf(res)
+    expect(header).toContain('Path=/app/deals/new')
+    expect(header).toContain('HttpOnly')
+    expect(header).toContain('Max-Age=60')
+    const flash = readFormFlash(secret, cookie, '/app/deals/new', rep.user.id, ctx.deps.now())
+    expect(flash).toEqual({
+      action: '/api/deals',
+      values: {
+        email: typed.email,
+        firstName: 'Rosa',
+        lastName: 'Parks',
+        phone: typed.phone,
+        stage: 'demo',
+        amount: '12 thousand',
+        currency: 'USD',
+        reason: typed.reason,
+      },
+      fields: { amount: expect.stringMatching(/number/) },
+    })
+    // The page's form reads it back by field; another form on the page gets nothing.
+    const refill = formRefill(flash, '/api/deals')
+    expect(refill.value('email')).toBe(typed.email)
+    expect(refill.value('title', 'default')).toBe('')
+    expect(refill.error('amount')).toMatch(/number/)
+    expect(refill.aria('amount')).toEqual({
+      'aria-invalid': 'true',
+      'aria-describedby': 'amount-error',
+    })
+    expect(formRefill(flash, '/api/contacts').value('email', 'x')).toBe('x')
+  })
+
+  it('is for that page, that person and a minute, and cannot be forged', async () => {
+    const res = await ctx.app.request('/api/deals', form(typed, { cookie: rep.cookie }))
+    const { cookie } = flashOf(res)
+    const now = ctx.deps.now()
+    const read = (c: string, path = '/app/deals/new', userId = rep.user.id, at = now) =>
+      readFormFlash(secret, c, path, userId, at)
+    expect(read(cookie)).not.toBeNull()
+    expect(read(cookie, '/app/contacts/new')).toBeNull()
+    expect(read(cookie, '/app/deals/new', other.user.id)).toBeNull()
+    expect(read(cookie, '/app/deals/new', rep.user.id, new Date(now.getTime() + 61_000))).toBeNull()
+    const value = readCookie(cookie, FORM_FLASH_COOKIE)!
+    const [body, signature] = value.split('.') as [string, string]
+    const payload = JSON.parse(Buffer.from(body, 'base64url').toString())
+    payload.values.email = 'someone.else@evil.example'
+    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`
+    expect(read(`${FORM_FLASH_COOKIE}=${forged}`)).toBeNull()
+    expect(read(`${FORM_FLASH_COOKIE}=garbage`)).toBeNull()
+    expect(readFormFlash('another secret', cookie, '/app/deals/new', rep.user.id, now)).toBeNull()
+  })
+
+  it('gives API clients their 422 and no cookie', async () => {
+    const { next: _next, ...body } = typed
+    const res = await ctx.app.request(
+      '/api/deals',
+      json(body, { cookie: rep.cookie, origin: ORIGIN, accept: 'application/json' }),
+    )
+    expect(res.status).toBe(422)
+    expect(res.headers.getSetCookie().some((c) => c.startsWith(FORM_FLASH_COOKIE))).toBe(false)
+  })
+})
+
+describe('refusals the domain finds carry the values too, with the field it names', () => {
+  it('a contact edit to another contact’s address', async () => {
+    const mine = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const created = await ctx.app.request(
+      '/api/contacts',
+      json(
+        { email: 'taken@elsewhere.example' },
+        { cookie: rep.cookie, origin: ORIGIN, accept: 'application/json' },
+      ),
+    )
+    expect(created.status).toBe(201)
+    const page = `/app/contacts/${mine.contactId}`
+    const res = await ctx.app.request(
+      `/api/contacts/${mine.contactId}`,
+      form(
+        { next: page, email: 'taken@elsewhere.example', firstName: 'Kept', jobTitle: 'CFO' },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(res.status).toBe(303)
+    expect(new URL(res.headers.get('location')!, ORIGIN).pathname).toBe(page)
+    const flash = readFormFlash(secret, flashOf(res).cookie, page, rep.user.id, ctx.deps.now())
+    expect(flash).toMatchObject({
+      action: `/api/contacts/${mine.contactId}`,
+      values: { email: 'taken@elsewhere.example', firstName: 'Kept', jobTitle: 'CFO' },
+      fields: { email: expect.stringMatching(/another contact/) },
+    })
+  })
+
+  it('a next step planned in the past, from the deal page', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const page = `/app/deals/${deal.id}`
+    const res = await ctx.app.request(
+      '/api/activities',
+      form(
+        {
+          next: page,
+          dealId: deal.id,
+          type: 'meeting',
+          dueOn: '2020-01-01',
+          note: 'Bring the deck',
+        },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(res.status).toBe(303)
+    const flash = readFormFlash(secret, flashOf(res).cookie, page, rep.user.id, ctx.deps.now())
+    expect(flash).toMatchObject({
+      action: '/api/activities',
+      values: { type: 'meeting', dueOn: '2020-01-01', note: 'Bring the deck' },
+      fields: { dueOn: 'A next step is due today or later.' },
+    })
+  })
+})
+
+describe('the cookie', () => {
+  const now = new Date('2026-12-05T10:00:00Z')
+  const base = { action: '/api/x', fields: {}, path: '/app/x', userId: 'u1' }
+
+  it('never carries passwords, tokens or the form’s next', () => {
+    const header = formFlashCookie(
+      'k',
+      {
+        ...base,
+        values: { name: 'Ann', password: 'hunter2', newPassword: 'x', token: 't', next: '/app' },
+      },
+      now,
+      true,
+    )!
+    expect(header).toContain('Secure')
+    const flash = readFormFlash('k', header.split(';')[0]!, '/app/x', 'u1', now)
+    expect(flash!.values).toEqual({ name: 'Ann' })
+  })
+
+  it('leaves the longest values behind when everything would not fit, keeping the rest', () => {
+    const header = formFlashCookie(
+      'k',
+      { ...base, values: { note: 'ü'.repeat(4_000), email: 'ann@example.com' } },
+      now,
+      false,
+    )!
+    expect(header.length).toBeLessThan(4_000)
+    const flash = readFormFlash('k', header.split(';')[0]!, '/app/x', 'u1', now)
+    expect(flash!.values).toEqual({ email: 'ann@example.com' })
+  })
+
+  it('is not made for a path that is not plain, nor when there is nothing to carry', () => {
+    const values = { name: 'Ann' }
+    expect(formFlashCookie('k', { ...base, values, path: '/app/x;Domain=evil' }, now, false)).toBe(
+      null,
+    )
+    expect(formFlashCookie('k', { ...base, values: { password: 'p' } }, now, false)).toBeNull()
+  })
+})

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
+import {
+  axeViolations,
+  hasChromium,
+  launchBrowser,
+  screenshot,
+  signInWithForm,
+  startServer,
+  type TestServer,
+} from './harness.ts'
+
+// A rep's day with JavaScript off, in real Chromium against the production server: a refused
+// form comes back with what was typed and the problem beside the field (nothing typed in the
+// URL); times read on the rep's clock; a next step is rescheduled and cancelled from the deal page.
+
+const ADMIN = 'morgan@frontdoor.example'
+const ZONE = 'Asia/Kolkata' // UTC+5:30: no clock shows it by accident
+
+describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Chromium)', () => {
+  let server: TestServer
+  let browser: Browser
+  const rep = { email: 'rita.refill@team.example', password: 'a long rep passphrase' }
+
+  const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
+
+  beforeAll(async () => {
+    server = await startServer({ DEMO_SEED: 'yes' })
+    browser = await launchBrowser()
+    const signedIn = await fetch(`${server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: ADMIN, password: DEMO_PASSWORD }),
+    })
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!
+    const added = await fetch(`${server.url}/api/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: server.url },
+      body: JSON.stringify({ ...rep, name: 'Rita Refill', role: 'rep' }),
+    })
+    expect(added.status).toBe(201)
+  }, 120_000)
+  afterAll(async () => {
+    await browser?.close()
+    const code = await server?.stop()
+    expect(code).toBe(0)
+  })
+
+  it('keeps what was typed when a form is refused, shows times on the rep’s clock, reschedules and cancels a next step', async () => {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1280, height: 900 },
+    })
+    const page = await context.newPage()
+    await signIn(page)
+
+    // The rep works in Kolkata.
+    await page.goto(`${server.url}/app/my-day`)
+    await page.getByLabel('Time zone').fill(ZONE)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/notice=/)
+
+    // A deal entered as won without its dates is refused: everything typed comes back.
+    await page.goto(`${server.url}/app/deals/new`)
+    await page.getByLabel('Email').fill('rosa.refill@referral.example')
+    await page.getByLabel('First name').fill('Rosa')
+    await page.getByLabel('Job title').fill('Head of Ops')
+    await page.getByLabel('Stage').selectOption('won')
+    await page.getByLabel('Amount').fill('48,000')
+    await page.getByLabel('Why is this a deal?').fill('Met at the Pune fair')
+    await page.getByRole('button', { name: 'Add deal' }).click()
+    await page.waitForURL(/\/app\/deals\/new\?error=/)
+    expect(decodeURIComponent(page.url())).not.toMatch(/rosa|Pune|48/i)
+    expect(await page.getByRole('alert').innerText()).toMatch(/contract|paid|payment/i)
+    expect(await page.getByLabel('Email').inputValue()).toBe('rosa.refill@referral.example')
+    expect(await page.getByLabel('First name').inputValue()).toBe('Rosa')
+    expect(await page.getByLabel('Job title').inputValue()).toBe('Head of Ops')
+    expect(await page.getByLabel('Stage').inputValue()).toBe('won')
+    expect(await page.getByLabel('Amount').inputValue()).toBe('48,000')
+    expect(await page.getByLabel('Why is this a deal?').inputValue()).toBe('Met at the Pune fair')
+    // The missing dates are marked where they go, in the "Already won?" part, opened.
+    expect(await page.getByLabel('Contract signed on').isVisible()).toBe(true)
+    expect(await page.getByLabel('Contract signed on').getAttribute('aria-invalid')).toBe('true')
+    expect(await page.locator('#paymentReceivedOn-error').innerText()).toBe(
+      'When was the payment received?',
+    )
+    await screenshot(page, 'new-deal-refused')
+    // Once: a reload shows the empty form again.
+    await page.goto(`${server.url}/app/deals/new`)
+    expect(await page.getByLabel('Email').inputValue()).toBe('')
+
+    // Entered again at Demo, the deal's timeline reads on the rep's clock.
+    await page.getByLabel('Email').fill('rosa.refill@referral.example')
+    await page.getByLabel('First name').fill('Rosa')
+    await page.getByLabel('Stage').selectOption('demo')
+    await page.getByRole('button', { name: 'Add deal' }).click()
+    await page.waitForURL(/\/app\/deals\/[0-9a-f-]{36}\?notice=/)
+    const dealUrl = page.url().split('?')[0]!
+    const firstEntry = page.locator('.timeline li time').first()
+    expect(await firstEntry.innerText()).toMatch(/, \d\d:\d\d GMT\+5:30$/)
+    const at = new Date((await firstEntry.getAttribute('datetime'))!)
+    const onTheirClock = new Intl.DateTimeFormat('en', {
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZone: ZONE,
+    }).format(at)
+    expect(await firstEntry.innerText()).toContain(onTheirClock)
+
+    // A next step planned, then moved to tomorrow at 10:30, then cancelled.
+    const steps = page.locator('#next-steps')
+    await steps.getByLabel('Type', { exact: true }).selectOption('call')
+    await steps.getByRole('button', { name: 'Plan', exact: true }).click()
+    await page.waitForURL(/notice=Next\+step\+planned/)
+    const step = page.locator('#next-steps .step').first()
+    await step.getByText('Reschedule or cancel').click()
+    const due = step.getByLabel('New due date')
+    const today = await due.inputValue()
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000)
+      .toISOString()
+      .slice(0, 10)
+    await due.fill(tomorrow)
+    await step.getByLabel('Time (optional)').fill('10:30')
+    await step.getByRole('button', { name: 'Reschedule' }).click()
+    await page.waitForURL(/notice=Next\+step\+rescheduled/)
+    const timeline = page.locator('.timeline')
+    expect(await timeline.innerText()).toMatch(
+      // The runtime may name the zone by its older ICU name (Asia/Calcutta).
+      /Next step rescheduled: Call from .+ to .+, 10:30 \(Asia\/(Kolkata|Calcutta)\)/,
+    )
+    expect(await page.locator('#next-steps .step').first().innerText()).toContain('10:30')
+    await page.locator('#next-steps .step').first().getByText('Reschedule or cancel').click()
+    await page.getByRole('button', { name: /^Cancel the call/ }).click()
+    await page.waitForURL(/notice=Next\+step\+cancelled/)
+    expect(await page.locator('#next-steps').innerText()).toContain('No next step planned')
+    expect(await timeline.innerText()).toContain('Next step cancelled: Call, was due ')
+
+    // A contact edit to an address another contact has: the edit form comes back open, with
+    // what was typed and the problem beside the email field.
+    await page.goto(`${server.url}/app/contacts/new`)
+    await page.getByLabel('Email').fill('taken.refill@referral.example')
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    await page.waitForURL(/\/app\/contacts\/[0-9a-f-]{36}/)
+    await page.goto(dealUrl)
+    await page.locator('main a[href^="/app/contacts/"]').first().click()
+    await page.waitForURL(/\/app\/contacts\/[0-9a-f-]{36}$/)
+    const contactUrl = page.url()
+    await page.getByText('Edit contact').click()
+    await page.locator('#ed-email').fill('taken.refill@referral.example')
+    await page.locator('#ed-job').fill('COO')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/\?error=/)
+    expect(page.url().split('?')[0]).toBe(contactUrl)
+    expect(decodeURIComponent(page.url())).not.toContain('COO')
+    expect(await page.locator('#ed-email').inputValue()).toBe('taken.refill@referral.example')
+    expect(await page.locator('#ed-email').getAttribute('aria-invalid')).toBe('true')
+    expect(await page.locator('#ed-job').inputValue()).toBe('COO')
+    expect(await page.locator('#ed-email-error').innerText()).toBe(
+      'Already another contact’s address.',
+    )
+    await screenshot(page, 'contact-edit-refused')
+    await context.close()
+  })
+
+  it('a refused form shown back is axe-clean', async () => {
+    const context = await browser.newContext({
+      bypassCSP: true,
+      viewport: { width: 1280, height: 900 },
+    })
+    const page = await context.newPage()
+    await signIn(page)
+    await page.goto(`${server.url}/app/contacts/new`)
+    await page.getByLabel('Email').fill('rosa.refill@referral.example')
+    await page.getByLabel('Phone').fill('+91 20 5555 0100')
+    // The page's own check would stop it; the server's refusal is what is looked at here.
+    await page
+      .locator('form[action="/api/contacts"]')
+      .evaluate((f) => f.setAttribute('novalidate', ''))
+    await page.getByLabel('Phone').fill('call me')
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    await page.waitForURL(/\/app\/contacts\/new\?error=/)
+    expect(await page.getByLabel('Email').inputValue()).toBe('rosa.refill@referral.example')
+    expect(await page.locator('#phone-error').innerText()).toMatch(/phone number/)
+    expect(await axeViolations(page)).toEqual([])
+    await context.close()
+  })
+})
