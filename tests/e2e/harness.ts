@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { preparePgliteDataDir } from '../db-fixtures.ts'
 
 // Real Chromium against the real production server (built site, Hono entry, embedded database).
@@ -142,6 +143,28 @@ export async function signInWithForm(
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/app$/)
   return page
+}
+
+/**
+ * Adds a person through the API as the demo data's admin (a server started with DEMO_SEED), the
+ * way an admin's users page does; throws unless they were added.
+ */
+export async function addUserAsDemoAdmin(
+  serverUrl: string,
+  user: { email: string; password: string; name: string; role: 'admin' | 'rep' | 'sdr' },
+): Promise<void> {
+  const signedIn = await fetch(`${serverUrl}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'morgan@frontdoor.example', password: DEMO_PASSWORD }),
+  })
+  const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!
+  const added = await fetch(`${serverUrl}/api/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, origin: serverUrl },
+    body: JSON.stringify(user),
+  })
+  if (added.status !== 201) throw new Error(`Adding ${user.email}: ${await added.text()}`)
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  addUserAsDemoAdmin,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -15,8 +15,6 @@ import {
 // lead, plan a call, see it on My day, mark it done with an outcome — with JavaScript off, as
 // every form must work — and the pages axe-clean with it on.
 
-const ADMIN = 'morgan@frontdoor.example'
-
 describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () => {
   let server: TestServer
   let browser: Browser
@@ -27,19 +25,8 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
   beforeAll(async () => {
     server = await startServer({ DEMO_SEED: 'yes' })
     browser = await launchBrowser()
-    const signedIn = await fetch(`${server.url}/api/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: ADMIN, password: DEMO_PASSWORD }),
-    })
-    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!
     rep = { email: 'dana.day@team.example', password: 'a long rep passphrase' }
-    const added = await fetch(`${server.url}/api/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie, origin: server.url },
-      body: JSON.stringify({ ...rep, name: 'Dana Day', role: 'rep' }),
-    })
-    expect(added.status).toBe(201)
+    await addUserAsDemoAdmin(server.url, { ...rep, name: 'Dana Day', role: 'rep' })
   }, 120_000)
   afterAll(async () => {
     await browser?.close()

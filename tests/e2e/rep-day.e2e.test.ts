@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  addUserAsDemoAdmin,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -15,7 +15,6 @@ import {
 // form comes back with what was typed and the problem beside the field (nothing typed in the
 // URL); times read on the rep's clock; a next step is rescheduled and cancelled from the deal page.
 
-const ADMIN = 'morgan@frontdoor.example'
 const ZONE = 'Asia/Kolkata' // UTC+5:30: no clock shows it by accident
 
 describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Chromium)', () => {
@@ -28,18 +27,7 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   beforeAll(async () => {
     server = await startServer({ DEMO_SEED: 'yes' })
     browser = await launchBrowser()
-    const signedIn = await fetch(`${server.url}/api/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: ADMIN, password: DEMO_PASSWORD }),
-    })
-    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!
-    const added = await fetch(`${server.url}/api/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie, origin: server.url },
-      body: JSON.stringify({ ...rep, name: 'Rita Refill', role: 'rep' }),
-    })
-    expect(added.status).toBe(201)
+    await addUserAsDemoAdmin(server.url, { ...rep, name: 'Rita Refill', role: 'rep' })
   }, 120_000)
   afterAll(async () => {
     await browser?.close()
