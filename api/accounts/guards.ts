@@ -22,36 +22,53 @@ export function requirePermission(permission: Permission): MiddlewareHandler<Sig
 
 function guard(permission: Permission | null): MiddlewareHandler<SignedInEnv> {
   const check = createMiddleware<AppEnv>(async (c, next) => {
-    const user = c.var.user
-    if (!user) fail(401, 'unauthorized', 'Sign in first.')
-    // An API token acts for its admin, narrowed to its scopes; routes no scope opens stay closed.
-    const token = c.var.apiToken
-    if (token) {
-      const scope = permission ? scopeFor(permission) : null
-      if (!scope) fail(403, 'forbidden', 'API tokens cannot use this route; sign in instead.')
-      if (!token.scopes.includes(scope))
-        fail(403, 'insufficient_scope', `This API token lacks the ${scope} scope.`, { scope })
-    }
-    if (permission && !can(user, permission))
-      fail(403, 'forbidden', 'Your role does not allow this.')
+    if (!c.var.user) fail(401, 'unauthorized', 'Sign in first.')
+    const problem = permissionProblem(c, permission)
+    if (problem) fail(problem.status, problem.code, problem.message, problem.extra)
     await next()
   })
   // The one place the type is widened to what the check above makes true at run time.
   return check as MiddlewareHandler<SignedInEnv>
 }
 
+export interface PermissionProblem {
+  status: 403
+  code: 'forbidden' | 'insufficient_scope'
+  message: string
+  /** The scope an API token lacks, for its error body. */
+  extra?: { scope: string }
+}
+
 /**
- * For a handler that decides by itself (no guard): may this request do `permission`? The role
- * allows it and, for an API token, a scope grants it.
+ * Why this signed-in request may not do `permission`, or null when it may: an API token acts for
+ * its admin, narrowed to its scopes (routes no scope opens stay closed to tokens), so a token is
+ * told the scope it lacks; a person is told their role does not allow it (`roleMessage`, when the
+ * route words it for its action). Null `permission`: anyone signed in (a token still needs a
+ * route a scope opens).
  */
-export function allows(
+export function permissionProblem(
   c: { var: Pick<AppEnv['Variables'], 'apiToken' | 'user'> },
-  permission: Permission,
-): boolean {
+  permission: Permission | null,
+  roleMessage = 'Your role does not allow this.',
+): PermissionProblem | null {
   const token = c.var.apiToken
   if (token) {
-    const scope = scopeFor(permission)
-    if (!scope || !token.scopes.includes(scope)) return false
+    const scope = permission ? scopeFor(permission) : null
+    if (!scope)
+      return {
+        status: 403,
+        code: 'forbidden',
+        message: 'API tokens cannot use this route; sign in instead.',
+      }
+    if (!token.scopes.includes(scope))
+      return {
+        status: 403,
+        code: 'insufficient_scope',
+        message: `This API token lacks the ${scope} scope.`,
+        extra: { scope },
+      }
   }
-  return can(c.var.user, permission)
+  if (permission && !can(c.var.user, permission))
+    return { status: 403, code: 'forbidden', message: roleMessage }
+  return null
 }

@@ -19,7 +19,7 @@ import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, readBody, validate, wantsJson } from '../http/input.ts'
-import { allows, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
+import { permissionProblem, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
   boardView,
@@ -354,17 +354,12 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/claim', async (c) => {
     const dealId = validate(id, c.req.param('id'))
     const { next } = await bodylessForm(c)
-    if (!allows(c, 'deals:claim'))
-      return refuse(
-        c,
-        backTo(next),
-        {
-          status: 403,
-          code: 'forbidden',
-          message: 'Your role can read the pipeline but not take over leads.',
-        },
-        BODYLESS,
-      )
+    const problem = permissionProblem(
+      c,
+      'deals:claim',
+      'Your role can read the pipeline but not take over leads.',
+    )
+    if (problem) return refuse(c, backTo(next), problem, BODYLESS)
     const result = await claimDeal(c.var.db, dealId, c.var.user.id, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(next ?? '/app/leads'), result, BODYLESS)
     return respond(

@@ -75,6 +75,10 @@ describe('API tokens', () => {
       bearer(reader.token, { method: 'POST' }),
     )
     expect(claim.status).toBe(403)
+    // …and says it is the token's scope, not the admin's role, that is missing.
+    expect(await claim.json()).toEqual({
+      error: { code: 'insufficient_scope', message: 'This API token lacks the deals:write scope.' },
+    })
     const [deal] = await ctx.deps.db.select().from(deals).where(eq(deals.id, dealId))
     expect(deal!.ownerId).toBeNull()
   })
