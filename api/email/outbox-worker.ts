@@ -269,42 +269,35 @@ export function createOutboxWorker(
       })
   }
 
-  async function writeSentGroup(rows: Pending[]): Promise<void> {
-    const at = now()
-    const sent = {
-      sentAt: at,
+  // One statement for a group of any size, built once: the record is the hot path of a drain (a
+  // statement per few messages), and building it anew each time cost about a fifth of its CPU.
+  const recordSentStatement = db
+    .update(outbox)
+    .set({
+      status: 'sent',
+      sentAt: sql`${sql.placeholder('at')}::timestamptz`,
+      providerId: sql`${sql.placeholder('providerIds')}::jsonb ->> ${outbox.id}`,
       leaseUntil: null,
       lockedBy: null,
       lastError: null,
       lastErrorKind: null,
-    }
-    if (rows.length === 1) {
-      // The usual case under light load: a plain update by key is the cheapest statement.
-      const [row] = rows
-      const updated = await db
-        .update(outbox)
-        .set({ status: 'sent', providerId: row!.providerId, ...sent })
-        .where(and(eq(outbox.id, row!.id), eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
-        .returning({ id: outbox.id })
-      if (updated.length === 0)
-        log.warn('lease lost before sends were recorded', { sent: 1, recorded: 0 })
-      return
-    }
-    const data = JSON.stringify(rows.map((r) => ({ id: r.id, provider_id: r.providerId })))
-    const updated = await db
-      .update(outbox)
-      .set({
-        status: 'sent',
-        sentAt: at,
-        providerId: sql`d.provider_id`,
-        leaseUntil: null,
-        lockedBy: null,
-        lastError: null,
-        lastErrorKind: null,
-      })
-      .from(sql`jsonb_to_recordset(${data}::jsonb) as d(id text, provider_id text)`)
-      .where(and(eq(outbox.id, sql`d.id`), eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
-      .returning({ id: outbox.id })
+    })
+    .where(
+      and(
+        sql`${outbox.id} = any(${sql.placeholder('ids')}::text[])`,
+        eq(outbox.lockedBy, id),
+        eq(outbox.status, 'sending'),
+      ),
+    )
+    .returning({ id: outbox.id })
+    .prepare('outbox_record_sent')
+
+  async function writeSentGroup(rows: Pending[]): Promise<void> {
+    const updated = await recordSentStatement.execute({
+      at: now().toISOString(),
+      ids: rows.map((r) => r.id),
+      providerIds: JSON.stringify(Object.fromEntries(rows.map((r) => [r.id, r.providerId]))),
+    })
     if (updated.length < rows.length)
       log.warn('lease lost before sends were recorded', {
         sent: rows.length,
