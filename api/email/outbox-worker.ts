@@ -18,7 +18,7 @@
 // Crashes: a message is recorded `sent` as soon as the transport accepts it (sends that finish
 // together share one statement), and a lane moves on only after that, so a worker killed mid-batch
 // repeats at most the messages in flight (≤ concurrency), with the same Message-ID / idempotency
-// key. The claim's lease is short and renewed while the worker lives (heartbeat), so the rows of
+// key. A record the database refuses (twice) stops the batch the same way: no lane sends again. The claim's lease is short and renewed while the worker lives (heartbeat), so the rows of
 // a dead worker — most of them not even started — go out again within a minute, not five.
 
 import { hostname } from 'node:os'
@@ -258,7 +258,13 @@ export function createOutboxWorker(
     writing = true
     const group = pendingSent
     pendingSent = []
+    // A failed record is tried once more (a lock timeout, a dropped connection) before the lanes
+    // waiting on it are told: a send that cannot be recorded stops the batch (drainOnce).
     writeSentGroup(group)
+      .catch((err: unknown) => {
+        log.warn('recording sends failed, trying once more', { sent: group.length, err })
+        return writeSentGroup(group)
+      })
       .then(
         () => group.forEach((p) => p.done()),
         (err: unknown) => group.forEach((p) => p.failed(err)),
@@ -434,7 +440,11 @@ export function createOutboxWorker(
     const at = now()
 
     if (outcome.ok) {
-      await recordSent({ id: row.id, providerId: outcome.providerId.slice(0, 500) })
+      await recordSent({ id: row.id, providerId: outcome.providerId.slice(0, 500) }).catch(
+        (err: unknown) => {
+          throw new SendNotRecorded(row.id, err)
+        },
+      )
       return { result: 'sent' }
     }
     const error = `${outcome.code}: ${outcome.message}`.slice(0, 2000)
@@ -537,7 +547,8 @@ export function createOutboxWorker(
     const rows = await claimDueEmails(db, id, new Date(start), { limit, leaseMs })
     const claimedAt = performance.now()
     result.claimed = rows.length
-    let stop: 'configuration' | 'down' | null = null
+    let stop: 'configuration' | 'down' | 'unrecorded' | null = null
+    const unrecorded: SendNotRecorded[] = []
     let next = 0
     const lane = async () => {
       while (next < rows.length && !stop) {
@@ -547,8 +558,15 @@ export function createOutboxWorker(
           result[r]++
           if (s) stop ??= s
         } catch (err) {
-          // A database error mid-row: the row keeps its lease and is claimed again when it ends.
-          log.error('outbox row failed', { outboxId: row.id, err })
+          if (err instanceof SendNotRecorded) {
+            // Sent, but the database refused the record: no lane sends again in this batch, so
+            // what may go out twice stays the sends in flight now (≤ concurrency).
+            unrecorded.push(err)
+            stop ??= 'unrecorded'
+          } else {
+            // A database error mid-row: the row keeps its lease and is claimed again when it ends.
+            log.error('outbox row failed', { outboxId: row.id, err })
+          }
         }
       }
     }
@@ -565,6 +583,18 @@ export function createOutboxWorker(
     }
     // Rows never tried because the transport went down or was paused mid-batch go back as they were.
     result.released += await releaseUntried(rows.slice(next))
+    if (unrecorded.length > 0) {
+      const outboxIds = unrecorded.map((u) => u.outboxId)
+      log.error('sent but not recorded: these go out again when their lease ends', {
+        outboxIds,
+        err: unrecorded[0]!.cause,
+      })
+      // A failed round: the loop waits before claiming again rather than sending more it may
+      // not be able to record.
+      throw new Error(`outbox: ${outboxIds.length} sent messages could not be recorded`, {
+        cause: unrecorded[0]!.cause,
+      })
+    }
 
     if (stop === 'down') {
       await markUnreachable(
@@ -629,6 +659,16 @@ export function createOutboxWorker(
       await loop
       loop = null
     },
+  }
+}
+
+/** The transport accepted the message, but recording it as sent failed (twice). */
+class SendNotRecorded extends Error {
+  readonly outboxId: string
+  constructor(outboxId: string, cause: unknown) {
+    super(`outbox row ${outboxId} was sent but could not be recorded`, { cause })
+    this.name = 'SendNotRecorded'
+    this.outboxId = outboxId
   }
 }
 

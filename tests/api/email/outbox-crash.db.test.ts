@@ -1,5 +1,5 @@
-import { eq, inArray } from 'drizzle-orm'
-import { describe, expect, it } from 'vitest'
+import { eq, inArray, sql } from 'drizzle-orm'
+import { afterEach, describe, expect, it } from 'vitest'
 import { outbox } from '../../../api/db/schema.ts'
 import type { OutgoingEmail, SendOutcome, Transport } from '../../../api/email/transport.ts'
 import { failure } from '../../../api/email/transport.ts'
@@ -110,5 +110,93 @@ describe('a worker stopped mid-batch', () => {
     await drain
     const [row] = await db.select().from(outbox).where(eq(outbox.id, id!))
     expect(row!.status).toBe('pending')
+  })
+})
+
+describe('a send the database refuses to record', () => {
+  /**
+   * Makes the database refuse the first `times` statements that record sends, with a real error
+   * from a trigger (a sequence counts them: its increments survive the rolled-back statement).
+   */
+  async function refuseRecords(times: number) {
+    await db.execute(sql`create sequence outbox_refusals`)
+    await db.execute(
+      sql.raw(`create function outbox_refuse_sent() returns trigger language plpgsql as $$
+        begin
+          if new.status = 'sent' and nextval('outbox_refusals') <= ${times} then
+            raise exception 'record refused (test)';
+          end if;
+          return new;
+        end $$`),
+    )
+    await db.execute(
+      sql`create trigger outbox_refuse_sent before update on outbox for each row execute function outbox_refuse_sent()`,
+    )
+  }
+  afterEach(async () => {
+    await db.execute(sql`drop trigger if exists outbox_refuse_sent on outbox`)
+    await db.execute(sql`drop function if exists outbox_refuse_sent()`)
+    await db.execute(sql`drop sequence if exists outbox_refusals`)
+  })
+
+  /** A provider that accepts everything, counting what it was given. */
+  function acceptingTransport() {
+    const accepted: string[] = []
+    const transport: Transport = {
+      name: 'smtp',
+      send: (msg) => {
+        accepted.push(msg.id)
+        return Promise.resolve({ ok: true, providerId: `<${msg.id}@test>` })
+      },
+      async close() {},
+    }
+    return { transport, accepted }
+  }
+
+  it('records the sends answered together in one go, trying once more after a refusal', async () => {
+    await db.delete(outbox)
+    const ids = await enqueueMany(8, 'retry')
+    await refuseRecords(1)
+    const provider = acceptingTransport()
+    const result = await testWorker(ctx, provider.transport, { concurrency: 4 }).drainOnce()
+    expect(result).toMatchObject({ claimed: 8, sent: 8 })
+    expect(Object.values(await statusOf(ids))).toEqual(Array(8).fill('sent'))
+    expect(provider.accepted.toSorted()).toEqual(ids.toSorted())
+    const [{ refusals }] = (
+      await db.execute<{ refusals: number }>(
+        sql`select last_value::int as refusals from outbox_refusals`,
+      )
+    ).rows as [{ refusals: number }]
+    // One refused statement and its retry carried the first group; later groups went through.
+    expect(refusals).toBeGreaterThanOrEqual(2)
+  })
+
+  it('stops sending when sends cannot be recorded: at most the ones in flight go out twice', async () => {
+    await db.delete(outbox)
+    const ids = await enqueueMany(20, 'refused')
+    await refuseRecords(1_000)
+    const provider = acceptingTransport()
+    const worker = testWorker(ctx, provider.transport, { concurrency: 4, workerId: 'refused' })
+    await expect(worker.drainOnce()).rejects.toThrow(/could not be recorded/)
+    // The lanes stopped after the refused record: only the sends in flight went out, and the
+    // rows not tried are back to pending, not left to a lease.
+    expect(provider.accepted.length).toBeGreaterThan(0)
+    expect(provider.accepted.length).toBeLessThanOrEqual(4)
+    const status = await statusOf(ids)
+    for (const id of provider.accepted) expect(status[id]).toBe('sending')
+    expect(Object.values(status).filter((s) => s === 'pending')).toHaveLength(
+      20 - provider.accepted.length,
+    )
+
+    // The database works again; after the lease the unrecorded ones go out once more.
+    await db.execute(sql`drop trigger outbox_refuse_sent on outbox`)
+    ctx.clock.advance(61_000)
+    const again = acceptingTransport()
+    const later = await testWorker(ctx, again.transport, { workerId: 'after' }).drainOnce()
+    expect(later.sent).toBe(20)
+    expect(Object.values(await statusOf(ids))).toEqual(Array(20).fill('sent'))
+    const twice = again.accepted.filter((id) => provider.accepted.includes(id))
+    expect(twice.toSorted()).toEqual(provider.accepted.toSorted())
+    expect(twice.length).toBeLessThanOrEqual(4)
   })
 })
