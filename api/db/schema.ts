@@ -121,6 +121,16 @@ export const companies = pgTable(
   ],
 )
 
+/**
+ * Search's near misses (api/search/): every distinct word (3+ letters, lowercased) of contact
+ * names and addresses, company names and domains, and deal titles, kept by statement triggers on
+ * those tables (migration 0015). A mistyped word is matched against these few words, not against
+ * every row, and the rows holding the words found are then read through the trigram indexes.
+ */
+export const searchWords = pgTable('search_words', { word: text('word').primaryKey() }, (t) => [
+  index('search_words_trgm_idx').using('gin', sql`${t.word} gin_trgm_ops`),
+])
+
 /** Where a contact or deal came from: forms, outreach, the grader, or a rep by hand. */
 export const LEAD_SOURCES = ['inbound', 'outbound', 'grader', 'manual'] as const
 export type LeadSource = (typeof LEAD_SOURCES)[number]
