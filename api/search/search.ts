@@ -1,5 +1,5 @@
-import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/pg-core'
+import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { alias, type AnyPgColumn, type AnyPgTable } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
 import { can } from '../accounts/permissions.ts'
 import type { Db } from '../db/client.ts'
@@ -163,12 +163,6 @@ interface Pass {
 const startsWith = (needle: Needle, keys: SQL[]): SQL =>
   or(...keys.map((key) => sql`${key} like ${`${escapeLike(needle.lower)}%`}`))!
 
-/** The trigram pass: the query inside (or, on the second pass, a near miss). */
-const trigramPass = (doc: SQL, needle: Needle, also: SQL[] = []): Pass => ({
-  where: matches(doc, needle, also),
-  keyed: sql`false`,
-})
-
 /** 0 exact, 1 a word starts with the query, 2 the query inside, 3 (NEAR_MISS) a near miss. */
 function tierOf(doc: SQL, needle: Needle, exact: SQL): SQL<number> {
   return sql<number>`case when ${exact} then 0 when (' ' || ${doc}) ilike ${needle.wordStart} then 1 when ${doc} ilike ${needle.contains} then 2 else 3 end`
@@ -179,13 +173,50 @@ const scoreOf = (doc: SQL, needle: Needle) =>
 
 const NEAR_MISS = 3
 
-/** Over the ranked candidates: how many, how many match literally (not near misses), keyed. */
-const counts = (tier: SQL | SQL.Aliased, keyed: SQL | SQL.Aliased) => ({
+/** How one kind's rows are found (see the top of this file). */
+interface Kind {
+  table: AnyPgTable
+  id: AnyPgColumn
+  doc: SQL
+  /** Tier 0: the row is what the query names. */
+  exact: SQL
+  /** The first pass: exact and prefix matches on the kind's keys. */
+  prefix: Pass
+  /** What the trigram pass finds besides the query inside (a whole address). */
+  also?: SQL[]
+  /** The rows the viewer may read, when not all. */
+  scope?: SQL | undefined
+}
+
+/** The first CANDIDATES rows of a kind one pass finds, as the index yields them, with their rank. */
+function candidates(db: Db, needle: Needle, kind: Kind, pass: Pass) {
+  return db
+    .select({
+      // Named apart from every table's columns: the outer query joins tables and Drizzle names a
+      // subquery's columns unqualified.
+      id: sql<string>`${kind.id}`.as('candidate_id'),
+      tier: tierOf(kind.doc, needle, kind.exact).as('candidate_tier'),
+      score: scoreOf(kind.doc, needle).as('candidate_score'),
+      keyed: sql<boolean>`${pass.keyed}`.as('candidate_keyed'),
+    })
+    .from(kind.table)
+    .where(and(pass.where, kind.scope))
+    .limit(CANDIDATES)
+    .as('c')
+}
+
+type Candidates = ReturnType<typeof candidates>
+
+/** Over a pass's candidates: how many, how many match literally (not near misses), keyed. */
+const counts = (c: Candidates) => ({
   total: sql<number>`count(*) over ()`.mapWith(Number),
-  literal: sql<number>`count(*) filter (where ${tier} < ${NEAR_MISS}) over ()`.mapWith(Number),
-  tier: sql<number>`${tier}`.mapWith(Number),
-  keyed: sql<boolean>`bool_or(${keyed}) over ()`.mapWith(Boolean),
+  literal: sql<number>`count(*) filter (where ${c.tier} < ${NEAR_MISS}) over ()`.mapWith(Number),
+  tier: sql<number>`${c.tier}`.mapWith(Number),
+  keyed: sql<boolean>`bool_or(${c.keyed}) over ()`.mapWith(Boolean),
 })
+
+/** The order shown: tier, then word similarity, then id (stable). */
+const ranking = (c: Candidates) => [c.tier, sql`${c.score} desc`, c.id]
 
 interface Counted {
   total: number
@@ -195,21 +226,24 @@ interface Counted {
 }
 
 /**
- * The prefix pass, and the trigram pass only when the first found less than a page and nothing
- * the query identifies; near misses (the second pass of searchEverything) use the trigrams only.
+ * One kind's group: the prefix pass, and the trigram pass only when the first found less than a
+ * page and nothing the query identifies; near misses (the second pass of searchEverything) skip
+ * the prefix pass. `show` reads the GROUP_LIMIT best candidates' columns, `counts` and
+ * `ranking` included.
  */
-async function twoPasses<T extends Counted>(
+async function rankedGroup<T extends Counted>(
+  db: Db,
   needle: Needle,
-  run: (pass: Pass) => Promise<T[]>,
-  prefix: Pass,
-  trigrams: Pass,
+  kind: Kind,
+  show: (c: Candidates) => Promise<T[]>,
 ): Promise<Group<Omit<T, keyof Counted>>> {
+  const run = (pass: Pass) => show(candidates(db, needle, kind, pass))
   if (!needle.near) {
-    const rows = await run(prefix)
+    const rows = await run(kind.prefix)
     const top = rows[0]
     if (top && (top.total >= GROUP_LIMIT || top.keyed)) return groupOf(rows)
   }
-  return groupOf(await run(trigrams))
+  return groupOf(await run({ where: matches(kind.doc, needle, kind.also), keyed: sql`false` }))
 }
 
 /**
@@ -230,166 +264,122 @@ function groupOf<T extends Counted>(rows: T[]): Group<Omit<T, keyof Counted>> {
 
 const fullName = sql`trim(coalesce(${contacts.firstName}, '') || ' ' || coalesce(${contacts.lastName}, ''))`
 
-async function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group<DealHit>> {
-  const doc = dealDocument
+function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group<DealHit>> {
   const owner = alias(users, 'owner')
-  // What the viewer may read today (pipeline/deals.ts dealAccess): the team's pipeline, or
-  // their own deals and the unclaimed ones.
-  const visible = can(viewer, 'pipeline:read_team')
-    ? undefined
-    : or(eq(deals.ownerId, viewer.id), isNull(deals.ownerId))
-  const run = async (pass: Pass) => {
-    const c = db
+  const kind: Kind = {
+    table: deals,
+    id: deals.id,
+    doc: dealDocument,
+    exact: sql`${dealTitleKey} = ${needle.lower}`,
+    prefix: { where: startsWith(needle, [dealTitleKey]), keyed: sql`false` },
+    // What the viewer may read today (pipeline/deals.ts dealAccess): the team's pipeline, or
+    // their own deals and the unclaimed ones.
+    scope: can(viewer, 'pipeline:read_team')
+      ? undefined
+      : or(eq(deals.ownerId, viewer.id), isNull(deals.ownerId)),
+  }
+  return rankedGroup(db, needle, kind, (c) =>
+    db
       .select({
         id: deals.id,
         title: deals.title,
         stage: deals.stage,
-        ownerName: sql<string | null>`${owner.name}`.as('owner_name'),
-        contactName: sql<string | null>`nullif(${fullName}, '')`.as('contact_name'),
-        contactEmail: sql<string | null>`${contacts.emailDisplay}`.as('contact_email'),
-        companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`.as(
-          'company_name',
-        ),
-        tier: tierOf(doc, needle, sql`${dealTitleKey} = ${needle.lower}`).as('tier'),
-        score: scoreOf(doc, needle).as('score'),
-        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
+        ownerName: owner.name,
+        contactName: sql<string | null>`nullif(${fullName}, '')`,
+        contactEmail: contacts.emailDisplay,
+        companyName: sql<string | null>`coalesce(${companies.name}, ${contacts.companyName})`,
+        ...counts(c),
       })
-      .from(deals)
+      .from(c)
+      .innerJoin(deals, eq(deals.id, c.id))
       .leftJoin(owner, eq(owner.id, deals.ownerId))
       .leftJoin(contacts, eq(contacts.id, deals.contactId))
       .leftJoin(companies, eq(companies.id, deals.companyId))
-      .where(and(pass.where, visible))
-      .limit(CANDIDATES)
-      .as('c')
-    return db
-      .select({
-        id: c.id,
-        title: c.title,
-        stage: c.stage,
-        ownerName: c.ownerName,
-        contactName: c.contactName,
-        contactEmail: c.contactEmail,
-        companyName: c.companyName,
-        ...counts(c.tier, c.keyed),
-      })
-      .from(c)
-      .orderBy(c.tier, sql`${c.score} desc`, c.id)
-      .limit(GROUP_LIMIT)
-  }
-  return twoPasses(
-    needle,
-    run,
-    { where: startsWith(needle, [dealTitleKey]), keyed: sql`false` },
-    trigramPass(doc, needle),
+      .orderBy(...ranking(c))
+      .limit(GROUP_LIMIT),
   )
 }
 
-async function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
-  const doc = contactDocument
+function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
   // A whole address finds its contact however it is typed (the canonical form is unique).
   const address = parseEmailAddress(needle.text)?.canonical ?? null
   const byAddress = address ? [eq(contacts.email, address)] : []
-  const exact = or(
-    ...byAddress,
-    sql`${contactEmailKey} = ${needle.lower}`,
-    sql`${contactNameKey} = ${needle.lower}`,
-  )!
-  const run = async (pass: Pass) => {
-    const c = db
+  const kind: Kind = {
+    table: contacts,
+    id: contacts.id,
+    doc: contactDocument,
+    exact: or(
+      ...byAddress,
+      sql`${contactEmailKey} = ${needle.lower}`,
+      sql`${contactNameKey} = ${needle.lower}`,
+    )!,
+    prefix: {
+      where: or(
+        ...byAddress,
+        startsWith(needle, [
+          contactNameKey,
+          contactLastNameKey,
+          contactEmailKey,
+          contactEmailDomainKey,
+        ]),
+      )!,
+      // A whole address, or a whole domain (the people there), is what the query means.
+      keyed: or(...byAddress, sql`${contactEmailDomainKey} = ${needle.lower}`)!,
+    },
+    also: byAddress,
+  }
+  return rankedGroup(db, needle, kind, (c) =>
+    db
       .select({
         id: contacts.id,
-        name: sql<string | null>`nullif(${fullName}, '')`.as('name'),
+        name: sql<string | null>`nullif(${fullName}, '')`,
         email: contacts.emailDisplay,
         jobTitle: contacts.jobTitle,
-        companyName: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`.as(
-          'company_name',
-        ),
-        tier: tierOf(doc, needle, exact).as('tier'),
-        score: scoreOf(doc, needle).as('score'),
-        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
-      })
-      .from(contacts)
-      .leftJoin(companies, eq(companies.id, contacts.companyId))
-      .where(pass.where)
-      .limit(CANDIDATES)
-      .as('c')
-    return db
-      .select({
-        id: c.id,
-        name: c.name,
-        email: c.email,
-        jobTitle: c.jobTitle,
-        companyName: c.companyName,
-        ...counts(c.tier, c.keyed),
+        companyName: sql<string | null>`coalesce(${contacts.companyName}, ${companies.name})`,
+        ...counts(c),
       })
       .from(c)
-      .orderBy(c.tier, sql`${c.score} desc`, c.id)
-      .limit(GROUP_LIMIT)
-  }
-  // A whole address, or a whole domain (the people there), is what the query means.
-  const keyed = or(...byAddress, sql`${contactEmailDomainKey} = ${needle.lower}`)!
-  const prefix = startsWith(needle, [
-    contactNameKey,
-    contactLastNameKey,
-    contactEmailKey,
-    contactEmailDomainKey,
-  ])
-  return twoPasses(
-    needle,
-    run,
-    { where: or(...byAddress, prefix)!, keyed },
-    trigramPass(doc, needle, byAddress),
+      .innerJoin(contacts, eq(contacts.id, c.id))
+      .leftJoin(companies, eq(companies.id, contacts.companyId))
+      .orderBy(...ranking(c))
+      .limit(GROUP_LIMIT),
   )
 }
 
-async function searchCompanies(db: Db, needle: Needle): Promise<Group<CompanyHit>> {
-  const doc = companyDocument
+function searchCompanies(db: Db, needle: Needle): Promise<Group<CompanyHit>> {
   // A whole address finds its company too, by the address's domain.
   const addressDomain = parseEmailAddress(needle.text)?.domain ?? null
   const byDomain = [
     sql`${companyDomainKey} = ${needle.lower}`,
     ...(addressDomain ? [sql`${companyDomainKey} = ${addressDomain}`] : []),
   ]
-  const exact = or(sql`${companyNameKey} = ${needle.lower}`, ...byDomain)!
-  const run = async (pass: Pass) => {
-    const c = db
+  const kind: Kind = {
+    table: companies,
+    id: companies.id,
+    doc: companyDocument,
+    exact: or(sql`${companyNameKey} = ${needle.lower}`, ...byDomain)!,
+    prefix: {
+      where: or(startsWith(needle, [companyNameKey, companyDomainKey]), ...byDomain)!,
+      keyed: or(...byDomain)!,
+    },
+  }
+  return rankedGroup(db, needle, kind, (c) =>
+    db
       .select({
         id: companies.id,
         name: companies.name,
         domain: companies.domain,
-        tier: tierOf(doc, needle, exact).as('tier'),
-        score: scoreOf(doc, needle).as('score'),
-        keyed: sql<boolean>`${pass.keyed}`.as('keyed'),
-      })
-      .from(companies)
-      .where(pass.where)
-      .limit(CANDIDATES)
-      .as('c')
-    return db
-      .select({
-        id: c.id,
-        name: c.name,
-        domain: c.domain,
-        // Only for the few rows shown (contacts_company_idx). `c.id` spelled out: Drizzle names a
-        // subquery's column unqualified, which inside this one would be the contact's id.
+        // Only for the few rows shown (contacts_company_idx).
         contacts:
-          sql<number>`(select count(*) from ${contacts} where ${contacts.companyId} = c.id)`.mapWith(
+          sql<number>`(select count(*) from ${contacts} where ${contacts.companyId} = ${companies.id})`.mapWith(
             Number,
           ),
-        ...counts(c.tier, c.keyed),
+        ...counts(c),
       })
       .from(c)
-      .orderBy(c.tier, sql`${c.score} desc`, c.id)
-      .limit(GROUP_LIMIT)
-  }
-  return twoPasses(
-    needle,
-    run,
-    {
-      where: or(startsWith(needle, [companyNameKey, companyDomainKey]), ...byDomain)!,
-      keyed: or(...byDomain)!,
-    },
-    trigramPass(doc, needle),
+      .innerJoin(companies, eq(companies.id, c.id))
+      .orderBy(...ranking(c))
+      .limit(GROUP_LIMIT),
   )
 }
 
