@@ -4,6 +4,7 @@ import { companies, contacts, deals, searchWords } from '../../../api/db/schema.
 import { newId } from '../../../api/ids.ts'
 import { searchEverything } from '../../../api/search/search.ts'
 import { addUser, setupTestDb } from '../../db.ts'
+import { addPerson } from './fixtures.ts'
 
 // search_words (migration 0015) holds every distinct word of the searched fields; statement
 // triggers on contacts, companies and deals keep it in step, and near misses are looked up in it.
@@ -18,18 +19,8 @@ const held = async (...words: string[]) =>
     .map((r) => r.word)
     .sort()
 
-const contact = async (first: string | null, last: string | null, email: string) => {
-  const id = newId()
-  await db.insert(contacts).values({
-    id,
-    email: email.toLowerCase(),
-    emailDisplay: email,
-    firstName: first,
-    lastName: last,
-    source: 'manual',
-  })
-  return id
-}
+const contact = (first: string | null, last: string | null, email: string) =>
+  addPerson(db, first, last, email)
 
 describe('search_words follows contacts', () => {
   it('takes the words of a new contact: lowercased, split at punctuation and digits, 3+ letters', async () => {

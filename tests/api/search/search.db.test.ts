@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { companies, contacts, deals } from '../../../api/db/schema.ts'
+import { companies, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import type { SearchResults } from '../../../api/search/search.ts'
 import { setupTestApp, signedInAs } from '../../helpers.ts'
+import { addPerson } from './fixtures.ts'
 
 const ctx = await setupTestApp()
 const { db } = ctx.deps
@@ -16,24 +17,8 @@ const company = async (name: string, domain: string | null) => {
   await db.insert(companies).values({ id, name, domain })
   return id
 }
-const person = async (
-  first: string | null,
-  last: string | null,
-  email: string,
-  companyId?: string,
-) => {
-  const id = newId()
-  await db.insert(contacts).values({
-    id,
-    email: email.toLowerCase(),
-    emailDisplay: email,
-    firstName: first,
-    lastName: last,
-    companyId: companyId ?? null,
-    source: 'manual',
-  })
-  return id
-}
+const person = (first: string | null, last: string | null, email: string, companyId?: string) =>
+  addPerson(db, first, last, email, companyId)
 const deal = async (title: string, ownerId: string | null) => {
   const contactId = await person(null, null, `${newId()}@deals.example`)
   const id = newId()
