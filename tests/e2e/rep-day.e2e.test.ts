@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
+import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
   addUserAsDemoAdmin,
   axeViolations,
@@ -172,5 +173,35 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     expect(await page.locator('#phone-error').innerText()).toMatch(/phone number/)
     expect(await axeViolations(page)).toEqual([])
     await context.close()
+  })
+
+  it('an admin’s bar is one row at 1280 px, and the new campaign’s sender fields line up', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+    for (const path of ['/app', '/app/admin/users', '/app/campaigns/new']) {
+      await page.goto(`${server.url}${path}`)
+      const bar = (await page.locator('header.topbar').boundingBox())!
+      expect(bar.height, path).toBeLessThan(60)
+    }
+    await screenshot(page, 'campaign-new-admin-1280')
+    const tops = await Promise.all(
+      ['#senderName', '#senderEmail', '#replyTo'].map(
+        async (field) => (await page.locator(field).boundingBox())!.y,
+      ),
+    )
+    expect(new Set(tops).size, JSON.stringify(tops)).toBe(1)
+    // Sign out and the search button are still there for whoever needs them.
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Search', exact: true }).count()).toBe(1)
+    await context.close()
+
+    // A rep's bar, with fewer links, keeps who is signed in.
+    const repContext = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const repPage = await repContext.newPage()
+    await signIn(repPage)
+    expect(await repPage.locator('header.topbar .who').innerText()).toContain('Rita Refill')
+    expect((await repPage.locator('header.topbar').boundingBox())!.height).toBeLessThan(60)
+    await repContext.close()
   })
 })
