@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { finished } from 'node:stream/promises'
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { migrationsFolder, openDatabase, type Db } from './client.ts'
 import { acquireOwnership } from './owner.ts'
@@ -60,11 +60,25 @@ export interface BackupSummary {
   bytes: number
 }
 
+/**
+ * Rows durable outside the database that it may not hold yet: the embedded database's click
+ * journal (api/tracking/click-journal.ts), whose rows reach click_events a moment after the 302.
+ * `select` yields them under the table's column names (`columns`, an `id` among them); those
+ * whose id the snapshot does not hold are backed up in a section of their own after the table's
+ * rows, and restore gives the table's other columns their defaults. Read them before the backup
+ * starts: a row that leaves the journal before the snapshot is in the database by then.
+ */
+export interface PendingRows {
+  table: string
+  columns: readonly string[]
+  select: SQL
+}
+
 /** Writes a consistent backup of every table of `db` to `file` (atomically: all or nothing). */
 export async function writeBackup(
   db: Db,
   file: string,
-  options: { engine: string; now: Date },
+  options: { engine: string; now: Date; pending?: readonly PendingRows[] },
 ): Promise<BackupSummary> {
   const partial = `${file}.partial-${process.pid}`
   const out = createWriteStream(partial, { mode: 0o600 })
@@ -96,17 +110,12 @@ export async function writeBackup(
         await write(header)
         const tables = await tablesInInsertOrder(tx)
         let rows = 0
-        for (const table of tables) {
-          const columns = await columnsOf(tx, table)
-          const [counted] = await rowsOf<{ n: number }>(
-            tx,
-            sql`select count(*)::int as n from ${sql.identifier(table)}`,
-          )
-          const section: Section = { table, columns, rows: counted!.n }
+        let sections = 0
+        // A cursor, so neither side holds a whole table (deal_events at 100k deals: ~500k rows).
+        const copy = async (section: Section, rowsQuery: SQL) => {
           await write(section)
-          // A cursor, so neither side holds a whole table (deal_events at 100k deals: ~500k rows).
           await tx.execute(
-            sql`declare backup_rows no scroll cursor for select row_to_json(t)::text as j from ${sql.identifier(table)} t`,
+            sql`declare backup_rows no scroll cursor for select row_to_json(t)::text as j from (${rowsQuery}) t`,
           )
           let written = 0
           for (;;) {
@@ -126,8 +135,24 @@ export async function writeBackup(
           }
           await tx.execute(sql`close backup_rows`)
           if (written !== section.rows)
-            throw new BackupError(`${table}: counted ${section.rows} rows but read ${written}`)
+            throw new BackupError(
+              `${section.table}: counted ${section.rows} rows but read ${written}`,
+            )
           rows += written
+          sections++
+        }
+        for (const table of tables) {
+          const columns = await columnsOf(tx, table)
+          const all = sql`select * from ${sql.identifier(table)}`
+          await copy({ table, columns, rows: await countOf(tx, all) }, all)
+          for (const p of options.pending ?? []) {
+            if (p.table !== table) continue
+            // Journaled rows the snapshot does not hold yet, each once.
+            const missing = sql`select distinct on (p.id) p.* from (${p.select}) p
+              where not exists (select 1 from ${sql.identifier(table)} t where t.id = p.id)`
+            const count = await countOf(tx, missing)
+            if (count > 0) await copy({ table, columns: [...p.columns], rows: count }, missing)
+          }
         }
         const sequences: Record<string, number> = {}
         for (const s of await rowsOf<{ name: string; value: string | null }>(
@@ -137,7 +162,7 @@ export async function writeBackup(
           if (s.value !== null) sequences[s.name] = Number(s.value)
         const trailer: Trailer = {
           end: true,
-          tables: tables.length,
+          tables: sections,
           rows,
           sequences,
           sha256: hash.copy().digest('hex'),
@@ -337,12 +362,20 @@ async function load(
     for (const [name, value] of Object.entries(trailer.sequences))
       await tx.execute(sql`select setval(${`public.${quoteIdent(name)}`}::regclass, ${value})`)
   })
-  return { tables: sections.length, rows, bytes: 0 }
+  return { tables: new Set(sections.map((s) => s.table)).size, rows, bytes: 0 }
 }
 
 async function* lines(file: string): AsyncGenerator<string> {
   const reader = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
   for await (const line of reader) if (line !== '') yield line
+}
+
+async function countOf(db: Db, query: SQL): Promise<number> {
+  const [counted] = await rowsOf<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from (${query}) c`,
+  )
+  return counted!.n
 }
 
 async function rowsOf<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {

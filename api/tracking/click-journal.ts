@@ -4,7 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../db/client.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
+import type { PendingRows } from '../db/backup.ts'
 import {
+  CLICK_COLUMNS,
+  clickRowsSelect,
   createClickWriter,
   insertClicks,
   newClickStats,
@@ -267,36 +270,76 @@ export async function openClickJournal(
   }
 }
 
-/** Every row of the segments left in `dir` into click_events; returns the highest sequence seen. */
-async function replay(db: Db, logger: Logger, dir: string, batchSize: number): Promise<number> {
-  const files = (await readdir(dir))
+/** The journal's segments in `dir`, oldest first. */
+async function segmentsIn(dir: string): Promise<Array<{ seq: number; path: string }>> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return []
+    throw err
+  })
+  return names
     .map((name) => ({ name, m: SEGMENT.exec(name) }))
     .filter((f): f is { name: string; m: RegExpExecArray } => f.m !== null)
-    .sort((a, b) => Number(a.m[1]) - Number(b.m[1]))
-  let lastSeq = 0
+    .map(({ name, m }) => ({ seq: Number(m[1]), path: join(dir, name) }))
+    .sort((a, b) => a.seq - b.seq)
+}
+
+/** A segment's rows, and how many lines were torn (a write a crash cut off, never answered). */
+function parseSegment(text: string): { rows: ClickRow[]; torn: number } {
+  const rows: ClickRow[] = []
+  let torn = 0
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    try {
+      const row = JSON.parse(line) as ClickRow
+      rows.push({ ...row, createdAt: new Date(row.createdAt) })
+    } catch {
+      torn++
+    }
+  }
+  return { rows, torn }
+}
+
+/** Every row of the segments left in `dir` into click_events; returns the highest sequence seen. */
+async function replay(db: Db, logger: Logger, dir: string, batchSize: number): Promise<number> {
+  const files = await segmentsIn(dir)
   let replayed = 0
   let torn = 0
-  for (const { name, m } of files) {
-    lastSeq = Math.max(lastSeq, Number(m[1]))
-    const path = join(dir, name)
-    const rows: ClickRow[] = []
-    for (const line of (await readFile(path, 'utf8')).split('\n')) {
-      if (line === '') continue
-      try {
-        const row = JSON.parse(line) as ClickRow
-        rows.push({ ...row, createdAt: new Date(row.createdAt) })
-      } catch {
-        torn++
-      }
-    }
-    for (let i = 0; i < rows.length; i += batchSize)
-      await insertClicks(db, rows.slice(i, i + batchSize))
-    replayed += rows.length
+  for (const { path } of files) {
+    const segment = parseSegment(await readFile(path, 'utf8'))
+    torn += segment.torn
+    for (let i = 0; i < segment.rows.length; i += batchSize)
+      await insertClicks(db, segment.rows.slice(i, i + batchSize))
+    replayed += segment.rows.length
     await unlink(path)
   }
   if (files.length > 0)
     logger.info('clicks replayed from the journal', { segments: files.length, replayed, torn })
-  return lastSeq
+  return files.at(-1)?.seq ?? 0
+}
+
+export const clickJournalDir = (dataDir: string) => join(dataDir, 'clicks')
+
+/**
+ * The clicks in the journal of the embedded database in `dataDir`, for a backup (db:backup):
+ * answered, so durable, but maybe not in click_events yet. Read while a server appends and
+ * moves: a line being written is skipped (it was not answered yet), and a segment deleted
+ * meanwhile held only rows already in the database. Read it before the backup's snapshot.
+ */
+export async function journaledClicks(dataDir: string): Promise<PendingRows & { count: number }> {
+  const rows: ClickRow[] = []
+  for (const { path } of await segmentsIn(clickJournalDir(dataDir))) {
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return ''
+      throw err
+    })
+    rows.push(...parseSegment(text).rows)
+  }
+  return {
+    table: 'click_events',
+    columns: CLICK_COLUMNS,
+    select: clickRowsSelect(rows),
+    count: rows.length,
+  }
 }
 
 /**
@@ -305,6 +348,6 @@ async function replay(db: Db, logger: Logger, dir: string, batchSize: number): P
  */
 export async function openClickWriter(deps: Deps): Promise<ClickWriter> {
   if (deps.database.engine === 'pglite' && deps.database.via === 'own')
-    return openClickJournal(deps.db, deps.logger, join(deps.env.DATA_DIR, 'clicks'))
+    return openClickJournal(deps.db, deps.logger, clickJournalDir(deps.env.DATA_DIR))
   return createClickWriter(deps.db, deps.logger)
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { jsonRows } from '../db/raw-sql.ts'
 import { clickEvents } from '../db/schema.ts'
@@ -88,6 +88,34 @@ interface Pending {
   done: () => void
 }
 
+/** Each ClickRow key's SQL type, in the order of CLICK_COLUMNS. */
+const CLICK_TYPES = {
+  id: 'text',
+  token: 'text',
+  recipientId: 'text',
+  campaignId: 'text',
+  method: 'text',
+  ip: 'text',
+  userAgent: 'text',
+  headers: 'jsonb',
+  beaconRef: 'text',
+  createdAt: 'timestamptz',
+} satisfies Record<keyof ClickRow, string>
+
+/** The click_events columns a click row fills (the others take their defaults), in key order. */
+export const CLICK_COLUMNS = [
+  'id',
+  'token',
+  'recipient_id',
+  'campaign_id',
+  'method',
+  'ip',
+  'user_agent',
+  'headers',
+  'beacon_ref',
+  'created_at',
+] as const
+
 /**
  * One statement for the whole batch, its rows as one JSON parameter. Measured (32 rows): 1.4 ms
  * on PGlite and 0.9 ms on PostgreSQL, against 8.4 and 3.7 ms for Drizzle's multi-row VALUES,
@@ -96,20 +124,16 @@ interface Pending {
  */
 export async function insertClicks(db: Db, rows: readonly ClickRow[]): Promise<void> {
   await db.execute(sql`
-    insert into ${clickEvents} (id, token, recipient_id, campaign_id, method, ip, user_agent, headers, beacon_ref, created_at)
-    ${jsonRows(rows, {
-      id: 'text',
-      token: 'text',
-      recipientId: 'text',
-      campaignId: 'text',
-      method: 'text',
-      ip: 'text',
-      userAgent: 'text',
-      headers: 'jsonb',
-      beaconRef: 'text',
-      createdAt: 'timestamptz',
-    })}
+    insert into ${clickEvents} (${sql.raw(CLICK_COLUMNS.join(', '))})
+    ${jsonRows(rows, CLICK_TYPES)}
     on conflict (id) do nothing`)
+}
+
+/** `select …` of the rows under their click_events column names (CLICK_COLUMNS). */
+export function clickRowsSelect(rows: readonly ClickRow[]): SQL {
+  const keys = Object.keys(CLICK_TYPES)
+  const named = keys.map((key, i) => `"${key}" as ${CLICK_COLUMNS[i]}`).join(', ')
+  return sql`select ${sql.raw(named)} from (${jsonRows(rows, CLICK_TYPES)}) r`
 }
 
 export function createClickWriter(

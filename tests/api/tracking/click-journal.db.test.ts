@@ -1,11 +1,17 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { eq } from 'drizzle-orm'
+import { dirname, join } from 'node:path'
+import { eq, inArray } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { clickEvents } from '../../../api/db/schema.ts'
 import { createLogger } from '../../../api/logger.ts'
-import { openClickJournal, type ClickJournalOptions } from '../../../api/tracking/click-journal.ts'
+import { restoreBackup, writeBackup } from '../../../api/db/backup.ts'
+import { openDatabase } from '../../../api/db/client.ts'
+import {
+  journaledClicks,
+  openClickJournal,
+  type ClickJournalOptions,
+} from '../../../api/tracking/click-journal.ts'
 import { toRow, type Click } from '../../../api/tracking/click-writer.ts'
 import { setupTestDb } from '../../db.ts'
 import { held } from './fixtures.ts'
@@ -227,5 +233,58 @@ describe('click journal', () => {
     expect(await readdir(dir)).toHaveLength(1)
     await journal.drain()
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it('is in a backup (db:backup) while its clicks wait in the journal: each answered click once, restored with the defaults', async () => {
+    const dir = await journalDir()
+    let hold: Promise<void> | null = null
+    const { journal } = await open(dir, { beforeMove: () => hold ?? undefined })
+    // Moved, and still in the segment that takes the appends: in both places.
+    await journal.record(click('journal/backup-moved'))
+    await journal.settled()
+    expect(await stored('journal/backup-moved')).toBe(1)
+    // Answered, not moved yet.
+    const move = held()
+    hold = move.promise
+    await journal.record(click('journal/backup-waiting'))
+    expect(await stored('journal/backup-waiting')).toBe(0)
+
+    const pending = await journaledClicks(dirname(dir))
+    expect(pending.count).toBe(2)
+    const file = join(dirname(dir), 'with-journal.backup')
+    const summary = await writeBackup(db, file, {
+      engine: ctx.database.engine,
+      now: new Date(),
+      pending: [pending],
+    })
+    move.release()
+    await journal.drain()
+
+    const target = join(dirname(dir), 'restored', 'pglite')
+    const restored = await restoreBackup(file, { dataDir: target })
+    expect(restored.rows).toBe(summary.rows)
+    const database = await openDatabase({ dataDir: target })
+    try {
+      const rows = await database.db
+        .select()
+        .from(clickEvents)
+        .where(inArray(clickEvents.userAgent, ['journal/backup-moved', 'journal/backup-waiting']))
+      expect(rows.map((r) => r.userAgent).sort()).toEqual([
+        'journal/backup-moved',
+        'journal/backup-waiting',
+      ])
+      const waiting = rows.find((r) => r.userAgent === 'journal/backup-waiting')!
+      expect(waiting).toMatchObject({
+        kind: 'click',
+        verdict: 'pending',
+        processedAt: null,
+        token: 'journal-token',
+        ip: '192.0.2.7',
+        headers: { accept: 'text/html' },
+        createdAt: new Date('2026-12-04T10:00:00Z'),
+      })
+    } finally {
+      await database.close()
+    }
   })
 })
