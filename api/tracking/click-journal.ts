@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../db/client.ts'
@@ -42,7 +43,11 @@ import {
  */
 
 export interface ClickJournalOptions {
-  /** Rows per insert into click_events. */
+  /**
+   * Rows per insert into click_events. 1,000: ~55 µs of CPU a row on PGlite against ~70 at 250
+   * (measured, 20,000 rows); a move then holds the thread ~60 ms, the clicks arriving meanwhile
+   * wait that long.
+   */
   moveBatch?: number
   /** Rows per segment before the next append opens a new one. */
   segmentRows?: number
@@ -78,7 +83,7 @@ export async function openClickJournal(
   dir: string,
   options: ClickJournalOptions = {},
 ): Promise<ClickWriter> {
-  const moveBatch = options.moveBatch ?? 250
+  const moveBatch = options.moveBatch ?? 1000
   const segmentRows = options.segmentRows ?? 20_000
   const pause = options.pause ?? sleep
   await mkdir(dir, { recursive: true })
@@ -86,7 +91,7 @@ export async function openClickJournal(
 
   const stats = newClickStats()
   let nextSeq = lastSeq + 1
-  let current: { segment: Segment; file: FileHandle } | null = null
+  let current: { segment: Segment; fd: number } | null = null
   const segments = new Map<number, Segment>()
   let queue: Pending[] = []
   let appending: Promise<void> | null = null
@@ -110,12 +115,12 @@ export async function openClickJournal(
   let draining = false
   let lastAppendAt = 0
 
-  const openSegment = async () => {
+  const openSegment = () => {
     const segment: Segment = { seq: nextSeq++, path: '', unmoved: 0, rows: 0 }
     segment.path = segmentPath(dir, segment.seq)
-    const file = await open(segment.path, 'a')
+    const fd = openSync(segment.path, 'a')
     segments.set(segment.seq, segment)
-    current = { segment, file }
+    current = { segment, fd }
     return current
   }
 
@@ -129,20 +134,24 @@ export async function openClickJournal(
     const old = current
     current = null
     if (!old) return
-    await old.file.close().catch(() => {})
+    try {
+      closeSync(old.fd)
+    } catch {
+      // closing only gives the descriptor back
+    }
     await retire(old.segment)
   }
 
   const append = async (batch: Pending[]) => {
     const rows = batch.map((p) => p.row)
     try {
-      await options.beforeAppend?.(rows.length)
+      if (options.beforeAppend) await options.beforeAppend(rows.length)
       let target = current
       if (!target || target.segment.rows >= segmentRows) {
         await rotate()
-        target = await openSegment()
+        target = openSegment()
       }
-      await target.file.appendFile(rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
+      writeAll(target.fd, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
       target.segment.rows += rows.length
       target.segment.unmoved += rows.length
       for (const row of rows) unmoved.push({ row, seq: target.segment.seq })
@@ -268,6 +277,18 @@ export async function openClickJournal(
     },
     stats: () => ({ ...stats, batchSizes: { ...stats.batchSizes }, pending: backlog() }),
   }
+}
+
+/**
+ * The whole of `text` appended to the segment, synchronously: a write(2) into the page cache
+ * takes ~4 µs of CPU for a batch, where fs/promises' threadpool round trip took ~40–60 µs
+ * (measured on this machine) — per batch, on the thread that answers the clicks. Either way the
+ * line is in the kernel's hands when the 302 goes, which is what survives the process dying.
+ */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text)
+  let written = 0
+  while (written < bytes.length) written += writeSync(fd, bytes, written)
 }
 
 /** The journal's segments in `dir`, oldest first. */

@@ -235,6 +235,7 @@ describe('click journal', () => {
     expect(await readdir(dir)).toEqual([])
   })
 
+  // 120 s: restoring builds and migrates a new embedded database.
   it('is in a backup (db:backup) while its clicks wait in the journal: each answered click once, restored with the defaults', async () => {
     const dir = await journalDir()
     let hold: Promise<void> | null = null
@@ -286,5 +287,5 @@ describe('click journal', () => {
     } finally {
       await database.close()
     }
-  })
+  }, 120_000)
 })
