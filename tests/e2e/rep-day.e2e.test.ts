@@ -191,6 +191,18 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
       ),
     )
     expect(new Set(tops).size, JSON.stringify(tops)).toBe(1)
+    // A campaign refused for its time zone comes back with the message and all else typed.
+    await page.getByLabel('Name', { exact: true }).fill('Q1 robotics')
+    await page.getByLabel('Subject').fill('Hello {{firstName}}')
+    await page.getByLabel('Message (plain text)').fill('Hi {{firstName|there}}, about robots.')
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    await page.waitForURL(/\/app\/campaigns\/new\?error=/)
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Q1 robotics')
+    expect(await page.getByLabel('Message (plain text)').inputValue()).toBe(
+      'Hi {{firstName|there}}, about robots.',
+    )
+    expect(await page.locator('#timezone-error').innerText()).toMatch(/not an IANA time zone/)
     // Sign out and the search button are still there for whoever needs them.
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true)
     expect(await page.getByRole('button', { name: 'Search', exact: true }).count()).toBe(1)

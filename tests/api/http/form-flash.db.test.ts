@@ -165,6 +165,40 @@ describe('refusals the domain finds carry the values too, with the field it name
   })
 })
 
+describe('a refused new campaign', () => {
+  it('comes back with its name, subject, message and hours, the time zone marked', async () => {
+    const sdr = await signedInAs(ctx, 'sdr')
+    const typed = {
+      name: 'Q1 robotics',
+      senderName: 'Sam',
+      senderEmail: 'sam@frontdoor.example',
+      replyTo: '',
+      subjectTemplate: 'Hello {{firstName}}',
+      bodyTemplate: 'Hi {{firstName|there}},\n\nA short note about robots.',
+      ratePerHour: '40',
+      windowStartHour: '9',
+      windowEndHour: '17',
+      timezone: 'Mars/Olympus_Mons',
+    }
+    const res = await ctx.app.request('/api/campaigns', form(typed, { cookie: sdr.cookie }))
+    expect(res.status).toBe(303)
+    expect(new URL(res.headers.get('location')!, ORIGIN).pathname).toBe('/app/campaigns/new')
+    const flash = readFormFlash(
+      secret,
+      flashOf(res).cookie,
+      '/app/campaigns/new',
+      sdr.user.id,
+      ctx.deps.now(),
+    )
+    const { replyTo: _empty, ...carried } = typed
+    expect(flash).toEqual({
+      action: '/api/campaigns',
+      values: carried,
+      fields: { timezone: expect.stringMatching(/IANA time zone/) },
+    })
+  })
+})
+
 describe('the cookie', () => {
   const now = new Date('2026-12-05T10:00:00Z')
   const base = { action: '/api/x', fields: {}, path: '/app/x', userId: 'u1' }
