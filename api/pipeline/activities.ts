@@ -4,7 +4,7 @@ import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
 import { changeDeal } from './deal-changes.ts'
-import { isCalendarDate, lockForEdit, type Actor, type DealResult } from './deals.ts'
+import { isCalendarDate, lockForEdit, type Actor, type Deal, type DealResult } from './deals.ts'
 import type { Scope } from './queries.ts'
 import { stageOf, type StageKey } from './stages.ts'
 
@@ -205,6 +205,22 @@ async function dealOfActivity(db: Db, activityId: string): Promise<string | null
 const NO_STEP = failure(404, 'not_found', 'There is no such next step.')
 const ALREADY_DONE = failure(409, 'already_done', 'This next step is already done.')
 
+/** Runs `change` on a step's deal, locked for the actor's edit, in one transaction. */
+async function changeStep(
+  db: Db,
+  activityId: string,
+  actor: Actor,
+  change: (tx: Db, dealId: string, deal: Deal) => Promise<DealResult<{ activity: Activity }>>,
+): Promise<DealResult<{ activity: Activity }>> {
+  const dealId = await dealOfActivity(db, activityId)
+  if (!dealId) return NO_STEP
+  return db.transaction(async (tx) => {
+    const locked = await lockForEdit(tx, dealId, actor)
+    if (!locked.ok) return locked
+    return change(tx, dealId, locked.deal)
+  })
+}
+
 /** Marks a planned step done with its outcome ("left voicemail"); on the timeline. */
 export async function completeNextStep(
   db: Db,
@@ -213,11 +229,7 @@ export async function completeNextStep(
   input: CompleteInput,
   now: Date,
 ): Promise<DealResult<{ activity: Activity }>> {
-  const dealId = await dealOfActivity(db, activityId)
-  if (!dealId) return NO_STEP
-  return db.transaction(async (tx) => {
-    const locked = await lockForEdit(tx, dealId, actor)
-    if (!locked.ok) return locked
+  return changeStep(db, activityId, actor, async (tx, dealId) => {
     const [done] = await tx
       .update(activities)
       .set({
@@ -245,15 +257,11 @@ export async function rescheduleNextStep(
   input: RescheduleInput,
   now: Date,
 ): Promise<DealResult<{ activity: Activity }>> {
-  const dealId = await dealOfActivity(db, activityId)
-  if (!dealId) return NO_STEP
   const timeZone = await zoneOf(db, actor.id)
   const dueTime = input.dueTime || null
   const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
   if (problem) return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } }
-  return db.transaction(async (tx) => {
-    const locked = await lockForEdit(tx, dealId, actor)
-    if (!locked.ok) return locked
+  return changeStep(db, activityId, actor, async (tx, dealId, deal) => {
     const [before] = await tx
       .select()
       .from(activities)
@@ -261,7 +269,7 @@ export async function rescheduleNextStep(
       .for('update')
     if (!before) return NO_STEP
     if (before.doneAt) return ALREADY_DONE
-    if (stageOf(locked.deal.stage).closed)
+    if (stageOf(deal.stage).closed)
       return failure(409, 'deal_closed', 'This deal is closed: reopen it to reschedule.')
     if (before.dueOn === input.dueOn && before.dueTime === dueTime && before.timeZone === timeZone)
       return {
@@ -298,11 +306,7 @@ export async function cancelNextStep(
   actor: Actor,
   now: Date,
 ): Promise<DealResult<{ activity: Activity }>> {
-  const dealId = await dealOfActivity(db, activityId)
-  if (!dealId) return NO_STEP
-  return db.transaction(async (tx) => {
-    const locked = await lockForEdit(tx, dealId, actor)
-    if (!locked.ok) return locked
+  return changeStep(db, activityId, actor, async (tx, dealId) => {
     const [gone] = await tx
       .delete(activities)
       .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
