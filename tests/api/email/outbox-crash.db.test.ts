@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rowsOf } from '../../../api/db/raw-sql.ts'
 import { outbox } from '../../../api/db/schema.ts'
 import type { OutgoingEmail, SendOutcome, Transport } from '../../../api/email/transport.ts'
 import { failure } from '../../../api/email/transport.ts'
@@ -162,11 +163,9 @@ describe('a send the database refuses to record', () => {
     expect(result).toMatchObject({ claimed: 8, sent: 8 })
     expect(Object.values(await statusOf(ids))).toEqual(Array(8).fill('sent'))
     expect(provider.accepted.toSorted()).toEqual(ids.toSorted())
-    const [{ refusals }] = (
-      await db.execute<{ refusals: number }>(
-        sql`select last_value::int as refusals from outbox_refusals`,
-      )
-    ).rows as [{ refusals: number }]
+    const [{ refusals }] = rowsOf<{ refusals: number }>(
+      await db.execute(sql`select last_value::int as refusals from outbox_refusals`),
+    ) as [{ refusals: number }]
     // One refused statement and its retry carried the first group; later groups went through.
     expect(refusals).toBeGreaterThanOrEqual(2)
   })
