@@ -46,7 +46,8 @@ const options = (over: Partial<WebhookDeliveryOptions> = {}): WebhookDeliveryOpt
   ...WEBHOOK_DELIVERY_DEFAULTS,
   workerId: 'test-worker',
   random: () => 0,
-  timeoutMs: 2_000,
+  // The product's 10 s answer timeout (not 2 s: a loopback receiver on a loaded machine took
+  // longer); a test that means a timeout sets its own, with a receiver that never answers.
   ...over,
 })
 
