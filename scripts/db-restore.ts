@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { BackupError, restoreBackup } from '../api/db/backup.ts'
 import { DataDirInUseError } from '../api/db/client.ts'
 import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { clickJournalDir, journaledClicks } from '../api/tracking/click-journal.ts'
 
 function die(message: string, code = 1): never {
   console.error(`db:restore: ${message}`)
@@ -25,7 +26,12 @@ try {
 const dataDir = `${env.DATA_DIR}/pglite`
 const started = performance.now()
 try {
-  const summary = await restoreBackup(file, { databaseUrl: env.DATABASE_URL, dataDir })
+  const journal = env.DATABASE_URL ? null : await journaledClicks(env.DATA_DIR)
+  const summary = await restoreBackup(file, {
+    databaseUrl: env.DATABASE_URL,
+    dataDir,
+    journal: journal && { dir: clickJournalDir(env.DATA_DIR), count: journal.count },
+  })
   const where = env.DATABASE_URL ? 'the PostgreSQL database' : resolve(dataDir)
   console.log(
     `Restored ${summary.rows} rows in ${summary.tables} tables into ${where} (${((performance.now() - started) / 1000).toFixed(1)} s).`,

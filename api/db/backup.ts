@@ -255,6 +255,11 @@ export interface RestoreTarget {
   databaseUrl?: string | undefined
   /** The embedded data directory (DATA_DIR/pglite): must not exist or be empty. */
   dataDir: string
+  /**
+   * Clicks left in the embedded database's journal (DATA_DIR/clicks; journaledClicks reads them):
+   * refused, since the next start would replay another database's clicks into the restored one.
+   */
+  journal?: { dir: string; count: number } | null | undefined
 }
 
 /**
@@ -285,6 +290,10 @@ export async function restoreBackup(file: string, target: RestoreTarget): Promis
   if (entries.length)
     throw new BackupError(
       `${target.dataDir} is not empty; restore only into an empty or new data directory (move the current one aside first). Nothing was restored.`,
+    )
+  if (target.journal?.count)
+    throw new BackupError(
+      `${target.journal.dir} holds ${target.journal.count} clicks of the database that was here; move it aside with that database (the next start would replay them into the restored one). Nothing was restored.`,
     )
   // Held until the restored directory is in place: no server starts on it half-way.
   const ownership = await acquireOwnership(target.dataDir)

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -258,11 +259,22 @@ describe('click journal', () => {
       now: new Date(),
       pending: [pending],
     })
+    // A restore beside a journal that still holds clicks is refused (the next start would
+    // replay them into the restored database), before anything is written.
+    const target = join(dirname(dir), 'restored', 'pglite')
+    await expect(
+      restoreBackup(file, { dataDir: target, journal: { dir, count: pending.count } }),
+    ).rejects.toThrow(/holds 2 clicks/)
+    expect(existsSync(target)).toBe(false)
     move.release()
     await journal.drain()
 
-    const target = join(dirname(dir), 'restored', 'pglite')
-    const restored = await restoreBackup(file, { dataDir: target })
+    const left = await journaledClicks(dirname(dir))
+    expect(left.count).toBe(0)
+    const restored = await restoreBackup(file, {
+      dataDir: target,
+      journal: { dir, count: left.count },
+    })
     expect(restored.rows).toBe(summary.rows)
     const database = await openDatabase({ dataDir: target })
     try {
