@@ -157,6 +157,21 @@ async function stepChanged(
   })
 }
 
+/** A step's due day and time on the clock of the person planning or moving it, or why not. */
+async function dueOnActorClock(
+  db: Db,
+  actorId: string,
+  input: { dueOn: string; dueTime?: string | null | undefined },
+  now: Date,
+) {
+  const timeZone = await zoneOf(db, actorId)
+  const dueTime = input.dueTime || null
+  const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
+  if (problem)
+    return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } } as const
+  return { ok: true as const, due: { dueOn: input.dueOn, dueTime, timeZone } }
+}
+
 /** Plans a next step on an open deal, due in the planner's zone. */
 export async function planNextStep(
   db: Db,
@@ -165,10 +180,9 @@ export async function planNextStep(
   input: PlanInput,
   now: Date,
 ): Promise<DealResult<{ activity: Activity }>> {
-  const timeZone = await zoneOf(db, actor.id)
-  const dueTime = input.dueTime || null
-  const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
-  if (problem) return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } }
+  const checked = await dueOnActorClock(db, actor.id, input, now)
+  if (!checked.ok) return checked
+  const { dueTime, timeZone } = checked.due
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
@@ -257,10 +271,9 @@ export async function rescheduleNextStep(
   input: RescheduleInput,
   now: Date,
 ): Promise<DealResult<{ activity: Activity }>> {
-  const timeZone = await zoneOf(db, actor.id)
-  const dueTime = input.dueTime || null
-  const problem = dueProblem(input.dueOn, dueTime, timeZone, now)
-  if (problem) return { ...failure(422, 'invalid_due', problem), fields: { dueOn: problem } }
+  const checked = await dueOnActorClock(db, actor.id, input, now)
+  if (!checked.ok) return checked
+  const { dueTime, timeZone } = checked.due
   return changeStep(db, activityId, actor, async (tx, dealId, deal) => {
     const [before] = await tx
       .select()
