@@ -48,16 +48,7 @@ export async function addTrackedLinks(db: Db, urls: string[]): Promise<LinkFixtu
   await db
     .insert(campaignRecipients)
     .values({ id: recipientId, campaignId, contactId, email, fields: {} })
-  const tokens = urls.map(() => newTrackingToken())
-  await db.insert(trackedLinks).values(
-    urls.map((url, position) => ({
-      token: tokens[position]!,
-      recipientId,
-      campaignId,
-      url,
-      position: position + 1, // 1-based, as api/tracking/links.ts numbers them
-    })),
-  )
+  const tokens = await insertLinks(db, recipientId, campaignId, urls)
   return { campaignId, recipientId, tokens }
 }
 
@@ -128,15 +119,17 @@ export async function addProspect(db: Db, options: ProspectOptions) {
     sentAt: options.sentAt,
   })
   const urls = options.urls
-  const tokens = urls.map(() => newTrackingToken())
-  await db.insert(trackedLinks).values(
-    urls.map((url, position) => ({
-      token: tokens[position]!,
-      recipientId,
-      campaignId,
-      url,
-      position,
-    })),
-  )
+  const tokens = await insertLinks(db, recipientId, campaignId, urls)
   return { campaignId, contactId, dealId, recipientId, tokens, urls }
+}
+
+/** A recipient's tracked links, numbered from 1 as api/tracking/links.ts numbers them. */
+export async function insertLinks(db: Db, recipientId: string, campaignId: string, urls: string[]) {
+  const tokens = urls.map(() => newTrackingToken())
+  await db
+    .insert(trackedLinks)
+    .values(
+      urls.map((url, i) => ({ token: tokens[i]!, recipientId, campaignId, url, position: i + 1 })),
+    )
+  return tokens
 }

@@ -1,13 +1,13 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
-import { campaignRecipients, contacts, trackedLinks } from '../../../api/db/schema.ts'
+import { campaignRecipients, contacts } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
-import { newTrackingToken } from '../../../api/tracking/token.ts'
 import { judgePendingClicks } from '../../../api/tracking/verdict-jobs.ts'
 import { SETTLE_MS } from '../../../api/tracking/verdicts.ts'
 import { setupTestApp, signedInAs } from '../../helpers.ts'
+import { insertLinks } from './fixtures.ts'
 import { addTrackedLinks } from './fixtures.ts'
 
 // A campaign's results through GET /api/campaigns/:id/results(.csv): sending outcomes and
@@ -34,17 +34,7 @@ async function addRecipient(campaignId: string, status: 'sent' | 'bounced') {
   await db
     .insert(campaignRecipients)
     .values({ id: recipientId, campaignId, contactId, email, fields: {}, status })
-  const tokens = URLS.map(() => newTrackingToken())
-  await db.insert(trackedLinks).values(
-    URLS.map((url, position) => ({
-      token: tokens[position]!,
-      recipientId,
-      campaignId,
-      url,
-      position: position + 1, // 1-based, as api/tracking/links.ts numbers them
-    })),
-  )
-  return tokens
+  return insertLinks(db, recipientId, campaignId, URLS)
 }
 
 const click = (token: string, ip: string, headers: Record<string, string>) =>
