@@ -78,9 +78,10 @@ function refuseForm(
 ): Response {
   const posted = postedForms.get(c.req.raw)
   const path = new URL(backPath(back), ORIGIN).pathname
-  // Only the app's pages read them back (and only an app with its deps can sign them).
+  // Only the app's pages read them back (and only an app with its deps can sign them): /app
+  // itself is one, a rep's My day.
   const { deps, user } = (c as Context<Partial<AppEnv>>).var as Partial<AppEnv['Variables']>
-  if (posted && deps && path.startsWith('/app/')) {
+  if (posted && deps && (path === '/app' || path.startsWith('/app/'))) {
     const values = Object.fromEntries(
       Object.entries(posted).filter((e): e is [string, string] => typeof e[1] === 'string'),
     )

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { activities, dealEvents, deals, users } from '../../../api/db/schema.ts'
+import { readFormFlash } from '../../../api/http/form-flash.ts'
 import { planNextStep } from '../../../api/pipeline/activities.ts'
 import { pipelineView } from '../../../api/pipeline/views.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
@@ -469,5 +470,208 @@ describe('planning, doing and logging', () => {
     expect(board.open.noNextStep).toBe(1)
     expect(board.nextSteps.get(todayDeal.id)).toMatchObject({ type: 'meeting', dueTime: '17:00' })
     expect(board.nextSteps.has(bare.id)).toBe(false)
+  })
+})
+
+describe('rescheduling and cancelling from My day’s plain forms', () => {
+  // My day is /app/my-day, and /app for a rep: the forms post the page they are on as `next`.
+  const myDay = async (cookie: string) => {
+    const res = await ctx.app.request('/api/activities/my-day', { headers: { cookie } })
+    expect(res.status).toBe(200)
+    const day = (await res.json()) as Record<
+      'overdue' | 'today' | 'upcoming',
+      Array<{ id: string; dueOn: string; dueTime: string | null }>
+    >
+    return {
+      today: day.today.map((s) => s.id),
+      upcoming: day.upcoming.map((s) => `${s.id} ${s.dueOn} ${s.dueTime}`),
+      all: [...day.overdue, ...day.today, ...day.upcoming].map((s) => s.id),
+    }
+  }
+  const stepRow = async (id: string) =>
+    (await db.select().from(activities).where(eq(activities.id, id)))[0] ?? null
+  /** A rep of their own, with a deal and a call due today (the clock's 2026-11-29). */
+  async function repWithCallToday() {
+    const rep = await signedInAs(ctx, 'rep')
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const planned = await planNextStep(
+      db,
+      deal.id,
+      { id: rep.user.id, role: 'rep' },
+      { type: 'call', dueOn: '2026-11-29' },
+      ctx.clock.now(),
+    )
+    if (!planned.ok) throw new Error(planned.message)
+    return { rep, deal, step: planned.activity }
+  }
+  const post = (path: string, body: Record<string, string>, cookie: string) =>
+    ctx.app.request(path, form(body, { cookie }))
+
+  it('a rep moves today’s call to another day, then cancels it, each time back to My day with a notice', async () => {
+    const { rep, deal, step } = await repWithCallToday()
+    expect((await myDay(rep.cookie)).today).toEqual([step.id])
+
+    const moved = await post(
+      `/api/activities/${step.id}/reschedule`,
+      { dueOn: '2026-12-01', dueTime: '09:15', next: '/app/my-day' },
+      rep.cookie,
+    )
+    expect(moved.status).toBe(303)
+    expect(moved.headers.get('location')).toBe('/app/my-day?notice=Next+step+rescheduled.')
+    expect((await myDay(rep.cookie)).today).toEqual([])
+    expect((await myDay(rep.cookie)).upcoming).toEqual([`${step.id} 2026-12-01 09:15`])
+    expect((await db.select().from(deals).where(eq(deals.id, deal.id)))[0]!.nextStepOn).toBe(
+      '2026-12-01',
+    )
+
+    // From /app, a rep's home, and with the last round's notice still on the page's address.
+    const cancelled = await post(
+      `/api/activities/${step.id}/cancel`,
+      { next: '/app?notice=Next+step+rescheduled.' },
+      rep.cookie,
+    )
+    expect(cancelled.status).toBe(303)
+    expect(cancelled.headers.get('location')).toBe('/app?notice=Next+step+cancelled.')
+    expect(await stepRow(step.id)).toBeNull()
+    expect((await myDay(rep.cookie)).all).toEqual([])
+    expect((await db.select().from(deals).where(eq(deals.id, deal.id)))[0]!.nextStepOn).toBeNull()
+    const events = await db.select().from(dealEvents).where(eq(dealEvents.dealId, deal.id))
+    expect(
+      events
+        .filter((e) => e.type === 'activity')
+        .map((e) => (e.data as { action: string }).action)
+        .sort(),
+    ).toEqual(['cancelled', 'planned', 'rescheduled'])
+  })
+
+  it('roles as on the deal page: another rep is sent back with the refusal and nothing moves; an admin moves and cancels any rep’s step; an SDR cannot', async () => {
+    const { rep, step } = await repWithCallToday()
+    const before = await stepRow(step.id)
+    for (const action of ['reschedule', 'cancel'] as const) {
+      const res = await post(
+        `/api/activities/${step.id}/${action}`,
+        { ...(action === 'reschedule' ? { dueOn: '2026-12-02' } : {}), next: '/app/my-day' },
+        people['other rep'].cookie,
+      )
+      expect(res.status, action).toBe(303)
+      const back = new URL(res.headers.get('location')!, ORIGIN)
+      expect(back.pathname).toBe('/app/my-day')
+      expect(back.searchParams.get('error')).toBe('This deal belongs to another rep.')
+      expect(back.searchParams.has('notice')).toBe(false)
+
+      const sdr = await post(
+        `/api/activities/${step.id}/${action}`,
+        { ...(action === 'reschedule' ? { dueOn: '2026-12-02' } : {}), next: '/app/my-day' },
+        people.sdr.cookie,
+      )
+      expect(sdr.status, action).toBe(403)
+    }
+    expect(await stepRow(step.id)).toEqual(before)
+    expect((await myDay(rep.cookie)).today).toEqual([step.id])
+
+    const moved = await post(
+      `/api/activities/${step.id}/reschedule`,
+      { dueOn: '2026-12-02', next: '/app/my-day' },
+      people.admin.cookie,
+    )
+    expect(moved.headers.get('location')).toBe('/app/my-day?notice=Next+step+rescheduled.')
+    expect(await stepRow(step.id)).toMatchObject({ dueOn: '2026-12-02', dueTime: null })
+    const cancelled = await post(
+      `/api/activities/${step.id}/cancel`,
+      { next: '/app' },
+      people.admin.cookie,
+    )
+    expect(cancelled.headers.get('location')).toBe('/app?notice=Next+step+cancelled.')
+    expect(await stepRow(step.id)).toBeNull()
+    expect((await myDay(rep.cookie)).all).toEqual([])
+  })
+
+  it('a refused reschedule goes back to the My day it came from with what was typed, for that page only', async () => {
+    const { rep, step } = await repWithCallToday()
+    for (const [next, body, field, error] of [
+      ['/app/my-day', { dueOn: '2026-11-28' }, 'dueOn', 'A next step is due today or later.'],
+      ['/app', { dueOn: '2026-12-02', dueTime: '25:00' }, 'dueTime', null],
+    ] as const) {
+      const res = await post(`/api/activities/${step.id}/reschedule`, { ...body, next }, rep.cookie)
+      expect(res.status).toBe(303)
+      const back = new URL(res.headers.get('location')!, ORIGIN)
+      expect(back.pathname).toBe(next)
+      if (error) expect(back.searchParams.get('error')).toBe(error)
+      else expect(back.searchParams.get('error')).toMatch(/time/i)
+      // Nothing typed in the address; it comes back in a cookie for that page.
+      expect(back.search).not.toContain('2026')
+      const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('fd_form='))!
+      expect(setCookie).toContain(`Path=${next};`)
+      const flash = readFormFlash(
+        ctx.deps.secret,
+        setCookie.split(';')[0]!,
+        next,
+        rep.user.id,
+        ctx.clock.now(),
+      )
+      expect(flash).toMatchObject({
+        action: `/api/activities/${step.id}/reschedule`,
+        values: body,
+        fields: { [field]: expect.any(String) },
+      })
+      // Another page, or another person, does not get it.
+      expect(
+        readFormFlash(
+          ctx.deps.secret,
+          setCookie.split(';')[0]!,
+          '/app/leads',
+          rep.user.id,
+          ctx.clock.now(),
+        ),
+      ).toBeNull()
+      expect(
+        readFormFlash(
+          ctx.deps.secret,
+          setCookie.split(';')[0]!,
+          next,
+          owner.user.id,
+          ctx.clock.now(),
+        ),
+      ).toBeNull()
+    }
+    expect(await stepRow(step.id)).toMatchObject({ dueOn: '2026-11-29', dueTime: null })
+  })
+
+  it('the way back is a page of the app, never another site: anything else goes to My day', async () => {
+    const { rep, deal } = await repWithCallToday()
+    for (const next of [
+      'https://evil.example/app/my-day',
+      '//evil.example/app/my-day',
+      '/\\evil.example/app',
+      '/.//evil.example',
+      'javascript:alert(1)',
+      '/login',
+      '/app-evil',
+      '/app/../login',
+      '',
+    ]) {
+      const planned = await planNextStep(
+        db,
+        deal.id,
+        { id: rep.user.id, role: 'rep' },
+        { type: 'task', dueOn: '2026-11-30' },
+        ctx.clock.now(),
+      )
+      if (!planned.ok) throw new Error(planned.message)
+      const moved = await post(
+        `/api/activities/${planned.activity.id}/reschedule`,
+        { dueOn: '2026-12-04', next },
+        rep.cookie,
+      )
+      expect(moved.headers.get('location'), next).toBe('/app/my-day?notice=Next+step+rescheduled.')
+      const cancelled = await post(
+        `/api/activities/${planned.activity.id}/cancel`,
+        { next },
+        rep.cookie,
+      )
+      expect(cancelled.headers.get('location'), next).toBe(
+        '/app/my-day?notice=Next+step+cancelled.',
+      )
+    }
   })
 })
