@@ -26,9 +26,11 @@ export interface RunningServer {
 
 export async function startServer(
   envSource: Record<string, string | undefined> = process.env,
+  /** A test's clock (tests/e2e/clocked-server.ts); the server's own is the system's. */
+  overrides: Pick<Partial<Deps>, 'now'> = {},
 ): Promise<RunningServer> {
   const env = parseEnv(envSource)
-  const deps = await createDeps(env)
+  const deps = await createDeps(env, overrides)
   // PGlite runs no autovacuum: serve from fresh statistics and visibility maps (~2 s at 100k
   // deals, measured; see api/db/maintenance.ts). The CLI scripts skip this.
   await maintainEmbedded(deps.database)
@@ -123,10 +125,10 @@ export async function startServer(
 }
 
 /** Start, and stop cleanly on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database. */
-export async function main(): Promise<void> {
+export async function main(overrides: Pick<Partial<Deps>, 'now'> = {}): Promise<void> {
   let running: RunningServer
   try {
-    running = await startServer()
+    running = await startServer(process.env, overrides)
   } catch (err) {
     if (err instanceof EnvError) {
       console.error(err.message)

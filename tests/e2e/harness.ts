@@ -47,10 +47,11 @@ export interface TestServer {
 /**
  * Starts `node server.ts` (the built site must exist: `npm test` builds first) on a copy of a
  * migrated database, or with `emptyDataDir` on an empty data directory, as `npm start` first runs.
+ * With `clock`, the server's time starts there (tests/e2e/clocked-server.ts).
  */
 export async function startServer(
   env: Record<string, string> = {},
-  options: { emptyDataDir?: boolean; dataDir?: string } = {},
+  options: { emptyDataDir?: boolean; dataDir?: string; clock?: Date } = {},
 ): Promise<TestServer> {
   if (!existsSync(join(root, 'dist/server/entry.mjs')))
     throw new Error('dist/ is missing: run `npm run build` first')
@@ -58,7 +59,8 @@ export async function startServer(
   // A given data directory (a restart on the same data) is used as it is and kept on stop.
   const dataDir = options.dataDir ?? (await newDataDir(options))
   const url = `http://127.0.0.1:${port}`
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'server.ts')], {
+  const entry = options.clock ? join(root, 'tests/e2e/clocked-server.ts') : join(root, 'server.ts')
+  const child: ChildProcess = spawn(process.execPath, [entry], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -71,6 +73,7 @@ export async function startServer(
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       DEMO_SEED: 'no',
+      ...(options.clock ? { TEST_CLOCK_START: options.clock.toISOString() } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,9 +14,16 @@ import {
 
 // A rep's day with JavaScript off, in real Chromium against the production server: a refused
 // form comes back with what was typed and the problem beside the field (nothing typed in the
-// URL); times read on the rep's clock; a next step is rescheduled and cancelled from the deal page.
+// URL); times read on the rep's clock; a next step is rescheduled and cancelled from the deal page
+// and from My day; the days a won deal's dates may take end on the rep's today, not UTC's.
 
 const ZONE = 'Asia/Kolkata' // UTC+5:30: no clock shows it by accident
+// The server's clock starts here (and moves on at the real pace): 09:00 on Sunday, Dec 6 in
+// Auckland (NZDT, UTC+13), still Saturday, Dec 5 in UTC — and 01:30 on Dec 6 in Kolkata.
+const CLOCK = new Date('2026-12-05T20:00:00Z')
+const AUCKLAND = 'Pacific/Auckland'
+const AUCKLAND_TODAY = '2026-12-06'
+const UTC_TODAY = '2026-12-05'
 
 describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Chromium)', () => {
   let server: TestServer
@@ -26,7 +33,7 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
+    server = await startServer({ DEMO_SEED: 'yes' }, { clock: CLOCK })
     browser = await launchBrowser()
     await addUserAsDemoAdmin(server.url, { ...rep, name: 'Rita Refill', role: 'rep' })
   }, 120_000)
@@ -120,10 +127,48 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     )
     expect(await page.locator('#next-steps .step').first().innerText()).toContain('10:30')
     await page.locator('#next-steps .step').first().getByText('Reschedule or cancel').click()
-    await page.getByRole('button', { name: /^Cancel the call/ }).click()
+    await page.getByRole('button', { name: /^Cancel this step\s*: the call due / }).click()
     await page.waitForURL(/notice=Next\+step\+cancelled/)
     expect(await page.locator('#next-steps').innerText()).toContain('No next step planned')
     expect(await timeline.innerText()).toContain('Next step cancelled: Call, was due ')
+
+    // The same from My day, back to My day: a call and an email planned for today on the deal
+    // page; on My day the call moves to tomorrow at 11:00 and the email is cancelled.
+    for (const type of ['call', 'email']) {
+      await steps.getByLabel('Type', { exact: true }).selectOption(type)
+      await steps.getByRole('button', { name: 'Plan', exact: true }).click()
+      await page.waitForURL(/notice=Next\+step\+planned/)
+    }
+    await page.goto(`${server.url}/app/my-day`)
+    const dayCall = page.locator('.day-step', { hasText: 'Call' })
+    const dayEmail = page.locator('.day-step', { hasText: 'Email ·' })
+    expect(await page.locator('.day-step').count()).toBe(2)
+    await dayCall.getByText('Reschedule or cancel').click()
+    const dayDue = dayCall.getByLabel('New due date')
+    expect(await dayDue.getAttribute('min')).toBe(await dayDue.inputValue())
+    await dayDue.fill(tomorrow)
+    await dayCall.getByLabel('Time (optional)').fill('11:00')
+    await dayCall.getByRole('button', { name: /^Reschedule the call with / }).click()
+    await page.waitForURL(/\/app\/my-day\?notice=Next\+step\+rescheduled/)
+    expect(await page.getByRole('status').innerText()).toBe('Next step rescheduled.')
+    expect(await page.locator('.day-step').count()).toBe(1)
+    expect(await dayEmail.count()).toBe(1)
+    const comingUp = page.locator('details.day-group')
+    expect(await comingUp.locator('summary').innerText()).toBe('Coming up (1)')
+    expect(await comingUp.locator('li').textContent()).toContain('11:00')
+    // A rep's /app is My day too, and the forms come back to it.
+    await page.goto(`${server.url}/app`)
+    await dayEmail.getByText('Reschedule or cancel').click()
+    await dayEmail.getByRole('button', { name: /^Cancel this step\s*: the email with / }).click()
+    await page.waitForURL(/\/app\?notice=Next\+step\+cancelled/)
+    expect(await page.getByRole('status').innerText()).toBe('Next step cancelled.')
+    expect(await page.locator('.day-step').count()).toBe(0)
+    expect(await page.locator('#steps-h + .day-empty').innerText()).toMatch(/^Nothing overdue/)
+    await screenshot(page, 'my-day-after-cancel')
+    await page.goto(dealUrl)
+    expect(await timeline.innerText()).toContain('Next step cancelled: Email, was due ')
+    expect(await timeline.innerText()).toMatch(/Next step rescheduled: Call from .+ to .+, 11:00/)
+    expect(await page.locator('#next-steps .step').count()).toBe(1)
 
     // A contact edit to an address another contact has: the edit form comes back open, with
     // what was typed and the problem beside the email field.
@@ -152,6 +197,52 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     await context.close()
   })
 
+  it('the won dates end on the rep’s today in Auckland, a day ahead of UTC', async () => {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1280, height: 900 },
+    })
+    const page = await context.newPage()
+    await signIn(page)
+    await page.goto(`${server.url}/app/my-day`)
+    await page.getByLabel('Time zone').fill(AUCKLAND)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/notice=/)
+    expect(await page.locator('h1 + p').innerText()).toMatch(
+      /^Sunday, December 6 · Pacific\/Auckland/,
+    )
+
+    // Entering a deal: the "already won?" dates.
+    await page.goto(`${server.url}/app/deals/new`)
+    for (const field of ['#signed', '#paid'])
+      expect(await page.locator(field).getAttribute('max'), field).toBe(AUCKLAND_TODAY)
+    await page.getByLabel('Email').fill('tama.won@referral.example')
+    await page.getByLabel('First name').fill('Tama')
+    await page.getByLabel('Stage').selectOption('negotiation')
+    await page.getByRole('button', { name: 'Add deal' }).click()
+    await page.waitForURL(/\/app\/deals\/[0-9a-f-]{36}\?notice=/)
+
+    // Closing it as won on its page: both dates may be today in Auckland (tomorrow in UTC).
+    const signed = page.locator('#won-signed')
+    const paid = page.locator('#won-paid')
+    expect(await signed.getAttribute('max')).toBe(AUCKLAND_TODAY)
+    expect(await paid.getAttribute('max')).toBe(AUCKLAND_TODAY)
+    expect(await page.locator('#step-due').getAttribute('min')).toBe(AUCKLAND_TODAY)
+    await signed.fill(AUCKLAND_TODAY)
+    await paid.fill(AUCKLAND_TODAY)
+    await page.getByRole('button', { name: 'Mark won' }).click()
+    await page.waitForURL(/notice=/)
+    expect(await page.getByRole('alert').count()).toBe(0)
+    expect(await page.locator('.timeline').innerText()).toContain('Contract signed Dec 6, 2026')
+
+    // The board's won drop zone asks for the same dates.
+    await page.goto(`${server.url}/app/pipeline`)
+    for (const field of ['#dz-signed', '#dz-paid'])
+      expect(await page.locator(field).getAttribute('max'), field).toBe(AUCKLAND_TODAY)
+    expect(AUCKLAND_TODAY).not.toBe(UTC_TODAY)
+    await context.close()
+  })
+
   it('a refused form shown back is axe-clean', async () => {
     const context = await browser.newContext({
       bypassCSP: true,
@@ -172,6 +263,34 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     expect(await page.getByLabel('Email').inputValue()).toBe('rosa.refill@referral.example')
     expect(await page.locator('#phone-error').innerText()).toMatch(/phone number/)
     expect(await axeViolations(page)).toEqual([])
+
+    // My day with a step due, its "Reschedule or cancel" open, and a reschedule to a past day
+    // refused (the server's check; the page's own would stop it) and shown back there.
+    await page.goto(`${server.url}/app/deals/new`)
+    await page.getByLabel('Email').fill('axel.day@referral.example')
+    await page.getByLabel('First name').fill('Axel')
+    await page.getByLabel('Stage').selectOption('demo')
+    await page.getByRole('button', { name: 'Add deal' }).click()
+    await page.waitForURL(/\/app\/deals\/[0-9a-f-]{36}\?notice=/)
+    await page.locator('#next-steps').getByRole('button', { name: 'Plan', exact: true }).click()
+    await page.waitForURL(/notice=Next\+step\+planned/)
+    await page.goto(`${server.url}/app/my-day`)
+    const step = page.locator('.day-step', { hasText: 'Axel' })
+    await step.getByText('Reschedule or cancel').click()
+    expect(await axeViolations(page)).toEqual([])
+    await step
+      .locator('form[action$="/reschedule"]')
+      .evaluate((f) => f.setAttribute('novalidate', ''))
+    await step.getByLabel('New due date').fill('2026-11-01')
+    await step.getByRole('button', { name: /^Reschedule the call/ }).click()
+    await page.waitForURL(/\/app\/my-day\?error=/)
+    expect(await page.getByRole('alert').innerText()).toBe('A next step is due today or later.')
+    const due = page.locator('.day-step', { hasText: 'Axel' }).getByLabel('New due date')
+    expect(await due.isVisible()).toBe(true)
+    expect(await due.inputValue()).toBe('2026-11-01')
+    expect(await due.getAttribute('aria-invalid')).toBe('true')
+    expect(await axeViolations(page)).toEqual([])
+    await screenshot(page, 'my-day-refused-1280')
     await context.close()
   })
 
