@@ -846,6 +846,13 @@ export const webhookDeliveries = pgTable(
     lastError: text('last_error'),
     createdAt: createdAt(),
     deliveredAt: ts('delivered_at'),
+    /**
+     * The worker's successful attempt, kept on the delivery itself instead of a webhook_attempts
+     * row (one row written per delivery, not two): the delivery log shows it with the attempts.
+     * Null for deliveries not delivered by the worker (failures and sends by hand are attempts).
+     */
+    latencyMs: integer('latency_ms'),
+    responseExcerpt: text('response_excerpt'),
   },
   (t) => [
     primaryKey({ columns: [t.subscriptionId, t.eventId] }),
@@ -859,7 +866,10 @@ export const webhookDeliveries = pgTable(
   ],
 )
 
-/** The delivery log: every attempt, with what the receiver answered. */
+/**
+ * The delivery log's attempts that the deliveries do not hold: failures and sends by hand (the
+ * worker's successes are on webhook_deliveries), with what the receiver answered.
+ */
 export const webhookAttempts = pgTable(
   'webhook_attempts',
   {

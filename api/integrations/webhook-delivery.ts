@@ -378,10 +378,11 @@ export interface LeaseHandoff {
 
 /**
  * Records successful attempts, of any subscriptions, in one statement (one round trip, atomic on
- * its own): their log entries, the deliveries marked delivered, the failing streaks cleared; and
- * hands leases on. A handoff holds only if the worker still held the lease it hands on (not run
- * out, not claimed by another worker meanwhile). Returns the subscriptions whose lease was handed
- * on.
+ * its own): each delivery marked delivered with what the receiver answered (the delivery log
+ * reads it there: a success writes one row, not a log row as well), the failing streaks cleared;
+ * and hands leases on. A handoff holds only if the worker still held the lease it hands on (not
+ * run out, not claimed by another worker meanwhile). Returns the subscriptions whose lease was
+ * handed on.
  */
 export async function recordDelivered(
   db: Db,
@@ -389,16 +390,25 @@ export async function recordDelivered(
   handoffs: LeaseHandoff[] = [],
 ): Promise<Set<string>> {
   if (attempts.length === 0 && handoffs.length === 0) return new Set()
-  const rows = attempts.map(({ delivery, result, at }) => ({
-    id: newId(at.getTime()),
-    subscription_id: delivery.subscriptionId,
-    event_id: delivery.eventId,
-    attempts: delivery.attempts,
-    status_code: result.statusCode,
-    latency_ms: result.latencyMs,
-    excerpt: result.responseExcerpt,
-    at: at.toISOString(),
-  }))
+  // Column arrays (unnest), not a JSON document of rows: no JSON to build, send and take apart.
+  const n = attempts.length
+  const subscriptionIds = new Array<string>(n)
+  const eventIds = new Array<string>(n)
+  const counts = new Array<number>(n)
+  const codes = new Array<number | null>(n)
+  const latencies = new Array<number>(n)
+  const excerpts = new Array<string | null>(n)
+  const ats = new Array<string>(n)
+  for (let i = 0; i < n; i++) {
+    const { delivery, result, at } = attempts[i]!
+    subscriptionIds[i] = delivery.subscriptionId
+    eventIds[i] = delivery.eventId
+    counts[i] = delivery.attempts
+    codes[i] = result.statusCode
+    latencies[i] = result.latencyMs
+    excerpts[i] = result.responseExcerpt
+    ats[i] = at.toISOString()
+  }
   const leases = handoffs.map((h) => ({
     subscription_id: h.subscriptionId,
     worker: h.workerId,
@@ -409,22 +419,17 @@ export async function recordDelivered(
   }))
   const result = await db.execute(sql`
     with x as (
-      select x.* from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as x(id text, subscription_id text, event_id text, attempts int, status_code int,
-          latency_ms int, excerpt text, at timestamptz)
-      -- A subscription deleted meanwhile took its deliveries with it: nothing to record.
-      join webhook_deliveries d using (subscription_id, event_id)
-    ),
-    attempt as (
-      insert into webhook_attempts
-        (id, subscription_id, event_id, ok, status_code, latency_ms, response_excerpt, manual, created_at)
-      select id, subscription_id, event_id, true, status_code, latency_ms, excerpt, false, at from x
+      select * from unnest(${sql.param(subscriptionIds)}::text[], ${sql.param(eventIds)}::text[],
+        ${sql.param(counts)}::int[], ${sql.param(codes)}::int[], ${sql.param(latencies)}::int[],
+        ${sql.param(excerpts)}::text[], ${sql.param(ats)}::timestamptz[])
+        as x(subscription_id, event_id, attempts, status_code, latency_ms, excerpt, at)
     ),
     delivered as (
+      -- A subscription deleted meanwhile took its deliveries with it: nothing to record.
       update webhook_deliveries d
       set status = 'delivered', delivered_at = x.at, lease_until = null, locked_by = null,
         attempts = greatest(d.attempts, x.attempts), last_status_code = x.status_code,
-        last_error = null
+        last_error = null, latency_ms = x.latency_ms, response_excerpt = x.excerpt
       from x
       where d.subscription_id = x.subscription_id and d.event_id = x.event_id
     ),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   users,
@@ -137,17 +137,12 @@ export async function listSubscriptions(db: Db): Promise<SubscriptionListItem[]>
     .orderBy(desc(webhookSubscriptions.createdAt))
   const result: SubscriptionListItem[] = []
   for (const { subscription, pending } of rows) {
-    const [last] = await db
-      .select({
-        ok: webhookAttempts.ok,
-        statusCode: webhookAttempts.statusCode,
-        at: webhookAttempts.createdAt,
-      })
-      .from(webhookAttempts)
-      .where(eq(webhookAttempts.subscriptionId, subscription.id))
-      .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
-      .limit(1)
-    result.push({ ...subscription, pending, lastAttempt: last ?? null })
+    const [last] = await listAttempts(db, subscription.id, 1)
+    result.push({
+      ...subscription,
+      pending,
+      lastAttempt: last ? { ok: last.ok, statusCode: last.statusCode, at: last.at } : null,
+    })
   }
   return result
 }
@@ -204,13 +199,19 @@ export interface AttemptLogItem {
   deliveryStatus: string | null
 }
 
-/** The delivery log of one subscription, newest first. */
+/**
+ * The delivery log of one subscription, newest first: the attempts logged (failures, sends by
+ * hand, and successes from before 0017) and the worker's successes, which are kept on their
+ * delivery (api/integrations/webhook-delivery.ts recordDelivered). Each side is read newest first
+ * off an index and the two merged; the worker delivers a subscription's events in event order, so
+ * its successes' newest are its last events.
+ */
 export async function listAttempts(
   db: Db,
   subscriptionId: string,
   limit = 50,
 ): Promise<AttemptLogItem[]> {
-  const rows = await db
+  const logged = await db
     .select({
       id: webhookAttempts.id,
       eventId: webhookAttempts.eventId,
@@ -236,7 +237,44 @@ export async function listAttempts(
     .where(eq(webhookAttempts.subscriptionId, subscriptionId))
     .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
     .limit(limit)
-  return rows
+  const delivered = await db
+    .select({
+      eventId: webhookDeliveries.eventId,
+      eventType: webhookEvents.type,
+      statusCode: webhookDeliveries.lastStatusCode,
+      latencyMs: webhookDeliveries.latencyMs,
+      responseExcerpt: webhookDeliveries.responseExcerpt,
+      at: webhookDeliveries.deliveredAt,
+      deliveryStatus: webhookDeliveries.status,
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, subscriptionId),
+        eq(webhookDeliveries.status, 'delivered'),
+        isNotNull(webhookDeliveries.latencyMs),
+      ),
+    )
+    .orderBy(desc(webhookDeliveries.eventId))
+    .limit(limit)
+  const successes: AttemptLogItem[] = delivered.map((d) => ({
+    // A delivery is sent successfully by the worker once: its event id names the entry.
+    id: d.eventId,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    ok: true,
+    statusCode: d.statusCode,
+    latencyMs: d.latencyMs ?? 0,
+    error: null,
+    responseExcerpt: d.responseExcerpt,
+    manual: false,
+    at: d.at ?? new Date(0),
+    deliveryStatus: d.deliveryStatus,
+  }))
+  return [...logged, ...successes]
+    .sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .slice(0, limit)
 }
 
 /** Who to tell when a subscription is switched off: the admin who made it. */

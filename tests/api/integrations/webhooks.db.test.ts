@@ -25,6 +25,7 @@ import {
 import {
   checkWebhookUrl,
   createSubscription,
+  listAttempts,
   webhookTargets,
 } from '../../../api/integrations/webhooks.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
@@ -271,11 +272,25 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       expect(rows.map((d) => [d.status, d.attempts, d.leaseUntil, d.lastStatusCode])).toEqual(
         ids.map(() => ['delivered', 1, null, 204]),
       )
-      const log = await ctx.deps.db
-        .select()
-        .from(webhookAttempts)
-        .where(eq(webhookAttempts.subscriptionId, sub.id))
-      expect(log.map((l) => l.eventId).sort()).toEqual([...ids].sort())
+      // The delivery log shows each success, newest first, with what the receiver answered.
+      const log = await listAttempts(ctx.deps.db, sub.id)
+      expect(log.map((l) => l.eventId)).toEqual([...ids].reverse())
+      for (const l of log)
+        expect(l).toMatchObject({
+          ok: true,
+          statusCode: 204,
+          error: null,
+          manual: false,
+          deliveryStatus: 'delivered',
+          eventType: 'lead.captured',
+        })
+      // Kept on the deliveries themselves: a success writes no log row of its own.
+      expect(
+        await ctx.deps.db
+          .select()
+          .from(webhookAttempts)
+          .where(eq(webhookAttempts.subscriptionId, sub.id)),
+      ).toEqual([])
     }
   })
 
@@ -297,6 +312,15 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     receiver.answer = () => ({ status: 204 })
     ctx.clock.advance(60_000)
     expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 }) // a retried head goes alone
+    // Its log: the failure (a log row) and the success after it (on the delivery), newest first.
+    const log = await listAttempts(ctx.deps.db, sub.id)
+    expect(
+      log.filter((l) => l.eventId === ids[2]).map((l) => [l.ok, l.statusCode, l.deliveryStatus]),
+    ).toEqual([
+      [true, 204, 'delivered'],
+      [false, 503, 'delivered'],
+    ])
+    expect(log[0]).toMatchObject({ eventId: ids[2], ok: true, manual: false })
     expect(await drain()).toMatchObject({ claimed: 2, delivered: 2 })
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([
       ids[0],

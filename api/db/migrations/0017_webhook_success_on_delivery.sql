@@ -1,0 +1,3 @@
+-- A webhook delivery the worker sent successfully keeps what the receiver answered on its own row (api/integrations/webhook-delivery.ts recordDelivered): one row written per success instead of a webhook_attempts row as well. Failures and sends by hand stay in webhook_attempts; the delivery log reads both. Successes logged before this stay where they are.
+ALTER TABLE "webhook_deliveries" ADD COLUMN "latency_ms" integer;--> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ADD COLUMN "response_excerpt" text;
