@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { BackupError, writeBackup } from '../api/db/backup.ts'
 import { DataDirInUseError, openDatabase } from '../api/db/client.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { journaledClicks } from '../api/tracking/click-journal.ts'
+import { cliEnv } from './cli-env.ts'
 
 function die(message: string, code = 1): never {
   console.error(`db:backup: ${message}`)
@@ -17,14 +17,7 @@ function die(message: string, code = 1): never {
 
 const file = process.argv[2]
 if (!file || process.argv.length > 3) die('usage: npm run db:backup -- FILE', 2)
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) die(err.message, 78)
-  throw err
-}
+const env = cliEnv('db:backup')
 const dataDir = `${env.DATA_DIR}/pglite`
 if (!env.DATABASE_URL && !existsSync(dataDir)) die(`no embedded database in ${resolve(dataDir)}`)
 const started = performance.now()

@@ -5,8 +5,8 @@
 import { resolve } from 'node:path'
 import { BackupError, restoreBackup } from '../api/db/backup.ts'
 import { DataDirInUseError } from '../api/db/client.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { clickJournalDir, journaledClicks } from '../api/tracking/click-journal.ts'
+import { cliEnv } from './cli-env.ts'
 
 function die(message: string, code = 1): never {
   console.error(`db:restore: ${message}`)
@@ -15,14 +15,7 @@ function die(message: string, code = 1): never {
 
 const file = process.argv[2]
 if (!file || process.argv.length > 3) die('usage: npm run db:restore -- FILE', 2)
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) die(err.message, 78)
-  throw err
-}
+const env = cliEnv('db:restore')
 const dataDir = `${env.DATA_DIR}/pglite`
 const started = performance.now()
 try {

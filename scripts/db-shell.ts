@@ -6,21 +6,14 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { DataDirInUseError, openDatabase, type Database } from '../api/db/client.ts'
 import { liveOwner } from '../api/db/owner.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { cliEnv } from './cli-env.ts'
 
 function die(message: string, code = 1): never {
   console.error(`db:shell: ${message}`)
   process.exit(code)
 }
 
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) die(err.message, 78)
-  throw err
-}
+const env = cliEnv('db:shell')
 const args = process.argv.slice(2)
 let target: string[]
 let database: Database | null = null

@@ -1,10 +1,8 @@
 // npm run db:migrate: apply the committed migrations to DATABASE_URL or the embedded database.
-import { loadDotEnv, parseEnv } from '../api/env.ts'
 import { cliDeps } from './cli-deps.ts'
+import { cliEnv } from './cli-env.ts'
 
-loadDotEnv()
-
-const deps = await cliDeps('db:migrate', parseEnv())
+const deps = await cliDeps('db:migrate', cliEnv('db:migrate'))
 console.log(
   `Migrations applied (${deps.database.engine}${deps.database.via === 'owner' ? ', through the running server' : ''}).`,
 )

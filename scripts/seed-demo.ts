@@ -1,20 +1,10 @@
 // npm run seed:demo — adds the demo team, companies and nine months of deals to an empty pipeline.
 // Refuses when the database already has deals or was seeded before. Never on a real database.
 import { cliDeps } from './cli-deps.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { cliEnv } from './cli-env.ts'
 import { demoBanner, seedDemo } from '../api/demo/seed.ts'
 
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) {
-    console.error(err.message)
-    process.exit(78)
-  }
-  throw err
-}
+const env = cliEnv('seed:demo')
 const deps = await cliDeps('seed:demo', { ...env, LOG_LEVEL: 'warn' })
 try {
   const result = await seedDemo(deps.db, deps.now())

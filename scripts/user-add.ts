@@ -2,7 +2,7 @@
 // Without --password-env the password is read from standard input (one line).
 import { parseArgs } from 'node:util'
 import { cliDeps } from './cli-deps.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
+import { cliEnv } from './cli-env.ts'
 import { createUser, ROLES, type Role } from '../api/accounts/users.ts'
 
 function die(message: string): never {
@@ -41,14 +41,7 @@ if (args['password-env']) {
   if (!password) die('no password given on standard input (or use --password-env VAR)')
 }
 
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) die(err.message)
-  throw err
-}
+const env = cliEnv('user:add')
 const deps = await cliDeps('user:add', { ...env, LOG_LEVEL: 'warn' })
 try {
   const result = await createUser(deps.db, {

@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util'
 import { createTransport } from '../api/email/mailer.ts'
 import { createOutboxWorker } from '../api/email/outbox-worker.ts'
 import { startBackground } from '../api/background.ts'
-import { EnvError, loadDotEnv, parseEnv } from '../api/env.ts'
 import { cliDeps } from './cli-deps.ts'
+import { cliEnv } from './cli-env.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -20,17 +20,7 @@ const { values: args } = parseArgs({
   },
 })
 
-loadDotEnv()
-let env
-try {
-  env = parseEnv()
-} catch (err) {
-  if (err instanceof EnvError) {
-    console.error(err.message)
-    process.exit(78)
-  }
-  throw err
-}
+const env = cliEnv('worker')
 const deps = await cliDeps('worker', env)
 
 if (args.once) {
