@@ -1,14 +1,14 @@
 // npm run audit: Lighthouse (mobile, the npm package) on the built production server, printing
-// the four category scores for the pages the spec names. Needs Chromium (CHROME_PATH or
+// the four category scores for the pages the spec names. Needs Chromium (CHROMIUM_PATH or
 // /usr/bin/chromium) and a build (`npm run build`). Not part of `npm test`: scores are a target
 // to watch, not an assertion on a shared machine.
 import { existsSync } from 'node:fs'
 import { startProductionServer } from '../tests/bench/harness.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../tests/chromium.ts'
 
-const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium'
-if (!existsSync(chromePath)) {
+if (!hasChromium) {
   console.error(
-    `audit: no Chromium at ${chromePath} (apt-get install chromium, or set CHROME_PATH)`,
+    `audit: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
   )
   process.exit(2)
 }
@@ -29,16 +29,8 @@ const { default: lighthouse } = await import('lighthouse')
 const chromeLauncher = await import('chrome-launcher')
 const server = await startProductionServer()
 const chrome = await chromeLauncher.launch({
-  chromePath,
-  chromeFlags: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
+  chromePath: CHROMIUM,
+  chromeFlags: ['--headless=new', ...CHROMIUM_FLAGS],
 })
 let below = 0
 try {

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_FLAGS } from '../tests/chromium.ts'
 import type { Browser, Page } from 'playwright-core'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -51,15 +52,8 @@ interface AxeResult {
 
 async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    executablePath: CHROMIUM,
+    args: CHROMIUM_FLAGS,
   })
 }
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
@@ -7,6 +6,7 @@ import { gradeSite, type GradeOptions } from '../../api/grader/engine/grade.ts'
 import { noise } from '../api/grader/engine/fixture-server.ts'
 import { PUBLIC_ADDRESS, startStage, type Stage } from '../api/grader/engine/loopback.ts'
 import type { Figure } from './harness.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../chromium.ts'
 
 // The website grader: how long one grading of a realistic page takes on loopback, how much memory
 // a 5 MB page costs, and, when Chromium is installed, how long Lighthouse takes on the same page
@@ -14,7 +14,6 @@ import type { Figure } from './harness.ts'
 
 const HOST = 'bench.frontdoor-fixture.com'
 const BIG_HOST = 'big.frontdoor-fixture.com'
-const CHROMIUM = '/usr/bin/chromium'
 const RUNS = 7
 
 function benchPage(): string {
@@ -172,12 +171,7 @@ async function lighthouseTimes(url: string, runs: number): Promise<number[]> {
     chromePath: CHROMIUM,
     chromeFlags: [
       '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      ...CHROMIUM_FLAGS,
       `--host-resolver-rules=MAP ${HOST} ${PUBLIC_ADDRESS}`,
     ],
   })
@@ -236,7 +230,7 @@ export async function bench(): Promise<Figure[]> {
       },
       { name: 'Time to grade the 5 MB page', value: Math.round(big.ms), unit: 'ms' },
     ]
-    if (existsSync(CHROMIUM)) {
+    if (hasChromium) {
       const lhTimes = await lighthouseTimes(`http://${HOST}:${stage.port}/`, 3)
       const lighthouseMs = median(lhTimes)
       figures.push({

@@ -7,11 +7,11 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { preparePgliteDataDir } from '../db-fixtures.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../chromium.ts'
 
 // Real Chromium against the real production server (built site, Hono entry, embedded database).
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const hasChromium = existsSync(CHROMIUM)
+export { CHROMIUM, hasChromium }
 if (!hasChromium)
   console.warn(`[e2e] skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`)
 
@@ -22,15 +22,7 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: CHROMIUM_FLAGS,
   })
 }
 

@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkOf, collectFrom, fixtureHost, startFixtureStage } from './fixture-stage.ts'
 import { PUBLIC_ADDRESS, type Stage } from './loopback.ts'
+import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../../../chromium.ts'
 
 // The spec: on the same page, the grader and Lighthouse should agree. Lighthouse itself (the
 // devDependency, in real Chromium) audits two fixture pages, one passing everything and one
 // failing everything it can, and each mirrored check must reach Lighthouse's verdict.
 
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.log(`lighthouse-agreement: skipped, no ${CHROMIUM}`)
 
 // Our check id → Lighthouse 13 audit id.
@@ -51,12 +49,7 @@ describe.skipIf(!hasChromium)('the grader agrees with Lighthouse', () => {
       chromePath: CHROMIUM,
       chromeFlags: [
         '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
+        ...CHROMIUM_FLAGS,
         `--host-resolver-rules=MAP *.frontdoor-fixture.com ${PUBLIC_ADDRESS}`,
         // Our fixture certificate is signed by a test CA Chromium does not know.
         '--ignore-certificate-errors',
