@@ -293,3 +293,12 @@ export async function consumeUserToken(db: Db, tokenId: string, now: Date): Prom
     .returning({ id: userTokens.id })
   return rows.length === 1
 }
+
+/** The zone a person works in (UTC until they choose one). */
+export async function zoneOf(db: Db, userId: string): Promise<string> {
+  const [row] = await db
+    .select({ timeZone: users.timeZone })
+    .from(users)
+    .where(eq(users.id, userId))
+  return row?.timeZone ?? 'UTC'
+}

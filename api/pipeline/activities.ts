@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts'
 import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
+import { zoneOf } from '../accounts/users.ts'
 import { changeDeal } from './deal-changes.ts'
 import { isCalendarDate, lockForEdit, type Actor, type Deal, type DealResult } from './deals.ts'
 import type { Scope } from './queries.ts'
@@ -124,15 +125,6 @@ const failure = (status: 404 | 409 | 422, code: string, message: string) => ({
   code,
   message,
 })
-
-/** The zone a person works in (UTC until they choose one). */
-export async function zoneOf(db: Db, userId: string): Promise<string> {
-  const [row] = await db
-    .select({ timeZone: users.timeZone })
-    .from(users)
-    .where(eq(users.id, userId))
-  return row?.timeZone ?? 'UTC'
-}
 
 /** The earliest due day of the deal's open steps, as deals.next_step_on keeps it. */
 async function earliestDue(tx: Db, dealId: string): Promise<string | null> {

@@ -6,7 +6,8 @@ import { parseEmailAddress } from '../email-address.ts'
 import { can } from '../accounts/permissions.ts'
 import { changeDeal } from './deal-changes.ts'
 import { stageOf, type StageKey } from './stages.ts'
-import type { Role } from '../accounts/users.ts'
+import { localDay } from '../accounts/time-zones.ts'
+import { zoneOf, type Role } from '../accounts/users.ts'
 
 // Deals as reps work them: take one over from the queue, move it through the stages (any
 // direction, always recorded with who and when), set its amount, close date, notes and the
@@ -111,11 +112,6 @@ export function signedDateProblem(
   )
 }
 
-/** Today in UTC, plus a day of slack for people east of UTC. */
-function latestRecordableDate(now: Date): string {
-  return new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10)
-}
-
 export interface StageMove {
   stage: StageKey
   contractSignedOn?: string | null | undefined
@@ -126,12 +122,13 @@ export interface StageMove {
 /**
  * Why this move is refused, or null. `won` needs the stamped contract and the payment both
  * recorded (on the deal already or in this request); `lost` needs a reason; recorded dates cannot
- * be in the future.
+ * be after today in the zone of the person recording them.
  */
 export function stageMoveProblem(
   deal: Pick<Deal, 'stage' | 'contractSignedOn' | 'paymentReceivedOn'>,
   move: StageMove,
   now: Date,
+  timeZone: string,
 ): DealFailure | null {
   if (move.stage === deal.stage)
     return failure(409, 'same_stage', `The deal is already at “${stageOf(deal.stage).name}”.`)
@@ -140,7 +137,7 @@ export function stageMoveProblem(
     ['paymentReceivedOn', 'payment-received'],
   ] as const) {
     const value = move[field]
-    if (value && value > latestRecordableDate(now)) {
+    if (value && value > localDay(now, timeZone)) {
       const message = `The ${label} date cannot be in the future.`
       return { ...failure(422, 'future_date', message), fields: { [field]: message } }
     }
@@ -293,13 +290,14 @@ export async function moveDealStage(
   move: StageMove,
   now: Date,
 ): Promise<DealResult<{ deal: Deal; from: StageKey }>> {
+  const timeZone = await zoneOf(db, actor.id)
   try {
     return await db.transaction(async (tx) => {
       const locked = await lockForEdit(tx, dealId, actor)
       if (!locked.ok) return locked
       const { deal } = locked
       const problem =
-        stageMoveProblem(deal, move, now) ??
+        stageMoveProblem(deal, move, now, timeZone) ??
         signedDateProblem(deal.createdAt, move.contractSignedOn)
       if (problem) return problem
       const closing = stageOf(move.stage).closed
@@ -373,9 +371,10 @@ export async function updateDeal(
   patch: DealPatch,
   now: Date,
 ): Promise<DealResult<{ deal: Deal; changed: string[] }>> {
+  const today = localDay(now, await zoneOf(db, actor.id))
   for (const field of ['contractSignedOn', 'paymentReceivedOn'] as const) {
     const value = patch[field]
-    if (value && value > latestRecordableDate(now))
+    if (value && value > today)
       return failure(
         422,
         'future_date',

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts'
 import { contacts, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { can } from '../accounts/permissions.ts'
+import { zoneOf } from '../accounts/users.ts'
 import { resolveCompany, type Company, type CompanyChoice } from './companies.ts'
 import { findOrInsertContact, type Contact, type NewContact } from './contact-edits.ts'
 import { dealSummary, recordDealEvent } from './deal-changes.ts'
@@ -74,6 +75,7 @@ export async function createDeal(
     { stage: 'opportunity', contractSignedOn: null, paymentReceivedOn: null },
     { ...input, lostReason: null },
     now,
+    await zoneOf(db, actor.id),
   )
   if (gate) return gate
   const ownerId = input.ownerId === undefined ? actor.id : input.ownerId

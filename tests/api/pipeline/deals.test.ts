@@ -12,15 +12,15 @@ const open = { stage: 'signed' as const, contractSignedOn: null, paymentReceived
 
 describe('moving a deal: the rules', () => {
   it('refuses won until the stamped contract and the payment are both recorded', () => {
-    expect(stageMoveProblem(open, { stage: 'won' }, now)).toMatchObject({
+    expect(stageMoveProblem(open, { stage: 'won' }, now, 'UTC')).toMatchObject({
       status: 422,
       code: 'won_needs_signed_and_paid',
     })
     expect(
-      stageMoveProblem(open, { stage: 'won', contractSignedOn: '2026-11-20' }, now)?.message,
+      stageMoveProblem(open, { stage: 'won', contractSignedOn: '2026-11-20' }, now, 'UTC')?.message,
     ).toContain('the date payment was received')
     expect(
-      stageMoveProblem({ ...open, paymentReceivedOn: '2026-11-25' }, { stage: 'won' }, now)
+      stageMoveProblem({ ...open, paymentReceivedOn: '2026-11-25' }, { stage: 'won' }, now, 'UTC')
         ?.message,
     ).toContain('the date the stamped contract came back')
     expect(
@@ -28,6 +28,7 @@ describe('moving a deal: the rules', () => {
         open,
         { stage: 'won', contractSignedOn: '2026-11-20', paymentReceivedOn: '2026-11-25' },
         now,
+        'UTC',
       ),
     ).toBeNull()
     expect(
@@ -35,46 +36,53 @@ describe('moving a deal: the rules', () => {
         { ...open, contractSignedOn: '2026-11-20', paymentReceivedOn: '2026-11-25' },
         { stage: 'won' },
         now,
+        'UTC',
       ),
     ).toBeNull()
   })
 
-  it('refuses recorded dates in the future, allowing one day for time zones', () => {
-    expect(
+  it("refuses recorded dates after today on the recorder's clock, whatever their zone", () => {
+    const paidOn = (paymentReceivedOn: string, at: Date, zone: string) =>
       stageMoveProblem(
         open,
-        { stage: 'won', contractSignedOn: '2026-11-20', paymentReceivedOn: '2026-12-01' },
-        now,
-      ),
-    ).toMatchObject({ code: 'future_date' })
-    expect(
-      stageMoveProblem(
-        open,
-        { stage: 'won', contractSignedOn: '2026-11-20', paymentReceivedOn: '2026-11-30' },
-        now,
-      ),
-    ).toBeNull()
+        { stage: 'won', contractSignedOn: '2026-11-20', paymentReceivedOn },
+        at,
+        zone,
+      )?.code ?? null
+    expect(paidOn('2026-11-29', now, 'UTC')).toBeNull()
+    expect(paidOn('2026-11-30', now, 'UTC')).toBe('future_date')
+    expect(paidOn('2026-12-01', now, 'UTC')).toBe('future_date')
+    // 20:00 UTC is already 09:00 the next morning in Auckland: its today, not UTC's.
+    const evening = new Date('2026-11-29T20:00:00Z')
+    expect(paidOn('2026-11-30', evening, 'Pacific/Auckland')).toBeNull()
+    expect(paidOn('2026-11-30', evening, 'UTC')).toBe('future_date')
+    // 04:00 UTC on the 30th is still the 29th in Los Angeles: the 30th is tomorrow there.
+    const lateInLa = new Date('2026-11-30T04:00:00Z')
+    expect(paidOn('2026-11-29', lateInLa, 'America/Los_Angeles')).toBeNull()
+    expect(paidOn('2026-11-30', lateInLa, 'America/Los_Angeles')).toBe('future_date')
   })
 
   it('needs a reason to mark a deal lost, and refuses a move to the stage it is at', () => {
-    expect(stageMoveProblem(open, { stage: 'lost' }, now)).toMatchObject({
+    expect(stageMoveProblem(open, { stage: 'lost' }, now, 'UTC')).toMatchObject({
       code: 'lost_needs_reason',
     })
-    expect(stageMoveProblem(open, { stage: 'lost', lostReason: '   ' }, now)).toMatchObject({
+    expect(stageMoveProblem(open, { stage: 'lost', lostReason: '   ' }, now, 'UTC')).toMatchObject({
       code: 'lost_needs_reason',
     })
     expect(
-      stageMoveProblem(open, { stage: 'lost', lostReason: 'Chose a competitor' }, now),
+      stageMoveProblem(open, { stage: 'lost', lostReason: 'Chose a competitor' }, now, 'UTC'),
     ).toBeNull()
-    expect(stageMoveProblem(open, { stage: 'signed' }, now)).toMatchObject({
+    expect(stageMoveProblem(open, { stage: 'signed' }, now, 'UTC')).toMatchObject({
       status: 409,
       code: 'same_stage',
     })
   })
 
   it('allows moving backwards', () => {
-    expect(stageMoveProblem(open, { stage: 'demo' }, now)).toBeNull()
-    expect(stageMoveProblem({ ...open, stage: 'lost' }, { stage: 'negotiation' }, now)).toBeNull()
+    expect(stageMoveProblem(open, { stage: 'demo' }, now, 'UTC')).toBeNull()
+    expect(
+      stageMoveProblem({ ...open, stage: 'lost' }, { stage: 'negotiation' }, now, 'UTC'),
+    ).toBeNull()
   })
 })
 
