@@ -291,6 +291,24 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     expect(await due.getAttribute('aria-invalid')).toBe('true')
     expect(await axeViolations(page)).toEqual([])
     await screenshot(page, 'my-day-refused-1280')
+    // "Done" refused (an outcome past 300 characters; the field's own limit would stop it) comes
+    // back to My day with what was typed and the problem beside the field, as on the deal page.
+    const long = `Spoke to Axel: ${'x'.repeat(300)}`
+    const outcome = page.locator('.day-step', { hasText: 'Axel' }).getByLabel(/^Outcome: Call/)
+    await outcome.evaluate((input) => input.removeAttribute('maxlength'))
+    await outcome.fill(long)
+    await page
+      .locator('.day-step', { hasText: 'Axel' })
+      .getByRole('button', { name: 'Done' })
+      .click()
+    await page.waitForURL(/\/app\/my-day\?error=/)
+    const refused = page.locator('.day-step', { hasText: 'Axel' }).getByLabel(/^Outcome: Call/)
+    expect(await refused.inputValue()).toBe(long)
+    expect(await refused.getAttribute('aria-invalid')).toBe('true')
+    expect(
+      await page.locator('.day-step', { hasText: 'Axel' }).locator('.field-error').innerText(),
+    ).toContain('300 characters')
+    expect(await axeViolations(page)).toEqual([])
     await context.close()
   })
 
