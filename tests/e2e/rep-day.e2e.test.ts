@@ -31,6 +31,20 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   const rep = { email: 'rita.refill@team.example', password: 'a long rep passphrase' }
 
   const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
+  /** The rep signed in with JavaScript off, working in `zone` (saved from My day). */
+  async function repWorkingIn(zone: string) {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1280, height: 900 },
+    })
+    const page = await context.newPage()
+    await signIn(page)
+    await page.goto(`${server.url}/app/my-day`)
+    await page.getByLabel('Time zone').fill(zone)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/notice=/)
+    return { context, page }
+  }
 
   beforeAll(async () => {
     server = await startServer({ DEMO_SEED: 'yes' }, { clock: CLOCK })
@@ -44,18 +58,8 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   })
 
   it('keeps what was typed when a form is refused, shows times on the rep’s clock, reschedules and cancels a next step', async () => {
-    const context = await browser.newContext({
-      javaScriptEnabled: false,
-      viewport: { width: 1280, height: 900 },
-    })
-    const page = await context.newPage()
-    await signIn(page)
-
     // The rep works in Kolkata.
-    await page.goto(`${server.url}/app/my-day`)
-    await page.getByLabel('Time zone').fill(ZONE)
-    await page.getByRole('button', { name: 'Save' }).click()
-    await page.waitForURL(/notice=/)
+    const { context, page } = await repWorkingIn(ZONE)
 
     // A deal entered as won without its dates is refused: everything typed comes back.
     await page.goto(`${server.url}/app/deals/new`)
@@ -198,16 +202,7 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   })
 
   it('the won dates end on the rep’s today in Auckland, a day ahead of UTC', async () => {
-    const context = await browser.newContext({
-      javaScriptEnabled: false,
-      viewport: { width: 1280, height: 900 },
-    })
-    const page = await context.newPage()
-    await signIn(page)
-    await page.goto(`${server.url}/app/my-day`)
-    await page.getByLabel('Time zone').fill(AUCKLAND)
-    await page.getByRole('button', { name: 'Save' }).click()
-    await page.waitForURL(/notice=/)
+    const { context, page } = await repWorkingIn(AUCKLAND)
     expect(await page.locator('h1 + p').innerText()).toMatch(
       /^Sunday, December 6 · Pacific\/Auckland/,
     )
