@@ -178,20 +178,23 @@ describe('collecting a site', () => {
   })
 
   it('does not let a hostile script stall the server while looking for libraries', async () => {
-    let ticks = 0
-    const timer = setInterval(() => ticks++, 10)
-    const started = performance.now()
+    // Counts the event loop's turns while the scan runs: a scan on this thread would allow one.
+    let turns = 0
+    let scanning = true
+    const turn = () => {
+      turns++
+      if (scanning) setImmediate(turn)
+    }
+    setImmediate(turn)
     const site = await collectFrom(
       stage,
       lab('hostile.html'),
       {},
       { limits: { libraryScanTimeoutMs: 500 } },
     )
-    clearInterval(timer)
+    scanning = false
     expect(site.libraryScanTimedOut).toBe(true)
-    expect(performance.now() - started).toBeLessThan(3_000)
-    // The event loop kept turning during the scan.
-    expect(ticks).toBeGreaterThan(20)
+    expect(turns).toBeGreaterThan(20)
   })
 
   it('grades a compression bomb from its first megabytes', async () => {

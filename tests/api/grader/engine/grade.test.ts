@@ -96,16 +96,16 @@ describe('gradeSite', () => {
   })
 
   it('reports a refused, a blocked and a silent site the same way, within the deadline', async () => {
-    const started = performance.now()
     const outcomes = await Promise.all([
       gradeSite(`http://127.0.0.1:${stage.port}/`, gradeOptions(stage)),
       gradeSite(stage.url(fixtureHost('nowhere')), gradeOptions(stage)),
+      // The request may wait a minute, past the test's own timeout: only the deadline ends it.
       gradeSite(stage.url(fixtureHost('silent'), '/index.html'), {
         ...gradeOptions(stage),
         deadlineMs: 1_000,
+        requestTimeoutMs: 60_000,
       }),
     ])
-    expect(performance.now() - started).toBeLessThan(3_000)
     const visible = outcomes.map((o) =>
       o.ok ? null : { code: o.error.code, message: o.error.message },
     )
