@@ -1,13 +1,15 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   claimImport,
   findImport,
+  IMPORT_ANALYZE_AFTER_ROWS,
   importErrors,
   importErrorsCsv,
   runImport,
   storeImport,
 } from '../../../api/campaigns/imports.ts'
+import { rowsOf } from '../../../api/db/raw-sql.ts'
 import { campaignRecipients, contacts, dealEvents, deals } from '../../../api/db/schema.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
@@ -252,6 +254,27 @@ describe('importing prospects', () => {
       processedRows: 11,
       totalRows: 11,
     })
+  })
+
+  it('refreshes the statistics of the tables it fills, which the server recorded as empty at start', async () => {
+    const own = await setupTestApp(CAMPAIGN_ENV, { own: true })
+    const ownSdr = await addUser(own, 'sdr')
+    const campaign = await makeCampaign(own, ownSdr)
+    // What the server does at start on the embedded database (api/db/maintenance.ts).
+    await own.deps.db.execute(sql`vacuum (analyze)`)
+    const estimated = async () =>
+      rowsOf<{ table: string; rows: number }>(
+        await own.deps.db.execute(sql`
+          select relname as table, reltuples::int as rows from pg_class
+          where relname in ('contacts', 'deals', 'campaign_recipients') order by relname`),
+      )
+    expect((await estimated()).every((t) => t.rows < 10)).toBe(true)
+    await importFile(campaign.id, bigCsv(2 * IMPORT_ANALYZE_AFTER_ROWS + 500), 250, {
+      ctx: own,
+      sdr: ownSdr,
+    })
+    // Analyzed at 1,000 and 2,000 rows: the planner knows the tables are no longer empty.
+    for (const t of await estimated()) expect(t.rows, t.table).toBeGreaterThanOrEqual(2_000)
   })
 
   it('imports 50,000 rows', { timeout: 300_000 }, async () => {
