@@ -6,9 +6,11 @@ import type { Db } from '../db/client.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
 import type { PendingRows } from '../db/backup.ts'
+import { copyRows, type CopyRows } from '../db/copy.ts'
 import {
   CLICK_COLUMNS,
   clickRowsSelect,
+  clickValues,
   createClickWriter,
   insertClicks,
   newClickStats,
@@ -86,6 +88,7 @@ export async function openClickJournal(
   const moveBatch = options.moveBatch ?? 1000
   const segmentRows = options.segmentRows ?? 20_000
   const pause = options.pause ?? sleep
+  let copy: CopyRows | null | undefined
   await mkdir(dir, { recursive: true })
   const lastSeq = await replay(db, logger, dir, moveBatch)
 
@@ -205,10 +208,13 @@ export async function openClickJournal(
         const started = Date.now()
         try {
           await options.beforeMove?.(batch.length)
-          await insertClicks(
-            db,
-            batch.map((b) => b.row),
-          )
+          const rows = batch.map((b) => b.row)
+          // COPY where the database takes one (~30% less of the thread a row than the insert); a
+          // retry inserts, skipping rows a failed attempt may have committed after all.
+          copy ??= copyRows(db)
+          if (copy && failures === 0)
+            await copy('click_events', CLICK_COLUMNS, rows.map(clickValues))
+          else await insertClicks(db, rows)
         } catch (err) {
           failures++
           // Whoever waits for these rows (a beacon) goes on without them.

@@ -116,6 +116,11 @@ export const CLICK_COLUMNS = [
   'created_at',
 ] as const
 
+const CLICK_KEYS = Object.keys(CLICK_TYPES) as (keyof ClickRow)[]
+
+/** A row's values in the order of CLICK_COLUMNS (for COPY). */
+export const clickValues = (row: ClickRow): unknown[] => CLICK_KEYS.map((key) => row[key])
+
 /**
  * One statement for the whole batch, its rows as one JSON parameter. Measured (32 rows): 1.4 ms
  * on PGlite and 0.9 ms on PostgreSQL, against 8.4 and 3.7 ms for Drizzle's multi-row VALUES,

@@ -13,7 +13,7 @@ import {
   openClickJournal,
   type ClickJournalOptions,
 } from '../../../api/tracking/click-journal.ts'
-import { toRow, type Click } from '../../../api/tracking/click-writer.ts'
+import { insertClicks, toRow, type Click } from '../../../api/tracking/click-writer.ts'
 import { setupTestDb } from '../../db.ts'
 import { held } from './fixtures.ts'
 
@@ -201,6 +201,58 @@ describe('click journal', () => {
     expect(
       logged().filter((l) => l.msg === 'clicks not moved from the journal yet; retrying'),
     ).toHaveLength(2)
+  })
+
+  it('moves rows exactly as the direct insert writes them: nulls, quotes, commas, line breaks, other scripts', async () => {
+    const dir = await journalDir()
+    const { journal } = await open(dir)
+    const odd: Click = {
+      token: 'journal-token',
+      recipientId: null,
+      campaignId: '',
+      method: 'GET',
+      ip: null,
+      userAgent: 'journal/odd "quoted", a comma,\nand a line break \\N — Ünïcödé 中文',
+      headers: { accept: 'text/html, */*; q="0.8"', 'sec-ch-ua': '"Chromium";v="131"' },
+      beaconRef: null,
+      at: new Date('2026-12-04T10:00:00.123Z'),
+    }
+    await journal.record(odd)
+    await journal.settled()
+    await journal.drain()
+    const [row] = await db
+      .select()
+      .from(clickEvents)
+      .where(eq(clickEvents.userAgent, odd.userAgent!))
+    const { id: _, ...expected } = toRow(odd)
+    expect(row).toMatchObject({ ...expected, kind: 'click', verdict: 'pending', processedAt: null })
+  })
+
+  it('moves a batch once when a move that failed had written it after all', async () => {
+    const dir = await journalDir()
+    let first = true
+    const { journal } = await open(dir, {
+      // The batch reaches click_events, then the move fails: its retry must skip the rows.
+      beforeMove: async () => {
+        if (!first) return
+        first = false
+        const rows = (await journalLines(dir)).map((l) => JSON.parse(l))
+        await insertClicks(
+          db,
+          rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt) })),
+        )
+      },
+    })
+    await Promise.all([
+      journal.record(click('journal/twice')),
+      journal.record(click('journal/twice')),
+    ])
+    await journal.settled()
+    await journal.drain()
+    expect(await stored('journal/twice')).toBe(2)
+    // Nothing left for the next start: the retry went through.
+    expect(journal.stats()).toMatchObject({ recorded: 2, unrecorded: 0, pending: 0 })
+    expect(await readdir(dir)).toEqual([])
   })
 
   it('keeps the rows on disk when the database refuses them at stop, and the next start moves them', async () => {
