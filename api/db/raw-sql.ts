@@ -7,10 +7,25 @@ import { sql, type SQL } from 'drizzle-orm'
  * each row key to its SQL type, in the order of the insert's column list.
  */
 export function jsonRows(rows: readonly object[], columns: Record<string, string>): SQL {
-  const keys = Object.keys(columns)
-  const select = keys.map((k) => `"${k}"`).join(', ')
-  const shape = keys.map((k) => `"${k}" ${columns[k]}`).join(', ')
+  const { select, shape } = recordset(columns)
   return sql`select ${sql.raw(select)} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(${sql.raw(shape)})`
+}
+
+/**
+ * The same select as statement text, its rows the JSON of parameter `param`: for a statement
+ * prepared once under a name, which the server then neither parses nor plans again.
+ */
+export function jsonRowsText(columns: Record<string, string>, param = '$1'): string {
+  const { select, shape } = recordset(columns)
+  return `select ${select} from jsonb_to_recordset(${param}::jsonb) as x(${shape})`
+}
+
+function recordset(columns: Record<string, string>): { select: string; shape: string } {
+  const keys = Object.keys(columns)
+  return {
+    select: keys.map((k) => `"${k}"`).join(', '),
+    shape: keys.map((k) => `"${k}" ${columns[k]}`).join(', '),
+  }
 }
 
 /** The rows of `db.execute()`: node-postgres and PGlite both answer `{ rows }`. */

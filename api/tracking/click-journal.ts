@@ -376,5 +376,9 @@ export async function journaledClicks(dataDir: string): Promise<PendingRows & { 
 export async function openClickWriter(deps: Deps): Promise<ClickWriter> {
   if (deps.database.engine === 'pglite' && deps.database.via === 'own')
     return openClickJournal(deps.db, deps.logger, clickJournalDir(deps.env.DATA_DIR))
-  return createClickWriter(deps.db, deps.logger)
+  return createClickWriter(
+    deps.db,
+    deps.logger,
+    deps.database.engine === 'postgres' ? { statementName: 'insert_clicks' } : {},
+  )
 }

@@ -1,7 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { jsonRows } from '../db/raw-sql.ts'
-import { clickEvents } from '../db/schema.ts'
+import { jsonRows, jsonRowsText } from '../db/raw-sql.ts'
 import { newId } from '../ids.ts'
 import type { Logger } from '../logger.ts'
 
@@ -66,6 +65,13 @@ export interface ClickWriterOptions {
   maxBatch?: number
   /** Awaited before each insert with its row count: lets a test hold a flush in flight. */
   beforeWrite?: (size: number) => Promise<void> | void
+  /**
+   * The insert as a named statement, parsed and planned once per connection: on PostgreSQL the
+   * backend's CPU for a commit of 16 rows 0.39–0.40 ms instead of 0.47–0.51 (measured). Only
+   * where this process has its connections to itself: a named statement in the embedded
+   * database's one shared session (through its owner's socket) would collide with another's.
+   */
+  statementName?: string
 }
 
 export type ClickRow = Omit<Click, 'at'> & { id: string; createdAt: Date }
@@ -121,17 +127,30 @@ const CLICK_KEYS = Object.keys(CLICK_TYPES) as (keyof ClickRow)[]
 /** A row's values in the order of CLICK_COLUMNS (for COPY). */
 export const clickValues = (row: ClickRow): unknown[] => CLICK_KEYS.map((key) => row[key])
 
+const INSERT_CLICKS = `insert into click_events (${CLICK_COLUMNS.join(', ')})
+  ${jsonRowsText(CLICK_TYPES)}
+  on conflict (id) do nothing`
+
 /**
  * One statement for the whole batch, its rows as one JSON parameter. Measured (32 rows): 1.4 ms
  * on PGlite and 0.9 ms on PostgreSQL, against 8.4 and 3.7 ms for Drizzle's multi-row VALUES,
  * which builds and binds 10 parameters a row (1.4 ms of it only to build the SQL). A row already
- * there (a journal replayed after a crash) is skipped.
+ * there (a journal replayed after a crash, a retried commit whose answer was lost) is skipped.
+ * `statementName`: see ClickWriterOptions.
  */
-export async function insertClicks(db: Db, rows: readonly ClickRow[]): Promise<void> {
-  await db.execute(sql`
-    insert into ${clickEvents} (${sql.raw(CLICK_COLUMNS.join(', '))})
-    ${jsonRows(rows, CLICK_TYPES)}
-    on conflict (id) do nothing`)
+export async function insertClicks(
+  db: Db,
+  rows: readonly ClickRow[],
+  statementName?: string,
+): Promise<void> {
+  await db._.session
+    .prepareQuery(
+      { sql: INSERT_CLICKS, params: [JSON.stringify(rows)] },
+      undefined,
+      statementName,
+      false,
+    )
+    .execute()
 }
 
 /** `select …` of the rows under their click_events column names (CLICK_COLUMNS). */
@@ -156,6 +175,7 @@ export function createClickWriter(
     await insertClicks(
       db,
       batch.map((p) => p.row),
+      options.statementName,
     )
   }
 

@@ -281,6 +281,20 @@ describe('group commit', () => {
     ])
   })
 
+  it('commits through one named statement flush after flush (PostgreSQL parses and plans it once per connection)', async () => {
+    const { app, clicks } = tracked({ writer: { statementName: 'insert_clicks_test' } })
+    const { tokens } = await addTrackedLinks(ctx.deps.db, ['https://www.example.com/named'])
+    await app.request(`/r/${tokens[0]}`, { method: 'HEAD' })
+    for (let round = 0; round < 3; round++) {
+      const responses = await Promise.all(
+        Array.from({ length: 4 }, () => Promise.resolve(app.request(`/r/${tokens[0]}`))),
+      )
+      expect(responses.map((r) => r.status)).toEqual([302, 302, 302, 302])
+    }
+    expect(clicks.stats()).toMatchObject({ recorded: 12, unrecorded: 0 })
+    expect(await clicksFor(tokens[0]!)).toHaveLength(12)
+  })
+
   it('splits a backlog larger than the batch limit into consecutive flushes', async () => {
     const gate = held()
     const started: number[] = []
