@@ -250,9 +250,9 @@ function prospectsCsv(rows: number): Uint8Array {
 /**
  * The same durable redirect (32 connections) while the server imports a 50,000-row CSV (the
  * campaign job starts it when the server starts): only the rounds that ended before the import
- * did count. Also the import's own speed.
+ * did count. Also the import's own speed; with `clicks: false` that alone, nothing else running.
  */
-async function measureDuringImport(target: Target): Promise<Figure[]> {
+async function measureDuringImport(target: Target, clicks = true): Promise<Figure[]> {
   const setting: Setting = {
     connections: 32,
     token: '',
@@ -291,7 +291,7 @@ async function measureDuringImport(target: Target): Promise<Figure[]> {
     for (const server of [app, bare]) await pinServer(server.pid)
     const run = (url: string) =>
       load(url, { seconds: SECONDS, connections: setting.connections, pinned: true })
-    while (!importLine() && overlapping < 2 * ROUNDS) {
+    while (clicks && !importLine() && overlapping < 2 * ROUNDS) {
       const bareRun = await run(bare.url)
       const result = await run(`${app.url}/r/${setting.token}`)
       setting.answered += result.requests - result.non2xx3xx
@@ -319,10 +319,11 @@ async function measureDuringImport(target: Target): Promise<Figure[]> {
     {
       name: `${target.label}: import of a ${IMPORT_ROWS.toLocaleString('en')}-row CSV (status ${imported.status}: ${imported.imported} imported, ${imported.processedRows} rows read)`,
       value: Math.round(imported.processedRows / logged.seconds),
-      unit: `rows/s, ${logged.seconds} s in all, with clicks pouring in`,
+      unit: `rows/s, ${logged.seconds} s in all, ${clicks ? 'with clicks pouring in' : 'alone'}`,
       target: '≤ 60 s on PGlite',
     },
   ]
+  if (!clicks) return figures
   if (overlapping === 0)
     return [
       ...figures,
@@ -340,36 +341,47 @@ export async function bench(): Promise<Figure[]> {
   if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('run `npm run build` first')
   const figures: Figure[] = []
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  const targets = [pgliteTarget, ...(postgresUrl ? [() => postgresTarget(postgresUrl)] : [])]
+  // BENCH_CLICKS_ENGINES=postgres / BENCH_CLICKS_PARTS=import,import-alone: some of them only.
+  const engines = process.env.BENCH_CLICKS_ENGINES?.split(',') ?? ['pglite', 'postgres']
+  const parts = process.env.BENCH_CLICKS_PARTS?.split(',') ?? ['redirect', 'import', 'import-alone']
+  const targets = [
+    ...(engines.includes('pglite') ? [pgliteTarget] : []),
+    ...(postgresUrl && engines.includes('postgres') ? [() => postgresTarget(postgresUrl)] : []),
+  ]
   for (const make of targets) {
     // A fresh database for each part: the import's part must not start with the first part's
     // hundreds of thousands of clicks waiting for their verdicts.
-    const target = await make()
-    try {
-      figures.push(...(await measure(target)))
-    } finally {
-      await target.dispose()
+    if (parts.includes('redirect')) {
+      const target = await make()
+      try {
+        figures.push(...(await measure(target)))
+      } finally {
+        await target.dispose()
+      }
+      await sleep(1_000)
     }
-    await sleep(1_000)
-    const fresh = await make()
-    try {
-      // A failed run during the import (e.g. the import outlasting its limit) is a figure too;
-      // it does not throw away the ones measured before it.
-      figures.push(
-        ...(await measureDuringImport(fresh).catch((err: Error) => [
-          {
-            name: `${fresh.label}, during the import: FAILED — ${err.message}`,
-            value: 0,
-            unit: '',
-          },
-        ])),
-      )
-    } finally {
-      await fresh.dispose()
+    for (const clicks of [true, false]) {
+      if (!parts.includes(clicks ? 'import' : 'import-alone')) continue
+      const fresh = await make()
+      try {
+        // A failed run during the import (e.g. the import outlasting its limit) is a figure too;
+        // it does not throw away the ones measured before it.
+        figures.push(
+          ...(await measureDuringImport(fresh, clicks).catch((err: Error) => [
+            {
+              name: `${fresh.label}, ${clicks ? 'during the import' : 'the import alone'}: FAILED — ${err.message}`,
+              value: 0,
+              unit: '',
+            },
+          ])),
+        )
+      } finally {
+        await fresh.dispose()
+      }
+      await sleep(1_000)
     }
-    await sleep(1_000)
   }
-  if (!postgresUrl)
+  if (!postgresUrl && engines.includes('postgres'))
     figures.push({
       name: 'PostgreSQL: skipped (set BENCH_DATABASE_URL=postgres://…/postgres to measure it)',
       value: 0,
