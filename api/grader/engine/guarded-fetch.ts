@@ -425,17 +425,26 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
   const policy = options.policy ?? createAddressPolicy({ allowAddresses: options.allowAddresses })
   const rules: TargetUrlRules = { allowPorts: options.allowPorts, policy }
   const maxRedirects = options.maxRedirects ?? 5
-  // URL verdicts depend on the URL and this fetcher's rules alone (DNS answers are judged at
-  // connect time, every time): a webhook subscription's URL is judged once, not per delivery.
-  const verdicts = new Map<string, UrlVerdict>()
-  function judge(url: URL): UrlVerdict {
-    let verdict = verdicts.get(url.href)
-    if (verdict === undefined) {
-      verdict = checkTargetUrl(url, rules)
-      if (verdicts.size >= 1_000) verdicts.clear()
-      verdicts.set(url.href, verdict)
+  // A URL's parse and verdict depend on the URL and this fetcher's rules alone (DNS answers are
+  // judged at connect time, every time): a webhook subscription's URL is parsed and judged once,
+  // not per delivery. The parsed URLs are shared, so they are never modified.
+  type Target = { url: URL; verdict: UrlVerdict }
+  const targets = new Map<string, Target>()
+  function targetOf(href: string): Target | null {
+    let target = targets.get(href)
+    if (target === undefined) {
+      let url: URL
+      try {
+        url = new URL(href)
+      } catch {
+        return null
+      }
+      url.hash = ''
+      target = { url, verdict: checkTargetUrl(url, rules) }
+      if (targets.size >= 1_000) targets.clear()
+      targets.set(href, target)
     }
-    return verdict
+    return target
   }
   const secureAgent = createAgent(options, policy, false)
   let insecureAgent: Agent | null = null
@@ -477,13 +486,10 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     const started = performance.now()
     const redirects: RedirectHop[] = []
     const seen = new Set<string>()
-    let url: URL
-    try {
-      url = new URL(input)
-    } catch {
+    let target = targetOf(String(input))
+    if (target === null) {
       return fail('blocked', `not a URL: ${String(input).slice(0, 200)}`, String(input))
     }
-    url.hash = ''
 
     function fail(kind: FetchFailureKind, cause: string, at: string): FetchOutcome {
       const code = kind === 'redirect' ? 'too_many_redirects' : 'unreachable'
@@ -491,7 +497,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     }
 
     for (;;) {
-      const verdict = judge(url)
+      const { url, verdict } = target
       if (!verdict.ok) return fail('blocked', verdict.reason, url.href)
       if (seen.has(url.href)) return fail('redirect', `redirect loop at ${url.href}`, url.href)
       seen.add(url.href)
@@ -529,15 +535,17 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
         if (redirects.length > maxRedirects) {
           return fail('redirect', `more than ${maxRedirects} redirects`, url.href)
         }
-        let next: URL
+        let next: Target | null
         try {
           // Resolving against the current URL handles relative and protocol-relative locations.
-          next = new URL(location, url)
+          next = targetOf(new URL(location, url).href)
         } catch {
+          next = null
+        }
+        if (next === null) {
           return fail('protocol', `unparseable Location ${location.slice(0, 200)}`, url.href)
         }
-        next.hash = ''
-        url = next
+        target = next
         continue
       }
 
