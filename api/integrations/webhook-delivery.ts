@@ -100,6 +100,15 @@ export interface ClaimedDelivery {
   subscriptionId: string
   eventId: string
   attempts: number
+  eventAt: Date
+  /** The body sent, built once per event for all the subscriptions claimed with it. */
+  payload: string
+}
+
+/** An event as one subscription is sent it outside the queue ("send again", the test event). */
+export interface WebhookMessage {
+  subscriptionId: string
+  eventId: string
   url: string
   secret: string
   type: string
@@ -108,7 +117,7 @@ export interface ClaimedDelivery {
 }
 
 /** Payload as receivers see it (Standard Webhooks: type, timestamp, data). */
-export function webhookPayload(d: Pick<ClaimedDelivery, 'type' | 'eventAt' | 'data'>): string {
+export function webhookPayload(d: Pick<WebhookMessage, 'type' | 'eventAt' | 'data'>): string {
   return JSON.stringify({ type: d.type, timestamp: d.eventAt.toISOString(), data: d.data })
 }
 
@@ -130,6 +139,8 @@ export function webhookSigner(secret: string): WebhookSigner {
 /** One subscription's claimed deliveries, in event order; the first holds the lease. */
 export interface ClaimedBatch {
   subscriptionId: string
+  url: string
+  secret: string
   leaseUntil: Date
   deliveries: ClaimedDelivery[]
 }
@@ -182,10 +193,10 @@ export async function claimDeliveries(
       returning d.subscription_id, d.event_id, d.attempts, d.last_error
     ),
     batch as (
-      select subscription_id, event_id, attempts from leased
+      select subscription_id, event_id, attempts, true as head from leased
       union all
       -- Read, not written: the head's lease keeps every other claim off this subscription.
-      select f.subscription_id, f.event_id, f.attempts + 1
+      select f.subscription_id, f.event_id, f.attempts + 1, false
       from leased l
       cross join lateral (
         select d.subscription_id, d.event_id, d.attempts
@@ -196,31 +207,45 @@ export async function claimDeliveries(
         limit case when l.last_error is null then ${followers}::int else 0 end
       ) f
     )
-    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret, e.type, e.data,
-      e.created_at
+    -- The subscription's URL and secret on its head's row only; the event's data as text,
+    -- parsed once per event however many subscriptions it goes to.
+    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret, e.type,
+      e.data::text as data, e.created_at
     from batch b
-    join webhook_subscriptions s on s.id = b.subscription_id
+    left join webhook_subscriptions s on b.head and s.id = b.subscription_id
     join webhook_events e on e.id = b.event_id
     order by b.subscription_id, b.event_id`)
   const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows
+  const events = new Map<string, { eventAt: Date; payload: string }>()
   const batches = new Map<string, ClaimedBatch>()
   for (const r of rows) {
-    const delivery: ClaimedDelivery = {
-      subscriptionId: r.subscription_id as string,
-      eventId: r.event_id as string,
-      attempts: Number(r.attempts),
-      url: r.url as string,
-      secret: r.secret as string,
-      type: r.type as string,
-      data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data,
-      eventAt: new Date(r.created_at as string | Date),
+    const eventId = r.event_id as string
+    let event = events.get(eventId)
+    if (!event) {
+      const eventAt = new Date(r.created_at as string | Date)
+      const type = r.type as string
+      event = {
+        eventAt,
+        payload: webhookPayload({ type, eventAt, data: JSON.parse(r.data as string) }),
+      }
+      events.set(eventId, event)
     }
-    let batch = batches.get(delivery.subscriptionId)
+    const subscriptionId = r.subscription_id as string
+    let batch = batches.get(subscriptionId)
     if (!batch) {
-      batch = { subscriptionId: delivery.subscriptionId, leaseUntil, deliveries: [] }
-      batches.set(delivery.subscriptionId, batch)
+      // Rows come in event order per subscription: the first is the head, with url and secret.
+      const url = r.url as string
+      const secret = r.secret as string
+      batch = { subscriptionId, url, secret, leaseUntil, deliveries: [] }
+      batches.set(subscriptionId, batch)
     }
-    batch.deliveries.push(delivery)
+    batch.deliveries.push({
+      subscriptionId,
+      eventId,
+      attempts: Number(r.attempts),
+      eventAt: event.eventAt,
+      payload: event.payload,
+    })
   }
   // Oldest heads first, as claimed.
   return [...batches.values()].sort((a, b) =>
@@ -236,21 +261,25 @@ export interface AttemptResult {
   responseExcerpt: string | null
 }
 
+/** Where a subscription's events go, and how they are signed. */
+export interface WebhookTarget {
+  url: string
+  sign: WebhookSigner
+}
+
 /** One POST of one event to one receiver, signed; never throws. */
 export async function sendWebhook(
   fetcher: GuardedFetcher,
-  delivery: Pick<ClaimedDelivery, 'url' | 'secret' | 'eventId' | 'type' | 'eventAt' | 'data'>,
+  target: WebhookTarget,
+  delivery: Pick<ClaimedDelivery, 'eventId' | 'payload'>,
   now: Date,
   timeoutMs: number,
-  /** The subscription's signer, when the caller sends it several events. */
-  sign: WebhookSigner = webhookSigner(delivery.secret),
 ): Promise<AttemptResult> {
-  const payload = webhookPayload(delivery)
-  const signature = sign(delivery.eventId, now, payload)
+  const signature = target.sign(delivery.eventId, now, delivery.payload)
   const started = performance.now()
-  const outcome = await fetcher.fetch(delivery.url, {
+  const outcome = await fetcher.fetch(target.url, {
     method: 'POST',
-    body: payload,
+    body: delivery.payload,
     headers: {
       'content-type': 'application/json',
       'webhook-id': delivery.eventId,
@@ -613,7 +642,7 @@ async function deliverBatch(
 ): Promise<DrainResult> {
   const result = emptyResult()
   result.claimed = batch.deliveries.length
-  const sign = webhookSigner(batch.deliveries[0]!.secret)
+  const target: WebhookTarget = { url: batch.url, sign: webhookSigner(batch.secret) }
   let delivered: DeliveredAttempt[] = []
   const laneStarted = deps.now().getTime()
   let segmentStarted = laneStarted
@@ -647,7 +676,7 @@ async function deliverBatch(
         segmentStarted = now.getTime()
       }
     }
-    const attempt = await sendWebhook(fetcher, delivery, now, options.timeoutMs, sign)
+    const attempt = await sendWebhook(fetcher, target, delivery, now, options.timeoutMs)
     if (attempt.ok) {
       delivered.push({ delivery, result: attempt, at: deps.now() })
       continue
@@ -722,14 +751,20 @@ export async function deliverDue(
  */
 export async function sendNow(
   deps: DeliveryDeps & Pick<Deps, 'version'>,
-  delivery: Omit<ClaimedDelivery, 'attempts'>,
+  delivery: WebhookMessage,
   options: { timeoutMs?: number; resolve?: Resolver } = {},
 ): Promise<AttemptResult> {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_DELIVERY_DEFAULTS.timeoutMs
   const fetcher = webhookFetcher(deps, { timeoutMs, resolve: options.resolve })
   try {
     const now = deps.now()
-    const result = await sendWebhook(fetcher, delivery, now, timeoutMs)
+    const result = await sendWebhook(
+      fetcher,
+      { url: delivery.url, sign: webhookSigner(delivery.secret) },
+      { eventId: delivery.eventId, payload: webhookPayload(delivery) },
+      now,
+      timeoutMs,
+    )
     await deps.db.transaction(async (tx) => {
       await logAttempt(tx, delivery, result, now, true)
       if (result.ok)
