@@ -65,18 +65,28 @@ export function knownNetwork(ip: string | null | undefined): KnownNetwork | null
  * sweep over many of its addresses), else the /24 (IPv4) or /48 (IPv6) around the address.
  */
 export function sourceKey(ip: string | null | undefined): string | null {
-  if (!ip) return null
-  let key = sourceKeys.get(ip)
-  if (key === undefined) {
-    // The verdict job asks for the same addresses many times per batch: remember a bounded few.
-    if (sourceKeys.size >= 10_000) sourceKeys.clear()
-    key = computeSourceKey(ip)
-    sourceKeys.set(ip, key)
-  }
-  return key
+  return ip ? remembered(sourceKeys, ip, computeSourceKey) : null
 }
 
 const sourceKeys = new Map<string, string | null>()
+
+/**
+ * The verdict job asks for the same addresses many times per batch (every click against each
+ * click near it; parsing one with ipaddr.js takes microseconds): remember a bounded few.
+ */
+function remembered(
+  memo: Map<string, string | null>,
+  ip: string,
+  compute: (ip: string) => string | null,
+): string | null {
+  let value = memo.get(ip)
+  if (value === undefined) {
+    if (memo.size >= 10_000) memo.clear()
+    value = compute(ip)
+    memo.set(ip, value)
+  }
+  return value
+}
 
 function computeSourceKey(ip: string): string | null {
   const address = parseAddress(ip)
@@ -96,5 +106,7 @@ function computeSourceKey(ip: string): string | null {
 
 /** The address in its plain form (IPv4-mapped IPv6 as IPv4), for comparing two clicks' addresses. */
 export function normalAddress(ip: string | null | undefined): string | null {
-  return parseAddress(ip)?.toString() ?? null
+  return ip ? remembered(normalAddresses, ip, (a) => parseAddress(a)?.toString() ?? null) : null
 }
+
+const normalAddresses = new Map<string, string | null>()
