@@ -154,7 +154,7 @@ export async function openClickJournal(
         await rotate()
         target = openSegment()
       }
-      writeAll(target.fd, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
+      writeAll(target.fd, rows.map(journalLine).join('\n') + '\n')
       target.segment.rows += rows.length
       target.segment.unmoved += rows.length
       for (const row of rows) unmoved.push({ row, seq: target.segment.seq })
@@ -297,6 +297,14 @@ function writeAll(fd: number, text: string): void {
   while (written < bytes.length) written += writeSync(fd, bytes, written)
 }
 
+/**
+ * A row as its journal line, the time in epoch milliseconds: a Date's toJSON takes
+ * JSON.stringify off its fast path (~1.6 µs a row against ~0.6, measured). Lines written with an
+ * ISO time (before this) read back the same: both go through `new Date()`.
+ */
+const journalLine = (row: ClickRow) =>
+  JSON.stringify({ ...row, createdAt: row.createdAt.getTime() })
+
 /** The journal's segments in `dir`, oldest first. */
 async function segmentsIn(dir: string): Promise<Array<{ seq: number; path: string }>> {
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -317,7 +325,7 @@ function parseSegment(text: string): { rows: ClickRow[]; torn: number } {
   for (const line of text.split('\n')) {
     if (line === '') continue
     try {
-      const row = JSON.parse(line) as ClickRow
+      const row = JSON.parse(line) as Omit<ClickRow, 'createdAt'> & { createdAt: number | string }
       rows.push({ ...row, createdAt: new Date(row.createdAt) })
     } catch {
       torn++
