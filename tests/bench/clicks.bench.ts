@@ -91,6 +91,12 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
   }
 }
 
+/** BENCH_CLICKS_CPU_PROF=<dir>: the server writes a CPU profile there when it stops (node --cpu-prof). */
+const profiling = (): Record<string, string> => {
+  const dir = process.env.BENCH_CLICKS_CPU_PROF
+  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {}
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 
@@ -135,7 +141,7 @@ async function measure(target: Target): Promise<Figure[]> {
       })
     }
   })
-  const app = await startServer(target.env, { dataDir: target.dataDir })
+  const app = await startServer({ ...target.env, ...profiling() }, { dataDir: target.dataDir })
   const bare = await startBareRedirectServer()
   try {
     for (const server of [app, bare]) await pinServer(server.pid)
