@@ -9,6 +9,7 @@ import { storeImport } from '../../api/campaigns/imports.ts'
 import { addTrackedLinks } from '../api/tracking/fixtures.ts'
 import { newDataDir, startServer } from '../e2e/harness.ts'
 import {
+  cpuSeconds,
   load,
   loadGenerator,
   pinning,
@@ -97,6 +98,7 @@ const profiling = (): Record<string, string> => {
   return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {}
 }
 
+const answers = (runs: LoadResult[]) => runs.reduce((a, r) => a + r.requests, 0)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 
@@ -108,6 +110,9 @@ interface Setting {
   answered: number
   /** Seconds after each durable run until the journal's backlog was in click_events (PGlite). */
   settleSeconds: number[]
+  /** CPU seconds each server used during its runs (the durable one's moves after a run not included). */
+  appCpu: number[]
+  bareCpu: number[]
 }
 
 /**
@@ -138,6 +143,8 @@ async function measure(target: Target): Promise<Figure[]> {
         bareRuns: [],
         answered: 0,
         settleSeconds: [],
+        appCpu: [],
+        bareCpu: [],
       })
     }
   })
@@ -148,8 +155,14 @@ async function measure(target: Target): Promise<Figure[]> {
     for (const setting of settings) {
       const run = (url: string) =>
         load(url, { seconds: SECONDS, connections: setting.connections, pinned: true })
+      const timed = async (pid: number, url: string, cpu: number[]) => {
+        const before = cpuSeconds(pid)
+        const result = await run(url)
+        cpu.push(cpuSeconds(pid) - before)
+        return result
+      }
       const click = async () => {
-        const result = await run(`${app.url}/r/${setting.token}`)
+        const result = await timed(app.pid, `${app.url}/r/${setting.token}`, setting.appCpu)
         setting.answered += result.requests - result.non2xx3xx
         if (result.errors > 0 || result.non2xx3xx > 0)
           throw new Error(`the redirect answered errors under load: ${JSON.stringify(result)}`)
@@ -161,10 +174,10 @@ async function measure(target: Target): Promise<Figure[]> {
       // Rounds of bare / durable redirect, one more bare run at the end: each round's ratio is
       // against the mean of the bare runs either side; the figure is their median.
       for (let i = 0; i < ROUNDS; i++) {
-        setting.bareRuns.push(await run(bare.url))
+        setting.bareRuns.push(await timed(bare.pid, bare.url, setting.bareCpu))
         setting.appRuns.push(await click())
       }
-      setting.bareRuns.push(await run(bare.url))
+      setting.bareRuns.push(await timed(bare.pid, bare.url, setting.bareCpu))
     }
   } finally {
     await bare.stop()
@@ -179,7 +192,7 @@ async function measure(target: Target): Promise<Figure[]> {
 
 async function report(
   target: Target,
-  { connections, token, appRuns, bareRuns, answered, settleSeconds }: Setting,
+  { connections, token, appRuns, bareRuns, answered, settleSeconds, appCpu, bareCpu }: Setting,
 ): Promise<Figure[]> {
   const { committed, batches } = await target.withDatabase(async (database) => {
     const committed = await database.db.$count(clickEvents, eq(clickEvents.token, token))
@@ -220,6 +233,15 @@ async function report(
       value: avg(appRuns.map((r) => r.p50)),
       unit: `ms / ${avg(appRuns.map((r) => r.p99)).toFixed(2)} ms (bare ${avg(bareRuns.map((r) => r.p50)).toFixed(2)} / ${avg(bareRuns.map((r) => r.p99)).toFixed(2)} ms)`,
     },
+    ...(appCpu.length > 0
+      ? [
+          {
+            name: `${label}: the server's CPU per answer during the runs, all its threads (bare node:http's)`,
+            value: (1e6 * appCpu.slice(-ROUNDS).reduce((a, b) => a + b, 0)) / answers(appRuns),
+            unit: `µs, ${Math.round((100 * median(appCpu)) / SECONDS)}% of a CPU (bare ${((1e6 * bareCpu.reduce((a, b) => a + b, 0)) / answers(bareRuns)).toFixed(1)} µs, ${Math.round((100 * median(bareCpu)) / SECONDS)}%)`,
+          },
+        ]
+      : []),
     ...(settleSeconds.length > 0 && target.label.startsWith('PGlite')
       ? [
           {
@@ -266,6 +288,8 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
     bareRuns: [],
     answered: 0,
     settleSeconds: [],
+    appCpu: [],
+    bareCpu: [],
   }
   await target.withDatabase(async (database) => {
     const { tokens, campaignId } = await addTrackedLinks(database.db, [

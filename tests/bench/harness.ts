@@ -243,4 +243,12 @@ export function rssMb(pid: number): number {
   return Math.round(kb / 102.4) / 10
 }
 
+/** CPU seconds a process has used so far, all its threads (user + system; 10 ms ticks). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces) in parentheses: utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
