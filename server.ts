@@ -104,7 +104,10 @@ export async function startServer(
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   // Outbox worker (unless OUTBOX_WORKER=false leaves sending to `npm run worker` processes), grader
   // jobs (from source: the engine's script matcher is a worker thread), notifier, housekeeping.
-  const background = startBackground(deps)
+  // The verdict job gives clicks pouring in more of the thread (api/tracking/verdict-jobs.ts).
+  const background = startBackground(deps, {
+    verdicts: { clicksRecorded: () => clicks.stats().recorded },
+  })
 
   let closing: Promise<void> | null = null
   return {
