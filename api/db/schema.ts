@@ -689,7 +689,6 @@ export const clickEvents = pgTable(
   },
   (t) => [
     index('click_events_recipient_idx').on(t.recipientId, t.createdAt),
-    index('click_events_pending_idx').on(t.verdict, t.createdAt),
     // The verdict job's queue: clicks not judged yet, oldest first.
     index('click_events_unjudged_idx')
       .on(t.createdAt)

@@ -1,0 +1,2 @@
+-- No query reads click_events by verdict any more (the verdict job's queue is click_events_unjudged_idx, results go by campaign, the timeline by recipient): the index only cost every recorded click, and every judged one, an entry.
+DROP INDEX "click_events_pending_idx";
