@@ -61,7 +61,12 @@ function whenHeld(condition: () => boolean): Promise<void> {
 const paths = ['a', 'b', 'c', 'd', 'e']
 const app = await startGraderTestApp({
   routes: Object.fromEntries(paths.map((p) => [`hold/${p}`, hold])),
-  jobs: { concurrency: 2, deadlineMs: 600_000 },
+  // The request and header timeouts too: a held page is held until the test releases it.
+  jobs: {
+    concurrency: 2,
+    deadlineMs: 600_000,
+    grade: { requestTimeoutMs: 600_000, headersTimeoutMs: 600_000 },
+  },
 })
 const { ctx, stage } = app
 const { db } = ctx.deps
