@@ -112,6 +112,27 @@ export function signedDateProblem(
   )
 }
 
+/** A contract or payment date after `today` (the recorder's, in their zone), refused. */
+function futureDateProblem(
+  dates: {
+    contractSignedOn?: string | null | undefined
+    paymentReceivedOn?: string | null | undefined
+  },
+  today: string,
+): DealFailure | null {
+  for (const [field, label] of [
+    ['contractSignedOn', 'contract-signed'],
+    ['paymentReceivedOn', 'payment-received'],
+  ] as const) {
+    const value = dates[field]
+    if (value && value > today) {
+      const message = `The ${label} date cannot be in the future.`
+      return { ...failure(422, 'future_date', message), fields: { [field]: message } }
+    }
+  }
+  return null
+}
+
 export interface StageMove {
   stage: StageKey
   contractSignedOn?: string | null | undefined
@@ -132,16 +153,8 @@ export function stageMoveProblem(
 ): DealFailure | null {
   if (move.stage === deal.stage)
     return failure(409, 'same_stage', `The deal is already at “${stageOf(deal.stage).name}”.`)
-  for (const [field, label] of [
-    ['contractSignedOn', 'contract-signed'],
-    ['paymentReceivedOn', 'payment-received'],
-  ] as const) {
-    const value = move[field]
-    if (value && value > localDay(now, timeZone)) {
-      const message = `The ${label} date cannot be in the future.`
-      return { ...failure(422, 'future_date', message), fields: { [field]: message } }
-    }
-  }
+  const future = futureDateProblem(move, localDay(now, timeZone))
+  if (future) return future
   if (move.stage === 'won') {
     const signed = move.contractSignedOn || deal.contractSignedOn
     const paid = move.paymentReceivedOn || deal.paymentReceivedOn
@@ -371,16 +384,8 @@ export async function updateDeal(
   patch: DealPatch,
   now: Date,
 ): Promise<DealResult<{ deal: Deal; changed: string[] }>> {
-  const today = localDay(now, await zoneOf(db, actor.id))
-  for (const field of ['contractSignedOn', 'paymentReceivedOn'] as const) {
-    const value = patch[field]
-    if (value && value > today)
-      return failure(
-        422,
-        'future_date',
-        `${field === 'contractSignedOn' ? 'The contract-signed' : 'The payment-received'} date cannot be in the future.`,
-      )
-  }
+  const future = futureDateProblem(patch, localDay(now, await zoneOf(db, actor.id)))
+  if (future) return future
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
