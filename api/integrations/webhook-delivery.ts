@@ -420,24 +420,7 @@ export async function recordDelivered(
 ): Promise<Set<string>> {
   if (attempts.length === 0 && handoffs.length === 0) return new Set()
   // Column arrays (unnest), not a JSON document of rows: no JSON to build, send and take apart.
-  const n = attempts.length
-  const subscriptionIds = new Array<string>(n)
-  const eventIds = new Array<string>(n)
-  const counts = new Array<number>(n)
-  const codes = new Array<number | null>(n)
-  const latencies = new Array<number>(n)
-  const excerpts = new Array<string | null>(n)
-  const ats = new Array<string>(n)
-  for (let i = 0; i < n; i++) {
-    const { delivery, result, at } = attempts[i]!
-    subscriptionIds[i] = delivery.subscriptionId
-    eventIds[i] = delivery.eventId
-    counts[i] = delivery.attempts
-    codes[i] = result.statusCode
-    latencies[i] = result.latencyMs
-    excerpts[i] = result.responseExcerpt
-    ats[i] = at.toISOString()
-  }
+  const column = <T>(value: (a: DeliveredAttempt) => T) => sql.param(attempts.map(value))
   const leases = handoffs.map((h) => ({
     subscription_id: h.subscriptionId,
     worker: h.workerId,
@@ -448,9 +431,14 @@ export async function recordDelivered(
   }))
   const result = await db.execute(sql`
     with x as (
-      select * from unnest(${sql.param(subscriptionIds)}::text[], ${sql.param(eventIds)}::text[],
-        ${sql.param(counts)}::int[], ${sql.param(codes)}::int[], ${sql.param(latencies)}::int[],
-        ${sql.param(excerpts)}::text[], ${sql.param(ats)}::timestamptz[])
+      select * from unnest(
+        ${column((a) => a.delivery.subscriptionId)}::text[],
+        ${column((a) => a.delivery.eventId)}::text[],
+        ${column((a) => a.delivery.attempts)}::int[],
+        ${column((a) => a.result.statusCode)}::int[],
+        ${column((a) => a.result.latencyMs)}::int[],
+        ${column((a) => a.result.responseExcerpt)}::text[],
+        ${column((a) => a.at.toISOString())}::timestamptz[])
         as x(subscription_id, event_id, attempts, status_code, latency_ms, excerpt, at)
     ),
     delivered as (
