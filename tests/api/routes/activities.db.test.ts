@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { activities, dealEvents, deals, users } from '../../../api/db/schema.ts'
 import { readFormFlash } from '../../../api/http/form-flash.ts'
-import { planNextStep } from '../../../api/pipeline/activities.ts'
+import { planNextStep, type PlanInput } from '../../../api/pipeline/activities.ts'
 import { pipelineView } from '../../../api/pipeline/views.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
@@ -490,19 +490,24 @@ describe('rescheduling and cancelling from My day’s plain forms', () => {
   }
   const stepRow = async (id: string) =>
     (await db.select().from(activities).where(eq(activities.id, id)))[0] ?? null
+  /** Plans a step on the rep's deal as that rep would. */
+  async function planAs(rep: { user: { id: string } }, dealId: string, input: PlanInput) {
+    const planned = await planNextStep(
+      db,
+      dealId,
+      { id: rep.user.id, role: 'rep' },
+      input,
+      ctx.clock.now(),
+    )
+    if (!planned.ok) throw new Error(planned.message)
+    return planned.activity
+  }
   /** A rep of their own, with a deal and a call due today (the clock's 2026-11-29). */
   async function repWithCallToday() {
     const rep = await signedInAs(ctx, 'rep')
     const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
-    const planned = await planNextStep(
-      db,
-      deal.id,
-      { id: rep.user.id, role: 'rep' },
-      { type: 'call', dueOn: '2026-11-29' },
-      ctx.clock.now(),
-    )
-    if (!planned.ok) throw new Error(planned.message)
-    return { rep, deal, step: planned.activity }
+    const step = await planAs(rep, deal.id, { type: 'call', dueOn: '2026-11-29' })
+    return { rep, deal, step }
   }
   const post = (path: string, body: Record<string, string>, cookie: string) =>
     ctx.app.request(path, form(body, { cookie }))
@@ -650,25 +655,14 @@ describe('rescheduling and cancelling from My day’s plain forms', () => {
       '/app/../login',
       '',
     ]) {
-      const planned = await planNextStep(
-        db,
-        deal.id,
-        { id: rep.user.id, role: 'rep' },
-        { type: 'task', dueOn: '2026-11-30' },
-        ctx.clock.now(),
-      )
-      if (!planned.ok) throw new Error(planned.message)
+      const step = await planAs(rep, deal.id, { type: 'task', dueOn: '2026-11-30' })
       const moved = await post(
-        `/api/activities/${planned.activity.id}/reschedule`,
+        `/api/activities/${step.id}/reschedule`,
         { dueOn: '2026-12-04', next },
         rep.cookie,
       )
       expect(moved.headers.get('location'), next).toBe('/app/my-day?notice=Next+step+rescheduled.')
-      const cancelled = await post(
-        `/api/activities/${planned.activity.id}/cancel`,
-        { next },
-        rep.cookie,
-      )
+      const cancelled = await post(`/api/activities/${step.id}/cancel`, { next }, rep.cookie)
       expect(cancelled.headers.get('location'), next).toBe(
         '/app/my-day?notice=Next+step+cancelled.',
       )
