@@ -15,6 +15,10 @@ import type { PGlite } from '@electric-sql/pglite'
 // message until PGlite answers ReadyForQuery "idle", i.e. for one statement or one transaction.
 // A client idle inside a transaction for longer than `idleInTransactionMs` stalls the whole
 // server, so it is rolled back and disconnected (PostgreSQL's idle_in_transaction_session_timeout).
+// Named prepared statements outlive a transaction, so each client's are renamed in the messages
+// that carry a statement name (Parse, Bind, Describe, Close) under a prefix of its own: two
+// clients preparing one name (two `npm run worker` at once) do not collide, and a client leaving
+// deallocates its own statements only. (A statement made with SQL PREPARE is not renamed.)
 
 export const SOCKET_FILE = '.s.PGSQL.5432'
 
@@ -45,8 +49,10 @@ export async function serveLocalSocket(
   // Only a dead owner leaves a socket behind (the lock says we own the directory now).
   await rm(path, { force: true })
   const connections = new Set<Connection>()
+  let connected = 0
   const server = createServer((socket) => {
-    const connection = new Connection(client, socket, idleMs, options.onError)
+    const prefix = `c${++connected}_`
+    const connection = new Connection(client, socket, idleMs, prefix, options.onError)
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
   })
@@ -86,12 +92,21 @@ class Connection {
   readonly client: PGlite
   readonly socket: Socket
   readonly idleMs: number
+  /** Put before each of this client's statement names (see the top of this file). */
+  readonly statementPrefix: string
   readonly onError: ((err: unknown) => void) | undefined
 
-  constructor(client: PGlite, socket: Socket, idleMs: number, onError?: (err: unknown) => void) {
+  constructor(
+    client: PGlite,
+    socket: Socket,
+    idleMs: number,
+    statementPrefix: string,
+    onError?: (err: unknown) => void,
+  ) {
     this.client = client
     this.socket = socket
     this.idleMs = idleMs
+    this.statementPrefix = statementPrefix
     this.onError = onError
     socket.on('data', (chunk) => this.#receive(chunk))
     socket.on('error', () => {})
@@ -138,7 +153,8 @@ class Connection {
         void this.end()
         return
       }
-      this.#enqueue(() => this.#run(new Uint8Array(message)))
+      const own = renameStatement(message, this.statementPrefix)
+      this.#enqueue(() => this.#run(new Uint8Array(own)))
     }
   }
 
@@ -232,8 +248,19 @@ class Connection {
         // Sync ends an unfinished extended-protocol batch (and any "ignore until Sync" state).
         await this.client.execProtocolRaw(new Uint8Array([0x53, 0, 0, 0, 4]))
         if (this.client.isInTransaction()) await this.client.execProtocolRaw(query('ROLLBACK'))
-        // The session is shared with the server: settings and prepared statements go too.
-        await this.client.execProtocolRaw(query('RESET ALL; DEALLOCATE ALL'))
+        // The session is shared with the server and other clients: this client's settings and
+        // prepared statements go, nobody else's.
+        await this.client.execProtocolRaw(query('RESET ALL'))
+        const names = await this.client.execProtocol(
+          query(
+            `select name from pg_prepared_statements where starts_with(name, ${literal(this.statementPrefix)})`,
+          ),
+          { throwOnError: false },
+        )
+        const deallocate = names.messages
+          .filter((m): m is typeof m & { fields: (string | null)[] } => m.name === 'dataRow')
+          .map((m) => `DEALLOCATE ${identifier(m.fields[0] ?? '')};`)
+        if (deallocate.length) await this.client.execProtocolRaw(query(deallocate.join(' ')))
       })
     } finally {
       release()
@@ -276,6 +303,30 @@ function query(text: string): Uint8Array {
   message.writeInt32BE(4 + body.length, 1)
   body.copy(message, 5)
   return new Uint8Array(message)
+}
+
+/**
+ * The message with its statement name under `prefix`, for the messages that name a prepared
+ * statement: Parse (name first), Bind (after the portal's name), Describe and Close of a
+ * statement ('S', then the name). The unnamed statement, and every other message, unchanged.
+ */
+export function renameStatement(message: Buffer, prefix: string): Buffer {
+  const type = message[0]
+  let at: number
+  if (type === 0x50 /* P */) at = 5
+  else if (type === 0x42 /* B */) at = message.indexOf(0, 5) + 1
+  // Describe or Close (D, C) of a statement (S).
+  else if ((type === 0x44 || type === 0x43) && message[5] === 0x53) at = 6
+  else return message
+  if (at <= 0 || at >= message.length || message[at] === 0) return message
+  const added = Buffer.from(prefix)
+  const renamed = Buffer.concat([message.subarray(0, at), added, message.subarray(at)])
+  renamed.writeInt32BE(renamed.length - 1, 1)
+  return renamed
+}
+
+function identifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
 }
 
 function literal(text: string): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { serveLocalSocket } from '../../../api/db/local-socket.ts'
+import { renameStatement, serveLocalSocket } from '../../../api/db/local-socket.ts'
 
 // The owner's database on its Unix socket: a client's statement or transaction runs whole,
 // never interleaved with the server's own queries, and leaves the shared session as it found it.
@@ -76,6 +76,54 @@ describe('the local socket', () => {
     } finally {
       await client.end()
     }
+  })
+
+  it("keeps a client's named statements to that client: two clients may use one name, and one leaving drops only its own", async () => {
+    // Two `npm run worker` at once, each preparing the outbox's statement under the same name.
+    const first = await connect()
+    const second = await connect()
+    try {
+      const one = { name: 'record_sent', text: 'select $1::int + 1 as n', values: [1] }
+      const ten = { name: 'record_sent', text: 'select $1::int + 10 as n', values: [1] }
+      expect((await first.query(one)).rows[0].n).toBe(2)
+      expect((await second.query(ten)).rows[0].n).toBe(11)
+      expect((await first.query(one)).rows[0].n).toBe(2)
+      await first.end()
+      // The second client's statement survived the first one's disconnection.
+      expect((await second.query(ten)).rows[0].n).toBe(11)
+    } finally {
+      await second.end()
+    }
+    // Every statement went with its client: the server's session has none left.
+    const left = await db.query<{ n: number }>(
+      'select count(*)::int as n from pg_prepared_statements',
+    )
+    expect(left.rows[0]!.n).toBe(0)
+  })
+
+  it('renames the statement in Parse, Bind, Describe and Close, and leaves the unnamed one and portals alone', () => {
+    const message = (type: string, body: string) => {
+      const bytes = Buffer.from(body, 'latin1')
+      const out = Buffer.alloc(5 + bytes.length)
+      out.write(type, 0, 'latin1')
+      out.writeInt32BE(4 + bytes.length, 1)
+      bytes.copy(out, 5)
+      return out
+    }
+    const renamed = (m: Buffer) => {
+      const out = renameStatement(m, 'c7_')
+      expect(out.readInt32BE(1)).toBe(out.length - 1)
+      return out.subarray(5).toString('latin1')
+    }
+    expect(renamed(message('P', 'st\0select 1\0\0\0'))).toBe('c7_st\0select 1\0\0\0')
+    expect(renamed(message('B', 'portal\0st\0\0\0'))).toBe('portal\0c7_st\0\0\0')
+    expect(renamed(message('D', 'Sst\0'))).toBe('Sc7_st\0')
+    expect(renamed(message('C', 'Sst\0'))).toBe('Sc7_st\0')
+    // A portal's name, the unnamed statement and other messages are not touched.
+    expect(renamed(message('D', 'Pportal\0'))).toBe('Pportal\0')
+    expect(renamed(message('P', '\0select 1\0\0\0'))).toBe('\0select 1\0\0\0')
+    expect(renamed(message('B', '\0\0\0\0'))).toBe('\0\0\0\0')
+    expect(renamed(message('E', '\0\0\0\0\0'))).toBe('\0\0\0\0\0')
   })
 
   it('rolls back and disconnects a client left idle inside a transaction, so the server goes on', async () => {
