@@ -12,18 +12,20 @@ import type { ClickWriter } from '../tracking/click-writer.ts'
  * committed, and those answered with their 302 although their insert failed twice (the failure
  * policy in the README): any unrecorded click means the database lost writes and was logged.
  * `pending`: journaled (durable) clicks not yet moved into the database (the embedded one only).
+ * `commits` and `commitsBySize`: the group commits (journal appends on the embedded database) and
+ * how many carried each number of clicks — how much one commit (one fsync) is shared under load.
  */
 export const healthRoutes = (clicks: Pick<ClickWriter, 'stats'>) =>
   new Hono<AppEnv>().get('/', async (c) => {
     const { database, version } = c.var.deps
     const ok = await database.ping()
-    const { recorded, unrecorded, pending } = clicks.stats()
+    const { recorded, unrecorded, pending, flushes, batchSizes } = clicks.stats()
     return c.json(
       {
         status: ok ? 'ok' : 'degraded',
         database: { engine: database.engine, ok },
         ...(ok ? { outbox: await outboxStatus(c.var.deps) } : {}),
-        clicks: { recorded, unrecorded, pending },
+        clicks: { recorded, unrecorded, pending, commits: flushes, commitsBySize: batchSizes },
         version,
       },
       ok ? 200 : 503,

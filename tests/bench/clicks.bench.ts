@@ -26,9 +26,9 @@ import {
  * committed, in groups, before the 302 — on PGlite to the click journal, then moved
  * into click_events; on PostgreSQL into click_events) against a bare node:http server answering
  * 302, driven alternately by the same load generator in one run, as the HTTP bench does.
- * Afterwards every answered click must be in the database; the batch sizes come from the rows
- * themselves (the rows one transaction wrote share its xmin: on PGlite, the journal's moves). On
- * PGlite, and on PostgreSQL when
+ * Afterwards every answered click must be in the database; the batch sizes are the server's own
+ * count of its group commits (`/api/health`: on PGlite the journal's appends; the rows' xmin would
+ * show the moves, and on PostgreSQL the verdict job's updates). On PGlite, and on PostgreSQL when
  * BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server: a scratch database is made there.
  */
 const ROUNDS = 6
@@ -43,6 +43,12 @@ interface Target {
   dataDir: string
   /** The database, opened while no server owns it (PGlite has one owner at a time). */
   withDatabase<T>(fn: (database: Database) => Promise<T>): Promise<T>
+  /**
+   * CPU seconds the database server has used so far, where it is a server of its own: every
+   * backend connected to the scratch database, and the WAL writer (PGlite runs in the server's
+   * thread, counted with it).
+   */
+  databaseCpu?: () => Promise<number>
   dispose(): Promise<void>
 }
 
@@ -81,6 +87,22 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
     env: { DATABASE_URL: url.href },
     dataDir,
     withDatabase: (fn) => fn(database),
+    databaseCpu: async () => {
+      const { rows } = (await database.db.execute(sql`
+        select pid from pg_stat_activity
+        where datname = current_database() or backend_type = 'walwriter'`)) as unknown as {
+        rows: { pid: number }[]
+      }
+      let seconds = 0
+      for (const { pid } of rows) {
+        try {
+          seconds += cpuSeconds(pid)
+        } catch {
+          // A backend that ended meanwhile: its CPU is gone from /proc.
+        }
+      }
+      return seconds
+    },
     dispose: async () => {
       await database.close()
       const drop = new pg.Client({ connectionString: serverUrl })
@@ -113,6 +135,10 @@ interface Setting {
   /** CPU seconds each server used during its runs (the durable one's moves after a run not included). */
   appCpu: number[]
   bareCpu: number[]
+  /** CPU seconds the database server used during each durable run (PostgreSQL only). */
+  databaseCpu: number[]
+  /** The group commits of the measured runs, by size. */
+  batches: { size: number; batches: number }[]
 }
 
 /**
@@ -123,12 +149,19 @@ interface Setting {
 async function settle(appUrl: string): Promise<number> {
   const started = performance.now()
   for (;;) {
-    const health = (await (await fetch(`${appUrl}/api/health`)).json()) as {
-      clicks: { pending: number }
-    }
-    if (health.clicks.pending === 0) return (performance.now() - started) / 1000
+    if ((await clickHealth(appUrl)).pending === 0) return (performance.now() - started) / 1000
     await sleep(50)
   }
+}
+
+interface ClickHealth {
+  pending: number
+  /** Group commits since the server started, by the number of clicks each carried. */
+  commitsBySize: Record<string, number>
+}
+
+async function clickHealth(appUrl: string): Promise<ClickHealth> {
+  return ((await (await fetch(`${appUrl}/api/health`)).json()) as { clicks: ClickHealth }).clicks
 }
 
 async function measure(target: Target): Promise<Figure[]> {
@@ -145,6 +178,8 @@ async function measure(target: Target): Promise<Figure[]> {
         settleSeconds: [],
         appCpu: [],
         bareCpu: [],
+        databaseCpu: [],
+        batches: [],
       })
     }
   })
@@ -162,7 +197,10 @@ async function measure(target: Target): Promise<Figure[]> {
         return result
       }
       const click = async () => {
+        const databaseBefore = await target.databaseCpu?.()
         const result = await timed(app.pid, `${app.url}/r/${setting.token}`, setting.appCpu)
+        if (databaseBefore !== undefined)
+          setting.databaseCpu.push((await target.databaseCpu!()) - databaseBefore)
         setting.answered += result.requests - result.non2xx3xx
         if (result.errors > 0 || result.non2xx3xx > 0)
           throw new Error(`the redirect answered errors under load: ${JSON.stringify(result)}`)
@@ -171,6 +209,7 @@ async function measure(target: Target): Promise<Figure[]> {
       }
       await click() // warm up both
       await run(bare.url)
+      const commitsBefore = (await clickHealth(app.url)).commitsBySize
       // Rounds of bare / durable redirect, one more bare run at the end: each round's ratio is
       // against the mean of the bare runs either side; the figure is their median.
       for (let i = 0; i < ROUNDS; i++) {
@@ -178,6 +217,11 @@ async function measure(target: Target): Promise<Figure[]> {
         setting.appRuns.push(await click())
       }
       setting.bareRuns.push(await timed(bare.pid, bare.url, setting.bareCpu))
+      const commitsAfter = (await clickHealth(app.url)).commitsBySize
+      setting.batches = Object.entries(commitsAfter)
+        .map(([size, n]) => ({ size: Number(size), batches: n - (commitsBefore[size] ?? 0) }))
+        .filter((b) => b.batches > 0)
+        .sort((a, b) => a.size - b.size)
     }
   } finally {
     await bare.stop()
@@ -192,16 +236,22 @@ async function measure(target: Target): Promise<Figure[]> {
 
 async function report(
   target: Target,
-  { connections, token, appRuns, bareRuns, answered, settleSeconds, appCpu, bareCpu }: Setting,
+  {
+    connections,
+    token,
+    appRuns,
+    bareRuns,
+    answered,
+    settleSeconds,
+    appCpu,
+    bareCpu,
+    databaseCpu,
+    batches,
+  }: Setting,
 ): Promise<Figure[]> {
-  const { committed, batches } = await target.withDatabase(async (database) => {
-    const committed = await database.db.$count(clickEvents, eq(clickEvents.token, token))
-    const result = (await database.db.execute(sql`
-      select n::int as size, count(*)::int as batches
-      from (select count(*) as n from click_events where token = ${token} group by xmin::text) b
-      group by n order by n`)) as unknown as { rows: { size: number; batches: number }[] }
-    return { committed, batches: result.rows }
-  })
+  const committed = await target.withDatabase((database) =>
+    database.db.$count(clickEvents, eq(clickEvents.token, token)),
+  )
   if (committed < answered)
     throw new Error(
       `${answered - committed} of ${answered} answered clicks are not in the database`,
@@ -209,12 +259,13 @@ async function report(
 
   const ratios = appRuns.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
   const flushes = batches.reduce((a, b) => a + b.batches, 0)
+  const grouped = batches.reduce((a, b) => a + b.size * b.batches, 0)
   // The batch a typical click travelled in: percentiles over clicks, not over commits.
   const clickPercentile = (p: number) => {
     let seen = 0
     for (const b of batches) {
       seen += b.size * b.batches
-      if (seen >= p * committed) return b.size
+      if (seen >= p * grouped) return b.size
     }
     return batches.at(-1)?.size ?? 0
   }
@@ -242,6 +293,15 @@ async function report(
           },
         ]
       : []),
+    ...(databaseCpu.length > 0
+      ? [
+          {
+            name: `${label}: the database server's CPU per answer during the runs (its backends for this database and the WAL writer)`,
+            value: (1e6 * databaseCpu.slice(-ROUNDS).reduce((a, b) => a + b, 0)) / answers(appRuns),
+            unit: `µs, ${Math.round((100 * median(databaseCpu)) / SECONDS)}% of a CPU`,
+          },
+        ]
+      : []),
     ...(settleSeconds.length > 0 && target.label.startsWith('PGlite')
       ? [
           {
@@ -257,7 +317,7 @@ async function report(
       unit: `committed / ${answered} answered`,
     },
     {
-      name: `${label}: commits; clicks per commit p50 / p90 / max by click (mean ${(committed / flushes).toFixed(1)})`,
+      name: `${label}: commits; clicks per commit p50 / p90 / max by click in the measured runs (mean ${(grouped / flushes).toFixed(1)})`,
       value: flushes,
       unit: `commits; ${clickPercentile(0.5)} / ${clickPercentile(0.9)} / ${batches.at(-1)?.size ?? 0} clicks`,
     },
@@ -290,6 +350,8 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
     settleSeconds: [],
     appCpu: [],
     bareCpu: [],
+    databaseCpu: [],
+    batches: [],
   }
   await target.withDatabase(async (database) => {
     const { tokens, campaignId } = await addTrackedLinks(database.db, [

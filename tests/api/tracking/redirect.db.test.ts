@@ -358,7 +358,13 @@ describe('failure policy', () => {
     ])
     expect(lines.join('\n')).not.toContain(tokens[0])
     const health = await (await app.request('/api/health')).json()
-    expect(health.clicks).toEqual({ recorded: 0, unrecorded: 1, pending: 0 })
+    expect(health.clicks).toEqual({
+      recorded: 0,
+      unrecorded: 1,
+      pending: 0,
+      commits: 0,
+      commitsBySize: {},
+    })
   })
 
   it('retries a failed commit once', async () => {
@@ -395,7 +401,13 @@ describe('failure policy', () => {
     expect(clicks.stats()).toMatchObject({ recorded: 1, unrecorded: 1 })
     const health = await app.request('/api/health')
     expect(health.status).toBe(503)
-    expect((await health.json()).clicks).toEqual({ recorded: 1, unrecorded: 1, pending: 0 })
+    expect((await health.json()).clicks).toEqual({
+      recorded: 1,
+      unrecorded: 1,
+      pending: 0,
+      commits: 1,
+      commitsBySize: { 1: 1 },
+    })
   })
 })
 
