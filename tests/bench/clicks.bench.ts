@@ -137,6 +137,9 @@ interface Setting {
   bareCpu: number[]
   /** CPU seconds the database server used during each durable run (PostgreSQL only). */
   databaseCpu: number[]
+  /** CPU seconds of this process (the load generator, when autocannon) during each run, and its requests. */
+  generatorCpu: number[]
+  generated: number
   /** The group commits of the measured runs, by size. */
   batches: { size: number; batches: number }[]
 }
@@ -180,6 +183,8 @@ async function measure(target: Target): Promise<Figure[]> {
         bareCpu: [],
         databaseCpu: [],
         batches: [],
+        generatorCpu: [],
+        generated: 0,
       })
     }
   })
@@ -192,8 +197,11 @@ async function measure(target: Target): Promise<Figure[]> {
         load(url, { seconds: SECONDS, connections: setting.connections, pinned: true })
       const timed = async (pid: number, url: string, cpu: number[]) => {
         const before = cpuSeconds(pid)
+        const generatorBefore = cpuSeconds(process.pid)
         const result = await run(url)
         cpu.push(cpuSeconds(pid) - before)
+        setting.generatorCpu.push(cpuSeconds(process.pid) - generatorBefore)
+        setting.generated += result.requests
         return result
       }
       const click = async () => {
@@ -247,6 +255,8 @@ async function report(
     bareCpu,
     databaseCpu,
     batches,
+    generatorCpu,
+    generated,
   }: Setting,
 ): Promise<Figure[]> {
   const committed = await target.withDatabase((database) =>
@@ -302,6 +312,15 @@ async function report(
           },
         ]
       : []),
+    ...(loadGenerator === 'autocannon'
+      ? [
+          {
+            name: `${label}: the load generator's CPU per request (autocannon, in this process; bare and durable runs)`,
+            value: (1e6 * generatorCpu.reduce((a, b) => a + b, 0)) / generated,
+            unit: `µs, ${Math.round((100 * median(generatorCpu)) / SECONDS)}% of a CPU`,
+          },
+        ]
+      : []),
     ...(settleSeconds.length > 0 && target.label.startsWith('PGlite')
       ? [
           {
@@ -352,6 +371,8 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
     bareCpu: [],
     databaseCpu: [],
     batches: [],
+    generatorCpu: [],
+    generated: 0,
   }
   await target.withDatabase(async (database) => {
     const { tokens, campaignId } = await addTrackedLinks(database.db, [
