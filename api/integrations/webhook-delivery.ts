@@ -42,6 +42,7 @@ import { retryDelayMs, shouldGiveUp, type RetryPolicy } from '../email/outbox-wo
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import {
   createGuardedFetcher,
+  DEADLINE_TICK_MS,
   type GuardedFetcher,
   type Resolver,
 } from '../grader/engine/guarded-fetch.ts'
@@ -280,12 +281,16 @@ export async function sendWebhook(
   const outcome = await fetcher.fetch(target.url, {
     method: 'POST',
     body: delivery.payload,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': delivery.eventId,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': signature,
-    },
+    headers: [
+      'content-type',
+      'application/json',
+      'webhook-id',
+      delivery.eventId,
+      'webhook-timestamp',
+      String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature',
+      signature,
+    ],
     accept: 'application/json, text/plain, */*',
     followRedirects: false,
     maxBytes: 4096,
@@ -641,7 +646,8 @@ async function deliverBatch(
     const delivery = batch.deliveries[i]!
     let now = deps.now()
     if (i > 0) {
-      if (stopping() || now.getTime() + options.timeoutMs >= leaseUntil) break
+      // A request may outlast its time limit by up to the fetcher's deadline sweep period.
+      if (stopping() || now.getTime() + options.timeoutMs + DEADLINE_TICK_MS >= leaseUntil) break
       if (now.getTime() - segmentStarted >= options.batchMs) {
         // What was sent is recorded; the batch goes on under a lease handed to this delivery
         // (claiming again would read the rest of the batch once more), or ends.

@@ -1,10 +1,11 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import type { LookupAddress, LookupOptions } from 'node:dns'
 import { isIP } from 'node:net'
-import { Transform, Writable, type Readable } from 'node:stream'
+import { Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import { Agent, buildConnector } from 'undici'
+import type { Dispatcher } from 'undici'
 import { createAddressPolicy, type AddressPolicy } from './address-policy.ts'
 import { checkTargetUrl, type TargetUrlRules, type UrlVerdict } from './target-url.ts'
 
@@ -56,8 +57,12 @@ export type FetchRequest = {
   method?: 'GET' | 'HEAD' | 'POST'
   /** A POST's body (webhook deliveries, api/integrations/): sent as is, with `headers`. */
   body?: string
-  /** More request headers; they win over the defaults. */
-  headers?: Record<string, string>
+  /**
+   * More request headers as name, value, name, value… (undici's flat form, built once per
+   * request instead of an object spread over the defaults); never user-agent, accept or
+   * accept-encoding, which the fetcher sets.
+   */
+  headers?: readonly string[]
   /** Cap on decoded body bytes; reading stops there and the response is marked truncated. */
   maxBytes: number
   accept?: string
@@ -278,12 +283,12 @@ type BodyRead = {
 }
 
 /**
- * Reads a body through its decoders into a sink that stops at `maxBytes` decoded bytes: a
- * compression bomb is cut off after producing `maxBytes`, whatever its size on the wire.
+ * Reads an encoded body through its decoders into a sink that stops at `maxBytes` decoded bytes:
+ * a compression bomb is cut off after producing `maxBytes`, whatever its size on the wire.
  */
-async function readBody(
+async function readDecoded(
   source: Readable,
-  contentEncoding: string | null,
+  decoders: Transform[],
   maxBytes: number,
   discard: boolean,
 ): Promise<BodyRead> {
@@ -291,34 +296,6 @@ async function readBody(
   let transferBytes = 0
   let decodedBytes = 0
   let truncated = false
-  let decoders = decodersFor(contentEncoding)
-  // An unknown coding is read as is: its bytes still count, its content is not used.
-  const undecodable = decoders === null
-  if (decoders === null) decoders = []
-  if (decoders.length === 0) {
-    // Nothing to decode: the chunks are counted and kept as they come. A stream pipeline here
-    // cost as much CPU as the rest of a small request (its streams, and the AbortError it makes
-    // when it finishes), which webhook deliveries to a fast receiver felt.
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      transferBytes += chunk.length
-      const room = maxBytes - decodedBytes
-      if (chunk.length > room) {
-        if (!discard && room > 0) chunks.push(chunk.subarray(0, room))
-        decodedBytes = maxBytes
-        truncated = true
-        source.on('error', () => {}) // leaving the loop destroys the body mid-transfer
-        break
-      }
-      decodedBytes += chunk.length
-      if (!discard) chunks.push(chunk)
-    }
-    return {
-      body: discard || undecodable ? Buffer.alloc(0) : Buffer.concat(chunks),
-      transferBytes,
-      decodedBytes,
-      truncated,
-    }
-  }
   const wireCap = maxBytes + 64 * 1024
   const countWire = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -349,7 +326,7 @@ async function readBody(
     else throw err
   }
   return {
-    body: discard || undecodable ? Buffer.alloc(0) : Buffer.concat(chunks),
+    body: discard ? Buffer.alloc(0) : Buffer.concat(chunks),
     transferBytes,
     decodedBytes,
     truncated,
@@ -379,16 +356,14 @@ function errorCode(err: unknown): string {
 
 function classifyError(
   err: unknown,
-  signal: AbortSignal,
+  deadline: Deadline,
 ): { kind: FetchFailureKind; cause: string } {
   const code = errorCode(err)
   const message = err instanceof Error ? err.message : String(err)
   const detail = `${code}: ${message}`
   if (code === 'ERR_GRADER_BLOCKED') return { kind: 'blocked', cause: message }
-  if (signal.aborted) {
-    const reason: unknown = signal.reason
-    const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
-    return { kind: timedOut ? 'timeout' : 'aborted', cause: detail }
+  if (deadline.stopped) {
+    return { kind: deadline.timedOut ? 'timeout' : 'aborted', cause: detail }
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') {
     return { kind: 'dns', cause: detail }
@@ -410,15 +385,174 @@ function classifyError(
   return { kind: 'protocol', cause: detail }
 }
 
-/** Stops a body we do not want; undici reports that as an abort error nobody needs to see. */
-function abandon(body: Readable): void {
-  body.on('error', () => {})
-  body.destroy()
-}
-
 function mediaType(contentType: string | null): string | null {
   if (contentType === null) return null
   return contentType.split(';')[0]?.trim().toLowerCase() ?? null
+}
+
+/**
+ * One fetch's time limit. A deadline sweep (one interval per fetcher, every DEADLINE_TICK_MS,
+ * only while requests are open) stops a fetch past it, whatever it is doing: waiting for a
+ * connection, for headers, or reading a body that drips without ever going quiet. undici's own
+ * connect, headers and body-idle timeouts still apply within it. (A timer and an AbortSignal per
+ * request, and undici's wiring of the signal, cost a webhook delivery ~3–4 µs of CPU.)
+ */
+type Deadline = {
+  at: number
+  stopped: boolean
+  timedOut: boolean
+  reason: unknown
+  /** Stops what the fetch is doing now (the request in flight, or the one about to start). */
+  onStop: ((reason: unknown) => void) | null
+}
+
+/** A fetch outlives its time limit by at most this (the deadline sweep's period). */
+export const DEADLINE_TICK_MS = 100
+
+function stopDeadline(deadline: Deadline, reason: unknown, timedOut: boolean): void {
+  if (deadline.stopped) return
+  deadline.stopped = true
+  deadline.timedOut = timedOut
+  deadline.reason = reason
+  deadline.onStop?.(reason)
+}
+
+/** Why undici sees us stop a response we no longer want (cap reached, redirect, wrong type). */
+class Abandoned extends Error {}
+
+/** How a response's body is read, decided from its status and headers. */
+type BodyPlan =
+  | { read: false }
+  | { read: true; contentEncoding: string | null; maxBytes: number; discard: boolean }
+
+type Hop = {
+  status: number
+  headers: Record<string, string>
+  headersAt: number
+  /** Null when the plan said not to read it. */
+  body: BodyRead | null
+}
+
+/**
+ * One request through undici's dispatch API with a handler of our own: a body that needs no
+ * decoding (a webhook receiver's answer, most pages) is gathered in the handler up to its cap;
+ * an encoded one is streamed through its decoders. undici's request() wraps every response in a
+ * stream, an async resource and, with a signal, abort wiring: for a small request that cost as
+ * much CPU as the rest of the guarded client.
+ */
+function exchange(
+  agent: Agent,
+  dispatch: Dispatcher.DispatchOptions,
+  deadline: Deadline,
+  plan: (status: number, headers: Record<string, string>) => BodyPlan,
+): Promise<Hop> {
+  return new Promise<Hop>((resolve, reject) => {
+    if (deadline.stopped) {
+      reject(deadline.reason)
+      return
+    }
+    let settled = false
+    let controller: Dispatcher.DispatchController | null = null
+    let status = 0
+    let headers: Record<string, string> = {}
+    let headersAt = 0
+    // The identity body being gathered; or the stream feeding the decoders.
+    let gather: { maxBytes: number; discard: boolean; undecodable: boolean } | null = null
+    let encoded: Readable | null = null
+    const chunks: Buffer[] = []
+    let transferBytes = 0
+    let decodedBytes = 0
+    const settle = () => {
+      settled = true
+      deadline.onStop = null
+    }
+    const finish = (body: BodyRead | null) => {
+      if (settled) return
+      settle()
+      resolve({ status, headers, headersAt, body })
+    }
+    const fail = (err: unknown) => {
+      if (settled) return
+      settle()
+      reject(err)
+    }
+    const gathered = (truncated: boolean): BodyRead => ({
+      body:
+        gather === null || gather.discard || gather.undecodable
+          ? Buffer.alloc(0)
+          : Buffer.concat(chunks),
+      transferBytes,
+      decodedBytes,
+      truncated,
+    })
+    deadline.onStop = (reason) => {
+      if (controller !== null) controller.abort(reason as Error)
+      else fail(reason) // still queued: it is aborted when it would start
+    }
+    agent.dispatch(dispatch, {
+      onRequestStart(c) {
+        if (settled || deadline.stopped) {
+          c.abort((deadline.reason as Error | undefined) ?? new Abandoned())
+          return
+        }
+        controller = c
+      },
+      onResponseStart(c, statusCode, raw) {
+        if (statusCode < 200) return // informational: the real answer follows
+        status = statusCode
+        headers = flattenHeaders(raw)
+        headersAt = performance.now()
+        const wanted = plan(statusCode, headers)
+        if (!wanted.read) {
+          finish(null)
+          c.abort(new Abandoned())
+          return
+        }
+        const decoders = decodersFor(wanted.contentEncoding)
+        if (decoders !== null && decoders.length > 0) {
+          const source = new Readable({ read: () => c.resume() })
+          encoded = source
+          readDecoded(source, decoders, wanted.maxBytes, wanted.discard).then((read) => {
+            finish(read)
+            if (read.truncated) c.abort(new Abandoned())
+          }, fail)
+          return
+        }
+        // An unknown coding is read as is: its bytes still count, its content is not used.
+        gather = {
+          maxBytes: wanted.maxBytes,
+          discard: wanted.discard,
+          undecodable: decoders === null,
+        }
+      },
+      onResponseData(c, chunk) {
+        if (encoded !== null) {
+          if (!encoded.push(chunk)) c.pause()
+          return
+        }
+        if (gather === null || settled) return
+        transferBytes += chunk.length
+        const room = gather.maxBytes - decodedBytes
+        if (chunk.length > room) {
+          if (!gather.discard && room > 0) chunks.push(chunk.subarray(0, room))
+          decodedBytes = gather.maxBytes
+          finish(gathered(true))
+          c.abort(new Abandoned()) // stop the transfer of what the cap leaves unread
+          return
+        }
+        decodedBytes += chunk.length
+        if (!gather.discard) chunks.push(chunk)
+      },
+      onResponseEnd() {
+        if (encoded !== null) encoded.push(null)
+        else finish(gathered(false))
+      },
+      onResponseError(_c, err) {
+        encoded?.destroy(err)
+        fail(err)
+      },
+    })
+  })
 }
 
 export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFetcher {
@@ -428,7 +562,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
   // A URL's parse and verdict depend on the URL and this fetcher's rules alone (DNS answers are
   // judged at connect time, every time): a webhook subscription's URL is parsed and judged once,
   // not per delivery. The parsed URLs are shared, so they are never modified.
-  type Target = { url: URL; verdict: UrlVerdict }
+  type Target = { url: URL; verdict: UrlVerdict; path: string }
   const targets = new Map<string, Target>()
   function targetOf(href: string): Target | null {
     let target = targets.get(href)
@@ -440,7 +574,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
         return null
       }
       url.hash = ''
-      target = { url, verdict: checkTargetUrl(url, rules) }
+      target = { url, verdict: checkTargetUrl(url, rules), path: `${url.pathname}${url.search}` }
       if (targets.size >= 1_000) targets.clear()
       targets.set(href, target)
     }
@@ -455,24 +589,42 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     return insecureAgent
   }
 
+  const open = new Set<Deadline>()
+  let sweeper: ReturnType<typeof setInterval> | null = null
+  function sweep() {
+    if (open.size === 0) {
+      if (sweeper !== null) clearInterval(sweeper)
+      sweeper = null
+      return
+    }
+    const now = performance.now()
+    for (const deadline of open)
+      if (now >= deadline.at)
+        stopDeadline(deadline, new DOMException('The request timed out.', 'TimeoutError'), true)
+  }
+
   async function fetchGuarded(input: string | URL, request: FetchRequest): Promise<FetchOutcome> {
-    // The request's deadline: a timer cleared when the request is done. AbortSignal.timeout's
-    // timer fires even after its request finished (a DOMException and a timer callback each),
-    // which cost webhook deliveries to a fast receiver ~5% of their CPU.
-    const deadline = new AbortController()
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException('The request timed out.', 'TimeoutError')),
-      request.timeoutMs ?? options.requestTimeoutMs ?? 15_000,
-    )
-    timer.unref()
+    const started = performance.now()
+    const deadline: Deadline = {
+      at: started + (request.timeoutMs ?? options.requestTimeoutMs ?? 15_000),
+      stopped: false,
+      timedOut: false,
+      reason: undefined,
+      onStop: null,
+    }
+    open.add(deadline)
+    if (sweeper === null) {
+      sweeper = setInterval(sweep, DEADLINE_TICK_MS)
+      sweeper.unref()
+    }
     const outer = options.signal
-    const abortWithOuter = () => deadline.abort(outer?.reason)
+    const abortWithOuter = () => stopDeadline(deadline, outer?.reason, false)
     if (outer?.aborted) abortWithOuter()
     else outer?.addEventListener('abort', abortWithOuter, { once: true })
     try {
-      return await fetchUntil(input, request, deadline.signal)
+      return await fetchUntil(input, request, deadline, started)
     } finally {
-      clearTimeout(timer)
+      open.delete(deadline)
       outer?.removeEventListener('abort', abortWithOuter)
     }
   }
@@ -480,15 +632,40 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
   async function fetchUntil(
     input: string | URL,
     request: FetchRequest,
-    signal: AbortSignal,
+    deadline: Deadline,
+    started: number,
   ): Promise<FetchOutcome> {
     const method = request.method ?? 'GET'
-    const started = performance.now()
     const redirects: RedirectHop[] = []
-    const seen = new Set<string>()
+    let seen: Set<string> | null = null
     let target = targetOf(String(input))
     if (target === null) {
       return fail('blocked', `not a URL: ${String(input).slice(0, 200)}`, String(input))
+    }
+    const headers = [
+      'user-agent',
+      options.userAgent,
+      'accept',
+      request.accept ?? '*/*',
+      'accept-encoding',
+      'gzip, deflate, br',
+    ]
+    if (request.headers !== undefined) for (const h of request.headers) headers.push(h)
+    const follow = request.followRedirects !== false
+    const plan = (status: number, got: Record<string, string>): BodyPlan => {
+      // A 3xx without Location is an ordinary response (browsers show its body).
+      if (follow && REDIRECT_STATUSES.has(status) && got.location !== undefined) return NO_BODY
+      if (request.wantContentType?.(mediaType(got['content-type'] ?? null)) === false)
+        return NO_BODY
+      // A HEAD answer has no body, whatever its headers say.
+      if (method === 'HEAD')
+        return { read: true, contentEncoding: null, maxBytes: 0, discard: true }
+      return {
+        read: true,
+        contentEncoding: got['content-encoding'] ?? null,
+        maxBytes: request.maxBytes,
+        discard: request.discardBody === true,
+      }
     }
 
     function fail(kind: FetchFailureKind, cause: string, at: string): FetchOutcome {
@@ -497,41 +674,36 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     }
 
     for (;;) {
-      const { url, verdict } = target
+      const { url, verdict, path } = target
       if (!verdict.ok) return fail('blocked', verdict.reason, url.href)
-      if (seen.has(url.href)) return fail('redirect', `redirect loop at ${url.href}`, url.href)
-      seen.add(url.href)
       const hopStarted = performance.now()
-      let response
+      let hop: Hop
       try {
-        response = await agentFor(request.insecureTls === true).request({
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method,
-          headers: {
-            'user-agent': options.userAgent,
-            accept: request.accept ?? '*/*',
-            'accept-encoding': 'gzip, deflate, br',
-            ...request.headers,
+        hop = await exchange(
+          agentFor(request.insecureTls === true),
+          {
+            origin: url.origin,
+            path,
+            method,
+            headers,
+            ...(request.body === undefined ? {} : { body: request.body }),
           },
-          ...(request.body === undefined ? {} : { body: request.body }),
-          signal,
-        })
+          deadline,
+          plan,
+        )
       } catch (err) {
-        const { kind, cause } = classifyError(err, signal)
+        const { kind, cause } = classifyError(err, deadline)
         return fail(kind, cause, url.href)
       }
-      const ttfbMs = performance.now() - hopStarted
-      const headers = flattenHeaders(response.headers)
-      const location = headers.location
-      // A 3xx without Location is an ordinary response (browsers show its body).
+      const ttfbMs = hop.headersAt - hopStarted
+      const location = hop.headers.location
       if (
-        request.followRedirects !== false &&
-        REDIRECT_STATUSES.has(response.statusCode) &&
-        location !== undefined
+        follow &&
+        hop.body === null &&
+        location !== undefined &&
+        REDIRECT_STATUSES.has(hop.status)
       ) {
-        abandon(response.body)
-        redirects.push({ url: url.href, status: response.statusCode, location, ttfbMs })
+        redirects.push({ url: url.href, status: hop.status, location, ttfbMs })
         if (redirects.length > maxRedirects) {
           return fail('redirect', `more than ${maxRedirects} redirects`, url.href)
         }
@@ -545,51 +717,33 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
         if (next === null) {
           return fail('protocol', `unparseable Location ${location.slice(0, 200)}`, url.href)
         }
+        seen ??= new Set([url.href])
+        if (seen.has(next.url.href)) {
+          return fail('redirect', `redirect loop at ${next.url.href}`, next.url.href)
+        }
+        seen.add(next.url.href)
         target = next
         continue
       }
 
-      const contentType = headers['content-type'] ?? null
-      const contentEncoding = headers['content-encoding'] ?? null
-      const wanted = request.wantContentType?.(mediaType(contentType)) ?? true
-      const headersAt = performance.now()
-      let read: BodyRead
-      if (method === 'HEAD' || !wanted) {
-        abandon(response.body)
-        read = { body: Buffer.alloc(0), transferBytes: 0, decodedBytes: 0, truncated: false }
-      } else {
-        try {
-          read = await readBody(
-            response.body,
-            contentEncoding,
-            request.maxBytes,
-            request.discardBody === true,
-          )
-        } catch (err) {
-          abandon(response.body)
-          const { kind, cause } = classifyError(err, signal)
-          return fail(kind, cause, url.href)
-        }
-        // Stop the transfer of whatever the cap left unread.
-        if (read.truncated) abandon(response.body)
-      }
       const ended = performance.now()
+      const read = hop.body ?? EMPTY_READ
       return {
         ok: true,
         response: {
           url: url.href,
-          status: response.statusCode,
-          headers,
+          status: hop.status,
+          headers: hop.headers,
           body: read.body,
-          contentType,
-          contentEncoding,
+          contentType: hop.headers['content-type'] ?? null,
+          contentEncoding: hop.headers['content-encoding'] ?? null,
           transferBytes: read.transferBytes,
           decodedBytes: read.decodedBytes,
           truncated: read.truncated,
-          skipped: !wanted,
+          skipped: hop.body === null,
           redirects,
           ttfbMs,
-          downloadMs: ended - headersAt,
+          downloadMs: ended - hop.headersAt,
           totalMs: ended - started,
           tlsValid: url.protocol === 'https:' ? request.insecureTls !== true : null,
         },
@@ -601,7 +755,17 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
     fetch: fetchGuarded,
     userAgent: options.userAgent,
     async close() {
+      if (sweeper !== null) clearInterval(sweeper)
+      sweeper = null
       await Promise.all([secureAgent.destroy(), insecureAgent?.destroy()])
     },
   }
+}
+
+const NO_BODY: BodyPlan = { read: false }
+const EMPTY_READ: BodyRead = {
+  body: Buffer.alloc(0),
+  transferBytes: 0,
+  decodedBytes: 0,
+  truncated: false,
 }

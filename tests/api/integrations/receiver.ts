@@ -11,13 +11,17 @@ export interface Received {
   body: string
 }
 
-export type Answer = { status: number; body?: string } | Promise<{ status: number; body?: string }>
+/** `drip`: send the status, then a byte every 20 ms until the sender hangs up. */
+type Reply = { status: number; body?: string; drip?: boolean }
+export type Answer = Reply | Promise<Reply>
 
 export interface Receiver {
   port: number
   url: (path?: string) => string
   received: Received[]
   answer: (req: Received) => Answer
+  /** Dripping answers the sender hung up on. */
+  hungUp: number
   down(): Promise<void>
   up(): Promise<void>
   close(): Promise<void>
@@ -30,6 +34,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: (path = '/hooks') => `http://127.0.0.1:${receiver.port}${path}`,
     received: [],
     answer: () => ({ status: 204 }),
+    hungUp: 0,
     async down() {
       const s = server
       server = null
@@ -52,7 +57,16 @@ export async function startReceiver(): Promise<Receiver> {
     const got = { path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') }
     receiver.received.push(got)
     try {
-      const { status, body } = await receiver.answer(got)
+      const { status, body, drip } = await receiver.answer(got)
+      if (drip) {
+        res.writeHead(status, { 'content-type': 'text/plain' })
+        const timer = setInterval(() => res.write('.'), 20)
+        res.on('close', () => {
+          clearInterval(timer)
+          receiver.hungUp++
+        })
+        return
+      }
       res.writeHead(status, { 'content-type': 'text/plain' }).end(body ?? '')
     } catch {
       res.destroy()

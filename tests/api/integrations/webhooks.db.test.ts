@@ -88,6 +88,7 @@ beforeEach(async () => {
   ctx.clock.set(new Date())
   receiver.received.length = 0
   receiver.answer = () => ({ status: 204 })
+  receiver.hungUp = 0
   await ctx.deps.db.delete(webhookSubscriptions)
 })
 
@@ -243,6 +244,22 @@ describe('webhook delivery', () => {
       .from(webhookDeliveries)
       .where(eq(webhookDeliveries.subscriptionId, slow.id))
     expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
+  })
+
+  it('gives up on a receiver that answers at once but drips its body for longer than the timeout', async () => {
+    const drip = await subscribe(receiver.url('/drip'), ['deal.won'])
+    receiver.answer = () => ({ status: 200, drip: true })
+    await emit('deal.won')
+    // A byte every 20 ms: never quiet long enough for the idle timeout, and the 4 KB excerpt
+    // would take 80 s to fill. Only the delivery's overall time limit ends this answer.
+    const r = await drain({ timeoutMs: 300 })
+    expect(r).toMatchObject({ claimed: 1, delivered: 0, retried: 1 })
+    const [row] = await ctx.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.subscriptionId, drip.id))
+    expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
+    await eventually(() => receiver.hungUp === 1) // and the receiver saw it hang up
   })
 })
 

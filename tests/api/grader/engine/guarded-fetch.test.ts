@@ -372,6 +372,32 @@ describe('caps', () => {
     })
   })
 
+  it('gives up on a request still waiting for a connection at its time limit, and never sends it', async () => {
+    // Six held requests take every connection the fetcher opens to a site; a seventh with a
+    // short time limit waits behind them.
+    const answers: (() => void)[] = []
+    const allBusy = Promise.withResolvers<void>()
+    withReq((req, res) => {
+      if (!req.url?.startsWith('/held/')) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('not held')
+        return
+      }
+      answers.push(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('held'))
+      if (answers.length === 6) allBusy.resolve()
+    })
+    const held = Array.from({ length: 6 }, (_, i) => get(site(`/held/${i}`)))
+    await allBusy.promise
+    const queued = await get(site('/late'), { timeoutMs: 200 })
+    expect(queued.ok === false && queued.error.kind).toBe('timeout')
+    for (const answer of answers) answer()
+    expect((await Promise.all(held)).every((o) => o.ok)).toBe(true)
+    // Requests to a site go out in order: one sent now comes after anything still queued.
+    const after = await get(site('/after'))
+    expect(after.ok).toBe(true)
+    expect(stage.requests.map((r) => r.path)).not.toContain('/late')
+    expect(stage.requests.at(-1)?.path).toBe('/after')
+  })
+
   it("stops a request when the grading's own signal aborts, before or during it", async () => {
     const grading = new AbortController()
     const bounded = createGuardedFetcher(stage.fetcherOptions({ signal: grading.signal }))
