@@ -1,10 +1,11 @@
 // The composition root: configuration → dependencies → the Hono app in front, static files,
 // and Astro's page renderer behind it. Started by `npm start` (scripts/start.ts builds first).
 import { createServer } from 'node:http'
-import { serve } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createApp } from './api/app.ts'
+import { trackedLinkRedirect } from './api/tracking/redirect.ts'
 import { createDeps } from './api/deps.ts'
 import { openClickWriter } from './api/tracking/click-journal.ts'
 import { startBackground } from './api/background.ts'
@@ -56,7 +57,8 @@ export async function startServer(
   // Tracked-link clicks are committed in groups (journaled first on the embedded database, which
   // replays what a crash left); the writer is drained before the database closes.
   const clicks = await openClickWriter(deps)
-  const api = createApp(deps, clicks)
+  const trackedLink = trackedLinkRedirect(deps, clicks)
+  const api = createApp(deps, clicks, trackedLink)
   // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
   // Hono's; static files are served next; everything else is rendered by Astro.
   const apiPaths = /^\/(api|r|u|d)(\/|$)/
@@ -88,12 +90,21 @@ export async function startServer(
     return render(bindings)
   }
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve(
-      { fetch: fetch as never, port: env.PORT, hostname: env.HOST, createServer },
-      () => resolve(s),
-    )
+  // A click on a cached tracked link is answered on node:http before the adapter builds a Request
+  // for it (api/tracking/redirect.ts); everything else goes through the adapter to the apps.
+  const adapter = getRequestListener(fetch as never, { hostname: env.HOST })
+  const server = createServer((incoming, outgoing) => {
+    let answered = false
+    try {
+      answered = trackedLink.node(incoming, outgoing)
+    } catch (err) {
+      // Thrown before anything was recorded or written: the app answers it (its onError, if
+      // it throws there too), instead of the exception taking the process down.
+      deps.logger.error('tracked link fast path failed', { err })
+    }
+    if (!answered) void adapter(incoming, outgoing)
   })
+  await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve))
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`
@@ -117,7 +128,7 @@ export async function startServer(
       (closing ??= (async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve())
-          ;(server as import('node:http').Server).closeIdleConnections?.()
+          server.closeIdleConnections()
         })
         // Before the database closes: the batch in flight records its outcomes.
         await background.stop()

@@ -42,7 +42,7 @@ import { webhookRoutes } from './routes/webhooks.ts'
 import { openApiRoutes } from './routes/openapi.ts'
 import { searchRoutes } from './routes/search.ts'
 import { activityRoutes } from './routes/activities.ts'
-import { trackedLinkRedirect } from './tracking/redirect.ts'
+import { trackedLinkRedirect, type TrackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
  * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; server.ts puts
@@ -58,6 +58,8 @@ import { trackedLinkRedirect } from './tracking/redirect.ts'
 export function createApp(
   deps: Deps,
   clicks: ClickWriter = createClickWriter(deps.db, deps.logger),
+  /** The tracked-link redirect, when the composition root also serves it on node:http (server.ts). */
+  trackedLink: TrackedLinkRedirect = trackedLinkRedirect(deps, clicks),
 ) {
   const api = createApiApp(deps, clicks)
   // Deliberately untyped variables: a hot route cannot read c.var.deps (there is none); it gets
@@ -68,9 +70,8 @@ export function createApp(
   // here instead of the API's JSON one. Not in the access log, which would hold the token. The
   // click writer comes from the composition root (server.ts drains it before the database
   // closes); without one, this app gets its own.
-  const trackedLink = trackedLinkRedirect(deps, clicks)
-  front.get('/r', trackedLink)
-  front.get('/r/*', trackedLink)
+  front.get('/r', trackedLink.hono)
+  front.get('/r/*', trackedLink.hono)
   // c.env carries Node's request and response (client IP, raw headers) on to the API.
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {

@@ -1,7 +1,8 @@
+import type { IncomingMessage } from 'node:http'
 import type { Context } from 'hono'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import ipaddr from 'ipaddr.js'
-import { rawHeader } from './raw-header.ts'
+import { nodeHeader, rawHeader } from './raw-header.ts'
 
 /**
  * The client's IP, the one way every route, rate limit and click reads it. With TRUST_PROXY on,
@@ -20,6 +21,15 @@ export function clientIp(c: Context, trustProxy: boolean): string {
   } catch {
     return 'unknown' // app.request() in tests has no socket
   }
+}
+
+/** The same for a request answered on node:http without Hono (the tracked-link redirect's fast path). */
+export function nodeClientIp(incoming: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = proxiedAddress(nodeHeader(incoming.headers, 'x-forwarded-for'))
+    if (forwarded) return forwarded
+  }
+  return incoming.socket.remoteAddress ?? 'unknown'
 }
 
 /** The last entry of an X-Forwarded-For value when it is an IP address, else null. */

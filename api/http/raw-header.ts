@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Context } from 'hono'
 
 /**
@@ -9,9 +9,12 @@ import type { Context } from 'hono'
  */
 export function rawHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  if (incoming?.headers) {
-    const value = incoming.headers[name]
-    return Array.isArray(value) ? value.join(', ') : value
-  }
+  if (incoming?.headers) return nodeHeader(incoming.headers, name)
   return c.req.header(name)
+}
+
+/** A header of Node's parsed request (`name` in lower case); repeated ones joined as Headers would. */
+export function nodeHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value.join(', ') : value
 }

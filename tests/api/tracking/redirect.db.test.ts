@@ -1,5 +1,6 @@
+import { createServer } from 'node:http'
 import { connect } from 'node:net'
-import { serve } from '@hono/node-server'
+import { getRequestListener, serve } from '@hono/node-server'
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
@@ -7,6 +8,7 @@ import { clickEvents, trackedLinks } from '../../../api/db/schema.ts'
 import type { Deps } from '../../../api/deps.ts'
 import { createLogger } from '../../../api/logger.ts'
 import { createClickWriter, type ClickWriterOptions } from '../../../api/tracking/click-writer.ts'
+import { trackedLinkRedirect } from '../../../api/tracking/redirect.ts'
 import { newTrackingToken } from '../../../api/tracking/token.ts'
 import { GET as robotsTxt } from '../../../src/pages/robots.txt.ts'
 import { ORIGIN, setupTestApp } from '../../helpers.ts'
@@ -136,6 +138,80 @@ describe('GET /r/<token>', () => {
     const get = await app.request(`/r/${tokens[0]}`, { headers: SCANNER })
     expect([...get.headers]).toEqual([...head.headers])
     expect(await clicksFor(tokens[0]!)).toHaveLength(1)
+  })
+
+  it('answers a cached link on node:http before Hono, with the bytes the app writes, as the server does', async () => {
+    const lines: string[] = []
+    const deps: Deps = {
+      ...ctx.deps,
+      logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }),
+    }
+    const clicks = createClickWriter(deps.db, deps.logger)
+    writers.push(clicks)
+    const trackedLink = trackedLinkRedirect(deps, clicks)
+    const app = createApp(deps, clicks, trackedLink)
+    // server.ts's dispatch: the fast path first, the adapter for whatever it leaves.
+    const adapter = getRequestListener(app.fetch)
+    const viaApp: string[] = []
+    const server = createServer((incoming, outgoing) => {
+      if (trackedLink.node(incoming, outgoing)) return
+      viaApp.push(`${incoming.method} ${incoming.url}`)
+      void adapter(incoming, outgoing)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as { port: number }).port
+      const { tokens } = await addTrackedLinks(ctx.deps.db, ['https://www.example.com/fast'])
+      const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1')
+          let out = ''
+          socket.on('data', (d) => (out += d))
+          socket.on('end', () => resolve(out.replace(/^Date: .*\r\n/im, '')))
+          socket.on('error', reject)
+          const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
+          socket.write(
+            `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.join('')}Connection: close\r\n\r\n`,
+          )
+        })
+      const path = `/r/${tokens[0]}`
+      // Not cached yet: the app looks it up (and caches it); then the fast path answers.
+      const first = await raw('GET', path, BROWSER)
+      const fast = await raw('GET', path, BROWSER)
+      const head = await raw('HEAD', path, SCANNER)
+      const withQuery = await raw('GET', `${path}?utm_source=x`, SCANNER)
+      expect(viaApp).toEqual([`GET ${path}`, `GET ${path}?utm_source=x`])
+      expect(first).toMatch(
+        /^HTTP\/1\.1 302 Found\r\nLocation: https:\/\/www\.example\.com\/fast\r\n/,
+      )
+      expect(fast).toBe(first)
+      expect(withQuery).toBe(first)
+      expect(head).toBe(
+        first.replace('Transfer-Encoding: chunked\r\n', '').replace(/0\r\n\r\n$/, ''),
+      )
+      // Three clicks (HEAD records nothing), the fast path's as complete as the app's.
+      const rows = await clicksFor(tokens[0]!)
+      expect(rows).toHaveLength(3)
+      const fromBrowser = rows.filter((r) => r.userAgent === BROWSER['user-agent'])
+      expect(fromBrowser).toHaveLength(2)
+      expect(fromBrowser[1]).toMatchObject({
+        ...fromBrowser[0],
+        id: fromBrowser[1]!.id,
+        createdAt: fromBrowser[1]!.createdAt,
+      })
+      expect(fromBrowser[1]!.ip).toBe('127.0.0.1')
+      expect(fromBrowser[1]!.headers).toMatchObject({
+        'referer-origin': 'https://mail.example.net',
+      })
+      // The fast path writes no access log line either (it would hold the token).
+      expect(lines.join('\n')).not.toContain(tokens[0]!)
+      // Malformed, another method, a longer path: left to the app, which answers its pages.
+      expect(await raw('GET', '/r/not-a-token')).toMatch(/^HTTP\/1\.1 404/)
+      expect(await raw('POST', path)).toMatch(/^HTTP\/1\.1 40[34]/)
+      expect(viaApp).toHaveLength(4)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it('serves a known link from memory: tracked links never change', async () => {
