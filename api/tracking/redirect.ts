@@ -5,7 +5,7 @@ import { clientIp, nodeClientIp } from '../http/client-ip.ts'
 import { nodeHeader, rawHeader } from '../http/raw-header.ts'
 import { fastRedirect, writeRedirect } from '../http/redirect.ts'
 import { beaconLocation, carriesBeacon, newBeaconRef } from './beacon.ts'
-import type { ClickWriter } from './click-writer.ts'
+import type { Click, ClickWriter } from './click-writer.ts'
 import {
   createLinkLookup,
   type LinkLookup,
@@ -97,36 +97,38 @@ export function trackedLinkRedirect(
   const trustProxy = deps.env.TRUST_PROXY
   const appOrigin = deps.env.APP_ORIGIN
 
-  /** Records a GET's click; resolves with the Location to send once it is durable. */
-  const record = (
+  /** A GET's click, to record before its 302. */
+  const clickOf = (
     token: string,
     link: TrackedLink,
     method: string,
     ip: string,
     read: (name: string) => string | undefined,
-  ): Promise<string> => {
-    // A page of this site gets a single-use reference its beacon sends back after interaction.
-    const beaconRef = carriesBeacon(link.url, appOrigin) ? newBeaconRef() : null
-    return clicks
-      .record({
-        token,
-        recipientId: link.recipientId,
-        campaignId: link.campaignId,
-        method,
-        ip,
-        userAgent: read('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
-        headers: clickHeaders(read),
-        beaconRef,
-        at: deps.now(),
-      })
-      .then(() => (beaconRef ? beaconLocation(link.url, beaconRef) : link.url))
-  }
+    beaconRef: string | null,
+  ): Click => ({
+    token,
+    recipientId: link.recipientId,
+    campaignId: link.campaignId,
+    method,
+    ip,
+    userAgent: read('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
+    headers: clickHeaders(read),
+    beaconRef,
+    at: deps.now(),
+  })
+  // A page of this site gets a single-use reference its beacon sends back after interaction.
+  const beaconFor = (link: TrackedLink) =>
+    carriesBeacon(link.url, appOrigin) ? newBeaconRef() : null
+  const locationOf = (link: TrackedLink, beaconRef: string | null) =>
+    beaconRef ? beaconLocation(link.url, beaconRef) : link.url
 
   const follow = (c: Context, token: string, link: TrackedLink): Response | Promise<Response> => {
     if (c.req.method === 'HEAD') return fastRedirect(c, link.url)
-    return record(token, link, c.req.method, clientIp(c, trustProxy), (name) =>
-      rawHeader(c, name),
-    ).then((location) => fastRedirect(c, location))
+    const beaconRef = beaconFor(link)
+    const read = (name: string) => rawHeader(c, name)
+    return clicks
+      .record(clickOf(token, link, c.req.method, clientIp(c, trustProxy), read, beaconRef))
+      .then(() => fastRedirect(c, locationOf(link, beaconRef)))
   }
 
   const hono = (c: Context): Response | Promise<Response> => {
@@ -168,10 +170,11 @@ export function trackedLinkRedirect(
       return true
     }
     const headers = incoming.headers
-    record(token, link, method, nodeClientIp(incoming, trustProxy), (name) =>
-      nodeHeader(headers, name),
-    ).then(
-      (location) => answer(outgoing, location),
+    const read = (name: string) => nodeHeader(headers, name)
+    const beaconRef = beaconFor(link)
+    const ip = nodeClientIp(incoming, trustProxy)
+    clicks.record(clickOf(token, link, method, ip, read, beaconRef)).then(
+      () => answer(outgoing, locationOf(link, beaconRef)),
       // The writer does not reject (its failure policy counts the click); if it ever does, the
       // visitor still gets the link.
       (err: unknown) => {
