@@ -3,11 +3,16 @@
 // - At least once, in order per subscription. A claim leases a subscription's oldest pending
 //   delivery (its head), locked with FOR UPDATE SKIP LOCKED and re-checked on the locked row, and,
 //   unless the head's last attempt failed, reads the deliveries after it too (up to
-//   `batchSize`), in one statement. The head's lease stands for the whole batch: nobody else can
+//   `claimSize`), in one statement. The head's lease stands for the whole batch: nobody else can
 //   claim that subscription until the head is recorded, so several processes sharing one
 //   PostgreSQL never send one delivery twice at once, and the deliveries after the head need no
 //   write of their own. A batch is sent one request after another, in event order, never past
 //   the lease; at the first failure the rest of it is left to wait behind the failed one.
+// - A lane whose claim (or last read) came back full reads on, `batchSize` deliveries at a time,
+//   while it sends: a backlog goes out as one stream instead of claim, send, record, claim again,
+//   each claim and record a pause of the whole lane (on PostgreSQL, where every lane ended its
+//   batch at about the same time, a pause of the worker). The claim itself reads few, so that
+//   the first requests go out soon.
 // - Every `batchMs` a batch's successes are recorded and, in the same statement, the lease is
 //   handed from the head (now delivered) to the batch's next delivery, which becomes the head;
 //   the batch goes on (for up to `laneMs`) without being claimed and read again. A crashed
@@ -59,7 +64,9 @@ export interface WebhookDeliveryOptions {
   workerId: string
   /** Subscriptions served at once, each by one lane sending its batch in order. */
   concurrency: number
-  /** Deliveries of one subscription claimed together (a head that failed goes alone). */
+  /** Deliveries of one subscription read by its claim (a head that failed goes alone). */
+  claimSize: number
+  /** Deliveries a lane reads ahead at a time, behind its claim, while it sends. */
   batchSize: number
   /**
    * A batch's successes are recorded at least this often: after this long, what it sent is
@@ -85,6 +92,7 @@ export interface WebhookDeliveryOptions {
 
 export const WEBHOOK_DELIVERY_DEFAULTS: Omit<WebhookDeliveryOptions, 'workerId'> = {
   concurrency: 8,
+  claimSize: 50,
   batchSize: 500,
   batchMs: 1_000,
   laneMs: 10_000,
@@ -144,6 +152,8 @@ export interface ClaimedBatch {
   secret: string
   leaseUntil: Date
   deliveries: ClaimedDelivery[]
+  /** The claim filled its batch: more deliveries may wait behind it, to be read ahead. */
+  more: boolean
 }
 
 /**
@@ -217,9 +227,37 @@ export async function claimDeliveries(
     join webhook_events e on e.id = b.event_id
     order by b.subscription_id, b.event_id`)
   const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows
-  const events = new Map<string, { eventAt: Date; payload: string }>()
   const batches = new Map<string, ClaimedBatch>()
-  for (const r of rows) {
+  const deliveries = deliveriesOf(rows)
+  for (let i = 0; i < rows.length; i++) {
+    const subscriptionId = deliveries[i]!.subscriptionId
+    let batch = batches.get(subscriptionId)
+    if (!batch) {
+      // Rows come in event order per subscription: the first is the head, with url and secret.
+      const r = rows[i]!
+      const url = r.url as string
+      const secret = r.secret as string
+      batch = { subscriptionId, url, secret, leaseUntil, deliveries: [], more: false }
+      batches.set(subscriptionId, batch)
+    }
+    batch.deliveries.push(deliveries[i]!)
+  }
+  // A head that failed before goes alone (one row), so only a full batch of several reads on.
+  if (options.batchSize > 1)
+    for (const batch of batches.values()) batch.more = batch.deliveries.length >= options.batchSize
+  // Oldest heads first, as claimed.
+  return [...batches.values()].sort((a, b) =>
+    a.deliveries[0]!.eventId < b.deliveries[0]!.eventId ? -1 : 1,
+  )
+}
+
+/**
+ * Deliveries from rows of (subscription_id, event_id, attempts, type, data as text, created_at),
+ * each event's payload built once however many subscriptions it goes to.
+ */
+function deliveriesOf(rows: Record<string, unknown>[]): ClaimedDelivery[] {
+  const events = new Map<string, { eventAt: Date; payload: string }>()
+  return rows.map((r) => {
     const eventId = r.event_id as string
     let event = events.get(eventId)
     if (!event) {
@@ -231,27 +269,38 @@ export async function claimDeliveries(
       }
       events.set(eventId, event)
     }
-    const subscriptionId = r.subscription_id as string
-    let batch = batches.get(subscriptionId)
-    if (!batch) {
-      // Rows come in event order per subscription: the first is the head, with url and secret.
-      const url = r.url as string
-      const secret = r.secret as string
-      batch = { subscriptionId, url, secret, leaseUntil, deliveries: [] }
-      batches.set(subscriptionId, batch)
-    }
-    batch.deliveries.push({
-      subscriptionId,
+    return {
+      subscriptionId: r.subscription_id as string,
       eventId,
       attempts: Number(r.attempts),
       eventAt: event.eventAt,
       payload: event.payload,
-    })
-  }
-  // Oldest heads first, as claimed.
-  return [...batches.values()].sort((a, b) =>
-    a.deliveries[0]!.eventId < b.deliveries[0]!.eventId ? -1 : 1,
-  )
+    }
+  })
+}
+
+/**
+ * Reads the next pending deliveries of a subscription after `after`, for a lane that holds the
+ * subscription's head leased: read, not written, as a claim reads a head's followers (the head's
+ * lease keeps every other claim off the subscription). A lane reads ahead while it sends, so
+ * that a long queue is not claimed again batch by batch, each claim and record a pause in which
+ * the lane sent nothing.
+ */
+export async function readAhead(
+  db: Db,
+  subscriptionId: string,
+  after: string,
+  limit: number,
+): Promise<ClaimedDelivery[]> {
+  const result = await db.execute(sql`
+    select d.subscription_id, d.event_id, d.attempts + 1 as attempts, e.type,
+      e.data::text as data, e.created_at
+    from webhook_deliveries d
+    join webhook_events e on e.id = d.event_id
+    where d.subscription_id = ${subscriptionId} and d.status = 'pending' and d.event_id > ${after}
+    order by d.event_id
+    limit ${limit}`)
+  return deliveriesOf((result as unknown as { rows: Record<string, unknown>[] }).rows)
 }
 
 export interface AttemptResult {
@@ -621,9 +670,11 @@ function add(total: DrainResult, part: DrainResult) {
 /**
  * Sends one subscription's batch in order, one request at a time, the head always; stops at the
  * first failure (the rest waits behind it), before a request could outlast the lease, after
- * `laneMs`, or when told to stop. Every `batchMs` the successes so far are recorded and the
- * lease handed on to the next delivery, so a crash re-sends at most `batchMs` of them. The
- * successes are recorded before it returns, which frees the subscription for the next claim.
+ * `laneMs`, or when told to stop. While its claim was full it reads ahead, half a batch before
+ * its queue runs dry, so a backlog goes out as one stream. Every `batchMs` the successes so far
+ * are recorded and the lease handed on to the next delivery, so a crash re-sends at most
+ * `batchMs` of them. The successes are recorded before it returns, which frees the subscription
+ * for the next claim.
  */
 async function deliverBatch(
   deps: DeliveryDeps,
@@ -634,16 +685,39 @@ async function deliverBatch(
   stopping: () => boolean = () => false,
 ): Promise<DrainResult> {
   const result = emptyResult()
-  result.claimed = batch.deliveries.length
+  const queue = batch.deliveries
   const target: WebhookTarget = { url: batch.url, sign: webhookSigner(batch.secret) }
   let delivered: DeliveredAttempt[] = []
   const laneStarted = deps.now().getTime()
   let segmentStarted = laneStarted
-  let head = batch.deliveries[0]!.eventId
+  let head = queue[0]!.eventId
   let leaseUntil = batch.leaseUntil.getTime()
+  let more = batch.more
+  let reading: Promise<ClaimedDelivery[]> | null = null
+  const readMore = () => {
+    reading = readAhead(deps.db, batch.subscriptionId, queue.at(-1)!.eventId, options.batchSize)
+    // Read while sending: a failure shows when the lane needs the rows (or never, if it stops).
+    reading.catch(() => {})
+  }
   let i = 0
-  for (; i < batch.deliveries.length; i++) {
-    const delivery = batch.deliveries[i]!
+  for (;;) {
+    if (more && reading === null && queue.length - i <= options.batchSize / 2) readMore()
+    if (i === queue.length) {
+      if (reading === null) break
+      let got: ClaimedDelivery[]
+      try {
+        got = await reading
+      } catch (err) {
+        deps.logger.error('webhook read-ahead failed', { err })
+        got = []
+      }
+      reading = null
+      more = got.length >= options.batchSize
+      if (got.length === 0) break
+      for (const d of got) queue.push(d)
+      continue
+    }
+    const delivery = queue[i]!
     let now = deps.now()
     if (i > 0) {
       // A request may outlast its time limit by up to the fetcher's deadline sweep period.
@@ -670,6 +744,7 @@ async function deliverBatch(
         segmentStarted = now.getTime()
       }
     }
+    i++
     const attempt = await sendWebhook(fetcher, target, delivery, now, options.timeoutMs)
     if (attempt.ok) {
       delivered.push({ delivery, result: attempt, at: deps.now() })
@@ -678,6 +753,7 @@ async function deliverBatch(
     // The failing streak is judged after the successes before it.
     await record(delivered)
     result.delivered += delivered.length
+    delivered = []
     const outcome = await recordFailure(deps, delivery, attempt, options)
     if (outcome === 'retry') result.retried++
     else if (outcome === 'failed') result.failed++
@@ -689,12 +765,12 @@ async function deliverBatch(
       error: attempt.error,
       outcome,
     })
-    result.released = batch.deliveries.length - i - 1
-    return result
+    break
   }
   await record(delivered)
   result.delivered += delivered.length
-  result.released = batch.deliveries.length - i
+  result.claimed = queue.length
+  result.released = queue.length - i
   return result
 }
 
@@ -726,7 +802,7 @@ export async function deliverDue(
   const batches = await claimDeliveries(deps.db, {
     now: deps.now(),
     limit: options.concurrency,
-    batchSize: options.batchSize,
+    batchSize: Math.min(options.claimSize, options.batchSize),
     leaseMs: options.leaseMs,
     workerId: options.workerId,
   })
@@ -819,7 +895,7 @@ export function startWebhookDelivery(
           batches = await claimDeliveries(deps.db, {
             now: deps.now(),
             limit: free,
-            batchSize: options.batchSize,
+            batchSize: Math.min(options.claimSize, options.batchSize),
             leaseMs: options.leaseMs,
             workerId: options.workerId,
           })

@@ -271,13 +271,14 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
       .orderBy(asc(webhookDeliveries.eventId))
 
-  it('claims a backlog in one batch per subscription and records every delivery and its log entry', async () => {
+  it('claims a backlog in one batch per subscription, reads on past a full one, and records every delivery and its log entry', async () => {
     const a = await subscribe(receiver.url('/a'), ['lead.captured'])
     const b = await subscribe(receiver.url('/b'), ['lead.captured'])
     const ids: string[] = []
     for (let i = 0; i < 12; i++) ids.push(await emit('lead.captured', { n: i }))
-    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 20, delivered: 20 })
-    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 4, delivered: 4 })
+    // Claimed 10 each, the last 2 each read ahead by the lane holding the subscription.
+    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 24, delivered: 24 })
+    expect(await drain({ batchSize: 10 })).toMatchObject({ claimed: 0 })
     for (const [sub, path] of [
       [a, '/a'],
       [b, '/b'],
@@ -748,38 +749,42 @@ describe('events are written with the change that causes them', () => {
 })
 
 describe('several workers sharing one database', () => {
-  it('deliver each event once per subscription, in order, past a dead receiver', async () => {
-    await subscribe(receiver.url('/a'), ['lead.captured'])
-    await subscribe(receiver.url('/b'), ['lead.captured'])
-    await subscribe(receiver.url('/dead'), ['lead.captured'])
-    receiver.answer = (req) => (req.path === '/dead' ? { status: 503 } : { status: 200 })
-    const ids: string[] = []
-    for (let i = 0; i < 8; i++) ids.push(await emit('lead.captured', { n: i }))
-    const worker = async (workerId: string) => {
-      for (let round = 0; round < 60; round++) {
-        const r = await drain({ workerId, concurrency: 2 })
-        if (r.claimed === 0) {
-          const left = await ctx.deps.db
-            .select()
-            .from(webhookDeliveries)
-            .where(eq(webhookDeliveries.status, 'pending'))
-          // Only the dead receiver's events are left, backing off.
-          if (left.every((d) => d.lastError === 'HTTP 503')) return
+  // Batches of 2: each lane reads ahead, one delivery at a time, behind its leased head.
+  it.each([500, 2])(
+    'deliver each event once per subscription, in order, past a dead receiver (batches of %i)',
+    async (batchSize) => {
+      await subscribe(receiver.url('/a'), ['lead.captured'])
+      await subscribe(receiver.url('/b'), ['lead.captured'])
+      await subscribe(receiver.url('/dead'), ['lead.captured'])
+      receiver.answer = (req) => (req.path === '/dead' ? { status: 503 } : { status: 200 })
+      const ids: string[] = []
+      for (let i = 0; i < 8; i++) ids.push(await emit('lead.captured', { n: i }))
+      const worker = async (workerId: string) => {
+        for (let round = 0; round < 60; round++) {
+          const r = await drain({ workerId, concurrency: 2, batchSize })
+          if (r.claimed === 0) {
+            const left = await ctx.deps.db
+              .select()
+              .from(webhookDeliveries)
+              .where(eq(webhookDeliveries.status, 'pending'))
+            // Only the dead receiver's events are left, backing off.
+            if (left.every((d) => d.lastError === 'HTTP 503')) return
+          }
         }
       }
-    }
-    await Promise.all([worker('w1'), worker('w2'), worker('w3')])
-    for (const path of ['/a', '/b']) {
-      const got = receiver.received
-        .filter((r) => r.path === path)
-        .map((r) => r.headers['webhook-id'])
-      expect(got, path).toEqual(ids)
-    }
-    // The dead one was tried once, on its first event; the rest wait behind it, in order.
-    expect(
-      receiver.received.filter((r) => r.path === '/dead').map((r) => r.headers['webhook-id']),
-    ).toEqual([ids[0]])
-  })
+      await Promise.all([worker('w1'), worker('w2'), worker('w3')])
+      for (const path of ['/a', '/b']) {
+        const got = receiver.received
+          .filter((r) => r.path === path)
+          .map((r) => r.headers['webhook-id'])
+        expect(got, path).toEqual(ids)
+      }
+      // The dead one was tried once, on its first event; the rest wait behind it, in order.
+      expect(
+        receiver.received.filter((r) => r.path === '/dead').map((r) => r.headers['webhook-id']),
+      ).toEqual([ids[0]])
+    },
+  )
 })
 
 describe('webhook history', () => {
