@@ -252,10 +252,10 @@ export async function claimDeliveries(
 }
 
 /**
- * Deliveries from rows of (subscription_id, event_id, attempts, type, data as text, created_at),
- * each event's payload built once however many subscriptions it goes to.
+ * Deliveries from rows of (subscription_id unless given, event_id, attempts, type, data as text,
+ * created_at), each event's payload built once however many subscriptions it goes to.
  */
-function deliveriesOf(rows: Record<string, unknown>[]): ClaimedDelivery[] {
+function deliveriesOf(rows: Record<string, unknown>[], subscriptionId?: string): ClaimedDelivery[] {
   const events = new Map<string, { eventAt: Date; payload: string }>()
   return rows.map((r) => {
     const eventId = r.event_id as string
@@ -270,7 +270,7 @@ function deliveriesOf(rows: Record<string, unknown>[]): ClaimedDelivery[] {
       events.set(eventId, event)
     }
     return {
-      subscriptionId: r.subscription_id as string,
+      subscriptionId: subscriptionId ?? (r.subscription_id as string),
       eventId,
       attempts: Number(r.attempts),
       eventAt: event.eventAt,
@@ -292,15 +292,19 @@ export async function readAhead(
   after: string,
   limit: number,
 ): Promise<ClaimedDelivery[]> {
+  // Not the subscription id, which the lane knows: on PGlite each column of each row returned
+  // costs ~1-3 µs of the thread's time to encode and parse.
   const result = await db.execute(sql`
-    select d.subscription_id, d.event_id, d.attempts + 1 as attempts, e.type,
-      e.data::text as data, e.created_at
+    select d.event_id, d.attempts + 1 as attempts, e.type, e.data::text as data, e.created_at
     from webhook_deliveries d
     join webhook_events e on e.id = d.event_id
     where d.subscription_id = ${subscriptionId} and d.status = 'pending' and d.event_id > ${after}
     order by d.event_id
     limit ${limit}`)
-  return deliveriesOf((result as unknown as { rows: Record<string, unknown>[] }).rows)
+  return deliveriesOf(
+    (result as unknown as { rows: Record<string, unknown>[] }).rows,
+    subscriptionId,
+  )
 }
 
 export interface AttemptResult {
