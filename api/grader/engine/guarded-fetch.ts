@@ -252,6 +252,8 @@ function flattenHeaders(
   return headers
 }
 
+const MAX_CODINGS = 5
+
 function decodersFor(contentEncoding: string | null): Transform[] | null {
   if (contentEncoding === null) return []
   const codings = contentEncoding
@@ -259,6 +261,9 @@ function decodersFor(contentEncoding: string | null): Transform[] | null {
     .split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '' && c !== 'identity')
+  // Each coding is a decompressor of its own: a header listing thousands would cost seconds of
+  // CPU and a window each. More than five are left undecoded (undici's fetch refuses them too).
+  if (codings.length > MAX_CODINGS) return null
   const decoders: Transform[] = []
   // Codings are listed in the order they were applied, so they are undone in reverse.
   for (const coding of codings.reverse()) {
