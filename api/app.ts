@@ -10,6 +10,7 @@ import { fastRedirect } from './http/redirect.ts'
 import { rawHeader } from './http/raw-header.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { readCookie, secureCookies } from './http/cookies.ts'
+import { pathForLog } from './http/bearer-path.ts'
 import { contactRoutes } from './routes/contacts.ts'
 import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
@@ -75,7 +76,7 @@ export function createApp(
   // c.env carries Node's request and response (client IP, raw headers) on to the API.
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {
-    deps.logger.error('unhandled error', { err, path: c.req.path })
+    deps.logger.error('unhandled error', { err, path: pathForLog(c.req.path) })
     return internalError(c)
   })
   return front
@@ -107,7 +108,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
       log.info('request', {
         method: c.req.method,
         // /d/<token> and /u/<token> are bearer links: never write the token to a log.
-        path: c.req.path.replace(/^\/(d|u|r)\/[^/]+/, '/$1/…'),
+        path: pathForLog(c.req.path),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       })
@@ -255,7 +256,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
         err.status,
       )
     }
-    c.var.log?.error('unhandled error', { err, path: c.req.path })
+    c.var.log?.error('unhandled error', { err, path: pathForLog(c.req.path) })
     return internalError(c)
   })
 

@@ -2,6 +2,7 @@ import { and, eq, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { dealEvents, settings, submissions } from '../db/schema.ts'
 import type { Logger } from '../logger.ts'
+import { BEARER_PATH } from '../http/bearer-path.ts'
 
 // The page URL and referrer a lead post records end up in front of every rep and SDR (the
 // submission, the deal's evidence). Our own bearer links must not travel with them: a visitor who
@@ -10,7 +11,6 @@ import type { Logger } from '../logger.ts'
 // parameters, and the token segment of /d/, /u/ and /r/ links. Other sites' URLs stay as sent.
 
 const BEARER_PARAMS = ['dl', 'token', 'key']
-const BEARER_PATH = /^\/(d|u|r)\/[^/]+/
 
 /** `url` without our own bearer tokens when it is a URL of `origin` (absolute or a path). Pure. */
 export function withoutBearerTokens(url: string | null, origin: string): string | null {

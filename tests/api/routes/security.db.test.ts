@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
 import { companies, contacts, deals, rateLimitHits } from '../../../api/db/schema.ts'
-import { newId } from '../../../api/ids.ts'
+import { newId, newToken } from '../../../api/ids.ts'
 import { createLogger } from '../../../api/logger.ts'
 import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 
@@ -168,5 +168,28 @@ describe('an unexpected failure', () => {
       path: '/api/sessions',
       err: { message: expect.stringContaining('connection lost') },
     })
+  })
+
+  it('logs the path of a bearer link (/u, /d) without its token', async () => {
+    const lines: string[] = []
+    const broken = new Proxy({} as typeof ctx.deps.db, {
+      get() {
+        throw new Error('connection lost')
+      },
+    })
+    const app = createApp({
+      ...ctx.deps,
+      db: broken,
+      logger: createLogger({ level: 'error', format: 'json', write: (l) => lines.push(l) }),
+    })
+    const token = newToken()
+    for (const prefix of ['u', 'd']) {
+      lines.length = 0
+      const res = await app.request(`/${prefix}/${token}`)
+      expect(res.status).toBe(500)
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'unhandled error')
+      expect(logged).toMatchObject({ path: `/${prefix}/…` })
+      expect(lines.join('\n')).not.toContain(token)
+    }
   })
 })
