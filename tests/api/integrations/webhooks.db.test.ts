@@ -490,7 +490,9 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       inSecond.release()
       return second.promise
     }
-    const worker = startWebhookDelivery(ctx.deps, { idleMs: 10, timeoutMs: 60_000 })
+    // A request's time limit well inside the 60 s lease: at 60 s a lane would never send past its
+    // head (the lease check), and this test would pass without the stop being heeded mid-batch.
+    const worker = startWebhookDelivery(ctx.deps, { idleMs: 10, timeoutMs: 30_000 })
     await inSecond.promise
     const stopped = worker.stop()
     second.release({ status: 204 })
