@@ -191,6 +191,10 @@ export function trackedLinkRedirect(
       writeRedirect(outgoing, location)
     } catch (err) {
       deps.logger.error('tracked link redirect not written', { err })
+      // Never leave the visitor's request open until the socket times out.
+      if (outgoing.headersSent) outgoing.destroy()
+      else
+        outgoing.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Server error')
     }
   }
 
