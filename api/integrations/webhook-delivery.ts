@@ -778,6 +778,23 @@ async function deliverBatch(
   return result
 }
 
+/**
+ * Gives back the leases of claimed batches that were never started (the worker stopped while
+ * claiming): each head as it was before the claim, its attempt not counted.
+ */
+async function releaseClaims(db: Db, batches: ClaimedBatch[], workerId: string): Promise<void> {
+  if (batches.length === 0) return
+  const subscriptions = batches.map((b) => b.subscriptionId)
+  const heads = batches.map((b) => b.deliveries[0]!.eventId)
+  await db.execute(sql`
+    update webhook_deliveries d
+    set lease_until = null, locked_by = null, attempts = greatest(d.attempts - 1, 0)
+    from unnest(${sql.param(subscriptions)}::text[], ${sql.param(heads)}::text[])
+      as h(subscription_id, event_id)
+    where d.subscription_id = h.subscription_id and d.event_id = h.event_id
+      and d.locked_by = ${workerId} and d.status = 'pending'`)
+}
+
 /** The SSRF-guarded client for webhook targets (WEBHOOK_ALLOW_ADDRESSES outside production). */
 export function webhookFetcher(
   deps: Pick<Deps, 'env' | 'version'>,
@@ -906,6 +923,13 @@ export function startWebhookDelivery(
         } catch (err) {
           deps.logger.error('webhook claim failed', { err })
         }
+      }
+      if (stopped) {
+        // Stopped while the claim was on its way: nothing of it is sent, its leases go back.
+        await releaseClaims(deps.db, batches, options.workerId).catch((err: unknown) =>
+          deps.logger.error('webhook leases not given back', { err }),
+        )
+        break
       }
       for (const batch of batches) {
         const running: Promise<unknown> = deliverBatch(

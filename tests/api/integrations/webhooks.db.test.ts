@@ -504,6 +504,39 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     expect(await drain()).toMatchObject({ claimed: 2, delivered: 2 })
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
   })
+  it('the background worker, stopped while its claim is on its way, gives the claimed lease back and sends nothing', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    await emit('deal.won', { n: 1 })
+    // The worker's first query is its claim: held until the worker has been told to stop.
+    const claiming = held<void>()
+    const gate = held<void>()
+    let first = true
+    const db = new Proxy(ctx.deps.db, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown
+        if (key !== 'execute' || typeof value !== 'function') return value
+        return async (...args: unknown[]) => {
+          if (first) {
+            first = false
+            claiming.release()
+            await gate.promise
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        }
+      },
+    })
+    const worker = startWebhookDelivery({ ...ctx.deps, db }, { idleMs: 10 })
+    await claiming.promise
+    const stopped = worker.stop()
+    gate.release()
+    await stopped
+    expect(receiver.received).toHaveLength(0)
+    const rows = await deliveriesOf(sub.id)
+    expect(rows.map((d) => [d.status, d.attempts, d.leaseUntil, d.lockedBy])).toEqual([
+      ['pending', 0, null, null],
+    ])
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
+  })
 })
 
 describe('SSRF: webhook targets are public addresses only', () => {
