@@ -8,6 +8,8 @@ import { pruneExpiredSessions } from './accounts/sessions.ts'
 import { RETENTION } from './content/site.ts'
 import { clickEvents, idempotencyKeys, submissions } from './db/schema.ts'
 import {
+  ANALYZE_CHECK_EVERY_MS,
+  analyzeGrown,
   HOUR,
   HOUSEKEEPING_EVERY_MS,
   IDEMPOTENCY_KEEP_MS,
@@ -120,10 +122,14 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
   }
 }
 
-/** The server's periodic housekeeping: pruning every hour, VACUUM (PGlite) every sixth run. */
+/**
+ * The server's periodic housekeeping: pruning every hour, VACUUM (PGlite) every sixth run, and
+ * in between an ANALYZE of the PGlite tables that have grown (never two of these at once).
+ */
 export function startMaintenance(
   deps: Pick<Deps, 'db' | 'database' | 'logger' | 'now' | 'sessionPolicy'>,
   everyMs = HOUSEKEEPING_EVERY_MS,
+  analyzeEveryMs = ANALYZE_CHECK_EVERY_MS,
 ) {
   let runs = 0
   let running: Promise<unknown> | null = null
@@ -145,11 +151,30 @@ export function startMaintenance(
         running = null
       })
   }
+  const analyze = () => {
+    if (running || deps.database.engine !== 'pglite') return
+    const started = performance.now()
+    running = analyzeGrown(deps.database)
+      .then((tables) => {
+        if (tables.length > 0)
+          deps.logger.info('analyzed grown tables', {
+            tables,
+            ms: Math.round(performance.now() - started),
+          })
+      })
+      .catch((err) => deps.logger.error('analyze of grown tables failed', { err }))
+      .finally(() => {
+        running = null
+      })
+  }
   const timer = setInterval(tick, everyMs)
   timer.unref()
+  const analyzer = setInterval(analyze, analyzeEveryMs)
+  analyzer.unref()
   return {
     stop: async () => {
       clearInterval(timer)
+      clearInterval(analyzer)
       await running
     },
   }

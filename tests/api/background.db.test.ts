@@ -9,7 +9,12 @@ import {
   submissions,
 } from '../../api/db/schema.ts'
 import { pruneExpired, startMaintenance } from '../../api/background.ts'
-import { IDEMPOTENCY_KEEP_MS, maintainEmbedded } from '../../api/db/maintenance.ts'
+import {
+  ANALYZE_MIN_GROWTH_PAGES,
+  analyzeGrown,
+  IDEMPOTENCY_KEEP_MS,
+  maintainEmbedded,
+} from '../../api/db/maintenance.ts'
 import { newId } from '../../api/ids.ts'
 import { createLogger } from '../../api/logger.ts'
 import { RETENTION } from '../../api/content/site.ts'
@@ -45,6 +50,42 @@ describe('housekeeping', () => {
     const after = await stageMovesState()
     expect(after.visible).toBeGreaterThan(0)
     expect(after.tuples).toBe(50)
+  })
+
+  it('analyzes a PGlite table once it has doubled since its statistics, and only then', async () => {
+    /** The planner's row estimate for rate_limit_hits and its size in pages. */
+    const state = async () =>
+      (
+        (await db.execute(
+          sql`select reltuples::float8 as tuples, relpages::int as pages,
+            (pg_relation_size(oid) / current_setting('block_size')::int)::int as now
+            from pg_class where relname = 'rate_limit_hits'`,
+        )) as unknown as { rows: Array<{ tuples: number; pages: number; now: number }> }
+      ).rows[0]!
+    const fill = (from: number, to: number) =>
+      db.execute(sql`insert into rate_limit_hits (key, window_start, count)
+        select 'growth:' || i, now(), 1 from generate_series(${from}::int, ${to}::int) i`)
+    if (ctx.database.engine !== 'pglite') {
+      await fill(1, 100)
+      expect(await analyzeGrown(ctx.database)).toEqual([])
+      await db.execute(sql`delete from rate_limit_hits where key like 'growth:%'`)
+      return
+    }
+    // As at a new install's start: statistics taken while the table was (nearly) empty.
+    await maintainEmbedded(ctx.database)
+    expect(await analyzeGrown(ctx.database)).toEqual([])
+    await fill(1, 20_000)
+    const grown = await state()
+    expect(grown.now).toBeGreaterThan(2 * grown.pages + ANALYZE_MIN_GROWTH_PAGES)
+    expect(grown.tuples).toBeLessThan(1_000)
+    expect(await analyzeGrown(ctx.database)).toContain('rate_limit_hits')
+    const analyzed = await state()
+    expect(analyzed.tuples).toBeGreaterThan(19_000)
+    expect(analyzed.pages).toBe(grown.now)
+    // Not doubled since: left alone.
+    await fill(20_001, 25_000)
+    expect(await analyzeGrown(ctx.database)).not.toContain('rate_limit_hits')
+    await db.execute(sql`delete from rate_limit_hits where key like 'growth:%'`)
   })
 
   it('deletes expired sessions, finished rate-limit windows and old idempotency keys, and only those', async () => {
