@@ -157,8 +157,15 @@ export interface ClaimedBatch {
 }
 
 /**
+ * How many of a subscription's oldest pending deliveries a claim looks at for a lane's lease:
+ * the leased one is the lane's head, behind only the deliveries committed late since (see below).
+ */
+const LANE_WINDOW = 8
+
+/**
  * Claims the due heads of up to `limit` subscriptions, each leased, with up to `batchSize - 1`
- * of the deliveries after it unless the head's last attempt failed; one statement.
+ * of the deliveries after it unless the head's last attempt failed; one statement. A subscription
+ * a lane holds is skipped.
  */
 export async function claimDeliveries(
   db: Db,
@@ -180,6 +187,19 @@ export async function claimDeliveries(
         limit 1
       ) h
       where s.disabled_at is null
+        -- A lane holds the subscription while any of its first pending deliveries is leased: a
+        -- delivery whose event committed after a later one was claimed (ids are taken before
+        -- commit) becomes the oldest pending one without a lease, and must wait for that lane
+        -- rather than start a second one, which would send the lane's deliveries again.
+        and not exists (
+          select 1 from (
+            select d.lease_until from webhook_deliveries d
+            where d.subscription_id = s.id and d.status = 'pending'
+            order by d.event_id
+            limit ${LANE_WINDOW}
+          ) w
+          where w.lease_until >= ${now}::timestamptz
+        )
     ),
     due as (
       select subscription_id, event_id from heads

@@ -423,6 +423,39 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     )
   })
 
+  it('an event committed after a later one was claimed waits for that lane: no second lane on the subscription', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const claim = (workerId: string) =>
+      claimDeliveries(ctx.deps.db, {
+        now: ctx.deps.now(),
+        limit: 8,
+        batchSize: 50,
+        leaseMs: 60_000,
+        workerId,
+      })
+    const later = await emit('deal.won', { n: 2 })
+    const [lane] = await claim('w1')
+    expect(lane!.deliveries.map((d) => d.eventId)).toEqual([later])
+    // An event whose id was taken before, in a transaction that commits only now.
+    const earlier = await ctx.deps.db.transaction((tx) =>
+      recordWebhookEvent(tx, 'deal.won', { n: 1 }, new Date(ctx.deps.now().getTime() - 1_000)),
+    )
+    expect(earlier < later).toBe(true)
+    // While w1's lane holds the subscription, nobody claims it — not the earlier event, and not
+    // the later one again behind it.
+    expect(await claim('w2')).toEqual([])
+    const sent = {
+      delivery: lane!.deliveries[0]!,
+      result: { ok: true, statusCode: 204, latencyMs: 1, error: null, responseExcerpt: null },
+      at: ctx.deps.now(),
+    }
+    await recordDelivered(ctx.deps.db, [sent])
+    // The lane is done: the earlier event goes next, once.
+    const [next] = await claim('w2')
+    expect(next!.subscriptionId).toBe(sub.id)
+    expect(next!.deliveries.map((d) => d.eventId)).toEqual([earlier])
+  })
+
   it('a lane gives its subscription up after laneMs, and a lease that ran out is not handed on', async () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
     const ids: string[] = []
