@@ -92,6 +92,14 @@ beforeEach(async () => {
   await ctx.deps.db.delete(webhookSubscriptions)
 })
 
+/** A subscription's deliveries, oldest event first. */
+const deliveriesOf = (subscriptionId: string) =>
+  ctx.deps.db
+    .select()
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
+    .orderBy(asc(webhookDeliveries.eventId))
+
 describe('webhook delivery', () => {
   it('signs each delivery so that the standardwebhooks verifier accepts it', async () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
@@ -239,10 +247,7 @@ describe('webhook delivery', () => {
     const r = await drain({ timeoutMs: 300 })
     late.release({ status: 200 })
     expect(r).toMatchObject({ claimed: 2, delivered: 1, retried: 1 })
-    const [row] = await ctx.deps.db
-      .select()
-      .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.subscriptionId, slow.id))
+    const [row] = await deliveriesOf(slow.id)
     expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
   })
 
@@ -254,23 +259,13 @@ describe('webhook delivery', () => {
     // would take 80 s to fill. Only the delivery's overall time limit ends this answer.
     const r = await drain({ timeoutMs: 300 })
     expect(r).toMatchObject({ claimed: 1, delivered: 0, retried: 1 })
-    const [row] = await ctx.deps.db
-      .select()
-      .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.subscriptionId, drip.id))
+    const [row] = await deliveriesOf(drip.id)
     expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' })
     await eventually(() => receiver.hungUp === 1) // and the receiver saw it hang up
   })
 })
 
 describe('a backlog is sent in batches, in order, and never lost', () => {
-  const deliveriesOf = (subscriptionId: string) =>
-    ctx.deps.db
-      .select()
-      .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
-      .orderBy(asc(webhookDeliveries.eventId))
-
   it('claims a backlog in one batch per subscription, reads on past a full one, and records every delivery and its log entry', async () => {
     const a = await subscribe(receiver.url('/a'), ['lead.captured'])
     const b = await subscribe(receiver.url('/b'), ['lead.captured'])
