@@ -167,25 +167,27 @@ async function clickHealth(appUrl: string): Promise<ClickHealth> {
   return ((await (await fetch(`${appUrl}/api/health`)).json()) as { clicks: ClickHealth }).clicks
 }
 
+const newSetting = (connections: number, token: string): Setting => ({
+  connections,
+  token,
+  appRuns: [],
+  bareRuns: [],
+  answered: 0,
+  settleSeconds: [],
+  appCpu: [],
+  bareCpu: [],
+  databaseCpu: [],
+  batches: [],
+  generatorCpu: [],
+  generated: 0,
+})
+
 async function measure(target: Target): Promise<Figure[]> {
   const settings: Setting[] = []
   await target.withDatabase(async (database) => {
     for (const connections of CONNECTIONS) {
       const { tokens } = await addTrackedLinks(database.db, ['https://www.example.com/pricing'])
-      settings.push({
-        connections,
-        token: tokens[0]!,
-        appRuns: [],
-        bareRuns: [],
-        answered: 0,
-        settleSeconds: [],
-        appCpu: [],
-        bareCpu: [],
-        databaseCpu: [],
-        batches: [],
-        generatorCpu: [],
-        generated: 0,
-      })
+      settings.push(newSetting(connections, tokens[0]!))
     }
   })
   const app = await startServer({ ...target.env, ...profiling() }, { dataDir: target.dataDir })
@@ -360,20 +362,7 @@ function prospectsCsv(rows: number): Uint8Array {
  * did count. Also the import's own speed; with `clicks: false` that alone, nothing else running.
  */
 async function measureDuringImport(target: Target, clicks = true): Promise<Figure[]> {
-  const setting: Setting = {
-    connections: 32,
-    token: '',
-    appRuns: [],
-    bareRuns: [],
-    answered: 0,
-    settleSeconds: [],
-    appCpu: [],
-    bareCpu: [],
-    databaseCpu: [],
-    batches: [],
-    generatorCpu: [],
-    generated: 0,
-  }
+  const setting = newSetting(32, '')
   await target.withDatabase(async (database) => {
     const { tokens, campaignId } = await addTrackedLinks(database.db, [
       'https://www.example.com/pricing',
