@@ -71,7 +71,8 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     await page.getByLabel('Why is this a deal?').fill('Met at the Pune fair')
     await page.getByRole('button', { name: 'Add deal' }).click()
     await page.waitForURL(/\/app\/deals\/new\?error=/)
-    expect(decodeURIComponent(page.url())).not.toMatch(/rosa|Pune|48/i)
+    // The query only: the server's port may well contain 48.
+    expect(decodeURIComponent(new URL(page.url()).search)).not.toMatch(/rosa|Pune|48/i)
     expect(await page.getByRole('alert').innerText()).toMatch(/contract|paid|payment/i)
     expect(await page.getByLabel('Email').inputValue()).toBe('rosa.refill@referral.example')
     expect(await page.getByLabel('First name').inputValue()).toBe('Rosa')
@@ -190,7 +191,7 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     await page.getByRole('button', { name: 'Save' }).click()
     await page.waitForURL(/\?error=/)
     expect(page.url().split('?')[0]).toBe(contactUrl)
-    expect(decodeURIComponent(page.url())).not.toContain('COO')
+    expect(decodeURIComponent(new URL(page.url()).search)).not.toContain('COO')
     expect(await page.locator('#ed-email').inputValue()).toBe('taken.refill@referral.example')
     expect(await page.locator('#ed-email').getAttribute('aria-invalid')).toBe('true')
     expect(await page.locator('#ed-job').inputValue()).toBe('COO')
