@@ -488,7 +488,8 @@ export interface LeaseHandoff {
  * its own): each delivery marked delivered with what the receiver answered (the delivery log
  * reads it there: a success writes one row, not a log row as well), the failing streaks cleared;
  * and hands leases on. A handoff holds only if the worker still held the lease it hands on (not
- * run out, not claimed by another worker meanwhile). Returns the subscriptions whose lease was
+ * run out, not claimed by another worker meanwhile) and the subscription is still on (an admin
+ * who turns it off stops its lane within `batchMs`). Returns the subscriptions whose lease was
  * handed on.
  */
 export async function recordDelivered(
@@ -540,6 +541,8 @@ export async function recordDelivered(
       join webhook_deliveries held on held.subscription_id = h.subscription_id
         and held.event_id = h.from_id and held.locked_by = h.worker
         and held.lease_until > h.now
+      -- A subscription turned off since the claim: its lane ends here.
+      join webhook_subscriptions s on s.id = h.subscription_id and s.disabled_at is null
     )
     update webhook_deliveries d
     set lease_until = h.lease_until, locked_by = h.worker, attempts = d.attempts + 1

@@ -26,6 +26,7 @@ import {
   checkWebhookUrl,
   createSubscription,
   listAttempts,
+  setSubscriptionEnabled,
   webhookTargets,
 } from '../../../api/integrations/webhooks.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
@@ -449,6 +450,31 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     const [next] = await claim('w2')
     expect(next!.subscriptionId).toBe(sub.id)
     expect(next!.deliveries.map((d) => d.eventId)).toEqual([earlier])
+  })
+
+  it('a lane stops at its next handoff once an admin turns its subscription off', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await emit('deal.won', { n: i }))
+    receiver.answer = async (req) => {
+      // Turned off while the first is being sent, which takes the whole batchMs.
+      if (req.headers['webhook-id'] === ids[0])
+        await setSubscriptionEnabled(ctx.deps.db, sub.id, false, ctx.deps.now())
+      ctx.clock.advance(1_000)
+      return { status: 204 }
+    }
+    expect(await drain({ batchMs: 1_000 })).toMatchObject({
+      claimed: 4,
+      delivered: 1,
+      released: 3,
+    })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([ids[0]])
+    expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.lockedBy])).toEqual([
+      ['delivered', null],
+      ['pending', null],
+      ['pending', null],
+      ['pending', null],
+    ])
   })
 
   it('a lane gives its subscription up after laneMs, and a lease that ran out is not handed on', async () => {
