@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
-import { and, asc, count, desc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { contacts, deals, graderReports, graderUnlocks } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
@@ -255,7 +255,9 @@ const CLAIM_LOCK = 7_243_606
 /**
  * Claims the oldest pending job, or a running one whose lease has run out (its process died).
  * The global concurrency limit is counted under an advisory lock, so it holds across processes.
- * Jobs that waited longer than `maxAgeMs` are failed on the way.
+ * Jobs that waited longer than `maxAgeMs` are failed on the way, and never claimed: each statement
+ * of the transaction sees the rows committed before it began (READ COMMITTED), so a job committed
+ * after the first statement is judged by its age again when the claim picks it.
  */
 export async function claimNextReport(db: Db, options: ClaimOptions): Promise<ReportRow | null> {
   const { now } = options
@@ -278,7 +280,7 @@ export async function claimNextReport(db: Db, options: ClaimOptions): Promise<Re
     const [next] = await tx
       .select({ id: graderReports.id })
       .from(graderReports)
-      .where(claimable)
+      .where(and(claimable, gte(graderReports.createdAt, tooOld)))
       .orderBy(asc(graderReports.createdAt), asc(graderReports.id))
       .limit(1)
       .for('update', { skipLocked: true })
