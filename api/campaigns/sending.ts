@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts'
 import { linkTracker, trackLinks } from '../tracking/links.ts'
 import { announceCampaign } from './campaigns.ts'
 import { planSends, type SchedulableCampaign } from './scheduler.ts'
+import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 import { outreachRecipient, templateOf } from './preview.ts'
 
 // Sending: the scheduler (scheduler.ts) decides what is due; this enqueues it in the outbox just
@@ -96,15 +97,26 @@ export async function enqueueDueRecipients(
       return { enqueued: 0, completed }
     }
 
-    const schedulable: SchedulableCampaign[] = related.map((c) => ({
-      id: c.id,
-      status: c.status,
-      sender: c.senderEmail.toLowerCase(),
-      ratePerHour: c.ratePerHour,
-      window: { startHour: c.windowStartHour, endHour: c.windowEndHour, timeZone: c.timezone },
-      pending: pending.get(c.id) ?? 0,
-      lastSlotAt: c.lastSlotAt,
-    }))
+    // Checked when saved and at start, and again here: the verified domain can change while a
+    // campaign runs (Settings, DKIM_DOMAIN), and a From off it would pause all mail (sender.ts).
+    const domains = verifiedSendingDomains(sender, env)
+    const unverified = related.filter((c) => !checkSenderAddress(c.senderEmail, domains).ok)
+    if (unverified.some((c) => c.status === 'sending'))
+      options.log?.warn('campaigns wait: sender not on the verified sending domain', {
+        campaignIds: unverified.filter((c) => c.status === 'sending').map((c) => c.id),
+      })
+
+    const schedulable: SchedulableCampaign[] = related
+      .filter((c) => !unverified.includes(c))
+      .map((c) => ({
+        id: c.id,
+        status: c.status,
+        sender: c.senderEmail.toLowerCase(),
+        ratePerHour: c.ratePerHour,
+        window: { startHour: c.windowStartHour, endHour: c.windowEndHour, timeZone: c.timezone },
+        pending: pending.get(c.id) ?? 0,
+        lastSlotAt: c.lastSlotAt,
+      }))
     const plan = planSends(schedulable, now, { horizonMs: options.horizonMs })
     const slotsOf = new Map<string, Date[]>()
     for (const p of plan) slotsOf.set(p.campaignId, [...(slotsOf.get(p.campaignId) ?? []), p.at])

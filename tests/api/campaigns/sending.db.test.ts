@@ -11,6 +11,7 @@ import {
   trackedLinks,
 } from '../../../api/db/schema.ts'
 import type { Db } from '../../../api/db/client.ts'
+import { readStoredSenderSettings, saveSenderSettings } from '../../../api/email/sender.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { testEngine } from '../../db-fixtures.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
@@ -165,6 +166,37 @@ describe('sending a campaign', () => {
       await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
     ).toMatchObject({ enqueued: 1 })
     expect((await recipientsOf(campaign.id))[0]!.status).toBe('queued')
+  })
+
+  it('sends nothing as an address whose domain is no longer the verified one', async () => {
+    const campaign = await sendingCampaign(people(2, 'moved'), {
+      senderEmail: 'moved@frontdoor.example',
+    })
+    // An admin moves the marketing sender to another domain while the campaign runs.
+    const stored = await readStoredSenderSettings(db)
+    await saveSenderSettings(
+      db,
+      { ...stored, marketingFrom: 'News <news@elsewhere.example>' },
+      null,
+      ctx.clock.now(),
+    )
+    try {
+      expect(
+        await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+      ).toMatchObject({ enqueued: 0 })
+      expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual(['pending', 'pending'])
+      const from = await db
+        .select({ payload: outbox.payload })
+        .from(outbox)
+        .where(sql`${outbox.payload}->'from'->>'address' = 'moved@frontdoor.example'`)
+      expect(from).toEqual([])
+    } finally {
+      await saveSenderSettings(db, stored, null, ctx.clock.now())
+    }
+    // Verified again: it carries on.
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 2 })
   })
 })
 
