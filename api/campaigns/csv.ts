@@ -93,6 +93,14 @@ export function sniffDelimiter(text: string): Delimiter {
 
 const squash = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')
 
+// A refusal quotes the header, but a form gets it back in its redirect's URL: a wide export
+// quoted whole made a Location header of several KiB, more than a proxy's buffer holds.
+const SHOWN_HEADERS = 10
+const quoted = (header: string) => {
+  const h = header.trim()
+  return `"${h.length > 40 ? `${h.slice(0, 39)}…` : h}"`
+}
+
 export type HeaderResult = { ok: true; columns: CsvColumn[] } | { ok: false; message: string }
 
 /** Maps header cells to fields; refuses a header without an email column or with a field twice. */
@@ -108,7 +116,7 @@ export function mapHeader(cells: string[]): HeaderResult {
     if (/[{}|]/.test(header))
       return {
         ok: false,
-        message: `The column "${header}" cannot be a merge field: rename it without { } or |.`,
+        message: `The column ${quoted(header)} cannot be a merge field: rename it without { } or |.`,
       }
     const field = ALIASES[squash(header)] ?? 'custom'
     const key = field === 'custom' ? `custom:${header.toLowerCase()}` : field
@@ -116,16 +124,19 @@ export function mapHeader(cells: string[]): HeaderResult {
     if (earlier !== undefined)
       return {
         ok: false,
-        message: `The columns "${earlier}" and "${header}" both mean ${field === 'custom' ? `"${header}"` : FIELD_NAMES[field]}; keep one.`,
+        message: `The columns ${quoted(earlier)} and ${quoted(header)} both mean ${field === 'custom' ? quoted(header) : FIELD_NAMES[field]}; keep one.`,
       }
     seen.set(key, header)
     columns.push({ header, field })
   }
-  if (!columns.some((c) => c.field === 'email'))
+  if (!columns.some((c) => c.field === 'email')) {
+    const more = cells.length - SHOWN_HEADERS
+    const reads = cells.slice(0, SHOWN_HEADERS).map(quoted).join(', ')
     return {
       ok: false,
-      message: `The file has no email column (the header line reads: ${cells.map((c) => `"${c.trim()}"`).join(', ')}). Name one "email".`,
+      message: `The file has no email column (the header line reads: ${reads}${more > 0 ? ` and ${more} more` : ''}). Name one "email".`,
     }
+  }
   return { ok: true, columns }
 }
 

@@ -260,6 +260,27 @@ describe('the CSV upload', () => {
     expect(other.status).toBe(413)
   })
 
+  it('refuses a wide header without an email column in a redirect a proxy passes', async () => {
+    // A CRM export: 150 columns, the address under a name no alias knows.
+    const header = Array.from({ length: 150 }, (_, i) => `Contact property number ${i}`)
+    header.push('E-Mail-Adresse')
+    const c = await makeCampaign(ctx, owner.user)
+    const body = new FormData()
+    body.set('file', new File([csv([header])], 'export.csv', { type: 'text/csv' }))
+    const res = await ctx.app.request(`/api/campaigns/${c.id}/imports`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN },
+      body,
+    })
+    expect(res.status).toBe(303)
+    const location = res.headers.get('location')!
+    // nginx's default proxy buffer (4 KiB) holds the whole head of the response.
+    expect(location.length).toBeLessThan(2048)
+    expect(new URL(location, ORIGIN).searchParams.get('error')).toMatch(
+      /^The file has no email column \(the header line reads: "Contact property number 0", .*\)\. Name one "email"\.$/,
+    )
+  })
+
   it('answers a missing file or a form-encoded post with a 4xx', async () => {
     const c = await makeCampaign(ctx, owner.user)
     const empty = new FormData()
