@@ -201,8 +201,11 @@ export type OutreachOptions = {
   brand: Brand
   /** Absolute `<origin>/u/<token>` for this recipient; shown, never rewritten. */
   unsubscribeUrl: string
-  /** Rewrites every link of the body, numbered in order of appearance (tracked links: `/r/<token>`). */
-  rewriteLink?: ((url: string, index: number) => string) | undefined
+  /**
+   * Rewrites every link of the body, numbered in order of appearance (tracked links: `/r/<token>`);
+   * null leaves the URL as words, no link (one that cannot be tracked must not go out clickable).
+   */
+  rewriteLink?: ((url: string, index: number) => string | null) | undefined
 }
 
 /** One recipient's message. Throws MergeFieldError when checkMergeFields would report a problem. */
@@ -224,9 +227,11 @@ export function renderOutreach(
     .replace(/[ \t]+$/gm, '')
     .trim()
   let index = 0
-  const segments = splitLinks(body).map((s) =>
-    'url' in s && options.rewriteLink ? { url: safeUrl(options.rewriteLink(s.url, index++)) } : s,
-  )
+  const segments = splitLinks(body).map((s): Segment => {
+    if (!('url' in s) || !options.rewriteLink) return s
+    const rewritten = options.rewriteLink(s.url, index++)
+    return rewritten === null ? { text: s.url } : { url: safeUrl(rewritten) }
+  })
 
   const text = [
     segments.map((s) => ('url' in s ? s.url : s.text)).join(''),

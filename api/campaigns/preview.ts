@@ -163,7 +163,7 @@ export async function previewMessages(
         const destination = normalizeDestination(url)
         const shown = destination ? trackedUrl(env.APP_ORIGIN, `link-${index + 1}`) : url
         links.push({ shown, destination })
-        return shown
+        return destination ? shown : null
       },
     })
     return { ...base, subject: rendered.subject, text: rendered.text, links, problem: null }

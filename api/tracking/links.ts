@@ -57,8 +57,8 @@ export function trackedUrl(origin: string, token: string): string {
 }
 
 export interface LinkTracker {
-  /** For renderOutreach's `rewriteLink`: the tracked URL, or the link as it is when untrackable. */
-  rewrite(url: string, index: number): string
+  /** For renderOutreach's `rewriteLink`: the tracked URL, or null (no link) when untrackable. */
+  rewrite(url: string, index: number): string | null
   /** The links handed out so far, for trackLinks. */
   readonly links: ReadonlyArray<{ token: string; destination: string; position: number }>
 }
@@ -69,7 +69,7 @@ export function linkTracker(origin: string): LinkTracker {
   return {
     rewrite(url, index) {
       const destination = normalizeDestination(url)
-      if (!destination) return url
+      if (!destination) return null
       const token = newTrackingToken()
       links.push({ token, destination, position: index + 1 })
       return trackedUrl(origin, token)

@@ -64,4 +64,27 @@ describe('tracked links', () => {
     expect(message.text).not.toContain('acme.example')
     expect(message.html).not.toMatch(/href="javascript:/i)
   })
+
+  it('makes no link of a URL it cannot track: credentials, or too long to store', () => {
+    const tracker = linkTracker('https://app.example')
+    const disguised = 'https://www.paypal.com@evil.example/login'
+    const long = `https://acme.example/${'a'.repeat(2100)}`
+    const message = renderOutreach(
+      {
+        subject: 'Hi',
+        body: 'Log in: {{login}}\nRead: {{long}}\nOurs: https://frontdoor.example/a',
+      },
+      { email: 'a@b.example', custom: { login: disguised, long } },
+      { brand, unsubscribeUrl: 'https://frontdoor.example/u/x', rewriteLink: tracker.rewrite },
+    )
+    expect(tracker.links.map((l) => l.destination)).toEqual(['https://frontdoor.example/a'])
+    const hrefs = [...message.html.matchAll(/href="([^"]*)"/g)].map((m) => m[1])
+    expect(hrefs).toEqual([
+      `https://app.example/r/${tracker.links[0]!.token}`,
+      'https://frontdoor.example/u/x',
+    ])
+    // Still there as words, so the message reads as written.
+    expect(message.html).toContain(disguised)
+    expect(message.text).toContain(`Log in: ${disguised}\n`)
+  })
 })
