@@ -91,10 +91,11 @@ function scan(part: Part, source: string) {
 }
 
 function valueOf(recipient: OutreachRecipient, field: string): string {
-  const value = (standardFields as readonly string[]).includes(field)
-    ? recipient[field as (typeof standardFields)[number]]
-    : recipient.custom?.[field]
-  return line(value)
+  if ((standardFields as readonly string[]).includes(field))
+    return line(recipient[field as (typeof standardFields)[number]])
+  // Own keys only: a recipient without a "constructor" column has no value for it.
+  const custom = recipient.custom ?? {}
+  return Object.hasOwn(custom, field) ? line(custom[field]) : ''
 }
 
 const squash = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')

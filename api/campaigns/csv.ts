@@ -118,7 +118,9 @@ export function mapHeader(cells: string[]): HeaderResult {
         ok: false,
         message: `The column ${quoted(header)} cannot be a merge field: rename it without { } or |.`,
       }
-    const field = ALIASES[squash(header)] ?? 'custom'
+    const alias = squash(header)
+    // Own keys only: "Constructor" is a column, not Object.prototype.constructor.
+    const field = Object.hasOwn(ALIASES, alias) ? ALIASES[alias]! : 'custom'
     const key = field === 'custom' ? `custom:${header.toLowerCase()}` : field
     const earlier = seen.get(key)
     if (earlier !== undefined)
@@ -220,6 +222,7 @@ export function prospectFromRow(cells: string[], columns: CsvColumn[]): Prospect
     title: null,
     custom: {},
   }
+  const custom: Array<[string, string]> = []
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i]!
     if (column.field === 'email' || column.field === 'ignored') continue
@@ -230,9 +233,10 @@ export function prospectFromRow(cells: string[], columns: CsvColumn[]): Prospect
         email,
         reason: `${column.field === 'custom' ? `"${column.header}"` : FIELD_NAMES[column.field]} is longer than ${MAX_VALUE_LENGTH} characters`,
       }
-    if (column.field === 'custom') {
-      prospect.custom[column.header] = value
-    } else if (value) prospect[column.field] = value
+    if (column.field === 'custom') custom.push([column.header, value])
+    else if (value) prospect[column.field] = value
   }
+  // fromEntries defines each key, "__proto__" too (an assignment would set the prototype).
+  prospect.custom = Object.fromEntries(custom)
   return { ok: true, prospect }
 }

@@ -8,6 +8,9 @@ import {
   sniffDelimiter,
   type Prospect,
 } from '../../../api/campaigns/csv.ts'
+import { checkMergeFields, renderOutreach } from '../../../email-templates/outreach.ts'
+
+const brand = { name: 'Frontdoor', postalAddress: '1 Example Street', siteUrl: 'https://f.example' }
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
 
@@ -133,6 +136,41 @@ describe('reading a CSV of prospects', () => {
         { header: 'industry', field: 'custom' },
       ],
     })
+  })
+
+  it('keeps columns named like built-in object keys as merge fields ("Constructor", "__proto__")', () => {
+    const header = mapHeader(['email', 'Constructor', '__proto__'])
+    expect(header).toEqual({
+      ok: true,
+      columns: [
+        { header: 'email', field: 'email' },
+        { header: 'Constructor', field: 'custom' },
+        { header: '__proto__', field: 'custom' },
+      ],
+    })
+    if (!header.ok) return
+    const row = prospectFromRow(['ann@oem.example', 'Stellantis', 'Retail'], header.columns)
+    if (!row.ok) throw new Error(row.reason)
+    // As the recipient comes back from campaign_recipients.fields (jsonb).
+    const custom = JSON.parse(JSON.stringify(row.prospect.custom)) as Record<string, string>
+    expect(custom).toEqual({ Constructor: 'Stellantis', ['__proto__']: 'Retail' })
+    const template = { subject: 'Hi', body: 'At {{Constructor}} in {{__proto__}}' }
+    const message = renderOutreach(
+      template,
+      { email: 'ann@oem.example', custom },
+      { brand, unsubscribeUrl: 'https://frontdoor.example/u/x' },
+    )
+    expect(message.text).toMatch(/^At Stellantis in Retail\n/)
+    // A recipient of another upload, without these columns: a missing value, not a crash.
+    const report = checkMergeFields(template, [{ email: 'bo@oem.example', custom: {} }], {
+      columns: ['Constructor', '__proto__', 'constructor'],
+    })
+    expect(report.missingValues[0]?.fields).toEqual(['Constructor', '__proto__'])
+    expect(
+      checkMergeFields({ subject: 'Hi', body: '{{constructor}}' }, [{ email: 'bo@oem.example' }], {
+        columns: ['constructor'],
+      }).missingValues[0]?.fields,
+    ).toEqual(['constructor'])
   })
 
   it('refuses bytes that are not UTF-8', () => {
