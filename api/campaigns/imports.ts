@@ -85,7 +85,15 @@ export async function storeImport(
   const header = readHeader(text)
   if (!header.ok) return { ok: false, status: 422, code: 'bad_header', message: header.message }
   const importId = newId(now.getTime())
-  await db.transaction(async (tx) => {
+  const stored = await db.transaction(async (tx) => {
+    // New recipients have to be previewed again: a ready campaign goes back to draft. Only in
+    // the status the decision was made on: a start meanwhile wins, and nothing is stored.
+    const [changed] = await tx
+      .update(campaigns)
+      .set({ status: decision.to ?? campaign.status, updatedAt: now })
+      .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, campaign.status)))
+      .returning({ id: campaigns.id })
+    if (!changed) return false
     await tx.insert(campaignImports).values({
       id: importId,
       campaignId: campaign.id,
@@ -97,12 +105,15 @@ export async function storeImport(
       createdBy: actor.id,
       createdAt: now,
     })
-    // New recipients have to be previewed again: a ready campaign goes back to draft.
-    await tx
-      .update(campaigns)
-      .set({ status: decision.to ?? campaign.status, updatedAt: now })
-      .where(eq(campaigns.id, campaign.id))
+    return true
   })
+  if (!stored)
+    return {
+      ok: false,
+      status: 409,
+      code: 'conflict',
+      message: 'The campaign changed meanwhile; reload and try again.',
+    }
   return { ok: true, importId }
 }
 

@@ -374,6 +374,7 @@ export const operations: Operation<Permission>[] = [
     other: { 303: FORM_REDIRECT },
     errors: {
       400: 'The upload could not be read (`bad_upload`).',
+      409: 'The campaign is sending or done (`wrong_status`), or changed meanwhile (`conflict`).',
       413: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
       422: 'No file, an empty file, or a header that is not usable.',
     },

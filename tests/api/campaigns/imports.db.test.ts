@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import {
   claimImport,
   findImport,
@@ -10,7 +11,14 @@ import {
   storeImport,
 } from '../../../api/campaigns/imports.ts'
 import { rowsOf } from '../../../api/db/raw-sql.ts'
-import { campaignRecipients, contacts, dealEvents, deals } from '../../../api/db/schema.ts'
+import {
+  campaignImports,
+  campaignRecipients,
+  campaigns,
+  contacts,
+  dealEvents,
+  deals,
+} from '../../../api/db/schema.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
@@ -184,6 +192,51 @@ describe('importing prospects', () => {
         ctx.clock.now(),
       ),
     ).toMatchObject({ ok: false, status: 422, message: expect.stringMatching(/no email column/) })
+  })
+
+  it('stores no upload into a campaign that started while the file was read', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    await importFile(campaign.id, csv([['email'], ['first@race.example']]))
+    expect(
+      await changeCampaignStatus(db, ctx.deps.env, sdr, campaign.id, 'ready', ctx.clock.now()),
+    ).toMatchObject({ ok: true })
+    // The upload has read the campaign (ready: it may take a file) and is held before it writes.
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let reached!: () => void
+    const atWrite = new Promise<void>((resolve) => (reached = resolve))
+    const heldDb = new Proxy(db, {
+      get(target, key, receiver) {
+        if (key !== 'transaction') return Reflect.get(target, key, receiver)
+        return async (...args: Parameters<typeof db.transaction>) => {
+          reached()
+          await held
+          return target.transaction(...args)
+        }
+      },
+    })
+    const upload = storeImport(
+      heldDb,
+      sdr,
+      {
+        campaignId: campaign.id,
+        filename: 'more.csv',
+        bytes: encoder.encode(csv([['email'], ['second@race.example']])),
+      },
+      ctx.clock.now(),
+    )
+    await atWrite
+    // Meanwhile the campaign starts (in another tab, or by an admin).
+    expect(
+      await changeCampaignStatus(db, ctx.deps.env, sdr, campaign.id, 'start', ctx.clock.now()),
+    ).toMatchObject({ ok: true, campaign: { status: 'sending' } })
+    release()
+    expect(await upload).toMatchObject({ ok: false, status: 409 })
+    const [after] = await db.select().from(campaigns).where(eq(campaigns.id, campaign.id))
+    expect(after!.status).toBe('sending')
+    expect(
+      await db.select().from(campaignImports).where(eq(campaignImports.campaignId, campaign.id)),
+    ).toHaveLength(1)
   })
 
   it('carries on where a lost process stopped, counting nothing twice', async () => {
