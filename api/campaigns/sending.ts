@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import { checkMergeFields, renderOutreach } from '../../email-templates/outreach.ts'
 import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, campaigns, outbox } from '../db/schema.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import type { Env } from '../env.ts'
 import { enqueueMarketingEmail, marketingProblems } from '../email/marketing.ts'
 import { loadSenderSettings } from '../email/sender.ts'
@@ -155,7 +156,11 @@ export async function enqueueDueRecipients(
           env,
           {
             category: 'outreach',
-            to: toAddress(recipient.email, [recipient.firstName, recipient.lastName]),
+            to: toAddress(
+              // Where mail goes (the domain in ASCII); the file's spelling is for display.
+              parseEmailAddress(recipient.email)?.mailbox ?? row.email,
+              [recipient.firstName, recipient.lastName],
+            ),
             recipient: row.email,
             campaignId,
             template: 'outreach',

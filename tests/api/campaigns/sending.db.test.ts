@@ -168,6 +168,25 @@ describe('sending a campaign', () => {
     expect((await recipientsOf(campaign.id))[0]!.status).toBe('queued')
   })
 
+  it('sends to the address the file gave as mail routes it, not as it was typed', async () => {
+    // Both accepted at import: a trailing dot, and a full-width letter IDNA maps to "a".
+    const campaign = await sendingCampaign(
+      [['email'], ['dot@trail.example.'], ['wide@ｗide.example']],
+      { senderEmail: 'typed@frontdoor.example' },
+    )
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 2 })
+    // One a second: both are due a second later.
+    ctx.clock.advance(1_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual(['sent', 'sent'])
+    const to = (await db.select().from(mailboxMessages)).map((m) => m.to)
+    expect(to.filter((t) => t.includes('dot@trail.example'))).toHaveLength(1)
+    expect(to.filter((t) => t.includes('wide@wide.example'))).toHaveLength(1)
+  })
+
   it('sends nothing as an address whose domain is no longer the verified one', async () => {
     const campaign = await sendingCampaign(people(2, 'moved'), {
       senderEmail: 'moved@frontdoor.example',
