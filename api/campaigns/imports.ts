@@ -146,9 +146,9 @@ export async function findImport(db: Db, id: string): Promise<CampaignImport | n
   return row ?? null
 }
 
-/** The campaign's imports, newest first, without their files. */
+/** The campaign's imports, newest first, without their files or the process holding them. */
 export async function listImports(db: Db, campaignId: string) {
-  const { content: _content, ...columns } = getTableColumns(campaignImports)
+  const { content: _content, lockedBy: _lockedBy, ...columns } = getTableColumns(campaignImports)
   return db
     .select(columns)
     .from(campaignImports)

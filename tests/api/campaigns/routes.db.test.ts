@@ -322,6 +322,31 @@ describe('the CSV upload', () => {
   })
 })
 
+describe('reading a running import', () => {
+  it('shows its progress but not which process holds it, on both routes', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    const res = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      upload(prospects, owner.cookie),
+    )
+    const { importId } = await res.json()
+    const job = await claimImport(db, {
+      now: ctx.clock.now(),
+      leaseMs: 60_000,
+      worker: 'app-host-7:4242:abcd',
+    })
+    expect(job?.id).toBe(importId)
+    const headers = { cookie: people.rep.cookie }
+    const campaign = await ctx.app.request(`/api/campaigns/${c.id}`, { headers })
+    const one = await ctx.app.request(`/api/campaigns/${c.id}/imports/${importId}`, { headers })
+    for (const body of [await campaign.text(), await one.text()]) {
+      expect(body).toContain('"status":"running"')
+      expect(body).not.toContain('app-host-7')
+    }
+    await runImport(db, job!, { now: ctx.clock.now, leaseMs: 60_000, worker: job!.lockedBy! })
+  })
+})
+
 describe('starting', () => {
   it('refuses to start a campaign whose merge fields have problems, naming the line', async () => {
     const c = await makeCampaign(ctx, owner.user, { subjectTemplate: 'Hi {{firstName}}' })
