@@ -165,6 +165,17 @@ describe('checkMergeFields', () => {
     expect(report.ok).toBe(false)
   })
 
+  it('reports stray closing braces after a long word in linear time', () => {
+    // Quoting each stray's word with /[^\s{}]*\}\}$/ on the whole text before it was cubic:
+    // 20,000 characters (what the campaign form takes) of a word then "}}"s blocked the server
+    // for 224 s. This triple size would take hours that way, so a regression never finishes.
+    const body = 'x'.repeat(30_000) + '}}'.repeat(15_000)
+    const report = checkMergeFields({ subject: 'Hi', body }, [])
+    expect(report.syntaxErrors).toHaveLength(15_000)
+    expect(report.syntaxErrors[0]!.text).toBe('x'.repeat(30_000) + '}}')
+    expect(report.syntaxErrors[1]!.text).toBe('}}')
+  })
+
   it('passes a clean template', () => {
     const clean = { subject: 'For {{company}}', body: 'Hi {{firstName|there}}' }
     expect(checkMergeFields(clean, recipients)).toEqual({
