@@ -177,13 +177,18 @@ function merge(source: string, recipient: OutreachRecipient): string {
 const urlPattern = /\bhttps?:\/\/[^\s<>"'`]+/gi
 
 function trimUrl(url: string): string {
+  // Brackets counted once and kept as characters come off: recounting the rest for each one was
+  // quadratic (a link followed by 19,000 ")" took 1.8 s a message, in the preview and the scheduler).
+  const opened = { ')': count(url, '('), ']': count(url, '[') }
+  const closed = { ')': count(url, ')'), ']': count(url, ']') }
   let end = url.length
   for (;;) {
     const c = url[end - 1]
     if (c && '.,;:!?'.includes(c)) end--
-    else if (c === ')' && count(url.slice(0, end), '(') < count(url.slice(0, end), ')')) end--
-    else if (c === ']' && count(url.slice(0, end), '[') < count(url.slice(0, end), ']')) end--
-    else return url.slice(0, end)
+    else if ((c === ')' || c === ']') && opened[c] < closed[c]) {
+      closed[c]--
+      end--
+    } else return url.slice(0, end)
   }
 }
 

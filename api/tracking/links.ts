@@ -12,15 +12,18 @@ import { newTrackingToken } from './token.ts'
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi
 
 function trimUrl(url: string): string {
-  let end = url.length
+  // As outreach.ts: brackets counted once, not again for each character trimmed (quadratic).
   const count = (s: string, c: string) => s.split(c).length - 1
+  const opened = { ')': count(url, '('), ']': count(url, '[') }
+  const closed = { ')': count(url, ')'), ']': count(url, ']') }
+  let end = url.length
   for (;;) {
     const c = url[end - 1]
-    const head = url.slice(0, end)
     if (c && '.,;:!?'.includes(c)) end--
-    else if (c === ')' && count(head, '(') < count(head, ')')) end--
-    else if (c === ']' && count(head, '[') < count(head, ']')) end--
-    else return head
+    else if ((c === ')' || c === ']') && opened[c] < closed[c]) {
+      closed[c]--
+      end--
+    } else return url.slice(0, end)
   }
 }
 

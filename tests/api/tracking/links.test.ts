@@ -44,6 +44,28 @@ describe('tracked links', () => {
     ])
   })
 
+  it('finds a link followed by a long run of brackets in linear time', () => {
+    // Recounting the brackets for each one trimmed was quadratic: 19,000 took 1.8 s a message;
+    // a million would take hours that way, so a regression never finishes.
+    const body = `See https://a.example/x${')'.repeat(1_000_000)} and [https://b.example/y]].`
+    const found = findLinks(body)
+    const rewritten: string[] = []
+    renderOutreach(
+      { subject: 's', body },
+      { email: 'a@b.example' },
+      {
+        brand,
+        unsubscribeUrl: 'https://frontdoor.example/u/x',
+        rewriteLink: (url) => {
+          rewritten.push(url)
+          return url
+        },
+      },
+    )
+    expect(found.map((l) => l.url)).toEqual(['https://a.example/x', 'https://b.example/y'])
+    expect(rewritten).toEqual(['https://a.example/x', 'https://b.example/y'])
+  })
+
   it('rewrites a CSV-supplied URL but never a javascript: one', () => {
     const tracker = linkTracker('https://app.example')
     const message = renderOutreach(
