@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, campaigns, clickEvents, users } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import type { Env } from '../env.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import { loadSenderSettings } from '../email/sender.ts'
 import { newId } from '../ids.ts'
 import {
@@ -50,6 +51,14 @@ const fail = (
   message: string,
 ): CampaignFailure => ({ ok: false, status, code, message })
 
+/**
+ * The reply-to as mail routes it (domain in ASCII, no trailing dot), as the sender is stored: the
+ * form accepts "ann@acme.example." and the transport refused every message that carried it.
+ */
+function replyToOf(input: Pick<CampaignInput, 'replyTo'>): string | null {
+  return input.replyTo ? (parseEmailAddress(input.replyTo)?.mailbox ?? null) : null
+}
+
 async function checkSender(db: Db, env: Env, address: string) {
   const domains = verifiedSendingDomains(await loadSenderSettings(db, env), env)
   return checkSenderAddress(address, domains)
@@ -82,7 +91,7 @@ export async function createCampaign(
       ownerId,
       senderName: input.senderName,
       senderEmail: sender.address,
-      replyTo: input.replyTo ?? null,
+      replyTo: replyToOf(input),
       subjectTemplate: input.subjectTemplate,
       bodyTemplate: input.bodyTemplate,
       ratePerHour: input.ratePerHour,
@@ -117,7 +126,7 @@ export async function updateCampaign(
       name: input.name,
       senderName: input.senderName,
       senderEmail: sender.address,
-      replyTo: input.replyTo ?? null,
+      replyTo: replyToOf(input),
       subjectTemplate: input.subjectTemplate,
       bodyTemplate: input.bodyTemplate,
       ratePerHour: input.ratePerHour,

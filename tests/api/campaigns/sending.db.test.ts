@@ -187,6 +187,20 @@ describe('sending a campaign', () => {
     expect(to.filter((t) => t.includes('wide@wide.example'))).toHaveLength(1)
   })
 
+  it('sends with a reply-to typed with a trailing dot, as mail routes it', async () => {
+    const campaign = await sendingCampaign([['email'], ['ann@replies.example']], {
+      senderEmail: 'replies@frontdoor.example',
+      replyTo: 'Answers@Frontdoor.example.',
+    })
+    expect(campaign.replyTo).toBe('Answers@frontdoor.example')
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 1 })
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual(['sent'])
+  })
+
   it('sends nothing as an address whose domain is no longer the verified one', async () => {
     const campaign = await sendingCampaign(people(2, 'moved'), {
       senderEmail: 'moved@frontdoor.example',
