@@ -198,14 +198,20 @@ function count(s: string, c: string): number {
 
 type Segment = { text: string } | { url: string }
 
+/** The http(s) URLs of running text that a message makes links of, in order, and where each starts. */
+export function* urlsIn(text: string): Generator<{ url: string; index: number }> {
+  for (const match of text.matchAll(urlPattern)) {
+    const url = trimUrl(match[0])
+    if (URL.canParse(url)) yield { url, index: match.index }
+  }
+}
+
 function splitLinks(text: string): Segment[] {
   const segments: Segment[] = []
   let last = 0
-  for (const match of text.matchAll(urlPattern)) {
-    const url = trimUrl(match[0])
-    if (!URL.canParse(url)) continue
-    segments.push({ text: text.slice(last, match.index) }, { url })
-    last = match.index + url.length
+  for (const { url, index } of urlsIn(text)) {
+    segments.push({ text: text.slice(last, index) }, { url })
+    last = index + url.length
   }
   segments.push({ text: text.slice(last) })
   return segments

@@ -1,3 +1,4 @@
+import { urlsIn } from '../../email-templates/outreach.ts'
 import type { Db } from '../db/client.ts'
 import { trackedLinks } from '../db/schema.ts'
 import { newTrackingToken } from './token.ts'
@@ -6,26 +7,6 @@ import { newTrackingToken } from './token.ts'
 // column too) becomes `${APP_ORIGIN}/r/<token>`, one token per recipient × link. The destination
 // is kept on the server, normalised; the URL carries only the token, so /r is no open redirect.
 // A `javascript:` or any other non-http URL never becomes a link, nor does one with credentials.
-
-// The same URLs the outreach template makes clickable: http(s) in running text, trailing
-// punctuation left to the sentence, a closing bracket kept only when the URL opened one.
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi
-
-function trimUrl(url: string): string {
-  // As outreach.ts: brackets counted once, not again for each character trimmed (quadratic).
-  const count = (s: string, c: string) => s.split(c).length - 1
-  const opened = { ')': count(url, '('), ']': count(url, '[') }
-  const closed = { ')': count(url, ')'), ']': count(url, ']') }
-  let end = url.length
-  for (;;) {
-    const c = url[end - 1]
-    if (c && '.,;:!?'.includes(c)) end--
-    else if ((c === ')' || c === ']') && opened[c] < closed[c]) {
-      closed[c]--
-      end--
-    } else return url.slice(0, end)
-  }
-}
 
 /** The destination a link may redirect to: `new URL().href`, http(s) only, no credentials. */
 export function normalizeDestination(url: string): string | null {
@@ -46,13 +27,8 @@ export interface FoundLink {
 
 /** The links of a message, in order, as renderOutreach numbers them. Pure. */
 export function findLinks(text: string): FoundLink[] {
-  const links: FoundLink[] = []
-  for (const match of text.matchAll(URL_PATTERN)) {
-    const url = trimUrl(match[0])
-    if (!URL.canParse(url)) continue
-    links.push({ url, destination: normalizeDestination(url) })
-  }
-  return links
+  // The same URLs the outreach template makes clickable (one finder for both).
+  return [...urlsIn(text)].map(({ url }) => ({ url, destination: normalizeDestination(url) }))
 }
 
 export function trackedUrl(origin: string, token: string): string {
