@@ -183,6 +183,28 @@ export async function findCampaign(db: Db, id: string): Promise<Campaign | null>
 }
 
 /**
+ * Takes back a paused or stopped campaign's messages still waiting in the outbox (up to the
+ * scheduler's 30 s ahead), with their tracked links: nothing more goes out, and on resume the
+ * scheduler queues those recipients again. Not a message being sent at that moment, nor one that
+ * was tried already (a timed-out attempt may have been delivered: it keeps its links).
+ */
+async function withdrawQueued(tx: Db, campaignId: string): Promise<void> {
+  await tx.execute(sql`
+    with gone as (
+      delete from outbox o using campaign_recipients r
+      where r.campaign_id = ${campaignId} and r.status = 'queued' and o.id = r.outbox_id
+        and o.status = 'pending' and o.attempts = 0
+      returning r.id
+    ),
+    links as (
+      delete from tracked_links l using gone where l.recipient_id = gone.id
+    )
+    update campaign_recipients r
+    set status = 'pending', outbox_id = null, scheduled_at = null
+    from gone where r.id = gone.id`)
+}
+
+/**
  * A status change by a person: pause, resume, stop, mark ready, start. Ready and start first
  * check that nothing would stop a message (merge fields, postal address, sender, recipients).
  */
@@ -219,6 +241,8 @@ export async function changeCampaignStatus(
       })
       .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
       .returning()
+    if (changed && (action === 'pause' || action === 'complete'))
+      await withdrawQueued(tx, changed.id)
     if (changed && action === 'start')
       await announceCampaign(tx, 'campaign.started', changed, now, { actorId: actor.id })
     if (changed && action === 'complete')

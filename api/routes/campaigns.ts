@@ -121,7 +121,7 @@ const ACTIONS = ['ready', 'start', 'pause', 'resume', 'complete'] as const
 const NOTICES: Record<(typeof ACTIONS)[number], string> = {
   ready: 'Checked: the campaign is ready to start.',
   start: 'Started: messages go out in the sending window at the hourly rate.',
-  pause: 'Paused: no new messages are queued from now on.',
+  pause: 'Paused: nothing more goes out until you resume.',
   resume: 'Resumed.',
   complete: 'Stopped: no more messages will be sent.',
 }

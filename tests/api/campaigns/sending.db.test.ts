@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
+import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { openDatabase } from '../../../api/db/client.ts'
 import {
@@ -149,6 +150,79 @@ describe('sending a campaign', () => {
     expect(
       (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status,
     ).toBe('completed')
+  })
+
+  it('takes back what waits in the outbox when paused or stopped, with its links; a resume queues it again', async () => {
+    const campaign = await sendingCampaign(people(3, 'takeback'), {
+      senderEmail: 'takeback@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const waiting = async () =>
+      (await db.select().from(outbox).where(eq(outbox.category, 'outreach'))).filter((o) =>
+        o.dedupeKey?.startsWith('outreach:'),
+      )
+    const linksOf = async () =>
+      db.select().from(trackedLinks).where(eq(trackedLinks.campaignId, campaign.id))
+    await queue()
+    const queued = await recipientsOf(campaign.id)
+    expect(queued.map((r) => r.status)).toEqual(['queued', 'queued', 'queued'])
+    const mine = new Set(queued.map((r) => r.outboxId))
+    expect((await waiting()).filter((o) => mine.has(o.id))).toHaveLength(3)
+    expect(await linksOf()).toHaveLength(3)
+    // One of them was tried already and failed for now: it may have been delivered, it stays.
+    await db.update(outbox).set({ attempts: 1 }).where(eq(outbox.id, queued[0]!.outboxId!))
+
+    const paused = await changeCampaignStatus(db, env, actor, campaign.id, 'pause', ctx.clock.now())
+    expect(paused.ok).toBe(true)
+    const after = await recipientsOf(campaign.id)
+    expect(after.map((r) => [r.status, r.outboxId === null])).toEqual([
+      ['queued', false],
+      ['pending', true],
+      ['pending', true],
+    ])
+    expect((await waiting()).filter((o) => mine.has(o.id)).map((o) => o.id)).toEqual([
+      queued[0]!.outboxId,
+    ])
+    expect((await linksOf()).map((l) => l.recipientId)).toEqual([queued[0]!.id])
+
+    const resumed = await changeCampaignStatus(
+      db,
+      env,
+      actor,
+      campaign.id,
+      'resume',
+      ctx.clock.now(),
+    )
+    expect(resumed.ok).toBe(true)
+    await queue()
+    const again = await recipientsOf(campaign.id)
+    expect(again.map((r) => r.status)).toEqual(['queued', 'queued', 'queued'])
+    expect(await linksOf()).toHaveLength(3)
+
+    // Stopped for good: the same, and nothing comes back.
+    const stopped = await changeCampaignStatus(
+      db,
+      env,
+      actor,
+      campaign.id,
+      'complete',
+      ctx.clock.now(),
+    )
+    expect(stopped.ok).toBe(true)
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
+      'queued',
+      'pending',
+      'pending',
+    ])
+    ctx.clock.advance(60_000)
+    await queue()
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
+      'queued',
+      'pending',
+      'pending',
+    ])
   })
 
   it('sends nothing outside the window of the campaign time zone', async () => {
