@@ -265,6 +265,8 @@ export interface CampaignProgress {
   bounced: number
   suppressed: number
   failed: number
+  /** In the pipeline by their turn: not emailed. */
+  skipped: number
   clicks: number
 }
 
@@ -276,6 +278,7 @@ const emptyProgress = (): CampaignProgress => ({
   bounced: 0,
   suppressed: 0,
   failed: 0,
+  skipped: 0,
   clicks: 0,
 })
 

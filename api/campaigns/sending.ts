@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm'
 import { checkMergeFields, renderOutreach } from '../../email-templates/outreach.ts'
 import type { Db } from '../db/client.ts'
-import { campaignImports, campaignRecipients, campaigns, outbox } from '../db/schema.ts'
+import { campaignImports, campaignRecipients, campaigns, deals, outbox } from '../db/schema.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import type { Env } from '../env.ts'
 import { enqueueMarketingEmail, marketingProblems } from '../email/marketing.ts'
@@ -137,9 +137,23 @@ export async function enqueueDueRecipients(
         .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
         .limit(slots.length)
         .for('update', { skipLocked: true })
+      // In the pipeline since the import (a form, a click on another campaign's link, a rep):
+      // a rep has them now, and cold outreach would cross their conversation.
+      const taken = await contactsInPipeline(
+        tx,
+        due.map((r) => r.contactId),
+      )
       let lastSlot: Date | null = null
-      for (const [i, row] of due.entries()) {
-        const at = slots[i]!
+      let next = 0
+      for (const row of due) {
+        if (taken.has(row.contactId)) {
+          await tx
+            .update(campaignRecipients)
+            .set({ status: 'skipped' })
+            .where(eq(campaignRecipients.id, row.id))
+          continue
+        }
+        const at = slots[next++]!
         lastSlot = at
         const recipient = outreachRecipient(row)
         // Checked at start; a message that still cannot be merged is a failure, never "Hi ,".
@@ -199,6 +213,24 @@ export async function enqueueDueRecipients(
     }
     return { enqueued, completed }
   })
+}
+
+/**
+ * The contacts with an open deal past `opportunity`: in the pipeline, as the import judges it
+ * (imports.ts), so not emailed.
+ */
+async function contactsInPipeline(tx: Db, contactIds: string[]): Promise<Set<string>> {
+  if (contactIds.length === 0) return new Set()
+  const rows = await tx
+    .selectDistinct({ contactId: deals.contactId })
+    .from(deals)
+    .where(
+      and(
+        inArray(deals.contactId, contactIds),
+        notInArray(deals.stage, ['opportunity', 'won', 'lost']),
+      ),
+    )
+  return new Set(rows.map((r) => r.contactId))
 }
 
 /**

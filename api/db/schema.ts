@@ -562,7 +562,8 @@ export const campaignRecipients = pgTable(
     fields: jsonb('fields').notNull(),
     line: integer('line'),
     status: text('status', {
-      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed'],
+      // skipped: in the pipeline by its turn (a rep has them), so not emailed.
+      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed', 'skipped'],
     })
       .notNull()
       .default('pending'),

@@ -1,12 +1,13 @@
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
-import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
+import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { openDatabase } from '../../../api/db/client.ts'
 import {
   campaignRecipients,
   campaigns,
+  deals,
   mailboxMessages,
   outbox,
   trackedLinks,
@@ -223,6 +224,26 @@ describe('sending a campaign', () => {
       'pending',
       'pending',
     ])
+  })
+
+  it('skips a recipient who came into the pipeline after the import: a rep has them', async () => {
+    const campaign = await sendingCampaign(people(3, 'taken'), {
+      senderEmail: 'taken@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const [, second] = await recipientsOf(campaign.id)
+    // Their prospect deal became a 10% target meanwhile (a form, a human click elsewhere).
+    await db.update(deals).set({ stage: 'target' }).where(eq(deals.contactId, second!.contactId))
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const rows = await recipientsOf(campaign.id)
+    expect(rows.map((r) => r.status)).toEqual(['queued', 'skipped', 'queued'])
+    expect(rows[1]!.outboxId).toBeNull()
+    const sentTo = (await db.select().from(outbox)).map((o) => o.recipient)
+    expect(sentTo).not.toContain(second!.email)
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      queued: 2,
+      skipped: 1,
+    })
   })
 
   it('sends nothing outside the window of the campaign time zone', async () => {
