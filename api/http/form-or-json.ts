@@ -36,6 +36,13 @@ export function backPath(back: Back): string {
  * already has one. A page reached through the form's `next` loses the last round's notice and
  * error; a path the route names is taken as it is.
  */
+/**
+ * The longest ?notice= or ?error= a page is sent back with: a message quoting what was sent (a
+ * CSV header, a name) could otherwise make a Location larger than a proxy's buffer (nginx's
+ * default is 4 KiB); 300 characters stay under it even at nine bytes each, percent-encoded.
+ */
+export const MAX_BACK_MESSAGE = 300
+
 export function redirectBack(
   c: Context,
   back: Back,
@@ -44,7 +51,10 @@ export function redirectBack(
   const url = new URL(backPath(back), ORIGIN)
   if (typeof back !== 'string')
     for (const key of ['notice', 'error']) if (!(key in params)) url.searchParams.delete(key)
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value)
+  for (const [key, value] of Object.entries(params)) {
+    const message = (key === 'notice' || key === 'error') && value.length > MAX_BACK_MESSAGE
+    url.searchParams.set(key, message ? `${value.slice(0, MAX_BACK_MESSAGE - 1)}…` : value)
+  }
   return c.redirect(url.pathname + url.search + url.hash, 303)
 }
 

@@ -1,7 +1,13 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { readInput, refuse, respond, type Back } from '../../../api/http/form-or-json.ts'
+import {
+  MAX_BACK_MESSAGE,
+  readInput,
+  refuse,
+  respond,
+  type Back,
+} from '../../../api/http/form-or-json.ts'
 
 // One edge for every action: JSON in, JSON out for API clients; a plain HTML form gets a 303
 // back to its page with ?notice= or ?error=, never to another site.
@@ -42,6 +48,13 @@ const app = new Hono()
   .post('/claim', (c) =>
     respond(c, '/app/leads#queue', { notice: 'Taken.' }, () => c.json({ ok: true }), {
       bodyless: 'json',
+    }),
+  )
+  .post('/long', (c) =>
+    refuse(c, '/app/campaigns/1', {
+      status: 422,
+      code: 'bad_header',
+      message: `No email column in: ${'日本語の見出し,'.repeat(500)}`,
     }),
   )
   .post('/release', (c) =>
@@ -127,6 +140,16 @@ describe('respond and refuse', () => {
   ])('never follows `next` to %s', async (_what, next) => {
     const res = await asForm({ amountCents: '5', next })
     expect(location(res)).toBe('/app/pipeline?notice=Saved.&amount=5')
+  })
+
+  it('cuts a long message short, so the Location stays small enough for any proxy', async () => {
+    const res = await post('/long', '', { 'content-type': 'application/x-www-form-urlencoded' })
+    expect(res.status).toBe(303)
+    expect(location(res)!.length).toBeLessThan(4096)
+    const error = new URL(location(res)!, 'https://x.example').searchParams.get('error')!
+    expect(error).toHaveLength(MAX_BACK_MESSAGE)
+    expect(error.startsWith('No email column in: 日本語の見出し,')).toBe(true)
+    expect(error.endsWith('…')).toBe(true)
   })
 
   it('answers a request without a body as the route says: an API call, or a page’s button', async () => {
