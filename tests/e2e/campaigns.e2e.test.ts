@@ -109,6 +109,7 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await page.goto(campaignUrl)
     await page.getByRole('button', { name: 'Start sending' }).click()
     await page.waitForURL(/notice=Started/)
+    await screenshot(page, 'campaign-sending')
 
     // The outreach arrives in the dev mailbox (the admin reads it); the test's timeout bounds the wait.
     const admin = await signIn(ADMIN)
