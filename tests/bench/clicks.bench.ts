@@ -167,6 +167,17 @@ async function clickHealth(appUrl: string): Promise<ClickHealth> {
   return ((await (await fetch(`${appUrl}/api/health`)).json()) as { clicks: ClickHealth }).clicks
 }
 
+/** The commits the server made between two health readings, by batch size. */
+function commitsBetween(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Setting['batches'] {
+  return Object.entries(after)
+    .map(([size, n]) => ({ size: Number(size), batches: n - (before[size] ?? 0) }))
+    .filter((b) => b.batches > 0)
+    .sort((a, b) => a.size - b.size)
+}
+
 const newSetting = (connections: number, token: string): Setting => ({
   connections,
   token,
@@ -228,10 +239,7 @@ async function measure(target: Target): Promise<Figure[]> {
       }
       setting.bareRuns.push(await timed(bare.pid, bare.url, setting.bareCpu))
       const commitsAfter = (await clickHealth(app.url)).commitsBySize
-      setting.batches = Object.entries(commitsAfter)
-        .map(([size, n]) => ({ size: Number(size), batches: n - (commitsBefore[size] ?? 0) }))
-        .filter((b) => b.batches > 0)
-        .sort((a, b) => a.size - b.size)
+      setting.batches = commitsBetween(commitsBefore, commitsAfter)
     }
   } finally {
     await bare.stop()
@@ -393,6 +401,7 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
     for (const server of [app, bare]) await pinServer(server.pid)
     const run = (url: string) =>
       load(url, { seconds: SECONDS, connections: setting.connections, pinned: true })
+    const commitsBefore = (await clickHealth(app.url)).commitsBySize
     while (clicks && !importLine() && overlapping < 2 * ROUNDS) {
       const bareRun = await run(bare.url)
       const result = await run(`${app.url}/r/${setting.token}`)
@@ -404,6 +413,8 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
       setting.appRuns.push(result)
       overlapping++
     }
+    // The commits of every run during the import, the one cut short by its end included.
+    setting.batches = commitsBetween(commitsBefore, (await clickHealth(app.url)).commitsBySize)
     setting.bareRuns.push(await run(bare.url))
     for (let waited = 0; !(line = importLine()) && waited < 600; waited++) await sleep(500)
   } finally {
