@@ -32,17 +32,31 @@ export function backPath(back: Back): string {
 }
 
 /**
+ * How long a ?notice= or ?error= may be once percent-encoded: a message quoting what was sent (a
+ * CSV header, a name) could otherwise make a Location larger than a proxy's buffer (nginx's
+ * default is 4 KiB). Longer ones are cut, with "…".
+ */
+export const MAX_BACK_MESSAGE_ENCODED = 1_500
+
+function clipMessage(message: string): string {
+  // A lone half of a surrogate pair cannot be encoded: cut by code point, and mend any given.
+  const value = message.toWellFormed()
+  let size = encodeURIComponent(value).length
+  if (size <= MAX_BACK_MESSAGE_ENCODED) return value
+  const chars = Array.from(value)
+  let end = chars.length
+  while (end > 0 && size + 9 > MAX_BACK_MESSAGE_ENCODED) {
+    end--
+    size -= encodeURIComponent(chars[end]!).length
+  }
+  return `${chars.slice(0, end).join('')}…`
+}
+
+/**
  * 303 back with `params` (notice, error, …) set on the page's query, in place when the page
  * already has one. A page reached through the form's `next` loses the last round's notice and
  * error; a path the route names is taken as it is.
  */
-/**
- * The longest ?notice= or ?error= a page is sent back with: a message quoting what was sent (a
- * CSV header, a name) could otherwise make a Location larger than a proxy's buffer (nginx's
- * default is 4 KiB); 300 characters stay under it even at nine bytes each, percent-encoded.
- */
-export const MAX_BACK_MESSAGE = 300
-
 export function redirectBack(
   c: Context,
   back: Back,
@@ -52,8 +66,7 @@ export function redirectBack(
   if (typeof back !== 'string')
     for (const key of ['notice', 'error']) if (!(key in params)) url.searchParams.delete(key)
   for (const [key, value] of Object.entries(params)) {
-    const message = (key === 'notice' || key === 'error') && value.length > MAX_BACK_MESSAGE
-    url.searchParams.set(key, message ? `${value.slice(0, MAX_BACK_MESSAGE - 1)}…` : value)
+    url.searchParams.set(key, key === 'notice' || key === 'error' ? clipMessage(value) : value)
   }
   return c.redirect(url.pathname + url.search + url.hash, 303)
 }
