@@ -1,10 +1,11 @@
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   campaignRecipients,
   campaigns,
   clickEvents,
   contacts,
+  deals,
   outbox,
   trackedLinks,
 } from '../db/schema.ts'
@@ -341,20 +342,18 @@ async function qualifyFromClick(
     .select({ id: campaignRecipients.id })
     .from(campaignRecipients)
     .where(eq(campaignRecipients.contactId, contact.id))
-  const [already] = await tx
-    .select({ id: clickEvents.id })
+  const [marker] = await tx
+    .select({ at: sql`max(${clickEvents.qualifiedAt})`.mapWith(clickEvents.qualifiedAt) })
     .from(clickEvents)
     .where(
-      and(
-        inArray(
-          clickEvents.recipientId,
-          ofContact.map((r) => r.id),
-        ),
-        isNotNull(clickEvents.qualifiedAt),
+      inArray(
+        clickEvents.recipientId,
+        ofContact.map((r) => r.id),
       ),
     )
-    .limit(1)
-  if (already) return false
+  const lastQualified = marker?.at ?? null
+  if (lastQualified && !(await qualifiesAgain(tx, contact.id, row.createdAt, lastQualified)))
+    return false
   await qualifyContact(tx, {
     contactId: contact.id,
     companyId: contact.companyId,
@@ -375,6 +374,37 @@ async function qualifyFromClick(
   })
   await tx.update(clickEvents).set({ qualifiedAt: now }).where(eq(clickEvents.id, row.id))
   return true
+}
+
+/**
+ * Whether a click may qualify a contact that one of its clicks qualified before: only once the
+ * deal that made has closed and the click came after (a later campaign's prospect, or no deal
+ * left), never a click from that deal's time, so a re-score of old clicks adds nothing to the
+ * next deal. A click from before the last qualification never does (no query needed).
+ */
+async function qualifiesAgain(
+  tx: Db,
+  contactId: string,
+  clickedAt: Date,
+  lastQualified: Date,
+): Promise<boolean> {
+  if (clickedAt <= lastQualified) return false
+  const [open] = await tx
+    .select({ createdAt: deals.createdAt })
+    .from(deals)
+    .where(and(eq(deals.contactId, contactId), notInArray(deals.stage, ['won', 'lost'])))
+  // The deal the last qualification made or moved is still open; or a newer one (a later
+  // campaign's import) is, and the click came after it.
+  if (open) return open.createdAt > lastQualified && clickedAt >= open.createdAt
+  // No open deal: the click must come after the last one closed. Closed deals have no index by
+  // contact, so this is asked only here, for a contact qualified before whose deals all closed.
+  const [closed] = await tx
+    .select({
+      at: sql`max(coalesce(${deals.closedAt}, ${deals.stageEnteredAt}))`.mapWith(deals.closedAt),
+    })
+    .from(deals)
+    .where(eq(deals.contactId, contactId))
+  return closed?.at != null && clickedAt > closed.at
 }
 
 /** The verdict job of this process: every `pollMs`, and at once on deps.wakeups('verdicts'). */

@@ -1,7 +1,14 @@
 import { and, eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
-import { clickEvents, dealEvents, deals } from '../../../api/db/schema.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  contacts,
+  dealEvents,
+  deals,
+} from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import {
@@ -11,7 +18,7 @@ import {
 } from '../../../api/tracking/verdict-jobs.ts'
 import { RULES_VERSION, SETTLE_MS } from '../../../api/tracking/verdicts.ts'
 import { eventually } from '../../eventually.ts'
-import { addProspect as addSharedProspect } from './fixtures.ts'
+import { addProspect as addSharedProspect, insertLinks } from './fixtures.ts'
 import { addUser, setupTestApp, signInCookie } from '../../helpers.ts'
 
 // The verdict job against a real database: clicks recorded through GET /r/<token>, judged in the
@@ -236,6 +243,95 @@ describe('the verdict job', () => {
     expect((await openDealOf(p.contactId))[0]!.stage).toBe('target')
     expect(await evidenceOf(deal!.id)).toHaveLength(1)
   })
+
+  it.each([
+    ['whose import made a new prospect deal', true],
+    ['sent while no deal was open', false],
+  ])(
+    'a contact whose target deal was lost becomes a target again by a human click in a later campaign (%s), never by a re-score of the old clicks',
+    async (_, imported) => {
+      const p = await addProspect()
+      ctx.clock.advance(3_600_000)
+      await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+      ctx.clock.advance(40_000)
+      await clickAs(p.tokens[1]!, '81.120.7.9', PERSON)
+      ctx.clock.advance(SETTLE_MS)
+      await runJob()
+      expect((await openDealOf(p.contactId))[0]!.stage).toBe('target')
+      // Clicked again while the target was open: no news then, and none later.
+      ctx.clock.advance(600_000)
+      await clickAs(p.tokens[2]!, '81.120.7.9', PERSON)
+      ctx.clock.advance(SETTLE_MS)
+      await runJob()
+      ctx.clock.advance(86_400_000)
+      await db
+        .update(deals)
+        .set({ stage: 'lost', lostReason: 'no budget', closedAt: ctx.clock.now() })
+        .where(eq(deals.id, p.dealId!))
+
+      // Months later a new campaign: its import makes the contact a prospect again (a deal at
+      // 0%), or it was imported while the old deal was open and is sent now that none is.
+      ctx.clock.advance(60 * 86_400_000)
+      const sdr = await addUser(ctx, 'sdr')
+      const campaignId = newId()
+      await db.insert(campaigns).values({
+        id: campaignId,
+        name: 'Spring outreach',
+        ownerId: sdr.id,
+        createdBy: sdr.id,
+        senderName: 'Sam',
+        senderEmail: 'sam@frontdoor.example',
+        subjectTemplate: 'Spring',
+        bodyTemplate: 'Hi {{firstName}}',
+        status: 'sending',
+      })
+      if (imported)
+        await db.insert(deals).values({
+          id: newId(),
+          contactId: p.contactId,
+          title: 'Acme again',
+          stage: 'opportunity',
+          source: 'outbound',
+          sdrId: sdr.id,
+          createdAt: ctx.clock.now(),
+        })
+      const [contact] = await db.select().from(contacts).where(eq(contacts.id, p.contactId))
+      const recipientId = newId()
+      await db.insert(campaignRecipients).values({
+        id: recipientId,
+        campaignId,
+        contactId: p.contactId,
+        email: contact!.email,
+        fields: {},
+        status: 'sent',
+        sentAt: ctx.clock.now(),
+      })
+      const [token] = await insertLinks(db, recipientId, campaignId, [
+        'https://www.example.com/spring',
+      ])
+
+      // New rules judge the old campaign's clicks again: they belong to the lost deal.
+      await db
+        .update(clickEvents)
+        .set({ rulesVersion: 'older' })
+        .where(eq(clickEvents.recipientId, p.recipientId))
+      for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
+      expect((await openDealOf(p.contactId)).filter((d) => d.stage !== 'lost')).toMatchObject(
+        imported ? [{ stage: 'opportunity' }] : [],
+      )
+
+      ctx.clock.advance(3_600_000)
+      await clickAs(token!, '81.120.7.9', PERSON)
+      ctx.clock.advance(SETTLE_MS)
+      await runJob()
+      const open = (await openDealOf(p.contactId)).filter((d) => d.stage !== 'lost')
+      expect(open).toMatchObject([{ stage: 'target', source: 'outbound', sdrId: sdr.id }])
+      const [evidence, ...more] = await evidenceOf(open[0]!.id)
+      expect(more).toEqual([])
+      expect(evidence!.data).toMatchObject({ kind: 'click', campaign: 'Spring outreach' })
+      expect(await evidenceOf(p.dealId!)).toHaveLength(1)
+    },
+  )
 
   it('a click confirmed by a beacon is judged and qualifies at once, without waiting out the window', async () => {
     const p = await addProspect()
