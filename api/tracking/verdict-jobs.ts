@@ -49,6 +49,14 @@ export interface VerdictJobsOptions {
 
 export const VERDICT_JOB_DEFAULTS: VerdictJobsOptions = { pollMs: 10_000, batch: 500 }
 
+/**
+ * Re-scoring finds work only after RULES_VERSION changes (a new release's first rounds) or while
+ * an older process still judges clicks (a rolling deploy); its query reads every judged click (no
+ * index can say "judged under another version": ~60–90 ms of the embedded database's one thread
+ * at 300,000 clicks). So once a pass finds none, the next looks an hour later.
+ */
+export const RESCORE_RECHECK_MS = 3_600_000
+
 type Row = typeof clickEvents.$inferSelect
 
 const facts = (r: Row): ClickFacts => ({
@@ -411,21 +419,27 @@ async function qualifiesAgain(
 export function startVerdictJobs(
   deps: Deps,
   options: Partial<VerdictJobsOptions> = {},
-): { stop(): Promise<void>; wake(): void } {
+): { stop(): Promise<void>; wake(): void; idle(): Promise<void> } {
   const config = { ...VERDICT_JOB_DEFAULTS, ...options }
   const log = deps.logger.child({ component: 'verdicts' })
   let stopped = false
   let running: Promise<void> | null = null
   let again = false
+  // No re-scoring before this (RESCORE_RECHECK_MS).
+  let rescoreIdleUntil = 0
 
   async function round(): Promise<void> {
     let recorded = config.clicksRecorded?.()
     for (const step of [judgePendingClicks, rescoreClicks]) {
+      if (step === rescoreClicks && deps.now().getTime() < rescoreIdleUntil) continue
       let after: string | null = null
       do {
         if (stopped) return
         const started = performance.now()
+        const first = after === null
         const run: JudgeRun = await step(deps.db, deps.now(), config.batch, after)
+        if (step === rescoreClicks && first && run.judged === 0 && run.next === null)
+          rescoreIdleUntil = deps.now().getTime() + RESCORE_RECHECK_MS
         if (run.qualified)
           log.info('clicks qualified prospects', { judged: run.judged, qualified: run.qualified })
         after = run.next
@@ -467,6 +481,10 @@ export function startVerdictJobs(
   pump()
   return {
     wake: pump,
+    /** Resolves once no round is under way (tests wait on it). */
+    async idle() {
+      while (running) await running
+    },
     async stop() {
       stopped = true
       clearInterval(timer)

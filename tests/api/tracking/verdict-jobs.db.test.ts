@@ -14,6 +14,7 @@ import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import {
   judgePendingClicks,
   rescoreClicks,
+  RESCORE_RECHECK_MS,
   startVerdictJobs,
 } from '../../../api/tracking/verdict-jobs.ts'
 import { RULES_VERSION, SETTLE_MS } from '../../../api/tracking/verdicts.ts'
@@ -387,6 +388,31 @@ describe('the verdict job', () => {
     await runJob()
     expect((await clicksOf(p.recipientId)).map((c) => c.verdict).sort()).toEqual(['bot', 'bot'])
     expect((await openDealOf(p.contactId))[0]!.stage).toBe('opportunity')
+  })
+
+  it('looks for clicks to re-score an hour after a pass found none: that query reads every judged click', async () => {
+    const p = await addProspect()
+    await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    const job = startVerdictJobs(ctx.deps, { pollMs: 3_600_000 })
+    try {
+      await job.idle() // judged, and nothing to re-score
+      expect((await clicksOf(p.recipientId)).map((c) => c.rulesVersion)).toEqual([RULES_VERSION])
+      // Judged meanwhile by a process with older rules (a rolling deploy).
+      await db
+        .update(clickEvents)
+        .set({ rulesVersion: 'older' })
+        .where(eq(clickEvents.recipientId, p.recipientId))
+      job.wake()
+      await job.idle()
+      expect((await clicksOf(p.recipientId)).map((c) => c.rulesVersion)).toEqual(['older'])
+      ctx.clock.advance(RESCORE_RECHECK_MS)
+      job.wake()
+      await job.idle()
+      expect((await clicksOf(p.recipientId)).map((c) => c.rulesVersion)).toEqual([RULES_VERSION])
+    } finally {
+      await job.stop()
+    }
   })
 
   it('runs in the background, batch after batch, and looks at once when woken', async () => {
