@@ -159,6 +159,8 @@ describe('sending a campaign', () => {
       ratePerHour: 3600,
     })
     const actor = { id: sdr.id, role: 'sdr' as const }
+    const act = (action: 'pause' | 'resume' | 'complete') =>
+      changeCampaignStatus(db, env, actor, campaign.id, action, ctx.clock.now())
     const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
     const waiting = async () =>
       (await db.select().from(outbox).where(eq(outbox.category, 'outreach'))).filter((o) =>
@@ -175,7 +177,7 @@ describe('sending a campaign', () => {
     // One of them was tried already and failed for now: it may have been delivered, it stays.
     await db.update(outbox).set({ attempts: 1 }).where(eq(outbox.id, queued[0]!.outboxId!))
 
-    const paused = await changeCampaignStatus(db, env, actor, campaign.id, 'pause', ctx.clock.now())
+    const paused = await act('pause')
     expect(paused.ok).toBe(true)
     const after = await recipientsOf(campaign.id)
     expect(after.map((r) => [r.status, r.outboxId === null])).toEqual([
@@ -188,14 +190,7 @@ describe('sending a campaign', () => {
     ])
     expect((await linksOf()).map((l) => l.recipientId)).toEqual([queued[0]!.id])
 
-    const resumed = await changeCampaignStatus(
-      db,
-      env,
-      actor,
-      campaign.id,
-      'resume',
-      ctx.clock.now(),
-    )
+    const resumed = await act('resume')
     expect(resumed.ok).toBe(true)
     await queue()
     const again = await recipientsOf(campaign.id)
@@ -203,14 +198,7 @@ describe('sending a campaign', () => {
     expect(await linksOf()).toHaveLength(3)
 
     // Stopped for good: the same, and nothing comes back.
-    const stopped = await changeCampaignStatus(
-      db,
-      env,
-      actor,
-      campaign.id,
-      'complete',
-      ctx.clock.now(),
-    )
+    const stopped = await act('complete')
     expect(stopped.ok).toBe(true)
     expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
       'queued',
