@@ -25,6 +25,8 @@ export interface SyncPage<T> {
 }
 
 const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+/** Our ids are UUIDs; printable ASCII keeps a NUL (which the database refuses) out. */
+const ID = /^[\x21-\x7e]{1,64}$/
 
 export function encodeCursor(position: SyncPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url')
@@ -36,9 +38,12 @@ export function decodeCursor(cursor: string): SyncPosition | null {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
     if (!Array.isArray(value) || value.length !== 2) return null
     const [at, id] = value as unknown[]
-    if (typeof at !== 'string' || !AT.test(at) || typeof id !== 'string' || id.length > 64)
+    if (typeof at !== 'string' || !AT.test(at) || typeof id !== 'string' || !ID.test(id))
       return null
-    if (Number.isNaN(Date.parse(at))) return null
+    // The database refuses what Date.parse lets through (February 30th, year 0): a 500.
+    const date = new Date(at)
+    if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1) return null
+    if (date.toISOString().slice(0, 23) !== at.slice(0, 23)) return null
     return { at, id }
   } catch {
     return null

@@ -130,6 +130,19 @@ describe('GET /api/sync/*', () => {
     expect((await get('/api/sync/deals?limit=501')).status).toBe(422)
   })
 
+  it.each([
+    ['a day the month does not have', ['2026-02-30T09:00:00.000000Z', 'x']],
+    ['year 0', ['0000-01-01T00:00:00.000000Z', 'x']],
+    ['a NUL in the id', ['2026-11-29T09:00:00.000000Z', 'a\u0000b']],
+  ])('refuses a well-formed cursor that names %s, as 400 (not 500)', async (_, position) => {
+    const cursor = Buffer.from(JSON.stringify(position)).toString('base64url')
+    for (const list of ['deals', 'contacts', 'leads']) {
+      const res = await get(`/api/sync/${list}?cursor=${cursor}`)
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_cursor' } })
+    }
+  })
+
   it('reads only what the token is scoped for', async () => {
     expect((await get('/api/sync/deals', leadsOnly)).status).toBe(403)
     expect((await get('/api/sync/contacts', leadsOnly)).status).toBe(200)
