@@ -395,6 +395,9 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       // Fill blanks only: what a person typed in a form (or an earlier import) stays.
       const fill = (column: string) =>
         sql.raw(`coalesce(nullif("contacts"."${column}", ''), excluded."${column}")`)
+      // A filled blank is a change: integrations sync contacts by updated_at (api/integrations/sync.ts).
+      const filled = ['first_name', 'last_name', 'job_title', 'company_name']
+      const changed = sql`(${sql.raw(filled.map((c) => `"contacts"."${c}"`).join(', '))}) is distinct from (${sql.join(filled.map(fill), sql`, `)})`
       await yieldToOthers()
       const people = rowsOf<{ id: string; email: string }>(
         await tx.execute(sql`
@@ -429,7 +432,8 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
             first_name = ${fill('first_name')},
             last_name = ${fill('last_name')},
             job_title = ${fill('job_title')},
-            company_name = ${fill('company_name')}
+            company_name = ${fill('company_name')},
+            updated_at = case when ${changed} then excluded.updated_at else "contacts".updated_at end
           returning id, email`),
       )
       await yieldToOthers()

@@ -20,6 +20,13 @@ import {
   deals,
 } from '../../../api/db/schema.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
+import { newId } from '../../../api/ids.ts'
+import {
+  contactsChanged,
+  decodeCursor,
+  SYNC_PAGE_MAX,
+  type SyncPosition,
+} from '../../../api/integrations/sync.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 import { bigCsv, CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
@@ -163,6 +170,56 @@ describe('importing prospects', () => {
       invalid: 1,
     })
     expect(await db.select().from(deals).where(eq(deals.stage, 'opportunity'))).toHaveLength(2)
+  })
+
+  it('stamps a contact whose blanks it fills as changed, so an integration syncing contacts reads it again', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const earlier = new Date(ctx.clock.now().getTime() - 86_400_000)
+    const person = (email: string, fields: Partial<typeof contacts.$inferInsert>) => ({
+      id: newId(earlier.getTime()),
+      email,
+      emailDisplay: email,
+      source: 'inbound' as const,
+      createdAt: earlier,
+      updatedAt: earlier,
+      ...fields,
+    })
+    const blanks = person('blanks@synced.example', { firstName: 'Fay' })
+    const complete = person('complete@synced.example', {
+      firstName: 'Cal',
+      lastName: 'Complete',
+      jobTitle: 'CFO',
+      companyName: 'Whole Co',
+    })
+    await db.insert(contacts).values([blanks, complete])
+    // An integration has read both: its cursor is at the later one.
+    const cursor: SyncPosition = {
+      at: earlier.toISOString().replace('Z', '000Z'),
+      id: [blanks.id, complete.id].sort()[1]!,
+    }
+    // Other tests' contacts are stamped by the database's own clock: look at these two only.
+    const changedSince = async (cursor: SyncPosition) => {
+      const seen: Array<[string, string | null, string | null, string | null]> = []
+      for (let after: SyncPosition | null = cursor; after;) {
+        const page = await contactsChanged(db, after, SYNC_PAGE_MAX)
+        for (const c of page.data)
+          if (c.id === blanks.id || c.id === complete.id)
+            seen.push([c.id, c.firstName, c.lastName, c.jobTitle])
+        after = page.hasMore ? decodeCursor(page.nextCursor!) : null
+      }
+      return seen
+    }
+    expect(await changedSince(cursor)).toEqual([])
+    ctx.clock.advance(60_000)
+    await importFile(
+      campaign.id,
+      csv([
+        ['Email', 'First name', 'Last name', 'Company', 'Title'],
+        ['blanks@synced.example', 'Imported', 'Blanks', 'Filled Ltd', 'CTO'],
+        ['complete@synced.example', 'Imported', 'Other', 'Other Co', 'CEO'],
+      ]),
+    )
+    expect(await changedSince(cursor)).toEqual([[blanks.id, 'Fay', 'Blanks', 'CTO']])
   })
 
   it('refuses a file that is not UTF-8 or has no email column, at upload', async () => {
