@@ -228,10 +228,14 @@ export const submissions = pgTable(
     spamReasons: jsonb('spam_reasons').$type<string[]>(),
     idempotencyKey: text('idempotency_key'),
     createdAt: createdAt(),
+    /** When a quarantined post was released into the pipeline. */
+    releasedAt: ts('released_at'),
   },
   (t) => [
     index('submissions_contact_idx').on(t.contactId, t.createdAt),
     index('submissions_status_idx').on(t.status, t.createdAt),
+    // Integrations sync leads by when they reached the pipeline: keyset on (that, id).
+    index('submissions_pipeline_idx').on(sql`coalesce(${t.releasedAt}, ${t.createdAt})`, t.id),
   ],
 )
 

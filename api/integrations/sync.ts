@@ -50,7 +50,7 @@ export function decodeCursor(cursor: string): SyncPosition | null {
   }
 }
 
-const positionOf = (column: PgColumn) =>
+const positionOf = (column: PgColumn | SQL) =>
   sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
 async function page<T extends { id: string }>(
@@ -58,7 +58,7 @@ async function page<T extends { id: string }>(
   query: {
     select: Record<string, PgColumn>
     table: typeof deals | typeof contacts | typeof submissions
-    at: PgColumn
+    at: PgColumn | SQL
     id: PgColumn
     where?: SQL | undefined
   },
@@ -130,8 +130,8 @@ export type SyncedContact = {
     : (typeof contacts.$inferSelect)[K & keyof typeof contacts.$inferSelect]
 }
 
-// A lead is a form post or grader unlock that reached the pipeline (quarantined ones never do;
-// a released one is announced by the lead.captured webhook). No IP or user agent.
+// A lead is a form post or grader unlock that reached the pipeline (quarantined ones never do
+// until released, so leads are listed by when they reached it). No IP or user agent.
 const leadColumns = {
   id: submissions.id,
   contactId: submissions.contactId,
@@ -145,6 +145,7 @@ const leadColumns = {
   firstTouch: submissions.firstTouch,
   status: submissions.status,
   createdAt: submissions.createdAt,
+  releasedAt: submissions.releasedAt,
 }
 export type SyncedLead = { [K in keyof typeof leadColumns]: (typeof submissions.$inferSelect)[K] }
 
@@ -172,7 +173,8 @@ export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number)
     {
       select: leadColumns,
       table: submissions,
-      at: submissions.createdAt,
+      // The expression of submissions_pipeline_idx: a post released today comes after the cursor.
+      at: sql`coalesce(${submissions.releasedAt}, ${submissions.createdAt})`,
       id: submissions.id,
       where: inArray(submissions.status, ['accepted', 'released']),
     },

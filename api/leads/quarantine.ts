@@ -84,7 +84,7 @@ export async function releaseSubmission(
     // The status flip is the guard: of two admins releasing at once, one gets the row.
     const flipped = await tx
       .update(submissions)
-      .set({ status: 'released' })
+      .set({ status: 'released', releasedAt: ctx.now })
       .where(and(eq(submissions.id, id), eq(submissions.status, 'quarantined')))
       .returning({ id: submissions.id })
     if (flipped.length === 0) return { ok: false, code: 'not_quarantined' }

@@ -73,7 +73,8 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/sync/leads',
-    summary: 'Leads (form posts, grader unlocks) captured since the cursor.',
+    summary:
+      'Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine.',
     auth: 'contacts:read',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],

@@ -12,6 +12,7 @@ import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../
 let ctx: TestContext
 let token: string
 let leadsOnly: string
+let adminCookie: string
 const contactIds: string[] = []
 const dealIds: string[] = []
 
@@ -48,6 +49,7 @@ async function readAll(path: string, limit: number, cursor: string | null = null
 beforeAll(async () => {
   ctx = await setupTestApp()
   const admin = await signedInAs(ctx, 'admin')
+  adminCookie = admin.cookie
   token = await makeToken(admin.cookie, ['leads:read', 'deals:read', 'campaigns:read'])
   leadsOnly = await makeToken(admin.cookie, ['leads:read'])
   // Five deals written in one millisecond (ties broken by id), and contacts stamped by the
@@ -120,6 +122,28 @@ describe('GET /api/sync/*', () => {
     const page = (await res.json()) as { data: Array<Record<string, unknown>> }
     expect(page.data).toHaveLength(4)
     expect(page.data.every((l) => l.status === 'accepted' && !('ip' in l))).toBe(true)
+  })
+
+  it('hands out a quarantined post once it is released, after a cursor that had passed it', async () => {
+    // Posted before the others, held for review while an integration read every lead.
+    const held = newId()
+    await ctx.deps.db.insert(submissions).values({
+      id: held,
+      kind: 'whitepaper',
+      offer: 'guide',
+      email: 'held@buyer.example',
+      fields: { name: 'Hal Held' },
+      status: 'quarantined',
+      createdAt: new Date('2026-11-29T08:00:00Z'),
+    })
+    const { cursor } = await readAll('/api/sync/leads', 10)
+    const release = await ctx.app.request(`/api/submissions/${held}/release`, {
+      method: 'POST',
+      headers: { cookie: adminCookie, origin: ORIGIN, accept: 'application/json' },
+    })
+    expect(release.status).toBe(200)
+    const { seen } = await readAll('/api/sync/leads', 10, cursor)
+    expect(seen).toEqual([held])
   })
 
   it('refuses a cursor it did not give out and a bad limit', async () => {

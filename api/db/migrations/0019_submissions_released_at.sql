@@ -1,0 +1,3 @@
+-- A quarantined post reaches the pipeline when it is released: integrations sync leads by that moment (coalesce(released_at, created_at)), so a release after their cursor passed the post's created_at is not skipped.
+ALTER TABLE "submissions" ADD COLUMN "released_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "submissions_pipeline_idx" ON "submissions" USING btree (coalesce("released_at", "created_at"),"id");
