@@ -29,6 +29,7 @@ import {
 } from './csv.ts'
 import type { RecipientFields } from './preview.ts'
 import { jsonRows, rowsOf } from '../db/raw-sql.ts'
+import { nextUpdatedAt } from '../db/updated-at.ts'
 
 // CSV imports. The upload is checked (UTF-8, a header with an email column) and stored in the
 // database; a job in any process claims it with a lease and works through it in small
@@ -433,7 +434,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
             last_name = ${fill('last_name')},
             job_title = ${fill('job_title')},
             company_name = ${fill('company_name')},
-            updated_at = case when ${changed} then excluded.updated_at else "contacts".updated_at end
+            updated_at = case when ${changed} then ${nextUpdatedAt(contacts.updatedAt, now)} else "contacts".updated_at end
           returning id, email`),
       )
       await yieldToOthers()

@@ -9,6 +9,7 @@ import {
   submissions,
   type LeadSource,
 } from '../db/schema.ts'
+import { nextUpdatedAt } from '../db/updated-at.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { companyDomainOf, type EmailAddress } from '../email-address.ts'
 import { newId } from '../ids.ts'
@@ -376,7 +377,7 @@ export async function upsertContact(
         phone: sql`coalesce(excluded.phone, ${contacts.phone})`,
         companyId: sql`coalesce(${contacts.companyId}, excluded.company_id)`,
         companyName: sql`coalesce(excluded.company_name, ${contacts.companyName})`,
-        updatedAt: sql`excluded.updated_at`,
+        updatedAt: nextUpdatedAt(contacts.updatedAt, now),
       },
     })
     .returning({

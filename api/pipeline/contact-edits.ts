@@ -1,6 +1,7 @@
 import { and, eq, ne } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { companies, contacts, deals } from '../db/schema.ts'
+import { nextUpdatedAt } from '../db/updated-at.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { newId } from '../ids.ts'
 import { can } from '../accounts/permissions.ts'
@@ -211,7 +212,7 @@ export async function updateContact(
       if (changed.length === 0) return { ok: true as const, contact, changed }
       const [updated] = await tx
         .update(contacts)
-        .set({ ...set, updatedAt: now })
+        .set({ ...set, updatedAt: nextUpdatedAt(contacts.updatedAt, now) })
         .where(eq(contacts.id, contactId))
         .returning()
       await recordChange(

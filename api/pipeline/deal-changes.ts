@@ -2,17 +2,18 @@ import { and, eq, type SQL } from 'drizzle-orm'
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
 import { dealEvents, deals } from '../db/schema.ts'
+import { nextUpdatedAt } from '../db/updated-at.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
 
-// The one way a deal changes: one UPDATE that always stamps updated_at, and the deal_events
+// The one way a deal changes: one UPDATE that always moves updated_at on, and the deal_events
 // entries that say who did what, in the caller's transaction. The timeline, the stage history
 // (stage_moves is kept from deal_events) and "last touched" all read what this writes.
 
 export type DealEventInput = Omit<typeof dealEvents.$inferInsert, 'id' | 'dealId' | 'createdAt'>
 
 export interface DealChange {
-  /** Columns to set besides updatedAt, which is always `now`. */
+  /** Columns to set besides updatedAt: `now`, or just after the row's own (nextUpdatedAt). */
   set?: Omit<PgUpdateSetSource<typeof deals>, 'id' | 'createdAt' | 'updatedAt'>
   /** A further condition on the row: when it does not hold, nothing changes and null is returned. */
   onlyIf?: SQL | undefined
@@ -29,7 +30,7 @@ export async function changeDeal(
 ): Promise<{ deal: typeof deals.$inferSelect; eventIds: string[] } | null> {
   const [deal] = await tx
     .update(deals)
-    .set({ ...change.set, updatedAt: now })
+    .set({ ...change.set, updatedAt: nextUpdatedAt(deals.updatedAt, now) })
     .where(change.onlyIf ? and(eq(deals.id, dealId), change.onlyIf) : eq(deals.id, dealId))
     .returning()
   if (!deal) return null

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { contacts, deals, submissions } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
+import { encodeCursor } from '../../../api/integrations/sync.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
 import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
@@ -110,11 +111,66 @@ describe('GET /api/sync/*', () => {
     expect(page.data.map((d) => [d.id, d.stage])).toEqual([[dealIds[2], 'demo']])
   })
 
+  it('hands a deal out again when it changes twice in one millisecond, with a read between', async () => {
+    const at = new Date('2026-11-29T09:10:00Z')
+    const rename = (title: string) =>
+      ctx.deps.db.transaction((tx) =>
+        changeDeal(tx, dealIds[3]!, at, {
+          set: { title },
+          events: { type: 'updated', data: { title } },
+        }),
+      )
+    const { cursor: before } = await readAll('/api/sync/deals', 10)
+    await rename('First name')
+    const first = await readAll('/api/sync/deals', 10, before)
+    expect(first.seen).toEqual([dealIds[3]])
+    await rename('Second name')
+    const res = await get(`/api/sync/deals?cursor=${first.cursor}`)
+    const page = (await res.json()) as { data: Array<{ id: string; title: string }> }
+    expect(page.data.map((d) => [d.id, d.title])).toEqual([[dealIds[3], 'Second name']])
+  })
+
   it('compares database timestamps to the microsecond (no repeats, no gaps)', async () => {
     const [row] = await ctx.deps.db.select().from(contacts).where(eq(contacts.id, contactIds[0]!))
     expect(row).toBeDefined()
     const { seen } = await readAll('/api/sync/contacts', 1)
     expect(seen).toEqual([...contactIds].sort())
+  })
+
+  it('hands a contact out again when it is edited twice in one millisecond, with a read between', async () => {
+    // The test clock stands still: both edits are stamped with the same instant.
+    const earlier = new Date(ctx.clock.now().getTime() - 3_600_000)
+    const id = newId(earlier.getTime())
+    await ctx.deps.db.insert(contacts).values({
+      id,
+      email: 'twice@buyer.example',
+      emailDisplay: 'twice@buyer.example',
+      source: 'inbound',
+      createdAt: earlier,
+      updatedAt: earlier,
+    })
+    const edit = async (jobTitle: string) => {
+      const res = await ctx.app.request(
+        `/api/contacts/${id}`,
+        json({ jobTitle }, { cookie: adminCookie, origin: ORIGIN }),
+      )
+      expect(res.status).toBe(200)
+    }
+    // One contact a page, from where an integration that had read this one stood.
+    const next = async (cursor: string) => {
+      const res = await get(`/api/sync/contacts?limit=1&cursor=${cursor}`)
+      return (await res.json()) as {
+        data: Array<{ id: string; jobTitle: string }>
+        nextCursor: string
+      }
+    }
+    const read = encodeCursor({ at: earlier.toISOString().replace('Z', '000Z'), id })
+    await edit('CTO')
+    const first = await next(read)
+    expect(first.data.map((c) => [c.id, c.jobTitle])).toEqual([[id, 'CTO']])
+    await edit('CEO')
+    const second = await next(first.nextCursor)
+    expect(second.data.map((c) => [c.id, c.jobTitle])).toEqual([[id, 'CEO']])
   })
 
   it('lists leads that reached the pipeline, without quarantined posts or network data', async () => {
