@@ -178,13 +178,20 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   const error = (status: ErrorStatus, fallback: string) => {
     responses[String(status)] = errorResponse(op.errors?.[status] ?? fallback)
   }
-  if (op.body)
-    error(
-      400,
-      bodyTypes.includes('json')
-        ? 'The body is not valid JSON or UTF-8, or repeats a key.'
-        : 'The body is not valid UTF-8, or repeats a field.',
-    )
+  const badRequest = [
+    ...(op.body
+      ? [
+          bodyTypes.includes('json')
+            ? 'The body is not valid JSON or UTF-8, or repeats a key.'
+            : 'The body is not valid UTF-8, or repeats a field.',
+        ]
+      : []),
+    // api/integrations/bearer-auth.ts refuses both credentials before any route runs.
+    ...(access?.scopes
+      ? ['A session cookie and an API token were sent together (`ambiguous_credentials`).']
+      : []),
+  ]
+  if (badRequest.length > 0) error(400, badRequest.join(' Or: '))
   if (access) {
     error(401, 'No valid session or API token.')
     const crossSite = op.method === 'get' ? '' : '; or a cross-site request'

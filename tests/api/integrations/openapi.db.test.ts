@@ -220,6 +220,30 @@ describe('who may call each operation, as documented', () => {
   })
 })
 
+describe('a token sent with a session cookie, as documented', () => {
+  it('is refused with 400 wherever a token may call, and each such operation lists 400', async () => {
+    const admin = await addUser(ctx, 'admin')
+    const cookie = await signInCookie(ctx, admin.email)
+    const { token } = await createApiToken(
+      ctx.deps.db,
+      admin.id,
+      { name: 'both', scopes: [...API_SCOPES], expiresAt: null },
+      ctx.deps.now(),
+    )
+    const wrong: string[] = []
+    for (const operation of operations()) {
+      const { method, path, op } = operation
+      if (!op['x-scopes']) continue
+      const res = await call(operation, { cookie, authorization: `Bearer ${token}` })
+      const body = (await res.json()) as { error?: { code?: string } }
+      if (res.status !== 400 || body.error?.code !== 'ambiguous_credentials')
+        wrong.push(`${method} ${path}: ${res.status} ${body.error?.code}`)
+      if (!op.responses['400']) wrong.push(`${method} ${path}: no 400 in the document`)
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
 describe('request bodies, as documented', () => {
   it('are accepted as exactly the media types the document lists', async () => {
     const cookie = await signInCookie(ctx, (await addUser(ctx, 'admin')).email)
