@@ -11,6 +11,14 @@ import { contacts, deals, submissions } from '../db/schema.ts'
 
 export const SYNC_PAGE_MAX = 500
 export const SYNC_PAGE_DEFAULT = 100
+/**
+ * Rows stamped in the last SYNC_SETTLE_MS are not handed out yet. A change is stamped with the
+ * `now` its request took before its transaction, and commits some milliseconds later: had a read
+ * in between handed out a row stamped after it (another request's, committed first), the cursor
+ * would pass it and it would never come. Changes settle well within this; clocks of processes
+ * sharing one PostgreSQL agree well within it.
+ */
+export const SYNC_SETTLE_MS = 10_000
 
 export interface SyncPosition {
   at: string
@@ -64,14 +72,16 @@ async function page<T extends { id: string }>(
   },
   after: SyncPosition | null,
   limit: number,
+  now: Date,
 ): Promise<SyncPage<T>> {
   const keyset = after
     ? sql`(${query.at}, ${query.id}) > (${after.at}::timestamptz, ${after.id})`
     : undefined
+  const settled = new Date(now.getTime() - SYNC_SETTLE_MS).toISOString()
   const rows = (await db
     .select({ ...query.select, position: positionOf(query.at) })
     .from(query.table)
-    .where(and(keyset, query.where))
+    .where(and(keyset, sql`${query.at} <= ${settled}::timestamptz`, query.where))
     .orderBy(asc(query.at), asc(query.id))
     .limit(limit + 1)) as unknown as Array<T & { position: string }>
   const hasMore = rows.length > limit
@@ -149,25 +159,27 @@ const leadColumns = {
 }
 export type SyncedLead = { [K in keyof typeof leadColumns]: (typeof submissions.$inferSelect)[K] }
 
-export function dealsChanged(db: Db, after: SyncPosition | null, limit: number) {
+export function dealsChanged(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedDeal>(
     db,
     { select: dealColumns, table: deals, at: deals.updatedAt, id: deals.id },
     after,
     limit,
+    now,
   )
 }
 
-export function contactsChanged(db: Db, after: SyncPosition | null, limit: number) {
+export function contactsChanged(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedContact>(
     db,
     { select: contactColumns, table: contacts, at: contacts.updatedAt, id: contacts.id },
     after,
     limit,
+    now,
   )
 }
 
-export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number) {
+export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedLead>(
     db,
     {
@@ -180,5 +192,6 @@ export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number)
     },
     after,
     limit,
+    now,
   )
 }

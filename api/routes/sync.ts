@@ -12,12 +12,16 @@ import {
   leadsCaptured,
   SYNC_PAGE_DEFAULT,
   SYNC_PAGE_MAX,
+  SYNC_SETTLE_MS,
   type SyncPosition,
 } from '../integrations/sync.ts'
 
 // /api/sync: what changed since a cursor, for integrations keeping a copy (API tokens with
 // leads:read or deals:read, or a signed-in admin/SDR). One deal in full (evidence, timeline) is
 // GET /api/deals/:id; campaigns and their results are GET /api/campaigns and /api/campaigns/:id.
+// A change is listed once it is SYNC_SETTLE_MS old (api/integrations/sync.ts says why).
+
+const SETTLE = `A change is listed once it is ${SYNC_SETTLE_MS / 1000} s old, so none committed late is skipped.`
 
 export const syncQuerySchema = z.object({
   cursor: z.string().max(300).optional(),
@@ -40,22 +44,22 @@ function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
 export const syncRoutes = new Hono<AppEnv>()
   .get('/deals', requirePermission('pipeline:read_team'), async (c) => {
     const { after, limit } = readQuery(c)
-    return c.json(await dealsChanged(c.var.db, after, limit))
+    return c.json(await dealsChanged(c.var.db, after, limit, c.var.deps.now()))
   })
   .get('/contacts', requirePermission('contacts:read'), async (c) => {
     const { after, limit } = readQuery(c)
-    return c.json(await contactsChanged(c.var.db, after, limit))
+    return c.json(await contactsChanged(c.var.db, after, limit, c.var.deps.now()))
   })
   .get('/leads', requirePermission('contacts:read'), async (c) => {
     const { after, limit } = readQuery(c)
-    return c.json(await leadsCaptured(c.var.db, after, limit))
+    return c.json(await leadsCaptured(c.var.db, after, limit, c.var.deps.now()))
   })
 
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/sync/deals',
-    summary: 'Deals changed since the cursor, oldest change first (keyset on updated_at, id).',
+    summary: `Deals changed since the cursor, oldest change first (keyset on updated_at, id). ${SETTLE}`,
     auth: 'pipeline:read_team',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],
@@ -64,7 +68,7 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/sync/contacts',
-    summary: 'Contacts changed since the cursor, oldest change first.',
+    summary: `Contacts changed since the cursor, oldest change first. ${SETTLE}`,
     auth: 'contacts:read',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],
@@ -73,8 +77,7 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/sync/leads',
-    summary:
-      'Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine.',
+    summary: `Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine. ${SETTLE}`,
     auth: 'contacts:read',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],

@@ -25,6 +25,7 @@ import {
   contactsChanged,
   decodeCursor,
   SYNC_PAGE_MAX,
+  SYNC_SETTLE_MS,
   type SyncPosition,
 } from '../../../api/integrations/sync.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
@@ -201,7 +202,8 @@ describe('importing prospects', () => {
     const changedSince = async (cursor: SyncPosition) => {
       const seen: Array<[string, string | null, string | null, string | null]> = []
       for (let after: SyncPosition | null = cursor; after;) {
-        const page = await contactsChanged(db, after, SYNC_PAGE_MAX)
+        const later = new Date(ctx.clock.now().getTime() + SYNC_SETTLE_MS + 1000)
+        const page = await contactsChanged(db, after, SYNC_PAGE_MAX, later)
         for (const c of page.data)
           if (c.id === blanks.id || c.id === complete.id)
             seen.push([c.id, c.firstName, c.lastName, c.jobTitle])

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { contacts, deals, submissions } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
-import { encodeCursor } from '../../../api/integrations/sync.ts'
+import { encodeCursor, SYNC_SETTLE_MS } from '../../../api/integrations/sync.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
 import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
@@ -131,6 +131,8 @@ describe('GET /api/sync/*', () => {
   })
 
   it('compares database timestamps to the microsecond (no repeats, no gaps)', async () => {
+    // The contacts were stamped by the database's own clock: read once they have settled.
+    ctx.clock.set(new Date(Date.now() + SYNC_SETTLE_MS))
     const [row] = await ctx.deps.db.select().from(contacts).where(eq(contacts.id, contactIds[0]!))
     expect(row).toBeDefined()
     const { seen } = await readAll('/api/sync/contacts', 1)
@@ -138,8 +140,9 @@ describe('GET /api/sync/*', () => {
   })
 
   it('hands a contact out again when it is edited twice in one millisecond, with a read between', async () => {
-    // The test clock stands still: both edits are stamped with the same instant.
-    const earlier = new Date(ctx.clock.now().getTime() - 3_600_000)
+    // Both edits are stamped with the same instant: the second request took its `now` then too.
+    const at = ctx.clock.now()
+    const earlier = new Date(at.getTime() - 1)
     const id = newId(earlier.getTime())
     await ctx.deps.db.insert(contacts).values({
       id,
@@ -165,10 +168,14 @@ describe('GET /api/sync/*', () => {
       }
     }
     const read = encodeCursor({ at: earlier.toISOString().replace('Z', '000Z'), id })
+    const settled = new Date(at.getTime() + SYNC_SETTLE_MS + 1000)
     await edit('CTO')
+    ctx.clock.set(settled)
     const first = await next(read)
     expect(first.data.map((c) => [c.id, c.jobTitle])).toEqual([[id, 'CTO']])
+    ctx.clock.set(at)
     await edit('CEO')
+    ctx.clock.set(settled)
     const second = await next(first.nextCursor)
     expect(second.data.map((c) => [c.id, c.jobTitle])).toEqual([[id, 'CEO']])
   })
@@ -198,8 +205,30 @@ describe('GET /api/sync/*', () => {
       headers: { cookie: adminCookie, origin: ORIGIN, accept: 'application/json' },
     })
     expect(release.status).toBe(200)
+    ctx.clock.advance(SYNC_SETTLE_MS)
     const { seen } = await readAll('/api/sync/leads', 10, cursor)
     expect(seen).toEqual([held])
+  })
+
+  it('hands out a change that committed after a later-stamped one was read', async () => {
+    const { cursor } = await readAll('/api/sync/deals', 10)
+    const rename = (dealId: string, title: string, at: Date) =>
+      ctx.deps.db.transaction((tx) =>
+        changeDeal(tx, dealId, at, {
+          set: { title },
+          events: { type: 'updated', data: { title } },
+        }),
+      )
+    // Request A takes its `now`; request B takes a later one and commits first.
+    const a = ctx.clock.now()
+    ctx.clock.advance(5)
+    await rename(dealIds[1]!, 'B first', ctx.clock.now())
+    ctx.clock.advance(1)
+    const between = await readAll('/api/sync/deals', 10, cursor)
+    await rename(dealIds[0]!, 'A late', a)
+    ctx.clock.advance(SYNC_SETTLE_MS)
+    const { seen } = await readAll('/api/sync/deals', 10, between.cursor)
+    expect([...between.seen, ...seen]).toEqual([dealIds[0], dealIds[1]])
   })
 
   it('refuses a cursor it did not give out and a bad limit', async () => {
