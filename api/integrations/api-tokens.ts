@@ -96,7 +96,8 @@ export interface ApiTokenListItem {
   id: string
   name: string
   scopes: string[]
-  createdBy: { id: string; name: string }
+  /** `canAct`: still an admin and not disabled; otherwise the token is refused. */
+  createdBy: { id: string; name: string; canAct: boolean }
   createdAt: Date
   expiresAt: Date | null
   lastUsedAt: Date | null
@@ -106,15 +107,24 @@ export interface ApiTokenListItem {
 /** Every token, newest first, without anything secret. */
 export async function listApiTokens(db: Db): Promise<ApiTokenListItem[]> {
   const rows = await db
-    .select({ token: apiTokens, creatorName: users.name })
+    .select({
+      token: apiTokens,
+      creatorName: users.name,
+      creatorRole: users.role,
+      creatorDisabledAt: users.disabledAt,
+    })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.createdBy))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
-  return rows.map(({ token, creatorName }) => ({
+  return rows.map(({ token, creatorName, creatorRole, creatorDisabledAt }) => ({
     id: token.id,
     name: token.name,
     scopes: token.scopes,
-    createdBy: { id: token.createdBy, name: creatorName },
+    createdBy: {
+      id: token.createdBy,
+      name: creatorName,
+      canAct: creatorRole === 'admin' && !creatorDisabledAt,
+    },
     createdAt: token.createdAt,
     expiresAt: token.expiresAt,
     lastUsedAt: token.lastUsedAt,

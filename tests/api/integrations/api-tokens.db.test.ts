@@ -158,6 +158,15 @@ describe('API tokens', () => {
     const { token } = await makeToken({ name: 'theirs', scopes: ['deals:read'] }, other.cookie)
     await setUserRole(ctx.deps.db, other.user.id, 'rep', ctx.deps.now())
     expect((await ctx.app.request(`/api/deals/${dealId}`, bearer(token))).status).toBe(401)
+    // The list says so, where it showed the token as active.
+    const listed = await ctx.app.request('/api/admin/api-tokens', {
+      headers: { cookie: admin.cookie },
+    })
+    const { tokens } = (await listed.json()) as {
+      tokens: { name: string; createdBy: { canAct: boolean } }[]
+    }
+    expect(tokens.find((t) => t.name === 'theirs')?.createdBy.canAct).toBe(false)
+    expect(tokens.every((t) => t.name === 'theirs' || t.createdBy.canAct)).toBe(true)
   })
 
   it('limits each token per minute with 429 and Retry-After', async () => {
