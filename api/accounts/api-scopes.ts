@@ -18,7 +18,7 @@ export const API_SCOPE_LABELS: Record<ApiScope, string> = {
   'deals:read': 'Read deals, their evidence and timeline',
   'deals:write': 'Claim, move and edit deals',
   'campaigns:read': 'Read campaigns and their results',
-  'webhooks:manage': 'Manage webhook subscriptions',
+  'webhooks:manage': 'Manage webhook subscriptions (their events carry lead, deal and click data)',
 }
 
 const SCOPE_OF: Partial<Record<Permission, ApiScope>> = {
