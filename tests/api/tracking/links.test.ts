@@ -9,6 +9,24 @@ const brand = {
   siteUrl: 'https://frontdoor.example',
 }
 
+/** The URLs renderOutreach hands to rewriteLink for `body`, in order. */
+function linksRendered(body: string): string[] {
+  const rewritten: string[] = []
+  renderOutreach(
+    { subject: 's', body },
+    { email: 'a@b.example' },
+    {
+      brand,
+      unsubscribeUrl: 'https://frontdoor.example/u/x',
+      rewriteLink: (url) => {
+        rewritten.push(url)
+        return url
+      },
+    },
+  )
+  return rewritten
+}
+
 describe('tracked links', () => {
   it('normalises destinations: http(s) only, no credentials', () => {
     expect(normalizeDestination('HTTPS://Example.COM/a b')).toBe('https://example.com/a%20b')
@@ -22,19 +40,7 @@ describe('tracked links', () => {
     const body =
       'See https://a.example/x. Or (https://b.example/y_(z)) and https://c.example/?q=1, javascript:alert(1) and http://user:pw@d.example/.'
     const found = findLinks(body)
-    const rewritten: string[] = []
-    renderOutreach(
-      { subject: 's', body },
-      { email: 'a@b.example' },
-      {
-        brand,
-        unsubscribeUrl: 'https://frontdoor.example/u/x',
-        rewriteLink: (url) => {
-          rewritten.push(url)
-          return url
-        },
-      },
-    )
+    const rewritten = linksRendered(body)
     expect(found.map((l) => l.url)).toEqual(rewritten)
     expect(found.map((l) => l.destination)).toEqual([
       'https://a.example/x',
@@ -49,19 +55,7 @@ describe('tracked links', () => {
     // a million would take hours that way, so a regression never finishes.
     const body = `See https://a.example/x${')'.repeat(1_000_000)} and [https://b.example/y]].`
     const found = findLinks(body)
-    const rewritten: string[] = []
-    renderOutreach(
-      { subject: 's', body },
-      { email: 'a@b.example' },
-      {
-        brand,
-        unsubscribeUrl: 'https://frontdoor.example/u/x',
-        rewriteLink: (url) => {
-          rewritten.push(url)
-          return url
-        },
-      },
-    )
+    const rewritten = linksRendered(body)
     expect(found.map((l) => l.url)).toEqual(['https://a.example/x', 'https://b.example/y'])
     expect(rewritten).toEqual(['https://a.example/x', 'https://b.example/y'])
   })
