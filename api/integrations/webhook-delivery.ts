@@ -22,6 +22,10 @@
 //   statement); a failure in its own transaction, after the successes before it. PGlite runs
 //   each statement on the event loop's thread: one per delivery stalled every request in flight,
 //   and a claim re-reading a batch's unsent rest every `batchMs` cost as much as the sending.
+// - Claims and reads ahead return deliveries as ids; the events' bodies (the payload sent) are
+//   read once per event for all the lanes that send it, and kept for a while (createEventBodies):
+//   an event goes to every subscription to its type, and each lane reading the same events again
+//   was, on PGlite, the larger part of a delivery's SQL.
 // - One dead receiver holds up nobody else: each subscription's batch is a lane of its own, and a
 //   free lane claims the next heads at once instead of waiting for the slowest of a round.
 // - Signed as Standard Webhooks: webhook-id (the event id, the same on every attempt),
@@ -170,6 +174,7 @@ const LANE_WINDOW = 8
 export async function claimDeliveries(
   db: Db,
   options: { now: Date; limit: number; batchSize: number; leaseMs: number; workerId: string },
+  bodies: EventBodies = createEventBodies(db),
 ): Promise<ClaimedBatch[]> {
   const now = options.now.toISOString()
   const leaseUntil = new Date(options.now.getTime() + options.leaseMs)
@@ -238,30 +243,46 @@ export async function claimDeliveries(
         limit case when l.last_error is null then ${followers}::int else 0 end
       ) f
     )
-    -- The subscription's URL and secret on its head's row only; the event's data as text,
-    -- parsed once per event however many subscriptions it goes to.
-    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret, e.type,
-      e.data::text as data, e.created_at
+    -- The subscription's URL and secret on its head's row only; the events' bodies come from
+    -- \`bodies\`, read once per event however many subscriptions it goes to.
+    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret
     from batch b
     left join webhook_subscriptions s on b.head and s.id = b.subscription_id
-    join webhook_events e on e.id = b.event_id
     order by b.subscription_id, b.event_id`)
   const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows
   const batches = new Map<string, ClaimedBatch>()
-  const deliveries = deliveriesOf(rows)
+  let deliveries: (ClaimedDelivery | undefined)[]
+  try {
+    deliveries = await deliveriesOf(bodies, rows)
+  } catch (err) {
+    // Leased, but nothing can be sent without the bodies: the heads go back as they were.
+    const heads = rows.filter((r) => r.url !== null)
+    await releaseHeads(
+      db,
+      heads.map((r) => ({
+        subscriptionId: r.subscription_id as string,
+        eventId: r.event_id as string,
+      })),
+      options.workerId,
+    ).catch(() => {})
+    throw err
+  }
   for (let i = 0; i < rows.length; i++) {
-    const subscriptionId = deliveries[i]!.subscriptionId
+    const r = rows[i]!
+    const subscriptionId = r.subscription_id as string
     let batch = batches.get(subscriptionId)
     if (!batch) {
       // Rows come in event order per subscription: the first is the head, with url and secret.
-      const r = rows[i]!
       const url = r.url as string
       const secret = r.secret as string
       batch = { subscriptionId, url, secret, leaseUntil, deliveries: [], more: false }
       batches.set(subscriptionId, batch)
     }
-    batch.deliveries.push(deliveries[i]!)
+    // Never missing: an event is kept while it has a pending delivery (pruneWebhookHistory).
+    const delivery = deliveries[i]
+    if (delivery !== undefined) batch.deliveries.push(delivery)
   }
+  for (const [id, batch] of batches) if (batch.deliveries.length === 0) batches.delete(id)
   // A head that failed before goes alone (one row), so only a full batch of several reads on.
   if (options.batchSize > 1)
     for (const batch of batches.values()) batch.more = batch.deliveries.length >= options.batchSize
@@ -271,30 +292,106 @@ export async function claimDeliveries(
   )
 }
 
+/** An event as receivers get it: its time, and the payload built once for every subscription. */
+interface EventBody {
+  eventAt: Date
+  payload: string
+}
+
 /**
- * Deliveries from rows of (subscription_id unless given, event_id, attempts, type, data as text,
- * created_at), each event's payload built once however many subscriptions it goes to.
+ * The bodies of the events being delivered, by event id, each read from the database once for
+ * every lane that sends it: an event goes to every subscription to its type, and each lane used
+ * to read (and parse, and build the payload of) the same events again — on PGlite, whose
+ * statements run on this thread, the larger part of a delivery's SQL. Events are never changed
+ * once written, so a body read once holds. Lanes asking for the same events at once share one
+ * read. Bounded: past `max` bodies, the oldest are forgotten (and read again if asked for).
+ * An id without an event (deleted by retention meanwhile) has no body.
  */
-function deliveriesOf(rows: Record<string, unknown>[], subscriptionId?: string): ClaimedDelivery[] {
-  const events = new Map<string, { eventAt: Date; payload: string }>()
+export type EventBodies = (eventIds: readonly string[]) => Promise<Map<string, EventBody>>
+
+export function createEventBodies(db: Db, max = 4_096): EventBodies {
+  const known = new Map<string, EventBody | Promise<Map<string, EventBody>>>()
+  const forget = () => {
+    for (const id of known.keys()) {
+      if (known.size <= max) break
+      known.delete(id)
+    }
+  }
+  return async (eventIds) => {
+    const missing = eventIds.filter((id) => !known.has(id))
+    if (missing.length > 0) {
+      const reading = readEventBodies(db, missing)
+      for (const id of missing) known.set(id, reading)
+      reading.then(
+        (read) => {
+          for (const id of missing) {
+            if (known.get(id) !== reading) continue
+            const body = read.get(id)
+            if (body) known.set(id, body)
+            else known.delete(id)
+          }
+          forget()
+        },
+        () => {
+          for (const id of missing) if (known.get(id) === reading) known.delete(id)
+        },
+      )
+    }
+    // What this call needs, taken now: a body may be forgotten while another read is awaited.
+    const entries = eventIds.map((id) => known.get(id))
+    const found = new Map<string, EventBody>()
+    const read = new Map<Promise<Map<string, EventBody>>, Map<string, EventBody>>()
+    for (const [i, entry] of entries.entries()) {
+      let body: EventBody | undefined
+      if (entry instanceof Promise) {
+        let got = read.get(entry)
+        if (!got) read.set(entry, (got = await entry))
+        body = got.get(eventIds[i]!)
+      } else body = entry
+      if (body) found.set(eventIds[i]!, body)
+    }
+    return found
+  }
+}
+
+async function readEventBodies(db: Db, eventIds: string[]): Promise<Map<string, EventBody>> {
+  // The data as text, parsed once here to build the payload.
+  const result = await db.execute(sql`
+    select id, type, data::text as data, created_at from webhook_events
+    where id = any(${sql.param(eventIds)}::text[])`)
+  const bodies = new Map<string, EventBody>()
+  for (const r of (result as unknown as { rows: Record<string, unknown>[] }).rows) {
+    const eventAt = new Date(r.created_at as string | Date)
+    const payload = webhookPayload({
+      type: r.type as string,
+      eventAt,
+      data: JSON.parse(r.data as string),
+    })
+    bodies.set(r.id as string, { eventAt, payload })
+  }
+  return bodies
+}
+
+/**
+ * Deliveries from rows of (subscription_id unless given, event_id, attempts), with their events'
+ * bodies; undefined where the event is gone.
+ */
+async function deliveriesOf(
+  bodies: EventBodies,
+  rows: Record<string, unknown>[],
+  subscriptionId?: string,
+): Promise<(ClaimedDelivery | undefined)[]> {
+  const found = await bodies(rows.map((r) => r.event_id as string))
   return rows.map((r) => {
     const eventId = r.event_id as string
-    let event = events.get(eventId)
-    if (!event) {
-      const eventAt = new Date(r.created_at as string | Date)
-      const type = r.type as string
-      event = {
-        eventAt,
-        payload: webhookPayload({ type, eventAt, data: JSON.parse(r.data as string) }),
-      }
-      events.set(eventId, event)
-    }
+    const body = found.get(eventId)
+    if (!body) return undefined
     return {
       subscriptionId: subscriptionId ?? (r.subscription_id as string),
       eventId,
       attempts: Number(r.attempts),
-      eventAt: event.eventAt,
-      payload: event.payload,
+      eventAt: body.eventAt,
+      payload: body.payload,
     }
   })
 }
@@ -311,20 +408,19 @@ export async function readAhead(
   subscriptionId: string,
   after: string,
   limit: number,
+  bodies: EventBodies = createEventBodies(db),
 ): Promise<ClaimedDelivery[]> {
   // Not the subscription id, which the lane knows: on PGlite each column of each row returned
   // costs ~1-3 µs of the thread's time to encode and parse.
   const result = await db.execute(sql`
-    select d.event_id, d.attempts + 1 as attempts, e.type, e.data::text as data, e.created_at
+    select d.event_id, d.attempts + 1 as attempts
     from webhook_deliveries d
-    join webhook_events e on e.id = d.event_id
     where d.subscription_id = ${subscriptionId} and d.status = 'pending' and d.event_id > ${after}
     order by d.event_id
     limit ${limit}`)
-  return deliveriesOf(
-    (result as unknown as { rows: Record<string, unknown>[] }).rows,
-    subscriptionId,
-  )
+  const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows
+  const deliveries = await deliveriesOf(bodies, rows, subscriptionId)
+  return deliveries.filter((d) => d !== undefined)
 }
 
 export interface AttemptResult {
@@ -707,6 +803,7 @@ async function deliverBatch(
   deps: DeliveryDeps,
   fetcher: GuardedFetcher,
   record: Recorder,
+  bodies: EventBodies,
   batch: ClaimedBatch,
   options: WebhookDeliveryOptions,
   stopping: () => boolean = () => false,
@@ -722,7 +819,13 @@ async function deliverBatch(
   let more = batch.more
   let reading: Promise<ClaimedDelivery[]> | null = null
   const readMore = () => {
-    reading = readAhead(deps.db, batch.subscriptionId, queue.at(-1)!.eventId, options.batchSize)
+    reading = readAhead(
+      deps.db,
+      batch.subscriptionId,
+      queue.at(-1)!.eventId,
+      options.batchSize,
+      bodies,
+    )
     // Read while sending: a failure shows when the lane needs the rows (or never, if it stops).
     reading.catch(() => {})
   }
@@ -802,18 +905,20 @@ async function deliverBatch(
 }
 
 /**
- * Gives back the leases of claimed batches that were never started (the worker stopped while
- * claiming): each head as it was before the claim, its attempt not counted.
+ * Gives back leased heads that were never sent (the worker stopped while claiming, or the claim
+ * could not read its events): each as it was before the claim, its attempt not counted.
  */
-async function releaseClaims(db: Db, batches: ClaimedBatch[], workerId: string): Promise<void> {
-  if (batches.length === 0) return
-  const subscriptions = batches.map((b) => b.subscriptionId)
-  const heads = batches.map((b) => b.deliveries[0]!.eventId)
+async function releaseHeads(
+  db: Db,
+  heads: { subscriptionId: string; eventId: string }[],
+  workerId: string,
+): Promise<void> {
+  if (heads.length === 0) return
   await db.execute(sql`
     update webhook_deliveries d
     set lease_until = null, locked_by = null, attempts = greatest(d.attempts - 1, 0)
-    from unnest(${sql.param(subscriptions)}::text[], ${sql.param(heads)}::text[])
-      as h(subscription_id, event_id)
+    from unnest(${sql.param(heads.map((h) => h.subscriptionId))}::text[],
+      ${sql.param(heads.map((h) => h.eventId))}::text[]) as h(subscription_id, event_id)
     where d.subscription_id = h.subscription_id and d.event_id = h.event_id
       and d.locked_by = ${workerId} and d.status = 'pending'`)
 }
@@ -843,17 +948,22 @@ export async function deliverDue(
   fetcher: GuardedFetcher,
   options: WebhookDeliveryOptions,
 ): Promise<DrainResult> {
-  const batches = await claimDeliveries(deps.db, {
-    now: deps.now(),
-    limit: options.concurrency,
-    batchSize: Math.min(options.claimSize, options.batchSize),
-    leaseMs: options.leaseMs,
-    workerId: options.workerId,
-  })
+  const bodies = createEventBodies(deps.db)
+  const batches = await claimDeliveries(
+    deps.db,
+    {
+      now: deps.now(),
+      limit: options.concurrency,
+      batchSize: Math.min(options.claimSize, options.batchSize),
+      leaseMs: options.leaseMs,
+      workerId: options.workerId,
+    },
+    bodies,
+  )
   const record = createDeliveredRecorder(deps.db)
   const total = emptyResult()
   const results = await Promise.all(
-    batches.map((b) => deliverBatch(deps, fetcher, record, b, options)),
+    batches.map((b) => deliverBatch(deps, fetcher, record, bodies, b, options)),
   )
   for (const r of results) add(total, r)
   return total
@@ -917,6 +1027,7 @@ export function startWebhookDelivery(
   }
   const fetcher = webhookFetcher(deps, options)
   const record = createDeliveredRecorder(deps.db)
+  const bodies = createEventBodies(deps.db)
   const inFlight = new Set<Promise<unknown>>()
   let stopped = false
   let wake: (() => void) | null = null
@@ -936,20 +1047,28 @@ export function startWebhookDelivery(
       let batches: ClaimedBatch[] = []
       if (free > 0) {
         try {
-          batches = await claimDeliveries(deps.db, {
-            now: deps.now(),
-            limit: free,
-            batchSize: Math.min(options.claimSize, options.batchSize),
-            leaseMs: options.leaseMs,
-            workerId: options.workerId,
-          })
+          batches = await claimDeliveries(
+            deps.db,
+            {
+              now: deps.now(),
+              limit: free,
+              batchSize: Math.min(options.claimSize, options.batchSize),
+              leaseMs: options.leaseMs,
+              workerId: options.workerId,
+            },
+            bodies,
+          )
         } catch (err) {
           deps.logger.error('webhook claim failed', { err })
         }
       }
       if (stopped) {
         // Stopped while the claim was on its way: nothing of it is sent, its leases go back.
-        await releaseClaims(deps.db, batches, options.workerId).catch((err: unknown) =>
+        const heads = batches.map((b) => ({
+          subscriptionId: b.subscriptionId,
+          eventId: b.deliveries[0]!.eventId,
+        }))
+        await releaseHeads(deps.db, heads, options.workerId).catch((err: unknown) =>
           deps.logger.error('webhook leases not given back', { err }),
         )
         break
@@ -959,6 +1078,7 @@ export function startWebhookDelivery(
           deps,
           fetcher,
           record,
+          bodies,
           batch,
           options,
           () => stopped,

@@ -1,5 +1,6 @@
 import { pruneExpired } from '../../../api/background.ts'
-import { and, asc, eq } from 'drizzle-orm'
+import { and, asc, eq, type SQL } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -15,6 +16,7 @@ import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
 import { newId } from '../../../api/ids.ts'
 import {
   claimDeliveries,
+  createEventBodies,
   deliverDue,
   recordDelivered,
   startWebhookDelivery,
@@ -100,6 +102,30 @@ const deliveriesOf = (subscriptionId: string) =>
     .from(webhookDeliveries)
     .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
     .orderBy(asc(webhookDeliveries.eventId))
+
+/**
+ * The test database, counting the statements that read webhook_events on their way to it (and
+ * failing them, if asked).
+ */
+function countingEventReads(fail = false) {
+  const dialect = new PgDialect()
+  let reads = 0
+  const db = new Proxy(ctx.deps.db, {
+    get(target, key) {
+      if (key === 'execute')
+        return (query: SQL) => {
+          if (/\bwebhook_events\b/.test(dialect.sqlToQuery(query).sql)) {
+            reads++
+            if (fail) return Promise.reject(new Error('connection lost'))
+          }
+          return target.execute(query)
+        }
+      const value: unknown = Reflect.get(target, key)
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+    },
+  })
+  return { db, eventReads: () => reads }
+}
 
 describe('webhook delivery', () => {
   it('signs each delivery so that the standardwebhooks verifier accepts it', async () => {
@@ -306,6 +332,71 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
           .where(eq(webhookAttempts.subscriptionId, sub.id)),
       ).toEqual([])
     }
+  })
+
+  it('reads each event once for all the subscriptions it goes to, however the lanes interleave', async () => {
+    const subs = [
+      await subscribe(receiver.url('/a'), ['deal.won']),
+      await subscribe(receiver.url('/b'), ['deal.won']),
+      await subscribe(receiver.url('/c'), ['deal.won']),
+    ]
+    const ids: string[] = []
+    for (let i = 0; i < 7; i++) ids.push(await emit('deal.won', { n: i }))
+    const { db, eventReads } = countingEventReads()
+    const o = options({ claimSize: 2, batchSize: 3 })
+    const fetcher = webhookFetcher(ctx.deps, { timeoutMs: o.timeoutMs })
+    const result = await deliverDue({ ...ctx.deps, db }, fetcher, o).finally(() => fetcher.close())
+    expect(result).toMatchObject({ claimed: 21, delivered: 21 })
+    // The claim's two, then the lanes' reads ahead (3, 2): each event read by whichever lane
+    // asked first, the others served the same body, even while that read was on its way.
+    expect(eventReads()).toBe(3)
+    for (const [i, sub] of subs.entries()) {
+      const got = receiver.received.filter((r) => r.path === `/${'abc'[i]}`)
+      expect(got.map((r) => r.headers['webhook-id'])).toEqual(ids)
+      expect(
+        got.map(
+          (r) => (new Webhook(sub.secret).verify(r.body, r.headers) as { data: unknown }).data,
+        ),
+      ).toEqual(ids.map((_, n) => ({ n })))
+    }
+  })
+
+  it('keeps the bodies of the newest events it read, up to its bound', async () => {
+    const ids: string[] = []
+    await subscribe(receiver.url(), ['deal.won'])
+    for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
+    const { db, eventReads } = countingEventReads()
+    const bodies = createEventBodies(db, 2)
+    const [first, second] = [bodies(ids), bodies(ids.slice(1))]
+    expect([...(await first).keys()]).toEqual(ids)
+    expect([...(await second).keys()]).toEqual(ids.slice(1))
+    expect(eventReads()).toBe(1)
+    await bodies(ids.slice(1))
+    expect(eventReads()).toBe(1)
+    // The oldest was forgotten past the bound: read again.
+    expect(JSON.parse((await bodies([ids[0]!])).get(ids[0]!)!.payload)).toMatchObject({
+      type: 'deal.won',
+      data: { n: 0 },
+    })
+    expect(eventReads()).toBe(2)
+    expect((await bodies(['no-such-event'])).size).toBe(0)
+  })
+
+  it('gives a claimed head back when its events cannot be read', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    await emit('deal.won')
+    const { db } = countingEventReads(true)
+    await expect(
+      claimDeliveries(db, {
+        now: ctx.deps.now(),
+        limit: 8,
+        batchSize: 50,
+        leaseMs: 60_000,
+        workerId: 'w1',
+      }),
+    ).rejects.toThrow('connection lost')
+    expect((await deliveriesOf(sub.id)).map((d) => [d.attempts, d.lockedBy])).toEqual([[0, null]])
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
   })
 
   it('stops a batch at a failure: what came before is delivered, what follows waits behind it, in order', async () => {
