@@ -12,6 +12,7 @@ import {
   cpuSeconds,
   load,
   loadGenerator,
+  pinDatabase,
   pinning,
   pinServer,
   root,
@@ -49,6 +50,12 @@ interface Target {
    * thread, counted with it).
    */
   databaseCpu?: () => Promise<number>
+  /**
+   * The database server's processes on the load generator's CPU (`pinDatabase`), where it is a
+   * server of its own: called before each durable run, as the app server may have opened more
+   * connections since.
+   */
+  pinDatabase?: () => Promise<void>
   dispose(): Promise<void>
 }
 
@@ -82,19 +89,23 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
   const database = await openDatabase({ databaseUrl: url.href, poolSize: 2 })
   await database.migrate()
   const dataDir = await newDataDir({ emptyDataDir: true })
+  /** Every backend connected to the scratch database, and the WAL writer. */
+  const databasePids = async () => {
+    const { rows } = (await database.db.execute(sql`
+      select pid from pg_stat_activity
+      where datname = current_database() or backend_type = 'walwriter'`)) as unknown as {
+      rows: { pid: number }[]
+    }
+    return rows.map((r) => r.pid)
+  }
   return {
     label: 'PostgreSQL',
     env: { DATABASE_URL: url.href },
     dataDir,
     withDatabase: (fn) => fn(database),
     databaseCpu: async () => {
-      const { rows } = (await database.db.execute(sql`
-        select pid from pg_stat_activity
-        where datname = current_database() or backend_type = 'walwriter'`)) as unknown as {
-        rows: { pid: number }[]
-      }
       let seconds = 0
-      for (const { pid } of rows) {
+      for (const pid of await databasePids()) {
         try {
           seconds += cpuSeconds(pid)
         } catch {
@@ -103,7 +114,10 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
       }
       return seconds
     },
+    pinDatabase: async () => pinDatabase(await databasePids()),
     dispose: async () => {
+      // The WAL writer serves the whole cluster (tests use it too): back on every CPU.
+      await pinDatabase(await databasePids(), 'all')
       await database.close()
       const drop = new pg.Client({ connectionString: serverUrl })
       await drop.connect()
@@ -218,6 +232,7 @@ async function measure(target: Target): Promise<Figure[]> {
         return result
       }
       const click = async () => {
+        await target.pinDatabase?.()
         const databaseBefore = await target.databaseCpu?.()
         const result = await timed(app.pid, `${app.url}/r/${setting.token}`, setting.appCpu)
         if (databaseBefore !== undefined)
@@ -404,6 +419,7 @@ async function measureDuringImport(target: Target, clicks = true): Promise<Figur
     const commitsBefore = (await clickHealth(app.url)).commitsBySize
     while (clicks && !importLine() && overlapping < 2 * ROUNDS) {
       const bareRun = await run(bare.url)
+      await target.pinDatabase?.()
       const result = await run(`${app.url}/r/${setting.token}`)
       setting.answered += result.requests - result.non2xx3xx
       if (result.errors > 0 || result.non2xx3xx > 0)
