@@ -51,9 +51,9 @@ interface Target {
    */
   databaseCpu?: () => Promise<number>
   /**
-   * The database server's processes on the load generator's CPU (`pinDatabase`), where it is a
-   * server of its own: called before each durable run, as the app server may have opened more
-   * connections since.
+   * With BENCH_CLICKS_DATABASE_CPU=generator, the database server's processes on the load
+   * generator's CPU (`pinDatabase`, which says why it is a choice), where it is a server of its
+   * own: called before each durable run, as the app server may have opened more connections.
    */
   pinDatabase?: () => Promise<void>
   dispose(): Promise<void>
@@ -114,10 +114,13 @@ async function postgresTarget(serverUrl: string): Promise<Target> {
       }
       return seconds
     },
-    pinDatabase: async () => pinDatabase(await databasePids()),
+    ...(process.env.BENCH_CLICKS_DATABASE_CPU === 'generator'
+      ? { pinDatabase: async () => pinDatabase(await databasePids()) }
+      : {}),
     dispose: async () => {
       // The WAL writer serves the whole cluster (tests use it too): back on every CPU.
-      await pinDatabase(await databasePids(), 'all')
+      if (process.env.BENCH_CLICKS_DATABASE_CPU === 'generator')
+        await pinDatabase(await databasePids(), 'all')
       await database.close()
       const drop = new pg.Client({ connectionString: serverUrl })
       await drop.connect()
@@ -470,7 +473,8 @@ export async function bench(): Promise<Figure[]> {
   if (!existsSync(join(root, 'dist/server/entry.mjs'))) throw new Error('run `npm run build` first')
   const figures: Figure[] = []
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
-  // BENCH_CLICKS_ENGINES=postgres / BENCH_CLICKS_PARTS=import,import-alone: some of them only.
+  // BENCH_CLICKS_ENGINES=postgres / BENCH_CLICKS_PARTS=import,import-alone: some of them only;
+  // BENCH_CLICKS_DATABASE_CPU=generator: PostgreSQL beside the load generator (see pinDatabase).
   const engines = process.env.BENCH_CLICKS_ENGINES?.split(',') ?? ['pglite', 'postgres']
   const parts = process.env.BENCH_CLICKS_PARTS?.split(',') ?? ['redirect', 'import', 'import-alone']
   const targets = [

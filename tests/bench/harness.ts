@@ -166,12 +166,15 @@ export async function pinServer(pid: number): Promise<void> {
 
 /**
  * Pins a database server's processes (a PostgreSQL server's backends for the bench's database,
- * and its WAL writer) to the load generator's CPU, or back to every CPU (`cpus: 'all'`), so
- * that the app server keeps its CPU to itself, as the bare server it is compared with does (on a
- * machine of its own, a database server would not share the app's CPU). Unpinned, the kernel
- * wakes a backend on the CPU of the process that woke it, the app server's: the clicks bench's
- * durable redirect at 32 connections measured 0.32 of bare unpinned, 0.34 with the backends on
- * the app server's CPU, 0.46 on the generator's.
+ * and its WAL writer) to the load generator's CPU, or back to every CPU (`cpus: 'all'`). On a
+ * 2-core machine the database has no CPU of its own, and where it runs decides the clicks
+ * bench's PostgreSQL figures: unpinned, the kernel wakes a backend on the CPU of the process
+ * that woke it, the app server's, which then shares its CPU with the database while the bare
+ * server it is compared with has one to itself; pinned beside the generator, the database has
+ * only what the generator leaves, which starves a 50,000-row import. Measured at 32
+ * connections: the redirect alone 0.32 of bare unpinned, 0.34 on the app server's CPU, 0.47–0.48
+ * on the generator's; during the import 0.43 unpinned, 0.18 pinned. So it is a choice, made
+ * with BENCH_CLICKS_DATABASE_CPU=generator (clicks.bench.ts); unpinned by default.
  */
 export async function pinDatabase(pids: readonly number[], cpus?: 'all'): Promise<void> {
   if (!pinning) return
