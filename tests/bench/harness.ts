@@ -173,7 +173,7 @@ export async function pinServer(pid: number): Promise<void> {
  * server it is compared with has one to itself; pinned beside the generator, the database has
  * only what the generator leaves, which starves a 50,000-row import. Measured at 32
  * connections: the redirect alone 0.32 of bare unpinned, 0.34 on the app server's CPU, 0.47–0.48
- * on the generator's; during the import 0.43 unpinned, 0.18 pinned. So it is a choice, made
+ * on the generator's; during the import 0.41 unpinned, 0.18 pinned. So it is a choice, made
  * with BENCH_CLICKS_DATABASE_CPU=generator (clicks.bench.ts); unpinned by default.
  */
 export async function pinDatabase(pids: readonly number[], cpus?: 'all'): Promise<void> {
