@@ -299,11 +299,26 @@ async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun,
     )
   }
 
+  const qualifying = judged.filter(
+    ({ row, judgement }) =>
+      isHumanVerdict(judgement.verdict) && row.recipientId !== null && !row.qualifiedAt,
+  )
+  // Every contact this batch may qualify, locked in one order (the database's, by id) before
+  // any is qualified: locked one by one in click order, two processes' batches meeting the same contacts in opposite
+  // orders deadlocked (PostgreSQL then cancels one, after its deadlock_timeout).
+  const contactIds = [
+    ...new Set(qualifying.flatMap(({ row }) => contactOf.get(row.recipientId!) ?? [])),
+  ]
+  if (contactIds.length > 1)
+    await tx
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(inArray(contacts.id, contactIds))
+      .orderBy(contacts.id)
+      .for('update')
   let qualified = 0
-  for (const { row, judgement } of judged) {
-    if (!isHumanVerdict(judgement.verdict) || !row.recipientId || row.qualifiedAt) continue
+  for (const { row, judgement } of qualifying)
     if (await qualifyFromClick(tx, row, judgement, now)) qualified++
-  }
   return { judged: judged.length, qualified }
 }
 

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
 import {
@@ -19,7 +19,7 @@ import {
 } from '../../../api/tracking/verdict-jobs.ts'
 import { RULES_VERSION, SETTLE_MS } from '../../../api/tracking/verdicts.ts'
 import { eventually } from '../../eventually.ts'
-import { addProspect as addSharedProspect, insertLinks } from './fixtures.ts'
+import { addProspect as addSharedProspect, held, insertLinks } from './fixtures.ts'
 import { addUser, setupTestApp, signInCookie } from '../../helpers.ts'
 
 // The verdict job against a real database: clicks recorded through GET /r/<token>, judged in the
@@ -376,6 +376,50 @@ describe('the verdict job', () => {
     )
     expect(await openDealOf(p.contactId)).toMatchObject([{ stage: 'opportunity' }])
   })
+
+  it.skipIf(ctx.database.engine !== 'postgres')(
+    'locks the contacts of a batch in one order, so batches of two processes cannot deadlock (PostgreSQL)',
+    async () => {
+      const [a, b] = [await addProspect(), await addProspect()]
+      // The batch meets the contact that sorts last first: it must still lock the other first.
+      const [first, last] = a.contactId < b.contactId ? [a, b] : [b, a]
+      ctx.clock.advance(3_600_000)
+      await clickAs(last.tokens[0]!, '81.120.7.9', PERSON)
+      ctx.clock.advance(1_000)
+      await clickAs(first.tokens[0]!, '81.120.9.4', PERSON)
+      ctx.clock.advance(SETTLE_MS)
+      // Another process's transaction holds the first contact.
+      const release = held()
+      const locked = held()
+      const holder = db.transaction(async (tx) => {
+        await tx.select().from(contacts).where(eq(contacts.id, first.contactId)).for('update')
+        locked.release()
+        await release.promise
+      })
+      await locked.promise
+      const judging = judgePendingClicks(db, ctx.clock.now(), 10)
+      await eventually(async () => {
+        const waiting = await db.execute(sql`
+          select 1 from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'
+            and query ilike '%from "contacts"%for update%'`)
+        return (waiting as unknown as { rows: unknown[] }).rows.length > 0
+      })
+      // While the batch waits for the first contact it holds no other: the last is free.
+      const free = await db
+        .transaction(async (tx) => {
+          await tx.execute(
+            sql`select id from contacts where id = ${last.contactId} for update nowait`,
+          )
+          return true
+        })
+        .catch(() => false)
+      release.release()
+      await holder
+      expect(await judging).toMatchObject({ judged: 2, qualified: 2 })
+      expect(free).toBe(true)
+    },
+  )
 
   it('bots alone never qualify', async () => {
     const p = await addProspect()
