@@ -267,25 +267,45 @@ export async function claimDeliveries(
     ).catch(() => {})
     throw err
   }
+  // Rows claimed per subscription, found or not: a full claim may have more behind it.
+  const claimed = new Map<string, number>()
+  // Heads whose event was gone when its body was read: a batch must start with its leased head
+  // (the lease is on it, and handed on from it), so those batches are not sent: their leases go
+  // back (if the head is still there).
+  const lost: { subscriptionId: string; eventId: string }[] = []
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!
     const subscriptionId = r.subscription_id as string
-    let batch = batches.get(subscriptionId)
-    if (!batch) {
+    const count = claimed.get(subscriptionId)
+    claimed.set(subscriptionId, (count ?? 0) + 1)
+    const delivery = deliveries[i]
+    if (count === undefined) {
       // Rows come in event order per subscription: the first is the head, with url and secret.
+      if (delivery === undefined) {
+        lost.push({ subscriptionId, eventId: r.event_id as string })
+        continue
+      }
       const url = r.url as string
       const secret = r.secret as string
-      batch = { subscriptionId, url, secret, leaseUntil, deliveries: [], more: false }
-      batches.set(subscriptionId, batch)
+      batches.set(subscriptionId, {
+        subscriptionId,
+        url,
+        secret,
+        leaseUntil,
+        deliveries: [],
+        more: false,
+      })
     }
-    // Never missing: an event is kept while it has a pending delivery (pruneWebhookHistory).
-    const delivery = deliveries[i]
-    if (delivery !== undefined) batch.deliveries.push(delivery)
+    // Never missing: an event is kept while it has a pending delivery (pruneWebhookHistory); one
+    // gone meanwhile has taken its delivery with it, and is skipped.
+    const batch = batches.get(subscriptionId)
+    if (batch && delivery !== undefined) batch.deliveries.push(delivery)
   }
-  for (const [id, batch] of batches) if (batch.deliveries.length === 0) batches.delete(id)
+  if (lost.length > 0) await releaseHeads(db, lost, options.workerId).catch(() => {})
   // A head that failed before goes alone (one row), so only a full batch of several reads on.
   if (options.batchSize > 1)
-    for (const batch of batches.values()) batch.more = batch.deliveries.length >= options.batchSize
+    for (const batch of batches.values())
+      batch.more = claimed.get(batch.subscriptionId)! >= options.batchSize
   // Oldest heads first, as claimed.
   return [...batches.values()].sort((a, b) =>
     a.deliveries[0]!.eventId < b.deliveries[0]!.eventId ? -1 : 1,

@@ -18,6 +18,7 @@ import {
   claimDeliveries,
   createEventBodies,
   deliverDue,
+  type EventBodies,
   recordDelivered,
   startWebhookDelivery,
   WEBHOOK_DELIVERY_DEFAULTS,
@@ -397,6 +398,45 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     ).rejects.toThrow('connection lost')
     expect((await deliveriesOf(sub.id)).map((d) => [d.attempts, d.lockedBy])).toEqual([[0, null]])
     expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
+  })
+
+  /** Bodies read as the worker reads them, but for the events in `gone` (deleted meanwhile). */
+  const bodiesWithout =
+    (...gone: string[]): EventBodies =>
+    async (ids) => {
+      const found = await createEventBodies(ctx.deps.db)(ids)
+      for (const id of gone) found.delete(id)
+      return found
+    }
+  const claimWith = (bodies: EventBodies, batchSize: number) =>
+    claimDeliveries(
+      ctx.deps.db,
+      { now: ctx.deps.now(), limit: 8, batchSize, leaseMs: 60_000, workerId: 'w1' },
+      bodies,
+    )
+
+  it('sends nothing of a claim whose head has no body: a batch starts with its leased head', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
+    expect(await claimWith(bodiesWithout(ids[0]!), 50)).toEqual([])
+    // The head's lease went back, its attempt not counted; the next claim sends all, in order.
+    expect((await deliveriesOf(sub.id)).map((d) => [d.attempts, d.lockedBy])).toEqual([
+      [0, null],
+      [0, null],
+      [0, null],
+    ])
+    expect(await drain()).toMatchObject({ claimed: 3, delivered: 3 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
+  })
+
+  it('reads on behind a full claim even when a follower has no body', async () => {
+    await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push(await emit('deal.won', { n: i }))
+    const [batch] = await claimWith(bodiesWithout(ids[1]!), 3)
+    expect(batch!.deliveries.map((d) => d.eventId)).toEqual([ids[0], ids[2]])
+    expect(batch!.more).toBe(true)
   })
 
   it('stops a batch at a failure: what came before is delivered, what follows waits behind it, in order', async () => {
