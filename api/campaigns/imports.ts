@@ -368,6 +368,10 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
     )
     await yieldToOthers()
     const unsuppressed = candidates.filter((c) => !suppressed.has(c.prospect.email))
+    // The contacts already there, locked in one order (by id, as the verdict job locks a batch's
+    // contacts) before the upsert below locks them in the file's: a prospect of an earlier
+    // campaign whose click is being judged is locked by the verdict job, which then waits for
+    // the next of its contacts, and an import holding that one while it waits would deadlock.
     const existing = unsuppressed.length
       ? await tx
           .select({ id: contacts.id, email: contacts.email, stage: deals.stage })
@@ -382,6 +386,8 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
               unsuppressed.map((c) => c.prospect.email),
             ),
           )
+          .orderBy(contacts.id)
+          .for('no key update', { of: contacts })
       : []
     const inPipeline = new Set(
       existing.filter((e) => e.stage && e.stage !== 'opportunity').map((e) => e.email),

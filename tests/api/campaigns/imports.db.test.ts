@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import {
@@ -28,6 +28,7 @@ import {
   SYNC_SETTLE_MS,
   type SyncPosition,
 } from '../../../api/integrations/sync.ts'
+import { eventually } from '../../eventually.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 import { bigCsv, CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
@@ -367,6 +368,57 @@ describe('importing prospects', () => {
       totalRows: 11,
     })
   })
+
+  it.skipIf(ctx.database.engine !== 'postgres')(
+    'locks the contacts already there in one order, as the verdict job does, so the two cannot deadlock (PostgreSQL)',
+    async () => {
+      // Two prospects of an earlier campaign, imported again: the file lists first the one
+      // whose id sorts last.
+      await importFile(
+        (await makeCampaign(ctx, sdr)).id,
+        csv([['email'], ['one@order.example'], ['two@order.example']]),
+      )
+      const known = await db
+        .select({ id: contacts.id, email: contacts.email })
+        .from(contacts)
+        .where(inArray(contacts.email, ['one@order.example', 'two@order.example']))
+        .orderBy(contacts.id)
+      const [first, last] = known
+      // The verdict job (another process) holds the first, on its way to the last.
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      let locked!: () => void
+      const lockedFirst = new Promise<void>((resolve) => (locked = resolve))
+      const holder = db.transaction(async (tx) => {
+        await tx.select().from(contacts).where(eq(contacts.id, first!.id)).for('update')
+        locked()
+        await released
+      })
+      await lockedFirst
+      const importing = importFile(
+        (await makeCampaign(ctx, sdr)).id,
+        csv([['email'], [last!.email], [first!.email]]),
+      )
+      await eventually(async () => {
+        const waiting = await db.execute(sql`
+          select 1 from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'
+            and query ilike '%"contacts"%'`)
+        return rowsOf(waiting).length > 0
+      })
+      // While the import waits for the first contact it holds no other: the last is free.
+      const free = await db
+        .transaction(async (tx) => {
+          await tx.execute(sql`select id from contacts where id = ${last!.id} for update nowait`)
+          return true
+        })
+        .catch(() => false)
+      release()
+      await holder
+      expect(await importing).toMatchObject({ imported: 2 })
+      expect(free).toBe(true)
+    },
+  )
 
   it('refreshes the statistics of the tables it fills, which the server recorded as empty at start', async () => {
     const own = await setupTestApp(CAMPAIGN_ENV, { own: true })
