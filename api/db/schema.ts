@@ -686,6 +686,12 @@ export const clickEvents = pgTable(
     processedAt: ts('processed_at'),
     /** The click that qualified its prospect: evidence is added once, re-scores never repeat it. */
     qualifiedAt: ts('qualified_at'),
+    /**
+     * Set with `qualifiedAt` when that qualification made a target: a new deal at 10%, or the
+     * prospect's opportunity moved up to it. Null where it only added evidence to a deal already
+     * at 10% or past it (made by a form, or moved on by a rep): campaign results count these.
+     */
+    madeTargetAt: ts('made_target_at'),
     /** Single-use reference the landing page's beacon sends back (pages of this site only). */
     beaconRef: text('beacon_ref'),
     /** When a beacon with real interaction confirmed a person. */

@@ -398,6 +398,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         processedAt: createdAt,
         // This click made the prospect a target (the campaign's results count it).
         qualifiedAt: createdAt,
+        madeTargetAt: createdAt,
         createdAt,
       })
       rows.emails.push(

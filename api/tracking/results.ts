@@ -5,7 +5,8 @@ import { csvLine } from '../pipeline/contacts.ts'
 /**
  * A campaign's results: what was sent and what the transport did with it, and its clicks split
  * by verdict (raw, human, bot, still waiting for the verdict job), unique human clickers and the
- * targets its clicks created, in total and per link. "Accepted" means the transport took the
+ * targets its clicks made (not the clicks that only added evidence to a prospect who already was
+ * one), in total and per link. "Accepted" means the transport took the
  * message: there are no delivery webhooks yet, so delivery itself is not known.
  */
 
@@ -57,7 +58,7 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
         count(*) filter (where ${BOT})::int as bot,
         count(*) filter (where verdict = 'pending')::int as pending,
         count(distinct recipient_id) filter (where ${HUMAN})::int as "uniqueHumans",
-        count(*) filter (where qualified_at is not null)::int as targets
+        count(*) filter (where made_target_at is not null)::int as targets
       from click_events where campaign_id = ${campaignId}`),
     db.execute(sql`
       select tl.url, min(tl.position)::int as position, count(ce.id)::int as raw,

@@ -325,7 +325,8 @@ async function judgeRows(tx: Db, rows: Row[], now: Date): Promise<Omit<JudgeRun,
 /**
  * Makes the click's prospect a target (through the one qualifyContact), unless one of the
  * contact's clicks already did: the contact's row is locked first, so concurrent batches in
- * other processes wait and then see the marker.
+ * other processes wait and then see the marker. True if it made a target (a prospect already
+ * one only gets the click as evidence).
  */
 async function qualifyFromClick(
   tx: Db,
@@ -377,7 +378,7 @@ async function qualifyFromClick(
   const lastQualified = marker?.at ?? null
   if (lastQualified && !(await qualifiesAgain(tx, contact.id, row.createdAt, lastQualified)))
     return false
-  await qualifyContact(tx, {
+  const qualification = await qualifyContact(tx, {
     contactId: contact.id,
     companyId: contact.companyId,
     source: 'outbound',
@@ -395,8 +396,14 @@ async function qualifyFromClick(
     },
     now,
   })
-  await tx.update(clickEvents).set({ qualifiedAt: now }).where(eq(clickEvents.id, row.id))
-  return true
+  // Marked either way (its evidence is in, re-scores must not add it again); a target made only
+  // where the prospect was not one yet.
+  const madeTarget = qualification.created || qualification.advanced
+  await tx
+    .update(clickEvents)
+    .set({ qualifiedAt: now, madeTargetAt: madeTarget ? now : null })
+    .where(eq(clickEvents.id, row.id))
+  return madeTarget
 }
 
 /**

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
-import { campaignRecipients, contacts } from '../../../api/db/schema.ts'
+import { campaignRecipients, contacts, dealEvents, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import { judgePendingClicks } from '../../../api/tracking/verdict-jobs.ts'
@@ -89,6 +89,51 @@ describe('campaign results', () => {
     expect(text).toContain('"human clicks","3"\r\n')
     expect(text).toContain('"targets created","2"\r\n')
     expect(text).toContain(`"1","${URLS[0]}","4","2","1","1","2"\r\n`)
+  })
+
+  it('count as targets the prospects a click made targets, not those already targets or further on', async () => {
+    const { campaignId } = await addTrackedLinks(db, URLS)
+    // Clicks other tests left waiting for their verdict are judged first.
+    ctx.clock.advance(SETTLE_MS)
+    await judgePendingClicks(db, ctx.clock.now())
+    // Two more prospects of the campaign: one still an opportunity, one a rep already moved on
+    // to a demo (after a form, say) before the click.
+    const prospects = []
+    for (const stage of ['opportunity', 'demo'] as const) {
+      const email = `p-${Math.random().toString(36).slice(2, 8)}@example.com`
+      const contactId = newId()
+      await db
+        .insert(contacts)
+        .values({ id: contactId, email, emailDisplay: email, source: 'outbound' })
+      const dealId = newId()
+      await db
+        .insert(deals)
+        .values({ id: dealId, contactId, title: email, stage, source: 'outbound' })
+      const recipient = newId()
+      await db
+        .insert(campaignRecipients)
+        .values({ id: recipient, campaignId, contactId, email, fields: {}, status: 'sent' })
+      prospects.push({ dealId, tokens: await insertLinks(db, recipient, campaignId, URLS) })
+    }
+    const [opportunity, demo] = prospects
+    ctx.clock.advance(600_000)
+    await click(opportunity!.tokens[0]!, '81.77.1.2', PERSON)
+    await click(demo!.tokens[0]!, '81.66.1.1', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    expect(await judgePendingClicks(db, ctx.clock.now())).toMatchObject({ judged: 2, qualified: 1 })
+    const { cookie } = await signedInAs(ctx, 'rep')
+    const res = await app.request(`/api/campaigns/${campaignId}/results`, { headers: { cookie } })
+    expect(await res.json()).toMatchObject({ clicks: { human: 2, uniqueHumans: 2 }, targets: 1 })
+    // The demo keeps its stage and gets the click as evidence, once.
+    const [moved] = await db.select().from(deals).where(eq(deals.id, demo!.dealId))
+    expect(moved!.stage).toBe('demo')
+    const evidence = await db
+      .select()
+      .from(dealEvents)
+      .where(and(eq(dealEvents.dealId, demo!.dealId), eq(dealEvents.type, 'evidence')))
+    expect(evidence).toHaveLength(1)
+    const [advanced] = await db.select().from(deals).where(eq(deals.id, opportunity!.dealId))
+    expect(advanced!.stage).toBe('target')
   })
 
   it('are refused to the signed-out and answer 404 for an unknown campaign', async () => {
