@@ -186,6 +186,21 @@ export function stageMoveProblem(
   return null
 }
 
+/**
+ * Why a deal at this stage cannot be without an owner, or null. Only the queue (10%, where reps
+ * take leads over), outbound prospects (0%) and lost deals may be unowned: an unowned deal
+ * further on (won included) is in nobody's pipeline, not the team's and not the queue, so its
+ * amount drops out of every board and forecast and no rep can take it over again.
+ */
+export function ownerlessProblem(stage: StageKey): DealFailure | null {
+  if (stage === 'target' || stage === 'opportunity' || stage === 'lost') return null
+  return failure(
+    422,
+    'owner_needed',
+    'Only a 10% lead can be without an owner: take it over or give it to a rep first.',
+  )
+}
+
 // ── Reads ────────────────────────────────────────────────────────────────────────────────────
 
 export async function findDeal(db: Db, id: string): Promise<Deal | null> {
@@ -265,6 +280,8 @@ export async function assignDeal(
     if (expect.open && stageOf(deal.stage).closed)
       return failure(409, 'closed', 'This deal was closed meanwhile; it was left alone.')
     if (deal.ownerId === ownerId) return { ok: true as const, deal }
+    const ownerless = ownerlessProblem(deal.stage)
+    if (ownerId === null && ownerless) return ownerless
     const changed = await changeDeal(tx, dealId, now, {
       set: { ownerId, claimedAt: ownerId ? now : null },
       events: {
@@ -311,7 +328,8 @@ export async function moveDealStage(
       const { deal } = locked
       const problem =
         stageMoveProblem(deal, move, now, timeZone) ??
-        signedDateProblem(deal.createdAt, move.contractSignedOn)
+        signedDateProblem(deal.createdAt, move.contractSignedOn) ??
+        (deal.ownerId === null ? ownerlessProblem(move.stage) : null)
       if (problem) return problem
       const closing = stageOf(move.stage).closed
       const changed = await changeDeal(tx, dealId, now, {

@@ -271,6 +271,9 @@ describe('stage_moves, the narrow stage history the bottleneck numbers read', ()
       (await stageStatsFor(db, { ownerId: b.id }, NOVEMBER)).find((s) => s.stage === 'target'),
     ).toMatchObject({ exits: 1, medianDays: 2 + 1 / 24 })
 
+    // Only a 10% lead goes back to the queue: b moves it back first.
+    const back = new Date('2026-11-06T12:00:00Z')
+    expect((await moveDealStage(db, deal.id, b, { stage: 'target' }, back)).ok).toBe(true)
     expect((await assignDeal(db, deal.id, admin, null, new Date('2026-11-07T00:00:00Z'))).ok).toBe(
       true,
     )
