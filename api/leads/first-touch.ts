@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { UTM_PARAMS, type UtmParam } from './lead-form.ts'
+import { clipText, UTM_PARAMS, type UtmParam } from './lead-form.ts'
 
 // First-touch attribution: the campaign that first brought a visitor, kept in a cookie set by the
 // page middleware (src/middleware.ts) on the first page view that carries UTM parameters, and
@@ -10,12 +10,15 @@ export const FIRST_TOUCH_COOKIE = 'fd_ft'
 export const FIRST_TOUCH_DAYS = 30
 const MAX_VALUE = 200
 
-// The cookie is the visitor's to edit: a U+0000 in it would fail the submission's jsonb insert.
+// The cookie is the visitor's to edit: a U+0000 or a lone surrogate ("\ud83d", which cookies
+// written before values were cut by code point do hold) would fail the submission's jsonb insert.
+// A NUL refuses the cookie; a lone surrogate is mended, so the attribution is kept.
 const text = (max: number) =>
   z
     .string()
     .max(max)
     .regex(/^[^\0]*$/)
+    .transform((v) => v.toWellFormed())
 
 const firstTouchSchema = z.object({
   utm: z.partialRecord(z.enum(UTM_PARAMS), text(MAX_VALUE)),
@@ -31,7 +34,7 @@ export function firstTouchOf(url: URL, referrer: string | null, now: Date): Firs
   const utm: Partial<Record<UtmParam, string>> = {}
   for (const param of UTM_PARAMS) {
     const value = url.searchParams.get(param)?.replaceAll('\0', '').trim()
-    if (value) utm[param] = value.slice(0, MAX_VALUE)
+    if (value) utm[param] = clipText(value, MAX_VALUE)
   }
   if (Object.keys(utm).length === 0) return null
   return {

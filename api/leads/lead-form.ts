@@ -48,6 +48,17 @@ export const MISSING: Record<FieldName | 'email', string> = {
   message: 'Tell us briefly what you would like to solve.',
 }
 
+/**
+ * `value` cut to at most `max` UTF-16 units without splitting a surrogate pair: a lone half is no
+ * text, and neither database engine stores one in jsonb (the post became a 500 and was lost).
+ */
+export function clipText(value: string, max: number): string {
+  if (value.length <= max) return value
+  const cut = value.slice(0, max)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}
+
 const tooLong = (max: number) => `Keep this under ${max.toLocaleString('en-US')} characters.`
 const text = (max: number) => z.string().trim().max(max, tooLong(max)).optional()
 // Hidden attribution fields are cut to size, not refused: the person cannot fix them.
@@ -55,7 +66,7 @@ const hidden = (max: number) =>
   z
     .string()
     .optional()
-    .transform((v) => (v ? v.trim().slice(0, max) : ''))
+    .transform((v) => (v ? clipText(v.trim(), max) : ''))
 
 export const postSchema = z.strictObject({
   offer: z.string({ message: 'The form does not say what it is for.' }).max(200),

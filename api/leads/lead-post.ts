@@ -20,7 +20,7 @@ import {
 } from '../pipeline/qualification.ts'
 import { consentTextFor, consentTextHash } from './consent.ts'
 import type { FirstTouch } from './first-touch.ts'
-import type { UtmParam } from './lead-form.ts'
+import { clipText, type UtmParam } from './lead-form.ts'
 import type { FieldName } from './offers.ts'
 import { withoutBearerTokens } from './stored-urls.ts'
 import type { SpamReason } from './spam.ts'
@@ -188,7 +188,7 @@ export async function postLead<R extends Remembered>(
       ...post.extraFields,
       consent: post.consent.granted,
       consentVersion: post.consent.version,
-      ...(post.honeypot ? { honeypot: post.honeypot.slice(0, 200) } : {}),
+      ...(post.honeypot ? { honeypot: clipText(post.honeypot, 200) } : {}),
     },
     pageUrl: post.pageUrl,
     referrer: post.referrer,
