@@ -294,14 +294,37 @@ export async function claimNextReport(db: Db, options: ClaimOptions): Promise<Re
   })
 }
 
+/**
+ * `value` with every string well-formed. A report quotes the graded page (its title, headings,
+ * link texts) cut to a length, and a cut through an emoji leaves half of it: neither database
+ * engine stores a lone surrogate in jsonb, so the finished grading could not be saved. A half
+ * left at the end of a cut is dropped; any other becomes U+FFFD.
+ */
+export function wellFormed<T>(value: T): T {
+  if (typeof value === 'string') {
+    if (value.isWellFormed()) return value
+    return value.replace(/[\ud800-\udbff]$/, '').toWellFormed() as T
+  }
+  if (Array.isArray(value)) return value.map(wellFormed) as T
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : false
+  if (proto === Object.prototype || proto === null) {
+    // fromEntries defines each key as data, so even a "__proto__" key stays a key.
+    const entries = Object.entries(value as object)
+    return Object.fromEntries(entries.map(([k, v]) => [wellFormed(k), wellFormed(v)])) as T
+  }
+  return value
+}
+
 /** Stores a finished grading: the full result (gated) and the teaser (public). */
 export async function completeReport(
   db: Db,
   id: string,
-  result: GradeResult,
-  teaser: Teaser,
+  graded: GradeResult,
+  gradedTeaser: Teaser,
   now: Date,
 ): Promise<void> {
+  const result = wellFormed(graded)
+  const teaser = wellFormed(gradedTeaser)
   await db.transaction(async (tx) => {
     const done = await tx
       .update(graderReports)
