@@ -200,8 +200,28 @@ function gradeError(
   message: string,
   typed: string,
 ) {
-  const params: Record<string, string> = typed ? { url: typed } : {}
+  const echoed = typed ? echoOf(typed) : ''
+  const params: Record<string, string> = echoed ? { url: echoed } : {}
   return refuse(c, '/grader#grade', { status, code, message, fields: { url: message } }, { params })
+}
+
+/**
+ * How long what was typed may be once percent-encoded in the way back: with the error (at most
+ * MAX_BACK_MESSAGE_ENCODED) the Location stays under the 4 KiB header buffer of nginx's default,
+ * which answers a bigger one with a 502. 2,100 characters of "é" are 18 KB encoded.
+ */
+const MAX_TYPED_ENCODED = 2_048
+
+const encodedLength = (s: string) => new URLSearchParams({ u: s }).toString().length - 2
+
+/** What was typed, cut by code point until its encoded form fits MAX_TYPED_ENCODED. */
+function echoOf(typed: string): string {
+  const value = typed.toWellFormed()
+  let size = encodedLength(value)
+  if (size <= MAX_TYPED_ENCODED) return value
+  const chars = Array.from(value)
+  while (chars.length > 0 && size > MAX_TYPED_ENCODED) size -= encodedLength(chars.pop()!)
+  return chars.join('')
 }
 
 function unlockError(

@@ -211,6 +211,23 @@ describe('POST /api/grader', () => {
       expect(location.searchParams.get('url')).toBe('ftp://files.example.com/')
     })
 
+    it('keeps the Location small enough for any proxy when what was typed is long', async () => {
+      // 2,100 characters of "é" (the most the route reads): 18 KB once percent-encoded, which a
+      // proxy with nginx's default 4 KiB header buffer answers with a 502 instead of the form.
+      const typed = `https://example.com/${'é'.repeat(2_080)}`
+      const res = await postGrade(ctx, typed, { js: false })
+      expect(res.status).toBe(303)
+      const raw = res.headers.get('location')!
+      expect(raw.length).toBeLessThan(4096)
+      const location = new URL(raw, ORIGIN)
+      expect(location.searchParams.get('error')).toBe(
+        'That address is longer than 2048 characters.',
+      )
+      const echoed = location.searchParams.get('url')!
+      expect(echoed.length).toBeGreaterThan(200)
+      expect(typed.startsWith(echoed)).toBe(true)
+    })
+
     it('refuses a cross-site form post', async () => {
       const res = await ctx.app.request('/api/grader', {
         method: 'POST',
