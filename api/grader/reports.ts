@@ -300,17 +300,17 @@ export async function claimNextReport(db: Db, options: ClaimOptions): Promise<Re
  * engine stores a lone surrogate in jsonb, so the finished grading could not be saved. A half
  * left at the end of a cut is dropped; any other becomes U+FFFD.
  */
-export function wellFormed<T>(value: T): T {
+function mendedText<T>(value: T): T {
   if (typeof value === 'string') {
     if (value.isWellFormed()) return value
     return value.replace(/[\ud800-\udbff]$/, '').toWellFormed() as T
   }
-  if (Array.isArray(value)) return value.map(wellFormed) as T
+  if (Array.isArray(value)) return value.map(mendedText) as T
   const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : false
   if (proto === Object.prototype || proto === null) {
     // fromEntries defines each key as data, so even a "__proto__" key stays a key.
     const entries = Object.entries(value as object)
-    return Object.fromEntries(entries.map(([k, v]) => [wellFormed(k), wellFormed(v)])) as T
+    return Object.fromEntries(entries.map(([k, v]) => [mendedText(k), mendedText(v)])) as T
   }
   return value
 }
@@ -323,8 +323,8 @@ export async function completeReport(
   gradedTeaser: Teaser,
   now: Date,
 ): Promise<void> {
-  const result = wellFormed(graded)
-  const teaser = wellFormed(gradedTeaser)
+  const result = mendedText(graded)
+  const teaser = mendedText(gradedTeaser)
   await db.transaction(async (tx) => {
     const done = await tx
       .update(graderReports)

@@ -38,19 +38,27 @@ export function backPath(back: Back): string {
  */
 export const MAX_BACK_MESSAGE_ENCODED = 1_500
 
-function clipMessage(message: string): string {
-  // A lone half of a surrogate pair cannot be encoded: cut by code point, and mend any given.
-  const value = message.toWellFormed()
-  let size = encodeURIComponent(value).length
-  if (size <= MAX_BACK_MESSAGE_ENCODED) return value
-  const chars = Array.from(value)
+/**
+ * `value` cut by code point until it is at most `maxEncoded` characters once percent-encoded,
+ * with `suffix` (not counted in `value`'s room: "…" is 9 encoded) after a cut. For what a 303
+ * back repeats in its Location. A lone half of a surrogate pair cannot be encoded: any given is
+ * mended.
+ */
+export function clipEncoded(value: string, maxEncoded: number, suffix = ''): string {
+  const text = value.toWellFormed()
+  let size = encodeURIComponent(text).length
+  if (size <= maxEncoded) return text
+  const room = maxEncoded - encodeURIComponent(suffix).length
+  const chars = Array.from(text)
   let end = chars.length
-  while (end > 0 && size + 9 > MAX_BACK_MESSAGE_ENCODED) {
+  while (end > 0 && size > room) {
     end--
     size -= encodeURIComponent(chars[end]!).length
   }
-  return `${chars.slice(0, end).join('')}…`
+  return `${chars.slice(0, end).join('')}${suffix}`
 }
+
+const clipMessage = (message: string) => clipEncoded(message, MAX_BACK_MESSAGE_ENCODED, '…')
 
 /**
  * 303 back with `params` (notice, error, …) set on the page's query, in place when the page

@@ -16,7 +16,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readCookie, secureCookies } from '../http/cookies.ts'
-import { refuse } from '../http/form-or-json.ts'
+import { clipEncoded, refuse } from '../http/form-or-json.ts'
 import { fail, readBody, wantsJson } from '../http/input.ts'
 import { newToken } from '../ids.ts'
 import { leadContext } from '../leads/context.ts'
@@ -212,17 +212,8 @@ function gradeError(
  */
 const MAX_TYPED_ENCODED = 2_048
 
-const encodedLength = (s: string) => new URLSearchParams({ u: s }).toString().length - 2
-
 /** What was typed, cut by code point until its encoded form fits MAX_TYPED_ENCODED. */
-function echoOf(typed: string): string {
-  const value = typed.toWellFormed()
-  let size = encodedLength(value)
-  if (size <= MAX_TYPED_ENCODED) return value
-  const chars = Array.from(value)
-  while (chars.length > 0 && size > MAX_TYPED_ENCODED) size -= encodedLength(chars.pop()!)
-  return chars.join('')
-}
+const echoOf = (typed: string) => clipEncoded(typed, MAX_TYPED_ENCODED)
 
 function unlockError(
   c: Context<AppEnv>,
