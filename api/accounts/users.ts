@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, isNull } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { users, userTokens } from '../db/schema.ts'
 import { canonicalEmail, parseEmailAddress } from '../email-address.ts'
@@ -249,16 +249,17 @@ export async function createUserToken(
 /** Ends every live link for `purpose` (and `userId`, when given): the next one replaces them. */
 export async function revokeUserTokens(
   db: Db,
-  purpose: TokenPurpose,
+  purpose: TokenPurpose | readonly TokenPurpose[],
   now: Date,
   userId?: string,
 ): Promise<number> {
+  const purposes = typeof purpose === 'string' ? [purpose] : [...purpose]
   const rows = await db
     .update(userTokens)
     .set({ expiresAt: now })
     .where(
       and(
-        eq(userTokens.purpose, purpose),
+        inArray(userTokens.purpose, purposes),
         isNull(userTokens.usedAt),
         gt(userTokens.expiresAt, now),
         ...(userId ? [eq(userTokens.userId, userId)] : []),
@@ -267,6 +268,9 @@ export async function revokeUserTokens(
     .returning({ id: userTokens.id })
   return rows.length
 }
+
+/** The links that set a user's password: each new one, or a password set, ends the others. */
+export const PASSWORD_LINKS = ['invite', 'reset'] as const satisfies readonly TokenPurpose[]
 
 export async function findUserToken(db: Db, token: string, now: Date) {
   const [row] = await db

@@ -13,6 +13,8 @@ import {
   countUsers,
   createUser,
   findUserToken,
+  PASSWORD_LINKS,
+  revokeUserTokens,
   setPassword,
 } from '../accounts/users.ts'
 import { emailAddressField } from '../email-address.ts'
@@ -84,6 +86,8 @@ export const setupRoutes = new Hono<AppEnv>()
         const set = await setPassword(tx, userId, input.password, now)
         if (!set.ok) throw new PasswordRejected(set.message)
         await invalidateUserSessions(tx, userId)
+        // Any other link still out (an older reset, the invitation) would set it again.
+        await revokeUserTokens(tx, PASSWORD_LINKS, now, userId)
         return { ok: true as const }
       })
       .catch((err) => {

@@ -13,6 +13,8 @@ import {
   createUserToken,
   findUser,
   listUsers,
+  PASSWORD_LINKS,
+  revokeUserTokens,
   ROLES,
   setUserDisabled,
   setUserRole,
@@ -93,6 +95,8 @@ export const userRoutes = new Hono<AppEnv>()
     const { env, now } = c.var.deps
     const admin = c.var.user
     const link = await c.var.db.transaction(async (tx) => {
+      // The newest link is the only live one: an earlier one may be why a new one was asked for.
+      await revokeUserTokens(tx, PASSWORD_LINKS, now(), user.id)
       const { token, expiresAt } = await createUserToken(tx, 'reset', user.id, now())
       const url = `${env.APP_ORIGIN}/password?token=${token}`
       const requestedFrom = admin.id === user.id ? null : `an admin, ${admin.name}`

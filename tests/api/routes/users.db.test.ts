@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { accountLinkFromCookie } from '../../../api/accounts/link-cookie.ts'
+import { createUserToken } from '../../../api/accounts/users.ts'
 import {
   addUser,
   form,
@@ -168,6 +169,47 @@ describe('/api/users (admin only)', () => {
       headers: { cookie: repCookie, origin: ORIGIN },
     })
     expect(probe.headers.get('set-cookie')).toContain('Max-Age=0') // the old cookie was invalid
+    await signInCookie(ctx, rep.email, 'brand new passphrase')
+  })
+
+  it('a new reset link ends the earlier one and the invitation', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const invited = await ctx.app.request(
+      '/api/users',
+      json({ email: 'irene@example.com', name: 'Irene', role: 'rep' }, { cookie }),
+    )
+    const body = (await invited.json()) as { user: { id: string }; inviteLink: string }
+    const reset = async () => {
+      const res = await ctx.app.request(
+        `/api/users/${body.user.id}/reset-password`,
+        json({}, { cookie }),
+      )
+      return new URL((await res.json()).link).searchParams.get('token')!
+    }
+    const first = await reset()
+    const second = await reset()
+    const setWith = (token: string, password: string) =>
+      ctx.app.request('/api/setup/password', json({ token, password }))
+    // Whoever holds an earlier link (a mail sent to the wrong place, a screen someone saw)
+    // cannot set the password with it.
+    const invitation = new URL(body.inviteLink).searchParams.get('token')!
+    expect((await setWith(invitation, 'someone else entirely')).status).toBe(410)
+    expect((await setWith(first, 'someone else entirely')).status).toBe(410)
+    expect((await setWith(second, 'brand new passphrase')).status).toBe(201)
+    await signInCookie(ctx, 'irene@example.com', 'brand new passphrase')
+  })
+
+  it('a password set with one link ends every other link the user still had', async () => {
+    const rep = await addUser(ctx, 'rep')
+    const now = ctx.deps.now()
+    const older = await createUserToken(ctx.deps.db, 'reset', rep.id, now)
+    const invitation = await createUserToken(ctx.deps.db, 'invite', rep.id, now)
+    const used = await createUserToken(ctx.deps.db, 'reset', rep.id, now)
+    const setWith = (token: string, password: string) =>
+      ctx.app.request('/api/setup/password', json({ token, password }))
+    expect((await setWith(used.token, 'brand new passphrase')).status).toBe(201)
+    expect((await setWith(older.token, 'someone else entirely')).status).toBe(410)
+    expect((await setWith(invitation.token, 'someone else entirely')).status).toBe(410)
     await signInCookie(ctx, rep.email, 'brand new passphrase')
   })
 
