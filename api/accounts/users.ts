@@ -67,27 +67,62 @@ export async function findUser(db: Db, id: string): Promise<User | null> {
   return row ?? null
 }
 
+export type AccountChange =
+  { ok: true; user: User } | { ok: false; code: 'not_found' | 'last_admin'; message: string }
+
+const notFound = { ok: false, code: 'not_found', message: 'Unknown user.' } as const
+const lastAdmin = {
+  ok: false,
+  code: 'last_admin',
+  message: 'This is the last active admin: make someone else an admin first.',
+} as const
+
+/**
+ * Whether an active admin other than `id` remains. Locks the active admins' rows, so two admins
+ * demoting or disabling each other at once cannot both succeed and leave nobody to manage users:
+ * the second waits, then no longer counts the first's change as an admin.
+ */
+async function anotherAdminRemains(tx: Db, id: string): Promise<boolean> {
+  const admins = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), isNull(users.disabledAt)))
+    .for('update')
+  return admins.some((admin) => admin.id !== id) || !admins.some((admin) => admin.id === id)
+}
+
 export async function setUserDisabled(
   db: Db,
   id: string,
   disabled: boolean,
   now: Date,
-): Promise<User | null> {
-  const [row] = await db
-    .update(users)
-    .set({ disabledAt: disabled ? now : null, updatedAt: now })
-    .where(eq(users.id, id))
-    .returning()
-  return row ?? null
+): Promise<AccountChange> {
+  return db.transaction(async (tx) => {
+    if (disabled && !(await anotherAdminRemains(tx, id))) return lastAdmin
+    const [row] = await tx
+      .update(users)
+      .set({ disabledAt: disabled ? now : null, updatedAt: now })
+      .where(eq(users.id, id))
+      .returning()
+    return row ? { ok: true, user: row } : notFound
+  })
 }
 
-export async function setUserRole(db: Db, id: string, role: Role, now: Date): Promise<User | null> {
-  const [row] = await db
-    .update(users)
-    .set({ role, updatedAt: now })
-    .where(eq(users.id, id))
-    .returning()
-  return row ?? null
+export async function setUserRole(
+  db: Db,
+  id: string,
+  role: Role,
+  now: Date,
+): Promise<AccountChange> {
+  return db.transaction(async (tx) => {
+    if (role !== 'admin' && !(await anotherAdminRemains(tx, id))) return lastAdmin
+    const [row] = await tx
+      .update(users)
+      .set({ role, updatedAt: now })
+      .where(eq(users.id, id))
+      .returning()
+    return row ? { ok: true, user: row } : notFound
+  })
 }
 
 export async function setPassword(

@@ -9,6 +9,7 @@ import { fail, validate, wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
+  type AccountChange,
   createUser,
   createUserToken,
   findUser,
@@ -82,8 +83,9 @@ export const userRoutes = new Hono<AppEnv>()
     if (input instanceof Response) return input
     if (id === c.var.user.id && input.role !== 'admin')
       fail(409, 'own_role', 'You cannot remove your own admin role.')
-    const user = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
-    if (!user) fail(404, 'not_found', 'Unknown user.')
+    const changed = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
+    if (!changed.ok) failChange(changed)
+    const { user } = changed
     return respond(c, PAGE, { notice: `${user.email} is now ${user.role}.` }, () =>
       c.json({ user: publicUser(user) }),
     )
@@ -112,8 +114,9 @@ export const userRoutes = new Hono<AppEnv>()
 async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   const id = validate(idSchema, c.req.param('id'))
   if (id === c.var.user.id) fail(409, 'own_account', 'You cannot disable your own account.')
-  const user = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
-  if (!user) fail(404, 'not_found', 'Unknown user.')
+  const changed = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
+  if (!changed.ok) failChange(changed)
+  const { user } = changed
   if (disabled) await invalidateUserSessions(c.var.db, id)
   // A rep who leaves usually leaves open deals: the page offers to hand them over at once.
   const openDeals = disabled ? ((await openDealCounts(c.var.db)).get(id) ?? 0) : 0
@@ -127,6 +130,10 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
     { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.${more}`, ...offer },
     () => c.json({ user: publicUser(user), ...(disabled ? { openDeals } : {}) }),
   )
+}
+
+function failChange(refused: Extract<AccountChange, { ok: false }>): never {
+  fail(refused.code === 'not_found' ? 404 : 409, refused.code, refused.message)
 }
 
 /**
@@ -185,7 +192,9 @@ export const operations: Operation<Permission>[] = [
     auth: 'users:manage',
     params: userId,
     ok: [200, '{ user, openDeals }'],
-    errors: { 409: 'You cannot disable your own account (`own_account`).' },
+    errors: {
+      409: 'You cannot disable your own account (`own_account`), nor the last active admin (`last_admin`).',
+    },
   },
   {
     method: 'post',
@@ -204,7 +213,9 @@ export const operations: Operation<Permission>[] = [
     params: userId,
     body: roleSchema,
     ok: [200, '{ user }'],
-    errors: { 409: 'You cannot remove your own admin role (`own_role`).' },
+    errors: {
+      409: 'You cannot remove your own admin role (`own_role`), nor the last active admin’s (`last_admin`).',
+    },
   },
   {
     method: 'post',

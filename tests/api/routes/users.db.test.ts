@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { accountLinkFromCookie } from '../../../api/accounts/link-cookie.ts'
-import { createUserToken } from '../../../api/accounts/users.ts'
+import {
+  createUserToken,
+  listUsers,
+  setUserDisabled,
+  setUserRole,
+} from '../../../api/accounts/users.ts'
 import {
   addUser,
   form,
@@ -211,6 +216,36 @@ describe('/api/users (admin only)', () => {
     expect((await setWith(older.token, 'someone else entirely')).status).toBe(410)
     expect((await setWith(invitation.token, 'someone else entirely')).status).toBe(410)
     await signInCookie(ctx, rep.email, 'brand new passphrase')
+  })
+
+  it('never leaves no active admin, even when two admins demote or disable each other at once', async () => {
+    const solo = await setupTestApp()
+    const a = await signedInAs(solo, 'admin')
+    const b = await signedInAs(solo, 'admin')
+    const [ab, ba] = await Promise.all([
+      solo.app.request(`/api/users/${b.user.id}/role`, json({ role: 'rep' }, { cookie: a.cookie })),
+      solo.app.request(`/api/users/${a.user.id}/role`, json({ role: 'rep' }, { cookie: b.cookie })),
+    ])
+    // One wins; the other is refused: as the last admin (both checked in at once) or, when it
+    // came second, as no longer an admin.
+    const refused = ab.status === 200 ? ba : ab
+    expect([ab.status, ba.status]).toContain(200)
+    expect((await refused.json()).error.code).toMatch(/^(last_admin|forbidden)$/)
+    // The one admin left cannot be disabled or demoted either (by a script, say).
+    const left = ab.status === 200 ? a.user : b.user
+    const now = solo.deps.now()
+    expect(await setUserDisabled(solo.deps.db, left.id, true, now)).toMatchObject({
+      ok: false,
+      code: 'last_admin',
+    })
+    expect(await setUserRole(solo.deps.db, left.id, 'sdr', now)).toMatchObject({
+      ok: false,
+      code: 'last_admin',
+    })
+    const admins = (await listUsers(solo.deps.db)).filter(
+      (u) => u.role === 'admin' && !u.disabledAt,
+    )
+    expect(admins.map((u) => u.id)).toEqual([left.id])
   })
 
   it('answers an unknown or malformed user id with 404/422', async () => {
