@@ -12,6 +12,7 @@ import {
   consumeUserToken,
   countUsers,
   createUser,
+  findUser,
   findUserToken,
   PASSWORD_LINKS,
   revokeUserTokens,
@@ -83,6 +84,9 @@ export const setupRoutes = new Hono<AppEnv>()
       .transaction(async (tx) => {
         if (!(await consumeUserToken(tx, token.id, now)))
           return { ok: false as const, message: 'This link was already used.' }
+        // A disabled account's password is not set through a link (nor is a session made).
+        if ((await findUser(tx, userId))?.disabledAt)
+          return { ok: false as const, message: 'This account is disabled. Ask an admin.' }
         const set = await setPassword(tx, userId, input.password, now)
         if (!set.ok) throw new PasswordRejected(set.message)
         await invalidateUserSessions(tx, userId)

@@ -117,7 +117,11 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   const changed = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
   if (!changed.ok) failChange(changed)
   const { user } = changed
-  if (disabled) await invalidateUserSessions(c.var.db, id)
+  if (disabled) {
+    await invalidateUserSessions(c.var.db, id)
+    // A link still out would let its holder choose the password the account comes back with.
+    await revokeUserTokens(c.var.db, PASSWORD_LINKS, c.var.deps.now(), id)
+  }
   // A rep who leaves usually leaves open deals: the page offers to hand them over at once.
   const openDeals = disabled ? ((await openDealCounts(c.var.db)).get(id) ?? 0) : 0
   const offer: Record<string, string> = openDeals ? { reassign: id } : {}

@@ -218,6 +218,30 @@ describe('/api/users (admin only)', () => {
     await signInCookie(ctx, rep.email, 'brand new passphrase')
   })
 
+  it('a disabled user’s links stop working, also once they are enabled again', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const rep = await addUser(ctx, 'rep')
+    const res = await ctx.app.request(`/api/users/${rep.id}/reset-password`, json({}, { cookie }))
+    const token = new URL((await res.json()).link).searchParams.get('token')!
+    const toggle = (act: 'disable' | 'enable') =>
+      ctx.app.request(`/api/users/${rep.id}/${act}`, {
+        method: 'POST',
+        headers: { cookie, origin: ORIGIN, accept: 'application/json' },
+      })
+    expect((await toggle('disable')).status).toBe(200)
+    // Made while disabled (an admin's click), a link still does not set the password.
+    const late = await createUserToken(ctx.deps.db, 'reset', rep.id, ctx.deps.now())
+    const setWith = (t: string) =>
+      ctx.app.request('/api/setup/password', json({ token: t, password: 'chosen by another' }))
+    const refused = await setWith(late.token)
+    expect(refused.status).toBe(410)
+    expect(refused.headers.get('set-cookie')).toBeNull()
+    expect((await toggle('enable')).status).toBe(200)
+    expect((await setWith(token)).status).toBe(410)
+    await expect(signInCookie(ctx, rep.email, 'chosen by another')).rejects.toThrow()
+    await signInCookie(ctx, rep.email)
+  })
+
   it('never leaves no active admin, even when two admins demote or disable each other at once', async () => {
     const solo = await setupTestApp()
     const a = await signedInAs(solo, 'admin')
