@@ -144,6 +144,11 @@ export function classifySmtpError(err: NodemailerError): SendFailure {
   }
   // 503 is "bad sequence of commands": the session was confused, not the message refused.
   if (reply !== undefined && reply >= 500 && reply !== 503) {
+    // A refusal of us rather than of this message (the greeting, our EHLO, our sender, relaying)
+    // would fail every message in the queue the same way: pause instead of failing them all.
+    if (refusesEveryMessage(err.command, reply, err.response)) {
+      return failure('configuration', replyCode, message)
+    }
     const hardBounce =
       err.command === 'RCPT TO' && recipientRejections.has(reply) && isMailboxProblem(err.response)
     return failure('permanent', replyCode, message, hardBounce)
@@ -154,6 +159,28 @@ export function classifySmtpError(err: NodemailerError): SendFailure {
   if (messageCodes.has(code)) return failure('permanent', code, message)
   // Unknown: retry, the worker gives up after its maximum age anyway.
   return failure('retryable', code, message)
+}
+
+const sessionCommands = new Set(['CONN', 'EHLO', 'HELO', 'LHLO'])
+
+/**
+ * Whether a 5xx says the server will take no mail from us at all: a refused greeting or EHLO (a
+ * blocklisted IP), a refused sender on MAIL FROM (a From the account may not use; but 552, too
+ * big, is this message's), or relaying denied on RCPT (Exim says "550 relay not permitted" with no
+ * enhanced code, which would otherwise read as "no such mailbox" and suppress every recipient).
+ */
+function refusesEveryMessage(command: string | undefined, reply: number, response = ''): boolean {
+  if (command && sessionCommands.has(command)) return true
+  const enhanced = /^\d{3}[ -]\d\.(\d{1,3})\.(\d{1,3})\b/.exec(response)
+  if (command === 'MAIL FROM') {
+    const tooBig = reply === 552 || (enhanced?.[1] === '3' && enhanced[2] === '4')
+    return !tooBig
+  }
+  if (command === 'RCPT TO') {
+    // "User unknown in relay recipient table" (Postfix, 5.1.1) is about the mailbox, not relaying.
+    return /\brelay/i.test(response) && (!enhanced || enhanced[1] === '7')
+  }
+  return false
 }
 
 // A 5xx on RCPT means "no such mailbox" unless its enhanced status code (RFC 3463) says otherwise:

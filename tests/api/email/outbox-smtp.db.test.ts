@@ -241,6 +241,38 @@ describe('outbox over SMTP', () => {
     expect(guarded.received).toHaveLength(3)
   })
 
+  it('pauses on a refusal of every message (our sender, relaying), failing and suppressing none', async () => {
+    const worker = smtpWorker(smtp.url, { verifyIntervalMs: 30_000 })
+    const ids = await Promise.all(
+      [1, 2, 3].map((i) => enqueueAsset(db, ctx.clock.now(), `r${i}@northwind.example`)),
+    )
+    // A From the account may not use, then a smarthost that does not relay for us (Exim's words).
+    for (const refuse of [
+      () => {
+        behaviour.onMailFrom = () => smtpError(553, '5.7.1 Sender address rejected: not owned')
+      },
+      () => {
+        delete behaviour.onMailFrom
+        behaviour.onRcptTo = () => smtpError(550, 'relay not permitted')
+      },
+    ]) {
+      refuse()
+      ctx.clock.advance(30_000)
+      expect(await worker.drainOnce()).toMatchObject({ sent: 0, failed: 0, paused: true })
+      for (const id of ids)
+        expect(await outboxRow(db, id)).toMatchObject({ status: 'pending', attempts: 0 })
+      expect(await readTransportState(db, 'smtp')).toMatchObject({ state: 'paused' })
+    }
+    for (const i of [1, 2, 3])
+      expect(await findSuppression(db, `r${i}@northwind.example`)).toBeNull()
+
+    // The smarthost is put right: the next check resumes, and every message goes.
+    delete behaviour.onRcptTo
+    ctx.clock.advance(30_000)
+    expect(await worker.drainOnce()).toMatchObject({ claimed: 3, sent: 3 })
+    expect(smtp.received).toHaveLength(3)
+  })
+
   it('pauses a real transport that has no sender address instead of inventing one', async () => {
     const noSender = await setupTestApp({ SMTP_URL: smtp.url })
     const transport = createTransport(noSender.deps.env, noSender.deps.db)

@@ -9,6 +9,8 @@ export type Received = { raw: Buffer; mailFrom: string; rcptTo: string[] }
 export type Behaviour = {
   /** Refuse the connection at the greeting, e.g. `smtpError(421, 'Too busy')`. */
   onConnect?: () => Error | null
+  /** Refuse the sender, e.g. `smtpError(553, '5.7.1 Sender address rejected')`. */
+  onMailFrom?: (address: string) => Error | null
   /** Refuse a recipient, e.g. `smtpError(550, 'No such user')`. */
   onRcptTo?: (address: string) => Error | null
   /** Runs before a recipient is accepted; the server waits for it (a slow server, or a side effect mid-send). */
@@ -38,6 +40,9 @@ export async function startSmtpServer(behaviour: Behaviour = {}) {
       const ok = auth.username === behaviour.auth?.user && auth.password === behaviour.auth?.pass
       if (!ok) return callback(new Error('Invalid username or password'))
       callback(null, { user: auth.username })
+    },
+    onMailFrom(address, _session, callback) {
+      callback(behaviour.onMailFrom?.(address.address) ?? null)
     },
     onRcptTo(address, _session, callback) {
       const answer = () => callback(behaviour.onRcptTo?.(address.address) ?? null)

@@ -141,9 +141,51 @@ describe('SMTP transport', () => {
   })
 
   it('does not call a policy refusal on RCPT (550 5.7.1) a hard bounce', async () => {
-    const smtp = await server({ onRcptTo: () => smtpError(550, '5.7.1 Relaying denied') })
+    const smtp = await server({
+      onRcptTo: () => smtpError(550, '5.7.1 Recipient address rejected: Access denied'),
+    })
     const outcome = await transport(smtp.url).send(message())
     expect(outcome).toMatchObject({ ok: false, kind: 'permanent', hardBounce: false })
+  })
+
+  it('reports a server that refuses us rather than the message as a configuration failure', async () => {
+    // Each of these would fail every message in the queue alike: a blocklisted IP at the greeting,
+    // a From the account may not use, relaying denied (Exim words it with no enhanced code, which
+    // read as "no such mailbox" and suppressed every recipient for good).
+    const refusals = [
+      { onConnect: () => smtpError(554, '5.7.1 Client host blocked using zen.spamhaus.org') },
+      { onMailFrom: () => smtpError(553, '5.7.1 Sender address rejected: not owned by user') },
+      { onMailFrom: () => smtpError(550, 'Sender verify failed') },
+      { onRcptTo: () => smtpError(550, 'relay not permitted') },
+      { onRcptTo: () => smtpError(554, '5.7.1 <dana@northwind.example>: Relay access denied') },
+    ]
+    for (const behaviour of refusals) {
+      const smtp = await server(behaviour)
+      const outcome = await transport(smtp.url).send(message())
+      expect(outcome).toMatchObject({ ok: false, kind: 'configuration' })
+      expect(outcome).not.toHaveProperty('hardBounce', true)
+      expect(smtp.received).toHaveLength(0)
+    }
+  })
+
+  it('still fails only the message for a size refusal on MAIL FROM and an unknown relay recipient', async () => {
+    const tooBig = await server({
+      onMailFrom: () => smtpError(552, '5.3.4 Message size exceeds fixed limit'),
+    })
+    expect(await transport(tooBig.url).send(message())).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      code: 'smtp_552',
+    })
+    const unknown = await server({
+      onRcptTo: () =>
+        smtpError(550, '5.1.1 <dana@northwind.example>: User unknown in relay recipient table'),
+    })
+    expect(await transport(unknown.url).send(message())).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      hardBounce: true,
+    })
   })
 
   it('reports rejected credentials (535) as a configuration failure, on send and on verify', async () => {
