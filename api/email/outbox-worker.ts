@@ -311,12 +311,16 @@ export function createOutboxWorker(
       })
   }
 
-  /** Keeps this worker's claimed rows leased while it lives. */
-  async function renewLeases(): Promise<void> {
+  /**
+   * Keeps the running batch's rows leased while the worker lives. Only that batch's: a row an
+   * earlier batch left claimed (an error mid-row, a send that could not be recorded) must see its
+   * lease run out, or a worker that stays busy would hold it for as long as it lives.
+   */
+  async function renewLeases(ids: string[]): Promise<void> {
     await db
       .update(outbox)
       .set({ leaseUntil: new Date(now().getTime() + leaseMs) })
-      .where(and(eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
+      .where(and(inArray(outbox.id, ids), eq(outbox.lockedBy, id), eq(outbox.status, 'sending')))
   }
 
   let lastCheckAt: number | null = null
@@ -570,10 +574,11 @@ export function createOutboxWorker(
         }
       }
     }
+    const batchIds = rows.map((r) => r.id)
     const heartbeat =
       rows.length > 0
         ? setInterval(() => {
-            renewLeases().catch((err: unknown) => log.warn('lease renewal failed', { err }))
+            renewLeases(batchIds).catch((err: unknown) => log.warn('lease renewal failed', { err }))
           }, heartbeatMs)
         : null
     try {

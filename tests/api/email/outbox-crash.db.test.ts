@@ -114,6 +114,41 @@ describe('a worker stopped mid-batch', () => {
   })
 })
 
+describe('a row left mid-way by an error', () => {
+  it('is not kept leased by the heartbeat of the worker’s later batches, so it goes out after its lease', async () => {
+    await db.delete(outbox)
+    const [orphan] = await enqueueMany(1, 'orphan')
+    // The first send throws (a transport bug, or the database failing mid-row): the row keeps its
+    // claim, to be taken again when the lease runs out.
+    const provider = holdingTransport(0)
+    const send = provider.transport.send
+    provider.transport.send = (msg) =>
+      msg.id === orphan ? Promise.reject(new Error('boom (test)')) : send(msg)
+    const worker = testWorker(ctx, provider.transport, { heartbeatMs: 5, workerId: 'busy' })
+    expect(await worker.drainOnce()).toMatchObject({ claimed: 1, sent: 0 })
+    const lease = (await outboxRow(db, orphan!)).leaseUntil
+    expect(lease).toEqual(new Date(ctx.clock.now().getTime() + 60_000))
+
+    // The same worker, still alive, works on a long batch whose lease its heartbeat renews.
+    const [busy] = await enqueueMany(1, 'busy')
+    const drain = worker.drainOnce()
+    await eventually(() => provider.held.length === 1)
+    ctx.clock.advance(50_000)
+    const renewed = new Date(ctx.clock.now().getTime() + 60_000)
+    await eventually(
+      async () => (await outboxRow(db, busy!)).leaseUntil?.getTime() === renewed.getTime(),
+    )
+    // Only that batch's lease: the earlier row's claim still ends when it did.
+    expect((await outboxRow(db, orphan!)).leaseUntil).toEqual(lease)
+    ctx.clock.advance(30_000)
+    const other = await testWorker(ctx, mailboxTransport(ctx), { workerId: 'other' }).drainOnce()
+    expect(other).toMatchObject({ claimed: 1, sent: 1 })
+    expect(await statusOf([orphan!])).toEqual({ [orphan!]: 'sent' })
+    provider.letGo()
+    await drain
+  })
+})
+
 describe('a send the database refuses to record', () => {
   /**
    * Makes the database refuse the first `times` statements that record sends, with a real error
