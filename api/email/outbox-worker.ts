@@ -11,7 +11,8 @@
 //   retryable      → back to `pending` with exponential backoff and jitter, until the row is older
 //                    than OUTBOX_MAX_AGE_HOURS: then `failed`
 //   configuration  → the transport is paused for every worker (transport_status), the row goes
-//                    back untouched; a check (transport.verify) resumes it
+//                    back untouched; a check (transport.verify) resumes it. A refused From that
+//                    the row chose itself (a campaign's sender) fails only that row instead
 // A failure that says the server itself is unreachable also ends the batch early and makes this
 // worker wait before claiming again, so a dead SMTP server is not hammered row by row.
 //
@@ -442,6 +443,11 @@ export function createOutboxWorker(
       }
     }
     const at = now()
+    // A sender the row chose itself (a campaign's) refused by the server is that sender's
+    // problem: its messages fail, the configured sender's mail keeps going.
+    if (!outcome.ok && outcome.senderRefused && payload.from) {
+      outcome = { ...outcome, kind: 'permanent' }
+    }
 
     if (outcome.ok) {
       await recordSent({ id: row.id, providerId: outcome.providerId.slice(0, 500) }).catch(

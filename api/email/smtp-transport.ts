@@ -147,7 +147,8 @@ export function classifySmtpError(err: NodemailerError): SendFailure {
     // A refusal of us rather than of this message (the greeting, our EHLO, our sender, relaying)
     // would fail every message in the queue the same way: pause instead of failing them all.
     if (refusesEveryMessage(err.command, reply, err.response)) {
-      return failure('configuration', replyCode, message)
+      const refused = failure('configuration', replyCode, message)
+      return err.command === 'MAIL FROM' ? { ...refused, senderRefused: true } : refused
     }
     const hardBounce =
       err.command === 'RCPT TO' && recipientRejections.has(reply) && isMailboxProblem(err.response)

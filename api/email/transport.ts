@@ -36,6 +36,11 @@ export type SendFailure = {
   message: string
   /** The recipient address does not exist: suppress it. */
   hardBounce?: boolean
+  /**
+   * The server refused the From address itself (SMTP MAIL FROM). A configuration failure for the
+   * configured sender; for a message that names its own sender (a campaign's), only its own.
+   */
+  senderRefused?: boolean
 }
 
 export type SendOutcome = { ok: true; providerId: string } | SendFailure

@@ -273,6 +273,24 @@ describe('outbox over SMTP', () => {
     expect(smtp.received).toHaveLength(3)
   })
 
+  it('fails only the messages of a sender the server refuses when the row chose it (a campaign’s)', async () => {
+    behaviour.onMailFrom = (address) =>
+      address === 'sdr@frontdoor.example' ? smtpError(553, '5.7.1 Sender address rejected') : null
+    const own = await enqueueAsset(db, ctx.clock.now(), 'c1@northwind.example', {
+      from: formatAddress('Sam', 'sdr@frontdoor.example'),
+    })
+    const configured = await enqueueAsset(db, ctx.clock.now(), 'c2@northwind.example')
+    expect(await smtpWorker(smtp.url, { concurrency: 1 }).drainOnce()).toMatchObject({
+      sent: 1,
+      failed: 1,
+      paused: false,
+    })
+    expect(await outboxRow(db, own)).toMatchObject({ status: 'failed', lastErrorKind: 'permanent' })
+    expect(await outboxRow(db, configured)).toMatchObject({ status: 'sent' })
+    expect(await readTransportState(db, 'smtp')).toMatchObject({ state: 'ok' })
+    expect(await findSuppression(db, 'c1@northwind.example')).toBeNull()
+  })
+
   it('pauses a real transport that has no sender address instead of inventing one', async () => {
     const noSender = await setupTestApp({ SMTP_URL: smtp.url })
     const transport = createTransport(noSender.deps.env, noSender.deps.db)
