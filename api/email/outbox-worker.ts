@@ -9,7 +9,8 @@
 //                    that waited more than a second in its batch: never older than that at send)
 //   permanent      → status `failed`; a hard bounce also suppresses the address
 //   retryable      → back to `pending` with exponential backoff and jitter, until the row is older
-//                    than OUTBOX_MAX_AGE_HOURS: then `failed`
+//                    than OUTBOX_MAX_AGE_HOURS: then `failed`. A rate limit (retryAfterMs) is no
+//                    attempt: the row and the worker wait as long as the provider said
 //   configuration  → the transport is paused for every worker (transport_status), the row goes
 //                    back untouched; a check (transport.verify) resumes it. A refused From that
 //                    the row chose itself (a campaign's sender) fails only that row instead
@@ -330,6 +331,8 @@ export function createOutboxWorker(
   let markedUnreachable = false
   let cooldownUntil = 0
   let downStreak = 0
+  // The longest Retry-After of this round's rate-limited sends.
+  let throttleMs = 0
 
   // Every write after a claim is guarded: a worker whose lease ran out (and whose row another
   // worker claimed since) must not overwrite the newer outcome.
@@ -387,7 +390,7 @@ export function createOutboxWorker(
     sender: SenderSettings,
   ): Promise<{
     result: 'sent' | 'retried' | 'failed' | 'suppressed' | 'released'
-    stop?: 'configuration' | 'down'
+    stop?: 'configuration' | 'down' | 'throttled'
   }> {
     const parsed = emailPayloadSchema.safeParse(row.payload)
     if (!parsed.success) {
@@ -468,6 +471,19 @@ export function createOutboxWorker(
       })
       await release(row, outcome)
       return { result: 'released', stop: 'configuration' }
+    }
+    if (outcome.retryAfterMs !== undefined) {
+      // Rate limited: the row goes back uncounted, due when the provider said, and the worker
+      // holds off as long; the service is up, so /api/health is not told otherwise.
+      throttleMs = Math.max(throttleMs, outcome.retryAfterMs)
+      await finish(row, {
+        status: 'pending',
+        attempts: sql`greatest(${outbox.attempts} - 1, 0)`,
+        runAfter: new Date(at.getTime() + outcome.retryAfterMs),
+        lastError: error,
+        lastErrorKind: 'retryable',
+      })
+      return { result: 'released', stop: 'throttled' }
     }
     if (outcome.kind === 'permanent') {
       if (outcome.hardBounce) {
@@ -557,7 +573,8 @@ export function createOutboxWorker(
     const rows = await claimDueEmails(db, id, new Date(start), { limit, leaseMs })
     const claimedAt = performance.now()
     result.claimed = rows.length
-    let stop: 'configuration' | 'down' | 'unrecorded' | null = null
+    let stop: 'configuration' | 'down' | 'throttled' | 'unrecorded' | null = null
+    throttleMs = 0
     const unrecorded: SendNotRecorded[] = []
     let next = 0
     const lane = async () => {
@@ -625,6 +642,7 @@ export function createOutboxWorker(
         if (cached) cached.unreachable = false
       }
     }
+    if (stop === 'throttled') cooldownUntil = now().getTime() + throttleMs
     if (stop === 'configuration') {
       lastCheckAt = now().getTime()
       cached = null

@@ -29,7 +29,7 @@ export function createResendTransport(options: ResendTransportOptions): Transpor
       if (!prepared.ok) return prepared
       const email = prepared.email
       try {
-        const { data, error } = await resend.emails.send(
+        const { data, error, headers } = await resend.emails.send(
           {
             from: addressString(email.from),
             to: [addressString(email.to)],
@@ -42,7 +42,7 @@ export function createResendTransport(options: ResendTransportOptions): Transpor
           },
           { idempotencyKey: idempotencyKeyFor(email.id), signal: AbortSignal.timeout(timeout) },
         )
-        if (error) return classifyResendError(error)
+        if (error) return classifyResendError(error, headers)
         return { ok: true, providerId: data.id }
       } catch (err) {
         // Not expected from the SDK, but a send must end in an outcome, never an exception.
@@ -66,12 +66,22 @@ export function createResendTransport(options: ResendTransportOptions): Transpor
 }
 
 /** Sorts a Resend API error into what the outbox worker should do about it. */
-export function classifyResendError(error: ErrorResponse): SendFailure {
+export function classifyResendError(
+  error: ErrorResponse,
+  headers?: Record<string, string> | null,
+): SendFailure {
   const status = error.statusCode ?? statusForName[error.name] ?? null
   const code = error.name ?? `http_${status}`
   const message = String(error.message ?? '').slice(0, 500)
   if (status === null) return failure('retryable', 'network', message)
   if (status === 401 || status === 403) return failure('configuration', code, message)
+  // The per-second limit (2 requests a second by default, per team): a pause of a second or so,
+  // as Retry-After says, not a service that is down. Quotas (daily, monthly) back off as before.
+  if (error.name === 'rate_limit_exceeded') {
+    const seconds = Number(headers?.['retry-after'])
+    const retryAfterMs = Math.min(60_000, Math.max(1_000, (seconds || 1) * 1_000))
+    return { ...failure('retryable', code, message), retryAfterMs }
+  }
   // 409 concurrent_idempotent_requests: the first attempt with this key is still being processed.
   if (status === 429 || status >= 500 || error.name === 'concurrent_idempotent_requests') {
     return failure('retryable', code, message)

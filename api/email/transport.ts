@@ -41,6 +41,11 @@ export type SendFailure = {
    * configured sender; for a message that names its own sender (a campaign's), only its own.
    */
   senderRefused?: boolean
+  /**
+   * The provider asked us to slow down (a per-second rate limit), not a failure of the message
+   * or of the service: send it again after this many milliseconds, without counting an attempt.
+   */
+  retryAfterMs?: number
 }
 
 export type SendOutcome = { ok: true; providerId: string } | SendFailure

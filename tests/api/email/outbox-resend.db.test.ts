@@ -86,13 +86,13 @@ describe('outbox over Resend', () => {
 
   it('retries 429, 500 and a reset connection with the same Idempotency-Key until it is accepted', async () => {
     const { api, worker } = await resendWorker(
-      apiError(429, 'rate_limit_exceeded', 'Too many requests'),
+      apiError(429, 'daily_quota_exceeded', 'Daily quota exceeded'),
       apiError(500, 'internal_server_error', 'Oops'),
       'reset',
       { status: 200, body: { id: 'resend-2' } },
     )
     const { id } = await enqueueOutreach()
-    for (const expected of ['rate_limit_exceeded', 'internal_server_error', 'network']) {
+    for (const expected of ['daily_quota_exceeded', 'internal_server_error', 'network']) {
       expect(await worker.drainOnce()).toMatchObject({ retried: 1 })
       const row = await outboxRow(db, id)
       expect(row.status).toBe('pending')
@@ -110,6 +110,31 @@ describe('outbox over Resend', () => {
     expect(new Set(api.requests.map((r) => r.headers['idempotency-key']))).toEqual(
       new Set([`outbox/${id}`]),
     )
+  })
+
+  it('waits out the per-second rate limit as Retry-After says: no attempt counted, not reported down', async () => {
+    // Resend allows 2 requests a second by default; four lanes sending at once meet its 429 often.
+    const limited: Reply = {
+      ...(apiError(429, 'rate_limit_exceeded', 'Too many requests') as Exclude<Reply, 'reset'>),
+      headers: { 'retry-after': '1' },
+    }
+    const { api, worker } = await resendWorker(limited, limited, limited, {
+      status: 200,
+      body: { id: 'resend-3' },
+    })
+    const ids = await Promise.all(
+      ['a', 'b', 'c'].map(async (n) => (await enqueueOutreach(`${n}@contoso.example`)).id),
+    )
+    expect(await worker.drainOnce()).toMatchObject({ sent: 0, retried: 0, failed: 0 })
+    const rows = await Promise.all(ids.map((id) => outboxRow(db, id)))
+    expect(rows.map((r) => r.status)).toEqual(['pending', 'pending', 'pending'])
+    expect(rows.map((r) => r.attempts)).toEqual([0, 0, 0])
+    expect(await readTransportState(db, 'resend')).toMatchObject({ state: 'ok' })
+
+    // A second later the whole batch goes, not a lone probe after a server-down backoff.
+    ctx.clock.advance(1_000)
+    expect(await worker.drainOnce()).toMatchObject({ claimed: 3, sent: 3 })
+    expect(api.requests).toHaveLength(6)
   })
 
   it('fails a 422 validation error permanently, once, without suppressing the address', async () => {

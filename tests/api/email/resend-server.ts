@@ -11,7 +11,7 @@ export type Recorded = {
   headers: IncomingMessage['headers']
   body: any
 }
-export type Reply = { status: number; body?: unknown } | 'reset'
+export type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | 'reset'
 
 export async function startResendStandIn(...script: Reply[]) {
   const requests: Recorded[] = []
@@ -26,7 +26,7 @@ export async function startResendStandIn(...script: Reply[]) {
     })
     const reply = script[Math.min(requests.length, script.length) - 1]!
     if (reply === 'reset') return req.socket.destroy()
-    res.writeHead(reply.status, { 'content-type': 'application/json' })
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
     res.end(JSON.stringify(reply.body ?? {}))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
