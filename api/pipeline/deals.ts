@@ -340,8 +340,9 @@ export async function moveDealStage(
           lostReason: move.stage === 'lost' ? move.lostReason!.trim() : null,
           ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
           ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
-          // A won deal closed today, whatever close date was expected: the forecast reads it.
-          ...(move.stage === 'won' ? { expectedCloseDate: now.toISOString().slice(0, 10) } : {}),
+          // A won deal closed today (on the mover's clock, as its dates are checked), whatever
+          // close date was expected: the forecast reads it.
+          ...(move.stage === 'won' ? { expectedCloseDate: localDay(now, timeZone) } : {}),
         },
         events: {
           type: 'stage_changed',

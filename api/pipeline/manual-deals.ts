@@ -4,6 +4,7 @@ import { contacts, deals, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { can } from '../accounts/permissions.ts'
 import { zoneOf } from '../accounts/users.ts'
+import { localDay } from '../accounts/time-zones.ts'
 import { resolveCompany, type Company, type CompanyChoice } from './companies.ts'
 import { findOrInsertContact, type Contact, type NewContact } from './contact-edits.ts'
 import { dealSummary, recordDealEvent } from './deal-changes.ts'
@@ -71,11 +72,12 @@ export async function createDeal(
     return failure(403, 'forbidden', 'Your role can read the pipeline but not add deals.')
   if (!CREATABLE_STAGES.includes(input.stage))
     return failure(422, 'invalid_stage', 'A deal entered by hand starts at 10% or later.')
+  const timeZone = await zoneOf(db, actor.id)
   const gate = stageMoveProblem(
     { stage: 'opportunity', contractSignedOn: null, paymentReceivedOn: null },
     { ...input, lostReason: null },
     now,
-    await zoneOf(db, actor.id),
+    timeZone,
   )
   if (gate) return gate
   const ownerId = input.ownerId === undefined ? actor.id : input.ownerId
@@ -141,9 +143,8 @@ export async function createDeal(
           claimedAt: ownerId ? now : null,
           amountCents: input.amountCents ?? null,
           ...(input.currency ? { currency: input.currency } : {}),
-          expectedCloseDate: won
-            ? now.toISOString().slice(0, 10)
-            : (input.expectedCloseDate ?? null),
+          // Closed today on the clock of the person recording it, as its dates are checked.
+          expectedCloseDate: won ? localDay(now, timeZone) : (input.expectedCloseDate ?? null),
           contractSignedOn: input.contractSignedOn || null,
           paymentReceivedOn: input.paymentReceivedOn || null,
           closedAt: stageOf(input.stage).closed ? now : null,
