@@ -23,6 +23,8 @@ const MAX_LEADS = 200
 interface NotifierState {
   /** Leads that became targets after this moment have not been mailed yet. */
   cursor: string
+  /** The last lead mailed at `cursor` itself (leads qualified at one instant may be many). */
+  cursorId?: string | null
   lastSentAt: string | null
 }
 
@@ -54,14 +56,15 @@ export async function notifyNewLeads(db: Db, env: Env, now: Date): Promise<Notif
       const nextAt = new Date(new Date(state.lastSentAt).getTime() + notifyEveryMinutes * 60_000)
       if (now < nextAt) return { status: 'too_soon', nextAt }
     }
-    const leads = await leadsSince(tx, new Date(state.cursor), MAX_LEADS)
+    const leads = await leadsSince(tx, new Date(state.cursor), MAX_LEADS, state.cursorId)
     if (leads.length === 0) return { status: 'nothing_new' }
     const reps = await tx
       .select({ id: users.id, name: users.name, email: users.email })
       .from(users)
       .where(and(eq(users.role, 'rep'), isNull(users.disabledAt)))
     const lastLead = leads[leads.length - 1]!
-    const batch = state.cursor
+    // Names the batch for its dedupe key: where it starts, the instant and (within it) the lead.
+    const batch = state.cursorId ? `${state.cursor}:${state.cursorId}` : state.cursor
     const evidence = await evidenceFor(
       tx,
       leads.map((l) => l.id),
@@ -100,6 +103,7 @@ export async function notifyNewLeads(db: Db, env: Env, now: Date): Promise<Notif
     }
     const next: NotifierState = {
       cursor: lastLead.stageEnteredAt.toISOString(),
+      cursorId: lastLead.id,
       lastSentAt: now.toISOString(),
     }
     await tx

@@ -427,15 +427,25 @@ export async function leadQueue(
   }
 }
 
-/** Unclaimed leads that became targets after `since` (for the reps' email), oldest first. */
-export async function leadsSince(db: Db, since: Date, limit: number) {
+/**
+ * Unclaimed leads that became targets after `since` (for the reps' email), oldest first; with
+ * `afterId`, also those at `since` itself with a later id, so a batch cut at `limit` among leads
+ * of one instant goes on where it stopped.
+ */
+export async function leadsSince(db: Db, since: Date, limit: number, afterId?: string | null) {
+  const after = afterId
+    ? or(
+        gt(deals.stageEnteredAt, since),
+        and(eq(deals.stageEnteredAt, since), gt(deals.id, afterId)),
+      )
+    : gt(deals.stageEnteredAt, since)
   const rows = await db
     .select({ ...cardFields, jobTitle: contacts.jobTitle })
     .from(deals)
     .innerJoin(contacts, eq(contacts.id, deals.contactId))
     .leftJoin(companies, eq(companies.id, deals.companyId))
     .leftJoin(users, eq(users.id, deals.ownerId))
-    .where(and(eq(deals.stage, 'target'), isNull(deals.ownerId), gt(deals.stageEnteredAt, since)))
+    .where(and(eq(deals.stage, 'target'), isNull(deals.ownerId), after))
     .orderBy(asc(deals.stageEnteredAt), asc(deals.id))
     .limit(limit)
   return rows.map((r) => ({ ...toCard(r as CardRow), jobTitle: r.jobTitle }))

@@ -116,3 +116,33 @@ describe('the periodic job the server starts', () => {
     expect((rows[0]!.payload as { subject: string }).subject).toContain('Tick Tock')
   })
 })
+
+describe('a batch cut at its limit among leads that qualified at the same instant', () => {
+  it('mails the rest in the next batch, not never', async () => {
+    // An import or a tick of clicks qualifies many leads with one `now`: the batch (200 leads)
+    // may end in the middle of them. The cursor is (instant, id), so the rest still follow.
+    const fresh = await setupTestApp()
+    const fdb = fresh.deps.db
+    await addUser(fresh, 'rep', 'many@team.example')
+    await notifyNewLeads(fdb, fresh.deps.env, fresh.clock.now()) // sets the cursor
+    fresh.clock.advance(60_000)
+    const at = fresh.clock.now()
+    for (let i = 0; i < 201; i++) await makeDeal(fdb, { stage: 'target', stageEnteredAt: at })
+    fresh.clock.advance(60_000)
+    expect(await notifyNewLeads(fdb, fresh.deps.env, fresh.clock.now())).toEqual({
+      status: 'sent',
+      leads: 200,
+      emails: 1,
+    })
+    fresh.clock.advance(24 * 60 * 60_000)
+    expect(await notifyNewLeads(fdb, fresh.deps.env, fresh.clock.now())).toEqual({
+      status: 'sent',
+      leads: 1,
+      emails: 1,
+    })
+    expect((await fdb.select().from(outbox)).map((m) => m.recipient)).toEqual([
+      'many@team.example',
+      'many@team.example',
+    ])
+  })
+})
