@@ -464,6 +464,21 @@ export type StakeholderInput = {
 } & ({ contactId: string } | { email: string; name: string; jobTitle?: string | null | undefined })
 
 /**
+ * Whether an existing contact may be a stakeholder of the deal: its own contact, or one at its
+ * company. A deal without a company takes no other existing contact (two without a company are
+ * not colleagues: that let a rep attach another rep's prospect by typing their address).
+ */
+function atDealCompany(
+  contact: { id: string; companyId: string | null },
+  deal: Pick<Deal, 'contactId' | 'companyId'>,
+): boolean {
+  return (
+    contact.id === deal.contactId ||
+    (deal.companyId !== null && contact.companyId === deal.companyId)
+  )
+}
+
+/**
  * Adds (or updates) a person on the deal: one of the deal's company's contacts, or a new
  * contact at that company given by email and name.
  */
@@ -484,11 +499,7 @@ export async function saveStakeholder(
         .select({ id: contacts.id, companyId: contacts.companyId })
         .from(contacts)
         .where(eq(contacts.id, input.contactId))
-      const sameCompany =
-        contact &&
-        (contact.id === deal.contactId ||
-          (deal.companyId !== null && contact.companyId === deal.companyId))
-      if (!sameCompany)
+      if (!contact || !atDealCompany(contact, deal))
         return failure(422, 'not_at_company', 'Choose a person from this deal’s company.')
       contactId = contact.id
     } else {
@@ -501,7 +512,7 @@ export async function saveStakeholder(
         .from(contacts)
         .where(eq(contacts.email, email))
       if (existing) {
-        if (existing.id !== deal.contactId && existing.companyId !== deal.companyId)
+        if (!atDealCompany(existing, deal))
           return failure(422, 'not_at_company', `${email} is a contact at another company.`)
         contactId = existing.id
       } else {

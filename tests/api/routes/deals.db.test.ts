@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { dealEvents, deals } from '../../../api/db/schema.ts'
+import { contacts, dealEvents, deals } from '../../../api/db/schema.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 
@@ -140,6 +140,31 @@ describe('a rep working a deal through the API', () => {
         })
       ).status,
     ).toBe(422)
+  })
+
+  it('takes no other existing contact as a stakeholder of a deal without a company, by id or by email', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const other = await makeDeal(db, { stage: 'demo', ownerId: otherRep.user.id })
+    await db.update(deals).set({ companyId: null }).where(eq(deals.id, deal.id))
+    await db.update(contacts).set({ companyId: null }).where(eq(contacts.id, other.contactId))
+    const [person] = await db.select().from(contacts).where(eq(contacts.id, other.contactId))
+    for (const who of [{ contactId: person!.id }, { email: person!.email, name: 'Pat Person' }]) {
+      const res = await post(`/api/deals/${deal.id}/stakeholders`, {
+        ...who,
+        role: 'champion',
+        stance: 'neutral',
+      })
+      expect(res.status).toBe(422)
+      expect((await res.json()).error.code).toBe('not_at_company')
+    }
+    // A new person by email is fine: they become a contact of their own.
+    const added = await post(`/api/deals/${deal.id}/stakeholders`, {
+      email: 'new.person@elsewhere.example',
+      name: 'New Person',
+      role: 'champion',
+      stance: 'neutral',
+    })
+    expect(added.status).toBe(201)
   })
 
   it('refuses won without the signed and paid dates, then accepts it with them', async () => {
