@@ -86,11 +86,26 @@ export async function writeBackup(
   let bytes = 0
   let failed: Error | null = null
   out.on('error', (err) => (failed ??= err))
+  // A stream that failed (no such directory, disk full) never drains: wait for either.
+  const drained = () =>
+    new Promise<void>((resolve, reject) => {
+      if (failed) return reject(failed)
+      const onDrain = () => {
+        out.off('error', onError)
+        resolve()
+      }
+      const onError = (err: Error) => {
+        out.off('drain', onDrain)
+        reject(err)
+      }
+      out.once('drain', onDrain)
+      out.once('error', onError)
+    })
   const write = async (value: unknown, hashed = true) => {
     const line = `${JSON.stringify(value)}\n`
     if (hashed) hash.update(line)
     bytes += Buffer.byteLength(line)
-    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    if (!out.write(line)) await drained()
     if (failed) throw failed
   }
   try {
@@ -128,9 +143,9 @@ export async function writeBackup(
               const line = `${row.j}\n`
               hash.update(line)
               bytes += Buffer.byteLength(line)
-              if (!out.write(line))
-                await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+              if (!out.write(line)) await drained()
             }
+            if (failed) throw failed
             written += data.length
           }
           await tx.execute(sql`close backup_rows`)
@@ -183,6 +198,10 @@ export async function writeBackup(
   } catch (err) {
     out.destroy()
     await rm(partial, { force: true })
+    if (failed && err === failed)
+      throw new BackupError(
+        `cannot write ${file}: ${(failed as Error).message}. Check that its directory exists and has space; no backup was written.`,
+      )
     throw err
   }
 }

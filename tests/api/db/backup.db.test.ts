@@ -57,6 +57,21 @@ describe('db:backup and db:restore', () => {
     }
   })
 
+  it('fails, rather than hanging, when the file cannot be written (no such directory, disk full)', async () => {
+    // The seeded database is far more than a write stream buffers: the writer waits for a drain
+    // that a failed stream never emits. (Seeded by the first test; seeding again is refused.)
+    await seedDemo(ctx.deps.db, ctx.clock.now())
+    const missing = join(dir, 'no-such-directory', 'x.backup')
+    const failed = writeBackup(ctx.deps.db, missing, {
+      engine: ctx.database.engine,
+      now: ctx.clock.now(),
+    })
+    await expect(failed).rejects.toThrow(BackupError)
+    await expect(failed).rejects.toThrow(/cannot write .*no-such-directory.*directory exists/)
+    // The database is not left inside the backup's transaction.
+    expect(await ctx.deps.database.ping()).toBe(true)
+  })
+
   it('refuses to restore into a data directory that is not empty, and leaves it as it was', async () => {
     const target = join(dir, 'restored', 'pglite')
     await expect(restoreBackup(file, { dataDir: target })).rejects.toThrow(/is not empty/)
