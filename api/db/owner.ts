@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { constants, readFileSync } from 'node:fs'
+import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 
 // The embedded database has one owner (design.md). The process that opens a PGlite data directory
@@ -109,6 +109,9 @@ export async function liveOwner(dataDir: string): Promise<OwnerRecord | null> {
  * Takes the data directory, or throws DataDirInUseError naming the live owner. A stale lock
  * (its process gone) is moved aside and taken.
  */
+let lockFilesMade = 0
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
+
 export async function acquireOwnership(dataDir: string): Promise<Ownership> {
   const lockPath = lockPathFor(dataDir)
   const record: OwnerRecord = {
@@ -119,27 +122,40 @@ export async function acquireOwnership(dataDir: string): Promise<Ownership> {
     socketDir: null,
   }
   await mkdir(dirname(lockPath), { recursive: true })
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx', 0o600)
+  // The record is written in full to a file of this process's own, then linked into place
+  // (atomic, EEXIST when taken): a lock is never seen empty or half-written by another process
+  // starting at the same moment, which would take it for a crashed one and own the directory too.
+  const made = `${lockPath}.new-${process.pid}-${++lockFilesMade}`
+  const handle = await open(made, 'wx', 0o600)
+  try {
+    await handle.writeFile(JSON.stringify(record))
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        await handle.writeFile(JSON.stringify(record))
-        await handle.sync()
-      } finally {
-        await handle.close()
+        await link(made, lockPath).catch((err: NodeJS.ErrnoException) => {
+          // A file system without hard links: created exclusively, then filled (as before).
+          if (!NO_LINKS.has(err.code ?? '')) throw err
+          return copyFile(made, lockPath, constants.COPYFILE_EXCL)
+        })
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err
       }
-      break
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err
+      const owner = await readOwner(dataDir)
+      if (owner && owner.pid > 0 && isAlive(owner)) throw new DataDirInUseError(dataDir, owner)
+      // Stale: rename (atomic) rather than delete, so two processes taking over the same stale
+      // lock cannot remove each other's new one: only one rename of the old file succeeds.
+      await rename(lockPath, `${lockPath}.stale-${process.pid}`).then(
+        () => rm(`${lockPath}.stale-${process.pid}`, { force: true }),
+        () => {},
+      )
     }
-    const owner = await readOwner(dataDir)
-    if (owner && owner.pid > 0 && isAlive(owner)) throw new DataDirInUseError(dataDir, owner)
-    // Stale: rename (atomic) rather than delete, so two processes taking over the same stale
-    // lock cannot remove each other's new one: only one rename of the old file succeeds.
-    await rename(lockPath, `${lockPath}.stale-${process.pid}`).then(
-      () => rm(`${lockPath}.stale-${process.pid}`, { force: true }),
-      () => {},
-    )
+  } finally {
+    await rm(made, { force: true })
   }
   let released = false
   return {
