@@ -105,13 +105,15 @@ export async function liveOwner(dataDir: string): Promise<OwnerRecord | null> {
   return owner && owner.pid > 0 && isAlive(owner) ? owner : null
 }
 
+/** Lock records this process has written, each to a file of its own (acquireOwnership). */
+let lockFilesMade = 0
+/** What link(2) answers on a file system without hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
+
 /**
  * Takes the data directory, or throws DataDirInUseError naming the live owner. A stale lock
  * (its process gone) is moved aside and taken.
  */
-let lockFilesMade = 0
-const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
-
 export async function acquireOwnership(dataDir: string): Promise<Ownership> {
   const lockPath = lockPathFor(dataDir)
   const record: OwnerRecord = {
