@@ -91,38 +91,34 @@ async function anotherAdminRemains(tx: Db, id: string): Promise<boolean> {
   return admins.some((admin) => admin.id !== id) || !admins.some((admin) => admin.id === id)
 }
 
-export async function setUserDisabled(
+/**
+ * Sets `set` on a user, in a transaction that first makes sure an active admin other than them
+ * remains when the change takes their admin rights away (`removesAdmin`).
+ */
+async function changeAccount(
+  db: Db,
+  id: string,
+  removesAdmin: boolean,
+  set: Partial<typeof users.$inferInsert>,
+): Promise<AccountChange> {
+  return db.transaction(async (tx) => {
+    if (removesAdmin && !(await anotherAdminRemains(tx, id))) return lastAdmin
+    const [row] = await tx.update(users).set(set).where(eq(users.id, id)).returning()
+    return row ? { ok: true, user: row } : notFound
+  })
+}
+
+export function setUserDisabled(
   db: Db,
   id: string,
   disabled: boolean,
   now: Date,
 ): Promise<AccountChange> {
-  return db.transaction(async (tx) => {
-    if (disabled && !(await anotherAdminRemains(tx, id))) return lastAdmin
-    const [row] = await tx
-      .update(users)
-      .set({ disabledAt: disabled ? now : null, updatedAt: now })
-      .where(eq(users.id, id))
-      .returning()
-    return row ? { ok: true, user: row } : notFound
-  })
+  return changeAccount(db, id, disabled, { disabledAt: disabled ? now : null, updatedAt: now })
 }
 
-export async function setUserRole(
-  db: Db,
-  id: string,
-  role: Role,
-  now: Date,
-): Promise<AccountChange> {
-  return db.transaction(async (tx) => {
-    if (role !== 'admin' && !(await anotherAdminRemains(tx, id))) return lastAdmin
-    const [row] = await tx
-      .update(users)
-      .set({ role, updatedAt: now })
-      .where(eq(users.id, id))
-      .returning()
-    return row ? { ok: true, user: row } : notFound
-  })
+export function setUserRole(db: Db, id: string, role: Role, now: Date): Promise<AccountChange> {
+  return changeAccount(db, id, role !== 'admin', { role, updatedAt: now })
 }
 
 export async function setPassword(
