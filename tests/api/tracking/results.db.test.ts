@@ -23,18 +23,30 @@ const PERSON = { 'user-agent': 'Mozilla/5.0 (Macintosh) Firefox/132.0', 'accept-
 const SCANNER = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Chrome/130.0', accept: '*/*' }
 const URLS = ['https://www.example.com/pricing', 'https://www.example.com/case']
 
-/** A second recipient of the same campaign, with its own tokens for the same links. */
-async function addRecipient(campaignId: string, status: 'sent' | 'bounced') {
+/**
+ * Another recipient of the same campaign, with its own tokens for the same links; with `stage`,
+ * its contact has an open deal there.
+ */
+async function addRecipient(
+  campaignId: string,
+  status: 'sent' | 'bounced',
+  stage?: 'opportunity' | 'demo',
+) {
   const email = `p-${Math.random().toString(36).slice(2, 8)}@example.com`
   const contactId = newId()
   await db
     .insert(contacts)
     .values({ id: contactId, email, emailDisplay: email, source: 'outbound' })
+  const dealId = newId()
+  if (stage)
+    await db
+      .insert(deals)
+      .values({ id: dealId, contactId, title: email, stage, source: 'outbound' })
   const recipientId = newId()
   await db
     .insert(campaignRecipients)
     .values({ id: recipientId, campaignId, contactId, email, fields: {}, status })
-  return insertLinks(db, recipientId, campaignId, URLS)
+  return { dealId, tokens: await insertLinks(db, recipientId, campaignId, URLS) }
 }
 
 const click = (token: string, ip: string, headers: Record<string, string>) =>
@@ -47,8 +59,8 @@ describe('campaign results', () => {
       .update(campaignRecipients)
       .set({ status: 'sent' })
       .where(eq(campaignRecipients.id, first.recipientId))
-    const second = await addRecipient(first.campaignId, 'sent')
-    const third = await addRecipient(first.campaignId, 'bounced')
+    const second = (await addRecipient(first.campaignId, 'sent')).tokens
+    const third = (await addRecipient(first.campaignId, 'bounced')).tokens
     // A gateway sweep over the first message, its person later; the second person clicks twice.
     for (const token of first.tokens) await click(token, '148.163.130.9', SCANNER)
     ctx.clock.advance(600_000)
@@ -99,22 +111,8 @@ describe('campaign results', () => {
     // Two more prospects of the campaign: one still an opportunity, one a rep already moved on
     // to a demo (after a form, say) before the click.
     const prospects = []
-    for (const stage of ['opportunity', 'demo'] as const) {
-      const email = `p-${Math.random().toString(36).slice(2, 8)}@example.com`
-      const contactId = newId()
-      await db
-        .insert(contacts)
-        .values({ id: contactId, email, emailDisplay: email, source: 'outbound' })
-      const dealId = newId()
-      await db
-        .insert(deals)
-        .values({ id: dealId, contactId, title: email, stage, source: 'outbound' })
-      const recipient = newId()
-      await db
-        .insert(campaignRecipients)
-        .values({ id: recipient, campaignId, contactId, email, fields: {}, status: 'sent' })
-      prospects.push({ dealId, tokens: await insertLinks(db, recipient, campaignId, URLS) })
-    }
+    for (const stage of ['opportunity', 'demo'] as const)
+      prospects.push(await addRecipient(campaignId, 'sent', stage))
     const [opportunity, demo] = prospects
     ctx.clock.advance(600_000)
     await click(opportunity!.tokens[0]!, '81.77.1.2', PERSON)
