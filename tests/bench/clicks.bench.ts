@@ -18,6 +18,9 @@ import {
   root,
   sleep,
   startBareRedirectServer,
+  interleavedRatios,
+  median,
+  spread,
   type Figure,
   type LoadResult,
 } from './harness.ts'
@@ -138,7 +141,6 @@ const profiling = (): Record<string, string> => {
 }
 
 const answers = (runs: LoadResult[]) => runs.reduce((a, r) => a + r.requests, 0)
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 
 interface Setting {
@@ -295,7 +297,10 @@ async function report(
       `${answered - committed} of ${answered} answered clicks are not in the database`,
     )
 
-  const ratios = appRuns.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
+  const ratios = interleavedRatios(
+    appRuns.map((r) => r.rps),
+    bareRuns.map((r) => r.rps),
+  )
   const flushes = batches.reduce((a, b) => a + b.batches, 0)
   const grouped = batches.reduce((a, b) => a + b.size * b.batches, 0)
   // The batch a typical click travelled in: percentiles over clicks, not over commits.
@@ -310,7 +315,7 @@ async function report(
   const label = `${target.label}, ${connections} connections`
   return [
     {
-      name: `${label}: durable /r/<token> throughput (median of ${ROUNDS} rounds; per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+      name: `${label}: durable /r/<token> throughput (median of ${ROUNDS} rounds; per round ${spread(ratios)})`,
       value: Math.round(median(appRuns.map((r) => r.rps))),
       unit: 'clicks/s',
       baseline: Math.round(median(bareRuns.map((r) => r.rps))),

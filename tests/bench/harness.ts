@@ -144,6 +144,22 @@ export interface LoadResult {
   errors: number
 }
 
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/**
+ * The interleaved-rounds method of the benches that compare with a baseline in the same run:
+ * rounds of baseline / measured, one more baseline at the end, and each round's ratio against the
+ * mean of the baselines either side of it (`baselines` one longer than `values`). The figure is
+ * their median: this machine's speed swings, so a burst of load from a neighbour spoils one
+ * round, not the figure.
+ */
+export const interleavedRatios = (values: number[], baselines: number[]) =>
+  values.map((v, i) => v / ((baselines[i]! + baselines[i + 1]!) / 2))
+
+/** The lowest and highest of some ratios, for a figure's name. */
+export const spread = (xs: number[]) =>
+  `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
+
 /** wrk (a C load generator, Debian package `wrk`) when installed; autocannon otherwise. */
 export const loadGenerator = existsSync('/usr/bin/wrk') ? 'wrk' : 'autocannon'
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import {
+  interleavedRatios,
   load,
   loadGenerator,
   LOAD_CPU,
@@ -12,6 +13,8 @@ import {
   sleep,
   startBareRedirectServer,
   startProductionServer,
+  median,
+  spread,
   type Figure,
   type LoadResult,
 } from './harness.ts'
@@ -50,11 +53,9 @@ export async function bench(): Promise<Figure[]> {
       floorRuns.push(await run(`${honoFloor.url}/api`))
     }
     bareRuns.push(await run(bare.url))
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const ratios = (runs: LoadResult[]) =>
-      runs.map((r, i) => r.rps / ((bareRuns[i]!.rps + bareRuns[i + 1]!.rps) / 2))
-    const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
+    const rps = (runs: LoadResult[]) => runs.map((r) => r.rps)
+    const ratios = (runs: LoadResult[]) => interleavedRatios(rps(runs), rps(bareRuns))
     const appRatios = ratios(appRuns)
     const floorRatios = ratios(floorRuns)
     const appRps = median(appRuns.map((r) => r.rps))

@@ -22,7 +22,7 @@ import { createDeps } from '../../api/deps.ts'
 import { parseEnv } from '../../api/env.ts'
 import { createSubscription } from '../../api/integrations/webhooks.ts'
 import { issueFormToken } from '../../api/leads/form-tokens.ts'
-import { freePort, root, sleep, type Figure } from './harness.ts'
+import { freePort, median, root, sleep, type Figure } from './harness.ts'
 
 type Autocannon = (options: Record<string, unknown>) => Promise<{
   requests: { average: number; total: number }
@@ -41,11 +41,6 @@ const EVENTS_PER_LEAD = 2 // lead.captured and deal.qualified
 const CONNECTIONS = 16
 const SECONDS = 5
 const ROUNDS = 3
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 function formBody(email: string, renderedAt: Date): string {
   return new URLSearchParams({

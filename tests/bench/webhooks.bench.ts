@@ -16,7 +16,7 @@ import { parseEnv } from '../../api/env.ts'
 import { createLogger } from '../../api/logger.ts'
 import { startWebhookDelivery, webhookPayload } from '../../api/integrations/webhook-delivery.ts'
 import { createSubscription } from '../../api/integrations/webhooks.ts'
-import type { Figure } from './harness.ts'
+import { interleavedRatios, median, spread, type Figure } from './harness.ts'
 
 const SUBSCRIPTIONS = 4
 // Rounds long enough to measure warmed-up code (at 250 events a round took ~0.1 s, mostly the JIT
@@ -24,11 +24,6 @@ const SUBSCRIPTIONS = 4
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 1_000)
 const WARM_UP_EVENTS = 250
 const ROUNDS = 5
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 async function startReceiver() {
   let received = 0
@@ -143,11 +138,10 @@ export async function bench(): Promise<Figure[]> {
       workers.push(await workerRate(EVENTS))
     }
     baselines.push(await baselineRate(EVENTS))
-    const ratios = workers.map((w, i) => w / ((baselines[i]! + baselines[i + 1]!) / 2))
-    const spread = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
+    const ratios = interleavedRatios(workers, baselines)
     return [
       {
-        name: `webhook deliveries/s (${SUBSCRIPTIONS} subscriptions, ${database.engine}, median of ${ROUNDS} rounds of ${EVENTS * SUBSCRIPTIONS}; ratio per round ${spread})`,
+        name: `webhook deliveries/s (${SUBSCRIPTIONS} subscriptions, ${database.engine}, median of ${ROUNDS} rounds of ${EVENTS * SUBSCRIPTIONS}; ratio per round ${spread(ratios)})`,
         value: median(workers),
         unit: 'deliveries/s',
         baseline: Math.round(median(baselines)),
