@@ -33,6 +33,11 @@ export const contactFiltersSchema = z.object({
     .string()
     .trim()
     .max(200, 'Search for at most 200 characters.')
+    // Neither engine takes U+0000 in a text parameter (a 500 otherwise), as in search.ts.
+    .refine(
+      (q) => !q.includes('\u0000'),
+      'The search contains a character that cannot be searched.',
+    )
     .optional()
     .transform((v) => v || undefined),
   source: z

@@ -111,6 +111,15 @@ describe('GET /api/contacts', () => {
     expect((await get('/api/contacts?from=yesterday')).status).toBe(422)
   })
 
+  it('refuses a search with a NUL character (U+0000) as bad input, not a 500', async () => {
+    for (const path of ['/api/contacts?q=%00', '/api/contacts?q=ada%00']) {
+      const res = await get(path)
+      expect(res.status).toBe(422)
+      expect((await res.json()).error.fields.q).toMatch(/character/)
+    }
+    expect((await get('/api/contacts/export.csv?q=%00', admin.cookie)).status).toBe(422)
+  })
+
   it('pages 50 at a time', async () => {
     const many = Array.from({ length: 55 }, (_, i) => ({
       id: newId(),
