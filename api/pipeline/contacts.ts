@@ -1,4 +1,4 @@
-import { dealAccess, type Actor } from './deals.ts'
+import { dealAccess, isCalendarDate, type Actor } from './deals.ts'
 import { and, asc, desc, eq, gt, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import type { Db } from '../db/client.ts'
@@ -22,10 +22,9 @@ import { recordEditProblem, recordHistory } from './record-changes.ts'
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
 // (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.
 
-const day = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Use a date like 2026-11-29.')
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'Not a real date.')
+// A real day the database can take: Date.parse rolls 2026-02-30 over to March, and years
+// outside the calendar's range (0000, 9999's next day) became a 500 in the query.
+const day = z.string().refine(isCalendarDate, 'Use a real date like 2026-11-29 (2000 to 2100).')
 
 /** The list's filters, as they arrive in a query string (empty values mean "any"). */
 export const contactFiltersSchema = z.object({

@@ -111,6 +111,14 @@ describe('GET /api/contacts', () => {
     expect((await get('/api/contacts?from=yesterday')).status).toBe(422)
   })
 
+  it('refuses dates that are no day or out of range as bad input, not a 500', async () => {
+    for (const bad of ['from=2026-02-30', 'to=2026-13-01', 'from=0000-01-01', 'to=9999-12-31']) {
+      const res = await get(`/api/contacts?${bad}`)
+      expect(res.status, bad).toBe(422)
+    }
+    expect((await get('/api/contacts/export.csv?to=9999-12-31', admin.cookie)).status).toBe(422)
+  })
+
   it('refuses a search with a NUL character (U+0000) as bad input, not a 500', async () => {
     for (const path of ['/api/contacts?q=%00', '/api/contacts?q=ada%00']) {
       const res = await get(path)
