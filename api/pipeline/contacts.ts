@@ -15,7 +15,7 @@ import {
   users,
   type LeadSource,
 } from '../db/schema.ts'
-import { containsPattern } from '../db/like.ts'
+import { containsPattern, isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { recordEditProblem, recordHistory } from './record-changes.ts'
 
@@ -32,11 +32,7 @@ export const contactFiltersSchema = z.object({
     .string()
     .trim()
     .max(200, 'Search for at most 200 characters.')
-    // Neither engine takes U+0000 in a text parameter (a 500 otherwise), as in search.ts.
-    .refine(
-      (q) => !q.includes('\u0000'),
-      'The search contains a character that cannot be searched.',
-    )
+    .refine(isSearchable, UNSEARCHABLE)
     .optional()
     .transform((v) => v || undefined),
   source: z

@@ -20,6 +20,7 @@ import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { validate } from '../http/input.ts'
+import { isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
 
@@ -46,7 +47,7 @@ const suppressionSchema = z.object({
 const removeSchema = z.object({ email: emailAddressField })
 const senderSettingsBody = senderSettingsSchema.partial()
 const searchSchema = z.object({
-  q: z.string().trim().max(200).optional(),
+  q: z.string().trim().max(200).refine(isSearchable, UNSEARCHABLE).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 })

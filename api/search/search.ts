@@ -3,7 +3,7 @@ import { alias, type AnyPgColumn, type AnyPgTable } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
 import { can } from '../accounts/permissions.ts'
 import type { Db } from '../db/client.ts'
-import { containsPattern, escapeLike } from '../db/like.ts'
+import { containsPattern, escapeLike, isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { companies, contacts, deals, searchWords, users } from '../db/schema.ts'
 import type { StageKey } from '../pipeline/stages.ts'
@@ -55,7 +55,7 @@ export const searchQuery = z
   .trim()
   .min(1, 'Type something to search for.')
   .max(MAX_QUERY_LENGTH, `Search for at most ${MAX_QUERY_LENGTH} characters.`)
-  .refine((q) => !q.includes('\u0000'), 'The search contains a character that cannot be searched.')
+  .refine(isSearchable, UNSEARCHABLE)
 
 /** Rows shown per group. */
 export const GROUP_LIMIT = 8

@@ -142,6 +142,8 @@ describe('suppressions', () => {
     expect(found.rows.map((r: { email: string }) => r.email)).toContain('pat@contoso.example')
     const none = await (await get('/suppressions?q=nobody-here')).json()
     expect(none).toEqual({ rows: [], total: 0 })
+    // Neither engine takes U+0000 in a parameter: bad input, not a 500.
+    expect((await get('/suppressions?q=pat%00')).status).toBe(422)
 
     const twice = await post(
       '/suppressions',
