@@ -1,4 +1,4 @@
-import { dealAccess, isCalendarDate, type Actor } from './deals.ts'
+import { dealAccess, isCalendarDate, readableDeals, type Actor } from './deals.ts'
 import { and, asc, desc, eq, gt, gte, ilike, lt, or, sql, type SQL } from 'drizzle-orm'
 import { z } from 'zod'
 import type { Db } from '../db/client.ts'
@@ -86,9 +86,14 @@ function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
   return conditions.length > 0 ? and(...conditions) : undefined
 }
 
-const openDeal = sql`${deals.contactId} = ${contacts.id} and ${deals.stage} not in ('won', 'lost')`
+/**
+ * The contact's open deal, among those `scope` allows: a rep's list shows the stage of their own
+ * deal or an unclaimed one, never another rep's (pipeline/deals.ts readableDeals).
+ */
+const openDeal = (scope?: SQL) =>
+  and(sql`${deals.contactId} = ${contacts.id} and ${deals.stage} not in ('won', 'lost')`, scope)
 
-const listColumns = {
+const listColumns = (scope?: SQL) => ({
   id: contacts.id,
   email: contacts.emailDisplay,
   canonicalEmail: contacts.email,
@@ -100,15 +105,17 @@ const listColumns = {
   companyDomain: companies.domain,
   source: contacts.source,
   createdAt: contacts.createdAt,
-  openDealId: sql<string | null>`(select ${deals.id} from ${deals} where ${openDeal} limit 1)`,
+  openDealId: sql<
+    string | null
+  >`(select ${deals.id} from ${deals} where ${openDeal(scope)} limit 1)`,
   openDealStage: sql<
     string | null
-  >`(select ${deals.stage} from ${deals} where ${openDeal} limit 1)`,
+  >`(select ${deals.stage} from ${deals} where ${openDeal(scope)} limit 1)`,
   submissionCount: sql<number>`(select count(*)::int from ${submissions} where ${submissions.contactId} = ${contacts.id})`,
   marketingConsent: sql<
     boolean | null
   >`(select ${consentEvents.granted} from ${consentEvents} where ${consentEvents.contactId} = ${contacts.id} and ${consentEvents.purpose} = 'marketing' order by ${consentEvents.createdAt} desc limit 1)`,
-}
+})
 
 export type ContactListRow = {
   id: string
@@ -128,11 +135,16 @@ export type ContactListRow = {
   marketingConsent: boolean | null
 }
 
-export async function listContacts(db: Db, filters: ContactFilters, pageSize = CONTACTS_PAGE_SIZE) {
+export async function listContacts(
+  db: Db,
+  viewer: Actor,
+  filters: ContactFilters,
+  pageSize = CONTACTS_PAGE_SIZE,
+) {
   const where = filterWhere(filters)
   const [rows, [total]] = await Promise.all([
     db
-      .select(listColumns)
+      .select(listColumns(readableDeals(viewer)))
       .from(contacts)
       .leftJoin(companies, eq(companies.id, contacts.companyId))
       .where(where)
@@ -256,9 +268,12 @@ export type ContactDetail = NonNullable<Awaited<ReturnType<typeof findContactDet
 
 // ── CSV export ──────────────────────────────────────────────────────────────────────────────
 
-/** The list's columns and, for the export only, attribution and the open deal's owner. */
+/**
+ * The list's columns and, for the export only (admins: every deal), attribution and the open
+ * deal's owner.
+ */
 const csvColumns = {
-  ...listColumns,
+  ...listColumns(),
   // First touch: the fd_ft cookie's campaign on the earliest submission, else that post's own tags.
   firstTouch: sql<Record<
     string,
@@ -270,7 +285,7 @@ const csvColumns = {
   > | null>`(select ${submissions.utm} from ${submissions} where ${submissions.contactId} = ${contacts.id} and ${submissions.utm} is not null order by ${submissions.createdAt} desc limit 1)`,
   owner: sql<
     string | null
-  >`(select ${users.name} from ${deals} join ${users} on ${users.id} = ${deals.ownerId} where ${openDeal} limit 1)`,
+  >`(select ${users.name} from ${deals} join ${users} on ${users.id} = ${deals.ownerId} where ${openDeal()} limit 1)`,
 }
 type CsvRow = ContactListRow & {
   firstTouch: Record<string, unknown> | null

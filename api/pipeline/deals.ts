@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm'
+import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { companies, contacts, deals, dealStakeholders, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
@@ -73,6 +73,16 @@ export function dealAccess(user: Actor | null | undefined, deal: Pick<Deal, 'own
   const edit = can(user, 'deals:edit_any') || (can(user, 'deals:edit_own') && own)
   const claim = can(user, 'deals:claim') && unclaimed && deal.stage === 'target'
   return { read, edit, claim }
+}
+
+/**
+ * dealAccess's `read` as a condition on `deals`, for lists: the team's pipeline (undefined: no
+ * condition), or the viewer's own deals and the unclaimed ones.
+ */
+export function readableDeals(user: Actor): SQL | undefined {
+  return can(user, 'pipeline:read_team')
+    ? undefined
+    : or(eq(deals.ownerId, user.id), isNull(deals.ownerId))
 }
 
 /** A decision-maker (or the economic buyer) is on the deal and not against it. */

@@ -61,7 +61,7 @@ export const contactRoutes = new Hono<AppEnv>()
   })
   .get('/', requirePermission('contacts:read'), async (c) => {
     const filters = validate(contactFiltersSchema, c.req.query())
-    return c.json(await listContacts(c.var.db, filters))
+    return c.json(await listContacts(c.var.db, c.var.user, filters))
   })
   .get('/:id', requirePermission('contacts:read'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))

@@ -1,4 +1,4 @@
-import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, or, sql, type SQL } from 'drizzle-orm'
 import { alias, type AnyPgColumn, type AnyPgTable } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
 import { can } from '../accounts/permissions.ts'
@@ -8,7 +8,7 @@ import { rowsOf } from '../db/raw-sql.ts'
 import { companies, contacts, deals, searchWords, users } from '../db/schema.ts'
 import type { StageKey } from '../pipeline/stages.ts'
 import { parseEmailAddress } from '../email-address.ts'
-import type { Actor } from '../pipeline/deals.ts'
+import { readableDeals, type Actor } from '../pipeline/deals.ts'
 import {
   companyDocument,
   companyDomainKey,
@@ -345,11 +345,8 @@ function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group<DealH
     doc: dealDocument,
     exact: sql`${dealTitleKey} = ${needle.lower}`,
     prefix: { lookups: [startsWith(needle, dealTitleKey)], keyed: sql`false` },
-    // What the viewer may read today (pipeline/deals.ts dealAccess): the team's pipeline, or
-    // their own deals and the unclaimed ones.
-    scope: can(viewer, 'pipeline:read_team')
-      ? undefined
-      : or(eq(deals.ownerId, viewer.id), isNull(deals.ownerId)),
+    // What the viewer may read today (pipeline/deals.ts readableDeals).
+    scope: readableDeals(viewer),
   }
   return rankedGroup(db, needle, kind, (b) =>
     db

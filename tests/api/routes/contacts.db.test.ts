@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../../api/pipeline/contacts.ts'
-import { contacts } from '../../../api/db/schema.ts'
+import { eq } from 'drizzle-orm'
+import { contacts, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { signedInAs } from '../../helpers.ts'
 import { leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
@@ -109,6 +110,31 @@ describe('GET /api/contacts', () => {
     ])
     expect((await get('/api/contacts?source=spam')).status).toBe(422)
     expect((await get('/api/contacts?from=yesterday')).status).toBe(422)
+  })
+
+  it("shows a rep the open deal's stage only when they may read that deal", async () => {
+    const other = await signedInAs(ctx, 'rep')
+    const [grace] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'grace@cobol.example'))
+    const [deal] = await db.select().from(deals).where(eq(deals.contactId, grace!.id))
+    await db
+      .update(deals)
+      .set({ ownerId: other.user.id, stage: 'demo' })
+      .where(eq(deals.id, deal!.id))
+    try {
+      const graceAs = async (cookie: string) =>
+        ((await (await get('/api/contacts?q=grace', cookie)).json()).rows as object[])[0]
+      expect(await graceAs(rep.cookie)).toMatchObject({ openDealId: null, openDealStage: null })
+      expect(await graceAs(other.cookie)).toMatchObject({
+        openDealId: deal!.id,
+        openDealStage: 'demo',
+      })
+      expect(await graceAs(admin.cookie)).toMatchObject({ openDealStage: 'demo' })
+    } finally {
+      await db.update(deals).set({ ownerId: null, stage: 'target' }).where(eq(deals.id, deal!.id))
+    }
   })
 
   it('refuses dates that are no day or out of range as bad input, not a 500', async () => {
