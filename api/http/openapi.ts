@@ -40,7 +40,12 @@ export interface Operation<Permission extends string = string> {
   ok: [number, string]
   /** Other answers (a redirect, a file): status → what it means. */
   other?: Record<number, string>
-  /** Refusals beyond the implied ones (401/403 for auth, 400/415/422 for input, 404 for ids). */
+  /**
+   * Refusals beyond the implied ones (401/403 for auth, 400/415/422 for input, 404 for ids). One
+   * with an implied status words it for this route, except where the refusal comes before the
+   * route runs (credentials, guards, CSRF: 400 ambiguous_credentials, 401, 403, 429): there it
+   * is one more reason.
+   */
   errors?: Partial<Record<ErrorStatus, string>>
 }
 
@@ -178,31 +183,36 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   const error = (status: ErrorStatus, fallback: string) => {
     responses[String(status)] = errorResponse(op.errors?.[status] ?? fallback)
   }
+  // Refused before the route runs (bearer-auth, the guards, the CSRF check): the operation's own
+  // refusal with the same status is one more reason, not the only one.
+  const refusedBefore = (status: ErrorStatus, description: string) => {
+    const own = op.errors?.[status]
+    responses[String(status)] = errorResponse(own ? `${own} Or: ${description}` : description)
+  }
   const badRequest = [
-    ...(op.body
-      ? [
-          bodyTypes.includes('json')
-            ? 'The body is not valid JSON or UTF-8, or repeats a key.'
-            : 'The body is not valid UTF-8, or repeats a field.',
-        ]
-      : []),
+    op.errors?.[400] ??
+      (op.body
+        ? bodyTypes.includes('json')
+          ? 'The body is not valid JSON or UTF-8, or repeats a key.'
+          : 'The body is not valid UTF-8, or repeats a field.'
+        : undefined),
     // api/integrations/bearer-auth.ts refuses both credentials before any route runs.
-    ...(access?.scopes
-      ? ['A session cookie and an API token were sent together (`ambiguous_credentials`).']
-      : []),
-  ]
-  if (badRequest.length > 0) error(400, badRequest.join(' Or: '))
+    access?.scopes
+      ? 'A session cookie and an API token were sent together (`ambiguous_credentials`).'
+      : undefined,
+  ].filter((reason) => reason !== undefined)
+  if (badRequest.length > 0) responses['400'] = errorResponse(badRequest.join(' Or: '))
   if (access) {
-    error(401, 'No valid session or API token.')
+    refusedBefore(401, 'No valid session or API token.')
     const crossSite = op.method === 'get' ? '' : '; or a cross-site request'
-    error(
+    refusedBefore(
       403,
       access.scopes
         ? `The role, or the API token’s scopes, do not allow this${crossSite}.`
         : `The role does not allow this (API tokens never do)${crossSite}.`,
     )
   } else if (op.method !== 'get')
-    error(
+    refusedBefore(
       403,
       'A cross-site request (`cross_site_request`): post from this site, or with a JSON body.',
     )
@@ -214,9 +224,9 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   }
   if (op.body || op.query || pathParams.length > 0)
     error(422, 'Invalid input; `error.fields` names each field’s problem.')
-  if (access?.scopes) error(429, 'Too many requests for this API token; see Retry-After.')
+  if (access?.scopes) refusedBefore(429, 'Too many requests for this API token; see Retry-After.')
   for (const [status, description] of Object.entries(op.errors ?? {}))
-    responses[status] = errorResponse(description)
+    responses[status] ??= errorResponse(description)
   return {
     tags: [tagOf(op.path)],
     summary: op.summary,
