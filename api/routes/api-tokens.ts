@@ -4,7 +4,7 @@ import { API_SCOPES } from '../accounts/api-scopes.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { secureCookies } from '../http/cookies.ts'
 import { readInput, redirectBack, respond } from '../http/form-or-json.ts'
 import { fail, validate, wantsJson } from '../http/input.ts'
@@ -117,5 +117,6 @@ export const operations: Operation<Permission>[] = [
     summary: 'Revoke a token.',
     auth: 'api_tokens:manage',
     ok: [200, '{ revoked }'],
+    other: { 303: FORM_REDIRECT },
   },
 ]

@@ -4,7 +4,7 @@ import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
@@ -204,6 +204,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription on; waiting events go out in order.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'post',
@@ -211,6 +212,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription off; events wait.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'post',
@@ -218,6 +220,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Delete a subscription (form-friendly).',
     auth: 'webhooks:manage',
     ok: [200, '{ deleted }'],
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'delete',
@@ -232,6 +235,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Send a webhook.test event now and report what the receiver answered.',
     auth: 'webhooks:manage',
     ok: [200, '{ eventId, attempt }'],
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'post',
@@ -239,5 +243,6 @@ export const operations: Operation<Permission>[] = [
     summary: 'Send an event to this subscription again now (same webhook-id).',
     auth: 'webhooks:manage',
     ok: [200, '{ attempt }'],
+    other: { 303: FORM_REDIRECT },
   },
 ]

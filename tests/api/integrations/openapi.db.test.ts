@@ -5,6 +5,7 @@ import { ROLES, type Role } from '../../../api/accounts/users.ts'
 import { createApiApp, createApp } from '../../../api/app.ts'
 import type { OpenApiDocument } from '../../../api/http/openapi.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
+import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import { addUser, ORIGIN, setupTestApp, signInCookie, type TestContext } from '../../helpers.ts'
 
@@ -271,6 +272,55 @@ describe('request bodies, as documented', () => {
         if (!listed && op.requestBody.required && res.status !== 415)
           wrong.push(`${method} ${path}: ${type} not documented, answered ${res.status}`)
       }
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
+describe('the admin pages’ buttons, as documented', () => {
+  it('answer their bodyless plain forms with a 303 the document lists', async () => {
+    const admin = await addUser(ctx, 'admin')
+    const cookie = await signInCookie(ctx, admin.email)
+    const now = ctx.deps.now()
+    const { row: token } = await createApiToken(
+      ctx.deps.db,
+      admin.id,
+      { name: 'button', scopes: ['deals:read'], expiresAt: null },
+      now,
+    )
+    // Nothing listens there, and it is not an allowed address: each send fails at once.
+    const hook = await createSubscription(
+      ctx.deps.db,
+      { url: 'http://127.0.0.1:9/hook', events: ['deal.won'], createdBy: admin.id },
+      now,
+    )
+    const tested = await ctx.app.request(`/api/admin/webhooks/${hook.id}/test`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, 'sec-fetch-site': 'same-origin' },
+    })
+    const { eventId } = (await tested.json()) as { eventId: string }
+    // What each page's button posts: a form with no fields, in the order a person could.
+    const buttons: Array<[string, string]> = [
+      ['/api/admin/api-tokens/{id}/revoke', `/api/admin/api-tokens/${token.id}/revoke`],
+      ['/api/admin/webhooks/{id}/disable', `/api/admin/webhooks/${hook.id}/disable`],
+      ['/api/admin/webhooks/{id}/enable', `/api/admin/webhooks/${hook.id}/enable`],
+      ['/api/admin/webhooks/{id}/test', `/api/admin/webhooks/${hook.id}/test`],
+      [
+        '/api/admin/webhooks/{id}/deliveries/{eventId}/resend',
+        `/api/admin/webhooks/${hook.id}/deliveries/${eventId}/resend`,
+      ],
+      ['/api/admin/webhooks/{id}/delete', `/api/admin/webhooks/${hook.id}/delete`],
+    ]
+    const wrong: string[] = []
+    for (const [documented, path] of buttons) {
+      const res = await ctx.app.request(path, {
+        method: 'POST',
+        headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      })
+      const listed = Object.keys(doc.paths[documented]!.post!.responses)
+      if (res.status !== 303 || !listed.includes('303'))
+        wrong.push(`post ${documented}: ${res.status}, documented ${listed.join(' ')}`)
     }
     expect(wrong).toEqual([])
   })
