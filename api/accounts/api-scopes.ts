@@ -16,7 +16,8 @@ export type ApiScope = (typeof API_SCOPES)[number]
 export const API_SCOPE_LABELS: Record<ApiScope, string> = {
   'leads:read': 'Read leads and contacts',
   'deals:read': 'Read deals, their evidence and timeline',
-  'deals:write': 'Claim, move and edit deals',
+  'deals:write':
+    'Claim, move and edit deals, plan and log their activities, and add and edit contacts and companies',
   'campaigns:read': 'Read campaigns and their results',
   'webhooks:manage': 'Manage webhook subscriptions (their events carry lead, deal and click data)',
 }
