@@ -9,14 +9,17 @@ import { validateApiToken } from './api-tokens.ts'
 // `Authorization: Bearer <token>` on /api: the token's admin becomes c.var.user and its scopes
 // c.var.apiToken, which the route guards (api/accounts/guards.ts) narrow to. A token request
 // carries no ambient credential, so the CSRF checks do not apply to it; a request with both a
-// session cookie and a token is refused rather than guessed at.
+// session cookie and a token is refused rather than guessed at. Other schemes are not ours: a
+// staging site behind an HTTP Basic-auth proxy gets `Authorization: Basic` on every request from
+// the browser, which must not refuse its sign-in or its lead forms; such a request goes on
+// without credentials (or with its session).
 
 const problem = (c: Context, status: 400 | 401 | 429, code: string, message: string) =>
   c.json({ error: { code, message } }, status)
 
 export async function bearerAuth(c: Context<AppEnv>, next: Next) {
   const authorization = c.req.header('authorization')
-  if (authorization === undefined) return next()
+  if (authorization === undefined || !/^bearer(\s|$)/i.test(authorization.trim())) return next()
   const match = /^Bearer +([\x21-\x7e]+)$/i.exec(authorization.trim())
   if (!match) {
     c.header('WWW-Authenticate', 'Bearer')

@@ -143,6 +143,22 @@ describe('API tokens', () => {
     expect(basic.status).toBe(401)
   })
 
+  it('leaves other schemes alone: behind a Basic-auth proxy the session and public routes work', async () => {
+    const basic = 'Basic Zm9vOmJhcg=='
+    const signedIn = await ctx.app.request(`/api/deals/${dealId}`, {
+      headers: { authorization: basic, cookie: admin.cookie },
+    })
+    expect(signedIn.status).toBe(200)
+    expect(
+      (await ctx.app.request('/api/health', { headers: { authorization: basic } })).status,
+    ).toBe(200)
+    // A Bearer header that is no token is still refused, not ignored.
+    const empty = await ctx.app.request(`/api/deals/${dealId}`, {
+      headers: { authorization: 'Bearer', cookie: admin.cookie },
+    })
+    expect(empty.status).toBe(401)
+  })
+
   it('refuses a session cookie and a bearer token together', async () => {
     const { token } = await makeToken({ name: 'both', scopes: ['deals:read'] })
     const res = await ctx.app.request(
