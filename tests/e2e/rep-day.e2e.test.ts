@@ -308,6 +308,28 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
     await context.close()
   })
 
+  it('My day’s own settings, refused for an unknown time zone, come back as typed with the problem beside the field', async () => {
+    const { context, page } = await repWorkingIn(ZONE)
+    await page.goto(`${server.url}/app/my-day`)
+    const digest = page.getByLabel('Email me my next steps each morning')
+    expect(await digest.isChecked()).toBe(false)
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons')
+    await digest.check()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(/\/app\/my-day\?error=/)
+    expect(await page.getByRole('alert').innerText()).toMatch(/time zone/)
+    const zone = page.getByLabel('Time zone')
+    expect(await zone.inputValue()).toBe('Mars/Olympus_Mons')
+    expect(await zone.getAttribute('aria-invalid')).toBe('true')
+    expect(await page.locator('#day-timeZone-error').innerText()).toMatch(/Europe\/Berlin/)
+    expect(await digest.isChecked()).toBe(true)
+    // Once: a reload shows what is saved.
+    await page.goto(`${server.url}/app/my-day`)
+    expect(await page.getByLabel('Time zone').inputValue()).toMatch(/^Asia\/(Kolkata|Calcutta)$/)
+    expect(await digest.isChecked()).toBe(false)
+    await context.close()
+  })
+
   it('an admin’s bar is one row at 1280 px, and the new campaign’s sender fields line up', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
