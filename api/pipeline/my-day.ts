@@ -4,7 +4,7 @@ import { addDays, localDay } from '../accounts/time-zones.ts'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { activities, companies, contacts, deals, users } from '../db/schema.ts'
-import { dueStatus, type Activity, type Due } from './activities.ts'
+import { dueHorizon, dueStatus, type Activity, type Due } from './activities.ts'
 import type { Actor } from './deals.ts'
 import { leadQueue, staleCounts } from './queries.ts'
 import { loadPipelineSettings } from './settings.ts'
@@ -116,13 +116,18 @@ export async function dealsWithoutNextStep(db: Db, ownerId: string, limit = LIST
   return { deals: rows.map(toLine), count: Math.min(n, COUNT_CAP), countCapped: n > COUNT_CAP }
 }
 
-/** Sorts due steps into overdue, today and coming up, at `now`. Pure. */
+/**
+ * Sorts due steps into overdue, today and coming up (the LOOK_AHEAD_DAYS after today, on the
+ * step's clock; later ones are left out), at `now`. Pure.
+ */
 export function sortSteps<T extends { step: Activity }>(rows: readonly T[], now: Date) {
   const overdue: Array<T & { due: Due }> = []
   const today: Array<T & { due: Due }> = []
   const upcoming: Array<T & { due: Due }> = []
   for (const row of rows) {
     const due = dueStatus(row.step, now)
+    const { dueOn, timeZone } = row.step
+    if (due === 'upcoming' && dueOn && dueOn > dueHorizon(now, timeZone, LOOK_AHEAD_DAYS)) continue
     ;({ overdue, today, upcoming })[due].push({ ...row, due })
   }
   return { overdue, today, upcoming }

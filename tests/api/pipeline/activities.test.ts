@@ -125,6 +125,25 @@ describe('sortSteps', () => {
     expect(sorted.today.map((s) => s.id)).toEqual(['ny-today', 'tokyo-today'])
     expect(sorted.upcoming.map((s) => s.id)).toEqual(['utc-next-week'])
   })
+
+  it('coming up is the week ahead on each step’s clock, not the extra day My day reads', () => {
+    // 23:30 UTC on Dec 1: Dec 2 in Tokyo. The week ahead ends Dec 8 in UTC, Dec 9 in Tokyo.
+    const now = at('2026-12-01T23:30:00Z')
+    const step = (id: string, dueOn: string, timeZone: string) => ({
+      id,
+      step: { dueOn, dueTime: null, timeZone } as never,
+    })
+    const sorted = sortSteps(
+      [
+        step('utc-in-7-days', '2026-12-08', 'UTC'),
+        step('utc-in-8-days', '2026-12-09', 'UTC'),
+        step('tokyo-in-7-days', '2026-12-09', 'Asia/Tokyo'),
+        step('tokyo-in-8-days', '2026-12-10', 'Asia/Tokyo'),
+      ],
+      now,
+    )
+    expect(sorted.upcoming.map((s) => s.id)).toEqual(['utc-in-7-days', 'tokyo-in-7-days'])
+  })
 })
 
 describe('describeActivityEvent', () => {
