@@ -33,10 +33,10 @@ const uuid = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown id.')
 const next = z.string().max(2048).optional()
-/** Form fields send "" for "not given". */
+/** Form fields send "" for "not given"; JSON may send null, as publicActivity answers it. */
 const optionalText = (max: number, label: string) =>
   z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    (v) => (v === null || (typeof v === 'string' && v.trim() === '') ? undefined : v),
     z.string().trim().max(max, `${label} is at most ${max} characters.`).optional(),
   )
 
@@ -45,7 +45,7 @@ const dueOn = z
   .trim()
   .refine(isCalendarDate, 'Enter the due date as YYYY-MM-DD between 2000 and 2100.')
 const dueTime = z.preprocess(
-  (v) => (v === '' ? undefined : v),
+  (v) => (v === '' || v === null ? undefined : v),
   z.string().trim().refine(isClockTime, 'Enter the time as HH:MM, like 09:30.').optional(),
 )
 

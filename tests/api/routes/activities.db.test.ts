@@ -274,6 +274,37 @@ describe('planning, doing and logging', () => {
     expect((await row()).nextStepOn).toBeNull()
   })
 
+  it('takes null, as the API returns it, for “no time” and “no note”', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const planned = await request('owner', 'POST', '/api/activities', {
+      dealId: deal.id,
+      type: 'call',
+      dueOn: TOMORROW,
+      dueTime: null,
+      note: null,
+    })
+    expect(planned.status, await planned.clone().text()).toBe(201)
+    const { activity } = await planned.json()
+    expect(activity).toMatchObject({ dueTime: null, note: null })
+    // An activity read back and sent again, its time moved, then taken off.
+    const timed = await request('owner', 'POST', `/api/activities/${activity.id}/reschedule`, {
+      dueOn: activity.dueOn,
+      dueTime: '09:00',
+    })
+    expect(timed.status, await timed.clone().text()).toBe(200)
+    const untimed = await request('owner', 'POST', `/api/activities/${activity.id}/reschedule`, {
+      dueOn: activity.dueOn,
+      dueTime: null,
+    })
+    expect(untimed.status, await untimed.clone().text()).toBe(200)
+    expect((await untimed.json()).activity).toMatchObject({ dueOn: TOMORROW, dueTime: null })
+    const done = await request('owner', 'POST', `/api/activities/${activity.id}/done`, {
+      outcome: 'left voicemail',
+      note: null,
+    })
+    expect(done.status, await done.clone().text()).toBe(200)
+  })
+
   it('reschedules and cancels from the deal page’s plain forms, back to the page', async () => {
     const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
     const step = await plannedStep(deal.id)
