@@ -220,17 +220,26 @@ export async function changeCampaignStatus(
   if (!current) return fail(404, 'not_found', 'There is no such campaign.')
   const decision = campaignDecision(actor, current, action)
   if (!decision.ok) return decision
-  if (action === 'ready' || action === 'start') {
-    const problems = await startProblems(db, env, current)
-    if (problems.length > 0)
-      return fail(
-        409,
-        'campaign_has_problems',
-        `The campaign cannot ${action === 'start' ? 'start' : 'be marked ready'}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: see the preview)` : ''}`,
-      )
-  }
   const to = decision.to as CampaignStatus
   const campaign = await db.transaction(async (tx) => {
+    // Locked while it is checked and changed: an edit or an upload meanwhile (a draft stays a
+    // draft, so the status alone would not tell) waits, then finds it no longer a draft. Checked
+    // as locked, so what starts is what was checked.
+    const [locked] = await tx
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
+      .for('update')
+    if (!locked) return undefined
+    if (action === 'ready' || action === 'start') {
+      const problems = await startProblems(tx, env, locked)
+      if (problems.length > 0)
+        return fail(
+          409,
+          'campaign_has_problems',
+          `The campaign cannot ${action === 'start' ? 'start' : 'be marked ready'}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: see the preview)` : ''}`,
+        )
+    }
     const [changed] = await tx
       .update(campaigns)
       .set({
@@ -254,6 +263,7 @@ export async function changeCampaignStatus(
   })
   if (!campaign)
     return fail(409, 'conflict', 'The campaign changed meanwhile; reload and try again.')
+  if ('ok' in campaign) return campaign
   return { ok: true, campaign }
 }
 

@@ -386,4 +386,39 @@ describe('starting', () => {
       'draft',
     )
   })
+
+  it('starts only what it checked: of a start and an edit or an upload at once, one is refused', async () => {
+    const headers = { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' }
+    const start = (id: string) =>
+      ctx.app.request(`/api/campaigns/${id}/start`, { method: 'POST', headers })
+    // An edit whose {{industry}} no recipient has, sent while the start checks the campaign.
+    const edited = await campaignIn('draft')
+    const [started, edit] = await Promise.all([
+      start(edited),
+      ctx.app.request(
+        `/api/campaigns/${edited}`,
+        json(campaignInput({ bodyTemplate: 'Hi {{industry}}' }), headers),
+      ),
+    ])
+    expect([started.status, edit.status].sort()).toEqual([200, 409])
+    // Whichever came first: what is sending is what the start checked.
+    const [afterEdit] = await db.select().from(campaigns).where(eq(campaigns.id, edited))
+    if (afterEdit!.status === 'sending')
+      expect(afterEdit!.bodyTemplate).toBe(campaignInput().bodyTemplate)
+    else expect(afterEdit).toMatchObject({ status: 'draft', bodyTemplate: 'Hi {{industry}}' })
+    // An upload of recipients nobody previewed, likewise.
+    const uploaded = await campaignIn('draft')
+    const [startedToo, upload2] = await Promise.all([
+      start(uploaded),
+      ctx.app.request(
+        `/api/campaigns/${uploaded}/imports`,
+        upload(csv([['email'], ['late@acme.example']]), owner.cookie),
+      ),
+    ])
+    // One wins; the other is refused (409), never both.
+    expect([
+      [200, 409],
+      [409, 202],
+    ]).toContainEqual([startedToo.status, upload2.status])
+  })
 })
