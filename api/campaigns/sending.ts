@@ -41,7 +41,13 @@ export async function enqueueDueRecipients(
     )
     if (!lock?.ok) return { enqueued: 0, completed: 0, skipped: true }
 
-    const sending = await tx.select().from(campaigns).where(eq(campaigns.status, 'sending'))
+    // Shared-locked until this run commits: a pause or a stop meanwhile waits for it, then takes
+    // back what it queued (campaigns.ts withdrawQueued); else the run's messages went out anyway.
+    const sending = await tx
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.status, 'sending'))
+      .for('share')
     if (sending.length === 0) return { enqueued: 0, completed: 0 }
     const senders = [...new Set(sending.map((c) => c.senderEmail.toLowerCase()))]
     const related = await tx

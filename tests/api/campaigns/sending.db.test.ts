@@ -4,6 +4,7 @@ import { claimImport, runImport, storeImport } from '../../../api/campaigns/impo
 import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { openDatabase } from '../../../api/db/client.ts'
+import { newId } from '../../../api/ids.ts'
 import {
   campaignRecipients,
   campaigns,
@@ -16,6 +17,7 @@ import type { Db } from '../../../api/db/client.ts'
 import { readStoredSenderSettings, saveSenderSettings } from '../../../api/email/sender.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { testEngine } from '../../db-fixtures.ts'
+import { eventually } from '../../eventually.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
@@ -359,5 +361,51 @@ describe.skipIf(!url)('two processes sharing one PostgreSQL', async () => {
     // And each outbox row belongs to exactly one recipient.
     const outboxIds = new Set(queued.map((r) => r.outboxId))
     expect(outboxIds.size).toBe(queued.length)
+  })
+
+  it('let a pause during a scheduler run take back what the run queued', async () => {
+    const campaign = await sendingCampaign(people(3, 'midrun'), {
+      senderEmail: 'midrun@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const [first] = await recipientsOf(campaign.id)
+    // Sessions of this database waiting for a lock.
+    const waits = async () =>
+      (
+        (await db.execute(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        )) as unknown as { rows: Array<{ n: number }> }
+      ).rows[0]!.n
+    // Another transaction holds the first recipient's outbox key: the run stops there, midway.
+    const held = Promise.withResolvers<void>()
+    const release = Promise.withResolvers<void>()
+    const holder = db
+      .transaction(async (tx) => {
+        await tx
+          .insert(outbox)
+          .values({ id: newId(), kind: 'email', payload: {}, dedupeKey: `outreach:${first!.id}` })
+        held.resolve()
+        await release.promise
+        tx.rollback()
+      })
+      .catch(() => {})
+    await held.promise
+    const run = enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    await eventually(async () => (await waits()) >= 1)
+    // The pause comes while the run is under way; it may wait for the run, not be undone by it.
+    const pause = changeCampaignStatus(db, env, actor, campaign.id, 'pause', ctx.clock.now())
+    let paused = false
+    void pause.finally(() => (paused = true))
+    await eventually(async () => paused || (await waits()) >= 2)
+    release.resolve()
+    await Promise.all([holder, run])
+    expect(await pause).toMatchObject({ ok: true, campaign: { status: 'paused' } })
+    const rows = await recipientsOf(campaign.id)
+    expect(rows.map((r) => [r.status, r.outboxId])).toEqual([
+      ['pending', null],
+      ['pending', null],
+      ['pending', null],
+    ])
   })
 })
