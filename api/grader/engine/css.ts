@@ -1,5 +1,8 @@
 // Just enough CSS reading for the grader: which fonts and imported sheets a stylesheet pulls in,
 // and the font sizes it declares (the legibility estimate without a browser).
+// Every expression here runs on fetched text on the main event loop, so each must stay linear: no
+// run that can be rescanned from every start position (a `[^{}]+{` over text without braces), and
+// no two adjacent quantifiers over the same characters (`\s*([^)]*?)\s*`, cubic on whitespace).
 
 export function stripComments(css: string): string {
   return css.replace(/\/\*[\s\S]*?\*\//g, '')
@@ -18,9 +21,9 @@ function resolve(raw: string, base: string): string | null {
 /** Stylesheets pulled in with `@import url(...)` or `@import "..."`. */
 export function findImports(css: string, base: string): string[] {
   const found: string[] = []
-  const pattern = /@import\s+(?:url\(\s*([^)]*?)\s*\)|(['"])(.*?)\2)/gi
+  const pattern = /@import\s+(?:url\(([^()]*)\)|"([^"\n]*)"|'([^'\n]*)')/gi
   for (const match of stripComments(css).matchAll(pattern)) {
-    const url = resolve(match[1] ?? match[3] ?? '', base)
+    const url = resolve(match[1] ?? match[2] ?? match[3] ?? '', base)
     if (url !== null) found.push(url)
   }
   return found
@@ -33,9 +36,9 @@ export function findImports(css: string, base: string): string[] {
  */
 export function findFontUrls(css: string, base: string): string[] {
   const found: string[] = []
-  for (const block of stripComments(css).matchAll(/@font-face\s*{([^}]*)}/gi)) {
+  for (const block of stripComments(css).matchAll(/@font-face\s*{([^{}]*)}/gi)) {
     const src = /(?:^|;)\s*src\s*:([^;]*)/i.exec(block[1] ?? '')
-    const first = /url\(\s*([^)]*?)\s*\)/i.exec(src?.[1] ?? '')
+    const first = /url\(([^()]*)\)/i.exec(src?.[1] ?? '')
     const url = first?.[1] === undefined ? null : resolve(first[1], base)
     if (url !== null) found.push(url)
   }
@@ -117,7 +120,7 @@ function sizeFromShorthand(value: string): string | null {
 function withoutPrintRules(css: string): string {
   let out = ''
   let i = 0
-  const pattern = /@media\s+print\b[^{]*{/gi
+  const pattern = /@media\s+print\b[^{};@]*{/gi
   for (let match = pattern.exec(css); match !== null; match = pattern.exec(css)) {
     out += css.slice(i, match.index)
     let depth = 1
@@ -155,7 +158,7 @@ export function collectFontSizes(sheets: string[], styleAttributes: string[]): F
   }
   for (const sheet of sheets) {
     const css = withoutPrintRules(stripComments(sheet))
-    for (const rule of css.matchAll(/([^{}]+){([^{}]*)}/g)) {
+    for (const rule of css.matchAll(/(?<=^|[{}])([^{}]+){([^{}]*)}/g)) {
       const selector = (rule[1] ?? '').trim()
       if (selector.startsWith('@font-face')) continue
       for (const decl of (rule[2] ?? '').matchAll(/(?:^|;)\s*(font-size|font)\s*:\s*([^;]+)/gi)) {
