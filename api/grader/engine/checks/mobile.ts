@@ -14,18 +14,42 @@ export type ViewportMeta = {
   content: string | null
 }
 
-/** Reads `<meta name="viewport">` as browsers do: comma- or semicolon-separated key=value pairs. */
+const VIEWPORT_SEPARATORS = ' \t\n\r,;='
+
+/**
+ * The key=value pairs of a viewport meta's content, split as browsers split them (Blink's
+ * HTMLMetaElement::ParseContentAttribute, the css-viewport parsing algorithm): keys and values
+ * end at whitespace, a comma, a semicolon or "=", so `width=device-width initial-scale=1` is
+ * two properties, and spaces around "=" are allowed.
+ */
+function viewportProperties(content: string): Map<string, string> {
+  const text = content.toLowerCase()
+  const separator = (i: number) => i >= text.length || VIEWPORT_SEPARATORS.includes(text[i] ?? '')
+  const props = new Map<string, string>()
+  let i = 0
+  while (i < text.length) {
+    while (i < text.length && separator(i)) i++
+    const keyStart = i
+    while (!separator(i)) i++
+    const key = text.slice(keyStart, i)
+    // On to the "=", but not past a comma: `width, initial-scale=1` gives width no value.
+    while (i < text.length && text[i] !== '=' && text[i] !== ',') i++
+    while (i < text.length && text[i] !== ',' && separator(i)) i++
+    const valueStart = i
+    while (!separator(i)) i++
+    if (key !== '') props.set(key, text.slice(valueStart, i))
+  }
+  return props
+}
+
+/** Reads `<meta name="viewport">` as browsers do (see viewportProperties). */
 export function readViewport(site: SiteData): ViewportMeta {
   const meta = site.page.metas.find((m) => m.name === 'viewport')
   if (meta === undefined) {
     return { hasViewportTag: false, isMobileOptimized: false, zoomDisabled: false, content: null }
   }
   const content = meta.content ?? ''
-  const props = new Map<string, string>()
-  for (const pair of content.split(/[,;]/)) {
-    const [key, value] = pair.split('=').map((s) => s.trim().toLowerCase())
-    if (key !== undefined && key !== '') props.set(key, value ?? '')
-  }
+  const props = viewportProperties(content)
   const width = props.get('width')
   const validWidth =
     width !== undefined &&

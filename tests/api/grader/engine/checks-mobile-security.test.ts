@@ -39,6 +39,11 @@ describe('viewport', () => {
   it('passes width=device-width', async () => {
     expect(checkOf(await collectFrom(stage, page('seo-pass.html')), 'viewport').score).toBe(1)
   })
+  it('reads whitespace between properties as browsers do (Chrome and Lighthouse pass it)', async () => {
+    const site = await collectFrom(stage, page('viewport-space-separated.html'))
+    expect(checkOf(site, 'viewport').score).toBe(1)
+    expect(checkOf(site, 'font-size').score).toBe(1)
+  })
   it.each(['viewport-missing.html', 'viewport-no-width.html'])('fails %s', async (path) => {
     expect(checkOf(await collectFrom(stage, page(path)), 'viewport').score).toBe(0)
   })
