@@ -72,6 +72,7 @@ export type PageFacts = {
   totals: { anchors: number; images: number; scripts: number }
 }
 
+const HTML_NAMESPACE = 'http://www.w3.org/1999/xhtml'
 const MAX_ANCHORS = 5_000
 const MAX_IMAGES = 2_000
 const MAX_SCRIPTS = 500
@@ -230,7 +231,9 @@ export function extractPageFacts(
   }
 
   const lang = elements('html')[0]?.attribs.lang?.trim() || null
-  const titleElement = elements('title')[0]
+  // document.title's element: the first <title> in the HTML namespace. An inline SVG icon's
+  // <title> (in the body, common on pages with no title of their own) is not the page's.
+  const titleElement = elements('title').find((el) => el.namespace === HTML_NAMESPACE)
   const title = titleElement === undefined ? null : collapse($(titleElement).text())
 
   const metas: MetaFact[] = []

@@ -63,11 +63,14 @@ describe('document-title', () => {
   it('passes a page with a title', async () => {
     expect((await verdict(page('seo-pass.html'), 'document-title')).score).toBe(1)
   })
-  it.each(['no-title.html', 'empty-title.html'])('fails %s', async (path) => {
-    const result = await verdict(page(path), 'document-title')
-    expect(result.score).toBe(0)
-    expect(result.fix).not.toBe('')
-  })
+  it.each(['no-title.html', 'empty-title.html', 'no-title-svg-icon.html'])(
+    'fails %s',
+    async (path) => {
+      const result = await verdict(page(path), 'document-title')
+      expect(result.score).toBe(0)
+      expect(result.fix).not.toBe('')
+    },
+  )
 })
 
 describe('meta-description', () => {
