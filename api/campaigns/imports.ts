@@ -141,17 +141,26 @@ function readHeader(
   return mapped.ok ? { ok: true, columns: mapped.columns, delimiter } : mapped
 }
 
-export async function findImport(db: Db, id: string): Promise<CampaignImport | null> {
+/**
+ * An import as people see it: not its file (up to 20 MB, read again on every poll of the progress
+ * page otherwise) nor the process holding it.
+ */
+const { content: _content, lockedBy: _lockedBy, ...shownColumns } = getTableColumns(campaignImports)
+export type ImportShown = Omit<CampaignImport, 'content' | 'lockedBy'>
+
+export async function findImport(db: Db, id: string): Promise<ImportShown | null> {
   if (!/^[0-9a-f-]{36}$/.test(id)) return null
-  const [row] = await db.select().from(campaignImports).where(eq(campaignImports.id, id))
+  const [row] = await db
+    .select(shownColumns)
+    .from(campaignImports)
+    .where(eq(campaignImports.id, id))
   return row ?? null
 }
 
-/** The campaign's imports, newest first, without their files or the process holding them. */
-export async function listImports(db: Db, campaignId: string) {
-  const { content: _content, lockedBy: _lockedBy, ...columns } = getTableColumns(campaignImports)
+/** The campaign's imports, newest first (as findImport shows them). */
+export async function listImports(db: Db, campaignId: string): Promise<ImportShown[]> {
   return db
-    .select(columns)
+    .select(shownColumns)
     .from(campaignImports)
     .where(eq(campaignImports.campaignId, campaignId))
     .orderBy(desc(campaignImports.createdAt))

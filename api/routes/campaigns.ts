@@ -265,8 +265,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     const campaign = await readable(c)
     const job = await findImport(c.var.db, c.req.param('importId'))
     if (!job || job.campaignId !== campaign.id) fail(404, 'not_found', 'There is no such import.')
-    const { content: _content, lockedBy: _lockedBy, ...rest } = job
-    return c.json({ import: rest, errors: await importErrors(c.var.db, job.id, 100) })
+    return c.json({ import: job, errors: await importErrors(c.var.db, job.id, 100) })
   })
 
   .get('/:id/imports/:importId/errors.csv', async (c) => {

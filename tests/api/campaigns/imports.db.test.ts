@@ -361,12 +361,16 @@ describe('importing prospects', () => {
         chunkRows: 3,
       }),
     ).toBe('done')
-    expect(await findImport(db, stored.importId)).toMatchObject({
+    const shown = await findImport(db, stored.importId)
+    expect(shown).toMatchObject({
       imported: 10,
       duplicates: 1,
       processedRows: 11,
       totalRows: 11,
     })
+    // What the progress page polls every second or two: never the file, nor who holds it.
+    expect(shown).not.toHaveProperty('content')
+    expect(shown).not.toHaveProperty('lockedBy')
   })
 
   it.skipIf(ctx.database.engine !== 'postgres')(
