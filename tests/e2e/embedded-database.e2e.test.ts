@@ -125,7 +125,7 @@ async function tables(db: Db): Promise<Record<string, string[]>> {
 
 // Each test starts servers and command-line tools as processes of their own (27 s for the
 // user:add one alone on a quiet 2-core machine): a budget for a loaded machine, not a timing claim.
-describe.skipIf(!built)('the embedded database has one owner', { timeout: 120_000 }, () => {
+describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_000 }, () => {
   it('refuses a second server on the same data directory, naming the first one, and writes nothing', async () => {
     const dataDir = await newDataDir()
     const server = await serve(dataDir)

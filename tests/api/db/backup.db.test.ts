@@ -33,7 +33,9 @@ async function everyTable(db: Db): Promise<Record<string, string[]>> {
   return out
 }
 
-describe('db:backup and db:restore', () => {
+// Seeding the demo, backing it up and restoring it into a second database is seconds of CPU on a
+// quiet machine; the budget is for a loaded one (it ran out at 30 s with the CPUs shared 5 ways).
+describe('db:backup and db:restore', { timeout: 120_000 }, () => {
   const file = join(dir, 'seeded.backup')
 
   it('round-trips a seeded database: every table, row for row, into a new data directory', async () => {
