@@ -30,6 +30,7 @@ import { pruneWebhookHistory } from './integrations/webhooks.ts'
 import { pruneGraderReports } from './grader/reports.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
 import { pruneRateLimits } from './rate-limits.ts'
+import { pruneFormFlashes } from './http/form-flash.ts'
 
 export interface BackgroundOptions {
   /** Send email here; default OUTBOX_WORKER (a web process may leave sending to `npm run worker`). */
@@ -113,11 +114,13 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
     .returning({ id: clickEvents.id })
   const graderReports = await pruneGraderReports(deps.db, now)
   const webhookEvents = await pruneWebhookHistory(deps.db, now)
+  const formFlashes = await pruneFormFlashes(deps.db, now)
   return {
     sessions,
     idempotencyKeys: keys.length,
     graderReports,
     webhookEvents,
+    formFlashes,
     networkDataForgotten: forms.length + clicks.length,
   }
 }

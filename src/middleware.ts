@@ -1,7 +1,7 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { secureCookies } from '#api/http/cookies.ts'
-import { clearedFormFlashCookie, FORM_FLASH_COOKIE, readFormFlash } from '#api/http/form-flash.ts'
+import { clearedFormFlashCookie, FORM_FLASH_COOKIE, takeFormFlash } from '#api/http/form-flash.ts'
 import { FIRST_TOUCH_COOKIE, firstTouchCookie, firstTouchOf } from '#api/leads/first-touch.ts'
 import {
   clearedSessionCookie,
@@ -43,7 +43,14 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
   ctx.locals.formFlash = null
   if (isApp && ctx.cookies.has(FORM_FLASH_COOKIE)) {
     const header = ctx.request.headers.get('cookie')
-    ctx.locals.formFlash = readFormFlash(deps.secret, header, path, ctx.locals.user!.id, now)
+    ctx.locals.formFlash = await takeFormFlash(
+      deps.db,
+      deps.secret,
+      header,
+      path,
+      ctx.locals.user!.id,
+      now,
+    )
     setCookies.push(clearedFormFlashCookie(path, secure))
   }
   // First-touch attribution: the first page view that carries UTM parameters sets fd_ft.

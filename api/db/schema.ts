@@ -58,6 +58,22 @@ export const sessions = pgTable(
   (t) => [index('sessions_user_idx').on(t.userId)],
 )
 
+/**
+ * A refused plain form's values too long for its cookie (a campaign's message, a long note): the
+ * cookie names the row, the page takes it once (api/http/form-flash.ts). Pruned after an hour.
+ */
+export const formFlashes = pgTable('form_flashes', {
+  id: text('id').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  /** What was typed and each field's problem: { values, fields }. */
+  flash: jsonb('flash')
+    .$type<{ values: Record<string, string>; fields: Record<string, string> }>()
+    .notNull(),
+  createdAt: createdAt(),
+})
+
 /** One-time links: first-admin setup, invitations, password resets. Only the hash is stored. */
 export const userTokens = pgTable('user_tokens', {
   id: text('id').primaryKey(),

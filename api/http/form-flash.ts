@@ -1,18 +1,23 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { and, eq, lt } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { formFlashes } from '../db/schema.ts'
+import { newId } from '../ids.ts'
 import { readCookie } from './cookies.ts'
 
 // What a refused plain form (JavaScript off) had typed, carried back to its page. The 303 back
 // sets a short-lived cookie scoped to that page's path — never the URL, which ends up in
 // histories, logs and Referer headers — and the page fills its form from it once (the
 // middleware reads and clears it), with each field's problem beside the field. Signed, for one
-// person, for a minute; passwords and tokens are never carried.
+// person, for a minute; passwords and tokens are never carried. What would not fit in a cookie
+// (a campaign's 20,000-character message) waits in the database instead, the cookie naming it.
 
 export const FORM_FLASH_COOKIE = 'fd_form'
 /** How long the values wait for the page (the browser follows the 303 at once). */
 export const FORM_FLASH_MAX_AGE_S = 60
 /**
- * What a cookie may hold, well under the 4 KB browsers keep: the longest values are left out
- * (they come back empty) when everything typed would not fit.
+ * What a cookie may hold, well under the 4 KB browsers keep. When everything typed would not
+ * fit, it waits in form_flashes (for a signed-in person); else the longest values are left out.
  */
 const MAX_COOKIE_VALUE = 3_600
 /** Fields never carried back, whatever the form. */
@@ -32,6 +37,24 @@ interface Payload extends FormFlash {
   path: string
   userId: string | null
   at: number
+  /** The form_flashes row holding the values and problems (then empty here). */
+  ref?: string
+}
+
+/** Values too long for the cookie, to be kept in form_flashes under `id` (which the cookie names). */
+export interface StoredFormFlash {
+  id: string
+  userId: string
+  values: Record<string, string>
+  fields: Record<string, string>
+}
+
+export interface FormFlashOptions {
+  /**
+   * Keeps what would not fit in the cookie (only for a signed-in person): without it the
+   * longest values are left out.
+   */
+  store?: (flash: StoredFormFlash) => void
 }
 
 function sign(secret: string, body: string): string {
@@ -47,6 +70,7 @@ export function formFlashCookie(
   flash: FormFlash & { path: string; userId: string | null },
   now: Date,
   secure: boolean,
+  options: FormFlashOptions = {},
 ): string | null {
   // The path goes into the cookie's attributes: only plain path characters.
   if (!/^\/[\w\-./~%]*$/.test(flash.path)) return null
@@ -54,13 +78,19 @@ export function formFlashCookie(
   for (const [name, value] of Object.entries(flash.values))
     if (typeof value === 'string' && value !== '' && !SECRET_FIELD.test(name)) values[name] = value
   if (Object.keys(values).length === 0 && Object.keys(flash.fields).length === 0) return null
-  const encode = () => {
-    const payload: Payload = { ...flash, values, at: now.getTime() }
+  const encode = (extra: Partial<Payload> = {}) => {
+    const payload: Payload = { ...flash, values, at: now.getTime(), ...extra }
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
     return `${body}.${sign(secret, body)}`
   }
   let value = encode()
-  // Too much to carry: the longest values stay behind, the rest come back.
+  if (value.length > MAX_COOKIE_VALUE && options.store && flash.userId !== null) {
+    // Too much to carry: it waits in the database, the cookie names it.
+    const id = newId(now.getTime())
+    options.store({ id, userId: flash.userId, values, fields: flash.fields })
+    value = encode({ values: {}, fields: {}, ref: id })
+  }
+  // Too much to carry and nowhere to keep it: the longest values stay behind, the rest come back.
   const byLength = Object.keys(values).sort((a, b) => values[b]!.length - values[a]!.length)
   while (value.length > MAX_COOKIE_VALUE && byLength.length > 0) {
     delete values[byLength.shift()!]
@@ -89,9 +119,54 @@ export function clearedFormFlashCookie(path: string, secure: boolean): string {
   ].join('; ')
 }
 
+/** Keeps values too long for their cookie; the row is taken by takeFormFlash. */
+export async function storeFormFlash(db: Db, flash: StoredFormFlash, now: Date): Promise<void> {
+  await db.insert(formFlashes).values({
+    id: flash.id,
+    userId: flash.userId,
+    flash: { values: flash.values, fields: flash.fields },
+    createdAt: now,
+  })
+}
+
+/** Rows older than this are pruned (a page takes its row within FORM_FLASH_MAX_AGE_S). */
+export const FORM_FLASH_KEEP_MS = 60 * 60 * 1000
+
+export async function pruneFormFlashes(db: Db, now: Date): Promise<number> {
+  const gone = await db
+    .delete(formFlashes)
+    .where(lt(formFlashes.createdAt, new Date(now.getTime() - FORM_FLASH_KEEP_MS)))
+    .returning({ id: formFlashes.id })
+  return gone.length
+}
+
+/**
+ * What the page at `path` gets back for the signed-in `userId` (readFormFlash), the values kept
+ * in the database taken from there, once.
+ */
+export async function takeFormFlash(
+  db: Db,
+  secret: string,
+  cookieHeader: string | null,
+  path: string,
+  userId: string | null,
+  now: Date,
+): Promise<FormFlash | null> {
+  const flash = readFormFlash(secret, cookieHeader, path, userId, now)
+  if (flash === null || flash.ref === undefined) return flash
+  if (userId === null) return null
+  // The cookie's signed age and person were checked by readFormFlash.
+  const [row] = await db
+    .delete(formFlashes)
+    .where(and(eq(formFlashes.id, flash.ref), eq(formFlashes.userId, userId)))
+    .returning({ flash: formFlashes.flash })
+  return row ? { action: flash.action, ...row.flash } : null
+}
+
 /**
  * The values carried back to the page at `path` for the signed-in `userId`, from the request's
- * Cookie header; null when there are none, or they are forged, stale or someone else's.
+ * Cookie header; null when there are none, or they are forged, stale or someone else's. `ref`
+ * names the form_flashes row holding them when they did not fit (takeFormFlash reads it).
  */
 export function readFormFlash(
   secret: string,
@@ -99,7 +174,7 @@ export function readFormFlash(
   path: string,
   userId: string | null,
   now: Date,
-): FormFlash | null {
+): (FormFlash & { ref?: string }) | null {
   const raw = readCookie(cookieHeader, FORM_FLASH_COOKIE)
   if (!raw) return null
   const dot = raw.lastIndexOf('.')
@@ -117,7 +192,12 @@ export function readFormFlash(
   const age = now.getTime() - payload.at
   if (payload.path !== path || payload.userId !== userId) return null
   if (!(age >= 0 && age <= FORM_FLASH_MAX_AGE_S * 1000)) return null
-  return { action: payload.action, values: payload.values, fields: payload.fields }
+  return {
+    action: payload.action,
+    values: payload.values,
+    fields: payload.fields,
+    ...(typeof payload.ref === 'string' ? { ref: payload.ref } : {}),
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ClientErrorStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
 import type { AppEnv } from './app-env.ts'
 import { safeNextPath, secureCookies } from './cookies.ts'
-import { formFlashCookie } from './form-flash.ts'
+import { formFlashCookie, storeFormFlash } from './form-flash.ts'
 import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from './input.ts'
 
 // The one form-or-JSON edge. An action takes a JSON body (API clients, the enhanced pages) or a
@@ -95,6 +95,16 @@ export function respond(
 
 // The fields of each plain form read by readInput, kept for its refusal.
 const postedForms = new WeakMap<Request, Record<string, unknown>>()
+// A refusal's values kept in the database (too long for the cookie), being written.
+const flashWrites = new WeakMap<Request, Promise<void>>()
+
+/**
+ * Resolves once what this request's refusal keeps for its page is written: the app's first
+ * middleware waits for it, so the page the 303 leads to finds it.
+ */
+export function refusalWritten(request: Request): Promise<void> {
+  return flashWrites.get(request) ?? Promise.resolve()
+}
 
 /**
  * 303 back with ?error=, and the form's values (and `fields`' problems) for the page of the app
@@ -116,11 +126,21 @@ function refuseForm(
     const values = Object.fromEntries(
       Object.entries(posted).filter((e): e is [string, string] => typeof e[1] === 'string'),
     )
+    const now = deps.now()
     const cookie = formFlashCookie(
       deps.secret,
       { action: c.req.path, values, fields, path, userId: user?.id ?? null },
-      deps.now(),
+      now,
       secureCookies(deps.env),
+      {
+        store: (stored) =>
+          flashWrites.set(
+            c.req.raw,
+            storeFormFlash(deps.db, stored, now).catch((err: unknown) =>
+              deps.logger.error('refused form not kept', { err, path }),
+            ),
+          ),
+      },
     )
     if (cookie) c.header('Set-Cookie', cookie, { append: true })
   }

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest'
 import {
   clickEvents,
   graderReports,
+  formFlashes,
   idempotencyKeys,
   rateLimitHits,
   sessions,
   submissions,
 } from '../../api/db/schema.ts'
 import { pruneExpired, startMaintenance } from '../../api/background.ts'
+import { FORM_FLASH_KEEP_MS } from '../../api/http/form-flash.ts'
 import {
   ANALYZE_MIN_GROWTH_PAGES,
   analyzeGrown,
@@ -112,7 +114,22 @@ describe('housekeeping', () => {
       .insert(idempotencyKeys)
       .values([key('old', IDEMPOTENCY_KEEP_MS + 1000), key('recent', DAY)])
 
-    expect(await pruneExpired(ctx.deps, now)).toMatchObject({ sessions: 1, idempotencyKeys: 1 })
+    const flash = (id: string, age: number) => ({
+      id,
+      userId: user.id,
+      flash: { values: { note: 'long' }, fields: {} },
+      createdAt: new Date(now.getTime() - age),
+    })
+    await db
+      .insert(formFlashes)
+      .values([flash('flash-old', FORM_FLASH_KEEP_MS + 1000), flash('flash-recent', 1000)])
+
+    expect(await pruneExpired(ctx.deps, now)).toMatchObject({
+      sessions: 1,
+      idempotencyKeys: 1,
+      formFlashes: 1,
+    })
+    expect((await db.select().from(formFlashes)).map((r) => r.id)).toEqual(['flash-recent'])
     expect((await db.select({ id: sessions.id }).from(sessions)).map((s) => s.id)).toEqual([
       live.id,
     ])

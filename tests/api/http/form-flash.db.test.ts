@@ -4,6 +4,8 @@ import {
   formFlashCookie,
   formRefill,
   readFormFlash,
+  takeFormFlash,
+  type StoredFormFlash,
 } from '../../../api/http/form-flash.ts'
 import { readCookie } from '../../../api/http/cookies.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
@@ -199,6 +201,45 @@ describe('a refused new campaign', () => {
   })
 })
 
+describe('a refused form too long for a cookie', () => {
+  it('keeps a long message in the database for the page, once, and only for its author', async () => {
+    const sdr = await signedInAs(ctx, 'sdr')
+    const other = await signedInAs(ctx, 'sdr')
+    // 5,000 characters of Japanese: 15,000 bytes of UTF-8, far past what a cookie holds (and,
+    // percent-encoded, most of the 64 KiB a form post may carry).
+    const message =
+      `こんにちは {{firstName}}、${'ロボットについての短いお知らせです。'.repeat(300)}`.slice(
+        0,
+        5_000,
+      )
+    const typed = {
+      name: 'Q1 robotics, long',
+      senderName: 'Sam',
+      senderEmail: 'sam@frontdoor.example',
+      subjectTemplate: 'Hello {{firstName}}',
+      bodyTemplate: message,
+      ratePerHour: '40',
+      windowStartHour: '9',
+      windowEndHour: '17',
+      timezone: 'Mars/Olympus_Mons',
+    }
+    const res = await ctx.app.request('/api/campaigns', form(typed, { cookie: sdr.cookie }))
+    expect(res.status).toBe(303)
+    const { header, cookie } = flashOf(res)
+    expect(header.length).toBeLessThan(4_000)
+    const take = (userId: string) =>
+      takeFormFlash(db, secret, cookie, '/app/campaigns/new', userId, ctx.deps.now())
+    // Someone else's session with the same cookie gets nothing, and leaves it for its author.
+    expect(await take(other.user.id)).toBeNull()
+    expect(await take(sdr.user.id)).toEqual({
+      action: '/api/campaigns',
+      values: typed,
+      fields: { timezone: expect.stringMatching(/IANA time zone/) },
+    })
+    expect(await take(sdr.user.id)).toBeNull()
+  })
+})
+
 describe('the cookie', () => {
   const now = new Date('2026-12-05T10:00:00Z')
   const base = { action: '/api/x', fields: {}, path: '/app/x', userId: 'u1' }
@@ -216,6 +257,31 @@ describe('the cookie', () => {
     expect(header).toContain('Secure')
     const flash = readFormFlash('k', header.split(';')[0]!, '/app/x', 'u1', now)
     expect(flash!.values).toEqual({ name: 'Ann' })
+  })
+
+  it('names a stored row instead of carrying what would not fit, when it may store it', () => {
+    const kept: StoredFormFlash[] = []
+    const values = { note: 'ü'.repeat(4_000), email: 'ann@example.com' }
+    const fields = { email: 'Taken.' }
+    const header = formFlashCookie('k', { ...base, values, fields }, now, false, {
+      store: (flash) => kept.push(flash),
+    })!
+    expect(header.length).toBeLessThan(4_000)
+    expect(kept).toEqual([{ id: expect.any(String), userId: 'u1', values, fields }])
+    expect(readFormFlash('k', header.split(';')[0]!, '/app/x', 'u1', now)).toEqual({
+      action: '/api/x',
+      values: {},
+      fields: {},
+      ref: kept[0]!.id,
+    })
+    // Nobody signed in: nothing is stored, the longest values stay behind.
+    const anonymous = formFlashCookie('k', { ...base, userId: null, values, fields }, now, false, {
+      store: (flash) => kept.push(flash),
+    })!
+    expect(kept).toHaveLength(1)
+    expect(readFormFlash('k', anonymous.split(';')[0]!, '/app/x', null, now)!.values).toEqual({
+      email: 'ann@example.com',
+    })
   })
 
   it('leaves the longest values behind when everything would not fit, keeping the rest', () => {
