@@ -67,6 +67,8 @@ export type PageFacts = {
   iframes: string[]
   /** http: URLs of subresources (scripts, styles, images, frames, media). */
   insecureReferences: Array<{ url: string; element: string }>
+  /** Content of each `<meta http-equiv="Content-Security-Policy">` in <head> (ignored elsewhere). */
+  contentSecurityPolicies: string[]
   /** DOM fingerprints of site builders and frameworks (for platform detection). */
   markers: string[]
   totals: { anchors: number; images: number; scripts: number }
@@ -154,6 +156,7 @@ export function parseLinkHeader(value: string, base: string): LinkFact[] {
 const INTERESTING = [
   'title',
   'meta[name]',
+  'meta[http-equiv]',
   'link',
   'base[href]',
   'a',
@@ -237,7 +240,17 @@ export function extractPageFacts(
   const title = titleElement === undefined ? null : collapse($(titleElement).text())
 
   const metas: MetaFact[] = []
+  const contentSecurityPolicies: string[] = []
   for (const el of elements('meta')) {
+    const httpEquiv = el.attribs['http-equiv']?.trim().toLowerCase()
+    // A browser applies a policy from <meta> only when the element is a child of <head>.
+    if (
+      httpEquiv === 'content-security-policy' &&
+      el.attribs.content !== undefined &&
+      $(el).parent('head').length > 0
+    ) {
+      contentSecurityPolicies.push(el.attribs.content)
+    }
     if (el.attribs.name === undefined) continue
     metas.push({ name: el.attribs.name.trim().toLowerCase(), content: el.attribs.content ?? null })
   }
@@ -377,6 +390,7 @@ export function extractPageFacts(
     styleAttributes,
     iframes,
     insecureReferences,
+    contentSecurityPolicies,
     markers: [...markers],
     totals: {
       anchors: anchorElements.length,

@@ -9,7 +9,7 @@ import { BANDS, SEO_CAP_WHEN_NOT_INDEXABLE } from './scoring.ts'
 // Bump the version whenever a weight, curve or rule changes: stored reports carry the version
 // they were graded under.
 
-export const GRADER_RUBRIC_VERSION = '1.0.0'
+export const GRADER_RUBRIC_VERSION = '1.1.0'
 
 export const CHECKS: readonly CheckDefinition[] = [
   ...PERFORMANCE_CHECKS,

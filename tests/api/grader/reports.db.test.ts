@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { contacts, graderReports, graderUnlocks } from '../../../api/db/schema.ts'
 import type { GradeResult } from '../../../api/grader/engine/grade.ts'
+import { GRADER_RUBRIC_VERSION } from '../../../api/grader/engine/rubric.ts'
 import { startGraderJobs } from '../../../api/grader/jobs.ts'
 import {
   categoryReports,
@@ -282,7 +283,7 @@ describe('the grading queue', () => {
     expect(row).toMatchObject({
       status: 'done',
       band: 'F',
-      rubricVersion: '1.0.0',
+      rubricVersion: GRADER_RUBRIC_VERSION,
       leaseUntil: null,
     })
     const result = resultOf(row) as GradeResult

@@ -10,6 +10,7 @@ import {
   submissions,
 } from '../../../api/db/schema.ts'
 import type { GradeResult } from '../../../api/grader/engine/grade.ts'
+import { GRADER_RUBRIC_VERSION } from '../../../api/grader/engine/rubric.ts'
 import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
 import { FORM_TOKEN_MAX_USES } from '../../../api/leads/form-tokens.ts'
@@ -68,7 +69,7 @@ describe('POST /api/grader', () => {
     expect(row.total).toBeGreaterThanOrEqual(90)
     expect(row.band).toBe('A')
     expect(row.platform).toBe('Astro')
-    expect(row.rubricVersion).toBe('1.0.0')
+    expect(row.rubricVersion).toBe(GRADER_RUBRIC_VERSION)
     const { body } = await getReport(ctx, id)
     expect(body.report.teaser.total).toBe(row.total)
     expect(body.report.teaser.categories.map((c: { id: string }) => c.id)).toEqual([

@@ -1,4 +1,5 @@
 import { vulnerabilitiesOf, RETIRE_SNAPSHOT } from '../js-libraries.ts'
+import type { SiteData } from '../site-data.ts'
 import type { CheckDefinition, EvidenceItem } from './check.ts'
 
 // Security, 10 points: transport security and known-vulnerable libraries. Response headers such
@@ -128,6 +129,28 @@ const hsts: CheckDefinition = {
   },
 }
 
+const UPGRADE_DIRECTIVE = 'upgrade-insecure-requests'
+
+/** Whether one serialized policy has a directive of that name (CSP: split on ";", name any case). */
+function policyHasDirective(policy: string, name: string): boolean {
+  return policy.split(';').some((d) => d.trim().split(/\s+/)[0]?.toLowerCase() === name)
+}
+
+/**
+ * Whether the page's enforced Content-Security-Policy tells the browser to fetch http:
+ * subresources over https instead: the header (a comma-separated list of policies) or a
+ * <meta http-equiv> in <head>. Report-Only policies do not upgrade, so they are not read.
+ */
+function upgradesInsecureRequests(site: SiteData): boolean {
+  const header = site.headers['content-security-policy'] ?? ''
+  return (
+    header.split(',').some((policy) => policyHasDirective(policy, UPGRADE_DIRECTIVE)) ||
+    site.page.contentSecurityPolicies.some((policy) =>
+      policyHasDirective(policy, UPGRADE_DIRECTIVE),
+    )
+  )
+}
+
 const mixedContent: CheckDefinition = {
   id: 'mixed-content',
   category: 'security',
@@ -136,7 +159,7 @@ const mixedContent: CheckDefinition = {
   passTitle: 'No insecure subresources',
   failTitle: 'Loads subresources over insecure HTTP',
   scoring:
-    'An https page referencing scripts, styles, images, fonts, frames or media over http → 0, otherwise 1; an http page: not applicable.',
+    'An https page referencing scripts, styles, images, fonts, frames or media over http → 0, unless its Content-Security-Policy (header, or <meta> in <head>) has upgrade-insecure-requests, so browsers fetch them over https → 1; no http references → 1; an http page: not applicable.',
   lighthouse: 'is-on-https',
   fix: 'Reference every script, stylesheet, image, font and frame with https:// (or a relative URL).',
   run(site) {
@@ -147,12 +170,16 @@ const mixedContent: CheckDefinition = {
     for (const r of site.resources) {
       if (r.url.startsWith('http:') && !insecure.has(r.url)) insecure.set(r.url, r.type)
     }
-    return {
-      score: insecure.size === 0 ? 1 : 0,
-      summary:
-        insecure.size === 0 ? 'Every subresource uses HTTPS' : `${insecure.size} insecure URL(s)`,
-      items: [...insecure].slice(0, 20).map(([url, element]) => ({ url, element })),
+    const items = [...insecure].slice(0, 20).map(([url, element]) => ({ url, element }))
+    if (insecure.size === 0) return { score: 1, summary: 'Every subresource uses HTTPS', items }
+    if (upgradesInsecureRequests(site)) {
+      return {
+        score: 1,
+        summary: `${insecure.size} http URL(s), fetched over HTTPS: the Content-Security-Policy has upgrade-insecure-requests`,
+        items,
+      }
     }
+    return { score: 0, summary: `${insecure.size} insecure URL(s)`, items }
   },
 }
 

@@ -219,6 +219,29 @@ describe('mixed-content', () => {
       checkOf(await collectFrom(stage, page('seo-pass.html')), 'mixed-content').score,
     ).toBeNull()
   })
+  // Browsers fetch the http: references over https then, so Lighthouse sees no mixed content.
+  it.each(['mixed-upgrade-header.html', 'mixed-upgrade-meta.html'])(
+    'passes an https page whose Content-Security-Policy has upgrade-insecure-requests (%s)',
+    async (path) => {
+      const result = checkOf(
+        await collectFrom(stage, stage.tlsUrl(fixtureHost('pages'), `/${path}`)),
+        'mixed-content',
+      )
+      expect(result.score).toBe(1)
+      expect(result.evidence.summary).toMatch(/upgrade-insecure-requests/)
+      expect(result.evidence.items).toEqual([
+        { url: `http://pages.frontdoor-fixture.com:${stage.port}/img/chart.svg`, element: 'img' },
+      ])
+    },
+  )
+  it('does not take upgrade-insecure-requests from a report-uri, a Report-Only policy or a <meta> outside <head>', async () => {
+    const result = checkOf(
+      await collectFrom(stage, stage.tlsUrl(fixtureHost('pages'), '/mixed-upgrade-decoy.html')),
+      'mixed-content',
+    )
+    expect(result.score).toBe(0)
+    expect(result.evidence.summary).toBe('1 insecure URL(s)')
+  })
 })
 
 describe('security-headers', () => {
