@@ -32,7 +32,7 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/campaigns/{id}/results',
     summary:
-      'A campaign’s results: sent, accepted, bounced, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
+      'A campaign’s results: queued, sent (accepted by the transport; `accepted` is the same count), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
     auth: 'campaigns:read',
     ok: [200, 'The results.'],
   },

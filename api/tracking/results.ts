@@ -6,8 +6,9 @@ import { csvLine } from '../pipeline/contacts.ts'
  * A campaign's results: what was sent and what the transport did with it, and its clicks split
  * by verdict (raw, human, bot, still waiting for the verdict job), unique human clickers and the
  * targets its clicks made (not the clicks that only added evidence to a prospect who already was
- * one), in total and per link. "Accepted" means the transport took the
- * message: there are no delivery webhooks yet, so delivery itself is not known.
+ * one), in total and per link. "Sent" means the transport took the message, as on the rest of
+ * the campaign page (its progress, each recipient's outcome): there are no delivery webhooks yet,
+ * so delivery itself is not known. Messages still in the outbox are counted as queued.
  */
 
 export interface ClickCounts {
@@ -26,9 +27,11 @@ export interface LinkResult extends ClickCounts {
 
 export interface CampaignResults {
   recipients: number
-  /** Handed to the outbox (queued, accepted, bounced or failed). */
+  /** In the outbox, not sent yet. */
+  queued: number
+  /** Accepted by the transport (the recipients' status `sent`, as in the campaign's progress). */
   sent: number
-  /** Accepted by the transport. */
+  /** The same as `sent` (kept for existing readers). */
   accepted: number
   bounced: number
   failed: number
@@ -47,7 +50,8 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
   const [sending, clicks, links, unsubscribed] = await Promise.all([
     db.execute(sql`
       select count(*)::int as recipients,
-        count(*) filter (where status in ('queued', 'sent', 'bounced', 'failed'))::int as sent,
+        count(*) filter (where status = 'queued')::int as queued,
+        count(*) filter (where status = 'sent')::int as sent,
         count(*) filter (where status = 'sent')::int as accepted,
         count(*) filter (where status = 'bounced')::int as bounced,
         count(*) filter (where status = 'failed')::int as failed
@@ -96,6 +100,7 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
 export function campaignResultsCsv(results: CampaignResults): string {
   const figures: Array<[string, number]> = [
     ['recipients', results.recipients],
+    ['queued', results.queued],
     ['sent', results.sent],
     ['accepted by the transport (no delivery webhooks yet)', results.accepted],
     ['bounced', results.bounced],

@@ -29,7 +29,7 @@ const URLS = ['https://www.example.com/pricing', 'https://www.example.com/case']
  */
 async function addRecipient(
   campaignId: string,
-  status: 'sent' | 'bounced',
+  status: 'queued' | 'sent' | 'bounced' | 'failed',
   stage?: 'opportunity' | 'demo',
 ) {
   const email = `p-${Math.random().toString(36).slice(2, 8)}@example.com`
@@ -79,7 +79,8 @@ describe('campaign results', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
       recipients: 3,
-      sent: 3,
+      queued: 0,
+      sent: 2,
       accepted: 2,
       bounced: 1,
       failed: 0,
@@ -101,6 +102,39 @@ describe('campaign results', () => {
     expect(text).toContain('"human clicks","3"\r\n')
     expect(text).toContain('"targets created","2"\r\n')
     expect(text).toContain(`"1","${URLS[0]}","4","2","1","1","2"\r\n`)
+  })
+
+  it('count as sent what the transport accepted, the figure the progress shows, with queued mail apart', async () => {
+    // Mid-send: one message still in the outbox, two accepted, one bounced, one failed.
+    const first = await addTrackedLinks(db, URLS)
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'queued' })
+      .where(eq(campaignRecipients.id, first.recipientId))
+    for (const status of ['sent', 'sent', 'bounced', 'failed'] as const)
+      await addRecipient(first.campaignId, status)
+
+    const { cookie } = await signedInAs(ctx, 'rep')
+    const results = await app.request(`/api/campaigns/${first.campaignId}/results`, {
+      headers: { cookie },
+    })
+    expect(await results.json()).toMatchObject({
+      recipients: 5,
+      queued: 1,
+      sent: 2,
+      accepted: 2,
+      bounced: 1,
+      failed: 1,
+    })
+    const campaign = await app.request(`/api/campaigns/${first.campaignId}`, {
+      headers: { cookie },
+    })
+    expect((await campaign.json()).progress).toMatchObject({ queued: 1, sent: 2, bounced: 1 })
+    const csv = await app.request(`/api/campaigns/${first.campaignId}/results.csv`, {
+      headers: { cookie },
+    })
+    const text = await csv.text()
+    expect(text).toContain('"queued","1"\r\n"sent","2"\r\n')
   })
 
   it('count as targets the prospects a click made targets, not those already targets or further on', async () => {
