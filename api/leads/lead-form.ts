@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { parseEmailAddress, type EmailAddress } from '../email-address.ts'
+import { idempotencyKeySchema } from '../idempotency.ts'
 import type { FieldName, FormFields, OfferInfo } from './offers.ts'
 
 // The server side of the lead form contract (the form is src/components/site/LeadForm.astro).
@@ -97,10 +97,7 @@ export const postSchema = z.strictObject({
   message: text(FIELD_LIMITS.message),
   consent: z.enum(['yes', ''], { message: 'The consent box posts "yes" or nothing.' }).optional(),
   consentVersion: z.string().max(40).optional(),
-  idempotencyKey: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{8,100}$/, 'The form key is not valid; reload the page.')
-    .optional(),
+  idempotencyKey: idempotencyKeySchema.optional(),
   formToken: z.string().max(200).optional(),
   pageUrl: hidden(FIELD_LIMITS.pageUrl),
   referrer: hidden(FIELD_LIMITS.referrer),
@@ -197,12 +194,4 @@ function httpUrl(value: string): string | null {
   } catch {
     return null
   }
-}
-
-/** What "the same request" means for an idempotency key: every posted field, in a stable order. */
-export function requestHash(raw: Record<string, unknown>): string {
-  const entries = Object.keys(raw)
-    .sort()
-    .map((key) => [key, String(raw[key])])
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex')
 }

@@ -1,17 +1,11 @@
-import { eq, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { Brand } from '../../email-templates/index.ts'
 import type { Db } from '../db/client.ts'
-import {
-  companies,
-  consentEvents,
-  contacts,
-  idempotencyKeys,
-  submissions,
-  type LeadSource,
-} from '../db/schema.ts'
+import { companies, consentEvents, contacts, submissions, type LeadSource } from '../db/schema.ts'
 import { nextUpdatedAt } from '../db/updated-at.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { companyDomainOf, type EmailAddress } from '../email-address.ts'
+import { claimIdempotencyKey, keepIdempotentAnswer } from '../idempotency.ts'
 import { newId } from '../ids.ts'
 import {
   qualifyContact,
@@ -28,7 +22,7 @@ import type { SpamReason } from './spam.ts'
 // The one lead post, for every front door that takes a lead: the gated forms (capture.ts), the
 // grader's unlock form (api/grader/unlocks.ts) and an admin releasing a quarantined post
 // (quarantine.ts). In the caller's transaction: the idempotency key is claimed first (a
-// concurrent duplicate waits, then replays the answer), then the submission with its
+// concurrent duplicate waits, then replays the answer; idempotency.ts), then the submission with its
 // attribution; a post that looks automated stops there, quarantined with its reasons. A clean
 // one gets the contact (merged by canonical address; the company by email domain, unless free
 // mail), the consent event when the box was ticked, the qualified deal with its evidence, and
@@ -147,28 +141,25 @@ export async function postLead<R extends Remembered>(
       referrer: withoutBearerTokens(post.firstTouch.referrer, ctx.origin),
     },
   }
-  const key = post.idempotencyKey ? `${post.scope}:${post.idempotencyKey}` : null
-  if (key) {
-    // On PostgreSQL this waits for a concurrent holder of the key to commit, then skips.
-    const claimed = await tx
-      .insert(idempotencyKeys)
-      .values({ key, scope: post.scope, requestHash: post.requestHash, createdAt: ctx.now })
-      .onConflictDoNothing()
-      .returning({ key: idempotencyKeys.key })
-    if (claimed.length === 0) {
-      const [row] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key))
-      if (!row || row.response === null) throw new Error('idempotency key held without an answer')
-      if (row.requestHash !== post.requestHash) return { kind: 'conflict' }
-      const stored = row.response as LeadAnswer<R>
-      // Answers kept before every front door stored the same shape lack a field or two.
-      return {
-        kind: 'replayed',
-        answer: {
-          ...stored,
-          offer: stored.offer ?? post.offer,
-          contactId: stored.contactId ?? null,
-        },
-      }
+  const claim = post.idempotencyKey
+    ? await claimIdempotencyKey(tx, {
+        scope: post.scope,
+        key: post.idempotencyKey,
+        requestHash: post.requestHash,
+        now: ctx.now,
+      })
+    : null
+  if (claim?.kind === 'conflict') return { kind: 'conflict' }
+  if (claim?.kind === 'replayed') {
+    const stored = claim.response as LeadAnswer<R>
+    // Answers kept before every front door stored the same shape lack a field or two.
+    return {
+      kind: 'replayed',
+      answer: {
+        ...stored,
+        offer: stored.offer ?? post.offer,
+        contactId: stored.contactId ?? null,
+      },
     }
   }
 
@@ -235,12 +226,7 @@ export async function postLead<R extends Remembered>(
     offer: post.offer,
     contactId: contact?.id ?? null,
   } as LeadAnswer<R>
-  if (key) {
-    await tx
-      .update(idempotencyKeys)
-      .set({ status: 201, response: answer })
-      .where(eq(idempotencyKeys.key, key))
-  }
+  if (claim) await keepIdempotentAnswer(tx, claim, 201, answer)
   return {
     kind: 'created',
     answer,

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
+import { claimIdempotencyKey, keepIdempotentAnswer, requestHash } from '../idempotency.ts'
 import { newId } from '../ids.ts'
 import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
 import { zoneOf } from '../accounts/users.ts'
@@ -15,6 +16,9 @@ import { stageOf, type StageKey } from './stages.ts'
 // earliest open due day) is kept in the same transaction, so the board counts deals without a
 // next step and My day finds due deals from indexes. Whether a step is overdue is a pure rule
 // with `now` passed in.
+//
+// A form sent twice does what it says once. Planning and logging take the form's idempotency
+// key: the same key from the same person again answers with the step the first one made.
 
 export type ActivityType = (typeof ACTIVITY_TYPES)[number]
 export type Activity = typeof activities.$inferSelect
@@ -96,7 +100,12 @@ export function dueLabel(step: Pick<Activity, 'dueOn' | 'dueTime'>): string {
 
 // ── Changes ──────────────────────────────────────────────────────────────────────────────────
 
-export interface PlanInput {
+/** The key a rendered form (or an API client) sends, so a second send creates nothing. */
+interface Keyed {
+  idempotencyKey?: string | null | undefined
+}
+
+export interface PlanInput extends Keyed {
   type: ActivityType
   dueOn: string
   dueTime?: string | null | undefined
@@ -113,7 +122,7 @@ export interface CompleteInput {
   note?: string | null | undefined
 }
 
-export interface LogInput {
+export interface LogInput extends Keyed {
   type: LoggableType
   note: string
   outcome?: string | null | undefined
@@ -125,6 +134,50 @@ const failure = (status: 404 | 409 | 422, code: string, message: string) => ({
   code,
   message,
 })
+
+const KEY_CONFLICT = failure(
+  422,
+  'idempotency_conflict',
+  'This form was already sent with other details. Reload the page to send it again.',
+)
+
+/** A step as kept in an idempotency answer (JSON), with its instants back as dates. */
+function storedActivity(stored: unknown): Activity {
+  const a = stored as Activity
+  return {
+    ...a,
+    doneAt: a.doneAt === null ? null : new Date(a.doneAt),
+    createdAt: new Date(a.createdAt),
+  }
+}
+
+/**
+ * Creates a step once per idempotency key of the person: `create` runs for the first request
+ * with the key (or for none) and its step is kept as the key's answer; the same request again
+ * gets that step, the same key with other details a conflict. In the caller's transaction.
+ */
+async function createOnce(
+  tx: Db,
+  scope: string,
+  actor: Actor,
+  { idempotencyKey, ...input }: Keyed & Record<string, unknown>,
+  now: Date,
+  create: () => Promise<Activity>,
+): Promise<DealResult<{ activity: Activity }>> {
+  const claim = idempotencyKey
+    ? await claimIdempotencyKey(tx, {
+        scope,
+        key: `${actor.id}:${idempotencyKey}`,
+        requestHash: requestHash(input),
+        now,
+      })
+    : null
+  if (claim?.kind === 'conflict') return KEY_CONFLICT
+  if (claim?.kind === 'replayed') return { ok: true, activity: storedActivity(claim.response) }
+  const activity = await create()
+  if (claim) await keepIdempotentAnswer(tx, claim, 201, activity)
+  return { ok: true, activity }
+}
 
 /** The earliest due day of the deal's open steps, as deals.next_step_on keeps it. */
 async function earliestDue(tx: Db, dealId: string): Promise<string | null> {
@@ -180,22 +233,24 @@ export async function planNextStep(
     if (!locked.ok) return locked
     if (stageOf(locked.deal.stage).closed)
       return failure(409, 'deal_closed', 'This deal is closed: reopen it to plan a next step.')
-    const [activity] = await tx
-      .insert(activities)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: input.type,
-        dueOn: input.dueOn,
-        dueTime,
-        timeZone,
-        note: input.note?.trim() || null,
-        createdBy: actor.id,
-        createdAt: now,
-      })
-      .returning()
-    await stepChanged(tx, dealId, actor.id, { action: 'planned', ...eventData(activity!) }, now)
-    return { ok: true as const, activity: activity! }
+    return createOnce(tx, 'activity.plan', actor, { dealId, ...input }, now, async () => {
+      const [activity] = await tx
+        .insert(activities)
+        .values({
+          id: newId(now.getTime()),
+          dealId,
+          type: input.type,
+          dueOn: input.dueOn,
+          dueTime,
+          timeZone,
+          note: input.note?.trim() || null,
+          createdBy: actor.id,
+          createdAt: now,
+        })
+        .returning()
+      await stepChanged(tx, dealId, actor.id, { action: 'planned', ...eventData(activity!) }, now)
+      return activity!
+    })
   })
 }
 
@@ -334,29 +389,31 @@ export async function logActivity(
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
     if (!locked.ok) return locked
-    const [activity] = await tx
-      .insert(activities)
-      .values({
-        id: newId(now.getTime()),
-        dealId,
-        type: input.type,
-        timeZone,
-        note: input.note.trim(),
-        outcome: input.outcome?.trim() || null,
-        doneAt: now,
-        doneBy: actor.id,
-        createdBy: actor.id,
-        createdAt: now,
+    return createOnce(tx, 'activity.log', actor, { dealId, ...input }, now, async () => {
+      const [activity] = await tx
+        .insert(activities)
+        .values({
+          id: newId(now.getTime()),
+          dealId,
+          type: input.type,
+          timeZone,
+          note: input.note.trim(),
+          outcome: input.outcome?.trim() || null,
+          doneAt: now,
+          doneBy: actor.id,
+          createdBy: actor.id,
+          createdAt: now,
+        })
+        .returning()
+      await changeDeal(tx, dealId, now, {
+        events: {
+          type: 'activity',
+          actorId: actor.id,
+          data: { action: 'logged', ...eventData(activity!) },
+        },
       })
-      .returning()
-    await changeDeal(tx, dealId, now, {
-      events: {
-        type: 'activity',
-        actorId: actor.id,
-        data: { action: 'logged', ...eventData(activity!) },
-      },
+      return activity!
     })
-    return { ok: true as const, activity: activity! }
   })
 }
 

@@ -9,6 +9,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import type { Operation } from '../http/openapi.ts'
+import { idempotencyKeySchema } from '../idempotency.ts'
 import {
   ACTIVITY_TYPES,
   cancelNextStep,
@@ -33,6 +34,8 @@ const uuid = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown id.')
 const next = z.string().max(2048).optional()
+/** The plan and log forms' per-render key: the same key again creates nothing (idempotency.ts). */
+const idempotencyKey = idempotencyKeySchema.optional()
 /** Form fields send "" for "not given"; JSON may send null, as publicActivity answers it. */
 const optionalText = (max: number, label: string) =>
   z.preprocess(
@@ -57,6 +60,7 @@ const planSchema = z.strictObject({
   dueOn,
   dueTime,
   note: optionalText(2000, 'The note'),
+  idempotencyKey,
   next,
 })
 
@@ -86,6 +90,7 @@ const logSchema = z.strictObject({
     .min(1, 'Write what happened.')
     .max(5000, 'Notes are at most 5,000 characters.'),
   outcome: optionalText(300, 'The outcome'),
+  idempotencyKey,
   next,
 })
 
@@ -285,20 +290,24 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: '/api/activities',
     summary:
-      'Plan a next step on an open deal: call, email, meeting or task, due on a day (and optional time) in the caller’s time zone.',
+      'Plan a next step on an open deal: call, email, meeting or task, due on a day (and optional time) in the caller’s time zone. With an idempotencyKey (optional; the page’s form sends one), the same key from the same person again answers 201 with the same step and plans nothing.',
     auth: 'deals:edit_own',
     body: planSchema,
     ok: [201, '{ activity }'],
-    errors: { 409: 'The deal is closed.' },
+    errors: {
+      409: 'The deal is closed.',
+      422: 'idempotency_conflict: the same idempotencyKey with other details.',
+    },
   },
   {
     method: 'post',
     path: '/api/activities/log',
     summary:
-      'Log a call, email or meeting that already happened, with notes, on the deal’s timeline.',
+      'Log a call, email or meeting that already happened, with notes, on the deal’s timeline. With an idempotencyKey (optional; the page’s form sends one), the same key from the same person again answers 201 with the same activity and logs nothing.',
     auth: 'deals:edit_own',
     body: logSchema,
     ok: [201, '{ activity }'],
+    errors: { 422: 'idempotency_conflict: the same idempotencyKey with other details.' },
   },
   {
     method: 'get',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { issueFormToken, checkFormToken } from '../../../api/leads/form-tokens.ts'
 import { firstTouchCookie, firstTouchOf, parseFirstTouch } from '../../../api/leads/first-touch.ts'
-import { checkLeadPost, parseLeadPost, requestHash } from '../../../api/leads/lead-form.ts'
+import { requestHash } from '../../../api/idempotency.ts'
+import { checkLeadPost, parseLeadPost } from '../../../api/leads/lead-form.ts'
 import type { OfferInfo } from '../../../api/leads/offers.ts'
 import { spamReasons } from '../../../api/leads/spam.ts'
 

@@ -700,3 +700,99 @@ describe('rescheduling and cancelling from My day’s plain forms', () => {
     }
   })
 })
+
+describe('a form sent twice (a double click, a retry, Back and resubmit) does it once', () => {
+  const next = (dealId: string) => `/app/deals/${dealId}`
+  const sendForm = (path: string, body: Record<string, string>, cookie = owner.cookie) =>
+    ctx.app.request(path, form(body, { cookie }))
+  const stepsOf = async (dealId: string) =>
+    db.select().from(activities).where(eq(activities.dealId, dealId))
+  const activityEventsOf = async (dealId: string) =>
+    (await db.select().from(dealEvents).where(eq(dealEvents.dealId, dealId)))
+      .filter((e) => e.type === 'activity')
+      .map((e) => (e.data as { action: string }).action)
+      .sort()
+
+  it('the deal page’s plan and log forms, sent twice with their key, plan one step and log one call, answering as the first time', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const plan = {
+      dealId: deal.id,
+      type: 'call',
+      dueOn: TOMORROW,
+      dueTime: '',
+      note: 'Ask about the budget',
+      idempotencyKey: crypto.randomUUID(),
+      next: next(deal.id),
+    }
+    const log = {
+      dealId: deal.id,
+      type: 'call',
+      note: 'Called about the pilot',
+      outcome: '',
+      idempotencyKey: crypto.randomUUID(),
+      next: next(deal.id),
+    }
+    for (const [path, body, notice] of [
+      ['/api/activities', plan, 'Next+step+planned.'],
+      ['/api/activities/log', log, 'Logged+on+the+timeline.'],
+    ] as const) {
+      for (let i = 0; i < 2; i++) {
+        const res = await sendForm(path, body)
+        expect(res.status, path).toBe(303)
+        expect(res.headers.get('location'), path).toBe(`${next(deal.id)}?notice=${notice}`)
+      }
+    }
+    expect((await stepsOf(deal.id)).length).toBe(2)
+    expect(await activityEventsOf(deal.id)).toEqual(['logged', 'planned'])
+
+    // A new render (a new key) plans another; the key is one person's: another's is their own.
+    expect(
+      (await sendForm('/api/activities', { ...plan, idempotencyKey: crypto.randomUUID() })).status,
+    ).toBe(303)
+    expect((await sendForm('/api/activities', plan, people.admin.cookie)).status).toBe(303)
+    expect((await stepsOf(deal.id)).length).toBe(4)
+
+    // The same key with other details is refused, and writes nothing.
+    const other = await sendForm('/api/activities', { ...plan, note: 'Something else' })
+    expect(new URL(other.headers.get('location')!, ORIGIN).searchParams.get('error')).toMatch(
+      /already sent with other details/,
+    )
+    expect((await stepsOf(deal.id)).length).toBe(4)
+  })
+
+  it('an API client sending the same key twice gets the same 201 body, and one step or log entry', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    for (const [path, body] of [
+      [
+        '/api/activities',
+        { dealId: deal.id, type: 'meeting', dueOn: TOMORROW, dueTime: '14:00', note: null },
+      ],
+      ['/api/activities/log', { dealId: deal.id, type: 'email', note: 'Sent the deck' }],
+    ] as const) {
+      const keyed = { ...body, idempotencyKey: crypto.randomUUID() }
+      const first = await request('owner', 'POST', path, keyed)
+      expect(first.status, await first.clone().text()).toBe(201)
+      const firstBody = await first.json()
+      ctx.clock.advance(1_000)
+      const second = await request('owner', 'POST', path, keyed)
+      expect(second.status, path).toBe(201)
+      expect(await second.json(), path).toEqual(firstBody)
+      const conflict = await request('owner', 'POST', path, { ...keyed, note: 'Other' })
+      expect(conflict.status, path).toBe(422)
+      expect((await conflict.json()).error.code).toBe('idempotency_conflict')
+    }
+    expect((await stepsOf(deal.id)).length).toBe(2)
+    expect(await activityEventsOf(deal.id)).toEqual(['logged', 'planned'])
+    // Without a key (as before), each request is its own.
+    const body = { dealId: deal.id, type: 'call', note: 'Again' }
+    expect((await request('owner', 'POST', '/api/activities/log', body)).status).toBe(201)
+    expect((await request('owner', 'POST', '/api/activities/log', body)).status).toBe(201)
+    expect((await stepsOf(deal.id)).length).toBe(4)
+    // A key that is not one of ours is refused.
+    const bad = await request('owner', 'POST', '/api/activities/log', {
+      ...body,
+      idempotencyKey: 'no good!',
+    })
+    expect(bad.status).toBe(422)
+  })
+})
