@@ -1,7 +1,12 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, min, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { activities, ACTIVITY_TYPES, deals, users } from '../db/schema.ts'
-import { claimIdempotencyKey, keepIdempotentAnswer, requestHash } from '../idempotency.ts'
+import {
+  claimIdempotencyKey,
+  idempotentAnswer,
+  keepIdempotentAnswer,
+  requestHash,
+} from '../idempotency.ts'
 import { newId } from '../ids.ts'
 import { addDays, instantOf, localDay } from '../accounts/time-zones.ts'
 import { zoneOf } from '../accounts/users.ts'
@@ -18,7 +23,10 @@ import { stageOf, type StageKey } from './stages.ts'
 // with `now` passed in.
 //
 // A form sent twice does what it says once. Planning and logging take the form's idempotency
-// key: the same key from the same person again answers with the step the first one made.
+// key: the same key from the same person again answers with the step the first one made. Done,
+// reschedule and cancel asked again of a step already in exactly that state succeed with
+// `already` (a cancelled step is remembered for as long as idempotency keys are kept); another
+// change of a done or gone step is still refused.
 
 export type ActivityType = (typeof ACTIVITY_TYPES)[number]
 export type Activity = typeof activities.$inferSelect
@@ -266,14 +274,27 @@ async function dealOfActivity(db: Db, activityId: string): Promise<string | null
 const NO_STEP = failure(404, 'not_found', 'There is no such next step.')
 const ALREADY_DONE = failure(409, 'already_done', 'This next step is already done.')
 
+/** Where a cancelled step's answer is kept (by its id), so cancelling it again succeeds. */
+const CANCELLED = 'activity.cancelled'
+
+/** A step as it was when cancelled, while its idempotency answer is kept, or null. */
+async function cancelledStep(db: Db, activityId: string): Promise<Activity | null> {
+  const stored = await idempotentAnswer(db, CANCELLED, activityId)
+  return stored === null ? null : storedActivity(stored)
+}
+
+/** What a step change answers: the step, and whether it already was as asked (nothing done). */
+type StepResult = DealResult<{ activity: Activity; already: boolean }>
+
 /** Runs `change` on a step's deal, locked for the actor's edit, in one transaction. */
 async function changeStep(
   db: Db,
   activityId: string,
   actor: Actor,
-  change: (tx: Db, dealId: string, deal: Deal) => Promise<DealResult<{ activity: Activity }>>,
-): Promise<DealResult<{ activity: Activity }>> {
-  const dealId = await dealOfActivity(db, activityId)
+  change: (tx: Db, dealId: string, deal: Deal) => Promise<StepResult>,
+): Promise<StepResult> {
+  const dealId =
+    (await dealOfActivity(db, activityId)) ?? (await cancelledStep(db, activityId))?.dealId
   if (!dealId) return NO_STEP
   return db.transaction(async (tx) => {
     const locked = await lockForEdit(tx, dealId, actor)
@@ -289,7 +310,7 @@ export async function completeNextStep(
   actor: Actor,
   input: CompleteInput,
   now: Date,
-): Promise<DealResult<{ activity: Activity }>> {
+): Promise<StepResult> {
   return changeStep(db, activityId, actor, async (tx, dealId) => {
     const [done] = await tx
       .update(activities)
@@ -301,9 +322,17 @@ export async function completeNextStep(
       })
       .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
       .returning()
-    if (!done) return ALREADY_DONE
+    if (!done) {
+      const step = await findActivity(tx, activityId)
+      if (!step) return NO_STEP
+      // The same outcome (and note, when one is given) again: the first one did it.
+      const same =
+        step.outcome === input.outcome.trim() &&
+        (!input.note?.trim() || step.note === input.note.trim())
+      return same ? { ok: true as const, activity: step, already: true } : ALREADY_DONE
+    }
     await stepChanged(tx, dealId, actor.id, { action: 'done', ...eventData(done) }, now)
-    return { ok: true as const, activity: done }
+    return { ok: true as const, activity: done, already: false }
   })
 }
 
@@ -317,7 +346,7 @@ export async function rescheduleNextStep(
   actor: Actor,
   input: RescheduleInput,
   now: Date,
-): Promise<DealResult<{ activity: Activity }>> {
+): Promise<StepResult> {
   const checked = await dueOnActorClock(db, actor.id, input, now)
   if (!checked.ok) return checked
   const { dueTime, timeZone } = checked.due
@@ -331,11 +360,9 @@ export async function rescheduleNextStep(
     if (before.doneAt) return ALREADY_DONE
     if (stageOf(deal.stage).closed)
       return failure(409, 'deal_closed', 'This deal is closed: reopen it to reschedule.')
+    // Already due then (a second send of the same move): nothing to change.
     if (before.dueOn === input.dueOn && before.dueTime === dueTime && before.timeZone === timeZone)
-      return {
-        ...failure(422, 'unchanged', 'The next step is already due then.'),
-        fields: { dueOn: 'Choose another day or time.' },
-      }
+      return { ok: true as const, activity: before, already: true }
     const [moved] = await tx
       .update(activities)
       .set({ dueOn: input.dueOn, dueTime, timeZone })
@@ -352,7 +379,7 @@ export async function rescheduleNextStep(
       },
       now,
     )
-    return { ok: true as const, activity: moved! }
+    return { ok: true as const, activity: moved!, already: false }
   })
 }
 
@@ -365,15 +392,26 @@ export async function cancelNextStep(
   activityId: string,
   actor: Actor,
   now: Date,
-): Promise<DealResult<{ activity: Activity }>> {
+): Promise<StepResult> {
   return changeStep(db, activityId, actor, async (tx, dealId) => {
     const [gone] = await tx
       .delete(activities)
       .where(and(eq(activities.id, activityId), isNull(activities.doneAt)))
       .returning()
-    if (!gone) return (await findActivity(tx, activityId)) ? ALREADY_DONE : NO_STEP
+    if (!gone) {
+      if (await findActivity(tx, activityId)) return ALREADY_DONE
+      const was = await cancelledStep(tx, activityId)
+      return was ? { ok: true as const, activity: was, already: true } : NO_STEP
+    }
     await stepChanged(tx, dealId, actor.id, { action: 'cancelled', ...eventData(gone) }, now)
-    return { ok: true as const, activity: gone }
+    const claim = await claimIdempotencyKey(tx, {
+      scope: CANCELLED,
+      key: activityId,
+      requestHash: '',
+      now,
+    })
+    if (claim.kind === 'claimed') await keepIdempotentAnswer(tx, claim, 200, gone)
+    return { ok: true as const, activity: gone, already: false }
   })
 }
 

@@ -228,7 +228,8 @@ export const activityRoutes = new Hono<AppEnv>()
     if (input instanceof Response) return input
     const result = await completeNextStep(c.var.db, id, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
-    return respond(c, backTo(input.next), { notice: 'Done, and on the timeline.' }, () =>
+    const notice = result.already ? 'Already marked done.' : 'Done, and on the timeline.'
+    return respond(c, backTo(input.next), { notice }, () =>
       c.json({ activity: publicActivity(result.activity) }),
     )
   })
@@ -238,7 +239,8 @@ export const activityRoutes = new Hono<AppEnv>()
     if (input instanceof Response) return input
     const result = await rescheduleNextStep(c.var.db, id, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
-    return respond(c, backTo(input.next), { notice: 'Next step rescheduled.' }, () =>
+    const notice = result.already ? 'Already due then.' : 'Next step rescheduled.'
+    return respond(c, backTo(input.next), { notice }, () =>
       c.json({ activity: publicActivity(result.activity) }),
     )
   })
@@ -248,7 +250,8 @@ export const activityRoutes = new Hono<AppEnv>()
     if (input instanceof Response) return input
     const result = await cancelNextStep(c.var.db, id, c.var.user, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
-    return respond(c, backTo(input.next), { notice: 'Next step cancelled.' }, () =>
+    const notice = result.already ? 'Already cancelled.' : 'Next step cancelled.'
+    return respond(c, backTo(input.next), { notice }, () =>
       c.json({ activity: publicActivity(result.activity) }),
     )
   })
@@ -319,17 +322,18 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/activities/{id}/done',
-    summary: 'Mark a next step done with its outcome (“left voicemail”); it goes on the timeline.',
+    summary:
+      'Mark a next step done with its outcome (“left voicemail”); it goes on the timeline. Sent again for a step already done with the same outcome (and note, when given), it answers 200 and changes nothing.',
     auth: 'deals:edit_own',
     body: doneSchema,
     ok: [200, '{ activity }'],
-    errors: { 409: 'It is already done.' },
+    errors: { 409: 'It is already done, with another outcome.' },
   },
   {
     method: 'post',
     path: '/api/activities/{id}/reschedule',
     summary:
-      'Move a planned next step to another due day (and optional time) in the caller’s time zone; the timeline says from when to when.',
+      'Move a planned next step to another due day (and optional time) in the caller’s time zone; the timeline says from when to when. Already due then (e.g. sent twice), it answers 200 and changes nothing.',
     auth: 'deals:edit_own',
     body: rescheduleSchema,
     ok: [200, '{ activity }'],
@@ -339,7 +343,7 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: '/api/activities/{id}/cancel',
     summary:
-      'Cancel a planned next step: it leaves the deal and My day; the timeline keeps what it was.',
+      'Cancel a planned next step: it leaves the deal and My day; the timeline keeps what it was. Sent again for a step already cancelled (within the week idempotency keys are kept), it answers 200 with the same step.',
     auth: 'deals:edit_own',
     body: cancelSchema,
     ok: [200, '{ activity } (as it was)'],

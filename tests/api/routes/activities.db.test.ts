@@ -216,11 +216,12 @@ describe('planning, doing and logging', () => {
       actor: people.admin.user.name,
     })
 
-    // Refusals change nothing: the past, the same time again, bad input, an unknown step.
+    // The same time again (sent twice) succeeds and changes nothing; refusals change nothing
+    // either: the past, bad input, an unknown step.
     const before = await db.select().from(activities).where(eq(activities.id, step.id))
     for (const [body, status] of [
       [{ dueOn: '2026-11-28' }, 422],
-      [{ dueOn: '2026-12-03', dueTime: '15:30' }, 422],
+      [{ dueOn: '2026-12-03', dueTime: '15:30' }, 200],
       [{ dueOn: '2026-02-30' }, 422],
       [{ dueOn: '2026-12-03', dueTime: '25:00' }, 422],
       [{ dueOn: '2026-12-03', extra: 1 }, 422],
@@ -253,8 +254,12 @@ describe('planning, doing and logging', () => {
       title: 'Next step cancelled: Call, was due Thu, Dec 3, 15:30 (UTC)',
       actor: owner.user.name,
     })
+    // Cancelled again (sent twice): it already is.
     expect((await request('owner', 'POST', `/api/activities/${step.id}/cancel`, {})).status).toBe(
-      404,
+      200,
+    )
+    expect((await timelineOf())[0]!.title).toBe(
+      'Next step cancelled: Call, was due Thu, Dec 3, 15:30 (UTC)',
     )
 
     // A done step can be neither moved nor cancelled; cancelling the last open one leaves the
@@ -794,5 +799,100 @@ describe('a form sent twice (a double click, a retry, Back and resubmit) does it
       idempotencyKey: 'no good!',
     })
     expect(bad.status).toBe(422)
+  })
+
+  it('Done, Reschedule and Cancel sent twice from a plain form: the second says it is already so, back to the page', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const back = next(deal.id)
+    const [toMove, toCancel, toDo] = [
+      await plannedStep(deal.id),
+      await plannedStep(deal.id),
+      await plannedStep(deal.id),
+    ]
+    for (const [path, body, first, second] of [
+      [
+        `/api/activities/${toMove!.id}/reschedule`,
+        { dueOn: '2026-12-02', dueTime: '11:00', next: back },
+        'Next+step+rescheduled.',
+        'Already+due+then.',
+      ],
+      [
+        `/api/activities/${toCancel!.id}/cancel`,
+        { next: back },
+        'Next+step+cancelled.',
+        'Already+cancelled.',
+      ],
+      [
+        `/api/activities/${toDo!.id}/done`,
+        { outcome: 'left voicemail', note: '', next: back },
+        'Done%2C+and+on+the+timeline.',
+        'Already+marked+done.',
+      ],
+    ] as const) {
+      const res1 = await sendForm(path, body)
+      expect(res1.headers.get('location'), path).toBe(`${back}?notice=${first}`)
+      const res2 = await sendForm(path, body)
+      expect(res2.status, path).toBe(303)
+      expect(res2.headers.get('location'), path).toBe(`${back}?notice=${second}`)
+    }
+    // One change each on the timeline.
+    expect(await activityEventsOf(deal.id)).toEqual([
+      'cancelled',
+      'done',
+      'planned',
+      'planned',
+      'planned',
+      'rescheduled',
+    ])
+    // A change that conflicts with what happened is still refused.
+    const otherOutcome = await sendForm(`/api/activities/${toDo!.id}/done`, {
+      outcome: 'booked a demo',
+      next: back,
+    })
+    expect(new URL(otherOutcome.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'This next step is already done.',
+    )
+    const moveDone = await sendForm(`/api/activities/${toDo!.id}/reschedule`, {
+      dueOn: '2026-12-02',
+      next: back,
+    })
+    expect(new URL(moveDone.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'This next step is already done.',
+    )
+    const doCancelled = await sendForm(`/api/activities/${toCancel!.id}/done`, {
+      outcome: 'left voicemail',
+      next: back,
+    })
+    expect(new URL(doCancelled.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'There is no such next step.',
+    )
+  })
+
+  it('an API client repeating Done, Reschedule or Cancel gets 200 with the step; others still may not', async () => {
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: owner.user.id })
+    const [toMove, toCancel, toDo] = [
+      await plannedStep(deal.id),
+      await plannedStep(deal.id),
+      await plannedStep(deal.id),
+    ]
+    for (const [path, body] of [
+      [`/api/activities/${toMove!.id}/reschedule`, { dueOn: '2026-12-02', dueTime: '11:00' }],
+      [`/api/activities/${toCancel!.id}/cancel`, {}],
+      [`/api/activities/${toDo!.id}/done`, { outcome: 'left voicemail' }],
+    ] as const) {
+      const first = await request('owner', 'POST', path, body)
+      expect(first.status, path).toBe(200)
+      const { activity } = await first.json()
+      const second = await request('owner', 'POST', path, body)
+      expect(second.status, path).toBe(200)
+      expect((await second.json()).activity, path).toEqual(activity)
+      // Another rep is refused as for any change of this deal's steps.
+      expect((await request('other rep', 'POST', path, body)).status, path).toBe(403)
+    }
+    expect((await stepsOf(deal.id)).length).toBe(2)
+    expect(
+      (await request('owner', 'POST', `/api/activities/${toDo!.id}/done`, { outcome: 'other' }))
+        .status,
+    ).toBe(409)
   })
 })
