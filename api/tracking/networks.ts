@@ -61,8 +61,9 @@ export function knownNetwork(ip: string | null | undefined): KnownNetwork | null
 }
 
 /**
- * One "source" for the burst rules: a mail-security vendor as a whole (a scanner spreads one
- * sweep over many of its addresses), else the /24 (IPv4) or /48 (IPv6) around the address.
+ * One "source" for the burst rules: a mail-security vendor or a cloud provider as a whole (a
+ * scanner spreads one sweep over many of its addresses: Safe Links detonation walks a message
+ * from a different Azure /24 per link), else the /24 (IPv4) or /48 (IPv6) around the address.
  */
 export function sourceKey(ip: string | null | undefined): string | null {
   return ip ? remembered(sourceKeys, ip, computeSourceKey) : null
@@ -92,7 +93,7 @@ function computeSourceKey(ip: string): string | null {
   const address = parseAddress(ip)
   if (!address) return null
   const network = knownNetwork(ip)
-  if (network?.kind === 'security') return `vendor:${network.vendor}`
+  if (network) return `vendor:${network.vendor}`
   if (address.kind() === 'ipv4') {
     const [a, b, c] = (address as ipaddr.IPv4).octets
     return `${a}.${b}.${c}.0/24`

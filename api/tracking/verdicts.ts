@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-04.4'
+export const RULES_VERSION = '2026-12-05.1'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]

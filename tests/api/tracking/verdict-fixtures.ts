@@ -93,6 +93,7 @@ const mimecast = (r: () => number) => `205.139.110.${octet(r)}`
 const barracuda = (r: () => number) => `209.222.${80 + Math.floor(r() * 7)}.${octet(r)}`
 const google = (r: () => number) => `209.85.${128 + Math.floor(r() * 100)}.${octet(r)}`
 const ciscoV6Mapped = (r: () => number) => `::ffff:68.232.${128 + Math.floor(r() * 31)}.${octet(r)}`
+const azure = (r: () => number) => `40.94.${octet(r)}.${octet(r)}`
 const residential = (r: () => number) => `81.${100 + Math.floor(r() * 50)}.${octet(r)}.${octet(r)}`
 const mobile = (r: () => number) => `172.56.${octet(r)}.${octet(r)}`
 const office = (r: () => number) => `194.${60 + Math.floor(r() * 20)}.${octet(r)}.${octet(r)}`
@@ -223,6 +224,22 @@ export const SCENARIOS: Record<string, (b: Builder) => void> = {
       CHROME_DESKTOP,
       BROWSER_HEADERS,
     )
+  },
+  // A scanner pool in a public cloud (Defender detonation on Azure): every link of the message
+  // within a second, each from another address of the cloud, full browser headers.
+  'cloud scanner pool walking the message': (b) => {
+    const t = 20_000 + b.rand() * 100_000
+    for (let link = 0; link < 3; link++)
+      click(
+        b,
+        'scanner',
+        'cloud scanner pool walking the message',
+        link,
+        t + b.rand() * 1_000,
+        azure(b.rand),
+        CHROME_DESKTOP,
+        BROWSER_HEADERS,
+      )
   },
   'human with two tabs 40 s apart': (b) => {
     const ip = office(b.rand)

@@ -193,6 +193,24 @@ describe('signals together', () => {
     })
   })
 
+  it('a sweep spread over one cloud provider’s addresses is one source (a scanner pool on Azure)', () => {
+    // Safe Links-style detonation: every link of the message within a second, each from another
+    // /24 of one cloud, browser UA and headers, a minute after sending.
+    expect(sourceKey('40.94.31.7')).toBe(sourceKey('40.94.250.4'))
+    expect(sourceKey('81.120.7.9')).not.toBe(sourceKey('81.121.7.9'))
+    const sweep = ['40.94.31.7', '40.94.97.22', '40.94.250.4'].map((ip, i) =>
+      click({ token: `link-${i}`, ip, at: at(45_000 + i * 300) }),
+    )
+    for (const c of sweep) {
+      const j = judgeClick(c, { ...alone, messageClicks: sweep }, LATER)
+      expect(j.verdict).toBe('bot')
+      expect(j.reasons).toContainEqual({
+        code: 'link_sweep',
+        sentence: '3 links of this email opened within 0.6 s from one network',
+      })
+    }
+  })
+
   it('the same recipient’s later click from their own browser is still human after a sweep', () => {
     const sweep = [0, 1, 2, 3].map((i) =>
       click({
@@ -276,6 +294,7 @@ describe('replayed click logs', () => {
     ['HEAD probe', ['bot']],
     ['empty user agent', ['bot']],
     ['scanner with desktop Chrome UA from a security network', ['bot', 'likely_bot']],
+    ['cloud scanner pool walking the message', ['bot']],
     ['human with two tabs 40 s apart', ['human']],
     ['human behind a rewritten Safe Links URL', ['human']],
     ['human on a phone within 10 s of delivery', ['human']],
