@@ -376,8 +376,7 @@ async function qualifyFromClick(
       ),
     )
   const lastQualified = marker?.at ?? null
-  if (lastQualified && !(await qualifiesAgain(tx, contact.id, row.createdAt, lastQualified)))
-    return false
+  if (!(await mayQualify(tx, contact.id, row.createdAt, lastQualified))) return false
   const qualification = await qualifyContact(tx, {
     contactId: contact.id,
     companyId: contact.companyId,
@@ -407,34 +406,39 @@ async function qualifyFromClick(
 }
 
 /**
- * Whether a click may qualify a contact that one of its clicks qualified before: only once the
- * deal that made has closed and the click came after (a later campaign's prospect, or no deal
- * left), never a click from that deal's time, so a re-score of old clicks adds nothing to the
- * next deal. A click from before the last qualification never does (no query needed).
+ * Whether a click may qualify its contact. One of its clicks qualified it before (`lastQualified`):
+ * only once the deal that made has closed and the click came after (a later campaign's prospect,
+ * or no deal left), never a click from that deal's time, so a re-score of old clicks adds nothing
+ * to the next deal. A click from before the last qualification never does (no query needed).
+ * Never qualified and no deal open: the click must still come after the contact's last deal
+ * closed, so a re-score of a click from a prospect's time makes no target of the lost prospect
+ * or the won customer.
  */
-async function qualifiesAgain(
+async function mayQualify(
   tx: Db,
   contactId: string,
   clickedAt: Date,
-  lastQualified: Date,
+  lastQualified: Date | null,
 ): Promise<boolean> {
-  if (clickedAt <= lastQualified) return false
+  if (lastQualified && clickedAt <= lastQualified) return false
   const [open] = await tx
     .select({ createdAt: deals.createdAt })
     .from(deals)
     .where(and(eq(deals.contactId, contactId), notInArray(deals.stage, ['won', 'lost'])))
-  // The deal the last qualification made or moved is still open; or a newer one (a later
-  // campaign's import) is, and the click came after it.
-  if (open) return open.createdAt > lastQualified && clickedAt >= open.createdAt
+  // Never qualified: the open deal (the prospect's own) gets the click. Else the deal the last
+  // qualification made or moved is still open; or a newer one (a later campaign's import) is,
+  // and the click came after it.
+  if (open) return !lastQualified || (open.createdAt > lastQualified && clickedAt >= open.createdAt)
   // No open deal: the click must come after the last one closed. Closed deals have no index by
-  // contact, so this is asked only here, for a contact qualified before whose deals all closed.
+  // contact, so this is asked only here, for a contact with no open deal.
   const [closed] = await tx
     .select({
       at: sql`max(coalesce(${deals.closedAt}, ${deals.stageEnteredAt}))`.mapWith(deals.closedAt),
     })
     .from(deals)
     .where(eq(deals.contactId, contactId))
-  return closed?.at != null && clickedAt > closed.at
+  if (closed?.at == null) return !lastQualified
+  return clickedAt > closed.at
 }
 
 /** The verdict job of this process: every `pollMs`, and at once on deps.wakeups('verdicts'). */

@@ -334,6 +334,40 @@ describe('the verdict job', () => {
     },
   )
 
+  it.each([
+    ['lost', { stage: 'lost' as const, lostReason: 'not interested' }],
+    ['won', { stage: 'won' as const }],
+  ])(
+    'a prospect never qualified whose deal was then %s is not made a target again by a re-score of a click from before',
+    async (_, closed) => {
+      const p = await addProspect()
+      ctx.clock.advance(7_200_000)
+      await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+      ctx.clock.advance(SETTLE_MS)
+      // Judged a bot under older rules: the prospect stayed at 0%, and the deal closed later.
+      await db
+        .update(clickEvents)
+        .set({ verdict: 'bot', reasons: ['old rule'], rulesVersion: 'older' })
+        .where(eq(clickEvents.recipientId, p.recipientId))
+      await db
+        .update(clickEvents)
+        .set({ processedAt: ctx.clock.now() })
+        .where(eq(clickEvents.recipientId, p.recipientId))
+      ctx.clock.advance(86_400_000)
+      await db
+        .update(deals)
+        .set({ ...closed, closedAt: ctx.clock.now(), stageEnteredAt: ctx.clock.now() })
+        .where(eq(deals.id, p.dealId!))
+
+      // Weeks later new rules call that click human: it belongs to the closed deal's time.
+      ctx.clock.advance(30 * 86_400_000)
+      for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
+      expect((await clicksOf(p.recipientId)).map((c) => c.verdict)).toEqual(['human'])
+      expect((await openDealOf(p.contactId)).map((d) => d.stage)).toEqual([closed.stage])
+      expect(await evidenceOf(p.dealId!)).toHaveLength(0)
+    },
+  )
+
   it('a click confirmed by a beacon is judged and qualifies at once, without waiting out the window', async () => {
     const p = await addProspect()
     ctx.clock.advance(5_000)
