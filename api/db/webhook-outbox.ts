@@ -5,7 +5,8 @@ import type { Db } from './client.ts'
 // The webhook outbox, on the ground floor so that every capability can write to it: an event is
 // recorded with `recordWebhookEvent(tx, …)` inside the transaction of the change it announces,
 // so both commit or neither does, and one delivery row per subscription that wants it is queued
-// by the same statement. api/integrations/ delivers them (webhook-delivery.ts).
+// by the same statement, also for a subscription that is off: its events wait for it to be turned
+// on again (nothing claims them meanwhile). api/integrations/ delivers them (webhook-delivery.ts).
 
 export const WEBHOOK_EVENT_TYPES = [
   'lead.captured',
@@ -25,7 +26,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 export const TEST_EVENT_TYPE = 'webhook.test'
 
 /**
- * Records an event and queues it for every enabled subscription to its type, in one statement
+ * Records an event and queues it for every subscription to its type, on or off, in one statement
  * (a single round trip, and cheap when nobody subscribes). Returns the event id, which receivers
  * see as `webhook-id`.
  */
@@ -45,12 +46,12 @@ export async function recordWebhookEvent(
     insert into webhook_deliveries (subscription_id, event_id, run_after, created_at)
     select s.id, event.id, event.created_at, event.created_at
     from webhook_subscriptions s, event
-    where s.disabled_at is null and s.events @> ${JSON.stringify([type])}::jsonb`)
+    where s.events @> ${JSON.stringify([type])}::jsonb`)
   return id
 }
 
 /**
- * Records several events of one type, each queued for every enabled subscription to the type,
+ * Records several events of one type, each queued for every subscription to the type,
  * in one statement (a batch of judged clicks). Returns their ids, in the order of `data`.
  */
 export async function recordWebhookEvents(
@@ -71,6 +72,6 @@ export async function recordWebhookEvents(
     insert into webhook_deliveries (subscription_id, event_id, run_after, created_at)
     select s.id, event.id, event.created_at, event.created_at
     from webhook_subscriptions s, event
-    where s.disabled_at is null and s.events @> ${JSON.stringify([type])}::jsonb`)
+    where s.events @> ${JSON.stringify([type])}::jsonb`)
   return rows.map((r) => r.id)
 }

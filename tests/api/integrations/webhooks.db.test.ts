@@ -266,6 +266,19 @@ describe('webhook delivery', () => {
     expect(await drainAll()).toBe(1)
   })
 
+  it('keeps the events of a subscription that is off, and sends them in order once it is on again', async () => {
+    // As the page ("events wait until it is on again") and the turned-off email promise.
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const before = await emit('deal.won', { n: 0 })
+    await setSubscriptionEnabled(ctx.deps.db, sub.id, false, ctx.deps.now())
+    const whileOff = [await emit('deal.won', { n: 1 }), await emit('deal.won', { n: 2 })]
+    await emit('deal.lost') // not asked for
+    expect(await drain()).toMatchObject({ claimed: 0 })
+    await setSubscriptionEnabled(ctx.deps.db, sub.id, true, ctx.deps.now())
+    await drainAll()
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([before, ...whileOff])
+  })
+
   it('gives up on a receiver slower than the timeout without holding up another', async () => {
     const slow = await subscribe(receiver.url('/slow'), ['deal.won'])
     await subscribe(receiver.url('/fast'), ['deal.won'])
