@@ -513,7 +513,10 @@ export async function sendWebhook(
       : status >= 300 && status < 400
         ? `redirect ${status} not followed`
         : `HTTP ${status}`,
-    responseExcerpt: body.toString('utf8').slice(0, EXCERPT_CHARS) || null,
+    // A NUL (a UTF-16 or binary answer) cannot be stored in a text column: the record of the
+    // attempt, and every success recorded with it, would fail, and the deliveries go again.
+    responseExcerpt:
+      body.toString('utf8').slice(0, EXCERPT_CHARS).replaceAll('\0', '\ufffd') || null,
   }
 }
 

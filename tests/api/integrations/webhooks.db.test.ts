@@ -222,6 +222,31 @@ describe('webhook delivery', () => {
     expect(subscription.disabledAt).toBeNull()
   })
 
+  it('records what a receiver answered even when its body has a NUL byte (a text column refuses one)', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    receiver.answer = () => ({ status: 200, body: 'o\u0000k' })
+    const delivered = await emit('deal.won')
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
+    receiver.answer = () => ({ status: 500, body: 'no\u0000pe' })
+    const failed = await emit('deal.won')
+    expect(await drain()).toMatchObject({ claimed: 1, retried: 1 })
+    expect((await deliveriesOf(sub.id)).map((d) => [d.eventId, d.status, d.lockedBy])).toEqual([
+      [delivered, 'delivered', null],
+      [failed, 'pending', null],
+    ])
+    const test = await ctx.app.request(`/api/admin/webhooks/${sub.id}/test`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie, origin: ORIGIN },
+    })
+    expect(test.status).toBe(200)
+    expect(await test.json()).toMatchObject({ attempt: { ok: false, statusCode: 500 } })
+    expect((await listAttempts(ctx.deps.db, sub.id)).map((a) => a.responseExcerpt)).toEqual([
+      'no\ufffdpe',
+      'no\ufffdpe',
+      'o\ufffdk',
+    ])
+  })
+
   it('turns off a subscription failing for three days and emails its admin', async () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
     await receiver.down()
