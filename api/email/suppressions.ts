@@ -2,10 +2,10 @@
 // and read by the outbox worker right before each send. Nothing lifts a suppression on its own;
 // only an admin can remove one they added by hand.
 
-import { and, count, desc, eq, ilike, or } from 'drizzle-orm'
+import { and, count, desc, eq, ilike, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
-import { suppressions } from '../db/schema.ts'
+import { consentEvents, contacts, suppressions } from '../db/schema.ts'
 import { canonicalEmail } from '../email-address.ts'
 import type { EmailCategory } from './transport.ts'
 
@@ -91,11 +91,30 @@ export async function listSuppressions(
   return { rows, total: total?.n ?? 0 }
 }
 
-/** Removes an entry an admin added by hand; unsubscribes, bounces and complaints stay. */
-export async function removeManualSuppression(db: Db, email: string): Promise<boolean> {
-  const rows = await db
-    .delete(suppressions)
-    .where(and(eq(suppressions.email, canonicalEmail(email)), eq(suppressions.reason, 'manual')))
+/**
+ * Removes an entry an admin added by hand; unsubscribes, bounces and complaints stay. A person
+ * who unsubscribed while the entry stood (their consent record says so: unsubscribe.ts) stays
+ * unsubscribed: the entry becomes their unsubscribe ('unsubscribed') instead of going
+ * ('removed'). Null when there is no entry added by hand.
+ */
+export async function removeManualSuppression(
+  db: Db,
+  email: string,
+): Promise<'removed' | 'unsubscribed' | null> {
+  const canonical = canonicalEmail(email)
+  const manual = and(eq(suppressions.email, canonical), eq(suppressions.reason, 'manual'))
+  const [kept] = await db
+    .update(suppressions)
+    .set({ reason: 'unsubscribe', source: 'unsubscribed while suppressed by hand', note: null })
+    .where(
+      and(
+        manual,
+        sql`exists (select 1 from ${consentEvents} join ${contacts} on ${contacts.id} = ${consentEvents.contactId}
+          where ${contacts.email} = ${canonical} and ${consentEvents.method} = 'unsubscribe')`,
+      ),
+    )
     .returning({ email: suppressions.email })
-  return rows.length === 1
+  if (kept) return 'unsubscribed'
+  const rows = await db.delete(suppressions).where(manual).returning({ email: suppressions.email })
+  return rows.length === 1 ? 'removed' : null
 }

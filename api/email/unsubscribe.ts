@@ -4,13 +4,13 @@
 // so a copy of the database holds no link that works; the token exists only in the mail it was
 // issued for, and each message gets its own.
 
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { consentEvents, contacts, unsubscribeTokens } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { hashToken, newId, newToken } from '../ids.ts'
 import { canonicalEmail } from '../email-address.ts'
-import { suppress } from './suppressions.ts'
+import { findSuppression, suppress } from './suppressions.ts'
 
 const TOKEN_BYTES = 16
 /** The shape of every token we issue: a URL that is not this shape is answered without a query. */
@@ -63,6 +63,11 @@ export type UnsubscribeResult = { email: string; alreadySuppressed: boolean } | 
 /**
  * Suppresses the token's address at once and, for a known contact, appends the withdrawal of
  * marketing consent. Repeating it changes nothing. Null for a token we never issued.
+ *
+ * An address an admin or a bounce suppressed first keeps that entry (suppressions.ts), but the
+ * person's own unsubscribe is still recorded, once: dropping it lost the withdrawal from the
+ * consent record, the webhook and the campaign's figures, and removing the admin's entry later
+ * mailed them again (removeManualSuppression keeps an unsubscribe in its place).
  */
 export async function unsubscribe(
   db: Db,
@@ -82,11 +87,16 @@ export async function unsubscribe(
       },
       now,
     )
-    if (created) {
-      const [contact] = await tx
-        .select({ id: contacts.id })
-        .from(contacts)
-        .where(eq(contacts.email, canonicalEmail(found.email)))
+    const [contact] = await tx
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(eq(contacts.email, canonicalEmail(found.email)))
+    const first =
+      created ||
+      (contact !== undefined &&
+        (await findSuppression(tx, found.email))?.reason !== 'unsubscribe' &&
+        !(await hasUnsubscribed(tx, contact.id)))
+    if (first) {
       if (contact) {
         await tx.insert(consentEvents).values({
           id: newId(now.getTime()),
@@ -112,8 +122,18 @@ export async function unsubscribe(
         now,
       )
     }
-    return { email: found.email, alreadySuppressed: !created }
+    return { email: found.email, alreadySuppressed: !first }
   })
+}
+
+/** Whether the contact's consent record holds an unsubscribe (a withdrawal through /u). */
+export async function hasUnsubscribed(db: Db, contactId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: consentEvents.id })
+    .from(consentEvents)
+    .where(and(eq(consentEvents.contactId, contactId), eq(consentEvents.method, 'unsubscribe')))
+    .limit(1)
+  return row !== undefined
 }
 
 /** `j•••@example.com`: enough for a person to recognise their address on a shared screen. */

@@ -140,6 +140,14 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     const input = await readInput(c, removeSchema, PAGES.suppressions)
     if (input instanceof Response) return input
     const removed = await removeManualSuppression(c.var.db, input.email)
+    const email = canonicalEmail(input.email)
+    if (removed === 'unsubscribed')
+      return answer(
+        c,
+        PAGES.suppressions,
+        { email },
+        `Your entry for ${email} is removed, but they unsubscribed themselves: marketing and outreach stay stopped.`,
+      )
     if (!removed) {
       return refuse(c, PAGES.suppressions, {
         status: 409,
@@ -148,12 +156,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
           'Only entries added by hand can be removed; unsubscribes, bounces and complaints stay.',
       })
     }
-    return answer(
-      c,
-      PAGES.suppressions,
-      { email: canonicalEmail(input.email) },
-      `${canonicalEmail(input.email)} is no longer suppressed.`,
-    )
+    return answer(c, PAGES.suppressions, { email }, `${email} is no longer suppressed.`)
   })
 
   // ── Sender settings ───────────────────────────────────────────────────────────────────────
@@ -284,7 +287,8 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/admin/email/suppressions/remove',
-    summary: 'Remove a suppression added by hand.',
+    summary:
+      'Remove a suppression added by hand. One whose person unsubscribed meanwhile becomes their unsubscribe (the message says so).',
     auth: 'suppressions:manage',
     body: removeSchema,
     ok: [200, '{ email, message }'],

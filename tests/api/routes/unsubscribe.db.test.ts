@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { consentEvents, contacts, suppressions, unsubscribeTokens } from '../../../api/db/schema.ts'
-import { findSuppression } from '../../../api/email/suppressions.ts'
+import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
 import { issueUnsubscribeToken } from '../../../api/email/unsubscribe.ts'
 import { newId } from '../../../api/ids.ts'
-import { setupTestApp, signedInAs } from '../../helpers.ts'
+import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 
 // RFC 8058 one-click unsubscribe, each rule of the spec.
 
@@ -108,6 +108,52 @@ describe('POST /u/<token> (one-click)', () => {
     expect(res.status).toBe(200)
     expect(await findSuppression(db, 'session@northwind.example')).toMatchObject({
       createdBy: null,
+    })
+  })
+})
+
+describe('an address already suppressed for another reason', () => {
+  it('still records the person’s unsubscribe, once, and keeps it when the admin’s entry is removed', async () => {
+    const admin = await signedInAs(ctx, 'admin')
+    const contactId = newId()
+    await db.insert(contacts).values({
+      id: contactId,
+      email: 'held@contoso.example',
+      emailDisplay: 'held@contoso.example',
+      source: 'outbound',
+    })
+    const token = await tokenFor('held@contoso.example')
+    // An admin stops all mail to the address for a while (removable, unlike an unsubscribe).
+    await suppress(db, { email: 'held@contoso.example', reason: 'manual' }, ctx.clock.now())
+
+    for (let i = 0; i < 2; i++) {
+      const res = await ctx.app.request(`/u/${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain(
+        i === 0 ? 'You are unsubscribed' : 'You are already unsubscribed',
+      )
+    }
+    const events = await db
+      .select()
+      .from(consentEvents)
+      .where(eq(consentEvents.contactId, contactId))
+    expect(events).toEqual([
+      expect.objectContaining({ purpose: 'marketing', granted: false, method: 'unsubscribe' }),
+    ])
+
+    // Removing the admin's entry must not put the person back on the mailing list.
+    const removed = await ctx.app.request(
+      '/api/admin/email/suppressions/remove',
+      json({ email: 'held@contoso.example' }, { cookie: admin.cookie, origin: ORIGIN }),
+    )
+    expect(removed.status).toBe(200)
+    expect((await removed.json()).message).toContain('they unsubscribed themselves')
+    expect(await findSuppression(db, 'held@contoso.example')).toMatchObject({
+      reason: 'unsubscribe',
     })
   })
 })
