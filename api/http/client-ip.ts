@@ -32,9 +32,15 @@ export function nodeClientIp(incoming: IncomingMessage, trustProxy: boolean): st
   return incoming.socket.remoteAddress ?? 'unknown'
 }
 
-/** The last entry of an X-Forwarded-For value when it is an IP address, else null. */
+/**
+ * The last entry of an X-Forwarded-For value when it is an IP address, else null. Some proxies
+ * append the client's port too (Azure Application Gateway, IIS ARR: `203.0.113.7:50123`,
+ * `[2001:db8::7]:50123`): the port is dropped, or every client would fall back to the proxy's own
+ * address and share one per-IP limit.
+ */
 export function proxiedAddress(header: string | undefined): string | null {
   if (!header) return null
-  const last = header.slice(header.lastIndexOf(',') + 1).trim()
+  const entry = header.slice(header.lastIndexOf(',') + 1).trim()
+  const last = /^\[([^\]]+)\](?::\d+)?$/.exec(entry)?.[1] ?? entry.replace(/^([\d.]+):\d+$/, '$1')
   return ipaddr.isValid(last) ? last : null
 }

@@ -23,6 +23,25 @@ describe('proxiedAddress', () => {
     expect(proxiedAddress('')).toBeNull()
     expect(proxiedAddress(undefined)).toBeNull()
   })
+
+  it('drops the port some proxies append (Azure Application Gateway, IIS ARR)', () => {
+    expect(proxiedAddress('203.0.113.50:50123')).toBe('203.0.113.50')
+    expect(proxiedAddress('1.2.3.4:1, [2001:db8::7]:50123')).toBe('2001:db8::7')
+    expect(proxiedAddress('[2001:db8::7]')).toBe('2001:db8::7')
+    expect(proxiedAddress('203.0.113.50:port')).toBeNull()
+  })
+})
+
+describe('behind a proxy that appends the client’s port', () => {
+  it('each visitor keeps their own per-IP limit instead of sharing the proxy’s', async () => {
+    // Four people, each under the limit (3 an hour); none of them is a bot.
+    for (let i = 1; i <= 4; i++) {
+      const email = `visitor${i}@port-proxy.example`
+      await postLead(ctx, leadForm(ctx, { email }), { ip: `198.51.100.${i}:5${i}123` })
+      const [row] = await ctx.deps.db.select().from(submissions).where(eq(submissions.email, email))
+      expect(row).toMatchObject({ status: 'accepted', ip: `198.51.100.${i}` })
+    }
+  })
 })
 
 describe('a client forging X-Forwarded-For behind our proxy', () => {
