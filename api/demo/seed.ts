@@ -224,11 +224,26 @@ const NOTES = [
   'They compare us with their current spreadsheet process.',
   'Procurement wants annual billing.',
 ]
+/** The demo campaign message's links, in the order it has them (a tracked link's position). */
 const CAMPAIGN_LINKS = [
-  'https://frontdoor.example/pricing',
   'https://frontdoor.example/case-studies/brightlane-stalled-pipeline',
   'https://frontdoor.example/whitepapers/mid-market-pipeline-benchmark-2026',
+  'https://frontdoor.example/pricing',
 ]
+const campaignBody = (senderName: string) => `Hi {{firstName}},
+
+Most logistics pipelines stall between the first call and the demo. Brightlane's did too, until
+they changed who follows up and when:
+${CAMPAIGN_LINKS[0]}
+
+Our benchmark of mid-market pipelines shows where deals wait longest, stage by stage:
+${CAMPAIGN_LINKS[1]}
+
+If it is worth a look for {{company|your team}}, our pricing is public:
+${CAMPAIGN_LINKS[2]}
+
+Best,
+${senderName}`
 const PLATFORMS = ['WordPress', 'Webflow', 'Shopify', 'HubSpot CMS', null]
 
 /** Transition odds and days spent, per stage, for the simulated histories. */
@@ -283,7 +298,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     senderName: sdr.name,
     senderEmail: sdr.email,
     subjectTemplate: '{{firstName}}, where does your pipeline stall?',
-    bodyTemplate: 'Hi {{firstName}},\n\n…',
+    bodyTemplate: campaignBody(sdr.name),
     status: 'sending' as const,
     ownerId: sdr.id,
     createdBy: sdr.id,
@@ -385,7 +400,8 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         sentAt: deliveredAt,
         createdAt: listedAt,
       })
-      rows.links.push({ token, recipientId, campaignId, url, position: 1, createdAt: listedAt })
+      const position = CAMPAIGN_LINKS.indexOf(url) + 1
+      rows.links.push({ token, recipientId, campaignId, url, position, createdAt: listedAt })
       rows.clicks.push({
         id: newId(createdAt.getTime()),
         token,

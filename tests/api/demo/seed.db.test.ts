@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
-import { campaignRecipients, clickEvents, dealEvents, deals } from '../../../api/db/schema.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  dealEvents,
+  deals,
+  trackedLinks,
+} from '../../../api/db/schema.ts'
+import { mergeReport } from '../../../api/campaigns/preview.ts'
 import { forecast, funnelFor, leadQueue, stageStatsFor } from '../../../api/pipeline/queries.ts'
 import { afterDelivery, DEMO_PASSWORD, DEMO_TEAM, seedDemo } from '../../../api/demo/seed.ts'
 import { STAGES } from '../../../api/pipeline/stages.ts'
@@ -73,6 +81,20 @@ describe('the demo data', () => {
       .where(eq(dealEvents.type, 'evidence'))
     const clickEvidence = evidence.filter((e) => (e.data as { kind?: string }).kind === 'click')
     expect(clickEvidence.length).toBe(clicks.length)
+  })
+
+  it('gives the demo campaign a real message whose merge fields work, its links numbered as in it', async () => {
+    const [campaign] = await db.select().from(campaigns)
+    expect(campaign!.bodyTemplate).toContain('https://frontdoor.example/pricing')
+    expect((await mergeReport(db, campaign!)).ok).toBe(true)
+    const positions = await db
+      .selectDistinct({ url: trackedLinks.url, position: trackedLinks.position })
+      .from(trackedLinks)
+    for (const { url, position } of positions)
+      expect(campaign!.bodyTemplate.split(url)[0]!.match(/https:\/\//g)?.length ?? 0).toBe(
+        position - 1,
+      )
+    expect(new Set(positions.map((p) => p.position))).toEqual(new Set([1, 2, 3]))
   })
 
   it('lets the demo team sign in with the published password', async () => {
