@@ -11,7 +11,7 @@ import { rawHeader } from './http/raw-header.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { readCookie, secureCookies } from './http/cookies.ts'
 import { pathForLog } from './http/bearer-path.ts'
-import { refusalWritten } from './http/form-or-json.ts'
+import { refusalWrite } from './http/form-or-json.ts'
 import { contactRoutes } from './routes/contacts.ts'
 import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
@@ -102,7 +102,8 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
     c.set('apiToken', null)
     const started = performance.now()
     await next()
-    await refusalWritten(c.req.raw)
+    const kept = refusalWrite(c.req.raw)
+    if (kept) await kept
     // Errors carry the id users can quote to support; hot redirects stay free of extra headers
     // (touching response headers costs a 302 about a third of its throughput, measured).
     if (c.res.status >= 400) c.header('X-Request-Id', requestId)

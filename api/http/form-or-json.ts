@@ -99,11 +99,11 @@ const postedForms = new WeakMap<Request, Record<string, unknown>>()
 const flashWrites = new WeakMap<Request, Promise<void>>()
 
 /**
- * Resolves once what this request's refusal keeps for its page is written: the app's first
- * middleware waits for it, so the page the 303 leads to finds it.
+ * What this request's refusal keeps for its page, being written (undefined: nothing): the app's
+ * first middleware waits for it, so the page the 303 leads to finds it.
  */
-export function refusalWritten(request: Request): Promise<void> {
-  return flashWrites.get(request) ?? Promise.resolve()
+export function refusalWrite(request: Request): Promise<void> | undefined {
+  return flashWrites.get(request)
 }
 
 /**
