@@ -44,3 +44,19 @@ export const SPAM_REASON_LABELS: Record<SpamReason, string> = {
   form_token_reused: 'One rendered form used for more posts than a person sends',
   rate_limited: 'Too many posts from one IP address',
 }
+
+/**
+ * What to do next, for a form that must say its post was not confirmed (the grader's unlock
+ * cannot act as if it worked: the report would open). The gated forms answer a quarantined post
+ * like an accepted one; this names no check, only what gets a person through: waiting out the
+ * hourly limit (a retry sooner is quarantined again), a fresh page (a new form token and an
+ * empty hidden field), or a few seconds more on the same one.
+ */
+export function quarantineAdvice(reasons: SpamReason[]): string {
+  const advice = reasons.includes('rate_limited')
+    ? 'Please try again in an hour.'
+    : reasons.some((r) => r !== 'too_fast')
+      ? 'Please reload the page and send the form again.'
+      : 'Please wait a few seconds and send the form again.'
+  return `We could not confirm that request. ${advice}`
+}

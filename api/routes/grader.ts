@@ -23,7 +23,7 @@ import { leadContext } from '../leads/context.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { postSchema } from '../leads/lead-form.ts'
 import { requestHash } from '../idempotency.ts'
-import { spamReasons } from '../leads/spam.ts'
+import { quarantineAdvice, spamReasons } from '../leads/spam.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 
 // The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the
@@ -161,13 +161,7 @@ export const graderRoutes = new Hono<AppEnv>()
         )
       case 'quarantined':
         c.var.log.info('grader unlock quarantined', { submissionId: result.submissionId, reasons })
-        return unlockError(
-          c,
-          id,
-          422,
-          'not_confirmed',
-          'We could not confirm that request. Please wait a few seconds and send the form again.',
-        )
+        return unlockError(c, id, 422, 'not_confirmed', quarantineAdvice(reasons))
       case 'unlocked':
       case 'replayed': {
         if (result.kind === 'unlocked')

@@ -13,7 +13,8 @@ import type { GradeResult } from '../../../api/grader/engine/grade.ts'
 import { GRADER_RUBRIC_VERSION } from '../../../api/grader/engine/rubric.ts'
 import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
-import { FORM_TOKEN_MAX_USES } from '../../../api/leads/form-tokens.ts'
+import { FORM_TOKEN_MAX_USES, issueFormToken } from '../../../api/leads/form-tokens.ts'
+import { hitRateLimit } from '../../../api/rate-limits.ts'
 import { ORIGIN, signedInAs } from '../../helpers.ts'
 import {
   freshIp,
@@ -565,7 +566,7 @@ describe('POST /api/grader/:id/unlock', () => {
       expect((await res.json()).error).toMatchObject({
         code: 'not_confirmed',
         message:
-          'We could not confirm that request. Please wait a few seconds and send the form again.',
+          'We could not confirm that request. Please reload the page and send the form again.',
       })
       expect(res.headers.get('set-cookie')).toBeNull()
       const [submission] = await rows<typeof submissions.$inferSelect>(
@@ -575,6 +576,43 @@ describe('POST /api/grader/:id/unlock', () => {
       expect(submission).toMatchObject({ status: 'quarantined', contactId: null, kind: 'grader' })
       expect(await countOf(contacts, eq(contacts.email, fields.email!))).toBe(0)
       expect(await countOf(outbox, eq(outbox.recipient, fields.email!))).toBe(0)
+    }
+  })
+
+  it('tells a quarantined visitor what gets them through: a few seconds more, or an hour when over the per-IP limit', async () => {
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/advice'))
+    const unlockAs = async (email: string, ip: string, fields: Record<string, string> = {}) => {
+      const res = await postUnlock(ctx, row.id, unlockForm(ctx, row.id, { email, ...fields }), {
+        js: true,
+        ip,
+      })
+      expect(res.status).toBe(422)
+      return (await res.json()).error
+    }
+    const renderedNow = issueFormToken(ctx.deps.secret, ctx.clock.now(), `/grader/${row.id}`)
+    expect(await unlockAs('quick@advice.example', freshIp(), { formToken: renderedNow })).toEqual({
+      code: 'not_confirmed',
+      message:
+        'We could not confirm that request. Please wait a few seconds and send the form again.',
+      fields: {},
+    })
+
+    // Over the hourly per-IP limit (shared with the lead forms), a retry in a few seconds is
+    // quarantined again: the advice is to come back in an hour, whatever else is wrong.
+    const ip = freshIp()
+    const limit = { limit: ctx.deps.env.LEADS_PER_IP_PER_HOUR, windowMs: 3_600_000 }
+    for (let i = 0; i < limit.limit; i++)
+      await hitRateLimit(db, `leads:ip:${ip}`, limit, ctx.clock.now())
+    for (const [email, fields] of [
+      ['limited@advice.example', {}],
+      ['limited-quick@advice.example', { formToken: renderedNow }],
+    ] as const) {
+      expect((await unlockAs(email, ip, fields)).message).toBe(
+        'We could not confirm that request. Please try again in an hour.',
+      )
+      expect(
+        (await rows<typeof submissions.$inferSelect>(submissions, eq(submissions.email, email)))[0],
+      ).toMatchObject({ status: 'quarantined' })
     }
   })
 
@@ -598,7 +636,10 @@ describe('POST /api/grader/:id/unlock', () => {
       { js: true },
     )
     expect(res.status).toBe(422)
-    expect((await res.json()).error.code).toBe('not_confirmed')
+    expect((await res.json()).error).toMatchObject({
+      code: 'not_confirmed',
+      message: 'We could not confirm that request. Please reload the page and send the form again.',
+    })
     expect(res.headers.get('set-cookie')).toBeNull()
     expect(await submissionOf('one-too-many@reuse.example')).toMatchObject({
       status: 'quarantined',
