@@ -70,9 +70,11 @@ export function checkFormToken(
 }
 
 /**
- * Records a post (its idempotency key) made with a valid token and turns the verdict into
- * `reused` when the token has now sent more than FORM_TOKEN_MAX_USES distinct posts. The same
- * key again (a double click, a retry) is one use. Kept in rate_limit_hits until the token expires.
+ * Records a post (its idempotency key) made with a valid or an expired token and turns the
+ * verdict into `reused` when the token has now sent more than FORM_TOKEN_MAX_USES distinct posts.
+ * The same key again (a double click, a retry) is one use. An expired token is no spam reason
+ * (a tab left open overnight), so its uses are what stops a bot replaying one old token. Kept in
+ * rate_limit_hits until the token expires, or for an expired one from its last use.
  */
 export async function checkFormTokenUse(
   db: Db,
@@ -81,18 +83,21 @@ export async function checkFormTokenUse(
   idempotencyKey: string | null,
   now: Date,
 ): Promise<FormTokenVerdict> {
-  if (!verdict.ok || !token) return verdict
+  const counted = verdict.ok || verdict.reason === 'expired'
+  if (!counted || verdict.ageMs === undefined || !token) return verdict
   const mac = token.slice(token.lastIndexOf('.') + 1)
   const issuedAt = now.getTime() - verdict.ageMs
-  // Pruned by age of windowStart: stamp the marker with the token's expiry, not its use.
-  const windowStart = new Date(issuedAt + FORM_TOKEN_MAX_AGE_MS)
+  // Pruned by age of windowStart: stamp the marker with the token's expiry, not its use (with
+  // its use once expired, or an old token's uses would be pruned as they are made).
+  const windowStart = new Date(Math.max(issuedAt + FORM_TOKEN_MAX_AGE_MS, now.getTime()))
   const post = idempotencyKey ?? `${now.getTime()}-${Math.random()}`
   await db
     .insert(rateLimitHits)
     .values({ key: `form-token:${mac}:${post}`, windowStart, count: 1 })
     .onConflictDoNothing()
   const [row] = await db
-    .select({ uses: sql<number>`count(*)::int` })
+    // Distinct keys: an expired token's retry of one post is stamped anew, the same use.
+    .select({ uses: sql<number>`count(distinct ${rateLimitHits.key})::int` })
     .from(rateLimitHits)
     .where(sql`starts_with(${rateLimitHits.key}, ${`form-token:${mac}:`})`)
   return Number(row!.uses) > FORM_TOKEN_MAX_USES
