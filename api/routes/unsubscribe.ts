@@ -41,10 +41,7 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
       c.var.db,
       c.req.param('token'),
       {
-        // A one-click POST from a mail provider carries this body (RFC 8058); our page's form does not.
-        via: (await c.req.text().catch(() => '')).includes('List-Unsubscribe=One-Click')
-          ? 'one-click'
-          : 'page',
+        via: (await isOneClick(c)) ? 'one-click' : 'page',
         ip: c.var.ip,
         userAgent: c.req.header('user-agent') ?? null,
       },
@@ -63,6 +60,21 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     c.header('Allow', 'GET, HEAD, POST, OPTIONS')
     return c.text('Method not allowed', 405)
   })
+
+/**
+ * A one-click POST from a mail provider carries the field List-Unsubscribe=One-Click (RFC 8058),
+ * as multipart/form-data (what the RFC asks for) or urlencoded; our page's form sends none. A
+ * body that cannot be read is the page's: the unsubscribe happens either way.
+ */
+async function isOneClick(c: Context<AppEnv>): Promise<boolean> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase()
+  if (
+    type.startsWith('multipart/form-data') ||
+    type.startsWith('application/x-www-form-urlencoded')
+  )
+    return (await c.req.parseBody().catch(() => null))?.['List-Unsubscribe'] === 'One-Click'
+  return (await c.req.text().catch(() => '')).includes('List-Unsubscribe=One-Click')
+}
 
 async function brandName(c: Context<AppEnv>): Promise<string> {
   return (await loadSenderSettings(c.var.db, c.var.deps.env)).brandName

@@ -50,6 +50,38 @@ describe('POST /u/<token> (one-click)', () => {
     expect(await findSuppression(db, 'cross@northwind.example')).not.toBeNull()
   })
 
+  it('reads the one-click field in both encodings RFC 8058 allows, multipart/form-data first', async () => {
+    const multipart = new FormData()
+    multipart.set('List-Unsubscribe', 'One-Click')
+    const boundary = '----=_Part_8058'
+    const posts: Array<[string, { headers?: Record<string, string>; body: BodyInit }]> = [
+      // As a Request builds it (the content type with its boundary set by fetch).
+      ['multipart@northwind.example', { body: multipart }],
+      // As a provider writes it by hand.
+      [
+        'multipart-raw@northwind.example',
+        {
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
+        },
+      ],
+      [
+        'urlencoded@northwind.example',
+        {
+          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+          body: 'List-Unsubscribe=One-Click',
+        },
+      ],
+    ]
+    for (const [email, init] of posts) {
+      const res = await ctx.app.request(`/u/${await tokenFor(email)}`, { method: 'POST', ...init })
+      expect(res.status).toBe(200)
+      expect(await findSuppression(db, email)).toMatchObject({
+        source: 'campaign camp-1, one-click (List-Unsubscribe-Post)',
+      })
+    }
+  })
+
   it('records the withdrawal of marketing consent for a known contact, once', async () => {
     const contactId = newId()
     await db.insert(contacts).values({
