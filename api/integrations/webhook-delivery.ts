@@ -56,7 +56,7 @@ import {
   type Resolver,
 } from '../grader/engine/guarded-fetch.ts'
 import { newId, newToken } from '../ids.ts'
-import { subscriptionOwner, webhookTargets } from './webhooks.ts'
+import { subscriptionAdmins, webhookTargets } from './webhooks.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 export const GIVE_UP_AFTER_MS = 3 * DAY
@@ -541,7 +541,7 @@ async function logAttempt(
   })
 }
 
-/** Turns a subscription off and tells its admin, in the caller's transaction. */
+/** Turns a subscription off and tells its admins, in the caller's transaction. */
 async function disableSubscription(
   tx: Db,
   deps: DeliveryDeps,
@@ -557,25 +557,27 @@ async function disableSubscription(
     )
     .returning({ url: webhookSubscriptions.url })
   if (!row) return
-  const owner = await subscriptionOwner(tx, subscriptionId)
-  if (!owner) return
+  const admins = await subscriptionAdmins(tx, subscriptionId)
+  if (admins.length === 0) return
   const sender = await loadSenderSettings(tx, deps.env)
-  const rendered = webhookDisabled.render({
-    brand: brandOf(sender),
-    name: owner.name,
-    url: row.url,
-    reason,
-    manageUrl: `${deps.env.APP_ORIGIN}/app/admin/webhooks`,
-  })
-  await enqueueEmail(tx, {
-    category: 'transactional',
-    to: formatAddress(owner.name, owner.email),
-    recipient: owner.email,
-    ...rendered,
-    template: 'webhook-disabled',
-    dedupeKey: `webhook-disabled:${subscriptionId}:${now.getTime()}`,
-    now,
-  })
+  for (const admin of admins) {
+    const rendered = webhookDisabled.render({
+      brand: brandOf(sender),
+      name: admin.name,
+      url: row.url,
+      reason,
+      manageUrl: `${deps.env.APP_ORIGIN}/app/admin/webhooks`,
+    })
+    await enqueueEmail(tx, {
+      category: 'transactional',
+      to: formatAddress(admin.name, admin.email),
+      recipient: admin.email,
+      ...rendered,
+      template: 'webhook-disabled',
+      dedupeKey: `webhook-disabled:${subscriptionId}:${now.getTime()}:${admin.id}`,
+      now,
+    })
+  }
 }
 
 export type Outcome = 'delivered' | 'retry' | 'failed' | 'disabled'

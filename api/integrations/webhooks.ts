@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, isNotNull, sql } from 'drizzle-orm'
+import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   users,
@@ -277,14 +277,20 @@ export async function listAttempts(
     .slice(0, limit)
 }
 
-/** Who to tell when a subscription is switched off: the admin who made it. */
-export async function subscriptionOwner(db: Db, subscriptionId: string) {
-  const [row] = await db
-    .select({ name: users.name, email: users.email })
+/**
+ * Who to tell when a subscription is switched off: the admin who made it while they still are an
+ * active admin; else (disabled, or no longer an admin) every active admin, so that someone hears.
+ */
+export async function subscriptionAdmins(db: Db, subscriptionId: string) {
+  const person = { id: users.id, name: users.name, email: users.email }
+  const activeAdmin = and(eq(users.role, 'admin'), isNull(users.disabledAt))
+  const owner = await db
+    .select(person)
     .from(webhookSubscriptions)
-    .innerJoin(users, eq(users.id, webhookSubscriptions.createdBy))
+    .innerJoin(users, and(eq(users.id, webhookSubscriptions.createdBy), activeAdmin))
     .where(eq(webhookSubscriptions.id, subscriptionId))
-  return row ?? null
+  if (owner.length > 0) return owner
+  return db.select(person).from(users).where(activeAdmin).orderBy(users.id)
 }
 
 /** A `webhook.test` event queued for this one subscription (the page's test button). */

@@ -1,11 +1,12 @@
 import { pruneExpired } from '../../../api/background.ts'
-import { and, asc, eq, type SQL } from 'drizzle-orm'
+import { and, asc, eq, isNull, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   contacts,
   outbox,
+  users,
   webhookAttempts,
   webhookDeliveries,
   webhookEvents,
@@ -30,11 +31,12 @@ import {
   createSubscription,
   listAttempts,
   setSubscriptionEnabled,
+  subscriptionAdmins,
   webhookTargets,
 } from '../../../api/integrations/webhooks.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
-import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
+import { addUser, json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
 import { eventually } from '../../eventually.ts'
 import { held, startReceiver, type Receiver } from './receiver.ts'
 
@@ -289,6 +291,44 @@ describe('webhook delivery', () => {
     })
     expect(on.status).toBe(200)
     expect(await drainAll()).toBe(1)
+  })
+
+  it('tells every active admin that a subscription was turned off once its creator no longer is one', async () => {
+    const turnedOffMail = async (subscriptionId: string) =>
+      (await ctx.deps.db.select().from(outbox))
+        .filter((m) => m.dedupeKey?.startsWith(`webhook-disabled:${subscriptionId}:`))
+        .map((m) => m.recipient)
+        .sort()
+    const activeAdmins = async () =>
+      (
+        await ctx.deps.db
+          .select({ email: users.email })
+          .from(users)
+          .where(and(eq(users.role, 'admin'), isNull(users.disabledAt)))
+      )
+        .map((u) => u.email)
+        .sort()
+    receiver.answer = () => ({ status: 410 })
+    for (const change of [{ disabledAt: ctx.deps.now() }, { role: 'rep' as const }]) {
+      const creator = await addUser(ctx, 'admin')
+      const sub = await createSubscription(
+        ctx.deps.db,
+        { url: receiver.url(), events: ['deal.won'], createdBy: creator.id },
+        ctx.deps.now(),
+      )
+      // While the creator is an active admin, the email is theirs alone.
+      expect(await subscriptionAdmins(ctx.deps.db, sub.id)).toEqual([
+        { id: creator.id, name: creator.name, email: creator.email },
+      ])
+      await ctx.deps.db.update(users).set(change).where(eq(users.id, creator.id))
+      await emit('deal.won')
+      expect(await drain()).toMatchObject({ disabled: 1 })
+      const told = await turnedOffMail(sub.id)
+      expect(told).not.toContain(creator.email)
+      expect(told).toContain(admin.user.email)
+      expect(told).toEqual(await activeAdmins())
+      await ctx.deps.db.delete(webhookSubscriptions)
+    }
   })
 
   it('keeps the events of a subscription that is off, and sends them in order once it is on again', async () => {
