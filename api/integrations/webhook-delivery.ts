@@ -996,7 +996,8 @@ export async function deliverDue(
 
 /**
  * Sends an event to a subscription now, outside the queue ("send again", the test event), and
- * logs it as a manual attempt; a delivery not yet delivered counts as delivered when it works.
+ * logs it as a manual attempt; a delivery not yet delivered counts as delivered when it works, and
+ * a success ends the subscription's failing streak (as recordDelivered's do).
  */
 export async function sendNow(
   deps: DeliveryDeps & Pick<Deps, 'version'>,
@@ -1016,18 +1017,25 @@ export async function sendNow(
     )
     await deps.db.transaction(async (tx) => {
       await logAttempt(tx, delivery, result, now, true)
-      if (result.ok)
-        await tx
-          .update(webhookDeliveries)
-          .set({
-            status: 'delivered',
-            deliveredAt: now,
-            lastStatusCode: result.statusCode,
-            lastError: null,
-          })
-          .where(
-            sql`${webhookDeliveries.subscriptionId} = ${delivery.subscriptionId} and ${webhookDeliveries.eventId} = ${delivery.eventId} and ${webhookDeliveries.status} <> 'delivered'`,
-          )
+      if (!result.ok) return
+      await tx
+        .update(webhookDeliveries)
+        .set({
+          status: 'delivered',
+          deliveredAt: now,
+          lastStatusCode: result.statusCode,
+          lastError: null,
+        })
+        .where(
+          sql`${webhookDeliveries.subscriptionId} = ${delivery.subscriptionId} and ${webhookDeliveries.eventId} = ${delivery.eventId} and ${webhookDeliveries.status} <> 'delivered'`,
+        )
+      // The receiver works: its failing streak ends, as a delivery's success ends it.
+      await tx
+        .update(webhookSubscriptions)
+        .set({ failingSince: null })
+        .where(
+          sql`${webhookSubscriptions.id} = ${delivery.subscriptionId} and ${webhookSubscriptions.failingSince} is not null`,
+        )
     })
     return result
   } finally {

@@ -949,6 +949,40 @@ describe('the webhook admin API', () => {
     ).toBe(404)
   })
 
+  it('a test event or a send again that works ends the failing streak, as a delivery does', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const failingSince = async () =>
+      (
+        await ctx.deps.db
+          .select({ at: webhookSubscriptions.failingSince })
+          .from(webhookSubscriptions)
+          .where(eq(webhookSubscriptions.id, sub.id))
+      )[0]!.at
+    const post = (path: string) =>
+      ctx.app.request(path, { method: 'POST', headers: { cookie: admin.cookie, origin: ORIGIN } })
+    receiver.answer = () => ({ status: 503 })
+    const eventId = await emit('deal.won')
+    expect(await drain()).toMatchObject({ retried: 1 })
+    const since = await failingSince()
+    expect(since).not.toBeNull()
+    // A send by hand that fails changes nothing.
+    ctx.clock.advance(60_000)
+    await post(`/api/admin/webhooks/${sub.id}/test`)
+    expect(await failingSince()).toEqual(since)
+    receiver.answer = () => ({ status: 204 })
+    expect((await post(`/api/admin/webhooks/${sub.id}/test`)).status).toBe(200)
+    expect(await failingSince()).toBeNull()
+    // Failing again, then the event sent again by hand.
+    receiver.answer = () => ({ status: 503 })
+    await emit('deal.won')
+    ctx.clock.advance(DAY)
+    await drain()
+    expect(await failingSince()).not.toBeNull()
+    receiver.answer = () => ({ status: 204 })
+    await post(`/api/admin/webhooks/${sub.id}/deliveries/${eventId}/resend`)
+    expect(await failingSince()).toBeNull()
+  })
+
   it('is for admins and tokens with webhooks:manage only, and validates what it is sent', async () => {
     const rep = await signedInAs(ctx, 'rep')
     expect(
