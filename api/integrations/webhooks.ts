@@ -160,7 +160,10 @@ export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
   return deleted.length === 1
 }
 
-/** Turns a subscription back on (events that waited go out in order) or off by hand. */
+/**
+ * Turns a subscription back on (events that waited go out in order) or off by hand. One already
+ * so is left as it is: an off one keeps why it went off, an on one its failing streak.
+ */
 export async function setSubscriptionEnabled(
   db: Db,
   id: string,
@@ -174,15 +177,23 @@ export async function setSubscriptionEnabled(
         ? { disabledAt: null, disabledReason: null, failingSince: null }
         : { disabledAt: now, disabledReason: 'Turned off by an admin.' },
     )
-    .where(eq(webhookSubscriptions.id, id))
+    .where(
+      and(
+        eq(webhookSubscriptions.id, id),
+        enabled
+          ? isNotNull(webhookSubscriptions.disabledAt)
+          : isNull(webhookSubscriptions.disabledAt),
+      ),
+    )
     .returning()
-  if (row && enabled)
+  if (!row) return findSubscription(db, id)
+  if (enabled)
     // What waited in backoff goes now, not hours later.
     await db
       .update(webhookDeliveries)
       .set({ runAfter: now })
       .where(and(eq(webhookDeliveries.subscriptionId, id), eq(webhookDeliveries.status, 'pending')))
-  return row ?? null
+  return row
 }
 
 export interface AttemptLogItem {

@@ -983,6 +983,39 @@ describe('the webhook admin API', () => {
     expect(await failingSince()).toBeNull()
   })
 
+  it('turning off one already off, or on one already on, changes nothing', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const row = async () =>
+      (
+        await ctx.deps.db
+          .select()
+          .from(webhookSubscriptions)
+          .where(eq(webhookSubscriptions.id, sub.id))
+      )[0]!
+    const post = (path: string) =>
+      ctx.app.request(path, { method: 'POST', headers: { cookie: admin.cookie, origin: ORIGIN } })
+    receiver.answer = () => ({ status: 410 })
+    await emit('deal.won')
+    expect(await drain()).toMatchObject({ disabled: 1 })
+    const off = await row()
+    ctx.clock.advance(60_000)
+    expect((await post(`/api/admin/webhooks/${sub.id}/disable`)).status).toBe(200)
+    expect(await row()).toEqual(off)
+    expect(off.disabledReason).toBe('The receiver answered 410 Gone.')
+    // On again, and failing: the streak and the backoff stay as they are.
+    expect((await post(`/api/admin/webhooks/${sub.id}/enable`)).status).toBe(200)
+    receiver.answer = () => ({ status: 503 })
+    expect(await drain()).toMatchObject({ retried: 1 })
+    const failing = await row()
+    const waiting = await deliveriesOf(sub.id)
+    expect(failing.failingSince).not.toBeNull()
+    ctx.clock.advance(60_000)
+    expect((await post(`/api/admin/webhooks/${sub.id}/enable`)).status).toBe(200)
+    expect(await row()).toEqual(failing)
+    expect(await deliveriesOf(sub.id)).toEqual(waiting)
+    expect((await post(`/api/admin/webhooks/${newId()}/disable`)).status).toBe(404)
+  })
+
   it('is for admins and tokens with webhooks:manage only, and validates what it is sent', async () => {
     const rep = await signedInAs(ctx, 'rep')
     expect(
