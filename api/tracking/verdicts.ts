@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-05.1'
+export const RULES_VERSION = '2026-12-05.2'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]
@@ -33,6 +33,7 @@ export type ReasonCode =
   | 'campaign_cluster'
   | 'soon_after_send'
   | 'no_browser_language'
+  | 'scanner_headers'
   | 'beacon_confirmed'
   | 'no_bot_signal'
 
@@ -87,6 +88,11 @@ export const CAMPAIGN_BURST_RECIPIENTS = 5
 export const CAMPAIGN_CLUSTER_RECIPIENTS = 3
 /** A click this soon after sending: scanners fetch at delivery; so do a few quick people. */
 export const SOON_AFTER_SEND_MS = 15_000
+/**
+ * Mail scanners fetch a message 20–120 s after delivery: a click this soon without the
+ * Accept-Language every browser sends is one (people who click this soon send it).
+ */
+export const SCANNER_WINDOW_MS = 120_000
 /** A `human` verdict settles once later clicks of a sweep or burst could no longer change it. */
 export const SETTLE_MS = 30_000
 
@@ -110,6 +116,7 @@ const WEIGHTS: Partial<Record<ReasonCode, number>> = {
   hosting_network: 1,
   soon_after_send: 1,
   no_browser_language: 1,
+  scanner_headers: 2,
 }
 
 /** isbot's maintained list, plus mail-security fetchers it does not name. */
@@ -231,20 +238,33 @@ function botSignals(
       sentence: `${recipients.size} recipients of this campaign clicked within ${seconds(span(burst))} from ${fromWhere(burst)}`,
     })
 
-  if (context.sentAt) {
-    const after = click.at.getTime() - context.sentAt.getTime()
-    if (after >= 0 && after < SOON_AFTER_SEND_MS)
-      scored.push({
-        code: 'soon_after_send',
-        sentence: `opened ${seconds(after)} after it was sent`,
-      })
-  }
+  const after = context.sentAt ? click.at.getTime() - context.sentAt.getTime() : null
+  if (after !== null && after >= 0 && after < SOON_AFTER_SEND_MS)
+    scored.push({
+      code: 'soon_after_send',
+      sentence: `opened ${seconds(after)} after it was sent`,
+    })
 
-  if (ua !== '' && !click.headers?.['accept-language'])
+  if (ua !== '' && !click.headers?.['accept-language']) {
     scored.push({
       code: 'no_browser_language',
       sentence: 'no Accept-Language header: browsers send one, most scanners do not',
     })
+    // A cloud address or a click in the scanners' minutes is weak alone: people click from cloud
+    // desktops and within a minute, but with their browser's Accept-Language. Without it, a
+    // browser user agent there is a scanner posing as one.
+    const when = [
+      ...(network?.kind === 'hosting' ? ['from a cloud network'] : []),
+      ...(after !== null && after >= 0 && after < SCANNER_WINDOW_MS
+        ? [`${seconds(after)} after it was sent, when mail scanners fetch`]
+        : []),
+    ]
+    if (when.length > 0)
+      scored.push({
+        code: 'scanner_headers',
+        sentence: `no Accept-Language ${when.join(', ')}: a scanner posing as a browser`,
+      })
+  }
 
   return { certain, scored }
 }

@@ -97,6 +97,11 @@ const azure = (r: () => number) => `40.94.${octet(r)}.${octet(r)}`
 const residential = (r: () => number) => `81.${100 + Math.floor(r() * 50)}.${octet(r)}.${octet(r)}`
 const mobile = (r: () => number) => `172.56.${octet(r)}.${octet(r)}`
 const office = (r: () => number) => `194.${60 + Math.floor(r() * 20)}.${octet(r)}.${octet(r)}`
+// Cloud/hosting ranges (hosting, not a mail-security vendor's): a scanner or a cloud desktop.
+const aws = (r: () => number) => `3.${octet(r)}.${octet(r)}.${octet(r)}`
+const gcp = (r: () => number) => `34.${64 + Math.floor(r() * 64)}.${octet(r)}.${octet(r)}`
+const digitalocean = (r: () => number) => `159.65.${octet(r)}.${octet(r)}`
+const azureDesktop = (r: () => number) => `20.${32 + Math.floor(r() * 32)}.${octet(r)}.${octet(r)}`
 
 /** The scenarios of issue 14, each a function of one recipient's message. */
 export const SCENARIOS: Record<string, (b: Builder) => void> = {
@@ -358,6 +363,34 @@ export const SCENARIOS: Record<string, (b: Builder) => void> = {
       3_600_000 + b.rand() * 86_400_000,
       pick(b.rand, [residential, office, mobile])(b.rand),
       pick(b.rand, [CHROME_DESKTOP, FIREFOX_MAC, SAFARI_IPHONE]),
+      BROWSER_HEADERS,
+    )
+  },
+  // A scanner on a cloud address in no vendor's list: one link, a browser user agent but no
+  // Accept-Language, in the scanners' 20–120 s after sending.
+  'scanner with a browser UA on an unlisted cloud address, one link': (b) => {
+    click(
+      b,
+      'scanner',
+      'scanner with a browser UA on an unlisted cloud address, one link',
+      Math.floor(b.rand() * 3),
+      20_000 + b.rand() * 99_000,
+      pick(b.rand, [aws, gcp, digitalocean])(b.rand),
+      pick(b.rand, [CHROME_DESKTOP, FIREFOX_MAC]),
+      { accept: '*/*' },
+    )
+  },
+  // A person on a cloud desktop (Windows 365, WorkSpaces) or a VPN exiting in a cloud: a hosting
+  // address, but a real browser's headers, 40 s after sending.
+  'human on a cloud desktop 40 s after send': (b) => {
+    click(
+      b,
+      'human',
+      'human on a cloud desktop 40 s after send',
+      0,
+      35_000 + b.rand() * 10_000,
+      pick(b.rand, [azureDesktop, aws])(b.rand),
+      OUTLOOK_EDGE,
       BROWSER_HEADERS,
     )
   },

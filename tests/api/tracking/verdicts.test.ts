@@ -170,7 +170,33 @@ describe('signals together', () => {
   it('a security network plus a click at delivery plus no language header is a bot', () => {
     const c = click({ ip: '40.107.1.2', at: at(3_000), headers: { accept: '*/*' } })
     expect(verdict(c)).toBe('bot')
-    expect(codes(c)).toEqual(['security_network', 'soon_after_send', 'no_browser_language'])
+    expect(codes(c)).toEqual([
+      'security_network',
+      'soon_after_send',
+      'no_browser_language',
+      'scanner_headers',
+    ])
+  })
+
+  it('a browser user agent without Accept-Language from an unlisted cloud address, or in the scanners’ minutes after sending, is likely a bot', () => {
+    // One link, a minute after sending, from a cloud address in no vendor's list.
+    const scanner = click({ ip: '3.120.1.1', headers: { accept: '*/*' }, at: at(60_000) })
+    const j = judgeClick(scanner, alone, LATER)
+    expect(j.verdict).toBe('likely_bot')
+    expect(j.reasons).toContainEqual({
+      code: 'scanner_headers',
+      sentence:
+        'no Accept-Language from a cloud network, 60 s after it was sent, when mail scanners fetch: a scanner posing as a browser',
+    })
+    expect(verdict(click({ ip: '3.120.1.1', headers: { accept: '*/*' } }))).toBe('likely_bot')
+    expect(verdict(click({ headers: { accept: '*/*' }, at: at(100_000) }))).toBe('likely_bot')
+    // People send Accept-Language: on a cloud desktop or VPN, or clicking within a minute.
+    expect(verdict(click({ ip: '3.120.1.1', at: at(40_000) }))).toBe('human')
+    expect(verdict(click({ ip: '3.120.1.1', at: at(6_000) }))).toBe('human')
+    expect(verdict(click({ at: at(40_000) }))).toBe('human')
+    expect(codes(click({ headers: { accept: '*/*' }, at: at(130_000) }))).not.toContain(
+      'scanner_headers',
+    )
   })
 
   it('a hosting network plus two links at once is likely a bot', () => {
@@ -298,6 +324,8 @@ describe('replayed click logs', () => {
     ['human with two tabs 40 s apart', ['human']],
     ['human behind a rewritten Safe Links URL', ['human']],
     ['human on a phone within 10 s of delivery', ['human']],
+    ['scanner with a browser UA on an unlisted cloud address, one link', ['bot', 'likely_bot']],
+    ['human on a cloud desktop 40 s after send', ['human']],
   ] as const)('%s → %s', (scenario, expected) => {
     const of = judged.filter((j) => j.click.scenario === scenario)
     expect(of.length).toBeGreaterThan(0)
