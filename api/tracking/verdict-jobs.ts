@@ -410,9 +410,10 @@ async function qualifyFromClick(
  * only once the deal that made has closed and the click came after (a later campaign's prospect,
  * or no deal left), never a click from that deal's time, so a re-score of old clicks adds nothing
  * to the next deal. A click from before the last qualification never does (no query needed).
- * Never qualified and no deal open: the click must still come after the contact's last deal
- * closed, so a re-score of a click from a prospect's time makes no target of the lost prospect
- * or the won customer.
+ * Never qualified too, the click must belong to the deal it would move: with a deal open, at or
+ * after its creation (a re-score of an old campaign's click moves no later import's prospect);
+ * with none, after the contact's last deal closed, so a re-score of a click from a prospect's
+ * time makes no target of the lost prospect or the won customer.
  */
 async function mayQualify(
   tx: Db,
@@ -425,10 +426,9 @@ async function mayQualify(
     .select({ createdAt: deals.createdAt })
     .from(deals)
     .where(and(eq(deals.contactId, contactId), notInArray(deals.stage, ['won', 'lost'])))
-  // Never qualified: the open deal (the prospect's own) gets the click. Else the deal the last
-  // qualification made or moved is still open; or a newer one (a later campaign's import) is,
-  // and the click came after it.
-  if (open) return !lastQualified || (open.createdAt > lastQualified && clickedAt >= open.createdAt)
+  // The open deal gets a click from its own time: never qualified, the prospect's own; else a
+  // newer one than the last qualification made or moved (a later campaign's import).
+  if (open) return clickedAt >= open.createdAt && (!lastQualified || open.createdAt > lastQualified)
   // No open deal: the click must come after the last one closed. Closed deals have no index by
   // contact, so this is asked only here, for a contact with no open deal.
   const [closed] = await tx

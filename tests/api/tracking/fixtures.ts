@@ -106,6 +106,8 @@ export async function addProspect(db: Db, options: ProspectOptions) {
       stage: 'opportunity',
       source: 'outbound',
       sdrId: options.sdrOnDeal ? options.sdrId : null,
+      // Made by the import, before the message went out (not the database's wall clock).
+      createdAt: options.sentAt,
     })
   }
   const recipientId = newId()

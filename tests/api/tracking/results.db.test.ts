@@ -41,7 +41,15 @@ async function addRecipient(
   if (stage)
     await db
       .insert(deals)
-      .values({ id: dealId, contactId, title: email, stage, source: 'outbound' })
+      // Made by the import, on the test's clock (not the database's wall clock).
+      .values({
+        id: dealId,
+        contactId,
+        title: email,
+        stage,
+        source: 'outbound',
+        createdAt: ctx.clock.now(),
+      })
   const recipientId = newId()
   await db
     .insert(campaignRecipients)

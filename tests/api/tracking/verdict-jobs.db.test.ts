@@ -335,11 +335,16 @@ describe('the verdict job', () => {
   )
 
   it.each([
-    ['lost', { stage: 'lost' as const, lostReason: 'not interested' }],
-    ['won', { stage: 'won' as const }],
+    ['lost', { stage: 'lost' as const, lostReason: 'not interested' }, false],
+    ['won', { stage: 'won' as const }, false],
+    [
+      'lost, and a new campaign’s import made a new prospect deal',
+      { stage: 'lost' as const, lostReason: 'not interested' },
+      true,
+    ],
   ])(
     'a prospect never qualified whose deal was then %s is not made a target again by a re-score of a click from before',
-    async (_, closed) => {
+    async (_, closed, imported) => {
       const p = await addProspect()
       ctx.clock.advance(7_200_000)
       await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
@@ -359,12 +364,30 @@ describe('the verdict job', () => {
         .set({ ...closed, closedAt: ctx.clock.now(), stageEnteredAt: ctx.clock.now() })
         .where(eq(deals.id, p.dealId!))
 
-      // Weeks later new rules call that click human: it belongs to the closed deal's time.
+      // Weeks later new rules call that click human: it belongs to the closed deal's time, not
+      // to a deal a later import opened meanwhile.
       ctx.clock.advance(30 * 86_400_000)
+      const newDealId = newId()
+      if (imported)
+        await db.insert(deals).values({
+          id: newDealId,
+          contactId: p.contactId,
+          title: 'Acme again',
+          stage: 'opportunity',
+          source: 'outbound',
+          createdAt: ctx.clock.now(),
+        })
       for (;;) if ((await rescoreClicks(db, ctx.clock.now())).judged === 0) break
       expect((await clicksOf(p.recipientId)).map((c) => c.verdict)).toEqual(['human'])
-      expect((await openDealOf(p.contactId)).map((d) => d.stage)).toEqual([closed.stage])
+      const stages = (await openDealOf(p.contactId)).map(
+        (d) => `${d.id === newDealId ? 'new' : 'old'} ${d.stage}`,
+      )
+      expect(stages.sort()).toEqual([
+        ...(imported ? ['new opportunity'] : []),
+        `old ${closed.stage}`,
+      ])
       expect(await evidenceOf(p.dealId!)).toHaveLength(0)
+      expect(await evidenceOf(newDealId)).toHaveLength(0)
     },
   )
 
