@@ -410,10 +410,12 @@ async function qualifyFromClick(
  * only once the deal that made has closed and the click came after (a later campaign's prospect,
  * or no deal left), never a click from that deal's time, so a re-score of old clicks adds nothing
  * to the next deal. A click from before the last qualification never does (no query needed).
- * Never qualified too, the click must belong to the deal it would move: with a deal open, at or
- * after its creation (a re-score of an old campaign's click moves no later import's prospect);
- * with none, after the contact's last deal closed, so a re-score of a click from a prospect's
- * time makes no target of the lost prospect or the won customer.
+ * Never qualified, the click must not belong to a deal that has closed since: with a deal open,
+ * one from its time, or from before it while no deal closed after the click (a form filled seconds
+ * after the click made the deal: the click is its evidence); a re-score of an old campaign's click
+ * moves no later import's prospect. With none open, after the contact's last deal closed, so a
+ * re-score of a click from a prospect's time makes no target of the lost prospect or the won
+ * customer.
  */
 async function mayQualify(
   tx: Db,
@@ -426,19 +428,31 @@ async function mayQualify(
     .select({ createdAt: deals.createdAt })
     .from(deals)
     .where(and(eq(deals.contactId, contactId), notInArray(deals.stage, ['won', 'lost'])))
-  // The open deal gets a click from its own time: never qualified, the prospect's own; else a
-  // newer one than the last qualification made or moved (a later campaign's import).
-  if (open) return clickedAt >= open.createdAt && (!lastQualified || open.createdAt > lastQualified)
-  // No open deal: the click must come after the last one closed. Closed deals have no index by
-  // contact, so this is asked only here, for a contact with no open deal.
+  if (open) {
+    // A newer deal than the last qualification made or moved (a later campaign's import), and a
+    // click from its time.
+    if (lastQualified) return open.createdAt > lastQualified && clickedAt >= open.createdAt
+    if (clickedAt >= open.createdAt) return true
+    const closed = await lastClosed(tx, contactId)
+    return closed === null || clickedAt > closed
+  }
+  const closed = await lastClosed(tx, contactId)
+  if (closed === null) return !lastQualified
+  return clickedAt > closed
+}
+
+/**
+ * When the contact's last deal closed (null: none has). Closed deals have no index by contact, so
+ * this is asked only where a click may belong to one.
+ */
+async function lastClosed(tx: Db, contactId: string): Promise<Date | null> {
   const [closed] = await tx
     .select({
       at: sql`max(coalesce(${deals.closedAt}, ${deals.stageEnteredAt}))`.mapWith(deals.closedAt),
     })
     .from(deals)
-    .where(eq(deals.contactId, contactId))
-  if (closed?.at == null) return !lastQualified
-  return clickedAt > closed.at
+    .where(and(eq(deals.contactId, contactId), inArray(deals.stage, ['won', 'lost'])))
+  return closed?.at ?? null
 }
 
 /** The verdict job of this process: every `pollMs`, and at once on deps.wakeups('verdicts'). */

@@ -391,6 +391,37 @@ describe('the verdict job', () => {
     },
   )
 
+  it('a lost prospect who clicks and at once fills a form: the new 10% deal gets the click as its evidence', async () => {
+    const p = await addProspect()
+    await db
+      .update(deals)
+      .set({
+        stage: 'lost',
+        lostReason: 'no budget',
+        closedAt: ctx.clock.now(),
+        stageEnteredAt: ctx.clock.now(),
+      })
+      .where(eq(deals.id, p.dealId!))
+    ctx.clock.advance(86_400_000)
+    await clickAs(p.tokens[0]!, '81.120.7.10', PERSON)
+    // Seconds later, before the click is judged, the landing page's form makes a new target.
+    ctx.clock.advance(20_000)
+    const formDeal = newId()
+    await db.insert(deals).values({
+      id: formDeal,
+      contactId: p.contactId,
+      title: 'Acme, from the whitepaper',
+      stage: 'target',
+      source: 'inbound',
+      createdAt: ctx.clock.now(),
+    })
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+    expect((await clicksOf(p.recipientId)).map((c) => c.verdict)).toEqual(['human'])
+    expect(await evidenceOf(formDeal)).toHaveLength(1)
+    expect(await evidenceOf(p.dealId!)).toHaveLength(0)
+  })
+
   it('a click confirmed by a beacon is judged and qualifies at once, without waiting out the window', async () => {
     const p = await addProspect()
     ctx.clock.advance(5_000)
