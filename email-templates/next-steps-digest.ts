@@ -28,6 +28,8 @@ export type Props = {
   withoutNextStep: number
   /** Unclaimed leads in the queue. */
   leadsWaiting: number
+  /** More steps are due than `overdue` and `today` hold: their counts are "at least". */
+  stepsCapped?: boolean | undefined
   /** Absolute URL of My day, `<origin>/app/my-day`. */
   myDayUrl: string
 }
@@ -69,13 +71,17 @@ function stepLine(step: Step): string {
 export function render(props: Props): RenderedEmail {
   const url = safeUrl(props.myDayUrl)
   const due = props.overdue.length + props.today.length
+  // Capped, each count is a floor ("100+"), as on My day; a group found empty may not be.
+  const plus = props.stepsCapped ? '+' : ''
+  const count = (n: number, one: string, many: string) =>
+    plus ? `${n}+ ${many}` : plural(n, one, many)
   const subject =
     props.overdue.length > 0
-      ? `Your day: ${plural(props.overdue.length, 'overdue next step', 'overdue next steps')}, ${props.today.length} due today`
-      : `Your day: ${plural(props.today.length, 'next step', 'next steps')} due today`
+      ? `Your day: ${count(props.overdue.length, 'overdue next step', 'overdue next steps')}${plus && props.today.length === 0 ? '' : `, ${props.today.length}${plus} due today`}`
+      : `Your day: ${count(props.today.length, 'next step', 'next steps')} due today`
   const name = line(props.recipientName)
   const greeting = name ? `Hi ${name},` : 'Hi,'
-  const intro = `${line(props.dayName)}: ${due === 0 ? 'nothing is due' : `${plural(due, 'next step is', 'next steps are')} due`}${props.overdue.length ? `, ${props.overdue.length} of them overdue` : ''}.`
+  const intro = `${line(props.dayName)}: ${due === 0 ? 'nothing is due' : `${count(due, 'next step is', 'next steps are')} due`}${props.overdue.length ? `, ${props.overdue.length}${plus} of them overdue` : ''}.`
   const extras = [
     props.withoutNextStep > 0
       ? `${plural(props.withoutNextStep, 'open deal has', 'open deals have')} no next step planned.`
@@ -146,7 +152,7 @@ export function render(props: Props): RenderedEmail {
           .join('\n')}`,
     )
     .join('\n\n')
-  const moreLine = more > 0 ? `…and ${more} more on My day.` : ''
+  const moreLine = more > 0 ? `…and ${more}${plus} more on My day.` : ''
 
   return renderLayout({
     brand: props.brand,

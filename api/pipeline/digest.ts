@@ -1,13 +1,20 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm'
 import { render as renderDigest } from '../../email-templates/next-steps-digest.ts'
 import { addDays, wallTime } from '../accounts/time-zones.ts'
+import { ROLES } from '../accounts/users.ts'
 import type { Db } from '../db/client.ts'
 import { outbox, users } from '../db/schema.ts'
 import { enqueueEmail } from '../email/outbox.ts'
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import type { Env } from '../env.ts'
 import { dueLabel, stepTitle } from './activities.ts'
-import { dealsWithoutNextStep, sortSteps, stepsDueBy, type DealLine } from './my-day.ts'
+import {
+  dealsWithoutNextStep,
+  hasOwnSteps,
+  sortSteps,
+  stepsDueBy,
+  type DealLine,
+} from './my-day.ts'
 import { leadQueue } from './queries.ts'
 import type { Activity } from './activities.ts'
 
@@ -33,7 +40,10 @@ export async function sendDailyDigests(db: Db, env: Env, now: Date): Promise<num
       and(
         eq(users.dailyDigest, true),
         isNull(users.disabledAt),
-        inArray(users.role, ['rep', 'admin']),
+        inArray(
+          users.role,
+          ROLES.filter((role) => hasOwnSteps({ role })),
+        ),
       ),
     )
   let sent = 0
@@ -46,10 +56,8 @@ export async function sendDailyDigests(db: Db, env: Env, now: Date): Promise<num
       .from(outbox)
       .where(eq(outbox.dedupeKey, dedupeKey))
     if (done) continue
-    const { overdue, today } = sortSteps(
-      await stepsDueBy(db, person.id, addDays(local.day, 1)),
-      now,
-    )
+    const due = await stepsDueBy(db, person.id, addDays(local.day, 1))
+    const { overdue, today } = sortSteps(due.steps, now)
     const withoutNextStep = (await dealsWithoutNextStep(db, person.id, 0)).count
     const leadsWaiting = (await leadQueue(db, { limit: 1 })).count
     // Nothing to say today: no email (tomorrow is another day).
@@ -69,6 +77,7 @@ export async function sendDailyDigests(db: Db, env: Env, now: Date): Promise<num
       today: today.map((s) => step(s, false)),
       withoutNextStep,
       leadsWaiting,
+      stepsCapped: due.capped,
       myDayUrl: `${env.APP_ORIGIN}/app/my-day`,
     })
     const id = await enqueueEmail(db, {

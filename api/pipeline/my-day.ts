@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm'
 import { can } from '../accounts/permissions.ts'
 import { addDays, localDay } from '../accounts/time-zones.ts'
+import type { Role } from '../accounts/users.ts'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { activities, companies, contacts, deals, users } from '../db/schema.ts'
@@ -68,15 +69,24 @@ function toLine(r: {
 const OPEN = sql`${deals.stage} not in ('won', 'lost')`
 
 /**
- * The owner's open steps due up to `horizon` (a day), soonest first: the deals come from the
- * (owner, next_step_on) index, their steps from the open-steps index.
+ * Whether a person can have next steps of their own, and so My day's digest of them: only those
+ * who own deals (an SDR cannot be given one).
+ */
+export function hasOwnSteps(user: { role: Role }): boolean {
+  return can(user, 'deals:edit_own')
+}
+
+/**
+ * The owner's open steps due up to `horizon` (a day), soonest first, at most `limit`, and whether
+ * more are due (`capped`): the deals come from the (owner, next_step_on) index, their steps from
+ * the open-steps index.
  */
 export async function stepsDueBy(
   db: Db,
   ownerId: string,
   horizon: string,
   limit = STEP_LIMIT,
-): Promise<Array<DealLine & { step: Activity }>> {
+): Promise<{ steps: Array<DealLine & { step: Activity }>; capped: boolean }> {
   const rows = await db
     .select({ ...lineFields, step: activities })
     .from(deals)
@@ -92,8 +102,11 @@ export async function stepsDueBy(
     .leftJoin(companies, eq(companies.id, deals.companyId))
     .where(and(eq(deals.ownerId, ownerId), lte(deals.nextStepOn, horizon), OPEN))
     .orderBy(asc(activities.dueOn), sql`${activities.dueTime} asc nulls last`, asc(activities.id))
-    .limit(limit)
-  return rows.map(({ step, ...line }) => ({ ...toLine(line), step }))
+    .limit(limit + 1)
+  return {
+    steps: rows.slice(0, limit).map(({ step, ...line }) => ({ ...toLine(line), step })),
+    capped: rows.length > limit,
+  }
 }
 
 /** The owner's open deals with no next step, longest in stage first, and how many (capped). */
@@ -151,7 +164,8 @@ export async function myDayView(db: Db, user: Actor | null | undefined, now: Dat
   const scope = { ownerId: user.id }
   const settings = await loadPipelineSettings(db)
   // A step planned in a zone ahead of this one may fall due a day early: read a day further.
-  const steps = sortSteps(await stepsDueBy(db, user.id, addDays(today, LOOK_AHEAD_DAYS + 1)), now)
+  const due = await stepsDueBy(db, user.id, addDays(today, LOOK_AHEAD_DAYS + 1))
+  const steps = sortSteps(due.steps, now)
   const queue = await leadQueue(db, { limit: 5 })
   const withoutNextStep = await dealsWithoutNextStep(db, user.id)
   const staleByStage = await staleCounts(db, scope, settings, now)
@@ -159,11 +173,13 @@ export async function myDayView(db: Db, user: Actor | null | undefined, now: Dat
   return {
     ok: true as const,
     timeZone,
+    /** The digest is offered only to those who can have next steps of their own. */
+    digestOffered: hasOwnSteps(user),
     dailyDigest: me?.dailyDigest ?? false,
     /** Today on the rep's clock. */
     date: today,
     ...steps,
-    stepsCapped: steps.overdue.length + steps.today.length + steps.upcoming.length >= STEP_LIMIT,
+    stepsCapped: due.capped,
     queue,
     canClaim: can(user, 'deals:claim'),
     withoutNextStep,

@@ -24,7 +24,7 @@ import {
   type Activity,
 } from '../pipeline/activities.ts'
 import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
-import { myDayView } from '../pipeline/my-day.ts'
+import { hasOwnSteps, myDayView } from '../pipeline/my-day.ts'
 
 // /api/activities: next steps on deals (plan, mark done with an outcome), activities logged
 // after the fact, My day, and the person's own time zone and digest choice. JSON callers get
@@ -174,6 +174,14 @@ export const activityRoutes = new Hono<AppEnv>()
           : data,
     })
     if (input instanceof Response) return input
+    // The digest lists one's own next steps: a role that owns no deal would never get it.
+    if (input.dailyDigest && !hasOwnSteps(c.var.user))
+      return refuse(c, backTo(input.next), {
+        status: 403,
+        code: 'forbidden',
+        message: 'The morning digest lists the next steps on your own deals; your role has none.',
+        fields: { dailyDigest: 'Your role has no next steps of its own to email.' },
+      })
     const [saved] = await c.var.db
       .update(users)
       .set({
