@@ -117,3 +117,20 @@ const pluralRules = new Intl.PluralRules('en')
 export function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString('en')} ${pluralRules.select(n) === 'one' ? one : many}`
 }
+
+/**
+ * A list's page links: the page before and after `page`, null where there is none. A page past
+ * the end (`?page=5` of one page, or of a list that shrank) links back to the last page, so the
+ * reader is never left on an empty page with no way back (`past`).
+ */
+export function pageLinks(
+  page: number,
+  pageCount: number,
+): { prev: number | null; next: number | null; past: boolean } {
+  const past = page > pageCount
+  return {
+    prev: past ? pageCount : page > 1 ? page - 1 : null,
+    next: page < pageCount ? page + 1 : null,
+    past,
+  }
+}

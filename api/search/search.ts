@@ -229,7 +229,8 @@ function candidates(db: Db, needle: Needle, kind: Kind, pass: Pass) {
       .from(kind.table)
       .where(and(lookup.where, kind.scope))
       .$dynamic()
-    return (lookup.order ? rows.orderBy(lookup.order) : rows).limit(CANDIDATES)
+    // One more than ranked: a lookup that finds it says there are more than CANDIDATES (groupOf).
+    return (lookup.order ? rows.orderBy(lookup.order) : rows).limit(CANDIDATES + 1)
   })
   const [first, ...rest] = lookups
   const found = rest.reduce((all, rows) => all.union(rows), first!).as('found')
@@ -324,14 +325,15 @@ async function rankedGroup<T extends Counted>(
  */
 function groupOf<T extends Counted>(rows: T[]): Group<Omit<T, keyof Counted>> {
   const literalOnly = rows.length > 0 && rows[0]!.tier < NEAR_MISS
-  // Up to CANDIDATES from each lookup of a pass: more than CANDIDATES together say "200+".
-  const total = Math.min(rows[0]?.total ?? 0, CANDIDATES)
+  // Up to CANDIDATES + 1 from each lookup of a pass: more than CANDIDATES together say "200+";
+  // exactly CANDIDATES is all there are.
+  const found = rows[0]?.total ?? 0
   return {
     hits: rows
       .filter((r) => !literalOnly || r.tier < NEAR_MISS)
       .map(({ total: _t, literal: _l, tier: _r, keyed: _k, ...hit }) => hit),
-    total: literalOnly ? Math.min(rows[0]!.literal, CANDIDATES) : total,
-    capped: total >= CANDIDATES,
+    total: Math.min(literalOnly ? rows[0]!.literal : found, CANDIDATES),
+    capped: found > CANDIDATES,
   }
 }
 

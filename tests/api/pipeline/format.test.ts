@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatDate, formatDateTime } from '../../../api/pipeline/format.ts'
+import { formatDate, formatDateTime, pageLinks } from '../../../api/pipeline/format.ts'
 
 // Instants read on the reader's clock, with the zone named; calendar dates read as written.
 
@@ -30,5 +30,20 @@ describe('formatDate', () => {
     expect(formatDate(at)).toBe('Dec 5, 2026')
     expect(formatDate(at, 'Europe/Berlin')).toBe('Dec 6, 2026')
     expect(formatDate('2026-12-05', 'Pacific/Kiritimati')).toBe('Dec 5, 2026')
+  })
+})
+
+describe('pageLinks', () => {
+  it('links the pages either side, none before the first or after the last', () => {
+    expect(pageLinks(1, 1)).toEqual({ prev: null, next: null, past: false })
+    expect(pageLinks(1, 3)).toEqual({ prev: null, next: 2, past: false })
+    expect(pageLinks(2, 3)).toEqual({ prev: 1, next: 3, past: false })
+    expect(pageLinks(3, 3)).toEqual({ prev: 2, next: null, past: false })
+  })
+
+  it('links a page past the end back to the last page, so an empty page is never a dead end', () => {
+    // ?page=5 of a one-page list (typed, or the list shrank): back to page 1.
+    expect(pageLinks(5, 1)).toEqual({ prev: 1, next: null, past: true })
+    expect(pageLinks(9, 3)).toEqual({ prev: 3, next: null, past: true })
   })
 })

@@ -33,6 +33,18 @@ await db.insert(contacts).values(rosalinds)
 await addPerson(db, 'Rosalinde', 'Aaron', 'rosalinde@bulk.example')
 await addPerson(db, 'Rosalind', null, 'rosa@bulk.example')
 
+// Exactly as many as are ranked: all of them, no "200+".
+await db.insert(contacts).values(
+  Array.from({ length: CANDIDATES }, (_, i) => ({
+    id: newId(),
+    email: `ottoline.${surname(i).toLowerCase()}@bulk.example`,
+    emailDisplay: `ottoline.${surname(i).toLowerCase()}@bulk.example`,
+    firstName: 'Ottoline',
+    lastName: surname(i),
+    source: 'manual' as const,
+  })),
+)
+
 const harbor = async (titles: string[], ownerId: string | null) => {
   const people = titles.map(() => ({
     id: newId(),
@@ -68,6 +80,12 @@ describe('search with more matches than it ranks', () => {
     ])
     expect(r.contacts!.total).toBe(CANDIDATES)
     expect(r.contacts!.capped).toBe(true)
+  })
+
+  it('counts exactly as many matches as it ranks without "200+"', async () => {
+    const r = await searchEverything(db, rep, 'ottoline')
+    expect(r.contacts!.total).toBe(CANDIDATES)
+    expect(r.contacts!.capped).toBe(false)
   })
 
   it('reads past the deals a rep may not see, not stopping at them', async () => {
