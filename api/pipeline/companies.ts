@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts'
 import { companies, contacts, deals, users } from '../db/schema.ts'
 import { companyDomainOf } from '../email-address.ts'
 import { newId } from '../ids.ts'
-import { dealAccess, isUniqueViolation, type Actor, type DealFailure } from './deals.ts'
+import { isUniqueViolation, readableDeals, type Actor, type DealFailure } from './deals.ts'
 import {
   diffFields,
   recordChange,
@@ -175,14 +175,21 @@ function domainTaken(domain: string, other: string | null): DealFailure {
   }
 }
 
+/** People and deals listed on a company's page at most; the page says when there are more. */
+export const COMPANY_LIST_LIMIT = 200
+
 /**
  * A company's page: the company, its people, the deals this viewer may read (others counted),
- * who created or changed it, and whether the viewer may edit it; null when there is none.
+ * who created or changed it, and whether the viewer may edit it; null when there is none. People
+ * and deals are listed up to COMPANY_LIST_LIMIT, with how many there are (`peopleTotal`,
+ * `dealsTotal`, the readable ones).
  */
 export async function companyDetail(db: Db, companyId: string, viewer: Actor) {
   const [company] = await db.select().from(companies).where(eq(companies.id, companyId))
   if (!company) return null
-  const [people, dealRows, history, owners] = await Promise.all([
+  const readable = readableDeals(viewer)
+  const ofCompany = eq(deals.companyId, companyId)
+  const [people, [peopleCount], dealRows, [dealCount], history, owners] = await Promise.all([
     db
       .select({
         id: contacts.id,
@@ -195,23 +202,37 @@ export async function companyDetail(db: Db, companyId: string, viewer: Actor) {
       .from(contacts)
       .where(eq(contacts.companyId, companyId))
       .orderBy(asc(contacts.lastName), asc(contacts.firstName), asc(contacts.id))
-      .limit(200),
+      .limit(COMPANY_LIST_LIMIT),
+    db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(contacts)
+      .where(eq(contacts.companyId, companyId)),
     db
       .select({ deal: deals, ownerName: users.name })
       .from(deals)
       .leftJoin(users, eq(users.id, deals.ownerId))
-      .where(eq(deals.companyId, companyId))
-      .orderBy(desc(deals.createdAt))
-      .limit(200),
+      .where(and(ofCompany, readable))
+      .orderBy(desc(deals.createdAt), desc(deals.id))
+      .limit(COMPANY_LIST_LIMIT),
+    db
+      .select({
+        all: sql<number>`count(*)::int`,
+        readable: readable
+          ? sql<number>`(count(*) filter (where ${readable}))::int`
+          : sql<number>`count(*)::int`,
+      })
+      .from(deals)
+      .where(ofCompany),
     recordHistory(db, [{ type: 'company', id: companyId }]),
     dealOwnersOf(db, companyId),
   ])
-  const readable = dealRows.filter((d) => dealAccess(viewer, d.deal).read)
   return {
     company,
     people,
-    deals: readable.map((d) => ({ ...d.deal, ownerName: d.ownerName })),
-    hiddenDeals: dealRows.length - readable.length,
+    peopleTotal: peopleCount?.n ?? 0,
+    deals: dealRows.map((d) => ({ ...d.deal, ownerName: d.ownerName })),
+    dealsTotal: dealCount?.readable ?? 0,
+    hiddenDeals: (dealCount?.all ?? 0) - (dealCount?.readable ?? 0),
     history,
     editProblem: recordEditProblem(viewer, owners, 'company'),
   }

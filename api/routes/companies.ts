@@ -83,10 +83,10 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/companies/{id}',
     summary:
-      'One company: its people, the deals the caller may read (others counted), who added or changed it, and whether the caller may edit it.',
+      'One company: its people and the deals the caller may read (up to 200 each, with `peopleTotal` and `dealsTotal`; others counted in `hiddenDeals`), who added or changed it, and whether the caller may edit it.',
     auth: 'contacts:read',
     params,
-    ok: [200, '{ company, people, deals, hiddenDeals, history, canEdit }'],
+    ok: [200, '{ company, people, peopleTotal, deals, dealsTotal, hiddenDeals, history, canEdit }'],
   },
   ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
     method,
