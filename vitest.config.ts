@@ -70,7 +70,9 @@ export default defineConfig({
       ...postgres,
       {
         extends: true,
-        test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'] },
+        // A browser test's steps take seconds on a quiet machine; the budget is for a loaded one
+        // (30 s ran out with the CPUs shared five ways).
+        test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], testTimeout: 120_000 },
       },
     ],
   },
