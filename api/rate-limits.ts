@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
+import ipaddr from 'ipaddr.js'
 import type { Db } from './db/client.ts'
 import { rateLimitHits } from './db/schema.ts'
 
@@ -6,6 +7,22 @@ import { rateLimitHits } from './db/schema.ts'
 // sliding windows estimated from two fixed ones (the current count plus the previous window's,
 // weighted by how much of it the sliding window still covers), so no burst fits around a
 // window boundary.
+
+/**
+ * The address a per-IP limit counts, the one rule every per-IP key goes through: an IPv4 address
+ * itself, an IPv4-mapped IPv6 address as its IPv4, any other IPv6 address as its /64
+ * (`2001:db8:1:2::/64`). An IPv6 client normally holds a whole /64 (often more), so counting
+ * its single addresses would give it a fresh limit for every address it rotates to. Anything
+ * that is no address ('unknown') is counted as it is. Only for limit keys: what is stored as
+ * evidence (a lead's or a click's IP) stays the full address.
+ */
+export function limitAddress(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip
+  const address = ipaddr.process(ip)
+  if (address.kind() === 'ipv4') return address.toString()
+  const network = (address as ipaddr.IPv6).parts.slice(0, 4)
+  return `${new ipaddr.IPv6([...network, 0, 0, 0, 0]).toString()}/64`
+}
 
 export interface Limit {
   limit: number

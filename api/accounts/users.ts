@@ -8,6 +8,7 @@ import {
   clearRateLimit,
   hitRateLimit,
   hitSlidingLimit,
+  limitAddress,
   undoHit,
   type Limit,
 } from '../rate-limits.ts'
@@ -207,9 +208,10 @@ export async function signIn(
   options: SignInOptions = {},
 ): Promise<SignInResult> {
   const email = canonicalEmail(input.email)
+  const ip = limitAddress(input.ip)
   const keys = {
-    addressAccount: `signin:pair:${input.ip}:${email}`,
-    address: `signin:ip:${input.ip}`,
+    addressAccount: `signin:pair:${ip}:${email}`,
+    address: `signin:ip:${ip}`,
     account: `signin:account:${email}`,
   }
   const [addressAccount, address, account] = await Promise.all([

@@ -10,7 +10,7 @@ import type { GradeResult, Teaser } from './engine/grade.ts'
 import type { CategoryScore } from './engine/scoring.ts'
 import { checkTargetUrl, normalizeGraderUrl } from './engine/target-url.ts'
 import { newId } from '../ids.ts'
-import { hitRateLimit, type Limit } from '../rate-limits.ts'
+import { hitRateLimit, limitAddress, type Limit } from '../rate-limits.ts'
 
 // Grader reports in the database: a visitor's request becomes a `grader_reports` row (or reuses a
 // fresh one for the same URL), a job runner in the server process grades it (grader-jobs.ts:
@@ -179,7 +179,12 @@ export async function requestGrade(
   const target = gradeTarget(input.url, settings)
   if (!target.ok) return { kind: 'invalid', message: target.message }
 
-  const byIp = await hitRateLimit(db, `grader:ip:${input.ip ?? 'unknown'}`, settings.ipLimit, now)
+  const byIp = await hitRateLimit(
+    db,
+    `grader:ip:${limitAddress(input.ip ?? 'unknown')}`,
+    settings.ipLimit,
+    now,
+  )
   if (!byIp.allowed) {
     return {
       kind: 'rate_limited',

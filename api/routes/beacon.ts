@@ -3,7 +3,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { fail, readBody, validate } from '../http/input.ts'
-import { hitRateLimit } from '../rate-limits.ts'
+import { hitRateLimit, limitAddress } from '../rate-limits.ts'
 import { BEACON_LIMIT, beaconSchema, confirmBeacon } from '../tracking/beacon.ts'
 import type { ClickWriter } from '../tracking/click-writer.ts'
 
@@ -16,7 +16,12 @@ export const beaconRoutes = (clicks: Pick<ClickWriter, 'settled'>) =>
   new Hono<AppEnv>().post('/', async (c) => {
     const { deps } = c.var
     const now = deps.now()
-    const limit = await hitRateLimit(deps.db, `beacon:ip:${c.var.ip}`, BEACON_LIMIT, now)
+    const limit = await hitRateLimit(
+      deps.db,
+      `beacon:ip:${limitAddress(c.var.ip)}`,
+      BEACON_LIMIT,
+      now,
+    )
     if (!limit.allowed)
       return c.json(
         {

@@ -12,7 +12,7 @@ import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { offersFor } from '../leads/context.ts'
 import { htmlPage } from '../leads/page.ts'
-import { hitRateLimit } from '../rate-limits.ts'
+import { hitRateLimit, limitAddress } from '../rate-limits.ts'
 
 // GET /d/<token>: the gated file, for as long as the link is valid, as often as asked.
 // An expired link gets a page that can email a fresh one; an unknown one a page that says so.
@@ -91,7 +91,7 @@ export const downloadRoutes = new Hono<AppEnv>()
     )
     const perIp = await hitRateLimit(
       deps.db,
-      `download-renew-ip:${ip}`,
+      `download-renew-ip:${limitAddress(ip)}`,
       { limit: 10, windowMs: HOUR },
       now,
     )

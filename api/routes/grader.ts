@@ -24,7 +24,7 @@ import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { postSchema } from '../leads/lead-form.ts'
 import { requestHash } from '../idempotency.ts'
 import { quarantineAdvice, spamReasons } from '../leads/spam.ts'
-import { hitRateLimit } from '../rate-limits.ts'
+import { hitRateLimit, limitAddress } from '../rate-limits.ts'
 
 // The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the
 // plain form gets a 303 to the progress page /grader/<id>, JSON callers the report's id and
@@ -107,7 +107,7 @@ export const graderRoutes = new Hono<AppEnv>()
     // The lead forms' per-IP limit (shared with them): beyond it a post is quarantined.
     const limit = await hitRateLimit(
       deps.db,
-      `leads:ip:${ip ?? 'unknown'}`,
+      `leads:ip:${limitAddress(c.var.ip)}`,
       { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
       now,
     )

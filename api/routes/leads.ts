@@ -15,7 +15,7 @@ import { requestHash } from '../idempotency.ts'
 import type { OfferInfo } from '../leads/offers.ts'
 import { htmlPage, leadFormErrorPage } from '../leads/page.ts'
 import { spamReasons } from '../leads/spam.ts'
-import { hitRateLimit } from '../rate-limits.ts'
+import { hitRateLimit, limitAddress } from '../rate-limits.ts'
 
 // POST /api/leads: the gated forms. A plain form post gets a 303 to the thank-you page (or the
 // form again with its errors); the enhanced form (Accept: application/json) gets JSON.
@@ -47,7 +47,7 @@ export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const ip = c.var.ip === 'unknown' ? null : c.var.ip
   const limit = await hitRateLimit(
     deps.db,
-    `leads:ip:${ip ?? 'unknown'}`,
+    `leads:ip:${limitAddress(c.var.ip)}`,
     { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
     now,
   )

@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache'
+import { limitAddress } from '../rate-limits.ts'
 
 // A per-IP limit on lookups of tokens that turn out unknown: someone walking the token space
 // gets a 429 page instead of a query per guess. In memory, per process, on purpose: it only
 // protects this process's database round trips, and a shared counter would cost the very query
-// it saves. The rule is pure (window counting with `now` passed in); the map is a bounded LRU.
+// it saves. The rule is pure (window counting with `now` passed in); the map is a bounded LRU,
+// keyed like every per-IP limit (limitAddress: an IPv6 client counts as its /64).
 
 export interface UnknownTokenRule {
   limit: number
@@ -56,10 +58,11 @@ export function createUnknownTokenLimit(
 ): UnknownTokenLimit {
   const windows = new LRUCache<string, WindowCount>({ max: maxIps })
   return {
-    check: (ip, now) => unknownLookupVerdict(windows.get(ip), now, rule),
+    check: (ip, now) => unknownLookupVerdict(windows.get(limitAddress(ip)), now, rule),
     miss(ip, now) {
-      const window = currentWindow(windows.get(ip), now, rule)
-      windows.set(ip, { start: window.start, count: window.count + 1 })
+      const key = limitAddress(ip)
+      const window = currentWindow(windows.get(key), now, rule)
+      windows.set(key, { start: window.start, count: window.count + 1 })
     },
   }
 }

@@ -389,6 +389,36 @@ describe('posts that look automated go to quarantine: kept, no contact, no deal,
     expect(await statusOf('person6@busy-office.example')).toBe('accepted')
   })
 
+  it('counts an IPv6 client by its /64: rotating addresses in it does not reset the limit', async () => {
+    // Five posts from five addresses of one /64, each spelled its own way: the limit (5) is full.
+    const sameNetwork = [
+      '2001:db8:77:1::1',
+      '2001:db8:77:1::2',
+      '2001:0db8:0077:0001:0000:0000:0000:0003',
+      '2001:DB8:77:1:A:B:C:D',
+      '2001:db8:77:1:ffff:ffff:ffff:ffff',
+    ]
+    for (const [i, ip] of sameNetwork.entries()) {
+      await postLead(ctx, leadForm(ctx, { email: `v6-${i}@rotating.example` }), { ip })
+      expect(await statusOf(`v6-${i}@rotating.example`)).toBe('accepted')
+    }
+    const before = await rowCounts(ctx)
+    const res = await postLead(ctx, leadForm(ctx, { email: 'v6-5@rotating.example' }), {
+      ip: '2001:db8:77:1::99',
+    })
+    await expectQuarantined(res, before, 'rate_limited', 'v6-5@rotating.example')
+    // The recorded address stays the full one; the next /64 has a limit of its own.
+    const [row] = await db
+      .select()
+      .from(submissions)
+      .where(eq(submissions.email, 'v6-5@rotating.example'))
+    expect(row!.ip).toBe('2001:db8:77:1::99')
+    await postLead(ctx, leadForm(ctx, { email: 'v6-next@rotating.example' }), {
+      ip: '2001:db8:77:2::1',
+    })
+    expect(await statusOf('v6-next@rotating.example')).toBe('accepted')
+  })
+
   it('the enhanced form gets the same JSON answer for a quarantined post as for a clean one', async () => {
     const res = await postLead(ctx, leadForm(ctx, { email: 'bot5@spam.example', fax: 'x' }), {
       js: true,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createApp } from '../../../api/app.ts'
 import { addUser, form, json, ORIGIN, PASSWORD, setupTestApp, signInCookie } from '../../helpers.ts'
 
 const ctx = await setupTestApp()
@@ -68,6 +69,20 @@ describe('POST /api/sessions (sign in)', () => {
       json({ email: user.email, password: PASSWORD }),
     )
     expect(again.status).toBe(201)
+  })
+
+  it('counts an IPv6 client by its /64: rotating addresses in it does not reset the throttle', async () => {
+    const app = createApp({ ...ctx.deps, env: { ...ctx.deps.env, TRUST_PROXY: true } })
+    const from = (ip: string, password: string, email: string) =>
+      app.request('/api/sessions', json({ email, password }, { 'x-forwarded-for': ip }))
+    const user = await addUser(ctx, 'rep')
+    for (let i = 1; i <= 5; i++)
+      expect((await from(`2001:db8:5:1::${i}`, 'wrong-password', user.email)).status).toBe(401)
+    // Another address of the same /64, spelled long-hand: still that /64's sixth attempt.
+    const blocked = await from('2001:0db8:0005:0001:0000:0000:0000:0099', PASSWORD, user.email)
+    expect(blocked.status).toBe(429)
+    // Another /64 is another address.
+    expect((await from('2001:db8:5:2::1', PASSWORD, user.email)).status).toBe(201)
   })
 
   it('issues a new token at every sign-in and ends the previous session (no fixation)', async () => {

@@ -37,6 +37,14 @@ describe('the per-IP limit on unknown-token lookups', () => {
     expect(limit.check('203.0.113.9', at('10:01:00')).allowed).toBe(true)
   })
 
+  it('counts an IPv6 client by its /64, so rotating addresses in it gains nothing', () => {
+    const limit = createUnknownTokenLimit(rule)
+    const now = at('10:00:10')
+    for (let i = 1; i <= 3; i++) limit.miss(`2001:db8:7:1::${i}`, now)
+    expect(limit.check('2001:db8:7:1::ffff', now).allowed).toBe(false)
+    expect(limit.check('2001:db8:7:2::1', now).allowed).toBe(true)
+  })
+
   it('forgets the least recent addresses beyond its bound', () => {
     const limit = createUnknownTokenLimit(rule, 2)
     const now = at('10:00:10')
