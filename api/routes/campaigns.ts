@@ -41,10 +41,14 @@ const optionalText = (max: number) =>
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.string().trim().max(max, `At most ${max} characters.`).optional(),
   )
+// A number, or a form's digits. z.coerce alone reads JSON null, false and "" as 0, a midnight start.
 const hour = (what: string) =>
-  z.coerce
-    .number({ message: `The window ${what} is a whole hour.` })
-    .int(`The window ${what} is a whole hour.`)
+  z.preprocess(
+    (v) => (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '') ? v : undefined),
+    z.coerce
+      .number({ message: `The window ${what} is a whole hour.` })
+      .int(`The window ${what} is a whole hour.`),
+  )
 
 const campaignSchema = z
   .strictObject({

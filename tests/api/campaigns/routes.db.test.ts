@@ -220,6 +220,31 @@ describe('creating a campaign', () => {
     expect(await bad({ name: '' })).toMatch(/name/)
     expect(await bad({ surprise: 1 })).toBeTruthy()
   })
+
+  it('refuses a null or empty sending hour, not read as midnight (0)', async () => {
+    for (const [field, what] of [
+      ['windowStartHour', 'start'],
+      ['windowEndHour', 'end'],
+    ] as const)
+      for (const value of [null, '', false]) {
+        const res = await ctx.app.request(
+          '/api/campaigns',
+          json({ ...campaignInput(), [field]: value }, { cookie: owner.cookie }),
+        )
+        expect(res.status).toBe(422)
+        expect((await res.json()).error.message).toContain(`The window ${what} is a whole hour.`)
+      }
+    // A form's digits are still read as the hour.
+    const res = await ctx.app.request(
+      '/api/campaigns',
+      json(
+        { ...campaignInput(), windowStartHour: '0', windowEndHour: '24' },
+        { cookie: owner.cookie },
+      ),
+    )
+    expect(res.status).toBe(201)
+    expect((await res.json()).campaign).toMatchObject({ windowStartHour: 0, windowEndHour: 24 })
+  })
 })
 
 describe('the CSV upload', () => {
