@@ -25,7 +25,7 @@ import { sessionRoutes } from './routes/sessions.ts'
 import { setupRoutes } from './routes/setup.ts'
 import { submissionRoutes } from './routes/submissions.ts'
 import { unsubscribeRoutes } from './routes/unsubscribe.ts'
-import { CAMPAIGN_UPLOAD_PATH, campaignRoutes } from './routes/campaigns.ts'
+import { CAMPAIGN_UPLOAD_PATH, campaignRoutes, uploadTooLarge } from './routes/campaigns.ts'
 import { IMPORT_MAX_BYTES } from './campaigns/imports.ts'
 import { userRoutes } from './routes/users.ts'
 import { beaconRoutes } from './routes/beacon.ts'
@@ -136,8 +136,12 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
         ),
     })
   const globalLimit = limitTo(deps.env.BODY_LIMIT_BYTES)
-  // A campaign's CSV upload has its own cap (the file plus the multipart framing).
-  const uploadLimit = limitTo(IMPORT_MAX_BYTES + 64 * 1024)
+  // A campaign's CSV upload has its own cap (the file plus the multipart framing), refused as
+  // the route refuses a file over it: the plain form goes back to its page, not to raw JSON.
+  const uploadLimit = bodyLimit({
+    maxSize: IMPORT_MAX_BYTES + 64 * 1024,
+    onError: (c) => uploadTooLarge(c, CAMPAIGN_UPLOAD_PATH.exec(c.req.path)?.[1] ?? ''),
+  })
   app.on(UNSAFE, '*', (c, next) =>
     (c.req.method === 'POST' && CAMPAIGN_UPLOAD_PATH.test(c.req.path) ? uploadLimit : globalLimit)(
       c,

@@ -34,7 +34,7 @@ import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 // multipart/form-data, exempt from the global body limit with its own (IMPORT_MAX_BYTES, in
 // api/app.ts).
 
-export const CAMPAIGN_UPLOAD_PATH = /^\/api\/campaigns\/[^/]+\/imports$/
+export const CAMPAIGN_UPLOAD_PATH = /^\/api\/campaigns\/([^/]+)\/imports$/
 
 const optionalText = (max: number) =>
   z.preprocess(
@@ -131,6 +131,21 @@ const NOTICES: Record<(typeof ACTIONS)[number], string> = {
 }
 
 type C = Context<SignedInEnv>
+
+const TOO_LARGE = `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`
+
+/**
+ * A CSV upload over the cap: a 303 back to the campaign's page with ?error= for the plain form,
+ * a 413 for API clients. Also api/app.ts's answer when its body limit (the file plus the
+ * multipart framing) stops the upload before this route reads it.
+ */
+export function uploadTooLarge(c: Context, campaignId: string): Response {
+  return refuse(c, pageOf(campaignId), {
+    status: 413,
+    code: 'payload_too_large',
+    message: TOO_LARGE,
+  })
+}
 
 function refusal(c: C, back: string, failure: CampaignFailure) {
   return refuse(c, back, { status: failure.status, code: failure.code, message: failure.message })
@@ -240,12 +255,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
         code: 'no_file',
         message: 'Choose a CSV file to import.',
       })
-    if (file.size > IMPORT_MAX_BYTES)
-      return refuse(c, back, {
-        status: 413,
-        code: 'payload_too_large',
-        message: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
-      })
+    if (file.size > IMPORT_MAX_BYTES) return uploadTooLarge(c, id)
     const bytes = new Uint8Array(await file.arrayBuffer())
     const unreadable = uploadRefusal(c, file, bytes)
     if (unreadable) return refuse(c, back, unreadable)
@@ -378,7 +388,7 @@ export const operations: Operation<Permission>[] = [
     errors: {
       400: 'The upload could not be read (`bad_upload`).',
       409: 'The campaign is sending or done (`wrong_status`), or changed meanwhile (`conflict`).',
-      413: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
+      413: TOO_LARGE,
       422: 'No file, an empty file, or a header that is not usable.',
     },
   },

@@ -285,6 +285,35 @@ describe('the CSV upload', () => {
     expect(other.status).toBe(413)
   })
 
+  it('refuses a body over the upload cap as the route does: the plain form back to its page, JSON for API clients', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    // Over the file cap and its framing: the body limit stops it before the route reads it.
+    const huge = 'email\n' + 'a@b.example\n'.repeat(Math.ceil((21 * 1024 * 1024) / 12))
+    const form = new FormData()
+    form.set('file', new File([huge], 'p.csv', { type: 'text/csv' }))
+    const plain = await ctx.app.request(`/api/campaigns/${c.id}/imports`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN },
+      body: form,
+    })
+    expect(plain.status).toBe(303)
+    const back = new URL(plain.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(`/app/campaigns/${c.id}`)
+    expect(back.searchParams.get('error')).toBe('The file is larger than 20 MB.')
+    const api = await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(huge, owner.cookie))
+    expect(api.status).toBe(413)
+    expect((await api.json()).error).toEqual({
+      code: 'payload_too_large',
+      message: 'The file is larger than 20 MB.',
+    })
+    const asJson = await ctx.app.request(
+      `/api/campaigns/${c.id}/imports`,
+      json({ file: huge }, { cookie: owner.cookie }),
+    )
+    expect(asJson.status).toBe(413)
+    expect((await asJson.json()).error.message).toBe('The file is larger than 20 MB.')
+  })
+
   it('refuses a wide header without an email column in a redirect a proxy passes', async () => {
     // A CRM export: 150 columns, the address under a name no alias knows.
     const header = Array.from({ length: 150 }, (_, i) => `Contact property number ${i}`)
