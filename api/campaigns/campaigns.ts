@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, count, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, campaigns, clickEvents, users } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
@@ -326,26 +326,46 @@ export async function campaignProgress(
 
 export type CampaignListItem = Campaign & { ownerName: string; progress: CampaignProgress }
 
+export const CAMPAIGNS_PAGE_SIZE = 50
+
+/** A page of campaigns, newest first, with how many there are in all. */
 export async function listCampaigns(
   db: Db,
-  options: { ownerId?: string | undefined; limit?: number } = {},
-): Promise<CampaignListItem[]> {
-  const rows = await db
-    .select({ campaign: campaigns, ownerName: users.name })
-    .from(campaigns)
-    .innerJoin(users, eq(users.id, campaigns.ownerId))
-    .where(options.ownerId ? eq(campaigns.ownerId, options.ownerId) : undefined)
-    .orderBy(desc(campaigns.createdAt))
-    .limit(options.limit ?? 200)
+  options: { ownerId?: string | undefined; page?: number; pageSize?: number } = {},
+): Promise<{ campaigns: CampaignListItem[]; total: number; page: number; pageCount: number }> {
+  const pageSize = options.pageSize ?? CAMPAIGNS_PAGE_SIZE
+  const page = Math.max(1, options.page ?? 1)
+  const where = options.ownerId ? eq(campaigns.ownerId, options.ownerId) : undefined
+  const [rows, [total]] = await Promise.all([
+    db
+      .select({ campaign: campaigns, ownerName: users.name })
+      .from(campaigns)
+      .innerJoin(users, eq(users.id, campaigns.ownerId))
+      .where(where)
+      .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+      .limit(pageSize)
+      .offset((page - 1) * pageSize),
+    db
+      .select({ n: count() })
+      .from(campaigns)
+      .innerJoin(users, eq(users.id, campaigns.ownerId))
+      .where(where),
+  ])
   const progress = await campaignProgress(
     db,
     rows.map((r) => r.campaign.id),
   )
-  return rows.map((r) => ({
-    ...r.campaign,
-    ownerName: r.ownerName,
-    progress: progress.get(r.campaign.id)!,
-  }))
+  const n = total?.n ?? 0
+  return {
+    campaigns: rows.map((r) => ({
+      ...r.campaign,
+      ownerName: r.ownerName,
+      progress: progress.get(r.campaign.id)!,
+    })),
+    total: n,
+    page,
+    pageCount: Math.max(1, Math.ceil(n / pageSize)),
+  }
 }
 
 /** The SDRs a campaign can be credited to (for an admin's form). */

@@ -24,7 +24,7 @@ import { mergeReport, previewMessages, startProblems } from '../campaigns/previe
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { fail, uploadRefusal } from '../http/input.ts'
+import { fail, uploadRefusal, validate } from '../http/input.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 
@@ -117,6 +117,8 @@ const campaignSchema = z
       })
   })
 
+const listQuery = z.object({ page: z.coerce.number().int().min(1).max(100_000).default(1) })
+
 /** The preview's page number; anything else shows the first page. */
 const previewPage = z.coerce.number().int().min(1).max(100_000).catch(1)
 
@@ -161,8 +163,8 @@ export const campaignRoutes = new Hono<SignedInEnv>()
   .use('*', requirePermission('campaigns:read'))
 
   .get('/', async (c) => {
-    const campaigns = await listCampaigns(c.var.db)
-    return c.json({ campaigns })
+    const { page } = validate(listQuery, c.req.query())
+    return c.json(await listCampaigns(c.var.db, { page }))
   })
 
   .post('/', requirePermission('campaigns:write'), async (c) => {
@@ -327,9 +329,10 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/campaigns',
-    summary: 'Campaigns with their progress.',
+    summary: 'Campaigns with their progress, newest first, a page (50) at a time.',
     auth: 'campaigns:read',
-    ok: [200, '{ campaigns }'],
+    query: listQuery,
+    ok: [200, '{ campaigns, total, page, pageCount }'],
   },
   {
     method: 'post',
