@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  axeViolations,
   hasChromium,
   launchBrowser,
   screenshot,
@@ -136,4 +137,59 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
       1,
     )
   }, 180_000)
+
+  it('stops a campaign for good only after a confirming step, without JavaScript', async () => {
+    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
+    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    // A sending campaign (one message an hour, two recipients: it stays sending).
+    await page.goto(`${server.url}/app/campaigns/new`)
+    await page.getByLabel('Name', { exact: true }).fill('E2E stop for good')
+    await page.getByLabel('Sender address').fill('taylor@frontdoor.example')
+    await page.getByLabel('Subject').fill('Stop test for {{company|your team}}')
+    await page.getByLabel('Message (plain text)').fill('Hi {{firstName|there}},\n\nTaylor')
+    await page.getByLabel(/Messages per hour/).fill('1')
+    await page.getByLabel('Send from (hour)').selectOption('0')
+    await page.getByLabel('until (hour)').selectOption('24')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
+    const campaignUrl = page.url().split('?')[0]!
+    const file = join(tmpdir(), `e2e-stop-${process.pid}.csv`)
+    await writeFile(
+      file,
+      'email,first name,company\nstop.one@prospect.example,Una,One\nstop.two@prospect.example,Dos,Two\n',
+    )
+    await page.getByLabel(/Import a CSV/).setInputFiles(file)
+    await page.getByRole('button', { name: 'Import', exact: true }).click()
+    await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
+    await page.getByText('Done:').waitFor({ timeout: 30_000 })
+    await page.goto(campaignUrl)
+    await page.getByRole('button', { name: 'Start sending' }).click()
+    await page.waitForURL(/notice=Started/)
+
+    // Permanent: no button stops it at once; a disclosure holds the words and the real button.
+    await expect(page.getByRole('button', { name: 'Pause' }).count()).resolves.toBe(1)
+    await expect(page.getByRole('button', { name: /Stop for good/ }).count()).resolves.toBe(0)
+    await page.locator('summary', { hasText: 'Stop for good' }).click()
+    const stop = page.getByRole('button', { name: /^Stop for good/ })
+    expect(await stop.isVisible()).toBe(true)
+    await expect(page.getByText('cannot be started again').count()).resolves.toBe(1)
+    await screenshot(page, 'campaign-stop-confirm')
+
+    // axe runs as a script: a context with JavaScript reads the page with the step open.
+    const js = await signInWithForm(
+      await (await browser.newContext({ bypassCSP: true })).newPage(),
+      server.url,
+      SDR,
+      DEMO_PASSWORD,
+    )
+    await js.goto(campaignUrl)
+    await js.locator('summary', { hasText: 'Stop for good' }).click()
+    expect(await axeViolations(js)).toEqual([])
+
+    await stop.click()
+    await page.waitForURL(/\?notice=/)
+    await expect(page.getByRole('heading', { level: 1, name: /completed/ }).count()).resolves.toBe(
+      1,
+    )
+  }, 120_000)
 })

@@ -1,7 +1,10 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  axeViolations,
   hasChromium,
   launchBrowser,
   screenshot,
@@ -68,3 +71,123 @@ describe.skipIf(!hasChromium)('the webhooks page without JavaScript (real Chromi
     await context.close()
   })
 })
+
+// A subscription's page, in real Chromium against the built server (development settings, so a
+// receiver on a loopback address may be subscribed, as WEBHOOK_ALLOW_ADDRESSES allows): each
+// "Send again" in the delivery log says which delivery it sends, the log scrolls by keyboard, and
+// "Delete" (it cannot be undone) takes a second, deliberate step that works without JavaScript.
+describe.skipIf(!hasChromium)(
+  'admin row buttons and a webhook subscription page (real Chromium)',
+  () => {
+    let server: TestServer
+    let browser: Browser
+    let receiver: Server
+    let receiverUrl: string
+
+    beforeAll(async () => {
+      receiver = createServer((req, res) => {
+        req.resume()
+        res.writeHead(204).end()
+      })
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+      const port = (receiver.address() as AddressInfo).port
+      receiverUrl = `http://127.0.0.1:${port}/hooks/frontdoor`
+      // Production refuses the allow-list (api/env.ts): this is the development setting.
+      server = await startServer({
+        DEMO_SEED: 'yes',
+        NODE_ENV: 'development',
+        WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${port}`,
+      })
+      browser = await launchBrowser()
+    }, 120_000)
+    afterAll(async () => {
+      await browser?.close()
+      await server?.stop()
+      await new Promise((resolve) => receiver?.close(resolve))
+    })
+
+    it('names each "Send again" by its delivery and deletes only after a confirming step', async () => {
+      const context = await browser.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 1280, height: 900 },
+      })
+      const page = await context.newPage()
+      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+      await page.goto(`${server.url}/app/admin/webhooks`)
+      await page.getByLabel('URL (https://…)').fill(receiverUrl)
+      await page.getByLabel('deal.won').check()
+      await page.getByRole('button', { name: 'Subscribe' }).click()
+      await page.waitForURL(/\/app\/admin\/webhooks\/[0-9a-f-]{36}\?notice=Subscribed/)
+      const subscriptionUrl = page.url().split('?')[0]!
+
+      for (let i = 0; i < 2; i++) {
+        await page.getByRole('button', { name: 'Send a test event' }).click()
+        await page.waitForURL(/\?notice=Test\+event\+delivered/)
+      }
+      // Two deliveries, two buttons: their names differ and say which event each sends again.
+      const log = page.getByRole('region', { name: 'Delivery log' })
+      expect(await log.getAttribute('tabindex')).toBe('0')
+      const rows = log.locator('tbody tr')
+      expect(await rows.count()).toBe(2)
+      const names = new Set<string>()
+      for (let i = 0; i < 2; i++) {
+        const eventId = (await rows.nth(i).locator('td').nth(1).locator('.mono').innerText()).trim()
+        const again = rows.nth(i).getByRole('button', { name: /^Send again/ })
+        const name = (await again.getAttribute('aria-label')) ?? ''
+        expect(name).toContain(eventId)
+        names.add(name)
+        await expect(
+          page.getByRole('button', { name: new RegExp(`^Send again.*${eventId}`) }).count(),
+        ).resolves.toBe(1)
+      }
+      expect(names.size).toBe(2)
+
+      // "Delete" is not one click away: the button that deletes is behind a disclosure.
+      await expect(page.getByRole('button', { name: /Delete/ }).count()).resolves.toBe(0)
+      // axe runs as a script: a second context with JavaScript reads the same page, closed and open.
+      const axeContext = await browser.newContext({ bypassCSP: true })
+      const axePage = await signInWithForm(
+        await axeContext.newPage(),
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+      )
+      await axePage.goto(subscriptionUrl)
+      expect(await axeViolations(axePage)).toEqual([])
+      await axePage.locator('summary', { hasText: 'Delete' }).click()
+      expect(await axeViolations(axePage)).toEqual([])
+      await axeContext.close()
+
+      await page.locator('summary', { hasText: 'Delete' }).click()
+      const remove = page.getByRole('button', { name: 'Delete this subscription' })
+      expect(await remove.isVisible()).toBe(true)
+      await screenshot(page, 'webhook-delete-confirm')
+      await remove.click()
+      await page.waitForURL(/\/app\/admin\/webhooks\?notice=Subscription\+deleted/)
+      const gone = await page.goto(subscriptionUrl)
+      expect(gone!.status()).toBe(404)
+      await context.close()
+    }, 120_000)
+
+    it('names each "Revoke" on the API tokens page by its token', async () => {
+      const context = await browser.newContext({ javaScriptEnabled: false })
+      const page = await context.newPage()
+      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+      for (const name of ['CRM sync', 'BI export']) {
+        await page.goto(`${server.url}/app/admin/api`)
+        await page.getByLabel('Name (what will use it)').fill(name)
+        await page.locator('input[type=checkbox]').first().check()
+        await page.getByRole('button', { name: 'Create token' }).click()
+        await page.waitForURL(/\/app\/admin\/api/)
+      }
+      await page.goto(`${server.url}/app/admin/api`)
+      const tokens = page.getByRole('region', { name: 'API tokens' })
+      await expect(tokens.getByRole('button', { name: /^Revoke/ }).count()).resolves.toBe(2)
+      for (const name of ['CRM sync', 'BI export'])
+        await expect(
+          tokens.getByRole('button', { name: new RegExp(`^Revoke.*${name}`) }).count(),
+        ).resolves.toBe(1)
+      await context.close()
+    })
+  },
+)
