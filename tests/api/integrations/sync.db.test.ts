@@ -267,6 +267,6 @@ describe('GET /api/sync/*', () => {
     })
     const campaigns = await get('/api/campaigns')
     expect(campaigns.status).toBe(200)
-    expect(await campaigns.json()).toEqual({ campaigns: [] })
+    expect(await campaigns.json()).toEqual({ campaigns: [], total: 0, page: 1, pageCount: 1 })
   })
 })
