@@ -72,6 +72,21 @@ function adminUrl(url: string, database = 'postgres'): string {
   return u.toString()
 }
 
+/** Drops the databases this run's files created and did not drop (see openTestDatabase). */
+export async function dropRunDatabases(url: string, run: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl(url) })
+  await admin.connect()
+  try {
+    const { rows } = await admin.query<{ name: string }>(
+      `select datname as name from pg_database where datname like $1`,
+      [`fd_test_${run}_%`],
+    )
+    for (const { name } of rows) await admin.query(`drop database if exists "${name}" with (force)`)
+  } finally {
+    await admin.end()
+  }
+}
+
 export async function preparePostgresTemplate(url: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()
@@ -116,7 +131,9 @@ export async function openTestDatabase(
   const url = process.env.TEST_DATABASE_URL
   if (!url) throw new Error('TEST_DATABASE_URL is not set')
   await preparePostgresTemplate(url)
-  const name = `fd_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  // Named after the run (tests/global-setup.ts drops what a run leaves: a worker's last file that
+  // set up in a hook has no later file to give its database back).
+  const name = `fd_test_${process.env.FD_TEST_RUN ?? 'x'}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()
   await admin.query(`create database "${name}" template "${templateName}"`)
