@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { openDatabase, type Db } from '../../api/db/client.ts'
 import { lockPathFor } from '../../api/db/owner.ts'
 import { issueFormToken } from '../../api/leads/form-tokens.ts'
-import { newDataDir, startServer, type TestServer } from './harness.ts'
+import { NODE_FLAGS, newDataDir, startServer, type TestServer } from './harness.ts'
 
 // The embedded database has one owner (issue 16), tried as a self-hosting team would: the
 // production server (`node server.ts`) on a data directory, and the npm scripts beside it.
@@ -24,10 +24,18 @@ const SECRET = 'embedded-database-test-secret-0123456789'
 const PASSWORD = 'a long enough password 2026'
 const work = await mkdtemp(join(tmpdir(), 'frontdoor-owner-e2e-'))
 const servers: TestServer[] = []
+const dataDirs: string[] = []
 afterAll(async () => {
   for (const s of servers) await s.stop()
-  await rm(work, { recursive: true, force: true })
+  for (const dir of [work, ...dataDirs]) await rm(dir, { recursive: true, force: true })
 })
+
+/** A migrated data directory of this file's, removed after it (a server keeps a given one). */
+async function dataDirectory(): Promise<string> {
+  const dir = await newDataDir()
+  dataDirs.push(dir)
+  return dir
+}
 
 async function serve(dataDir: string): Promise<TestServer> {
   const server = await startServer({ SECRET, TRUST_PROXY: 'true' }, { dataDir })
@@ -42,7 +50,7 @@ function run(
   input = '',
 ): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
       cwd: root,
       env: {
         PATH: process.env.PATH,
@@ -127,7 +135,7 @@ async function tables(db: Db): Promise<Record<string, string[]>> {
 // user:add one alone on a quiet 2-core machine): a budget for a loaded machine, not a timing claim.
 describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_000 }, () => {
   it('refuses a second server on the same data directory, naming the first one, and writes nothing', async () => {
-    const dataDir = await newDataDir()
+    const dataDir = await dataDirectory()
     const server = await serve(dataDir)
     const lock = await readFile(lockPathFor(join(dataDir, 'pglite')), 'utf8')
     const second = await run(['server.ts'], { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' })
@@ -141,7 +149,7 @@ describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_00
   })
 
   it('adds a user with `npm run user:add` while the server runs: signs in at once, and after a restart', async () => {
-    const dataDir = await newDataDir()
+    const dataDir = await dataDirectory()
     let server = await serve(dataDir)
     const added = await run(
       [
@@ -183,7 +191,7 @@ describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_00
   })
 
   it('backs up while leads are being posted; the restore is a one-moment snapshot holding every lead acknowledged before it', async () => {
-    const dataDir = await newDataDir()
+    const dataDir = await dataDirectory()
     const server = await serve(dataDir)
     // Leads acknowledged before the backup starts must be in it.
     const before: number[] = []
@@ -245,7 +253,7 @@ describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_00
   it.skipIf(!existsSync('/usr/bin/psql'))(
     'opens psql with `npm run db:shell`, through the running server and with it stopped',
     async () => {
-      const dataDir = await newDataDir()
+      const dataDir = await dataDirectory()
       const server = await serve(dataDir)
       const query = ['-At', '-c', 'select count(*) from users']
       const through = await run(['scripts/db-shell.ts', ...query], { DATA_DIR: dataDir })
@@ -260,7 +268,7 @@ describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_00
   )
 
   it('keeps every acknowledged lead when the server is killed (-9) while leads pour in', async () => {
-    const dataDir = await newDataDir()
+    const dataDir = await dataDirectory()
     let server = await serve(dataDir)
     const acknowledged: number[] = []
     let n = 1000
@@ -296,11 +304,11 @@ describe.skipIf(!built)('the embedded database has one owner', { timeout: 300_00
   })
 
   it('leaves no backup file when the backup is killed (-9) half-way, and refuses the partial one', async () => {
-    const dataDir = await newDataDir()
+    const dataDir = await dataDirectory()
     const server = await serve(dataDir)
     for (let i = 0; i < 5; i++) await postLead(server, 5000 + i)
     const file = join(work, 'killed.backup')
-    const child = spawn(process.execPath, ['scripts/db-backup.ts', file], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, 'scripts/db-backup.ts', file], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir },
       stdio: 'ignore',
