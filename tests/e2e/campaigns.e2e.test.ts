@@ -1,8 +1,5 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
@@ -84,15 +81,18 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
     const campaignUrl = page.url().split('?')[0]!
 
-    const file = join(tmpdir(), `e2e-prospects-${process.pid}.csv`)
-    await writeFile(
-      file,
-      '\uFEFFemail;first name;company;website\n' +
-        `e2e.one@prospect.example;Una;Prospect One;${siteUrl}/one\n` +
-        'not-an-address;Bad;Row;\n' +
-        `e2e.one@prospect.example;Una;Duplicate;${siteUrl}/dup\n`,
-    )
-    await page.getByLabel(/Import a CSV/).setInputFiles(file)
+    // The file as a browser would pick it, without one on disk.
+    await page
+      .getByLabel(/Import a CSV/)
+      .setInputFiles(
+        csvFile(
+          'prospects.csv',
+          '\uFEFFemail;first name;company;website\n' +
+            `e2e.one@prospect.example;Una;Prospect One;${siteUrl}/one\n` +
+            'not-an-address;Bad;Row;\n' +
+            `e2e.one@prospect.example;Una;Duplicate;${siteUrl}/dup\n`,
+        ),
+      )
     await page.getByRole('button', { name: 'Import', exact: true }).click()
     await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
     await page.getByText('Done:').waitFor({ timeout: 30_000 })
@@ -153,12 +153,14 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await page.getByRole('button', { name: 'Create campaign' }).click()
     await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
     const campaignUrl = page.url().split('?')[0]!
-    const file = join(tmpdir(), `e2e-stop-${process.pid}.csv`)
-    await writeFile(
-      file,
-      'email,first name,company\nstop.one@prospect.example,Una,One\nstop.two@prospect.example,Dos,Two\n',
-    )
-    await page.getByLabel(/Import a CSV/).setInputFiles(file)
+    await page
+      .getByLabel(/Import a CSV/)
+      .setInputFiles(
+        csvFile(
+          'stop.csv',
+          'email,first name,company\nstop.one@prospect.example,Una,One\nstop.two@prospect.example,Dos,Two\n',
+        ),
+      )
     await page.getByRole('button', { name: 'Import', exact: true }).click()
     await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
     await page.getByText('Done:').waitFor({ timeout: 30_000 })
@@ -193,3 +195,7 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     )
   }, 120_000)
 })
+
+function csvFile(name: string, text: string) {
+  return { name, mimeType: 'text/csv', buffer: Buffer.from(text) }
+}
