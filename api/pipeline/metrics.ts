@@ -93,7 +93,7 @@ export interface ForecastBucket {
 }
 
 export interface Forecast {
-  /** The next `months` calendar months, starting with the current one (UTC). */
+  /** The next `months` calendar months, starting with the month of `now` (its UTC day). */
   months: ForecastBucket[]
   /** Open deals whose expected close date is before the current month. */
   overdue: ForecastBucket

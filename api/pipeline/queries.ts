@@ -42,6 +42,7 @@ import {
 } from './metrics.ts'
 import type { PipelineSettings } from './settings.ts'
 import { rowsOf } from '../db/raw-sql.ts'
+import { localDay } from '../accounts/time-zones.ts'
 
 // What the pipeline pages read, as SQL aggregates over indexed columns and keyset-paginated
 // lists: no page ever loads every deal. The numbers follow the definitions in metrics.ts.
@@ -453,9 +454,21 @@ export async function leadsSince(db: Db, since: Date, limit: number, afterId?: s
 
 // ── Forecast ─────────────────────────────────────────────────────────────────────────────────
 
-/** Weighted amount of open deals in scope by expected-close month (see forecastBuckets). */
-export async function forecast(db: Db, scope: Scope, now: Date, months = 6): Promise<Forecast> {
-  const keys = monthKeys(now, months)
+/**
+ * Weighted amount of open deals in scope by expected-close month (see forecastBuckets), the
+ * months counted from this one on the reader's clock: close dates are calendar days, and a deal
+ * won at 18:00 on 30 November in Los Angeles closed in November (deals.ts), so the evening is
+ * still November there, not UTC's December with that day overdue.
+ */
+export async function forecast(
+  db: Db,
+  scope: Scope,
+  now: Date,
+  months = 6,
+  timeZone = 'UTC',
+): Promise<Forecast> {
+  const today = new Date(`${localDay(now, timeZone)}T00:00:00Z`)
+  const keys = monthKeys(today, months)
   const first = `${keys[0]}-01`
   const [y, m] = keys[keys.length - 1]!.split('-').map(Number) as [number, number]
   const afterLast = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10)
@@ -484,7 +497,7 @@ export async function forecast(db: Db, scope: Scope, now: Date, months = 6): Pro
     count: r.n,
     totalCents: r.total,
   }))
-  return forecastOf(groups, now, months)
+  return forecastOf(groups, today, months)
 }
 
 /** Open deals in scope without an expected close date, longest in stage first. */

@@ -1,4 +1,5 @@
 import { can } from '../accounts/permissions.ts'
+import { zoneOf } from '../accounts/users.ts'
 import { nextStepsOf, noNextStepCounts } from './activities.ts'
 import type { Db } from '../db/client.ts'
 import {
@@ -243,7 +244,7 @@ export async function homeView(db: Db, user: Viewer, now: Date) {
   const board = await boardView(db, user, now, { owner: null })
   if (!board.ok) return board
   const queue = await leadQueue(db, { limit: 3 })
-  const month = (await forecast(db, board.scope, now, 1)).months[0]!
+  const month = (await forecast(db, board.scope, now, 1, await zoneOf(db, user!.id))).months[0]!
   return {
     ...board,
     queue,
@@ -306,7 +307,10 @@ export async function dealView(db: Db, user: Viewer, id: string) {
 
 // ── /app/forecast and GET /api/deals/forecast ────────────────────────────────────────────────
 
-/** Weighted open deals by expected-close month, the undated ones listed (paged with `after`). */
+/**
+ * Weighted open deals by expected-close month from this month on the viewer's clock, the undated
+ * ones listed (paged with `after`).
+ */
 export async function forecastView(
   db: Db,
   user: Viewer,
@@ -315,7 +319,7 @@ export async function forecastView(
 ) {
   const scoped = scopeFor(user, filters.owner)
   if (!scoped.ok) return scoped
-  const result = await forecast(db, scoped.scope, now)
+  const result = await forecast(db, scoped.scope, now, 6, await zoneOf(db, user!.id))
   const undated = await undatedDeals(db, scoped.scope, { after: filters.after ?? null })
   return {
     ...scoped,
