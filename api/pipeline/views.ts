@@ -1,5 +1,6 @@
 import { can } from '../accounts/permissions.ts'
 import { zoneOf } from '../accounts/users.ts'
+import { addDays, instantOf } from '../accounts/time-zones.ts'
 import { nextStepsOf, noNextStepCounts } from './activities.ts'
 import type { Db } from '../db/client.ts'
 import {
@@ -370,13 +371,14 @@ export interface FunnelPeriod {
 }
 
 /**
- * The period from the page's query: `from`/`to` (YYYY-MM-DD, both days included) or a preset
- * `period` of days up to now; anything else falls back to the last 90 days (with a message for a
- * bad range). Pure.
+ * The period from the page's query: `from`/`to` (YYYY-MM-DD, both days included, from midnight
+ * to midnight on the reader's clock, `timeZone`) or a preset `period` of days up to now; anything
+ * else falls back to the last 90 days (with a message for a bad range). Pure.
  */
 export function funnelPeriod(
   query: { period?: string | null; from?: string | null; to?: string | null },
   now: Date,
+  timeZone = 'UTC',
 ): FunnelPeriod {
   const from = query.from ?? ''
   const to = query.to ?? ''
@@ -387,8 +389,8 @@ export function funnelPeriod(
   if (from || to) {
     if (isCalendarDate(from) && isCalendarDate(to) && from <= to) {
       const period = {
-        from: new Date(`${from}T00:00:00Z`),
-        to: new Date(new Date(`${to}T00:00:00Z`).getTime() + DAY_MS),
+        from: instantOf(from, null, timeZone),
+        to: instantOf(addDays(to, 1), null, timeZone),
       }
       return { period, days: 0, from, to, error: null }
     }

@@ -119,6 +119,21 @@ describe('the funnel period from the page query', () => {
     })
   })
 
+  it('runs a from–to range from midnight to midnight on the reader’s clock', () => {
+    // A move at 20:00 on 31 October in Los Angeles (03:00 UTC on 1 November) is October's there;
+    // one at 08:00 on 1 October in Tokyo (23:00 UTC on 30 September) is October's there too.
+    expect(
+      funnelPeriod({ from: '2026-10-01', to: '2026-10-31' }, NOW, 'America/Los_Angeles').period,
+    ).toEqual({ from: new Date('2026-10-01T07:00:00Z'), to: new Date('2026-11-01T07:00:00Z') })
+    expect(
+      funnelPeriod({ from: '2026-10-01', to: '2026-10-31' }, NOW, 'Asia/Tokyo').period,
+    ).toEqual({ from: new Date('2026-09-30T15:00:00Z'), to: new Date('2026-10-31T15:00:00Z') })
+    // The day clocks go back in Berlin (25 October) is 25 hours long and all in the range.
+    expect(
+      funnelPeriod({ from: '2026-10-25', to: '2026-10-25' }, NOW, 'Europe/Berlin').period,
+    ).toEqual({ from: new Date('2026-10-24T22:00:00Z'), to: new Date('2026-10-25T23:00:00Z') })
+  })
+
   it('says what is wrong with a backwards, half or impossible range and shows 90 days', () => {
     for (const query of [
       { from: '2026-10-31', to: '2026-10-01' },
