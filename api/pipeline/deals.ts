@@ -97,6 +97,11 @@ export function decisionMakerEngaged(
 export const MIN_DATE = '2000-01-01'
 export const MAX_DATE = '2100-12-31'
 
+/** A month written YYYY-MM whose first day is a calendar date: 2000-01 to 2100-12. */
+export function isCalendarMonth(value: string): boolean {
+  return /^\d{4}-\d{2}$/.test(value) && isCalendarDate(`${value}-01`)
+}
+
 /** A real calendar date written YYYY-MM-DD, within 2000–2100. */
 export function isCalendarDate(value: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || value < MIN_DATE || value > MAX_DATE) return false

@@ -43,6 +43,7 @@ import {
 import type { PipelineSettings } from './settings.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { localDay } from '../accounts/time-zones.ts'
+import { isCalendarMonth } from './deals.ts'
 
 // What the pipeline pages read, as SQL aggregates over indexed columns and keyset-paginated
 // lists: no page ever loads every deal. The numbers follow the definitions in metrics.ts.
@@ -161,7 +162,11 @@ export function boardFilterSql(
   if (filters.stale) where.push(sql`${deals.stageEnteredAt} < ${staleCutoffCase(settings, now)}`)
   if (filters.noNextStep)
     where.push(and(isNull(deals.nextStepOn), inArray(deals.stage, OPEN_STAGES as StageKey[]))!)
-  const month = filters.closeMonth?.match(/^(\d{4})-(\d{2})$/)
+  // Only a month the edges accept (2000–2100): PostgreSQL has no year 0000 nor 10000.
+  const month =
+    filters.closeMonth && isCalendarMonth(filters.closeMonth)
+      ? filters.closeMonth.match(/^(\d{4})-(\d{2})$/)
+      : null
   if (month) {
     const first = `${month[1]}-${month[2]}-01`
     const next = new Date(Date.UTC(Number(month[1]), Number(month[2]), 1))
@@ -374,7 +379,11 @@ export function parseCursor(value: string | null | undefined): { at: Date; id: s
   const m = value?.match(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([0-9a-zA-Z-]{1,64})$/)
   if (!m) return null
   const at = new Date(m[1]!)
-  return Number.isNaN(at.getTime()) ? null : { at, id: m[2]! }
+  // Only an instant as the cursors write it (toISOString) and the database holds it: no 30
+  // February rolled into March, no year 0000 (PostgreSQL has no year 0, and refused the query).
+  if (Number.isNaN(at.getTime()) || at.toISOString() !== m[1] || at.getUTCFullYear() < 1)
+    return null
+  return { at, id: m[2]! }
 }
 
 // ── Qualified-leads queue ────────────────────────────────────────────────────────────────────

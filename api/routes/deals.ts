@@ -5,6 +5,7 @@ import {
   assignDeal,
   claimDeal,
   isCalendarDate,
+  isCalendarMonth,
   moveDealStage,
   removeStakeholder,
   saveStakeholder,
@@ -556,7 +557,7 @@ export const boardQuery = z.object({
     (v) => (v === '' ? undefined : v),
     z
       .string()
-      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'closeMonth is a month written like 2026-12.')
+      .refine(isCalendarMonth, 'closeMonth is a month written like 2026-12, from 2000 to 2100.')
       .optional()
       .describe('Only deals expected to close in this month.'),
   ),

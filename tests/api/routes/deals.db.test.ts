@@ -376,3 +376,30 @@ describe('bad input changes nothing', () => {
     expect((await res.json()).error.code).toBe('not_in_queue')
   })
 })
+
+describe('the lists’ query parameters', () => {
+  it('answer 422 for a close month the database cannot hold, not 500', async () => {
+    await makeDeal(db, { stage: 'demo', ownerId: rep.user.id, expectedCloseDate: '2026-12-15' })
+    for (const month of ['0000-01', '9999-12', '1999-12', '2101-01'])
+      for (const path of ['/api/deals/board', '/api/deals/list', '/api/deals?stage=demo&']) {
+        const res = await get(`${path}${path.endsWith('&') ? '' : '?'}closeMonth=${month}`)
+        expect(res.status, `${path} ${month}`).toBe(422)
+        expect((await res.json()).error.message).toMatch(/closeMonth/)
+      }
+    const board = await (await get('/api/deals/board?closeMonth=2026-12')).json()
+    expect(board.columns.find((c: { stage: string }) => c.stage === 'demo').count).toBe(1)
+  })
+
+  it('read a cursor in year 0000 or on a day that does not exist as no cursor: the first page', async () => {
+    const deal = await makeDeal(db, { stage: 'negotiation', ownerId: rep.user.id })
+    const lead = await makeDeal(db, { stage: 'target' })
+    for (const at of ['0000-01-01T00:00:00.000Z', '2026-02-30T00:00:00.000Z']) {
+      const column = await get(`/api/deals?stage=negotiation&after=${at}_x`)
+      expect(column.status, at).toBe(200)
+      expect((await column.json()).cards.map((c: { id: string }) => c.id)).toContain(deal.id)
+      const queue = await get(`/api/deals/queue?after=${at}_x`)
+      expect(queue.status, at).toBe(200)
+      expect((await queue.json()).leads.map((l: { id: string }) => l.id)).toContain(lead.id)
+    }
+  })
+})
