@@ -58,8 +58,10 @@ export const setupRoutes = new Hono<AppEnv>()
       })
       return result.ok ? result.user : null
     })
+    // A plain form goes back to the link's page, which says the link is spent and what to do;
+    // the sign-in page shows no text it was sent, so the person saw a bare sign-in form.
     if (!created)
-      return refuse(c, '/login', {
+      return refuse(c, withToken('/setup', input.token), {
         status: 410,
         code: 'link_used',
         message: 'This setup link has expired or was already used.',
@@ -71,10 +73,11 @@ export const setupRoutes = new Hono<AppEnv>()
     if (input instanceof Response) return input
     const { db } = c.var.deps
     const now = c.var.deps.now()
+    // Also where a spent link sends a plain form: the page says so (see /api/setup).
     const back = withToken('/password', input.token)
     const token = await findUserToken(db, input.token, now)
     if (!token || token.purpose === 'setup' || !token.userId)
-      return refuse(c, '/login', {
+      return refuse(c, back, {
         status: 410,
         code: 'link_used',
         message: 'This link has expired or was already used. Ask an admin for a new one.',
@@ -102,7 +105,7 @@ export const setupRoutes = new Hono<AppEnv>()
     if (!outcome.ok)
       return 'weak' in outcome
         ? refuse(c, back, { status: 422, code: 'weak_password', message: outcome.message })
-        : refuse(c, '/login', { status: 410, code: 'link_used', message: outcome.message })
+        : refuse(c, back, { status: 410, code: 'link_used', message: outcome.message })
     return signInAndGo(c, userId, now)
   })
 

@@ -319,6 +319,33 @@ describe('/api/users (admin only)', () => {
     )
     expect(set.status).toBe(201)
   })
+  it('a plain form with a spent link goes back to the link’s page, which says so', async () => {
+    // The sign-in page shows only its own texts: sent there, the person saw a bare sign-in form
+    // and no word that their password was not set.
+    const rep = await addUser(ctx, 'rep')
+    const now = ctx.deps.now()
+    const used = await createUserToken(ctx.deps.db, 'reset', rep.id, now)
+    const expired = await createUserToken(ctx.deps.db, 'reset', rep.id, now)
+    expect(
+      (
+        await ctx.app.request(
+          '/api/setup/password',
+          json({ token: used.token, password: 'brand new passphrase' }),
+        )
+      ).status,
+    ).toBe(201)
+    ctx.clock.advance(61 * 60 * 1000)
+    for (const token of [used.token, expired.token]) {
+      const res = await ctx.app.request(
+        '/api/setup/password',
+        form({ token, password: 'another passphrase' }),
+      )
+      expect(res.status).toBe(303)
+      const location = new URL(res.headers.get('location')!, ORIGIN)
+      expect(location.pathname).toBe('/password')
+      expect(location.searchParams.get('token')).toBe(token)
+    }
+  })
 })
 
 describe('first admin setup', () => {
@@ -341,5 +368,14 @@ describe('first admin setup', () => {
     ])
     expect([a.status, b.status].sort()).toEqual([201, 410])
     expect(await announceFirstRun(fresh.deps)).toBeNull()
+    // Without JavaScript, the spent link's page says it is spent (the sign-in page would not).
+    const again = await fresh.app.request(
+      '/api/setup',
+      form({ ...body, email: 'third@example.com' }),
+    )
+    expect(again.status).toBe(303)
+    const location = new URL(again.headers.get('location')!, ORIGIN)
+    expect(location.pathname).toBe('/setup')
+    expect(location.searchParams.get('token')).toBe(token)
   })
 })
