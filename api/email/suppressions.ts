@@ -28,8 +28,12 @@ export function suppressionBlocks(reason: SuppressionReason, category: EmailCate
 }
 
 /**
- * Records a suppression. The first reason recorded for an address stays (an unsubscribe is not
- * overwritten by a later bounce); returns whether the address was newly suppressed.
+ * Records a suppression; returns whether the address was newly suppressed, or suppressed for more
+ * than before. The first reason recorded for an address stays, except an unsubscribe: it stops
+ * marketing and outreach only, so a hard bounce, a complaint or an admin's entry replaces it, or
+ * transactional mail went on to a dead mailbox, and an admin told "already suppressed" believed
+ * the address got no more email. The person's unsubscribe stays in their consent record
+ * (unsubscribe.ts), and removing the admin's entry puts it back (removeManualSuppression).
  */
 export async function suppress(
   db: Db,
@@ -52,7 +56,17 @@ export async function suppress(
       createdBy: input.createdBy ?? null,
       createdAt: now,
     })
-    .onConflictDoNothing({ target: suppressions.email })
+    .onConflictDoUpdate({
+      target: suppressions.email,
+      set: {
+        reason: sql`excluded.reason`,
+        source: sql`excluded.source`,
+        note: sql`excluded.note`,
+        createdBy: sql`excluded.created_by`,
+        createdAt: sql`excluded.created_at`,
+      },
+      setWhere: and(eq(suppressions.reason, 'unsubscribe'), sql`excluded.reason <> 'unsubscribe'`),
+    })
     .returning({ email: suppressions.email })
   return rows.length === 1
 }

@@ -1,10 +1,12 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SITE } from '../../../api/content/site.ts'
-import { mailboxMessages, outbox } from '../../../api/db/schema.ts'
+import { contacts, mailboxMessages, outbox } from '../../../api/db/schema.ts'
 import { headerList } from '../../../api/email/mailbox.ts'
 import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
 import { readTransportState } from '../../../api/email/transport-status.ts'
+import { issueUnsubscribeToken, unsubscribe } from '../../../api/email/unsubscribe.ts'
+import { newId } from '../../../api/ids.ts'
 import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { enqueueAsset, mailboxTransport, outboxRow, testWorker } from '../email/outbox-fixtures.ts'
 import { startSmtpServer } from '../email/smtp-server.ts'
@@ -186,6 +188,61 @@ describe('suppressions', () => {
     ).toBe(200)
     expect(await findSuppression(db, 'gone@contoso.example')).not.toBeNull()
     expect(await findSuppression(db, 'oops@contoso.example')).toBeNull()
+  })
+
+  it('an admin’s entry stops all mail to an address that only unsubscribed, until it is removed', async () => {
+    // An unsubscribe stops marketing and outreach; the person asks for no email at all.
+    await db.insert(contacts).values({
+      id: newId(),
+      email: 'quiet@contoso.example',
+      emailDisplay: 'quiet@contoso.example',
+      source: 'outbound',
+    })
+    const token = await issueUnsubscribeToken(db, 'quiet@contoso.example', null)
+    await unsubscribe(db, token, { via: 'page' }, ctx.clock.now())
+    const res = await post(
+      '/suppressions',
+      json({ email: 'quiet@contoso.example' }, { cookie: admin.cookie }),
+    )
+    expect(res.status).toBe(201)
+    expect((await res.json()).message).toContain('will receive no more email')
+    const id = await enqueueAsset(db, ctx.clock.now(), 'quiet@contoso.example')
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    expect(await outboxRow(db, id)).toMatchObject({
+      status: 'suppressed',
+      lastError: 'suppressed (manual)',
+    })
+    // Removing the entry leaves the person unsubscribed, as they asked.
+    const removed = await post(
+      '/suppressions/remove',
+      json({ email: 'quiet@contoso.example' }, { cookie: admin.cookie }),
+    )
+    expect(removed.status).toBe(200)
+    expect(await findSuppression(db, 'quiet@contoso.example')).toMatchObject({
+      reason: 'unsubscribe',
+    })
+  })
+
+  it('a hard bounce replaces an unsubscribe: no more transactional mail to a dead mailbox', async () => {
+    await suppress(db, { email: 'dead@contoso.example', reason: 'unsubscribe' }, ctx.clock.now())
+    expect(
+      await suppress(
+        db,
+        { email: 'dead@contoso.example', reason: 'hard_bounce', source: 'smtp 550' },
+        ctx.clock.now(),
+      ),
+    ).toBe(true)
+    // …and nothing weaker replaces it again.
+    expect(
+      await suppress(db, { email: 'dead@contoso.example', reason: 'unsubscribe' }, ctx.clock.now()),
+    ).toBe(false)
+    expect(await findSuppression(db, 'dead@contoso.example')).toMatchObject({
+      reason: 'hard_bounce',
+      source: 'smtp 550',
+    })
+    const id = await enqueueAsset(db, ctx.clock.now(), 'dead@contoso.example')
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    expect((await outboxRow(db, id)).status).toBe('suppressed')
   })
 })
 
