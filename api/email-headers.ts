@@ -23,8 +23,13 @@ export function safeHeaderText(s: string, max: number): string {
 
 // Dot-atom local part (RFC 5322, plus UTF-8 for SMTPUTF8) and a dotted domain of letter/digit/
 // hyphen labels. Deliberately stricter than the RFC: no quoted local parts, no IP literals, nothing
-// that could close an angle bracket or start a second address.
-const localPart = /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u
+// that could close an angle bracket or start a second address. A combining mark may follow a
+// character of an atom: Devanagari or Thai names need them, and lowercasing "İ" gives "i" plus
+// U+0307, so without them a canonical address (email-address.ts) could be refused here after
+// being accepted there. Invisible ones (variation selectors, the grapheme joiner) are not marks
+// of a name.
+const atom = String.raw`[\p{L}\p{N}!#$%&'*+/=?^_\x60{|}~-](?:[\p{L}\p{N}!#$%&'*+/=?^_\x60{|}~-]|(?!\p{Default_Ignorable_Code_Point})\p{M})*`
+const localPart = new RegExp(`^${atom}(?:\\.${atom})*$`, 'u')
 const domainLabel = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u
 
 /** Whether `email` is a plain `local@domain.tld` address that is safe to put in a header. */

@@ -79,6 +79,22 @@ describe('isValidAddress', () => {
       expect(isValidAddress(ok), ok).toBe(true)
     }
   })
+
+  it('accepts combining marks within a local part, as names in many scripts need them', () => {
+    // Devanagari vowel signs, Thai vowels, and "İ" lowercased ("i" + U+0307).
+    for (const ok of ['राम@example.in', 'นิด@example.co.th', 'i\u0307nci@example.com']) {
+      expect(isValidAddress(ok), ok).toBe(true)
+    }
+    // Not at the start of an atom, and not the invisible ones (a variation selector, the CGJ).
+    for (const bad of [
+      '\u0301a@example.com',
+      'a.\u0301b@example.com',
+      'ann\ufe0f@example.com',
+      'a\u034fnn@example.com',
+    ]) {
+      expect(isValidAddress(bad), bad).toBe(false)
+    }
+  })
 })
 
 describe('safeCustomHeaders', () => {

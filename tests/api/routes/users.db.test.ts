@@ -1,3 +1,4 @@
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { accountLinkFromCookie } from '../../../api/accounts/link-cookie.ts'
 import {
@@ -6,6 +7,7 @@ import {
   setUserDisabled,
   setUserRole,
 } from '../../../api/accounts/users.ts'
+import { outbox } from '../../../api/db/schema.ts'
 import {
   addUser,
   form,
@@ -15,6 +17,7 @@ import {
   signedInAs,
   signInCookie,
 } from '../../helpers.ts'
+import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
 
 const ctx = await setupTestApp()
 
@@ -94,6 +97,35 @@ describe('/api/users (admin only)', () => {
     )
     expect(again.status).toBe(410)
     await signInCookie(ctx, 'ivan@example.com', 'a private passphrase')
+  })
+
+  it('invites a person whose address lowercases to a combining mark (İnci), and mails them', async () => {
+    // "İ" lowercases to "i" + U+0307: the stored (canonical) address is what the mail goes to.
+    // It used to be refused by the mail headers' check: a 500, and nobody was added.
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const res = await ctx.app.request(
+      '/api/users',
+      json({ email: 'İnci@example.com', name: 'İnci', role: 'rep' }, { cookie }),
+    )
+    expect(res.status).toBe(201)
+    const { user } = (await res.json()) as { user: { id: string; email: string } }
+    expect(user.email).toBe('i\u0307nci@example.com')
+    const reset = await ctx.app.request(
+      `/api/users/${user.id}/reset-password`,
+      json({}, { cookie }),
+    )
+    expect(reset.status).toBe(200)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    const sent = await ctx.deps.db
+      .select({ template: sql<string>`${outbox.payload}->>'template'`, status: outbox.status })
+      .from(outbox)
+      .where(eq(outbox.recipient, user.email))
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { template: 'user-invitation', status: 'sent' },
+        { template: 'password-reset', status: 'sent' },
+      ]),
+    )
   })
 
   it('answers a duplicate email with 409, a bad role and a weak password with 422', async () => {
