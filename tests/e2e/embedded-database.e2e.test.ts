@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { openDatabase, type Db } from '../../api/db/client.ts'
 import { lockPathFor } from '../../api/db/owner.ts'
 import { issueFormToken } from '../../api/leads/form-tokens.ts'
-import { NODE_FLAGS, newDataDir, startServer, type TestServer } from './harness.ts'
+import { NODE_ENV_VARS, NODE_FLAGS, newDataDir, startServer, type TestServer } from './harness.ts'
 
 // The embedded database has one owner (issue 16), tried as a self-hosting team would: the
 // production server (`node server.ts`) on a data directory, and the npm scripts beside it.
@@ -55,6 +55,7 @@ function run(
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
+        ...NODE_ENV_VARS,
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         ...env,

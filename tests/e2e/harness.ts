@@ -35,6 +35,12 @@ export async function launchBrowser(): Promise<Browser> {
  */
 export const NODE_FLAGS = ['--liftoff-only']
 
+/**
+ * And their environment's share of it: Node's compile cache, so each start after the first reads
+ * the app's compiled modules instead of compiling them again (~0.35 s of CPU a server start, 8%).
+ */
+export const NODE_ENV_VARS = { NODE_COMPILE_CACHE: join(tmpdir(), 'frontdoor-tests', 'node-cache') }
+
 export interface TestServer {
   url: string
   pid: number
@@ -66,6 +72,7 @@ export async function startServer(
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      ...NODE_ENV_VARS,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
