@@ -134,3 +134,16 @@ export function pageLinks(
     past,
   }
 }
+
+/** The most pages a list's ?page= can ask for; more is past the end of any list this app keeps. */
+export const MAX_PAGE = 100_000
+
+/**
+ * A list's `?page=` as a page number: a whole number from 1 to MAX_PAGE. Missing or unreadable
+ * is page 1; a huge number is MAX_PAGE, past the end, which pageLinks links back from. Parsed
+ * once here: a page read as `Number(…)` took `?page=1e20` and asked the database for an offset
+ * PostgreSQL cannot hold (a 500).
+ */
+export function pageParam(value: string | null | undefined): number {
+  return Math.min(MAX_PAGE, Math.max(1, Number.parseInt(value ?? '1', 10) || 1))
+}

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { formatDate, formatDateTime, pageLinks } from '../../../api/pipeline/format.ts'
+import {
+  formatDate,
+  formatDateTime,
+  MAX_PAGE,
+  pageLinks,
+  pageParam,
+} from '../../../api/pipeline/format.ts'
 
 // Instants read on the reader's clock, with the zone named; calendar dates read as written.
 
@@ -45,5 +51,21 @@ describe('pageLinks', () => {
     // ?page=5 of a one-page list (typed, or the list shrank): back to page 1.
     expect(pageLinks(5, 1)).toEqual({ prev: 1, next: null, past: true })
     expect(pageLinks(9, 3)).toEqual({ prev: 3, next: null, past: true })
+  })
+})
+
+describe('pageParam', () => {
+  it('reads a whole page number, page 1 for anything else', () => {
+    expect(pageParam(null)).toBe(1)
+    expect(pageParam('3')).toBe(3)
+    expect(pageParam('0')).toBe(1)
+    expect(pageParam('-2')).toBe(1)
+    expect(pageParam('two')).toBe(1)
+  })
+
+  it('holds a huge page at MAX_PAGE, past the end, so no list asks for an offset PostgreSQL cannot hold', () => {
+    expect(pageParam('100000000000000000000')).toBe(MAX_PAGE)
+    expect(pageParam('1e20')).toBe(1)
+    expect(pageParam('99999999999')).toBe(MAX_PAGE)
   })
 })

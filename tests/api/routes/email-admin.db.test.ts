@@ -2,11 +2,13 @@ import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SITE } from '../../../api/content/site.ts'
 import { contacts, mailboxMessages, outbox } from '../../../api/db/schema.ts'
-import { headerList } from '../../../api/email/mailbox.ts'
-import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
+import { headerList, listMailboxMessages } from '../../../api/email/mailbox.ts'
+import { listOutbox } from '../../../api/email/outbox.ts'
+import { findSuppression, listSuppressions, suppress } from '../../../api/email/suppressions.ts'
 import { readTransportState } from '../../../api/email/transport-status.ts'
 import { issueUnsubscribeToken, unsubscribe } from '../../../api/email/unsubscribe.ts'
 import { newId } from '../../../api/ids.ts'
+import { pageParam } from '../../../api/pipeline/format.ts'
 import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { enqueueAsset, mailboxTransport, outboxRow, testWorker } from '../email/outbox-fixtures.ts'
 import { startSmtpServer } from '../email/smtp-server.ts'
@@ -324,4 +326,19 @@ describe('dev mailbox', () => {
     expect(res.status).toBe(303)
     expect(await db.select().from(mailboxMessages)).toEqual([])
   })
+})
+
+describe('the admin email pages’ ?page=', () => {
+  // The outbox, mailbox and suppressions pages read ?page= with pageParam and ask their list for
+  // (page - 1) × their page size; ?offset=100000000000000000000 once reached the database as is
+  // and the page answered 500. A page past the end links back to the last (pageLinks).
+  it.each(['100000000000000000000', '1e20', '-3', 'x', '99999999999'])(
+    '?page=%s asks each list for an offset the database answers',
+    async (typed) => {
+      const offset = (pageParam(typed) - 1) * 100
+      await expect(listOutbox(db, { limit: 50, offset })).resolves.toHaveProperty('total')
+      await expect(listMailboxMessages(db, { limit: 50, offset })).resolves.toHaveProperty('total')
+      await expect(listSuppressions(db, { limit: 100, offset })).resolves.toHaveProperty('total')
+    },
+  )
 })
