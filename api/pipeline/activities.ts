@@ -13,7 +13,7 @@ import { zoneOf } from '../accounts/users.ts'
 import { changeDeal } from './deal-changes.ts'
 import { isCalendarDate, lockForEdit, type Actor, type Deal, type DealResult } from './deals.ts'
 import type { Scope } from './queries.ts'
-import { stageOf, type StageKey } from './stages.ts'
+import { OPEN_BOARD_STAGES, stageOf, type StageKey } from './stages.ts'
 
 // Next steps: what a rep plans on a deal (a call, an email, a meeting, a task; a due day, maybe
 // a time, on the clock of the rep's zone) and marks done with an outcome, and what they log after
@@ -574,7 +574,12 @@ export async function noNextStepCounts(
     .select({ stage: deals.stage, n: sql<number>`count(*)::int` })
     .from(deals)
     .where(
-      and(owner, isNull(deals.nextStepOn), sql`${deals.stage} not in ('won', 'lost')`, ...where),
+      and(
+        owner,
+        isNull(deals.nextStepOn),
+        inArray(deals.stage, OPEN_BOARD_STAGES as StageKey[]),
+        ...where,
+      ),
     )
     .groupBy(deals.stage)
   return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]))

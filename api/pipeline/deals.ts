@@ -216,6 +216,21 @@ export function ownerlessProblem(stage: StageKey): DealFailure | null {
   )
 }
 
+/**
+ * Why a deal someone owns cannot go to this stage, or null. The 0% stage holds outbound prospects
+ * that no rep owns yet (a prospect becomes a 10% target when it qualifies, and reps take deals
+ * over from there): the board has no column for it, so a rep's deal moved there vanished from
+ * their board and was still counted among its deals without a next step.
+ */
+export function ownedProblem(stage: StageKey): DealFailure | null {
+  if (stage !== 'opportunity') return null
+  return failure(
+    422,
+    'owned_not_prospect',
+    'A deal a rep owns goes back as far as 10% (Target identified); 0% is for prospects no rep owns yet. Mark it lost if it went cold.',
+  )
+}
+
 // ── Reads ────────────────────────────────────────────────────────────────────────────────────
 
 export async function findDeal(db: Db, id: string): Promise<Deal | null> {
@@ -344,7 +359,7 @@ export async function moveDealStage(
       const problem =
         stageMoveProblem(deal, move, now, timeZone) ??
         signedDateProblem(deal.createdAt, move.contractSignedOn) ??
-        (deal.ownerId === null ? ownerlessProblem(move.stage) : null)
+        (deal.ownerId === null ? ownerlessProblem(move.stage) : ownedProblem(move.stage))
       if (problem) return problem
       const closing = stageOf(move.stage).closed
       const changed = await changeDeal(tx, dealId, now, {

@@ -25,7 +25,15 @@ import {
   users,
   type LeadSource,
 } from '../db/schema.ts'
-import { BOARD_STAGES, FUNNEL_PATH, OPEN_STAGES, STAGES, stageOf, type StageKey } from './stages.ts'
+import {
+  BOARD_STAGES,
+  FUNNEL_PATH,
+  OPEN_BOARD_STAGES,
+  OPEN_STAGES,
+  STAGES,
+  stageOf,
+  type StageKey,
+} from './stages.ts'
 import {
   DAY_MS,
   forecastOf,
@@ -134,7 +142,7 @@ function staleCutoffCase(settings: Pick<PipelineSettings, 'staleDays'>, now: Dat
 function onBoard(now: Date): SQL {
   const since = new Date(now.getTime() - CLOSED_WINDOW_DAYS * DAY_MS)
   return or(
-    inArray(deals.stage, BOARD_STAGES.filter((s) => !stageOf(s).closed) as StageKey[]),
+    inArray(deals.stage, OPEN_BOARD_STAGES as StageKey[]),
     and(inArray(deals.stage, ['won', 'lost']), gte(deals.stageEnteredAt, since)),
   )!
 }

@@ -133,6 +133,9 @@ export const BOARD_STAGES: readonly StageKey[] = [
   'lost',
 ]
 
+/** The open stages the board has a column for: every open stage but the 0% prospects. */
+export const OPEN_BOARD_STAGES: readonly StageKey[] = BOARD_STAGES.filter((s) => !stageOf(s).closed)
+
 /** The stage after this one on the forward path; null for won, lost and unknown. */
 export function nextStage(key: StageKey): StageKey | null {
   const i = FUNNEL_PATH.indexOf(key)

@@ -83,14 +83,22 @@ describe('item 4: a move back says so', () => {
         origin: ORIGIN,
         cookie: rep.cookie,
       },
-      body: new URLSearchParams({ stage: 'opportunity', next: `/app/deals/${deal.id}` }).toString(),
+      body: new URLSearchParams({ stage: 'target', next: `/app/deals/${deal.id}` }).toString(),
     })
     expect(back.status).toBe(303)
     expect(new URL(back.headers.get('location')!, 'http://x').searchParams.get('notice')).toBe(
-      'Moved back from Contract signed (90%) to Opportunity (prospect) (0%).',
+      'Moved back from Contract signed (90%) to Target identified (10%).',
     )
-    const forward = await post(`/api/deals/${deal.id}/stage`, { stage: 'target' })
+    const forward = await post(`/api/deals/${deal.id}/stage`, { stage: 'demo' })
     expect(forward.status).toBe(200)
+  })
+
+  it('a rep’s deal goes back as far as 10%: 0% is for prospects no rep owns, and has no column on the board', async () => {
+    const deal = await makeDeal(db, { ownerId: rep.user.id, stage: 'demo' })
+    const res = await post(`/api/deals/${deal.id}/stage`, { stage: 'opportunity' })
+    expect(res.status).toBe(422)
+    expect((await res.json()).error.code).toBe('owned_not_prospect')
+    expect((await findDeal(db, deal.id))!.stage).toBe('demo')
   })
 
   it('an empty stage (the placeholder option) is refused with a message, and nothing moves', async () => {

@@ -116,6 +116,18 @@ describe('the board', () => {
     })
   })
 
+  it('counts among the deals without a next step only those its columns show', async () => {
+    // A 0% prospect handed to a rep (an admin's assignment, or a move back before 0% was
+    // refused): the board has no column for it, so the summary does not count it either.
+    const solo = await signedInAs(ctx, 'rep')
+    await makeDeal(db, { stage: 'opportunity', ownerId: solo.user.id, source: 'outbound' })
+    await makeDeal(db, { stage: 'target', ownerId: solo.user.id })
+    const view = ok(await boardView(db, solo.user, now, { owner: null }))
+    expect(view.open.count).toBe(1)
+    expect(view.open.noNextStep).toBe(1)
+    expect(view.noNextStep).toEqual({ target: 1 })
+  })
+
   it('refuses a rep who asks for the team or someone else, with the API’s message', async () => {
     for (const owner of ['team', otherRep.user.id]) {
       const view = await boardView(db, rep.user, now, { owner })
