@@ -1,6 +1,6 @@
-import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { companies, contacts, deals, dealStakeholders, users } from '../db/schema.ts'
+import { companies, contacts, dealEvents, deals, dealStakeholders, users } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { can } from '../accounts/permissions.ts'
@@ -362,6 +362,12 @@ export async function moveDealStage(
         (deal.ownerId === null ? ownerlessProblem(move.stage) : ownedProblem(move.stage))
       if (problem) return problem
       const closing = stageOf(move.stage).closed
+      const wonDay = move.stage === 'won' ? localDay(now, timeZone) : null
+      const closeDate = wonDay
+        ? { expectedCloseDate: wonDay }
+        : deal.stage === 'won'
+          ? { expectedCloseDate: await closeDateBeforeWin(tx, deal) }
+          : {}
       const changed = await changeDeal(tx, dealId, now, {
         set: {
           stage: move.stage,
@@ -371,8 +377,9 @@ export async function moveDealStage(
           ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
           ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
           // A won deal closed today (on the mover's clock, as its dates are checked), whatever
-          // close date was expected: the forecast reads it.
-          ...(move.stage === 'won' ? { expectedCloseDate: localDay(now, timeZone) } : {}),
+          // close date was expected: the forecast reads it. Moved out of won, it gets back the
+          // date it had before (closeDateBeforeWin).
+          ...closeDate,
         },
         events: {
           type: 'stage_changed',
@@ -386,6 +393,8 @@ export async function moveDealStage(
             ...(move.stage === 'lost' ? { lostReason: move.lostReason!.trim() } : {}),
             ...(move.contractSignedOn ? { contractSignedOn: move.contractSignedOn } : {}),
             ...(move.paymentReceivedOn ? { paymentReceivedOn: move.paymentReceivedOn } : {}),
+            // The close date the win replaced, and the day it set, for a move back out of won.
+            ...(wonDay ? { closeDate: { before: deal.expectedCloseDate, won: wonDay } } : {}),
           },
         },
       })
@@ -401,6 +410,37 @@ export async function moveDealStage(
       )
     throw err
   }
+}
+
+/**
+ * The expected close date a won deal goes back to when it is moved out of won. Winning set it to
+ * the day won, which a reopened deal must not keep: the forecast would read a day already past as
+ * when it is expected to close. The date it had before winning comes back, as the win recorded it;
+ * a date someone set after the win is theirs and stays; with no record (a deal entered as won, or
+ * won before the win kept it) the date is cleared, so the deal shows as having no close date
+ * rather than a wrong one.
+ */
+async function closeDateBeforeWin(
+  tx: Db,
+  deal: Pick<Deal, 'id' | 'expectedCloseDate'>,
+): Promise<string | null> {
+  const [win] = await tx
+    .select({ data: dealEvents.data })
+    .from(dealEvents)
+    .where(
+      and(
+        eq(dealEvents.dealId, deal.id),
+        eq(dealEvents.type, 'stage_changed'),
+        eq(dealEvents.toStage, 'won'),
+      ),
+    )
+    .orderBy(desc(dealEvents.createdAt), desc(dealEvents.id))
+    .limit(1)
+  const recorded = (win?.data as { closeDate?: { before?: unknown; won?: unknown } } | null)
+    ?.closeDate
+  if (!recorded) return null
+  if (deal.expectedCloseDate !== recorded.won) return deal.expectedCloseDate
+  return typeof recorded.before === 'string' ? recorded.before : null
 }
 
 export interface DealPatch {

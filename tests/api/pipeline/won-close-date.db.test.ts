@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { users } from '../../../api/db/schema.ts'
-import { moveDealStage } from '../../../api/pipeline/deals.ts'
+import { moveDealStage, updateDeal, type StageMove } from '../../../api/pipeline/deals.ts'
 import { createDeal } from '../../../api/pipeline/manual-deals.ts'
 import { addUser, setupTestDb } from '../../helpers.ts'
 import { makeDeal } from './fixtures.ts'
@@ -61,5 +61,74 @@ describe('the close date of a deal won', () => {
     )
     if (!created.ok) throw new Error(created.message)
     expect(created.deal.expectedCloseDate).toBe(day)
+  })
+})
+
+describe('the close date of a won deal moved back', () => {
+  const wonAt = new Date('2026-11-30T12:00:00Z')
+  const later = new Date('2026-12-03T12:00:00Z')
+  async function move(dealId: string, rep: { id: string; role: 'rep' }, to: StageMove, at: Date) {
+    const moved = await moveDealStage(db, dealId, rep, to, at)
+    if (!moved.ok) throw new Error(moved.message)
+    return moved.deal
+  }
+  const WIN = { stage: 'won', paymentReceivedOn: '2026-11-30' } as const
+
+  it('is the date it had before it was won, not the day it was won', async () => {
+    const rep = await repIn('UTC')
+    const deal = await makeDeal(db, {
+      stage: 'signed',
+      ownerId: rep.id,
+      expectedCloseDate: '2027-02-15',
+      contractSignedOn: '2026-11-20',
+    })
+    expect((await move(deal.id, rep, WIN, wonAt)).expectedCloseDate).toBe('2026-11-30')
+    const reopened = await move(deal.id, rep, { stage: 'negotiation' }, later)
+    expect(reopened.expectedCloseDate).toBe('2027-02-15')
+  })
+
+  it('is none when it had none before it was won', async () => {
+    const rep = await repIn('UTC')
+    const deal = await makeDeal(db, {
+      stage: 'signed',
+      ownerId: rep.id,
+      expectedCloseDate: null,
+      contractSignedOn: '2026-11-20',
+    })
+    await move(deal.id, rep, WIN, wonAt)
+    expect((await move(deal.id, rep, { stage: 'signed' }, later)).expectedCloseDate).toBeNull()
+  })
+
+  it('is none for a deal entered as won, which had no date before', async () => {
+    const rep = await repIn('UTC')
+    const created = await createDeal(
+      db,
+      rep,
+      {
+        stage: 'won',
+        contractSignedOn: '2026-11-30',
+        paymentReceivedOn: '2026-11-30',
+        contact: { email: 'entered-won@example.com' },
+      } as never,
+      wonAt,
+    )
+    if (!created.ok) throw new Error(created.message)
+    const reopened = await move(created.deal.id, rep, { stage: 'signed' }, later)
+    expect(reopened.expectedCloseDate).toBeNull()
+  })
+
+  it('keeps a date someone set after the win', async () => {
+    const rep = await repIn('UTC')
+    const deal = await makeDeal(db, {
+      stage: 'signed',
+      ownerId: rep.id,
+      expectedCloseDate: '2027-02-15',
+      contractSignedOn: '2026-11-20',
+    })
+    await move(deal.id, rep, WIN, wonAt)
+    const edited = await updateDeal(db, deal.id, rep, { expectedCloseDate: '2027-01-10' }, later)
+    if (!edited.ok) throw new Error(edited.message)
+    const reopened = await move(deal.id, rep, { stage: 'signed' }, later)
+    expect(reopened.expectedCloseDate).toBe('2027-01-10')
   })
 })
