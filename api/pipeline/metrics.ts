@@ -303,6 +303,10 @@ export interface FunnelStep {
  * reached it — entered it, or jumped past it to a later stage (a new deal created at target
  * reaches target). Moves back and moves to lost reach nothing; a deal that moves back and
  * forward again reaches the stage again, as it would enter the stage again on the board.
+ * A lost deal reopened reaches the stage it is reopened at, and only that one: lost is off the
+ * path (its order, 7, is past won's), so by order alone a move out of lost reached nothing and a
+ * lost deal moved straight to won never reached won; the stages before the one it reopens at it
+ * passed before it was lost.
  */
 export function funnelFrom(events: readonly StageEvent[], period: Period): FunnelStep[] {
   const path = FUNNEL_PATH.slice(FUNNEL_PATH.indexOf('target'))
@@ -310,6 +314,7 @@ export function funnelFrom(events: readonly StageEvent[], period: Period): Funne
     const order = stageOf(stage).order
     const reached = events.filter((e) => {
       if (e.toStage === 'lost' || !inPeriod(e.at, period)) return false
+      if (e.fromStage === 'lost') return e.toStage === stage
       const from = e.fromStage ? stageOf(e.fromStage).order : -1
       return from < order && stageOf(e.toStage).order >= order
     }).length

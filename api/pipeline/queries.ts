@@ -585,14 +585,16 @@ export async function periodFlow(db: Db, scope: Scope, period: Period): Promise<
       medianDays: exits && median !== null ? Number(median) / 86_400 : null,
     }
   })
+  // As funnelFrom: a move from lost (off the path) reaches the stage it reopens at, only.
   const funnel = FUNNEL_PATH.slice(FUNNEL_PATH.indexOf('target')).map((stage) => ({
     stage,
     reached: pairs
-      .filter(
-        (r) =>
-          r.to_stage !== 'lost' &&
-          order(r.from_stage) < order(stage) &&
-          order(r.to_stage) >= order(stage),
+      .filter((r) =>
+        r.from_stage === 'lost'
+          ? r.to_stage === stage
+          : r.to_stage !== 'lost' &&
+            order(r.from_stage) < order(stage) &&
+            order(r.to_stage) >= order(stage),
       )
       .reduce((n, r) => n + r.n, 0),
   }))

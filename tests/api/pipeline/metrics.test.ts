@@ -178,6 +178,24 @@ describe('conversion and time in stage from the stage history', () => {
     expect(funnelFrom(twice, NOVEMBER).map((s) => s.reached)).toEqual([1, 1, 2, 2, 0, 0])
   })
 
+  it('counts a lost deal reopened as reaching the stage it is reopened at, won included', () => {
+    const move = (dealId: string, fromStage: StageKey, toStage: StageKey): StageEvent => ({
+      dealId,
+      type: 'stage_changed',
+      fromStage,
+      toStage,
+      at: at('2026-11-10'),
+    })
+    // Lost's order (7) is past won's (6): a lost deal moved straight to won reached won.
+    expect(funnelFrom([move('W', 'lost', 'won')], NOVEMBER).map((s) => s.reached)).toEqual([
+      0, 0, 0, 0, 0, 1,
+    ])
+    // Reopened at demo: demo again, and not target, which it had passed before it was lost.
+    expect(funnelFrom([move('R', 'lost', 'demo')], NOVEMBER).map((s) => s.reached)).toEqual([
+      0, 1, 0, 0, 0, 0,
+    ])
+  })
+
   it('takes the middle value, or the mean of the two middle values', () => {
     expect(median([5, 1, 3])).toBe(3)
     expect(median([4, 1, 3, 2])).toBe(2.5)

@@ -111,6 +111,55 @@ describe('the SQL behind the pipeline pages gives the same numbers as the defini
     })
   })
 
+  it('counts a lost deal moved straight to won as reaching won, and one reopened at demo as reaching demo', async () => {
+    const ctx = await setupTestApp()
+    const db = ctx.deps.db
+    const rep = await addUser(ctx, 'rep')
+    const start = new Date('2026-10-20T08:00:00Z')
+    const moves: Array<[string, StageKey, Record<string, string>]> = [
+      ['2026-11-03', 'lost', { lostReason: 'Budget frozen' }],
+      ['2026-11-10', 'won', { contractSignedOn: '2026-11-09', paymentReceivedOn: '2026-11-10' }],
+    ]
+    const winner = await makeDeal(db, { ownerId: rep.id, stage: 'signed', stageEnteredAt: start })
+    const reopened = await makeDeal(db, { ownerId: rep.id, stage: 'demo', stageEnteredAt: start })
+    for (const [day, stage, fields] of moves) {
+      const moved = await moveDealStage(
+        db,
+        winner.id,
+        rep,
+        { stage, ...fields },
+        new Date(`${day}T12:00:00Z`),
+      )
+      expect(moved.ok).toBe(true)
+    }
+    for (const [day, stage, fields] of [
+      ['2026-11-04', 'lost', { lostReason: 'No champion' }],
+      ['2026-11-12', 'demo', {}],
+    ] as const) {
+      const moved = await moveDealStage(
+        db,
+        reopened.id,
+        rep,
+        { stage, ...fields },
+        new Date(`${day}T12:00:00Z`),
+      )
+      expect(moved.ok).toBe(true)
+    }
+    const funnel = await funnelFor(db, { team: true }, NOVEMBER)
+    expect(funnel.map((f) => f.reached)).toEqual([0, 1, 0, 0, 0, 1])
+    const events = (await db.select().from(dealEvents)).filter(
+      (e) => e.type === 'created' || e.type === 'stage_changed',
+    )
+    const history: StageEvent[] = events.map((e) => ({
+      dealId: e.dealId,
+      type: e.type as StageEvent['type'],
+      fromStage: e.fromStage as StageKey | null,
+      toStage: e.toStage as StageKey,
+      at: e.createdAt,
+    }))
+    expect(funnel).toEqual(funnelFrom(history, NOVEMBER))
+  })
+
   it('sums board columns and the forecast in SQL exactly as the pure functions do', async () => {
     const ctx = await setupTestApp()
     const db = ctx.deps.db
