@@ -63,8 +63,17 @@ export async function listUsers(db: Db): Promise<User[]> {
   return db.select().from(users).orderBy(asc(users.createdAt))
 }
 
-export async function findUser(db: Db, id: string): Promise<User | null> {
-  const [row] = await db.select().from(users).where(eq(users.id, id))
+/**
+ * The user, or null. `lock` (in a transaction) holds their row until it ends, so a change made
+ * at the same time (disabling them) waits for it, or is what it reads.
+ */
+export async function findUser(
+  db: Db,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<User | null> {
+  const query = db.select().from(users).where(eq(users.id, id))
+  const [row] = await (options.lock ? query.for('update') : query)
   return row ?? null
 }
 

@@ -97,6 +97,10 @@ export const userRoutes = new Hono<AppEnv>()
     const { env, now } = c.var.deps
     const admin = c.var.user
     const link = await c.var.db.transaction(async (tx) => {
+      // A disabled account's password is not set through a link (/api/setup/password refuses
+      // it): a mail inviting them to would only fail. Read under lock, so a disable at the same
+      // time comes after, and ends this link with the others.
+      if ((await findUser(tx, user.id, { lock: true }))?.disabledAt) return null
       // The newest link is the only live one: an earlier one may be why a new one was asked for.
       await revokeUserTokens(tx, PASSWORD_LINKS, now(), user.id)
       const { token, expiresAt } = await createUserToken(tx, 'reset', user.id, now())
@@ -105,6 +109,12 @@ export const userRoutes = new Hono<AppEnv>()
       await enqueuePasswordResetEmail(tx, env, { user, url, expiresAt, requestedFrom }, now())
       return url
     })
+    if (!link)
+      return refuse(c, PAGE, {
+        status: 409,
+        code: 'account_disabled',
+        message: `${user.email} is disabled: enable the account first, then reset their password.`,
+      })
     showOnce(c, link)
     return respond(c, PAGE, { notice: `Password reset link for ${user.email} created.` }, () =>
       c.json({ link }),
@@ -228,5 +238,8 @@ export const operations: Operation<Permission>[] = [
     auth: 'users:manage',
     params: userId,
     ok: [200, '{ link }'],
+    errors: {
+      409: 'The account is disabled (`account_disabled`): enable it first; nothing is emailed.',
+    },
   },
 ]

@@ -7,7 +7,7 @@ import {
   setUserDisabled,
   setUserRole,
 } from '../../../api/accounts/users.ts'
-import { outbox } from '../../../api/db/schema.ts'
+import { outbox, userTokens } from '../../../api/db/schema.ts'
 import {
   addUser,
   form,
@@ -272,6 +272,37 @@ describe('/api/users (admin only)', () => {
     expect((await setWith(token)).status).toBe(410)
     await expect(signInCookie(ctx, rep.email, 'chosen by another')).rejects.toThrow()
     await signInCookie(ctx, rep.email)
+  })
+
+  it('refuses a reset link for a disabled account, says why, and mails nothing', async () => {
+    // It used to make the link and mail the disabled person an invitation to a reset that
+    // /password then refused.
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const rep = await addUser(ctx, 'rep')
+    expect((await setUserDisabled(ctx.deps.db, rep.id, true, ctx.deps.now())).ok).toBe(true)
+    const links = () =>
+      ctx.deps.db
+        .select({ id: userTokens.id })
+        .from(userTokens)
+        .where(eq(userTokens.userId, rep.id))
+    const asked = await ctx.app.request(`/api/users/${rep.id}/reset-password`, json({}, { cookie }))
+    expect(asked.status).toBe(409)
+    const { error } = (await asked.json()) as { error: { code: string; message: string } }
+    expect(error.code).toBe('account_disabled')
+    expect(error.message).toContain(`${rep.email} is disabled: enable the account first`)
+    // The admin page's plain form goes back to the page with the message, and no link.
+    const fromPage = await ctx.app.request(
+      `/api/users/${rep.id}/reset-password`,
+      form({}, { cookie }),
+    )
+    expect(fromPage.status).toBe(303)
+    const back = new URL(fromPage.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe('/app/admin/users')
+    expect(back.searchParams.get('error')).toContain('is disabled: enable the account first')
+    expect(fromPage.headers.getSetCookie().some((c) => c.startsWith('fd_link='))).toBe(false)
+    expect(await links()).toEqual([])
+    const mail = await ctx.deps.db.select().from(outbox).where(eq(outbox.recipient, rep.email))
+    expect(mail).toEqual([])
   })
 
   it('never leaves no active admin, even when two admins demote or disable each other at once', async () => {
