@@ -328,6 +328,34 @@ export async function findUserToken(db: Db, token: string, now: Date) {
   return row ?? null
 }
 
+/** What a password link says to the person when their account is disabled. */
+export const DISABLED_ACCOUNT_LINK =
+  'This account is disabled, so its password cannot be set. Ask your admin to enable it and send you a new link.'
+
+/**
+ * Where an invitation or reset link stands, for its page and its form: `live` (it can set the
+ * password), `disabled` (the account is disabled: no link of theirs works, whether this one is
+ * still live or was ended by the disable, and the person must ask an admin) or `spent` (used,
+ * expired, replaced, or no such link).
+ */
+export type PasswordLink =
+  | { state: 'live' | 'disabled'; tokenId: string; purpose: 'invite' | 'reset'; user: User }
+  | { state: 'spent' }
+
+export async function readPasswordLink(db: Db, token: string, now: Date): Promise<PasswordLink> {
+  const [row] = await db
+    .select({ token: userTokens, user: users })
+    .from(userTokens)
+    .innerJoin(users, eq(users.id, userTokens.userId))
+    .where(eq(userTokens.tokenHash, hashToken(token)))
+  if (!row || row.token.purpose === 'setup') return { state: 'spent' }
+  const { id: tokenId, purpose, usedAt, expiresAt } = row.token
+  const link = { tokenId, purpose, user: row.user }
+  if (row.user.disabledAt) return { state: 'disabled', ...link }
+  if (usedAt || expiresAt <= now) return { state: 'spent' }
+  return { state: 'live', ...link }
+}
+
 /** Marks the token used; false when it was already used (two tabs racing) or has expired. */
 export async function consumeUserToken(db: Db, tokenId: string, now: Date): Promise<boolean> {
   const rows = await db

@@ -12,9 +12,11 @@ import {
   consumeUserToken,
   countUsers,
   createUser,
+  DISABLED_ACCOUNT_LINK,
   findUser,
   findUserToken,
   PASSWORD_LINKS,
+  readPasswordLink,
   revokeUserTokens,
   setPassword,
 } from '../accounts/users.ts'
@@ -75,37 +77,48 @@ export const setupRoutes = new Hono<AppEnv>()
     const now = c.var.deps.now()
     // Also where a spent link sends a plain form: the page says so (see /api/setup).
     const back = withToken('/password', input.token)
-    const token = await findUserToken(db, input.token, now)
-    if (!token || token.purpose === 'setup' || !token.userId)
+    // A disabled account's password is not set through a link (nor is a session made): the
+    // person is told so, not that the link is spent, which a new link would not mend.
+    const disabled = () =>
+      refuse(c, back, { status: 403, code: 'account_disabled', message: DISABLED_ACCOUNT_LINK })
+    const link = await readPasswordLink(db, input.token, now)
+    if (link.state === 'disabled') {
+      // Used up: enabling the account later does not bring it back (a disable ends them all).
+      await consumeUserToken(db, link.tokenId, now)
+      return disabled()
+    }
+    if (link.state === 'spent')
       return refuse(c, back, {
         status: 410,
         code: 'link_used',
         message: 'This link has expired or was already used. Ask an admin for a new one.',
       })
-    const userId = token.userId
+    const userId = link.user.id
     const outcome = await db
       .transaction(async (tx) => {
-        if (!(await consumeUserToken(tx, token.id, now)))
-          return { ok: false as const, message: 'This link was already used.' }
-        // A disabled account's password is not set through a link (nor is a session made).
-        if ((await findUser(tx, userId))?.disabledAt)
-          return { ok: false as const, message: 'This account is disabled. Ask an admin.' }
+        if (!(await consumeUserToken(tx, link.tokenId, now))) return 'used' as const
+        // Disabled since it was read: the link stays used up.
+        if ((await findUser(tx, userId, { lock: true }))?.disabledAt) return 'disabled' as const
         const set = await setPassword(tx, userId, input.password, now)
         if (!set.ok) throw new PasswordRejected(set.message)
         await invalidateUserSessions(tx, userId)
         // Any other link still out (an older reset, the invitation) would set it again.
         await revokeUserTokens(tx, PASSWORD_LINKS, now, userId)
-        return { ok: true as const }
+        return 'set' as const
       })
       .catch((err) => {
-        if (err instanceof PasswordRejected)
-          return { ok: false as const, message: err.message, weak: true }
+        if (err instanceof PasswordRejected) return err
         throw err
       })
-    if (!outcome.ok)
-      return 'weak' in outcome
-        ? refuse(c, back, { status: 422, code: 'weak_password', message: outcome.message })
-        : refuse(c, back, { status: 410, code: 'link_used', message: outcome.message })
+    if (outcome instanceof PasswordRejected)
+      return refuse(c, back, { status: 422, code: 'weak_password', message: outcome.message })
+    if (outcome === 'disabled') return disabled()
+    if (outcome === 'used')
+      return refuse(c, back, {
+        status: 410,
+        code: 'link_used',
+        message: 'This link was already used.',
+      })
     return signInAndGo(c, userId, now)
   })
 
@@ -152,6 +165,7 @@ export const operations: Operation<Permission>[] = [
     body: passwordSchema,
     ok: [201, '{ ok: true }, and the session cookie.'],
     errors: {
+      403: 'The account is disabled (`account_disabled`): an admin must enable it first.',
       410: 'The link has expired or was already used (`link_used`).',
       422: 'Invalid input, or a password too weak (`weak_password`).',
     },

@@ -72,6 +72,42 @@ describe.skipIf(!hasChromium)(
       await context.close()
     })
 
+    it('a link of an account disabled since says so, and offers no form', async () => {
+      const signIn = await fetch(`${server.url}/api/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ada@example.com', password: 'a strong passphrase' }),
+      })
+      const headers = {
+        'content-type': 'application/json',
+        origin: server.url,
+        cookie: signIn.headers.get('set-cookie')!.split(';')[0]!,
+      }
+      const invited = await fetch(`${server.url}/api/users`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email: 'dora@example.com', name: 'Dora', role: 'rep' }),
+      })
+      expect(invited.status).toBe(201)
+      const { user, inviteLink } = (await invited.json()) as {
+        user: { id: string }
+        inviteLink: string
+      }
+      const page = await browser.newPage()
+      await page.goto(inviteLink)
+      expect(await page.getByLabel(/New password/).count()).toBe(1)
+      const off = await fetch(`${server.url}/api/users/${user.id}/disable`, {
+        method: 'POST',
+        headers,
+      })
+      expect(off.status).toBe(200)
+      const res = await page.goto(inviteLink)
+      expect(res!.status()).toBe(403)
+      expect(await page.textContent('[role=alert]')).toContain('This account is disabled')
+      expect(await page.getByLabel(/New password/).count()).toBe(0)
+      await page.close()
+    })
+
     it('serves hashed assets as immutable and pages with security headers', async () => {
       const res = await fetch(`${server.url}/login`)
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
