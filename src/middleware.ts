@@ -1,7 +1,12 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { secureCookies } from '#api/http/cookies.ts'
-import { clearedFormFlashCookie, FORM_FLASH_COOKIE, takeFormFlash } from '#api/http/form-flash.ts'
+import {
+  clearedFormFlashCookie,
+  FORM_FLASH_COOKIE,
+  keepsFormFlash,
+  takeFormFlash,
+} from '#api/http/form-flash.ts'
 import { FIRST_TOUCH_COOKIE, firstTouchCookie, firstTouchOf } from '#api/leads/first-touch.ts'
 import {
   clearedSessionCookie,
@@ -41,14 +46,14 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
   ctx.locals.formToken = issueFormToken(deps.secret, now, path)
   // A refused plain form's values, for this page once: read, then cleared.
   ctx.locals.formFlash = null
-  if (isApp && ctx.cookies.has(FORM_FLASH_COOKIE)) {
+  if (keepsFormFlash(path) && ctx.cookies.has(FORM_FLASH_COOKIE)) {
     const header = ctx.request.headers.get('cookie')
     ctx.locals.formFlash = await takeFormFlash(
       deps.db,
       deps.secret,
       header,
       path,
-      ctx.locals.user!.id,
+      ctx.locals.user?.id ?? null,
       now,
     )
     setCookies.push(clearedFormFlashCookie(path, secure))
@@ -59,7 +64,8 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
     if (touch) setCookies.push(firstTouchCookie(touch, secure))
   }
   const response = await next()
-  return withHeaders(response, setCookies, secure, isApp)
+  // A page filled with what someone typed is theirs alone, not for a shared cache.
+  return withHeaders(response, setCookies, secure, isApp || ctx.locals.formFlash !== null)
 })
 
 const CSP = [

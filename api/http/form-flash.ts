@@ -23,6 +23,15 @@ const MAX_COOKIE_VALUE = 3_600
 /** Fields never carried back, whatever the form. */
 const SECRET_FIELD = /pass|secret|token|^next$/i
 
+/**
+ * Whether the page at `path` fills its form from a refused form's values: the app's pages
+ * (/app itself is one, a rep's My day) and the first-run setup page, where a weak password sent
+ * the name and email back blank.
+ */
+export function keepsFormFlash(path: string): boolean {
+  return path === '/app' || path.startsWith('/app/') || path === '/setup'
+}
+
 export interface FormFlash {
   /** The path the form posted to (its `action`): a page with several forms fills only that one. */
   action: string

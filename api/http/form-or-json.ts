@@ -3,14 +3,14 @@ import type { ClientErrorStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
 import type { AppEnv } from './app-env.ts'
 import { safeNextPath, secureCookies } from './cookies.ts'
-import { formFlashCookie, storeFormFlash } from './form-flash.ts'
+import { formFlashCookie, keepsFormFlash, storeFormFlash } from './form-flash.ts'
 import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from './input.ts'
 
 // The one form-or-JSON edge. An action takes a JSON body (API clients, the enhanced pages) or a
 // plain HTML form (JavaScript off). JSON callers get JSON, and errors as a 4xx
 // { error: { code, message } }; a plain form gets a 303 back to its page with ?notice= or
 // ?error=, which the page shows. Back is never another site (safeNextPath). A refused form of
-// the app also gets what was typed back, with each field's problem, in a short-lived cookie for
+// the app (or of the setup page) also gets what was typed back, with each field's problem, in a short-lived cookie for
 // its page (form-flash.ts), never in the URL.
 
 /**
@@ -119,10 +119,9 @@ function refuseForm(
 ): Response {
   const posted = postedForms.get(c.req.raw)
   const path = new URL(backPath(back), ORIGIN).pathname
-  // Only the app's pages read them back (and only an app with its deps can sign them): /app
-  // itself is one, a rep's My day.
+  // Only some pages read them back (and only an app with its deps can sign them).
   const { deps, user } = (c as Context<Partial<AppEnv>>).var as Partial<AppEnv['Variables']>
-  if (posted && deps && (path === '/app' || path.startsWith('/app/'))) {
+  if (posted && deps && keepsFormFlash(path)) {
     const values = Object.fromEntries(
       Object.entries(posted).filter((e): e is [string, string] => typeof e[1] === 'string'),
     )

@@ -3,11 +3,13 @@ import {
   FORM_FLASH_COOKIE,
   formFlashCookie,
   formRefill,
+  keepsFormFlash,
   readFormFlash,
   takeFormFlash,
   type StoredFormFlash,
 } from '../../../api/http/form-flash.ts'
 import { readCookie } from '../../../api/http/cookies.ts'
+import { createUserToken } from '../../../api/accounts/users.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
 
@@ -302,5 +304,54 @@ describe('the cookie', () => {
       null,
     )
     expect(formFlashCookie('k', { ...base, values: { password: 'p' } }, now, false)).toBeNull()
+  })
+})
+
+describe('a refused first-admin setup', () => {
+  it('comes back to /setup with the name and email typed, never the password or the link', async () => {
+    // The setup page got only ?error=: after a weak password the person typed everything again.
+    const fresh = await setupTestApp()
+    const { token } = await createUserToken(fresh.deps.db, 'setup', null, fresh.deps.now())
+    const typed = { token, name: 'Olga Owner', email: 'olga@example.com', password: 'short' }
+    const res = await fresh.app.request('/api/setup', form(typed))
+    expect(res.status).toBe(303)
+    const url = new URL(res.headers.get('location')!, ORIGIN)
+    expect(url.pathname).toBe('/setup')
+    expect(url.searchParams.get('token')).toBe(token)
+    expect(url.searchParams.get('error')).toBeTruthy()
+    const { header, cookie } = flashOf(res)
+    expect(header).toContain('Path=/setup;')
+    const { secret } = fresh.deps
+    const body = Buffer.from(cookie.split('=')[1]!.split('.')[0]!, 'base64url').toString()
+    expect(body).not.toContain('short')
+    expect(body).not.toContain(token)
+    // Nobody is signed in on the setup page: the flash is for no one, as the page reads it.
+    const flash = await takeFormFlash(
+      fresh.deps.db,
+      secret,
+      cookie,
+      '/setup',
+      null,
+      fresh.deps.now(),
+    )
+    expect(flash).toEqual({
+      action: '/api/setup',
+      values: { name: 'Olga Owner', email: 'olga@example.com' },
+      fields: {},
+    })
+    expect(keepsFormFlash('/setup')).toBe(true)
+    // A field the form's check refused is named beside it, the rest kept.
+    const bad = await fresh.app.request(
+      '/api/setup',
+      form({ ...typed, email: 'not an address', password: 'a secret passphrase 1' }),
+    )
+    expect(bad.status).toBe(303)
+    const refill = formRefill(
+      readFormFlash(secret, flashOf(bad).cookie, '/setup', null, fresh.deps.now()),
+      '/api/setup',
+    )
+    expect(refill.value('name')).toBe('Olga Owner')
+    expect(refill.value('password')).toBe('')
+    expect(refill.error('email')).toBeTruthy()
   })
 })
