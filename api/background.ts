@@ -5,6 +5,7 @@
 // LOCKED, idempotent deletes).
 import { and, isNotNull, lt, or } from 'drizzle-orm'
 import { pruneExpiredSessions } from './accounts/sessions.ts'
+import { startFirstRunLease } from './accounts/first-run.ts'
 import { RETENTION } from './content/site.ts'
 import { clickEvents, idempotencyKeys, submissions } from './db/schema.ts'
 import {
@@ -68,6 +69,8 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
     jobs.push(startWebhookDelivery(deps, optionsOf(options.webhooks)))
   if (options.notifier ?? true) jobs.push(startLeadNotifier(deps))
   if (options.housekeeping ?? true) jobs.push(startMaintenance(deps))
+  // The first-admin setup link this process printed (if any) lives while it runs.
+  jobs.push(startFirstRunLease(deps))
   return {
     async stop() {
       await Promise.all(jobs.map((job) => job.stop()))

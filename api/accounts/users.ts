@@ -274,18 +274,63 @@ const TOKEN_TTL_MS = {
 } as const
 export type TokenPurpose = keyof typeof TOKEN_TTL_MS
 
+/** How long a link lasts at most. */
+export function tokenLifetimeMs(purpose: TokenPurpose): number {
+  return TOKEN_TTL_MS[purpose]
+}
+
 export async function createUserToken(
   db: Db,
   purpose: TokenPurpose,
   userId: string | null,
   now: Date,
-): Promise<{ token: string; expiresAt: Date }> {
+  /** Sooner than its purpose's lifetime (a link kept alive by renewing it, renewUserToken). */
+  expiresAt = new Date(now.getTime() + TOKEN_TTL_MS[purpose]),
+): Promise<{ id: string; token: string; expiresAt: Date }> {
   const token = newToken(24)
-  const expiresAt = new Date(now.getTime() + TOKEN_TTL_MS[purpose])
+  const id = newId()
   await db
     .insert(userTokens)
-    .values({ id: newId(), tokenHash: hashToken(token), purpose, userId, expiresAt })
-  return { token, expiresAt }
+    .values({ id, tokenHash: hashToken(token), purpose, userId, expiresAt })
+  return { id, token, expiresAt }
+}
+
+/** Moves a live link's expiry to `expiresAt`; false when it is used or has expired. */
+export async function renewUserToken(
+  db: Db,
+  tokenId: string,
+  expiresAt: Date,
+  now: Date,
+): Promise<boolean> {
+  const rows = await db
+    .update(userTokens)
+    .set({ expiresAt })
+    .where(
+      and(eq(userTokens.id, tokenId), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)),
+    )
+    .returning({ id: userTokens.id })
+  return rows.length === 1
+}
+
+/**
+ * Holds every live first-admin setup link until the transaction ends, in one order, and says
+ * whether `tokenId` is one: of two links used at once (several servers print one each), the
+ * second waits for the first and then finds an admin exists.
+ */
+export async function lockSetupLinks(db: Db, tokenId: string, now: Date): Promise<boolean> {
+  const live = await db
+    .select({ id: userTokens.id })
+    .from(userTokens)
+    .where(
+      and(
+        eq(userTokens.purpose, 'setup'),
+        isNull(userTokens.usedAt),
+        gt(userTokens.expiresAt, now),
+      ),
+    )
+    .orderBy(asc(userTokens.id))
+    .for('update')
+  return live.some((row) => row.id === tokenId)
 }
 
 /** Ends every live link for `purpose` (and `userId`, when given): the next one replaces them. */

@@ -15,6 +15,7 @@ import {
   DISABLED_ACCOUNT_LINK,
   findUser,
   findUserToken,
+  lockSetupLinks,
   PASSWORD_LINKS,
   readPasswordLink,
   revokeUserTokens,
@@ -50,7 +51,8 @@ export const setupRoutes = new Hono<AppEnv>()
       })
     const created = await db.transaction(async (tx) => {
       const token = await findUserToken(tx, input.token, now)
-      if (!token || token.purpose !== 'setup' || (await countUsers(tx)) > 0) return null
+      if (!token || token.purpose !== 'setup') return null
+      if (!(await lockSetupLinks(tx, token.id, now)) || (await countUsers(tx)) > 0) return null
       if (!(await consumeUserToken(tx, token.id, now))) return null
       const result = await createUser(tx, {
         email: input.email,
@@ -58,7 +60,10 @@ export const setupRoutes = new Hono<AppEnv>()
         role: 'admin',
         password: input.password,
       })
-      return result.ok ? result.user : null
+      if (!result.ok) return null
+      // The other servers' links are spent too: there is an admin now.
+      await revokeUserTokens(tx, 'setup', now)
+      return result.user
     })
     // A plain form goes back to the link's page, which says the link is spent and what to do;
     // the sign-in page shows no text it was sent, so the person saw a bare sign-in form.
