@@ -255,7 +255,8 @@ export interface ClaimOptions {
 }
 
 // Any constant: all claims take it, so the "how many are running" count cannot race.
-const CLAIM_LOCK = 7_243_606
+/** The advisory lock a claim takes first: one claim at a time across processes. */
+export const CLAIM_LOCK = 7_243_606
 
 /**
  * Claims the oldest pending job, or a running one whose lease has run out (its process died).

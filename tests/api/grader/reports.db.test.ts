@@ -6,6 +6,7 @@ import type { GradeResult } from '../../../api/grader/engine/grade.ts'
 import { GRADER_RUBRIC_VERSION } from '../../../api/grader/engine/rubric.ts'
 import { startGraderJobs } from '../../../api/grader/jobs.ts'
 import {
+  CLAIM_LOCK,
   categoryReports,
   graderSettingsFrom,
   pruneGraderReports,
@@ -243,6 +244,17 @@ describe('the grading queue', () => {
         leaseUntil: status === 'running' ? new Date(now.getTime() - 1_000) : null,
         createdAt: new Date(now.getTime() - 4 * 60_000),
       })
+      // No claim runs between the insert and the lock below: the runner also claims on its own
+      // every 50 ms, and one in between failed the stale job before it was held, so no claim
+      // ever waited for it (the test then timed out, on a loaded machine). Claims wait here.
+      const gated = Promise.withResolvers<void>()
+      const openGate = Promise.withResolvers<void>()
+      const gate = db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`)
+        gated.resolve()
+        await openGate.promise
+      })
+      await gated.promise
       await db.insert(graderReports).values(stale(1, 'pending'))
       // Another transaction holds the first stale job's row: the claim's "fail the too-old ones"
       // waits for it, with the snapshot it began with.
@@ -256,6 +268,8 @@ describe('the grading queue', () => {
         await release.promise
       })
       await locked.promise
+      openGate.resolve()
+      await gate
       const before = stage.requests.length
       app.jobs.wake()
       await eventually(async () => {
