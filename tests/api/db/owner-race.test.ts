@@ -37,6 +37,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   }
 })
 
+// The unit project shares modules between files (isolate: false): a file run earlier in this
+// worker may have loaded owner.ts with the real node:fs/promises, and that copy would be used.
+vi.resetModules()
 const { acquireOwnership, DataDirInUseError } = await import('../../../api/db/owner.ts')
 
 const dir = await mkdtemp(join(tmpdir(), 'frontdoor-owner-race-'))
