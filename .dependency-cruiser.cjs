@@ -1,12 +1,12 @@
 // The import rule (README, Layout): imports run down this list, never up.
-//   entry points (server.ts, scripts/, src/) → wiring (app.ts, background.ts) → routes/ → demo/
-//   → integrations/ → grader/ → campaigns/ → tracking/ → search/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
+//   entry points (server.ts, scripts/, src/) → wiring (api/server.ts, app.ts, background.ts) → routes/
+//   → demo/ → integrations/ → grader/ → campaigns/ → tracking/ → search/ → leads/ → pipeline/ → accounts/ → email/ → content/ → ground floor
 // The ground floor (db/, http/, env.ts, logger.ts, ids.ts, rate-limits.ts, idempotency.ts, deps.ts,
-// email-address.ts, email-headers.ts)
+// module-hooks.ts, email-address.ts, email-headers.ts)
 // and email-templates/ import no capability. Within one folder anything goes.
 // Checked by tests/import-rule.test.ts (npm test); `npx depcruise api src scripts server.ts` prints it.
 const layers = [
-  ['wiring', '^api/(app|background)\\.ts$'],
+  ['wiring', '^api/(server|app|background)\\.ts$'],
   ['routes', '^api/routes/'],
   ['demo', '^api/demo/'],
   // Above the grader: webhook delivery goes through the grader's SSRF-guarded client. What the
@@ -24,7 +24,7 @@ const layers = [
   ['content', '^api/content/'],
   [
     'ground',
-    '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps|email-address|email-headers)\\.ts$)',
+    '^api/(db/|http/|(env|logger|ids|rate-limits|idempotency|deps|module-hooks|email-address|email-headers)\\.ts$)',
   ],
 ]
 
@@ -70,7 +70,7 @@ module.exports = {
       from: {
         path: '^api/[^/]+\\.ts$',
         pathNot:
-          '^api/(app|background|deps|env|logger|ids|rate-limits|idempotency|email-address|email-headers)\\.ts$',
+          '^api/(server|app|background|deps|env|logger|ids|rate-limits|idempotency|module-hooks|email-address|email-headers)\\.ts$',
       },
       to: {},
     },

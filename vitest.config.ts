@@ -34,6 +34,9 @@ export default defineConfig({
     // (vitest's default leaves one core idle: 101 s instead of 66 s for test:fast on 2 cores).
     maxWorkers: availableParallelism(),
     globalSetup: ['tests/global-setup.ts'],
+    // What the npm scripts load before a command (api/module-hooks.ts): ~1.3 s of CPU less for
+    // every worker that imports Drizzle.
+    execArgv: ['--import', './api/module-hooks.ts'],
     // CI asks for a JSON report to count passed and failed tests.
     reporters: process.env.VITEST_JSON_REPORT
       ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]]

@@ -47,7 +47,7 @@ import { activityRoutes } from './routes/activities.ts'
 import { trackedLinkRedirect, type TrackedLinkRedirect } from './tracking/redirect.ts'
 
 /**
- * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; server.ts puts
+ * The Hono app: /api and the reserved hot paths (/r, /u, /d). No Astro here; api/server.ts puts
  * the page renderer behind it and tests call `app.request()` directly.
  *
  * Two layers. In front, the hot GET routes (the API root; tracked-link redirects later): no
@@ -60,7 +60,7 @@ import { trackedLinkRedirect, type TrackedLinkRedirect } from './tracking/redire
 export function createApp(
   deps: Deps,
   clicks: ClickWriter = createClickWriter(deps.db, deps.logger),
-  /** The tracked-link redirect, when the composition root also serves it on node:http (server.ts). */
+  /** The tracked-link redirect, when the composition root also serves it on node:http (api/server.ts). */
   trackedLink: TrackedLinkRedirect = trackedLinkRedirect(deps, clicks),
 ) {
   const api = createApiApp(deps, clicks)
@@ -70,7 +70,7 @@ export function createApp(
   front.get('/api', (c) => fastRedirect(c, '/api/health'))
   // Tracked links: every GET (and HEAD) under /r/, so a malformed token gets the HTML 404 page
   // here instead of the API's JSON one. Not in the access log, which would hold the token. The
-  // click writer comes from the composition root (server.ts drains it before the database
+  // click writer comes from the composition root (api/server.ts drains it before the database
   // closes); without one, this app gets its own.
   front.get('/r', trackedLink.hono)
   front.get('/r/*', trackedLink.hono)

@@ -1,6 +1,6 @@
 // What runs beside the requests, in one place for every entry point: the outbox worker, the
 // grader's jobs, the new-lead notifier, hourly housekeeping (with VACUUM on the embedded
-// database) and the campaign jobs. server.ts, src/fetch.ts (astro dev) and scripts/worker.ts all
+// database) and the campaign jobs. api/server.ts, src/fetch.ts (astro dev) and scripts/worker.ts all
 // start it; each job is safe to run in several processes sharing one PostgreSQL (leases, SKIP
 // LOCKED, idempotent deletes).
 import { and, isNotNull, lt, or } from 'drizzle-orm'

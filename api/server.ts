@@ -1,23 +1,24 @@
 // The composition root: configuration → dependencies → the Hono app in front, static files,
-// and Astro's page renderer behind it. Started by `npm start` (scripts/start.ts builds first).
+// and Astro's page renderer behind it. Run by server.ts (`node server.ts`; `npm start` builds
+// first, scripts/start.ts), which loads the module hooks before it.
 import { createServer } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { createApp } from './api/app.ts'
-import { trackedLinkRedirect } from './api/tracking/redirect.ts'
-import { createDeps } from './api/deps.ts'
-import { openClickWriter } from './api/tracking/click-journal.ts'
-import { startBackground } from './api/background.ts'
-import { maintainEmbedded } from './api/db/maintenance.ts'
-import { DataDirInUseError } from './api/db/client.ts'
-import type { Deps } from './api/deps.ts'
-import { EnvError, parseEnv } from './api/env.ts'
-import { announceFirstRun } from './api/accounts/first-run.ts'
-import { offerDemoSeed } from './api/demo/seed.ts'
-import { staticFiles } from './api/http/static-files.ts'
-import { generateDemoPdfs } from './api/demo/pdfs.ts'
-import { scrubStoredUrls } from './api/leads/stored-urls.ts'
+import { createApp } from './app.ts'
+import { trackedLinkRedirect } from './tracking/redirect.ts'
+import { createDeps } from './deps.ts'
+import { openClickWriter } from './tracking/click-journal.ts'
+import { startBackground } from './background.ts'
+import { maintainEmbedded } from './db/maintenance.ts'
+import { DataDirInUseError } from './db/client.ts'
+import type { Deps } from './deps.ts'
+import { EnvError, parseEnv } from './env.ts'
+import { announceFirstRun } from './accounts/first-run.ts'
+import { offerDemoSeed } from './demo/seed.ts'
+import { staticFiles } from './http/static-files.ts'
+import { generateDemoPdfs } from './demo/pdfs.ts'
+import { scrubStoredUrls } from './leads/stored-urls.ts'
 
 export interface RunningServer {
   url: string
@@ -41,9 +42,9 @@ export async function startServer(
   await generateDemoPdfs(env.CONTENT_FILES_DIR)
   // DEMO_SEED=yes fills an empty pipeline before the first request; ask (default) prints how.
   await offerDemoSeed(deps)
-  const clientDir = new URL('./dist/client/', import.meta.url)
+  const clientDir = new URL('../dist/client/', import.meta.url)
   const { handler: astro } = (await import(
-    new URL('./dist/server/entry.mjs', import.meta.url).href
+    new URL('../dist/server/entry.mjs', import.meta.url).href
   )) as {
     handler: (
       req: unknown,
@@ -166,8 +167,6 @@ export async function main(overrides: Pick<Partial<Deps>, 'now'> = {}): Promise<
     })
   }
 }
-
-if (import.meta.main) await main()
 
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)

@@ -7,8 +7,8 @@ import { loadDotEnv, parseEnv } from '#api/env.ts'
 import { announceFirstRun } from '#api/accounts/first-run.ts'
 import { offerDemoSeed } from '#api/demo/seed.ts'
 
-// `astro dev` only: the same Hono routes as production (server.ts), in front of the pages.
-// In the built server, server.ts is the entry and passes `deps` in locals itself.
+// `astro dev` only: the same Hono routes as production (api/server.ts), in front of the pages.
+// In the built server, api/server.ts passes `deps` in locals itself.
 
 const apiPaths = /^\/(api|r|u|d)(\/|$)/
 const g = globalThis as typeof globalThis & { __frontdoorDevDeps?: Promise<Deps> }

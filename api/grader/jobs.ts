@@ -9,7 +9,7 @@ import {
   type ReportRow,
 } from './reports.ts'
 
-// The grading job runner: started by the server process (server.ts, src/fetch.ts in dev). It
+// The grading job runner: started by the server process (api/server.ts, src/fetch.ts in dev). It
 // claims pending reports from the database (grader-reports.ts: a global concurrency limit, a
 // lease so a crashed process's job is claimed again) and runs the engine on each. The queue is
 // the table, so several processes sharing one database share the work; a route that creates a

@@ -41,7 +41,7 @@ import {
  * Failure policy: an append that fails goes to the database directly (as on PostgreSQL) and the
  * next appends go to a new segment; if that fails too, the click is answered and counted as
  * unrecorded. A move that fails is retried with backoff; its rows stay in the journal meanwhile
- * and after a restart. Built by the composition root (server.ts), drained before the database closes.
+ * and after a restart. Built by the composition root (api/server.ts), drained before the database closes.
  */
 
 export interface ClickJournalOptions {

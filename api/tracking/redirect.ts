@@ -18,7 +18,7 @@ import { createUnknownTokenLimit, type UnknownTokenRule } from './unknown-token-
 
 /**
  * GET /r/<token>: the tracked-link redirect, a handler for the front app (no middleware, no
- * request context; api/app.ts) and, for cached links, on node:http before it (server.ts). A
+ * request context; api/app.ts) and, for cached links, on node:http before it (api/server.ts). A
  * malformed token gets the 404 page without a query. A known link's click is recorded through the
  * group-commit writer and the 302 sent once it is committed (or, per the failure policy, once it
  * is counted as unrecorded); every caller, bot or browser, gets the same bytes: a 302 with only the Location header. HEAD gets the same 302 and
@@ -77,7 +77,7 @@ export interface TrackedLinkRedirect {
   /** The front app's handler for GET (and HEAD) `/r` and `/r/*`. */
   hono: (c: Context) => Response | Promise<Response>
   /**
-   * The same redirect on node:http, before Hono (server.ts): a GET or HEAD of `/r/<token>` whose
+   * The same redirect on node:http, before Hono (api/server.ts): a GET or HEAD of `/r/<token>` whose
    * link is cached is answered here, without @hono/node-server's Request, Hono's Context and
    * Response, or the adapter's promises and close listener per request: the server's CPU a click
    * 70 → 63 µs at 32 connections, 108 → 76 at 128, interleaved on a busy machine (load ~5; clicks

@@ -41,7 +41,7 @@ export interface VerdictJobsOptions {
   /** Clicks per transaction. */
   batch: number
   /**
-   * Clicks this process's click writer has recorded so far (server.ts): when it grows during a
+   * Clicks this process's click writer has recorded so far (api/server.ts): when it grows during a
    * batch, clicks are pouring in and the job gives them more of the thread (see `round`).
    */
   clicksRecorded?: () => number

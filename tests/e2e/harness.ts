@@ -32,8 +32,9 @@ export async function launchBrowser(): Promise<Browser> {
  * optimising PGlite's functions cost ~3 s of CPU a server start, in background threads, for code
  * it hardly runs (measured: 7.0–7.6 s of CPU from spawn to 5 s after "listening", 4.3 s with it;
  * the end-to-end project 434 → 350 s on 2 cores). The same code runs; production keeps the optimiser.
+ * The module hooks are what the npm scripts load before a command (server.ts loads them itself).
  */
-export const NODE_FLAGS = ['--liftoff-only']
+export const NODE_FLAGS = ['--liftoff-only', '--import', './api/module-hooks.ts']
 
 /**
  * And their environment's share of it: Node's compile cache, so each start after the first reads

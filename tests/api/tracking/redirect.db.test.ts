@@ -150,7 +150,7 @@ describe('GET /r/<token>', () => {
     writers.push(clicks)
     const trackedLink = trackedLinkRedirect(deps, clicks)
     const app = createApp(deps, clicks, trackedLink)
-    // server.ts's dispatch: the fast path first, the adapter for whatever it leaves.
+    // api/server.ts's dispatch: the fast path first, the adapter for whatever it leaves.
     const adapter = getRequestListener(app.fetch)
     const viaApp: string[] = []
     const server = createServer((incoming, outgoing) => {
