@@ -1,5 +1,15 @@
 import { constants, readFileSync } from 'node:fs'
-import { copyFile, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import {
+  copyFile,
+  link,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 
 // The embedded database has one owner (design.md). The process that opens a PGlite data directory
@@ -90,6 +100,29 @@ export async function readOwner(dataDir: string): Promise<OwnerRecord | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
   }
+  return ownerIn(text)
+}
+
+/** The lock file as found: its record and which file it was (to tell it from a newer one). */
+async function readLock(
+  lockPath: string,
+): Promise<{ owner: OwnerRecord; dev: number; ino: number } | null> {
+  let handle
+  try {
+    handle = await open(lockPath, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+  try {
+    const { dev, ino } = await handle.stat()
+    return { owner: ownerIn(await handle.readFile('utf8')), dev, ino }
+  } finally {
+    await handle.close()
+  }
+}
+
+function ownerIn(text: string): OwnerRecord {
   try {
     const record = JSON.parse(text) as OwnerRecord
     if (typeof record.pid === 'number') return record
@@ -147,14 +180,25 @@ export async function acquireOwnership(dataDir: string): Promise<Ownership> {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err
       }
-      const owner = await readOwner(dataDir)
-      if (owner && owner.pid > 0 && isAlive(owner)) throw new DataDirInUseError(dataDir, owner)
-      // Stale: rename (atomic) rather than delete, so two processes taking over the same stale
-      // lock cannot remove each other's new one: only one rename of the old file succeeds.
-      await rename(lockPath, `${lockPath}.stale-${process.pid}`).then(
-        () => rm(`${lockPath}.stale-${process.pid}`, { force: true }),
-        () => {},
-      )
+      const found = await readLock(lockPath)
+      if (found === null) continue // released meanwhile: try again
+      if (found.owner.pid > 0 && isAlive(found.owner))
+        throw new DataDirInUseError(dataDir, found.owner)
+      // Stale: moved aside (rename is atomic), then checked to be the file judged stale. Another
+      // process may have taken the stale lock over between our read and our rename: what we moved
+      // is then its new lock, which goes back, and the next turn finds it alive.
+      const aside = `${lockPath}.stale-${process.pid}-${++lockFilesMade}`
+      try {
+        await rename(lockPath, aside)
+      } catch {
+        continue // gone meanwhile
+      }
+      const moved = await stat(aside)
+      if (moved.dev !== found.dev || moved.ino !== found.ino)
+        await link(aside, lockPath).catch(() =>
+          copyFile(aside, lockPath, constants.COPYFILE_EXCL).catch(() => {}),
+        )
+      await rm(aside, { force: true })
     }
   } finally {
     await rm(made, { force: true })

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -17,10 +17,26 @@ async function beforeWrite(data: unknown): Promise<void> {
   }
 }
 
+// And one is held just before it moves a stale lock aside (a gate on renames to `.stale-…`).
+let renameGate: Promise<void> | null = null
+let renameGated: (() => void) | null = null
+async function beforeRename(to: unknown): Promise<void> {
+  if (renameGate && String(to).includes('.stale-')) {
+    const held = renameGate
+    renameGate = null
+    renameGated?.()
+    await held
+  }
+}
+
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>()
   return {
     ...fs,
+    rename: async (...args: Parameters<typeof fs.rename>) => {
+      await beforeRename(args[1])
+      return fs.rename(...args)
+    },
     writeFile: async (...args: Parameters<typeof fs.writeFile>) => {
       await beforeWrite(args[1])
       return fs.writeFile(...args)
@@ -40,7 +56,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 // The unit project shares modules between files (isolate: false): a file run earlier in this
 // worker may have loaded owner.ts with the real node:fs/promises, and that copy would be used.
 vi.resetModules()
-const { acquireOwnership, DataDirInUseError } = await import('../../../api/db/owner.ts')
+const { acquireOwnership, DataDirInUseError, lockPathFor } =
+  await import('../../../api/db/owner.ts')
 
 const dir = await mkdtemp(join(tmpdir(), 'frontdoor-owner-race-'))
 afterAll(() => rm(dir, { recursive: true, force: true }))
@@ -66,6 +83,44 @@ describe('the lock on an embedded data directory', () => {
     expect(owners).toHaveLength(1)
     const refused = results.find((r) => !r.ok)
     expect(refused && !refused.ok && refused.err).toBeInstanceOf(DataDirInUseError)
+    for (const r of owners) await r.o.release()
+  })
+
+  it('has one owner when two take over a stale lock at once', async () => {
+    const dataDir = join(dir, 'stale', 'pglite')
+    await mkdir(join(dir, 'stale'), { recursive: true })
+    // Left by a process that died (kill -9): its PID is not running.
+    const stale = {
+      pid: 2 ** 22 + 1,
+      startTime: 1,
+      command: 'node server.ts',
+      url: null,
+      socketDir: null,
+    }
+    await writeFile(lockPathFor(dataDir), JSON.stringify(stale))
+    let release!: () => void
+    renameGate = new Promise<void>((resolve) => (release = resolve))
+    const reachedRename = new Promise<void>((resolve) => (renameGated = resolve))
+    // The first judges the lock stale and is held before it moves it aside…
+    const first = acquireOwnership(dataDir).then(
+      (o) => ({ ok: true as const, o }),
+      (err: unknown) => ({ ok: false as const, err }),
+    )
+    await reachedRename
+    // …while the second takes the stale lock over and owns the directory.
+    const second = await acquireOwnership(dataDir).then(
+      (o) => ({ ok: true as const, o }),
+      (err: unknown) => ({ ok: false as const, err }),
+    )
+    expect(second.ok).toBe(true)
+    release()
+    const results = [await first, second]
+    const owners = results.filter((r) => r.ok)
+    expect(owners).toHaveLength(1)
+    const refused = results.find((r) => !r.ok)
+    expect(refused && !refused.ok && refused.err).toBeInstanceOf(DataDirInUseError)
+    // The owner's lock is in place, and nothing was left beside it.
+    expect(await readdir(join(dir, 'stale'))).toEqual(['pglite.owner'])
     for (const r of owners) await r.o.release()
   })
 })
