@@ -232,6 +232,23 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     await screenshot(plain, 'defects-deal-moved-back-390')
     await noJs.close()
   })
+  it('contacts keep their filters on a page out of range', async () => {
+    const res = await fetch(
+      `${server.url}/app/contacts?source=inbound&from=2020-01-01&page=100001`,
+      {
+        headers: { cookie: adminCookie },
+      },
+    )
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    // The filters as asked, and past the end of the demo's inbound contacts: a link back to the
+    // last page, which keeps them too.
+    expect(html).toContain('<option value="inbound" selected')
+    expect(html).toMatch(/name="from"[^>]*value="2020-01-01"/)
+    expect(html).toMatch(
+      /href="\?source=inbound&amp;from=2020-01-01(&amp;page=\d+)?"[^>]*>Back to page/,
+    )
+  })
   it('admin lists answer a huge or unreadable page with a page, not a 500', async () => {
     const get = (path: string) =>
       fetch(`${server.url}${path}`, { headers: { cookie: adminCookie } })
