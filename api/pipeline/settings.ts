@@ -56,24 +56,40 @@ export async function loadPipelineSettings(db: Db): Promise<PipelineSettings> {
   }
 }
 
-/** Saves what was given over what is stored: thresholds not sent keep their current value. */
+/**
+ * Saves what was given over what is stored: thresholds not sent keep their current value. The
+ * stored row is locked while it is read and written, so two admins saving different fields at
+ * once both keep their change (each merge reads the other's, instead of one overwriting it).
+ */
 export async function savePipelineSettings(
   db: Db,
   input: Partial<z.infer<typeof pipelineSettingsSchema>>,
   userId: string | null,
   now: Date,
 ): Promise<PipelineSettings> {
-  const current = await loadPipelineSettings(db)
-  const staleDays = Object.fromEntries(
-    OPEN_STAGES.map((s) => [s, input.staleDays?.[s] ?? current.staleDays[s]]),
-  )
-  const value = pipelineSettingsSchema.parse({
-    staleDays,
-    notifyEveryMinutes: input.notifyEveryMinutes ?? current.notifyEveryMinutes,
+  return db.transaction(async (tx) => {
+    // A row to lock, the first time (an empty one: stored values only override the defaults).
+    await tx
+      .insert(settings)
+      .values({ key: PIPELINE_SETTINGS_KEY, value: {}, updatedAt: now, updatedBy: userId })
+      .onConflictDoNothing()
+    await tx
+      .select({ key: settings.key })
+      .from(settings)
+      .where(eq(settings.key, PIPELINE_SETTINGS_KEY))
+      .for('update')
+    const current = await loadPipelineSettings(tx)
+    const staleDays = Object.fromEntries(
+      OPEN_STAGES.map((s) => [s, input.staleDays?.[s] ?? current.staleDays[s]]),
+    )
+    const value = pipelineSettingsSchema.parse({
+      staleDays,
+      notifyEveryMinutes: input.notifyEveryMinutes ?? current.notifyEveryMinutes,
+    })
+    await tx
+      .update(settings)
+      .set({ value, updatedAt: now, updatedBy: userId })
+      .where(eq(settings.key, PIPELINE_SETTINGS_KEY))
+    return loadPipelineSettings(tx)
   })
-  await db
-    .insert(settings)
-    .values({ key: PIPELINE_SETTINGS_KEY, value, updatedAt: now, updatedBy: userId })
-    .onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: now, updatedBy: userId } })
-  return loadPipelineSettings(db)
 }
