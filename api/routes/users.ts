@@ -4,8 +4,8 @@ import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/acco
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { fail, validate, wantsJson } from '../http/input.ts'
+import { readInput, refuse, respond, type RefuseOptions } from '../http/form-or-json.ts'
+import { wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
@@ -36,6 +36,11 @@ const roleSchema = z.object({ role: createSchema.shape.role })
 const idSchema = z.string().uuid('Unknown user.')
 
 const PAGE = '/app/admin/users'
+
+/** Disable, enable and reset have no body: a bare POST is an API call; the page's buttons post a form. */
+const BODYLESS = { bodyless: 'json' } as const
+
+const UNKNOWN_USER = { code: 'not_found', message: 'Unknown user.' } as const
 
 export const userRoutes = new Hono<AppEnv>()
   .use(requirePermission('users:manage'))
@@ -78,22 +83,28 @@ export const userRoutes = new Hono<AppEnv>()
   .post('/:id/disable', (c) => toggle(c, true))
   .post('/:id/enable', (c) => toggle(c, false))
   .post('/:id/role', async (c) => {
-    const id = validate(idSchema, c.req.param('id'))
+    const id = userIdOf(c)
+    if (id instanceof Response) return id
     const input = await readInput(c, roleSchema, PAGE)
     if (input instanceof Response) return input
     if (id === c.var.user.id && input.role !== 'admin')
-      fail(409, 'own_role', 'You cannot remove your own admin role.')
+      return refuse(c, PAGE, {
+        status: 409,
+        code: 'own_role',
+        message: 'You cannot remove your own admin role.',
+      })
     const changed = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
-    if (!changed.ok) failChange(changed)
+    if (!changed.ok) return refuseChange(c, changed)
     const { user } = changed
     return respond(c, PAGE, { notice: `${user.email} is now ${user.role}.` }, () =>
       c.json({ user: publicUser(user) }),
     )
   })
   .post('/:id/reset-password', async (c) => {
-    const id = validate(idSchema, c.req.param('id'))
+    const id = userIdOf(c, BODYLESS)
+    if (id instanceof Response) return id
     const user = await findUser(c.var.db, id)
-    if (!user) fail(404, 'not_found', 'Unknown user.')
+    if (!user) return refuse(c, PAGE, { status: 404, ...UNKNOWN_USER }, BODYLESS)
     const { env, now } = c.var.deps
     const admin = c.var.user
     const link = await c.var.db.transaction(async (tx) => {
@@ -110,22 +121,47 @@ export const userRoutes = new Hono<AppEnv>()
       return url
     })
     if (!link)
-      return refuse(c, PAGE, {
-        status: 409,
-        code: 'account_disabled',
-        message: `${user.email} is disabled: enable the account first, then reset their password.`,
-      })
+      return refuse(
+        c,
+        PAGE,
+        {
+          status: 409,
+          code: 'account_disabled',
+          message: `${user.email} is disabled: enable the account first, then reset their password.`,
+        },
+        BODYLESS,
+      )
     showOnce(c, link)
-    return respond(c, PAGE, { notice: `Password reset link for ${user.email} created.` }, () =>
-      c.json({ link }),
+    return respond(
+      c,
+      PAGE,
+      { notice: `Password reset link for ${user.email} created.` },
+      () => c.json({ link }),
+      BODYLESS,
     )
   })
 
+/** The user id the path names, or the refusal to return (a malformed id names no user). */
+function userIdOf(c: Context<SignedInEnv>, options?: RefuseOptions): string | Response {
+  const parsed = idSchema.safeParse(c.req.param('id'))
+  if (parsed.success) return parsed.data
+  const message = UNKNOWN_USER.message
+  const refusal = { status: 422, code: 'invalid_input', message, fields: { _: message } } as const
+  return refuse(c, PAGE, refusal, options)
+}
+
 async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
-  const id = validate(idSchema, c.req.param('id'))
-  if (id === c.var.user.id) fail(409, 'own_account', 'You cannot disable your own account.')
+  const id = userIdOf(c, BODYLESS)
+  if (id instanceof Response) return id
+  if (id === c.var.user.id)
+    return refuse(
+      c,
+      PAGE,
+      { status: 409, code: 'own_account', message: 'You cannot disable your own account.' },
+      BODYLESS,
+    )
   const changed = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
-  if (!changed.ok) failChange(changed)
+  if (!changed.ok) return refuseChange(c, changed, BODYLESS)
   const { user } = changed
   if (disabled) {
     await invalidateUserSessions(c.var.db, id)
@@ -143,11 +179,17 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
     PAGE,
     { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.${more}`, ...offer },
     () => c.json({ user: publicUser(user), ...(disabled ? { openDeals } : {}) }),
+    BODYLESS,
   )
 }
 
-function failChange(refused: Extract<AccountChange, { ok: false }>): never {
-  fail(refused.code === 'not_found' ? 404 : 409, refused.code, refused.message)
+function refuseChange(
+  c: Context<SignedInEnv>,
+  refused: Extract<AccountChange, { ok: false }>,
+  options?: RefuseOptions,
+): Response {
+  const status = refused.code === 'not_found' ? 404 : 409
+  return refuse(c, PAGE, { status, code: refused.code, message: refused.message }, options)
 }
 
 /**
@@ -156,7 +198,7 @@ function failChange(refused: Extract<AccountChange, { ok: false }>): never {
  */
 function showOnce(c: Context<SignedInEnv>, link: string | null): void {
   const token = link && new URL(link).searchParams.get('token')
-  if (!token || wantsJson(c)) return
+  if (!token || wantsJson(c, BODYLESS)) return
   c.header('Set-Cookie', accountLinkCookie(token, secureCookies(c.var.deps.env)), { append: true })
 }
 

@@ -411,6 +411,72 @@ describe('/api/users (admin only)', () => {
     ).toBe(404)
   })
 
+  it('answers each refusal of the users page as JSON to an API client, and 303 back to a plain form', async () => {
+    // Some refusals used to answer JSON whatever asked: with JavaScript off, the admin got a
+    // JSON page instead of the users page saying why.
+    const { cookie, user } = await signedInAs(ctx, 'admin')
+    const disabled = await addUser(ctx, 'rep')
+    expect((await setUserDisabled(ctx.deps.db, disabled.id, true, ctx.deps.now())).ok).toBe(true)
+    const unknown = '01900000-0000-7000-8000-000000000000'
+    // Path, body, JSON status and code, and what the message says (both ways).
+    type Case = [string, Record<string, string>, number, string, string]
+    const cases: Case[] = [
+      [
+        '/api/users',
+        { email: user.email, name: 'Again', role: 'rep', password: 'long enough password' },
+        409,
+        'duplicate_email',
+        'exists',
+      ],
+      ['/api/users/not-a-uuid/role', { role: 'rep' }, 422, 'invalid_input', 'Unknown user.'],
+      [
+        `/api/users/${user.id}/role`,
+        { role: 'rep' },
+        409,
+        'own_role',
+        'You cannot remove your own admin role.',
+      ],
+      [`/api/users/${unknown}/role`, { role: 'rep' }, 404, 'not_found', 'Unknown user.'],
+      ...['disable', 'enable'].flatMap((act): Case[] => [
+        [`/api/users/not-a-uuid/${act}`, {}, 422, 'invalid_input', 'Unknown user.'],
+        [
+          `/api/users/${user.id}/${act}`,
+          {},
+          409,
+          'own_account',
+          'You cannot disable your own account.',
+        ],
+        [`/api/users/${unknown}/${act}`, {}, 404, 'not_found', 'Unknown user.'],
+      ]),
+      ['/api/users/not-a-uuid/reset-password', {}, 422, 'invalid_input', 'Unknown user.'],
+      [`/api/users/${unknown}/reset-password`, {}, 404, 'not_found', 'Unknown user.'],
+      [`/api/users/${disabled.id}/reset-password`, {}, 409, 'account_disabled', 'is disabled'],
+    ]
+    for (const [path, body, status, code, message] of cases) {
+      const api = await ctx.app.request(path, json(body, { cookie }))
+      expect(api.status, path).toBe(status)
+      const { error } = (await api.json()) as { error: { code: string; message: string } }
+      expect(error.code, path).toBe(code)
+      expect(error.message, path).toContain(message)
+      const page = await ctx.app.request(path, form(body, { cookie }))
+      expect(page.status, path).toBe(303)
+      const back = new URL(page.headers.get('location')!, ORIGIN)
+      expect(back.pathname, path).toBe('/app/admin/users')
+      expect(back.searchParams.get('error'), path).toContain(message)
+    }
+    // A bare POST (no body) is an API call: JSON, as before.
+    const bare = await ctx.app.request(`/api/users/${user.id}/disable`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN },
+    })
+    expect(bare.status).toBe(409)
+    expect((await bare.json()).error.code).toBe('own_account')
+    expect((await listUsers(ctx.deps.db)).find((u) => u.id === user.id)).toMatchObject({
+      role: 'admin',
+      disabledAt: null,
+    })
+  })
+
   it('the add-user form works without JavaScript', async () => {
     const { cookie } = await signedInAs(ctx, 'admin')
     const res = await ctx.app.request(
