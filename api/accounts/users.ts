@@ -12,6 +12,7 @@ import {
   undoHit,
   type Limit,
 } from '../rate-limits.ts'
+import { invalidateUserSessions } from './sessions.ts'
 
 export type Role = 'admin' | 'rep' | 'sdr'
 export const ROLES: readonly Role[] = ['admin', 'rep', 'sdr']
@@ -103,28 +104,49 @@ async function anotherAdminRemains(tx: Db, id: string): Promise<boolean> {
 
 /**
  * Sets `set` on a user, in a transaction that first makes sure an active admin other than them
- * remains when the change takes their admin rights away (`removesAdmin`).
+ * remains when the change takes their admin rights away (`removesAdmin`). `then` runs in the same
+ * transaction, with the user's row held, once the change is made.
  */
 async function changeAccount(
   db: Db,
   id: string,
   removesAdmin: boolean,
   set: Partial<typeof users.$inferInsert>,
+  then?: (tx: Db) => Promise<unknown>,
 ): Promise<AccountChange> {
   return db.transaction(async (tx) => {
     if (removesAdmin && !(await anotherAdminRemains(tx, id))) return lastAdmin
     const [row] = await tx.update(users).set(set).where(eq(users.id, id)).returning()
-    return row ? { ok: true, user: row } : notFound
+    if (!row) return notFound
+    await then?.(tx)
+    return { ok: true, user: row }
   })
 }
 
+/**
+ * Disabling also ends the user's sessions and every password link still out (its holder would
+ * choose the password the account comes back with), all in one transaction: never disabled with
+ * a link that still works, nor links ended on an account still active.
+ */
 export function setUserDisabled(
   db: Db,
   id: string,
   disabled: boolean,
   now: Date,
 ): Promise<AccountChange> {
-  return changeAccount(db, id, disabled, { disabledAt: disabled ? now : null, updatedAt: now })
+  const set = { disabledAt: disabled ? now : null, updatedAt: now }
+  return changeAccount(
+    db,
+    id,
+    disabled,
+    set,
+    disabled
+      ? async (tx) => {
+          await invalidateUserSessions(tx, id)
+          await revokeUserTokens(tx, PASSWORD_LINKS, now, id)
+        }
+      : undefined,
+  )
 }
 
 export function setUserRole(db: Db, id: string, role: Role, now: Date): Promise<AccountChange> {

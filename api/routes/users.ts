@@ -7,7 +7,6 @@ import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type RefuseOptions } from '../http/form-or-json.ts'
 import { wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
-import { invalidateUserSessions } from '../accounts/sessions.ts'
 import {
   type AccountChange,
   createUser,
@@ -162,12 +161,8 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
     )
   const changed = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())
   if (!changed.ok) return refuseChange(c, changed, BODYLESS)
+  // Disabling ended their sessions and links with it (setUserDisabled).
   const { user } = changed
-  if (disabled) {
-    await invalidateUserSessions(c.var.db, id)
-    // A link still out would let its holder choose the password the account comes back with.
-    await revokeUserTokens(c.var.db, PASSWORD_LINKS, c.var.deps.now(), id)
-  }
   // A rep who leaves usually leaves open deals: the page offers to hand them over at once.
   const openDeals = disabled ? ((await openDealCounts(c.var.db)).get(id) ?? 0) : 0
   const offer: Record<string, string> = openDeals ? { reassign: id } : {}

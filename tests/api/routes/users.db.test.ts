@@ -9,7 +9,7 @@ import {
   setUserDisabled,
   setUserRole,
 } from '../../../api/accounts/users.ts'
-import { outbox, userTokens } from '../../../api/db/schema.ts'
+import { outbox, sessions, userTokens } from '../../../api/db/schema.ts'
 import {
   addUser,
   form,
@@ -274,6 +274,40 @@ describe('/api/users (admin only)', () => {
     expect((await setWith(token)).status).toBe(410)
     await expect(signInCookie(ctx, rep.email, 'chosen by another')).rejects.toThrow()
     await signInCookie(ctx, rep.email)
+  })
+
+  it('disabling and ending the user’s links and sessions are one change: when one fails, nothing is', async () => {
+    // The links were ended after the disable had committed: a failure there left a disabled
+    // account whose reset link still worked.
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const rep = await addUser(ctx, 'rep')
+    await signInCookie(ctx, rep.email)
+    const sessionsOf = (userId: string) =>
+      ctx.deps.db.select().from(sessions).where(eq(sessions.userId, userId))
+    const link = await createUserToken(ctx.deps.db, 'reset', rep.id, ctx.deps.now())
+    await ctx.deps.db.execute(
+      sql.raw(`
+      create or replace function refuse_link_change() returns trigger language plpgsql as $$
+      begin raise exception 'link change refused by the test'; end $$`),
+    )
+    await ctx.deps.db.execute(
+      sql`create trigger refuse_link_change before update on user_tokens for each statement execute function refuse_link_change()`,
+    )
+    try {
+      const res = await ctx.app.request(`/api/users/${rep.id}/disable`, json({}, { cookie }))
+      expect(res.status).toBe(500)
+    } finally {
+      await ctx.deps.db.execute(sql`drop trigger refuse_link_change on user_tokens`)
+      await ctx.deps.db.execute(sql`drop function refuse_link_change()`)
+    }
+    expect((await listUsers(ctx.deps.db)).find((u) => u.id === rep.id)?.disabledAt).toBeNull()
+    expect((await readPasswordLink(ctx.deps.db, link.token, ctx.deps.now())).state).toBe('live')
+    expect(await sessionsOf(rep.id)).toHaveLength(1)
+    // Once it can, the disable ends the link with it.
+    const res = await ctx.app.request(`/api/users/${rep.id}/disable`, json({}, { cookie }))
+    expect(res.status).toBe(200)
+    expect((await readPasswordLink(ctx.deps.db, link.token, ctx.deps.now())).state).toBe('disabled')
+    expect(await sessionsOf(rep.id)).toEqual([])
   })
 
   it('refuses a reset link for a disabled account, says why, and mails nothing', async () => {
