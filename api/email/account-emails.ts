@@ -11,6 +11,12 @@ import { brandOf, loadSenderSettings } from './sender.ts'
 
 type Person = { name: string; email: string }
 
+/**
+ * The templates of account mail: a link that sets the password of the account it is sent to. The
+ * outbox does not send one once that account is disabled (the link would be refused anyway).
+ */
+export const ACCOUNT_LINK_TEMPLATES: readonly string[] = ['user-invitation', 'password-reset']
+
 export async function enqueueInvitationEmail(
   db: Db,
   env: Env,

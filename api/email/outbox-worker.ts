@@ -6,7 +6,9 @@
 // Outcomes (classified by the transport):
 //   sent           → status `sent`
 //   suppressed     → status `suppressed` (read by the claiming statement, and again for a row
-//                    that waited more than a second in its batch: never older than that at send)
+//                    that waited more than a second in its batch: never older than that at send).
+//                    Account mail (a password link) for an account disabled since it was queued
+//                    is not sent either, read the same way
 //   permanent      → status `failed`; a hard bounce also suppresses the address
 //   retryable      → back to `pending` with exponential backoff and jitter, until the row is older
 //                    than OUTBOX_MAX_AGE_HOURS: then `failed`. A rate limit (retryAfterMs) is no
@@ -25,13 +27,14 @@
 
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { and, asc, eq, getTableColumns, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql } from 'drizzle-orm'
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
-import { outbox, suppressions } from '../db/schema.ts'
+import { outbox, suppressions, users } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
+import { ACCOUNT_LINK_TEMPLATES } from './account-emails.ts'
 import { createTransport } from './mailer.ts'
 import { emailPayloadSchema } from './outbox.ts'
 import type { OutboxRow } from './outbox.ts'
@@ -143,6 +146,19 @@ export interface OutboxWorker {
 export type ClaimedRow = OutboxRow & {
   /** The recipient's suppression, read in the claiming statement itself, just before the send. */
   suppressedReason: SuppressionReason | null
+  /** Whether the recipient is a disabled user, read the same way (for account mail). */
+  recipientDisabled: boolean
+}
+
+/** Whether `recipient` is a user whose account is disabled. */
+const recipientDisabled = sql<boolean>`exists (select 1 from ${users} where ${users.email} = ${outbox.recipient} and ${users.disabledAt} is not null)`
+
+async function isDisabledUser(db: Db, recipient: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.email, recipient), isNotNull(users.disabledAt)))
+  return !!row
 }
 
 /** Claims up to `limit` due rows for `workerId` until `now + leaseMs`; each claim counts as an attempt. */
@@ -179,6 +195,7 @@ export async function claimDueEmails(
     .returning({
       ...getTableColumns(outbox),
       suppressedReason: sql<SuppressionReason | null>`(select ${suppressions.reason} from ${suppressions} where ${suppressions.email} = ${outbox.recipient})`,
+      recipientDisabled,
     })
   return rows.sort(
     (a, b) => a.runAfter.getTime() - b.runAfter.getTime() || a.id.localeCompare(b.id),
@@ -407,15 +424,28 @@ export function createOutboxWorker(
 
     // The claim read the suppression list; a row that waited in its batch (a slow server) reads
     // it again, so no send acts on a check more than a second old.
-    const suppressedBy =
-      performance.now() - claimedAt > 1_000
-        ? ((await findSuppression(db, recipient))?.reason ?? null)
-        : row.suppressedReason
+    const stale = performance.now() - claimedAt > 1_000
+    const suppressedBy = stale
+      ? ((await findSuppression(db, recipient))?.reason ?? null)
+      : row.suppressedReason
     if (suppressedBy && suppressionBlocks(suppressedBy, category)) {
       await finish(row, {
         status: 'suppressed',
         lastError: `suppressed (${suppressedBy})`,
         lastErrorKind: 'suppressed',
+      })
+      return { result: 'suppressed' }
+    }
+    // A password link mailed to an account disabled since it was queued: the link no longer
+    // works, and the person is no longer one of ours to mail about their account.
+    if (
+      ACCOUNT_LINK_TEMPLATES.includes(payload.template) &&
+      (stale ? await isDisabledUser(db, recipient) : row.recipientDisabled)
+    ) {
+      await finish(row, {
+        status: 'suppressed',
+        lastError: 'not sent: the account was disabled after this mail was queued',
+        lastErrorKind: 'account_disabled',
       })
       return { result: 'suppressed' }
     }

@@ -80,4 +80,53 @@ describe('account emails', () => {
     expect(reset.text).toContain('The link works for 1 hour')
     expect(reset.text).toContain('from an admin, admin person')
   })
+
+  it('does not send a password link queued before its account was disabled, and says why', async () => {
+    // The worker used to send it: a link that no longer works, to someone no longer on the team.
+    const invited = await ctx.app.request(
+      '/api/users',
+      json(
+        { email: 'leaving@northwind.example', name: 'Lee Ving', role: 'rep' },
+        { cookie: admin.cookie },
+      ),
+    )
+    const { user } = (await invited.json()) as { user: { id: string } }
+    const reset = await ctx.app.request(
+      `/api/users/${user.id}/reset-password`,
+      json({}, { cookie: admin.cookie }),
+    )
+    expect(reset.status).toBe(200)
+    // Another account's mail in the same batch still goes.
+    const other = await ctx.app.request(
+      '/api/users',
+      json(
+        { email: 'staying@northwind.example', name: 'Stay Ing', role: 'rep' },
+        { cookie: admin.cookie },
+      ),
+    )
+    expect(other.status).toBe(201)
+    const disabled = await ctx.app.request(
+      `/api/users/${user.id}/disable`,
+      json({}, { cookie: admin.cookie }),
+    )
+    expect(disabled.status).toBe(200)
+
+    const result = await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    expect(result).toMatchObject({ sent: 1, suppressed: 2 })
+    const sent = await db.select().from(mailboxMessages)
+    expect(sent.filter((m) => m.to.includes('leaving@northwind.example'))).toEqual([])
+    expect(sent.filter((m) => m.to.includes('staying@northwind.example'))).toHaveLength(1)
+    const rows = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.recipient, 'leaving@northwind.example'))
+    expect(rows).toHaveLength(2)
+    for (const row of rows)
+      expect(row).toMatchObject({
+        status: 'suppressed',
+        lastErrorKind: 'account_disabled',
+        lastError: 'not sent: the account was disabled after this mail was queued',
+        sentAt: null,
+      })
+  })
 })
