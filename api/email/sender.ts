@@ -63,10 +63,22 @@ const emptyStored: StoredSenderSettings = {
   postalAddress: '',
 }
 
+/**
+ * What Settings hold, each field read on its own: a value no longer valid (saved by an older
+ * version, or by hand) falls back to its default alone, not with every other field.
+ */
 export async function readStoredSenderSettings(db: Db): Promise<StoredSenderSettings> {
   const [row] = await db.select().from(settings).where(eq(settings.key, SENDER_SETTINGS_KEY))
-  const parsed = senderSettingsSchema.partial().safeParse(row?.value ?? {})
-  return { ...emptyStored, ...(parsed.success ? parsed.data : {}) }
+  const value: unknown = row?.value
+  const stored = { ...emptyStored }
+  if (!value || typeof value !== 'object') return stored
+  for (const key of Object.keys(emptyStored) as (keyof StoredSenderSettings)[]) {
+    const parsed = senderSettingsSchema.shape[key].safeParse(
+      (value as Record<string, unknown>)[key],
+    )
+    if (parsed.success) stored[key] = parsed.data
+  }
+  return stored
 }
 
 export async function loadSenderSettings(db: Db, env: Env): Promise<SenderSettings> {

@@ -230,6 +230,49 @@ describe('outbox worker with the dev mailbox', () => {
     })
   })
 
+  it('a stored sender field no longer valid falls back alone: the others still apply', async () => {
+    // One bad reply-to (saved before it was checked) used to drop every stored field, so mail
+    // went out from the environment's sender and brand instead of the ones in Settings.
+    const app = await setupTestApp({
+      MAIL_FROM: 'Env Sender <env@frontdoor.example>',
+      MAIL_REPLY_TO: 'Env Desk <desk@frontdoor.example>',
+      BRAND_NAME: 'Env Brand',
+    })
+    await app.deps.db.insert(settings).values({
+      key: SENDER_SETTINGS_KEY,
+      value: {
+        brandName: 'Northwind',
+        transactionalFrom: 'Northwind <hello@northwind.example>',
+        marketingFrom: 'Northwind News <news@northwind.example>',
+        replyTo: 'not an address',
+        postalAddress: '9 Side Road, Springfield',
+      },
+    })
+    expect(await readStoredSenderSettings(app.deps.db)).toEqual({
+      brandName: 'Northwind',
+      transactionalFrom: 'Northwind <hello@northwind.example>',
+      marketingFrom: 'Northwind News <news@northwind.example>',
+      replyTo: '',
+      postalAddress: '9 Side Road, Springfield',
+    })
+    const sender = await loadSenderSettings(app.deps.db, app.deps.env)
+    expect(sender).toMatchObject({
+      brandName: 'Northwind',
+      postalAddress: '9 Side Road, Springfield',
+      transactionalFrom: { name: 'Northwind', address: 'hello@northwind.example' },
+      marketingFrom: { name: 'Northwind News', address: 'news@northwind.example' },
+      replyTo: { name: 'Env Desk', address: 'desk@frontdoor.example' },
+    })
+    // And what the worker sends.
+    const id = await enqueueAsset(app.deps.db, app.clock.now())
+    expect(await testWorker(app, mailboxTransport(app)).drainOnce()).toMatchObject({ sent: 1 })
+    const [message] = await mailboxFor(app.deps.db, id)
+    expect(message!.from).toBe('Northwind <hello@northwind.example>')
+    expect(Object.fromEntries(headerList(message!))['Reply-To']).toBe(
+      'Env Desk <desk@frontdoor.example>',
+    )
+  })
+
   it('refuses a marketing template that hides the unsubscribe link', async () => {
     await expect(
       enqueueMarketingEmail(db, ctx.deps.env, {
