@@ -1,13 +1,24 @@
-import { and, asc, eq, isNotNull, notInArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNotNull, notInArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { deals } from '../db/schema.ts'
+import { deals, users } from '../db/schema.ts'
 import { can } from '../accounts/permissions.ts'
-import { assignDeal, claimDeal, type Actor, type DealFailure } from './deals.ts'
+import {
+  assignLocked,
+  assignProblem,
+  claimLocked,
+  claimProblem,
+  newOwnerProblem,
+  NOT_FOUND,
+  type Actor,
+  type Deal,
+  type DealFailure,
+} from './deals.ts'
+import { stageOf } from './stages.ts'
 
-// Actions on many deals at once, each deal still its own transaction through the one-deal
-// action: a bulk take-over is claimDeal in a loop, so a lead another rep took first is reported
-// and left theirs; a bulk reassignment is assignDeal in a loop, conditional on the deal still
-// being open and the departing rep's.
+// Actions on many deals at once, all or nothing: one transaction locks every deal of the batch
+// (in id order, so two batches never deadlock), checks each with the one-deal rule, and either
+// changes them all or, when any is refused, none, answering which and why. A batch that had
+// taken the deals before a refused (or failing) one left them changed behind a refusal or a 500.
 
 export const MAX_BULK = 200
 
@@ -19,30 +30,101 @@ export interface BulkOutcome {
   message?: string
 }
 
-/** Takes over each of these leads for `userId`, one atomic claim each, in the order given. */
+/** A refused deal of a batch: which one (its title, when it exists) and why. */
+export interface BulkRefusal {
+  id: string
+  title: string | null
+  code: string
+  message: string
+}
+
+/** A batch refused as a whole: nothing was changed; `deals` says which were refused and why. */
+export type BatchFailure = DealFailure & { deals: BulkRefusal[] }
+
+function batchFailure(
+  nothing: string,
+  refused: ReadonlyArray<{ id: string; title: string | null; failure: DealFailure }>,
+): BatchFailure {
+  const [first] = refused
+  const status = refused.every((r) => r.failure.status === first!.failure.status)
+    ? first!.failure.status
+    : 409
+  return {
+    ok: false,
+    status,
+    code: refused.length === 1 ? first!.failure.code : 'batch_refused',
+    message: [nothing, ...refused.map((r) => `${r.title ?? r.id}: ${r.failure.message}`)].join(' '),
+    deals: refused.map((r) => ({
+      id: r.id,
+      title: r.title,
+      code: r.failure.code,
+      message: r.failure.message,
+    })),
+  }
+}
+
+/**
+ * The deals `where` picks, locked for this transaction, by id. A deal changed by another
+ * transaction while this one waited is read as that one left it (and picked only if it still
+ * matches).
+ */
+async function lockDeals(tx: Db, where: SQL | undefined): Promise<Map<string, Deal>> {
+  const rows = await tx.select().from(deals).where(where).orderBy(asc(deals.id)).for('update')
+  return new Map(rows.map((d) => [d.id, d]))
+}
+
+export type ClaimDealsResult = { ok: true; claimed: number; outcomes: BulkOutcome[] } | BatchFailure
+
+/**
+ * Takes over these leads for `userId`, all of them or none: one already someone else's, no longer
+ * in the queue or unknown refuses the batch. Leads already theirs count as done.
+ */
 export async function claimDeals(
   db: Db,
   dealIds: readonly string[],
   userId: string,
   now: Date,
-): Promise<{ claimed: number; outcomes: BulkOutcome[] }> {
-  const outcomes: BulkOutcome[] = []
-  for (const id of new Set(dealIds)) {
-    const result = await claimDeal(db, id, userId, now)
-    outcomes.push(
-      result.ok
-        ? { id, ok: true, ...(result.alreadyYours ? { code: 'already_yours' } : {}) }
-        : { id, ok: false, code: result.code, message: result.message },
+): Promise<ClaimDealsResult> {
+  const ids = [...new Set(dealIds)]
+  return db.transaction(async (tx) => {
+    const locked = await lockDeals(tx, inArray(deals.id, ids))
+    const ownerIds = [...new Set([...locked.values()].flatMap((d) => d.ownerId ?? []))]
+    const names = new Map(
+      ownerIds.length === 0
+        ? []
+        : (
+            await tx
+              .select({ id: users.id, name: users.name })
+              .from(users)
+              .where(inArray(users.id, ownerIds))
+          ).map((u) => [u.id, u.name]),
     )
-  }
-  return { claimed: outcomes.filter((o) => o.ok && !o.code).length, outcomes }
+    const refused = ids.flatMap((id) => {
+      const deal = locked.get(id)
+      const failure = deal
+        ? claimProblem(deal, userId, deal.ownerId ? (names.get(deal.ownerId) ?? null) : null)
+        : NOT_FOUND
+      return failure ? [{ id, title: deal?.title ?? null, failure }] : []
+    })
+    if (refused.length > 0) return batchFailure('Nothing was taken over.', refused)
+    const outcomes: BulkOutcome[] = []
+    for (const id of ids) {
+      if (locked.get(id)!.ownerId === userId) {
+        outcomes.push({ id, ok: true, code: 'already_yours' })
+        continue
+      }
+      await claimLocked(tx, id, userId, now)
+      outcomes.push({ id, ok: true })
+    }
+    return { ok: true, claimed: outcomes.filter((o) => !o.code).length, outcomes }
+  })
 }
 
-export type ReassignResult = { ok: true; moved: number; outcomes: BulkOutcome[] } | DealFailure
+export type ReassignResult = { ok: true; moved: number; outcomes: BulkOutcome[] } | BatchFailure
 
 /**
  * Hands every open deal of `fromId` (or only `dealIds` among them) to `toId`, an active rep or
- * admin: what an admin does when a rep leaves. Admins only.
+ * admin, all of them or none: what an admin does when a rep leaves. Admins only.
  */
 export async function reassignOpenDeals(
   db: Db,
@@ -51,7 +133,7 @@ export async function reassignOpenDeals(
   toId: string,
   now: Date,
   dealIds?: readonly string[],
-): Promise<ReassignResult> {
+): Promise<ReassignResult | DealFailure> {
   if (!can(actor, 'deals:edit_any'))
     return {
       ok: false,
@@ -66,25 +148,41 @@ export async function reassignOpenDeals(
       code: 'same_owner',
       message: 'Choose someone else to hand the deals to.',
     }
-  const ids = dealIds
-    ? [...new Set(dealIds)]
-    : (
-        await db
-          .select({ id: deals.id })
-          .from(deals)
-          .where(and(eq(deals.ownerId, fromId), notInArray(deals.stage, ['won', 'lost'])))
-          .orderBy(asc(deals.id))
-      ).map((r) => r.id)
-  const outcomes: BulkOutcome[] = []
-  for (const id of ids) {
-    const result = await assignDeal(db, id, actor, toId, now, { from: fromId, open: true })
-    // The new owner is checked on the first deal: refused there, nothing was moved.
-    if (!result.ok && result.code === 'invalid_owner') return result
-    outcomes.push(
-      result.ok ? { id, ok: true } : { id, ok: false, code: result.code, message: result.message },
+  const invalid = await newOwnerProblem(db, toId)
+  if (invalid) return invalid
+  return db.transaction(async (tx) => {
+    const locked = await lockDeals(
+      tx,
+      dealIds
+        ? inArray(deals.id, [...dealIds])
+        : and(eq(deals.ownerId, fromId), notInArray(deals.stage, ['won', 'lost'])),
     )
-  }
-  return { ok: true, moved: outcomes.filter((o) => o.ok).length, outcomes }
+    const ids = dealIds ? [...new Set(dealIds)] : [...locked.keys()]
+    const refused = ids.flatMap((id) => {
+      const deal = locked.get(id)
+      const failure = !deal
+        ? NOT_FOUND
+        : deal.ownerId !== fromId
+          ? ({
+              ok: false,
+              status: 409,
+              code: 'owner_changed',
+              message: 'This deal changed hands meanwhile.',
+            } as const)
+          : stageOf(deal.stage).closed
+            ? ({
+                ok: false,
+                status: 409,
+                code: 'closed',
+                message: 'This deal was closed meanwhile.',
+              } as const)
+            : assignProblem(deal, toId)
+      return failure ? [{ id, title: deal?.title ?? null, failure }] : []
+    })
+    if (refused.length > 0) return batchFailure('Nothing was handed over.', refused)
+    for (const id of ids) await assignLocked(tx, locked.get(id)!, actor, toId, now)
+    return { ok: true, moved: ids.length, outcomes: ids.map((id) => ({ id, ok: true })) }
+  })
 }
 
 /** Open deals per owner, for the users page ("12 open deals"). */

@@ -58,7 +58,7 @@ const failure = (status: DealFailure['status'], code: string, message: string): 
   code,
   message,
 })
-const NOT_FOUND = failure(404, 'not_found', 'There is no such deal.')
+export const NOT_FOUND = failure(404, 'not_found', 'There is no such deal.')
 
 // ── Rules (pure) ─────────────────────────────────────────────────────────────────────────────
 
@@ -243,6 +243,31 @@ export async function findDeal(db: Db, id: string): Promise<Deal | null> {
 export type ClaimResult = DealResult<{ deal: Deal; alreadyYours: boolean }>
 
 /**
+ * Why `userId` cannot take this deal over, or null when they may (an unclaimed 10% lead) or
+ * already own it. `ownerName` names whoever took it first. Pure.
+ */
+export function claimProblem(
+  deal: Pick<Deal, 'ownerId' | 'stage' | 'claimedAt'>,
+  userId: string,
+  ownerName: string | null,
+): DealFailure | null {
+  if (deal.ownerId === userId) return null
+  if (deal.ownerId)
+    return failure(
+      409,
+      'already_claimed',
+      `${ownerName ?? 'Another rep'} took over this lead first${deal.claimedAt ? ` (${deal.claimedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}.`,
+    )
+  if (deal.stage !== 'target')
+    return failure(
+      409,
+      'not_in_queue',
+      `This lead is no longer in the queue: it is at “${stageOf(deal.stage).name}”.`,
+    )
+  return null
+}
+
+/**
  * Takes an unclaimed deal at `target`. One conditional UPDATE decides between concurrent
  * claimants: the database lets exactly one see `owner_id IS NULL`; the others are told who won.
  */
@@ -252,14 +277,8 @@ export async function claimDeal(
   userId: string,
   now: Date,
 ): Promise<ClaimResult> {
-  const claimed = await db.transaction((tx) =>
-    changeDeal(tx, dealId, now, {
-      set: { ownerId: userId, claimedAt: now },
-      onlyIf: and(isNull(deals.ownerId), eq(deals.stage, 'target')),
-      events: { type: 'claimed', actorId: userId, data: { ownerId: userId } },
-    }),
-  )
-  if (claimed) return { ok: true, deal: claimed.deal, alreadyYours: false }
+  const claimed = await db.transaction((tx) => claimLocked(tx, dealId, userId, now))
+  if (claimed) return { ok: true, deal: claimed, alreadyYours: false }
   const [current] = await db
     .select({ deal: deals, ownerName: users.name })
     .from(deals)
@@ -267,60 +286,90 @@ export async function claimDeal(
     .where(eq(deals.id, dealId))
   if (!current) return NOT_FOUND
   if (current.deal.ownerId === userId) return { ok: true, deal: current.deal, alreadyYours: true }
-  if (current.deal.ownerId)
-    return failure(
-      409,
-      'already_claimed',
-      `${current.ownerName ?? 'Another rep'} took over this lead first${current.deal.claimedAt ? ` (${current.deal.claimedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}.`,
-    )
-  return failure(
-    409,
-    'not_in_queue',
-    `This lead is no longer in the queue: it is at “${stageOf(current.deal.stage).name}”.`,
+  return (
+    claimProblem(current.deal, userId, current.ownerName) ??
+    // Back in the queue between the claim and this look: nobody took it, so neither did they.
+    failure(409, 'claim_raced', 'This lead changed hands just now; try again.')
   )
 }
 
+/** The take-over itself, in the caller's transaction: the deal, or null if it is not claimable. */
+export async function claimLocked(
+  tx: Db,
+  dealId: string,
+  userId: string,
+  now: Date,
+): Promise<Deal | null> {
+  const claimed = await changeDeal(tx, dealId, now, {
+    set: { ownerId: userId, claimedAt: now },
+    onlyIf: and(isNull(deals.ownerId), eq(deals.stage, 'target')),
+    events: { type: 'claimed', actorId: userId, data: { ownerId: userId } },
+  })
+  return claimed?.deal ?? null
+}
+
+/** Why `ownerId` cannot own deals (unknown, disabled or an SDR), or null; null owner: none. */
+export async function newOwnerProblem(db: Db, ownerId: string | null): Promise<DealFailure | null> {
+  if (!ownerId) return null
+  const [owner] = await db
+    .select({ role: users.role, disabledAt: users.disabledAt })
+    .from(users)
+    .where(eq(users.id, ownerId))
+  if (!owner || owner.disabledAt || owner.role === 'sdr')
+    return failure(422, 'invalid_owner', 'Choose an active rep or admin as the owner.')
+  return null
+}
+
+/** Why this deal cannot be given to `ownerId` (null: back to the queue), or null. Pure. */
+export function assignProblem(
+  deal: Pick<Deal, 'ownerId' | 'stage'>,
+  ownerId: string | null,
+): DealFailure | null {
+  if (deal.ownerId === ownerId) return null
+  return ownerId === null ? ownerlessProblem(deal.stage) : null
+}
+
 /**
- * Admins hand a deal to a rep (or back to the queue with null). `expect` makes it conditional, for
- * bulk reassignment: the deal must still be open and/or still be `from`'s when it is locked.
+ * Gives a deal locked in the caller's transaction to `ownerId` (null: back to the queue),
+ * recorded as an assignment by `actor`; assignProblem must have said yes.
  */
+export async function assignLocked(
+  tx: Db,
+  deal: Deal,
+  actor: Actor,
+  ownerId: string | null,
+  now: Date,
+): Promise<Deal> {
+  if (deal.ownerId === ownerId) return deal
+  const changed = await changeDeal(tx, deal.id, now, {
+    set: { ownerId, claimedAt: ownerId ? now : null },
+    events: {
+      type: 'claimed',
+      actorId: actor.id,
+      data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
+    },
+  })
+  return changed!.deal
+}
+
+/** Admins hand a deal to a rep (or back to the queue with null). */
 export async function assignDeal(
   db: Db,
   dealId: string,
   actor: Actor,
   ownerId: string | null,
   now: Date,
-  expect: { from?: string; open?: boolean } = {},
 ): Promise<DealResult<{ deal: Deal }>> {
   if (!can(actor, 'deals:edit_any'))
     return failure(403, 'forbidden', 'Only admins can reassign deals.')
-  if (ownerId) {
-    const [owner] = await db
-      .select({ role: users.role, disabledAt: users.disabledAt })
-      .from(users)
-      .where(eq(users.id, ownerId))
-    if (!owner || owner.disabledAt || owner.role === 'sdr')
-      return failure(422, 'invalid_owner', 'Choose an active rep or admin as the owner.')
-  }
+  const invalid = await newOwnerProblem(db, ownerId)
+  if (invalid) return invalid
   return db.transaction(async (tx) => {
     const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
     if (!deal) return NOT_FOUND
-    if (expect.from !== undefined && deal.ownerId !== expect.from)
-      return failure(409, 'owner_changed', 'This deal changed hands meanwhile; it was left alone.')
-    if (expect.open && stageOf(deal.stage).closed)
-      return failure(409, 'closed', 'This deal was closed meanwhile; it was left alone.')
-    if (deal.ownerId === ownerId) return { ok: true as const, deal }
-    const ownerless = ownerlessProblem(deal.stage)
-    if (ownerId === null && ownerless) return ownerless
-    const changed = await changeDeal(tx, dealId, now, {
-      set: { ownerId, claimedAt: ownerId ? now : null },
-      events: {
-        type: 'claimed',
-        actorId: actor.id,
-        data: { ownerId, previousOwnerId: deal.ownerId, assigned: true },
-      },
-    })
-    return { ok: true as const, deal: changed!.deal }
+    const problem = assignProblem(deal, ownerId)
+    if (problem) return problem
+    return { ok: true as const, deal: await assignLocked(tx, deal, actor, ownerId, now) }
   })
 }
 

@@ -13,6 +13,7 @@ import {
   STANCES,
   updateDeal,
   type Deal,
+  type DealFailure,
   type StakeholderInput,
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
@@ -34,7 +35,12 @@ import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
 import { emailAddressField } from '../email-address.ts'
 import { CREATABLE_STAGES, createDeal } from '../pipeline/manual-deals.ts'
-import { claimDeals, MAX_BULK, reassignOpenDeals } from '../pipeline/bulk-actions.ts'
+import {
+  claimDeals,
+  MAX_BULK,
+  reassignOpenDeals,
+  type BatchFailure,
+} from '../pipeline/bulk-actions.ts'
 import { LIST_SORTS } from '../pipeline/queries.ts'
 import { companyFields, optionalText, personFields } from './person-fields.ts'
 
@@ -281,26 +287,17 @@ export const dealRoutes = new Hono<AppEnv>()
     const back = (d: Record<string, unknown>) => backTo(d.next ?? '/app/leads')
     const input = await readInput(c, bulkClaimSchema, back, { prepare: tickedIds })
     if (input instanceof Response) return input
-    const { claimed, outcomes } = await claimDeals(
-      c.var.db,
-      input.ids,
-      c.var.user.id,
-      c.var.deps.now(),
-    )
-    const refused = outcomes.filter((o) => !o.ok)
-    const mine = outcomes.filter((o) => o.code === 'already_yours').length
-    const summary = [
+    const result = await claimDeals(c.var.db, input.ids, c.var.user.id, c.var.deps.now())
+    if (!result.ok) return refuseBatch(c, back(input), result)
+    const { claimed, outcomes } = result
+    const mine = outcomes.length - claimed
+    const notice = [
       `Took over ${claimed} of ${outcomes.length}.`,
       mine ? `${mine} already yours.` : '',
-      ...refused.map((o) => o.message ?? ''),
     ]
       .filter(Boolean)
       .join(' ')
-    if (wantsJson(c)) return c.json({ claimed, outcomes })
-    // A plain form: what happened, as a notice, or as an error when nothing was taken.
-    if (claimed === 0 && mine === 0)
-      return refuse(c, back(input), { status: 409, code: 'none_claimed', message: summary })
-    return respond(c, back(input), { notice: summary }, () => c.json({ claimed, outcomes }))
+    return respond(c, back(input), { notice }, () => c.json({ claimed, outcomes }))
   })
   .post('/reassign', requirePermission('deals:edit_any'), async (c) => {
     const back = (d: Record<string, unknown>): Back => ({
@@ -317,9 +314,8 @@ export const dealRoutes = new Hono<AppEnv>()
       input.toOwnerId,
       c.var.deps.now(),
     )
-    if (!result.ok) return refuse(c, back(input), result)
-    const skipped = result.outcomes.length - result.moved
-    const notice = `Handed over ${result.moved} open deal${result.moved === 1 ? '' : 's'}${skipped ? ` (${skipped} changed hands or closed meanwhile and were left alone)` : ''}.`
+    if (!result.ok) return refuseBatch(c, back(input), result)
+    const notice = `Handed over ${result.moved} open deal${result.moved === 1 ? '' : 's'}.`
     return respond(c, back(input), { notice }, () =>
       c.json({ moved: result.moved, outcomes: result.outcomes }),
     )
@@ -629,6 +625,16 @@ const stakeholderIds = z.object({ id, sid: id })
 const nextForm = z.object({ next })
 const NOT_YOURS = 'This deal belongs to another rep, or must be taken over first.'
 
+/** A batch refused as a whole (or a refusal before it): JSON names each refused deal. */
+function refuseBatch(c: Context, back: Back, failure: DealFailure | BatchFailure) {
+  if ('deals' in failure && wantsJson(c))
+    return c.json(
+      { error: { code: failure.code, message: failure.message, deals: failure.deals } },
+      failure.status,
+    )
+  return refuse(c, back, failure)
+}
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -672,15 +678,19 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: '/api/deals/claim',
     summary:
-      'Take over several leads, each one atomically: one another rep took first is reported, not taken.',
+      'Take over several leads, all or none: one another rep took first, no longer in the queue or unknown refuses the batch, naming each refused lead in `deals`.',
     auth: ['pipeline:read', 'deals:claim'],
     body: bulkClaimSchema,
-    ok: [200, '{ claimed, outcomes: [{ id, ok, code?, message? }] }'],
+    ok: [200, '{ claimed, outcomes: [{ id, ok, code? }] }'],
+    errors: {
+      404: 'A lead of the batch does not exist; nothing was taken.',
+      409: 'A lead of the batch is someone else’s or no longer in the queue; nothing was taken.',
+    },
   },
   {
     method: 'post',
     path: '/api/deals/reassign',
-    summary: 'Hand every open deal of one rep to another (when a rep leaves).',
+    summary: 'Hand every open deal of one rep to another (when a rep leaves), all or none.',
     auth: ['pipeline:read', 'deals:edit_any'],
     body: reassignSchema,
     ok: [200, '{ moved, outcomes }'],

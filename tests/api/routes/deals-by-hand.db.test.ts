@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm'
+import { eq, inArray, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   companies,
@@ -378,7 +378,7 @@ async function reps(count: number) {
 }
 
 describe('bulk take-over', () => {
-  it('takes each lead atomically: racing reps never share one, and each is told which it lost', async () => {
+  it('takes a batch all or none: racing reps never share a lead, and the later ones are told which they lost', async () => {
     const team = await reps(4)
     const leads = await Promise.all(
       Array.from({ length: 6 }, () => makeDeal(db, { stage: 'target' })),
@@ -391,43 +391,89 @@ describe('bulk take-over', () => {
       ),
     )
     const bodies = await Promise.all(responses.map((r) => r.json()))
-    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200])
+    const winners = team.filter((_, i) => responses[i]!.status === 200)
+    expect(winners).toHaveLength(1)
     const rows = await db.select().from(deals).where(inArray(deals.id, ids))
-    // Each lead has exactly one owner, the one whose outcome says ok.
-    for (const row of rows) {
-      const winners = team.filter((r, i) =>
-        bodies[i].outcomes.some((o: { id: string; ok: boolean }) => o.id === row.id && o.ok),
-      )
-      expect(winners.map((w) => w.id)).toEqual([row.ownerId])
-    }
-    expect(bodies.reduce((n, b) => n + b.claimed, 0)).toBe(6)
-    for (const [i, body] of bodies.entries())
-      for (const o of body.outcomes.filter((x: { ok: boolean }) => !x.ok)) {
-        expect(o.code).toBe('already_claimed')
-        const owner = team.find((r) => r.id === rows.find((d) => d.id === o.id)!.ownerId)!
-        expect(o.message).toContain(`${owner.name} took over this lead first`)
-        expect(owner.id).not.toBe(team[i]!.id)
+    for (const row of rows) expect(row.ownerId).toBe(winners[0]!.id)
+    for (const [i, body] of bodies.entries()) {
+      if (responses[i]!.status === 200) {
+        expect(body.claimed).toBe(6)
+        continue
       }
+      expect(responses[i]!.status).toBe(409)
+      expect(body.error.deals).toHaveLength(6)
+      for (const d of body.error.deals) expect(d.code).toBe('already_claimed')
+      expect(body.error.message).toContain(`${winners[0]!.name} took over this lead first`)
+    }
     const claims = await db.select().from(dealEvents).where(inArray(dealEvents.dealId, ids))
     expect(claims.filter((e) => e.type === 'claimed')).toHaveLength(6)
   })
 
-  it('reports a lead taken first and keeps it its owner’s; a plain form gets the summary', async () => {
-    const free = await makeDeal(db, { stage: 'target' })
-    const gone = await makeDeal(db, { stage: 'target', ownerId: otherRep.user.id })
+  it('refuses the whole batch when one lead is someone else’s, closed or unknown, changing nothing', async () => {
+    const free = await makeDeal(db, { stage: 'target', companyName: 'Free Lead Co' })
+    const taken = await makeDeal(db, {
+      stage: 'target',
+      ownerId: otherRep.user.id,
+      companyName: 'Taken Co',
+    })
+    const lost = await makeDeal(db, { stage: 'lost', companyName: 'Lost Co' })
+    const won = await makeDeal(db, { stage: 'won', ownerId: otherRep.user.id })
+    const unknown = newId()
+    for (const [bad, code, status] of [
+      [taken.id, 'already_claimed', 409],
+      [lost.id, 'not_in_queue', 409],
+      [won.id, 'already_claimed', 409],
+      [unknown, 'not_found', 404],
+    ] as const) {
+      const before = await snapshot()
+      const res = await post('/api/deals/claim', { ids: [free.id, bad] })
+      expect(res.status, code).toBe(status)
+      const body = await res.json()
+      expect(body.error.code).toBe(code)
+      expect(body.error.message).toMatch(/^Nothing was taken over\./)
+      expect(body.error.deals).toEqual([expect.objectContaining({ id: bad, code })])
+      expect(await snapshot()).toEqual(before)
+    }
+    // The queue's plain form: back with an error naming the refused lead, nothing taken.
+    const before = await snapshot()
     const res = await ctx.app.request(
       '/api/deals/claim',
       form(
-        { [`select.${free.id}`]: 'on', [`select.${gone.id}`]: 'on', next: '/app/leads' },
+        { [`select.${free.id}`]: 'on', [`select.${taken.id}`]: 'on', next: '/app/leads' },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(res.status).toBe(303)
+    const back = new URL(res.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe('/app/leads')
+    expect(back.searchParams.get('error')).toMatch(
+      `Nothing was taken over. Taken Co: ${otherRep.user.name} took over this lead first`,
+    )
+    expect(await snapshot()).toEqual(before)
+    const multi = await post('/api/deals/claim', { ids: [free.id, taken.id, unknown, lost.id] })
+    expect(multi.status).toBe(409)
+    expect((await multi.json()).error).toMatchObject({
+      code: 'batch_refused',
+      deals: [{ id: taken.id }, { id: unknown, title: null }, { id: lost.id, title: 'Lost Co' }],
+    })
+    expect(await snapshot()).toEqual(before)
+  })
+
+  it('takes the whole batch, counting leads already yours as done; a plain form gets the summary', async () => {
+    const free = await makeDeal(db, { stage: 'target' })
+    const mine = await makeDeal(db, { stage: 'target', ownerId: rep.user.id })
+    const res = await ctx.app.request(
+      '/api/deals/claim',
+      form(
+        { [`select.${free.id}`]: 'on', [`select.${mine.id}`]: 'on', next: '/app/leads' },
         { cookie: rep.cookie },
       ),
     )
     expect(res.status).toBe(303)
     const notice = new URL(res.headers.get('location')!, ORIGIN).searchParams.get('notice')
-    expect(notice).toContain('Took over 1 of 2.')
-    expect(notice).toContain(`${otherRep.user.name} took over this lead first`)
-    const [kept] = await db.select().from(deals).where(eq(deals.id, gone.id))
-    expect(kept!.ownerId).toBe(otherRep.user.id)
+    expect(notice).toBe('Took over 1 of 2. 1 already yours.')
+    const rows = await db.select().from(deals).where(inArray(deals.id, [free.id, mine.id]))
+    for (const row of rows) expect(row.ownerId).toBe(rep.user.id)
   })
 
   it('refuses SDRs, an empty selection and malformed ids, taking nothing', async () => {
@@ -503,6 +549,39 @@ describe('admins reassign a rep’s open deals', () => {
       actorId: admin.user.id,
       data: { ownerId: taking!.id, previousOwnerId: leaving!.id, assigned: true },
     })
+  })
+  it('hands over none when one deal of the batch fails midway', async () => {
+    const [leaving, taking] = await reps(2)
+    const open = await Promise.all(
+      ['demo', 'target', 'signed'].map((stage) =>
+        makeDeal(db, { stage: stage as 'demo', ownerId: leaving!.id }),
+      ),
+    )
+    // The deal handled last (they go in id order) fails in the database, as no refusal would.
+    const last = open.map((d) => d.id).sort()[2]!
+    await db.execute(
+      sql.raw(
+        `create function fail_for_test() returns trigger language plpgsql as $$ begin raise exception 'failing for the test'; end $$`,
+      ),
+    )
+    await db.execute(
+      sql.raw(
+        `create trigger fail_for_test before update on deals for each row when (old.id = '${last}') execute function fail_for_test()`,
+      ),
+    )
+    try {
+      const before = await snapshot()
+      const res = await post(
+        '/api/deals/reassign',
+        { fromOwnerId: leaving!.id, toOwnerId: taking!.id },
+        admin.cookie,
+      )
+      expect(res.status).toBe(500)
+      expect(await snapshot()).toEqual(before)
+    } finally {
+      await db.execute(sql.raw('drop trigger fail_for_test on deals'))
+      await db.execute(sql.raw('drop function fail_for_test()'))
+    }
   })
 })
 
