@@ -217,17 +217,20 @@ export function ownerlessProblem(stage: StageKey): DealFailure | null {
 }
 
 /**
- * Why a deal someone owns cannot go to this stage, or null. The 0% stage holds outbound prospects
- * that no rep owns yet (a prospect becomes a 10% target when it qualifies, and reps take deals
- * over from there): the board has no column for it, so a rep's deal moved there vanished from
- * their board and was still counted among its deals without a next step.
+ * Why a deal someone owns cannot be at this stage, or null: `move`, moving an owned deal there;
+ * `assign`, giving a deal at this stage an owner (an assignment or a take-over). The 0% stage
+ * holds outbound prospects that no rep owns yet (a prospect becomes a 10% target when it
+ * qualifies, and reps take deals over from there): the board has no column for it, so a rep's
+ * deal there vanished from their board and was still counted among its deals without a next step.
  */
-export function ownedProblem(stage: StageKey): DealFailure | null {
+export function ownedProblem(stage: StageKey, act: 'move' | 'assign' = 'move'): DealFailure | null {
   if (stage !== 'opportunity') return null
   return failure(
     422,
     'owned_not_prospect',
-    'A deal a rep owns goes back as far as 10% (Target identified); 0% is for prospects no rep owns yet. Mark it lost if it went cold.',
+    act === 'move'
+      ? 'A deal a rep owns goes back as far as 10% (Target identified); 0% is for prospects no rep owns yet. Mark it lost if it went cold.'
+      : 'This deal is a 0% prospect, which no rep owns yet: it becomes a 10% target when a human click or a form qualifies it (or when it is moved to 10%), and is taken over from there.',
   )
 }
 
@@ -259,10 +262,13 @@ export function claimProblem(
       `${ownerName ?? 'Another rep'} took over this lead first${deal.claimedAt ? ` (${deal.claimedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}.`,
     )
   if (deal.stage !== 'target')
-    return failure(
-      409,
-      'not_in_queue',
-      `This lead is no longer in the queue: it is at “${stageOf(deal.stage).name}”.`,
+    return (
+      ownedProblem(deal.stage, 'assign') ??
+      failure(
+        409,
+        'not_in_queue',
+        `This lead is no longer in the queue: it is at “${stageOf(deal.stage).name}”.`,
+      )
     )
   return null
 }
@@ -326,7 +332,7 @@ export function assignProblem(
   ownerId: string | null,
 ): DealFailure | null {
   if (deal.ownerId === ownerId) return null
-  return ownerId === null ? ownerlessProblem(deal.stage) : null
+  return ownerId === null ? ownerlessProblem(deal.stage) : ownedProblem(deal.stage, 'assign')
 }
 
 /**

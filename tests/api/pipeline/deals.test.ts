@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import {
+  assignProblem,
+  claimProblem,
   dealAccess,
   decisionMakerEngaged,
   isCalendarDate,
+  ownedProblem,
   stageMoveProblem,
 } from '../../../api/pipeline/deals.ts'
 import { parseAmount } from '../../../api/routes/deals.ts'
@@ -110,6 +113,24 @@ describe('who may do what with a deal', () => {
 
   it('only offers unclaimed deals still at target for take-over', () => {
     expect(dealAccess(rep, { ownerId: null, stage: 'lost' }).claim).toBe(false)
+  })
+})
+
+describe('giving a deal an owner: the rules', () => {
+  it('gives nobody a 0% prospect, by assignment or take-over, and says why (the deal page hides the choice on it)', () => {
+    const prospect = { stage: 'opportunity' as const, ownerId: null, claimedAt: null }
+    expect(ownedProblem('opportunity', 'assign')).toMatchObject({
+      status: 422,
+      code: 'owned_not_prospect',
+    })
+    expect(assignProblem(prospect, 'rep-1')).toEqual(ownedProblem('opportunity', 'assign'))
+    expect(claimProblem(prospect, 'rep-1', null)).toEqual(ownedProblem('opportunity', 'assign'))
+    // Back to nobody is still fine, and a 10% lead is given or taken as before.
+    expect(assignProblem(prospect, null)).toBeNull()
+    expect(assignProblem({ stage: 'target', ownerId: null }, 'rep-1')).toBeNull()
+    expect(claimProblem({ ...prospect, stage: 'target' }, 'rep-1', null)).toBeNull()
+    for (const stage of ['target', 'demo', 'won', 'lost'] as const)
+      expect(ownedProblem(stage, 'assign')).toBeNull()
   })
 })
 

@@ -51,3 +51,60 @@ describe('an admin cannot leave a deal past 10% without an owner', () => {
     expect((await row(lead.id)).stage).toBe('lost')
   })
 })
+
+// The 0% stage holds prospects no rep owns yet (ownedProblem): the board has no column for it, so
+// a prospect given to a rep sat in their pipeline where their board never showed it.
+describe('nobody is given a 0% prospect', () => {
+  const asRep = (path: string, body: unknown) =>
+    ctx.app.request(path, json(body, { cookie: rep.cookie, accept: 'application/json' }))
+
+  it('refuses an admin’s assignment with a reason, leaving the prospect nobody’s', async () => {
+    const prospect = await makeDeal(db, { stage: 'opportunity', source: 'outbound' })
+    const before = await events(prospect.id)
+    const res = await post(`/api/deals/${prospect.id}/owner`, { ownerId: rep.user.id })
+    expect(res.status).toBe(422)
+    const { error } = await res.json()
+    expect(error.code).toBe('owned_not_prospect')
+    expect(error.message).toMatch(/0% prospect.*human click or a form qualifies it/)
+    expect((await row(prospect.id)).ownerId).toBeNull()
+    expect(await events(prospect.id)).toBe(before)
+    // Made a target first, it is given to the rep.
+    expect((await post(`/api/deals/${prospect.id}/stage`, { stage: 'target' })).status).toBe(200)
+    expect((await post(`/api/deals/${prospect.id}/owner`, { ownerId: rep.user.id })).status).toBe(
+      200,
+    )
+    expect((await row(prospect.id)).ownerId).toBe(rep.user.id)
+  })
+
+  it('refuses a take-over, one at a time or in a batch, with the same reason', async () => {
+    const prospect = await makeDeal(db, { stage: 'opportunity', source: 'outbound' })
+    const lead = await makeDeal(db, { stage: 'target' })
+    const one = await asRep(`/api/deals/${prospect.id}/claim`, {})
+    expect(one.status).toBe(422)
+    expect((await one.json()).error.code).toBe('owned_not_prospect')
+    const batch = await asRep('/api/deals/claim', { ids: [lead.id, prospect.id] })
+    expect(batch.status).toBe(422)
+    expect((await batch.json()).error.deals).toEqual([
+      expect.objectContaining({ id: prospect.id, code: 'owned_not_prospect' }),
+    ])
+    expect((await row(prospect.id)).ownerId).toBeNull()
+    expect((await row(lead.id)).ownerId).toBeNull()
+  })
+
+  it('refuses handing over a rep’s deals while one sits at 0%, naming it, moving none', async () => {
+    const leaving = await signedInAs(ctx, 'rep')
+    // Left at 0% with an owner before moves there were refused.
+    const stuck = await makeDeal(db, { stage: 'opportunity', ownerId: leaving.user.id })
+    const demo = await makeDeal(db, { stage: 'demo', ownerId: leaving.user.id })
+    const res = await post('/api/deals/reassign', {
+      fromOwnerId: leaving.user.id,
+      toOwnerId: rep.user.id,
+    })
+    expect(res.status).toBe(422)
+    expect((await res.json()).error.deals).toEqual([
+      expect.objectContaining({ id: stuck.id, code: 'owned_not_prospect' }),
+    ])
+    expect((await row(demo.id)).ownerId).toBe(leaving.user.id)
+    expect((await row(stuck.id)).ownerId).toBe(leaving.user.id)
+  })
+})
