@@ -101,9 +101,14 @@ export function formatMonth(key: string): string {
   return monthFormat.format(new Date(`${key}-01T00:00:00Z`))
 }
 
+/**
+ * "5 h" under a day, "1.5 d" under ten, "12 d" from there. Rounded first and then placed: 23.5 h
+ * rounds to a whole day, so it reads "1 d", not "24 h".
+ */
 export function formatDays(days: number | null): string {
   if (days === null) return '—'
-  if (days < 1) return `${Math.round(days * 24)} h`
+  const hours = Math.round(days * 24)
+  if (hours < 24) return `${hours} h`
   return `${days < 10 ? Math.round(days * 10) / 10 : Math.round(days)} d`
 }
 

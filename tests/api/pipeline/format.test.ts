@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   formatDate,
+  formatDays,
   formatDateTime,
   MAX_PAGE,
   pageLinks,
@@ -8,6 +9,24 @@ import {
 } from '../../../api/pipeline/format.ts'
 
 // Instants read on the reader's clock, with the zone named; calendar dates read as written.
+
+describe('formatDays', () => {
+  it('reads hours under a day, and a value that rounds to a whole day as days', () => {
+    expect(formatDays(null)).toBe('—')
+    expect(formatDays(0)).toBe('0 h')
+    expect(formatDays(5 / 24)).toBe('5 h')
+    expect(formatDays(23.4 / 24)).toBe('23 h')
+    expect(formatDays(23.5 / 24)).toBe('1 d')
+    expect(formatDays(0.999)).toBe('1 d')
+    expect(formatDays(1)).toBe('1 d')
+    expect(formatDays(1.04)).toBe('1 d')
+    expect(formatDays(1.06)).toBe('1.1 d')
+    expect(formatDays(9.94)).toBe('9.9 d')
+    expect(formatDays(9.96)).toBe('10 d')
+    expect(formatDays(10)).toBe('10 d')
+    expect(formatDays(12.5)).toBe('13 d')
+  })
+})
 
 describe('formatDateTime', () => {
   const at = new Date('2026-12-05T23:30:00Z')
