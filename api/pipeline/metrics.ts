@@ -1,5 +1,6 @@
 import {
   FUNNEL_PATH,
+  isReopening,
   OPEN_STAGES,
   probabilityOf,
   stageOf,
@@ -314,7 +315,7 @@ export function funnelFrom(events: readonly StageEvent[], period: Period): Funne
     const order = stageOf(stage).order
     const reached = events.filter((e) => {
       if (e.toStage === 'lost' || !inPeriod(e.at, period)) return false
-      if (e.fromStage === 'lost') return e.toStage === stage
+      if (e.fromStage && isReopening(e.fromStage, e.toStage)) return e.toStage === stage
       const from = e.fromStage ? stageOf(e.fromStage).order : -1
       return from < order && stageOf(e.toStage).order >= order
     }).length

@@ -136,6 +136,26 @@ export const BOARD_STAGES: readonly StageKey[] = [
 /** The open stages the board has a column for: every open stage but the 0% prospects. */
 export const OPEN_BOARD_STAGES: readonly StageKey[] = BOARD_STAGES.filter((s) => !stageOf(s).closed)
 
+/**
+ * The order a move out of this stage is measured from, to tell how far back it goes: the stage's
+ * own, but none for lost. Lost is off the funnel path (its order is past won's): a move out of it
+ * reopens the deal at the stage it goes to, which the funnel counts as reaching that stage
+ * (funnelFrom), not as a move back.
+ */
+export function backFromOrder(stage: StageKey): number {
+  return stage === 'lost' ? -1 : stageOf(stage).order
+}
+
+/** How many stages back a move goes: 0 for a move forward, and for one out of lost (reopened). */
+export function stagesBack(from: StageKey, to: StageKey): number {
+  return Math.max(0, backFromOrder(from) - stageOf(to).order)
+}
+
+/** A move out of lost, to an open stage or won: the deal is reopened there. */
+export function isReopening(from: StageKey, to: StageKey): boolean {
+  return from === 'lost' && to !== 'lost'
+}
+
 /** The stage after this one on the forward path; null for won, lost and unknown. */
 export function nextStage(key: StageKey): StageKey | null {
   const i = FUNNEL_PATH.indexOf(key)

@@ -17,7 +17,7 @@ import {
   users,
 } from '../db/schema.ts'
 import { ROLE_NAMES, type Deal, type StakeholderRole } from './deals.ts'
-import { isStageKey, stageOf } from './stages.ts'
+import { isReopening, isStageKey, stageOf, stagesBack } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
 import { describeRecordChange, recordHistory } from './record-changes.ts'
@@ -291,11 +291,13 @@ function fromDealEvent(
           : 'Taken over',
       }
     case 'stage_changed': {
-      const forward =
-        isStageKey(e.fromStage) &&
-        isStageKey(e.toStage) &&
-        stageOf(e.toStage).order > stageOf(e.fromStage).order &&
-        e.toStage !== 'lost'
+      const move =
+        isStageKey(e.fromStage) && isStageKey(e.toStage)
+          ? { from: e.fromStage, to: e.toStage }
+          : null
+      // Out of lost is reopened, not moved back (lost's order is past won's): as the funnel counts it.
+      const reopened = !!move && isReopening(move.from, move.to)
+      const back = !!move && stagesBack(move.from, move.to) > 0
       const extra = [
         typeof data.lostReason === 'string' ? `Reason: ${data.lostReason}` : null,
         typeof data.contractSignedOn === 'string'
@@ -310,16 +312,17 @@ function fromDealEvent(
         kind: 'stage',
         title: `${name(e.fromStage)} → ${name(e.toStage)}`,
         detail: extra.length ? extra.join(' · ') : null,
-        tone:
-          e.toStage === 'won' ? 'ok' : e.toStage === 'lost' ? 'danger' : forward ? null : 'warn',
+        tone: e.toStage === 'won' ? 'ok' : e.toStage === 'lost' ? 'danger' : back ? 'warn' : null,
         badge:
           e.toStage === 'won'
             ? 'won'
             : e.toStage === 'lost'
               ? 'lost'
-              : forward
-                ? null
-                : 'moved back',
+              : reopened
+                ? 'reopened'
+                : back
+                  ? 'moved back'
+                  : null,
       }
     }
     case 'note':

@@ -32,7 +32,7 @@ import {
   stageCardsView,
 } from '../pipeline/views.ts'
 import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
-import { isStageKey, STAGES, stageOf } from '../pipeline/stages.ts'
+import { isReopening, isStageKey, STAGES, stageOf, stagesBack } from '../pipeline/stages.ts'
 import { emailAddressField } from '../email-address.ts'
 import { CREATABLE_STAGES, createDeal } from '../pipeline/manual-deals.ts'
 import {
@@ -380,10 +380,13 @@ export const dealRoutes = new Hono<AppEnv>()
     const stage = stageOf(input.stage)
     const from = stageOf(result.from)
     // A page without JavaScript asked nothing first: say plainly when a move went backwards.
-    const notice =
-      from.order > stage.order && !stage.closed
-        ? `Moved back from ${from.name} (${from.probability}%) to ${stage.name} (${stage.probability}%).`
-        : `Moved to ${stage.name} (${stage.probability}%).`
+    const notice = stage.closed
+      ? `Moved to ${stage.name} (${stage.probability}%).`
+      : isReopening(result.from, input.stage)
+        ? `Reopened at ${stage.name} (${stage.probability}%).`
+        : stagesBack(result.from, input.stage) > 0
+          ? `Moved back from ${from.name} (${from.probability}%) to ${stage.name} (${stage.probability}%).`
+          : `Moved to ${stage.name} (${stage.probability}%).`
     return respond(c, backTo(input.next), { notice }, () =>
       c.json({ deal: publicDeal(result.deal) }),
     )

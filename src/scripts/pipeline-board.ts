@@ -46,7 +46,7 @@ export function enhanceBoard(): void {
       const stage = column.dataset.column
       if (!card || !stage || card.dataset.stage === stage) return
       const id = card.dataset.deal!
-      const back = stagesBack(Number(card.dataset.order), Number(column.dataset.order))
+      const back = stagesBack(Number(card.dataset.backFrom), Number(column.dataset.order))
       if (
         back > 1 &&
         !window.confirm(`Move this deal back ${back} stages, to ${column.dataset.name ?? stage}?`)

@@ -2,7 +2,11 @@
 // deal back to the start. Without JavaScript the move goes through and the page it lands on
 // says what moved where.
 
-/** Stages between a deal's stage and the chosen one, going backwards (0: forward or one back). */
+/**
+ * Stages between a deal's stage and the chosen one, going backwards (0: forward or one back).
+ * `fromOrder` is what the server renders as the deal's backFromOrder (api/pipeline/stages.ts):
+ * a move out of lost reopens the deal and goes back nowhere.
+ */
 export function stagesBack(fromOrder: number, toOrder: number): number {
   return Math.max(0, fromOrder - toOrder)
 }

@@ -101,6 +101,36 @@ describe('item 4: a move back says so', () => {
     expect((await findDeal(db, deal.id))!.stage).toBe('demo')
   })
 
+  it('a lost deal moved to a stage is reopened there, not moved back (lost is past won by order), in the notice and the timeline', async () => {
+    const deal = await makeDeal(db, { ownerId: rep.user.id, stage: 'signed' })
+    expect(
+      (await post(`/api/deals/${deal.id}/stage`, { stage: 'lost', lostReason: 'Budget' })).status,
+    ).toBe(200)
+    const res = await ctx.app.request(`/api/deals/${deal.id}/stage`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: ORIGIN,
+        cookie: rep.cookie,
+      },
+      body: new URLSearchParams({ stage: 'demo', next: `/app/deals/${deal.id}` }).toString(),
+    })
+    expect(res.status).toBe(303)
+    expect(new URL(res.headers.get('location')!, 'http://x').searchParams.get('notice')).toBe(
+      'Reopened at Demo & support won (30%).',
+    )
+    // …and a real move back after it still says so.
+    expect((await post(`/api/deals/${deal.id}/stage`, { stage: 'target' })).status).toBe(200)
+    const moves = (await timelineOf(deal.id)).filter((e) => e.kind === 'stage')
+    expect(moves.map((e) => [e.title, e.badge ?? null])).toEqual(
+      expect.arrayContaining([
+        ['Lost (with a reason) (0%) → Demo & support won (30%)', 'reopened'],
+        ['Demo & support won (30%) → Target identified (10%)', 'moved back'],
+        ['Contract signed (90%) → Lost (with a reason) (0%)', 'lost'],
+      ]),
+    )
+  })
+
   it('an empty stage (the placeholder option) is refused with a message, and nothing moves', async () => {
     const deal = await makeDeal(db, { ownerId: rep.user.id, stage: 'signed' })
     const res = await post(`/api/deals/${deal.id}/stage`, { stage: '' })

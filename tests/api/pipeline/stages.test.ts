@@ -3,12 +3,14 @@ import { STAGE_KEYS } from '../../../api/db/schema.ts'
 import {
   BOARD_STAGES,
   FUNNEL_PATH,
+  isReopening,
   isStageKey,
   nextStage,
   OPEN_STAGES,
   probabilityOf,
   STAGES,
   stageOf,
+  stagesBack,
 } from '../../../api/pipeline/stages.ts'
 
 describe('the stage table', () => {
@@ -61,5 +63,19 @@ describe('the stage table', () => {
     expect(isStageKey('closed_won')).toBe(false)
     expect(isStageKey(30)).toBe(false)
     expect(probabilityOf('negotiation')).toBe(70)
+  })
+})
+
+describe('how far back a move goes', () => {
+  it('counts the stages back by order, and a move out of lost as reopening, not back', () => {
+    expect(stagesBack('signed', 'target')).toBe(4)
+    expect(stagesBack('won', 'negotiation')).toBe(2)
+    expect(stagesBack('demo', 'negotiation')).toBe(0)
+    expect(stagesBack('demo', 'lost')).toBe(0)
+    for (const to of ['target', 'demo', 'signed', 'won'] as const) {
+      expect(stagesBack('lost', to)).toBe(0)
+      expect(isReopening('lost', to)).toBe(true)
+    }
+    expect(isReopening('won', 'signed')).toBe(false)
   })
 })

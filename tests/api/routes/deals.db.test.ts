@@ -199,7 +199,7 @@ describe('a rep working a deal through the API', () => {
     })
   })
 
-  it('marks a deal lost only with a reason, and can reopen it (recorded as a move back)', async () => {
+  it('marks a deal lost only with a reason, and can reopen it (recorded as reopened, not a move back)', async () => {
     const deal = await makeDeal(db, { stage: 'negotiation', ownerId: rep.user.id })
     expect((await post(`/api/deals/${deal.id}/stage`, { stage: 'lost' })).status).toBe(422)
     const lost = await post(`/api/deals/${deal.id}/stage`, {
@@ -222,7 +222,7 @@ describe('a rep working a deal through the API', () => {
       detail.timeline
         .filter((e: { kind: string }) => e.kind === 'stage')
         .map((e: { badge: string | null }) => e.badge),
-    ).toEqual(['moved back', 'lost'])
+    ).toEqual(['reopened', 'lost'])
   })
 
   it('answers plain HTML form posts with a 303 back to the page, with a notice or the error', async () => {
