@@ -472,7 +472,10 @@ describe('bulk take-over', () => {
     expect(res.status).toBe(303)
     const notice = new URL(res.headers.get('location')!, ORIGIN).searchParams.get('notice')
     expect(notice).toBe('Took over 1 of 2. 1 already yours.')
-    const rows = await db.select().from(deals).where(inArray(deals.id, [free.id, mine.id]))
+    const rows = await db
+      .select()
+      .from(deals)
+      .where(inArray(deals.id, [free.id, mine.id]))
     for (const row of rows) expect(row.ownerId).toBe(rep.user.id)
   })
 
