@@ -688,6 +688,7 @@ export const operations: Operation<Permission>[] = [
     errors: {
       404: 'A lead of the batch does not exist; nothing was taken.',
       409: 'A lead of the batch is someone else’s or no longer in the queue; nothing was taken.',
+      422: 'A lead of the batch is a 0% prospect (`owned_not_prospect`); nothing was taken.',
     },
   },
   {
@@ -697,7 +698,9 @@ export const operations: Operation<Permission>[] = [
     auth: ['pipeline:read', 'deals:edit_any'],
     body: reassignSchema,
     ok: [200, '{ moved, outcomes }'],
-    errors: { 422: 'The new owner is not an active rep or admin, or is the same person.' },
+    errors: {
+      422: 'The new owner is not an active rep or admin, or is the same person, or a deal sits at 0% (`owned_not_prospect`); nothing was handed over.',
+    },
   },
   {
     method: 'get',
@@ -738,6 +741,7 @@ export const operations: Operation<Permission>[] = [
     ok: [200, '{ deal, alreadyYours }'],
     errors: {
       409: 'Another rep took it first (`already_claimed`), or it left the queue (`not_in_queue`).',
+      422: 'It is a 0% prospect, which nobody is given until it qualifies (`owned_not_prospect`).',
     },
   },
   {
@@ -761,7 +765,9 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: ownerSchema,
     ok: [200, '{ deal }'],
-    errors: { 409: 'The deal changed hands or was closed meanwhile.' },
+    errors: {
+      422: 'The owner is not an active rep or admin (`invalid_owner`), a deal past 10% cannot be nobody’s (`owner_needed`), or it is a 0% prospect, which nobody is given (`owned_not_prospect`).',
+    },
   },
   {
     method: 'post',
