@@ -75,7 +75,14 @@ export default defineConfig({
         extends: true,
         // A browser test's steps take seconds on a quiet machine; the budget is for a loaded one
         // (30 s ran out with the CPUs shared five ways).
-        test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], testTimeout: 120_000 },
+        test: {
+          name: 'e2e',
+          include: ['tests/**/*.e2e.test.ts'],
+          testTimeout: 120_000,
+          // A worker runs its files one after another in one process instead of a process each:
+          // each file starts its own server and browser, and shares no state but the harness's.
+          isolate: false,
+        },
       },
     ],
   },
