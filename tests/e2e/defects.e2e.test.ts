@@ -249,6 +249,25 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
       /href="\?source=inbound&amp;from=2020-01-01(&amp;page=\d+)?"[^>]*>Back to page/,
     )
   })
+  it('the pipeline list keeps its order when whose deals or the filters change', async () => {
+    const res = await fetch(
+      `${server.url}/app/pipeline?owner=team&view=list&sort=amount&dir=desc`,
+      {
+        headers: { cookie: adminCookie },
+      },
+    )
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    // "Mine", and the one-rep picker, and the filter form.
+    expect(html).toMatch(
+      /href="\/app\/pipeline\?view=list&amp;sort=amount&amp;dir=desc&amp;owner=me"/,
+    )
+    const keeps = (name: string, value: string) =>
+      [...html.matchAll(new RegExp(`<input type="hidden" name="${name}" value="${value}"`, 'g'))]
+        .length
+    expect(keeps('sort', 'amount')).toBe(2)
+    expect(keeps('dir', 'desc')).toBe(2)
+  })
   it('admin lists answer a huge or unreadable page with a page, not a 500', async () => {
     const get = (path: string) =>
       fetch(`${server.url}${path}`, { headers: { cookie: adminCookie } })
