@@ -175,6 +175,26 @@ export function refuse(
   return refuseForm(c, back, message, fields ?? {}, options.params)
 }
 
+/**
+ * The path parameter `name` checked with `schema` (an id), or the refusal to return: to an API
+ * client the 422 validate() answers, to a plain form a 303 back with ?error= (a malformed id
+ * names nothing to act on). `back` may be worked out only when refusing (a page's `next` is in
+ * the form's body).
+ */
+export async function readParam<T extends z.ZodType>(
+  c: Context,
+  schema: T,
+  name: string,
+  back: Back | (() => Promise<Back>),
+  options?: RefuseOptions,
+): Promise<z.infer<T> | Response> {
+  const parsed = schema.safeParse(c.req.param(name))
+  if (parsed.success) return parsed.data
+  const message = parsed.error.issues[0]?.message ?? 'Invalid input.'
+  const refusal = { status: 422, code: 'invalid_input', message, fields: { _: message } } as const
+  return refuse(c, typeof back === 'function' ? await back() : back, refusal, options)
+}
+
 export interface ReadInputOptions {
   /** Body kinds accepted, others get 415; default JSON and form. */
   accept?: BodyKind[]

@@ -4,7 +4,7 @@ import { enqueueInvitationEmail, enqueuePasswordResetEmail } from '../email/acco
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { readInput, refuse, respond, type RefuseOptions } from '../http/form-or-json.ts'
+import { readInput, readParam, refuse, respond, type RefuseOptions } from '../http/form-or-json.ts'
 import { wantsJson } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import {
@@ -82,7 +82,7 @@ export const userRoutes = new Hono<AppEnv>()
   .post('/:id/disable', (c) => toggle(c, true))
   .post('/:id/enable', (c) => toggle(c, false))
   .post('/:id/role', async (c) => {
-    const id = userIdOf(c)
+    const id = await userIdOf(c)
     if (id instanceof Response) return id
     const input = await readInput(c, roleSchema, PAGE)
     if (input instanceof Response) return input
@@ -100,7 +100,7 @@ export const userRoutes = new Hono<AppEnv>()
     )
   })
   .post('/:id/reset-password', async (c) => {
-    const id = userIdOf(c, BODYLESS)
+    const id = await userIdOf(c, BODYLESS)
     if (id instanceof Response) return id
     const user = await findUser(c.var.db, id)
     if (!user) return refuse(c, PAGE, { status: 404, ...UNKNOWN_USER }, BODYLESS)
@@ -141,16 +141,12 @@ export const userRoutes = new Hono<AppEnv>()
   })
 
 /** The user id the path names, or the refusal to return (a malformed id names no user). */
-function userIdOf(c: Context<SignedInEnv>, options?: RefuseOptions): string | Response {
-  const parsed = idSchema.safeParse(c.req.param('id'))
-  if (parsed.success) return parsed.data
-  const message = UNKNOWN_USER.message
-  const refusal = { status: 422, code: 'invalid_input', message, fields: { _: message } } as const
-  return refuse(c, PAGE, refusal, options)
+function userIdOf(c: Context<SignedInEnv>, options?: RefuseOptions) {
+  return readParam(c, idSchema, 'id', PAGE, options)
 }
 
 async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
-  const id = userIdOf(c, BODYLESS)
+  const id = await userIdOf(c, BODYLESS)
   if (id instanceof Response) return id
   if (id === c.var.user.id)
     return refuse(
