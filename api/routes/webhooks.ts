@@ -5,8 +5,7 @@ import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
-import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { fail, validate } from '../http/input.ts'
+import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
 import {
   checkWebhookUrl,
@@ -63,10 +62,24 @@ const attemptJson = (a: AttemptResult) => ({
   responseExcerpt: a.responseExcerpt,
 })
 
-async function subscriptionOr404(c: Context<SignedInEnv>, raw: string) {
-  const subscription = await findSubscription(c.var.db, validate(idSchema, raw))
-  if (!subscription) fail(404, 'not_found', 'Unknown subscription.')
-  return subscription
+/**
+ * Every action but subscribing has no body: a bare request is an API call; the pages' buttons
+ * post a form. A refused form goes back to the list (an unknown subscription has no page).
+ */
+const BODYLESS = { bodyless: 'json' } as const
+
+const UNKNOWN = { status: 404, code: 'not_found', message: 'Unknown subscription.' } as const
+
+/** The subscription id the path names, or the refusal to return. */
+function subscriptionIdOf(c: Context<SignedInEnv>) {
+  return readParam(c, idSchema, 'id', PAGE, BODYLESS)
+}
+
+/** The subscription the path names, or the refusal to return. */
+async function subscriptionOf(c: Context<SignedInEnv>) {
+  const id = await subscriptionIdOf(c)
+  if (id instanceof Response) return id
+  return (await findSubscription(c.var.db, id)) ?? refuse(c, PAGE, UNKNOWN, BODYLESS)
 }
 
 export const webhookRoutes = new Hono<AppEnv>()
@@ -96,15 +109,17 @@ export const webhookRoutes = new Hono<AppEnv>()
     )
   })
   .get('/:id', async (c) => {
-    const subscription = await subscriptionOr404(c, c.req.param('id'))
+    const subscription = await subscriptionOf(c)
+    if (subscription instanceof Response) return subscription
     return c.json({ subscription, attempts: await listAttempts(c.var.db, subscription.id) })
   })
-  .post('/:id/enable', async (c) => toggle(c, c.req.param('id'), true))
-  .post('/:id/disable', async (c) => toggle(c, c.req.param('id'), false))
-  .post('/:id/delete', async (c) => remove(c, c.req.param('id')))
-  .delete('/:id', async (c) => remove(c, c.req.param('id')))
+  .post('/:id/enable', async (c) => toggle(c, true))
+  .post('/:id/disable', async (c) => toggle(c, false))
+  .post('/:id/delete', remove)
+  .delete('/:id', remove)
   .post('/:id/test', async (c) => {
-    const subscription = await subscriptionOr404(c, c.req.param('id'))
+    const subscription = await subscriptionOf(c)
+    if (subscription instanceof Response) return subscription
     const event = await recordTestEvent(c.var.db, subscription.id, c.var.deps.now())
     const result = await sendNow(c.var.deps, {
       subscriptionId: subscription.id,
@@ -124,14 +139,20 @@ export const webhookRoutes = new Hono<AppEnv>()
           : `Test event failed: ${result.error}.`,
       },
       () => c.json({ eventId: event.id, attempt: attemptJson(result) }),
-      { bodyless: 'json' },
+      BODYLESS,
     )
   })
   .post('/:id/deliveries/:eventId/resend', async (c) => {
-    const subscriptionId = validate(idSchema, c.req.param('id'))
-    const eventId = validate(eventIdSchema, c.req.param('eventId'))
+    const subscriptionId = await subscriptionIdOf(c)
+    if (subscriptionId instanceof Response) return subscriptionId
+    const eventId = await readParam(c, eventIdSchema, 'eventId', pageOf(subscriptionId), BODYLESS)
+    if (eventId instanceof Response) return eventId
     const delivery = await findDelivery(c.var.db, subscriptionId, eventId)
-    if (!delivery) fail(404, 'not_found', 'This subscription was never sent that event.')
+    if (!delivery) {
+      const message = 'This subscription was never sent that event.'
+      const refusal = { status: 404, code: 'not_found', message } as const
+      return refuse(c, pageOf(subscriptionId), refusal, BODYLESS)
+    }
     const result = await sendNow(c.var.deps, delivery)
     return respond(
       c,
@@ -142,14 +163,15 @@ export const webhookRoutes = new Hono<AppEnv>()
           : `Sending again failed: ${result.error}.`,
       },
       () => c.json({ attempt: attemptJson(result) }),
-      { bodyless: 'json' },
+      BODYLESS,
     )
   })
 
-async function toggle(c: Context<SignedInEnv>, raw: string, enabled: boolean) {
-  const id = validate(idSchema, raw)
+async function toggle(c: Context<SignedInEnv>, enabled: boolean) {
+  const id = await subscriptionIdOf(c)
+  if (id instanceof Response) return id
   const subscription = await setSubscriptionEnabled(c.var.db, id, enabled, c.var.deps.now())
-  if (!subscription) fail(404, 'not_found', 'Unknown subscription.')
+  if (!subscription) return refuse(c, PAGE, UNKNOWN, BODYLESS)
   return respond(
     c,
     pageOf(id),
@@ -159,16 +181,21 @@ async function toggle(c: Context<SignedInEnv>, raw: string, enabled: boolean) {
         : 'Turned off: events wait until it is on again.',
     },
     () => c.json({ subscription }),
-    { bodyless: 'json' },
+    BODYLESS,
   )
 }
 
-async function remove(c: Context<SignedInEnv>, raw: string) {
-  const id = validate(idSchema, raw)
-  if (!(await deleteSubscription(c.var.db, id))) fail(404, 'not_found', 'Unknown subscription.')
-  return respond(c, PAGE, { notice: 'Subscription deleted.' }, () => c.json({ deleted: id }), {
-    bodyless: 'json',
-  })
+async function remove(c: Context<SignedInEnv>) {
+  const id = await subscriptionIdOf(c)
+  if (id instanceof Response) return id
+  if (!(await deleteSubscription(c.var.db, id))) return refuse(c, PAGE, UNKNOWN, BODYLESS)
+  return respond(
+    c,
+    PAGE,
+    { notice: 'Subscription deleted.' },
+    () => c.json({ deleted: id }),
+    BODYLESS,
+  )
 }
 
 export const operations: Operation<Permission>[] = [
