@@ -19,7 +19,14 @@ import {
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import {
+  readInput,
+  readParam,
+  refuse,
+  respond,
+  type Back,
+  type RefuseOptions,
+} from '../http/form-or-json.ts'
 import { fail, readBody, validate, wantsJson } from '../http/input.ts'
 import { permissionProblem, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
@@ -349,7 +356,8 @@ export const dealRoutes = new Hono<AppEnv>()
     })
   })
   .post('/:id/claim', async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c, 'id', BODYLESS)
+    if (dealId instanceof Response) return dealId
     const { next } = await bodylessForm(c)
     const problem = permissionProblem(
       c,
@@ -372,7 +380,8 @@ export const dealRoutes = new Hono<AppEnv>()
     )
   })
   .post('/:id/stage', requirePermission('deals:edit_own'), async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c)
+    if (dealId instanceof Response) return dealId
     const input = await readInput(c, stageSchema, backFrom)
     if (input instanceof Response) return input
     const result = await moveDealStage(c.var.db, dealId, c.var.user, input, c.var.deps.now())
@@ -392,7 +401,8 @@ export const dealRoutes = new Hono<AppEnv>()
     )
   })
   .post('/:id/owner', requirePermission('deals:edit_any'), async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c)
+    if (dealId instanceof Response) return dealId
     const input = await readInput(c, ownerSchema, backFrom)
     if (input instanceof Response) return input
     const result = await assignDeal(c.var.db, dealId, c.var.user, input.ownerId, c.var.deps.now())
@@ -405,7 +415,8 @@ export const dealRoutes = new Hono<AppEnv>()
     )
   })
   .post('/:id/notes', requirePermission('deals:edit_own'), async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c)
+    if (dealId instanceof Response) return dealId
     const input = await readInput(c, noteSchema, backFrom)
     if (input instanceof Response) return input
     const result = await addNote(c.var.db, dealId, c.var.user, input.body, c.var.deps.now())
@@ -415,7 +426,8 @@ export const dealRoutes = new Hono<AppEnv>()
     )
   })
   .post('/:id/stakeholders', requirePermission('deals:edit_own'), async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c)
+    if (dealId instanceof Response) return dealId
     const input = await readInput(c, stakeholderSchema, backFrom)
     if (input instanceof Response) return input
     const person: StakeholderInput = input.contactId
@@ -442,7 +454,8 @@ export const dealRoutes = new Hono<AppEnv>()
   .delete('/:id/stakeholders/:sid', requirePermission('deals:edit_own'), dropStakeholder)
   .post('/:id/stakeholders/:sid/delete', requirePermission('deals:edit_own'), dropStakeholder)
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
-    const dealId = validate(id, c.req.param('id'))
+    const dealId = await dealIdOf(c)
+    if (dealId instanceof Response) return dealId
     const input = await readInput(c, updateSchema, backFrom)
     if (input instanceof Response) return input
     const { next: back, amount, amountCents: cents, ...rest } = input
@@ -466,8 +479,10 @@ export const dealRoutes = new Hono<AppEnv>()
 
 /** DELETE (API) or POST …/delete (the page's button: an empty form but for `next`). */
 async function dropStakeholder(c: Context<SignedInEnv>) {
-  const dealId = validate(id, c.req.param('id'))
-  const stakeholderId = validate(id, c.req.param('sid'))
+  const dealId = await dealIdOf(c, 'id', BODYLESS)
+  if (dealId instanceof Response) return dealId
+  const stakeholderId = await dealIdOf(c, 'sid', BODYLESS)
+  if (stakeholderId instanceof Response) return stakeholderId
   const { next } = await bodylessForm(c)
   const result = await removeStakeholder(
     c.var.db,
@@ -492,6 +507,14 @@ const backFrom = (data: Record<string, unknown>) => backTo(data.next)
 
 /** Take-over and remove have no body: a bare POST is an API call; the pages' buttons post a form. */
 const BODYLESS = { bodyless: 'json' } as const
+
+/**
+ * The id the path names (`param`; a stakeholder's is `sid`), or the refusal to return: a plain
+ * form goes back to the page it came from.
+ */
+function dealIdOf(c: Context<SignedInEnv>, param: 'id' | 'sid' = 'id', options?: RefuseOptions) {
+  return readParam(c, id, param, async () => backTo((await bodylessForm(c)).next), options)
+}
 
 /** The `next` field of a bodyless action's form, when a page's button sent one. */
 async function bodylessForm(c: Context<SignedInEnv>): Promise<{ next: string | undefined }> {

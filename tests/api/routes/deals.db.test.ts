@@ -375,6 +375,72 @@ describe('bad input changes nothing', () => {
     expect(res.status).toBe(409)
     expect((await res.json()).error.code).toBe('not_in_queue')
   })
+
+  it('answers a malformed or unknown deal id as JSON to an API client, and 303 back to a plain form', async () => {
+    // A malformed id used to answer JSON whatever asked: with JavaScript off, the rep got a JSON
+    // page instead of the page they came from saying why.
+    const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+    const before = await snapshot(deal.id)
+    const unknown = '0190a000-0000-7000-8000-000000000000'
+    const next = '/app/leads'
+    // Path, body, JSON status, code and message.
+    type Case = [string, Record<string, string>, number, string, string]
+    const malformed = (path: string, body: Record<string, string>): Case => [
+      path,
+      body,
+      422,
+      'invalid_input',
+      'Unknown deal.',
+    ]
+    const cases: Case[] = [
+      malformed('/api/deals/not-a-uuid/stage', { stage: 'negotiation' }),
+      malformed('/api/deals/not-a-uuid/notes', { body: 'hello' }),
+      malformed('/api/deals/not-a-uuid/stakeholders', { email: 'a@b.example', name: 'A' }),
+      malformed('/api/deals/not-a-uuid', { title: 'Renamed' }),
+      malformed('/api/deals/not-a-uuid/claim', {}),
+      malformed(`/api/deals/not-a-uuid/stakeholders/${unknown}/delete`, {}),
+      malformed(`/api/deals/${deal.id}/stakeholders/not-a-uuid/delete`, {}),
+      [
+        `/api/deals/${unknown}/stage`,
+        { stage: 'negotiation' },
+        404,
+        'not_found',
+        'There is no such deal.',
+      ],
+      [
+        `/api/deals/${unknown}/notes`,
+        { body: 'hello' },
+        404,
+        'not_found',
+        'There is no such deal.',
+      ],
+    ]
+    for (const [path, body, status, code, message] of cases) {
+      const api = await post(path, { ...body, next })
+      expect(api.status, path).toBe(status)
+      const { error } = (await api.json()) as { error: Record<string, unknown> }
+      expect(error, path).toEqual({
+        code,
+        message,
+        ...(status === 422 ? { fields: { _: message } } : {}),
+      })
+      const page = await ctx.app.request(path, form({ ...body, next }, { cookie: rep.cookie }))
+      expect(page.status, path).toBe(303)
+      const back = new URL(page.headers.get('location')!, ORIGIN)
+      expect(back.pathname, path).toBe(next)
+      expect(back.searchParams.get('error'), path).toBe(message)
+    }
+    // Without `next`, a plain form goes back to the pipeline; a bare POST is still an API call.
+    const bare = form({ stage: 'negotiation' }, { cookie: rep.cookie })
+    const page = await ctx.app.request('/api/deals/not-a-uuid/stage', bare)
+    expect(page.headers.get('location')).toBe('/app/pipeline?error=Unknown+deal.')
+    const api = await ctx.app.request('/api/deals/not-a-uuid/claim', {
+      method: 'POST',
+      headers: { cookie: rep.cookie, origin: ORIGIN },
+    })
+    expect(api.status).toBe(422)
+    expect(await snapshot(deal.id)).toEqual(before)
+  })
 })
 
 describe('the lists’ query parameters', () => {
