@@ -148,9 +148,9 @@ export async function reassignOpenDeals(
       code: 'same_owner',
       message: 'Choose someone else to hand the deals to.',
     }
-  const invalid = await newOwnerProblem(db, toId)
-  if (invalid) return invalid
   return db.transaction(async (tx) => {
+    const invalid = await newOwnerProblem(tx, toId)
+    if (invalid) return invalid
     const locked = await lockDeals(
       tx,
       dealIds

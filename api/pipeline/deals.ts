@@ -317,10 +317,13 @@ export async function claimLocked(
 /** Why `ownerId` cannot own deals (unknown, disabled or an SDR), or null; null owner: none. */
 export async function newOwnerProblem(db: Db, ownerId: string | null): Promise<DealFailure | null> {
   if (!ownerId) return null
+  // Held (in the caller's transaction) until the deal is theirs: an account being disabled
+  // meanwhile waits, and is then not left owning a deal it was handed while it went.
   const [owner] = await db
     .select({ role: users.role, disabledAt: users.disabledAt })
     .from(users)
     .where(eq(users.id, ownerId))
+    .for('share')
   if (!owner || owner.disabledAt || owner.role === 'sdr')
     return failure(422, 'invalid_owner', 'Choose an active rep or admin as the owner.')
   return null
@@ -368,9 +371,9 @@ export async function assignDeal(
 ): Promise<DealResult<{ deal: Deal }>> {
   if (!can(actor, 'deals:edit_any'))
     return failure(403, 'forbidden', 'Only admins can reassign deals.')
-  const invalid = await newOwnerProblem(db, ownerId)
-  if (invalid) return invalid
   return db.transaction(async (tx) => {
+    const invalid = await newOwnerProblem(tx, ownerId)
+    if (invalid) return invalid
     const [deal] = await tx.select().from(deals).where(eq(deals.id, dealId)).for('update')
     if (!deal) return NOT_FOUND
     const problem = assignProblem(deal, ownerId)
