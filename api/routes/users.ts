@@ -152,7 +152,14 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
     return refuse(
       c,
       PAGE,
-      { status: 409, code: 'own_account', message: 'You cannot disable your own account.' },
+      {
+        status: 409,
+        code: 'own_account',
+        // Signed in, your account is enabled: only disabling it could change anything.
+        message: disabled
+          ? 'You cannot disable your own account.'
+          : 'Your own account is enabled: another admin enables or disables it.',
+      },
       BODYLESS,
     )
   const changed = await setUserDisabled(c.var.db, id, disabled, c.var.deps.now())

@@ -478,7 +478,9 @@ describe('/api/users (admin only)', () => {
           {},
           409,
           'own_account',
-          'You cannot disable your own account.',
+          act === 'disable'
+            ? 'You cannot disable your own account.'
+            : 'Your own account is enabled: another admin enables or disables it.',
         ],
         [`/api/users/${unknown}/${act}`, {}, 404, 'not_found', 'Unknown user.'],
       ]),
