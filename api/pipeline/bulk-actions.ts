@@ -7,6 +7,7 @@ import {
   assignProblem,
   claimLocked,
   claimProblem,
+  failure,
   newOwnerProblem,
   NOT_FOUND,
   type Actor,
@@ -101,10 +102,10 @@ export async function claimDeals(
     )
     const refused = ids.flatMap((id) => {
       const deal = locked.get(id)
-      const failure = deal
+      const problem = deal
         ? claimProblem(deal, userId, deal.ownerId ? (names.get(deal.ownerId) ?? null) : null)
         : NOT_FOUND
-      return failure ? [{ id, title: deal?.title ?? null, failure }] : []
+      return problem ? [{ id, title: deal?.title ?? null, failure: problem }] : []
     })
     if (refused.length > 0) return batchFailure('Nothing was taken over.', refused)
     const outcomes: BulkOutcome[] = []
@@ -135,19 +136,9 @@ export async function reassignOpenDeals(
   dealIds?: readonly string[],
 ): Promise<ReassignResult | DealFailure> {
   if (!can(actor, 'deals:edit_any'))
-    return {
-      ok: false,
-      status: 403,
-      code: 'forbidden',
-      message: 'Only admins can reassign deals.',
-    }
+    return failure(403, 'forbidden', 'Only admins can reassign deals.')
   if (fromId === toId)
-    return {
-      ok: false,
-      status: 422,
-      code: 'same_owner',
-      message: 'Choose someone else to hand the deals to.',
-    }
+    return failure(422, 'same_owner', 'Choose someone else to hand the deals to.')
   return db.transaction(async (tx) => {
     const invalid = await newOwnerProblem(tx, toId)
     if (invalid) return invalid
@@ -160,29 +151,21 @@ export async function reassignOpenDeals(
     const ids = dealIds ? [...new Set(dealIds)] : [...locked.keys()]
     const refused = ids.flatMap((id) => {
       const deal = locked.get(id)
-      const failure = !deal
-        ? NOT_FOUND
-        : deal.ownerId !== fromId
-          ? ({
-              ok: false,
-              status: 409,
-              code: 'owner_changed',
-              message: 'This deal changed hands meanwhile.',
-            } as const)
-          : stageOf(deal.stage).closed
-            ? ({
-                ok: false,
-                status: 409,
-                code: 'closed',
-                message: 'This deal was closed meanwhile.',
-              } as const)
-            : assignProblem(deal, toId)
-      return failure ? [{ id, title: deal?.title ?? null, failure }] : []
+      const problem = deal ? handoverProblem(deal, fromId, toId) : NOT_FOUND
+      return problem ? [{ id, title: deal?.title ?? null, failure: problem }] : []
     })
     if (refused.length > 0) return batchFailure('Nothing was handed over.', refused)
     for (const id of ids) await assignLocked(tx, locked.get(id)!, actor, toId, now)
     return { ok: true, moved: ids.length, outcomes: ids.map((id) => ({ id, ok: true })) }
   })
+}
+
+/** Why this deal, locked, cannot go from `fromId` to `toId` in a handover, or null. */
+function handoverProblem(deal: Deal, fromId: string, toId: string): DealFailure | null {
+  if (deal.ownerId !== fromId)
+    return failure(409, 'owner_changed', 'This deal changed hands meanwhile.')
+  if (stageOf(deal.stage).closed) return failure(409, 'closed', 'This deal was closed meanwhile.')
+  return assignProblem(deal, toId)
 }
 
 /** Open deals per owner, for the users page ("12 open deals"). */

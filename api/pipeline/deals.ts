@@ -52,7 +52,11 @@ export type DealFailure = {
 }
 export type DealResult<T> = ({ ok: true } & T) | DealFailure
 
-const failure = (status: DealFailure['status'], code: string, message: string): DealFailure => ({
+export const failure = (
+  status: DealFailure['status'],
+  code: string,
+  message: string,
+): DealFailure => ({
   ok: false,
   status,
   code,

@@ -389,9 +389,9 @@ export const dealRoutes = new Hono<AppEnv>()
     const stage = stageOf(input.stage)
     const from = stageOf(result.from)
     // A page without JavaScript asked nothing first: say plainly when a move went backwards.
-    const notice = stage.closed
-      ? `Moved to ${stage.name} (${stage.probability}%).`
-      : isReopening(result.from, input.stage)
+    // (A closed stage is never back: won and lost come after every open one.)
+    const notice =
+      isReopening(result.from, input.stage) && !stage.closed
         ? `Reopened at ${stage.name} (${stage.probability}%).`
         : stagesBack(result.from, input.stage) > 0
           ? `Moved back from ${from.name} (${from.probability}%) to ${stage.name} (${stage.probability}%).`
