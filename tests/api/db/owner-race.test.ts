@@ -59,6 +59,13 @@ vi.resetModules()
 const { acquireOwnership, DataDirInUseError, lockPathFor } =
   await import('../../../api/db/owner.ts')
 
+/** Takes the directory: its ownership, or why not. */
+const take = (dataDir: string) =>
+  acquireOwnership(dataDir).then(
+    (o) => ({ ok: true as const, o }),
+    (err: unknown) => ({ ok: false as const, err }),
+  )
+
 const dir = await mkdtemp(join(tmpdir(), 'frontdoor-owner-race-'))
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
@@ -68,15 +75,9 @@ describe('the lock on an embedded data directory', () => {
     let release!: () => void
     gate = new Promise<void>((resolve) => (release = resolve))
     const reachedWrite = new Promise<void>((resolve) => (gated = resolve))
-    const first = acquireOwnership(dataDir).then(
-      (o) => ({ ok: true as const, o }),
-      (err: unknown) => ({ ok: false as const, err }),
-    )
+    const first = take(dataDir)
     await reachedWrite
-    const second = await acquireOwnership(dataDir).then(
-      (o) => ({ ok: true as const, o }),
-      (err: unknown) => ({ ok: false as const, err }),
-    )
+    const second = await take(dataDir)
     release()
     const results = [await first, second]
     const owners = results.filter((r) => r.ok)
@@ -102,16 +103,10 @@ describe('the lock on an embedded data directory', () => {
     renameGate = new Promise<void>((resolve) => (release = resolve))
     const reachedRename = new Promise<void>((resolve) => (renameGated = resolve))
     // The first judges the lock stale and is held before it moves it aside…
-    const first = acquireOwnership(dataDir).then(
-      (o) => ({ ok: true as const, o }),
-      (err: unknown) => ({ ok: false as const, err }),
-    )
+    const first = take(dataDir)
     await reachedRename
     // …while the second takes the stale lock over and owns the directory.
-    const second = await acquireOwnership(dataDir).then(
-      (o) => ({ ok: true as const, o }),
-      (err: unknown) => ({ ok: false as const, err }),
-    )
+    const second = await take(dataDir)
     expect(second.ok).toBe(true)
     release()
     const results = [await first, second]
