@@ -47,8 +47,12 @@ export async function loadPipelineSettings(db: Db): Promise<PipelineSettings> {
     .select({ value: settings.value })
     .from(settings)
     .where(eq(settings.key, PIPELINE_SETTINGS_KEY))
+  return settingsOf(row?.value)
+}
+
+function settingsOf(stored: unknown): PipelineSettings {
   const base = defaultPipelineSettings()
-  const parsed = pipelineSettingsSchema.partial().safeParse(row?.value ?? {})
+  const parsed = pipelineSettingsSchema.partial().safeParse(stored ?? {})
   if (!parsed.success) return base
   return {
     staleDays: { ...base.staleDays, ...parsed.data.staleDays },
@@ -73,12 +77,12 @@ export async function savePipelineSettings(
       .insert(settings)
       .values({ key: PIPELINE_SETTINGS_KEY, value: {}, updatedAt: now, updatedBy: userId })
       .onConflictDoNothing()
-    await tx
-      .select({ key: settings.key })
+    const [row] = await tx
+      .select({ value: settings.value })
       .from(settings)
       .where(eq(settings.key, PIPELINE_SETTINGS_KEY))
       .for('update')
-    const current = await loadPipelineSettings(tx)
+    const current = settingsOf(row?.value)
     const staleDays = Object.fromEntries(
       OPEN_STAGES.map((s) => [s, input.staleDays?.[s] ?? current.staleDays[s]]),
     )
@@ -90,6 +94,6 @@ export async function savePipelineSettings(
       .update(settings)
       .set({ value, updatedAt: now, updatedBy: userId })
       .where(eq(settings.key, PIPELINE_SETTINGS_KEY))
-    return loadPipelineSettings(tx)
+    return settingsOf(value)
   })
 }
