@@ -23,6 +23,7 @@ import type { Deps } from '../deps.ts'
 import { countDeals } from '../pipeline/deals.ts'
 import { newId } from '../ids.ts'
 import { newTrackingToken } from '../tracking/token.ts'
+import { judgeClick, type ClickFacts } from '../tracking/verdicts.ts'
 import { hashPassword } from '../accounts/passwords.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import type { Role } from '../accounts/users.ts'
@@ -344,6 +345,70 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     return row
   }
 
+  // Most business mailboxes sit behind a mail-security gateway that opens every link of a
+  // message seconds after delivery (Microsoft 365's Safe Links here). Those clicks are judged by
+  // the verdict rules themselves, as the verdict job judges real ones: bots, so they qualify
+  // nobody, and the campaign's results show them apart from the people. Their own generator, so
+  // the rest of the demo stays what it was.
+  const scan = random(20261206)
+  const scannerSweep = (
+    recipientId: string,
+    sentAt: Date,
+    listedAt: Date,
+    tokens: ReadonlyMap<string, string>,
+  ) => {
+    if (scan.next() >= 0.7) return
+    const ip = `40.92.${scan.int(0, 255)}.${scan.int(1, 254)}`
+    let at = sentAt.getTime() + scan.int(2, 9) * 1000
+    const sweep: ClickFacts[] = CAMPAIGN_LINKS.map((url, i) => {
+      let token = tokens.get(url)
+      if (!token) {
+        token = newTrackingToken()
+        rows.links.push({
+          token,
+          recipientId,
+          campaignId,
+          url,
+          position: i + 1,
+          createdAt: listedAt,
+        })
+      }
+      at += scan.int(150, 700)
+      return {
+        id: newId(at),
+        token,
+        recipientId,
+        method: 'GET',
+        ip,
+        userAgent: SCANNER_USER_AGENT,
+        headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+        at: new Date(at),
+      }
+    })
+    for (const click of sweep) {
+      const judged = judgeClick(
+        click,
+        { sentAt, messageClicks: sweep, campaignClicks: [] },
+        new Date(click.at.getTime() + DAY),
+      )
+      rows.clicks.push({
+        id: click.id,
+        token: click.token,
+        recipientId,
+        campaignId,
+        method: click.method,
+        ip: click.ip,
+        userAgent: click.userAgent,
+        headers: click.headers,
+        verdict: judged.verdict,
+        reasons: judged.reasons,
+        rulesVersion: judged.rulesVersion,
+        processedAt: new Date(click.at.getTime() + 60_000),
+        createdAt: click.at,
+      })
+    }
+  }
+
   const DEALS = 220
   for (let i = 0; i < DEALS; i++) {
     const company = companyFor(i)
@@ -417,6 +482,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
         madeTargetAt: createdAt,
         createdAt,
       })
+      scannerSweep(recipientId, deliveredAt, listedAt, new Map([[url, token]]))
       rows.emails.push(
         sentEmail(
           contact.email,
@@ -719,6 +785,7 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       sentAt: listedAt,
       createdAt: listedAt,
     })
+    scannerSweep(recipientId, listedAt, listedAt, new Map())
     rows.emails.push(
       sentEmail(
         contact.email,
@@ -836,6 +903,10 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     deals: rows.deals.length,
   }
 }
+
+/** A scanner posing as a browser: a browser's user agent, no Accept-Language. */
+const SCANNER_USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
 /** "clicked 3 h after delivery", "clicked 2 days after delivery": what a rep reads. */
 export function afterDelivery(ms: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eq } from 'drizzle-orm'
+import { eq, ne } from 'drizzle-orm'
 import {
   campaignRecipients,
   campaigns,
@@ -69,6 +69,7 @@ describe('the demo data', () => {
       })
       .from(clickEvents)
       .innerJoin(campaignRecipients, eq(campaignRecipients.id, clickEvents.recipientId))
+      .where(eq(clickEvents.verdict, 'human'))
     expect(clicks.length).toBeGreaterThan(0)
     for (const c of clicks) {
       const said = (c.reasons as string[]).find((r) => r.includes('after delivery'))!
@@ -81,6 +82,43 @@ describe('the demo data', () => {
       .where(eq(dealEvents.type, 'evidence'))
     const clickEvidence = evidence.filter((e) => (e.data as { kind?: string }).kind === 'click')
     expect(clickEvidence.length).toBe(clicks.length)
+  })
+
+  it('shows mail scanners beside the people: sweeps judged bot by the verdict rules, qualifying nobody', async () => {
+    const scanned = await db
+      .select({
+        recipientId: clickEvents.recipientId,
+        token: clickEvents.token,
+        verdict: clickEvents.verdict,
+        reasons: clickEvents.reasons,
+        madeTargetAt: clickEvents.madeTargetAt,
+        at: clickEvents.createdAt,
+        sentAt: campaignRecipients.sentAt,
+      })
+      .from(clickEvents)
+      .innerJoin(campaignRecipients, eq(campaignRecipients.id, clickEvents.recipientId))
+      .where(ne(clickEvents.verdict, 'human'))
+    const recipients = await db.$count(campaignRecipients)
+    // Most messages, not all: a share of the mailboxes has no gateway that opens links.
+    const swept = new Set(scanned.map((c) => c.recipientId))
+    expect(swept.size).toBeGreaterThan(recipients / 2)
+    expect(swept.size).toBeLessThan(recipients)
+    for (const c of scanned) {
+      expect(c.verdict).toBe('bot')
+      expect(c.madeTargetAt).toBeNull()
+      const codes = (c.reasons as { code: string }[]).map((r) => r.code)
+      expect(codes).toEqual(expect.arrayContaining(['security_network', 'link_sweep']))
+      // Seconds after delivery, every link of the message.
+      expect(c.at.getTime() - c.sentAt!.getTime()).toBeLessThan(15_000)
+    }
+    for (const recipientId of swept)
+      expect(
+        new Set(scanned.filter((c) => c.recipientId === recipientId).map((c) => c.token)).size,
+      ).toBe(3)
+    // Each token is one recipient × link: a swept link the person clicked too shares its token.
+    const links = await db.select({ token: trackedLinks.token }).from(trackedLinks)
+    expect(new Set(links.map((l) => l.token)).size).toBe(links.length)
+    for (const c of scanned) expect(links.some((l) => l.token === c.token)).toBe(true)
   })
 
   it('gives the demo campaign a real message whose merge fields work, its links numbered as in it', async () => {
