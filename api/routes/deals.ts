@@ -56,9 +56,10 @@ import { companyFields, optionalText, personFields } from './person-fields.ts'
 
 export const MAX_AMOUNT_CENTS = 100_000_000_000 // 1 billion in the currency's units
 
-const id = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown deal.')
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const id = z.string().regex(UUID, 'Unknown deal.')
+/** A stakeholder's row id; a malformed one is refused as removeStakeholder refuses an unknown one. */
+const sid = z.string().regex(UUID, 'That person is not on this deal.')
 const next = z.string().max(2048).optional()
 const stageKey = z.enum(STAGE_KEYS, { message: `Stage must be one of ${STAGE_KEYS.join(', ')}.` })
 const calendarDate = z
@@ -513,7 +514,13 @@ const BODYLESS = { bodyless: 'json' } as const
  * form goes back to the page it came from.
  */
 function dealIdOf(c: Context<SignedInEnv>, param: 'id' | 'sid' = 'id', options?: RefuseOptions) {
-  return readParam(c, id, param, async () => backTo((await bodylessForm(c)).next), options)
+  return readParam(
+    c,
+    param === 'sid' ? sid : id,
+    param,
+    async () => backTo((await bodylessForm(c)).next),
+    options,
+  )
 }
 
 /** The `next` field of a bodyless action's form, when a page's button sent one. */
@@ -646,7 +653,7 @@ const reassignSchema = z.strictObject({
   next,
 })
 const dealId = z.object({ id })
-const stakeholderIds = z.object({ id, sid: id })
+const stakeholderIds = z.object({ id, sid })
 /** What a page's button posts to a bodyless action: where to go back to. */
 const nextForm = z.object({ next })
 const NOT_YOURS = 'This deal belongs to another rep, or must be taken over first.'

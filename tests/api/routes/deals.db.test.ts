@@ -399,7 +399,14 @@ describe('bad input changes nothing', () => {
       malformed('/api/deals/not-a-uuid', { title: 'Renamed' }),
       malformed('/api/deals/not-a-uuid/claim', {}),
       malformed(`/api/deals/not-a-uuid/stakeholders/${unknown}/delete`, {}),
-      malformed(`/api/deals/${deal.id}/stakeholders/not-a-uuid/delete`, {}),
+      // A malformed stakeholder id reads as an unknown one does, not as an unknown deal.
+      [
+        `/api/deals/${deal.id}/stakeholders/not-a-uuid/delete`,
+        {},
+        422,
+        'invalid_input',
+        'That person is not on this deal.',
+      ],
       [
         `/api/deals/${unknown}/stage`,
         { stage: 'negotiation' },
