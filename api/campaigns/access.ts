@@ -4,13 +4,14 @@ import { CAMPAIGN_STATUSES } from '../db/schema.ts'
 // Who may do what to which campaign, and in which status: the one rule routes and pages ask.
 // Everyone signed in may read (reps see what the SDRs run). Admins act on every campaign; an
 // SDR acts on the campaigns that credit them; reps never act. Templates and recipients change
-// only before sending starts, so everybody previewed what goes out.
+// only before sending starts, so everybody previewed what goes out. Whoever may run a campaign
+// may send themselves a test of it.
 
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number]
 export { CAMPAIGN_STATUSES }
 
 export type CampaignAction =
-  'read' | 'edit' | 'import' | 'ready' | 'start' | 'pause' | 'resume' | 'complete'
+  'read' | 'edit' | 'import' | 'ready' | 'start' | 'pause' | 'resume' | 'complete' | 'test'
 
 export interface CampaignActor {
   id: string
@@ -30,6 +31,8 @@ const STATUS_RULES: Record<
   pause: { from: ['sending'], to: 'paused' },
   resume: { from: ['paused'], to: 'sending' },
   complete: { from: ['sending', 'paused'], to: 'completed' },
+  // A test message to oneself, in any state: what went out can still be looked at.
+  test: { from: CAMPAIGN_STATUSES },
 }
 
 export type CampaignDecision =
@@ -44,6 +47,7 @@ const ACTION_NAMES: Record<Exclude<CampaignAction, 'read'>, string> = {
   pause: 'paused',
   resume: 'resumed',
   complete: 'stopped',
+  test: 'tested',
 }
 
 export function campaignDecision(

@@ -8,7 +8,9 @@ import {
 import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, type campaigns } from '../db/schema.ts'
 import type { Env } from '../env.ts'
+import { formatAddress } from '../email-headers.ts'
 import { marketingProblems } from '../email/marketing.ts'
+import { enqueueEmail } from '../email/outbox.ts'
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
 import { normalizeDestination, trackedUrl } from '../tracking/links.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
@@ -169,4 +171,74 @@ export async function previewMessages(
     return { ...base, subject: rendered.subject, text: rendered.text, links, problem: null }
   })
   return { messages, total: total?.n ?? 0 }
+}
+
+export type TestSendResult =
+  | { ok: true; to: string; outboxId: string | null; line: number | null }
+  | { ok: false; status: 409 | 422; code: string; message: string }
+
+/**
+ * Sends the person asking the first recipient's message (file order) as it will go out, to read
+ * it in a real mail client before starting: the campaign's sender, its subject marked "[Test]",
+ * its links straight to their destinations (a test's clicks are nobody's, so none is tracked),
+ * its unsubscribe link a placeholder. To the asker's own address only, through the outbox like
+ * every email.
+ */
+export async function sendTestMessage(
+  db: Db,
+  env: Env,
+  campaign: Campaign,
+  to: { email: string; name: string },
+  now: Date,
+): Promise<TestSendResult> {
+  const sender = await loadSenderSettings(db, env)
+  const refused = (status: 409 | 422, code: string, message: string): TestSendResult => ({
+    ok: false,
+    status,
+    code,
+    message,
+  })
+  const blocked = marketingProblems(sender)[0]
+  if (blocked) return refused(409, 'cannot_send', blocked)
+  const senderCheck = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
+  if (!senderCheck.ok) return refused(409, 'cannot_send', senderCheck.message)
+  const [row] = await db
+    .select({
+      email: campaignRecipients.email,
+      fields: campaignRecipients.fields,
+      line: campaignRecipients.line,
+    })
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaign.id))
+    .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
+    .limit(1)
+  if (!row)
+    return refused(
+      409,
+      'no_recipients',
+      'Import recipients first: a test is the first recipient’s message.',
+    )
+  const recipient = outreachRecipient(row)
+  const report = checkMergeFields(templateOf(campaign), [recipient])
+  const problem =
+    report.syntaxErrors[0] ?? report.unknownFields[0] ?? report.missingValues[0] ?? null
+  if (problem) return refused(422, 'merge_fields', problem.message)
+  const rendered = renderOutreach(templateOf(campaign), recipient, {
+    brand: brandOf(sender),
+    unsubscribeUrl: `${env.APP_ORIGIN}/u/${'x'.repeat(26)}`,
+    rewriteLink: (url) => normalizeDestination(url),
+  })
+  const outboxId = await enqueueEmail(db, {
+    category: 'transactional',
+    to: formatAddress(to.name, to.email),
+    recipient: to.email,
+    subject: `[Test] ${rendered.subject}`,
+    html: rendered.html,
+    text: rendered.text,
+    from: { name: campaign.senderName, address: campaign.senderEmail },
+    ...(campaign.replyTo ? { replyTo: { address: campaign.replyTo } } : {}),
+    template: 'outreach-test',
+    now,
+  })
+  return { ok: true, to: to.email, outboxId, line: row.line }
 }

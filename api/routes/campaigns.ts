@@ -20,7 +20,14 @@ import {
   listImports,
   storeImport,
 } from '../campaigns/imports.ts'
-import { mergeReport, previewMessages, startProblems } from '../campaigns/preview.ts'
+import {
+  mergeReport,
+  previewMessages,
+  sendTestMessage,
+  startProblems,
+} from '../campaigns/preview.ts'
+import { hitRateLimit, type Limit } from '../rate-limits.ts'
+import { campaignDecision } from '../campaigns/access.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
@@ -133,6 +140,9 @@ const NOTICES: Record<(typeof ACTIONS)[number], string> = {
 }
 
 type C = Context<SignedInEnv>
+
+/** Test messages a person may send themselves (to their own address only). */
+const TEST_LIMIT: Limit = { limit: 10, windowMs: 60 * 60_000 }
 
 const TOO_LARGE = `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`
 
@@ -296,6 +306,40 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     })
   })
 
+  .post('/:id/test', requirePermission('campaigns:write'), async (c) => {
+    const campaign = await readable(c)
+    const back = `${pageOf(campaign.id)}/preview`
+    const decision = campaignDecision(c.var.user, campaign, 'test')
+    if (!decision.ok) return refuse(c, back, decision)
+    const now = c.var.deps.now()
+    const limit = await hitRateLimit(c.var.db, `campaign-test:${c.var.user.id}`, TEST_LIMIT, now)
+    if (!limit.allowed) {
+      c.header('Retry-After', String(limit.retryAfterSeconds))
+      return refuse(c, back, {
+        status: 429,
+        code: 'rate_limited',
+        message: `At most ${TEST_LIMIT.limit} test messages an hour: try again later.`,
+      })
+    }
+    const user = c.var.user
+    const result = await sendTestMessage(
+      c.var.db,
+      c.var.deps.env,
+      campaign,
+      { email: user.email, name: user.name },
+      now,
+    )
+    if (!result.ok) return refusal(c, back, result)
+    return respond(
+      c,
+      back,
+      {
+        notice: `Test sent to ${result.to}: the first recipient’s message, its links straight to their pages (not tracked), its unsubscribe link a placeholder.`,
+      },
+      () => c.json({ to: result.to, outboxId: result.outboxId }, 202),
+    )
+  })
+
   .post(
     '/:id/:action{ready|start|pause|resume|complete}',
     requirePermission('campaigns:write'),
@@ -410,6 +454,22 @@ export const operations: Operation<Permission>[] = [
     auth: 'campaigns:read',
     params: importIds,
     ok: [200, 'text/csv, as an attachment.'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}/test',
+    summary:
+      'Send yourself the first recipient’s message as it will go out (subject marked [Test], links not tracked), through the outbox.',
+    auth: write,
+    params: campaignId,
+    ok: [202, '{ to, outboxId }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      403: 'Not your campaign.',
+      409: 'Outreach cannot be sent (`cannot_send`: no postal address, a sender off the verified domain) or no recipients yet (`no_recipients`).',
+      422: 'The first recipient’s message cannot be merged (`merge_fields`).',
+      429: 'Too many test messages this hour; see Retry-After.',
+    },
   },
   {
     method: 'post',

@@ -57,6 +57,18 @@ describe('campaignDecision', () => {
       status: 409,
     })
   })
+
+  it('lets whoever runs a campaign send themselves a test in any state, and nobody else', () => {
+    for (const status of ['draft', 'ready', 'sending', 'paused', 'completed'] as const) {
+      expect(campaignDecision(sdr, { ownerId: 's', status }, 'test')).toEqual({
+        ok: true,
+        to: null,
+      })
+      expect(campaignDecision(admin, { ownerId: 's', status }, 'test').ok).toBe(true)
+    }
+    expect(campaignDecision(otherSdr, mine, 'test')).toMatchObject({ ok: false, status: 403 })
+    expect(campaignDecision(rep, mine, 'test')).toMatchObject({ ok: false, status: 403 })
+  })
 })
 
 describe('mayCreateFor', () => {

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
-import { campaigns, outbox } from '../../../api/db/schema.ts'
+import { campaigns, outbox, trackedLinks } from '../../../api/db/schema.ts'
 import { enqueueEmail } from '../../../api/email/outbox.ts'
 import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, campaignInput, csv, makeCampaign } from './fixtures.ts'
@@ -118,6 +118,12 @@ const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, n
     (id) => ({ method: 'POST', path: `/api/campaigns/${id}/complete` }),
     { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
   ],
+  [
+    'POST a test message',
+    'sending',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/test` }),
+    { anonymous: 401, rep: 403, owner: 202, 'other sdr': 403, admin: 202 },
+  ],
 ]
 
 describe('who may use the campaign routes', () => {
@@ -155,6 +161,88 @@ describe('who may use the campaign routes', () => {
       json(campaignInput({ ownerId: people['other sdr'].user.id }), { cookie: owner.cookie }),
     )
     expect(sdrForOther.status).toBe(403)
+  })
+})
+
+describe('a test message', () => {
+  const sendTest = (id: string, cookie: string, headers: Record<string, string> = {}) =>
+    ctx.app.request(`/api/campaigns/${id}/test`, {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, ...headers },
+    })
+  const testsTo = (email: string) =>
+    db
+      .select()
+      .from(outbox)
+      .where(
+        sql`${outbox.recipient} = ${email} and ${outbox.payload}->>'template' = 'outreach-test'`,
+      )
+
+  it('sends the asker the first recipient’s message from the campaign’s sender, its links not tracked', async () => {
+    const id = await campaignIn('draft')
+    const before = await db.$count(trackedLinks)
+    const res = await sendTest(id, owner.cookie, { accept: 'application/json' })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toMatchObject({ to: owner.user.email })
+    const [mail] = await testsTo(owner.user.email)
+    const payload = mail!.payload as { subject: string; text: string; from: { address: string } }
+    expect(mail!.category).toBe('transactional')
+    expect(payload.subject).toBe('[Test] Quick question, Ana')
+    expect(payload.from.address).toBe('taylor@frontdoor.example')
+    expect(payload.text).toContain('Hi Ana,')
+    // The destination itself, not a /r/ link: a test's clicks are nobody's.
+    expect(payload.text).toContain('https://frontdoor.example/whitepapers/benchmark')
+    expect(payload.text).not.toContain('/r/')
+    expect(await db.$count(trackedLinks)).toBe(before)
+    // Nothing of the campaign changed: no recipient was queued or marked.
+    const [campaign] = await db.select().from(campaigns).where(eq(campaigns.id, id))
+    expect(campaign!.status).toBe('draft')
+  })
+
+  it('goes back to the preview with a notice for a plain form, and refuses what cannot be sent', async () => {
+    const id = await campaignIn('draft')
+    const sent = (await testsTo(people.admin.user.email)).length
+    const page = await sendTest(id, people.admin.cookie, {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
+    expect(page.status).toBe(303)
+    const back = new URL(page.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(`/app/campaigns/${id}/preview`)
+    expect(back.searchParams.get('notice')).toContain(people.admin.user.email)
+    expect(await testsTo(people.admin.user.email)).toHaveLength(sent + 1)
+
+    // No recipients yet: nothing to show.
+    const empty = await makeCampaign(ctx, owner.user)
+    const none = await sendTest(empty.id, owner.cookie, { accept: 'application/json' })
+    expect(none.status).toBe(409)
+    expect((await none.json()).error.code).toBe('no_recipients')
+    // A merge field the first recipient lacks: the reason, and no mail.
+    const unmergeable = await campaignIn('draft')
+    await db
+      .update(campaigns)
+      .set({ subjectTemplate: 'Hi {{title}}' })
+      .where(eq(campaigns.id, unmergeable))
+    const count = (await testsTo(owner.user.email)).length
+    const merge = await sendTest(unmergeable, owner.cookie, { accept: 'application/json' })
+    expect(merge.status).toBe(422)
+    expect((await merge.json()).error).toMatchObject({
+      code: 'merge_fields',
+      message: expect.stringContaining('title'),
+    })
+    expect(await testsTo(owner.user.email)).toHaveLength(count)
+  })
+
+  it('allows ten an hour per person, then answers 429 with Retry-After', async () => {
+    const sdr = await signedInAs(ctx, 'sdr')
+    const c = await makeCampaign(ctx, sdr.user)
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(prospects, sdr.cookie))
+    await runImports()
+    for (let i = 0; i < 10; i++)
+      expect((await sendTest(c.id, sdr.cookie, { accept: 'application/json' })).status).toBe(202)
+    const over = await sendTest(c.id, sdr.cookie, { accept: 'application/json' })
+    expect(over.status).toBe(429)
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(await testsTo(sdr.user.email)).toHaveLength(10)
   })
 })
 
