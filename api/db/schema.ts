@@ -324,6 +324,9 @@ export const deals = pgTable(
     uniqueIndex('deals_one_open_per_contact')
       .on(t.contactId)
       .where(sql`${t.stage} not in ('won', 'lost')`),
+    // A contact's deals, newest first: the campaign page's recipients (open, else the latest)
+    // and the contact page. The unique index above holds open deals only.
+    index('deals_contact_idx').on(t.contactId, t.createdAt),
     index('deals_queue_idx').on(t.stage, t.ownerId, t.createdAt),
     index('deals_owner_stage_idx').on(t.ownerId, t.stage, t.stageEnteredAt),
     index('deals_close_idx').on(t.expectedCloseDate),
