@@ -41,7 +41,11 @@ export interface CampaignResults {
   links: LinkResult[]
 }
 
-const HUMAN = sql.raw(`verdict in ('human', 'human_confirmed')`)
+/**
+ * A click a person made, as a condition on click_events (verdicts.ts isHumanVerdict): what the
+ * results and each recipient's line on the campaign page count as human.
+ */
+export const HUMAN = sql.raw(`verdict in ('human', 'human_confirmed')`)
 const BOT = sql.raw(`verdict in ('bot', 'likely_bot')`)
 
 type Rows<T> = { rows: T[] }

@@ -1,0 +1,158 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { rowsOf } from '../db/raw-sql.ts'
+import { campaignRecipients, companies, contacts, deals } from '../db/schema.ts'
+import { readableDeals, type Actor } from '../pipeline/deals.ts'
+import { stageOf, type StageKey } from '../pipeline/stages.ts'
+import { HUMAN } from '../tracking/results.ts'
+
+// Who a campaign was sent to, a page at a time: each recipient's outcome, clicks and deal, for
+// the campaign page. One statement for the page (its clicks on click_events_recipient_idx, its
+// deal on deals_contact_idx, each a lateral join), and the count for the same filter.
+
+export const RECIPIENT_STATUSES = campaignRecipients.status.enumValues
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number]
+
+/** What the campaign page calls each outcome. */
+export const RECIPIENT_STATUS_LABELS: Record<RecipientStatus, string> = {
+  pending: 'Waiting',
+  queued: 'Queued',
+  sent: 'Sent',
+  bounced: 'Bounced',
+  suppressed: 'Suppressed',
+  failed: 'Failed',
+  skipped: 'Skipped (in pipeline)',
+}
+
+export const RECIPIENTS_PAGE_SIZE = 50
+
+export function isRecipientStatus(value: unknown): value is RecipientStatus {
+  return RECIPIENT_STATUSES.includes(value as RecipientStatus)
+}
+
+export interface RecipientRow {
+  id: string
+  /** The row's line in its CSV file (null for rows not imported from a file). */
+  line: number | null
+  contactId: string
+  /** As typed in the file, else as the contact has it. */
+  email: string
+  /** The contact's, else the file's. */
+  name: string | null
+  company: string | null
+  status: RecipientStatus
+  /** The send slot the scheduler gave it (queued and later). */
+  scheduledAt: Date | null
+  /** When the transport accepted it. */
+  sentAt: Date | null
+  /** Its clicks: all of them, and those judged a person's (as the campaign's results count). */
+  clicks: { raw: number; human: number }
+  /** The contact's open deal, else their most recent one, among those the viewer may read. */
+  deal: { id: string; stage: StageKey; label: string; closed: boolean } | null
+}
+
+export interface RecipientPage {
+  rows: RecipientRow[]
+  /** Recipients matching the filter. */
+  total: number
+  page: number
+  pageCount: number
+}
+
+interface Raw {
+  id: string
+  line: number | null
+  contactId: string
+  email: string
+  name: string | null
+  company: string | null
+  status: RecipientStatus
+  scheduledAt: Date | string | null
+  sentAt: Date | string | null
+  raw: number
+  human: number
+  dealId: string | null
+  dealStage: StageKey | null
+}
+
+const dateOf = (v: Date | string | null) => (v === null ? null : new Date(v))
+
+/** A page of a campaign's recipients in file order (line, then id), with how many match. */
+export async function listRecipients(
+  db: Db,
+  campaignId: string,
+  options: {
+    viewer: Actor
+    status?: RecipientStatus | undefined
+    page?: number
+    pageSize?: number
+  },
+): Promise<RecipientPage> {
+  const pageSize = options.pageSize ?? RECIPIENTS_PAGE_SIZE
+  const page = Math.max(1, options.page ?? 1)
+  // campaign_recipients_status_idx (campaign_id, status, line) answers the filtered page and count.
+  const where = options.status
+    ? sql`r.campaign_id = ${campaignId} and r.status = ${options.status}`
+    : sql`r.campaign_id = ${campaignId}`
+  const scope = readableDeals(options.viewer)
+  const [rows, counted] = await Promise.all([
+    db.execute(sql`
+      select r.id, r.line, r.contact_id as "contactId",
+        coalesce(r.fields->>'emailDisplay', c.email_display, r.email) as email,
+        coalesce(
+          nullif(concat_ws(' ', c.first_name, c.last_name), ''),
+          nullif(concat_ws(' ', r.fields->>'firstName', r.fields->>'lastName'), '')
+        ) as name,
+        coalesce(c.company_name, co.name, r.fields->>'company') as company,
+        r.status, r.scheduled_at as "scheduledAt", r.sent_at as "sentAt",
+        k.raw, k.human, d.id as "dealId", d.stage as "dealStage"
+      from (
+        -- The page first, on the index alone: the joins below then run for its rows only, not
+        -- for every row an offset skips.
+        select * from ${campaignRecipients} r where ${where}
+        order by r.line, r.id
+        limit ${pageSize} offset ${(page - 1) * pageSize}
+      ) r
+      join ${contacts} c on c.id = r.contact_id
+      left join ${companies} co on co.id = c.company_id
+      cross join lateral (
+        select count(*)::int as raw, count(*) filter (where ${HUMAN})::int as human
+        from click_events where recipient_id = r.id
+      ) k
+      left join lateral (
+        select ${deals.id} as id, ${deals.stage} as stage from ${deals}
+        where ${deals.contactId} = r.contact_id${scope ? sql` and ${scope}` : sql``}
+        order by ${deals.stage} not in ('won', 'lost') desc, ${deals.createdAt} desc, ${deals.id} desc
+        limit 1
+      ) d on true
+      order by r.line, r.id`),
+    db.execute(sql`select count(*)::int as n from ${campaignRecipients} r where ${where}`),
+  ])
+  const total = rowsOf<{ n: number }>(counted)[0]!.n
+  return {
+    rows: rowsOf<Raw>(rows).map((r) => ({
+      id: r.id,
+      line: r.line,
+      contactId: r.contactId,
+      email: r.email,
+      name: r.name,
+      company: r.company,
+      status: r.status,
+      scheduledAt: dateOf(r.scheduledAt),
+      sentAt: dateOf(r.sentAt),
+      clicks: { raw: r.raw, human: r.human },
+      deal:
+        r.dealId && r.dealStage
+          ? {
+              id: r.dealId,
+              stage: r.dealStage,
+              label: stageOf(r.dealStage).short,
+              closed: stageOf(r.dealStage).closed,
+            }
+          : null,
+    })),
+    total,
+    page,
+    pageCount: Math.max(1, Math.ceil(total / pageSize)),
+  }
+}
