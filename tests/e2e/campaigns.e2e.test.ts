@@ -63,6 +63,42 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     expect(create!.status()).toBe(403)
   })
 
+  it('lists who the demo campaign went to, with clicks and deals, and filters them without JavaScript', async () => {
+    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
+    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    await page.goto(`${server.url}/app/campaigns`)
+    await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
+    const recipients = page.getByRole('region', { name: 'Recipient list' })
+    await expect(page.getByText('44 recipients.').count()).resolves.toBe(1)
+    await expect(recipients.locator('tbody tr').count()).resolves.toBe(44)
+    // Before, the section said "No imports yet." as if nobody had been sent anything.
+    const imports = page.getByRole('heading', { name: 'Imports' })
+    await expect(imports.count()).resolves.toBe(1)
+    const first = recipients.locator('tbody tr').first()
+    await expect(first.getByText('Sent', { exact: true }).count()).resolves.toBe(1)
+    await expect(first.getByText('1 / 1').count()).resolves.toBe(1)
+    const deal = first.getByRole('link', { name: /'s deal$/ })
+    expect(await deal.getAttribute('href')).toMatch(/^\/app\/deals\/[0-9a-f-]{36}$/)
+
+    // A GET form: the filter and its count land back on the section, the page number reset.
+    await page.getByLabel('Status').selectOption('bounced')
+    await page.getByRole('button', { name: 'Show' }).click()
+    await page.waitForURL(/\?status=bounced#recipients$/)
+    await expect(page.getByText('0 bounced of 44.').count()).resolves.toBe(1)
+    await expect(page.getByRole('region', { name: 'Recipient list' }).count()).resolves.toBe(0)
+    await page.getByLabel('Status').selectOption('sent')
+    await page.getByRole('button', { name: 'Show' }).click()
+    await page.waitForURL(/\?status=sent#recipients$/)
+    await expect(page.getByText('44 sent of 44.').count()).resolves.toBe(1)
+    await expect(recipients.locator('tbody tr').count()).resolves.toBe(44)
+    await screenshot(page, 'campaign-recipients')
+
+    // A rep reads the campaign and its recipients too.
+    const rep = await signIn(REP)
+    await rep.goto(page.url())
+    await expect(rep.getByText('44 sent of 44.').count()).resolves.toBe(1)
+  }, 120_000)
+
   it('creates, imports with errors, previews, starts; the mail arrives and its link lands', async () => {
     const page = await signIn(SDR)
     await page.goto(`${server.url}/app/campaigns`)
