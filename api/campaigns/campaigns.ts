@@ -106,6 +106,36 @@ export async function createCampaign(
   return { ok: true, campaign: campaign! }
 }
 
+/**
+ * A new campaign's form filled from an existing one ("Use as a template"): its message, rate and
+ * window, no recipients. It is credited as the original is when an admin copies it, and to the
+ * SDR copying it otherwise; sent from the original's sender only when that stays the same person
+ * (an SDR reusing a colleague's message sends it as themselves: `own`).
+ */
+const COPY = ' (copy)'
+
+export function copyValues(
+  original: Campaign,
+  actor: CampaignActor,
+  own: { senderName: string; senderEmail: string },
+) {
+  const ownerId = actor.role === 'admin' ? original.ownerId : actor.id
+  const sameSender = ownerId === original.ownerId
+  return {
+    name: `${original.name.slice(0, 200 - COPY.length)}${COPY}`,
+    ...(actor.role === 'admin' && ownerId !== actor.id ? { ownerId } : {}),
+    senderName: sameSender ? original.senderName : own.senderName,
+    senderEmail: sameSender ? original.senderEmail : own.senderEmail,
+    replyTo: sameSender ? original.replyTo : null,
+    subjectTemplate: original.subjectTemplate,
+    bodyTemplate: original.bodyTemplate,
+    ratePerHour: original.ratePerHour,
+    windowStartHour: original.windowStartHour,
+    windowEndHour: original.windowEndHour,
+    timezone: original.timezone,
+  }
+}
+
 export async function updateCampaign(
   db: Db,
   env: Env,

@@ -76,7 +76,13 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await expect(imports.count()).resolves.toBe(1)
     const first = recipients.locator('tbody tr').first()
     await expect(first.getByText('Sent', { exact: true }).count()).resolves.toBe(1)
-    await expect(first.getByText('1 / 1').count()).resolves.toBe(1)
+    // Human / raw per recipient: the 32 people who clicked, and the scanners' sweeps beside them
+    // (rows come in id order, random within the demo: no row in particular is asserted).
+    const clicks = (await recipients.locator('tbody tr td:nth-child(3)').allTextContents()).map(
+      (t) => t.split(' / ').map(Number) as [number, number],
+    )
+    expect(clicks.reduce((sum, [human]) => sum + human, 0)).toBe(32)
+    expect(clicks.some(([human, raw]) => raw > human)).toBe(true)
     const deal = first.getByRole('link', { name: /'s deal$/ })
     expect(await deal.getAttribute('href')).toMatch(/^\/app\/deals\/[0-9a-f-]{36}$/)
 
@@ -229,6 +235,37 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await expect(page.getByRole('heading', { level: 1, name: /completed/ }).count()).resolves.toBe(
       1,
     )
+  }, 120_000)
+
+  it('uses a campaign as a template, without JavaScript: its message and settings, no recipients', async () => {
+    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
+    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    await page.goto(`${server.url}/app/campaigns`)
+    await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
+    const original = page.url()
+    const body = await page.locator('section[aria-label="Settings"] pre').textContent()
+    await page.getByRole('link', { name: 'Use as a template' }).click()
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(
+      'Logistics leaders: stalled pipeline (copy)',
+    )
+    expect(await page.getByLabel('Message (plain text)').inputValue()).toBe(body)
+    expect(await page.getByLabel('Sender address').inputValue()).toBe(SDR)
+    await screenshot(page, 'campaign-template')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
+    expect(page.url()).not.toContain(original)
+    await expect(page.getByText('draft', { exact: true }).count()).resolves.toBe(1)
+    await expect(page.getByText('No imports yet.').count()).resolves.toBe(1)
+    await expect(page.getByRole('region', { name: 'Recipient list' }).count()).resolves.toBe(0)
+
+    // An admin's copy stays credited to the SDR; a rep has no such link.
+    const admin = await signIn(ADMIN)
+    await admin.goto(original)
+    await admin.getByRole('link', { name: 'Use as a template' }).click()
+    expect(await admin.locator('#ownerId option:checked').textContent()).toContain('Taylor Brooks')
+    const rep = await signIn(REP)
+    await rep.goto(original)
+    await expect(rep.getByRole('link', { name: 'Use as a template' }).count()).resolves.toBe(0)
   }, 120_000)
 })
 
