@@ -307,7 +307,13 @@ export const campaignRoutes = new Hono<SignedInEnv>()
   })
 
   .post('/:id/test', requirePermission('campaigns:write'), async (c) => {
-    const campaign = await readable(c)
+    const campaign = await findCampaign(c.var.db, c.req.param('id'))
+    if (!campaign)
+      return refuse(c, '/app/campaigns', {
+        status: 404,
+        code: 'not_found',
+        message: 'There is no such campaign.',
+      })
     const back = `${pageOf(campaign.id)}/preview`
     const decision = campaignDecision(c.var.user, campaign, 'test')
     if (!decision.ok) return refuse(c, back, decision)

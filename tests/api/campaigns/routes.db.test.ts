@@ -211,6 +211,15 @@ describe('a test message', () => {
     expect(back.searchParams.get('notice')).toContain(people.admin.user.email)
     expect(await testsTo(people.admin.user.email)).toHaveLength(sent + 1)
 
+    // An unknown campaign: a plain form goes back to the list, an API client gets a 404.
+    const unknown = '0190a000-0000-7000-8000-000000000000'
+    const gone = await sendTest(unknown, owner.cookie, {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
+    expect(gone.status).toBe(303)
+    expect(gone.headers.get('location')).toMatch(/^\/app\/campaigns\?error=/)
+    expect((await sendTest(unknown, owner.cookie, { accept: 'application/json' })).status).toBe(404)
+
     // No recipients yet: nothing to show.
     const empty = await makeCampaign(ctx, owner.user)
     const none = await sendTest(empty.id, owner.cookie, { accept: 'application/json' })
