@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { rowsOf } from '../db/raw-sql.ts'
 import { csvLine } from '../pipeline/contacts.ts'
+import { HUMAN_VERDICTS } from './verdicts.ts'
 
 /**
  * A campaign's results: what was sent and what the transport did with it, and its clicks split
@@ -41,12 +43,15 @@ export interface CampaignResults {
   links: LinkResult[]
 }
 
+const verdictIn = (verdicts: readonly string[]) =>
+  sql.raw(`verdict in (${verdicts.map((v) => `'${v}'`).join(', ')})`)
 /**
- * A click a person made, as a condition on click_events (verdicts.ts isHumanVerdict): what the
- * results and each recipient's line on the campaign page count as human.
+ * A click a person made, as a condition on click_events' unqualified `verdict` (verdicts.ts
+ * isHumanVerdict): what the results, each recipient's line on the campaign page and an SDR's
+ * day count as human.
  */
-export const HUMAN = sql.raw(`verdict in ('human', 'human_confirmed')`)
-const BOT = sql.raw(`verdict in ('bot', 'likely_bot')`)
+export const HUMAN = verdictIn(HUMAN_VERDICTS)
+const BOT = verdictIn(['bot', 'likely_bot'])
 
 type Rows<T> = { rows: T[] }
 
@@ -98,6 +103,26 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
     targets,
     links: (links as unknown as Rows<LinkResult>).rows,
   }
+}
+
+/** Human clicks per campaign (as `clicks.human` above), one query for them all. */
+export async function humanClicksByCampaign(
+  db: Db,
+  campaignIds: readonly string[],
+): Promise<Map<string, number>> {
+  const result = new Map(campaignIds.map((id) => [id, 0]))
+  if (campaignIds.length === 0) return result
+  const rows = rowsOf<{ campaignId: string; n: number }>(
+    await db.execute(sql`
+      select campaign_id as "campaignId", count(*)::int as n from click_events
+      where campaign_id in (${sql.join(
+        campaignIds.map((id) => sql`${id}`),
+        sql`, `,
+      )}) and ${HUMAN}
+      group by campaign_id`),
+  )
+  for (const row of rows) result.set(row.campaignId, row.n)
+  return result
 }
 
 /** The results as CSV: the campaign's figures, then one row per link. */

@@ -313,7 +313,10 @@ export function judgeClick(click: ClickFacts, context: ClickContext, now: Date):
   }
 }
 
+/** The verdicts that count as a person (for qualification and the campaigns' human clicks). */
+export const HUMAN_VERDICTS = ['human', 'human_confirmed'] as const satisfies readonly Verdict[]
+
 /** Whether a verdict counts as a person (for qualification and the campaign's human clicks). */
 export function isHumanVerdict(verdict: string): boolean {
-  return verdict === 'human' || verdict === 'human_confirmed'
+  return (HUMAN_VERDICTS as readonly string[]).includes(verdict)
 }

@@ -1,0 +1,224 @@
+import { and, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import { rowsOf } from '../db/raw-sql.ts'
+import { campaignImports, campaigns } from '../db/schema.ts'
+import type { StageKey } from '../pipeline/stages.ts'
+import { HUMAN, humanClicksByCampaign } from '../tracking/results.ts'
+import type { CampaignStatus } from './access.ts'
+import { campaignProgress } from './campaigns.ts'
+
+// An SDR's home ("My day" at /app for the role sdr): their outbound week, their campaigns still
+// running or being prepared, and the targets their clicks made, with who took each over. The
+// figures mean what the campaign page's do: sent is what the transport accepted (a recipient's
+// status `sent`, at its `sent_at`), a human click is `isHumanVerdict`, a target is a click that
+// made one (`made_target_at`: not one that only added evidence to a deal already at 10%). Six
+// queries whatever the number of recipients, each on an index of the SDR's own campaigns.
+
+export const SDR_WEEK_DAYS = 7
+const DAY_MS = 86_400_000
+const CAMPAIGN_LIMIT = 10
+const TARGET_LIMIT = 8
+
+export interface SdrWeek {
+  /** The window, both ends included: `now` minus SDR_WEEK_DAYS to `now`. */
+  from: Date
+  to: Date
+  sent: number
+  humanClicks: number
+  targetsCreated: number
+  /** Of those targets, how many a rep has taken over (the deal has an owner). */
+  takenOver: number
+}
+
+export interface SdrCampaignLine {
+  id: string
+  name: string
+  status: CampaignStatus
+  createdAt: Date
+  recipients: number
+  sent: number
+  /** Not sent yet: pending, or in the outbox. */
+  waiting: number
+  humanClicks: number
+  /** The latest import, when it is still running, failed or refused rows. */
+  import: {
+    id: string
+    status: 'pending' | 'running' | 'done' | 'failed'
+    processedRows: number
+    totalRows: number | null
+    invalid: number
+  } | null
+}
+
+export interface SdrTargetLine {
+  dealId: string
+  title: string
+  companyName: string | null
+  contactName: string
+  /** When the click made the target. */
+  at: Date
+  stage: StageKey
+  /** The rep who took it over; null while it waits in the queue. */
+  ownerName: string | null
+  campaignId: string
+  campaignName: string
+}
+
+export interface SdrDay {
+  week: SdrWeek
+  /** All the SDR's campaigns, completed ones too (none: a new SDR). */
+  campaignCount: number
+  /** Not completed: draft, ready, sending or paused. */
+  openCount: number
+  /** The newest open ones, at most CAMPAIGN_LIMIT. */
+  campaigns: SdrCampaignLine[]
+  /** The newest targets the SDR's clicks made, at most TARGET_LIMIT. */
+  targets: SdrTargetLine[]
+}
+
+/**
+ * The deal a click made a target at `at` for the recipient's contact: the contact's open deal if
+ * it existed by then (the one-open-deal-per-contact index), else the newest one closed since.
+ * A later deal (a new form, a later campaign) is not this target's.
+ */
+function targetDealId(contactId: SQL, at: SQL): SQL {
+  return sql`coalesce(
+    (select o.id from deals o
+      where o.contact_id = ${contactId} and o.stage not in ('won', 'lost') and o.created_at <= ${at}),
+    (select x.id from deals x
+      where x.contact_id = ${contactId} and x.stage in ('won', 'lost') and x.created_at <= ${at}
+      order by x.created_at desc limit 1))`
+}
+
+async function weekOf(db: Db, sdrId: string, from: Date, to: Date) {
+  const [row] = rowsOf<Omit<SdrWeek, 'from' | 'to'> & { campaignCount: number; openCount: number }>(
+    await db.execute(sql`
+      with mine as (select id, status from campaigns where owner_id = ${sdrId}),
+      made as (
+        select c.recipient_id, c.made_target_at from click_events c
+        where c.campaign_id in (select id from mine)
+          and c.made_target_at >= ${from} and c.made_target_at <= ${to}
+      )
+      select
+        (select count(*)::int from mine) as "campaignCount",
+        (select count(*)::int from mine where status <> 'completed') as "openCount",
+        (select count(*)::int from campaign_recipients r
+          where r.campaign_id in (select id from mine) and r.status = 'sent'
+            and r.sent_at >= ${from} and r.sent_at <= ${to}) as sent,
+        (select count(*)::int from click_events c
+          where c.campaign_id in (select id from mine)
+            and c.created_at >= ${from} and c.created_at <= ${to} and c.${HUMAN}) as "humanClicks",
+        (select count(*)::int from made) as "targetsCreated",
+        (select count(*)::int from made m
+          join campaign_recipients r on r.id = m.recipient_id
+          join deals d on d.id = ${targetDealId(sql`r.contact_id`, sql`m.made_target_at`)}
+          where d.owner_id is not null) as "takenOver"`),
+  )
+  return row!
+}
+
+async function newestTargets(db: Db, sdrId: string): Promise<SdrTargetLine[]> {
+  const rows = rowsOf<
+    Omit<SdrTargetLine, 'contactName' | 'at'> & {
+      at: Date | string
+      firstName: string | null
+      lastName: string | null
+      email: string
+    }
+  >(
+    await db.execute(sql`
+      with newest as (
+        select c.id, c.recipient_id, c.campaign_id, c.made_target_at from click_events c
+        where c.campaign_id in (select id from campaigns where owner_id = ${sdrId})
+          and c.made_target_at is not null
+        order by c.made_target_at desc, c.id desc
+        limit ${TARGET_LIMIT}
+      )
+      select d.id as "dealId", d.title, d.stage, n.made_target_at as at, u.name as "ownerName",
+        coalesce(co.name, ct.company_name) as "companyName",
+        ct.first_name as "firstName", ct.last_name as "lastName", ct.email_display as email,
+        k.id as "campaignId", k.name as "campaignName"
+      from newest n
+      join campaigns k on k.id = n.campaign_id
+      join campaign_recipients r on r.id = n.recipient_id
+      join deals d on d.id = ${targetDealId(sql`r.contact_id`, sql`n.made_target_at`)}
+      join contacts ct on ct.id = d.contact_id
+      left join companies co on co.id = d.company_id
+      left join users u on u.id = d.owner_id
+      order by n.made_target_at desc, n.id desc`),
+  )
+  return rows.map(({ firstName, lastName, email, at, ...rest }) => ({
+    ...rest,
+    // A raw statement gives node-postgres' Date and PGlite's string alike.
+    at: new Date(at),
+    contactName: [firstName, lastName].filter(Boolean).join(' ') || email,
+  }))
+}
+
+/** The latest import of each campaign (the campaign_imports (campaign_id, created_at) index). */
+async function latestImports(db: Db, ids: string[]) {
+  if (ids.length === 0) return new Map<string, NonNullable<SdrCampaignLine['import']>>()
+  const rows = await db
+    .selectDistinctOn([campaignImports.campaignId], {
+      campaignId: campaignImports.campaignId,
+      id: campaignImports.id,
+      status: campaignImports.status,
+      processedRows: campaignImports.processedRows,
+      totalRows: campaignImports.totalRows,
+      invalid: campaignImports.invalid,
+    })
+    .from(campaignImports)
+    .where(inArray(campaignImports.campaignId, ids))
+    .orderBy(campaignImports.campaignId, desc(campaignImports.createdAt), desc(campaignImports.id))
+  return new Map(rows.map(({ campaignId, ...i }) => [campaignId, i]))
+}
+
+/** Whether an import is worth the SDR's attention on their home: not finished, or not clean. */
+function needsAttention(i: NonNullable<SdrCampaignLine['import']>): boolean {
+  return i.status !== 'done' || i.invalid > 0
+}
+
+/** The SDR's home at `now`: their week's figures, open campaigns and newest targets. */
+export async function sdrDay(db: Db, sdrId: string, now: Date): Promise<SdrDay> {
+  const from = new Date(now.getTime() - SDR_WEEK_DAYS * DAY_MS)
+  const [week, open, targets] = await Promise.all([
+    weekOf(db, sdrId, from, now),
+    db
+      .select({
+        id: campaigns.id,
+        name: campaigns.name,
+        status: campaigns.status,
+        createdAt: campaigns.createdAt,
+      })
+      .from(campaigns)
+      .where(and(eq(campaigns.ownerId, sdrId), ne(campaigns.status, 'completed')))
+      .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+      .limit(CAMPAIGN_LIMIT),
+    newestTargets(db, sdrId),
+  ])
+  const ids = open.map((c) => c.id)
+  const [progress, human, imports] = await Promise.all([
+    campaignProgress(db, ids),
+    humanClicksByCampaign(db, ids),
+    latestImports(db, ids),
+  ])
+  const { campaignCount, openCount, ...figures } = week
+  return {
+    week: { from, to: now, ...figures },
+    campaignCount,
+    openCount,
+    campaigns: open.map((c) => {
+      const p = progress.get(c.id)!
+      const latest = imports.get(c.id)
+      return {
+        ...c,
+        recipients: p.recipients,
+        sent: p.sent,
+        waiting: p.pending + p.queued,
+        humanClicks: human.get(c.id) ?? 0,
+        import: latest && needsAttention(latest) ? latest : null,
+      }
+    }),
+    targets,
+  }
+}
