@@ -322,10 +322,14 @@ const emptyProgress = (): CampaignProgress => ({
   clicks: 0,
 })
 
-/** Recipients by outcome (and raw clicks) per campaign. */
+/**
+ * Recipients by outcome (and raw clicks, unless `clicks` is false: counting them reads every
+ * click of the campaign) per campaign.
+ */
 export async function campaignProgress(
   db: Db,
   ids: string[],
+  options: { clicks?: boolean } = {},
 ): Promise<Map<string, CampaignProgress>> {
   const result = new Map(ids.map((id) => [id, emptyProgress()]))
   if (ids.length === 0) return result
@@ -339,11 +343,13 @@ export async function campaignProgress(
       .from(campaignRecipients)
       .where(inArray(campaignRecipients.campaignId, ids))
       .groupBy(campaignRecipients.campaignId, campaignRecipients.status),
-    db
-      .select({ campaignId: clickEvents.campaignId, n: sql<number>`count(*)::int` })
-      .from(clickEvents)
-      .where(inArray(clickEvents.campaignId, ids))
-      .groupBy(clickEvents.campaignId),
+    options.clicks === false
+      ? []
+      : db
+          .select({ campaignId: clickEvents.campaignId, n: sql<number>`count(*)::int` })
+          .from(clickEvents)
+          .where(inArray(clickEvents.campaignId, ids))
+          .groupBy(clickEvents.campaignId),
   ])
   for (const row of byStatus) {
     const p = result.get(row.campaignId)!

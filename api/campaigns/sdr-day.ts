@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import { desc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { campaignImports, campaigns } from '../db/schema.ts'
@@ -12,7 +12,7 @@ import { campaignProgress } from './campaigns.ts'
 // figures mean what the campaign page's do: sent is what the transport accepted (a recipient's
 // status `sent`, at its `sent_at`), a human click is `isHumanVerdict`, a target is a click that
 // made one (`made_target_at`: not one that only added evidence to a deal already at 10%). Six
-// queries whatever the number of recipients, each on an index of the SDR's own campaigns.
+// queries whatever the number of recipients or campaigns, each an index range of the SDR's own.
 
 export const SDR_WEEK_DAYS = 7
 const DAY_MS = 86_400_000
@@ -77,47 +77,51 @@ export interface SdrDay {
 }
 
 /**
- * The deal a click made a target at `at` for the recipient's contact: the contact's open deal if
- * it existed by then (the one-open-deal-per-contact index), else the newest one closed since.
- * A later deal (a new form, a later campaign) is not this target's.
+ * The deal a click made a target at `at`, for the recipient's contact `contactId`: the contact's
+ * newest deal by then (the one open at that moment). A later deal (a form, a later campaign) is
+ * another target's.
  */
-function targetDealId(contactId: SQL, at: SQL): SQL {
-  return sql`coalesce(
-    (select o.id from deals o
-      where o.contact_id = ${contactId} and o.stage not in ('won', 'lost') and o.created_at <= ${at}),
-    (select x.id from deals x
-      where x.contact_id = ${contactId} and x.stage in ('won', 'lost') and x.created_at <= ${at}
-      order by x.created_at desc limit 1))`
+function targetDeal(contactId: SQL, at: SQL): SQL {
+  return sql`(select td.id, td.owner_id, td.stage, td.title, td.company_id, td.contact_id
+    from deals td where td.contact_id = ${contactId} and td.created_at <= ${at}
+    order by td.created_at desc limit 1)`
 }
 
-async function weekOf(db: Db, sdrId: string, from: Date, to: Date) {
-  const [row] = rowsOf<Omit<SdrWeek, 'from' | 'to'> & { campaignCount: number; openCount: number }>(
+const list = (ids: readonly string[]) =>
+  sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )
+
+/**
+ * The week's figures over the SDR's campaigns `ids`, each an index range: recipients by
+ * (campaign, status), clicks by (campaign, created_at), targets by (campaign, made_target_at).
+ */
+async function weekOf(db: Db, ids: string[], from: Date, to: Date) {
+  const [row] = rowsOf<Omit<SdrWeek, 'from' | 'to'>>(
     await db.execute(sql`
-      with mine as (select id, status from campaigns where owner_id = ${sdrId}),
-      made as (
+      with made as (
         select c.recipient_id, c.made_target_at from click_events c
-        where c.campaign_id in (select id from mine)
+        where c.campaign_id in (${list(ids)})
           and c.made_target_at >= ${from} and c.made_target_at <= ${to}
       )
       select
-        (select count(*)::int from mine) as "campaignCount",
-        (select count(*)::int from mine where status <> 'completed') as "openCount",
         (select count(*)::int from campaign_recipients r
-          where r.campaign_id in (select id from mine) and r.status = 'sent'
+          where r.campaign_id in (${list(ids)}) and r.status = 'sent'
             and r.sent_at >= ${from} and r.sent_at <= ${to}) as sent,
         (select count(*)::int from click_events c
-          where c.campaign_id in (select id from mine)
+          where c.campaign_id in (${list(ids)})
             and c.created_at >= ${from} and c.created_at <= ${to} and c.${HUMAN}) as "humanClicks",
         (select count(*)::int from made) as "targetsCreated",
         (select count(*)::int from made m
           join campaign_recipients r on r.id = m.recipient_id
-          join deals d on d.id = ${targetDealId(sql`r.contact_id`, sql`m.made_target_at`)}
+          cross join lateral ${targetDeal(sql`r.contact_id`, sql`m.made_target_at`)} d
           where d.owner_id is not null) as "takenOver"`),
   )
   return row!
 }
 
-async function newestTargets(db: Db, sdrId: string): Promise<SdrTargetLine[]> {
+async function newestTargets(db: Db, ids: string[]): Promise<SdrTargetLine[]> {
   const rows = rowsOf<
     Omit<SdrTargetLine, 'contactName' | 'at'> & {
       at: Date | string
@@ -129,8 +133,7 @@ async function newestTargets(db: Db, sdrId: string): Promise<SdrTargetLine[]> {
     await db.execute(sql`
       with newest as (
         select c.id, c.recipient_id, c.campaign_id, c.made_target_at from click_events c
-        where c.campaign_id in (select id from campaigns where owner_id = ${sdrId})
-          and c.made_target_at is not null
+        where c.campaign_id in (${list(ids)}) and c.made_target_at is not null
         order by c.made_target_at desc, c.id desc
         limit ${TARGET_LIMIT}
       )
@@ -141,7 +144,7 @@ async function newestTargets(db: Db, sdrId: string): Promise<SdrTargetLine[]> {
       from newest n
       join campaigns k on k.id = n.campaign_id
       join campaign_recipients r on r.id = n.recipient_id
-      join deals d on d.id = ${targetDealId(sql`r.contact_id`, sql`n.made_target_at`)}
+      cross join lateral ${targetDeal(sql`r.contact_id`, sql`n.made_target_at`)} d
       join contacts ct on ct.id = d.contact_id
       left join companies co on co.id = d.company_id
       left join users u on u.id = d.owner_id
@@ -178,44 +181,50 @@ function needsAttention(i: NonNullable<SdrCampaignLine['import']>): boolean {
   return i.status !== 'done' || i.invalid > 0
 }
 
+const EMPTY_WEEK = { sent: 0, humanClicks: 0, targetsCreated: 0, takenOver: 0 }
+
 /** The SDR's home at `now`: their week's figures, open campaigns and newest targets. */
 export async function sdrDay(db: Db, sdrId: string, now: Date): Promise<SdrDay> {
   const from = new Date(now.getTime() - SDR_WEEK_DAYS * DAY_MS)
-  const [week, open, targets] = await Promise.all([
-    weekOf(db, sdrId, from, now),
-    db
-      .select({
-        id: campaigns.id,
-        name: campaigns.name,
-        status: campaigns.status,
-        createdAt: campaigns.createdAt,
-      })
-      .from(campaigns)
-      .where(and(eq(campaigns.ownerId, sdrId), ne(campaigns.status, 'completed')))
-      .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
-      .limit(CAMPAIGN_LIMIT),
-    newestTargets(db, sdrId),
+  // All of them (an SDR has tens, not thousands): the figures read their rows by these ids.
+  const mine = await db
+    .select({
+      id: campaigns.id,
+      name: campaigns.name,
+      status: campaigns.status,
+      createdAt: campaigns.createdAt,
+    })
+    .from(campaigns)
+    .where(eq(campaigns.ownerId, sdrId))
+    .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+  const ids = mine.map((c) => c.id)
+  const open = mine.filter((c) => c.status !== 'completed')
+  const shown = open.slice(0, CAMPAIGN_LIMIT)
+  const shownIds = shown.map((c) => c.id)
+  const [week, targets, progress, human, imports] = await Promise.all([
+    ids.length === 0 ? EMPTY_WEEK : weekOf(db, ids, from, now),
+    ids.length === 0 ? [] : newestTargets(db, ids),
+    // Its raw clicks are not shown here: counting them reads every click of the campaign.
+    campaignProgress(db, shownIds, { clicks: false }),
+    humanClicksByCampaign(db, shownIds),
+    latestImports(db, shownIds),
   ])
-  const ids = open.map((c) => c.id)
-  const [progress, human, imports] = await Promise.all([
-    campaignProgress(db, ids),
-    humanClicksByCampaign(db, ids),
-    latestImports(db, ids),
-  ])
-  const { campaignCount, openCount, ...figures } = week
   return {
-    week: { from, to: now, ...figures },
-    campaignCount,
-    openCount,
-    campaigns: open.map((c) => {
-      const p = progress.get(c.id)!
-      const latest = imports.get(c.id)
+    week: { from, to: now, ...week },
+    campaignCount: mine.length,
+    openCount: open.length,
+    campaigns: shown.map(({ id, name, status, createdAt }) => {
+      const p = progress.get(id)!
+      const latest = imports.get(id)
       return {
-        ...c,
+        id,
+        name,
+        status,
+        createdAt,
         recipients: p.recipients,
         sent: p.sent,
         waiting: p.pending + p.queued,
-        humanClicks: human.get(c.id) ?? 0,
+        humanClicks: human.get(id) ?? 0,
         import: latest && needsAttention(latest) ? latest : null,
       }
     }),

@@ -324,8 +324,9 @@ export const deals = pgTable(
     uniqueIndex('deals_one_open_per_contact')
       .on(t.contactId)
       .where(sql`${t.stage} not in ('won', 'lost')`),
-    // A contact's deals, newest first: the campaign page's recipients (open, else the latest)
-    // and the contact page. The unique index above holds open deals only.
+    // A contact's deals, newest first: the campaign page's recipients (open, else the latest),
+    // the deal each of an SDR's targets is, and the contact page. The unique index above holds
+    // open deals only.
     index('deals_contact_idx').on(t.contactId, t.createdAt),
     index('deals_queue_idx').on(t.stage, t.ownerId, t.createdAt),
     index('deals_owner_stage_idx').on(t.ownerId, t.stage, t.stageEnteredAt),
@@ -601,6 +602,10 @@ export const campaignRecipients = pgTable(
     uniqueIndex('campaign_recipients_unique').on(t.campaignId, t.email),
     // The scheduler takes pending rows in file order.
     index('campaign_recipients_status_idx').on(t.campaignId, t.status, t.line),
+    // What went out when (an SDR's week): only sent rows, so an import's pending ones add none.
+    index('campaign_recipients_sent_idx')
+      .on(t.campaignId, t.sentAt)
+      .where(sql`status = 'sent'`),
     // The deal timeline and the import's "already a recipient" look-ups.
     index('campaign_recipients_contact_idx').on(t.contactId),
     index('campaign_recipients_outbox_idx').on(t.outboxId),
@@ -724,6 +729,14 @@ export const clickEvents = pgTable(
       .on(t.createdAt)
       .where(sql`processed_at is null`),
     index('click_events_campaign_idx').on(t.campaignId, t.createdAt),
+    // The people among a campaign's clicks, and the targets they made, by when (an SDR's home):
+    // a few in a hundred clicks, so the clicks the redirect inserts (pending, no target) add none.
+    index('click_events_human_idx')
+      .on(t.campaignId, t.createdAt)
+      .where(sql`verdict in ('human', 'human_confirmed')`),
+    index('click_events_made_target_idx')
+      .on(t.campaignId, t.madeTargetAt)
+      .where(sql`made_target_at is not null`),
     uniqueIndex('click_events_beacon_ref_idx')
       .on(t.beaconRef)
       .where(sql`beacon_ref is not null`),

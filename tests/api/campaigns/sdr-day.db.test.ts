@@ -329,10 +329,11 @@ describe('an SDR’s day', () => {
     const app = createApp(ctx.deps, writer)
     afterAll(() => writer.drain())
     const link = await addTrackedLinks(db, ['https://www.example.com/pricing'])
-    const [{ owner }] = await db
+    const [row] = await db
       .select({ owner: campaigns.ownerId })
       .from(campaigns)
       .where(eq(campaigns.id, link.campaignId))
+    const owner = row!.owner
     await app.request(`/r/${link.tokens[0]}`, {
       headers: {
         'user-agent': 'Mozilla/5.0 (Macintosh) Firefox/132.0',

@@ -1,0 +1,4 @@
+-- An SDR's home (api/campaigns/sdr-day.ts) reads index ranges only: a campaign's sent messages and its people's clicks by when, the targets its clicks made by when (partial indexes: an import's pending rows and the clicks the redirect inserts add no entry); a contact's deals newest first is deals_contact_idx (0022).
+CREATE INDEX "campaign_recipients_sent_idx" ON "campaign_recipients" USING btree ("campaign_id","sent_at") WHERE status = 'sent';--> statement-breakpoint
+CREATE INDEX "click_events_human_idx" ON "click_events" USING btree ("campaign_id","created_at") WHERE verdict in ('human', 'human_confirmed');--> statement-breakpoint
+CREATE INDEX "click_events_made_target_idx" ON "click_events" USING btree ("campaign_id","made_target_at") WHERE made_target_at is not null;
