@@ -171,6 +171,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await heading('Start your first campaign').isVisible()).toBe(true)
     expect(await page.locator('dt', { hasText: 'Messages sent' }).count()).toBe(0)
+    await screenshot(page, 'sdr-day-new-390')
     await page.getByRole('link', { name: 'New campaign' }).click()
     await page.waitForURL(/\/app\/campaigns\/new$/)
     await context.clearCookies()
