@@ -15,6 +15,7 @@ import {
 } from './access.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 import { startProblems } from './preview.ts'
+import { humanClicksByCampaign } from '../tracking/results.ts'
 
 // Campaigns in the database: create and edit (sender on the verified domain, checked here, so
 // no route can skip it), list with progress, and the status changes the access rule allows.
@@ -360,7 +361,12 @@ export async function campaignProgress(
   return result
 }
 
-export type CampaignListItem = Campaign & { ownerName: string; progress: CampaignProgress }
+export type CampaignListItem = Campaign & {
+  ownerName: string
+  progress: CampaignProgress
+  /** Clicks judged a person's (as the campaign's results count them). */
+  humanClicks: number
+}
 
 export const CAMPAIGNS_PAGE_SIZE = 50
 
@@ -387,16 +393,18 @@ export async function listCampaigns(
       .innerJoin(users, eq(users.id, campaigns.ownerId))
       .where(where),
   ])
-  const progress = await campaignProgress(
-    db,
-    rows.map((r) => r.campaign.id),
-  )
+  const ids = rows.map((r) => r.campaign.id)
+  const [progress, human] = await Promise.all([
+    campaignProgress(db, ids),
+    humanClicksByCampaign(db, ids),
+  ])
   const n = total?.n ?? 0
   return {
     campaigns: rows.map((r) => ({
       ...r.campaign,
       ownerName: r.ownerName,
       progress: progress.get(r.campaign.id)!,
+      humanClicks: human.get(r.campaign.id) ?? 0,
     })),
     total: n,
     page,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CAMPAIGNS_PAGE_SIZE, listCampaigns } from '../../../api/campaigns/campaigns.ts'
+import { clickEvents } from '../../../api/db/schema.ts'
+import { newId } from '../../../api/ids.ts'
 import { setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, makeCampaign } from './fixtures.ts'
 
@@ -43,5 +45,22 @@ describe('the campaigns list', () => {
       headers: { cookie: owner.cookie },
     })
     expect(bad.status).toBe(422)
+  })
+
+  it('counts each campaign’s clicks, human ones apart, as its results do', async () => {
+    const [newest] = (await listCampaigns(ctx.deps.db, { pageSize: 1 })).campaigns
+    const verdicts = ['human', 'human_confirmed', 'bot', 'likely_bot', 'pending'] as const
+    await ctx.deps.db.insert(clickEvents).values(
+      verdicts.map((verdict) => ({
+        id: newId(),
+        token: 'a'.repeat(22),
+        campaignId: newest!.id,
+        method: 'GET',
+        verdict,
+      })),
+    )
+    const [after, other] = (await listCampaigns(ctx.deps.db, { pageSize: 2 })).campaigns
+    expect(after).toMatchObject({ humanClicks: 2, progress: { clicks: 5 } })
+    expect(other).toMatchObject({ humanClicks: 0, progress: { clicks: 0 } })
   })
 })
