@@ -245,6 +245,16 @@ ${CAMPAIGN_LINKS[2]}
 
 Best,
 ${senderName}`
+const followUpBody = (senderName: string) => `Hi {{firstName}},
+
+One more thought on where pipelines stall: the deals that wait longest are the ones nobody owns
+after the first call. The benchmark has the numbers by stage:
+${CAMPAIGN_LINKS[1]}
+
+Worth 15 minutes for {{company|your team}}?
+
+Best,
+${senderName}`
 const PLATFORMS = ['WordPress', 'Webflow', 'Shopify', 'HubSpot CMS', null]
 
 /** Transition odds and days spent, per stage, for the simulated histories. */
@@ -305,6 +315,23 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
     createdBy: sdr.id,
     createdAt: new Date(now.getTime() - 200 * DAY),
     startedAt: new Date(now.getTime() - 199 * DAY),
+  }
+
+  // A second touch for the prospects who have not clicked, paused before its first send: the SDR
+  // has something in progress, and Resume sends it (through the dev mailbox by default).
+  const followUpId = newId(now.getTime() - 2 * DAY)
+  const followUp = {
+    id: followUpId,
+    name: 'Second touch: no click yet',
+    senderName: sdr.name,
+    senderEmail: sdr.email,
+    subjectTemplate: 'Re: {{firstName}}, where does your pipeline stall?',
+    bodyTemplate: followUpBody(sdr.name),
+    status: 'paused' as const,
+    ownerId: sdr.id,
+    createdBy: sdr.id,
+    createdAt: new Date(now.getTime() - 2 * DAY),
+    startedAt: new Date(now.getTime() - DAY),
   }
 
   const usedNames = new Set<string>()
@@ -786,6 +813,16 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       createdAt: listedAt,
     })
     scannerSweep(recipientId, listedAt, listedAt, new Map())
+    rows.recipients.push({
+      id: newId(followUp.createdAt.getTime()),
+      campaignId: followUpId,
+      contactId: contact.id,
+      email: contact.email,
+      fields: { firstName: contact.firstName, company: company.name },
+      line: i + 2,
+      status: 'pending',
+      createdAt: followUp.createdAt,
+    })
     rows.emails.push(
       sentEmail(
         contact.email,
@@ -842,12 +879,13 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       const member = team.find((m) => m.id === id)
       return member ? (ids.get(member.email) ?? id) : id
     }
-    await tx.insert(campaigns).values({
-      ...campaign,
-      ownerId: remap(campaign.ownerId)!,
-      createdBy: remap(campaign.createdBy)!,
-      senderEmail: campaign.senderEmail,
-    })
+    await tx.insert(campaigns).values(
+      [campaign, followUp].map((c) => ({
+        ...c,
+        ownerId: remap(c.ownerId)!,
+        createdBy: remap(c.createdBy)!,
+      })),
+    )
     await insertAll(tx, companies, rows.companies)
     await insertAll(tx, contacts, rows.contacts)
     await insertAll(

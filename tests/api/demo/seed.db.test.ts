@@ -98,7 +98,7 @@ describe('the demo data', () => {
       .from(clickEvents)
       .innerJoin(campaignRecipients, eq(campaignRecipients.id, clickEvents.recipientId))
       .where(ne(clickEvents.verdict, 'human'))
-    const recipients = await db.$count(campaignRecipients)
+    const recipients = await db.$count(campaignRecipients, eq(campaignRecipients.status, 'sent'))
     // Most messages, not all: a share of the mailboxes has no gateway that opens links.
     const swept = new Set(scanned.map((c) => c.recipientId))
     expect(swept.size).toBeGreaterThan(recipients / 2)
@@ -122,7 +122,10 @@ describe('the demo data', () => {
   })
 
   it('gives the demo campaign a real message whose merge fields work, its links numbered as in it', async () => {
-    const [campaign] = await db.select().from(campaigns)
+    const [campaign] = await db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.name, 'Logistics leaders: stalled pipeline'))
     expect(campaign!.bodyTemplate).toContain('https://frontdoor.example/pricing')
     expect((await mergeReport(db, campaign!)).ok).toBe(true)
     const positions = await db
@@ -133,6 +136,29 @@ describe('the demo data', () => {
         position - 1,
       )
     expect(new Set(positions.map((p) => p.position))).toEqual(new Set([1, 2, 3]))
+  })
+
+  it('gives the SDR a second touch in progress: paused, for the prospects who have not clicked', async () => {
+    const [followUp] = await db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.name, 'Second touch: no click yet'))
+    expect(followUp!.status).toBe('paused')
+    expect((await mergeReport(db, followUp!)).ok).toBe(true)
+    const recipients = await db
+      .select({
+        status: campaignRecipients.status,
+        stage: deals.stage,
+        line: campaignRecipients.line,
+      })
+      .from(campaignRecipients)
+      .innerJoin(deals, eq(deals.contactId, campaignRecipients.contactId))
+      .where(eq(campaignRecipients.campaignId, followUp!.id))
+    expect(recipients).toHaveLength(12)
+    for (const r of recipients) expect(r).toMatchObject({ status: 'pending', stage: 'opportunity' })
+    expect(new Set(recipients.map((r) => r.line)).size).toBe(12)
+    // Nothing sent yet: no tracked link, no click.
+    expect(await db.$count(trackedLinks, eq(trackedLinks.campaignId, followUp!.id))).toBe(0)
   })
 
   it('lets the demo team sign in with the published password', async () => {
