@@ -64,18 +64,23 @@ async function importedColumns(db: Db, campaignId: string): Promise<string[]> {
   ]
 }
 
+/** A campaign's recipients as its templates read them, in file order. */
+function recipientsInFileOrder(db: Db, campaignId: string) {
+  return db
+    .select({
+      email: campaignRecipients.email,
+      fields: campaignRecipients.fields,
+      line: campaignRecipients.line,
+    })
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaignId))
+    .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
+}
+
 /** Merge fields checked against every recipient, with their CSV line numbers. */
 export async function mergeReport(db: Db, campaign: Campaign): Promise<MergeFieldReport> {
   const [rows, columns] = await Promise.all([
-    db
-      .select({
-        email: campaignRecipients.email,
-        fields: campaignRecipients.fields,
-        line: campaignRecipients.line,
-      })
-      .from(campaignRecipients)
-      .where(eq(campaignRecipients.campaignId, campaign.id))
-      .orderBy(asc(campaignRecipients.line)),
+    recipientsInFileOrder(db, campaign.id),
     importedColumns(db, campaign.id),
   ])
   return checkMergeFields(templateOf(campaign), rows.map(outreachRecipient), { columns })
@@ -202,16 +207,7 @@ export async function sendTestMessage(
   if (blocked) return refused(409, 'cannot_send', blocked)
   const senderCheck = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
   if (!senderCheck.ok) return refused(409, 'cannot_send', senderCheck.message)
-  const [row] = await db
-    .select({
-      email: campaignRecipients.email,
-      fields: campaignRecipients.fields,
-      line: campaignRecipients.line,
-    })
-    .from(campaignRecipients)
-    .where(eq(campaignRecipients.campaignId, campaign.id))
-    .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
-    .limit(1)
+  const [row] = await recipientsInFileOrder(db, campaign.id).limit(1)
   if (!row)
     return refused(
       409,
