@@ -28,6 +28,7 @@ import {
 } from '../campaigns/preview.ts'
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
+import { listRecipients, RECIPIENT_STATUSES } from '../campaigns/recipients.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
@@ -125,6 +126,15 @@ const campaignSchema = z
   })
 
 const listQuery = z.object({ page: z.coerce.number().int().min(1).max(100_000).default(1) })
+
+const recipientsQuery = z.object({
+  status: z
+    .enum(RECIPIENT_STATUSES, {
+      message: `status must be one of ${RECIPIENT_STATUSES.join(', ')}.`,
+    })
+    .optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+})
 
 /** The preview's page number; anything else shows the first page. */
 const previewPage = z.coerce.number().int().min(1).max(100_000).catch(1)
@@ -227,6 +237,12 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     )
     if (!result.ok) return refusal(c, result.status === 404 ? '/app/campaigns' : back, result)
     return respond(c, pageOf(id), { notice: 'Saved.' }, () => c.json({ campaign: result.campaign }))
+  })
+
+  .get('/:id/recipients', async (c) => {
+    const campaign = await readable(c)
+    const { status, page } = validate(recipientsQuery, c.req.query())
+    return c.json(await listRecipients(c.var.db, campaign.id, { viewer: c.var.user, status, page }))
   })
 
   .get('/:id/preview', async (c) => {
@@ -417,6 +433,16 @@ export const operations: Operation<Permission>[] = [
       403: 'Not your campaign.',
       409: 'The campaign changed meanwhile, or its state does not allow this.',
     },
+  },
+  {
+    method: 'get',
+    path: '/api/campaigns/{id}/recipients',
+    summary:
+      'Who the campaign goes to, 50 a page in file order: each recipient’s outcome and send time, clicks (human / raw) and deal.',
+    auth: 'campaigns:read',
+    params: campaignId,
+    query: recipientsQuery,
+    ok: [200, '{ rows, total, page, pageCount }'],
   },
   {
     method: 'get',

@@ -83,6 +83,12 @@ const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, n
     { anonymous: 401, rep: 200, owner: 200, 'other sdr': 200, admin: 200 },
   ],
   [
+    'GET the recipients',
+    'draft',
+    (id) => ({ method: 'GET', path: `/api/campaigns/${id}/recipients` }),
+    { anonymous: 401, rep: 200, owner: 200, 'other sdr': 200, admin: 200 },
+  ],
+  [
     'POST an import',
     'draft',
     (id) => ({ method: 'POST', path: `/api/campaigns/${id}/imports`, upload: prospects }),
@@ -161,6 +167,38 @@ describe('who may use the campaign routes', () => {
       json(campaignInput({ ownerId: people['other sdr'].user.id }), { cookie: owner.cookie }),
     )
     expect(sdrForOther.status).toBe(403)
+  })
+})
+
+describe('the recipients as JSON', () => {
+  it('lists a page of them with their outcome, and refuses an unknown status', async () => {
+    const id = await campaignIn('sending')
+    const res = await ctx.app.request(`/api/campaigns/${id}/recipients?status=pending`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body).toMatchObject({ total: 1, page: 1, pageCount: 1 })
+    expect(body.rows[0]).toMatchObject({
+      email: 'ana@acme.example',
+      status: 'pending',
+      clicks: { raw: 0, human: 0 },
+      deal: { stage: 'opportunity' },
+    })
+    const sent = await ctx.app.request(`/api/campaigns/${id}/recipients?status=sent`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect((await sent.json()).total).toBe(0)
+    const bad = await ctx.app.request(`/api/campaigns/${id}/recipients?status=opened`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(bad.status).toBe(422)
+    expect((await bad.json()).error.message).toContain('status must be one of pending')
+    const missing = await ctx.app.request(
+      '/api/campaigns/0190a000-0000-7000-8000-000000000000/recipients',
+      { headers: { cookie: owner.cookie } },
+    )
+    expect(missing.status).toBe(404)
   })
 })
 
