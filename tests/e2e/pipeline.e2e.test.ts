@@ -205,6 +205,59 @@ describe.skipIf(!hasChromium)('the pipeline for reps (real Chromium, production 
     await context.close()
   })
 
+  it('reopens a lost deal dragged onto an open column, without asking as for a move back', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await signIn(context, ADMIN, DEMO_PASSWORD)
+    // A move out of lost goes back nowhere (data-back-from): the script must not ask as it does
+    // for a deal sent back several stages. Accept any question so a wrong one shows in the list.
+    const asked: string[] = []
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message())
+      void dialog.accept()
+    })
+    await page.goto(`${server.url}/app/pipeline?owner=team`)
+    const lostCard = page.locator('[data-column="lost"] .deal-card[data-editable]').first()
+    const id = (await lostCard.getAttribute('data-deal'))!
+    const inLost = page.locator(`[data-column="lost"] [data-deal="${id}"]`)
+
+    // The drop posts the move, then reloads the board.
+    const moved = page.waitForResponse(
+      (res) => res.url().endsWith(`/api/deals/${id}/stage`) && res.request().method() === 'POST',
+    )
+    // Onto the column's head: dropping on the middle of a long column scrolls the page between
+    // mouse down and the drag's start, and Chromium then starts dragging whichever card is under
+    // the pointer by then.
+    await lostCard.dragTo(page.locator('[data-column="demo"] .column-head'))
+    expect((await moved).status()).toBe(200)
+    await inLost.waitFor({ state: 'detached' })
+    expect(asked).toEqual([])
+
+    // From the server: at Demo now, recorded as reopened, and not in Lost after a fresh load.
+    const res = await fetch(`${server.url}/api/deals/${id}`, {
+      headers: { cookie: cookies.admin! },
+    })
+    const body = (await res.json()) as {
+      deal: { stage: string }
+      timeline: Array<{ kind: string; title: string; badge: string | null }>
+    }
+    expect(body.deal.stage).toBe('demo')
+    expect(body.timeline.find((e) => e.kind === 'stage')).toMatchObject({
+      title: 'Lost (with a reason) (0%) → Demo & support won (30%)',
+      badge: 'reopened',
+    })
+    await page.reload()
+    await page.locator('[data-column="lost"]').waitFor()
+    expect(await inLost.count()).toBe(0)
+
+    await page.goto(`${server.url}/app/deals/${id}`)
+    const latest = page.locator('.timeline li').first()
+    expect(await latest.innerText()).toContain(
+      'Lost (with a reason) (0%) → Demo & support won (30%)',
+    )
+    expect(await latest.locator('.badge').innerText()).toBe('reopened')
+    await context.close()
+  })
+
   it('shows the team funnel with server-drawn charts, accessible, on a wide screen and a phone', async () => {
     for (const width of [1280, 375]) {
       const context = await browser.newContext({
