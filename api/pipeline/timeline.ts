@@ -258,8 +258,11 @@ function fromDealEvent(
 ): TimelineEntry {
   const data = (e.data ?? {}) as Record<string, unknown>
   const base = { at: e.createdAt, actor, tone: null, badge: null, detail: null } as const
+  // "Lost (0%)", not "Lost (with a reason) (0%)": a name's own aside gives way to the figure.
   const name = (s: string | null) =>
-    s && isStageKey(s) ? `${stageOf(s).name} (${stageOf(s).probability}%)` : (s ?? '?')
+    s && isStageKey(s)
+      ? `${stageOf(s).name.replace(/ \(.*\)$/, '')} (${stageOf(s).probability}%)`
+      : (s ?? '?')
   switch (e.type) {
     case 'created':
       return {

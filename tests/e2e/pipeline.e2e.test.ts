@@ -242,7 +242,7 @@ describe.skipIf(!hasChromium)('the pipeline for reps (real Chromium, production 
     }
     expect(body.deal.stage).toBe('demo')
     expect(body.timeline.find((e) => e.kind === 'stage')).toMatchObject({
-      title: 'Lost (with a reason) (0%) → Demo & support won (30%)',
+      title: 'Lost (0%) → Demo & support won (30%)',
       badge: 'reopened',
     })
     await page.reload()
@@ -252,7 +252,7 @@ describe.skipIf(!hasChromium)('the pipeline for reps (real Chromium, production 
     await page.goto(`${server.url}/app/deals/${id}`)
     const latest = page.locator('.timeline li').first()
     expect(await latest.innerText()).toContain(
-      'Lost (with a reason) (0%) → Demo & support won (30%)',
+      'Lost (0%) → Demo & support won (30%)',
     )
     expect(await latest.locator('.badge').innerText()).toBe('reopened')
     await context.close()

@@ -124,9 +124,9 @@ describe('item 4: a move back says so', () => {
     const moves = (await timelineOf(deal.id)).filter((e) => e.kind === 'stage')
     expect(moves.map((e) => [e.title, e.badge ?? null])).toEqual(
       expect.arrayContaining([
-        ['Lost (with a reason) (0%) → Demo & support won (30%)', 'reopened'],
+        ['Lost (0%) → Demo & support won (30%)', 'reopened'],
         ['Demo & support won (30%) → Target identified (10%)', 'moved back'],
-        ['Contract signed (90%) → Lost (with a reason) (0%)', 'lost'],
+        ['Contract signed (90%) → Lost (0%)', 'lost'],
       ]),
     )
   })
