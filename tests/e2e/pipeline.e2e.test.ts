@@ -251,9 +251,7 @@ describe.skipIf(!hasChromium)('the pipeline for reps (real Chromium, production 
 
     await page.goto(`${server.url}/app/deals/${id}`)
     const latest = page.locator('.timeline li').first()
-    expect(await latest.innerText()).toContain(
-      'Lost (0%) → Demo & support won (30%)',
-    )
+    expect(await latest.innerText()).toContain('Lost (0%) → Demo & support won (30%)')
     expect(await latest.locator('.badge').innerText()).toBe('reopened')
     await context.close()
   })
