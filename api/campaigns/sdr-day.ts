@@ -1,6 +1,6 @@
 import { desc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { rowsOf } from '../db/raw-sql.ts'
+import { rowsOf, sqlList } from '../db/raw-sql.ts'
 import { campaignImports, campaigns } from '../db/schema.ts'
 import type { StageKey } from '../pipeline/stages.ts'
 import { HUMAN, humanClicksByCampaign } from '../tracking/results.ts'
@@ -87,12 +87,6 @@ function targetDeal(contactId: SQL, at: SQL): SQL {
     order by td.created_at desc limit 1)`
 }
 
-const list = (ids: readonly string[]) =>
-  sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  )
-
 /**
  * The week's figures over the SDR's campaigns `ids`, each an index range: recipients by
  * (campaign, status), clicks by (campaign, created_at), targets by (campaign, made_target_at).
@@ -102,15 +96,15 @@ async function weekOf(db: Db, ids: string[], from: Date, to: Date) {
     await db.execute(sql`
       with made as (
         select c.recipient_id, c.made_target_at from click_events c
-        where c.campaign_id in (${list(ids)})
+        where c.campaign_id in (${sqlList(ids)})
           and c.made_target_at >= ${from} and c.made_target_at <= ${to}
       )
       select
         (select count(*)::int from campaign_recipients r
-          where r.campaign_id in (${list(ids)}) and r.status = 'sent'
+          where r.campaign_id in (${sqlList(ids)}) and r.status = 'sent'
             and r.sent_at >= ${from} and r.sent_at <= ${to}) as sent,
         (select count(*)::int from click_events c
-          where c.campaign_id in (${list(ids)})
+          where c.campaign_id in (${sqlList(ids)})
             and c.created_at >= ${from} and c.created_at <= ${to} and c.${HUMAN}) as "humanClicks",
         (select count(*)::int from made) as "targetsCreated",
         (select count(*)::int from made m
@@ -133,7 +127,7 @@ async function newestTargets(db: Db, ids: string[]): Promise<SdrTargetLine[]> {
     await db.execute(sql`
       with newest as (
         select c.id, c.recipient_id, c.campaign_id, c.made_target_at from click_events c
-        where c.campaign_id in (${list(ids)}) and c.made_target_at is not null
+        where c.campaign_id in (${sqlList(ids)}) and c.made_target_at is not null
         order by c.made_target_at desc, c.id desc
         limit ${TARGET_LIMIT}
       )

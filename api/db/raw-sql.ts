@@ -28,6 +28,14 @@ function recordset(columns: Record<string, string>): { select: string; shape: st
   }
 }
 
+/** Values as a list of parameters, one each: for `in (${sqlList(ids)})` or `array[${sqlList(ids)}]`. */
+export function sqlList(values: readonly string[]): SQL {
+  return sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )
+}
+
 /** The rows of `db.execute()`: node-postgres and PGlite both answer `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (result as { rows: T[] }).rows

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { rowsOf } from '../db/raw-sql.ts'
+import { rowsOf, sqlList } from '../db/raw-sql.ts'
 import { csvLine } from '../pipeline/contacts.ts'
 import { HUMAN_VERDICTS } from './verdicts.ts'
 
@@ -115,10 +115,7 @@ export async function humanClicksByCampaign(
   const rows = rowsOf<{ campaignId: string; n: number }>(
     await db.execute(sql`
       select campaign_id as "campaignId", count(*)::int as n from click_events
-      where campaign_id in (${sql.join(
-        campaignIds.map((id) => sql`${id}`),
-        sql`, `,
-      )}) and ${HUMAN}
+      where campaign_id in (${sqlList(campaignIds)}) and ${HUMAN}
       group by campaign_id`),
   )
   for (const row of rows) result.set(row.campaignId, row.n)

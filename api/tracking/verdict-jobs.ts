@@ -22,7 +22,7 @@ import {
   type ClickFacts,
   type Judgement,
 } from './verdicts.ts'
-import { rowsOf } from '../db/raw-sql.ts'
+import { rowsOf, sqlList } from '../db/raw-sql.ts'
 
 // The verdict job: judges recorded clicks in the background, never on the redirect path. Any
 // process may run it: each batch claims its clicks with FOR UPDATE SKIP LOCKED inside one
@@ -170,10 +170,7 @@ async function messageContext(tx: Db, recipientIds: string[], rows: Row[]): Prom
   const to = new Date(Math.max(...times) + SWEEP_MS)
   const middle = new Date((from.getTime() + to.getTime()) / 2)
   const half = MESSAGE_CONTEXT_ROWS / 2
-  const ids = sql.join(
-    recipientIds.map((id) => sql`${id}`),
-    sql`, `,
-  )
+  const ids = sqlList(recipientIds)
   const found = await tx.execute(sql`
     select x.id, x.token, x.recipient_id as "recipientId", x.method, x.ip,
            x.user_agent as "userAgent", x.headers, x.created_at as "createdAt"
