@@ -11,7 +11,7 @@ import type { Env } from '../env.ts'
 import { formatAddress } from '../email-headers.ts'
 import { marketingProblems } from '../email/marketing.ts'
 import { enqueueEmail } from '../email/outbox.ts'
-import { brandOf, loadSenderSettings } from '../email/sender.ts'
+import { brandOf, loadSenderSettings, type SenderSettings } from '../email/sender.ts'
 import { normalizeDestination, trackedUrl } from '../tracking/links.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 
@@ -86,13 +86,22 @@ export async function mergeReport(db: Db, campaign: Campaign): Promise<MergeFiel
   return checkMergeFields(templateOf(campaign), rows.map(outreachRecipient), { columns })
 }
 
+/** Why outreach cannot go out from this campaign's sender now (the start's first checks). */
+function senderProblems(sender: SenderSettings, env: Env, campaign: Campaign): string[] {
+  const check = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
+  return [...marketingProblems(sender), ...(check.ok ? [] : [check.message])]
+}
+
+/** The first reason one recipient's message cannot be merged, or null. */
+function mergeProblem(report: MergeFieldReport): string | null {
+  return (
+    (report.syntaxErrors[0] ?? report.unknownFields[0] ?? report.missingValues[0])?.message ?? null
+  )
+}
+
 /** Everything that stops a start, in words; empty when the campaign can go. */
 export async function startProblems(db: Db, env: Env, campaign: Campaign): Promise<string[]> {
-  const problems: string[] = []
-  const sender = await loadSenderSettings(db, env)
-  problems.push(...marketingProblems(sender))
-  const senderCheck = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
-  if (!senderCheck.ok) problems.push(senderCheck.message)
+  const problems = senderProblems(await loadSenderSettings(db, env), env, campaign)
   const [pending] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(campaignImports)
@@ -155,11 +164,7 @@ export async function previewMessages(
     const base = { recipientId: row.id, line: row.line, email: recipient.email, status: row.status }
     const report = checkMergeFields(templateOf(campaign), [recipient])
     if (!report.ok || !brand.postalAddress) {
-      const problem =
-        report.syntaxErrors[0]?.message ??
-        report.unknownFields[0]?.message ??
-        report.missingValues[0]?.message ??
-        'No postal address is configured.'
+      const problem = mergeProblem(report) ?? 'No postal address is configured.'
       return { ...base, subject: '', text: '', links: [], problem }
     }
     const links: PreviewMessage['links'] = []
@@ -203,10 +208,8 @@ export async function sendTestMessage(
     code,
     message,
   })
-  const blocked = marketingProblems(sender)[0]
+  const blocked = senderProblems(sender, env, campaign)[0]
   if (blocked) return refused(409, 'cannot_send', blocked)
-  const senderCheck = checkSenderAddress(campaign.senderEmail, verifiedSendingDomains(sender, env))
-  if (!senderCheck.ok) return refused(409, 'cannot_send', senderCheck.message)
   const [row] = await recipientsInFileOrder(db, campaign.id).limit(1)
   if (!row)
     return refused(
@@ -215,10 +218,8 @@ export async function sendTestMessage(
       'Import recipients first: a test is the first recipient’s message.',
     )
   const recipient = outreachRecipient(row)
-  const report = checkMergeFields(templateOf(campaign), [recipient])
-  const problem =
-    report.syntaxErrors[0] ?? report.unknownFields[0] ?? report.missingValues[0] ?? null
-  if (problem) return refused(422, 'merge_fields', problem.message)
+  const problem = mergeProblem(checkMergeFields(templateOf(campaign), [recipient]))
+  if (problem) return refused(422, 'merge_fields', problem)
   const rendered = renderOutreach(templateOf(campaign), recipient, {
     brand: brandOf(sender),
     unsubscribeUrl: `${env.APP_ORIGIN}/u/${'x'.repeat(26)}`,
