@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rename, rm } from 'node:fs/promises'
 import { sql } from 'drizzle-orm'
 import { issueFormToken } from '../../../api/leads/form-tokens.ts'
 import { DOWNLOAD_COOKIE } from '../../../api/leads/download-cookie.ts'
@@ -15,11 +14,20 @@ export const OTHER_WHITEPAPER = 'whitepaper:probability-weighted-forecasting' //
 export const CASE_STUDY = 'case-study:fieldstack-forecast-accuracy'
 
 let demoDir: Promise<string> | null = null
-/** The demo PDFs, generated once per test file into a temporary directory. */
+/**
+ * The demo PDFs, generated once per run into the directory tests/global-setup.ts names and
+ * removes at the end: the first worker to need them writes a copy of its own and renames it into
+ * place, so two workers never see a half-written directory.
+ */
 export function demoFilesDir(): Promise<string> {
   demoDir ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'frontdoor-files-'))
-    await generateDemoPdfs(dir)
+    const dir = process.env.FD_TEST_FILES_DIR
+    if (!dir) throw new Error('FD_TEST_FILES_DIR is set by tests/global-setup.ts')
+    if (existsSync(dir)) return dir
+    const own = await mkdtemp(`${dir}-`)
+    await generateDemoPdfs(own)
+    // Another worker may have won the race: its copy is as good as ours.
+    await rename(own, dir).catch(() => rm(own, { recursive: true, force: true }))
     return dir
   })()
   return demoDir
