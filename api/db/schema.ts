@@ -845,6 +845,12 @@ export const webhookSubscriptions = pgTable('webhook_subscriptions', {
   events: jsonb('events').$type<string[]>().notNull(),
   /** "whsec_<base64>", shown to the admin so the receiver can verify signatures. */
   secret: text('secret').notNull(),
+  /**
+   * The secret before the last rotation, still signed with (beside `secret`) until
+   * `previousSecretExpiresAt`, so that a receiver can switch without refusing a delivery.
+   */
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: ts('previous_secret_expires_at'),
   createdBy: text('created_by')
     .notNull()
     .references(() => users.id),

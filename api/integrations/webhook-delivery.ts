@@ -56,7 +56,12 @@ import {
   type Resolver,
 } from '../grader/engine/guarded-fetch.ts'
 import { newId, newToken } from '../ids.ts'
-import { subscriptionAdmins, webhookTargets } from './webhooks.ts'
+import {
+  previousSecretOf,
+  subscriptionAdmins,
+  webhookTargets,
+  type PreviousSecret,
+} from './webhooks.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 export const GIVE_UP_AFTER_MS = 3 * DAY
@@ -124,6 +129,8 @@ export interface WebhookMessage {
   eventId: string
   url: string
   secret: string
+  previousSecret: string | null
+  previousSecretExpiresAt: Date | null
   type: string
   data: unknown
   eventAt: Date
@@ -137,7 +144,26 @@ export function webhookPayload(d: Pick<WebhookMessage, 'type' | 'eventAt' | 'dat
 /** Signs as Standard Webhooks do: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`. */
 export type WebhookSigner = (eventId: string, at: Date, payload: string) => string
 
-export function webhookSigner(secret: string): WebhookSigner {
+/**
+ * With a secret rotated out (`previous`), signs with both until it expires, the current first:
+ * `v1,<new> v1,<old>`, space-separated as Standard Webhooks provides, so a receiver that still
+ * knows only the old secret verifies too. Without one it is the one HMAC it always was.
+ */
+export function webhookSigner(
+  secret: string,
+  previous: PreviousSecret | null = null,
+): WebhookSigner {
+  const sign = signerWith(secret)
+  if (!previous) return sign
+  const signOld = signerWith(previous.secret)
+  const until = previous.until.getTime()
+  return (eventId, at, payload) =>
+    at.getTime() < until
+      ? `${sign(eventId, at, payload)} ${signOld(eventId, at, payload)}`
+      : sign(eventId, at, payload)
+}
+
+function signerWith(secret: string): WebhookSigner {
   // A KeyObject made once: a Buffer key is turned into one on every createHmac (~20 µs).
   const key = createSecretKey(
     Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'),
@@ -154,6 +180,8 @@ export interface ClaimedBatch {
   subscriptionId: string
   url: string
   secret: string
+  /** The secret rotated out, while it still signs (as of the claim). */
+  previous: PreviousSecret | null
   leaseUntil: Date
   deliveries: ClaimedDelivery[]
   /** The claim filled its batch: more deliveries may wait behind it, to be read ahead. */
@@ -243,9 +271,13 @@ export async function claimDeliveries(
         limit case when l.last_error is null then ${followers}::int else 0 end
       ) f
     )
-    -- The subscription's URL and secret on its head's row only; the events' bodies come from
-    -- \`bodies\`, read once per event however many subscriptions it goes to.
-    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret
+    -- The subscription's URL and secrets on its head's row only (a secret rotated out only
+    -- while it still signs); the events' bodies come from \`bodies\`, read once per event
+    -- however many subscriptions it goes to.
+    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret,
+      case when s.previous_secret_expires_at > ${now}::timestamptz then s.previous_secret end
+        as previous_secret,
+      s.previous_secret_expires_at
     from batch b
     left join webhook_subscriptions s on b.head and s.id = b.subscription_id
     order by b.subscription_id, b.event_id`)
@@ -287,10 +319,18 @@ export async function claimDeliveries(
       }
       const url = r.url as string
       const secret = r.secret as string
+      const previousSecret = r.previous_secret as string | null
       batches.set(subscriptionId, {
         subscriptionId,
         url,
         secret,
+        previous:
+          previousSecret === null
+            ? null
+            : {
+                secret: previousSecret,
+                until: new Date(r.previous_secret_expires_at as string | Date),
+              },
         leaseUntil,
         deliveries: [],
         more: false,
@@ -602,6 +642,9 @@ export interface LeaseHandoff {
   to: string
   now: Date
   leaseUntil: Date
+  /** Where the lane sends and what it signs with: an admin's edit or rotation since ends it. */
+  url: string
+  secret: string
 }
 
 /**
@@ -609,9 +652,9 @@ export interface LeaseHandoff {
  * its own): each delivery marked delivered with what the receiver answered (the delivery log
  * reads it there: a success writes one row, not a log row as well), the failing streaks cleared;
  * and hands leases on. A handoff holds only if the worker still held the lease it hands on (not
- * run out, not claimed by another worker meanwhile) and the subscription is still on (an admin
- * who turns it off stops its lane within `batchMs`). Returns the subscriptions whose lease was
- * handed on.
+ * run out, not claimed by another worker meanwhile) and the subscription is still on, at the URL
+ * and with the secret the lane read (an admin who turns it off, edits its URL or rotates its
+ * secret stops its lane within `batchMs`). Returns the subscriptions whose lease was handed on.
  */
 export async function recordDelivered(
   db: Db,
@@ -628,6 +671,8 @@ export async function recordDelivered(
     to_id: h.to,
     now: h.now.toISOString(),
     lease_until: h.leaseUntil.toISOString(),
+    url: h.url,
+    secret: h.secret,
   }))
   const result = await db.execute(sql`
     with x as (
@@ -657,13 +702,15 @@ export async function recordDelivered(
     handoff as (
       select h.* from jsonb_to_recordset(${JSON.stringify(leases)}::jsonb)
         as h(subscription_id text, worker text, from_id text, to_id text, now timestamptz,
-          lease_until timestamptz)
+          lease_until timestamptz, url text, secret text)
       -- The statement's snapshot: the head as it was before this statement marks it delivered.
       join webhook_deliveries held on held.subscription_id = h.subscription_id
         and held.event_id = h.from_id and held.locked_by = h.worker
         and held.lease_until > h.now
-      -- A subscription turned off since the claim: its lane ends here.
+      -- A subscription turned off, pointed elsewhere or given a new secret since the claim: its
+      -- lane ends here, and the next claim reads what it is now.
       join webhook_subscriptions s on s.id = h.subscription_id and s.disabled_at is null
+        and s.url = h.url and s.secret = h.secret
     )
     update webhook_deliveries d
     set lease_until = h.lease_until, locked_by = h.worker, attempts = d.attempts + 1
@@ -835,7 +882,10 @@ async function deliverBatch(
 ): Promise<DrainResult> {
   const result = emptyResult()
   const queue = batch.deliveries
-  const target: WebhookTarget = { url: batch.url, sign: webhookSigner(batch.secret) }
+  const target: WebhookTarget = {
+    url: batch.url,
+    sign: webhookSigner(batch.secret, batch.previous),
+  }
   let delivered: DeliveredAttempt[] = []
   const laneStarted = deps.now().getTime()
   let segmentStarted = laneStarted
@@ -889,10 +939,14 @@ async function deliverBatch(
           to: delivery.eventId,
           now,
           leaseUntil: until,
+          url: batch.url,
+          secret: batch.secret,
         })
         result.delivered += delivered.length
         delivered = []
-        if (!handed) break // the lease ran out meanwhile: what follows is someone else's
+        // The lease ran out meanwhile, or the subscription was turned off, edited or given a new
+        // secret: what follows is the next claim's, which reads the subscription as it is now.
+        if (!handed) break
         head = delivery.eventId
         leaseUntil = until.getTime()
         now = deps.now()
@@ -1010,7 +1064,7 @@ export async function sendNow(
     const now = deps.now()
     const result = await sendWebhook(
       fetcher,
-      { url: delivery.url, sign: webhookSigner(delivery.secret) },
+      { url: delivery.url, sign: webhookSigner(delivery.secret, previousSecretOf(delivery, now)) },
       { eventId: delivery.eventId, payload: webhookPayload(delivery) },
       now,
       timeoutMs,

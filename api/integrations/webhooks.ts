@@ -23,6 +23,12 @@ import { newId } from '../ids.ts'
 
 export type Subscription = typeof webhookSubscriptions.$inferSelect
 
+/** A secret rotated out: deliveries are signed with it too, beside the current one, until `until`. */
+export interface PreviousSecret {
+  secret: string
+  until: Date
+}
+
 export interface WebhookTargets {
   policy: AddressPolicy
   allowPorts: number[]
@@ -103,6 +109,11 @@ export async function checkWebhookUrl(
   return { ok: true, url: url.href }
 }
 
+const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`
+
+/** How long a secret rotated out still signs, beside the new one: the receiver's time to switch. */
+export const PREVIOUS_SECRET_MS = 24 * 60 * 60 * 1000
+
 export async function createSubscription(
   db: Db,
   input: { url: string; events: readonly string[]; createdBy: string },
@@ -114,12 +125,65 @@ export async function createSubscription(
       id: newId(now.getTime()),
       url: input.url,
       events: [...input.events],
-      secret: `whsec_${randomBytes(24).toString('base64')}`,
+      secret: newSecret(),
       createdBy: input.createdBy,
       createdAt: now,
     })
     .returning()
   return row!
+}
+
+/**
+ * Points a subscription at another URL, or another set of events, or both (the URL already judged
+ * by checkWebhookUrl). Deliveries waiting go to the new URL: the worker reads it at each claim,
+ * and a lane holding a batch stops at its next lease hand-off (recordDelivered). The events apply
+ * to events recorded from now on; those already queued still go. Null when there is no such
+ * subscription.
+ */
+export async function updateSubscription(
+  db: Db,
+  id: string,
+  changes: { url?: string | undefined; events?: readonly string[] | undefined },
+): Promise<Subscription | null> {
+  const [row] = await db
+    .update(webhookSubscriptions)
+    .set({
+      ...(changes.url === undefined ? {} : { url: changes.url }),
+      ...(changes.events === undefined ? {} : { events: [...changes.events] }),
+    })
+    .where(eq(webhookSubscriptions.id, id))
+    .returning()
+  return row ?? null
+}
+
+/**
+ * A new signing secret; the one it replaces still signs beside it for PREVIOUS_SECRET_MS (the
+ * Standard Webhooks way to rotate without downtime: two signatures, either verifies). Rotating
+ * again within that time replaces the previous one with the one current until now. A lane
+ * sending with the old secrets stops at its next lease hand-off (recordDelivered).
+ */
+export async function rotateSecret(db: Db, id: string, now: Date): Promise<Subscription | null> {
+  const [row] = await db
+    .update(webhookSubscriptions)
+    .set({
+      // The row's value before this update, as SQL reads the right-hand side.
+      previousSecret: sql`${webhookSubscriptions.secret}`,
+      previousSecretExpiresAt: new Date(now.getTime() + PREVIOUS_SECRET_MS),
+      secret: newSecret(),
+    })
+    .where(eq(webhookSubscriptions.id, id))
+    .returning()
+  return row ?? null
+}
+
+/** The secret rotated out that still signs at `now`, or null. */
+export function previousSecretOf(
+  sub: Pick<Subscription, 'previousSecret' | 'previousSecretExpiresAt'>,
+  now: Date,
+): PreviousSecret | null {
+  const until = sub.previousSecretExpiresAt
+  if (sub.previousSecret === null || until === null || until <= now) return null
+  return { secret: sub.previousSecret, until }
 }
 
 export interface SubscriptionListItem extends Subscription {
@@ -330,6 +394,8 @@ export async function findDelivery(db: Db, subscriptionId: string, eventId: stri
       eventId: webhookDeliveries.eventId,
       url: webhookSubscriptions.url,
       secret: webhookSubscriptions.secret,
+      previousSecret: webhookSubscriptions.previousSecret,
+      previousSecretExpiresAt: webhookSubscriptions.previousSecretExpiresAt,
       type: webhookEvents.type,
       data: webhookEvents.data,
       eventAt: webhookEvents.createdAt,

@@ -6,6 +6,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
+import type { BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
 import {
   checkWebhookUrl,
@@ -16,13 +17,15 @@ import {
   listAttempts,
   listSubscriptions,
   recordTestEvent,
+  rotateSecret,
   setSubscriptionEnabled,
+  updateSubscription,
   webhookTargets,
 } from '../integrations/webhooks.ts'
 
-// /api/admin/webhooks: subscriptions (admins, or an API token with webhooks:manage), their
-// delivery log, "send again" and a test event. A URL that is not a public address is refused
-// with the reason.
+// /api/admin/webhooks: subscriptions (admins, or an API token with webhooks:manage), editing
+// one, rotating its signing secret, its delivery log, "send again" and a test event. A URL that
+// is not a public address is refused with the reason, when subscribing and when editing.
 
 const PAGE = '/app/admin/webhooks'
 const pageOf = (id: string) => `${PAGE}/${id}`
@@ -36,10 +39,16 @@ export const subscriptionSchema = z.object({
     .min(1, 'Choose at least one event.')
     .transform((e) => [...new Set(e)]),
 })
+/** An edit: the URL, the events, or both (the page's form sends both). */
+export const subscriptionEditSchema = subscriptionSchema
+  .partial()
+  .refine((v) => v.url !== undefined || v.events !== undefined, {
+    message: 'Send the url, the events, or both.',
+  })
 const idSchema = z.string().uuid('Unknown subscription.')
 const eventIdSchema = z.string().uuid('Unknown event.')
 
-/** What the page's form sends (fromForm reshapes it into subscriptionSchema's input). */
+/** What the pages' forms send (fromForm reshapes it into subscriptionSchema's input). */
 const subscriptionFormSchema = z.object({
   url: subscriptionSchema.shape.url,
   ...Object.fromEntries(WEBHOOK_EVENT_TYPES.map((t) => [`event:${t}`, z.literal('on').optional()])),
@@ -82,23 +91,29 @@ async function subscriptionOf(c: Context<SignedInEnv>) {
   return (await findSubscription(c.var.db, id)) ?? refuse(c, PAGE, UNKNOWN, BODYLESS)
 }
 
+/** `url` as stored once judged public (checkWebhookUrl), or the 422 to return. */
+async function publicUrl(c: Context<SignedInEnv>, url: string, back: string) {
+  const check = await checkWebhookUrl(url, webhookTargets(c.var.deps.env))
+  if (check.ok) return check.url
+  return refuse(c, back, {
+    status: 422,
+    code: 'url_not_allowed',
+    message: check.message,
+    fields: { url: check.message },
+  })
+}
+
 export const webhookRoutes = new Hono<AppEnv>()
   .use(requirePermission('webhooks:manage'))
   .get('/', async (c) => c.json({ subscriptions: await listSubscriptions(c.var.db) }))
   .post('/', async (c) => {
     const input = await readInput(c, subscriptionSchema, PAGE, { prepare: fromForm })
     if (input instanceof Response) return input
-    const check = await checkWebhookUrl(input.url, webhookTargets(c.var.deps.env))
-    if (!check.ok)
-      return refuse(c, PAGE, {
-        status: 422,
-        code: 'url_not_allowed',
-        message: check.message,
-        fields: { url: check.message },
-      })
+    const url = await publicUrl(c, input.url, PAGE)
+    if (url instanceof Response) return url
     const subscription = await createSubscription(
       c.var.db,
-      { url: check.url, events: input.events, createdBy: c.var.user.id },
+      { url, events: input.events, createdBy: c.var.user.id },
       c.var.deps.now(),
     )
     return respond(
@@ -113,6 +128,25 @@ export const webhookRoutes = new Hono<AppEnv>()
     if (subscription instanceof Response) return subscription
     return c.json({ subscription, attempts: await listAttempts(c.var.db, subscription.id) })
   })
+  // PATCH for API clients; the page's form posts (JavaScript off), as other edit forms do.
+  .patch('/:id', async (c) => edit(c, ['json']))
+  .post('/:id', async (c) => edit(c, ['json', 'form']))
+  .post('/:id/rotate-secret', async (c) => {
+    const id = await subscriptionIdOf(c)
+    if (id instanceof Response) return id
+    const subscription = await rotateSecret(c.var.db, id, c.var.deps.now())
+    if (!subscription) return refuse(c, PAGE, UNKNOWN, BODYLESS)
+    return respond(
+      c,
+      pageOf(id),
+      {
+        notice:
+          'New signing secret. For 24 hours deliveries are signed with the old one too: give your receiver the new one before then.',
+      },
+      () => c.json({ subscription }),
+      BODYLESS,
+    )
+  })
   .post('/:id/enable', async (c) => toggle(c, true))
   .post('/:id/disable', async (c) => toggle(c, false))
   .post('/:id/delete', remove)
@@ -126,6 +160,8 @@ export const webhookRoutes = new Hono<AppEnv>()
       eventId: event.id,
       url: subscription.url,
       secret: subscription.secret,
+      previousSecret: subscription.previousSecret,
+      previousSecretExpiresAt: subscription.previousSecretExpiresAt,
       type: event.type,
       data: event.data,
       eventAt: event.createdAt,
@@ -166,6 +202,29 @@ export const webhookRoutes = new Hono<AppEnv>()
       BODYLESS,
     )
   })
+
+/**
+ * Points a subscription at another URL or events. Nothing changes unless all of it is valid: a
+ * URL is judged as when subscribing.
+ */
+async function edit(c: Context<SignedInEnv>, accept: BodyKind[]) {
+  const id = await subscriptionIdOf(c)
+  if (id instanceof Response) return id
+  const back = pageOf(id)
+  const input = await readInput(c, subscriptionEditSchema, back, { prepare: fromForm, accept })
+  if (input instanceof Response) return input
+  if (!(await findSubscription(c.var.db, id))) return refuse(c, PAGE, UNKNOWN)
+  const url = input.url === undefined ? undefined : await publicUrl(c, input.url, back)
+  if (url instanceof Response) return url
+  const updated = await updateSubscription(c.var.db, id, { url, events: input.events })
+  if (!updated) return refuse(c, PAGE, UNKNOWN)
+  return respond(
+    c,
+    back,
+    { notice: 'Saved. Waiting events go to this URL; the events chosen count from now on.' },
+    () => c.json({ subscription: updated }),
+  )
+}
 
 async function toggle(c: Context<SignedInEnv>, enabled: boolean) {
   const id = await subscriptionIdOf(c)
@@ -224,6 +283,41 @@ export const operations: Operation<Permission>[] = [
     summary: 'One subscription and its delivery log.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription, attempts }'],
+  },
+  {
+    method: 'patch',
+    path: '/api/admin/webhooks/{id}',
+    summary:
+      'Change a subscription’s URL, events or both; waiting events go to the new URL, the events count from now on.',
+    auth: 'webhooks:manage',
+    body: subscriptionEditSchema,
+    bodyTypes: ['json'],
+    ok: [200, '{ subscription }'],
+    errors: {
+      422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}',
+    summary: 'Change a subscription’s URL, events or both (the page’s form; as PATCH).',
+    auth: 'webhooks:manage',
+    body: subscriptionEditSchema,
+    formBody: subscriptionFormSchema,
+    ok: [200, '{ subscription }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/rotate-secret',
+    summary:
+      'Give a subscription a new signing secret; for 24 hours deliveries carry a signature with the old one too.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ subscription } with its new secret'],
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'post',

@@ -726,6 +726,8 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       from: third!.eventId,
       to: fourth!.eventId,
       leaseUntil: new Date(ctx.deps.now().getTime() + 120_000),
+      url: batch!.url,
+      secret: batch!.secret,
     }
     expect(
       await recordDelivered(ctx.deps.db, [], [{ ...handoff, workerId: 'w2', now: ctx.deps.now() }]),
