@@ -305,6 +305,7 @@ describe('the admin pages’ buttons, as documented', () => {
       ['/api/admin/webhooks/{id}/disable', `/api/admin/webhooks/${hook.id}/disable`],
       ['/api/admin/webhooks/{id}/enable', `/api/admin/webhooks/${hook.id}/enable`],
       ['/api/admin/webhooks/{id}/test', `/api/admin/webhooks/${hook.id}/test`],
+      ['/api/admin/webhooks/{id}/rotate-secret', `/api/admin/webhooks/${hook.id}/rotate-secret`],
       [
         '/api/admin/webhooks/{id}/deliveries/{eventId}/resend',
         `/api/admin/webhooks/${hook.id}/deliveries/${eventId}/resend`,

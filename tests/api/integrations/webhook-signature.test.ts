@@ -29,4 +29,19 @@ describe('webhook signatures', () => {
       ).toThrow()
     }
   })
+
+  it('carry the previous secret’s signature too until it expires, the current one first', () => {
+    const current = `whsec_${randomBytes(24).toString('base64')}`
+    const old = `whsec_${randomBytes(24).toString('base64')}`
+    const until = new Date(1_733_356_800_000)
+    const sign = webhookSigner(current, { secret: old, until })
+    const id = '0190f0a0-0000-7000-8000-000000000001'
+    const payload = webhookPayload({ type: 'deal.won', eventAt: until, data: {} })
+    const before = new Date(until.getTime() - 1_000)
+    expect(sign(id, before, payload)).toBe(
+      `${new Webhook(current).sign(id, before, payload)} ${new Webhook(old).sign(id, before, payload)}`,
+    )
+    // From its expiry on, a lane that read it while it still signed signs with the current only.
+    expect(sign(id, until, payload)).toBe(new Webhook(current).sign(id, until, payload))
+  })
 })

@@ -29,6 +29,7 @@ import {
 import {
   checkWebhookUrl,
   createSubscription,
+  findSubscription,
   listAttempts,
   setSubscriptionEnabled,
   subscriptionAdmins,
@@ -36,7 +37,15 @@ import {
 } from '../../../api/integrations/webhooks.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
-import { addUser, json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
+import {
+  addUser,
+  form,
+  json,
+  ORIGIN,
+  setupTestApp,
+  signedInAs,
+  type TestContext,
+} from '../../helpers.ts'
 import { eventually } from '../../eventually.ts'
 import { held, startReceiver, type Receiver } from './receiver.ts'
 
@@ -1050,6 +1059,216 @@ describe('the webhook admin API', () => {
       body: JSON.stringify({ url: receiver.url(), events: ['lead.captured'] }),
     })
     expect(viaToken.status).toBe(201)
+  })
+})
+
+describe('editing a subscription and rotating its secret', () => {
+  const headers = () => ({ cookie: admin.cookie, origin: ORIGIN })
+  const patch = (id: string, body: unknown) =>
+    ctx.app.request(`/api/admin/webhooks/${id}`, { ...json(body, headers()), method: 'PATCH' })
+  const rotate = async (id: string) => {
+    const res = await ctx.app.request(`/api/admin/webhooks/${id}/rotate-secret`, {
+      method: 'POST',
+      headers: headers(),
+    })
+    expect(res.status).toBe(200)
+    return ((await res.json()) as { subscription: { secret: string } }).subscription.secret
+  }
+  const row = async (id: string) => (await findSubscription(ctx.deps.db, id))!
+  const signatures = (r: { headers: Record<string, string> }) =>
+    r.headers['webhook-signature']!.split(' ')
+  const verifies = (secret: string, r: { headers: Record<string, string>; body: string }) => {
+    try {
+      new Webhook(secret).verify(r.body, r.headers)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  it('refuses a URL that is not public, or events it does not know, with 422, and changes nothing', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const before = await row(sub.id)
+    const refusals: Array<[unknown, string]> = [
+      [{ url: 'http://10.0.0.1/hook' }, 'url_not_allowed'],
+      [{ url: 'http://127.0.0.2/hook', events: ['deal.lost'] }, 'url_not_allowed'],
+      [{ url: 'http://169.254.169.254/latest/meta-data/' }, 'url_not_allowed'],
+      [{ url: 'http://[::1]/hook' }, 'url_not_allowed'],
+      [{ url: 'http://localhost/hook' }, 'url_not_allowed'],
+      [{ url: receiver.url('/new'), events: ['deal.exploded'] }, 'invalid_input'],
+      [{ url: receiver.url('/new'), events: [] }, 'invalid_input'],
+      [{}, 'invalid_input'],
+    ]
+    for (const [body, code] of refusals) {
+      const res = await patch(sub.id, body)
+      expect(res.status, JSON.stringify(body)).toBe(422)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code)
+    }
+    // The page's form (JavaScript off) goes back to the subscription's page with the reason.
+    const back = await ctx.app.request(
+      `/api/admin/webhooks/${sub.id}`,
+      form({ url: 'http://192.168.1.10/hook', 'event:deal.lost': 'on' }, { cookie: admin.cookie }),
+    )
+    expect(back.status).toBe(303)
+    const to = new URL(back.headers.get('location')!, ORIGIN)
+    expect(to.pathname).toBe(`/app/admin/webhooks/${sub.id}`)
+    expect(to.searchParams.get('error')).toMatch(/public addresses/)
+    expect(await row(sub.id)).toEqual(before)
+    // An unknown subscription is a 404, whatever is sent.
+    expect((await patch(newId(), { url: receiver.url('/new') })).status).toBe(404)
+  })
+
+  it('sends waiting and later deliveries to the new URL; new events apply to events recorded from then on', async () => {
+    const sub = await subscribe(receiver.url('/old'), ['deal.won'])
+    const waiting = await emit('deal.won')
+    const res = await patch(sub.id, { url: receiver.url('/new'), events: ['deal.lost'] })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({
+      subscription: { url: receiver.url('/new'), events: ['deal.lost'] },
+    })
+    await emit('deal.won') // no longer subscribed to
+    const lost = await emit('deal.lost')
+    expect(await drainAll()).toBe(2)
+    expect(receiver.received.map((r) => [r.path, r.headers['webhook-id']])).toEqual([
+      ['/new', waiting],
+      ['/new', lost],
+    ])
+    // The page's form: the URL and one checkbox per event.
+    const saved = await ctx.app.request(
+      `/api/admin/webhooks/${sub.id}`,
+      form(
+        { url: receiver.url('/form'), 'event:deal.won': 'on', 'event:lead.captured': 'on' },
+        { cookie: admin.cookie },
+      ),
+    )
+    expect(saved.status).toBe(303)
+    expect(new URL(saved.headers.get('location')!, ORIGIN).searchParams.get('notice')).toMatch(
+      /^Saved/,
+    )
+    expect(await row(sub.id)).toMatchObject({
+      url: receiver.url('/form'),
+      events: ['lead.captured', 'deal.won'],
+    })
+  })
+
+  it.each(['edited', 'rotated'] as const)(
+    'a lane holding a batch stops at its next hand-off once its subscription is %s',
+    async (change) => {
+      const sub = await subscribe(receiver.url('/old'), ['deal.won'])
+      const ids: string[] = []
+      for (let i = 0; i < 4; i++) ids.push(await emit('deal.won', { n: i }))
+      let secret = sub.secret
+      receiver.answer = async (req) => {
+        // Changed while the first is being sent, which takes the whole batchMs.
+        if (req.headers['webhook-id'] === ids[0]) {
+          if (change === 'edited')
+            expect((await patch(sub.id, { url: receiver.url('/new') })).status).toBe(200)
+          else secret = await rotate(sub.id)
+        }
+        ctx.clock.advance(1_000)
+        return { status: 204 }
+      }
+      expect(await drain({ batchMs: 1_000 })).toMatchObject({
+        claimed: 4,
+        delivered: 1,
+        released: 3,
+      })
+      expect(receiver.received).toHaveLength(1)
+      receiver.answer = () => ({ status: 204 })
+      expect(await drainAll()).toBe(3)
+      expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
+      const rest = receiver.received.slice(1)
+      if (change === 'edited') expect(rest.map((r) => r.path)).toEqual(['/new', '/new', '/new'])
+      // The rest carry the new secret's signature (and the old one's, within the day).
+      else for (const r of rest) expect(signatures(r)).toHaveLength(2)
+      for (const r of rest) expect(verifies(secret, r)).toBe(true)
+    },
+  )
+
+  it('signs with the new secret and the old one for 24 hours, every way a delivery is sent', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const first = sub.secret
+    const second = await rotate(sub.id)
+    expect(second).toMatch(/^whsec_/)
+    expect(second).not.toBe(first)
+    const eventId = await emit('deal.won')
+    await drainAll()
+    const post = (path: string) =>
+      ctx.app.request(`/api/admin/webhooks/${sub.id}${path}`, {
+        method: 'POST',
+        headers: headers(),
+      })
+    expect((await post('/test')).status).toBe(200)
+    expect((await post(`/deliveries/${eventId}/resend`)).status).toBe(200)
+    expect(receiver.received).toHaveLength(3)
+    for (const r of receiver.received) {
+      expect(signatures(r)).toHaveLength(2)
+      expect(verifies(second, r)).toBe(true)
+      expect(verifies(first, r)).toBe(true)
+    }
+    // Rotating again within the day: the one current until now is the one still honoured.
+    const third = await rotate(sub.id)
+    receiver.received.length = 0
+    await emit('deal.won')
+    await drainAll()
+    const [r] = receiver.received
+    expect(verifies(third, r!)).toBe(true)
+    expect(verifies(second, r!)).toBe(true)
+    expect(verifies(first, r!)).toBe(false)
+  })
+
+  it('signs with the new secret only once the 24 hours are over', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    // Rotated a day and a minute ago (the verifier checks the timestamp against the real clock).
+    const now = ctx.deps.now()
+    ctx.clock.set(new Date(now.getTime() - DAY - 60_000))
+    const current = await rotate(sub.id)
+    ctx.clock.set(now)
+    const eventId = await emit('deal.won')
+    await drainAll()
+    const post = (path: string) =>
+      ctx.app.request(`/api/admin/webhooks/${sub.id}${path}`, {
+        method: 'POST',
+        headers: headers(),
+      })
+    expect((await post('/test')).status).toBe(200)
+    expect((await post(`/deliveries/${eventId}/resend`)).status).toBe(200)
+    expect(receiver.received).toHaveLength(3)
+    for (const r of receiver.received) {
+      expect(signatures(r)).toHaveLength(1)
+      expect(verifies(current, r)).toBe(true)
+      expect(verifies(sub.secret, r)).toBe(false)
+    }
+  })
+
+  it('is refused with 403 to a reader without webhooks:manage, and changes nothing', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const before = await row(sub.id)
+    const tokenRes = await ctx.app.request(
+      '/api/admin/api-tokens',
+      json(
+        { name: 'reader', scopes: ['leads:read', 'deals:read', 'deals:write', 'campaigns:read'] },
+        headers(),
+      ),
+    )
+    const { token } = (await tokenRes.json()) as { token: string }
+    const callers: Record<string, string>[] = [{ authorization: `Bearer ${token}` }]
+    for (const role of ['rep', 'sdr'] as const)
+      callers.push({ cookie: (await signedInAs(ctx, role)).cookie, origin: ORIGIN })
+    for (const who of callers) {
+      const edit = await ctx.app.request(`/api/admin/webhooks/${sub.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...who },
+        body: JSON.stringify({ url: receiver.url('/theirs') }),
+      })
+      expect(edit.status).toBe(403)
+      const rotated = await ctx.app.request(`/api/admin/webhooks/${sub.id}/rotate-secret`, {
+        method: 'POST',
+        headers: who,
+      })
+      expect(rotated.status).toBe(403)
+    }
+    expect(await row(sub.id)).toEqual(before)
   })
 })
 

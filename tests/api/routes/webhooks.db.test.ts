@@ -19,7 +19,7 @@ describe('/api/admin/webhooks/:id actions', () => {
     // Path, JSON status, code and message, and the page a plain form goes back to.
     type Case = [string, number, string, string, string]
     const cases: Case[] = [
-      ...['enable', 'disable', 'delete', 'test'].flatMap((act): Case[] => [
+      ...['enable', 'disable', 'delete', 'test', 'rotate-secret'].flatMap((act): Case[] => [
         [`not-a-uuid/${act}`, 422, 'invalid_input', 'Unknown subscription.', '/app/admin/webhooks'],
         [`${unknown}/${act}`, 404, 'not_found', 'Unknown subscription.', '/app/admin/webhooks'],
       ]),
