@@ -169,6 +169,62 @@ describe.skipIf(!hasChromium)(
       await context.close()
     }, 120_000)
 
+    it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed', async () => {
+      const context = await browser.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 1280, height: 900 },
+      })
+      const page = await context.newPage()
+      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+      await page.goto(`${server.url}/app/admin/webhooks`)
+      await page.getByLabel('URL (https://…)').fill(receiverUrl)
+      await page.getByLabel('deal.won').check()
+      await page.getByRole('button', { name: 'Subscribe' }).click()
+      await page.waitForURL(/\/app\/admin\/webhooks\/[0-9a-f-]{36}\?notice=Subscribed/)
+      const subscriptionUrl = page.url().split('?')[0]!
+      const edit = page.getByRole('form', { name: 'Change the URL or events' })
+      const url = edit.getByLabel('URL (https://…)')
+      expect(await url.inputValue()).toBe(receiverUrl)
+      expect(await edit.getByLabel('deal.won').isChecked()).toBe(true)
+
+      // A private address is refused: what was typed comes back, the problem beside it.
+      await url.fill('http://10.0.0.1/hooks')
+      await edit.getByLabel('deal.lost').check()
+      await edit.getByRole('button', { name: 'Save' }).click()
+      await page.waitForURL(/\?error=/)
+      expect(await url.inputValue()).toBe('http://10.0.0.1/hooks')
+      expect(await url.getAttribute('aria-invalid')).toBe('true')
+      expect(await page.locator('#edit-url-error').innerText()).toMatch(/public addresses/)
+      expect(await edit.getByLabel('deal.lost').isChecked()).toBe(true)
+      expect(await page.locator('h1').innerText()).toBe(receiverUrl)
+
+      await url.fill(`${receiverUrl}/v2`)
+      await edit.getByRole('button', { name: 'Save' }).click()
+      await page.waitForURL(/\?notice=Saved/)
+      expect(await page.locator('h1').innerText()).toBe(`${receiverUrl}/v2`)
+      expect(await edit.getByLabel('deal.lost').isChecked()).toBe(true)
+
+      const secret = () => page.locator('.card .mono').first().innerText()
+      const before = await secret()
+      await page.getByRole('button', { name: 'Rotate the secret' }).click()
+      await page.waitForURL(/\?notice=New\+signing\+secret/)
+      expect(await secret()).not.toBe(before)
+      expect(await page.getByText('The previous secret still signs too').count()).toBe(1)
+      await screenshot(page, 'webhook-edit-rotate')
+
+      const axeContext = await browser.newContext({ bypassCSP: true })
+      const axePage = await signInWithForm(
+        await axeContext.newPage(),
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+      )
+      await axePage.goto(subscriptionUrl)
+      expect(await axeViolations(axePage)).toEqual([])
+      await axeContext.close()
+      await context.close()
+    }, 120_000)
+
     it('names each "Revoke" on the API tokens page by its token', async () => {
       const context = await browser.newContext({ javaScriptEnabled: false })
       const page = await context.newPage()
