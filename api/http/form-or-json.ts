@@ -249,3 +249,14 @@ function humanField(path: string[]): string {
     .map((part) => part.replace(/([A-Z])/g, ' $1').replace(/^./, (ch) => ch.toUpperCase()))
     .join(' ')
 }
+
+/**
+ * The `next` field of a bodyless action's form, when a page's button sent one (an API client
+ * sends no body at all).
+ */
+export async function bodylessForm(c: Context): Promise<{ next: string | undefined }> {
+  if (!c.req.header('content-type')?.includes('application/x-www-form-urlencoded'))
+    return { next: undefined }
+  const { data } = await readBody(c, ['form'])
+  return { next: typeof data.next === 'string' ? data.next : undefined }
+}

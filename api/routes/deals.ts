@@ -20,6 +20,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import {
+  bodylessForm,
   readInput,
   readParam,
   refuse,
@@ -27,7 +28,7 @@ import {
   type Back,
   type RefuseOptions,
 } from '../http/form-or-json.ts'
-import { fail, readBody, validate, wantsJson } from '../http/input.ts'
+import { fail, validate, wantsJson } from '../http/input.ts'
 import { permissionProblem, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
@@ -523,13 +524,6 @@ function dealIdOf(c: Context<SignedInEnv>, param: 'id' | 'sid' = 'id', options?:
   )
 }
 
-/** The `next` field of a bodyless action's form, when a page's button sent one. */
-async function bodylessForm(c: Context<SignedInEnv>): Promise<{ next: string | undefined }> {
-  if (!c.req.header('content-type')?.includes('application/x-www-form-urlencoded'))
-    return { next: undefined }
-  const { data } = await readBody(c, ['form'])
-  return { next: typeof data.next === 'string' ? data.next : undefined }
-}
 
 export function publicDeal(deal: Deal) {
   const stage = stageOf(deal.stage)
