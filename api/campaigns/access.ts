@@ -5,13 +5,23 @@ import { CAMPAIGN_STATUSES } from '../db/schema.ts'
 // Everyone signed in may read (reps see what the SDRs run). Admins act on every campaign; an
 // SDR acts on the campaigns that credit them; reps never act. Templates and recipients change
 // only before sending starts, so everybody previewed what goes out. Whoever may run a campaign
-// may send themselves a test of it.
+// may send themselves a test of it. A recipient not yet handed to the outbox can be taken out
+// until the campaign is completed (an SDR learns the prospect answered by phone).
 
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number]
 export { CAMPAIGN_STATUSES }
 
 export type CampaignAction =
-  'read' | 'edit' | 'import' | 'ready' | 'start' | 'pause' | 'resume' | 'complete' | 'test'
+  | 'read'
+  | 'edit'
+  | 'import'
+  | 'ready'
+  | 'start'
+  | 'pause'
+  | 'resume'
+  | 'complete'
+  | 'test'
+  | 'remove_recipient'
 
 export interface CampaignActor {
   id: string
@@ -33,6 +43,8 @@ const STATUS_RULES: Record<
   complete: { from: ['sending', 'paused'], to: 'completed' },
   // A test message to oneself, in any state: what went out can still be looked at.
   test: { from: CAMPAIGN_STATUSES },
+  // Whoever may run it, until it is completed (a stop takes back what waited in the outbox).
+  remove_recipient: { from: ['draft', 'ready', 'sending', 'paused'] },
 }
 
 export type CampaignDecision =
@@ -40,14 +52,15 @@ export type CampaignDecision =
   | { ok: false; status: 401 | 403 | 409; code: string; message: string }
 
 const ACTION_NAMES: Record<Exclude<CampaignAction, 'read'>, string> = {
-  edit: 'edited',
-  import: 'given more recipients',
-  ready: 'marked ready',
-  start: 'started',
-  pause: 'paused',
-  resume: 'resumed',
-  complete: 'stopped',
-  test: 'tested',
+  edit: 'be edited',
+  import: 'be given more recipients',
+  ready: 'be marked ready',
+  start: 'be started',
+  pause: 'be paused',
+  resume: 'be resumed',
+  complete: 'be stopped',
+  test: 'be tested',
+  remove_recipient: 'have recipients taken out',
 }
 
 export function campaignDecision(
@@ -77,7 +90,7 @@ export function campaignDecision(
       ok: false,
       status: 409,
       code: 'wrong_status',
-      message: `A ${campaign.status} campaign cannot be ${ACTION_NAMES[action]}.`,
+      message: `A ${campaign.status} campaign cannot ${ACTION_NAMES[action]}.`,
     }
   return { ok: true, to: rule.to ?? null }
 }

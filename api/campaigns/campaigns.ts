@@ -205,7 +205,8 @@ export async function announceCampaign(
   )
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** The shape of the ids newId() makes: anything else names nothing. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
   if (!UUID.test(id)) return null
@@ -308,6 +309,8 @@ export interface CampaignProgress {
   failed: number
   /** In the pipeline by their turn: not emailed. */
   skipped: number
+  /** Taken out by whoever runs the campaign before they were enqueued: never emailed. */
+  removed: number
   clicks: number
 }
 
@@ -320,6 +323,7 @@ const emptyProgress = (): CampaignProgress => ({
   suppressed: 0,
   failed: 0,
   skipped: 0,
+  removed: 0,
   clicks: 0,
 })
 

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, ne, sql } from 'drizzle-orm'
 import {
   checkMergeFields,
   renderOutreach,
@@ -64,6 +64,13 @@ async function importedColumns(db: Db, campaignId: string): Promise<string[]> {
   ]
 }
 
+/**
+ * The recipients a campaign may still write to: all but those taken out (their messages never
+ * go, so neither their merge problems nor their preview stop or show anything).
+ */
+const goingTo = (campaignId: string) =>
+  and(eq(campaignRecipients.campaignId, campaignId), ne(campaignRecipients.status, 'removed'))
+
 /** A campaign's recipients as its templates read them, in file order. */
 function recipientsInFileOrder(db: Db, campaignId: string) {
   return db
@@ -73,7 +80,7 @@ function recipientsInFileOrder(db: Db, campaignId: string) {
       line: campaignRecipients.line,
     })
     .from(campaignRecipients)
-    .where(eq(campaignRecipients.campaignId, campaignId))
+    .where(goingTo(campaignId))
     .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
 }
 
@@ -112,8 +119,9 @@ export async function startProblems(db: Db, env: Env, campaign: Campaign): Promi
   const [recipients] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(campaignRecipients)
-    .where(eq(campaignRecipients.campaignId, campaign.id))
-  if ((recipients?.n ?? 0) === 0) problems.push('The campaign has no recipients yet: import a CSV.')
+    .where(goingTo(campaign.id))
+  if ((recipients?.n ?? 0) === 0)
+    problems.push('The campaign has no recipients yet (or all were taken out): import a CSV.')
   const report = await mergeReport(db, campaign)
   problems.push(
     ...report.syntaxErrors.map((e) => e.message),
@@ -150,14 +158,14 @@ export async function previewMessages(
     db
       .select()
       .from(campaignRecipients)
-      .where(eq(campaignRecipients.campaignId, campaign.id))
+      .where(goingTo(campaign.id))
       .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
       .limit(PREVIEW_PAGE_SIZE)
       .offset((page - 1) * PREVIEW_PAGE_SIZE),
     db
       .select({ n: sql<number>`count(*)::int` })
       .from(campaignRecipients)
-      .where(eq(campaignRecipients.campaignId, campaign.id)),
+      .where(goingTo(campaign.id)),
   ])
   const messages = rows.map((row): PreviewMessage => {
     const recipient = outreachRecipient(row)

@@ -1,14 +1,17 @@
-import { sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
-import { campaignRecipients, companies, contacts, deals } from '../db/schema.ts'
+import { campaignRecipients, campaigns, companies, contacts, deals } from '../db/schema.ts'
 import { readableDeals, type Actor } from '../pipeline/deals.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import { HUMAN } from '../tracking/results.ts'
+import { campaignDecision, type CampaignActor } from './access.ts'
+import { findCampaign, UUID } from './campaigns.ts'
 
 // Who a campaign was sent to, a page at a time: each recipient's outcome, clicks and deal, for
 // the campaign page. One statement for the page (its clicks on click_events_recipient_idx, its
-// deal on deals_contact_idx, each a lateral join), and the count for the same filter.
+// deal on deals_contact_idx, each a lateral join), and the count for the same filter. And taking
+// one recipient out before their message goes.
 
 export const RECIPIENT_STATUSES = campaignRecipients.status.enumValues
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number]
@@ -22,6 +25,7 @@ export const RECIPIENT_STATUS_LABELS: Record<RecipientStatus, string> = {
   suppressed: 'Suppressed',
   failed: 'Failed',
   skipped: 'Skipped (in pipeline)',
+  removed: 'Taken out',
 }
 
 export const RECIPIENTS_PAGE_SIZE = 50
@@ -155,4 +159,85 @@ export async function listRecipients(
     page,
     pageCount: Math.max(1, Math.ceil(total / pageSize)),
   }
+}
+
+export type RemoveResult =
+  | { ok: true; recipient: { id: string; email: string; status: 'removed' } }
+  | { ok: false; status: 401 | 403 | 404 | 409; code: string; message: string }
+
+/**
+ * Takes one recipient out of a campaign (the prospect answered by phone, or is the wrong person):
+ * a row still `pending` becomes `removed`, which the scheduler never enqueues. Only while the
+ * campaign may still send (access.ts) and only before the outbox has the message: a queued one
+ * is on its way, a sent one gone.
+ */
+export async function removeRecipient(
+  db: Db,
+  actor: CampaignActor,
+  campaignId: string,
+  recipientId: string,
+): Promise<RemoveResult> {
+  const campaign = await findCampaign(db, campaignId)
+  if (!campaign)
+    return { ok: false, status: 404, code: 'not_found', message: 'There is no such campaign.' }
+  const decision = campaignDecision(actor, campaign, 'remove_recipient')
+  if (!decision.ok) return decision
+  if (!UUID.test(recipientId))
+    return {
+      ok: false,
+      status: 404,
+      code: 'unknown_recipient',
+      message: 'There is no such recipient in this campaign.',
+    }
+  return db.transaction(async (tx) => {
+    // Share-locked as the scheduler locks it, in the status the decision was made on: a stop
+    // meanwhile wins. The row itself is taken only while pending: the scheduler's run that
+    // holds it (skip locked) has made it queued by the time this update sees it.
+    const [locked] = await tx
+      .select({ id: campaigns.id })
+      .from(campaigns)
+      .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, campaign.status)))
+      .for('share')
+    if (!locked)
+      return {
+        ok: false,
+        status: 409,
+        code: 'conflict',
+        message: 'The campaign changed meanwhile; reload and try again.',
+      } as const
+    const [removed] = await tx
+      .update(campaignRecipients)
+      .set({ status: 'removed' })
+      .where(
+        and(
+          eq(campaignRecipients.id, recipientId),
+          eq(campaignRecipients.campaignId, campaign.id),
+          eq(campaignRecipients.status, 'pending'),
+        ),
+      )
+      .returning({ id: campaignRecipients.id, email: campaignRecipients.email })
+    if (removed) return { ok: true, recipient: { ...removed, status: 'removed' } } as const
+    const [row] = await tx
+      .select({ status: campaignRecipients.status, email: campaignRecipients.email })
+      .from(campaignRecipients)
+      .where(
+        and(eq(campaignRecipients.id, recipientId), eq(campaignRecipients.campaignId, campaign.id)),
+      )
+    if (!row)
+      return {
+        ok: false,
+        status: 404,
+        code: 'unknown_recipient',
+        message: 'There is no such recipient in this campaign.',
+      } as const
+    return {
+      ok: false,
+      status: 409,
+      code: row.status === 'removed' ? 'already_removed' : 'not_pending',
+      message:
+        row.status === 'removed'
+          ? `${row.email} was already taken out of this campaign.`
+          : `${row.email} cannot be taken out: their message is ${RECIPIENT_STATUS_LABELS[row.status].toLowerCase()} already (handed to the outbox).`,
+    } as const
+  })
 }

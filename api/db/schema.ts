@@ -586,8 +586,9 @@ export const campaignRecipients = pgTable(
     fields: jsonb('fields').notNull(),
     line: integer('line'),
     status: text('status', {
-      // skipped: in the pipeline by its turn (a rep has them), so not emailed.
-      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed', 'skipped'],
+      // skipped: in the pipeline by its turn (a rep has them), so not emailed. removed: taken out
+      // by whoever runs the campaign before it was handed to the outbox, never enqueued.
+      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed', 'skipped', 'removed'],
     })
       .notNull()
       .default('pending'),

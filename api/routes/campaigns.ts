@@ -28,10 +28,10 @@ import {
 } from '../campaigns/preview.ts'
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
-import { listRecipients, RECIPIENT_STATUSES } from '../campaigns/recipients.ts'
+import { listRecipients, RECIPIENT_STATUSES, removeRecipient } from '../campaigns/recipients.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
-import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { bodylessForm, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, uploadRefusal, validate } from '../http/input.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
@@ -169,7 +169,7 @@ export function uploadTooLarge(c: Context, campaignId: string): Response {
   })
 }
 
-function refusal(c: C, back: string, failure: CampaignFailure) {
+function refusal(c: C, back: Back, failure: Omit<CampaignFailure, 'ok'>) {
   return refuse(c, back, { status: failure.status, code: failure.code, message: failure.message })
 }
 
@@ -243,6 +243,21 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     const campaign = await readable(c)
     const { status, page } = validate(recipientsQuery, c.req.query())
     return c.json(await listRecipients(c.var.db, campaign.id, { viewer: c.var.user, status, page }))
+  })
+
+  .post('/:id/recipients/:recipientId/remove', requirePermission('campaigns:write'), async (c) => {
+    const id = c.req.param('id')
+    // Back to the list as it was shown (its filter and page), when a page's button sent it.
+    const { next } = await bodylessForm(c)
+    const back: Back = { next, fallback: `${pageOf(id)}#recipients`, within: pageOf(id) }
+    const result = await removeRecipient(c.var.db, c.var.user, id, c.req.param('recipientId'))
+    if (!result.ok) return refusal(c, result.code === 'not_found' ? '/app/campaigns' : back, result)
+    return respond(
+      c,
+      back,
+      { notice: `Taken out: ${result.recipient.email} gets nothing from this campaign.` },
+      () => c.json({ recipient: result.recipient }),
+    )
   })
 
   .get('/:id/preview', async (c) => {
@@ -443,6 +458,20 @@ export const operations: Operation<Permission>[] = [
     params: campaignId,
     query: recipientsQuery,
     ok: [200, '{ rows, total, page, pageCount }'],
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}/recipients/{recipientId}/remove',
+    summary:
+      'Take one recipient out before their message goes (status `removed`, never enqueued): while the campaign is a draft, ready, sending or paused, and the recipient still waiting.',
+    auth: write,
+    params: z.object({ id: z.string(), recipientId: z.string() }),
+    ok: [200, '{ recipient: { id, email, status } }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      403: 'Not your campaign.',
+      409: 'The campaign is completed (`wrong_status`), or the message was handed to the outbox already (`not_pending`) or taken out before (`already_removed`).',
+    },
   },
   {
     method: 'get',

@@ -524,7 +524,6 @@ function dealIdOf(c: Context<SignedInEnv>, param: 'id' | 'sid' = 'id', options?:
   )
 }
 
-
 export function publicDeal(deal: Deal) {
   const stage = stageOf(deal.stage)
   return {

@@ -37,6 +37,8 @@ export interface CampaignResults {
   accepted: number
   bounced: number
   failed: number
+  /** Taken out before they were sent anything (counted in `recipients`). */
+  removed: number
   unsubscribed: number
   clicks: ClickCounts
   targets: number
@@ -63,7 +65,8 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
         count(*) filter (where status = 'sent')::int as sent,
         count(*) filter (where status = 'sent')::int as accepted,
         count(*) filter (where status = 'bounced')::int as bounced,
-        count(*) filter (where status = 'failed')::int as failed
+        count(*) filter (where status = 'failed')::int as failed,
+        count(*) filter (where status = 'removed')::int as removed
       from campaign_recipients where campaign_id = ${campaignId}`),
     db.execute(sql`
       select count(*)::int as raw,
@@ -131,6 +134,7 @@ export function campaignResultsCsv(results: CampaignResults): string {
     ['accepted by the transport (no delivery webhooks yet)', results.accepted],
     ['bounced', results.bounced],
     ['failed', results.failed],
+    ['taken out (never sent)', results.removed],
     ['unsubscribed', results.unsubscribed],
     ['clicks (raw)', results.clicks.raw],
     ['human clicks', results.clicks.human],

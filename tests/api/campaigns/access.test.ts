@@ -69,6 +69,33 @@ describe('campaignDecision', () => {
     expect(campaignDecision(otherSdr, mine, 'test')).toMatchObject({ ok: false, status: 403 })
     expect(campaignDecision(rep, mine, 'test')).toMatchObject({ ok: false, status: 403 })
   })
+
+  it('lets whoever runs a campaign take recipients out until it is completed, without changing its status', () => {
+    for (const status of ['draft', 'ready', 'sending', 'paused'] as const) {
+      expect(campaignDecision(sdr, { ownerId: 's', status }, 'remove_recipient')).toEqual({
+        ok: true,
+        to: null,
+      })
+      expect(campaignDecision(admin, { ownerId: 's', status }, 'remove_recipient').ok).toBe(true)
+    }
+    expect(
+      campaignDecision(sdr, { ownerId: 's', status: 'completed' }, 'remove_recipient'),
+    ).toEqual({
+      ok: false,
+      status: 409,
+      code: 'wrong_status',
+      message: 'A completed campaign cannot have recipients taken out.',
+    })
+    expect(campaignDecision(otherSdr, mine, 'remove_recipient')).toMatchObject({
+      ok: false,
+      status: 403,
+    })
+    expect(campaignDecision(rep, mine, 'remove_recipient')).toMatchObject({
+      ok: false,
+      status: 403,
+    })
+    expect(campaignDecision(null, mine, 'remove_recipient')).toMatchObject({ status: 401 })
+  })
 })
 
 describe('mayCreateFor', () => {

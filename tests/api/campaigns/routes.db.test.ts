@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
-import { campaigns, outbox, trackedLinks } from '../../../api/db/schema.ts'
+import { campaignRecipients, campaigns, outbox, trackedLinks } from '../../../api/db/schema.ts'
 import { enqueueEmail } from '../../../api/email/outbox.ts'
 import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, campaignInput, csv, makeCampaign } from './fixtures.ts'
@@ -46,7 +46,17 @@ async function campaignIn(status: 'draft' | 'sending' | 'paused') {
   return c.id
 }
 
-type Call = (id: string) => { method: string; path: string; body?: unknown; upload?: string }
+const recipientsOf = (id: string) =>
+  db
+    .select()
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, id))
+    .orderBy(campaignRecipients.line)
+
+type Call = (
+  id: string,
+  recipientId: string,
+) => { method: string; path: string; body?: unknown; upload?: string }
 const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, number>]> = [
   [
     'GET the list',
@@ -125,6 +135,15 @@ const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, n
     { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
   ],
   [
+    'POST a take-out of a recipient',
+    'sending',
+    (id, recipientId) => ({
+      method: 'POST',
+      path: `/api/campaigns/${id}/recipients/${recipientId}/remove`,
+    }),
+    { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
     'POST a test message',
     'sending',
     (id) => ({ method: 'POST', path: `/api/campaigns/${id}/test` }),
@@ -137,7 +156,8 @@ describe('who may use the campaign routes', () => {
     it(name, async () => {
       for (const who of Object.keys(people) as Who[]) {
         const id = await campaignIn(status)
-        const { method, path, body, upload: file } = call(id)
+        const [recipient] = await recipientsOf(id)
+        const { method, path, body, upload: file } = call(id, recipient!.id)
         const cookie = people[who].cookie
         const init: RequestInit = file
           ? upload(file, cookie)
@@ -199,6 +219,122 @@ describe('the recipients as JSON', () => {
       { headers: { cookie: owner.cookie } },
     )
     expect(missing.status).toBe(404)
+  })
+})
+
+describe('taking a recipient out', () => {
+  const takeOut = (
+    id: string,
+    recipientId: string,
+    headers: Record<string, string>,
+    body?: string,
+  ) =>
+    ctx.app.request(`/api/campaigns/${id}/recipients/${recipientId}/remove`, {
+      method: 'POST',
+      headers: { origin: ORIGIN, ...headers },
+      ...(body === undefined ? {} : { body }),
+    })
+  const two = csv([
+    ['email', 'first name'],
+    ['ana@acme.example', 'Ana'],
+    ['bo@acme.example', 'Bo'],
+  ])
+
+  it('takes a waiting one out from the list’s button, back to the list as it was, and lists them by status', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(two, owner.cookie))
+    await runImports()
+    await db.update(campaigns).set({ status: 'paused' }).where(eq(campaigns.id, c.id))
+    const [ana, bo] = await recipientsOf(c.id)
+    const next = `/app/campaigns/${c.id}?status=pending&page=1#recipients`
+    const res = await takeOut(
+      c.id,
+      ana!.id,
+      { cookie: owner.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ next }).toString(),
+    )
+    expect(res.status).toBe(303)
+    const back = new URL(res.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(`/app/campaigns/${c.id}`)
+    expect(back.searchParams.get('status')).toBe('pending')
+    expect(back.searchParams.get('page')).toBe('1')
+    expect(back.hash).toBe('#recipients')
+    expect(back.searchParams.get('notice')).toBe(
+      'Taken out: ana@acme.example gets nothing from this campaign.',
+    )
+    expect((await recipientsOf(c.id)).map((r) => r.status)).toEqual(['removed', 'pending'])
+    // The list filters by the new status.
+    const listed = await ctx.app.request(`/api/campaigns/${c.id}/recipients?status=removed`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(await listed.json()).toMatchObject({ total: 1, rows: [{ email: 'ana@acme.example' }] })
+    expect(bo!.status).toBe('pending')
+    // Again: 409 with the reason, back to the same list.
+    const again = await takeOut(
+      c.id,
+      ana!.id,
+      { cookie: owner.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ next }).toString(),
+    )
+    expect(again.status).toBe(303)
+    const refused = new URL(again.headers.get('location')!, ORIGIN)
+    expect(refused.searchParams.get('status')).toBe('pending')
+    expect(refused.searchParams.get('error')).toBe(
+      'ana@acme.example was already taken out of this campaign.',
+    )
+    const json = await takeOut(c.id, ana!.id, { cookie: owner.cookie, accept: 'application/json' })
+    expect(json.status).toBe(409)
+    expect((await json.json()).error.code).toBe('already_removed')
+  })
+
+  it('refuses a sent one, another campaign’s, an unknown one and a completed campaign’s, changing nothing', async () => {
+    const c = await makeCampaign(ctx, owner.user)
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(two, owner.cookie))
+    await runImports()
+    await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, c.id))
+    const [ana, bo] = await recipientsOf(c.id)
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'sent' })
+      .where(eq(campaignRecipients.id, ana!.id))
+    const headers = { cookie: owner.cookie, accept: 'application/json' }
+    const sent = await takeOut(c.id, ana!.id, headers)
+    expect(sent.status).toBe(409)
+    expect((await sent.json()).error).toEqual({
+      code: 'not_pending',
+      message:
+        'ana@acme.example cannot be taken out: their message is sent already (handed to the outbox).',
+    })
+    const other = await campaignIn('sending')
+    expect((await takeOut(other, bo!.id, headers)).status).toBe(404)
+    expect((await takeOut(c.id, 'not-an-id', headers)).status).toBe(404)
+    expect((await takeOut(c.id, `${bo!.id}%00`, headers)).status).toBe(404)
+    // An unknown campaign: a plain form goes back to the list.
+    const gone = await takeOut(
+      '0190a000-0000-7000-8000-000000000000',
+      bo!.id,
+      {
+        cookie: owner.cookie,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      '',
+    )
+    expect(gone.headers.get('location')).toMatch(/^\/app\/campaigns\?error=/)
+    // A next off the campaign's page is not followed.
+    await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, c.id))
+    const done = await takeOut(
+      c.id,
+      bo!.id,
+      { cookie: owner.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ next: '/app/admin/users' }).toString(),
+    )
+    expect(done.status).toBe(303)
+    const back = new URL(done.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(`/app/campaigns/${c.id}`)
+    expect(back.searchParams.get('error')).toBe(
+      'A completed campaign cannot have recipients taken out.',
+    )
+    expect((await recipientsOf(c.id)).map((r) => r.status)).toEqual(['sent', 'pending'])
   })
 })
 

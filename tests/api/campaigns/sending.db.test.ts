@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
+import { removeRecipient } from '../../../api/campaigns/recipients.ts'
 import { openDatabase } from '../../../api/db/client.ts'
 import { newId } from '../../../api/ids.ts'
 import {
@@ -233,6 +234,57 @@ describe('sending a campaign', () => {
     expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
       queued: 2,
       skipped: 1,
+    })
+  })
+
+  it('never enqueues a recipient taken out, and counts them apart', async () => {
+    const campaign = await sendingCampaign(people(3, 'takeout'), {
+      senderEmail: 'takeout@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const [, second] = await recipientsOf(campaign.id)
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    expect(await removeRecipient(db, actor, campaign.id, second!.id)).toMatchObject({ ok: true })
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const rows = await recipientsOf(campaign.id)
+    expect(rows.map((r) => r.status)).toEqual(['queued', 'removed', 'queued'])
+    expect(rows[1]!.outboxId).toBeNull()
+    const sentTo = (await db.select().from(outbox)).map((o) => o.recipient)
+    expect(sentTo).not.toContain(second!.email)
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      recipients: 3,
+      pending: 0,
+      queued: 2,
+      removed: 1,
+    })
+    // Queued now: on its way, so no longer taken out.
+    const late = await removeRecipient(db, actor, campaign.id, rows[0]!.id)
+    expect(late).toMatchObject({ ok: false, status: 409, code: 'not_pending' })
+    expect((await recipientsOf(campaign.id))[0]!.status).toBe('queued')
+  })
+
+  it('completes a campaign whose remaining recipients were all taken out', async () => {
+    const campaign = await sendingCampaign(people(2, 'allout'), {
+      senderEmail: 'allout@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    await db.update(campaigns).set({ status: 'paused' }).where(eq(campaigns.id, campaign.id))
+    for (const row of await recipientsOf(campaign.id))
+      expect((await removeRecipient(db, actor, campaign.id, row.id)).ok).toBe(true)
+    await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 0 })
+    const [done] = await db.select().from(campaigns).where(eq(campaigns.id, campaign.id))
+    expect(done!.status).toBe('completed')
+    // Completed: nothing is taken out any more.
+    const [first] = await recipientsOf(campaign.id)
+    expect(await removeRecipient(db, actor, campaign.id, first!.id)).toMatchObject({
+      ok: false,
+      status: 409,
+      code: 'wrong_status',
+      message: 'A completed campaign cannot have recipients taken out.',
     })
   })
 

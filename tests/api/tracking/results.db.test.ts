@@ -29,7 +29,7 @@ const URLS = ['https://www.example.com/pricing', 'https://www.example.com/case']
  */
 async function addRecipient(
   campaignId: string,
-  status: 'queued' | 'sent' | 'bounced' | 'failed',
+  status: 'queued' | 'sent' | 'bounced' | 'failed' | 'removed',
   stage?: 'opportunity' | 'demo',
 ) {
   const email = `p-${Math.random().toString(36).slice(2, 8)}@example.com`
@@ -92,6 +92,7 @@ describe('campaign results', () => {
       accepted: 2,
       bounced: 1,
       failed: 0,
+      removed: 0,
       unsubscribed: 0,
       clicks: { raw: 6, human: 3, bot: 2, pending: 1, uniqueHumans: 2 },
       targets: 2,
@@ -113,13 +114,14 @@ describe('campaign results', () => {
   })
 
   it('count as sent what the transport accepted, the figure the progress shows, with queued mail apart', async () => {
-    // Mid-send: one message still in the outbox, two accepted, one bounced, one failed.
+    // Mid-send: one message still in the outbox, two accepted, one bounced, one failed, one
+    // taken out before it went.
     const first = await addTrackedLinks(db, URLS)
     await db
       .update(campaignRecipients)
       .set({ status: 'queued' })
       .where(eq(campaignRecipients.id, first.recipientId))
-    for (const status of ['sent', 'sent', 'bounced', 'failed'] as const)
+    for (const status of ['sent', 'sent', 'bounced', 'failed', 'removed'] as const)
       await addRecipient(first.campaignId, status)
 
     const { cookie } = await signedInAs(ctx, 'rep')
@@ -127,22 +129,31 @@ describe('campaign results', () => {
       headers: { cookie },
     })
     expect(await results.json()).toMatchObject({
-      recipients: 5,
+      recipients: 6,
       queued: 1,
       sent: 2,
       accepted: 2,
       bounced: 1,
       failed: 1,
+      removed: 1,
     })
     const campaign = await app.request(`/api/campaigns/${first.campaignId}`, {
       headers: { cookie },
     })
-    expect((await campaign.json()).progress).toMatchObject({ queued: 1, sent: 2, bounced: 1 })
+    expect((await campaign.json()).progress).toMatchObject({
+      recipients: 6,
+      pending: 0,
+      queued: 1,
+      sent: 2,
+      bounced: 1,
+      removed: 1,
+    })
     const csv = await app.request(`/api/campaigns/${first.campaignId}/results.csv`, {
       headers: { cookie },
     })
     const text = await csv.text()
     expect(text).toContain('"queued","1"\r\n"sent","2"\r\n')
+    expect(text).toContain('"taken out (never sent)","1"\r\n')
   })
 
   it('count as targets the prospects a click made targets, not those already targets or further on', async () => {
