@@ -6,7 +6,8 @@ import { CAMPAIGN_STATUSES } from '../db/schema.ts'
 // SDR acts on the campaigns that credit them; reps never act. Templates and recipients change
 // only before sending starts, so everybody previewed what goes out. Whoever may run a campaign
 // may send themselves a test of it. A recipient not yet handed to the outbox can be taken out
-// until the campaign is completed (an SDR learns the prospect answered by phone).
+// until the campaign is completed (an SDR learns the prospect answered by phone). Once it has
+// sent, whoever runs it may follow up with those who did not click (a new draft, same SDR).
 
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number]
 export { CAMPAIGN_STATUSES }
@@ -22,6 +23,7 @@ export type CampaignAction =
   | 'complete'
   | 'test'
   | 'remove_recipient'
+  | 'follow_up'
 
 export interface CampaignActor {
   id: string
@@ -45,6 +47,8 @@ const STATUS_RULES: Record<
   test: { from: CAMPAIGN_STATUSES },
   // Whoever may run it, until it is completed (a stop takes back what waited in the outbox).
   remove_recipient: { from: ['draft', 'ready', 'sending', 'paused'] },
+  // Only what has gone out can be followed up; the original stays as it is.
+  follow_up: { from: ['sending', 'paused', 'completed'] },
 }
 
 export type CampaignDecision =
@@ -61,6 +65,7 @@ const ACTION_NAMES: Record<Exclude<CampaignAction, 'read'>, string> = {
   complete: 'be stopped',
   test: 'be tested',
   remove_recipient: 'have recipients taken out',
+  follow_up: 'be followed up: nothing was sent yet',
 }
 
 export function campaignDecision(

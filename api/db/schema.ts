@@ -13,6 +13,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core'
 
 // One schema for PGlite and PostgreSQL. Ids are UUIDv7 text from api/ids.ts.
@@ -565,6 +566,11 @@ export const campaigns = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     completedAt: ts('completed_at'),
+    /** The sent campaign whose non-clickers this one follows up (follow-ups.ts), and how many. */
+    followUpOf: text('follow_up_of').references((): AnyPgColumn => campaigns.id, {
+      onDelete: 'set null',
+    }),
+    followUpCount: integer('follow_up_count'),
   },
   (t) => [
     index('campaigns_owner_idx').on(t.ownerId, t.createdAt),

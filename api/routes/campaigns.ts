@@ -29,6 +29,7 @@ import {
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
 import { listRecipients, RECIPIENT_STATUSES, removeRecipient } from '../campaigns/recipients.ts'
+import { createFollowUp } from '../campaigns/follow-ups.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { bodylessForm, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
@@ -260,6 +261,26 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     )
   })
 
+  .post('/:id/follow-up', requirePermission('campaigns:write'), async (c) => {
+    const id = c.req.param('id')
+    const result = await createFollowUp(c.var.db, c.var.deps.env, c.var.user, id, c.var.deps.now())
+    if (!result.ok)
+      return refusal(
+        c,
+        result.status === 404 ? '/app/campaigns' : `${pageOf(id)}/follow-up`,
+        result,
+      )
+    const { campaign, recipients } = result
+    return respond(
+      c,
+      pageOf(campaign.id),
+      {
+        notice: `Follow-up created with ${recipients.toLocaleString('en-US')} recipient${recipients === 1 ? '' : 's'}: edit its message, check it and start it.`,
+      },
+      () => c.json({ campaign, recipients }, 201),
+    )
+  })
+
   .get('/:id/preview', async (c) => {
     const campaign = await readable(c)
     const page = previewPage.parse(c.req.query('page') ?? 1)
@@ -471,6 +492,21 @@ export const operations: Operation<Permission>[] = [
     errors: {
       403: 'Not your campaign.',
       409: 'The campaign is completed (`wrong_status`), or the message was handed to the outbox already (`not_pending`) or taken out before (`already_removed`).',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/campaigns/{id}/follow-up',
+    summary:
+      'Follow up with non-clickers: a new draft credited to the same SDR (same sender, rate and window, subject "Re: …", a body to edit) whose recipients are this campaign’s that were sent it, made no human click (nor one awaiting its verdict), are not suppressed and are still an untaken 0% prospect.',
+    auth: write,
+    params: campaignId,
+    ok: [201, '{ campaign, recipients }'],
+    other: { 303: FORM_REDIRECT },
+    errors: {
+      403: 'Not your campaign.',
+      409: 'Nothing was sent yet (`wrong_status`), or nobody qualifies (`nobody_to_follow_up`).',
+      422: 'The sender is no longer on the verified sending domain, or the SDR is gone.',
     },
   },
   {

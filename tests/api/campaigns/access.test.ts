@@ -96,6 +96,25 @@ describe('campaignDecision', () => {
     })
     expect(campaignDecision(null, mine, 'remove_recipient')).toMatchObject({ status: 401 })
   })
+
+  it('lets whoever runs a campaign follow it up once it has sent, leaving its status as it is', () => {
+    for (const status of ['sending', 'paused', 'completed'] as const) {
+      expect(campaignDecision(sdr, { ownerId: 's', status }, 'follow_up')).toEqual({
+        ok: true,
+        to: null,
+      })
+      expect(campaignDecision(admin, { ownerId: 's', status }, 'follow_up').ok).toBe(true)
+    }
+    for (const status of ['draft', 'ready'] as const)
+      expect(campaignDecision(sdr, { ownerId: 's', status }, 'follow_up')).toEqual({
+        ok: false,
+        status: 409,
+        code: 'wrong_status',
+        message: `A ${status} campaign cannot be followed up: nothing was sent yet.`,
+      })
+    expect(campaignDecision(otherSdr, mine, 'follow_up')).toMatchObject({ status: 403 })
+    expect(campaignDecision(rep, mine, 'follow_up')).toMatchObject({ status: 403 })
+  })
 })
 
 describe('mayCreateFor', () => {

@@ -37,12 +37,17 @@ const prospects = csv([
   ['ana@acme.example', 'Ana', 'Acme'],
 ])
 
-/** A campaign of the owner, with a recipient, in the given status. */
-async function campaignIn(status: 'draft' | 'sending' | 'paused') {
+/** A campaign of the owner, with a recipient, in the given status (completed: sent to them). */
+async function campaignIn(status: 'draft' | 'sending' | 'paused' | 'completed') {
   const c = await makeCampaign(ctx, owner.user)
   await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(prospects, owner.cookie))
   await runImports()
   if (status !== 'draft') await db.update(campaigns).set({ status }).where(eq(campaigns.id, c.id))
+  if (status === 'completed')
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'sent' })
+      .where(eq(campaignRecipients.campaignId, c.id))
   return c.id
 }
 
@@ -57,7 +62,9 @@ type Call = (
   id: string,
   recipientId: string,
 ) => { method: string; path: string; body?: unknown; upload?: string }
-const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, number>]> = [
+const routes: Array<
+  [string, 'draft' | 'sending' | 'paused' | 'completed', Call, Record<Who, number>]
+> = [
   [
     'GET the list',
     'draft',
@@ -142,6 +149,12 @@ const routes: Array<[string, 'draft' | 'sending' | 'paused', Call, Record<Who, n
       path: `/api/campaigns/${id}/recipients/${recipientId}/remove`,
     }),
     { anonymous: 401, rep: 403, owner: 200, 'other sdr': 403, admin: 200 },
+  ],
+  [
+    'POST a follow-up',
+    'completed',
+    (id) => ({ method: 'POST', path: `/api/campaigns/${id}/follow-up` }),
+    { anonymous: 401, rep: 403, owner: 201, 'other sdr': 403, admin: 201 },
   ],
   [
     'POST a test message',

@@ -1,0 +1,240 @@
+import { eq, inArray, sql } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
+import { startProblems } from '../../../api/campaigns/preview.ts'
+import { campaignRecipients, campaigns, clickEvents, deals } from '../../../api/db/schema.ts'
+import { suppress } from '../../../api/email/suppressions.ts'
+import { newId } from '../../../api/ids.ts'
+import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
+
+// "Follow up with non-clickers": a sent campaign's recipients who were sent it, made no human
+// click, are not suppressed and are still an untaken prospect become a new draft's recipients,
+// credited to the same SDR.
+
+const ctx = await setupTestApp(CAMPAIGN_ENV)
+const db = ctx.deps.db
+const owner = await signedInAs(ctx, 'sdr')
+const admin = await signedInAs(ctx, 'admin')
+const otherSdr = await signedInAs(ctx, 'sdr')
+const rep = await signedInAs(ctx, 'rep')
+
+const recipientsOf = (campaignId: string) =>
+  db
+    .select()
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaignId))
+    .orderBy(campaignRecipients.line, campaignRecipients.id)
+
+/**
+ * A campaign of the owner that sent to `tags` (one recipient each, file order), with what
+ * happened to each, then `status`.
+ */
+async function sentCampaign(
+  tags: string[],
+  status: 'sending' | 'paused' | 'completed' | 'draft' = 'completed',
+) {
+  const run = newId().slice(-8)
+  const campaign = await makeCampaign(ctx, owner.user, {
+    name: `Sent ${run}`,
+    subjectTemplate: 'Your {{website}} page',
+    bodyTemplate: 'Hi {{firstName}}, about {{website}}.',
+  })
+  const rows = [
+    ['email', 'first name', 'website'],
+    ...tags.map((tag) => [`${tag}-${run}@acme.example`, `First ${tag}`, `https://${tag}.example`]),
+  ]
+  const stored = await storeImport(
+    db,
+    owner.user,
+    { campaignId: campaign.id, filename: 'p.csv', bytes: new TextEncoder().encode(csv(rows)) },
+    ctx.clock.now(),
+  )
+  if (!stored.ok) throw new Error(stored.message)
+  const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+  await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+  await db
+    .update(campaignRecipients)
+    .set({ status: 'sent', sentAt: ctx.clock.now() })
+    .where(eq(campaignRecipients.campaignId, campaign.id))
+  await db.update(campaigns).set({ status }).where(eq(campaigns.id, campaign.id))
+  const byTag = new Map((await recipientsOf(campaign.id)).map((r, i) => [tags[i]!, r]))
+  return { id: campaign.id, byTag }
+}
+
+const click = (r: { id: string; campaignId: string }, verdict: string) =>
+  db.insert(clickEvents).values({
+    id: newId(),
+    token: `t-${newId()}`,
+    recipientId: r.id,
+    campaignId: r.campaignId,
+    method: 'GET',
+    verdict: verdict as 'pending',
+  })
+
+const followUp = (id: string, cookie: string, headers: Record<string, string> = {}) =>
+  ctx.app.request(`/api/campaigns/${id}/follow-up`, {
+    method: 'POST',
+    headers: { cookie, origin: ORIGIN, accept: 'application/json', ...headers },
+  })
+
+describe('following up with non-clickers', () => {
+  it('copies, in file order with their merge fields, only those sent it who made no human click, are not suppressed and are still an untaken prospect', async () => {
+    const { id, byTag } = await sentCampaign([
+      'quiet',
+      'human',
+      'scanned',
+      'confirmed',
+      'unsubscribed',
+      'target',
+      'taken',
+      'waiting',
+      'bounced',
+      'judging',
+      'quiet2',
+    ])
+    const r = (tag: string) => byTag.get(tag)!
+    await click(r('human'), 'human')
+    await click(r('scanned'), 'bot')
+    await click(r('scanned'), 'likely_bot')
+    await click(r('confirmed'), 'human_confirmed')
+    await click(r('judging'), 'pending')
+    await suppress(db, { email: r('unsubscribed').email, reason: 'unsubscribe' }, ctx.clock.now())
+    await db
+      .update(deals)
+      .set({ stage: 'target' })
+      .where(eq(deals.contactId, r('target').contactId))
+    await db
+      .update(deals)
+      .set({ ownerId: rep.user.id })
+      .where(eq(deals.contactId, r('taken').contactId))
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'pending', sentAt: null })
+      .where(eq(campaignRecipients.id, r('waiting').id))
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'bounced' })
+      .where(eq(campaignRecipients.id, r('bounced').id))
+
+    const res = await followUp(id, owner.cookie)
+    expect(res.status).toBe(201)
+    const body = await res.json()
+    expect(body.recipients).toBe(3)
+    const [original] = await db.select().from(campaigns).where(eq(campaigns.id, id))
+    expect(body.campaign).toMatchObject({
+      status: 'draft',
+      ownerId: owner.user.id,
+      createdBy: owner.user.id,
+      followUpOf: id,
+      followUpCount: 3,
+      senderEmail: original!.senderEmail,
+      senderName: original!.senderName,
+      ratePerHour: original!.ratePerHour,
+      windowStartHour: original!.windowStartHour,
+      windowEndHour: original!.windowEndHour,
+      timezone: original!.timezone,
+      subjectTemplate: 'Re: Your {{website}} page',
+      bodyTemplate: expect.stringContaining('Hi {{firstName}}, about {{website}}.'),
+    })
+    const copied = await recipientsOf(body.campaign.id)
+    const expected = ['quiet', 'scanned', 'quiet2'].map((t) => r(t))
+    expect(copied.map((c) => [c.email, c.line, c.contactId, c.fields, c.status])).toEqual(
+      expected.map((e) => [e.email, e.line, e.contactId, e.fields, 'pending']),
+    )
+    // New rows: ids of their own, in file order; the original is unchanged.
+    expect(copied.map((c) => c.id).every((cid) => !expected.some((e) => e.id === cid))).toBe(true)
+    expect([...copied.map((c) => c.id)].sort()).toEqual(copied.map((c) => c.id))
+    expect((await recipientsOf(id)).length).toBe(11)
+    // The draft can be checked as it is: each copied row carries its merge fields, blanks too.
+    const [draft] = await db.select().from(campaigns).where(eq(campaigns.id, body.campaign.id))
+    expect(await startProblems(db, ctx.deps.env, draft!)).toEqual([])
+  })
+
+  it('credits an admin’s follow-up to the SDR who ran the campaign, and lets no other SDR or rep make one', async () => {
+    const { id } = await sentCampaign(['one'], 'paused')
+    expect((await followUp(id, otherSdr.cookie)).status).toBe(403)
+    expect((await followUp(id, rep.cookie)).status).toBe(403)
+    const res = await followUp(id, admin.cookie)
+    expect(res.status).toBe(201)
+    expect((await res.json()).campaign).toMatchObject({
+      ownerId: owner.user.id,
+      createdBy: admin.user.id,
+      followUpOf: id,
+    })
+  })
+
+  it('refuses with 409 a campaign that sent nothing yet, and one where nobody qualifies, creating nothing', async () => {
+    const draft = await sentCampaign(['early'], 'draft')
+    const before = await db.$count(campaigns)
+    const notSent = await followUp(draft.id, owner.cookie)
+    expect(notSent.status).toBe(409)
+    expect((await notSent.json()).error.code).toBe('wrong_status')
+
+    const { id, byTag } = await sentCampaign(['clicker', 'gone'], 'sending')
+    await click(byTag.get('clicker')!, 'human')
+    await suppress(db, { email: byTag.get('gone')!.email, reason: 'hard_bounce' }, ctx.clock.now())
+    const nobody = await followUp(id, owner.cookie)
+    expect(nobody.status).toBe(409)
+    expect((await nobody.json()).error).toMatchObject({ code: 'nobody_to_follow_up' })
+    // The plain form goes back to the page that asked, with the reason.
+    const form = await followUp(id, owner.cookie, {
+      accept: 'text/html',
+      'content-type': 'application/x-www-form-urlencoded',
+    })
+    expect(form.status).toBe(303)
+    const back = new URL(form.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(`/app/campaigns/${id}/follow-up`)
+    expect(back.searchParams.get('error')).toContain('Nobody to follow up')
+    expect(await db.$count(campaigns)).toBe(before + 1)
+    expect(await db.$count(campaigns, inArray(campaigns.followUpOf, [draft.id, id]))).toBe(0)
+  })
+
+  it('copies 50,000 recipients in one statement', async () => {
+    const { id } = await sentCampaign([])
+    const n = 50_000
+    const tag = newId().slice(-8)
+    // Made in SQL, as an import of that size would leave them: sent, each an untaken prospect.
+    await db.execute(sql`
+      insert into contacts (id, email, email_display, source)
+      select ${tag} || '-c-' || i, 'p' || i || '-' || ${tag} || '@big.example',
+        'p' || i || '-' || ${tag} || '@big.example', 'outbound'
+      from generate_series(1, ${n}) i`)
+    await db.execute(sql`
+      insert into deals (id, contact_id, title, stage, source)
+      select ${tag} || '-d-' || i, ${tag} || '-c-' || i, 'Prospect', 'opportunity', 'outbound'
+      from generate_series(1, ${n}) i`)
+    await db.execute(sql`
+      insert into campaign_recipients (id, campaign_id, contact_id, email, fields, line, status)
+      select ${tag} || '-r-' || lpad(i::text, 6, '0'), ${id}, ${tag} || '-c-' || i,
+        'p' || i || '-' || ${tag} || '@big.example', jsonb_build_object('firstName', 'P' || i),
+        i + 1, 'sent'
+      from generate_series(1, ${n}) i`)
+    // The statistics an import of that size leaves (imports.ts ANALYZEs as its rows double).
+    await db.execute(sql`analyze contacts, deals, campaign_recipients`)
+    const res = await followUp(id, owner.cookie)
+    expect(res.status).toBe(201)
+    const { campaign, recipients } = await res.json()
+    expect(recipients).toBe(n)
+    const copied = await recipientsOf(campaign.id)
+    expect(copied).toHaveLength(n)
+    expect(new Set(copied.map((c) => c.id)).size).toBe(n)
+    expect(copied[0]).toMatchObject({ line: 2, fields: { firstName: 'P1' } })
+    expect(copied[n - 1]).toMatchObject({ line: n + 1, fields: { firstName: `P${n}` } })
+  }, 60_000)
+
+  it('takes a plain form to the new draft’s page with a notice', async () => {
+    const { id } = await sentCampaign(['a', 'b'])
+    const res = await followUp(id, owner.cookie, {
+      accept: 'text/html',
+      'content-type': 'application/x-www-form-urlencoded',
+    })
+    expect(res.status).toBe(303)
+    const to = new URL(res.headers.get('location')!, ORIGIN)
+    const [made] = await db.select().from(campaigns).where(eq(campaigns.followUpOf, id))
+    expect(to.pathname).toBe(`/app/campaigns/${made!.id}`)
+    expect(to.searchParams.get('notice')).toBe(
+      'Follow-up created with 2 recipients: edit its message, check it and start it.',
+    )
+  })
+})
