@@ -96,9 +96,7 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     await expect(list.locator('tbody tr').count()).resolves.toBe(2)
     await page.goto(`${campaignUrl}#recipients`)
     await expect(list.getByText('Taken out', { exact: true }).count()).resolves.toBe(1)
-    await expect(
-      list.getByRole('button', { name: /^Take out / }).count(),
-    ).resolves.toBe(2)
+    await expect(list.getByRole('button', { name: /^Take out / }).count()).resolves.toBe(2)
     expect(await violations(page)).toEqual([])
     await screenshot(page, 'campaign-recipients-take-out')
   }, 120_000)

@@ -300,6 +300,27 @@ describe('taking a recipient out', () => {
     expect((await json.json()).error.code).toBe('already_removed')
   })
 
+  it('lets a draft start once the row whose message cannot be merged is taken out', async () => {
+    const c = await makeCampaign(ctx, owner.user, { subjectTemplate: 'For the {{title}}' })
+    const rows = csv([
+      ['email', 'first name', 'title'],
+      ['ana@acme.example', 'Ana', 'CTO'],
+      ['bo@acme.example', 'Bo', ''],
+    ])
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(rows, owner.cookie))
+    await runImports()
+    const headers = { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' }
+    const start = () => ctx.app.request(`/api/campaigns/${c.id}/start`, { method: 'POST', headers })
+    const blocked = await start()
+    expect(blocked.status).toBe(409)
+    expect((await blocked.json()).error.message).toContain('bo@acme.example')
+    const [, bo] = await recipientsOf(c.id)
+    expect((await takeOut(c.id, bo!.id, headers)).status).toBe(200)
+    const preview = await ctx.app.request(`/api/campaigns/${c.id}/preview`, { headers })
+    expect(await preview.json()).toMatchObject({ problems: [], total: 1 })
+    expect((await start()).status).toBe(200)
+  })
+
   it('refuses a sent one, another campaign’s, an unknown one and a completed campaign’s, changing nothing', async () => {
     const c = await makeCampaign(ctx, owner.user)
     await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(two, owner.cookie))
