@@ -23,16 +23,17 @@ export function newId(now = Date.now()): string {
 const last = { ms: -1, seq: 0, prefix: '' }
 
 /**
- * Ids for the rows of one `insert … select`, made in SQL: the statement's row number `n` (1, 2,
- * …; a bigint SQL expression) in the random bits after one newId()'s first 64, so they are
- * UUIDv7 like every other id, time-ordered, in the statement's order, and copying 50,000 rows
- * needs no round trip for their ids. Returns the SQL text of the id for row `n`.
+ * Ids for the rows of one `insert … select`, made in SQL: one newId()'s first 64 bits, then 28
+ * random bits of this call's, then the statement's row number `n` (1, 2, …; a bigint SQL
+ * expression, up to 2^32) in the last 32. So they are UUIDv7 like every other id, time-ordered
+ * and in the statement's order, as unlikely to meet another process's as newId()'s, and copying
+ * 50,000 rows needs no round trip for their ids. Returns the SQL text of the id for row `n`.
  */
 export function sqlIdsFrom(now: number, n: string): string {
   // xxxxxxxx-xxxx-7sss-: this millisecond's prefix, its counter taken by this call alone.
   const prefix = newId(now).slice(0, 19)
-  const hex = `lpad(to_hex(${n}), 15, '0')`
-  return `'${prefix}8' || substr(${hex}, 1, 3) || '-' || substr(${hex}, 4, 12)`
+  const random = randomBytes(4).toString('hex').slice(0, 7)
+  return `'${prefix}8${random.slice(0, 3)}-${random.slice(3)}' || lpad(to_hex(${n}), 8, '0')`
 }
 
 /** An opaque URL-safe token with `bytes` of randomness (default 20 bytes = 160 bits). */
