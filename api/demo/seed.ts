@@ -880,7 +880,15 @@ export async function seedDemo(db: Db, now: Date): Promise<SeedResult> {
       return member ? (ids.get(member.email) ?? id) : id
     }
     await tx.insert(campaigns).values(
-      [campaign, followUp].map((c) => ({
+      [
+        campaign,
+        // Recorded as the first one's follow-up, as "Follow up with non-clickers" makes them.
+        {
+          ...followUp,
+          followUpOf: campaignId,
+          followUpCount: rows.recipients.filter((r) => r.campaignId === followUpId).length,
+        },
+      ].map((c) => ({
         ...c,
         ownerId: remap(c.ownerId)!,
         createdBy: remap(c.createdBy)!,

@@ -119,5 +119,14 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     ).resolves.toBe(1)
     expect(await violations(page)).toEqual([])
     await screenshot(page, 'campaign-follow-up-draft')
+
+    // The demo's paused second touch is the first one's follow-up, and has sent nothing yet:
+    // nobody to follow up, so no such link.
+    await page.goto(`${server.url}/app/campaigns`)
+    await page.getByRole('link', { name: 'Second touch: no click yet' }).click()
+    await expect(page.getByText(/^Follow-up of/).count()).resolves.toBe(1)
+    await expect(
+      page.getByRole('link', { name: 'Follow up with non-clickers' }).count(),
+    ).resolves.toBe(0)
   }, 120_000)
 })

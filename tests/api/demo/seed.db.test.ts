@@ -8,6 +8,7 @@ import {
   deals,
   trackedLinks,
 } from '../../../api/db/schema.ts'
+import { countNonClickers } from '../../../api/campaigns/follow-ups.ts'
 import { mergeReport } from '../../../api/campaigns/preview.ts'
 import { forecast, funnelFor, leadQueue, stageStatsFor } from '../../../api/pipeline/queries.ts'
 import { afterDelivery, DEMO_PASSWORD, DEMO_TEAM, seedDemo } from '../../../api/demo/seed.ts'
@@ -159,6 +160,13 @@ describe('the demo data', () => {
     expect(new Set(recipients.map((r) => r.line)).size).toBe(12)
     // Nothing sent yet: no tracked link, no click.
     expect(await db.$count(trackedLinks, eq(trackedLinks.campaignId, followUp!.id))).toBe(0)
+    // The first campaign's follow-up, its recipients the ones "Follow up with non-clickers" picks.
+    const [first] = await db
+      .select({ id: campaigns.id })
+      .from(campaigns)
+      .where(eq(campaigns.name, 'Logistics leaders: stalled pipeline'))
+    expect(followUp).toMatchObject({ followUpOf: first!.id, followUpCount: 12 })
+    expect(await countNonClickers(db, first!.id)).toBe(12)
   })
 
   it('lets the demo team sign in with the published password', async () => {
