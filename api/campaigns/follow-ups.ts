@@ -1,4 +1,4 @@
-import { eq, sql, type SQL } from 'drizzle-orm'
+import { asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { campaigns } from '../db/schema.ts'
@@ -37,6 +37,24 @@ export async function countNonClickers(db: Db, originalId: string): Promise<numb
     ),
   )
   return row?.n ?? 0
+}
+
+/**
+ * The follow-ups already made of a campaign, oldest first: the page that makes one lists them, so
+ * an SDR does not write to the same people twice by mistake.
+ */
+export function listFollowUps(db: Db, originalId: string) {
+  return db
+    .select({
+      id: campaigns.id,
+      name: campaigns.name,
+      status: campaigns.status,
+      recipients: campaigns.followUpCount,
+      createdAt: campaigns.createdAt,
+    })
+    .from(campaigns)
+    .where(eq(campaigns.followUpOf, originalId))
+    .orderBy(asc(campaigns.createdAt), asc(campaigns.id))
 }
 
 const RE = 'Re: '

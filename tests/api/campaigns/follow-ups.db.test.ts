@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import { listFollowUps } from '../../../api/campaigns/follow-ups.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { startProblems } from '../../../api/campaigns/preview.ts'
 import { campaignRecipients, campaigns, clickEvents, deals } from '../../../api/db/schema.ts'
@@ -157,11 +158,13 @@ describe('following up with non-clickers', () => {
     expect((await followUp(id, rep.cookie)).status).toBe(403)
     const res = await followUp(id, admin.cookie)
     expect(res.status).toBe(201)
-    expect((await res.json()).campaign).toMatchObject({
-      ownerId: owner.user.id,
-      createdBy: admin.user.id,
-      followUpOf: id,
-    })
+    const made = (await res.json()).campaign
+    expect(made).toMatchObject({ ownerId: owner.user.id, createdBy: admin.user.id, followUpOf: id })
+    // The page that makes another lists it, so nobody writes to the same people twice by mistake.
+    expect(await listFollowUps(db, id)).toEqual([
+      expect.objectContaining({ id: made.id, status: 'draft', recipients: 1 }),
+    ])
+    expect(await listFollowUps(db, made.id)).toEqual([])
   })
 
   it('refuses with 409 a campaign that sent nothing yet, and one where nobody qualifies, creating nothing', async () => {
