@@ -169,6 +169,11 @@ export const contacts = pgTable(
     companyId: text('company_id').references(() => companies.id),
     companyName: text('company_name'),
     source: text('source', { enum: LEAD_SOURCES }).notNull(),
+    /**
+     * When the person was erased on request (api/pipeline/erasure.ts): the row stays for the deals
+     * that name it, with a placeholder address and nothing else about them.
+     */
+    erasedAt: ts('erased_at'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -801,9 +806,10 @@ export const mailboxMessages = pgTable(
 )
 
 export const suppressions = pgTable('suppressions', {
-  email: text('email').primaryKey(), // canonical
+  /** The canonical address; for an erased person, the SHA-256 (hex) of it (api/email/suppressions.ts). */
+  email: text('email').primaryKey(),
   reason: text('reason', {
-    enum: ['unsubscribe', 'hard_bounce', 'complaint', 'manual'],
+    enum: ['unsubscribe', 'hard_bounce', 'complaint', 'manual', 'erased'],
   }).notNull(),
   source: text('source'),
   note: text('note'),
