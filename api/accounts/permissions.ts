@@ -10,6 +10,8 @@ const rules = {
   'submissions:review': ['admin'],
   'contacts:read': ['admin', 'rep', 'sdr'],
   'contacts:export': ['admin'],
+  /** Erase a person on request (api/pipeline/erasure.ts): irreversible, so admins only. */
+  'contacts:erase': ['admin'],
   'pipeline:read': ['admin', 'rep', 'sdr'],
   'pipeline:read_team': ['admin', 'sdr'],
   'deals:claim': ['admin', 'rep'],

@@ -1,6 +1,7 @@
 import { asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
+import { suppressedBy } from '../email/suppressions.ts'
 import { campaigns } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { sqlIdsFrom } from '../ids.ts'
@@ -22,7 +23,7 @@ function nonClickers(originalId: string): SQL {
     and not exists (
       select 1 from click_events k
       where k.recipient_id = r.id and (k.${HUMAN} or k.verdict = 'pending'))
-    and not exists (select 1 from suppressions s where s.email = r.email)
+    and ${suppressedBy(sql`r.email`)} is null
     and exists (
       -- A contact has one open deal at most (deals_one_open_per_contact): this one, untaken.
       select 1 from deals d

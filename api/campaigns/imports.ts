@@ -11,11 +11,11 @@ import {
   contacts,
   dealEvents,
   deals,
-  suppressions,
 } from '../db/schema.ts'
 import { newId, newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
 import { csvLine } from '../pipeline/contacts.ts'
+import { suppressedAmong } from '../email/suppressions.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
 import type { CampaignResult } from './campaigns.ts'
 import {
@@ -365,16 +365,8 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
   // the whole chunk (clicks went unanswered for seconds during a 50,000-row import).
   await db.transaction(async (tx) => {
     const emails = candidates.map((c) => c.prospect.email)
-    const suppressed = new Set(
-      emails.length
-        ? (
-            await tx
-              .select({ email: suppressions.email })
-              .from(suppressions)
-              .where(inArray(suppressions.email, emails))
-          ).map((r) => r.email)
-        : [],
-    )
+    // By address or by the fingerprint an erased person is kept as (suppressions.ts).
+    const suppressed = await suppressedAmong(tx, emails)
     await yieldToOthers()
     const unsuppressed = candidates.filter((c) => !suppressed.has(c.prospect.email))
     // The contacts already there, locked in one order (by id, as the verdict job locks a batch's

@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'deal.won',
   'deal.lost',
   'contact.unsubscribed',
+  'contact.erased',
   'grader.report_completed',
   'campaign.started',
   'campaign.completed',

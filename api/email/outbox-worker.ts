@@ -30,7 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { and, asc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql } from 'drizzle-orm'
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
-import { outbox, suppressions, users } from '../db/schema.ts'
+import { outbox, users } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
@@ -40,7 +40,7 @@ import { emailPayloadSchema } from './outbox.ts'
 import type { OutboxRow } from './outbox.ts'
 import { fromFor, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
-import { findSuppression, suppress, suppressionBlocks } from './suppressions.ts'
+import { findSuppression, suppress, suppressedBy, suppressionBlocks } from './suppressions.ts'
 import type { SuppressionReason } from './suppressions.ts'
 import { failure } from './transport.ts'
 import type { EmailCategory, SendFailure, SendOutcome, Transport } from './transport.ts'
@@ -194,7 +194,7 @@ export async function claimDueEmails(
     .where(inArray(outbox.id, due))
     .returning({
       ...getTableColumns(outbox),
-      suppressedReason: sql<SuppressionReason | null>`(select ${suppressions.reason} from ${suppressions} where ${suppressions.email} = ${outbox.recipient})`,
+      suppressedReason: suppressedBy(outbox.recipient),
       recipientDisabled,
     })
   return rows.sort(

@@ -1,15 +1,21 @@
-// Addresses we must not mail. Written synchronously (by an unsubscribe, a hard bounce, an admin)
-// and read by the outbox worker right before each send. Nothing lifts a suppression on its own;
-// only an admin can remove one they added by hand.
+// Addresses we must not mail. Written synchronously (by an unsubscribe, a hard bounce, an admin,
+// an erasure) and read by the outbox worker right before each send. Nothing lifts a suppression
+// on its own; only an admin can remove one they added by hand.
+//
+// A person erased on request (api/pipeline/erasure.ts) is kept as the SHA-256 of their canonical
+// address, never the address itself: every check here matches an address by both keys
+// (suppressionKeys in JavaScript, suppressedBy in SQL), so no import, form or campaign mails them.
 
-import { and, count, desc, eq, ilike, or, sql } from 'drizzle-orm'
+import { and, count, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
 import { consentEvents, contacts, suppressions } from '../db/schema.ts'
 import { canonicalEmail } from '../email-address.ts'
+import { hashToken } from '../ids.ts'
 import type { EmailCategory } from './transport.ts'
 
-export type SuppressionReason = 'unsubscribe' | 'hard_bounce' | 'complaint' | 'manual'
+export type SuppressionReason = 'unsubscribe' | 'hard_bounce' | 'complaint' | 'manual' | 'erased'
+/** What an admin may record by hand or see filed; an erasure is recorded only by erasing. */
 export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
   'unsubscribe',
   'hard_bounce',
@@ -19,12 +25,53 @@ export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
 export type Suppression = typeof suppressions.$inferSelect
 
 /**
- * Whether a suppression stops a message of this category. An unsubscribe is from marketing and
- * outreach: the password reset or the asset the person asked for still goes. A hard bounce, a
- * complaint or an admin's entry stops everything.
+ * Whether a suppression stops a message of this category. An unsubscribe or an erasure is from
+ * marketing and outreach: the password reset or the asset the person asks for (again, after an
+ * erasure) still goes. A hard bounce, a complaint or an admin's entry stops everything.
  */
 export function suppressionBlocks(reason: SuppressionReason, category: EmailCategory): boolean {
-  return reason !== 'unsubscribe' || category !== 'transactional'
+  return (reason !== 'unsubscribe' && reason !== 'erased') || category !== 'transactional'
+}
+
+/** The one-way fingerprint an erased person's address is kept as: SHA-256 (hex) of the canonical. */
+export function addressFingerprint(email: string): string {
+  return hashToken(canonicalEmail(email))
+}
+
+/** The keys a suppression of `email` may be filed under: the canonical address, its fingerprint. */
+export function suppressionKeys(email: string): [string, string] {
+  const canonical = canonicalEmail(email)
+  return [canonical, hashToken(canonical)]
+}
+
+/** `addressFingerprint` in SQL, of an expression holding a canonical address (hashToken's UTF-8 hex). */
+export function fingerprintSql(canonical: SQL | SQL.Aliased | unknown): SQL {
+  return sql`encode(sha256(convert_to(${canonical}, 'UTF8')), 'hex')`
+}
+
+/** Both keys first when several apply: the one that stops the most (an unsubscribe or erasure last). */
+const strongestFirst = sql`${suppressions.reason} in ('unsubscribe', 'erased'), ${suppressions.reason}`
+
+/**
+ * The reason a canonical address held by a SQL expression (a column) is suppressed, or null: a
+ * scalar subquery matching it and its fingerprint, for a query that checks many rows at once.
+ */
+export function suppressedBy(canonical: SQL | unknown): SQL<SuppressionReason | null> {
+  return sql<SuppressionReason | null>`(select ${suppressions.reason} from ${suppressions}
+    where ${suppressions.email} in (${canonical}, ${fingerprintSql(canonical)})
+    order by ${strongestFirst} limit 1)`
+}
+
+/** The canonical addresses among `emails` (canonical already) that are suppressed, by either key. */
+export async function suppressedAmong(db: Db, emails: string[]): Promise<Set<string>> {
+  if (emails.length === 0) return new Set()
+  const byKey = new Map<string, string>()
+  for (const email of emails) for (const key of suppressionKeys(email)) byKey.set(key, email)
+  const rows = await db
+    .select({ key: suppressions.email })
+    .from(suppressions)
+    .where(inArray(suppressions.email, [...byKey.keys()]))
+  return new Set(rows.map((r) => byKey.get(r.key)!))
 }
 
 /**
@@ -71,11 +118,14 @@ export async function suppress(
   return rows.length === 1
 }
 
+/** The suppression that applies to `email`, filed under its address or its fingerprint. */
 export async function findSuppression(db: Db, email: string): Promise<Suppression | null> {
   const [row] = await db
     .select()
     .from(suppressions)
-    .where(eq(suppressions.email, canonicalEmail(email)))
+    .where(inArray(suppressions.email, suppressionKeys(email)))
+    .orderBy(strongestFirst)
+    .limit(1)
   return row ?? null
 }
 

@@ -14,11 +14,14 @@ import { fail, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
 import { createContact, updateContact } from '../pipeline/contact-edits.ts'
+import { erasePerson } from '../pipeline/erasure.ts'
 import { companyFields, optionalText, personFields } from './person-fields.ts'
 
 // GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id;
 // POST /api/contacts adds one by hand (an address already known picks that contact and says
 // so), POST or PATCH /api/contacts/:id corrects one. Forms get a 303 to the contact's page.
+// POST /api/contacts/:id/erase (admins) erases the person, confirmed by typing their address;
+// the form gets a 303 to the contacts list.
 
 const idSchema = z.uuid('Unknown contact.')
 const next = z.string().max(2048).optional()
@@ -39,6 +42,12 @@ const contactPatchSchema = z.strictObject({
     z.uuid('Unknown company.').nullable().optional(),
   ),
   companyName: optionalText(200),
+  next,
+})
+
+const eraseSchema = z.strictObject({
+  /** The contact's email address, typed to confirm (as GitHub asks for a repository's name). */
+  confirm: z.string().trim().max(320, 'Type the contact’s email address.'),
   next,
 })
 
@@ -81,6 +90,26 @@ export const contactRoutes = new Hono<AppEnv>()
       : 'Contact added.'
     return respond(c, `/app/contacts/${contact.id}`, { notice }, () =>
       c.json({ contact, existing }, existing ? 200 : 201),
+    )
+  })
+  .post('/:id/erase', requirePermission('contacts:erase'), async (c) => {
+    const id = validate(idSchema, c.req.param('id'))
+    const page = `/app/contacts/${id}`
+    const input = await readInput(c, eraseSchema, (d) => back(d, page))
+    if (input instanceof Response) return input
+    const result = await erasePerson(c.var.db, id, c.var.user, input.confirm, c.var.deps.now())
+    if (!result.ok) return refuse(c, back(input, page), result)
+    // Who erased whom, by id: the address is what was erased.
+    c.var.log.info('person erased on request', {
+      contactId: id,
+      actorId: c.var.user.id,
+      deals: result.dealIds.length,
+    })
+    return respond(
+      c,
+      '/app/contacts',
+      { notice: 'The person was erased. Their deals stay, without them.' },
+      () => c.json({ erased: { contactId: id, dealIds: result.dealIds } }),
     )
   })
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
@@ -149,6 +178,21 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: newContactSchema,
     ok: [201, '{ contact, existing }'],
+  },
+  {
+    method: 'post',
+    path: '/api/contacts/{id}/erase',
+    summary:
+      'Erase a person on request (GDPR): their details, submissions, download links, grader reports, email copies and network data are deleted or stripped of them in one transaction; their deals stay with an anonymised contact; their address is kept only as a SHA-256 fingerprint on the do-not-email list, and their consent records (without IP address and user agent) as proof. Confirm by sending the contact’s email address as `confirm`. Queues `contact.erased`.',
+    auth: 'contacts:erase',
+    params: z.object({ id: idSchema }),
+    body: eraseSchema,
+    ok: [200, '{ erased: { contactId, dealIds } }'],
+    errors: {
+      404: 'Unknown contact.',
+      409: 'The person was already erased (`already_erased`).',
+      422: '`confirm` is not the contact’s email address (`confirmation_mismatch`); nothing changed.',
+    },
   },
   ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
     method,

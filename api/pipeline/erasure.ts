@@ -1,0 +1,508 @@
+import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/client.ts'
+import {
+  activities,
+  campaignImportErrors,
+  campaignImports,
+  campaignRecipients,
+  clickEvents,
+  consentEvents,
+  contacts,
+  dealEvents,
+  deals,
+  dealStakeholders,
+  downloadTokens,
+  formFlashes,
+  graderReports,
+  graderUnlocks,
+  idempotencyKeys,
+  mailboxMessages,
+  outbox,
+  rateLimitHits,
+  recordChanges,
+  submissions,
+  suppressions,
+  trackedLinks,
+  unsubscribeTokens,
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEvents,
+} from '../db/schema.ts'
+import { recordWebhookEvent } from '../db/webhook-outbox.ts'
+import { parseEmailAddress } from '../email-address.ts'
+import { addressFingerprint } from '../email/suppressions.ts'
+import type { Refusal } from '../http/form-or-json.ts'
+import { changeDeal } from './deal-changes.ts'
+import type { Actor } from './deals.ts'
+
+// Erasing a person on request (the privacy policy's "Deletion and your other rights"), in one
+// transaction: every row the database holds about them is deleted or stripped of them, and the
+// business records stay. Deals (stage, value, history) keep their contact row, anonymised in place
+// (a placeholder address at erased.invalid, nothing else); campaign recipients, clicks, outbox rows
+// and webhook events keep their counts and ids without the person. Kept: the consent record the
+// law asks us to prove (purpose, granted or not, the wording's version and hash, how, which form
+// and page, when), without its IP address and user agent; and the SHA-256 of the canonical
+// address on the do-not-email list (suppressions.ts), so no import, form or campaign mails them
+// again. What is deleted: submissions (also quarantined ones sent from the address), download
+// links, grader unlocks and the reports only they unlocked, unsubscribe tokens, the dev mailbox's
+// copies, their stakeholder roles, the contact's edit history, rate-limit windows and refused-form
+// values naming them. Free text that may name them (deal titles and notes, timeline entries, next
+// steps, webhook payloads and receivers' answers, stored answers of idempotent requests, an
+// uploaded CSV) has their address, name, phone and IP addresses replaced by "[erased]".
+
+/** The placeholder an erased contact's address becomes: undeliverable (RFC 2606) and unique. */
+export const erasedAddress = (contactId: string) => `erased-${contactId}@erased.invalid`
+
+export const ERASED = '[erased]'
+
+export type ErasureResult =
+  { ok: true; contactId: string; dealIds: string[] } | ({ ok: false } & Refusal)
+
+/** What identifies the person in free text, longest first (a full name before its last name). */
+interface Identifiers {
+  /** Matched anywhere, case-insensitively: addresses and the phone number. */
+  exact: string[]
+  /** Matched as whole words, case-insensitively: names. */
+  words: string[]
+  /** Matched as whole addresses: IP addresses. */
+  ips: string[]
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+function scrubberOf(ids: Identifiers): (text: string) => string {
+  const parts = [
+    ...ids.exact.map(escape),
+    ...ids.words.map((w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`),
+    ...ids.ips.map((ip) => `(?<![\\w.:])${escape(ip)}(?![\\w:]|\\.\\d)`),
+  ]
+  if (parts.length === 0) return (text) => text
+  const pattern = new RegExp(parts.join('|'), 'giu')
+  return (text) => text.replace(pattern, ERASED)
+}
+
+/** Keys whose values are the person's own data wherever they appear in a JSON document. */
+const PERSONAL_KEYS = new Set([
+  'email',
+  'emailDisplay',
+  'name',
+  'firstName',
+  'lastName',
+  'jobTitle',
+  'phone',
+  'message',
+  'ip',
+  'userAgent',
+  'headers',
+  'fields',
+])
+
+/** A JSON value with the person's keys dropped and their identifiers replaced in every string. */
+function scrubJson(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === 'string') return scrub(value)
+  if (Array.isArray(value)) return value.map((v) => scrubJson(v, scrub))
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = PERSONAL_KEYS.has(key) ? null : scrubJson(v, scrub)
+    }
+    return out
+  }
+  return value
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * Erases the contact `contactId` for `actor` (an admin; the route checks the role), who typed
+ * `confirm`: it must be the contact's address. 404 unknown, 409 already erased, 422 the
+ * confirmation does not match.
+ */
+export async function erasePerson(
+  db: Db,
+  contactId: string,
+  actor: Actor,
+  confirm: string,
+  now: Date,
+): Promise<ErasureResult> {
+  return db.transaction(async (tx) => {
+    const [contact] = await tx
+      .select()
+      .from(contacts)
+      .where(eq(contacts.id, contactId))
+      .for('update')
+    if (!contact) return { ok: false, status: 404, code: 'not_found', message: 'Unknown contact.' }
+    if (contact.erasedAt)
+      return {
+        ok: false,
+        status: 409,
+        code: 'already_erased',
+        message: 'This person was already erased.',
+      }
+    const typed = parseEmailAddress(confirm)
+    if (!typed || typed.canonical !== contact.email)
+      return {
+        ok: false,
+        status: 422,
+        code: 'confirmation_mismatch',
+        message: 'Type the contact’s email address exactly to confirm. Nothing was erased.',
+        fields: { confirm: 'This is not the contact’s email address.' },
+      }
+
+    const address = parseEmailAddress(contact.emailDisplay)
+    const addresses = [
+      ...new Set(
+        [contact.email, contact.emailDisplay, address?.mailbox]
+          .filter((a): a is string => !!a)
+          .map((a) => a.toLowerCase()),
+      ),
+    ]
+    const sameAddress = (column: SQL | typeof submissions.email) =>
+      inArray(sql`lower(${column})`, addresses)
+
+    // Their rows in the tables that name them by id or address.
+    const subs = await tx
+      .select({ id: submissions.id, ip: submissions.ip, userAgent: submissions.userAgent })
+      .from(submissions)
+      .where(or(eq(submissions.contactId, contactId), sameAddress(submissions.email)))
+    const recipients = await tx
+      .select({ id: campaignRecipients.id, outboxId: campaignRecipients.outboxId })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.contactId, contactId))
+    const recipientIds = recipients.map((r) => r.id)
+    const clicks = recipientIds.length
+      ? await tx
+          .select({ ip: clickEvents.ip })
+          .from(clickEvents)
+          .where(inArray(clickEvents.recipientId, recipientIds))
+      : []
+    const consents = await tx
+      .select({ ip: consentEvents.ip })
+      .from(consentEvents)
+      .where(eq(consentEvents.contactId, contactId))
+    const unlocks = await tx
+      .select({ reportId: graderUnlocks.reportId, ip: graderReports.requesterIp })
+      .from(graderUnlocks)
+      .innerJoin(graderReports, eq(graderReports.id, graderUnlocks.reportId))
+      .where(eq(graderUnlocks.contactId, contactId))
+    const ips = [
+      ...new Set(
+        [...subs, ...clicks, ...consents, ...unlocks]
+          .map((r) => r.ip)
+          .filter((ip): ip is string => !!ip && ip !== 'unknown'),
+      ),
+    ]
+    const fullName = [contact.firstName, contact.lastName].filter(Boolean).join(' ')
+    const ids: Identifiers = {
+      exact: [...addresses, ...(contact.phone && contact.phone.length >= 5 ? [contact.phone] : [])],
+      words: [fullName, contact.lastName ?? '', contact.firstName ?? '']
+        .filter((w) => w.trim().length >= 2)
+        .sort((a, b) => b.length - a.length),
+      ips,
+    }
+    const scrub = scrubberOf(ids)
+    const scrubText = (v: string | null) => (v === null ? null : scrub(v))
+    const textPatterns = [...ids.exact, ...ids.words, ...ids.ips, contactId].map(
+      (s) => `%${s.replace(/[\\%_]/g, '\\$&')}%`,
+    )
+    const mentions = (column: SQL) =>
+      sql`${column} ilike any (array[${sql.join(
+        textPatterns.map((p) => sql`${p}`),
+        sql`, `,
+      )}]::text[])`
+
+    // Submissions, download links, grader unlocks and the reports nobody else unlocked.
+    if (subs.length)
+      await tx.delete(submissions).where(
+        inArray(
+          submissions.id,
+          subs.map((s) => s.id),
+        ),
+      )
+    await tx.delete(downloadTokens).where(eq(downloadTokens.contactId, contactId))
+    await tx.delete(graderUnlocks).where(eq(graderUnlocks.contactId, contactId))
+    const reportIds = [...new Set(unlocks.map((u) => u.reportId))]
+    if (reportIds.length)
+      await tx
+        .delete(graderReports)
+        .where(
+          and(
+            inArray(graderReports.id, reportIds),
+            sql`not exists (select 1 from ${graderUnlocks} where ${graderUnlocks.reportId} = ${graderReports.id})`,
+          ),
+        )
+    if (ips.length)
+      await tx
+        .update(graderReports)
+        .set({ requesterIp: null })
+        .where(inArray(graderReports.requesterIp, ips))
+
+    // The consent record stays, as the law's proof, without the network data of the post.
+    await tx
+      .update(consentEvents)
+      .set({ ip: null, userAgent: null })
+      .where(eq(consentEvents.contactId, contactId))
+
+    // Outreach: the rows stay for the campaign's counts, without the person.
+    if (recipientIds.length) {
+      await tx
+        .update(campaignRecipients)
+        .set({ email: sql`'erased-' || ${campaignRecipients.id} || '@erased.invalid'`, fields: {} })
+        .where(inArray(campaignRecipients.id, recipientIds))
+      await tx
+        .update(clickEvents)
+        .set({ ip: null, userAgent: null, headers: null })
+        .where(inArray(clickEvents.recipientId, recipientIds))
+      for (const link of await tx
+        .select({ token: trackedLinks.token, url: trackedLinks.url })
+        .from(trackedLinks)
+        .where(inArray(trackedLinks.recipientId, recipientIds))) {
+        const url = scrub(link.url)
+        if (url !== link.url)
+          await tx.update(trackedLinks).set({ url }).where(eq(trackedLinks.token, link.token))
+      }
+    }
+    for (const row of await tx
+      .select({
+        importId: campaignImportErrors.importId,
+        line: campaignImportErrors.line,
+        reason: campaignImportErrors.reason,
+      })
+      .from(campaignImportErrors)
+      .where(
+        or(
+          sameAddress(sql`${campaignImportErrors.email}`),
+          mentions(sql`${campaignImportErrors.reason}`),
+        ),
+      )) {
+      await tx
+        .update(campaignImportErrors)
+        .set({ email: null, reason: scrub(row.reason) })
+        .where(
+          and(
+            eq(campaignImportErrors.importId, row.importId),
+            eq(campaignImportErrors.line, row.line),
+          ),
+        )
+    }
+    // An uploaded file keeps its lines (a running import counts them): the person's values in it
+    // are replaced, so their line, if not yet imported, is refused as having no valid address.
+    for (const file of await tx
+      .select({ id: campaignImports.id, content: campaignImports.content })
+      .from(campaignImports)
+      // 'escape' never fails on bytes that are not UTF-8 (the file is decoded below).
+      .where(mentions(sql`encode(${campaignImports.content}, 'escape')`))) {
+      const text = new TextDecoder().decode(file.content)
+      const erased = scrub(text)
+      if (erased !== text) {
+        const content = new TextEncoder().encode(erased)
+        await tx
+          .update(campaignImports)
+          .set({ content, bytes: content.length })
+          .where(eq(campaignImports.id, file.id))
+      }
+    }
+
+    // Email: a message not yet handed to the transport never goes; every copy loses the person.
+    const outboxRows = await tx
+      .select({
+        id: outbox.id,
+        status: outbox.status,
+        payload: outbox.payload,
+        lastError: outbox.lastError,
+      })
+      .from(outbox)
+      .where(
+        or(
+          inArray(outbox.recipient, addresses),
+          recipients.some((r) => r.outboxId)
+            ? inArray(
+                outbox.id,
+                recipients.flatMap((r) => (r.outboxId ? [r.outboxId] : [])),
+              )
+            : undefined,
+        ),
+      )
+    for (const row of outboxRows) {
+      const template = (row.payload as { template?: unknown }).template
+      const waiting = row.status === 'pending' || row.status === 'failed'
+      await tx
+        .update(outbox)
+        .set({
+          recipient: null,
+          payload: { erased: true, ...(typeof template === 'string' ? { template } : {}) },
+          lastError: waiting ? 'erased on request' : scrubText(row.lastError),
+          ...(waiting ? { status: 'suppressed' as const, lastErrorKind: 'suppressed' } : {}),
+        })
+        .where(eq(outbox.id, row.id))
+    }
+    const outboxIds = outboxRows.map((r) => r.id)
+    await tx
+      .delete(mailboxMessages)
+      .where(
+        or(
+          outboxIds.length ? inArray(mailboxMessages.outboxId, outboxIds) : undefined,
+          mentions(sql`${mailboxMessages.to}`),
+        ),
+      )
+    await tx.delete(unsubscribeTokens).where(inArray(unsubscribeTokens.email, addresses))
+    // The address in clear leaves the do-not-email list; its fingerprint takes its place.
+    await tx.delete(suppressions).where(inArray(suppressions.email, addresses))
+    await tx
+      .insert(suppressions)
+      .values({
+        email: addressFingerprint(contact.email),
+        reason: 'erased',
+        source: 'erased on request',
+        createdBy: actor.id,
+        createdAt: now,
+      })
+      .onConflictDoNothing()
+
+    // Deals: kept with their history; the person's name and words leave their text.
+    const stakeholderDeals = await tx
+      .delete(dealStakeholders)
+      .where(eq(dealStakeholders.contactId, contactId))
+      .returning({ dealId: dealStakeholders.dealId })
+    const ownDeals = await tx
+      .select()
+      .from(deals)
+      .where(eq(deals.contactId, contactId))
+      .for('update')
+    const dealIds = [
+      ...new Set([...ownDeals.map((d) => d.id), ...stakeholderDeals.map((d) => d.dealId)]),
+    ]
+    if (dealIds.length) {
+      for (const e of await tx
+        .select({ id: dealEvents.id, data: dealEvents.data })
+        .from(dealEvents)
+        .where(inArray(dealEvents.dealId, dealIds))) {
+        const data = scrubJson(e.data, scrub)
+        if (!same(data, e.data))
+          await tx.update(dealEvents).set({ data }).where(eq(dealEvents.id, e.id))
+      }
+      for (const a of await tx
+        .select({ id: activities.id, note: activities.note, outcome: activities.outcome })
+        .from(activities)
+        .where(inArray(activities.dealId, dealIds))) {
+        const note = scrubText(a.note)
+        const outcome = scrubText(a.outcome)
+        if (note !== a.note || outcome !== a.outcome)
+          await tx.update(activities).set({ note, outcome }).where(eq(activities.id, a.id))
+      }
+      for (const s of await tx
+        .select({ id: dealStakeholders.id, notes: dealStakeholders.notes })
+        .from(dealStakeholders)
+        .where(inArray(dealStakeholders.dealId, dealIds))) {
+        const notes = scrubText(s.notes)
+        if (notes !== s.notes)
+          await tx.update(dealStakeholders).set({ notes }).where(eq(dealStakeholders.id, s.id))
+      }
+      const dealTexts = await tx.select().from(deals).where(inArray(deals.id, dealIds))
+      for (const deal of dealTexts) {
+        const title = scrub(deal.title)
+        await changeDeal(tx, deal.id, now, {
+          set: {
+            // A title that was the person (their name or address) says so instead.
+            title: title.replace(/\[erased\]/g, '').trim() ? title : 'Erased person',
+            lostReason: scrubText(deal.lostReason),
+            budgetNotes: scrubText(deal.budgetNotes),
+            decisionProcessNotes: scrubText(deal.decisionProcessNotes),
+          },
+          events: {
+            type: 'note',
+            actorId: actor.id,
+            data: { body: 'Person erased on request.', erased: true },
+          },
+        })
+      }
+    }
+
+    // The contact itself: anonymised in place, for the deals and consent records that name it.
+    await tx
+      .delete(recordChanges)
+      .where(and(eq(recordChanges.recordType, 'contact'), eq(recordChanges.recordId, contactId)))
+    await tx
+      .update(contacts)
+      .set({
+        email: erasedAddress(contactId),
+        emailDisplay: erasedAddress(contactId),
+        firstName: null,
+        lastName: null,
+        jobTitle: null,
+        phone: null,
+        companyName: null,
+        erasedAt: now,
+        updatedAt: now,
+      })
+      .where(eq(contacts.id, contactId))
+
+    // Anything else that may quote them: webhook payloads and what receivers answered, stored
+    // answers of idempotent requests, rate-limit windows and refused-form values.
+    for (const e of await tx
+      .select({ id: webhookEvents.id, data: webhookEvents.data })
+      .from(webhookEvents)
+      .where(mentions(sql`${webhookEvents.data}::text`))) {
+      const data = scrubJson(e.data, scrub)
+      if (!same(data, e.data))
+        await tx.update(webhookEvents).set({ data }).where(eq(webhookEvents.id, e.id))
+    }
+    for (const d of await tx
+      .select({
+        subscriptionId: webhookDeliveries.subscriptionId,
+        eventId: webhookDeliveries.eventId,
+        lastError: webhookDeliveries.lastError,
+        responseExcerpt: webhookDeliveries.responseExcerpt,
+      })
+      .from(webhookDeliveries)
+      .where(
+        or(
+          mentions(sql`${webhookDeliveries.lastError}`),
+          mentions(sql`${webhookDeliveries.responseExcerpt}`),
+        ),
+      )) {
+      await tx
+        .update(webhookDeliveries)
+        .set({ lastError: scrubText(d.lastError), responseExcerpt: scrubText(d.responseExcerpt) })
+        .where(
+          and(
+            eq(webhookDeliveries.subscriptionId, d.subscriptionId),
+            eq(webhookDeliveries.eventId, d.eventId),
+          ),
+        )
+    }
+    for (const a of await tx
+      .select({
+        id: webhookAttempts.id,
+        error: webhookAttempts.error,
+        responseExcerpt: webhookAttempts.responseExcerpt,
+      })
+      .from(webhookAttempts)
+      .where(
+        or(
+          mentions(sql`${webhookAttempts.error}`),
+          mentions(sql`${webhookAttempts.responseExcerpt}`),
+        ),
+      )) {
+      await tx
+        .update(webhookAttempts)
+        .set({ error: scrubText(a.error), responseExcerpt: scrubText(a.responseExcerpt) })
+        .where(eq(webhookAttempts.id, a.id))
+    }
+    for (const k of await tx
+      .select({ key: idempotencyKeys.key, response: idempotencyKeys.response })
+      .from(idempotencyKeys)
+      .where(mentions(sql`${idempotencyKeys.response}::text`))) {
+      await tx
+        .update(idempotencyKeys)
+        .set({ response: scrubJson(k.response, scrub) })
+        .where(eq(idempotencyKeys.key, k.key))
+    }
+    await tx.delete(rateLimitHits).where(mentions(sql`${rateLimitHits.key}`))
+    await tx.delete(formFlashes).where(mentions(sql`${formFlashes.flash}::text`))
+
+    // Connected CRMs erase too: the id only.
+    await recordWebhookEvent(tx, 'contact.erased', { contactId }, now)
+    return { ok: true, contactId, dealIds }
+  })
+}
