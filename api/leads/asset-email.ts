@@ -21,6 +21,8 @@ export interface AssetEmail {
   expiresInDays: number
   brand: Brand
   dedupeKey: string
+  /** The caller's clock: when the message is due (the database's clock otherwise). */
+  now?: Date
 }
 
 export async function enqueueAssetEmail(tx: Db, email: AssetEmail): Promise<string | null> {
@@ -41,5 +43,6 @@ export async function enqueueAssetEmail(tx: Db, email: AssetEmail): Promise<stri
     text: rendered.text,
     template: 'asset-delivery',
     dedupeKey: email.dedupeKey,
+    ...(email.now ? { now: email.now } : {}),
   })
 }

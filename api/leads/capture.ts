@@ -106,6 +106,7 @@ export function formFollowUp(
         expiresInDays: ctx.downloadDays,
         brand: ctx.brand,
         dedupeKey: `asset:${lead.submissionId}`,
+        now: ctx.now,
       })
       return { downloadId: download.id }
     },
