@@ -34,6 +34,12 @@ const NOT_FOUND: DealFailure = {
   code: 'not_found',
   message: 'There is no such contact.',
 }
+const ERASED: DealFailure = {
+  ok: false,
+  status: 409,
+  code: 'erased',
+  message: 'This person was erased on request; their contact cannot be edited.',
+}
 const INVALID_EMAIL: DealFailure = {
   ok: false,
   status: 422,
@@ -150,6 +156,8 @@ export async function updateContact(
         .where(eq(contacts.id, contactId))
         .for('update')
       if (!contact) return NOT_FOUND
+      // An erased person stays erased: nobody types their details back onto the placeholder.
+      if (contact.erasedAt) return ERASED
       const owners = await tx
         .selectDistinct({ ownerId: deals.ownerId })
         .from(deals)

@@ -205,7 +205,7 @@ export const operations: Operation<Permission>[] = [
     ok: [200, '{ contact, changed }'],
     errors: {
       403: 'The contact’s deals belong to another rep, or its lead must be taken over first.',
-      409: 'The email is another contact’s (`duplicate_contact`, with `existingId`).',
+      409: 'The email is another contact’s (`duplicate_contact`, with `existingId`), or the person was erased (`erased`).',
     },
   })),
 ]

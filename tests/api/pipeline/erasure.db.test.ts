@@ -346,10 +346,19 @@ describe('erasing a person', () => {
     expect(erased).toEqual([{ data: { contactId } }])
   })
 
-  it('answers 409 for a person already erased', async () => {
+  it('answers 409 for a person already erased, and to an edit putting their details back', async () => {
     const again = await erase(contactId, `erased-${contactId}@erased.invalid`)
     expect(again.status).toBe(409)
     expect(await again.json()).toMatchObject({ error: { code: 'already_erased' } })
+    const edit = await app.request(
+      `/api/contacts/${contactId}`,
+      json(
+        { email: PERSON.email, lastName: PERSON.last },
+        { cookie: cookie.admin, origin: ORIGIN },
+      ),
+    )
+    expect(edit.status).toBe(409)
+    expect(await edit.json()).toMatchObject({ error: { code: 'erased' } })
   })
 
   it('keeps them out of later imports (counted as suppressed) and marketing mail after a new form', async () => {
