@@ -137,6 +137,8 @@ export async function listSuppressions(
   const pattern = q ? containsPattern(q) : null
   const where = pattern
     ? or(
+        // An erased person's whole address finds their fingerprint.
+        eq(suppressions.email, hashToken(canonicalEmail(q!))),
         ilike(suppressions.email, pattern),
         ilike(suppressions.source, pattern),
         ilike(suppressions.note, pattern),
