@@ -58,27 +58,37 @@ export const ERASED = '[erased]'
 export type ErasureResult =
   { ok: true; contactId: string; dealIds: string[] } | ({ ok: false } & Refusal)
 
-/** What identifies the person in free text, longest first (a full name before its last name). */
+/** What identifies the person in free text. */
 interface Identifiers {
   /** Matched anywhere, case-insensitively: addresses and the phone number. */
   exact: string[]
-  /** Matched as whole words, case-insensitively: names. */
-  words: string[]
-  /** Matched as whole addresses: IP addresses. */
+  /** Matched as whole words, case-insensitively: the full name and the last name. */
+  names: string[]
+  /** Matched as a whole word with its capital: a first name alone ("Will", not "will call"). */
+  firstName: string | null
+  /** Matched as whole addresses: IP addresses ("10.0.0.1", not part of "10.0.0.12"). */
   ips: string[]
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const word = (w: string) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`
 
+/** Replaces the person's identifiers in a text with "[erased]" (longest first). */
 function scrubberOf(ids: Identifiers): (text: string) => string {
+  const byLength = (a: string, b: string) => b.length - a.length
   const parts = [
-    ...ids.exact.map(escape),
-    ...ids.words.map((w) => `(?<![\\p{L}\\p{N}])${escape(w)}(?![\\p{L}\\p{N}])`),
+    ...[...ids.exact, ...ids.names]
+      .sort(byLength)
+      .map((s) => (ids.names.includes(s) ? word(s) : escape(s))),
     ...ids.ips.map((ip) => `(?<![\\w.:])${escape(ip)}(?![\\w:]|\\.\\d)`),
   ]
-  if (parts.length === 0) return (text) => text
-  const pattern = new RegExp(parts.join('|'), 'giu')
-  return (text) => text.replace(pattern, ERASED)
+  const anyCase = parts.length ? new RegExp(parts.join('|'), 'giu') : null
+  const first = ids.firstName ? new RegExp(word(ids.firstName), 'gu') : null
+  return (text) => {
+    let out = anyCase ? text.replace(anyCase, ERASED) : text
+    if (first) out = out.replace(first, ERASED)
+    return out
+  }
 }
 
 /** Keys whose values are the person's own data wherever they appear in a JSON document. */
@@ -193,23 +203,27 @@ export async function erasePerson(
       ),
     ]
     const fullName = [contact.firstName, contact.lastName].filter(Boolean).join(' ')
+    const phone =
+      contact.phone && contact.phone.replace(/\D/g, '').length >= 5 ? contact.phone : null
     const ids: Identifiers = {
-      exact: [...addresses, ...(contact.phone && contact.phone.length >= 5 ? [contact.phone] : [])],
-      words: [fullName, contact.lastName ?? '', contact.firstName ?? '']
-        .filter((w) => w.trim().length >= 2)
-        .sort((a, b) => b.length - a.length),
+      exact: [...addresses, ...(phone ? [phone] : [])],
+      names: [fullName, contact.lastName ?? ''].filter((w) => w.trim().length >= 2),
+      firstName: contact.firstName && contact.firstName.length >= 2 ? contact.firstName : null,
       ips,
     }
     const scrub = scrubberOf(ids)
     const scrubText = (v: string | null) => (v === null ? null : scrub(v))
-    const textPatterns = [...ids.exact, ...ids.words, ...ids.ips, contactId].map(
-      (s) => `%${s.replace(/[\\%_]/g, '\\$&')}%`,
-    )
-    const mentions = (column: SQL) =>
+    /**
+     * A condition on a text column holding any of `needles` (case-insensitively). Rows outside the
+     * person's own are found by what only they have — their id, address, phone — never by a name
+     * alone, which a stranger may share; those rows then have the names scrubbed too.
+     */
+    const mentions = (column: SQL, needles: string[]) =>
       sql`${column} ilike any (array[${sql.join(
-        textPatterns.map((p) => sql`${p}`),
+        needles.map((n) => sql`${`%${n.replace(/[\\%_]/g, '\\$&')}%`}`),
         sql`, `,
       )}]::text[])`
+    const theirs = [contactId, ...ids.exact]
 
     // Submissions, download links, grader unlocks and the reports nobody else unlocked.
     if (subs.length)
@@ -272,7 +286,7 @@ export async function erasePerson(
       .where(
         or(
           sameAddress(sql`${campaignImportErrors.email}`),
-          mentions(sql`${campaignImportErrors.reason}`),
+          mentions(sql`${campaignImportErrors.reason}`, ids.exact),
         ),
       )) {
       await tx
@@ -285,15 +299,23 @@ export async function erasePerson(
           ),
         )
     }
-    // An uploaded file keeps its lines (a running import counts them): the person's values in it
-    // are replaced, so their line, if not yet imported, is refused as having no valid address.
+    // An uploaded file waiting to be imported (a finished import empties it) keeps its lines, as a
+    // running import counts them: the person's values on their line are replaced, so that line is
+    // refused as having no valid address.
     for (const file of await tx
       .select({ id: campaignImports.id, content: campaignImports.content })
       .from(campaignImports)
       // 'escape' never fails on bytes that are not UTF-8 (the file is decoded below).
-      .where(mentions(sql`encode(${campaignImports.content}, 'escape')`))) {
+      .where(mentions(sql`encode(${campaignImports.content}, 'escape')`, addresses))) {
       const text = new TextDecoder().decode(file.content)
-      const erased = scrub(text)
+      // Only their line: a stranger further down may share a name.
+      const erased = text
+        .split('\n')
+        .map((line) => {
+          const lower = line.toLowerCase()
+          return addresses.some((a) => lower.includes(a)) ? scrub(line) : line
+        })
+        .join('\n')
       if (erased !== text) {
         const content = new TextEncoder().encode(erased)
         await tx
@@ -342,7 +364,7 @@ export async function erasePerson(
       .where(
         or(
           outboxIds.length ? inArray(mailboxMessages.outboxId, outboxIds) : undefined,
-          mentions(sql`${mailboxMessages.to}`),
+          mentions(sql`${mailboxMessages.to}`, addresses),
         ),
       )
     await tx.delete(unsubscribeTokens).where(inArray(unsubscribeTokens.email, addresses))
@@ -442,7 +464,7 @@ export async function erasePerson(
     for (const e of await tx
       .select({ id: webhookEvents.id, data: webhookEvents.data })
       .from(webhookEvents)
-      .where(mentions(sql`${webhookEvents.data}::text`))) {
+      .where(mentions(sql`${webhookEvents.data}::text`, theirs))) {
       const data = scrubJson(e.data, scrub)
       if (!same(data, e.data))
         await tx.update(webhookEvents).set({ data }).where(eq(webhookEvents.id, e.id))
@@ -457,8 +479,8 @@ export async function erasePerson(
       .from(webhookDeliveries)
       .where(
         or(
-          mentions(sql`${webhookDeliveries.lastError}`),
-          mentions(sql`${webhookDeliveries.responseExcerpt}`),
+          mentions(sql`${webhookDeliveries.lastError}`, theirs),
+          mentions(sql`${webhookDeliveries.responseExcerpt}`, theirs),
         ),
       )) {
       await tx
@@ -480,8 +502,8 @@ export async function erasePerson(
       .from(webhookAttempts)
       .where(
         or(
-          mentions(sql`${webhookAttempts.error}`),
-          mentions(sql`${webhookAttempts.responseExcerpt}`),
+          mentions(sql`${webhookAttempts.error}`, theirs),
+          mentions(sql`${webhookAttempts.responseExcerpt}`, theirs),
         ),
       )) {
       await tx
@@ -492,14 +514,16 @@ export async function erasePerson(
     for (const k of await tx
       .select({ key: idempotencyKeys.key, response: idempotencyKeys.response })
       .from(idempotencyKeys)
-      .where(mentions(sql`${idempotencyKeys.response}::text`))) {
+      .where(mentions(sql`${idempotencyKeys.response}::text`, theirs))) {
       await tx
         .update(idempotencyKeys)
         .set({ response: scrubJson(k.response, scrub) })
         .where(eq(idempotencyKeys.key, k.key))
     }
-    await tx.delete(rateLimitHits).where(mentions(sql`${rateLimitHits.key}`))
-    await tx.delete(formFlashes).where(mentions(sql`${formFlashes.flash}::text`))
+    await tx
+      .delete(rateLimitHits)
+      .where(mentions(sql`${rateLimitHits.key}`, [...addresses, ...ips]))
+    await tx.delete(formFlashes).where(mentions(sql`${formFlashes.flash}::text`, ids.exact))
 
     // Connected CRMs erase too: the id only.
     await recordWebhookEvent(tx, 'contact.erased', { contactId }, now)

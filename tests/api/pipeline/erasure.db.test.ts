@@ -241,6 +241,25 @@ describe('erasing a person', () => {
     expect(edit.status).toBe(200)
     await sendAll()
 
+    // A file uploaded for another campaign, not imported yet when they are erased.
+    const waiting = await makeCampaign(ctx, sdr, { name: 'Waiting import' })
+    const stored = await storeImport(
+      db,
+      sdr,
+      {
+        campaignId: waiting.id,
+        filename: 'later.csv',
+        bytes: new TextEncoder().encode(
+          csv([
+            ['email', 'first name', 'last name', 'phone'],
+            [PERSON.typed, PERSON.first, PERSON.last, PERSON.phone],
+          ]),
+        ),
+      },
+      ctx.clock.now(),
+    )
+    expect(stored.ok).toBe(true)
+
     // The person is everywhere now (the test below is only worth something if so).
     const before = await everyRow()
     for (const table of [
@@ -248,6 +267,7 @@ describe('erasing a person', () => {
       'submissions',
       'consent_events',
       'campaign_recipients',
+      'campaign_imports',
       'click_events',
       'outbox',
       'mailbox_messages',
@@ -362,6 +382,12 @@ describe('erasing a person', () => {
   })
 
   it('keeps them out of later imports (counted as suppressed) and marketing mail after a new form', async () => {
+    // The file that waited: their line is refused, having no address any more.
+    const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+    await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+    const [waited] = await db.select().from(campaignImports).where(eq(campaignImports.id, job.id))
+    expect(waited).toMatchObject({ filename: 'later.csv', imported: 0, invalid: 1 })
+
     const campaign = await makeCampaign(ctx, sdr, { name: 'Second touch' })
     const later = await importInto(campaign.id, [
       ['email', 'first name'],
