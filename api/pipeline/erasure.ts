@@ -49,6 +49,9 @@ import type { Actor } from './deals.ts'
 // values naming them. Free text that may name them (deal titles and notes, timeline entries, next
 // steps, webhook payloads and receivers' answers, stored answers of idempotent requests, an
 // uploaded CSV) has their address, name, phone and IP addresses replaced by "[erased]".
+// Webhook events about them are redacted in place rather than their deliveries dropped: one not yet
+// delivered still goes, without the person but with its ids (a receiver still learns of the deal
+// a lead made), and `contact.erased` follows it in order, so the receiver erases them too.
 
 /** The placeholder an erased contact's address becomes: undeliverable (RFC 2606) and unique. */
 export const erasedAddress = (contactId: string) => `erased-${contactId}@erased.invalid`
@@ -172,7 +175,7 @@ export async function erasePerson(
 
     // Their rows in the tables that name them by id or address.
     const subs = await tx
-      .select({ id: submissions.id, ip: submissions.ip, userAgent: submissions.userAgent })
+      .select({ id: submissions.id, ip: submissions.ip })
       .from(submissions)
       .where(or(eq(submissions.contactId, contactId), sameAddress(submissions.email)))
     const recipients = await tx
