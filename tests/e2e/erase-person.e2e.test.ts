@@ -75,5 +75,10 @@ describe.skipIf(!hasChromium)('erasing a person (real Chromium, no JavaScript)',
     await page.getByRole('heading', { name: 'Erased person' }).waitFor()
     await expect(page.getByText('Erase this person…').count()).resolves.toBe(0)
     await screenshot(page, 'contact-erased')
+
+    // The do-not-email list holds their fingerprint, found by the whole address.
+    await page.goto(`${server.url}/app/admin/suppressions?q=${encodeURIComponent(person.email)}`)
+    await expect(page.getByText('Erased person', { exact: true }).count()).resolves.toBe(1)
+    await expect(page.getByText(person.email, { exact: true }).count()).resolves.toBe(0)
   }, 120_000)
 })
