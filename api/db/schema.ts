@@ -924,6 +924,10 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx')
       .on(t.runAfter)
       .where(sql`status = 'pending'`),
+    // The delivery log's worker successes, newest first (api/integrations/webhook-log.ts).
+    index('webhook_deliveries_log_idx')
+      .on(t.subscriptionId, t.deliveredAt, t.eventId)
+      .where(sql`latency_ms is not null`),
   ],
 )
 
@@ -949,5 +953,9 @@ export const webhookAttempts = pgTable(
     manual: boolean('manual').notNull().default(false),
     createdAt: createdAt(),
   },
-  (t) => [index('webhook_attempts_subscription_idx').on(t.subscriptionId, t.createdAt)],
+  (t) => [
+    index('webhook_attempts_subscription_idx').on(t.subscriptionId, t.createdAt),
+    // An event's attempts (its page in the log), and their cascade when retention deletes it.
+    index('webhook_attempts_event_idx').on(t.eventId, t.subscriptionId),
+  ],
 )

@@ -58,7 +58,7 @@ export function decodeCursor(cursor: string): SyncPosition | null {
   }
 }
 
-const positionOf = (column: PgColumn | SQL) =>
+export const positionOf = (column: PgColumn | SQL) =>
   sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
 async function page<T extends { id: string }>(

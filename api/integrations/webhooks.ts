@@ -186,31 +186,6 @@ export function previousSecretOf(
   return { secret: sub.previousSecret, until }
 }
 
-export interface SubscriptionListItem extends Subscription {
-  pending: number
-  lastAttempt: { ok: boolean; statusCode: number | null; at: Date } | null
-}
-
-export async function listSubscriptions(db: Db): Promise<SubscriptionListItem[]> {
-  const rows = await db
-    .select({
-      subscription: webhookSubscriptions,
-      pending: sql<number>`(select count(*)::int from ${webhookDeliveries} d where d.subscription_id = ${webhookSubscriptions.id} and d.status = 'pending')`,
-    })
-    .from(webhookSubscriptions)
-    .orderBy(desc(webhookSubscriptions.createdAt))
-  const result: SubscriptionListItem[] = []
-  for (const { subscription, pending } of rows) {
-    const [last] = await listAttempts(db, subscription.id, 1)
-    result.push({
-      ...subscription,
-      pending,
-      lastAttempt: last ? { ok: last.ok, statusCode: last.statusCode, at: last.at } : null,
-    })
-  }
-  return result
-}
-
 export async function findSubscription(db: Db, id: string): Promise<Subscription | null> {
   const [row] = await db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, id))
   return row ?? null
@@ -258,98 +233,6 @@ export async function setSubscriptionEnabled(
       .set({ runAfter: now })
       .where(and(eq(webhookDeliveries.subscriptionId, id), eq(webhookDeliveries.status, 'pending')))
   return row
-}
-
-export interface AttemptLogItem {
-  id: string
-  eventId: string
-  eventType: string
-  ok: boolean
-  statusCode: number | null
-  latencyMs: number
-  error: string | null
-  responseExcerpt: string | null
-  manual: boolean
-  at: Date
-  deliveryStatus: string | null
-}
-
-/**
- * The delivery log of one subscription, newest first: the attempts logged (failures, sends by
- * hand, and successes from before 0017) and the worker's successes, which are kept on their
- * delivery (api/integrations/webhook-delivery.ts recordDelivered). Each side is read newest first
- * off an index and the two merged; the worker delivers a subscription's events in event order, so
- * its successes' newest are its last events.
- */
-export async function listAttempts(
-  db: Db,
-  subscriptionId: string,
-  limit = 50,
-): Promise<AttemptLogItem[]> {
-  const logged = await db
-    .select({
-      id: webhookAttempts.id,
-      eventId: webhookAttempts.eventId,
-      eventType: webhookEvents.type,
-      ok: webhookAttempts.ok,
-      statusCode: webhookAttempts.statusCode,
-      latencyMs: webhookAttempts.latencyMs,
-      error: webhookAttempts.error,
-      responseExcerpt: webhookAttempts.responseExcerpt,
-      manual: webhookAttempts.manual,
-      at: webhookAttempts.createdAt,
-      deliveryStatus: webhookDeliveries.status,
-    })
-    .from(webhookAttempts)
-    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookAttempts.eventId))
-    .leftJoin(
-      webhookDeliveries,
-      and(
-        eq(webhookDeliveries.subscriptionId, webhookAttempts.subscriptionId),
-        eq(webhookDeliveries.eventId, webhookAttempts.eventId),
-      ),
-    )
-    .where(eq(webhookAttempts.subscriptionId, subscriptionId))
-    .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
-    .limit(limit)
-  const delivered = await db
-    .select({
-      eventId: webhookDeliveries.eventId,
-      eventType: webhookEvents.type,
-      statusCode: webhookDeliveries.lastStatusCode,
-      latencyMs: webhookDeliveries.latencyMs,
-      responseExcerpt: webhookDeliveries.responseExcerpt,
-      at: webhookDeliveries.deliveredAt,
-      deliveryStatus: webhookDeliveries.status,
-    })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(
-      and(
-        eq(webhookDeliveries.subscriptionId, subscriptionId),
-        eq(webhookDeliveries.status, 'delivered'),
-        isNotNull(webhookDeliveries.latencyMs),
-      ),
-    )
-    .orderBy(desc(webhookDeliveries.eventId))
-    .limit(limit)
-  const successes: AttemptLogItem[] = delivered.map((d) => ({
-    // A delivery is sent successfully by the worker once: its event id names the entry.
-    id: d.eventId,
-    eventId: d.eventId,
-    eventType: d.eventType,
-    ok: true,
-    statusCode: d.statusCode,
-    latencyMs: d.latencyMs ?? 0,
-    error: null,
-    responseExcerpt: d.responseExcerpt,
-    manual: false,
-    at: d.at ?? new Date(0),
-    deliveryStatus: d.deliveryStatus,
-  }))
-  return [...logged, ...successes]
-    .sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-    .slice(0, limit)
 }
 
 /**

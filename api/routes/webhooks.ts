@@ -6,7 +6,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
-import type { BodyKind } from '../http/input.ts'
+import { validate, type BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
 import {
   checkWebhookUrl,
@@ -14,17 +14,23 @@ import {
   deleteSubscription,
   findDelivery,
   findSubscription,
-  listAttempts,
-  listSubscriptions,
   recordTestEvent,
   rotateSecret,
   setSubscriptionEnabled,
   updateSubscription,
   webhookTargets,
 } from '../integrations/webhooks.ts'
+import {
+  findEventLog,
+  listAttempts,
+  listDeliveryLog,
+  listSubscriptions,
+  logQuerySchema,
+} from '../integrations/webhook-log.ts'
 
 // /api/admin/webhooks: subscriptions (admins, or an API token with webhooks:manage), editing
-// one, rotating its signing secret, its delivery log, "send again" and a test event. A URL that
+// one, rotating its signing secret, its delivery log (filtered, paged by cursor) and each event as
+// sent, "send again" and a test event. A URL that
 // is not a public address is refused with the reason, when subscribing and when editing.
 
 const PAGE = '/app/admin/webhooks'
@@ -78,6 +84,11 @@ const attemptJson = (a: AttemptResult) => ({
 const BODYLESS = { bodyless: 'json' } as const
 
 const UNKNOWN = { status: 404, code: 'not_found', message: 'Unknown subscription.' } as const
+const NEVER_SENT = {
+  status: 404,
+  code: 'not_found',
+  message: 'This subscription was never sent that event.',
+} as const
 
 /** The subscription id the path names, or the refusal to return. */
 function subscriptionIdOf(c: Context<SignedInEnv>) {
@@ -127,6 +138,28 @@ export const webhookRoutes = new Hono<AppEnv>()
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
     return c.json({ subscription, attempts: await listAttempts(c.var.db, subscription.id) })
+  })
+  .get('/:id/deliveries', async (c) => {
+    const subscription = await subscriptionOf(c)
+    if (subscription instanceof Response) return subscription
+    const query = validate(logQuerySchema, c.req.query())
+    const page = await listDeliveryLog(c.var.db, subscription.id, {
+      outcome: query.status,
+      type: query.type,
+      before: query.cursor,
+      after: query.newer,
+      limit: query.limit,
+    })
+    return c.json(page)
+  })
+  .get('/:id/events/:eventId', async (c) => {
+    const subscriptionId = await subscriptionIdOf(c)
+    if (subscriptionId instanceof Response) return subscriptionId
+    const eventId = await readParam(c, eventIdSchema, 'eventId', pageOf(subscriptionId), BODYLESS)
+    if (eventId instanceof Response) return eventId
+    const log = await findEventLog(c.var.db, subscriptionId, eventId)
+    if (!log) return refuse(c, pageOf(subscriptionId), NEVER_SENT, BODYLESS)
+    return c.json(log)
   })
   // PATCH for API clients; the page's form posts (JavaScript off), as other edit forms do.
   .patch('/:id', async (c) => edit(c, ['json']))
@@ -184,11 +217,7 @@ export const webhookRoutes = new Hono<AppEnv>()
     const eventId = await readParam(c, eventIdSchema, 'eventId', pageOf(subscriptionId), BODYLESS)
     if (eventId instanceof Response) return eventId
     const delivery = await findDelivery(c.var.db, subscriptionId, eventId)
-    if (!delivery) {
-      const message = 'This subscription was never sent that event.'
-      const refusal = { status: 404, code: 'not_found', message } as const
-      return refuse(c, pageOf(subscriptionId), refusal, BODYLESS)
-    }
+    if (!delivery) return refuse(c, pageOf(subscriptionId), NEVER_SENT, BODYLESS)
     const result = await sendNow(c.var.deps, delivery)
     return respond(
       c,
@@ -283,6 +312,25 @@ export const operations: Operation<Permission>[] = [
     summary: 'One subscription and its delivery log.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription, attempts }'],
+  },
+  {
+    method: 'get',
+    path: '/api/admin/webhooks/{id}/deliveries',
+    summary:
+      'A page of the delivery log, newest first, filtered by outcome and event type (keyset by cursor, as /api/sync).',
+    auth: 'webhooks:manage',
+    query: logQuerySchema,
+    ok: [200, '{ data, nextCursor, hasMore, prevCursor, hasNewer }'],
+    errors: { 422: 'An unknown status or type, or a cursor this log did not give out.' },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/webhooks/{id}/events/{eventId}',
+    summary:
+      'One event as this subscription is sent it: the body byte for byte, and every attempt.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ event, body, delivery, attempts }'],
+    errors: { 404: 'Unknown subscription, or an event it was never sent.' },
   },
   {
     method: 'patch',

@@ -30,11 +30,11 @@ import {
   checkWebhookUrl,
   createSubscription,
   findSubscription,
-  listAttempts,
   setSubscriptionEnabled,
   subscriptionAdmins,
   webhookTargets,
 } from '../../../api/integrations/webhooks.ts'
+import { listAttempts } from '../../../api/integrations/webhook-log.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
 import {

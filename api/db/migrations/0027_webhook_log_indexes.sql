@@ -1,0 +1,2 @@
+CREATE INDEX "webhook_attempts_event_idx" ON "webhook_attempts" USING btree ("event_id","subscription_id");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_log_idx" ON "webhook_deliveries" USING btree ("subscription_id","delivered_at","event_id") WHERE latency_ms is not null;
