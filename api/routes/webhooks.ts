@@ -22,6 +22,7 @@ import {
 } from '../integrations/webhooks.ts'
 import {
   findEventLog,
+  givenParams,
   listAttempts,
   listDeliveryLog,
   listSubscriptions,
@@ -142,7 +143,7 @@ export const webhookRoutes = new Hono<AppEnv>()
   .get('/:id/deliveries', async (c) => {
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
-    const query = validate(logQuerySchema, c.req.query())
+    const query = validate(logQuerySchema, givenParams(c.req.query()))
     const page = await listDeliveryLog(c.var.db, subscription.id, {
       outcome: query.status,
       type: query.type,

@@ -83,11 +83,12 @@ describe.skipIf(!hasChromium)(
     let browser: Browser
     let receiver: Server
     let receiverUrl: string
+    let failing = false
 
     beforeAll(async () => {
       receiver = createServer((req, res) => {
         req.resume()
-        res.writeHead(204).end()
+        res.writeHead(failing ? 503 : 204).end()
       })
       await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
       const port = (receiver.address() as AddressInfo).port
@@ -220,6 +221,108 @@ describe.skipIf(!hasChromium)(
         DEMO_PASSWORD,
       )
       await axePage.goto(subscriptionUrl)
+      expect(await axeViolations(axePage)).toEqual([])
+      await axeContext.close()
+      await context.close()
+    }, 120_000)
+
+    it('pages and filters the delivery log and opens an event as sent, without JavaScript', async () => {
+      const context = await browser.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 1280, height: 900 },
+      })
+      const page = await context.newPage()
+      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+      await page.goto(`${server.url}/app/admin/webhooks`)
+      await page.getByLabel('URL (https://…)').fill(receiverUrl)
+      await page.getByLabel('deal.won').check()
+      await page.getByRole('button', { name: 'Subscribe' }).click()
+      await page.waitForURL(/\/app\/admin\/webhooks\/[0-9a-f-]{36}\?notice=Subscribed/)
+      const subscriptionUrl = page.url().split('?')[0]!
+      const send = async (notice: RegExp) => {
+        await page.getByRole('button', { name: 'Send a test event' }).click()
+        await page.waitForURL(notice)
+      }
+      for (let i = 0; i < 3; i++) await send(/\?notice=Test\+event\+delivered/)
+      failing = true
+      try {
+        for (let i = 0; i < 2; i++) await send(/\?notice=Test\+event\+failed/)
+      } finally {
+        failing = false
+      }
+      const log = page.getByRole('region', { name: 'Delivery log' })
+      const ids = () => log.locator('tbody tr td:nth-child(2) .mono').allInnerTexts()
+      await page.goto(`${subscriptionUrl}`)
+      const newestFirst = await ids()
+      expect(newestFirst).toHaveLength(5)
+
+      // Two at a time: Older, Older, then Newer back; each entry once, in order.
+      await page.goto(`${subscriptionUrl}?limit=2`)
+      const seen = [...(await ids())]
+      const pages = page.getByRole('navigation', { name: 'Pages' })
+      for (let i = 0; i < 2; i++) {
+        await pages.getByRole('link', { name: 'Older' }).click()
+        await page.waitForURL(/cursor=/)
+        seen.push(...(await ids()))
+      }
+      expect(seen).toEqual(newestFirst)
+      expect(await pages.getByRole('link', { name: 'Older' }).count()).toBe(0)
+      await pages.getByRole('link', { name: 'Newer' }).click()
+      await page.waitForURL(/newer=/)
+      expect(await ids()).toEqual(newestFirst.slice(2, 4))
+
+      // Only the failures, by the GET form.
+      await page.goto(subscriptionUrl)
+      await page.getByLabel('Outcome').selectOption('failed')
+      await page.getByRole('button', { name: 'Show', exact: true }).click()
+      await page.waitForURL(/status=failed/)
+      expect(await ids()).toEqual(newestFirst.slice(0, 2))
+      expect(await log.locator('.badge.danger').count()).toBe(2)
+      expect(await page.getByLabel('Outcome').inputValue()).toBe('failed')
+      await screenshot(page, 'webhook-log-failed')
+
+      // A cursor not given out: 422, said, and the log from its newest.
+      const bad = await page.goto(`${subscriptionUrl}?cursor=nonsense`)
+      expect(bad!.status()).toBe(422)
+      expect(await page.getByRole('alert').innerText()).toMatch(
+        /cursor is not one this log gave out/,
+      )
+      expect(await ids()).toEqual(newestFirst)
+
+      // The event as sent: its body, its headers, its attempts.
+      await page.goto(`${subscriptionUrl}?status=failed`)
+      await log.getByRole('link', { name: 'webhook.test' }).first().click()
+      await page.waitForURL(/\/events\/[0-9a-f-]{36}$/)
+      const eventUrl = page.url()
+      expect(eventUrl).toContain(newestFirst[0]!)
+      expect(await page.locator('h1').innerText()).toBe('Event webhook.test')
+      const body = JSON.parse(
+        (await page.getByTestId('body-as-sent').textContent()) ?? '',
+      ) as object
+      expect(body).toMatchObject({ type: 'webhook.test', data: { message: expect.any(String) } })
+      expect(await page.getByRole('region', { name: 'Headers' }).innerText()).toContain(
+        newestFirst[0]!,
+      )
+      const attempts = page.getByRole('region', { name: 'Attempts' }).locator('tbody tr')
+      expect(await attempts.count()).toBe(1)
+      expect(await attempts.first().innerText()).toMatch(/503/)
+      await screenshot(page, 'webhook-event')
+      await page.getByRole('button', { name: 'Send again' }).click()
+      await page.waitForURL(/\?notice=Sent\+again/)
+      await page.goto(eventUrl)
+      expect(await attempts.count()).toBe(2)
+      expect((await page.goto(`${subscriptionUrl}/events/not-an-id`))!.status()).toBe(404)
+
+      const axeContext = await browser.newContext({ bypassCSP: true })
+      const axePage = await signInWithForm(
+        await axeContext.newPage(),
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+      )
+      await axePage.goto(`${subscriptionUrl}?status=failed&limit=1`)
+      expect(await axeViolations(axePage)).toEqual([])
+      await axePage.goto(eventUrl)
       expect(await axeViolations(axePage)).toEqual([])
       await axeContext.close()
       await context.close()
