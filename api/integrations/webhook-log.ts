@@ -80,7 +80,7 @@ export const logQuerySchema = z.object({
     .enum(LOG_OUTCOMES, { message: `status is ${LOG_OUTCOMES.join(', ')}.` })
     .optional()
     .describe(
-      'all (default), failed (attempts that failed) or waiting (events not yet delivered).',
+      'all (default), failed (attempts that failed) or waiting (attempts of events not yet delivered, to be tried again).',
     ),
   type: z
     .enum(LOG_EVENT_TYPES, { message: `type is one of ${LOG_EVENT_TYPES.join(', ')}.` })
@@ -296,6 +296,24 @@ export async function listAttempts(
   limit = LOG_PAGE_DEFAULT,
 ): Promise<AttemptLogItem[]> {
   return (await listDeliveryLog(db, subscriptionId, { limit })).data
+}
+
+/**
+ * Events queued for a subscription and not tried yet (a subscription turned off, or a backlog):
+ * waiting, but with no entry in the log until their first attempt.
+ */
+export async function countUntried(db: Db, subscriptionId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, subscriptionId),
+        eq(webhookDeliveries.status, 'pending'),
+        sql`not exists (select 1 from ${webhookAttempts} a where a.event_id = ${webhookDeliveries.eventId} and a.subscription_id = ${webhookDeliveries.subscriptionId})`,
+      ),
+    )
+  return row?.n ?? 0
 }
 
 export interface SubscriptionListItem extends Subscription {

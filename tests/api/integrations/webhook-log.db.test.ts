@@ -13,6 +13,7 @@ import {
   webhookFetcher,
 } from '../../../api/integrations/webhook-delivery.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
+import { countUntried } from '../../../api/integrations/webhook-log.ts'
 import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
 import { startReceiver, type Receiver } from './receiver.ts'
 
@@ -121,10 +122,25 @@ describe('the delivery log, filtered', () => {
       ['deal.won', true, false, won],
     ])
     expect(rows(await logOf(sub.id, '?status=failed&type=deal.won'))).toEqual([])
-    // Once the waiting event goes through, nothing waits.
+    // Queued while the subscription is off: waiting, not tried, so not in the log yet.
+    await ctx.app.request(`/api/admin/webhooks/${sub.id}/disable`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie, origin: ORIGIN },
+    })
+    // The event retried is waiting too, but has its entries.
+    expect(await countUntried(ctx.deps.db, sub.id)).toBe(0)
+    await emit('deal.won')
+    expect(await countUntried(ctx.deps.db, sub.id)).toBe(1)
+    expect(rows(await logOf(sub.id, '?status=waiting'))).toHaveLength(1)
+    await ctx.app.request(`/api/admin/webhooks/${sub.id}/enable`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie, origin: ORIGIN },
+    })
+    // Once the waiting events go through, nothing waits.
     ctx.clock.advance(60 * 60_000)
-    await drain()
+    while ((await drain()).claimed > 0);
     expect(rows(await logOf(sub.id, '?status=waiting'))).toEqual([])
+    expect(await countUntried(ctx.deps.db, sub.id)).toBe(0)
   })
 
   it('refuses an unknown outcome, type or cursor with a 422 that says which', async () => {
