@@ -104,6 +104,12 @@ export function stageOf(key: StageKey): Stage {
   return byKey.get(key)!
 }
 
+/** "Demo (30%)", "Lost (0%)": a stage's name, its own aside giving way to its probability. */
+export function stageWithProbability(key: StageKey): string {
+  const stage = stageOf(key)
+  return `${stage.name.replace(/ \(.*\)$/, '')} (${stage.probability}%)`
+}
+
 export function probabilityOf(key: StageKey): number {
   return stageOf(key).probability
 }

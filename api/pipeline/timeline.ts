@@ -17,7 +17,7 @@ import {
   users,
 } from '../db/schema.ts'
 import { ROLE_NAMES, type Deal, type StakeholderRole } from './deals.ts'
-import { isReopening, isStageKey, stageOf, stagesBack } from './stages.ts'
+import { isReopening, isStageKey, stageOf, stagesBack, stageWithProbability } from './stages.ts'
 import { describeEvidence, type EvidenceView } from './evidence.ts'
 import { formatDate, formatMoney } from './format.ts'
 import { describeRecordChange, recordHistory } from './record-changes.ts'
@@ -258,11 +258,7 @@ function fromDealEvent(
 ): TimelineEntry {
   const data = (e.data ?? {}) as Record<string, unknown>
   const base = { at: e.createdAt, actor, tone: null, badge: null, detail: null } as const
-  // "Lost (0%)", not "Lost (with a reason) (0%)": a name's own aside gives way to the figure.
-  const name = (s: string | null) =>
-    s && isStageKey(s)
-      ? `${stageOf(s).name.replace(/ \(.*\)$/, '')} (${stageOf(s).probability}%)`
-      : (s ?? '?')
+  const name = (s: string | null) => (s && isStageKey(s) ? stageWithProbability(s) : (s ?? '?'))
   switch (e.type) {
     case 'created':
       return {

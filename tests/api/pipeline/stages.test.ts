@@ -11,6 +11,7 @@ import {
   STAGES,
   stageOf,
   stagesBack,
+  stageWithProbability,
 } from '../../../api/pipeline/stages.ts'
 
 describe('the stage table', () => {
@@ -63,6 +64,14 @@ describe('the stage table', () => {
     expect(isStageKey('closed_won')).toBe(false)
     expect(isStageKey(30)).toBe(false)
     expect(probabilityOf('negotiation')).toBe(70)
+  })
+})
+
+describe('a stage with its probability', () => {
+  it('reads "Lost (0%)", not "Lost (with a reason) (0%)": a name’s own aside gives way to the figure', () => {
+    expect(stageWithProbability('lost')).toBe('Lost (0%)')
+    expect(stageWithProbability('demo')).toBe(`${stageOf('demo').name} (30%)`)
+    expect(stageWithProbability('won')).toBe('Won: contract stamped and paid (100%)')
   })
 })
 
