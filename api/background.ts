@@ -29,6 +29,7 @@ import {
 } from './integrations/webhook-delivery.ts'
 import { pruneWebhookHistory } from './integrations/webhooks.ts'
 import { pruneGraderReports } from './grader/reports.ts'
+import { eraseInactiveContacts } from './pipeline/erasure.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
 import { pruneRateLimits } from './rate-limits.ts'
 import { pruneFormFlashes } from './http/form-flash.ts'
@@ -80,8 +81,9 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
 
 /**
  * Deletes expired sessions, finished rate-limit windows, old idempotency keys and the grader
- * reports the privacy policy says go, and forgets the IP address and user agent (a click's
- * headers carry both) of form posts and clicks older than it says.
+ * reports the privacy policy says go, forgets the IP address and user agent (a click's headers
+ * carry both) of form posts and clicks older than it says, and erases a batch of the contacts
+ * inactive for longer than it says (api/pipeline/contact-retention.ts).
  */
 export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now: Date) {
   await pruneRateLimits(deps.db, new Date(now.getTime() - RATE_LIMIT_KEEP_MS))
@@ -118,6 +120,7 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
   const graderReports = await pruneGraderReports(deps.db, now)
   const webhookEvents = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
+  const contactsErased = await eraseInactiveContacts(deps.db, now)
   return {
     sessions,
     idempotencyKeys: keys.length,
@@ -125,6 +128,7 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
     webhookEvents,
     formFlashes,
     networkDataForgotten: forms.length + clicks.length,
+    contactsErased,
   }
 }
 

@@ -32,6 +32,8 @@ import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { addressFingerprint } from '../email/suppressions.ts'
 import type { Refusal } from '../http/form-or-json.ts'
+import { RETENTION } from '../content/site.ts'
+import { contactRetention, dueForErasure, retentionFacts } from './contact-retention.ts'
 import { changeDeal } from './deal-changes.ts'
 import type { Actor } from './deals.ts'
 
@@ -60,6 +62,23 @@ export const ERASED = '[erased]'
 
 export type ErasureResult =
   { ok: true; contactId: string; dealIds: string[] } | ({ ok: false } & Refusal)
+
+/**
+ * Why a person is erased: on their request, by an admin (the route checks the role) who typed
+ * `confirm`, the contact's address; or by the retention job (api/pipeline/contact-retention.ts),
+ * the rule checked again under the contact's lock, so activity that came in meanwhile keeps them.
+ */
+export type ErasureRequest =
+  { reason: 'request'; actor: Actor; confirm: string } | { reason: 'inactivity' }
+
+/** What each reason leaves in the records: the deal's note, the outbox's and the suppression's. */
+const WORDING = {
+  request: { note: 'Person erased on request.', why: 'erased on request' },
+  inactivity: {
+    note: `Person erased after ${RETENTION.inactiveContactMonths} months without activity.`,
+    why: 'erased after inactivity',
+  },
+} as const
 
 /** What identifies the person in free text. */
 interface Identifiers {
@@ -127,17 +146,17 @@ function scrubJson(value: unknown, scrub: (text: string) => string): unknown {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
- * Erases the contact `contactId` for `actor` (an admin; the route checks the role), who typed
- * `confirm`: it must be the contact's address. 404 unknown, 409 already erased, 422 the
- * confirmation does not match.
+ * Erases the contact `contactId` (see ErasureRequest). 404 unknown, 409 already erased or (by the
+ * retention job) not due, 422 the confirmation does not match.
  */
 export async function erasePerson(
   db: Db,
   contactId: string,
-  actor: Actor,
-  confirm: string,
+  request: ErasureRequest,
   now: Date,
 ): Promise<ErasureResult> {
+  const actorId = request.reason === 'request' ? request.actor.id : null
+  const wording = WORDING[request.reason]
   return db.transaction(async (tx) => {
     const [contact] = await tx
       .select()
@@ -152,8 +171,19 @@ export async function erasePerson(
         code: 'already_erased',
         message: 'This person was already erased.',
       }
-    const typed = parseEmailAddress(confirm)
-    if (!typed || typed.canonical !== contact.email)
+    if (request.reason === 'inactivity') {
+      const facts = await retentionFacts(tx, contactId)
+      const verdict = facts && contactRetention(facts, now)
+      if (!verdict?.due)
+        return {
+          ok: false,
+          status: 409,
+          code: 'not_due',
+          message: 'This person is not due for erasure.',
+        }
+    }
+    const typed = request.reason === 'request' ? parseEmailAddress(request.confirm) : null
+    if (request.reason === 'request' && (!typed || typed.canonical !== contact.email))
       return {
         ok: false,
         status: 422,
@@ -356,7 +386,7 @@ export async function erasePerson(
         .set({
           recipient: null,
           payload: { erased: true, ...(typeof template === 'string' ? { template } : {}) },
-          lastError: waiting ? 'erased on request' : scrubText(row.lastError),
+          lastError: waiting ? wording.why : scrubText(row.lastError),
           ...(waiting ? { status: 'suppressed' as const, lastErrorKind: 'suppressed' } : {}),
         })
         .where(eq(outbox.id, row.id))
@@ -371,18 +401,24 @@ export async function erasePerson(
         ),
       )
     await tx.delete(unsubscribeTokens).where(inArray(unsubscribeTokens.email, addresses))
-    // The address in clear leaves the do-not-email list; its fingerprint takes its place.
-    await tx.delete(suppressions).where(inArray(suppressions.email, addresses))
-    await tx
-      .insert(suppressions)
-      .values({
-        email: addressFingerprint(contact.email),
-        reason: 'erased',
-        source: 'erased on request',
-        createdBy: actor.id,
-        createdAt: now,
-      })
-      .onConflictDoNothing()
+    // The address in clear leaves the do-not-email list; its fingerprint takes its place. A person
+    // erased for inactivity never asked not to be mailed: their fingerprint is kept only if they
+    // were on the list (an unsubscribe still holds if their address comes back in an import).
+    const listed = await tx
+      .delete(suppressions)
+      .where(inArray(suppressions.email, addresses))
+      .returning({ email: suppressions.email })
+    if (request.reason === 'request' || listed.length)
+      await tx
+        .insert(suppressions)
+        .values({
+          email: addressFingerprint(contact.email),
+          reason: 'erased',
+          source: wording.why,
+          createdBy: actorId,
+          createdAt: now,
+        })
+        .onConflictDoNothing()
 
     // Deals: kept with their history; the person's name and words leave their text.
     const stakeholderDeals = await tx
@@ -436,8 +472,8 @@ export async function erasePerson(
           },
           events: {
             type: 'note',
-            actorId: actor.id,
-            data: { body: 'Person erased on request.', erased: true },
+            actorId,
+            data: { body: wording.note, erased: true },
           },
         })
       }
@@ -532,4 +568,26 @@ export async function erasePerson(
     await recordWebhookEvent(tx, 'contact.erased', { contactId }, now)
     return { ok: true, contactId, dealIds }
   })
+}
+
+/** Contacts the retention job erases in one run, each in its own transaction. */
+export const RETENTION_BATCH = 100
+
+/**
+ * The privacy policy's retention of contacts, one batch: erases up to `limit` contacts due at
+ * `now` (api/pipeline/contact-retention.ts), least recently changed first, and answers how many.
+ * Safe in several processes at once: a contact another run erased first answers 409 and is
+ * skipped, as is one that became active or kept since it was picked.
+ */
+export async function eraseInactiveContacts(
+  db: Db,
+  now: Date,
+  limit = RETENTION_BATCH,
+): Promise<number> {
+  let erased = 0
+  for (const contactId of await dueForErasure(db, now, limit)) {
+    const result = await erasePerson(db, contactId, { reason: 'inactivity' }, now)
+    if (result.ok) erased += 1
+  }
+  return erased
 }

@@ -97,7 +97,12 @@ export const contactRoutes = new Hono<AppEnv>()
     const page = `/app/contacts/${id}`
     const input = await readInput(c, eraseSchema, (d) => back(d, page))
     if (input instanceof Response) return input
-    const result = await erasePerson(c.var.db, id, c.var.user, input.confirm, c.var.deps.now())
+    const result = await erasePerson(
+      c.var.db,
+      id,
+      { reason: 'request', actor: c.var.user, confirm: input.confirm },
+      c.var.deps.now(),
+    )
     if (!result.ok) return refuse(c, back(input, page), result)
     // Who erased whom, by id: the address is what was erased.
     c.var.log.info('person erased on request', {
