@@ -1,0 +1,1 @@
+CREATE INDEX "contacts_retention_idx" ON "contacts" USING btree ("updated_at","id") WHERE erased_at is null;
