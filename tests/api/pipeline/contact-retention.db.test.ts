@@ -8,8 +8,10 @@ import {
   dealEvents,
   deals,
   submissions,
+  suppressions,
   webhookEvents,
 } from '../../../api/db/schema.ts'
+import { addressFingerprint } from '../../../api/email/suppressions.ts'
 import { newId } from '../../../api/ids.ts'
 import { dueForErasure } from '../../../api/pipeline/contact-retention.ts'
 import { eraseInactiveContacts, erasePerson } from '../../../api/pipeline/erasure.ts'
@@ -131,6 +133,11 @@ describe('erasing contacts inactive for 24 months', () => {
       createdAt: MONTH_AGO,
     })
 
+    // The stale person had unsubscribed (the prospect never asked not to be mailed).
+    await db
+      .insert(suppressions)
+      .values({ email: stale.email, reason: 'unsubscribe', createdAt: LONG_AGO })
+
     // The candidates: only the due, oldest first, so kept contacts take no place in a batch.
     expect(await dueForErasure(db, NOW, 10)).toEqual([stale.id, prospect.id])
 
@@ -173,6 +180,13 @@ describe('erasing contacts inactive for 24 months', () => {
     expect(told.map((e) => (e.data as { contactId: string }).contactId).sort()).toEqual(
       [stale.id, prospect.id].sort(),
     )
+
+    // The unsubscribe still holds, as a fingerprint; nothing is kept of the prospect's address.
+    expect(
+      await db
+        .select({ email: suppressions.email, reason: suppressions.reason })
+        .from(suppressions),
+    ).toEqual([{ email: addressFingerprint(stale.email), reason: 'erased' }])
 
     // A second run is harmless: nothing more is erased, noted or told.
     expect(await eraseInactiveContacts(db, NOW)).toBe(0)
