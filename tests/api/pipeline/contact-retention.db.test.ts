@@ -90,7 +90,7 @@ describe('erasing contacts inactive for 24 months', () => {
     const sdr = await addUser(ctx, 'sdr')
 
     const stale = await person(ctx, LONG_AGO)
-    const recent = await person(ctx, new Date('2025-01-06T10:00:00Z')) // 23 months
+    const recent = await person(ctx, new Date('2025-01-05T10:00:00Z')) // 23 months and a day
     const clicked = await person(ctx, LONG_AGO)
     const formed = await person(ctx, LONG_AGO)
     const worked = await person(ctx, new Date('2020-01-01T00:00:00Z'), {
