@@ -26,7 +26,10 @@ export const SITE = {
 export const RETENTION = {
   /** IP address and user agent of a form post, a download or a tracked click. */
   networkDataDays: 90,
-  /** Contacts with no activity for this long are erased (api/pipeline/contact-retention.ts says what counts and who is kept). */
+  /**
+   * Contacts with no activity for this long are erased (api/pipeline/contact-retention.ts says
+   * what counts as activity and who is kept).
+   */
   inactiveContactMonths: 24,
   /** How long a download link in an email keeps working (the server's default). */
   downloadLinkDays: 7,
