@@ -574,8 +574,16 @@ export async function erasePerson(
 export const RETENTION_BATCH = 100
 
 /**
+ * A run starts no erasure after this long: an erasure reads whole tables for text naming the
+ * person (webhook payloads, stored answers), and on the embedded database it holds the server's
+ * thread meanwhile. What is left waits for the next run (hourly).
+ */
+export const RETENTION_BUDGET_MS = 2_000
+
+/**
  * The privacy policy's retention of contacts, one batch: erases up to `limit` contacts due at
- * `now` (api/pipeline/contact-retention.ts), least recently changed first, and answers how many.
+ * `now` (api/pipeline/contact-retention.ts), least recently changed first, within `budgetMs`,
+ * and answers how many.
  * Safe in several processes at once: a contact another run erased first answers 409 and is
  * skipped, as is one that became active or kept since it was picked.
  */
@@ -583,9 +591,12 @@ export async function eraseInactiveContacts(
   db: Db,
   now: Date,
   limit = RETENTION_BATCH,
+  budgetMs = RETENTION_BUDGET_MS,
 ): Promise<number> {
+  const started = performance.now()
   let erased = 0
   for (const contactId of await dueForErasure(db, now, limit)) {
+    if (performance.now() - started >= budgetMs) break
     const result = await erasePerson(db, contactId, { reason: 'inactivity' }, now)
     if (result.ok) erased += 1
   }

@@ -200,7 +200,9 @@ describe('erasing contacts inactive for 24 months', () => {
       await db.select().from(webhookEvents).where(eq(webhookEvents.type, 'contact.erased')),
     ).toHaveLength(2)
 
-    // A month later, the 23-month contact is due in turn.
+    // A month later, the 23-month contact is due in turn; a run with no time left starts nothing.
+    expect(await eraseInactiveContacts(db, new Date('2027-01-07T10:00:00Z'), 100, 0)).toBe(0)
+    expect(await erasedIds(ctx, [recent.id])).toEqual([])
     expect(await eraseInactiveContacts(db, new Date('2027-01-07T10:00:00Z'))).toBe(1)
     expect(await erasedIds(ctx, [recent.id])).toEqual([recent.id])
   })
