@@ -569,6 +569,8 @@ export const campaigns = pgTable(
     timezone: text('timezone').notNull().default('UTC'),
     /** The latest send slot handed out (the scheduler spaces a sender's slots from it). */
     lastSlotAt: ts('last_slot_at'),
+    /** When the SDR scheduled the start ("Start at"): no send slot before it. Null: at once. */
+    startAfter: ts('start_after'),
     createdBy: text('created_by')
       .notNull()
       .references(() => users.id),

@@ -1,0 +1,1 @@
+ALTER TABLE "campaigns" ADD COLUMN "start_after" timestamp with time zone;
