@@ -5,7 +5,9 @@ import { inWindow, type SendingWindow } from './window.ts'
 // messages are spaced evenly at its hourly rate (summed over all its campaigns: slots are the
 // sender's, handed out round-robin among its sending campaigns), each slot must fall inside the
 // window of the campaign that takes it, and only slots up to `horizonMs` ahead are handed out, so
-// messages are enqueued just in time and a pause stops new ones at the next run.
+// messages are enqueued just in time and a pause stops new ones at the next run. A campaign
+// started for a later time ("Start at") takes no slot before that instant; its sender's other
+// campaigns go on meanwhile.
 
 export interface SchedulableCampaign {
   id: string
@@ -18,6 +20,8 @@ export interface SchedulableCampaign {
   pending: number
   /** The last slot this campaign was given. */
   lastSlotAt: Date | null
+  /** Scheduled start: no slot before it (null: as soon as it is sending). */
+  startAfter: Date | null
 }
 
 export interface PlannedSend {
@@ -54,6 +58,8 @@ export function planSends(
     const interval = HOUR_MS / Math.min(...sending.map((c) => c.ratePerHour))
     const last = Math.max(...group.map((c) => c.lastSlotAt?.getTime() ?? -Infinity))
     let slot = Number.isFinite(last) ? Math.max(last + interval, now.getTime()) : now.getTime()
+    // All of them scheduled for later: the first slot is the earliest start, not now.
+    slot = Math.max(slot, Math.min(...sending.map((c) => c.startAfter?.getTime() ?? -Infinity)))
     const left = new Map(sending.map((c) => [c.id, c.pending]))
     let turn = 0
     while (slot <= until) {
@@ -61,7 +67,7 @@ export function planSends(
       let taker: SchedulableCampaign | null = null
       for (let i = 0; i < sending.length; i++) {
         const c = sending[(turn + i) % sending.length]!
-        if ((left.get(c.id) ?? 0) > 0 && inWindow(at, c.window)) {
+        if ((left.get(c.id) ?? 0) > 0 && hasBegun(c, at) && inWindow(at, c.window)) {
           taker = c
           turn = (turn + i + 1) % sending.length
           break
@@ -76,3 +82,6 @@ export function planSends(
   }
   return planned.sort((a, b) => a.at.getTime() - b.at.getTime())
 }
+
+const hasBegun = (c: SchedulableCampaign, at: Date) =>
+  !c.startAfter || at.getTime() >= c.startAfter.getTime()

@@ -123,6 +123,7 @@ export async function enqueueDueRecipients(
         window: { startHour: c.windowStartHour, endHour: c.windowEndHour, timeZone: c.timezone },
         pending: pending.get(c.id) ?? 0,
         lastSlotAt: c.lastSlotAt,
+        startAfter: c.startAfter,
       }))
     const plan = planSends(schedulable, now, { horizonMs: options.horizonMs })
     const slotsOf = new Map<string, Date[]>()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { planSends, type SchedulableCampaign } from '../../../api/campaigns/scheduler.ts'
+import { scheduledStart } from '../../../api/campaigns/start-at.ts'
 
 const campaign = (over: Partial<SchedulableCampaign> = {}): SchedulableCampaign => ({
   id: 'c1',
@@ -9,6 +10,7 @@ const campaign = (over: Partial<SchedulableCampaign> = {}): SchedulableCampaign 
   window: { startHour: 8, endHour: 18, timeZone: 'Europe/Berlin' },
   pending: 1000,
   lastSlotAt: null,
+  startAfter: null,
   ...over,
 })
 const at = (iso: string) => new Date(iso)
@@ -99,5 +101,82 @@ describe('planSends', () => {
       },
     )
     expect(plan).toHaveLength(2)
+  })
+
+  it('gives a campaign started for later no slot before its start, then the window and rate', () => {
+    // Monday 09:00 in Berlin (08:00 UTC), inside the 08–18 window, 120 an hour.
+    const c = campaign({ ratePerHour: 120, startAfter: at('2026-01-19T08:00:00Z') })
+    expect(planSends([c], at('2026-01-19T07:00:00Z'), { horizonMs: 30 * 60_000 })).toEqual([])
+    // Its start inside the horizon: the first slot is the start itself, then every 30 s.
+    expect(times(planSends([c], at('2026-01-19T07:59:30Z'), { horizonMs: 60_000 }))).toEqual([
+      '2026-01-19T08:00:00.000Z',
+      '2026-01-19T08:00:30.000Z',
+    ])
+    expect(times(planSends([c], at('2026-01-19T08:10:00Z')))).toEqual(['2026-01-19T08:10:00.000Z'])
+    // And after the last slot, no closer than the rate.
+    const sent = { ...c, lastSlotAt: at('2026-01-19T08:10:00Z') }
+    expect(planSends([sent], at('2026-01-19T08:10:10Z'))).toEqual([])
+  })
+
+  it('waits for the window when the start falls outside it', () => {
+    // Saturday 06:00 in Berlin (05:00 UTC): the window opens at 08:00 (07:00 UTC).
+    const c = campaign({ startAfter: at('2026-01-17T05:00:00Z') })
+    expect(planSends([c], at('2026-01-17T05:00:00Z'), { horizonMs: 60_000 })).toEqual([])
+    expect(planSends([c], at('2026-01-17T06:59:59Z'))).toEqual([])
+    expect(times(planSends([c], at('2026-01-17T07:00:00Z')))).toEqual(['2026-01-17T07:00:00.000Z'])
+    // After the window, nothing until it opens again.
+    expect(planSends([c], at('2026-01-17T17:00:00Z'))).toEqual([])
+  })
+
+  it('lets the same sender’s other campaign send while one waits for its start', () => {
+    const waiting = campaign({ id: 'later', startAfter: at('2026-01-19T12:00:00Z') })
+    const now = campaign({ id: 'now' })
+    const plan = planSends([waiting, now], at('2026-01-19T09:00:00Z'), { horizonMs: 120_000 })
+    expect(plan.map((p) => p.campaignId)).toEqual(['now', 'now', 'now'])
+  })
+})
+
+describe('scheduledStart', () => {
+  const now = at('2026-03-01T12:00:00Z')
+  it('reads the day and time on the campaign’s clock', () => {
+    expect(scheduledStart('2026-03-02', '09:00', 'America/New_York', now)).toEqual({
+      ok: true,
+      at: at('2026-03-02T14:00:00Z'), // EST, UTC-5
+    })
+    expect(scheduledStart('2026-03-09', '09:00', 'America/New_York', now)).toEqual({
+      ok: true,
+      at: at('2026-03-09T13:00:00Z'), // EDT from 8 March, UTC-4
+    })
+  })
+
+  it('reads a time skipped when clocks go forward with the offset before the jump', () => {
+    // New York skips 02:00–03:00 on 8 March 2026: 02:30 is 03:30 EDT (07:30 UTC).
+    expect(scheduledStart('2026-03-08', '02:30', 'America/New_York', now)).toEqual({
+      ok: true,
+      at: at('2026-03-08T07:30:00Z'),
+    })
+  })
+
+  it('reads a time that happens twice when clocks go back as its first pass', () => {
+    // New York shows 01:00–02:00 twice on 1 November 2026: first in EDT (05:30 UTC), then EST.
+    expect(
+      scheduledStart('2026-11-01', '01:30', 'America/New_York', at('2026-10-01T00:00:00Z')),
+    ).toEqual({
+      ok: true,
+      at: at('2026-11-01T05:30:00Z'),
+    })
+  })
+
+  it('refuses a time that has passed and one more than 90 days ahead', () => {
+    expect(scheduledStart('2026-03-01', '07:00', 'America/New_York', now)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/has passed/),
+    })
+    expect(scheduledStart('2026-03-01', '07:00', 'UTC', now)).toMatchObject({ ok: false })
+    expect(scheduledStart('2026-05-30', '12:00', 'UTC', now)).toMatchObject({ ok: true })
+    expect(scheduledStart('2026-05-30', '12:01', 'UTC', now)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/more than 90 days ahead/),
+    })
   })
 })
