@@ -15,6 +15,7 @@ import {
 } from './access.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 import { startProblems } from './preview.ts'
+import { scheduledStart } from './start-at.ts'
 import { humanClicksByCampaign } from '../tracking/results.ts'
 
 // Campaigns in the database: create and edit (sender on the verified domain, checked here, so
@@ -239,6 +240,9 @@ async function withdrawQueued(tx: Db, campaignId: string): Promise<void> {
 /**
  * A status change by a person: pause, resume, stop, mark ready, start. Ready and start first
  * check that nothing would stop a message (merge fields, postal address, sender, recipients).
+ * A start may name a day and time on the campaign's clock (`startAt`): it is sending from now
+ * (so it can be paused or stopped) but the scheduler gives nobody a slot before then; a resume
+ * keeps that time.
  */
 export async function changeCampaignStatus(
   db: Db,
@@ -247,6 +251,7 @@ export async function changeCampaignStatus(
   id: string,
   action: Extract<CampaignAction, 'ready' | 'start' | 'pause' | 'resume' | 'complete'>,
   now: Date,
+  options: { startAt?: { day: string; time: string } | undefined } = {},
 ): Promise<CampaignResult<{ campaign: Campaign }>> {
   const current = await findCampaign(db, id)
   if (!current) return fail(404, 'not_found', 'There is no such campaign.')
@@ -272,12 +277,19 @@ export async function changeCampaignStatus(
           `The campaign cannot ${action === 'start' ? 'start' : 'be marked ready'}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: see the preview)` : ''}`,
         )
     }
+    let startAfter: Date | null = null
+    if (action === 'start' && options.startAt) {
+      // On the clock of the zone it is locked with: an edit cannot change it meanwhile.
+      const start = scheduledStart(options.startAt.day, options.startAt.time, locked.timezone, now)
+      if (!start.ok) return fail(422, 'invalid_start', start.message)
+      startAfter = start.at
+    }
     const [changed] = await tx
       .update(campaigns)
       .set({
         status: to,
         updatedAt: now,
-        ...(action === 'start' ? { startedAt: now } : {}),
+        ...(action === 'start' ? { startedAt: now, startAfter } : {}),
         ...(action === 'complete' ? { completedAt: now } : {}),
       })
       .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))

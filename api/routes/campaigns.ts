@@ -33,7 +33,11 @@ import { createFollowUp } from '../campaigns/follow-ups.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { bodylessForm, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
-import { fail, uploadRefusal, validate } from '../http/input.ts'
+import { bodyKind, fail, uploadRefusal, validate } from '../http/input.ts'
+import { isClockTime } from '../pipeline/activities.ts'
+import { isCalendarDate } from '../pipeline/deals.ts'
+import { formatDateTime } from '../pipeline/format.ts'
+import { START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 
@@ -123,6 +127,39 @@ const campaignSchema = z
         code: 'custom',
         path: ['bodyTemplate'],
         message: `Merge fields: ${syntax[0].message}`,
+      })
+  })
+
+/** "" from a form, null from JSON: not given. */
+const blank = (v: unknown) => (v === '' || v === null ? undefined : v)
+
+/** A start's optional day and time, read on the campaign's clock ("Start at"). */
+const startSchema = z
+  .strictObject({
+    startDate: z.preprocess(
+      blank,
+      z
+        .string()
+        .trim()
+        .refine(isCalendarDate, 'Enter the start date as YYYY-MM-DD, like 2026-03-09.')
+        .optional(),
+    ),
+    startTime: z.preprocess(
+      blank,
+      z
+        .string()
+        .trim()
+        .refine(isClockTime, 'Enter the start time as HH:MM, like 09:00.')
+        .optional(),
+    ),
+    next: z.string().max(2048).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.startDate === undefined) !== (v.startTime === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.startDate === undefined ? 'startDate' : 'startTime'],
+        message: 'To start later, give both a date and a time; to start now, give neither.',
       })
   })
 
@@ -404,6 +441,14 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     async (c) => {
       const id = c.req.param('id')
       const action = c.req.param('action') as (typeof ACTIONS)[number]
+      // Only a start reads a body (its optional "Start at"); without one it starts now.
+      let startAt: { day: string; time: string } | undefined
+      if (action === 'start' && bodyKind(c)) {
+        const input = await readInput(c, startSchema, pageOf(id))
+        if (input instanceof Response) return input
+        if (input.startDate && input.startTime)
+          startAt = { day: input.startDate, time: input.startTime }
+      }
       const result = await changeCampaignStatus(
         c.var.db,
         c.var.deps.env,
@@ -411,13 +456,17 @@ export const campaignRoutes = new Hono<SignedInEnv>()
         id,
         action,
         c.var.deps.now(),
+        { startAt },
       )
       if (!result.ok)
         return refusal(c, result.status === 404 ? '/app/campaigns' : pageOf(id), result)
       if (action === 'start' || action === 'resume') c.var.deps.wakeups.wake('campaigns')
-      return respond(c, pageOf(id), { notice: NOTICES[action] }, () =>
-        c.json({ campaign: result.campaign }),
-      )
+      const { startAfter, timezone } = result.campaign
+      const notice =
+        action === 'start' && startAfter
+          ? `Scheduled: starts ${formatDateTime(startAfter, timezone)} (${timezone}), then goes out in the sending window at the hourly rate.`
+          : NOTICES[action]
+      return respond(c, pageOf(id), { notice }, () => c.json({ campaign: result.campaign }))
     },
   )
 
@@ -571,15 +620,17 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/campaigns/{id}/{action}',
-    summary:
-      'Change a campaign’s state: ready (check it), start, pause, resume, complete (stop for good).',
+    summary: `Change a campaign’s state: ready (check it), start, pause, resume, complete (stop for good). A start may name \`startDate\` and \`startTime\` on the campaign’s clock (its time zone; within ${START_AT_MAX_DAYS} days): it is sending at once (pause and stop work) but nothing is sent before then (\`campaign.startAfter\`); a resume keeps that time. A time skipped when clocks go forward is read with the offset before the jump; one repeated when they go back is its first pass. No body, or neither field: it starts now.`,
     auth: write,
     params: z.object({ id: z.string(), action: z.enum(ACTIONS) }),
+    body: startSchema,
+    bodyOptional: true,
     ok: [200, '{ campaign }'],
     other: { 303: FORM_REDIRECT },
     errors: {
       403: 'Not your campaign.',
       409: 'The campaign’s state does not allow this, it changed meanwhile, or problems block starting (`campaign_has_problems`: no recipients, unknown merge fields, …).',
+      422: `A start time that is malformed, given half (a date without a time), past, or more than ${START_AT_MAX_DAYS} days ahead (\`invalid_start\`).`,
     },
   },
 ]
