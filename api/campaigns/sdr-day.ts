@@ -1,3 +1,4 @@
+import { startPending } from './start-at.ts'
 import { desc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf, sqlList } from '../db/raw-sql.ts'
@@ -40,6 +41,9 @@ export interface SdrCampaignLine {
   /** Not sent yet: pending, or in the outbox. */
   waiting: number
   humanClicks: number
+  /** Started for later and not begun yet ("Start at"), and the clock it was set on. */
+  startsAt: Date | null
+  timeZone: string
   /** The latest import, when it is still running, failed or refused rows. */
   import: {
     id: string
@@ -187,6 +191,8 @@ export async function sdrDay(db: Db, sdrId: string, now: Date): Promise<SdrDay> 
       name: campaigns.name,
       status: campaigns.status,
       createdAt: campaigns.createdAt,
+      startAfter: campaigns.startAfter,
+      timezone: campaigns.timezone,
     })
     .from(campaigns)
     .where(eq(campaigns.ownerId, sdrId))
@@ -207,7 +213,7 @@ export async function sdrDay(db: Db, sdrId: string, now: Date): Promise<SdrDay> 
     week: { from, to: now, ...week },
     campaignCount: mine.length,
     openCount: open.length,
-    campaigns: shown.map(({ id, name, status, createdAt }) => {
+    campaigns: shown.map(({ id, name, status, createdAt, startAfter, timezone }) => {
       const p = progress.get(id)!
       const latest = imports.get(id)
       return {
@@ -219,6 +225,8 @@ export async function sdrDay(db: Db, sdrId: string, now: Date): Promise<SdrDay> 
         sent: p.sent,
         waiting: p.pending + p.queued,
         humanClicks: human.get(id) ?? 0,
+        startsAt: startPending({ status, startAfter }, now),
+        timeZone: timezone,
         import: latest && needsAttention(latest) ? latest : null,
       }
     }),

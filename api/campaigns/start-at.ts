@@ -1,4 +1,6 @@
 import { instantOf } from '../accounts/time-zones.ts'
+import { formatDateTime } from '../pipeline/format.ts'
+import type { CampaignStatus } from './access.ts'
 
 // "Start at": the SDR names a day and a time on the campaign's clock (its IANA time zone), read
 // the one way next steps are read (time-zones.ts instantOf): a time repeated when clocks go back
@@ -30,4 +32,21 @@ export function scheduledStart(
       message: `${day} ${time} (${timeZone}) is more than ${START_AT_MAX_DAYS} days ahead: choose an earlier start.`,
     }
   return { ok: true, at }
+}
+
+/**
+ * The start a campaign still waits for at `now` (sending or paused, its start ahead), or null:
+ * what its page, the list and My day show as "Starts …".
+ */
+export function startPending(
+  c: { status: CampaignStatus; startAfter: Date | null },
+  now: Date,
+): Date | null {
+  if (c.status !== 'sending' && c.status !== 'paused') return null
+  return c.startAfter && c.startAfter.getTime() > now.getTime() ? c.startAfter : null
+}
+
+/** "Mar 9, 2026, 09:00 GMT-4 (America/New_York)": the start on the campaign's clock, zone named. */
+export function formatStart(at: Date, timeZone: string): string {
+  return `${formatDateTime(at, timeZone)} (${timeZone})`
 }

@@ -36,8 +36,7 @@ import { bodylessForm, readInput, refuse, respond, type Back } from '../http/for
 import { bodyKind, fail, uploadRefusal, validate } from '../http/input.ts'
 import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
-import { formatDateTime } from '../pipeline/format.ts'
-import { START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
+import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 
@@ -464,7 +463,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       const { startAfter, timezone } = result.campaign
       const notice =
         action === 'start' && startAfter
-          ? `Scheduled: starts ${formatDateTime(startAfter, timezone)} (${timezone}), then goes out in the sending window at the hourly rate.`
+          ? `Scheduled: starts ${formatStart(startAfter, timezone)}, then goes out in the sending window at the hourly rate.`
           : NOTICES[action]
       return respond(c, pageOf(id), { notice }, () => c.json({ campaign: result.campaign }))
     },

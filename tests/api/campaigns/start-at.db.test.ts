@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
+import { sdrDay } from '../../../api/campaigns/sdr-day.ts'
 import { campaignRecipients, campaigns, outbox } from '../../../api/db/schema.ts'
 import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
@@ -98,7 +99,7 @@ describe('starting a campaign at a later time', () => {
     ])
   })
 
-  it('keeps the start time through a pause and a resume', async () => {
+  it('keeps the start time through a pause and a resume, and My day shows it until then', async () => {
     ctx.clock.set(new Date('2026-03-06T20:00:00Z'))
     const id = await draft()
     expect((await start(id, { startDate: '2026-03-09', startTime: '09:00' })).status).toBe(200)
@@ -113,6 +114,14 @@ describe('starting a campaign at a later time', () => {
     })
     await run()
     expect(await enqueued(id)).toEqual([])
+    const line = async () =>
+      (await sdrDay(db, owner.user.id, ctx.clock.now())).campaigns.find((c) => c.id === id)
+    expect(await line()).toMatchObject({
+      startsAt: new Date('2026-03-09T13:00:00Z'),
+      timeZone: 'America/New_York',
+    })
+    ctx.clock.set(new Date('2026-03-09T13:00:00Z'))
+    expect(await line()).toMatchObject({ startsAt: null })
   })
 
   it('starts now with no time, as before', async () => {
