@@ -46,7 +46,11 @@ export function startPending(
   return c.startAfter && c.startAfter.getTime() > now.getTime() ? c.startAfter : null
 }
 
-/** "Mar 9, 2026, 09:00 GMT-4 (America/New_York)": the start on the campaign's clock, zone named. */
+/**
+ * "Mar 9, 2026, 09:00 GMT-4 (America/New_York)": the start on the campaign's clock, zone named
+ * (once: "Mar 9, 2026, 09:00 UTC").
+ */
 export function formatStart(at: Date, timeZone: string): string {
-  return `${formatDateTime(at, timeZone)} (${timeZone})`
+  const shown = formatDateTime(at, timeZone)
+  return shown.endsWith(timeZone) ? shown : `${shown} (${timeZone})`
 }

@@ -237,6 +237,50 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     )
   }, 120_000)
 
+  it('starts a campaign at a later time from the plain form, without JavaScript', async () => {
+    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
+    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    await page.goto(`${server.url}/app/campaigns/new`)
+    await page.getByLabel('Name', { exact: true }).fill('E2E start later')
+    await page.getByLabel('Sender address').fill('taylor@frontdoor.example')
+    await page.getByLabel('Subject').fill('Later for {{company|your team}}')
+    await page.getByLabel('Message (plain text)').fill('Hi {{firstName|there}},\n\nTaylor')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
+    const campaignUrl = page.url().split('?')[0]!
+    await page
+      .getByLabel(/Import a CSV/)
+      .setInputFiles(csvFile('later.csv', 'email,first name\nlater@prospect.example,Lea\n'))
+    await page.getByRole('button', { name: 'Import', exact: true }).click()
+    await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
+    await page.getByText('Done:').waitFor({ timeout: 30_000 })
+    await page.goto(campaignUrl)
+
+    // Today (the earliest day the field offers) at midnight has passed: refused, the campaign
+    // still a draft, what was typed kept.
+    const today = (await page.getByLabel(/Start on/).getAttribute('min'))!
+    await page.getByLabel(/Start on/).fill(today)
+    await page.getByLabel('at', { exact: true }).fill('00:00')
+    await page.getByRole('button', { name: 'Start sending' }).click()
+    await page.waitForURL(/error=/)
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/has passed/)
+    expect(await page.getByLabel(/Start on/).inputValue()).toBe(today)
+    await expect(page.getByRole('heading', { level: 1, name: /draft/ }).count()).resolves.toBe(1)
+
+    // Three days from now (on any clock), 09:00: sending, but it says when it starts.
+    const day = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)
+    await page.getByLabel(/Start on/).fill(day)
+    await page.getByLabel('at', { exact: true }).fill('09:00')
+    await page.getByRole('button', { name: 'Start sending' }).click()
+    await page.waitForURL(/notice=Scheduled/)
+    await expect(page.getByRole('heading', { level: 1, name: /sending/ }).count()).resolves.toBe(1)
+    await expect(page.getByText(/^Starts .*, 09:00 /).count()).resolves.toBe(1)
+    await screenshot(page, 'campaign-start-at')
+    await page.goto(`${server.url}/app/campaigns`)
+    const row = page.getByRole('row', { name: /E2E start later/ })
+    await expect(row.getByText(/^Starts .*, 09:00 /).count()).resolves.toBe(1)
+  }, 120_000)
+
   it('uses a campaign as a template, without JavaScript: its message and settings, no recipients', async () => {
     const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
     await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
