@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { planSends, type SchedulableCampaign } from '../../../api/campaigns/scheduler.ts'
-import { scheduledStart } from '../../../api/campaigns/start-at.ts'
+import { formatStart, scheduledStart } from '../../../api/campaigns/start-at.ts'
 
 const campaign = (over: Partial<SchedulableCampaign> = {}): SchedulableCampaign => ({
   id: 'c1',
@@ -178,5 +178,14 @@ describe('scheduledStart', () => {
       ok: false,
       message: expect.stringMatching(/more than 90 days ahead/),
     })
+  })
+})
+
+describe('formatStart', () => {
+  it('names the campaign’s zone, once', () => {
+    expect(formatStart(at('2026-03-09T13:00:00Z'), 'America/New_York')).toMatch(
+      /^Mar 9, 2026, 09:00 .*\(America\/New_York\)$/,
+    )
+    expect(formatStart(at('2026-03-09T13:00:00Z'), 'UTC')).toBe('Mar 9, 2026, 13:00 UTC')
   })
 })
