@@ -147,6 +147,16 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(lead)).toEqual(['application/x-www-form-urlencoded'])
     const upload = doc.paths['/api/campaigns/{id}/imports']!.post!.requestBody!.content
     expect(Object.keys(upload)).toEqual(['multipart/form-data'])
+
+    // A start may name a later time; a bare POST (no body) still starts now.
+    const change = doc.paths['/api/campaigns/{id}/{action}']!.post!.requestBody!
+    expect(change.required).toBe(false)
+    const start = change.content['application/json']!.schema as {
+      properties: Record<string, unknown>
+    }
+    expect(Object.keys(start.properties)).toEqual(
+      expect.arrayContaining(['startDate', 'startTime']),
+    )
   })
 })
 
