@@ -198,6 +198,8 @@ export async function announceCampaign(
         ownerId: campaign.ownerId,
         senderEmail: campaign.senderEmail,
         startedAt: campaign.startedAt?.toISOString() ?? null,
+        // Started for later ("Start at"): nothing goes out before this; null, at once.
+        startAfter: campaign.startAfter?.toISOString() ?? null,
         completedAt: campaign.completedAt?.toISOString() ?? null,
       },
       ...extra,

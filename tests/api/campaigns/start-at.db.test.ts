@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
 import { sdrDay } from '../../../api/campaigns/sdr-day.ts'
-import { campaignRecipients, campaigns, outbox } from '../../../api/db/schema.ts'
+import { campaignRecipients, campaigns, outbox, webhookEvents } from '../../../api/db/schema.ts'
 import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
 
@@ -72,6 +72,14 @@ describe('starting a campaign at a later time', () => {
     expect(res.status).toBe(200)
     const { campaign } = await res.json()
     expect(campaign).toMatchObject({ status: 'sending', startAfter: '2026-03-09T13:00:00.000Z' })
+    // Integrations learn the start time with the start.
+    const [event] = await db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.type, 'campaign.started'))
+    expect(event!.data).toMatchObject({
+      campaign: { id, startAfter: '2026-03-09T13:00:00.000Z' },
+    })
 
     // Friday afternoon is inside the window, but before the start: nothing.
     await run()

@@ -92,6 +92,7 @@ describe('campaign events', () => {
             status: 'sending',
             ownerId: sdr.id,
             startedAt: ctx.clock.now().toISOString(),
+            startAfter: null,
             completedAt: null,
           }),
           actorId: sdr.id,
