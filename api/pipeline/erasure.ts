@@ -1,5 +1,6 @@
 import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { containsPattern } from '../db/like.ts'
 import {
   activities,
   campaignImportErrors,
@@ -253,7 +254,7 @@ export async function erasePerson(
      */
     const mentions = (column: SQL, needles: string[]) =>
       sql`${column} ilike any (array[${sql.join(
-        needles.map((n) => sql`${`%${n.replace(/[\\%_]/g, '\\$&')}%`}`),
+        needles.map((n) => sql`${containsPattern(n)}`),
         sql`, `,
       )}]::text[])`
     const theirs = [contactId, ...ids.exact]
