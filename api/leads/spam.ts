@@ -1,4 +1,7 @@
-import type { FormTokenVerdict } from './form-tokens.ts'
+import type { Deps } from '../deps.ts'
+import { hitRateLimit, limitAddress } from '../rate-limits.ts'
+import { checkFormToken, checkFormTokenUse, type FormTokenVerdict } from './form-tokens.ts'
+import type { LeadFormData } from './lead-form.ts'
 
 // A post that looks automated is kept in quarantine (visible to admins, releasable) rather than
 // dropped: a false positive costs a lead, so a person decides. No contact, deal or email is made.
@@ -33,6 +36,44 @@ export function spamReasons(signals: SpamSignals): SpamReason[] {
   if (!token.ok && token.reason === 'reused') reasons.push('form_token_reused')
   if (signals.rateLimited) reasons.push('rate_limited')
   return reasons
+}
+
+const HOUR = 3_600_000
+
+/**
+ * The screen every post that would make a lead goes through (a gated form, the grader's unlock):
+ * the per-IP hourly limit they share, the hidden field, and the form token bound to the page it
+ * was rendered on (`path`), each rendered form good for a few posts. Counts the post against the
+ * limit and the token's uses. Why it looks automated; empty when it does not.
+ */
+export async function screenLeadPost(
+  deps: Pick<Deps, 'db' | 'env' | 'secret'>,
+  post: {
+    /** The client's address as the request context reads it ('unknown' when there is none). */
+    ip: string
+    form: Pick<LeadFormData, 'honeypot' | 'formToken' | 'idempotencyKey'>
+    path: string
+    now: Date
+  },
+): Promise<SpamReason[]> {
+  const { form, now } = post
+  const limit = await hitRateLimit(
+    deps.db,
+    `leads:ip:${limitAddress(post.ip)}`,
+    { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
+    now,
+  )
+  return spamReasons({
+    honeypot: form.honeypot,
+    formToken: await checkFormTokenUse(
+      deps.db,
+      checkFormToken(deps.secret, form.formToken, now, post.path),
+      form.formToken,
+      form.idempotencyKey,
+      now,
+    ),
+    rateLimited: !limit.allowed,
+  })
 }
 
 export const SPAM_REASON_LABELS: Record<SpamReason, string> = {

@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { checkFormToken, checkFormTokenUse } from '../leads/form-tokens.ts'
 import {
   findReport,
   GRADER_COOKIE,
@@ -23,16 +22,13 @@ import { leadContext } from '../leads/context.ts'
 import { FIRST_TOUCH_COOKIE, parseFirstTouch } from '../leads/first-touch.ts'
 import { postSchema } from '../leads/lead-form.ts'
 import { requestHash } from '../idempotency.ts'
-import { quarantineAdvice, spamReasons } from '../leads/spam.ts'
-import { hitRateLimit, limitAddress } from '../rate-limits.ts'
+import { quarantineAdvice, screenLeadPost } from '../leads/spam.ts'
 
 // The website grader. POST / starts a grading (or reuses a fresh one) and answers at once: the
 // plain form gets a 303 to the progress page /grader/<id>, JSON callers the report's id and
 // status to poll. GET /:id is the report as this viewer may see it (teaser, or full when this
 // browser unlocked it or a signed-in user with grader:read asks). POST /:id/unlock is the lead
 // form that opens the full report.
-
-const HOUR = 3_600_000
 
 const gradeSchema = z.strictObject({
   url: z
@@ -104,25 +100,7 @@ export const graderRoutes = new Hono<AppEnv>()
 
     const now = deps.now()
     const ip = c.var.ip === 'unknown' ? null : c.var.ip
-    // The lead forms' per-IP limit (shared with them): beyond it a post is quarantined.
-    const limit = await hitRateLimit(
-      deps.db,
-      `leads:ip:${limitAddress(c.var.ip)}`,
-      { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
-      now,
-    )
-    const reasons = spamReasons({
-      honeypot: form.honeypot,
-      // As on the lead forms: one rendered form is good for FORM_TOKEN_MAX_USES distinct posts.
-      formToken: await checkFormTokenUse(
-        deps.db,
-        checkFormToken(deps.secret, form.formToken, now, `/grader/${id}`),
-        form.formToken,
-        form.idempotencyKey,
-        now,
-      ),
-      rateLimited: !limit.allowed,
-    })
+    const reasons = await screenLeadPost(deps, { ip: c.var.ip, form, path: `/grader/${id}`, now })
     const cookie = readCookie(c.req.header('cookie'), GRADER_COOKIE)
     const visitorToken = plausibleToken(cookie) ? cookie : newToken()
     const result = await unlockReport(

@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
-import { checkFormToken, checkFormTokenUse } from '../leads/form-tokens.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
@@ -14,13 +13,10 @@ import { checkLeadPost, parseLeadPost, postSchema } from '../leads/lead-form.ts'
 import { requestHash } from '../idempotency.ts'
 import type { OfferInfo } from '../leads/offers.ts'
 import { htmlPage, leadFormErrorPage } from '../leads/page.ts'
-import { spamReasons } from '../leads/spam.ts'
-import { hitRateLimit, limitAddress } from '../rate-limits.ts'
+import { screenLeadPost } from '../leads/spam.ts'
 
 // POST /api/leads: the gated forms. A plain form post gets a 303 to the thank-you page (or the
 // form again with its errors); the enhanced form (Accept: application/json) gets JSON.
-
-const HOUR = 3_600_000
 
 export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const { deps } = c.var
@@ -45,23 +41,7 @@ export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const now = deps.now()
   // A replay (same idempotency key) is answered inside captureLead, which claims the key first.
   const ip = c.var.ip === 'unknown' ? null : c.var.ip
-  const limit = await hitRateLimit(
-    deps.db,
-    `leads:ip:${limitAddress(c.var.ip)}`,
-    { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
-    now,
-  )
-  const reasons = spamReasons({
-    honeypot: form.honeypot,
-    formToken: await checkFormTokenUse(
-      deps.db,
-      checkFormToken(deps.secret, form.formToken, now, offer.path),
-      form.formToken,
-      form.idempotencyKey,
-      now,
-    ),
-    rateLimited: !limit.allowed,
-  })
+  const reasons = await screenLeadPost(deps, { ip: c.var.ip, form, path: offer.path, now })
   const result = await captureLead(
     deps.db,
     {
