@@ -9,6 +9,7 @@ import { createDownloadToken } from '../../api/leads/downloads.ts'
 import {
   artifactsDir,
   hasChromium,
+  horizontalOverflow,
   launchBrowser,
   newDataDir,
   screenshot,
@@ -190,6 +191,92 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     await page
       .locator('header.topbar')
       .screenshot({ path: `${artifactsDir}/screenshots/defects-app-header-contacts-390.png` })
+    await context.close()
+  })
+
+  it('no app page is wider than a 390 px phone: nothing scrolls the page sideways', async () => {
+    // The demo's campaigns, one with a recipient list imported here, and what each links to.
+    const json = { cookie: adminCookie, origin: server.url, 'content-type': 'application/json' }
+    const created = await fetch(`${server.url}/api/campaigns`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({
+        name: 'Phone width: a campaign with a long link',
+        senderName: 'Morgan Lee',
+        senderEmail: ADMIN,
+        subjectTemplate: 'Where does {{company|your team}} lose deals?',
+        bodyTemplate:
+          'Hi {{firstName}},\n\nThe benchmark: https://frontdoor.example/whitepapers/mid-market-pipeline-benchmark-2026?utm_source=outbound\n\nBest',
+        ratePerHour: 50,
+        windowStartHour: 8,
+        windowEndHour: 18,
+        timezone: 'UTC',
+      }),
+    })
+    expect(created.status, await created.clone().text()).toBe(201)
+    const draft = ((await created.json()) as { campaign: { id: string } }).campaign.id
+    const csv = new FormData()
+    csv.set(
+      'file',
+      new File(
+        [
+          'email,first name,company\n' +
+            'ann.lee@a-company-with-a-rather-long-domain-name.example,Ann,A Company With A Rather Long Name\n' +
+            'not-an-address,Bob,Nowhere\n',
+        ],
+        'prospects.csv',
+        { type: 'text/csv' },
+      ),
+    )
+    const imported = await fetch(`${server.url}/api/campaigns/${draft}/imports`, {
+      method: 'POST',
+      headers: { cookie: adminCookie, origin: server.url, accept: 'application/json' },
+      body: csv,
+    })
+    expect(imported.status, await imported.clone().text()).toBeLessThan(300)
+    const { importId } = (await imported.json()) as { importId: string }
+    const listed = await fetch(`${server.url}/api/campaigns`, { headers: { cookie: adminCookie } })
+    const { campaigns } = (await listed.json()) as {
+      campaigns: Array<{ id: string; status: string }>
+    }
+    const contactsRes = await fetch(`${server.url}/api/contacts`, {
+      headers: { cookie: adminCookie },
+    })
+    const contact = ((await contactsRes.json()) as { rows: Array<{ id: string }> }).rows[0]!.id
+    const pages = [
+      ...APP_PAGES,
+      '/app/my-day',
+      '/app/campaigns/new',
+      ...campaigns.flatMap((c) => [
+        `/app/campaigns/${c.id}`,
+        ...(c.status === 'completed' ? [`/app/campaigns/${c.id}/follow-up`] : []),
+      ]),
+      `/app/campaigns/${draft}/edit`,
+      `/app/campaigns/${draft}/preview`,
+      `/app/campaigns/${draft}/imports/${importId}`,
+      '/app/contacts/new',
+      `/app/contacts/${contact}`,
+      '/app/deals/new',
+      `/app/deals/${await dealIn('negotiation')}`,
+      '/app/admin/api',
+      '/app/admin/webhooks',
+    ]
+    expect(campaigns.some((c) => c.status === 'completed')).toBe(true)
+
+    const context = await signedIn(390)
+    const page = await context.newPage()
+    const wide: Record<string, Awaited<ReturnType<typeof horizontalOverflow>>> = {}
+    for (const path of pages) {
+      const res = await page.goto(`${server.url}${path}`)
+      expect(res!.status(), path).toBe(200)
+      const overflow = await horizontalOverflow(page)
+      if (overflow.width > 390 || overflow.culprits.length > 0) wide[path] = overflow
+    }
+    await page.goto(`${server.url}/app/campaigns/${draft}`)
+    await screenshot(page, 'defects-campaign-390')
+    await page.goto(`${server.url}/app/campaigns/${draft}/preview`)
+    await screenshot(page, 'defects-campaign-preview-390')
+    expect(wide).toEqual({})
     await context.close()
   })
 

@@ -187,6 +187,59 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path
 }
 
+/**
+ * How wide the page is, and what makes it wider than its viewport (on a phone: a page that
+ * scrolls sideways): each element, or text that runs out of its element (a long URL in a `pre`),
+ * whose right edge passes the viewport's and that no box scrolling or clipping it holds.
+ * A page that fits answers `{ width: <the viewport's>, culprits: [] }`.
+ */
+export async function horizontalOverflow(
+  page: Page,
+): Promise<{ width: number; culprits: string[] }> {
+  return page.evaluate(() => {
+    const viewport = document.documentElement.clientWidth
+    const name = (el: Element) =>
+      el.tagName.toLowerCase() +
+      (el.id ? `#${el.id}` : '') +
+      [...el.classList].map((c) => `.${c}`).join('')
+    const selector = (el: Element) => {
+      const parts: string[] = []
+      for (let e: Element | null = el; e && e !== document.body; e = e.parentElement)
+        parts.unshift(name(e))
+      return parts.join(' > ')
+    }
+    // A box that scrolls or clips sideways keeps what is inside it off the page's width.
+    const held = (from: Element | null) => {
+      for (let e = from; e && e !== document.body; e = e.parentElement)
+        if (getComputedStyle(e).overflowX !== 'visible') return true
+      return false
+    }
+    const culprits: string[] = []
+    const walker = document.createTreeWalker(
+      document.body,
+      NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT,
+    )
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const isText = node.nodeType === Node.TEXT_NODE
+      if (isText && !node.textContent?.trim()) continue
+      const el = isText ? node.parentElement! : (node as Element)
+      let right: number
+      if (isText) {
+        const range = document.createRange()
+        range.selectNodeContents(node)
+        right = range.getBoundingClientRect().right
+      } else right = el.getBoundingClientRect().right
+      // Text is held by its own element too (a `pre` that scrolls); an element by its parent.
+      if (right <= viewport + 0.5 || held(isText ? el : el.parentElement)) continue
+      culprits.push(
+        `${isText ? 'text in ' : ''}${selector(el)} (right edge at ${Math.round(right)} px)` +
+          (isText ? `: ${JSON.stringify(node.textContent!.trim().slice(0, 40))}` : ''),
+      )
+    }
+    return { width: document.documentElement.scrollWidth, culprits: culprits.slice(0, 10) }
+  })
+}
+
 /** Runs axe-core in the page and returns its violations (id, impact, help, nodes). */
 export async function axeViolations(page: Page) {
   await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') })

@@ -6,6 +6,7 @@ import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
   axeViolations,
   hasChromium,
+  horizontalOverflow,
   launchBrowser,
   screenshot,
   signInWithForm,
@@ -255,6 +256,14 @@ describe.skipIf(!hasChromium)(
       await page.goto(`${subscriptionUrl}`)
       const newestFirst = await ids()
       expect(newestFirst).toHaveLength(5)
+      // On a phone the log scrolls in its own region; the page itself does not scroll sideways.
+      const onAPhone = async (name: string) => {
+        await page.setViewportSize({ width: 390, height: 900 })
+        expect(await horizontalOverflow(page)).toEqual({ width: 390, culprits: [] })
+        await screenshot(page, name)
+        await page.setViewportSize({ width: 1280, height: 900 })
+      }
+      await onAPhone('webhook-log-390')
 
       // Two at a time: Older, Older, then Newer back; each entry once, in order.
       await page.goto(`${subscriptionUrl}?limit=2`)
@@ -307,6 +316,7 @@ describe.skipIf(!hasChromium)(
       expect(await attempts.count()).toBe(1)
       expect(await attempts.first().innerText()).toMatch(/503/)
       await screenshot(page, 'webhook-event')
+      await onAPhone('webhook-event-390')
       await page.getByRole('button', { name: 'Send again' }).click()
       await page.waitForURL(/\?notice=Sent\+again/)
       await page.goto(eventUrl)
