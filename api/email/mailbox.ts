@@ -4,6 +4,7 @@
 
 import { count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { containsPattern } from '../db/like.ts'
 import { mailboxMessages } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import type { EmailAddress } from '../email-headers.ts'
@@ -64,7 +65,7 @@ export async function listMailboxMessages(
   options: { q?: string | undefined; limit?: number; offset?: number } = {},
 ): Promise<{ rows: Omit<MailboxMessage, 'html' | 'text' | 'headers'>[]; total: number }> {
   const q = options.q?.trim()
-  const pattern = q ? `%${q.replace(/[\\%_]/g, '\\$&')}%` : null
+  const pattern = q ? containsPattern(q) : null
   const where = pattern
     ? or(ilike(mailboxMessages.to, pattern), ilike(mailboxMessages.subject, pattern))
     : undefined
