@@ -192,6 +192,14 @@ function decodeFormPart(part: string): string | null {
   }
 }
 
+/**
+ * A query string's parameters with the empty ones left out: a GET form sends a filter left at
+ * "all" as `status=`, and a link may carry `page=`; an empty parameter is one not given. Every
+ * list's query goes through this before its schema (the JSON endpoint and the page alike).
+ */
+export const givenParams = (query: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''))
+
 export function validate<T extends z.ZodType>(schema: T, data: unknown): z.infer<T> {
   const parsed = schema.safeParse(data)
   if (!parsed.success) {

@@ -70,11 +70,7 @@ const cursor = (what: string) =>
     })
     .optional()
 
-/** A GET form sends a filter left at "all" as `type=`: an empty parameter is one not given. */
-export const givenParams = (query: Record<string, string>) =>
-  Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''))
-
-/** The log's filters and position, as the JSON endpoint and the page read them from the URL (givenParams). */
+/** The log's filters and position, as the JSON endpoint and the page read them from the URL (http/input.ts's givenParams). */
 export const logQuerySchema = z.object({
   status: z
     .enum(LOG_OUTCOMES, { message: `status is ${LOG_OUTCOMES.join(', ')}.` })

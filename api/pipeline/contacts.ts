@@ -26,7 +26,10 @@ import { recordEditProblem, recordHistory } from './record-changes.ts'
 // outside the calendar's range (0000, 9999's next day) became a 500 in the query.
 const day = z.string().refine(isCalendarDate, 'Use a real date like 2026-11-29 (2000 to 2100).')
 
-/** The list's filters, as they arrive in a query string (empty values mean "any"). */
+/**
+ * The list's filters, as they arrive in a query string read through http/input.ts's givenParams
+ * (an empty value, a filter left at "any", is one not given).
+ */
 export const contactFiltersSchema = z.object({
   q: z
     .string()
@@ -34,21 +37,13 @@ export const contactFiltersSchema = z.object({
     .max(200, 'Search for at most 200 characters.')
     .refine(isSearchable, UNSEARCHABLE)
     .optional()
+    // Only spaces: no search.
     .transform((v) => v || undefined),
   source: z
-    .union([z.enum(LEAD_SOURCES), z.literal('')], {
-      message: 'Source is inbound, outbound, grader or manual.',
-    })
-    .optional()
-    .transform((v) => v || undefined),
-  from: z
-    .union([day, z.literal('')])
-    .optional()
-    .transform((v) => v || undefined),
-  to: z
-    .union([day, z.literal('')])
-    .optional()
-    .transform((v) => v || undefined),
+    .enum(LEAD_SOURCES, { message: 'Source is inbound, outbound, grader or manual.' })
+    .optional(),
+  from: day.optional(),
+  to: day.optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
 })
 

@@ -33,7 +33,7 @@ import { createFollowUp } from '../campaigns/follow-ups.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { bodylessForm, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
-import { bodyKind, fail, uploadRefusal, validate } from '../http/input.ts'
+import { bodyKind, fail, givenParams, uploadRefusal, validate } from '../http/input.ts'
 import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
 import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
@@ -220,7 +220,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
   .use('*', requirePermission('campaigns:read'))
 
   .get('/', async (c) => {
-    const { page } = validate(listQuery, c.req.query())
+    const { page } = validate(listQuery, givenParams(c.req.query()))
     return c.json(await listCampaigns(c.var.db, { page }))
   })
 
@@ -278,7 +278,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
 
   .get('/:id/recipients', async (c) => {
     const campaign = await readable(c)
-    const { status, page } = validate(recipientsQuery, c.req.query())
+    const { status, page } = validate(recipientsQuery, givenParams(c.req.query()))
     return c.json(await listRecipients(c.var.db, campaign.id, { viewer: c.var.user, status, page }))
   })
 

@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
-import { fail, validate, wantsJson } from '../http/input.ts'
+import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
 import { createContact, updateContact } from '../pipeline/contact-edits.ts'
@@ -59,7 +59,7 @@ const back = (data: Record<string, unknown>, fallback: string): Back => ({
 
 export const contactRoutes = new Hono<AppEnv>()
   .get('/export.csv', requirePermission('contacts:export'), (c) => {
-    const { page: _page, ...filters } = validate(contactFiltersSchema, c.req.query())
+    const { page: _page, ...filters } = validate(contactFiltersSchema, givenParams(c.req.query()))
     const stamp = c.var.deps.now().toISOString().slice(0, 10)
     return c.body(contactsCsv(c.var.db, filters), 200, {
       'Content-Type': 'text/csv; charset=utf-8',
@@ -69,7 +69,7 @@ export const contactRoutes = new Hono<AppEnv>()
     })
   })
   .get('/', requirePermission('contacts:read'), async (c) => {
-    const filters = validate(contactFiltersSchema, c.req.query())
+    const filters = validate(contactFiltersSchema, givenParams(c.req.query()))
     return c.json(await listContacts(c.var.db, c.var.user, filters))
   })
   .get('/:id', requirePermission('contacts:read'), async (c) => {

@@ -28,7 +28,7 @@ import {
   type Back,
   type RefuseOptions,
 } from '../http/form-or-json.ts'
-import { fail, validate, wantsJson } from '../http/input.ts'
+import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { permissionProblem, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { weightedCents } from '../pipeline/metrics.ts'
 import {
@@ -209,7 +209,8 @@ export const dealRoutes = new Hono<AppEnv>()
   })
   .get('/board', async (c) => {
     const { db, deps, user } = c.var
-    const view = await boardView(db, user, deps.now(), validate(boardQuery, c.req.query()))
+    const filters = validate(boardQuery, givenParams(c.req.query()))
+    const view = await boardView(db, user, deps.now(), filters)
     if (!view.ok) fail(view.status, view.code, view.message)
     return c.json({ columns: view.columns })
   })
@@ -224,7 +225,7 @@ export const dealRoutes = new Hono<AppEnv>()
     if (!isStageKey(stage))
       fail(422, 'invalid_input', `stage must be one of ${STAGES.map((s) => s.key).join(', ')}.`)
     const view = await stageCardsView(c.var.db, c.var.user, c.var.deps.now(), {
-      ...validate(boardQuery, c.req.query()),
+      ...validate(boardQuery, givenParams(c.req.query())),
       stage,
       after: c.req.query('after') ?? null,
     })
@@ -233,7 +234,8 @@ export const dealRoutes = new Hono<AppEnv>()
   })
   .get('/list', async (c) => {
     const { db, deps, user } = c.var
-    const view = await listView(db, user, deps.now(), validate(listQuery, c.req.query()))
+    const query = validate(listQuery, givenParams(c.req.query()))
+    const view = await listView(db, user, deps.now(), query)
     if (!view.ok) fail(view.status, view.code, view.message)
     return c.json(view.list)
   })
@@ -561,28 +563,25 @@ const after = z.string().optional().describe('The cursor the previous page gave.
 
 /** A query-string switch: 1, true or on. */
 const flag = z
-  .enum(['1', 'true', 'on', '0', 'false', ''], { message: 'Use 1 or 0.' })
+  .enum(['1', 'true', 'on', '0', 'false'], { message: 'Use 1 or 0.' })
   .optional()
   .transform((v) => v === '1' || v === 'true' || v === 'on')
-/** What the board, a column and the list are narrowed to (a form sends "" for "any"). */
+/**
+ * What the board, a column and the list are narrowed to. A form sends "" for "any": the routes
+ * read the query through givenParams, which leaves empty parameters out.
+ */
 export const boardQuery = z.object({
   owner,
-  source: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .enum(LEAD_SOURCES, { message: `source must be one of ${LEAD_SOURCES.join(', ')}.` })
-      .optional(),
-  ),
+  source: z
+    .enum(LEAD_SOURCES, { message: `source must be one of ${LEAD_SOURCES.join(', ')}.` })
+    .optional(),
   stale: flag.describe('Only deals past their stage’s stale threshold.'),
   noNextStep: flag.describe('Only open deals without a planned next step.'),
-  closeMonth: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .refine(isCalendarMonth, 'closeMonth is a month written like 2026-12, from 2000 to 2100.')
-      .optional()
-      .describe('Only deals expected to close in this month.'),
-  ),
+  closeMonth: z
+    .string()
+    .refine(isCalendarMonth, 'closeMonth is a month written like 2026-12, from 2000 to 2100.')
+    .optional()
+    .describe('Only deals expected to close in this month.'),
 })
 export const listQuery = boardQuery.extend({
   sort: z.enum(LIST_SORTS).default('stage'),

@@ -19,7 +19,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { validate } from '../http/input.ts'
+import { givenParams, validate } from '../http/input.ts'
 import { isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
@@ -55,7 +55,7 @@ const searchSchema = z.object({
 export const emailAdminRoutes = new Hono<AppEnv>()
   // ── Outbox ────────────────────────────────────────────────────────────────────────────────
   .get('/outbox', requirePermission('outbox:manage'), async (c) => {
-    const query = validate(listSchema, c.req.query())
+    const query = validate(listSchema, givenParams(c.req.query()))
     const { db, env, now } = c.var.deps
     const transport = transportKindFor(env)
     const [list, health, state] = await Promise.all([
@@ -110,7 +110,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
 
   // ── Suppressions ──────────────────────────────────────────────────────────────────────────
   .get('/suppressions', requirePermission('suppressions:manage'), async (c) => {
-    const query = validate(searchSchema, c.req.query())
+    const query = validate(searchSchema, givenParams(c.req.query()))
     return c.json(await listSuppressions(c.var.db, query))
   })
   .post('/suppressions', requirePermission('suppressions:manage'), async (c) => {

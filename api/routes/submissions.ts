@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond } from '../http/form-or-json.ts'
-import { validate } from '../http/input.ts'
+import { givenParams, validate } from '../http/input.ts'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { leadContext, offersFor } from '../leads/context.ts'
 import {
@@ -63,7 +63,7 @@ async function releaseOptions(c: Context<SignedInEnv>): Promise<ReleaseOptions> 
 export const submissionRoutes = new Hono<AppEnv>()
   .use(requirePermission('submissions:review'))
   .get('/quarantined', async (c) => {
-    const { page } = validate(pageSchema, c.req.query())
+    const { page } = validate(pageSchema, givenParams(c.req.query()))
     return c.json(await listQuarantined(c.var.db, { page }))
   })
   .post('/:id/release', async (c) => {

@@ -4,7 +4,7 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { fail, validate } from '../http/input.ts'
+import { fail, givenParams, validate } from '../http/input.ts'
 import {
   contactsChanged,
   dealsChanged,
@@ -34,7 +34,7 @@ export const syncQuerySchema = z.object({
 })
 
 function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
-  const query = validate(syncQuerySchema, c.req.query())
+  const query = validate(syncQuerySchema, givenParams(c.req.query()))
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
   if (query.cursor !== undefined && !after)
     fail(400, 'invalid_cursor', 'The cursor is not one this API gave out; start without one.')

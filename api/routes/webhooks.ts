@@ -6,7 +6,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
-import { validate, type BodyKind } from '../http/input.ts'
+import { givenParams, validate, type BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
 import {
   checkWebhookUrl,
@@ -22,7 +22,6 @@ import {
 } from '../integrations/webhooks.ts'
 import {
   findEventLog,
-  givenParams,
   listAttempts,
   listDeliveryLog,
   listSubscriptions,
