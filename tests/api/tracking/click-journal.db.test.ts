@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { eq, inArray } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
-import { clickEvents } from '../../../api/db/schema.ts'
+import { createUser } from '../../../api/accounts/users.ts'
+import { campaignRecipients, clickEvents, contacts } from '../../../api/db/schema.ts'
+import { erasePerson } from '../../../api/pipeline/erasure.ts'
 import { createLogger } from '../../../api/logger.ts'
 import { restoreBackup, writeBackup } from '../../../api/db/backup.ts'
 import { openDatabase } from '../../../api/db/client.ts'
@@ -15,7 +17,7 @@ import {
 } from '../../../api/tracking/click-journal.ts'
 import { insertClicks, toRow, type Click } from '../../../api/tracking/click-writer.ts'
 import { setupTestDb } from '../../db.ts'
-import { held } from './fixtures.ts'
+import { addTrackedLinks, held } from './fixtures.ts'
 
 // The embedded database's click writer (api/tracking/click-journal.ts): a click is answered once
 // its line is in the journal; rows reach click_events afterwards and a crash's
@@ -83,6 +85,67 @@ describe('click journal', () => {
     expect(journal.stats().pending).toBe(0)
     await journal.drain()
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it('moves a click of a person erased while it waited in the journal without their IP, user agent and headers, after a crash too', async () => {
+    const created = await createUser(db, {
+      email: 'journal-admin@example.com',
+      name: 'Admin',
+      role: 'admin',
+      password: null,
+    })
+    if (!created.ok) throw new Error(created.message)
+    const links = await addTrackedLinks(db, ['https://example.com/'])
+    const [person] = await db
+      .select({ id: contacts.id, email: contacts.email })
+      .from(contacts)
+      .innerJoin(campaignRecipients, eq(campaignRecipients.contactId, contacts.id))
+      .where(eq(campaignRecipients.id, links.recipientId))
+    const theirs = (userAgent: string): Click => ({
+      ...click(userAgent),
+      token: links.tokens[0]!,
+      recipientId: links.recipientId,
+      campaignId: links.campaignId,
+    })
+    const dir = await journalDir()
+    const move = held()
+    const { journal } = await open(dir, { beforeMove: () => move.promise })
+    // Theirs and a stranger's, waiting in the journal together.
+    await Promise.all([
+      journal.record(theirs('journal/erased-waiting')),
+      journal.record(click('journal/stranger')),
+    ])
+
+    const erased = await erasePerson(
+      db,
+      person!.id,
+      { reason: 'request', actor: created.user, confirm: person!.email },
+      new Date('2026-12-04T11:00:00Z'),
+    )
+    expect(erased.ok).toBe(true)
+    move.release()
+    await journal.drain()
+
+    // Another process's move committed after the erasure, and it crashed before anything else:
+    // the row is in click_events as clicked, and still in its segment for the next start.
+    const crashed = toRow(theirs('journal/erased-crash'))
+    await insertClicks(db, [crashed])
+    await writeFile(join(dir, 'clicks-00000000.ndjson'), JSON.stringify(crashed) + '\n')
+    await (await open(dir)).journal.drain()
+
+    const rows = await db
+      .select({
+        userAgent: clickEvents.userAgent,
+        ip: clickEvents.ip,
+        headers: clickEvents.headers,
+      })
+      .from(clickEvents)
+      .where(eq(clickEvents.recipientId, links.recipientId))
+    expect(rows).toEqual([
+      { userAgent: null, ip: null, headers: null },
+      { userAgent: null, ip: null, headers: null },
+    ])
+    expect(await stored('journal/stranger')).toBe(1)
   })
 
   it('joins concurrent clicks in one append', async () => {
