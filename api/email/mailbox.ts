@@ -5,9 +5,10 @@
 import { count, desc, eq, ilike, or } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
-import { mailboxMessages } from '../db/schema.ts'
+import { mailboxMessages, outbox } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import type { EmailAddress } from '../email-headers.ts'
+import { isErasedRow } from './outbox.ts'
 import { messageIdFor, prepareEmail } from './transport.ts'
 import type { Transport } from './transport.ts'
 
@@ -36,16 +37,27 @@ export function createMailboxTransport(db: Db, options: { now: () => Date }): Tr
         ...Object.entries(email.headers),
         ['X-Frontdoor-Category', email.category],
       ]
-      await db.insert(mailboxMessages).values({
-        id: newId(now.getTime()),
-        outboxId: email.id,
-        from: display(email.from),
-        to: display(email.to),
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        headers,
-        createdAt: now,
+      await db.transaction(async (tx) => {
+        // No copy of a message whose person was erased while it was being sent: their erasure
+        // (api/pipeline/erasure.ts) deleted the copies there were. The row is locked until the copy
+        // is in, so an erasure meanwhile waits and then finds it.
+        const [row] = await tx
+          .select({ erased: isErasedRow })
+          .from(outbox)
+          .where(eq(outbox.id, email.id))
+          .for('share')
+        if (row?.erased) return
+        await tx.insert(mailboxMessages).values({
+          id: newId(now.getTime()),
+          outboxId: email.id,
+          from: display(email.from),
+          to: display(email.to),
+          subject: email.subject,
+          html: email.html,
+          text: email.text,
+          headers,
+          createdAt: now,
+        })
       })
       return { ok: true, providerId: messageId }
     },

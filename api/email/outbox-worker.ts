@@ -27,7 +27,19 @@
 
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { and, asc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNotNull,
+  lt,
+  lte,
+  not,
+  or,
+  sql,
+} from 'drizzle-orm'
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
 import { outbox, users } from '../db/schema.ts'
@@ -36,7 +48,7 @@ import { newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
 import { ACCOUNT_LINK_TEMPLATES } from './account-emails.ts'
 import { createTransport } from './mailer.ts'
-import { emailPayloadSchema } from './outbox.ts'
+import { emailPayloadSchema, isErasedRow } from './outbox.ts'
 import type { OutboxRow } from './outbox.ts'
 import { fromFor, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
@@ -356,17 +368,39 @@ export function createOutboxWorker(
   const mine = (row: OutboxRow) =>
     and(eq(outbox.id, row.id), eq(outbox.lockedBy, id), eq(outbox.status, 'sending'))
 
-  async function finish(row: OutboxRow, set: PgUpdateSetSource<typeof outbox>): Promise<void> {
-    const updated = await db
+  /**
+   * Records a row's outcome; true if recorded as given. A row whose person was erased meanwhile
+   * (api/pipeline/erasure.ts) gets the outcome's status only, never the error's text (it may quote
+   * the address), and instead of going back to `pending` it is `suppressed`: its message is gone.
+   */
+  async function finish(
+    row: OutboxRow,
+    set: PgUpdateSetSource<typeof outbox>,
+    on: Db = db,
+  ): Promise<boolean> {
+    const updated = await on
       .update(outbox)
       .set({ leaseUntil: null, lockedBy: null, ...set })
-      .where(mine(row))
+      .where(and(mine(row), not(isErasedRow)))
       .returning({ id: outbox.id })
-    if (updated.length === 0)
+    if (updated.length > 0) return true
+    const back = set.status === 'pending'
+    const erased = await on
+      .update(outbox)
+      .set({
+        leaseUntil: null,
+        lockedBy: null,
+        status: back ? 'suppressed' : set.status,
+        lastErrorKind: back ? 'suppressed' : set.lastErrorKind,
+      })
+      .where(and(mine(row), isErasedRow))
+      .returning({ id: outbox.id })
+    if (erased.length === 0)
       log.warn('lease lost before the outcome was recorded', {
         outboxId: row.id,
         status: set.status,
       })
+    return false
   }
 
   const release = (row: OutboxRow, reason: SendFailure) =>
@@ -409,6 +443,11 @@ export function createOutboxWorker(
     result: 'sent' | 'retried' | 'failed' | 'suppressed' | 'released'
     stop?: 'configuration' | 'down' | 'throttled'
   }> {
+    // Erased while an earlier claim was sending it, and that worker died: nothing left to send.
+    if ((row.payload as { erased?: unknown }).erased === true) {
+      await finish(row, { status: 'suppressed', lastErrorKind: 'suppressed' })
+      return { result: 'suppressed' }
+    }
     const parsed = emailPayloadSchema.safeParse(row.payload)
     if (!parsed.success) {
       await finish(row, {
@@ -516,18 +555,26 @@ export function createOutboxWorker(
       return { result: 'released', stop: 'throttled' }
     }
     if (outcome.kind === 'permanent') {
-      if (outcome.hardBounce) {
-        await suppress(
-          db,
-          {
-            email: recipient,
-            reason: 'hard_bounce',
-            source: `${transport.name} ${error}`.slice(0, 500),
-          },
-          at,
+      // The bounce's suppression commits with the outcome, and only if the person was not erased
+      // meanwhile: the erasure took their address off the list (its fingerprint stays). The row's
+      // lock orders the two: an erasure after this finds the suppression and replaces it.
+      await db.transaction(async (tx) => {
+        const recorded = await finish(
+          row,
+          { status: 'failed', lastError: error, lastErrorKind: 'permanent' },
+          tx,
         )
-      }
-      await finish(row, { status: 'failed', lastError: error, lastErrorKind: 'permanent' })
+        if (recorded && outcome.hardBounce)
+          await suppress(
+            tx,
+            {
+              email: recipient,
+              reason: 'hard_bounce',
+              source: `${transport.name} ${error}`.slice(0, 500),
+            },
+            at,
+          )
+      })
       log.warn('email failed permanently', {
         outboxId: row.id,
         code: outcome.code,

@@ -96,6 +96,19 @@ export const emailPayloadSchema = z.object({
 })
 export type EmailPayload = z.input<typeof emailPayloadSchema>
 
+/**
+ * What erasing a person (api/pipeline/erasure.ts) leaves of each message to them: the template's
+ * name, nothing else. The worker reads the mark: a send that was in flight is recorded without
+ * the transport's words (they may quote the address), and such a row never goes back to pending.
+ */
+export const erasedPayload = (template: unknown) => ({
+  erased: true as const,
+  ...(typeof template === 'string' ? { template } : {}),
+})
+
+/** True for a row whose person was erased (its payload is an `erasedPayload`). */
+export const isErasedRow = sql<boolean>`(${outbox.payload} ->> 'erased') is not null`
+
 export type OutboxRow = typeof outbox.$inferSelect
 export type OutboxStatus = OutboxRow['status']
 export const OUTBOX_STATUSES: readonly OutboxStatus[] = [

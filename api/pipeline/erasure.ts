@@ -31,6 +31,7 @@ import {
 } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { parseEmailAddress } from '../email-address.ts'
+import { erasedPayload } from '../email/outbox.ts'
 import { addressFingerprint } from '../email/suppressions.ts'
 import type { Refusal } from '../http/form-or-json.ts'
 import { RETENTION } from '../content/site.ts'
@@ -359,7 +360,9 @@ export async function erasePerson(
       }
     }
 
-    // Email: a message not yet handed to the transport never goes; every copy loses the person.
+    // Email: a message not yet handed to the transport never goes; every copy loses the person. One
+    // being sent (status `sending`) may still go: the worker records its outcome without them
+    // (api/email/outbox-worker.ts), and the dev mailbox keeps no copy of it.
     const outboxRows = await tx
       .select({
         id: outbox.id,
@@ -386,7 +389,7 @@ export async function erasePerson(
         .update(outbox)
         .set({
           recipient: null,
-          payload: { erased: true, ...(typeof template === 'string' ? { template } : {}) },
+          payload: erasedPayload(template),
           lastError: waiting ? wording.why : scrubText(row.lastError),
           ...(waiting ? { status: 'suppressed' as const, lastErrorKind: 'suppressed' } : {}),
         })
