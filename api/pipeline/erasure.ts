@@ -148,6 +148,18 @@ function scrubJson(value: unknown, scrub: (text: string) => string): unknown {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
+ * Evidence pointing at a grader report deleted with the person says so (`reportErased`, read by
+ * evidence.ts) instead of linking a rep to a page that is gone.
+ */
+function withoutReports(data: unknown, gone: Set<string>): unknown {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return data
+  const fields = data as Record<string, unknown>
+  return typeof fields.reportId === 'string' && gone.has(fields.reportId)
+    ? { ...fields, reportId: null, reportErased: true }
+    : data
+}
+
+/**
  * Erases the contact `contactId` (see ErasureRequest). 404 unknown, 409 already erased or (by the
  * retention job) not due, 422 the confirmation does not match.
  */
@@ -271,15 +283,21 @@ export async function erasePerson(
     await tx.delete(downloadTokens).where(eq(downloadTokens.contactId, contactId))
     await tx.delete(graderUnlocks).where(eq(graderUnlocks.contactId, contactId))
     const reportIds = [...new Set(unlocks.map((u) => u.reportId))]
-    if (reportIds.length)
-      await tx
-        .delete(graderReports)
-        .where(
-          and(
-            inArray(graderReports.id, reportIds),
-            sql`not exists (select 1 from ${graderUnlocks} where ${graderUnlocks.reportId} = ${graderReports.id})`,
-          ),
-        )
+    const erasedReports = new Set(
+      reportIds.length
+        ? (
+            await tx
+              .delete(graderReports)
+              .where(
+                and(
+                  inArray(graderReports.id, reportIds),
+                  sql`not exists (select 1 from ${graderUnlocks} where ${graderUnlocks.reportId} = ${graderReports.id})`,
+                ),
+              )
+              .returning({ id: graderReports.id })
+          ).map((r) => r.id)
+        : [],
+    )
     if (ips.length)
       await tx
         .update(graderReports)
@@ -442,7 +460,7 @@ export async function erasePerson(
         .select({ id: dealEvents.id, data: dealEvents.data })
         .from(dealEvents)
         .where(inArray(dealEvents.dealId, dealIds))) {
-        const data = scrubJson(e.data, scrub)
+        const data = withoutReports(scrubJson(e.data, scrub), erasedReports)
         if (!same(data, e.data))
           await tx.update(dealEvents).set({ data }).where(eq(dealEvents.id, e.id))
       }

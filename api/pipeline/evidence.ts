@@ -108,7 +108,10 @@ function grader(d: Data): EvidenceView {
         .join(', '),
     )
   const reportId = str(d.reportId)
-  if (reportId && /^[0-9a-zA-Z-]{1,64}$/.test(reportId))
+  // Deleted when the person who unlocked it was erased (api/pipeline/erasure.ts): no dead link.
+  if (d.reportErased === true)
+    details.push({ label: 'Report', value: 'Erased with the person who unlocked it' })
+  else if (reportId && /^[0-9a-zA-Z-]{1,64}$/.test(reportId))
     details.push({
       label: 'Report',
       value: 'Open the full grader report',

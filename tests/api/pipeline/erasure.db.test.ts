@@ -64,6 +64,7 @@ const PERSON = {
   phone: '+44 20 7946 0958',
   ip: '203.0.113.77',
 }
+const REPORT_ID = '0190f5d2-9999-7000-8000-000000000001'
 const BROWSER = {
   'user-agent':
     'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36',
@@ -195,7 +196,7 @@ describe('erasing a person', () => {
     const [report] = await db
       .insert(graderReports)
       .values({
-        id: '0190f5d2-9999-7000-8000-000000000001',
+        id: REPORT_ID,
         normalizedUrl: 'https://brightwater-freight.example/',
         host: 'brightwater-freight.example',
         status: 'done',
@@ -343,6 +344,20 @@ describe('erasing a person', () => {
       .orderBy(sql`${dealEvents.createdAt} desc, ${dealEvents.id} desc`)
       .limit(1)
     expect(last).toMatchObject({ actorId: admin.id, data: { body: 'Person erased on request.' } })
+
+    // The grader report only they unlocked went with them: the deal's evidence says so, no dead link.
+    const page = await app.request(`/api/deals/${dealId}`, { headers: { cookie: cookie.admin } })
+    expect(page.status).toBe(200)
+    type Evidence = { source: string; details: { label: string; value: string; href?: string }[] }
+    const { timeline } = (await page.json()) as { timeline: { evidence?: Evidence }[] }
+    const evidence = timeline.flatMap((t) => (t.evidence ? [t.evidence] : []))
+    const graded = evidence.filter((e) => e.source === 'Website grader')
+    expect(graded.length).toBeGreaterThan(0)
+    for (const e of graded)
+      expect(e.details.filter((d) => d.label === 'Report')).toEqual([
+        { label: 'Report', value: 'Erased with the person who unlocked it' },
+      ])
+    expect(await db.select().from(graderReports).where(eq(graderReports.id, REPORT_ID))).toEqual([])
 
     // The waiting message never went; the fingerprint is on the do-not-email list.
     const [held] = await db.select().from(outbox).where(eq(outbox.id, waiting.outboxId!))

@@ -54,6 +54,19 @@ describe('evidence in words', () => {
     )
   })
 
+  it('says a grader report erased with its person was erased, with no link to it', () => {
+    const view = describeEvidence({
+      kind: 'grader',
+      score: 61,
+      reportId: null,
+      reportErased: true,
+      host: 'acme.example',
+    })
+    expect(view.details).toEqual([
+      { label: 'Report', value: 'Erased with the person who unlocked it' },
+    ])
+  })
+
   it('names the human click, the link and the campaign', () => {
     const view = describeEvidence({
       kind: 'click',
