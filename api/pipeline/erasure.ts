@@ -35,6 +35,7 @@ import { erasedPayload } from '../email/outbox.ts'
 import { addressFingerprint } from '../email/suppressions.ts'
 import type { Refusal } from '../http/form-or-json.ts'
 import { RETENTION } from '../content/site.ts'
+import { limitAddress } from '../rate-limits.ts'
 import { contactRetention, dueForErasure, retentionFacts } from './contact-retention.ts'
 import { changeDeal } from './deal-changes.ts'
 import type { Actor } from './deals.ts'
@@ -581,9 +582,14 @@ export async function erasePerson(
         .set({ response: scrubJson(k.response, scrub) })
         .where(eq(idempotencyKeys.key, k.key))
     }
+    // Per-IP windows are keyed by limitAddress: an IPv6 address by its /64.
     await tx
       .delete(rateLimitHits)
-      .where(mentions(sql`${rateLimitHits.key}`, [...addresses, ...ips]))
+      .where(
+        mentions(sql`${rateLimitHits.key}`, [
+          ...new Set([...addresses, ...ips, ...ips.map(limitAddress)]),
+        ]),
+      )
     await tx.delete(formFlashes).where(mentions(sql`${formFlashes.flash}::text`, ids.exact))
 
     // Connected CRMs erase too: the id only.

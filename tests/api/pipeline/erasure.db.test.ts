@@ -14,6 +14,7 @@ import {
   graderReports,
   mailboxMessages,
   outbox,
+  rateLimitHits,
   suppressions,
   trackedLinks,
   webhookDeliveries,
@@ -437,6 +438,23 @@ describe('erasing a person', () => {
         { category: 'marketing', status: 'suppressed', id: marketing.outboxId },
       ]),
     )
+  })
+
+  it('clears the rate-limit windows of their IPv6 network, which count its /64, not their address', async () => {
+    const email = 'ines.varga@quayside-ports.example'
+    const ip = '2001:db8:7:9:a1b2:c3d4:e5f6:15'
+    expect((await postLead(ctx, leadForm(ctx, { email, name: 'Ines Varga' }), { ip })).status).toBe(
+      303,
+    )
+    const windows = () =>
+      db
+        .select({ key: rateLimitHits.key })
+        .from(rateLimitHits)
+        .where(sql`${rateLimitHits.key} like '%2001:db8:7:9::/64%'`)
+    expect(await windows()).not.toEqual([])
+    const [person] = await db.select().from(contacts).where(eq(contacts.email, email))
+    expect((await erase(person!.id, email)).status).toBe(200)
+    expect(await windows()).toEqual([])
   })
 
   it('works from the contact page’s form without JavaScript: 303 to the contacts list with a notice', async () => {
