@@ -352,11 +352,14 @@ async function qualifyFromClick(
       companyId: contacts.companyId,
       companyName: contacts.companyName,
       email: contacts.emailDisplay,
+      erasedAt: contacts.erasedAt,
     })
     .from(contacts)
     .where(eq(contacts.id, recipient.contactId))
     .for('update')
-  if (!contact) return false
+  // An erased person (api/pipeline/erasure.ts) is nobody's target: their old links still lead
+  // where they did, but a click on one makes no deal and no evidence.
+  if (!contact || contact.erasedAt) return false
   // Two indexed look-ups (recipients by contact, clicks by recipient) rather than a join the
   // planner may turn into a scan of every click.
   const ofContact = await tx

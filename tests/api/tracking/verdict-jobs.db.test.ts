@@ -10,6 +10,7 @@ import {
   deals,
 } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
+import { erasePerson } from '../../../api/pipeline/erasure.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import {
   judgePendingClicks,
@@ -508,6 +509,28 @@ describe('the verdict job', () => {
       expect(free).toBe(true)
     },
   )
+
+  it('a person erased before their click is judged never becomes a target: no deal moves, no evidence', async () => {
+    const p = await addProspect()
+    const admin = await addUser(ctx, 'admin')
+    const [contact] = await db.select().from(contacts).where(eq(contacts.id, p.contactId))
+    const erased = await erasePerson(
+      db,
+      p.contactId,
+      { reason: 'request', actor: admin, confirm: contact!.email },
+      ctx.clock.now(),
+    )
+    expect(erased.ok).toBe(true)
+    ctx.clock.advance(180_000)
+    await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
+    ctx.clock.advance(SETTLE_MS)
+    await runJob()
+    expect((await clicksOf(p.recipientId)).map((c) => c.verdict)).toEqual(['human'])
+    const [deal, ...more] = await openDealOf(p.contactId)
+    expect(more).toEqual([])
+    expect(deal!.stage).toBe('opportunity')
+    expect(await evidenceOf(deal!.id)).toEqual([])
+  })
 
   it('bots alone never qualify', async () => {
     const p = await addProspect()
