@@ -107,7 +107,7 @@ export const erasedPayload = (template: unknown) => ({
 })
 
 /** True for a row whose person was erased (its payload is an `erasedPayload`). */
-export const isErasedRow = sql<boolean>`(${outbox.payload} ->> 'erased') is not null`
+export const isErasedRow = sql<boolean>`((${outbox.payload} ->> 'erased') is not null)`
 
 export type OutboxRow = typeof outbox.$inferSelect
 export type OutboxStatus = OutboxRow['status']

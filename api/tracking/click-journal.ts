@@ -174,8 +174,7 @@ export async function openClickJournal(
       // A failed append may have left a partial line: never append after it.
       await rotate().catch(() => {})
       try {
-        await insertClicks(db, rows).catch(() => insertClicks(db, rows))
-        await forgetErasedClicks(db, rows)
+        await insertMoved(db, rows).catch(() => insertMoved(db, rows))
         stats.recorded += rows.length
       } catch (dbErr) {
         stats.unrecorded += rows.length
@@ -338,6 +337,12 @@ async function forgetErasedClicks(db: Db, rows: readonly ClickRow[]): Promise<vo
     .where(inArray(clickEvents.id, ids))
 }
 
+/** Rows into click_events by insert (a row already there is skipped), then forgetErasedClicks. */
+async function insertMoved(db: Db, rows: readonly ClickRow[]): Promise<void> {
+  await insertClicks(db, rows)
+  await forgetErasedClicks(db, rows)
+}
+
 /** The journal's segments in `dir`, oldest first. */
 async function segmentsIn(dir: string): Promise<Array<{ seq: number; path: string }>> {
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -377,8 +382,7 @@ async function replay(db: Db, logger: Logger, dir: string, batchSize: number): P
     torn += segment.torn
     for (let i = 0; i < segment.rows.length; i += batchSize) {
       const rows = segment.rows.slice(i, i + batchSize)
-      await insertClicks(db, rows)
-      await forgetErasedClicks(db, rows)
+      await insertMoved(db, rows)
     }
     replayed += segment.rows.length
     await unlink(path)
