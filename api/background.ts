@@ -29,7 +29,11 @@ import {
 } from './integrations/webhook-delivery.ts'
 import { pruneWebhookHistory } from './integrations/webhooks.ts'
 import { pruneGraderReports } from './grader/reports.ts'
-import { eraseInactiveContacts } from './pipeline/erasure.ts'
+import {
+  eraseInactiveContacts,
+  sweepErasedClicks,
+  type ErasedClicksCursor,
+} from './pipeline/erasure.ts'
 import { startLeadNotifier } from './pipeline/notifications.ts'
 import { pruneRateLimits } from './rate-limits.ts'
 import { pruneFormFlashes } from './http/form-flash.ts'
@@ -82,10 +86,16 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
 /**
  * Deletes expired sessions, finished rate-limit windows, old idempotency keys and the grader
  * reports the privacy policy says go, forgets the IP address and user agent (a click's headers
- * carry both) of form posts and clicks older than it says, and erases a batch of the contacts
- * inactive for longer than it says (api/pipeline/contact-retention.ts).
+ * carry both) of form posts and clicks older than it says, erases a batch of the contacts
+ * inactive for longer than it says (api/pipeline/contact-retention.ts), and forgets the same of
+ * clicks that reached an erased person's record after their erasure (sweepErasedClicks, from
+ * `erasedClicks`, where the last run's sweep stopped).
  */
-export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now: Date) {
+export async function pruneExpired(
+  deps: Pick<Deps, 'db' | 'sessionPolicy'>,
+  now: Date,
+  erasedClicks: ErasedClicksCursor = { after: null },
+) {
   await pruneRateLimits(deps.db, new Date(now.getTime() - RATE_LIMIT_KEEP_MS))
   const sessions = await pruneExpiredSessions(deps.db, now, deps.sessionPolicy)
   const keys = await deps.db
@@ -121,6 +131,7 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
   const webhookEvents = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
   const contactsErased = await eraseInactiveContacts(deps.db, now)
+  const erasedClicksForgotten = await sweepErasedClicks(deps.db, erasedClicks)
   return {
     sessions,
     idempotencyKeys: keys.length,
@@ -129,6 +140,7 @@ export async function pruneExpired(deps: Pick<Deps, 'db' | 'sessionPolicy'>, now
     formFlashes,
     networkDataForgotten: forms.length + clicks.length,
     contactsErased,
+    erasedClicksForgotten,
   }
 }
 
@@ -143,12 +155,14 @@ export function startMaintenance(
 ) {
   let runs = 0
   let running: Promise<unknown> | null = null
+  // Where the sweep of erased people's clicks stopped, for the next run.
+  const erasedClicks: ErasedClicksCursor = { after: null }
   const tick = () => {
     if (running) return
     runs += 1
     const started = performance.now()
     running = (async () => {
-      const pruned = await pruneExpired(deps, deps.now())
+      const pruned = await pruneExpired(deps, deps.now(), erasedClicks)
       const vacuumed = runs % VACUUM_EVERY_RUNS === 0 && (await maintainEmbedded(deps.database))
       deps.logger.info('housekeeping', {
         ...pruned,

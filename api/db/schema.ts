@@ -187,6 +187,11 @@ export const contacts = pgTable(
     index('contacts_retention_idx')
       .on(t.updatedAt, t.id)
       .where(sql`erased_at is null`),
+    // The housekeeping's sweep of clicks on an erased person's links (sweepErasedClicks in
+    // api/pipeline/erasure.ts) starts from the erased: it reads only them, however many contacts.
+    index('contacts_erased_idx')
+      .on(t.id)
+      .where(sql`erased_at is not null`),
     // Search (api/search/documents.ts holds the same expression): name and address as one text.
     index('contacts_search_trgm_idx').using(
       'gin',

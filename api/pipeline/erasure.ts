@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNotNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
 import {
@@ -57,6 +57,8 @@ import type { Actor } from './deals.ts'
 // Webhook events about them are redacted in place rather than their deliveries dropped: one not yet
 // delivered still goes, without the person but with its ids (a receiver still learns of the deal
 // a lead made), and `contact.erased` follows it in order, so the receiver erases them too.
+// A click that reaches click_events after the erasure read it loses its network data at the next
+// hourly housekeeping run (sweepErasedClicks, below).
 
 /** The placeholder an erased contact's address becomes: undeliverable (RFC 2606) and unique. */
 export const erasedAddress = (contactId: string) => `erased-${contactId}@erased.invalid`
@@ -629,4 +631,101 @@ export async function eraseInactiveContacts(
     if (result.ok) erased += 1
   }
   return erased
+}
+
+/**
+ * Erased contacts whose clicks one statement of the sweep reads (sweepErasedClicks): ~9-25 ms on
+ * PGlite, 9-14 ms on PostgreSQL, with 200,000 contacts, 300,000 recipient rows and 500,000 clicks
+ * (measured), so other queries wait no longer than that for the embedded database's one thread.
+ */
+export const ERASED_CLICKS_CONTACTS = 1_000
+
+/** Clicks one statement of the sweep takes out at most: a chunk with more is read again. */
+export const ERASED_CLICKS_BATCH = 1_000
+
+/**
+ * The sweep starts no statement after this long; what is left waits for the next run (hourly). A
+ * pass over 10,000 erased contacts took 235 ms on PGlite and 170-210 ms on PostgreSQL (measured).
+ */
+export const ERASED_CLICKS_BUDGET_MS = 1_000
+
+/** Where the sweep stopped: the last erased contact id it finished, null to start from the first. */
+export interface ErasedClicksCursor {
+  after: string | null
+}
+
+/**
+ * Takes the IP address, user agent and headers out of the clicks of erased people that still
+ * carry any, and answers how many. The erasure redacts the clicks it finds in click_events; a
+ * click still in the embedded database's journal then, one the PostgreSQL writer commits while the
+ * erasure runs, and any later click on a link they were sent land afterwards, so the hourly
+ * housekeeping runs this. It reads the erased contacts in id order (contacts_erased_idx), a chunk
+ * at a time, then their recipient rows and their clicks by index: its cost grows with the erased,
+ * never with clicks. A run goes from `cursor` to the last erased contact at most, in statements of
+ * at most `batch` clicks, none started after `budgetMs`; one cut short resumes from `cursor` at the
+ * next run (the housekeeping keeps it).
+ */
+export async function sweepErasedClicks(
+  db: Db,
+  cursor: ErasedClicksCursor = { after: null },
+  {
+    contacts: perChunk = ERASED_CLICKS_CONTACTS,
+    batch = ERASED_CLICKS_BATCH,
+    budgetMs = ERASED_CLICKS_BUDGET_MS,
+  } = {},
+): Promise<number> {
+  const started = performance.now()
+  let forgotten = 0
+  for (;;) {
+    const chunk = (
+      await db
+        .select({ id: contacts.id })
+        .from(contacts)
+        .where(
+          and(
+            isNotNull(contacts.erasedAt),
+            cursor.after === null ? undefined : gt(contacts.id, cursor.after),
+          ),
+        )
+        .orderBy(asc(contacts.id))
+        .limit(perChunk)
+    ).map((c) => c.id)
+    // The chunk's ids as values, not as a join: given a range of contacts_erased_idx instead,
+    // the planner read all of campaign_recipients for each chunk (measured).
+    const stale = db
+      .select({ id: clickEvents.id })
+      .from(campaignRecipients)
+      .innerJoin(clickEvents, eq(clickEvents.recipientId, campaignRecipients.id))
+      .where(
+        and(
+          inArray(campaignRecipients.contactId, chunk),
+          or(
+            isNotNull(clickEvents.ip),
+            isNotNull(clickEvents.userAgent),
+            isNotNull(clickEvents.headers),
+          ),
+        ),
+      )
+      .limit(batch)
+    const swept = chunk.length
+      ? (
+          await db
+            .update(clickEvents)
+            .set({ ip: null, userAgent: null, headers: null })
+            .where(inArray(clickEvents.id, stale))
+            .returning({ id: clickEvents.id })
+        ).length
+      : 0
+    forgotten += swept
+    // A full statement may have left clicks of this chunk: it is read again.
+    if (swept < batch) {
+      // The last erased contact: the next run starts from the first again.
+      if (chunk.length < perChunk) {
+        cursor.after = null
+        return forgotten
+      }
+      cursor.after = chunk.at(-1)!
+    }
+    if (performance.now() - started >= budgetMs) return forgotten
+  }
 }

@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, gt, sql, type SQL } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
+import { pruneExpired } from '../../../api/background.ts'
 import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
@@ -8,6 +9,7 @@ import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
   campaignImports,
   campaignRecipients,
+  clickEvents,
   contacts,
   dealEvents,
   deals,
@@ -395,6 +397,49 @@ describe('erasing a person', () => {
     )
     expect(edit.status).toBe(409)
     expect(await edit.json()).toMatchObject({ error: { code: 'erased' } })
+  })
+
+  it('takes the IP address, user agent and headers of a later click on a link they were sent at the next housekeeping run', async () => {
+    const linkOf = async (contact: SQL) => {
+      const [link] = await db
+        .select({ token: trackedLinks.token, recipientId: trackedLinks.recipientId })
+        .from(trackedLinks)
+        .innerJoin(campaignRecipients, eq(campaignRecipients.id, trackedLinks.recipientId))
+        .where(contact)
+        .limit(1)
+      return link!
+    }
+    const theirs = await linkOf(eq(campaignRecipients.contactId, contactId))
+    const other = await linkOf(sql`${campaignRecipients.contactId} <> ${contactId}`)
+    const since = ctx.clock.now()
+    ctx.clock.advance(60_000)
+    for (const link of [theirs, other]) {
+      const click = await app.request(`/r/${link.token}`, {
+        headers: { ...BROWSER, 'x-forwarded-for': PERSON.ip },
+      })
+      expect(click.status).toBe(302)
+    }
+    await writer.drain()
+    const network = (recipientId: string) =>
+      db
+        .select({
+          ip: clickEvents.ip,
+          userAgent: clickEvents.userAgent,
+          headers: clickEvents.headers,
+        })
+        .from(clickEvents)
+        .where(and(eq(clickEvents.recipientId, recipientId), gt(clickEvents.createdAt, since)))
+    // Recorded as it came: the erasure is over, and the click writer looks nothing up.
+    expect(await network(theirs.recipientId!)).toMatchObject([{ ip: PERSON.ip }])
+
+    expect((await pruneExpired(ctx.deps, ctx.clock.now())).erasedClicksForgotten).toBe(1)
+    expect(await network(theirs.recipientId!)).toEqual([
+      { ip: null, userAgent: null, headers: null },
+    ])
+    expect(await network(other.recipientId!)).toMatchObject([
+      { ip: PERSON.ip, userAgent: BROWSER['user-agent'] },
+    ])
+    expect((await pruneExpired(ctx.deps, ctx.clock.now())).erasedClicksForgotten).toBe(0)
   })
 
   it('keeps them out of later imports (counted as suppressed) and marketing mail after a new form', async () => {

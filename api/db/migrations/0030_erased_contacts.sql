@@ -1,0 +1,1 @@
+CREATE INDEX "contacts_erased_idx" ON "contacts" USING btree ("id") WHERE erased_at is not null;
