@@ -2,9 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { and, eq, inArray, isNotNull } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
-import { campaignRecipients, clickEvents, contacts } from '../db/schema.ts'
 import type { Deps } from '../deps.ts'
 import type { Logger } from '../logger.ts'
 import type { PendingRows } from '../db/backup.ts'
@@ -39,9 +37,6 @@ import {
  * and the last one on a clean stop. On start every segment left behind (a crash) is replayed
  * first — `on conflict (id) do nothing`, so a row moved before the crash is not doubled — and a
  * torn last line (a write the crash cut off, never answered) is skipped and counted.
- *
- * Erasure: a click of a person erased while it waited here (api/pipeline/erasure.ts redacts the
- * clicks already in click_events) loses its network data as it is moved (forgetErasedClicks).
  *
  * Failure policy: an append that fails goes to the database directly (as on PostgreSQL) and the
  * next appends go to a new segment; if that fails too, the click is answered and counted as
@@ -174,7 +169,7 @@ export async function openClickJournal(
       // A failed append may have left a partial line: never append after it.
       await rotate().catch(() => {})
       try {
-        await insertMoved(db, rows).catch(() => insertMoved(db, rows))
+        await insertClicks(db, rows).catch(() => insertClicks(db, rows))
         stats.recorded += rows.length
       } catch (dbErr) {
         stats.unrecorded += rows.length
@@ -220,7 +215,6 @@ export async function openClickJournal(
           if (copy && failures === 0)
             await copy('click_events', CLICK_COLUMNS, rows.map(clickValues))
           else await insertClicks(db, rows)
-          await forgetErasedClicks(db, rows)
         } catch (err) {
           failures++
           // Whoever waits for these rows (a beacon) goes on without them.
@@ -311,38 +305,6 @@ function writeAll(fd: number, text: string): void {
 const journalLine = (row: ClickRow) =>
   JSON.stringify({ ...row, createdAt: row.createdAt.getTime() })
 
-/**
- * Takes the IP address, user agent and headers out of `rows`, just moved into click_events, whose
- * recipient's contact was erased while they waited in the journal: the erasure redacted the clicks
- * it found in click_events, not these. Run after the move, never before it: an erasure committed
- * before this reads is seen here, one after the move finds the rows in click_events itself (the
- * embedded database runs one statement at a time). A crash in between leaves the rows' segment,
- * and the replay runs this again. One indexed look-up of the batch's recipients; the update only
- * when one of them was erased.
- */
-async function forgetErasedClicks(db: Db, rows: readonly ClickRow[]): Promise<void> {
-  const recipientIds = [...new Set(rows.flatMap((r) => (r.recipientId ? [r.recipientId] : [])))]
-  if (recipientIds.length === 0) return
-  const erased = await db
-    .select({ id: campaignRecipients.id })
-    .from(campaignRecipients)
-    .innerJoin(contacts, eq(contacts.id, campaignRecipients.contactId))
-    .where(and(inArray(campaignRecipients.id, recipientIds), isNotNull(contacts.erasedAt)))
-  if (erased.length === 0) return
-  const gone = new Set(erased.map((r) => r.id))
-  const ids = rows.filter((r) => r.recipientId && gone.has(r.recipientId)).map((r) => r.id)
-  await db
-    .update(clickEvents)
-    .set({ ip: null, userAgent: null, headers: null })
-    .where(inArray(clickEvents.id, ids))
-}
-
-/** Rows into click_events by insert (a row already there is skipped), then forgetErasedClicks. */
-async function insertMoved(db: Db, rows: readonly ClickRow[]): Promise<void> {
-  await insertClicks(db, rows)
-  await forgetErasedClicks(db, rows)
-}
-
 /** The journal's segments in `dir`, oldest first. */
 async function segmentsIn(dir: string): Promise<Array<{ seq: number; path: string }>> {
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -380,10 +342,8 @@ async function replay(db: Db, logger: Logger, dir: string, batchSize: number): P
   for (const { path } of files) {
     const segment = parseSegment(await readFile(path, 'utf8'))
     torn += segment.torn
-    for (let i = 0; i < segment.rows.length; i += batchSize) {
-      const rows = segment.rows.slice(i, i + batchSize)
-      await insertMoved(db, rows)
-    }
+    for (let i = 0; i < segment.rows.length; i += batchSize)
+      await insertClicks(db, segment.rows.slice(i, i + batchSize))
     replayed += segment.rows.length
     await unlink(path)
   }
