@@ -12,7 +12,7 @@ import { createCampaign, findCampaign, type Campaign, type CampaignResult } from
 // "Follow up with non-clickers": a campaign that has sent gets a new draft, credited to the same
 // SDR (an admin's follow-up too, as "Use as a template" keeps it), from the same sender at the
 // same rate and window, subject "Re: …", and as its recipients the original's who were sent it,
-// made no click a person made, are not suppressed (unsubscribed, bounced) and are still an
+// made no click a person made, are not suppressed (unsubscribed, bounced) nor erased and are still an
 // untaken prospect: an open deal at the 0% `opportunity` stage with no owner, none further on.
 // A click still waiting for its verdict (its 30 s burst window) holds its recipient back: it may
 // be a person's. The rows are copied with their merge fields and file lines in one statement.
@@ -24,6 +24,8 @@ function nonClickers(originalId: string): SQL {
       select 1 from click_events k
       where k.recipient_id = r.id and (k.${HUMAN} or k.verdict = 'pending'))
     and ${suppressedBy(sql`r.email`)} is null
+    -- An erased person's row keeps only a placeholder address (api/pipeline/erasure.ts).
+    and not exists (select 1 from contacts c where c.id = r.contact_id and c.erased_at is not null)
     and exists (
       -- A contact has one open deal at most (deals_one_open_per_contact): this one, untaken.
       select 1 from deals d

@@ -313,11 +313,18 @@ export async function erasePerson(
       .set({ ip: null, userAgent: null })
       .where(eq(consentEvents.contactId, contactId))
 
-    // Outreach: the rows stay for the campaign's counts, without the person.
+    // Outreach: the rows stay for the campaign's counts, without the person. A row still waiting
+    // for its turn (a campaign sending, paused or not started, a follow-up) is never sent: it
+    // counts as suppressed, as an address on the list does (the scheduler only takes pending
+    // rows; one it holds is waited for, then found queued with its outbox row, handled below).
     if (recipientIds.length) {
       await tx
         .update(campaignRecipients)
-        .set({ email: sql`'erased-' || ${campaignRecipients.id} || '@erased.invalid'`, fields: {} })
+        .set({
+          email: sql`'erased-' || ${campaignRecipients.id} || '@erased.invalid'`,
+          fields: {},
+          status: sql`case when ${campaignRecipients.status} = 'pending' then 'suppressed' else ${campaignRecipients.status} end`,
+        })
         .where(inArray(campaignRecipients.id, recipientIds))
       await tx
         .update(clickEvents)
