@@ -4,8 +4,8 @@ import type { APIRoute } from 'astro'
 // (tracked links, unsubscribe, downloads), which would otherwise be "clicked" by crawlers.
 const DISALLOW = ['/app', '/api', '/r/', '/u/', '/d/']
 
-export const GET: APIRoute = ({ site, url }) => {
-  const origin = site ?? new URL(url.origin)
+export const GET: APIRoute = ({ locals }) => {
+  const origin = locals.deps.env.APP_ORIGIN
   const body = [
     'User-agent: *',
     'Allow: /',

@@ -5,8 +5,9 @@ import { isoDate } from '../components/site/format.ts'
 // Public, indexable pages only: no thank-you page, no 404, nothing under /app, /api or tokens.
 const STATIC_PATHS = ['/', '/whitepapers', '/case-studies', '/grader', '/trial', '/privacy']
 
-export const GET: APIRoute = async ({ site, url }) => {
-  const origin = site ?? new URL(url.origin)
+// Addresses on the running server's APP_ORIGIN (as the layout's canonical links), not the build's.
+export const GET: APIRoute = async ({ locals }) => {
+  const origin = locals.deps.env.APP_ORIGIN
   const [whitepapers, caseStudies] = await Promise.all([listWhitepapers(), listCaseStudies()])
   const entries: { path: string; lastmod?: Date }[] = [
     ...STATIC_PATHS.map((path) => ({ path })),
