@@ -118,6 +118,38 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
     await page.close()
   }, 60_000)
 
+  it('keeps the grade word on one line beside its badge, clear of the category cards, at 1024 and 1440 px', async () => {
+    const page = await visitor.newPage()
+    // The example card in the hero's narrow column, and the real report's full-width one.
+    for (const path of ['/grader', reportPath]) {
+      await page.goto(`${server.url}${path}`)
+      for (const width of [1024, 1440]) {
+        await page.setViewportSize({ width, height: 900 })
+        const headline = await page.evaluate(() => {
+          const label = document.querySelector('.gr-total__label')!
+          const word = label.lastChild!.textContent!.trim()
+          const lines =
+            label.getBoundingClientRect().height / parseFloat(getComputedStyle(label).lineHeight)
+          const band = document.querySelector('.gr-band')!.getBoundingClientRect()
+          const cats = document.querySelector('.gr-cats')!.getBoundingClientRect()
+          const overlaps =
+            band.left < cats.right &&
+            cats.left < band.right &&
+            band.top < cats.bottom &&
+            cats.top < band.bottom
+          return { word, lines: Math.round(lines * 100) / 100, overlaps }
+        })
+        expect(headline, `${path} at ${width} px`).toEqual({
+          word: path === '/grader' ? 'Fair' : 'Poor',
+          lines: 1,
+          overlaps: false,
+        })
+      }
+      await screenshot(page, `grader-headline${path === '/grader' ? '-example' : ''}-1440`)
+    }
+    await page.close()
+  })
+
   it('unlocks the full report with the email form and shows every check with its evidence and fix', async () => {
     const page = await visitor.newPage()
     await page.goto(`${server.url}${reportPath}`)
