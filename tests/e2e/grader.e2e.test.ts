@@ -7,6 +7,7 @@ import { PUBLIC_ADDRESS } from '../api/grader/engine/loopback.ts'
 import {
   axeViolations,
   hasChromium,
+  horizontalOverflow,
   launchBrowser,
   screenshot,
   startServer,
@@ -72,6 +73,13 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
     await page.setViewportSize({ width: 375, height: 800 })
     await screenshot(page, `${name}-375`)
     await expectAccessible(page)
+    // Nothing wider than the smallest phone: no sideways scrolling (a long URL in an evidence
+    // note, a Lighthouse audit id in the rubric).
+    await page.setViewportSize({ width: 320, height: 800 })
+    expect(await horizontalOverflow(page), `${name} at 320 px`).toEqual({
+      width: 320,
+      culprits: [],
+    })
     await page.setViewportSize({ width: 1280, height: 900 })
   }
 
