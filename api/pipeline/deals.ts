@@ -5,7 +5,7 @@ import { newId } from '../ids.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { can } from '../accounts/permissions.ts'
 import { changeDeal } from './deal-changes.ts'
-import { stageOf, type StageKey } from './stages.ts'
+import { stageOf, stagesBack, stageWithProbability, type StageKey } from './stages.ts'
 import { localDay } from '../accounts/time-zones.ts'
 import { zoneOf, type Role } from '../accounts/users.ts'
 
@@ -157,6 +157,21 @@ export interface StageMove {
   contractSignedOn?: string | null | undefined
   paymentReceivedOn?: string | null | undefined
   lostReason?: string | null | undefined
+  /**
+   * Set for a person at a plain form who has not yet said yes to a move more than one stage back:
+   * such a move is refused with `move_back_unconfirmed`, for the page to ask first (the
+   * confirmation the app promises, which the form's script asks only with JavaScript on). API
+   * callers leave it unset: an integration moving a deal back means it.
+   */
+  unconfirmedBack?: boolean
+}
+
+/** A move more than one stage back is asked about before it is made (one back is routine). */
+export const CONFIRM_BACK_AFTER = 1
+
+/** "Move this deal back 3 stages, from Contract signed (90%) to Demo (30%)?" */
+export function moveBackQuestion(from: StageKey, to: StageKey): string {
+  return `Move this deal back ${stagesBack(from, to)} stages, from ${stageWithProbability(from)} to ${stageWithProbability(to)}?`
 }
 
 /**
@@ -172,6 +187,8 @@ export function stageMoveProblem(
 ): DealFailure | null {
   if (move.stage === deal.stage)
     return failure(409, 'same_stage', `The deal is already at “${stageOf(deal.stage).name}”.`)
+  if (move.unconfirmedBack && stagesBack(deal.stage, move.stage) > CONFIRM_BACK_AFTER)
+    return failure(409, 'move_back_unconfirmed', moveBackQuestion(deal.stage, move.stage))
   const future = futureDateProblem(move, localDay(now, timeZone))
   if (future) return future
   if (move.stage === 'won') {

@@ -20,9 +20,11 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import {
+  backPath,
   bodylessForm,
   readInput,
   readParam,
+  redirectBack,
   refuse,
   respond,
   type Back,
@@ -135,6 +137,11 @@ const stageSchema = z.strictObject({
       .max(500, 'Keep the reason under 500 characters.')
       .optional(),
   ),
+  confirmBack: z
+    .preprocess((v) => (v === '' ? undefined : v), z.literal('yes').optional())
+    .describe(
+      'Plain forms only: yes to a move more than one stage back, which the page asked about. JSON moves are made as sent.',
+    ),
   next,
 })
 
@@ -388,7 +395,15 @@ export const dealRoutes = new Hono<AppEnv>()
     if (dealId instanceof Response) return dealId
     const input = await readInput(c, stageSchema, backFrom)
     if (input instanceof Response) return input
-    const result = await moveDealStage(c.var.db, dealId, c.var.user, input, c.var.deps.now())
+    // A person at a form without JavaScript is asked before a move far back, as the script asks.
+    const unconfirmedBack = !wantsJson(c) && input.confirmBack !== 'yes'
+    const move = { ...input, unconfirmedBack }
+    const result = await moveDealStage(c.var.db, dealId, c.var.user, move, c.var.deps.now())
+    if (!result.ok && result.code === 'move_back_unconfirmed')
+      return redirectBack(c, `/app/deals/${dealId}/move`, {
+        stage: input.stage,
+        next: backPath(backTo(input.next)),
+      })
     if (!result.ok) return refuse(c, backTo(input.next), result)
     const stage = stageOf(input.stage)
     const from = stageOf(result.from)
@@ -769,7 +784,8 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/deals/{id}/stage',
-    summary: 'Move a deal to a stage (won needs the contract date, lost a reason).',
+    summary:
+      'Move a deal to a stage (won needs the contract date, lost a reason). A JSON move is made as sent, however far back; a plain form moving more than one stage back without `confirmBack=yes` is sent to a page that asks first (303 to /app/deals/{id}/move).',
     auth: ['pipeline:read', 'deals:edit_own'],
     params: dealId,
     body: stageSchema,

@@ -1,6 +1,6 @@
 // A move more than one stage backwards asks first: one careless click must not send a signed
-// deal back to the start. Without JavaScript the move goes through and the page it lands on
-// says what moved where.
+// deal back to the start. Here in a dialog, whose yes goes with the form (confirmBack); without
+// JavaScript the server asks on a page of its own (/app/deals/:id/move) before it moves the deal.
 
 /**
  * Stages between a deal's stage and the chosen one, going backwards (0: forward or one back).
@@ -20,7 +20,19 @@ export function confirmBackwardMoves(root: ParentNode): void {
       const back = stagesBack(Number(form.dataset.from), Number(option.dataset.order))
       if (back <= 1) return
       const question = `Move this deal back ${back} stages, from ${form.dataset.fromName} to ${option.textContent?.trim()}?`
-      if (!window.confirm(question)) event.preventDefault()
+      if (!window.confirm(question)) {
+        event.preventDefault()
+        return
+      }
+      // Asked and answered: the server would otherwise ask again.
+      let yes = form.querySelector<HTMLInputElement>('input[name="confirmBack"]')
+      if (!yes) {
+        yes = document.createElement('input')
+        yes.type = 'hidden'
+        yes.name = 'confirmBack'
+        form.append(yes)
+      }
+      yes.value = 'yes'
     })
   }
 }

@@ -83,7 +83,12 @@ describe('item 4: a move back says so', () => {
         origin: ORIGIN,
         cookie: rep.cookie,
       },
-      body: new URLSearchParams({ stage: 'target', next: `/app/deals/${deal.id}` }).toString(),
+      // Four stages back: the form says yes to the question it was asked first.
+      body: new URLSearchParams({
+        stage: 'target',
+        confirmBack: 'yes',
+        next: `/app/deals/${deal.id}`,
+      }).toString(),
     })
     expect(back.status).toBe(303)
     expect(new URL(back.headers.get('location')!, 'http://x').searchParams.get('notice')).toBe(
