@@ -25,11 +25,12 @@ const SECRET_FIELD = /pass|secret|token|^next$/i
 
 /**
  * Whether the page at `path` fills its form from a refused form's values: the app's pages
- * (/app itself is one, a rep's My day) and the first-run setup page, where a weak password sent
- * the name and email back blank.
+ * (/app itself is one, a rep's My day), the first-run setup page, where a weak password sent
+ * the name and email back blank, and the sign-in page, where a mistyped password did the same to
+ * the email.
  */
 export function keepsFormFlash(path: string): boolean {
-  return path === '/app' || path.startsWith('/app/') || path === '/setup'
+  return path === '/app' || path.startsWith('/app/') || path === '/setup' || path === '/login'
 }
 
 export interface FormFlash {

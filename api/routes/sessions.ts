@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readCookie, safeNextPath, secureCookies } from '../http/cookies.ts'
-import { readInput, redirectBack } from '../http/form-or-json.ts'
+import { readInput, refuse } from '../http/form-or-json.ts'
 import { readBody, wantsJson } from '../http/input.ts'
 import {
   clearedSessionCookie,
@@ -32,6 +32,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post('/', async (c) => {
     const { deps } = c.var
     // The login page shows its own text for an error code, never text from the query.
+    // A refused form comes back with the email typed (never the password: form-flash.ts).
     const input = await readInput(
       c,
       signInSchema,
@@ -55,7 +56,13 @@ export const sessionRoutes = new Hono<AppEnv>()
       },
     )
     if (!result.ok) {
-      if (!wantsJson(c)) return redirectBack(c, toLogin(c, result.code, input.next))
+      // Back with the code as ?error= (the page's own words for it) and the email typed.
+      if (!wantsJson(c))
+        return refuse(c, toLogin(c, result.code, input.next), {
+          status: result.code === 'throttled' ? 429 : 401,
+          code: result.code,
+          message: result.code,
+        })
       if (result.code === 'throttled') {
         c.header('Retry-After', String(result.retryAfterSeconds))
         return c.json(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
+import { readFormFlash } from '../../../api/http/form-flash.ts'
 import { addUser, form, json, ORIGIN, PASSWORD, setupTestApp, signInCookie } from '../../helpers.ts'
 
 const ctx = await setupTestApp()
@@ -124,6 +125,23 @@ describe('POST /api/sessions (sign in)', () => {
     )
     expect(bad.status).toBe(303)
     expect(bad.headers.get('location')).toBe('/login?error=invalid_credentials&next=%2Fapp%2Fdeals')
+  })
+
+  it('sends a refused sign-in form back with the email typed, never the password', async () => {
+    const user = await addUser(ctx, 'rep')
+    for (const [password, error] of [
+      ['wrong-one!', 'invalid_credentials'],
+      ['', 'invalid_input'],
+    ] as const) {
+      const bad = await ctx.app.request(
+        '/api/sessions',
+        form({ email: user.email, password, next: '/app/deals' }),
+      )
+      expect(bad.headers.get('location')).toBe(`/login?error=${error}&next=%2Fapp%2Fdeals`)
+      const cookie = bad.headers.get('set-cookie')!.split(';')[0]!
+      const flash = readFormFlash(ctx.deps.secret, cookie, '/login', null, ctx.deps.now())
+      expect(flash?.values).toEqual({ email: user.email })
+    }
   })
 
   it('refuses a cross-site form post (CSRF)', async () => {
