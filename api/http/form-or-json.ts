@@ -205,7 +205,16 @@ export interface ReadInputOptions {
    * code; default: the first problem, named by its field when the message does not say which.
    */
   formError?: string
+  /**
+   * The visible label of each field whose label is not its humanised name (`ratePerHour` is
+   * "Messages per hour" on the page), by the field's path ("staleDays.demo"): a plain form's
+   * ?error= names the field as the person saw it. Without one, the name is humanised.
+   */
+  labels?: FieldLabels
 }
+
+/** Visible labels of a form's fields, by path (ReadInputOptions.labels). */
+export type FieldLabels = Readonly<Record<string, string>>
 
 /**
  * The body, read strictly (readBody: declared type only, UTF-8, no repeated keys) and validated
@@ -224,7 +233,7 @@ export async function readInput<T extends z.ZodType>(
   if (kind === 'form') postedForms.set(c.req.raw, data)
   const parsed = schema.safeParse(input)
   if (parsed.success) return parsed.data
-  const error = options.formError ?? formMessage(parsed.error.issues)
+  const error = options.formError ?? formMessage(parsed.error.issues, options.labels)
   const fields: Record<string, string> = {}
   for (const issue of parsed.error.issues) {
     const name = issue.path.map(String).join('.')
@@ -233,14 +242,17 @@ export async function readInput<T extends z.ZodType>(
   return refuseForm(c, typeof back === 'function' ? back(data) : back, error, fields)
 }
 
-function formMessage(issues: z.ZodError['issues']): string {
+function formMessage(issues: z.ZodError['issues'], labels: FieldLabels = {}): string {
   const issue = issues[0]
   if (!issue) return 'Invalid input.'
   const field = issue.path.map(String).join('.')
-  const mentioned = field === '' || issue.message.toLowerCase().includes(field.toLowerCase())
-  return mentioned || issue.code === 'custom'
-    ? issue.message
-    : `${humanField(issue.path.map(String))}: ${issue.message}`
+  const label = labels[field] ?? humanField(issue.path.map(String))
+  const message = issue.message.toLowerCase()
+  const mentioned =
+    field === '' || message.includes(field.toLowerCase()) || message.includes(label.toLowerCase())
+  if (mentioned || issue.code === 'custom') return issue.message
+  // A label that is a question ("Why was it lost?") is followed by the answer it lacks.
+  return /[?!.]$/.test(label) ? `${label} ${issue.message}` : `${label}: ${issue.message}`
 }
 
 /** ['expectedCloseDate'] → "Expected Close Date"; ['staleDays', 'demo'] → "Stale Days Demo". */

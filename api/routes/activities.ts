@@ -6,7 +6,7 @@ import type { Permission } from '../accounts/permissions.ts'
 import { canonicalTimeZone } from '../accounts/time-zones.ts'
 import { users } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { readInput, refuse, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import type { Operation } from '../http/openapi.ts'
 import { idempotencyKeySchema } from '../idempotency.ts'
@@ -65,6 +65,10 @@ const planSchema = z.strictObject({
 })
 
 /** A new due day; no time (or "") means any time that day. */
+// The next-step forms' labels (NextSteps.astro, StepChange.astro), for a refused form's message.
+const PLAN_LABELS: FieldLabels = { dueOn: 'Due', dueTime: 'Time' }
+const LOG_LABELS: FieldLabels = { type: 'What', note: 'Notes' }
+
 const rescheduleSchema = z.strictObject({ dueOn, dueTime, next })
 
 const cancelSchema = z.strictObject({ next })
@@ -167,6 +171,7 @@ export const activityRoutes = new Hono<AppEnv>()
   })
   .post('/preferences', requireUser, async (c) => {
     const input = await readInput(c, preferencesSchema, backFrom, {
+      labels: { timeZone: 'Time zone' },
       // A form's unticked checkbox is absent: the form always means "off" then.
       prepare: (data, kind) =>
         kind === 'form'
@@ -205,7 +210,7 @@ export const activityRoutes = new Hono<AppEnv>()
     return c.json({ open: open.map(publicActivity), done: done.map(publicActivity) })
   })
   .post('/', requirePermission('deals:edit_own'), async (c) => {
-    const input = await readInput(c, planSchema, backFrom)
+    const input = await readInput(c, planSchema, backFrom, { labels: PLAN_LABELS })
     if (input instanceof Response) return input
     const result = await planNextStep(c.var.db, input.dealId, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
@@ -214,7 +219,7 @@ export const activityRoutes = new Hono<AppEnv>()
     )
   })
   .post('/log', requirePermission('deals:edit_own'), async (c) => {
-    const input = await readInput(c, logSchema, backFrom)
+    const input = await readInput(c, logSchema, backFrom, { labels: LOG_LABELS })
     if (input instanceof Response) return input
     const result = await logActivity(c.var.db, input.dealId, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
@@ -243,7 +248,9 @@ export const activityRoutes = new Hono<AppEnv>()
   })
   .post('/:id/reschedule', requirePermission('deals:edit_own'), async (c) => {
     const id = validate(uuid, c.req.param('id'))
-    const input = await readInput(c, rescheduleSchema, backFrom)
+    const input = await readInput(c, rescheduleSchema, backFrom, {
+      labels: { dueOn: 'New due date', dueTime: 'Time' },
+    })
     if (input instanceof Response) return input
     const result = await rescheduleNextStep(c.var.db, id, c.var.user, input, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)

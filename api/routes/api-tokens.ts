@@ -57,7 +57,10 @@ export const apiTokenRoutes = new Hono<AppEnv>()
   .use(requirePermission('api_tokens:manage'))
   .get('/', async (c) => c.json({ tokens: await listApiTokens(c.var.db) }))
   .post('/', async (c) => {
-    const input = await readInput(c, createTokenSchema, PAGE, { prepare: fromForm })
+    const input = await readInput(c, createTokenSchema, PAGE, {
+      prepare: fromForm,
+      labels: { expiresInDays: 'Expires after (days)' },
+    })
     if (input instanceof Response) return input
     const now = c.var.deps.now()
     const { token, row } = await createApiToken(

@@ -32,7 +32,14 @@ import { listRecipients, RECIPIENT_STATUSES, removeRecipient } from '../campaign
 import { createFollowUp } from '../campaigns/follow-ups.ts'
 import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
-import { bodylessForm, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import {
+  bodylessForm,
+  readInput,
+  refuse,
+  respond,
+  type Back,
+  type FieldLabels,
+} from '../http/form-or-json.ts'
 import { bodyKind, fail, givenParams, uploadRefusal, validate } from '../http/input.ts'
 import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
@@ -133,6 +140,21 @@ const campaignSchema = z
 const blank = (v: unknown) => (v === '' || v === null ? undefined : v)
 
 /** A start's optional day and time, read on the campaign's clock ("Start at"). */
+/** The campaign form's labels (CampaignForm.astro), for a refused form's message. */
+const CAMPAIGN_LABELS: FieldLabels = {
+  ownerId: 'Credited SDR',
+  senderEmail: 'Sender address',
+  replyTo: 'Reply-to',
+  subjectTemplate: 'Subject',
+  bodyTemplate: 'Message',
+  ratePerHour: 'Messages per hour',
+  windowStartHour: 'Send from (hour)',
+  windowEndHour: 'Send until (hour)',
+  timezone: 'Time zone',
+}
+/** The start form's (the campaign page): "Start on [day] at [time]". */
+const START_LABELS: FieldLabels = { startDate: 'Start on', startTime: 'Start at' }
+
 const startSchema = z
   .strictObject({
     startDate: z.preprocess(
@@ -225,7 +247,9 @@ export const campaignRoutes = new Hono<SignedInEnv>()
   })
 
   .post('/', requirePermission('campaigns:write'), async (c) => {
-    const input = await readInput(c, campaignSchema, '/app/campaigns/new')
+    const input = await readInput(c, campaignSchema, '/app/campaigns/new', {
+      labels: CAMPAIGN_LABELS,
+    })
     if (input instanceof Response) return input
     const { next: _next, ...fields } = input
     const result = await createCampaign(
@@ -261,7 +285,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
   .post('/:id', requirePermission('campaigns:write'), async (c) => {
     const id = c.req.param('id')
     const back = `${pageOf(id)}/edit`
-    const input = await readInput(c, campaignSchema, back)
+    const input = await readInput(c, campaignSchema, back, { labels: CAMPAIGN_LABELS })
     if (input instanceof Response) return input
     const { next: _next, ownerId: _owner, ...fields } = input
     const result = await updateCampaign(
@@ -443,7 +467,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       // Only a start reads a body (its optional "Start at"); without one it starts now.
       let startAt: { day: string; time: string } | undefined
       if (action === 'start' && bodyKind(c)) {
-        const input = await readInput(c, startSchema, pageOf(id))
+        const input = await readInput(c, startSchema, pageOf(id), { labels: START_LABELS })
         if (input instanceof Response) return input
         if (input.startDate && input.startTime)
           startAt = { day: input.startDate, time: input.startTime }

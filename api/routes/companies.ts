@@ -63,7 +63,9 @@ export const companyRoutes = new Hono<AppEnv>()
       fallback: `/app/companies/${id}`,
       within: '/app',
     })
-    const input = await readInput(c, companyPatchSchema, back)
+    const input = await readInput(c, companyPatchSchema, back, {
+      labels: { domain: 'Website domain' },
+    })
     if (input instanceof Response) return input
     const { next: _next, ...patch } = input
     const result = await updateCompany(c.var.db, id, c.var.user, patch, c.var.deps.now())

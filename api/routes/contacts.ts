@@ -15,7 +15,7 @@ import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
 import { createContact, updateContact } from '../pipeline/contact-edits.ts'
 import { erasePerson } from '../pipeline/erasure.ts'
-import { companyFields, optionalText, personFields } from './person-fields.ts'
+import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
 
 // GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id;
 // POST /api/contacts adds one by hand (an address already known picks that contact and says
@@ -79,7 +79,9 @@ export const contactRoutes = new Hono<AppEnv>()
     return c.json(detail)
   })
   .post('/', requirePermission('deals:edit_own'), async (c) => {
-    const input = await readInput(c, newContactSchema, (d) => back(d, '/app/contacts/new'))
+    const input = await readInput(c, newContactSchema, (d) => back(d, '/app/contacts/new'), {
+      labels: PERSON_LABELS,
+    })
     if (input instanceof Response) return input
     const { next: _next, ...fields } = input
     const result = await createContact(c.var.db, c.var.user, fields, c.var.deps.now())
@@ -95,7 +97,9 @@ export const contactRoutes = new Hono<AppEnv>()
   .post('/:id/erase', requirePermission('contacts:erase'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))
     const page = `/app/contacts/${id}`
-    const input = await readInput(c, eraseSchema, (d) => back(d, page))
+    const input = await readInput(c, eraseSchema, (d) => back(d, page), {
+      labels: { confirm: 'The contact’s email address, to confirm' },
+    })
     if (input instanceof Response) return input
     const result = await erasePerson(
       c.var.db,
@@ -120,7 +124,9 @@ export const contactRoutes = new Hono<AppEnv>()
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))
     const page = `/app/contacts/${id}`
-    const input = await readInput(c, contactPatchSchema, (d) => back(d, page))
+    const input = await readInput(c, contactPatchSchema, (d) => back(d, page), {
+      labels: PERSON_LABELS,
+    })
     if (input instanceof Response) return input
     const { next: _next, companyId, companyName, ...fields } = input
     const company =

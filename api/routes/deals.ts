@@ -29,6 +29,7 @@ import {
   respond,
   type Back,
   type RefuseOptions,
+  type FieldLabels,
 } from '../http/form-or-json.ts'
 import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { permissionProblem, requirePermission, type SignedInEnv } from '../accounts/guards.ts'
@@ -52,7 +53,7 @@ import {
   type BatchFailure,
 } from '../pipeline/bulk-actions.ts'
 import { LIST_SORTS } from '../pipeline/queries.ts'
-import { companyFields, optionalText, personFields } from './person-fields.ts'
+import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
 // 303 back to the page they came from (`next`, a page of the app), with `notice` or `error`.
@@ -163,6 +164,35 @@ const updateSchema = z
     'Send amount or amountCents, not both.',
   )
 
+// The deal pages' labels (deals/new.astro, deals/[id].astro), for a refused form's message.
+const DATE_LABELS: FieldLabels = {
+  expectedCloseDate: 'Expected close',
+  contractSignedOn: 'Contract signed on',
+  paymentReceivedOn: 'Payment received on',
+}
+const NEW_DEAL_LABELS: FieldLabels = {
+  ...PERSON_LABELS,
+  ...DATE_LABELS,
+  reason: 'Why is this a deal?',
+  ownerId: 'Owner',
+}
+const STAGE_LABELS: FieldLabels = {
+  ...DATE_LABELS,
+  stage: 'Move to',
+  lostReason: 'Why was it lost?',
+}
+const UPDATE_LABELS: FieldLabels = {
+  ...DATE_LABELS,
+  budgetNotes: 'Budget',
+  decisionProcessNotes: 'Decision process',
+}
+const STAKEHOLDER_LABELS: FieldLabels = {
+  contactId: 'Who',
+  name: 'New person’s name',
+  email: 'Their email',
+  jobTitle: 'Job title',
+}
+
 const noteSchema = z.strictObject({
   body: z
     .string()
@@ -252,7 +282,7 @@ export const dealRoutes = new Hono<AppEnv>()
       fallback: '/app/deals/new',
       within: '/app',
     })
-    const input = await readInput(c, createSchema, back)
+    const input = await readInput(c, createSchema, back, { labels: NEW_DEAL_LABELS })
     if (input instanceof Response) return input
     const {
       next: _next,
@@ -323,7 +353,7 @@ export const dealRoutes = new Hono<AppEnv>()
       fallback: '/app/admin/users',
       within: '/app',
     })
-    const input = await readInput(c, reassignSchema, back)
+    const input = await readInput(c, reassignSchema, back, { labels: { toOwnerId: 'New owner' } })
     if (input instanceof Response) return input
     const result = await reassignOpenDeals(
       c.var.db,
@@ -393,7 +423,7 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/stage', requirePermission('deals:edit_own'), async (c) => {
     const dealId = await dealIdOf(c)
     if (dealId instanceof Response) return dealId
-    const input = await readInput(c, stageSchema, backFrom)
+    const input = await readInput(c, stageSchema, backFrom, { labels: STAGE_LABELS })
     if (input instanceof Response) return input
     // A person at a form without JavaScript is asked before a move far back, as the script asks.
     const unconfirmedBack = !wantsJson(c) && input.confirmBack !== 'yes'
@@ -422,7 +452,9 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/owner', requirePermission('deals:edit_any'), async (c) => {
     const dealId = await dealIdOf(c)
     if (dealId instanceof Response) return dealId
-    const input = await readInput(c, ownerSchema, backFrom)
+    const input = await readInput(c, ownerSchema, backFrom, {
+      labels: { ownerId: 'Assign to' },
+    })
     if (input instanceof Response) return input
     const result = await assignDeal(c.var.db, dealId, c.var.user, input.ownerId, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
@@ -436,7 +468,7 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/notes', requirePermission('deals:edit_own'), async (c) => {
     const dealId = await dealIdOf(c)
     if (dealId instanceof Response) return dealId
-    const input = await readInput(c, noteSchema, backFrom)
+    const input = await readInput(c, noteSchema, backFrom, { labels: { body: 'Note' } })
     if (input instanceof Response) return input
     const result = await addNote(c.var.db, dealId, c.var.user, input.body, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(input.next), result)
@@ -447,7 +479,9 @@ export const dealRoutes = new Hono<AppEnv>()
   .post('/:id/stakeholders', requirePermission('deals:edit_own'), async (c) => {
     const dealId = await dealIdOf(c)
     if (dealId instanceof Response) return dealId
-    const input = await readInput(c, stakeholderSchema, backFrom)
+    const input = await readInput(c, stakeholderSchema, backFrom, {
+      labels: STAKEHOLDER_LABELS,
+    })
     if (input instanceof Response) return input
     const person: StakeholderInput = input.contactId
       ? {
@@ -475,7 +509,7 @@ export const dealRoutes = new Hono<AppEnv>()
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
     const dealId = await dealIdOf(c)
     if (dealId instanceof Response) return dealId
-    const input = await readInput(c, updateSchema, backFrom)
+    const input = await readInput(c, updateSchema, backFrom, { labels: UPDATE_LABELS })
     if (input instanceof Response) return input
     const { next: back, amount, amountCents: cents, ...rest } = input
     const patch = {

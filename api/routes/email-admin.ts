@@ -18,7 +18,7 @@ import { readTransportState } from '../email/transport-status.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
-import { readInput, refuse, respond } from '../http/form-or-json.ts'
+import { readInput, refuse, respond, type FieldLabels } from '../http/form-or-json.ts'
 import { givenParams, validate } from '../http/input.ts'
 import { isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -44,6 +44,14 @@ const suppressionSchema = z.object({
   email: emailAddressField,
   note: z.string().trim().max(500).optional(),
 })
+/** The sender settings' labels (admin/settings.astro), for a refused form's message. */
+const SENDER_LABELS: FieldLabels = {
+  brandName: 'Brand name',
+  transactionalFrom: 'From, for transactional email',
+  marketingFrom: 'From, for marketing and outreach',
+  replyTo: 'Reply-To',
+  postalAddress: 'Postal address',
+}
 const removeSchema = z.object({ email: emailAddressField })
 const senderSettingsBody = senderSettingsSchema.partial()
 const searchSchema = z.object({
@@ -114,7 +122,9 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     return c.json(await listSuppressions(c.var.db, query))
   })
   .post('/suppressions', requirePermission('suppressions:manage'), async (c) => {
-    const input = await readInput(c, suppressionSchema, PAGES.suppressions)
+    const input = await readInput(c, suppressionSchema, PAGES.suppressions, {
+      labels: { email: 'Email address' },
+    })
     if (input instanceof Response) return input
     const created = await suppress(
       c.var.db,
@@ -165,7 +175,9 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     return c.json({ stored: sender.stored, effective: effective(sender) })
   })
   .post('/settings', requirePermission('settings:manage'), async (c) => {
-    const input = await readInput(c, senderSettingsBody, PAGES.settings)
+    const input = await readInput(c, senderSettingsBody, PAGES.settings, {
+      labels: SENDER_LABELS,
+    })
     if (input instanceof Response) return input
     const { db, env, now } = c.var.deps
     const current = (await loadSenderSettings(db, env)).stored

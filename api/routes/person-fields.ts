@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { FieldLabels } from '../http/form-or-json.ts'
 
 // The fields of a person and their company as forms and JSON send them, shared by every route
 // that enters one (a contact, a deal's contact), so they are checked alike. A form's empty field
@@ -23,6 +24,14 @@ export const phoneField = z.preprocess(
     .nullable()
     .optional(),
 )
+
+/** How the person and company fields are labelled on the pages that enter them. */
+export const PERSON_LABELS: FieldLabels = {
+  firstName: 'First name',
+  lastName: 'Last name',
+  jobTitle: 'Job title',
+  companyName: 'Company',
+}
 
 export const personFields = {
   firstName: optionalText(100),

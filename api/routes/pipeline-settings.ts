@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
-import { readInput, respond, type Back } from '../http/form-or-json.ts'
+import { readInput, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import type { BodyKind } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import {
@@ -11,7 +11,7 @@ import {
   pipelineSettingsSchema,
   savePipelineSettings,
 } from '../pipeline/settings.ts'
-import { OPEN_STAGES } from '../pipeline/stages.ts'
+import { OPEN_STAGES, stageOf } from '../pipeline/stages.ts'
 
 // /api/pipeline-settings: stale thresholds per stage and the new-lead email interval. Everyone
 // in the app reads them (the pages flag stale deals); only admins change them.
@@ -21,6 +21,14 @@ const schema = pipelineSettingsSchema
   .extend({ next: z.string().max(2048).optional() })
   .strict()
 
+/** The funnel page's labels: each stage's days under its short name, the interval in words. */
+const LABELS: FieldLabels = {
+  ...Object.fromEntries(
+    OPEN_STAGES.map((s) => [`staleDays.${s}`, `Days before stale, ${stageOf(s).short}`]),
+  ),
+  notifyEveryMinutes: 'Email reps about new leads at most every (minutes)',
+}
+
 /** A plain form goes back to its page (`next`), else the funnel page that holds it. */
 const backTo = (next: unknown): Back => ({ next, fallback: '/app/funnel' })
 
@@ -29,7 +37,10 @@ export const pipelineSettingsRoutes = new Hono<AppEnv>()
     c.json({ settings: await loadPipelineSettings(c.var.db) }),
   )
   .post('/', requirePermission('settings:manage'), async (c) => {
-    const input = await readInput(c, schema, (data) => backTo(data.next), { prepare: fromForm })
+    const input = await readInput(c, schema, (data) => backTo(data.next), {
+      prepare: fromForm,
+      labels: LABELS,
+    })
     if (input instanceof Response) return input
     const { next, ...changes } = input
     const saved = await savePipelineSettings(c.var.db, changes, c.var.user.id, c.var.deps.now())

@@ -38,7 +38,9 @@ const passwordSchema = z.object({
 /** One-time links: the first admin's setup, invitations and password resets. */
 export const setupRoutes = new Hono<AppEnv>()
   .post('/', async (c) => {
-    const input = await readInput(c, setupSchema, (data) => withToken('/setup', data.token))
+    const input = await readInput(c, setupSchema, (data) => withToken('/setup', data.token), {
+      labels: { name: 'Your name', email: 'Work email' },
+    })
     if (input instanceof Response) return input
     const { db } = c.var.deps
     const now = c.var.deps.now()
@@ -76,7 +78,9 @@ export const setupRoutes = new Hono<AppEnv>()
     return signInAndGo(c, created.id, now)
   })
   .post('/password', async (c) => {
-    const input = await readInput(c, passwordSchema, (data) => withToken('/password', data.token))
+    const input = await readInput(c, passwordSchema, (data) => withToken('/password', data.token), {
+      labels: { password: 'New password' },
+    })
     if (input instanceof Response) return input
     const { db } = c.var.deps
     const now = c.var.deps.now()

@@ -118,7 +118,10 @@ export const webhookRoutes = new Hono<AppEnv>()
   .use(requirePermission('webhooks:manage'))
   .get('/', async (c) => c.json({ subscriptions: await listSubscriptions(c.var.db) }))
   .post('/', async (c) => {
-    const input = await readInput(c, subscriptionSchema, PAGE, { prepare: fromForm })
+    const input = await readInput(c, subscriptionSchema, PAGE, {
+      prepare: fromForm,
+      labels: { url: 'URL' },
+    })
     if (input instanceof Response) return input
     const url = await publicUrl(c, input.url, PAGE)
     if (url instanceof Response) return url
@@ -240,7 +243,11 @@ async function edit(c: Context<SignedInEnv>, accept: BodyKind[]) {
   const id = await subscriptionIdOf(c)
   if (id instanceof Response) return id
   const back = pageOf(id)
-  const input = await readInput(c, subscriptionEditSchema, back, { prepare: fromForm, accept })
+  const input = await readInput(c, subscriptionEditSchema, back, {
+    prepare: fromForm,
+    accept,
+    labels: { url: 'URL' },
+  })
   if (input instanceof Response) return input
   if (!(await findSubscription(c.var.db, id))) return refuse(c, PAGE, UNKNOWN)
   const url = input.url === undefined ? undefined : await publicUrl(c, input.url, back)
