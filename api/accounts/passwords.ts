@@ -29,16 +29,47 @@ export function dummyPasswordHash(): Promise<string> {
   return dummyHash
 }
 
+const MAX_PASSWORD_LENGTH = 256
+/** Passwords that start like these are refused as common. */
+const COMMON_STARTS = ['password', '1234567890', 'qwertyuiop', 'letmein123', 'frontdoor1']
+/** The part of an email address a password may not contain (only when it is 4 characters or more). */
+const emailName = (email: string | null | undefined) => {
+  const local = email?.split('@')[0]?.toLowerCase() ?? ''
+  return local.length >= 4 ? local : ''
+}
+
 /** null when acceptable, else the reason. */
 export function passwordProblem(password: string, email?: string): string | null {
   if (password.length < MIN_PASSWORD_LENGTH)
     return `Password must be at least ${MIN_PASSWORD_LENGTH} characters.`
-  if (password.length > 256) return 'Password must be at most 256 characters.'
+  if (password.length > MAX_PASSWORD_LENGTH)
+    return `Password must be at most ${MAX_PASSWORD_LENGTH} characters.`
   if (/^(.)\1+$/.test(password)) return 'Password must not be one repeated character.'
-  const local = email?.split('@')[0]?.toLowerCase() ?? ''
-  if (local.length >= 4 && password.toLowerCase().includes(local))
+  const local = emailName(email)
+  if (local && password.toLowerCase().includes(local))
     return 'Password must not contain your email name.'
-  const common = ['password', '1234567890', 'qwertyuiop', 'letmein123', 'frontdoor1']
-  if (common.some((c) => password.toLowerCase().startsWith(c))) return 'Password is too common.'
+  if (COMMON_STARTS.some((c) => password.toLowerCase().startsWith(c)))
+    return 'Password is too common.'
   return null
+}
+
+/**
+ * Every rule passwordProblem applies, in words, for the hint beside a new password's field, so
+ * none is learnt only from a refusal. With the account's email, its name is spelt out; without
+ * (a form where it is typed too), the rule says which part of the address. `whose`: the person
+ * choosing it ("your") or an admin for someone else ("their").
+ */
+export function passwordRules(email: string | null, whose: 'your' | 'their' = 'your'): string {
+  const local = emailName(email)
+  const name = email
+    ? local && `not containing “${local}” (${whose} email’s name)`
+    : `not containing the part of ${whose} email before the @`
+  return `${[
+    `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`,
+    'not one character repeated',
+    name,
+    `not starting with a common password such as “${COMMON_STARTS[0]}” or “${COMMON_STARTS[1]}”`,
+  ]
+    .filter(Boolean)
+    .join(', ')}.`
 }
