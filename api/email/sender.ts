@@ -151,16 +151,30 @@ export function brandOf(sender: SenderSettings): Brand {
 }
 
 /**
- * The From of a message of this category. The dev mailbox needs no real address, so it gets a
- * placeholder on the reserved `.localhost` domain; real transports get null, which the worker
- * reports as a configuration problem instead of sending from a made-up address.
+ * The From of a message of this category. The dev mailbox needs no real address, so it gets the
+ * company's no-reply address (devFrom); real transports get null, which the worker reports as a
+ * configuration problem instead of sending from a made-up address.
  */
 export function fromFor(
   sender: SenderSettings,
   category: EmailCategory,
   transport: 'smtp' | 'resend' | 'dev',
 ): EmailAddress | null {
+  return fromInUse(sender, category, transport).from
+}
+
+/**
+ * The From of a message of this category and whether it is the built-in default (the dev
+ * mailbox's devFrom, with nothing set in Settings or the environment): what Settings shows as in
+ * use, as fromFor sends it.
+ */
+export function fromInUse(
+  sender: SenderSettings,
+  category: EmailCategory,
+  transport: 'smtp' | 'resend' | 'dev',
+): { from: EmailAddress | null; builtIn: boolean } {
   const configured = category === 'transactional' ? sender.transactionalFrom : sender.marketingFrom
-  if (configured) return configured
-  return transport === 'dev' ? { name: sender.brandName, address: sender.devFrom } : null
+  if (configured) return { from: configured, builtIn: false }
+  if (transport !== 'dev') return { from: null, builtIn: false }
+  return { from: { name: sender.brandName, address: sender.devFrom }, builtIn: true }
 }
