@@ -13,7 +13,7 @@ import { createAddressPolicy, type AddressPolicy } from '../grader/engine/addres
 import { systemResolver, type Resolver } from '../grader/engine/guarded-fetch.ts'
 import { checkTargetUrl } from '../grader/engine/target-url.ts'
 import { parseAllowList } from '../grader/reports.ts'
-import { TEST_EVENT_TYPE } from '../db/webhook-outbox.ts'
+import { TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
 
 // Webhook subscriptions: a URL, the events it wants, its signing secret. A URL is judged as the
@@ -254,7 +254,9 @@ export async function subscriptionAdmins(db: Db, subscriptionId: string) {
 /** A `webhook.test` event queued for this one subscription (the page's test button). */
 export async function recordTestEvent(db: Db, subscriptionId: string, now: Date) {
   const id = newId(now.getTime())
-  const data = { message: 'A test event from Frontdoor: your receiver is set up.' }
+  const data: WebhookEventData<typeof TEST_EVENT_TYPE> = {
+    message: 'A test event from Frontdoor: your receiver is set up.',
+  }
   await db.transaction(async (tx) => {
     await tx.insert(webhookEvents).values({ id, type: TEST_EVENT_TYPE, data, createdAt: now })
     // Already delivered or not, it is sent at once by the caller and never retried.

@@ -3,8 +3,9 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
 import { dealEvents, deals } from '../db/schema.ts'
 import { nextUpdatedAt } from '../db/updated-at.ts'
-import { recordWebhookEvent } from '../db/webhook-outbox.ts'
+import { recordWebhookEvent, type WebhookDeal } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
+import { isStageKey } from './stages.ts'
 
 // The one way a deal changes: one UPDATE that always moves updated_at on, and the deal_events
 // entries that say who did what, in the caller's transaction. The timeline, the stage history
@@ -42,8 +43,8 @@ export async function changeDeal(
   return { deal, eventIds }
 }
 
-/** A deal as webhooks carry it: enough to find it again (GET /api/deals/:id) and act on. */
-export function dealSummary(deal: typeof deals.$inferSelect) {
+/** A deal as webhooks carry it (its schema: webhookDeal, with every event's, in the outbox). */
+export function dealSummary(deal: typeof deals.$inferSelect): WebhookDeal {
   return {
     id: deal.id,
     title: deal.title,
@@ -57,21 +58,35 @@ export function dealSummary(deal: typeof deals.$inferSelect) {
   }
 }
 
+/**
+ * What a won deal's event adds to the move: the two dates that make it won, so a receiver needs
+ * no GET /api/deals/:id to book it.
+ */
+export function wonDates(deal: typeof deals.$inferSelect) {
+  return { contractSignedOn: deal.contractSignedOn, paymentReceivedOn: deal.paymentReceivedOn }
+}
+
 /** Claims and stage moves go out as webhook events, in the transaction of the change. */
 async function announce(tx: Db, deal: typeof deals.$inferSelect, event: DealEventInput, now: Date) {
   const by = { actorId: event.actorId ?? null }
   if (event.type === 'claimed')
     await recordWebhookEvent(tx, 'deal.claimed', { deal: dealSummary(deal), ...by }, now)
-  if (event.type !== 'stage_changed') return
+  if (event.type !== 'stage_changed' || !isStageKey(event.toStage)) return
   const move = {
     deal: dealSummary(deal),
-    from: event.fromStage ?? null,
-    to: event.toStage ?? null,
+    from: isStageKey(event.fromStage) ? event.fromStage : null,
     ...by,
   }
-  await recordWebhookEvent(tx, 'deal.stage_changed', move, now)
-  if (event.toStage === 'won') await recordWebhookEvent(tx, 'deal.won', move, now)
-  if (event.toStage === 'lost') await recordWebhookEvent(tx, 'deal.lost', move, now)
+  await recordWebhookEvent(tx, 'deal.stage_changed', { ...move, to: event.toStage }, now)
+  if (event.toStage === 'won')
+    await recordWebhookEvent(tx, 'deal.won', { ...move, to: 'won', ...wonDates(deal) }, now)
+  if (event.toStage === 'lost')
+    await recordWebhookEvent(
+      tx,
+      'deal.lost',
+      { ...move, to: 'lost', lostReason: deal.lostReason },
+      now,
+    )
 }
 
 /**

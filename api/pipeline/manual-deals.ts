@@ -7,7 +7,7 @@ import { zoneOf } from '../accounts/users.ts'
 import { localDay } from '../accounts/time-zones.ts'
 import { resolveCompany, type Company, type CompanyChoice } from './companies.ts'
 import { findOrInsertContact, type Contact, type NewContact } from './contact-edits.ts'
-import { dealSummary, recordDealEvent } from './deal-changes.ts'
+import { dealSummary, recordDealEvent, wonDates } from './deal-changes.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { stageMoveProblem, type Actor, type Deal, type DealFailure } from './deals.ts'
 import { STAGES, stageOf, type StageKey } from './stages.ts'
@@ -208,7 +208,7 @@ export async function createDeal(
         await recordWebhookEvent(
           tx,
           'deal.won',
-          { deal: dealSummary(deal), from: null, to: 'won', ...by },
+          { deal: dealSummary(deal), from: null, to: 'won', ...by, ...wonDates(deal) },
           now,
         )
       return { ok: true as const, deal, contact, existingContact, company }

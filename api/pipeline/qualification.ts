@@ -66,11 +66,8 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
       })
       .onConflictDoNothing({ target: deals.contactId, where: sql`stage not in ('won', 'lost')` })
       .returning({ id: deals.id })
-    const evidence: DealEventInput = {
-      type: 'evidence',
-      actorId,
-      data: { source: input.source, ...input.evidence },
-    }
+    const evidenceData: Evidence = { source: input.source, ...input.evidence }
+    const evidence: DealEventInput = { type: 'evidence', actorId, data: evidenceData }
     if (inserted.length === 1) {
       const created: DealEventInput = {
         type: 'created',
@@ -82,7 +79,7 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
       await recordWebhookEvent(
         tx,
         'deal.qualified',
-        { dealId, contactId: input.contactId, source: input.source, evidence: evidence.data },
+        { dealId, contactId: input.contactId, source: input.source, evidence: evidenceData },
         now,
       )
       return { dealId, created: true, advanced: false }
@@ -132,7 +129,7 @@ export async function qualifyContact(tx: Db, input: QualifyInput): Promise<Quali
           dealId: open.id,
           contactId: input.contactId,
           source: input.source,
-          evidence: evidence.data,
+          evidence: evidenceData,
         },
         now,
       )
