@@ -68,8 +68,8 @@ export interface DocumentOptions {
   access: (permissions: readonly string[]) => Access
   /** Every role, for `auth: 'user'`. */
   roles: readonly string[]
-  /** Outgoing webhook event types (documented under `webhooks`). */
-  webhookEvents: readonly string[]
+  /** Outgoing webhook events by type: what each means and its `data` (documented under `webhooks`). */
+  webhookEvents: Readonly<Record<string, { description: string; data: z.ZodType }>>
 }
 
 const jsonSchema = (schema: z.ZodType) => {
@@ -249,11 +249,12 @@ export function openApiDocument(operations: readonly Operation[], options: Docum
     entry[op.method] = operationObject(op, options)
   }
   const webhooks = Object.fromEntries(
-    options.webhookEvents.map((type) => [
+    Object.entries(options.webhookEvents).map(([type, event]) => [
       type,
       {
         post: {
           summary: `The ${type} event, signed as Standard Webhooks.`,
+          description: event.description,
           parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
             name,
             in: 'header',
@@ -270,7 +271,7 @@ export function openApiDocument(operations: readonly Operation[], options: Docum
                   properties: {
                     type: { const: type },
                     timestamp: { type: 'string', format: 'date-time' },
-                    data: { type: 'object' },
+                    data: jsonSchema(event.data),
                   },
                 },
               },

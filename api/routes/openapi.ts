@@ -4,7 +4,7 @@ import { scopeFor, type ApiScope } from '../accounts/api-scopes.ts'
 import { can, type Permission } from '../accounts/permissions.ts'
 import { SESSION_COOKIE } from '../accounts/sessions.ts'
 import { ROLES } from '../accounts/users.ts'
-import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
+import { WEBHOOK_EVENTS } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import {
   openApiDocument,
@@ -112,7 +112,7 @@ function buildDocument(origin: string, version: string): OpenApiDocument {
     sessionCookie: SESSION_COOKIE,
     access,
     roles: ROLES,
-    webhookEvents: WEBHOOK_EVENT_TYPES,
+    webhookEvents: WEBHOOK_EVENTS,
   })
 }
 
@@ -171,8 +171,11 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
         `<h2 id="tag-${escape(tag)}">${escape(tag)}</h2>${list.map(section).join('')}`,
     )
     .join('')
-  const events = Object.keys(doc.webhooks)
-    .map((t) => `<li><code>${escape(t)}</code></li>`)
+  const events = Object.entries(doc.webhooks)
+    .map(([type, { post }]) => {
+      const data = post.requestBody.content['application/json'].schema.properties.data
+      return `<section id="event-${escape(type)}"><h3><code>${escape(type)}</code></h3><p>${prose(post.description)}</p><details><summary><code>data</code></summary><pre>${escape(JSON.stringify(data, null, 2))}</pre></details></section>`
+    })
     .join('')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(doc.info.title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}code,pre{font-family:ui-monospace,monospace;font-size:.9em}pre{background:#f4f5f7;padding:.75rem;overflow:auto}h2{margin-top:2rem}section{border-top:1px solid #dde;padding:.5rem 0}h3{margin:.25rem 0;font-size:1.05rem;overflow-wrap:anywhere}.m{display:inline-block;min-width:4.5rem;color:#067647}input{max-width:100%}small{color:#556}details{margin:.25rem 0}summary{cursor:pointer;color:#345}nav{line-height:2}</style></head>
@@ -181,7 +184,7 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
 <nav>${nav} · <a href="#webhooks">webhooks</a></nav>
 <p class="try" hidden><label>API token for “Send”: <input id="token" type="password" size="50" autocomplete="off" placeholder="fdt_…"></label></p>
 ${body}
-<h2 id="webhooks">Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p><ul>${events}</ul></main>
+<h2 id="webhooks">Webhook events</h2><p>POSTed as <code>{ type, timestamp, data }</code> with <code>webhook-id</code>, <code>webhook-timestamp</code> and <code>webhook-signature</code> (Standard Webhooks):</p>${events}</main>
 <script nonce="${nonce}">
 // "Send" needs this script: without it the forms stay hidden.
 for (const el of document.querySelectorAll('.try')) el.hidden = false

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { API_SCOPES, type ApiScope } from '../../../api/accounts/api-scopes.ts'
 import { ROLES, type Role } from '../../../api/accounts/users.ts'
 import { createApiApp, createApp } from '../../../api/app.ts'
+import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../../../api/db/webhook-outbox.ts'
 import type { OpenApiDocument } from '../../../api/http/openapi.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
@@ -83,6 +84,24 @@ describe('GET /api/openapi.json', () => {
     expect(result.errors ?? []).toEqual([])
     expect(result.valid).toBe(true)
     expect(doc.openapi).toMatch(/^3\.1\./)
+  })
+
+  it('documents every webhook event a receiver can get with the fields of its data', () => {
+    expect(Object.keys(doc.webhooks).sort()).toEqual(
+      [...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].sort(),
+    )
+    const dataOf = (type: string) =>
+      doc.webhooks[type]!.post.requestBody.content['application/json'].schema.properties.data as {
+        properties?: Record<string, unknown>
+        required?: string[]
+      }
+    for (const type of Object.keys(doc.webhooks))
+      expect(Object.keys(dataOf(type).properties ?? {}), type).not.toEqual([])
+    expect(dataOf('deal.lost').required).toContain('lostReason')
+    expect(dataOf('deal.won').required).toEqual(
+      expect.arrayContaining(['contractSignedOn', 'paymentReceivedOn']),
+    )
+    expect(dataOf('webhook.test').properties).toEqual({ message: { type: 'string' } })
   })
 
   it('describes every /api route of the app, on every method, and nothing else', () => {
@@ -343,6 +362,9 @@ describe('GET /api/docs', () => {
     expect(res.status).toBe(200)
     const html = await res.text()
     for (const { op } of operations()) expect(html).toContain(`id="${op.operationId}"`)
+    // Each webhook event with what its data holds, not its name alone.
+    for (const type of Object.keys(doc.webhooks)) expect(html).toContain(`id="event-${type}"`)
+    expect(html).toContain('Why, as the rep gave it')
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/)
     const csp = res.headers.get('content-security-policy') ?? ''
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1]
