@@ -40,8 +40,21 @@ export interface AnswerOptions {
   bodyless?: 'form' | 'json'
 }
 
-/** True when the client wants JSON back (API clients, the enhanced forms), not a 303. */
+/**
+ * True when the request carries `Authorization: Bearer`: an API client, never a browser's form
+ * (a browser sends no bearer credential of its own).
+ */
+export function carriesBearer(c: Context): boolean {
+  return /^bearer(\s|$)/i.test((c.req.header('authorization') ?? '').trim())
+}
+
+/**
+ * True when the client wants JSON back (API clients, the enhanced forms), not a 303. A bearer
+ * request always does, whatever its body: a form-encoded body from an API client (`curl -d`) is
+ * read as the form it declares, and answered, or refused, in JSON.
+ */
 export function wantsJson(c: Context, options: AnswerOptions = {}): boolean {
+  if (carriesBearer(c)) return true
   if (options.bodyless === 'json' && !c.req.header('content-type')) return true
   return bodyKind(c) === 'json' || (c.req.header('accept') ?? '').includes('application/json')
 }

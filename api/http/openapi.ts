@@ -89,7 +89,7 @@ const errorResponse = (description: string) => ({
 
 /** The answer a plain HTML form gets from an action (form-or-json.ts respond/refuse). */
 export const FORM_REDIRECT =
-  'A plain HTML form (no JSON in Content-Type or Accept) is redirected: on to the next page, or back to its own with ?notice= or ?error=.'
+  'A plain HTML form (no API token, no JSON in Content-Type or Accept) is redirected: on to the next page, or back to its own with ?notice= or ?error=.'
 
 const MEDIA: Record<BodyType, string> = {
   json: 'application/json',

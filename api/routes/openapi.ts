@@ -107,7 +107,7 @@ function buildDocument(origin: string, version: string): OpenApiDocument {
     title: 'Frontdoor API',
     version,
     description:
-      'Authenticate with `Authorization: Bearer <API token>` (made at /app/admin/api; a token acts for the admin who made it, limited to its scopes, and only on operations that name a scope) or a session cookie. Actions also accept a plain HTML form, answered with a 303 back to the page. Errors are `{ error: { code, message } }`.',
+      'Authenticate with `Authorization: Bearer <API token>` (made at /app/admin/api; a token acts for the admin who made it, limited to its scopes, and only on operations that name a scope) or a session cookie. Actions also accept a plain HTML form, answered with a 303 back to the page; a request with an API token is answered in JSON whichever body type it sends. Errors are `{ error: { code, message } }`.',
     origin,
     sessionCookie: SESSION_COOKIE,
     access,

@@ -170,4 +170,21 @@ describe('respond and refuse', () => {
     })
     expect(await asked.json()).toEqual({ ok: true })
   })
+
+  it('answers a bearer request in JSON, whatever body type it sends', async () => {
+    const token = { authorization: 'Bearer fdt_x' }
+    const ok = await asForm({ amountCents: '5', next: '/app/deals/1' }, token)
+    expect(ok.status).toBe(201)
+    expect(await ok.json()).toEqual({ saved: 5 })
+    const invalid = await asForm({ amountCents: '-1' }, token)
+    expect(invalid.status).toBe(422)
+    expect((await invalid.json()).error.fields).toEqual({
+      amountCents: 'The amount cannot be negative.',
+    })
+    const refused = await asForm({ amountCents: '13' }, token)
+    expect(refused.status).toBe(409)
+    expect((await refused.json()).error.code).toBe('unlucky')
+    const bare = await app.request('/release', { method: 'POST', headers: token })
+    expect(await bare.json()).toEqual({ ok: true })
+  })
 })

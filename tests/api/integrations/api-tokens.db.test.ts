@@ -108,6 +108,25 @@ describe('API tokens', () => {
     expect(deal!.ownerId).toBe(admin.user.id)
   })
 
+  it('answers a form-encoded body in JSON, never with a browser’s redirect', async () => {
+    const { token } = await makeToken({ name: 'curl', scopes: ['deals:read', 'deals:write'] })
+    const form = (body: string) =>
+      bearer(token, {
+        method: 'PATCH',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      })
+    const saved = await ctx.app.request(`/api/deals/${dealId}`, form('title=Wayne Enterprises'))
+    expect(saved.status).toBe(200)
+    expect(saved.headers.get('content-type')).toMatch(/^application\/json/)
+    const [deal] = await ctx.deps.db.select().from(deals).where(eq(deals.id, dealId))
+    expect(deal!.title).toBe('Wayne Enterprises')
+    // JSON sent with curl's default form type is read as the form it says it is, and refused.
+    const refused = await ctx.app.request(`/api/deals/${dealId}`, form('{"title":"x"}'))
+    expect(refused.status).toBe(422)
+    expect((await refused.json()).error.code).toBe('invalid_input')
+  })
+
   it('refuses a revoked token', async () => {
     const { token, apiToken } = await makeToken({ name: 'soon revoked', scopes: ['deals:read'] })
     const revoke = await ctx.app.request(`/api/admin/api-tokens/${apiToken.id}/revoke`, {
