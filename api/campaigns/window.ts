@@ -35,12 +35,31 @@ export function inWindow(at: Date, window: SendingWindow): boolean {
   return hour >= window.startHour && hour < window.endHour
 }
 
-/** What is wrong with a window, for the form; null when it is fine. */
-export function windowProblem(startHour: number, endHour: number): string | null {
-  if (!Number.isInteger(startHour) || startHour < 0 || startHour > 23)
-    return 'The window starts at a whole hour from 0 to 23.'
-  if (!Number.isInteger(endHour) || endHour < 1 || endHour > 24)
-    return 'The window ends at a whole hour from 1 to 24.'
-  if (endHour <= startHour) return 'The window must end after it starts (same day).'
+/** The hours a window may start and end at: it starts within a day and ends by its midnight. */
+export const WINDOW_HOURS = {
+  startHour: { min: 0, max: 23 },
+  endHour: { min: 1, max: 24 },
+} as const
+
+export const windowHourMessage = (field: keyof typeof WINDOW_HOURS): string => {
+  const { min, max } = WINDOW_HOURS[field]
+  return `The window ${field === 'startHour' ? 'starts' : 'ends'} at a whole hour from ${min} to ${max}.`
+}
+
+/** What is wrong with a window, and which hour it is about (for the form); null when fine. */
+export function windowProblem(
+  startHour: number,
+  endHour: number,
+): { field: keyof typeof WINDOW_HOURS; message: string } | null {
+  for (const [field, hour] of [
+    ['startHour', startHour],
+    ['endHour', endHour],
+  ] as const) {
+    const { min, max } = WINDOW_HOURS[field]
+    if (!Number.isInteger(hour) || hour < min || hour > max)
+      return { field, message: windowHourMessage(field) }
+  }
+  if (endHour <= startHour)
+    return { field: 'endHour', message: 'The window must end after it starts (same day).' }
   return null
 }

@@ -30,7 +30,12 @@ import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
 import { listRecipients, RECIPIENT_STATUSES, removeRecipient } from '../campaigns/recipients.ts'
 import { createFollowUp } from '../campaigns/follow-ups.ts'
-import { canonicalTimeZone, windowProblem } from '../campaigns/window.ts'
+import {
+  canonicalTimeZone,
+  WINDOW_HOURS,
+  windowHourMessage,
+  windowProblem,
+} from '../campaigns/window.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import {
   bodylessForm,
@@ -61,13 +66,20 @@ const optionalText = (max: number) =>
     z.string().trim().max(max, `At most ${max} characters.`).optional(),
   )
 // A number, or a form's digits. z.coerce alone reads JSON null, false and "" as 0, a midnight start.
-const hour = (what: string) =>
-  z.preprocess(
+// Its bounds are in the schema, so the OpenAPI document shows them.
+const hour = (field: keyof typeof WINDOW_HOURS) => {
+  const what = field === 'startHour' ? 'start' : 'end'
+  const { min, max } = WINDOW_HOURS[field]
+  return z.preprocess(
     (v) => (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '') ? v : undefined),
     z.coerce
       .number({ message: `The window ${what} is a whole hour.` })
-      .int(`The window ${what} is a whole hour.`),
+      .int(`The window ${what} is a whole hour.`)
+      .min(min, windowHourMessage(field))
+      .max(max, windowHourMessage(field)),
   )
+}
+const WINDOW_FIELDS = { startHour: 'windowStartHour', endHour: 'windowEndHour' } as const
 
 const campaignSchema = z
   .strictObject({
@@ -102,8 +114,8 @@ const campaignSchema = z
       .int('The hourly rate is a whole number.')
       .min(1, 'Send at least 1 an hour.')
       .max(3600, 'At most 3,600 an hour (one a second) per sender.'),
-    windowStartHour: hour('start'),
-    windowEndHour: hour('end'),
+    windowStartHour: hour('startHour'),
+    windowEndHour: hour('endHour'),
     timezone: z
       .string()
       .trim()
@@ -122,7 +134,12 @@ const campaignSchema = z
   })
   .superRefine((v, ctx) => {
     const problem = windowProblem(v.windowStartHour, v.windowEndHour)
-    if (problem) ctx.addIssue({ code: 'custom', path: ['windowEndHour'], message: problem })
+    if (problem)
+      ctx.addIssue({
+        code: 'custom',
+        path: [WINDOW_FIELDS[problem.field]],
+        message: problem.message,
+      })
     // Malformed {{…}} is known now; unknown fields only once the CSV's columns are.
     const syntax = checkMergeFields(
       { subject: v.subjectTemplate, body: v.bodyTemplate },

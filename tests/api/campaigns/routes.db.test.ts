@@ -526,6 +526,30 @@ describe('creating a campaign', () => {
     expect(await bad({ surprise: 1 })).toBeTruthy()
   })
 
+  it('names the sending hour that is out of bounds', async () => {
+    for (const [over, field, message] of [
+      [
+        { windowStartHour: -5 },
+        'windowStartHour',
+        'The window starts at a whole hour from 0 to 23.',
+      ],
+      [
+        { windowStartHour: 24 },
+        'windowStartHour',
+        'The window starts at a whole hour from 0 to 23.',
+      ],
+      [{ windowEndHour: 25 }, 'windowEndHour', 'The window ends at a whole hour from 1 to 24.'],
+      [{ windowEndHour: 0 }, 'windowEndHour', 'The window ends at a whole hour from 1 to 24.'],
+    ] as const) {
+      const res = await ctx.app.request(
+        '/api/campaigns',
+        json({ ...campaignInput(), ...over }, { cookie: owner.cookie }),
+      )
+      expect(res.status).toBe(422)
+      expect((await res.json()).error.fields).toEqual({ [field]: message })
+    }
+  })
+
   it('refuses a null or empty sending hour, not read as midnight (0)', async () => {
     for (const [field, what] of [
       ['windowStartHour', 'start'],

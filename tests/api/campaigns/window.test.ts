@@ -34,9 +34,19 @@ describe('the sending window', () => {
   it('checks the hours', () => {
     expect(windowProblem(8, 18)).toBeNull()
     expect(windowProblem(0, 24)).toBeNull()
-    expect(windowProblem(18, 8)).toMatch(/end after it starts/)
-    expect(windowProblem(8, 8)).toMatch(/end after it starts/)
-    expect(windowProblem(-1, 8)).toMatch(/0 to 23/)
-    expect(windowProblem(8, 25)).toMatch(/1 to 24/)
+    expect(windowProblem(18, 8)).toMatchObject({
+      field: 'endHour',
+      message: expect.stringMatching(/end after it starts/),
+    })
+    expect(windowProblem(8, 8)?.message).toMatch(/end after it starts/)
+    // A bad hour is reported under the hour that is bad.
+    expect(windowProblem(-1, 8)).toMatchObject({
+      field: 'startHour',
+      message: expect.stringMatching(/0 to 23/),
+    })
+    expect(windowProblem(8, 25)).toMatchObject({
+      field: 'endHour',
+      message: expect.stringMatching(/1 to 24/),
+    })
   })
 })

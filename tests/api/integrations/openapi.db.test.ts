@@ -176,6 +176,12 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(start.properties)).toEqual(
       expect.arrayContaining(['startDate', 'startTime']),
     )
+
+    // A sending window's hours show their real bounds, not any integer.
+    const campaign = doc.paths['/api/campaigns']!.post!.requestBody!.content['application/json']!
+      .schema as { properties: Record<string, { minimum?: number; maximum?: number }> }
+    expect(campaign.properties.windowStartHour).toMatchObject({ minimum: 0, maximum: 23 })
+    expect(campaign.properties.windowEndHour).toMatchObject({ minimum: 1, maximum: 24 })
   })
 })
 
