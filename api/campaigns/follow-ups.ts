@@ -1,8 +1,10 @@
-import { asc, eq, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
+import { emailPayloadSchema } from '../email/outbox.ts'
 import { suppressedBy } from '../email/suppressions.ts'
-import { campaigns } from '../db/schema.ts'
+import { messageIdFor } from '../email/transport.ts'
+import { campaignRecipients, campaigns, outbox } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { sqlIdsFrom } from '../ids.ts'
 import { HUMAN } from '../tracking/results.ts'
@@ -146,4 +148,45 @@ export async function createFollowUp(
         'Nobody to follow up: every recipient sent this campaign clicked, was suppressed or unsubscribed, or is in the pipeline now.',
     }
   }
+}
+
+/**
+ * What makes each follow-up message a real reply (RFC 5322 3.6.4), by contact: In-Reply-To the
+ * Message-ID of the message the original campaign sent that person (the outbox row's, as the
+ * dev mailbox and SMTP transports set it: messageIdFor with the sender's domain), References
+ * that message's own References followed by it. A contact the original sent nothing is absent.
+ * Through the outbox's extra headers, made header-safe like any other (safeCustomHeaders).
+ */
+export async function replyHeaders(
+  db: Db,
+  originalId: string,
+  contactIds: string[],
+): Promise<Map<string, Record<string, string>>> {
+  const threads = new Map<string, Record<string, string>>()
+  if (contactIds.length === 0) return threads
+  const sent = await db
+    .select({ contactId: campaignRecipients.contactId, id: outbox.id, payload: outbox.payload })
+    .from(campaignRecipients)
+    .innerJoin(outbox, eq(outbox.id, campaignRecipients.outboxId))
+    .where(
+      and(
+        eq(campaignRecipients.campaignId, originalId),
+        eq(campaignRecipients.status, 'sent'),
+        inArray(campaignRecipients.contactId, contactIds),
+      ),
+    )
+    .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
+  for (const row of sent) {
+    if (threads.has(row.contactId)) continue
+    const payload = emailPayloadSchema.safeParse(row.payload)
+    const domain = payload.success ? payload.data.from?.address.split('@')[1] : undefined
+    if (!payload.success || !domain) continue
+    const messageId = messageIdFor(row.id, domain)
+    const earlier = payload.data.headers.References
+    threads.set(row.contactId, {
+      'In-Reply-To': messageId,
+      References: earlier ? `${earlier} ${messageId}` : messageId,
+    })
+  }
+  return threads
 }

@@ -12,6 +12,7 @@ import { announceCampaign } from './campaigns.ts'
 import { planSends, type SchedulableCampaign } from './scheduler.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 import { outreachRecipient, templateOf } from './preview.ts'
+import { replyHeaders } from './follow-ups.ts'
 
 // Sending: the scheduler (scheduler.ts) decides what is due; this enqueues it in the outbox just
 // in time, in one transaction per run: the outbox row (deduplicated on outreach:<recipientId>, so
@@ -150,6 +151,14 @@ export async function enqueueDueRecipients(
         tx,
         due.map((r) => r.contactId),
       )
+      // A follow-up's message is a reply to the one its original sent the same person.
+      const threads = campaign.followUpOf
+        ? await replyHeaders(
+            tx,
+            campaign.followUpOf,
+            due.map((r) => r.contactId),
+          )
+        : new Map<string, Record<string, string>>()
       let lastSlot: Date | null = null
       let next = 0
       for (const row of due) {
@@ -172,6 +181,7 @@ export async function enqueueDueRecipients(
           continue
         }
         const tracker = linkTracker(env.APP_ORIGIN)
+        const thread = threads.get(row.contactId)
         const { outboxId } = await enqueueMarketingEmail(
           tx,
           env,
@@ -193,6 +203,7 @@ export async function enqueueDueRecipients(
               }),
             from: { name: campaign.senderName, address: campaign.senderEmail },
             ...(campaign.replyTo ? { replyTo: { address: campaign.replyTo } } : {}),
+            ...(thread ? { headers: thread } : {}),
             dedupeKey: `outreach:${row.id}`,
             runAfter: at,
             now,

@@ -3,10 +3,19 @@ import { describe, expect, it } from 'vitest'
 import { listFollowUps } from '../../../api/campaigns/follow-ups.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { startProblems } from '../../../api/campaigns/preview.ts'
-import { campaignRecipients, campaigns, clickEvents, deals } from '../../../api/db/schema.ts'
+import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  clickEvents,
+  deals,
+  mailboxMessages,
+} from '../../../api/db/schema.ts'
+import { headerList } from '../../../api/email/mailbox.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { newId } from '../../../api/ids.ts'
 import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
 
 // "Follow up with non-clickers": a sent campaign's recipients who were sent it, made no human
@@ -239,5 +248,78 @@ describe('following up with non-clickers', () => {
     expect(to.searchParams.get('notice')).toBe(
       'Follow-up created with 2 recipients: edit its message, check it and start it.',
     )
+  })
+})
+
+describe('a follow-up’s messages', () => {
+  /** Enqueues what is due of the sending campaigns, and delivers it to the dev mailbox. */
+  async function sendDue() {
+    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    ctx.clock.advance(60_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+  }
+  const sending = (id: string) =>
+    db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, id))
+  const delivered = async (campaignId: string) => {
+    const rows = await db
+      .select({ email: campaignRecipients.email, mail: mailboxMessages })
+      .from(campaignRecipients)
+      .innerJoin(mailboxMessages, eq(mailboxMessages.outboxId, campaignRecipients.outboxId))
+      .where(eq(campaignRecipients.campaignId, campaignId))
+    return new Map(rows.map((r) => [r.email, new Map(headerList(r.mail))]))
+  }
+
+  it('reply to the message each person was sent: In-Reply-To and References name its Message-ID', async () => {
+    const run = newId().slice(-8)
+    const original = await makeCampaign(ctx, owner.user, {
+      name: `Threaded ${run}`,
+      senderEmail: `threads-${run}@frontdoor.example`,
+    })
+    const people = ['ann', 'bob'].map((p) => `${p}-${run}@acme.example`)
+    const stored = await storeImport(
+      db,
+      owner.user,
+      {
+        campaignId: original.id,
+        filename: 'p.csv',
+        bytes: new TextEncoder().encode(csv([['email'], ...people.map((p) => [p])])),
+      },
+      ctx.clock.now(),
+    )
+    if (!stored.ok) throw new Error(stored.message)
+    const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+    await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+    await sending(original.id)
+    await sendDue()
+    const res = await followUp(original.id, owner.cookie)
+    expect(res.status).toBe(201)
+    const followUpId = (await res.json()).campaign.id as string
+    await sending(followUpId)
+    await sendDue()
+
+    const first = await delivered(original.id)
+    const second = await delivered(followUpId)
+    expect([...second.keys()].sort()).toEqual(people)
+    for (const person of people) {
+      const messageId = first.get(person)!.get('Message-ID')!
+      expect(messageId).toMatch(/^<outbox\.[^@]+@frontdoor\.example>$/)
+      expect(second.get(person)!.get('In-Reply-To')).toBe(messageId)
+      expect(second.get(person)!.get('References')).toBe(messageId)
+    }
+    // A second follow-up carries the whole chain, the original's Message-ID first.
+    await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, followUpId))
+    const again = await followUp(followUpId, owner.cookie)
+    const thirdId = (await again.json()).campaign.id as string
+    await sending(thirdId)
+    await sendDue()
+    const third = await delivered(thirdId)
+    for (const person of people) {
+      const before = second.get(person)!.get('Message-ID')!
+      expect(third.get(person)!.get('In-Reply-To')).toBe(before)
+      expect(third.get(person)!.get('References')).toBe(
+        `${first.get(person)!.get('Message-ID')} ${before}`,
+      )
+    }
   })
 })

@@ -93,6 +93,14 @@ describe('Resend transport', () => {
     })
   })
 
+  it('posts a reply’s In-Reply-To and References as given (a campaign follow-up)', async () => {
+    const api = await fakeResend({ status: 200, body: { id: 'e7c1b2a0-resend-id' } })
+    const original = '<outbox.0190f3a2-0000-7000-8000-000000000001@frontdoor.example>'
+    const headers = { ...email.headers, 'In-Reply-To': original, References: original }
+    expect(await transport(api.baseUrl).send({ ...email, headers })).toMatchObject({ ok: true })
+    expect(api.requests[0]!.body.headers).toEqual(headers)
+  })
+
   it.each([
     [
       '429 rate limit',

@@ -234,6 +234,21 @@ describe('SMTP transport', () => {
     expect(elapsed).toBeGreaterThanOrEqual(350)
   })
 
+  it('sends a reply’s In-Reply-To and References as given (a campaign follow-up)', async () => {
+    const smtp = await server()
+    const original = '<outbox.0190f3a2-0000-7000-8000-000000000001@frontdoor.example>'
+    const before = '<outbox.0190f3a2-0000-7000-8000-000000000000@frontdoor.example>'
+    const headers = {
+      ...message().headers,
+      'In-Reply-To': original,
+      References: `${before} ${original}`,
+    }
+    expect(await transport(smtp.url).send(message({ headers }))).toMatchObject({ ok: true })
+    const parsed = await simpleParser(smtp.received[0]!.raw)
+    expect(parsed.inReplyTo).toBe(original)
+    expect(parsed.references).toEqual([before, original])
+  })
+
   it('keeps lead-supplied names and subjects from adding headers or recipients', async () => {
     const smtp = await server()
     const outcome = await transport(smtp.url).send(
