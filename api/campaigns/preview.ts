@@ -12,6 +12,7 @@ import { formatAddress } from '../email-headers.ts'
 import { marketingProblems } from '../email/marketing.ts'
 import { enqueueEmail } from '../email/outbox.ts'
 import { brandOf, loadSenderSettings, type SenderSettings } from '../email/sender.ts'
+import { TEST_UNSUBSCRIBE_TOKEN, unsubscribeUrl } from '../email/unsubscribe.ts'
 import { normalizeDestination, trackedUrl } from '../tracking/links.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
 
@@ -178,7 +179,7 @@ export async function previewMessages(
     const links: PreviewMessage['links'] = []
     const rendered = renderOutreach(templateOf(campaign), recipient, {
       brand,
-      unsubscribeUrl: `${env.APP_ORIGIN}/u/${'x'.repeat(26)}`,
+      unsubscribeUrl: unsubscribeUrl(env.APP_ORIGIN, TEST_UNSUBSCRIBE_TOKEN),
       rewriteLink: (url, index) => {
         const destination = normalizeDestination(url)
         const shown = destination ? trackedUrl(env.APP_ORIGIN, `link-${index + 1}`) : url
@@ -199,7 +200,7 @@ export type TestSendResult =
  * Sends the person asking the first recipient's message (file order) as it will go out, to read
  * it in a real mail client before starting: the campaign's sender, its subject marked "[Test]",
  * its links straight to their destinations (a test's clicks are nobody's, so none is tracked),
- * its unsubscribe link a placeholder. To the asker's own address only, through the outbox like
+ * its unsubscribe link one to a page that says it is a test's (nothing is unsubscribed). To the asker's own address only, through the outbox like
  * every email.
  */
 export async function sendTestMessage(
@@ -230,7 +231,7 @@ export async function sendTestMessage(
   if (problem) return refused(422, 'merge_fields', problem)
   const rendered = renderOutreach(templateOf(campaign), recipient, {
     brand: brandOf(sender),
-    unsubscribeUrl: `${env.APP_ORIGIN}/u/${'x'.repeat(26)}`,
+    unsubscribeUrl: unsubscribeUrl(env.APP_ORIGIN, TEST_UNSUBSCRIBE_TOKEN),
     rewriteLink: (url) => normalizeDestination(url),
   })
   const outboxId = await enqueueEmail(db, {

@@ -38,6 +38,12 @@ export function unsubscribeUrl(origin: string, token: string): string {
   return `${origin}/u/${token}`
 }
 
+/**
+ * The unsubscribe "token" of a message nobody is on a list for (a campaign's test send, its
+ * preview): not the shape of a token we issue, so it never names anybody. Its page says so.
+ */
+export const TEST_UNSUBSCRIBE_TOKEN = 'test-message'
+
 /** The headers RFC 8058 asks for; the URL in angle brackets, the POST body a mail provider sends. */
 export function unsubscribeHeaders(url: string): Record<string, string> {
   return {

@@ -469,7 +469,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       c,
       back,
       {
-        notice: `Test sent to ${result.to}: the first recipient’s message, its links straight to their pages (not tracked), its unsubscribe link a placeholder.`,
+        notice: `Test sent to ${result.to}: the first recipient’s message, its links straight to their pages (not tracked), its unsubscribe link a test’s, which unsubscribes nobody.`,
       },
       () => c.json({ to: result.to, outboxId: result.outboxId }, 202),
     )

@@ -3,7 +3,12 @@ import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import { loadSenderSettings } from '../email/sender.ts'
 import { findSuppression } from '../email/suppressions.ts'
-import { findUnsubscribeToken, maskEmail, unsubscribe } from '../email/unsubscribe.ts'
+import {
+  findUnsubscribeToken,
+  maskEmail,
+  TEST_UNSUBSCRIBE_TOKEN,
+  unsubscribe,
+} from '../email/unsubscribe.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { sitePage } from '../content/site-page.ts'
 
@@ -11,9 +16,24 @@ import { sitePage } from '../content/site-page.ts'
 // Origin check (mail providers send none; app.ts applies CSRF to /api only), 200 and a page, never
 // a redirect. GET only shows a confirm button, because link scanners and previews fetch every URL
 // in a mail; HEAD (answered by the GET handler without a body) and OPTIONS change nothing. A
-// token we never issued gets one generic page, whatever was wrong with it.
+// token we never issued gets one generic page, whatever was wrong with it; a test message's link
+// (a campaign's "Send me a test") gets a page that says what it is, so whoever checks the test
+// sees the link works.
 
 export const unsubscribeRoutes = new Hono<AppEnv>()
+  .on(['GET', 'POST'], `/${TEST_UNSUBSCRIBE_TOKEN}`, async (c) => {
+    const brand = await brandName(c)
+    return page(
+      c,
+      200,
+      'Unsubscribe link of a test message',
+      html`<h1>This is a test message’s unsubscribe link</h1>
+        <p>
+          It came in a test of a ${brand} campaign, so nobody was unsubscribed. In the messages the
+          campaign sends, this link takes each recipient to a page that unsubscribes them.
+        </p>`,
+    )
+  })
   .get('/:token', async (c) => {
     const found = await findUnsubscribeToken(c.var.db, c.req.param('token'))
     const brand = await brandName(c)

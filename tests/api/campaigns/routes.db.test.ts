@@ -1,7 +1,13 @@
 import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
-import { campaignRecipients, campaigns, outbox, trackedLinks } from '../../../api/db/schema.ts'
+import {
+  campaignRecipients,
+  campaigns,
+  outbox,
+  suppressions,
+  trackedLinks,
+} from '../../../api/db/schema.ts'
 import { enqueueEmail } from '../../../api/email/outbox.ts'
 import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, campaignInput, csv, makeCampaign } from './fixtures.ts'
@@ -405,6 +411,32 @@ describe('a test message', () => {
     // Nothing of the campaign changed: no recipient was queued or marked.
     const [campaign] = await db.select().from(campaigns).where(eq(campaigns.id, id))
     expect(campaign!.status).toBe('draft')
+  })
+
+  it('has an unsubscribe link that says it is a test’s, and unsubscribes nobody', async () => {
+    const id = await campaignIn('draft')
+    expect((await sendTest(id, owner.cookie, { accept: 'application/json' })).status).toBe(202)
+    const [mail] = (await testsTo(owner.user.email)).slice(-1)
+    const payload = mail!.payload as { text: string; html: string }
+    const link = new RegExp(`${ctx.deps.env.APP_ORIGIN}(/u/[^\\s"<]+)`).exec(payload.text)![1]!
+    expect(payload.html).toContain(`${ctx.deps.env.APP_ORIGIN}${link}`)
+    const before = await db.$count(suppressions)
+    for (const method of ['GET', 'POST']) {
+      const res = await ctx.app.request(link, {
+        method,
+        ...(method === 'POST'
+          ? {
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: 'List-Unsubscribe=One-Click',
+            }
+          : {}),
+      })
+      expect(res.status).toBe(200)
+      const page = await res.text()
+      expect(page).toContain('This is a test message’s unsubscribe link')
+      expect(page).toContain('nobody was unsubscribed')
+    }
+    expect(await db.$count(suppressions)).toBe(before)
   })
 
   it('goes back to the preview with a notice for a plain form, and refuses what cannot be sent', async () => {
