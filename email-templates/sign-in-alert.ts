@@ -8,7 +8,10 @@ import type { Brand, RenderedEmail } from './layout.ts'
 export type Props = {
   brand: Brand
   name?: string | null | undefined
-  /** Failed sign-ins in the last quarter of an hour. */
+  /**
+   * Sign-ins whose password was checked and wrong, in the last quarter of an hour (attempts
+   * refused before the check tried no password).
+   */
   failures: number
   /** Absolute URL of the sign-in page (where a password can be reset). */
   signInUrl: string

@@ -223,7 +223,11 @@ export function signInGate(
 }
 
 export interface SignInOptions {
-  /** Called (at most once an hour per account) when an existing account is being guessed at. */
+  /**
+   * Called (at most once an hour per account) when an existing account is being guessed at, with
+   * the wrong passwords checked for it in the last 15 minutes (sliding): attempts refused before
+   * the check (throttled, paced) tried no password and are not among them.
+   */
   onGuessing?: (user: User, failures: number) => Promise<void>
 }
 
@@ -244,6 +248,8 @@ export async function signIn(
     addressAccount: `signin:pair:${ip}:${email}`,
     address: `signin:ip:${ip}`,
     account: `signin:account:${email}`,
+    /** Wrong passwords checked: what the alert reports (the account key counts every attempt). */
+    failed: `signin:failed:${email}`,
   }
   const [addressAccount, address, account] = await Promise.all([
     hitSlidingLimit(db, keys.addressAccount, SIGN_IN_LIMITS.addressAccount, now),
@@ -267,6 +273,8 @@ export async function signIn(
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const valid = await verifyPassword(hash, input.password)
   if (!user || !user.passwordHash || user.disabledAt || !valid) {
+    // Counted for every address, known or not, so a wrong password costs the same either way.
+    const failed = await hitSlidingLimit(db, keys.failed, SIGN_IN_LIMITS.account, now)
     if (
       user &&
       !user.disabledAt &&
@@ -275,7 +283,7 @@ export async function signIn(
     ) {
       const alert = { limit: 1, windowMs: SIGN_IN_LIMITS.alertEveryMs }
       if ((await hitRateLimit(db, `signin:alert:${email}`, alert, now)).count === 1)
-        await options.onGuessing(user, account.count)
+        await options.onGuessing(user, failed.count)
     }
     return { ok: false, code: 'invalid_credentials' }
   }

@@ -53,6 +53,33 @@ describe('an account being guessed at from many addresses', () => {
     expect(text).toContain('Your account is not locked')
   })
 
+  it('counts in its alert only the passwords it checked, not attempts refused before the check', async () => {
+    const user = await addUser(ctx, 'rep')
+    // At the start of a window, so the sliding counts are exact.
+    const quarter = 15 * 60_000
+    ctx.clock.set(new Date(Math.ceil(ctx.clock.now().getTime() / quarter) * quarter + quarter))
+    const guesser = freshAddress()
+    for (let i = 0; i < 5; i++)
+      expect((await attempt(user.email, 'wrong-password', guesser)).status).toBe(401)
+    for (let i = 0; i < 5; i++)
+      expect((await attempt(user.email, 'wrong-password', freshAddress())).status).toBe(401)
+    // Twelve attempts, the last two refused unchecked (this address failed five times here)…
+    for (let i = 0; i < 2; i++)
+      expect((await attempt(user.email, 'wrong-password', guesser)).status).toBe(429)
+    expect(await alerts(user.email)).toBe(0)
+    // …then one more, checked: eleven wrong passwords, not thirteen attempts.
+    expect((await attempt(user.email, 'wrong-password', freshAddress())).status).toBe(401)
+    const [mail] = await ctx.deps.db
+      .select()
+      .from(outbox)
+      .where(
+        sql`${outbox.recipient} = ${user.email} and ${outbox.payload}->>'template' = 'sign-in-alert'`,
+      )
+    expect((mail!.payload as { text: string }).text).toContain(
+      'wrong password 11 times in the last 15 minutes',
+    )
+  })
+
   it('refuses an address that failed on it, even with the right password', async () => {
     const user = await addUser(ctx, 'rep')
     const guesser = freshAddress()
