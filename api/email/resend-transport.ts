@@ -3,8 +3,14 @@
 
 import { Resend } from 'resend'
 import type { ErrorResponse } from 'resend'
-import { failure, idempotencyKeyFor, prepareEmail } from './transport.ts'
-import type { EmailAddress, SendFailure, SendOutcome, Transport } from './transport.ts'
+import { failure, idempotencyKeyFor, messageIdFor, prepareEmail } from './transport.ts'
+import type {
+  EmailAddress,
+  OutgoingEmail,
+  SendFailure,
+  SendOutcome,
+  Transport,
+} from './transport.ts'
 
 export type ResendTransportOptions = {
   /** `RESEND_API_KEY`. */
@@ -37,7 +43,7 @@ export function createResendTransport(options: ResendTransportOptions): Transpor
             subject: email.subject,
             html: email.html,
             text: email.text,
-            headers: email.headers,
+            headers: threadingHeaders(email),
             tags: [{ name: 'category', value: email.category }],
           },
           { idempotencyKey: idempotencyKeyFor(email.id), signal: AbortSignal.timeout(timeout) },
@@ -109,4 +115,17 @@ const statusForName: Partial<Record<string, number>> = {
 function addressString(a: EmailAddress): string {
   if (!a.name) return a.address
   return `"${a.name.replace(/[\\"]/g, '\\$&')}" <${a.address}>`
+}
+
+/**
+ * Resend sends a message with a Message-ID of its own (the service it sends through replaces any
+ * other), not the `<outbox.…@…>` the other transports give it. So an outreach message names ours
+ * at the end of its References, which is delivered as given: a campaign follow-up's In-Reply-To
+ * and References name that id (api/campaigns/follow-ups.ts), and mail clients thread on it.
+ */
+function threadingHeaders(email: OutgoingEmail): Record<string, string> {
+  if (email.category !== 'outreach') return email.headers
+  const own = messageIdFor(email.id, email.from.address.split('@')[1]!)
+  const earlier = email.headers.References
+  return { ...email.headers, References: earlier ? `${earlier} ${own}` : own }
 }

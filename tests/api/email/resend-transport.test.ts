@@ -101,6 +101,21 @@ describe('Resend transport', () => {
     expect(api.requests[0]!.body.headers).toEqual(headers)
   })
 
+  it('names our Message-ID in an outreach message’s References, since Resend sets its own', async () => {
+    const api = await fakeResend({ status: 200, body: { id: 'e7c1b2a0-resend-id' } })
+    const own = '<outbox.0190f3a2-7c4e-7b1a-9d3e-5f6a7b8c9d0e@frontdoor.example>'
+    await transport(api.baseUrl).send({ ...email, category: 'outreach' })
+    expect(api.requests[0]!.body.headers.References).toBe(own)
+    // A follow-up keeps the thread it replies in, then names itself.
+    const original = '<outbox.0190f3a2-0000-7000-8000-000000000001@frontdoor.example>'
+    const headers = { ...email.headers, 'In-Reply-To': original, References: original }
+    await transport(api.baseUrl).send({ ...email, category: 'outreach', headers })
+    expect(api.requests[1]!.body.headers).toMatchObject({
+      'In-Reply-To': original,
+      References: `${original} ${own}`,
+    })
+  })
+
   it.each([
     [
       '429 rate limit',
