@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent'
 import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
@@ -111,9 +112,10 @@ async function openPglite(
   const client = await PGlite.create({
     dataDir,
     ...(loadDataDir ? { loadDataDir } : {}),
-    // Trigram indexes for search (api/search/): a data directory migrated with pg_trgm cannot
-    // even be queried by an instance that has not loaded it, so every instance loads it.
-    extensions: { pg_trgm },
+    // Search (api/search/): its trigram indexes, and unaccent under the indexes' search_fold
+    // (migration 0031). A data directory migrated with an extension cannot even be queried by an
+    // instance that has not loaded it, so every instance loads both.
+    extensions: { pg_trgm, unaccent },
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
   })
   // initdb runs in a WASM instance of its own that is garbage once done, but V8 does not count

@@ -126,20 +126,21 @@ export const companies = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    // Search (api/search/documents.ts holds the same expression): name and domain as one text.
+    // Search (api/search/documents.ts holds the same expression): name and domain as one text,
+    // folded as search folds the query (search_fold, migration 0031: lowercased, accents off).
     index('companies_search_trgm_idx').using(
       'gin',
-      sql`(${t.name} || ' ' || coalesce(${t.domain}, '')) gin_trgm_ops`,
+      sql`search_fold(${t.name} || ' ' || coalesce(${t.domain}, '')) gin_trgm_ops`,
     ),
     // Search's first pass (api/search/documents.ts prefixKeys): exact and prefix matches as btree
     // range scans, so a long literal query never reads the trigram index's common posting lists.
-    index('companies_name_prefix_idx').using('btree', sql`lower(${t.name}) text_pattern_ops`),
+    index('companies_name_prefix_idx').using('btree', sql`search_fold(${t.name}) text_pattern_ops`),
     index('companies_domain_prefix_idx').using('btree', sql`${t.domain} text_pattern_ops`),
   ],
 )
 
 /**
- * Search's near misses (api/search/): every distinct word (3+ letters, lowercased) of contact
+ * Search's near misses (api/search/): every distinct word (3+ letters, folded: search_fold) of contact
  * names and addresses, company names and domains, and deal titles, kept by statement triggers on
  * those tables (migration 0015). A mistyped word is matched against these few words, not against
  * every row, and the rows holding the words found are then read through the trigram indexes.
@@ -192,28 +193,29 @@ export const contacts = pgTable(
     index('contacts_erased_idx')
       .on(t.id)
       .where(sql`erased_at is not null`),
-    // Search (api/search/documents.ts holds the same expression): name and address as one text.
+    // Search (api/search/documents.ts holds the same expression): name and address as one text,
+    // folded (search_fold, migration 0031).
     index('contacts_search_trgm_idx').using(
       'gin',
-      sql`(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '') || ' ' || ${t.emailDisplay}) gin_trgm_ops`,
+      sql`search_fold(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '') || ' ' || ${t.emailDisplay}) gin_trgm_ops`,
     ),
     // Search's first pass (api/search/documents.ts prefixKeys): full name, surname, address and
-    // the address's domain, each lowercased, as btree range scans.
+    // the address's domain, each folded, as btree range scans.
     index('contacts_name_prefix_idx').using(
       'btree',
-      sql`lower(trim(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, ''))) text_pattern_ops`,
+      sql`search_fold(trim(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, ''))) text_pattern_ops`,
     ),
     index('contacts_last_name_prefix_idx').using(
       'btree',
-      sql`lower(${t.lastName}) text_pattern_ops`,
+      sql`search_fold(${t.lastName}) text_pattern_ops`,
     ),
     index('contacts_email_prefix_idx').using(
       'btree',
-      sql`lower(${t.emailDisplay}) text_pattern_ops`,
+      sql`search_fold(${t.emailDisplay}) text_pattern_ops`,
     ),
     index('contacts_email_domain_idx').using(
       'btree',
-      sql`lower(split_part(${t.emailDisplay}, '@', 2)) text_pattern_ops`,
+      sql`search_fold(split_part(${t.emailDisplay}, '@', 2)) text_pattern_ops`,
     ),
   ],
 )
@@ -351,10 +353,11 @@ export const deals = pgTable(
     index('deals_stage_entered_idx').on(t.stage, t.stageEnteredAt),
     // Integrations sync changes page by page: keyset on (updated_at, id).
     index('deals_updated_idx').on(t.updatedAt, t.id),
-    // Search (api/search/): trigram index for typo-tolerant and substring matches on the title.
-    index('deals_title_trgm_idx').using('gin', sql`${t.title} gin_trgm_ops`),
+    // Search (api/search/): trigram index for substring matches on the title, folded
+    // (search_fold, migration 0031).
+    index('deals_title_trgm_idx').using('gin', sql`search_fold(${t.title}) gin_trgm_ops`),
     // Search's first pass (api/search/documents.ts prefixKeys): a title starting with the query.
-    index('deals_title_prefix_idx').using('btree', sql`lower(${t.title}) text_pattern_ops`),
+    index('deals_title_prefix_idx').using('btree', sql`search_fold(${t.title}) text_pattern_ops`),
     // My day: a rep's open deals with a next step due by a day, and those without one.
     index('deals_owner_next_step_idx')
       .on(t.ownerId, t.nextStepOn)

@@ -40,6 +40,11 @@ import {
 // sequential scan stopped at the 200th match: ~12,000 rows read, 14 ms on PostgreSQL.) Equally
 // ranked rows are shown alphabetically.
 //
+// Accents count for nothing either way ("hector" finds Héctor Núñez, "núñez" finds Nunez): every
+// document, key and word, and the query, is folded by one SQL function, search_fold (migration
+// 0031: unaccent's rules, then lowercased), which the indexes are built on. The query is folded
+// once, by the database, so what is compared was folded by the same rules on both sides.
+//
 // Near misses (typos) are a second pass, only when nothing matched literally. The query's words
 // are matched against the table of distinct words (search_words: a few tens of thousands at
 // 300,000 contacts, kept by triggers, migration 0015), and the rows holding the nearest words are
@@ -117,8 +122,10 @@ export interface SearchResults {
 }
 
 interface Needle {
+  /** The query as typed (a whole address is parsed from it). */
   text: string
-  lower: string
+  /** The query folded as the documents are (search_fold): what every comparison uses. */
+  folded: string
   contains: string
   wordStart: string
   substring: boolean
@@ -126,14 +133,14 @@ interface Needle {
   near: string[] | null
 }
 
-function needleOf(text: string): Needle {
+function needleOf(text: string, folded: string): Needle {
   return {
     text,
-    lower: text.toLowerCase(),
-    contains: containsPattern(text),
+    folded,
+    contains: containsPattern(folded),
     // A word of the document starts with the query (the document is prefixed with a space).
-    wordStart: `% ${escapeLike(text)}%`,
-    substring: text.length >= SUBSTRING_MIN,
+    wordStart: `% ${escapeLike(folded)}%`,
+    substring: folded.length >= SUBSTRING_MIN,
     near: null,
   }
 }
@@ -149,12 +156,12 @@ function needleOf(text: string): Needle {
 function matches(doc: SQL, needle: Needle, also: SQL[] = []): SQL {
   if (needle.near)
     return and(
-      or(...needle.near.map((word) => sql`${doc} ilike ${containsPattern(word)}`)),
+      or(...needle.near.map((word) => sql`${doc} like ${containsPattern(word)}`)),
       sql`${scoreOf(doc, needle)} >= ${TYPO_THRESHOLD}`,
     )!
   return or(
     ...also,
-    needle.substring ? sql`${doc} ilike ${needle.contains}` : sql`${needle.text} <% ${doc}`,
+    needle.substring ? sql`${doc} like ${needle.contains}` : sql`${needle.folded} <% ${doc}`,
   )!
 }
 
@@ -180,17 +187,17 @@ interface Pass {
  * words, so the rows read first are the ones ranked first.
  */
 const startsWith = (needle: Needle, key: SQL): Lookup => ({
-  where: sql`${key} like ${`${escapeLike(needle.lower)}%`}`,
+  where: sql`${key} like ${`${escapeLike(needle.folded)}%`}`,
   order: sql`${key} using ~<~`,
 })
 
 /** 0 exact, 1 a word starts with the query, 2 the query inside, 3 (NEAR_MISS) a near miss. */
 function tierOf(doc: SQL, needle: Needle, exact: SQL): SQL<number> {
-  return sql<number>`case when ${exact} then 0 when (' ' || ${doc}) ilike ${needle.wordStart} then 1 when ${doc} ilike ${needle.contains} then 2 else 3 end`
+  return sql<number>`case when ${exact} then 0 when (' ' || ${doc}) like ${needle.wordStart} then 1 when ${doc} like ${needle.contains} then 2 else 3 end`
 }
 
 const scoreOf = (doc: SQL, needle: Needle) =>
-  sql<number>`word_similarity(${needle.text}, ${doc})`.mapWith(Number)
+  sql<number>`word_similarity(${needle.folded}, ${doc})`.mapWith(Number)
 
 const NEAR_MISS = 3
 
@@ -239,8 +246,9 @@ function candidates(db: Db, needle: Needle, kind: Kind, pass: Pass) {
       id: found.id,
       tier: found.tier,
       score: scoreOf(sql`${found.doc}`, needle).as('candidate_score'),
-      // Equal tier and score: alphabetically, as the prefix lookups read their rows.
-      sort: sql<string>`lower(${found.doc})`.as('candidate_sort'),
+      // Equal tier and score: alphabetically, as the prefix lookups read their rows (the
+      // document is folded: lowercased, accents off).
+      sort: sql<string>`${found.doc}`.as('candidate_sort'),
       keyed: found.keyed,
     })
     .from(found)
@@ -345,7 +353,7 @@ function searchDeals(db: Db, needle: Needle, viewer: Actor): Promise<Group<DealH
     table: deals,
     id: deals.id,
     doc: dealDocument,
-    exact: sql`${dealTitleKey} = ${needle.lower}`,
+    exact: sql`${dealTitleKey} = ${needle.folded}`,
     prefix: { lookups: [startsWith(needle, dealTitleKey)], keyed: sql`false` },
     // What the viewer may read today (pipeline/deals.ts readableDeals).
     scope: readableDeals(viewer),
@@ -381,8 +389,8 @@ function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
     doc: contactDocument,
     exact: or(
       ...byAddress,
-      sql`${contactEmailKey} = ${needle.lower}`,
-      sql`${contactNameKey} = ${needle.lower}`,
+      sql`${contactEmailKey} = ${needle.folded}`,
+      sql`${contactNameKey} = ${needle.folded}`,
     )!,
     prefix: {
       lookups: [
@@ -392,7 +400,7 @@ function searchContacts(db: Db, needle: Needle): Promise<Group<ContactHit>> {
         ),
       ],
       // A whole address, or a whole domain (the people there), is what the query means.
-      keyed: or(...byAddress, sql`${contactEmailDomainKey} = ${needle.lower}`)!,
+      keyed: or(...byAddress, sql`${contactEmailDomainKey} = ${needle.folded}`)!,
     },
     also: byAddress,
   }
@@ -417,12 +425,12 @@ function searchCompanies(db: Db, needle: Needle): Promise<Group<CompanyHit>> {
   // A whole address finds its company too, by the address's domain.
   const addressDomain = parseEmailAddress(needle.text)?.domain ?? null
   const byAddressDomain = addressDomain ? [sql`${companyDomainKey} = ${addressDomain}`] : []
-  const byDomain = [sql`${companyDomainKey} = ${needle.lower}`, ...byAddressDomain]
+  const byDomain = [sql`${companyDomainKey} = ${needle.folded}`, ...byAddressDomain]
   const kind: Kind = {
     table: companies,
     id: companies.id,
     doc: companyDocument,
-    exact: or(sql`${companyNameKey} = ${needle.lower}`, ...byDomain)!,
+    exact: or(sql`${companyNameKey} = ${needle.folded}`, ...byDomain)!,
     prefix: {
       // A domain equal to the query is the domain lookup's first row.
       lookups: [
@@ -474,7 +482,8 @@ async function nearWords(db: Db, query: string): Promise<string[]> {
 /**
  * Deals, contacts and companies matching `query` (already validated by `searchQuery`) that
  * `viewer` may read: deals as on the pipeline pages, contacts and companies for roles that read
- * contacts. One transaction, so the typo threshold is set for these statements only.
+ * contacts. One transaction, so the typo threshold is set for these statements only. The query is
+ * folded by the documents' own search_fold (documents.ts), in the statement that sets it.
  */
 export async function searchEverything(
   db: Db,
@@ -485,11 +494,22 @@ export async function searchEverything(
     contacts: can(viewer, 'contacts:read'),
   },
 ): Promise<SearchResults> {
-  const literal = needleOf(query)
   return db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select set_config('pg_trgm.word_similarity_threshold', ${String(TYPO_THRESHOLD)}, true)`,
+    const [setup] = rowsOf<{ folded: string }>(
+      await tx.execute(
+        sql`select set_config('pg_trgm.word_similarity_threshold', ${String(TYPO_THRESHOLD)}, true), search_fold(${query}) as folded`,
+      ),
     )
+    const literal = needleOf(query, setup!.folded.trim())
+    // Combining marks alone fold to nothing, whose pattern would match every row.
+    if (!literal.folded) {
+      const none = { hits: [], total: 0, capped: false }
+      return {
+        query,
+        ...(readable.deals ? { deals: none } : {}),
+        ...(readable.contacts ? { contacts: none, companies: none } : {}),
+      }
+    }
     const pass = async (needle: Needle) => {
       const results: SearchResults = { query }
       if (readable.deals) results.deals = await searchDeals(tx, needle, viewer)
