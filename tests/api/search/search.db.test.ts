@@ -44,6 +44,8 @@ await person('Anna', 'Schmidt', 'anna.schmidt@northwind.example')
 await person('Hannah', 'Schmidtke', 'hannah@globex.example')
 await person('Joanna', 'Black', 'jo@globex.example')
 await person('Zed', null, 'zed+100%_off@percent.example')
+await person('Mira', 'Holt', 'mira@veldt.example')
+await person('Otto', 'Krane', 'otto@subveldt.example')
 
 const ownExpansion = await deal('Acme expansion', rep.user.id)
 const othersPilot = await deal('Acme pilot', otherRep.user.id)
@@ -97,6 +99,12 @@ describe('GET /api/search ranks each group', () => {
       'hannah@globex.example',
       'jo@globex.example',
     ])
+  })
+
+  it('takes a whole domain for the people there, not for every address containing it', async () => {
+    const r = await results('veldt.example')
+    expect(r.contacts!.hits.map((h) => h.email)).toEqual(['mira@veldt.example'])
+    expect(r.contacts!.total).toBe(1)
   })
 
   it('matches two-letter queries at word starts only', async () => {
