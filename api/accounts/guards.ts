@@ -22,13 +22,30 @@ export function requirePermission(permission: Permission): MiddlewareHandler<Sig
 
 function guard(permission: Permission | null): MiddlewareHandler<SignedInEnv> {
   const check = createMiddleware<AppEnv>(async (c, next) => {
-    if (!c.var.user) fail(401, 'unauthorized', 'Sign in first.')
+    if (!c.var.user) unauthenticated(permission)
     const problem = permissionProblem(c, permission)
     if (problem) fail(problem.status, problem.code, problem.message, problem.extra)
     await next()
   })
   // The one place the type is widened to what the check above makes true at run time.
   return check as MiddlewareHandler<SignedInEnv>
+}
+
+/**
+ * The 401 of a request without credentials. A route an API token may use says so the way RFC 6750
+ * asks (a `WWW-Authenticate: Bearer` challenge) and in words for the API client that forgot its
+ * token; a route only people use asks them to sign in.
+ */
+function unauthenticated(permission: Permission | null): never {
+  if (permission && scopeFor(permission))
+    fail(
+      401,
+      'unauthorized',
+      'Send an API token as "Authorization: Bearer <token>", or sign in.',
+      undefined,
+      { 'WWW-Authenticate': 'Bearer' },
+    )
+  fail(401, 'unauthorized', 'Sign in first.')
 }
 
 export interface PermissionProblem {

@@ -19,9 +19,10 @@ export function fail(
   code: string,
   message: string,
   extra?: Record<string, unknown>,
+  headers?: Record<string, string>,
 ): never {
   throw new HTTPException(status, {
-    res: Response.json({ error: { code, message, ...extra } }, { status }),
+    res: Response.json({ error: { code, message, ...extra } }, { status, headers }),
   })
 }
 

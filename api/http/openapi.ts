@@ -203,7 +203,12 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
   ].filter((reason) => reason !== undefined)
   if (badRequest.length > 0) responses['400'] = errorResponse(badRequest.join(' Or: '))
   if (access) {
-    refusedBefore(401, 'No valid session or API token.')
+    refusedBefore(
+      401,
+      access.scopes
+        ? 'No valid session or API token (with a `WWW-Authenticate: Bearer` challenge).'
+        : 'No valid session or API token.',
+    )
     const crossSite = op.method === 'get' ? '' : '; or a cross-site request'
     refusedBefore(
       403,

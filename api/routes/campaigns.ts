@@ -255,8 +255,15 @@ async function readable(c: C): Promise<Campaign> {
   return campaign
 }
 
+// Reading is the floor of every campaign route; a write has its own guard, which must be the one
+// to refuse a request without credentials: no API token may write campaigns, so that 401 asks a
+// person to sign in rather than challenging for a bearer token (RFC 6750) as a read's does.
+const canRead = requirePermission('campaigns:read')
+
 export const campaignRoutes = new Hono<SignedInEnv>()
-  .use('*', requirePermission('campaigns:read'))
+  .use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? canRead(c, next) : next(),
+  )
 
   .get('/', async (c) => {
     const { page } = validate(listQuery, givenParams(c.req.query()))

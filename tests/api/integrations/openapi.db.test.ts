@@ -193,6 +193,11 @@ describe('who may call each operation, as documented', () => {
       const res = await call(operation, {})
       const needsAuth = op.security.length > 0
       if ((res.status === 401) !== needsAuth) wrong.push(`${method} ${path}: ${res.status}`)
+      // RFC 6750: where a bearer token is accepted, the 401 challenges for one; elsewhere not.
+      const challenge = res.headers.get('www-authenticate')
+      const bearer = op.security.some((s) => 'bearerAuth' in s)
+      if (res.status === 401 && (challenge === 'Bearer') !== bearer)
+        wrong.push(`${method} ${path}: WWW-Authenticate ${challenge}`)
     }
     expect(wrong).toEqual([])
   })
