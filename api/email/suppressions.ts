@@ -5,6 +5,10 @@
 // A person erased on request (api/pipeline/erasure.ts) is kept as the SHA-256 of their canonical
 // address, never the address itself: every check here matches an address by both keys
 // (suppressionKeys in JavaScript, suppressedBy in SQL), so no import, form or campaign mails them.
+//
+// A contact's do-not-email state is part of the contact an integration syncs (api/integrations/
+// sync.ts, keyset on contacts.updated_at): every change here stamps the contact's updated_at in
+// the same transaction, or the change would sit behind an integration's cursor and never reach it.
 
 import { and, count, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
@@ -54,10 +58,21 @@ const strongestFirst = sql`${suppressions.reason} in ('unsubscribe', 'erased'), 
 
 /**
  * The reason a canonical address held by a SQL expression (a column) is suppressed, or null: a
- * scalar subquery matching it and its fingerprint, for a query that checks many rows at once.
+ * scalar subquery matching it and its fingerprint, for a query that checks many rows at once. A
+ * column named `email` must come qualified (Drizzle prints a one-table select's columns bare, and
+ * a bare "email" in here is the suppression's own).
  */
 export function suppressedBy(canonical: SQL | unknown): SQL<SuppressionReason | null> {
-  return sql<SuppressionReason | null>`(select ${suppressions.reason} from ${suppressions}
+  return suppressionColumn(canonical, suppressions.reason)
+}
+
+/** When the suppression `suppressedBy` finds was recorded, or null. */
+export function suppressedSince(canonical: SQL | unknown): SQL<Date | null> {
+  return suppressionColumn<Date>(canonical, suppressions.createdAt).mapWith(suppressions.createdAt)
+}
+
+function suppressionColumn<T>(canonical: SQL | unknown, column: unknown): SQL<T | null> {
+  return sql<T | null>`(select ${column} from ${suppressions}
     where ${suppressions.email} in (${canonical}, ${fingerprintSql(canonical)})
     order by ${strongestFirst} limit 1)`
 }
@@ -93,29 +108,43 @@ export async function suppress(
   },
   now: Date,
 ): Promise<boolean> {
-  const rows = await db
-    .insert(suppressions)
-    .values({
-      email: canonicalEmail(input.email),
-      reason: input.reason,
-      source: input.source?.slice(0, 500) ?? null,
-      note: input.note?.slice(0, 1000) ?? null,
-      createdBy: input.createdBy ?? null,
-      createdAt: now,
-    })
-    .onConflictDoUpdate({
-      target: suppressions.email,
-      set: {
-        reason: sql`excluded.reason`,
-        source: sql`excluded.source`,
-        note: sql`excluded.note`,
-        createdBy: sql`excluded.created_by`,
-        createdAt: sql`excluded.created_at`,
-      },
-      setWhere: and(eq(suppressions.reason, 'unsubscribe'), sql`excluded.reason <> 'unsubscribe'`),
-    })
-    .returning({ email: suppressions.email })
-  return rows.length === 1
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .insert(suppressions)
+      .values({
+        email: canonicalEmail(input.email),
+        reason: input.reason,
+        source: input.source?.slice(0, 500) ?? null,
+        note: input.note?.slice(0, 1000) ?? null,
+        createdBy: input.createdBy ?? null,
+        createdAt: now,
+      })
+      .onConflictDoUpdate({
+        target: suppressions.email,
+        set: {
+          reason: sql`excluded.reason`,
+          source: sql`excluded.source`,
+          note: sql`excluded.note`,
+          createdBy: sql`excluded.created_by`,
+          createdAt: sql`excluded.created_at`,
+        },
+        setWhere: and(
+          eq(suppressions.reason, 'unsubscribe'),
+          sql`excluded.reason <> 'unsubscribe'`,
+        ),
+      })
+      .returning({ email: suppressions.email })
+    if (rows.length === 1) await touchContact(tx, input.email, now)
+    return rows.length === 1
+  })
+}
+
+/** The contact holding `email` changed with its suppression: it comes again to integrations syncing contacts. */
+async function touchContact(db: Db, email: string, now: Date): Promise<void> {
+  await db
+    .update(contacts)
+    .set({ updatedAt: now })
+    .where(eq(contacts.email, canonicalEmail(email)))
 }
 
 /** The suppression that applies to `email`, filed under its address or its fingerprint. */
@@ -166,7 +195,16 @@ export async function listSuppressions(
 export async function removeManualSuppression(
   db: Db,
   email: string,
+  now: Date,
 ): Promise<'removed' | 'unsubscribed' | null> {
+  return db.transaction(async (tx) => {
+    const removed = await removeManual(tx, email)
+    if (removed) await touchContact(tx, email, now)
+    return removed
+  })
+}
+
+async function removeManual(db: Db, email: string): Promise<'removed' | 'unsubscribed' | null> {
   const canonical = canonicalEmail(email)
   const manual = and(eq(suppressions.email, canonical), eq(suppressions.reason, 'manual'))
   const [kept] = await db

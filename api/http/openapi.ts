@@ -38,6 +38,8 @@ export interface Operation<Permission extends string = string> {
   formBody?: z.ZodType
   /** Success status and what it carries. */
   ok: [number, string]
+  /** The success answer's JSON, field by field, where a client keeps what it reads (the sync lists). */
+  okSchema?: z.ZodType
   /** Other answers (a redirect, a file): status → what it means. */
   other?: Record<number, string>
   /**
@@ -72,9 +74,9 @@ export interface DocumentOptions {
   webhookEvents: Readonly<Record<string, { description: string; data: z.ZodType }>>
 }
 
-const jsonSchema = (schema: z.ZodType) => {
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') => {
   const out = z.toJSONSchema(schema, {
-    io: 'input',
+    io,
     unrepresentable: 'any',
     target: 'draft-2020-12',
   }) as Record<string, unknown>
@@ -170,7 +172,12 @@ export function operationObject(op: Operation, options: DocumentOptions): Operat
     : {}
   const formAnswer = op.body && bodyTypes.includes('form')
   const responses: Record<string, unknown> = {
-    [String(op.ok[0])]: { description: op.ok[1] },
+    [String(op.ok[0])]: {
+      description: op.ok[1],
+      ...(op.okSchema
+        ? { content: { 'application/json': { schema: jsonSchema(op.okSchema, 'output') } } }
+        : {}),
+    },
     ...(formAnswer
       ? {
           '303': { description: FORM_REDIRECT },

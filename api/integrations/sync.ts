@@ -1,7 +1,10 @@
 import { and, asc, inArray, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
+import { z } from 'zod'
 import type { Db } from '../db/client.ts'
 import { contacts, deals, submissions } from '../db/schema.ts'
+import { SPAM_TRAP_KEY } from '../leads/lead-post.ts'
+import { suppressedBy, suppressedSince, type SuppressionReason } from '../email/suppressions.ts'
 
 // What an integration reads to keep a copy in step: the rows changed since a cursor, oldest
 // first, by keyset on (updated_at, id) — a row that changes again moves behind the cursor and
@@ -58,13 +61,34 @@ export function decodeCursor(cursor: string): SyncPosition | null {
   }
 }
 
+/**
+ * A query's cursor parameter, for every list paged by these cursors (the sync lists, the webhook
+ * delivery log): the position it names. One not given out here fails with `refusal`, as an issue
+ * `isCursorIssue` tells apart, so every such list refuses it alike (routes/sync.ts readPagedQuery).
+ */
+export function cursorParam(refusal: string) {
+  return z
+    .string()
+    .transform((value, ctx) => {
+      // Ours are under 100 characters; a long one is refused before it is decoded.
+      const position = value.length <= 300 ? decodeCursor(value) : null
+      if (!position) ctx.addIssue({ code: 'custom', message: refusal, params: { cursor: true } })
+      return position ?? z.NEVER
+    })
+    .optional()
+}
+
+export function isCursorIssue(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'custom' && issue.params?.['cursor'] === true
+}
+
 export const positionOf = (column: PgColumn | SQL) =>
   sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
 async function page<T extends { id: string }>(
   db: Db,
   query: {
-    select: Record<string, PgColumn>
+    select: Record<string, PgColumn | SQL>
     table: typeof deals | typeof contacts | typeof submissions
     at: PgColumn | SQL
     id: PgColumn
@@ -131,13 +155,49 @@ const contactColumns = {
   companyId: contacts.companyId,
   companyName: contacts.companyName,
   source: contacts.source,
+  erasedAt: contacts.erasedAt,
   createdAt: contacts.createdAt,
   updatedAt: contacts.updatedAt,
+}
+
+/**
+ * Why a contact is on the do-not-email list, in a CRM's words: they unsubscribed, their mailbox
+ * bounced, they complained, an admin added them, or they were erased on request before and came
+ * back. `unsubscribed` and `erased` stop marketing and outreach; the others stop every email.
+ */
+export const DO_NOT_EMAIL_REASON_LIST = [
+  'unsubscribed',
+  'bounced',
+  'complained',
+  'admin',
+  'erased',
+] as const
+export type DoNotEmailReason = (typeof DO_NOT_EMAIL_REASON_LIST)[number]
+const DO_NOT_EMAIL_REASONS: Record<SuppressionReason, DoNotEmailReason> = {
+  unsubscribe: 'unsubscribed',
+  hard_bounce: 'bounced',
+  complaint: 'complained',
+  manual: 'admin',
+  erased: 'erased',
+}
+
+// A contact's suppression is read with it (the changes stamp its updated_at: suppressions.ts); an
+// erased contact (erasedAt set) holds placeholders only, for the CRM to erase its copy of them.
+// Qualified by hand: Drizzle prints a one-table select's columns bare, and a bare "email" inside
+// the subquery would be the suppression's own (every contact would match the first suppression).
+const contactEmail = sql`${sql.identifier('contacts')}.${sql.identifier('email')}`
+const contactSync = {
+  ...contactColumns,
+  suppressedReason: suppressedBy(contactEmail),
+  suppressedSince: suppressedSince(contactEmail),
 }
 export type SyncedContact = {
   [K in keyof typeof contactColumns]: K extends 'email'
     ? string
     : (typeof contacts.$inferSelect)[K & keyof typeof contacts.$inferSelect]
+} & {
+  /** On the do-not-email list since when and why; null when email may go. */
+  doNotEmail: { reason: DoNotEmailReason; since: Date } | null
 }
 
 // A lead is a form post or grader unlock that reached the pipeline (quarantined ones never do
@@ -148,7 +208,8 @@ const leadColumns = {
   kind: submissions.kind,
   offer: submissions.offer,
   email: submissions.email,
-  fields: submissions.fields,
+  // The spam trap's value (lead-post.ts keeps it for the admin reviewing quarantine) never leaves.
+  fields: sql<Record<string, unknown>>`${submissions.fields} - ${SPAM_TRAP_KEY}::text`,
   pageUrl: submissions.pageUrl,
   referrer: submissions.referrer,
   utm: submissions.utm,
@@ -157,7 +218,10 @@ const leadColumns = {
   createdAt: submissions.createdAt,
   releasedAt: submissions.releasedAt,
 }
-export type SyncedLead = { [K in keyof typeof leadColumns]: (typeof submissions.$inferSelect)[K] }
+export type SyncedLead = {
+  [K in keyof typeof leadColumns]: (typeof submissions.$inferSelect)[K &
+    keyof typeof submissions.$inferSelect]
+}
 
 export function dealsChanged(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedDeal>(
@@ -169,14 +233,34 @@ export function dealsChanged(db: Db, after: SyncPosition | null, limit: number, 
   )
 }
 
-export function contactsChanged(db: Db, after: SyncPosition | null, limit: number, now: Date) {
-  return page<SyncedContact>(
+export async function contactsChanged(
+  db: Db,
+  after: SyncPosition | null,
+  limit: number,
+  now: Date,
+): Promise<SyncPage<SyncedContact>> {
+  const found = await page<
+    Omit<SyncedContact, 'doNotEmail'> & {
+      suppressedReason: SuppressionReason | null
+      suppressedSince: Date | null
+    }
+  >(
     db,
-    { select: contactColumns, table: contacts, at: contacts.updatedAt, id: contacts.id },
+    { select: contactSync, table: contacts, at: contacts.updatedAt, id: contacts.id },
     after,
     limit,
     now,
   )
+  return {
+    ...found,
+    data: found.data.map(({ suppressedReason, suppressedSince: since, ...contact }) => ({
+      ...contact,
+      doNotEmail:
+        suppressedReason && since
+          ? { reason: DO_NOT_EMAIL_REASONS[suppressedReason], since }
+          : null,
+    })),
+  }
 }
 
 export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number, now: Date) {

@@ -10,7 +10,7 @@ import {
 } from '../db/schema.ts'
 import { createEventBodies } from './webhook-delivery.ts'
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
-import { decodeCursor, encodeCursor, positionOf, type SyncPage, type SyncPosition } from './sync.ts'
+import { cursorParam, encodeCursor, positionOf, type SyncPage, type SyncPosition } from './sync.ts'
 import type { Subscription } from './webhooks.ts'
 
 // A subscription's delivery log: the attempts logged (failures, sends by hand, and successes from
@@ -56,19 +56,7 @@ export const LOG_PAGE_MAX = 200
 export const LOG_EVENT_TYPES = [...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE] as const
 
 const cursor = (what: string) =>
-  z
-    .string()
-    .max(300)
-    .transform((value, ctx) => {
-      const position = decodeCursor(value)
-      if (!position)
-        ctx.addIssue({
-          code: 'custom',
-          message: `The ${what} cursor is not one this log gave out; start from the newest.`,
-        })
-      return position ?? z.NEVER
-    })
-    .optional()
+  cursorParam(`The ${what} cursor is not one this log gave out; start from the newest.`)
 
 /** The log's filters and position, as the JSON endpoint and the page read them from the URL (http/input.ts's givenParams). */
 export const logQuerySchema = z.object({

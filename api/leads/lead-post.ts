@@ -43,6 +43,12 @@ export interface LeadContext {
 export type SubmissionKind = (typeof submissions.$inferInsert)['kind']
 
 /** One form post, validated, with what the request said about where it came from. */
+/**
+ * The key a post's filled-in honeypot is kept under in the submission's fields, for the admin
+ * reviewing quarantine; nothing that leaves for an integration carries it (integrations/sync.ts).
+ */
+export const SPAM_TRAP_KEY = 'honeypot'
+
 export interface LeadPost {
   /** Idempotency keys are stored as `<scope>:<key>`; each front door has its own scope. */
   scope: string
@@ -179,7 +185,7 @@ export async function postLead<R extends Remembered>(
       ...post.extraFields,
       consent: post.consent.granted,
       consentVersion: post.consent.version,
-      ...(post.honeypot ? { honeypot: clipText(post.honeypot, 200) } : {}),
+      ...(post.honeypot ? { [SPAM_TRAP_KEY]: clipText(post.honeypot, 200) } : {}),
     },
     pageUrl: post.pageUrl,
     referrer: post.referrer,

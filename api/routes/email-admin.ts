@@ -149,7 +149,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
   .post('/suppressions/remove', requirePermission('suppressions:manage'), async (c) => {
     const input = await readInput(c, removeSchema, PAGES.suppressions)
     if (input instanceof Response) return input
-    const removed = await removeManualSuppression(c.var.db, input.email)
+    const removed = await removeManualSuppression(c.var.db, input.email, c.var.deps.now())
     const email = canonicalEmail(input.email)
     if (removed === 'unsubscribed')
       return answer(

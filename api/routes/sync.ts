@@ -5,10 +5,13 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { fail, givenParams, validate } from '../http/input.ts'
+import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
 import {
   contactsChanged,
+  cursorParam,
+  DO_NOT_EMAIL_REASON_LIST,
   dealsChanged,
-  decodeCursor,
+  isCursorIssue,
   leadsCaptured,
   SYNC_PAGE_DEFAULT,
   SYNC_PAGE_MAX,
@@ -24,7 +27,9 @@ import {
 const SETTLE = `A change is listed once it is ${SYNC_SETTLE_MS / 1000} s old, so none committed late is skipped.`
 
 export const syncQuerySchema = z.object({
-  cursor: z.string().max(300).optional(),
+  cursor: cursorParam('The cursor is not one this API gave out; start without one.').describe(
+    'The nextCursor of the last page read; none to start from the beginning.',
+  ),
   limit: z.coerce
     .number()
     .int()
@@ -33,12 +38,115 @@ export const syncQuerySchema = z.object({
     .default(SYNC_PAGE_DEFAULT),
 })
 
+// What each list hands out, field by field (the document's answer schemas; a test reads every
+// list through them, so they cannot drift from what is sent). Times are ISO 8601 in UTC.
+const time = z.iso.datetime()
+const page = (item: z.ZodType, what: string) =>
+  z.strictObject({
+    data: z.array(item).describe(`${what}, oldest change first.`),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe(
+        'Pass it as ?cursor= for the next page; when hasMore is false, keep it to ask again later.',
+      ),
+    hasMore: z.boolean(),
+  })
+
+export const syncedDealSchema = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  stage: z.enum(STAGE_KEYS),
+  stageEnteredAt: time,
+  source: z.enum(LEAD_SOURCES),
+  contactId: z.string().nullable(),
+  companyId: z.string().nullable(),
+  ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
+  sdrId: z.string().nullable(),
+  amountCents: z.number().int().nullable(),
+  currency: z.string(),
+  expectedCloseDate: z.iso.date().nullable(),
+  contractSignedOn: z.iso.date().nullable(),
+  paymentReceivedOn: z.iso.date().nullable(),
+  lostReason: z.string().nullable(),
+  claimedAt: time.nullable(),
+  closedAt: time.nullable(),
+  createdAt: time,
+  updatedAt: time.describe('The position in this list: every change to the deal moves it.'),
+})
+
+export const syncedContactSchema = z.strictObject({
+  id: z.string(),
+  email: z
+    .string()
+    .describe('As the person typed it; erased-<id>@erased.invalid once they are erased.'),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  jobTitle: z.string().nullable(),
+  phone: z.string().nullable(),
+  companyId: z.string().nullable(),
+  companyName: z.string().nullable(),
+  source: z.enum(LEAD_SOURCES),
+  erasedAt: time
+    .nullable()
+    .describe(
+      'When the person was erased (on request, or after 24 months without activity). Every personal field is then a placeholder or null: erase your copy of the contact rather than update it, and delete the leads whose contactId is theirs — those were deleted here and are listed no more.',
+    ),
+  doNotEmail: z
+    .strictObject({
+      reason: z
+        .enum(DO_NOT_EMAIL_REASON_LIST)
+        .describe(
+          'unsubscribed: they unsubscribed (stops marketing and outreach); bounced: their mailbox does not exist; complained: they reported our mail as spam; admin: an admin put them on the list; erased: a person erased before came back (stops marketing and outreach). bounced, complained and admin stop every email.',
+        ),
+      since: time.describe('When the address went on the do-not-email list.'),
+    })
+    .nullable()
+    .describe(
+      'Set while the address is on the do-not-email list; null when email may go. A change either way moves the contact in this list.',
+    ),
+  createdAt: time,
+  updatedAt: time.describe(
+    'The position in this list: an edit, a form post, an unsubscribe, a bounce, an admin adding or removing the address, or an erasure moves it.',
+  ),
+})
+
+export const syncedLeadSchema = z.strictObject({
+  id: z.string(),
+  contactId: z.string().nullable(),
+  kind: z.enum(['whitepaper', 'case_study', 'trial', 'grader']),
+  offer: z.string(),
+  email: z.string().describe('As typed in the form.'),
+  fields: z
+    .record(z.string(), z.unknown())
+    .describe('What the form carried (name, company, message…, consent and its version).'),
+  pageUrl: z.string().nullable(),
+  referrer: z.string().nullable(),
+  utm: z.record(z.string(), z.string()).nullable(),
+  firstTouch: z.record(z.string(), z.unknown()).nullable(),
+  status: z.enum(['accepted', 'released']).describe('released: held for review first.'),
+  createdAt: time,
+  releasedAt: time.nullable(),
+})
+
+/**
+ * The query of a list paged by cursor (these and the webhook delivery log): a cursor not given out
+ * here is a 400 `invalid_cursor`, whichever list — the request names no position we understand, and
+ * the code tells the client what to do (start again without one) — ahead of any other problem,
+ * which is validate's 422.
+ */
+export function readPagedQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
+  const given = givenParams(c.req.query())
+  const parsed = schema.safeParse(given)
+  const bad = parsed.success ? undefined : parsed.error.issues.find(isCursorIssue)
+  if (bad)
+    fail(400, 'invalid_cursor', bad.message, { fields: { [bad.path.join('.')]: bad.message } })
+  return validate(schema, given)
+}
+
 function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
-  const query = validate(syncQuerySchema, givenParams(c.req.query()))
-  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
-  if (query.cursor !== undefined && !after)
-    fail(400, 'invalid_cursor', 'The cursor is not one this API gave out; start without one.')
-  return { after, limit: query.limit }
+  const query = readPagedQuery(c, syncQuerySchema)
+  return { after: query.cursor ?? null, limit: query.limit }
 }
 
 export const syncRoutes = new Hono<AppEnv>()
@@ -63,24 +171,27 @@ export const operations: Operation<Permission>[] = [
     auth: 'pipeline:read_team',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],
-    errors: { 400: 'The cursor is not one this API gave out.' },
+    okSchema: page(syncedDealSchema, 'Deals'),
+    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
   },
   {
     method: 'get',
     path: '/api/sync/contacts',
-    summary: `Contacts changed since the cursor, oldest change first. ${SETTLE}`,
+    summary: `Contacts changed since the cursor, oldest change first, with their do-not-email state and whether they were erased. ${SETTLE}`,
     auth: 'contacts:read',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],
-    errors: { 400: 'The cursor is not one this API gave out.' },
+    okSchema: page(syncedContactSchema, 'Contacts'),
+    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
   },
   {
     method: 'get',
     path: '/api/sync/leads',
-    summary: `Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine. ${SETTLE}`,
+    summary: `Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine. A lead is listed once; an erased person's leads are deleted (their contact comes again with erasedAt). ${SETTLE}`,
     auth: 'contacts:read',
     query: syncQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore }'],
-    errors: { 400: 'The cursor is not one this API gave out.' },
+    okSchema: page(syncedLeadSchema, 'Leads'),
+    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
   },
 ]

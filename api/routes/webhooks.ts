@@ -6,8 +6,9 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
-import { givenParams, validate, type BodyKind } from '../http/input.ts'
+import type { BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
+import { readPagedQuery } from './sync.ts'
 import {
   checkWebhookUrl,
   createSubscription,
@@ -145,7 +146,7 @@ export const webhookRoutes = new Hono<AppEnv>()
   .get('/:id/deliveries', async (c) => {
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
-    const query = validate(logQuerySchema, givenParams(c.req.query()))
+    const query = readPagedQuery(c, logQuerySchema)
     const page = await listDeliveryLog(c.var.db, subscription.id, {
       outcome: query.status,
       type: query.type,
@@ -328,7 +329,10 @@ export const operations: Operation<Permission>[] = [
     auth: 'webhooks:manage',
     query: logQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore, prevCursor, hasNewer }'],
-    errors: { 422: 'An unknown status or type, or a cursor this log did not give out.' },
+    errors: {
+      400: 'A cursor this log did not give out (`invalid_cursor`, as /api/sync).',
+      422: 'An unknown status or type.',
+    },
   },
   {
     method: 'get',

@@ -146,7 +146,7 @@ describe('the delivery log, filtered', () => {
     expect(await countUntried(ctx.deps.db, sub.id)).toBe(0)
   })
 
-  it('refuses an unknown outcome, type or cursor with a 422 that says which', async () => {
+  it('refuses an unknown outcome or type with a 422 that says which', async () => {
     const sub = await subscribe()
     const refusal = async (query: string) => {
       const res = await get(`/api/admin/webhooks/${sub.id}/deliveries${query}`)
@@ -155,13 +155,30 @@ describe('the delivery log, filtered', () => {
     }
     expect(await refusal('?status=delivered')).toMatch(/status is all, failed, waiting/)
     expect(await refusal('?type=deal.burned')).toMatch(/type is one of/)
-    expect(await refusal('?cursor=nonsense')).toMatch(/cursor is not one this log gave out/)
+    expect(await refusal('?limit=0')).toMatch(/limit/)
+  })
+
+  it('refuses a cursor it did not give out as /api/sync does: 400 invalid_cursor, naming it', async () => {
+    const sub = await subscribe()
+    const refusal = async (query: string) => {
+      const res = await get(`/api/admin/webhooks/${sub.id}/deliveries${query}`)
+      expect(res.status, query).toBe(400)
+      const { error } = (await res.json()) as {
+        error: { code: string; message: string; fields: Record<string, string> }
+      }
+      expect(error.code, query).toBe('invalid_cursor')
+      return error
+    }
+    expect((await refusal('?cursor=nonsense')).message).toMatch(
+      /cursor is not one this log gave out/,
+    )
     const forged = Buffer.from(JSON.stringify(['2026-02-30T00:00:00.000000Z', 'x'])).toString(
       'base64url',
     )
-    expect(await refusal(`?cursor=${forged}`)).toMatch(/cursor/)
-    expect(await refusal(`?newer=${'A'.repeat(400)}`)).toMatch(/newer/)
-    expect(await refusal('?limit=0')).toMatch(/limit/)
+    expect(Object.keys((await refusal(`?cursor=${forged}`)).fields)).toEqual(['cursor'])
+    expect(Object.keys((await refusal(`?newer=${'A'.repeat(400)}`)).fields)).toEqual(['newer'])
+    // Ahead of other problems in the same query.
+    expect((await refusal('?status=delivered&cursor=nonsense')).fields).toHaveProperty('cursor')
   })
 })
 
