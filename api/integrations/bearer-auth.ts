@@ -2,6 +2,7 @@ import type { Context, Next } from 'hono'
 import { SESSION_COOKIE } from '../accounts/sessions.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readCookie } from '../http/cookies.ts'
+import { carriesBearer } from '../http/input.ts'
 import { rawHeader } from '../http/raw-header.ts'
 import { hitRateLimit } from '../rate-limits.ts'
 import { validateApiToken } from './api-tokens.ts'
@@ -18,9 +19,8 @@ const problem = (c: Context, status: 400 | 401 | 429, code: string, message: str
   c.json({ error: { code, message } }, status)
 
 export async function bearerAuth(c: Context<AppEnv>, next: Next) {
-  const authorization = c.req.header('authorization')
-  if (authorization === undefined || !/^bearer(\s|$)/i.test(authorization.trim())) return next()
-  const match = /^Bearer +([\x21-\x7e]+)$/i.exec(authorization.trim())
+  if (!carriesBearer(c)) return next()
+  const match = /^Bearer +([\x21-\x7e]+)$/i.exec((c.req.header('authorization') ?? '').trim())
   if (!match) {
     c.header('WWW-Authenticate', 'Bearer')
     return problem(
