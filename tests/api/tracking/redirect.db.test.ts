@@ -11,7 +11,7 @@ import { createClickWriter, type ClickWriterOptions } from '../../../api/trackin
 import { trackedLinkRedirect } from '../../../api/tracking/redirect.ts'
 import { newTrackingToken } from '../../../api/tracking/token.ts'
 import { GET as robotsTxt } from '../../../src/pages/robots.txt.ts'
-import { ORIGIN, setupTestApp } from '../../helpers.ts'
+import { setupTestApp } from '../../helpers.ts'
 import { addTrackedLinks, held } from './fixtures.ts'
 
 const ctx = await setupTestApp()
@@ -501,7 +501,7 @@ describe('privacy of tokens', () => {
   })
 
   it('keeps /r/ out of crawlers (robots.txt)', async () => {
-    const res = await robotsTxt({ site: new URL(ORIGIN), url: new URL(ORIGIN) } as never)
+    const res = await robotsTxt({ locals: { deps: ctx.deps } } as never)
     expect(await res.text()).toContain('\nDisallow: /r/\n')
   })
 })
