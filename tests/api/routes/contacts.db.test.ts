@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../../api/pipeline/contacts.ts'
-import { eq } from 'drizzle-orm'
-import { contacts, deals } from '../../../api/db/schema.ts'
+import { eq, inArray } from 'drizzle-orm'
+import { companies, contacts, deals } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { signedInAs } from '../../helpers.ts'
 import { leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
@@ -91,6 +91,48 @@ describe('GET /api/contacts', () => {
     expect(await emailsOf(await get('/api/contacts?q=lovelace'))).toEqual([
       'ada@analytical.example',
     ])
+  })
+
+  it('matches names and companies whatever their accents, as search does', async () => {
+    const company = { id: newId(), name: 'Société Générale', domain: 'societe.example' }
+    await db.insert(companies).values(company)
+    const people = [
+      { email: 'hector@lejos.example', first: 'Héctor', last: 'Núñez', companyId: null },
+      { email: 'jo@plain.example', first: 'Jo', last: 'Nunez', companyId: null },
+      { email: 'zoe@societe.example', first: 'Zoe', last: 'Quill', companyId: company.id },
+    ].map((p) => ({
+      id: newId(),
+      email: p.email,
+      emailDisplay: p.email,
+      firstName: p.first,
+      lastName: p.last,
+      companyId: p.companyId,
+      source: 'manual' as const,
+    }))
+    await db.insert(contacts).values([
+      ...people,
+      {
+        id: newId(),
+        email: 'luc@bistro.example',
+        emailDisplay: 'luc@bistro.example',
+        companyName: 'Crème Brûlée Bistro',
+        source: 'manual',
+      },
+    ])
+    try {
+      const found = async (q: string) =>
+        (await emailsOf(await get(`/api/contacts?q=${encodeURIComponent(q)}`))).sort()
+      expect(await found('nunez')).toEqual(['hector@lejos.example', 'jo@plain.example'])
+      expect(await found('NÚÑEZ')).toEqual(['hector@lejos.example', 'jo@plain.example'])
+      expect(await found('hector nunez')).toEqual(['hector@lejos.example'])
+      expect(await found('societe generale')).toEqual(['zoe@societe.example'])
+      expect(await found('creme brulee')).toEqual(['luc@bistro.example'])
+    } finally {
+      await db.delete(contacts).where(
+        inArray(contacts.email, [...people.map((p) => p.email), 'luc@bistro.example']),
+      )
+      await db.delete(companies).where(eq(companies.id, company.id))
+    }
   })
 
   it('treats % and _ in a search as plain characters', async () => {
