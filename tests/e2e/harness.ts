@@ -240,6 +240,33 @@ export async function horizontalOverflow(
   })
 }
 
+/**
+ * Words broken letter by letter in a table's code (`code`, `.mono` in a `.table-wrap`): each run of
+ * letters and digits that the browser laid out over more than one line, as `"word" in N lines`.
+ * A line may still end at a space or a hyphen ("webhook-" / "timestamp"); with `word-break:
+ * break-all` a narrow column stacked "webhook-timestamp" one letter a line.
+ */
+export async function brokenWordsInTables(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const broken: string[] = []
+    for (const el of document.querySelectorAll('.table-wrap :is(code, .mono)')) {
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const word of (node.textContent ?? '').matchAll(/[\p{L}\p{N}]+/gu)) {
+          const range = document.createRange()
+          range.setStart(node, word.index)
+          range.setEnd(node, word.index + word[0].length)
+          const lines = new Set(
+            [...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)),
+          )
+          if (lines.size > 1) broken.push(`${JSON.stringify(word[0])} in ${lines.size} lines`)
+        }
+      }
+    }
+    return broken
+  })
+}
+
 /** Runs axe-core in the page and returns its violations (id, impact, help, nodes). */
 export async function axeViolations(page: Page) {
   await page.addScriptTag({ path: join(root, 'node_modules/axe-core/axe.min.js') })
