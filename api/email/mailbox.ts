@@ -2,7 +2,7 @@
 // "delivers" into the mailbox_messages table, which admins read at /app/admin/mailbox, so a new
 // install shows every email its flows send without any mail server (like a local Mailpit).
 
-import { count, desc, eq, ilike, or } from 'drizzle-orm'
+import { count, desc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
 import { mailboxMessages, outbox } from '../db/schema.ts'
@@ -77,9 +77,10 @@ export async function listMailboxMessages(
   options: { q?: string | undefined; limit?: number; offset?: number } = {},
 ): Promise<{ rows: Omit<MailboxMessage, 'html' | 'text' | 'headers'>[]; total: number }> {
   const q = options.q?.trim()
-  const pattern = q ? containsPattern(q) : null
-  const where = pattern
-    ? or(ilike(mailboxMessages.to, pattern), ilike(mailboxMessages.subject, pattern))
+  // Recipients ("Héctor Núñez <hector@…>") and subjects carry people's names, so they fold as
+  // search folds (search_fold: accents off, lowercased): "nunez" finds Núñez. One fold a row.
+  const where = q
+    ? sql`search_fold(${mailboxMessages.to} || chr(10) || ${mailboxMessages.subject}) like search_fold(${containsPattern(q)})`
     : undefined
   const [rows, [total]] = await Promise.all([
     db

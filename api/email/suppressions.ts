@@ -164,6 +164,7 @@ export async function listSuppressions(
 ): Promise<{ rows: Suppression[]; total: number }> {
   const q = options.q?.trim()
   const pattern = q ? containsPattern(q) : null
+  // Not folded as search folds names (search_fold): an address with an accent is another address.
   const where = pattern
     ? or(
         // An erased person's whole address finds their fingerprint.

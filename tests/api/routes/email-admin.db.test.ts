@@ -328,6 +328,35 @@ describe('dev mailbox', () => {
   })
 })
 
+describe('the mailbox search', () => {
+  it('finds a recipient or subject whatever its accents, and takes % as itself', async () => {
+    const message = (to: string, subject: string) => ({
+      id: newId(),
+      from: 'Frontdoor <hello@frontdoor.example>',
+      to,
+      subject,
+      html: '',
+      text: '',
+      headers: [],
+      createdAt: ctx.clock.now(),
+    })
+    await db
+      .insert(mailboxMessages)
+      .values([
+        message('Héctor Núñez <hector@lejos.example>', 'Your report'),
+        message('jo@plain.example', 'Renée, your 100% report'),
+        message('ann@other.example', 'Hello'),
+      ])
+    const found = async (q: string) =>
+      (await listMailboxMessages(db, { q })).rows.map((r) => r.to).sort()
+    expect(await found('hector nunez')).toEqual(['Héctor Núñez <hector@lejos.example>'])
+    expect(await found('RENEE')).toEqual(['jo@plain.example'])
+    expect(await found('NÚÑEZ')).toEqual(['Héctor Núñez <hector@lejos.example>'])
+    expect(await found('0%')).toEqual(['jo@plain.example'])
+    await db.delete(mailboxMessages)
+  })
+})
+
 describe('the admin email pages’ ?page=', () => {
   // The outbox, mailbox and suppressions pages read ?page= with pageParam and ask their list for
   // (page - 1) × their page size; ?offset=100000000000000000000 once reached the database as is
