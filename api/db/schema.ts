@@ -126,13 +126,13 @@ export const companies = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    // Search (api/search/documents.ts holds the same expression): name and domain as one text,
+    // Search (api/db/search-documents.ts holds the same expression): name and domain as one text,
     // folded as search folds the query (search_fold, migration 0031: lowercased, accents off).
     index('companies_search_trgm_idx').using(
       'gin',
       sql`search_fold(${t.name} || ' ' || coalesce(${t.domain}, '')) gin_trgm_ops`,
     ),
-    // Search's first pass (api/search/documents.ts prefixKeys): exact and prefix matches as btree
+    // Search's first pass (api/db/search-documents.ts prefixKeys): exact and prefix matches as btree
     // range scans, so a long literal query never reads the trigram index's common posting lists.
     index('companies_name_prefix_idx').using('btree', sql`search_fold(${t.name}) text_pattern_ops`),
     index('companies_domain_prefix_idx').using('btree', sql`${t.domain} text_pattern_ops`),
@@ -193,13 +193,13 @@ export const contacts = pgTable(
     index('contacts_erased_idx')
       .on(t.id)
       .where(sql`erased_at is not null`),
-    // Search (api/search/documents.ts holds the same expression): name and address as one text,
+    // Search (api/db/search-documents.ts holds the same expression): name and address as one text,
     // folded (search_fold, migration 0031).
     index('contacts_search_trgm_idx').using(
       'gin',
       sql`search_fold(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '') || ' ' || ${t.emailDisplay}) gin_trgm_ops`,
     ),
-    // Search's first pass (api/search/documents.ts prefixKeys): full name, surname, address and
+    // Search's first pass (api/db/search-documents.ts prefixKeys): full name, surname, address and
     // the address's domain, each folded, as btree range scans.
     index('contacts_name_prefix_idx').using(
       'btree',
@@ -356,7 +356,7 @@ export const deals = pgTable(
     // Search (api/search/): trigram index for substring matches on the title, folded
     // (search_fold, migration 0031).
     index('deals_title_trgm_idx').using('gin', sql`search_fold(${t.title}) gin_trgm_ops`),
-    // Search's first pass (api/search/documents.ts prefixKeys): a title starting with the query.
+    // Search's first pass (api/db/search-documents.ts prefixKeys): a title starting with the query.
     index('deals_title_prefix_idx').using('btree', sql`search_fold(${t.title}) text_pattern_ops`),
     // My day: a rep's open deals with a next step due by a day, and those without one.
     index('deals_owner_next_step_idx')

@@ -18,7 +18,7 @@ import {
 import { containsPattern, isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { recordEditProblem, recordHistory } from './record-changes.ts'
-import { companyDocument, contactDocument } from '../search/documents.ts'
+import { companyDocument, contactDocument } from '../db/search-documents.ts'
 
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
 // (submissions, consents, deals, emails sent, downloads), and a CSV export for admins.
@@ -57,10 +57,11 @@ function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
   if (filters.q) {
     const pattern = containsPattern(filters.q)
     // Names fold as search folds them (search_fold: accents off, lowercased), so "nunez" finds
-    // Núñez: the pattern is folded by the same function (it keeps `%`, `_` and `\` as they are),
-    // and matched against search's own documents (search/documents.ts), each on its trigram index;
-    // the contacts they name are then matched by id. The canonical address stays unfolded: an
-    // address, not a name.
+    // Núñez: the pattern is folded by the same function (it keeps `%`, `_` and `\` as they are)
+    // and matched against search's own documents (db/search-documents.ts: name and address; a
+    // company's name and domain), each on its trigram index, the contacts found matched by id.
+    // A company typed on the contact alone is folded row by row (no index, as before); the
+    // canonical address (its domain in punycode) is matched as before.
     const folded = sql`search_fold(${pattern})`
     // A whole address finds its contact however it is typed ("Ann@Bücher.example").
     const address = parseEmailAddress(filters.q)
@@ -70,9 +71,12 @@ function filterWhere(filters: Omit<ContactFilters, 'page'>): SQL | undefined {
         ilike(contacts.email, pattern),
         sql`search_fold(${contacts.companyName}) like ${folded}`,
         // Inside each subquery its own `contacts` and `companies` are the ones named.
-        sql`${contacts.id} in (select ${contacts.id} from ${contacts} where ${contactDocument} like ${folded}
-          union all select ${contacts.id} from ${contacts} join ${companies} on ${companies.id} = ${contacts.companyId}
-          where ${companyDocument} like ${folded})`,
+        sql`${contacts.id} in (
+          select ${contacts.id} from ${contacts} where ${contactDocument} like ${folded}
+          union all
+          select ${contacts.id} from ${contacts}
+            join ${companies} on ${companies.id} = ${contacts.companyId}
+            where ${companyDocument} like ${folded})`,
       )!,
     )
   }

@@ -20,13 +20,13 @@ import {
   contactNameKey,
   dealDocument,
   dealTitleKey,
-} from './documents.ts'
+} from '../db/search-documents.ts'
 
 // Search everywhere: deals, contacts and companies by name, email and domain, each group ranked
 // exact match → a word starting with the query → the query inside → a near miss (a typo), then by
 // trigram word similarity. Each kind is looked up in up to two steps. First, exact and prefix
-// matches on its keys (name, surname, address, domain, title: documents.ts), btree range scans
-// whose cost follows the rows found, not the table. When they find a page (GROUP_LIMIT rows) or a
+// matches on its keys (name, surname, address, domain, title: db/search-documents.ts), btree range
+// scans whose cost follows the rows found, not the table. When they find a page (GROUP_LIMIT rows) or a
 // row the query identifies (a whole address, a whole domain), that is the answer, and its count
 // is theirs. Otherwise the pg_trgm GIN indexes (both engines load the extension) find the query
 // inside, then near misses. A long literal query (an address, a domain) thus never reads the
@@ -487,7 +487,7 @@ async function nearWords(db: Db, query: string): Promise<string[]> {
  * Deals, contacts and companies matching `query` (already validated by `searchQuery`) that
  * `viewer` may read: deals as on the pipeline pages, contacts and companies for roles that read
  * contacts. One transaction, so the typo threshold is set for these statements only. The query is
- * folded by the documents' own search_fold (documents.ts), in the statement that sets it.
+ * folded by the documents' own search_fold (db/search-documents.ts), in the statement that sets it.
  */
 export async function searchEverything(
   db: Db,

@@ -128,9 +128,9 @@ describe('GET /api/contacts', () => {
       expect(await found('societe generale')).toEqual(['zoe@societe.example'])
       expect(await found('creme brulee')).toEqual(['luc@bistro.example'])
     } finally {
-      await db.delete(contacts).where(
-        inArray(contacts.email, [...people.map((p) => p.email), 'luc@bistro.example']),
-      )
+      await db
+        .delete(contacts)
+        .where(inArray(contacts.email, [...people.map((p) => p.email), 'luc@bistro.example']))
       await db.delete(companies).where(eq(companies.id, company.id))
     }
   })

@@ -1,11 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { companies, contacts, deals } from '../db/schema.ts'
+import { companies, contacts, deals } from './schema.ts'
 
 // What search matches on, per kind: the very expressions the trigram indexes in api/db/schema.ts
 // are built on (the planner uses an expression index only for the same expression). Each is
 // folded by search_fold (migration 0031: unaccent's rules, then lowercased), the one normaliser
-// of searched text, which folds the query too (search.ts), so "hector" finds Héctor and "núñez"
-// finds Nunez.
+// of searched text, which folds the query too (search/search.ts, and the Contacts filter's in
+// pipeline/contacts.ts), so "hector" finds Héctor and "núñez" finds Nunez. Here, on the ground
+// floor, because both of those use them.
 
 /** Searched text as search folds it: the SQL around `text`. */
 const folded = (text: SQL): SQL<string> => sql<string>`search_fold(${text})`
