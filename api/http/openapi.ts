@@ -1,3 +1,4 @@
+import type { JSONParsed } from 'hono/utils/types'
 import { z } from 'zod'
 
 // The OpenAPI 3.1 description of one route and the document built from all of them. Each route
@@ -38,7 +39,11 @@ export interface Operation<Permission extends string = string> {
   formBody?: z.ZodType
   /** Success status and what it carries. */
   ok: [number, string]
-  /** The success answer's JSON, field by field, where a client keeps what it reads (the sync lists). */
+  /**
+   * The success answer's JSON, field by field (strict objects, so a field sent but not described
+   * fails tests/api/integrations/response-schemas.db.test.ts). Built with okSchemaOf where the
+   * route answers with a typed value, so tsc holds the two together.
+   */
   okSchema?: z.ZodType
   /** Other answers (a redirect, a file): status → what it means. */
   other?: Record<number, string>
@@ -50,6 +55,22 @@ export interface Operation<Permission extends string = string> {
    */
   errors?: Partial<Record<ErrorStatus, string>>
 }
+
+/** What `c.json(value)` sends for a value of type T: dates as ISO strings, functions left out. */
+export type Json<T> = JSONParsed<T>
+
+/**
+ * An `okSchema` for an answer the route builds as a T, checked by tsc against T's JSON both ways:
+ * a field T has that the schema lacks, one the schema requires that T lacks, or a type that differs
+ * (a string described as an enum) fails the type check. `okSchemaOf<Answer>()(z.strictObject(…))`.
+ */
+export const okSchemaOf =
+  <T>() =>
+  <S extends z.ZodType<Json<T>>>(
+    schema: S,
+    ..._exact: [Json<T>] extends [z.output<S>] ? [] : [`T's JSON does not fit the schema`]
+  ): S =>
+    schema
 
 /** Who an operation's `auth` lets in, as the document shows it. */
 export interface Access {
