@@ -1,10 +1,11 @@
 import { Hono, type Context } from 'hono'
+import { z } from 'zod'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { findCampaign } from '../campaigns/campaigns.ts'
 import { fail } from '../http/input.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
-import { campaignResults, campaignResultsCsv } from '../tracking/results.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { campaignResults, campaignResultsCsv, type CampaignResults } from '../tracking/results.ts'
 
 // GET /api/campaigns/:id/results (JSON) and /results.csv: a campaign's sending outcomes and its
 // clicks by verdict, in total and per link (api/tracking/results.ts). Whoever may read campaigns.
@@ -27,6 +28,38 @@ export const campaignResultRoutes = new Hono<SignedInEnv>()
     })
   })
 
+const count = z.number().int()
+const clickCounts = {
+  raw: count.describe('Every click.'),
+  human: count.describe('Clicks judged a person’s.'),
+  bot: count.describe('Clicks judged a bot’s (or likely one).'),
+  pending: count.describe('Clicks awaiting a verdict.'),
+  uniqueHumans: count.describe('Recipients who clicked as a person.'),
+}
+
+/** The answer, field by field (held to CampaignResults by okSchemaOf). */
+const resultsJson = okSchemaOf<CampaignResults>()(
+  z.strictObject({
+    recipients: count,
+    queued: count.describe('In the outbox, not sent yet.'),
+    sent: count.describe('Accepted by the transport.'),
+    accepted: count.describe('The same as `sent`.'),
+    bounced: count,
+    failed: count,
+    removed: count.describe('Taken out before they were sent anything (counted in `recipients`).'),
+    unsubscribed: count,
+    clicks: z.strictObject(clickCounts),
+    targets: count.describe('Targets its clicks made (not clicks that only added evidence).'),
+    links: z.array(
+      z.strictObject({
+        url: z.string(),
+        position: count.describe('The link’s place in the message (0: first).'),
+        ...clickCounts,
+      }),
+    ),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -35,6 +68,7 @@ export const operations: Operation<Permission>[] = [
       'A campaign’s results: queued, sent (accepted by the transport; `accepted` is the same count), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
     auth: 'campaigns:read',
     ok: [200, 'The results.'],
+    okSchema: resultsJson,
   },
   {
     method: 'get',

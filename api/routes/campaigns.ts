@@ -11,6 +11,7 @@ import {
   updateCampaign,
   type Campaign,
   type CampaignFailure,
+  type CampaignProgress,
 } from '../campaigns/campaigns.ts'
 import {
   findImport,
@@ -19,6 +20,7 @@ import {
   importErrorsCsv,
   listImports,
   storeImport,
+  type ImportShown,
 } from '../campaigns/imports.ts'
 import {
   mergeReport,
@@ -50,7 +52,8 @@ import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
 import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
+import { CAMPAIGN_STATUSES } from '../db/schema.ts'
+import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
 
 // /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
 // admins on all (api/campaigns/access.ts decides). Plain HTML forms get a 303 back to the
@@ -299,11 +302,12 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       campaignProgress(c.var.db, [campaign.id]),
       listImports(c.var.db, campaign.id),
     ])
-    return c.json({
+    const answer: CampaignAnswer = {
       campaign: campaign,
-      progress: progress.get(campaign.id),
+      progress: progress.get(campaign.id)!,
       imports,
-    })
+    }
+    return c.json(answer)
   })
 
   .post('/:id', requirePermission('campaigns:write'), async (c) => {
@@ -523,6 +527,118 @@ const importIds = z.object({ id: z.string(), importId: z.string() })
 const uploadSchema = z.object({ file: z.file().describe('The recipients, as CSV.') })
 const write = ['campaigns:read', 'campaigns:write'] as const
 
+// What the campaign reads answer, field by field (the document's answer schemas, held by
+// okSchemaOf to the types the routes send; tests/api/integrations/response-schemas.db.test.ts
+// reads each answer through them). Times are ISO 8601 in UTC.
+const time = z.iso.datetime()
+
+const campaignJson = okSchemaOf<Campaign>()(
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    ownerId: z.string().describe('The SDR credited with the prospects and targets it produces.'),
+    senderName: z.string(),
+    senderEmail: z.string(),
+    replyTo: z.string().nullable(),
+    subjectTemplate: z.string(),
+    bodyTemplate: z.string(),
+    status: z.enum(CAMPAIGN_STATUSES),
+    ratePerHour: z.number().int(),
+    windowStartHour: z.number().int(),
+    windowEndHour: z.number().int(),
+    timezone: z.string().describe('The IANA zone of the sending window.'),
+    lastSlotAt: time.nullable().describe('The latest send slot handed out.'),
+    startAfter: time.nullable().describe('No send before it (a scheduled start); null: at once.'),
+    createdBy: z.string(),
+    createdAt: time,
+    updatedAt: time,
+    startedAt: time.nullable(),
+    completedAt: time.nullable(),
+    followUpOf: z
+      .string()
+      .nullable()
+      .describe('The sent campaign whose non-clickers this follows up.'),
+    followUpCount: z.number().int().nullable(),
+  }),
+)
+
+const progressJson = okSchemaOf<CampaignProgress>()(
+  z
+    .strictObject({
+      recipients: z.number().int(),
+      pending: z.number().int(),
+      queued: z.number().int(),
+      sent: z.number().int(),
+      bounced: z.number().int(),
+      suppressed: z.number().int(),
+      failed: z.number().int(),
+      skipped: z.number().int().describe('In the pipeline by their turn: not emailed.'),
+      removed: z.number().int().describe('Taken out before they were enqueued: never emailed.'),
+      clicks: z.number().int().describe('Every click, whatever its verdict.'),
+    })
+    .describe('Recipients by outcome.'),
+)
+
+const importJson = okSchemaOf<ImportShown>()(
+  z.strictObject({
+    id: z.string(),
+    campaignId: z.string(),
+    filename: z.string(),
+    bytes: z.number().int(),
+    status: z.enum(['pending', 'running', 'done', 'failed']),
+    columns: z
+      .array(z.strictObject({ header: z.string(), field: z.string() }))
+      .nullable()
+      .describe('The header as read, and what each column maps to.'),
+    delimiter: z.string().nullable(),
+    totalRows: z.number().int().nullable(),
+    processedRows: z.number().int(),
+    imported: z.number().int(),
+    duplicates: z.number().int(),
+    suppressed: z.number().int(),
+    inPipeline: z.number().int(),
+    invalid: z.number().int(),
+    error: z.string().nullable(),
+    leaseUntil: time.nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: time,
+    completedAt: time.nullable(),
+  }),
+)
+
+const campaignListJson = okSchemaOf<Awaited<ReturnType<typeof listCampaigns>>>()(
+  z.strictObject({
+    campaigns: z.array(
+      campaignJson.extend({
+        ownerName: z.string(),
+        progress: progressJson,
+        humanClicks: z
+          .number()
+          .int()
+          .describe('Clicks judged a person’s, as the results count them.'),
+      }),
+    ),
+    total: z.number().int(),
+    page: z.number().int(),
+    pageCount: z.number().int(),
+  }),
+)
+
+interface CampaignAnswer {
+  campaign: Campaign
+  progress: CampaignProgress
+  /** Newest first. */
+  imports: ImportShown[]
+}
+
+const campaignAnswerJson = okSchemaOf<CampaignAnswer>()(
+  z.strictObject({
+    campaign: campaignJson,
+    progress: progressJson,
+    imports: z.array(importJson).describe('Its recipient imports, newest first.'),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -531,6 +647,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'campaigns:read',
     query: listQuery,
     ok: [200, '{ campaigns, total, page, pageCount }'],
+    okSchema: campaignListJson,
   },
   {
     method: 'post',
@@ -552,6 +669,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'campaigns:read',
     params: campaignId,
     ok: [200, '{ campaign, progress, imports }'],
+    okSchema: campaignAnswerJson,
   },
   {
     method: 'post',

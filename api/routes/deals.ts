@@ -18,7 +18,7 @@ import {
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import {
   backPath,
   bodylessForm,
@@ -371,30 +371,7 @@ export const dealRoutes = new Hono<AppEnv>()
   .get('/:id', async (c) => {
     const view = await dealView(c.var.db, c.var.user, validate(id, c.req.param('id')))
     if (!view.ok) fail(view.status, view.code, view.message)
-    const { contact, company } = view
-    return c.json({
-      deal: publicDeal(view.deal),
-      contact: {
-        id: contact.id,
-        email: contact.emailDisplay,
-        firstName: contact.firstName,
-        lastName: contact.lastName,
-        jobTitle: contact.jobTitle,
-      },
-      company: company && {
-        id: company.id,
-        name: company.name,
-        domain: company.domain,
-      },
-      owner: view.owner,
-      sdr: view.sdr,
-      stakeholders: view.stakeholders,
-      decisionMakerEngaged: view.decisionMakerEngaged,
-      timeline: view.timeline.map(({ evidence, ...entry }) => ({
-        ...entry,
-        ...(evidence ? { evidence } : {}),
-      })),
-    })
+    return c.json(dealAnswer(view))
   })
   .post('/:id/claim', async (c) => {
     const dealId = await dealIdOf(c, 'id', BODYLESS)
@@ -605,6 +582,152 @@ export function publicDeal(deal: Deal) {
   }
 }
 
+// What the deal operations answer, field by field (the document's answer schemas; okSchemaOf
+// holds each to the type the route sends, and tests/api/integrations/response-schemas.db.test.ts
+// reads each answer through its schema). Times are ISO 8601 in UTC, dates YYYY-MM-DD.
+const time = z.iso.datetime()
+
+export const publicDealSchema = okSchemaOf<ReturnType<typeof publicDeal>>()(
+  z.strictObject({
+    id: z.string(),
+    title: z.string(),
+    stage: z.enum(STAGE_KEYS),
+    stageName: z.string(),
+    probability: z.number().int().describe('The stage’s probability, in percent.'),
+    amountCents: z.number().int().nullable(),
+    currency: z.string(),
+    weightedCents: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The amount weighted by the stage’s probability; null without an amount.'),
+    expectedCloseDate: z.iso.date().nullable(),
+    contractSignedOn: z.iso.date().nullable(),
+    paymentReceivedOn: z.iso.date().nullable(),
+    lostReason: z.string().nullable(),
+    budgetNotes: z.string().nullable(),
+    decisionProcessNotes: z.string().nullable(),
+    source: z.enum(LEAD_SOURCES),
+    ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
+    sdrId: z.string().nullable(),
+    contactId: z.string(),
+    companyId: z.string().nullable(),
+    stageEnteredAt: time,
+    claimedAt: time.nullable(),
+    closedAt: time.nullable(),
+    createdAt: time,
+    updatedAt: time,
+  }),
+)
+
+type DealViewShown = Extract<Awaited<ReturnType<typeof dealView>>, { ok: true }>
+
+/** GET /api/deals/:id: the deal, who it concerns, and its timeline with the evidence in it. */
+function dealAnswer(view: DealViewShown) {
+  const { contact, company } = view
+  return {
+    deal: publicDeal(view.deal),
+    contact: {
+      id: contact.id,
+      email: contact.emailDisplay,
+      firstName: contact.firstName,
+      lastName: contact.lastName,
+      jobTitle: contact.jobTitle,
+    },
+    company: company && {
+      id: company.id,
+      name: company.name,
+      domain: company.domain,
+    },
+    owner: view.owner,
+    sdr: view.sdr,
+    stakeholders: view.stakeholders,
+    decisionMakerEngaged: view.decisionMakerEngaged,
+    timeline: view.timeline.map(({ evidence, ...entry }) => ({
+      ...entry,
+      ...(evidence ? { evidence } : {}),
+    })),
+  }
+}
+
+const userRef = z.strictObject({ id: z.string(), name: z.string(), email: z.string() })
+
+const evidenceSchema = z
+  .strictObject({
+    kind: z.enum(['form', 'grader', 'click', 'other']),
+    source: z.string().describe('Where the lead came from: “Whitepaper form”, “Outreach click”…'),
+    summary: z.string().describe('One line: what the person did.'),
+    details: z.array(
+      z.strictObject({
+        label: z.string(),
+        value: z.string(),
+        href: z.string().optional().describe('A page of the app with more.'),
+      }),
+    ),
+  })
+  .describe('Why this is a target, in words.')
+
+export const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
+  z.strictObject({
+    deal: publicDealSchema,
+    contact: z.strictObject({
+      id: z.string(),
+      email: z.string(),
+      firstName: z.string().nullable(),
+      lastName: z.string().nullable(),
+      jobTitle: z.string().nullable(),
+    }),
+    company: z
+      .strictObject({ id: z.string(), name: z.string(), domain: z.string().nullable() })
+      .nullable(),
+    owner: userRef.nullable(),
+    sdr: userRef.nullable().describe('The SDR credited with it (an outbound deal).'),
+    stakeholders: z.array(
+      z.strictObject({
+        id: z.string(),
+        contactId: z.string(),
+        role: z.enum(STAKEHOLDER_ROLES),
+        stance: z.enum(STANCES),
+        notes: z.string().nullable(),
+        firstName: z.string().nullable(),
+        lastName: z.string().nullable(),
+        email: z.string(),
+        jobTitle: z.string().nullable(),
+      }),
+    ),
+    decisionMakerEngaged: z
+      .boolean()
+      .describe('A decision-maker (or the economic buyer) is on the deal and not against it.'),
+    timeline: z
+      .array(
+        z.strictObject({
+          at: time,
+          kind: z.enum([
+            'created',
+            'evidence',
+            'claimed',
+            'stage',
+            'updated',
+            'note',
+            'activity',
+            'record',
+            'submission',
+            'click',
+            'grader',
+            'email',
+          ]),
+          title: z.string(),
+          detail: z.string().nullable(),
+          actor: z.string().nullable(),
+          tone: z.enum(['ok', 'warn', 'danger']).nullable(),
+          badge: z.string().nullable(),
+          evidence: evidenceSchema.optional(),
+        }),
+      )
+      .describe('Everything known about the deal’s contact, newest first (at most 100 entries).'),
+  }),
+)
+
 // The list views read their query parameters themselves (api/pipeline/views.ts checks them);
 // described here from the same constants.
 const owner = z.string().optional().describe('me, team, or a user id; default: the viewer’s own.')
@@ -799,6 +922,7 @@ export const operations: Operation<Permission>[] = [
       200,
       '{ deal, contact, company, owner, sdr, stakeholders, decisionMakerEngaged, timeline }',
     ],
+    okSchema: dealAnswerSchema,
   },
   {
     method: 'post',
@@ -810,6 +934,10 @@ export const operations: Operation<Permission>[] = [
     bodyTypes: ['form'],
     bodyOptional: true,
     ok: [200, '{ deal, alreadyYours }'],
+    okSchema: z.strictObject({
+      deal: publicDealSchema,
+      alreadyYours: z.boolean().describe('It was the caller’s already: nothing changed.'),
+    }),
     errors: {
       409: 'Another rep took it first (`already_claimed`), or it left the queue (`not_in_queue`).',
       422: 'It is a 0% prospect, which nobody is given until it qualifies (`owned_not_prospect`).',
@@ -824,6 +952,7 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: stageSchema,
     ok: [200, '{ deal }'],
+    okSchema: z.strictObject({ deal: publicDealSchema }),
     errors: {
       403: NOT_YOURS,
       409: 'Already at that stage, or the contact has another open deal.',
@@ -837,6 +966,7 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: ownerSchema,
     ok: [200, '{ deal }'],
+    okSchema: z.strictObject({ deal: publicDealSchema }),
     errors: {
       422: 'The owner is not an active rep or admin (`invalid_owner`), a deal past 10% cannot be nobody’s (`owner_needed`), or it is a 0% prospect, which nobody is given (`owned_not_prospect`).',
     },
@@ -849,6 +979,7 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: noteSchema,
     ok: [201, '{ id }'],
+    okSchema: z.strictObject({ id: z.string().describe('The note’s timeline entry.') }),
     errors: { 403: NOT_YOURS },
   },
   {
@@ -891,6 +1022,10 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: updateSchema,
     ok: [200, '{ deal, changed }'],
+    okSchema: z.strictObject({
+      deal: publicDealSchema,
+      changed: z.array(z.string()).describe('The fields that changed; empty when none did.'),
+    }),
     errors: { 403: NOT_YOURS },
   })),
 ]

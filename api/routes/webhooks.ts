@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
-import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
+import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
 import type { BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
@@ -20,6 +20,7 @@ import {
   setSubscriptionEnabled,
   updateSubscription,
   webhookTargets,
+  type Subscription,
 } from '../integrations/webhooks.ts'
 import {
   findEventLog,
@@ -27,6 +28,10 @@ import {
   listDeliveryLog,
   listSubscriptions,
   logQuerySchema,
+  type AttemptLogItem,
+  type EventLog,
+  type LogPage,
+  type SubscriptionListItem,
 } from '../integrations/webhook-log.ts'
 
 // /api/admin/webhooks: subscriptions (admins, or an API token with webhooks:manage), editing
@@ -294,6 +299,113 @@ async function remove(c: Context<SignedInEnv>) {
   )
 }
 
+// What each operation answers, field by field (the document's answer schemas, held by okSchemaOf
+// to the types the routes send; tests/api/integrations/response-schemas.db.test.ts reads each
+// answer through them). Times are ISO 8601 in UTC.
+const time = z.iso.datetime()
+const eventType = z
+  .string()
+  .describe(`One of ${[...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}.`)
+
+const subscriptionJson = okSchemaOf<Subscription>()(
+  z.strictObject({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()).describe('The event types it is sent.'),
+    secret: z.string().describe('whsec_…: verify each delivery’s webhook-signature with it.'),
+    previousSecret: z
+      .string()
+      .nullable()
+      .describe('The secret before the last rotation, still signed with until it expires.'),
+    previousSecretExpiresAt: time.nullable(),
+    createdBy: z.string(),
+    createdAt: time,
+    failingSince: time
+      .nullable()
+      .describe('Since when every attempt has failed; null after a success.'),
+    disabledAt: time.nullable(),
+    disabledReason: z.string().nullable(),
+  }),
+)
+
+const attemptJsonSchema = okSchemaOf<ReturnType<typeof attemptJson>>()(
+  z.strictObject({
+    ok: z.boolean(),
+    statusCode: z.number().int().nullable().describe('The receiver’s status; null: no answer.'),
+    latencyMs: z.number(),
+    error: z.string().nullable(),
+    responseExcerpt: z.string().nullable().describe('The start of what the receiver answered.'),
+  }),
+)
+
+const attemptLogJson = okSchemaOf<AttemptLogItem>()(
+  attemptJsonSchema.extend({
+    id: z.string(),
+    eventId: z.string(),
+    eventType: eventType,
+    manual: z.boolean().describe('Sent by hand (“send again”, a test event).'),
+    at: time,
+    deliveryStatus: z
+      .string()
+      .nullable()
+      .describe(
+        'Where the event’s delivery to this subscription stands now: pending, delivered or failed.',
+      ),
+  }),
+)
+
+const subscriptionAnswer = okSchemaOf<{ subscription: Subscription }>()(
+  z.strictObject({ subscription: subscriptionJson }),
+)
+
+const listAnswer = okSchemaOf<{ subscriptions: SubscriptionListItem[] }>()(
+  z.strictObject({
+    subscriptions: z.array(
+      subscriptionJson.extend({
+        pending: z.number().int().describe('Events waiting to be delivered to it.'),
+        lastAttempt: z
+          .strictObject({ ok: z.boolean(), statusCode: z.number().int().nullable(), at: time })
+          .nullable(),
+      }),
+    ),
+  }),
+)
+
+const oneAnswer = okSchemaOf<{ subscription: Subscription; attempts: AttemptLogItem[] }>()(
+  z.strictObject({
+    subscription: subscriptionJson,
+    attempts: z.array(attemptLogJson).describe('The latest entries of its delivery log.'),
+  }),
+)
+
+const logPageJson = okSchemaOf<LogPage>()(
+  z.strictObject({
+    data: z.array(attemptLogJson).describe('Log entries, newest first.'),
+    nextCursor: z.string().nullable().describe('Pass it as ?cursor= for older entries.'),
+    hasMore: z.boolean(),
+    prevCursor: z.string().nullable().describe('Pass it as ?newer= for newer entries.'),
+    hasNewer: z.boolean(),
+  }),
+)
+
+const eventLogJson = okSchemaOf<EventLog>()(
+  z.strictObject({
+    event: z.strictObject({ id: z.string(), type: eventType, createdAt: time }),
+    body: z
+      .string()
+      .nullable()
+      .describe('The body every attempt sent, byte for byte (null once the event is gone).'),
+    delivery: z.strictObject({
+      status: z.enum(['pending', 'delivered', 'failed']),
+      runAfter: time,
+      deliveredAt: time.nullable(),
+    }),
+    attempts: z.array(attemptLogJson).describe('Every attempt, newest first.'),
+  }),
+)
+
+const deletedAnswer = z.strictObject({ deleted: z.string().describe('The subscription’s id.') })
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -301,6 +413,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'List subscriptions.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscriptions }'],
+    okSchema: listAnswer,
   },
   {
     method: 'post',
@@ -310,6 +423,7 @@ export const operations: Operation<Permission>[] = [
     body: subscriptionSchema,
     formBody: subscriptionFormSchema,
     ok: [201, '{ subscription } with its signing secret'],
+    okSchema: subscriptionAnswer,
     errors: {
       422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason).',
     },
@@ -320,6 +434,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'One subscription and its delivery log.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription, attempts }'],
+    okSchema: oneAnswer,
   },
   {
     method: 'get',
@@ -329,6 +444,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'webhooks:manage',
     query: logQuerySchema,
     ok: [200, '{ data, nextCursor, hasMore, prevCursor, hasNewer }'],
+    okSchema: logPageJson,
     errors: {
       400: 'A cursor this log did not give out (`invalid_cursor`, as /api/sync).',
       422: 'An unknown status or type.',
@@ -341,6 +457,7 @@ export const operations: Operation<Permission>[] = [
       'One event as this subscription is sent it: the body byte for byte, and every attempt.',
     auth: 'webhooks:manage',
     ok: [200, '{ event, body, delivery, attempts }'],
+    okSchema: eventLogJson,
     errors: { 404: 'Unknown subscription, or an event it was never sent.' },
   },
   {
@@ -352,6 +469,7 @@ export const operations: Operation<Permission>[] = [
     body: subscriptionEditSchema,
     bodyTypes: ['json'],
     ok: [200, '{ subscription }'],
+    okSchema: subscriptionAnswer,
     errors: {
       422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
     },
@@ -364,6 +482,7 @@ export const operations: Operation<Permission>[] = [
     body: subscriptionEditSchema,
     formBody: subscriptionFormSchema,
     ok: [200, '{ subscription }'],
+    okSchema: subscriptionAnswer,
     other: { 303: FORM_REDIRECT },
     errors: {
       422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
@@ -376,6 +495,7 @@ export const operations: Operation<Permission>[] = [
       'Give a subscription a new signing secret; for 24 hours deliveries carry a signature with the old one too.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription } with its new secret'],
+    okSchema: subscriptionAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -384,6 +504,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription on; waiting events go out in order.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
+    okSchema: subscriptionAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -392,6 +513,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription off; events wait.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
+    okSchema: subscriptionAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -400,6 +522,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Delete a subscription (form-friendly).',
     auth: 'webhooks:manage',
     ok: [200, '{ deleted }'],
+    okSchema: deletedAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -408,6 +531,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Delete a subscription.',
     auth: 'webhooks:manage',
     ok: [200, '{ deleted }'],
+    okSchema: deletedAnswer,
   },
   {
     method: 'post',
@@ -415,6 +539,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Send a webhook.test event now and report what the receiver answered.',
     auth: 'webhooks:manage',
     ok: [200, '{ eventId, attempt }'],
+    okSchema: z.strictObject({ eventId: z.string(), attempt: attemptJsonSchema }),
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -423,6 +548,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Send an event to this subscription again now (same webhook-id).',
     auth: 'webhooks:manage',
     ok: [200, '{ attempt }'],
+    okSchema: z.strictObject({ attempt: attemptJsonSchema }),
     other: { 303: FORM_REDIRECT },
   },
 ]

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
+import type { User } from '../../../api/accounts/users.ts'
+import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
+import { campaignRecipients } from '../../../api/db/schema.ts'
+import type { OpenApiDocument } from '../../../api/http/openapi.ts'
+import { createApiToken } from '../../../api/integrations/api-tokens.ts'
+import { SYNC_SETTLE_MS } from '../../../api/integrations/sync.ts'
+import { OPERATIONS } from '../../../api/routes/openapi.ts'
+import { addUser, setupTestApp, type TestContext } from '../../helpers.ts'
+import { CAMPAIGN_ENV, csv, makeCampaign } from '../campaigns/fixtures.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+import { insertLinks } from '../tracking/fixtures.ts'
+import { startReceiver, type Receiver } from './receiver.ts'
+
+// Every answer the OpenAPI document describes field by field (an operation's `okSchema`), called
+// for real as an integration calls it, with an API token, and its JSON read through that very
+// schema. The schemas are strict objects, so a field the route sends and the document does not
+// describe fails here, as does one described and not sent, or sent with another type.
+
+let ctx: TestContext
+let receiver: Receiver
+let token: string
+let admin: User
+let doc: OpenApiDocument
+
+/** "post /api/deals/{id}/stage" → what the document says it answers with. */
+const documented = new Map(
+  OPERATIONS.filter((op) => op.okSchema).map((op) => [`${op.method} ${op.path}`, op]),
+)
+
+/** Calls `path` (for the operation `key`) with the token, and reads its answer as documented. */
+async function answered(key: string, path: string, body?: unknown): Promise<unknown> {
+  const op = documented.get(key)
+  if (!op?.okSchema) throw new Error(`${key} documents no answer schema`)
+  const res = await ctx.app.request(path, {
+    method: op.method.toUpperCase(),
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const text = await res.text()
+  expect(res.status, `${key}: ${text}`).toBe(op.ok[0])
+  const json: unknown = JSON.parse(text)
+  const parsed = op.okSchema.safeParse(json)
+  expect(parsed.error?.issues, key).toBeUndefined()
+  // The document carries that schema, as JSON Schema, under the success status.
+  const response = (doc.paths[op.path] as Record<string, { responses: Record<string, unknown> }>)[
+    op.method
+  ]!.responses[String(op.ok[0])] as { content?: Record<string, unknown> }
+  expect(Object.keys(response.content ?? {}), key).toEqual(['application/json'])
+  called.add(key)
+  return json
+}
+
+const called = new Set<string>()
+
+beforeAll(async () => {
+  receiver = await startReceiver()
+  ctx = await setupTestApp({
+    ...CAMPAIGN_ENV,
+    WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}`,
+  })
+  admin = await addUser(ctx, 'admin')
+  token = (
+    await createApiToken(
+      ctx.deps.db,
+      admin.id,
+      { name: 'integration', scopes: [...API_SCOPES], expiresAt: null },
+      ctx.deps.now(),
+    )
+  ).token
+  doc = await (await ctx.app.request('/api/openapi.json')).json()
+})
+
+afterAll(() => receiver.close())
+
+describe('the answers the OpenAPI document describes field by field', () => {
+  it('are what a deal’s operations send', async () => {
+    const rep = await addUser(ctx, 'rep')
+    const deal = await makeDeal(ctx.deps.db, {
+      stage: 'target',
+      ownerId: null,
+      evidence: {
+        kind: 'form',
+        form: 'whitepaper',
+        offer: 'whitepaper:benchmark',
+        assetTitle: 'The benchmark',
+        pageUrl: 'https://frontdoor.example/whitepapers/benchmark',
+      },
+    })
+    const at = `/api/deals/${deal.id}`
+    await answered('post /api/deals/{id}/claim', `${at}/claim`)
+    await answered('post /api/deals/{id}/stage', `${at}/stage`, { stage: 'demo' })
+    await answered('post /api/deals/{id}', at, { amountCents: 120_000 })
+    await answered('patch /api/deals/{id}', at, {
+      title: 'Benchmark rollout',
+      expectedCloseDate: '2026-12-31',
+    })
+    await answered('post /api/deals/{id}/notes', `${at}/notes`, { body: 'Called; keen.' })
+    const added = await ctx.app.request(`${at}/stakeholders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'cfo@co.example',
+        name: 'Casey Finance',
+        role: 'economic_buyer',
+        stance: 'supportive',
+      }),
+    })
+    expect(added.status).toBe(201)
+    await answered('post /api/deals/{id}/owner', `${at}/owner`, { ownerId: rep.id })
+
+    const shown = (await answered('get /api/deals/{id}', at)) as {
+      owner: { id: string } | null
+      company: unknown
+      stakeholders: unknown[]
+      timeline: Array<{ kind: string; evidence?: unknown }>
+    }
+    // The optional and nullable parts were there to be read, not only their absence.
+    expect(shown.owner?.id).toBe(rep.id)
+    expect(shown.company).not.toBeNull()
+    expect(shown.stakeholders).toHaveLength(1)
+    expect(shown.timeline.find((e) => e.kind === 'evidence')?.evidence).toBeDefined()
+  })
+
+  it('are what a campaign’s reads send', async () => {
+    const sdr = await addUser(ctx, 'sdr')
+    const campaign = await makeCampaign(ctx, sdr)
+    const stored = await storeImport(
+      ctx.deps.db,
+      sdr,
+      {
+        campaignId: campaign.id,
+        filename: 'people.csv',
+        bytes: new TextEncoder().encode(
+          csv([
+            ['email', 'first name', 'company'],
+            ['ann@prospect.example', 'Ann', 'Prospect'],
+            ['not an address', 'Bo', 'Nowhere'],
+          ]),
+        ),
+      },
+      ctx.clock.now(),
+    )
+    if (!stored.ok) throw new Error(stored.message)
+    const job = await claimImport(ctx.deps.db, {
+      now: ctx.clock.now(),
+      leaseMs: 60_000,
+      worker: 'test',
+    })
+    expect(
+      await runImport(ctx.deps.db, job!, { now: ctx.clock.now, leaseMs: 60_000, worker: 'test' }),
+    ).toBe('done')
+    const [recipient] = await ctx.deps.db.select().from(campaignRecipients)
+    await insertLinks(ctx.deps.db, recipient!.id, campaign.id, ['https://www.example.com/pricing'])
+
+    const list = (await answered('get /api/campaigns', '/api/campaigns')) as {
+      campaigns: unknown[]
+    }
+    expect(list.campaigns).toHaveLength(1)
+    const one = (await answered('get /api/campaigns/{id}', `/api/campaigns/${campaign.id}`)) as {
+      imports: Array<{ columns: unknown }>
+    }
+    expect(one.imports[0]?.columns).not.toBeNull()
+    const results = (await answered(
+      'get /api/campaigns/{id}/results',
+      `/api/campaigns/${campaign.id}/results`,
+    )) as { links: unknown[] }
+    expect(results.links).toHaveLength(1)
+  })
+
+  it('are what managing a webhook subscription sends', async () => {
+    const base = '/api/admin/webhooks'
+    const { subscription } = (await answered('post /api/admin/webhooks', base, {
+      url: receiver.url(),
+      events: ['deal.won', 'lead.captured'],
+    })) as { subscription: { id: string } }
+    const at = `${base}/${subscription.id}`
+    const { eventId } = (await answered('post /api/admin/webhooks/{id}/test', `${at}/test`)) as {
+      eventId: string
+    }
+    await answered(
+      'post /api/admin/webhooks/{id}/deliveries/{eventId}/resend',
+      `${at}/deliveries/${eventId}/resend`,
+    )
+    await answered('patch /api/admin/webhooks/{id}', at, { events: ['deal.won'] })
+    await answered('post /api/admin/webhooks/{id}', at, { url: receiver.url('/other') })
+    await answered('post /api/admin/webhooks/{id}/rotate-secret', `${at}/rotate-secret`)
+    await answered('post /api/admin/webhooks/{id}/disable', `${at}/disable`)
+    await answered('post /api/admin/webhooks/{id}/enable', `${at}/enable`)
+
+    const list = (await answered('get /api/admin/webhooks', base)) as {
+      subscriptions: Array<{ lastAttempt: unknown; previousSecret: unknown }>
+    }
+    expect(list.subscriptions[0]?.lastAttempt).not.toBeNull()
+    expect(list.subscriptions[0]?.previousSecret).not.toBeNull()
+    const one = (await answered('get /api/admin/webhooks/{id}', at)) as { attempts: unknown[] }
+    expect(one.attempts.length).toBeGreaterThan(0)
+    const log = (await answered('get /api/admin/webhooks/{id}/deliveries', `${at}/deliveries`)) as {
+      data: unknown[]
+    }
+    expect(log.data.length).toBeGreaterThan(0)
+    const event = (await answered(
+      'get /api/admin/webhooks/{id}/events/{eventId}',
+      `${at}/events/${eventId}`,
+    )) as { body: string | null; attempts: unknown[] }
+    expect(event.body).not.toBeNull()
+    expect(event.attempts.length).toBeGreaterThan(0)
+
+    await answered('post /api/admin/webhooks/{id}/delete', `${at}/delete`)
+    const again = (await answered('post /api/admin/webhooks', base, {
+      url: receiver.url(),
+      events: ['deal.won'],
+    })) as { subscription: { id: string } }
+    await answered('delete /api/admin/webhooks/{id}', `${base}/${again.subscription.id}`)
+  })
+
+  it('are what the sync lists send', async () => {
+    // A change is listed once it is settled.
+    ctx.clock.advance(SYNC_SETTLE_MS + 1_000)
+    for (const list of ['deals', 'contacts', 'leads'])
+      await answered(`get /api/sync/${list}`, `/api/sync/${list}`)
+  })
+
+  it('has been read here for every operation that documents one', () => {
+    expect([...documented.keys()].filter((key) => !called.has(key))).toEqual([])
+  })
+})
