@@ -146,10 +146,18 @@ export function docsPage(doc: OpenApiDocument, nonce: string): string {
       )
       .join('')
     const answers = Object.entries(op.responses)
-      .map(
-        ([status, r]) =>
-          `<li><b>${escape(status)}</b> ${prose((r as { description: string }).description)}</li>`,
-      )
+      .map(([status, r]) => {
+        const { description, content } = r as {
+          description: string
+          content?: Record<string, { schema: unknown }>
+        }
+        // An answer described field by field (an operation's okSchema), under its success status.
+        const fields = /^2/.test(status) ? content?.['application/json']?.schema : undefined
+        const schema = fields
+          ? `<details><summary>Fields</summary><pre>${escape(JSON.stringify(fields, null, 2))}</pre></details>`
+          : ''
+        return `<li><b>${escape(status)}</b> ${prose(description)}${schema}</li>`
+      })
       .join('')
     const tryIt =
       method === 'get' && op.security.length > 0

@@ -376,6 +376,8 @@ describe('GET /api/docs', () => {
     // Each webhook event with what its data holds, not its name alone.
     for (const type of Object.keys(doc.webhooks)) expect(html).toContain(`id="event-${type}"`)
     expect(html).toContain('Why, as the rep gave it')
+    // An answer described field by field shows its fields, not only its one-line summary.
+    expect(html).toContain('A decision-maker (or the economic buyer) is on the deal')
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/)
     const csp = res.headers.get('content-security-policy') ?? ''
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1]
