@@ -8,7 +8,7 @@ import { users } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
-import type { Operation } from '../http/openapi.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import { idempotencyKeySchema } from '../idempotency.ts'
 import {
   ACTIVITY_TYPES,
@@ -141,6 +141,28 @@ export function publicActivity(a: Activity) {
     createdAt: a.createdAt,
   }
 }
+
+/**
+ * An activity as the operations answer with it, field by field (held to publicActivity by
+ * okSchemaOf; tests/api/integrations/response-schemas.db.test.ts reads each answer through it).
+ */
+const activityJson = okSchemaOf<ReturnType<typeof publicActivity>>()(
+  z.strictObject({
+    id: z.string(),
+    dealId: z.string(),
+    type: z.enum(ACTIVITY_TYPES),
+    dueOn: z.iso.date().nullable().describe('Null for an activity logged after the fact.'),
+    dueTime: z.string().nullable().describe('HH:MM on dueOn in timeZone; null: any time that day.'),
+    timeZone: z.string().describe('The IANA zone dueOn and dueTime are in.'),
+    note: z.string().nullable(),
+    doneAt: z.iso.datetime().nullable().describe('Null while it is a planned next step.'),
+    outcome: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    doneBy: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+  }),
+)
+const activityAnswer = z.strictObject({ activity: activityJson })
 
 export const activityRoutes = new Hono<AppEnv>()
   .get('/my-day', requirePermission('pipeline:read'), async (c) => {
@@ -303,6 +325,10 @@ export const operations: Operation<Permission>[] = [
     auth: 'pipeline:read',
     query: listQuery,
     ok: [200, '{ open, done }'],
+    okSchema: z.strictObject({
+      open: z.array(activityJson).describe('Planned next steps, soonest first.'),
+      done: z.array(activityJson).describe('The latest done activities, newest first.'),
+    }),
   },
   {
     method: 'post',
@@ -312,6 +338,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: planSchema,
     ok: [201, '{ activity }'],
+    okSchema: activityAnswer,
     errors: {
       409: 'The deal is closed.',
       422: 'idempotency_conflict: the same idempotencyKey with other details.',
@@ -325,6 +352,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: logSchema,
     ok: [201, '{ activity }'],
+    okSchema: activityAnswer,
     errors: { 422: 'idempotency_conflict: the same idempotencyKey with other details.' },
   },
   {
@@ -333,6 +361,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'One activity.',
     auth: 'pipeline:read',
     ok: [200, '{ activity }'],
+    okSchema: activityAnswer,
   },
   {
     method: 'post',
@@ -342,6 +371,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: doneSchema,
     ok: [200, '{ activity }'],
+    okSchema: activityAnswer,
     errors: { 409: 'It is already done, with another outcome.' },
   },
   {
@@ -352,6 +382,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: rescheduleSchema,
     ok: [200, '{ activity }'],
+    okSchema: activityAnswer,
     errors: { 409: 'It is already done, or the deal is closed.' },
   },
   {
@@ -362,6 +393,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: cancelSchema,
     ok: [200, '{ activity } (as it was)'],
+    okSchema: activityAnswer,
     errors: { 409: 'It is already done.' },
   },
 ]

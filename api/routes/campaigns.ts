@@ -606,6 +606,24 @@ const importJson = okSchemaOf<ImportShown>()(
   }),
 )
 
+const importAnswerJson = okSchemaOf<{
+  import: ImportShown
+  errors: Awaited<ReturnType<typeof importErrors>>
+}>()(
+  z.strictObject({
+    import: importJson,
+    errors: z
+      .array(
+        z.strictObject({
+          line: z.number().int().describe('The row’s line in the file.'),
+          email: z.string().nullable(),
+          reason: z.string(),
+        }),
+      )
+      .describe('The first 100 rows refused, by line; errors.csv has them all.'),
+  }),
+)
+
 const campaignListJson = okSchemaOf<Awaited<ReturnType<typeof listCampaigns>>>()(
   z.strictObject({
     campaigns: z.array(
@@ -757,6 +775,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'campaigns:read',
     params: importIds,
     ok: [200, '{ import, errors }'],
+    okSchema: importAnswerJson,
   },
   {
     method: 'get',

@@ -14,6 +14,7 @@ import {
   updateDeal,
   type Deal,
   type DealFailure,
+  type Stakeholder,
   type StakeholderInput,
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
@@ -667,6 +668,20 @@ const evidenceSchema = z
   })
   .describe('Why this is a target, in words.')
 
+const stakeholderAnswer = okSchemaOf<{ stakeholder: Stakeholder }>()(
+  z.strictObject({
+    stakeholder: z.strictObject({
+      id: z.string(),
+      dealId: z.string(),
+      contactId: z.string().describe('The person (a contact of the deal’s company).'),
+      role: z.enum(STAKEHOLDER_ROLES),
+      stance: z.enum(STANCES),
+      notes: z.string().nullable(),
+      createdAt: time,
+    }),
+  }),
+)
+
 export const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
   z.strictObject({
     deal: publicDealSchema,
@@ -990,6 +1005,7 @@ export const operations: Operation<Permission>[] = [
     params: dealId,
     body: stakeholderSchema,
     ok: [201, '{ stakeholder }'],
+    okSchema: stakeholderAnswer,
     errors: { 403: NOT_YOURS },
   },
   {

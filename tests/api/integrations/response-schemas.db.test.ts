@@ -100,17 +100,12 @@ describe('the answers the OpenAPI document describes field by field', () => {
       expectedCloseDate: '2026-12-31',
     })
     await answered('post /api/deals/{id}/notes', `${at}/notes`, { body: 'Called; keen.' })
-    const added = await ctx.app.request(`${at}/stakeholders`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        email: 'cfo@co.example',
-        name: 'Casey Finance',
-        role: 'economic_buyer',
-        stance: 'supportive',
-      }),
+    await answered('post /api/deals/{id}/stakeholders', `${at}/stakeholders`, {
+      email: 'cfo@co.example',
+      name: 'Casey Finance',
+      role: 'economic_buyer',
+      stance: 'supportive',
     })
-    expect(added.status).toBe(201)
     await answered('post /api/deals/{id}/owner', `${at}/owner`, { ownerId: rep.id })
 
     const shown = (await answered('get /api/deals/{id}', at)) as {
@@ -124,6 +119,38 @@ describe('the answers the OpenAPI document describes field by field', () => {
     expect(shown.company).not.toBeNull()
     expect(shown.stakeholders).toHaveLength(1)
     expect(shown.timeline.find((e) => e.kind === 'evidence')?.evidence).toBeDefined()
+  })
+
+  it('are what a deal’s next steps send', async () => {
+    const deal = await makeDeal(ctx.deps.db, { stage: 'demo', ownerId: admin.id })
+    const plan = { dealId: deal.id, type: 'call', dueOn: '2026-12-01', dueTime: '09:30' }
+    const { activity } = (await answered('post /api/activities', '/api/activities', plan)) as {
+      activity: { id: string }
+    }
+    const at = `/api/activities/${activity.id}`
+    await answered('get /api/activities/{id}', at)
+    await answered('post /api/activities/{id}/reschedule', `${at}/reschedule`, {
+      dueOn: '2026-12-02',
+    })
+    await answered('post /api/activities/{id}/done', `${at}/done`, { outcome: 'Left voicemail' })
+    const other = (await answered('post /api/activities', '/api/activities', plan)) as {
+      activity: { id: string }
+    }
+    await answered(
+      'post /api/activities/{id}/cancel',
+      `/api/activities/${other.activity.id}/cancel`,
+      {},
+    )
+    await answered('post /api/activities/log', '/api/activities/log', {
+      dealId: deal.id,
+      type: 'meeting',
+      note: 'Walked through the benchmark.',
+      outcome: 'Wants a proposal',
+    })
+    const listed = (await answered('get /api/activities', `/api/activities?dealId=${deal.id}`)) as {
+      done: unknown[]
+    }
+    expect(listed.done.length).toBeGreaterThan(0)
   })
 
   it('are what a campaign’s reads send', async () => {
@@ -165,6 +192,11 @@ describe('the answers the OpenAPI document describes field by field', () => {
       imports: Array<{ columns: unknown }>
     }
     expect(one.imports[0]?.columns).not.toBeNull()
+    const imported = (await answered(
+      'get /api/campaigns/{id}/imports/{importId}',
+      `/api/campaigns/${campaign.id}/imports/${stored.importId}`,
+    )) as { errors: unknown[] }
+    expect(imported.errors).toHaveLength(1)
     const results = (await answered(
       'get /api/campaigns/{id}/results',
       `/api/campaigns/${campaign.id}/results`,
