@@ -6,8 +6,8 @@ import { companyDomainOf, parseEmailAddress } from '../email-address.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
-import type { Operation } from '../http/openapi.ts'
-import { companyDetail, updateCompany } from '../pipeline/companies.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { companyDetail, updateCompany, type Company } from '../pipeline/companies.ts'
 
 // GET /api/companies/:id: a company with its people, the deals the caller may read and who
 // changed what; POST or PATCH /api/companies/:id renames it or sets its website domain.
@@ -80,6 +80,19 @@ export const companyRoutes = new Hono<AppEnv>()
 
 const params = z.object({ id: idSchema })
 
+/** What an edit answers, field by field (held to its type by okSchemaOf). */
+const editAnswer = okSchemaOf<{ company: Company; changed: string[] }>()(
+  z.strictObject({
+    company: z.strictObject({
+      id: z.string(),
+      domain: z.string().nullable(),
+      name: z.string(),
+      createdAt: z.iso.datetime(),
+    }),
+    changed: z.array(z.string()).describe('The fields that changed; empty when none did.'),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -99,6 +112,7 @@ export const operations: Operation<Permission>[] = [
     params,
     body: companyPatchSchema,
     ok: [200, '{ company, changed }'],
+    okSchema: editAnswer,
     errors: {
       403: 'The company’s deals belong to other reps.',
       409: 'The domain is another company’s (`domain_taken`).',

@@ -6,14 +6,15 @@ import {
   findContactDetail,
   listContacts,
 } from '../pipeline/contacts.ts'
+import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
-import { createContact, updateContact } from '../pipeline/contact-edits.ts'
+import { createContact, updateContact, type Contact } from '../pipeline/contact-edits.ts'
 import { erasePerson } from '../pipeline/erasure.ts'
 import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
 
@@ -156,6 +157,61 @@ export const contactRoutes = new Hono<AppEnv>()
     )
   })
 
+// What the operations answer, field by field (held to their types by okSchemaOf;
+// tests/api/integrations/response-schemas.db.test.ts reads each answer through them).
+const time = z.iso.datetime()
+
+const contactJson = okSchemaOf<Contact>()(
+  z.strictObject({
+    id: z.string(),
+    email: z.string().describe('The address in its canonical form, as compared.'),
+    emailDisplay: z.string().describe('The address as typed.'),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+    jobTitle: z.string().nullable(),
+    phone: z.string().nullable(),
+    companyId: z.string().nullable(),
+    companyName: z.string().nullable(),
+    source: z.enum(LEAD_SOURCES),
+    erasedAt: time.nullable(),
+    createdAt: time,
+    updatedAt: time,
+  }),
+)
+
+const contactListJson = okSchemaOf<Awaited<ReturnType<typeof listContacts>>>()(
+  z.strictObject({
+    rows: z.array(
+      z.strictObject({
+        id: z.string(),
+        email: z.string().describe('The address as typed.'),
+        canonicalEmail: z.string(),
+        firstName: z.string().nullable(),
+        lastName: z.string().nullable(),
+        jobTitle: z.string().nullable(),
+        phone: z.string().nullable(),
+        company: z.string().nullable(),
+        companyDomain: z.string().nullable(),
+        source: z.enum(LEAD_SOURCES),
+        createdAt: time,
+        openDealId: z.string().nullable().describe('Their open deal, if the caller may read it.'),
+        openDealStage: z
+          .string()
+          .nullable()
+          .describe(`Its stage: ${STAGE_KEYS.join(', ')}.`),
+        submissionCount: z.number().int(),
+        marketingConsent: z
+          .boolean()
+          .nullable()
+          .describe('Their latest marketing consent; null: never asked.'),
+      }),
+    ),
+    total: z.number().int(),
+    page: z.number().int(),
+    pageCount: z.number().int(),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -164,6 +220,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'contacts:read',
     query: contactFiltersSchema,
     ok: [200, 'A page of contacts.'],
+    okSchema: contactListJson,
   },
   {
     method: 'get',
@@ -189,6 +246,9 @@ export const operations: Operation<Permission>[] = [
     auth: 'deals:edit_own',
     body: newContactSchema,
     ok: [201, '{ contact, existing }'],
+    okSchema: okSchemaOf<{ contact: Contact; existing: boolean }>()(
+      z.strictObject({ contact: contactJson, existing: z.boolean() }),
+    ),
   },
   {
     method: 'post',
@@ -214,6 +274,12 @@ export const operations: Operation<Permission>[] = [
     params: z.object({ id: idSchema }),
     body: contactPatchSchema,
     ok: [200, '{ contact, changed }'],
+    okSchema: okSchemaOf<{ contact: Contact; changed: string[] }>()(
+      z.strictObject({
+        contact: contactJson,
+        changed: z.array(z.string()).describe('The fields that changed; empty when none did.'),
+      }),
+    ),
     errors: {
       403: 'The contact’s deals belong to another rep, or its lead must be taken over first.',
       409: 'The email is another contact’s (`duplicate_contact`, with `existingId`), or the person was erased (`erased`).',

@@ -153,6 +153,22 @@ describe('the answers the OpenAPI document describes field by field', () => {
     expect(listed.done.length).toBeGreaterThan(0)
   })
 
+  it('are what contacts and companies send', async () => {
+    const { contact } = (await answered('post /api/contacts', '/api/contacts', {
+      email: 'Dana@Widgets.example',
+      firstName: 'Dana',
+      companyName: 'Widgets',
+    })) as { contact: { id: string; companyId: string | null } }
+    const at = `/api/contacts/${contact.id}`
+    await answered('post /api/contacts/{id}', at, { jobTitle: 'Head of Ops' })
+    await answered('patch /api/contacts/{id}', at, { phone: '+44 20 7946 0000' })
+    const list = (await answered('get /api/contacts', '/api/contacts')) as { rows: unknown[] }
+    expect(list.rows.length).toBeGreaterThan(0)
+    const company = `/api/companies/${contact.companyId}`
+    await answered('post /api/companies/{id}', company, { domain: 'widgets.example' })
+    await answered('patch /api/companies/{id}', company, { name: 'Widgets Ltd' })
+  })
+
   it('are what a campaign’s reads send', async () => {
     const sdr = await addUser(ctx, 'sdr')
     const campaign = await makeCampaign(ctx, sdr)
