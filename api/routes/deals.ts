@@ -52,6 +52,7 @@ import {
   MAX_BULK,
   reassignOpenDeals,
   type BatchFailure,
+  type BulkOutcome,
 } from '../pipeline/bulk-actions.ts'
 import { LIST_SORTS } from '../pipeline/queries.ts'
 import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
@@ -668,6 +669,43 @@ const evidenceSchema = z
   })
   .describe('Why this is a target, in words.')
 
+const createdAnswer = okSchemaOf<{
+  deal: ReturnType<typeof publicDeal>
+  contact: { id: string; existing: boolean }
+  company: { id: string; name: string } | null
+}>()(
+  z.strictObject({
+    deal: publicDealSchema,
+    contact: z.strictObject({
+      id: z.string(),
+      existing: z.boolean().describe('The address was a contact already; their details were kept.'),
+    }),
+    company: z.strictObject({ id: z.string(), name: z.string() }).nullable(),
+  }),
+)
+
+const outcomes = z
+  .array(
+    z.strictObject({
+      id: z.string(),
+      ok: z.boolean(),
+      code: z.string().optional().describe('already_yours: it was the caller’s already.'),
+      message: z.string().optional(),
+    }),
+  )
+  .describe('Each deal asked for, in the order sent.')
+
+const claimedAnswer = okSchemaOf<{ claimed: number; outcomes: BulkOutcome[] }>()(
+  z.strictObject({
+    claimed: z.number().int().describe('How many were taken over (not counting already yours).'),
+    outcomes,
+  }),
+)
+
+const movedAnswer = okSchemaOf<{ moved: number; outcomes: BulkOutcome[] }>()(
+  z.strictObject({ moved: z.number().int(), outcomes }),
+)
+
 const stakeholderAnswer = okSchemaOf<{ stakeholder: Stakeholder }>()(
   z.strictObject({
     stakeholder: z.strictObject({
@@ -880,6 +918,7 @@ export const operations: Operation<Permission>[] = [
     auth: ['pipeline:read', 'deals:edit_own'],
     body: createSchema,
     ok: [201, '{ deal, contact: { id, existing }, company }'],
+    okSchema: createdAnswer,
     errors: {
       403: 'Reps add deals to their own pipeline.',
       409: 'The contact already has an open deal (`open_deal_exists`, with `openDealId`).',
@@ -894,6 +933,7 @@ export const operations: Operation<Permission>[] = [
     auth: ['pipeline:read', 'deals:claim'],
     body: bulkClaimSchema,
     ok: [200, '{ claimed, outcomes: [{ id, ok, code? }] }'],
+    okSchema: claimedAnswer,
     errors: {
       404: 'A lead of the batch does not exist; nothing was taken.',
       409: 'A lead of the batch is someone else’s or no longer in the queue; nothing was taken.',
@@ -907,6 +947,7 @@ export const operations: Operation<Permission>[] = [
     auth: ['pipeline:read', 'deals:edit_any'],
     body: reassignSchema,
     ok: [200, '{ moved, outcomes }'],
+    okSchema: movedAnswer,
     errors: {
       422: 'The new owner is not an active rep or admin, or is the same person, or a deal sits at 0% (`owned_not_prospect`); nothing was handed over.',
     },

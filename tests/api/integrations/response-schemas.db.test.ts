@@ -266,6 +266,26 @@ describe('the answers the OpenAPI document describes field by field', () => {
     await answered('delete /api/admin/webhooks/{id}', `${base}/${again.subscription.id}`)
   })
 
+  it('are what adding deals and taking them over in bulk send', async () => {
+    await answered('post /api/deals', '/api/deals', {
+      stage: 'target',
+      title: 'Acme rollout',
+      email: 'buyer@acme.example',
+      companyName: 'Acme',
+    })
+    const queued = [
+      await makeDeal(ctx.deps.db, { stage: 'target', ownerId: null }),
+      await makeDeal(ctx.deps.db, { stage: 'target', ownerId: null }),
+    ]
+    await answered('post /api/deals/claim', '/api/deals/claim', { ids: queued.map((d) => d.id) })
+    const rep = await addUser(ctx, 'rep')
+    const moved = (await answered('post /api/deals/reassign', '/api/deals/reassign', {
+      fromOwnerId: admin.id,
+      toOwnerId: rep.id,
+    })) as { moved: number }
+    expect(moved.moved).toBeGreaterThanOrEqual(3)
+  })
+
   it('are what the sync lists send', async () => {
     // A change is listed once it is settled.
     ctx.clock.advance(SYNC_SETTLE_MS + 1_000)
