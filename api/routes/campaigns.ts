@@ -30,7 +30,12 @@ import {
 } from '../campaigns/preview.ts'
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
-import { listRecipients, RECIPIENT_STATUSES, removeRecipient } from '../campaigns/recipients.ts'
+import {
+  listRecipients,
+  RECIPIENT_STATUSES,
+  removeRecipient,
+  type RecipientPage,
+} from '../campaigns/recipients.ts'
 import { createFollowUp } from '../campaigns/follow-ups.ts'
 import {
   canonicalTimeZone,
@@ -52,7 +57,7 @@ import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
 import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { CAMPAIGN_STATUSES } from '../db/schema.ts'
+import { CAMPAIGN_STATUSES, STAGE_KEYS } from '../db/schema.ts'
 import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
 
 // /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
@@ -642,6 +647,37 @@ const campaignListJson = okSchemaOf<Awaited<ReturnType<typeof listCampaigns>>>()
   }),
 )
 
+const recipientPageJson = okSchemaOf<RecipientPage>()(
+  z.strictObject({
+    rows: z.array(
+      z.strictObject({
+        id: z.string(),
+        line: z.number().int().nullable().describe('Its line in the CSV file it came from.'),
+        contactId: z.string(),
+        email: z.string().describe('As typed in the file, else as the contact has it.'),
+        name: z.string().nullable(),
+        company: z.string().nullable(),
+        status: z.enum(RECIPIENT_STATUSES),
+        scheduledAt: time.nullable().describe('The send slot the scheduler gave it.'),
+        sentAt: time.nullable().describe('When the transport accepted it.'),
+        clicks: z.strictObject({ raw: z.number().int(), human: z.number().int() }),
+        deal: z
+          .strictObject({
+            id: z.string(),
+            stage: z.enum(STAGE_KEYS),
+            label: z.string(),
+            closed: z.boolean(),
+          })
+          .nullable()
+          .describe('Their open deal, else their latest, among those the caller may read.'),
+      }),
+    ),
+    total: z.number().int().describe('Recipients matching the filter.'),
+    page: z.number().int(),
+    pageCount: z.number().int(),
+  }),
+)
+
 interface CampaignAnswer {
   campaign: Campaign
   progress: CampaignProgress
@@ -711,6 +747,7 @@ export const operations: Operation<Permission>[] = [
     params: campaignId,
     query: recipientsQuery,
     ok: [200, '{ rows, total, page, pageCount }'],
+    okSchema: recipientPageJson,
   },
   {
     method: 'post',

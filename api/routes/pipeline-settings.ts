@@ -2,7 +2,8 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import type { Operation } from '../http/openapi.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { STAGE_KEYS } from '../db/schema.ts'
 import { readInput, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import type { BodyKind } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -10,6 +11,7 @@ import {
   loadPipelineSettings,
   pipelineSettingsSchema,
   savePipelineSettings,
+  type PipelineSettings,
 } from '../pipeline/settings.ts'
 import { OPEN_STAGES, stageOf } from '../pipeline/stages.ts'
 
@@ -74,6 +76,18 @@ const formSchema = z.object({
   next: z.string().max(2048).optional(),
 })
 
+/** The settings as answered, field by field (held to PipelineSettings by okSchemaOf). */
+const settingsAnswer = okSchemaOf<{ settings: PipelineSettings }>()(
+  z.strictObject({
+    settings: z.strictObject({
+      staleDays: z
+        .record(z.enum(STAGE_KEYS), z.number().int().nullable())
+        .describe('Days before a deal in each stage is stale; null: it never goes stale.'),
+      notifyEveryMinutes: z.number().int().describe('How often new leads are emailed, batched.'),
+    }),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -81,6 +95,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Stale thresholds per stage and the new-lead email interval.',
     auth: 'pipeline:read',
     ok: [200, '{ settings }'],
+    okSchema: settingsAnswer,
   },
   {
     method: 'post',

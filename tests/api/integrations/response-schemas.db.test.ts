@@ -107,6 +107,7 @@ describe('the answers the OpenAPI document describes field by field', () => {
       stance: 'supportive',
     })
     await answered('post /api/deals/{id}/owner', `${at}/owner`, { ownerId: rep.id })
+    await answered('get /api/pipeline-settings', '/api/pipeline-settings')
 
     const shown = (await answered('get /api/deals/{id}', at)) as {
       owner: { id: string } | null
@@ -208,6 +209,11 @@ describe('the answers the OpenAPI document describes field by field', () => {
       imports: Array<{ columns: unknown }>
     }
     expect(one.imports[0]?.columns).not.toBeNull()
+    const recipients = (await answered(
+      'get /api/campaigns/{id}/recipients',
+      `/api/campaigns/${campaign.id}/recipients`,
+    )) as { rows: unknown[] }
+    expect(recipients.rows).toHaveLength(1)
     const imported = (await answered(
       'get /api/campaigns/{id}/imports/{importId}',
       `/api/campaigns/${campaign.id}/imports/${stored.importId}`,
