@@ -5,6 +5,20 @@ export function secureCookies(env: Pick<Env, 'APP_ORIGIN' | 'NODE_ENV'>): boolea
   return env.NODE_ENV === 'production' || env.APP_ORIGIN.startsWith('https:')
 }
 
+/**
+ * A secret shown once on one page after a plain form's redirect: HttpOnly, only for `path`, gone
+ * after a minute (the page deletes it when read). Never in a URL, a log or the browser's history.
+ */
+export function showOnceCookie(
+  env: Pick<Env, 'APP_ORIGIN' | 'NODE_ENV'>,
+  name: string,
+  value: string,
+  path: string,
+): string {
+  const secure = secureCookies(env) ? '; Secure' : ''
+  return `${name}=${value}; HttpOnly; SameSite=Strict; Path=${path}; Max-Age=60${secure}`
+}
+
 export function readCookie(header: string | null | undefined, name: string): string | null {
   if (!header) return null
   for (const part of header.split(';')) {

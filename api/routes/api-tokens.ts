@@ -5,7 +5,7 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, type Operation } from '../http/openapi.ts'
-import { secureCookies } from '../http/cookies.ts'
+import { showOnceCookie } from '../http/cookies.ts'
 import { readInput, redirectBack, respond } from '../http/form-or-json.ts'
 import { fail, validate, wantsJson } from '../http/input.ts'
 import {
@@ -78,11 +78,7 @@ export const apiTokenRoutes = new Hono<AppEnv>()
       apiToken: { id: row.id, name: row.name, scopes: row.scopes, expiresAt: row.expiresAt },
     }
     if (wantsJson(c)) return c.json(answer, 201)
-    const secure = secureCookies(c.var.deps.env) ? '; Secure' : ''
-    c.header(
-      'Set-Cookie',
-      `${NEW_TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=${PAGE}; Max-Age=60${secure}`,
-    )
+    c.header('Set-Cookie', showOnceCookie(c.var.deps.env, NEW_TOKEN_COOKIE, token, PAGE))
     return redirectBack(c, PAGE, {
       notice: `Token "${row.name}" created. Copy it now: it is shown only once.`,
     })
