@@ -11,7 +11,7 @@ import {
 import { createEventBodies } from './webhook-delivery.ts'
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import { cursorParam, encodeCursor, positionOf, type SyncPage, type SyncPosition } from './sync.ts'
-import type { Subscription } from './webhooks.ts'
+import { withoutSecrets, type SubscriptionView } from './webhooks.ts'
 
 // A subscription's delivery log: the attempts logged (failures, sends by hand, and successes from
 // before 0017) and the worker's successes, which are kept on their delivery (webhook-delivery.ts
@@ -300,7 +300,7 @@ export async function countUntried(db: Db, subscriptionId: string): Promise<numb
   return row?.n ?? 0
 }
 
-export interface SubscriptionListItem extends Subscription {
+export interface SubscriptionListItem extends SubscriptionView {
   pending: number
   lastAttempt: { ok: boolean; statusCode: number | null; at: Date } | null
 }
@@ -317,7 +317,7 @@ export async function listSubscriptions(db: Db): Promise<SubscriptionListItem[]>
   for (const { subscription, pending } of rows) {
     const [last] = await listAttempts(db, subscription.id, 1)
     result.push({
-      ...subscription,
+      ...withoutSecrets(subscription),
       pending,
       lastAttempt: last ? { ok: last.ok, statusCode: last.statusCode, at: last.at } : null,
     })

@@ -23,6 +23,40 @@ import { newId } from '../ids.ts'
 
 export type Subscription = typeof webhookSubscriptions.$inferSelect
 
+/**
+ * A subscription as reads show it: without its signing secrets, which travel only in the answers
+ * that make one (subscribing, rotating) and in an explicit reveal (signingSecretsOf), so a list
+ * read by a log, a proxy or an integration does not collect every secret.
+ */
+export type SubscriptionView = Omit<Subscription, 'secret' | 'previousSecret'>
+
+export function withoutSecrets(sub: Subscription): SubscriptionView {
+  const { secret: _secret, previousSecret: _previous, ...view } = sub
+  return view
+}
+
+/** What a reveal shows: the current secret, and the previous one while it still signs. */
+export interface SigningSecrets {
+  secret: string
+  previousSecret: string | null
+  previousSecretExpiresAt: Date | null
+}
+
+export function signingSecretsOf(sub: Subscription, now: Date): SigningSecrets {
+  const previous = previousSecretOf(sub, now)
+  return {
+    secret: sub.secret,
+    previousSecret: previous?.secret ?? null,
+    previousSecretExpiresAt: previous?.until ?? null,
+  }
+}
+
+/**
+ * The cookie that brings a secret just made or revealed to its subscription's page, for a minute
+ * and once (as NEW_TOKEN_COOKIE does for an API token): never in a URL, a log or the history.
+ */
+export const SHOWN_SECRET_COOKIE = 'fd_webhook_secret'
+
 /** A secret rotated out: deliveries are signed with it too, beside the current one, until `until`. */
 export interface PreviousSecret {
   secret: string

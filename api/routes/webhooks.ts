@@ -6,7 +6,8 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
-import type { BodyKind } from '../http/input.ts'
+import { showOnceCookie } from '../http/cookies.ts'
+import { wantsJson, type AnswerOptions, type BodyKind } from '../http/input.ts'
 import { sendNow, type AttemptResult } from '../integrations/webhook-delivery.ts'
 import { readPagedQuery } from './sync.ts'
 import {
@@ -18,9 +19,14 @@ import {
   recordTestEvent,
   rotateSecret,
   setSubscriptionEnabled,
+  SHOWN_SECRET_COOKIE,
+  signingSecretsOf,
   updateSubscription,
   webhookTargets,
+  withoutSecrets,
+  type SigningSecrets,
   type Subscription,
+  type SubscriptionView,
 } from '../integrations/webhooks.ts'
 import {
   findEventLog,
@@ -38,6 +44,9 @@ import {
 // one, rotating its signing secret, its delivery log (filtered, paged by cursor) and each event as
 // sent, "send again" and a test event. A URL that
 // is not a public address is refused with the reason, when subscribing and when editing.
+// The signing secret is in the answer to subscribing and to rotating, and behind an explicit
+// (logged) reveal; every other answer leaves it out (withoutSecrets). A plain form gets it on the
+// subscription's page through a one-minute cookie, as a new API token is shown.
 
 const PAGE = '/app/admin/webhooks'
 const pageOf = (id: string) => `${PAGE}/${id}`
@@ -101,6 +110,34 @@ function subscriptionIdOf(c: Context<SignedInEnv>) {
   return readParam(c, idSchema, 'id', PAGE, BODYLESS)
 }
 
+/** A plain form's redirect carries the secret to the subscription's page, to be shown once. */
+function showSecretOnPage(c: Context<SignedInEnv>, sub: Subscription, options?: AnswerOptions) {
+  if (wantsJson(c, options)) return
+  c.header(
+    'Set-Cookie',
+    showOnceCookie(c.var.deps.env, SHOWN_SECRET_COOKIE, sub.secret, pageOf(sub.id)),
+  )
+}
+
+/** The subscription's signing secrets, for an admin who asked for them: logged, by whom. */
+async function reveal(c: Context<SignedInEnv>) {
+  const subscription = await subscriptionOf(c)
+  if (subscription instanceof Response) return subscription
+  c.var.log.info('webhook secret revealed', {
+    subscriptionId: subscription.id,
+    actorId: c.var.user.id,
+    apiTokenId: c.var.apiToken?.id ?? null,
+  })
+  showSecretOnPage(c, subscription, BODYLESS)
+  return respond(
+    c,
+    pageOf(subscription.id),
+    { notice: 'The signing secret is shown below, this once.' },
+    () => c.json(signingSecretsOf(subscription, c.var.deps.now())),
+    BODYLESS,
+  )
+}
+
 /** The subscription the path names, or the refusal to return. */
 async function subscriptionOf(c: Context<SignedInEnv>) {
   const id = await subscriptionIdOf(c)
@@ -136,6 +173,7 @@ export const webhookRoutes = new Hono<AppEnv>()
       { url, events: input.events, createdBy: c.var.user.id },
       c.var.deps.now(),
     )
+    showSecretOnPage(c, subscription)
     return respond(
       c,
       pageOf(subscription.id),
@@ -146,8 +184,13 @@ export const webhookRoutes = new Hono<AppEnv>()
   .get('/:id', async (c) => {
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
-    return c.json({ subscription, attempts: await listAttempts(c.var.db, subscription.id) })
+    return c.json({
+      subscription: withoutSecrets(subscription),
+      attempts: await listAttempts(c.var.db, subscription.id),
+    })
   })
+  .get('/:id/secret', reveal)
+  .post('/:id/secret', reveal)
   .get('/:id/deliveries', async (c) => {
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
@@ -178,6 +221,7 @@ export const webhookRoutes = new Hono<AppEnv>()
     if (id instanceof Response) return id
     const subscription = await rotateSecret(c.var.db, id, c.var.deps.now())
     if (!subscription) return refuse(c, PAGE, UNKNOWN, BODYLESS)
+    showSecretOnPage(c, subscription, BODYLESS)
     return respond(
       c,
       pageOf(id),
@@ -264,7 +308,7 @@ async function edit(c: Context<SignedInEnv>, accept: BodyKind[]) {
     c,
     back,
     { notice: 'Saved. Waiting events go to this URL; the events chosen count from now on.' },
-    () => c.json({ subscription: updated }),
+    () => c.json({ subscription: withoutSecrets(updated) }),
   )
 }
 
@@ -281,7 +325,7 @@ async function toggle(c: Context<SignedInEnv>, enabled: boolean) {
         ? 'Turned on: waiting events go out in order.'
         : 'Turned off: events wait until it is on again.',
     },
-    () => c.json({ subscription }),
+    () => c.json({ subscription: withoutSecrets(subscription) }),
     BODYLESS,
   )
 }
@@ -307,17 +351,14 @@ const eventType = z
   .string()
   .describe(`One of ${[...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}.`)
 
-const subscriptionJson = okSchemaOf<Subscription>()(
+const subscriptionViewJson = okSchemaOf<SubscriptionView>()(
   z.strictObject({
     id: z.string(),
     url: z.string(),
     events: z.array(z.string()).describe('The event types it is sent.'),
-    secret: z.string().describe('whsec_…: verify each delivery’s webhook-signature with it.'),
-    previousSecret: z
-      .string()
+    previousSecretExpiresAt: time
       .nullable()
-      .describe('The secret before the last rotation, still signed with until it expires.'),
-    previousSecretExpiresAt: time.nullable(),
+      .describe('Until when the secret before the last rotation still signs too.'),
     createdBy: z.string(),
     createdAt: time,
     failingSince: time
@@ -325,6 +366,27 @@ const subscriptionJson = okSchemaOf<Subscription>()(
       .describe('Since when every attempt has failed; null after a success.'),
     disabledAt: time.nullable(),
     disabledReason: z.string().nullable(),
+  }),
+)
+
+const secretJson = z.string().describe('whsec_…: verify each delivery’s webhook-signature with it.')
+const previousSecretJson = z
+  .string()
+  .nullable()
+  .describe('The secret before the last rotation, still signed with until it expires.')
+
+/** A subscription with its signing secrets: only where one is made (subscribing, rotating). */
+const subscriptionJson = okSchemaOf<Subscription>()(
+  subscriptionViewJson.extend({ secret: secretJson, previousSecret: previousSecretJson }),
+)
+
+const secretsAnswer = okSchemaOf<SigningSecrets>()(
+  z.strictObject({
+    secret: secretJson,
+    previousSecret: previousSecretJson.describe(
+      'The secret before the last rotation while it still signs (24 hours), else null.',
+    ),
+    previousSecretExpiresAt: time.nullable(),
   }),
 )
 
@@ -358,10 +420,14 @@ const subscriptionAnswer = okSchemaOf<{ subscription: Subscription }>()(
   z.strictObject({ subscription: subscriptionJson }),
 )
 
+const subscriptionViewAnswer = okSchemaOf<{ subscription: SubscriptionView }>()(
+  z.strictObject({ subscription: subscriptionViewJson }),
+)
+
 const listAnswer = okSchemaOf<{ subscriptions: SubscriptionListItem[] }>()(
   z.strictObject({
     subscriptions: z.array(
-      subscriptionJson.extend({
+      subscriptionViewJson.extend({
         pending: z.number().int().describe('Events waiting to be delivered to it.'),
         lastAttempt: z
           .strictObject({ ok: z.boolean(), statusCode: z.number().int().nullable(), at: time })
@@ -371,9 +437,9 @@ const listAnswer = okSchemaOf<{ subscriptions: SubscriptionListItem[] }>()(
   }),
 )
 
-const oneAnswer = okSchemaOf<{ subscription: Subscription; attempts: AttemptLogItem[] }>()(
+const oneAnswer = okSchemaOf<{ subscription: SubscriptionView; attempts: AttemptLogItem[] }>()(
   z.strictObject({
-    subscription: subscriptionJson,
+    subscription: subscriptionViewJson,
     attempts: z.array(attemptLogJson).describe('The latest entries of its delivery log.'),
   }),
 )
@@ -410,7 +476,7 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/admin/webhooks',
-    summary: 'List subscriptions.',
+    summary: 'List subscriptions (never their signing secrets).',
     auth: 'webhooks:manage',
     ok: [200, '{ subscriptions }'],
     okSchema: listAnswer,
@@ -431,10 +497,29 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/admin/webhooks/{id}',
-    summary: 'One subscription and its delivery log.',
+    summary: 'One subscription (without its signing secret) and its delivery log.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription, attempts }'],
     okSchema: oneAnswer,
+  },
+  {
+    method: 'get',
+    path: '/api/admin/webhooks/{id}/secret',
+    summary:
+      'Reveal a subscription’s signing secret (and the previous one while it still signs); logged.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ secret, previousSecret, previousSecretExpiresAt }'],
+    okSchema: secretsAnswer,
+  },
+  {
+    method: 'post',
+    path: '/api/admin/webhooks/{id}/secret',
+    summary:
+      'Reveal a subscription’s signing secret (the page’s “Reveal the secret” button; as GET); logged.',
+    auth: 'webhooks:manage',
+    ok: [200, '{ secret, previousSecret, previousSecretExpiresAt }'],
+    okSchema: secretsAnswer,
+    other: { 303: FORM_REDIRECT },
   },
   {
     method: 'get',
@@ -469,7 +554,7 @@ export const operations: Operation<Permission>[] = [
     body: subscriptionEditSchema,
     bodyTypes: ['json'],
     ok: [200, '{ subscription }'],
-    okSchema: subscriptionAnswer,
+    okSchema: subscriptionViewAnswer,
     errors: {
       422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
     },
@@ -482,7 +567,7 @@ export const operations: Operation<Permission>[] = [
     body: subscriptionEditSchema,
     formBody: subscriptionFormSchema,
     ok: [200, '{ subscription }'],
-    okSchema: subscriptionAnswer,
+    okSchema: subscriptionViewAnswer,
     other: { 303: FORM_REDIRECT },
     errors: {
       422: 'Invalid input, or a URL that is not a public address (`url_not_allowed`, with the reason); nothing is changed.',
@@ -504,7 +589,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription on; waiting events go out in order.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
-    okSchema: subscriptionAnswer,
+    okSchema: subscriptionViewAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {
@@ -513,7 +598,7 @@ export const operations: Operation<Permission>[] = [
     summary: 'Turn a subscription off; events wait.',
     auth: 'webhooks:manage',
     ok: [200, '{ subscription }'],
-    okSchema: subscriptionAnswer,
+    okSchema: subscriptionViewAnswer,
     other: { 303: FORM_REDIRECT },
   },
   {

@@ -247,10 +247,15 @@ describe('the answers the OpenAPI document describes field by field', () => {
     await answered('post /api/admin/webhooks/{id}/enable', `${at}/enable`)
 
     const list = (await answered('get /api/admin/webhooks', base)) as {
-      subscriptions: Array<{ lastAttempt: unknown; previousSecret: unknown }>
+      subscriptions: Array<{ lastAttempt: unknown; previousSecretExpiresAt: unknown }>
     }
     expect(list.subscriptions[0]?.lastAttempt).not.toBeNull()
-    expect(list.subscriptions[0]?.previousSecret).not.toBeNull()
+    expect(list.subscriptions[0]?.previousSecretExpiresAt).not.toBeNull()
+    const secrets = (await answered('get /api/admin/webhooks/{id}/secret', `${at}/secret`)) as {
+      previousSecret: unknown
+    }
+    expect(secrets.previousSecret).not.toBeNull()
+    await answered('post /api/admin/webhooks/{id}/secret', `${at}/secret`)
     const one = (await answered('get /api/admin/webhooks/{id}', at)) as { attempts: unknown[] }
     expect(one.attempts.length).toBeGreaterThan(0)
     const log = (await answered('get /api/admin/webhooks/{id}/deliveries', `${at}/deliveries`)) as {

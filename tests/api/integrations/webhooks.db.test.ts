@@ -35,6 +35,8 @@ import {
   webhookTargets,
 } from '../../../api/integrations/webhooks.ts'
 import { listAttempts } from '../../../api/integrations/webhook-log.ts'
+import { createApp } from '../../../api/app.ts'
+import { createLogger } from '../../../api/logger.ts'
 import { changeDeal } from '../../../api/pipeline/deal-changes.ts'
 import { qualifyContact } from '../../../api/pipeline/qualification.ts'
 import {
@@ -1277,6 +1279,142 @@ describe('editing a subscription and rotating its secret', () => {
       expect(rotated.status).toBe(403)
     }
     expect(await row(sub.id)).toEqual(before)
+  })
+})
+
+describe('a subscription’s signing secret', () => {
+  const headers = () => ({ cookie: admin.cookie, origin: ORIGIN })
+  const call = async (path: string, init: RequestInit = {}) => {
+    const res = await ctx.app.request(`/api/admin/webhooks${path}`, {
+      ...init,
+      headers: { ...headers(), ...(init.headers as Record<string, string> | undefined) },
+    })
+    return { status: res.status, text: await res.text() }
+  }
+
+  it('is in the answers to subscribing and rotating only, never in a read, an edit or a toggle', async () => {
+    const created = await call('', json({ url: receiver.url(), events: ['deal.won'] }))
+    expect(created.status).toBe(201)
+    const { subscription } = JSON.parse(created.text) as {
+      subscription: { id: string; secret: string }
+    }
+    expect(subscription.secret).toMatch(/^whsec_/)
+    const rotated = await call(`/${subscription.id}/rotate-secret`, { method: 'POST' })
+    expect(rotated.status).toBe(200)
+    const current = (JSON.parse(rotated.text) as { subscription: { secret: string } }).subscription
+      .secret
+    expect(current).not.toBe(subscription.secret)
+
+    const reads = {
+      list: await call(''),
+      one: await call(`/${subscription.id}`),
+      patch: await call(`/${subscription.id}`, {
+        ...json({ events: ['deal.won', 'deal.lost'] }),
+        method: 'PATCH',
+      }),
+      edit: await call(`/${subscription.id}`, json({ url: receiver.url('/v2') })),
+      disable: await call(`/${subscription.id}/disable`, { method: 'POST' }),
+      enable: await call(`/${subscription.id}/enable`, { method: 'POST' }),
+    }
+    for (const [name, answer] of Object.entries(reads)) {
+      expect(answer.status, name).toBe(200)
+      expect(answer.text, name).toContain(subscription.id)
+      // Neither the current secret, nor the one rotated out, nor a field for either.
+      expect(answer.text, name).not.toContain(current)
+      expect(answer.text, name).not.toContain(subscription.secret)
+      expect(answer.text, name).not.toMatch(/"(secret|previousSecret)"/)
+    }
+  })
+
+  it('is revealed on request, with the previous one while it still signs, and the reveal is logged', async () => {
+    const lines: string[] = []
+    const app = createApp({
+      ...ctx.deps,
+      logger: createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) }),
+    })
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const first = sub.secret
+    const rotated = await app.request(`/api/admin/webhooks/${sub.id}/rotate-secret`, {
+      method: 'POST',
+      headers: headers(),
+    })
+    const { secret } = ((await rotated.json()) as { subscription: { secret: string } }).subscription
+
+    const revealed = await app.request(`/api/admin/webhooks/${sub.id}/secret`, {
+      headers: headers(),
+    })
+    expect(revealed.status).toBe(200)
+    expect(await revealed.json()).toEqual({
+      secret,
+      previousSecret: first,
+      previousSecretExpiresAt: new Date(ctx.deps.now().getTime() + DAY).toISOString(),
+    })
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(logged.filter((l) => l.msg === 'webhook secret revealed')).toEqual([
+      expect.objectContaining({ subscriptionId: sub.id, actorId: admin.user.id }),
+    ])
+    // The log says who looked, never what they saw.
+    expect(lines.join('\n')).not.toContain(secret)
+
+    // A day on, the old secret no longer signs and is not revealed.
+    ctx.clock.set(new Date(ctx.deps.now().getTime() + DAY + 1000))
+    const later = await app.request(`/api/admin/webhooks/${sub.id}/secret`, { headers: headers() })
+    expect(await later.json()).toEqual({
+      secret,
+      previousSecret: null,
+      previousSecretExpiresAt: null,
+    })
+    const unknown = await app.request(`/api/admin/webhooks/${newId()}/secret`, {
+      headers: headers(),
+    })
+    expect(unknown.status).toBe(404)
+  })
+
+  it('comes to the page after subscribing, rotating or “Reveal the secret” in a one-minute cookie for that page, never in the URL', async () => {
+    const created = await ctx.app.request(
+      '/api/admin/webhooks',
+      form({ url: receiver.url(), 'event:deal.won': 'on' }, { cookie: admin.cookie }),
+    )
+    expect(created.status).toBe(303)
+    const page = created.headers.get('location')!.split('?')[0]!
+    const id = page.split('/').at(-1)!
+    const sub = await findSubscription(ctx.deps.db, id)
+    const cookieFor = (secret: string) =>
+      `fd_webhook_secret=${secret}; HttpOnly; SameSite=Strict; Path=${page}; Max-Age=60`
+    expect(page).toMatch(/^\/app\/admin\/webhooks\/[0-9a-f-]{36}$/)
+    expect(created.headers.get('set-cookie')).toBe(cookieFor(sub!.secret))
+    expect(created.headers.get('location')).not.toContain(sub!.secret)
+
+    const rotated = await ctx.app.request(`/api/admin/webhooks/${id}/rotate-secret`, {
+      ...form({}, { cookie: admin.cookie }),
+    })
+    expect(rotated.status).toBe(303)
+    const now = (await findSubscription(ctx.deps.db, id))!.secret
+    expect(rotated.headers.get('set-cookie')).toBe(cookieFor(now))
+
+    const revealed = await ctx.app.request(`/api/admin/webhooks/${id}/secret`, {
+      ...form({}, { cookie: admin.cookie }),
+    })
+    expect(revealed.status).toBe(303)
+    expect(revealed.headers.get('location')).toMatch(new RegExp(`^${page}\\?notice=`))
+    expect(revealed.headers.get('set-cookie')).toBe(cookieFor(now))
+
+    // Editing and toggling by form set no such cookie.
+    const toggled = await ctx.app.request(`/api/admin/webhooks/${id}/disable`, {
+      ...form({}, { cookie: admin.cookie }),
+    })
+    expect(toggled.status).toBe(303)
+    expect(toggled.headers.get('set-cookie')).toBeNull()
+  })
+
+  it('is not revealed to a rep', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const rep = await signedInAs(ctx, 'rep')
+    const res = await ctx.app.request(`/api/admin/webhooks/${sub.id}/secret`, {
+      headers: { cookie: rep.cookie },
+    })
+    expect(res.status).toBe(403)
+    expect(await res.text()).not.toContain(sub.secret)
   })
 })
 
