@@ -172,7 +172,7 @@ describe.skipIf(!hasChromium)(
       await context.close()
     }, 120_000)
 
-    it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed', async () => {
+    it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed, the secret shown only on purpose', async () => {
       const context = await browser.newContext({
         javaScriptEnabled: false,
         viewport: { width: 1280, height: 900 },
@@ -185,6 +185,11 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('button', { name: 'Subscribe' }).click()
       await page.waitForURL(/\/app\/admin\/webhooks\/[0-9a-f-]{36}\?notice=Subscribed/)
       const subscriptionUrl = page.url().split('?')[0]!
+      // The secret just made is shown once; any other view of the page keeps it hidden.
+      const shown = page.locator('#signing-secret')
+      const first = await shown.innerText()
+      expect(first).toMatch(/^whsec_/)
+      expect(page.url()).not.toContain(encodeURIComponent(first))
       const edit = page.getByRole('form', { name: 'Change the URL or events' })
       const url = edit.getByLabel('URL (https://…)')
       expect(await url.inputValue()).toBe(receiverUrl)
@@ -207,11 +212,19 @@ describe.skipIf(!hasChromium)(
       expect(await page.locator('h1').innerText()).toBe(`${receiverUrl}/v2`)
       expect(await edit.getByLabel('deal.lost').isChecked()).toBe(true)
 
-      const secret = () => page.locator('.card .mono').first().innerText()
-      const before = await secret()
+      expect(await shown.count()).toBe(0)
+      expect(await page.content()).not.toContain('whsec_')
+      await page.getByRole('button', { name: 'Reveal the secret' }).click()
+      await page.waitForURL(/\?notice=The\+signing\+secret/)
+      expect(await shown.innerText()).toBe(first)
+      await page.reload()
+      expect(await shown.count()).toBe(0)
+
       await page.getByRole('button', { name: 'Rotate the secret' }).click()
       await page.waitForURL(/\?notice=New\+signing\+secret/)
-      expect(await secret()).not.toBe(before)
+      const rotated = await shown.innerText()
+      expect(rotated).toMatch(/^whsec_/)
+      expect(rotated).not.toBe(first)
       expect(await page.getByText('The previous secret still signs too').count()).toBe(1)
       await screenshot(page, 'webhook-edit-rotate')
 
