@@ -1,4 +1,4 @@
-import type { JSONParsed } from 'hono/utils/types'
+import type { JSONParsed, JSONValue } from 'hono/utils/types'
 import { z } from 'zod'
 
 // The OpenAPI 3.1 description of one route and the document built from all of them. Each route
@@ -58,6 +58,12 @@ export interface Operation<Permission extends string = string> {
 
 /** What `c.json(value)` sends for a value of type T: dates as ISO strings, functions left out. */
 export type Json<T> = JSONParsed<T>
+
+/**
+ * Any JSON value: the open part of an answer whose shape differs from row to row (an evidence
+ * entry's details). Described as such in the document; okSchemaOf matches it to Json<T>'s values.
+ */
+export const anyJson = z.custom<JSONValue>()
 
 /**
  * An `okSchema` for an answer the route builds as a T, checked by tsc against T's JSON both ways:

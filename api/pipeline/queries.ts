@@ -52,6 +52,7 @@ import type { PipelineSettings } from './settings.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { localDay } from '../accounts/time-zones.ts'
 import { isCalendarMonth } from './deals.ts'
+import type { Evidence } from './qualification.ts'
 
 // What the pipeline pages read, as SQL aggregates over indexed columns and keyset-paginated
 // lists: no page ever loads every deal. The numbers follow the definitions in metrics.ts.
@@ -399,7 +400,8 @@ export function parseCursor(value: string | null | undefined): { at: Date; id: s
 export type { LeadSource }
 
 export interface QueueLead extends DealCard {
-  evidence: Array<{ data: unknown; at: Date }>
+  /** The deal's evidence entries as qualification wrote them, newest first. */
+  evidence: Array<{ data: Evidence; at: Date }>
 }
 
 export interface QueuePage {
@@ -437,7 +439,9 @@ export async function leadQueue(
   return {
     leads: page.cards.map((c) => ({
       ...c,
-      evidence: evidence.filter((e) => e.dealId === c.id).map((e) => ({ data: e.data, at: e.at })),
+      evidence: evidence
+        .filter((e) => e.dealId === c.id)
+        .map((e) => ({ data: e.data as Evidence, at: e.at })),
     })),
     next: page.next,
     count: Math.min(n, COUNT_CAP),

@@ -19,7 +19,7 @@ import {
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { anyJson, okSchemaOf, type Operation } from '../http/openapi.ts'
 import {
   backPath,
   bodylessForm,
@@ -54,7 +54,15 @@ import {
   type BatchFailure,
   type BulkOutcome,
 } from '../pipeline/bulk-actions.ts'
-import { LIST_SORTS } from '../pipeline/queries.ts'
+import {
+  LIST_SORTS,
+  type BoardColumn,
+  type CardPage,
+  type DealCard,
+  type ListPage,
+  type QueuePage,
+} from '../pipeline/queries.ts'
+import type { Forecast, Money } from '../pipeline/metrics.ts'
 import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
 
 // /api/deals: the pipeline's actions. JSON callers get JSON; the pages' plain HTML forms get a
@@ -781,6 +789,114 @@ export const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
   }),
 )
 
+const dealCardSchema = okSchemaOf<DealCard>()(
+  z.strictObject({
+    id: z.string(),
+    title: z.string(),
+    stage: z.enum(STAGE_KEYS),
+    stageEnteredAt: time,
+    amountCents: z.number().int().nullable(),
+    currency: z.string(),
+    expectedCloseDate: z.iso.date().nullable(),
+    ownerId: z.string().nullable().describe('Null while unclaimed.'),
+    ownerName: z.string().nullable(),
+    companyName: z.string().nullable(),
+    contactName: z.string().describe('The contact’s name, or their email without one.'),
+    contactEmail: z.string(),
+    source: z.string().describe(`One of ${LEAD_SOURCES.join(', ')}.`),
+    decisionMakerEngaged: z
+      .boolean()
+      .describe('A decision-maker (or the economic buyer) is on the deal and not against it.'),
+  }),
+)
+const cursor = z
+  .string()
+  .nullable()
+  .describe('Pass back as `after` for the next page; null on the last page.')
+
+const queueAnswer = okSchemaOf<QueuePage>()(
+  z.strictObject({
+    leads: z.array(
+      dealCardSchema.extend({
+        evidence: z
+          .array(
+            z.strictObject({
+              data: z
+                .object({
+                  kind: z.string().describe('What happened: form, grader_unlock, click…'),
+                })
+                .catchall(anyJson)
+                .describe(
+                  'The evidence as its front door recorded it: `kind`, then details that differ by kind (form, offer, asset, page, score…). GET /api/deals/{id} gives it in words.',
+                ),
+              at: time,
+            }),
+          )
+          .describe('Why each is a target, newest first.'),
+      }),
+    ),
+    next: cursor,
+    count: z.number().int().describe('How many are waiting, at most 1000.'),
+    countCapped: z.boolean().describe('More than `count` are waiting.'),
+  }),
+)
+
+const moneySchema = okSchemaOf<Money>()(
+  z
+    .strictObject({
+      currency: z.string(),
+      totalCents: z.number(),
+      weightedCents: z.number().describe('Weighted by each stage’s probability.'),
+    })
+    .describe('One currency’s amounts (amounts in different currencies are never added).'),
+)
+
+const boardAnswer = okSchemaOf<{ columns: BoardColumn[] }>()(
+  z.strictObject({
+    columns: z
+      .array(
+        z.strictObject({
+          stage: z.enum(STAGE_KEYS),
+          count: z.number().int(),
+          money: z.array(moneySchema),
+          stale: z.number().int().describe('Deals past their stage’s stale threshold.'),
+        }),
+      )
+      .describe('Open stages count every deal in scope; won and lost count recently closed ones.'),
+  }),
+)
+
+const listAnswer = okSchemaOf<ListPage>()(
+  z.strictObject({
+    cards: z.array(dealCardSchema),
+    total: z.number().int(),
+    page: z.number().int(),
+    pageCount: z.number().int(),
+  }),
+)
+
+const cardPageAnswer = okSchemaOf<CardPage>()(
+  z.strictObject({ cards: z.array(dealCardSchema), next: cursor }),
+)
+
+const bucket = z.strictObject({
+  key: z.string().describe('YYYY-MM for a month; overdue, later or undated for the others.'),
+  count: z.number().int(),
+  money: z.array(moneySchema),
+})
+const forecastAnswer = okSchemaOf<{ forecast: Forecast }>()(
+  z.strictObject({
+    forecast: z.strictObject({
+      months: z
+        .array(bucket)
+        .describe('The next six calendar months, from this one on the caller’s clock.'),
+      overdue: bucket.describe('Expected to close before this month.'),
+      later: bucket.describe('Beyond the last month shown.'),
+      undated: bucket.describe('Without an expected close date.'),
+    }),
+  }),
+)
+
 // The list views read their query parameters themselves (api/pipeline/views.ts checks them);
 // described here from the same constants.
 const owner = z.string().optional().describe('me, team, or a user id; default: the viewer’s own.')
@@ -892,7 +1008,8 @@ export const operations: Operation<Permission>[] = [
     summary: 'The qualified-leads queue (deals at 10%, unclaimed), newest first.',
     auth: 'pipeline:read',
     query: z.object({ source: z.enum(LEAD_SOURCES).optional(), after }),
-    ok: [200, '{ leads, next, … }'],
+    ok: [200, '{ leads, next, count, countCapped }'],
+    okSchema: queueAnswer,
   },
   {
     method: 'get',
@@ -901,6 +1018,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'pipeline:read',
     query: boardQuery,
     ok: [200, '{ columns }'],
+    okSchema: boardAnswer,
   },
   {
     method: 'get',
@@ -909,6 +1027,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'pipeline:read',
     query: listQuery,
     ok: [200, '{ cards, total, page, pageCount }'],
+    okSchema: listAnswer,
   },
   {
     method: 'post',
@@ -959,6 +1078,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'pipeline:read',
     query: z.object({ owner }),
     ok: [200, '{ forecast }'],
+    okSchema: forecastAnswer,
   },
   {
     method: 'get',
@@ -966,7 +1086,8 @@ export const operations: Operation<Permission>[] = [
     summary: 'One stage’s deals, a page at a time, optionally filtered like the board.',
     auth: 'pipeline:read',
     query: boardQuery.extend({ stage: stageKey, after }),
-    ok: [200, '{ cards, next, … }'],
+    ok: [200, '{ cards, next }'],
+    okSchema: cardPageAnswer,
   },
   {
     method: 'get',

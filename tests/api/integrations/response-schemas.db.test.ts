@@ -297,6 +297,38 @@ describe('the answers the OpenAPI document describes field by field', () => {
     expect(moved.moved).toBeGreaterThanOrEqual(3)
   })
 
+  it('are what the pipeline’s lists send', async () => {
+    await makeDeal(ctx.deps.db, {
+      stage: 'target',
+      ownerId: null,
+      evidence: { kind: 'form', form: 'trial', pageUrl: 'https://frontdoor.example/trial' },
+    })
+    await makeDeal(ctx.deps.db, {
+      stage: 'demo',
+      ownerId: admin.id,
+      amountCents: 50_000,
+      expectedCloseDate: '2026-12-20',
+    })
+    const queue = (await answered('get /api/deals/queue', '/api/deals/queue')) as {
+      leads: Array<{ evidence: Array<{ data: { kind: string } }> }>
+    }
+    expect(queue.leads.flatMap((l) => l.evidence.map((e) => e.data.kind))).toContain('form')
+    const board = (await answered('get /api/deals/board', '/api/deals/board')) as {
+      columns: Array<{ money: unknown[] }>
+    }
+    expect(board.columns.some((c) => c.money.length > 0)).toBe(true)
+    const list = (await answered('get /api/deals/list', '/api/deals/list')) as { cards: unknown[] }
+    expect(list.cards.length).toBeGreaterThan(0)
+    const column = (await answered('get /api/deals', '/api/deals?stage=demo')) as {
+      cards: unknown[]
+    }
+    expect(column.cards.length).toBeGreaterThan(0)
+    const { forecast } = (await answered('get /api/deals/forecast', '/api/deals/forecast')) as {
+      forecast: { months: Array<{ money: unknown[] }> }
+    }
+    expect(forecast.months.some((m) => m.money.length > 0)).toBe(true)
+  })
+
   it('are what the sync lists send', async () => {
     // A change is listed once it is settled.
     ctx.clock.advance(SYNC_SETTLE_MS + 1_000)
