@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { requirePermission, requireUser } from '../accounts/guards.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { canonicalTimeZone } from '../accounts/time-zones.ts'
-import { users } from '../db/schema.ts'
+import { STAGE_KEYS, users } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
@@ -24,7 +24,8 @@ import {
   type Activity,
 } from '../pipeline/activities.ts'
 import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
-import { hasOwnSteps, myDayView } from '../pipeline/my-day.ts'
+import { hasOwnSteps, LOOK_AHEAD_DAYS, myDayView } from '../pipeline/my-day.ts'
+import { dealCardSchema } from './deals.ts'
 
 // /api/activities: next steps on deals (plan, mark done with an outcome), activities logged
 // after the fact, My day, and the person's own time zone and digest choice. JSON callers get
@@ -164,25 +165,78 @@ const activityJson = okSchemaOf<ReturnType<typeof publicActivity>>()(
 )
 const activityAnswer = z.strictObject({ activity: activityJson })
 
+type MyDay = Extract<Awaited<ReturnType<typeof myDayView>>, { ok: true }>
+
+/** GET /api/activities/my-day: each next step with its deal; the leads waiting, counted. */
+function myDayAnswer(view: MyDay) {
+  const step = ({ step, due, ...deal }: MyDay['today'][number]) => ({
+    ...publicActivity(step),
+    due,
+    deal,
+  })
+  return {
+    date: view.date,
+    timeZone: view.timeZone,
+    overdue: view.overdue.map(step),
+    today: view.today.map(step),
+    upcoming: view.upcoming.map(step),
+    leadsWaiting: { count: view.queue.count, countCapped: view.queue.countCapped },
+    withoutNextStep: view.withoutNextStep,
+    stale: view.stale,
+  }
+}
+
+const dealLine = z.strictObject({
+  dealId: z.string(),
+  title: z.string(),
+  stage: z.enum(STAGE_KEYS),
+  stageEnteredAt: z.iso.datetime(),
+  companyName: z.string().nullable(),
+  contactName: z.string().describe('The contact’s name, or their email without one.'),
+  contactEmail: z.string(),
+  contactPhone: z.string().nullable(),
+})
+const dueSteps = (when: string) =>
+  z
+    .array(
+      activityJson.extend({
+        due: z.enum(['overdue', 'today', 'upcoming']),
+        deal: dealLine,
+      }),
+    )
+    .describe(`${when}, soonest first, each with its deal.`)
+const counted = {
+  count: z.number().int().describe('How many in all, at most 1000.'),
+  countCapped: z.boolean().describe('More than `count`.'),
+}
+
+const myDayAnswerSchema = okSchemaOf<ReturnType<typeof myDayAnswer>>()(
+  z.strictObject({
+    date: z.iso.date().describe('Today on the caller’s clock.'),
+    timeZone: z.string().describe('The caller’s IANA time zone.'),
+    overdue: dueSteps('Next steps past due'),
+    today: dueSteps('Next steps due today'),
+    upcoming: dueSteps(`Next steps due in the ${LOOK_AHEAD_DAYS} days after today`),
+    leadsWaiting: z
+      .strictObject(counted)
+      .describe('Unclaimed leads waiting in the queue (GET /api/deals/queue).'),
+    withoutNextStep: z
+      .strictObject({ deals: z.array(dealLine), ...counted })
+      .describe('The caller’s open deals with no next step planned, longest in stage first.'),
+    stale: z
+      .strictObject({
+        deals: z.array(dealCardSchema),
+        count: z.number().int().describe('How many in all.'),
+      })
+      .describe('The caller’s deals past their stage’s stale threshold, longest in stage first.'),
+  }),
+)
+
 export const activityRoutes = new Hono<AppEnv>()
   .get('/my-day', requirePermission('pipeline:read'), async (c) => {
     const view = await myDayView(c.var.db, c.var.user, c.var.deps.now())
     if (!view.ok) fail(view.status, view.code, view.message)
-    const step = ({ step, due, ...deal }: (typeof view.today)[number]) => ({
-      ...publicActivity(step),
-      due,
-      deal,
-    })
-    return c.json({
-      date: view.date,
-      timeZone: view.timeZone,
-      overdue: view.overdue.map(step),
-      today: view.today.map(step),
-      upcoming: view.upcoming.map(step),
-      leadsWaiting: { count: view.queue.count, countCapped: view.queue.countCapped },
-      withoutNextStep: view.withoutNextStep,
-      stale: view.stale,
-    })
+    return c.json(myDayAnswer(view))
   })
   .get('/preferences', requireUser, async (c) => {
     const [me] = await c.var.db
@@ -301,6 +355,7 @@ export const operations: Operation<Permission>[] = [
       'My day: the caller’s overdue, today’s and coming next steps, leads waiting, their open deals without a next step and stale deals.',
     auth: 'pipeline:read',
     ok: [200, '{ date, timeZone, overdue, today, upcoming, leadsWaiting, withoutNextStep, stale }'],
+    okSchema: myDayAnswerSchema,
   },
   {
     method: 'get',

@@ -789,7 +789,8 @@ export const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
   }),
 )
 
-const dealCardSchema = okSchemaOf<DealCard>()(
+/** A deal as the pipeline's lists show it (a card on the board). */
+export const dealCardSchema = okSchemaOf<DealCard>()(
   z.strictObject({
     id: z.string(),
     title: z.string(),

@@ -4,13 +4,71 @@ import type { Permission } from '../accounts/permissions.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import { fail } from '../http/input.ts'
-import type { Operation } from '../http/openapi.ts'
-import { searchEverything, searchQuery } from '../search/search.ts'
+import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { STAGE_KEYS } from '../db/schema.ts'
+import {
+  CANDIDATES,
+  GROUP_LIMIT,
+  searchEverything,
+  searchQuery,
+  type SearchResults,
+} from '../search/search.ts'
 
 // GET /api/search?q=: deals, contacts and companies, grouped and ranked (api/search/). The page
 // /app/search answers the header's search box the same way without JavaScript.
 
 const query = z.object({ q: searchQuery })
+
+/**
+ * One group of hits. The domain leaves out a group the viewer may not read; this operation
+ * needs both read permissions, so it always sends all three.
+ */
+const group = <T extends z.ZodType>(hit: T, what: string) =>
+  z
+    .strictObject({
+      hits: z.array(hit).describe(`At most ${GROUP_LIMIT}, best first.`),
+      total: z.number().int().describe(`How many matched, up to ${CANDIDATES}.`),
+      capped: z.boolean().describe(`More than ${CANDIDATES} matched.`),
+    })
+    .optional()
+    .describe(what)
+
+const searchAnswer = okSchemaOf<SearchResults>()(
+  z.strictObject({
+    query: z.string().describe('q as searched.'),
+    deals: group(
+      z.strictObject({
+        id: z.string(),
+        title: z.string(),
+        stage: z.enum(STAGE_KEYS),
+        ownerName: z.string().nullable(),
+        contactName: z.string().nullable(),
+        contactEmail: z.string().nullable(),
+        companyName: z.string().nullable(),
+      }),
+      'Deals, as the caller sees them in the pipeline.',
+    ),
+    contacts: group(
+      z.strictObject({
+        id: z.string(),
+        name: z.string().nullable(),
+        email: z.string(),
+        jobTitle: z.string().nullable(),
+        companyName: z.string().nullable(),
+      }),
+      'Contacts.',
+    ),
+    companies: group(
+      z.strictObject({
+        id: z.string(),
+        name: z.string(),
+        domain: z.string().nullable(),
+        contacts: z.number().int().describe('How many contacts it has.'),
+      }),
+      'Companies.',
+    ),
+  }),
+)
 
 export const searchRoutes = new Hono<AppEnv>().get(
   '/',
@@ -35,6 +93,7 @@ export const operations: Operation<Permission>[] = [
     auth: ['pipeline:read', 'contacts:read'],
     query,
     ok: [200, '{ query, deals: { hits, total, capped }, contacts: {…}, companies: {…} }'],
+    okSchema: searchAnswer,
     errors: { 400: 'q is missing, empty or longer than 100 characters (`invalid_query`).' },
   },
 ]

@@ -329,6 +329,48 @@ describe('the answers the OpenAPI document describes field by field', () => {
     expect(forecast.months.some((m) => m.money.length > 0)).toBe(true)
   })
 
+  it('are what My day and the search send', async () => {
+    const deal = await makeDeal(ctx.deps.db, {
+      stage: 'demo',
+      ownerId: admin.id,
+      companyName: 'Zephyr Analytics',
+      stageEnteredAt: new Date('2026-06-01T09:00:00Z'),
+    })
+    // Planned for today, tomorrow and later; a day on, the first is overdue.
+    const day0 = ctx.clock.now()
+    for (const days of [0, 1, 4])
+      await answered('post /api/activities', '/api/activities', {
+        dealId: deal.id,
+        type: 'call',
+        dueOn: new Date(day0.getTime() + days * 86_400_000).toISOString().slice(0, 10),
+      })
+    ctx.clock.advance(86_400_000)
+    const day = (await answered('get /api/activities/my-day', '/api/activities/my-day')) as {
+      overdue: unknown[]
+      today: unknown[]
+      upcoming: unknown[]
+      withoutNextStep: { deals: unknown[] }
+      stale: { deals: unknown[] }
+    }
+    expect(day.overdue.length).toBeGreaterThan(0)
+    expect(day.today.length).toBeGreaterThan(0)
+    expect(day.upcoming.length).toBeGreaterThan(0)
+    expect(day.withoutNextStep.deals.length).toBeGreaterThan(0)
+    expect(day.stale.deals.length).toBeGreaterThan(0)
+
+    await answered('post /api/contacts', '/api/contacts', {
+      email: 'ops@zephyr.example',
+      firstName: 'Zoe',
+      companyName: 'Zephyr Analytics',
+    })
+    const found = (await answered('get /api/search', '/api/search?q=zephyr')) as Record<
+      'deals' | 'contacts' | 'companies',
+      { hits: unknown[] }
+    >
+    for (const group of ['deals', 'contacts', 'companies'] as const)
+      expect(found[group].hits.length, group).toBeGreaterThan(0)
+  })
+
   it('are what the sync lists send', async () => {
     // A change is listed once it is settled.
     ctx.clock.advance(SYNC_SETTLE_MS + 1_000)
