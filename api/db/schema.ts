@@ -233,7 +233,7 @@ export const consentEvents = pgTable(
     textVersion: text('text_version'),
     textHash: text('text_hash'),
     method: text('method').notNull(), // 'checkbox', 'unsubscribe', 'admin'
-    source: jsonb('source'), // form, page, utm
+    source: jsonb('source').$type<Record<string, unknown>>(), // form, page, utm
     submissionId: text('submission_id'),
     ip: text('ip'),
     userAgent: text('user_agent'),
@@ -251,11 +251,19 @@ export const submissions = pgTable(
     kind: text('kind', { enum: ['whitepaper', 'case_study', 'trial', 'grader'] }).notNull(),
     offer: text('offer').notNull(),
     email: text('email').notNull(),
-    fields: jsonb('fields').notNull(),
+    /** The form's fields as posted (strings), with consent (a boolean) and consentVersion. */
+    fields: jsonb('fields').$type<Record<string, string | boolean | null>>().notNull(),
     pageUrl: text('page_url'),
     referrer: text('referrer'),
-    utm: jsonb('utm'),
-    firstTouch: jsonb('first_touch'),
+    /** The form's own UTM parameters (last touch): utm_source → value. */
+    utm: jsonb('utm').$type<Record<string, string>>(),
+    /** The campaign that first brought the visitor (api/leads/first-touch.ts). */
+    firstTouch: jsonb('first_touch').$type<{
+      utm: Record<string, string>
+      landingPage: string
+      referrer: string | null
+      ts: string
+    }>(),
     ip: text('ip'),
     userAgent: text('user_agent'),
     status: text('status', { enum: ['accepted', 'quarantined', 'released'] }).notNull(),
@@ -382,7 +390,8 @@ export const dealEvents = pgTable(
     fromStage: text('from_stage'),
     toStage: text('to_stage'),
     actorId: text('actor_id').references(() => users.id),
-    data: jsonb('data'),
+    /** What the event carries, by type (evidence: `kind` and its front door's details). */
+    data: jsonb('data').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
   },
   (t) => [

@@ -472,7 +472,11 @@ export async function erasePerson(
         .where(inArray(dealEvents.dealId, dealIds))) {
         const data = withoutReports(scrubJson(e.data, scrub), erasedReports)
         if (!same(data, e.data))
-          await tx.update(dealEvents).set({ data }).where(eq(dealEvents.id, e.id))
+          // Scrubbing replaces strings inside and keeps the object's shape.
+          await tx
+            .update(dealEvents)
+            .set({ data: data as typeof e.data })
+            .where(eq(dealEvents.id, e.id))
       }
       for (const a of await tx
         .select({ id: activities.id, note: activities.note, outcome: activities.outcome })

@@ -7,7 +7,13 @@ import type { AppEnv } from '../http/app-env.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import { okSchemaOf, type Operation } from '../http/openapi.ts'
-import { companyDetail, updateCompany, type Company } from '../pipeline/companies.ts'
+import {
+  companyDetail,
+  updateCompany,
+  type Company,
+  type CompanyDetail,
+} from '../pipeline/companies.ts'
+import { dealRowSchema, historySchema } from './record-answers.ts'
 
 // GET /api/companies/:id: a company with its people, the deals the caller may read and who
 // changed what; POST or PATCH /api/companies/:id renames it or sets its website domain.
@@ -53,8 +59,7 @@ export const companyRoutes = new Hono<AppEnv>()
     const id = validate(idSchema, c.req.param('id'))
     const detail = await companyDetail(c.var.db, id, c.var.user)
     if (!detail) fail(404, 'not_found', 'Unknown company.')
-    const { editProblem, ...rest } = detail
-    return c.json({ ...rest, canEdit: editProblem === null })
+    return c.json(companyAnswer(detail))
   })
   .on(['POST', 'PATCH'], '/:id', requirePermission('deals:edit_own'), async (c) => {
     const id = validate(idSchema, c.req.param('id'))
@@ -80,15 +85,49 @@ export const companyRoutes = new Hono<AppEnv>()
 
 const params = z.object({ id: idSchema })
 
+/** GET /api/companies/:id: whether the caller may edit it, rather than why not. */
+function companyAnswer({ editProblem, ...rest }: CompanyDetail) {
+  return { ...rest, canEdit: editProblem === null }
+}
+
+const companyJson = z.strictObject({
+  id: z.string(),
+  domain: z.string().nullable(),
+  name: z.string(),
+  createdAt: z.iso.datetime(),
+})
+
+/** What a read answers, field by field (held to its type by okSchemaOf). */
+const detailAnswer = okSchemaOf<ReturnType<typeof companyAnswer>>()(
+  z.strictObject({
+    company: companyJson,
+    people: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          email: z.string(),
+          firstName: z.string().nullable(),
+          lastName: z.string().nullable(),
+          jobTitle: z.string().nullable(),
+          phone: z.string().nullable(),
+        }),
+      )
+      .describe('Its contacts by name, at most 200.'),
+    peopleTotal: z.number().int(),
+    deals: z
+      .array(dealRowSchema)
+      .describe('The deals the caller may read, newest first, at most 200.'),
+    dealsTotal: z.number().int().describe('How many deals the caller may read.'),
+    hiddenDeals: z.number().int().describe('Deals of other reps, counted but not shown.'),
+    history: historySchema,
+    canEdit: z.boolean(),
+  }),
+)
+
 /** What an edit answers, field by field (held to its type by okSchemaOf). */
 const editAnswer = okSchemaOf<{ company: Company; changed: string[] }>()(
   z.strictObject({
-    company: z.strictObject({
-      id: z.string(),
-      domain: z.string().nullable(),
-      name: z.string(),
-      createdAt: z.iso.datetime(),
-    }),
+    company: companyJson,
     changed: z.array(z.string()).describe('The fields that changed; empty when none did.'),
   }),
 )
@@ -102,6 +141,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'contacts:read',
     params,
     ok: [200, '{ company, people, peopleTotal, deals, dealsTotal, hiddenDeals, history, canEdit }'],
+    okSchema: detailAnswer,
   },
   ...(['post', 'patch'] as const).map((method): Operation<Permission> => ({
     method,

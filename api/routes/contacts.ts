@@ -5,11 +5,12 @@ import {
   contactsCsv,
   findContactDetail,
   listContacts,
+  type ContactDetail,
 } from '../pipeline/contacts.ts'
 import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { anyJson, okSchemaOf, type Operation } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -17,6 +18,7 @@ import { emailAddressField } from '../email-address.ts'
 import { createContact, updateContact, type Contact } from '../pipeline/contact-edits.ts'
 import { erasePerson } from '../pipeline/erasure.ts'
 import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
+import { dealRowSchema, historySchema } from './record-answers.ts'
 
 // GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id;
 // POST /api/contacts adds one by hand (an address already known picks that contact and says
@@ -212,6 +214,160 @@ const contactListJson = okSchemaOf<Awaited<ReturnType<typeof listContacts>>>()(
   }),
 )
 
+const evidenceData = z
+  .object({ kind: z.string().describe('What happened: form, grader_unlock, click…') })
+  .catchall(anyJson)
+
+/** A contact's page in full: everything known about the person, as stored. */
+const contactDetailJson = okSchemaOf<ContactDetail>()(
+  z.strictObject({
+    contact: contactJson,
+    company: z
+      .strictObject({
+        id: z.string(),
+        domain: z.string().nullable(),
+        name: z.string(),
+        createdAt: time,
+      })
+      .nullable(),
+    submissions: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          contactId: z.string().nullable(),
+          kind: z.enum(['whitepaper', 'case_study', 'trial', 'grader']),
+          offer: z
+            .string()
+            .describe(
+              'What it was for: whitepaper:<slug>, case-study:<slug>, trial, grader:<reportId>.',
+            ),
+          email: z.string().describe('As typed in the form.'),
+          fields: z
+            .record(z.string(), z.union([z.string(), z.boolean(), z.null()]))
+            .describe(
+              'The form’s fields as posted (name, company, jobTitle, phone, companySize, message; the grader’s site URL), with consent (a boolean) and consentVersion (a string or null).',
+            ),
+          pageUrl: z.string().nullable(),
+          referrer: z.string().nullable(),
+          utm: z
+            .record(z.string(), z.string())
+            .nullable()
+            .describe('The form’s own UTM parameters (last touch): utm_source → value.'),
+          firstTouch: z
+            .strictObject({
+              utm: z.record(z.string(), z.string()),
+              landingPage: z.string(),
+              referrer: z.string().nullable(),
+              ts: time,
+            })
+            .nullable()
+            .describe('The campaign that first brought the visitor, from its first-touch cookie.'),
+          ip: z.string().nullable(),
+          userAgent: z.string().nullable(),
+          status: z
+            .enum(['accepted', 'quarantined', 'released'])
+            .describe('quarantined: held for review; released: let through after review.'),
+          spamReasons: z
+            .array(z.string())
+            .nullable()
+            .describe('Why it was held for review; null when it was not.'),
+          idempotencyKey: z.string().nullable(),
+          createdAt: time,
+          releasedAt: time.nullable(),
+        }),
+      )
+      .describe('Every form post and grader unlock of theirs, newest first.'),
+    consents: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          contactId: z.string(),
+          purpose: z.string().describe('marketing.'),
+          granted: z.boolean(),
+          textVersion: z.string().nullable(),
+          textHash: z.string().nullable(),
+          method: z.string().describe('checkbox, unsubscribe or admin.'),
+          source: z
+            .record(z.string(), anyJson)
+            .nullable()
+            .describe(
+              'Where it was given or withdrawn: for a form, its offer, pageUrl and utm; for an unsubscribe, via and campaignId.',
+            ),
+          submissionId: z.string().nullable(),
+          ip: z.string().nullable(),
+          userAgent: z.string().nullable(),
+          createdAt: time,
+        }),
+      )
+      .describe('Their consent given and withdrawn, newest first.'),
+    hiddenDeals: z.number().int().describe('Deals of other reps, counted but not shown.'),
+    deals: z
+      .array(
+        dealRowSchema.extend({
+          events: z
+            .array(
+              z.strictObject({
+                id: z.string(),
+                dealId: z.string(),
+                type: z.enum([
+                  'created',
+                  'stage_changed',
+                  'evidence',
+                  'claimed',
+                  'note',
+                  'updated',
+                  'activity',
+                ]),
+                fromStage: z.string().nullable(),
+                toStage: z.string().nullable(),
+                actorId: z.string().nullable(),
+                data: z
+                  .union([evidenceData, z.record(z.string(), anyJson)])
+                  .nullable()
+                  .describe(
+                    'What the event carries, by type: evidence: `kind`, then the details of its front door; note: body; updated: the fields changed; others: what they name.',
+                  ),
+                createdAt: time,
+              }),
+            )
+            .describe('Its history, oldest first.'),
+        }),
+      )
+      .describe('The deals the caller may read, newest first.'),
+    emails: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          subject: z.string().nullable(),
+          template: z.string().nullable(),
+          category: z.enum(['transactional', 'marketing', 'outreach']).nullable(),
+          status: z.enum(['pending', 'sending', 'sent', 'failed', 'suppressed']),
+          attempts: z.number().int(),
+          lastError: z.string().nullable(),
+          createdAt: time,
+          sentAt: time.nullable(),
+        }),
+      )
+      .describe('Email sent or queued to them, newest first (at most 200).'),
+    downloads: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          offer: z.string(),
+          file: z.string(),
+          downloads: z.number().int(),
+          lastDownloadAt: time.nullable(),
+          expiresAt: time,
+          createdAt: time,
+        }),
+      )
+      .describe('Their download links, newest first.'),
+    history: historySchema,
+    canEdit: z.boolean(),
+    editRefusal: z.string().nullable().describe('Why the caller may not edit them, when not.'),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -237,6 +393,7 @@ export const operations: Operation<Permission>[] = [
     auth: 'contacts:read',
     params: z.object({ id: idSchema }),
     ok: [200, 'The contact in full.'],
+    okSchema: contactDetailJson,
   },
   {
     method: 'post',

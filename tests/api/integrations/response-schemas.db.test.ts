@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_SCOPES } from '../../../api/accounts/api-scopes.ts'
 import type { User } from '../../../api/accounts/users.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
-import { campaignRecipients } from '../../../api/db/schema.ts'
+import { eq } from 'drizzle-orm'
+import { campaignRecipients, contacts } from '../../../api/db/schema.ts'
 import type { OpenApiDocument } from '../../../api/http/openapi.ts'
 import { createApiToken } from '../../../api/integrations/api-tokens.ts'
 import { SYNC_SETTLE_MS } from '../../../api/integrations/sync.ts'
 import { OPERATIONS } from '../../../api/routes/openapi.ts'
 import { addUser, setupTestApp, type TestContext } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from '../campaigns/fixtures.ts'
+import { demoFilesDir, leadForm, postLead } from '../leads/lead-helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 import { insertLinks } from '../tracking/fixtures.ts'
 import { startReceiver, type Receiver } from './receiver.ts'
@@ -61,6 +63,7 @@ beforeAll(async () => {
   receiver = await startReceiver()
   ctx = await setupTestApp({
     ...CAMPAIGN_ENV,
+    CONTENT_FILES_DIR: await demoFilesDir(),
     WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${receiver.port}`,
   })
   admin = await addUser(ctx, 'admin')
@@ -168,6 +171,37 @@ describe('the answers the OpenAPI document describes field by field', () => {
     const company = `/api/companies/${contact.companyId}`
     await answered('post /api/companies/{id}', company, { domain: 'widgets.example' })
     await answered('patch /api/companies/{id}', company, { name: 'Widgets Ltd' })
+    await answered('post /api/deals', '/api/deals', { stage: 'demo', contactId: contact.id })
+    const widgets = (await answered('get /api/companies/{id}', company)) as {
+      people: unknown[]
+      deals: unknown[]
+      history: Array<{ changes: unknown }>
+    }
+    expect(widgets.people).toHaveLength(1)
+    expect(widgets.deals).toHaveLength(1)
+    expect(widgets.history.some((h) => h.changes !== null)).toBe(true)
+    await answered('get /api/contacts/{id}', at)
+
+    // A person who came in through a form: submissions, consent, evidence, email, a download.
+    const posted = await postLead(ctx, leadForm(ctx), { js: true })
+    expect(posted.status, await posted.text()).toBe(201)
+    const [lead] = await ctx.deps.db
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(eq(contacts.email, 'dana.lee@acme-robotics.com'))
+    const person = (await answered('get /api/contacts/{id}', `/api/contacts/${lead!.id}`)) as {
+      submissions: Array<{ fields: Record<string, unknown>; utm: unknown; firstTouch: unknown }>
+      consents: Array<{ source: unknown }>
+      deals: Array<{ events: Array<{ type: string; data: { kind?: string } | null }> }>
+      emails: unknown[]
+      downloads: unknown[]
+    }
+    expect(person.submissions[0]?.fields.consent).toBe(true)
+    expect(person.submissions[0]?.utm).not.toBeNull()
+    expect(person.consents[0]?.source).not.toBeNull()
+    expect(person.deals[0]?.events.find((e) => e.type === 'evidence')?.data?.kind).toBe('form')
+    expect(person.emails.length).toBeGreaterThan(0)
+    expect(person.downloads.length).toBeGreaterThan(0)
   })
 
   it('are what a campaign’s reads send', async () => {
