@@ -24,10 +24,13 @@ import {
 } from '../campaigns/imports.ts'
 import {
   mergeReport,
+  PREVIEW_PAGE_SIZE,
   previewMessages,
   sendTestMessage,
   startProblems,
+  type PreviewMessage,
 } from '../campaigns/preview.ts'
+import type { MergeFieldReport } from '../../email-templates/outreach.ts'
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
 import {
@@ -382,7 +385,8 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       mergeReport(c.var.db, campaign),
       previewMessages(c.var.db, c.var.deps.env, campaign, page),
     ])
-    return c.json({ problems, mergeFields: report, ...preview, page })
+    const answer: PreviewAnswer = { problems, mergeFields: report, ...preview, page }
+    return c.json(answer)
   })
 
   .post('/:id/imports', requirePermission('campaigns:write'), async (c) => {
@@ -693,6 +697,80 @@ const campaignAnswerJson = okSchemaOf<CampaignAnswer>()(
   }),
 )
 
+interface PreviewAnswer {
+  problems: string[]
+  mergeFields: MergeFieldReport
+  messages: PreviewMessage[]
+  total: number
+  page: number
+}
+
+const part = z.enum(['subject', 'body'])
+
+const previewAnswerJson = okSchemaOf<PreviewAnswer>()(
+  z.strictObject({
+    problems: z
+      .array(z.string())
+      .describe('Everything that stops the campaign starting, in words; empty when it can go.'),
+    mergeFields: z
+      .strictObject({
+        ok: z.boolean().describe('Every recipient’s message can be merged.'),
+        fields: z
+          .array(z.string())
+          .describe('Every field the templates use, in order of first use.'),
+        syntaxErrors: z.array(z.strictObject({ part, text: z.string(), message: z.string() })),
+        unknownFields: z.array(
+          z.strictObject({
+            part,
+            field: z.string(),
+            suggestion: z.string().nullable().describe('The field probably meant.'),
+            message: z.string(),
+          }),
+        ),
+        missingValues: z
+          .array(
+            z.strictObject({
+              row: z.number().int().describe('The recipient’s CSV line.'),
+              email: z.string(),
+              fields: z.array(z.string()),
+              message: z.string(),
+            }),
+          )
+          .describe('Recipients lacking a value for a field used without a fallback.'),
+      })
+      .describe('The templates’ merge fields checked against every recipient.'),
+    messages: z
+      .array(
+        z.strictObject({
+          recipientId: z.string(),
+          line: z.number().int().nullable().describe('Its line in the CSV file it came from.'),
+          email: z.string(),
+          status: z.string().describe(`The recipient’s status: ${RECIPIENT_STATUSES.join(', ')}.`),
+          subject: z.string().describe('Empty when the message cannot be rendered.'),
+          text: z.string().describe('The plain-text body as it will go out.'),
+          links: z
+            .array(
+              z.strictObject({
+                shown: z.string().describe('The tracked link, with a placeholder token.'),
+                destination: z
+                  .string()
+                  .nullable()
+                  .describe('Where it leads; null for a link that is not tracked.'),
+              }),
+            )
+            .describe('Each link of the message, in order.'),
+          problem: z
+            .string()
+            .nullable()
+            .describe('Why this message cannot be rendered (a merge problem, no postal address).'),
+        }),
+      )
+      .describe(`A page of recipients’ messages (${PREVIEW_PAGE_SIZE}), in file order.`),
+    total: z.number().int().describe('Recipients still to be written to (all but removed ones).'),
+    page: z.number().int(),
+  }),
+)
+
 export const operations: Operation<Permission>[] = [
   {
     method: 'get',
@@ -785,7 +863,8 @@ export const operations: Operation<Permission>[] = [
     auth: 'campaigns:read',
     params: campaignId,
     query: z.object({ page: previewPage }),
-    ok: [200, '{ problems, mergeFields, messages, page, … }'],
+    ok: [200, '{ problems, mergeFields, messages, total, page }'],
+    okSchema: previewAnswerJson,
   },
   {
     method: 'post',

@@ -253,6 +253,17 @@ describe('the answers the OpenAPI document describes field by field', () => {
       `/api/campaigns/${campaign.id}/imports/${stored.importId}`,
     )) as { errors: unknown[] }
     expect(imported.errors).toHaveLength(1)
+    const preview = (await answered(
+      'get /api/campaigns/{id}/preview',
+      `/api/campaigns/${campaign.id}/preview`,
+    )) as {
+      messages: Array<{ subject: string; links: unknown[] }>
+      mergeFields: { fields: unknown[] }
+    }
+    expect(preview.messages).toHaveLength(1)
+    expect(preview.messages[0]?.subject).not.toBe('')
+    expect(preview.messages[0]?.links).toHaveLength(1)
+    expect(preview.mergeFields.fields.length).toBeGreaterThan(0)
     const results = (await answered(
       'get /api/campaigns/{id}/results',
       `/api/campaigns/${campaign.id}/results`,
