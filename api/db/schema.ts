@@ -176,13 +176,20 @@ export const contacts = pgTable(
      */
     erasedAt: ts('erased_at'),
     createdAt: createdAt(),
+    /** The contact's last change of their own: an edit, a form post, an erasure. Retention reads it. */
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /**
+     * The sync clock (api/integrations/sync.ts): moves with updated_at (the trigger
+     * contacts_sync_at, migration 0032) and also with a change of their do-not-email state
+     * (api/email/suppressions.ts), which is not the person's activity and leaves updated_at be.
+     */
+    syncAt: ts('sync_at').notNull().defaultNow(),
   },
   (t) => [
     index('contacts_company_idx').on(t.companyId),
     index('contacts_created_idx').on(t.createdAt),
-    // Integrations sync changes page by page: keyset on (updated_at, id).
-    index('contacts_updated_idx').on(t.updatedAt, t.id),
+    // Integrations sync changes page by page: keyset on (sync_at, id).
+    index('contacts_sync_idx').on(t.syncAt, t.id),
     // The retention job (api/pipeline/contact-retention.ts) takes the least recently changed
     // first: without the erased, who pile up ahead of them as the years go.
     index('contacts_retention_idx')

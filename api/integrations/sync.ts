@@ -7,7 +7,8 @@ import { SPAM_TRAP_KEY } from '../leads/lead-post.ts'
 import { suppressedBy, suppressedSince, type SuppressionReason } from '../email/suppressions.ts'
 
 // What an integration reads to keep a copy in step: the rows changed since a cursor, oldest
-// first, by keyset on (updated_at, id) — a row that changes again moves behind the cursor and
+// first, by keyset on (updated_at, id) — contacts on (sync_at, id), which moves with updated_at
+// and with their do-not-email state (schema.ts) — a row that changes again moves behind the cursor and
 // comes again, and no page shifts when rows are added meanwhile, as offsets would. The cursor
 // carries the timestamp as PostgreSQL prints it (microseconds), so rows stamped by the database
 // (defaultNow) compare exactly too.
@@ -157,7 +158,9 @@ const contactColumns = {
   source: contacts.source,
   erasedAt: contacts.erasedAt,
   createdAt: contacts.createdAt,
-  updatedAt: contacts.updatedAt,
+  // The position in this list, as the API has always called it: the sync clock, which a change
+  // of the do-not-email state moves too (not updated_at, the person's activity).
+  updatedAt: contacts.syncAt,
 }
 
 /**
@@ -181,7 +184,7 @@ const DO_NOT_EMAIL_REASONS: Record<SuppressionReason, DoNotEmailReason> = {
   erased: 'erased',
 }
 
-// A contact's suppression is read with it (the changes stamp its updated_at: suppressions.ts); an
+// A contact's suppression is read with it (the changes stamp its sync_at: suppressions.ts); an
 // erased contact (erasedAt set) holds placeholders only, for the CRM to erase its copy of them.
 // Qualified by hand: Drizzle prints a one-table select's columns bare, and a bare "email" inside
 // the subquery would be the suppression's own (every contact would match the first suppression).
@@ -246,7 +249,7 @@ export async function contactsChanged(
     }
   >(
     db,
-    { select: contactSync, table: contacts, at: contacts.updatedAt, id: contacts.id },
+    { select: contactSync, table: contacts, at: contacts.syncAt, id: contacts.id },
     after,
     limit,
     now,

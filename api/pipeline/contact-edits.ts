@@ -1,4 +1,4 @@
-import { and, eq, ne } from 'drizzle-orm'
+import { and, eq, getTableColumns, ne } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { companies, contacts, deals } from '../db/schema.ts'
 import { nextUpdatedAt } from '../db/updated-at.ts'
@@ -14,7 +14,11 @@ import { diffFields, recordChange, recordEditProblem, type FieldChanges } from '
 // a contact picks that contact and says so, it never makes a second one. Every creation and edit
 // is recorded with who and when (record-changes.ts).
 
-export type Contact = typeof contacts.$inferSelect
+// A contact as read and answered here: all but the sync's clock (sync_at), which only
+// api/integrations/sync.ts reads (as the position it lists contacts by).
+const { syncAt: _syncAt, ...shownColumns } = getTableColumns(contacts)
+export const contactColumns = shownColumns
+export type Contact = Omit<typeof contacts.$inferSelect, 'syncAt'>
 
 export interface ContactFields {
   firstName?: string | null | undefined
@@ -67,7 +71,10 @@ export async function findOrInsertContact(
 ): Promise<CompanyResult<{ contact: Contact; existing: boolean }>> {
   const email = parseEmailAddress(input.email)
   if (!email) return INVALID_EMAIL
-  const [found] = await tx.select().from(contacts).where(eq(contacts.email, email.canonical))
+  const [found] = await tx
+    .select(contactColumns)
+    .from(contacts)
+    .where(eq(contacts.email, email.canonical))
   if (found) return { ok: true, contact: found, existing: true }
   const company = await resolveCompany(
     tx,
@@ -96,10 +103,13 @@ export async function findOrInsertContact(
       updatedAt: now,
     })
     .onConflictDoNothing({ target: contacts.email })
-    .returning()
+    .returning(contactColumns)
   if (!inserted) {
     // Someone added the same address a moment ago: theirs is the contact.
-    const [theirs] = await tx.select().from(contacts).where(eq(contacts.email, email.canonical))
+    const [theirs] = await tx
+      .select(contactColumns)
+      .from(contacts)
+      .where(eq(contacts.email, email.canonical))
     return { ok: true, contact: theirs!, existing: true }
   }
   const changes: FieldChanges = { email: [null, email.display] }
@@ -151,7 +161,7 @@ export async function updateContact(
   try {
     return await db.transaction(async (tx) => {
       const [contact] = await tx
-        .select()
+        .select(contactColumns)
         .from(contacts)
         .where(eq(contacts.id, contactId))
         .for('update')
@@ -222,7 +232,7 @@ export async function updateContact(
         .update(contacts)
         .set({ ...set, updatedAt: nextUpdatedAt(contacts.updatedAt, now) })
         .where(eq(contacts.id, contactId))
-        .returning()
+        .returning(contactColumns)
       await recordChange(
         tx,
         {

@@ -18,6 +18,7 @@ import {
 import { containsPattern, isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { recordEditProblem, recordHistory } from './record-changes.ts'
+import { contactColumns } from './contact-edits.ts'
 import { companyDocument, contactDocument } from '../db/search-documents.ts'
 
 // Contacts for reps and admins: a searchable, filterable list, one contact's full story
@@ -171,7 +172,7 @@ export async function listContacts(
 
 export async function findContactDetail(db: Db, id: string, viewer: Actor) {
   const [contact] = await db
-    .select({ contact: contacts, company: companies })
+    .select({ contact: contactColumns, company: companies })
     .from(contacts)
     .leftJoin(companies, eq(companies.id, contacts.companyId))
     .where(eq(contacts.id, id))
