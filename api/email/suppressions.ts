@@ -7,12 +7,15 @@
 // (suppressionKeys in JavaScript, suppressedBy in SQL), so no import, form or campaign mails them.
 //
 // A contact's do-not-email state is part of the contact an integration syncs (api/integrations/
-// sync.ts, keyset on contacts.updated_at): every change here stamps the contact's updated_at in
-// the same transaction, or the change would sit behind an integration's cursor and never reach it.
+// sync.ts, keyset on contacts.sync_at): every change here stamps the contact's sync_at in the same
+// transaction, or the change would sit behind an integration's cursor and never reach it. Not
+// their updated_at: a bounce or an admin's entry is not the person's activity, which the
+// retention job reads there (api/pipeline/contact-retention.ts).
 
 import { and, count, desc, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
+import { nextUpdatedAt } from '../db/updated-at.ts'
 import { consentEvents, contacts, suppressions } from '../db/schema.ts'
 import { canonicalEmail } from '../email-address.ts'
 import { hashToken } from '../ids.ts'
@@ -143,7 +146,7 @@ export async function suppress(
 async function touchContact(db: Db, email: string, now: Date): Promise<void> {
   await db
     .update(contacts)
-    .set({ updatedAt: now })
+    .set({ syncAt: nextUpdatedAt(contacts.syncAt, now) })
     .where(eq(contacts.email, canonicalEmail(email)))
 }
 

@@ -109,6 +109,31 @@ describe('a contact who may no longer be mailed', () => {
     expect(after.data.map((c) => [c.id, c.doNotEmail?.reason])).toEqual([[contact.id, 'bounced']])
   })
 
+  it('comes again on a bounce without the bounce counting as their activity, and again on a later edit', async () => {
+    const contact = await newContact('bounced.then.posted@acme-robotics.com')
+    const before = await changesAfter<Contact>('contacts', null)
+    const posted = ctx.clock.now()
+    // The bounce is stamped a minute on, and handed out: its position is ahead of the clock.
+    const bouncedAt = new Date(posted.getTime() + 60_000)
+    await suppress(ctx.deps.db, { email: contact.email, reason: 'hard_bounce' }, bouncedAt)
+    ctx.clock.set(bouncedAt)
+    const bounced = await changesAfter<Contact>('contacts', before.nextCursor)
+    expect(bounced.data.map((c) => c.id)).toEqual([contact.id])
+    // The retention job's last activity (updated_at) stays the person's own.
+    const [row] = await ctx.deps.db.select().from(contacts).where(eq(contacts.id, contact.id))
+    expect(row!.updatedAt).toEqual(contact.updatedAt)
+
+    // A form post whose `now` was taken before the bounce's still moves them past that cursor.
+    const resume = ctx.clock.now()
+    ctx.clock.set(new Date(posted.getTime() + 30_000))
+    expect(
+      (await postLead(ctx, leadForm(ctx, { email: contact.email, name: 'Pat Later' }))).status,
+    ).toBe(303)
+    ctx.clock.set(resume)
+    const edited = await changesAfter<Contact>('contacts', bounced.nextCursor)
+    expect(edited.data.map((c) => [c.id, c.firstName])).toEqual([[contact.id, 'Pat']])
+  })
+
   it('comes again when an admin adds them, and again when the admin removes them', async () => {
     const contact = await newContact('by.hand@acme-robotics.com')
     const start = await changesAfter<Contact>('contacts', null)

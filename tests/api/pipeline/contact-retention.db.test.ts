@@ -11,7 +11,11 @@ import {
   suppressions,
   webhookEvents,
 } from '../../../api/db/schema.ts'
-import { addressFingerprint } from '../../../api/email/suppressions.ts'
+import {
+  addressFingerprint,
+  removeManualSuppression,
+  suppress,
+} from '../../../api/email/suppressions.ts'
 import { newId } from '../../../api/ids.ts'
 import { dueForErasure } from '../../../api/pipeline/contact-retention.ts'
 import { eraseInactiveContacts, erasePerson } from '../../../api/pipeline/erasure.ts'
@@ -205,6 +209,24 @@ describe('erasing contacts inactive for 24 months', () => {
     expect(await erasedIds(ctx, [recent.id])).toEqual([])
     expect(await eraseInactiveContacts(db, new Date('2027-01-07T10:00:00Z'))).toBe(1)
     expect(await erasedIds(ctx, [recent.id])).toEqual([recent.id])
+  })
+
+  it('erases a contact whose address bounced or was suppressed by an admin since: not their activity', async () => {
+    const ctx = await setupTestApp()
+    ctx.clock.set(NOW)
+    const { db } = ctx.deps
+    const bounced = await person(ctx, LONG_AGO)
+    const byAdmin = await person(ctx, LONG_AGO)
+    const liftedByAdmin = await person(ctx, LONG_AGO)
+    const input = (email: string, reason: 'hard_bounce' | 'manual') => ({ email, reason })
+    await suppress(db, input(bounced.email, 'hard_bounce'), MONTH_AGO)
+    await suppress(db, input(byAdmin.email, 'manual'), MONTH_AGO)
+    await suppress(db, input(liftedByAdmin.email, 'manual'), MONTH_AGO)
+    expect(await removeManualSuppression(db, liftedByAdmin.email, MONTH_AGO)).toBe('removed')
+
+    const all = [bounced, byAdmin, liftedByAdmin].map((p) => p.id)
+    expect(await eraseInactiveContacts(db, NOW)).toBe(3)
+    expect(await erasedIds(ctx, all)).toEqual([...all].sort())
   })
 
   it('erases each contact once when two runs go at the same time, in batches', async () => {
