@@ -1,6 +1,12 @@
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 
+/** The shape of the ids newId() makes (any UUID, either case): anything else names nothing. */
+export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** True for a string shaped like an id (ID_PATTERN): checked before a query looks one up. */
+export const isId = (value: string): boolean => ID_PATTERN.test(value)
+
 /**
  * UUIDv7: time-ordered, so new rows land at the end of their indexes. The one id generator.
  * Built from randomUUID() (served from a cached entropy pool, far cheaper than randomBytes per

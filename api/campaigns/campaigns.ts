@@ -5,7 +5,7 @@ import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import type { Env } from '../env.ts'
 import { parseEmailAddress } from '../email-address.ts'
 import { loadSenderSettings } from '../email/sender.ts'
-import { newId } from '../ids.ts'
+import { isId, newId } from '../ids.ts'
 import {
   campaignDecision,
   mayCreateFor,
@@ -208,11 +208,8 @@ export async function announceCampaign(
   )
 }
 
-/** The shape of the ids newId() makes: anything else names nothing. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
-  if (!UUID.test(id)) return null
+  if (!isId(id)) return null
   const [row] = await db.select().from(campaigns).where(eq(campaigns.id, id))
   return row ?? null
 }

@@ -6,7 +6,8 @@ import { readableDeals, type Actor } from '../pipeline/deals.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import { HUMAN } from '../tracking/results.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
-import { findCampaign, UUID } from './campaigns.ts'
+import { findCampaign } from './campaigns.ts'
+import { isId } from '../ids.ts'
 
 // Who a campaign was sent to, a page at a time: each recipient's outcome, clicks and deal, for
 // the campaign page. One statement for the page (its clicks on click_events_recipient_idx, its
@@ -182,7 +183,7 @@ export async function removeRecipient(
     return { ok: false, status: 404, code: 'not_found', message: 'There is no such campaign.' }
   const decision = campaignDecision(actor, campaign, 'remove_recipient')
   if (!decision.ok) return decision
-  if (!UUID.test(recipientId))
+  if (!isId(recipientId))
     return {
       ok: false,
       status: 404,

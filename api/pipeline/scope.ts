@@ -1,13 +1,12 @@
 import { can } from '../accounts/permissions.ts'
 import type { Role } from '../accounts/users.ts'
 import type { Scope } from './queries.ts'
+import { isId } from '../ids.ts'
 
 // Whose pipeline a request looks at, from `owner=me|team|<user id>`: reps their own, admins and
 // SDRs anyone's or the whole team's (the default for them). Shared by the API and the pages.
 
 export type ScopeChoice = { ok: true; scope: Scope; owner: string } | { ok: false; message: string }
-
-const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function resolveScope(
   user: { id: string; role: Role },
@@ -20,6 +19,6 @@ export function resolveScope(
   if (!team)
     return { ok: false, message: 'Reps see their own pipeline; ask an admin for the team view.' }
   if (wanted === 'team') return { ok: true, scope: { team: true }, owner: 'team' }
-  if (!ID.test(wanted)) return { ok: false, message: 'Unknown owner.' }
+  if (!isId(wanted)) return { ok: false, message: 'Unknown owner.' }
   return { ok: true, scope: { ownerId: wanted }, owner: wanted }
 }

@@ -44,6 +44,7 @@ import { resolveScope } from './scope.ts'
 import { loadPipelineSettings, type PipelineSettings } from './settings.ts'
 import { BOARD_STAGES, stageOf, type StageKey } from './stages.ts'
 import { dealContext, dealTimeline } from './timeline.ts'
+import { isId } from '../ids.ts'
 
 // What the pipeline pages show, one function per page (or per JSON resource), shared by the
 // Astro page and the JSON route that serve the same data, so the two cannot drift. A view checks
@@ -274,8 +275,6 @@ export async function leadsQueueView(
 
 // ── /app/deals/:id and GET /api/deals/:id ────────────────────────────────────────────────────
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /**
  * One deal as this viewer may see it: the deal, what they may do with it, its contact, company,
  * owner and the company's other contacts, stakeholders, timeline, the stale thresholds and (for
@@ -283,7 +282,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  */
 export async function dealView(db: Db, user: Viewer, id: string) {
   if (!can(user, 'pipeline:read')) return refuse(403, NO_PIPELINE)
-  const deal = UUID.test(id) ? await findDeal(db, id) : null
+  const deal = isId(id) ? await findDeal(db, id) : null
   if (!deal) return refuse(404, 'There is no such deal.')
   const access = dealAccess(user, deal)
   if (!access.read) return refuse(403, 'This deal belongs to another rep.')

@@ -26,14 +26,13 @@ import {
 import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
 import { hasOwnSteps, LOOK_AHEAD_DAYS, myDayView } from '../pipeline/my-day.ts'
 import { dealCardSchema } from './deals.ts'
+import { ID_PATTERN } from '../ids.ts'
 
 // /api/activities: next steps on deals (plan, mark done with an outcome), activities logged
 // after the fact, My day, and the person's own time zone and digest choice. JSON callers get
 // JSON; the pages' plain forms get a 303 back to the page they came from (`next`).
 
-const uuid = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Unknown id.')
+const uuid = z.string().regex(ID_PATTERN, 'Unknown id.')
 const next = z.string().max(2048).optional()
 /** The plan and log forms' per-render key: the same key again creates nothing (idempotency.ts). */
 const idempotencyKey = idempotencyKeySchema.optional()
