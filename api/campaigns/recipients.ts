@@ -6,7 +6,7 @@ import { readableDeals, type Actor } from '../pipeline/deals.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import { HUMAN } from '../tracking/results.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
-import { findCampaign } from './campaigns.ts'
+import { findCampaign, type CampaignResult } from './campaigns.ts'
 import { isId } from '../ids.ts'
 
 // Who a campaign was sent to, a page at a time: each recipient's outcome, clicks and deal, for
@@ -162,10 +162,6 @@ export async function listRecipients(
   }
 }
 
-export type RemoveResult =
-  | { ok: true; recipient: { id: string; email: string; status: 'removed' } }
-  | { ok: false; status: 401 | 403 | 404 | 409; code: string; message: string }
-
 /**
  * Takes one recipient out of a campaign (the prospect answered by phone, or is the wrong person):
  * a row still `pending` becomes `removed`, which the scheduler never enqueues. Only while the
@@ -177,7 +173,7 @@ export async function removeRecipient(
   actor: CampaignActor,
   campaignId: string,
   recipientId: string,
-): Promise<RemoveResult> {
+): Promise<CampaignResult<{ recipient: { id: string; email: string; status: 'removed' } }>> {
   const campaign = await findCampaign(db, campaignId)
   if (!campaign)
     return { ok: false, status: 404, code: 'not_found', message: 'There is no such campaign.' }
