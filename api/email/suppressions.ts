@@ -46,13 +46,12 @@ export function addressFingerprint(email: string): string {
 }
 
 /** The keys a suppression of `email` may be filed under: the canonical address, its fingerprint. */
-export function suppressionKeys(email: string): [string, string] {
-  const canonical = canonicalEmail(email)
-  return [canonical, hashToken(canonical)]
+function suppressionKeys(email: string): [string, string] {
+  return [canonicalEmail(email), addressFingerprint(email)]
 }
 
 /** `addressFingerprint` in SQL, of an expression holding a canonical address (hashToken's UTF-8 hex). */
-export function fingerprintSql(canonical: SQL | SQL.Aliased | unknown): SQL {
+function fingerprintSql(canonical: SQL | SQL.Aliased | unknown): SQL {
   return sql`encode(sha256(convert_to(${canonical}, 'UTF8')), 'hex')`
 }
 
@@ -171,7 +170,7 @@ export async function listSuppressions(
   const where = pattern
     ? or(
         // An erased person's whole address finds their fingerprint.
-        eq(suppressions.email, hashToken(canonicalEmail(q!))),
+        eq(suppressions.email, addressFingerprint(q!)),
         ilike(suppressions.email, pattern),
         ilike(suppressions.source, pattern),
         ilike(suppressions.note, pattern),
