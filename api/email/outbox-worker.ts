@@ -48,7 +48,7 @@ import { newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
 import { ACCOUNT_LINK_TEMPLATES } from './account-emails.ts'
 import { createTransport } from './mailer.ts'
-import { emailPayloadSchema, isErasedRow } from './outbox.ts'
+import { emailPayloadSchema, isErasedPayload, isErasedRow } from './outbox.ts'
 import type { OutboxRow } from './outbox.ts'
 import { fromFor, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
@@ -444,7 +444,7 @@ export function createOutboxWorker(
     stop?: 'configuration' | 'down' | 'throttled'
   }> {
     // Erased while an earlier claim was sending it, and that worker died: nothing left to send.
-    if ((row.payload as { erased?: unknown }).erased === true) {
+    if (isErasedPayload(row.payload)) {
       await finish(row, { status: 'suppressed', lastErrorKind: 'suppressed' })
       return { result: 'suppressed' }
     }

@@ -106,6 +106,11 @@ export const erasedPayload = (template: unknown) => ({
   ...(typeof template === 'string' ? { template } : {}),
 })
 
+/** True for a payload that is an `erasedPayload`: `isErasedRow`, for a row already read. */
+export function isErasedPayload(payload: unknown): boolean {
+  return (payload as { erased?: unknown }).erased === true
+}
+
 /** True for a row whose person was erased (its payload is an `erasedPayload`). */
 export const isErasedRow = sql<boolean>`((${outbox.payload} ->> 'erased') is not null)`
 
