@@ -458,7 +458,7 @@ export async function erasePerson(
       .where(eq(dealStakeholders.contactId, contactId))
       .returning({ dealId: dealStakeholders.dealId })
     const ownDeals = await tx
-      .select()
+      .select({ id: deals.id })
       .from(deals)
       .where(eq(deals.contactId, contactId))
       .for('update')
