@@ -68,9 +68,28 @@ export function suppressedBy(canonical: SQL | unknown): SQL<SuppressionReason | 
   return suppressionColumn(canonical, suppressions.reason)
 }
 
-/** When the suppression `suppressedBy` finds was recorded, or null. */
-export function suppressedSince(canonical: SQL | unknown): SQL<Date | null> {
-  return suppressionColumn<Date>(canonical, suppressions.createdAt).mapWith(suppressions.createdAt)
+/**
+ * The suppression `suppressedBy` finds, with when it was recorded, or null: one subquery for a
+ * query that reads both per row. Its time goes through JSON as the column's own text, decoded as
+ * the column decodes it.
+ */
+export function suppressionOf(
+  canonical: SQL | unknown,
+): SQL<{ reason: SuppressionReason; since: Date } | null> {
+  return suppressionColumn<unknown>(
+    canonical,
+    sql`json_build_object('reason', ${suppressions.reason}, 'since', ${suppressions.createdAt}::text)`,
+  ).mapWith((value: unknown) => {
+    if (value === null || value === undefined) return null
+    const found = (typeof value === 'string' ? JSON.parse(value) : value) as {
+      reason: SuppressionReason
+      since: string
+    }
+    return {
+      reason: found.reason,
+      since: suppressions.createdAt.mapFromDriverValue(found.since) as Date,
+    }
+  })
 }
 
 function suppressionColumn<T>(canonical: SQL | unknown, column: unknown): SQL<T | null> {

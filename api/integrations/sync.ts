@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { Db } from '../db/client.ts'
 import { contacts, deals, submissions } from '../db/schema.ts'
 import { SPAM_TRAP_KEY } from '../leads/lead-post.ts'
-import { suppressedBy, suppressedSince, type SuppressionReason } from '../email/suppressions.ts'
+import { suppressionOf, type SuppressionReason } from '../email/suppressions.ts'
 
 // What an integration reads to keep a copy in step: the rows changed since a cursor, oldest
 // first, by keyset on (updated_at, id) — contacts on (sync_at, id), which moves with updated_at
@@ -191,8 +191,7 @@ const DO_NOT_EMAIL_REASONS: Record<SuppressionReason, DoNotEmailReason> = {
 const contactEmail = sql`${sql.identifier('contacts')}.${sql.identifier('email')}`
 const contactSync = {
   ...contactColumns,
-  suppressedReason: suppressedBy(contactEmail),
-  suppressedSince: suppressedSince(contactEmail),
+  suppression: suppressionOf(contactEmail),
 }
 export type SyncedContact = {
   [K in keyof typeof contactColumns]: K extends 'email'
@@ -244,8 +243,7 @@ export async function contactsChanged(
 ): Promise<SyncPage<SyncedContact>> {
   const found = await page<
     Omit<SyncedContact, 'doNotEmail'> & {
-      suppressedReason: SuppressionReason | null
-      suppressedSince: Date | null
+      suppression: { reason: SuppressionReason; since: Date } | null
     }
   >(
     db,
@@ -256,12 +254,11 @@ export async function contactsChanged(
   )
   return {
     ...found,
-    data: found.data.map(({ suppressedReason, suppressedSince: since, ...contact }) => ({
+    data: found.data.map(({ suppression, ...contact }) => ({
       ...contact,
-      doNotEmail:
-        suppressedReason && since
-          ? { reason: DO_NOT_EMAIL_REASONS[suppressedReason], since }
-          : null,
+      doNotEmail: suppression
+        ? { reason: DO_NOT_EMAIL_REASONS[suppression.reason], since: suppression.since }
+        : null,
     })),
   }
 }
