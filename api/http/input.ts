@@ -217,15 +217,27 @@ export const givenParams = (query: Record<string, string>): Record<string, strin
 export function validate<T extends z.ZodType>(schema: T, data: unknown): z.infer<T> {
   const parsed = schema.safeParse(data)
   if (!parsed.success) {
-    const fields: Record<string, string> = {}
-    for (const issue of parsed.error.issues) {
-      const key = issue.path.join('.') || '_'
-      fields[key] ??= issue.message
-    }
-    const first = Object.entries(fields)[0]!
-    fail(422, 'invalid_input', first[0] === '_' ? first[1] : `${first[0]}: ${first[1]}`, { fields })
+    const { message, fields } = describeIssues(parsed.error.issues)
+    fail(422, 'invalid_input', message, { fields })
   }
   return parsed.data
+}
+
+/**
+ * What validate's 422 says of failed issues: each field's first problem, and the first of all
+ * as the message (prefixed with its field when it has one).
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): {
+  message: string
+  fields: Record<string, string>
+} {
+  const fields: Record<string, string> = {}
+  for (const issue of issues) {
+    const key = issue.path.join('.') || '_'
+    fields[key] ??= issue.message
+  }
+  const first = Object.entries(fields)[0]!
+  return { message: first[0] === '_' ? first[1] : `${first[0]}: ${first[1]}`, fields }
 }
 
 /**

@@ -2,6 +2,7 @@ import { and, asc, inArray, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
 import type { Db } from '../db/client.ts'
+import { describeIssues } from '../http/input.ts'
 import { contacts, deals, submissions } from '../db/schema.ts'
 import { SPAM_TRAP_KEY } from '../leads/lead-post.ts'
 import { suppressionOf, type SuppressionReason } from '../email/suppressions.ts'
@@ -65,7 +66,7 @@ export function decodeCursor(cursor: string): SyncPosition | null {
 /**
  * A query's cursor parameter, for every list paged by these cursors (the sync lists, the webhook
  * delivery log): the position it names. One not given out here fails with `refusal`, as an issue
- * `isCursorIssue` tells apart, so every such list refuses it alike (routes/sync.ts readPagedQuery).
+ * `isCursorIssue` tells apart, so every such list refuses it alike (parsePagedQuery).
  */
 export function cursorParam(refusal: string) {
   return z
@@ -79,8 +80,51 @@ export function cursorParam(refusal: string) {
     .optional()
 }
 
-export function isCursorIssue(issue: z.core.$ZodIssue): boolean {
+function isCursorIssue(issue: z.core.$ZodIssue): boolean {
   return issue.code === 'custom' && issue.params?.['cursor'] === true
+}
+
+export type PagedQueryResult<T> =
+  | { ok: true; data: T }
+  | {
+      ok: false
+      /** 400 `invalid_cursor` for a cursor not given out here, else 422 `invalid_input`. */
+      status: 400 | 422
+      code: 'invalid_cursor' | 'invalid_input'
+      /** As the API says it (a 422's prefixed with its field). */
+      message: string
+      /** The problem in its own words (what a page shows beside its form). */
+      problem: string
+      fields: Record<string, string>
+    }
+
+/**
+ * Reads the query of a list paged by cursor (the sync lists, the webhook delivery log): a cursor
+ * not given out here is a 400 `invalid_cursor`, whichever list — the request names no position
+ * we understand, and the code tells the client what to do (start again without one) — ahead of
+ * any other problem, which is http/input.ts validate's 422.
+ */
+export function parsePagedQuery<T extends z.ZodType>(
+  schema: T,
+  query: Record<string, unknown>,
+): PagedQueryResult<z.infer<T>> {
+  const parsed = schema.safeParse(query)
+  if (parsed.success) return { ok: true, data: parsed.data }
+  const bad = parsed.error.issues.find(isCursorIssue)
+  if (bad) {
+    const fields = { [bad.path.join('.')]: bad.message }
+    return {
+      ok: false,
+      status: 400,
+      code: 'invalid_cursor',
+      message: bad.message,
+      problem: bad.message,
+      fields,
+    }
+  }
+  const { message, fields } = describeIssues(parsed.error.issues)
+  const problem = parsed.error.issues[0]!.message
+  return { ok: false, status: 422, code: 'invalid_input', message, problem, fields }
 }
 
 export const positionOf = (column: PgColumn | SQL) =>

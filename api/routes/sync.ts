@@ -4,14 +4,14 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { okSchemaOf, type Operation } from '../http/openapi.ts'
-import { fail, givenParams, validate } from '../http/input.ts'
+import { fail, givenParams } from '../http/input.ts'
 import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
 import {
   contactsChanged,
   cursorParam,
   DO_NOT_EMAIL_REASON_LIST,
   dealsChanged,
-  isCursorIssue,
+  parsePagedQuery,
   leadsCaptured,
   SYNC_PAGE_DEFAULT,
   SYNC_PAGE_MAX,
@@ -139,19 +139,11 @@ export const syncedLeadSchema = z.strictObject({
   releasedAt: time.nullable(),
 })
 
-/**
- * The query of a list paged by cursor (these and the webhook delivery log): a cursor not given out
- * here is a 400 `invalid_cursor`, whichever list — the request names no position we understand, and
- * the code tells the client what to do (start again without one) — ahead of any other problem,
- * which is validate's 422.
- */
+/** The query of a list paged by cursor, read as integrations/sync.ts parsePagedQuery does; a problem fails the request. */
 export function readPagedQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
-  const given = givenParams(c.req.query())
-  const parsed = schema.safeParse(given)
-  const bad = parsed.success ? undefined : parsed.error.issues.find(isCursorIssue)
-  if (bad)
-    fail(400, 'invalid_cursor', bad.message, { fields: { [bad.path.join('.')]: bad.message } })
-  return validate(schema, given)
+  const query = parsePagedQuery(schema, givenParams(c.req.query()))
+  if (!query.ok) fail(query.status, query.code, query.message, { fields: query.fields })
+  return query.data
 }
 
 function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
