@@ -80,6 +80,17 @@ export const logQuerySchema = z.object({
     .default(LOG_PAGE_DEFAULT),
 })
 
+/** The log query a URL's parameters (logQuerySchema's output) name. */
+export function logQueryOf(params: Partial<z.infer<typeof logQuerySchema>>): LogQuery {
+  return {
+    outcome: params.status,
+    type: params.type,
+    before: params.cursor,
+    after: params.newer,
+    limit: params.limit,
+  }
+}
+
 export interface LogPage extends SyncPage<AttemptLogItem> {
   /** The position of the page's first entry: entries newer than it are the page before. */
   prevCursor: string | null

@@ -33,6 +33,7 @@ import {
   listAttempts,
   listDeliveryLog,
   listSubscriptions,
+  logQueryOf,
   logQuerySchema,
   type AttemptLogItem,
   type EventLog,
@@ -195,14 +196,7 @@ export const webhookRoutes = new Hono<AppEnv>()
     const subscription = await subscriptionOf(c)
     if (subscription instanceof Response) return subscription
     const query = readPagedQuery(c, logQuerySchema)
-    const page = await listDeliveryLog(c.var.db, subscription.id, {
-      outcome: query.status,
-      type: query.type,
-      before: query.cursor,
-      after: query.newer,
-      limit: query.limit,
-    })
-    return c.json(page)
+    return c.json(await listDeliveryLog(c.var.db, subscription.id, logQueryOf(query)))
   })
   .get('/:id/events/:eventId', async (c) => {
     const subscriptionId = await subscriptionIdOf(c)
