@@ -414,7 +414,8 @@ export function createEventBodies(db: Db, max = 4_096): EventBodies {
   }
 }
 
-async function readEventBodies(db: Db, eventIds: string[]): Promise<Map<string, EventBody>> {
+/** The events' bodies, read now (createEventBodies keeps them for the worker). */
+export async function readEventBodies(db: Db, eventIds: string[]): Promise<Map<string, EventBody>> {
   // The data as text, parsed once here to build the payload.
   const result = await db.execute(sql`
     select id, type, data::text as data, created_at from webhook_events

@@ -8,7 +8,7 @@ import {
   webhookEvents,
   webhookSubscriptions,
 } from '../db/schema.ts'
-import { createEventBodies } from './webhook-delivery.ts'
+import { readEventBodies } from './webhook-delivery.ts'
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import { cursorParam, encodeCursor, positionOf, type SyncPage, type SyncPosition } from './sync.ts'
 import { withoutSecrets, type SubscriptionView } from './webhooks.ts'
@@ -187,7 +187,21 @@ async function deliveredSide(
     )
     .orderBy(order(webhookDeliveries.deliveredAt), order(webhookDeliveries.eventId))
     .limit(limit)
-  return rows.map((d) => ({
+  return rows.map(deliveredEntry)
+}
+
+/** A delivery the worker sent successfully, as a log entry. */
+function deliveredEntry(d: {
+  eventId: string
+  eventType: string
+  statusCode: number | null
+  latencyMs: number | null
+  responseExcerpt: string | null
+  at: Date | null
+  deliveryStatus: string | null
+  position: string
+}): Row {
+  return {
     // A delivery is sent successfully by the worker once: its event id names the entry.
     id: d.eventId,
     eventId: d.eventId,
@@ -201,7 +215,7 @@ async function deliveredSide(
     at: d.at!,
     deliveryStatus: d.deliveryStatus,
     position: d.position,
-  }))
+  }
 }
 
 const newestFirst = (a: Row, b: Row) =>
@@ -365,6 +379,7 @@ export async function findEventLog(
       statusCode: webhookDeliveries.lastStatusCode,
       latencyMs: webhookDeliveries.latencyMs,
       responseExcerpt: webhookDeliveries.responseExcerpt,
+      position: positionOf(webhookDeliveries.deliveredAt),
     })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
@@ -377,24 +392,25 @@ export async function findEventLog(
   if (!row) return null
   const [logged, bodies] = await Promise.all([
     loggedSide(db, subscriptionId, eq(webhookAttempts.eventId, eventId), null, 'older', 1_000),
-    createEventBodies(db, 1)([eventId]),
+    readEventBodies(db, [eventId]),
   ])
-  const attempts: AttemptLogItem[] = logged.map(({ position: _position, ...entry }) => entry)
-  if (row.latencyMs !== null && row.deliveredAt !== null)
-    attempts.push({
-      id: eventId,
-      eventId,
-      eventType: row.type,
-      ok: true,
-      statusCode: row.statusCode,
-      latencyMs: row.latencyMs,
-      error: null,
-      responseExcerpt: row.responseExcerpt,
-      manual: false,
-      at: row.deliveredAt,
-      deliveryStatus: row.status,
-    })
-  attempts.sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : -1))
+  // The worker's success, when it sent the event, beside the attempts logged: in the log's order.
+  const entries =
+    row.latencyMs !== null && row.deliveredAt !== null
+      ? [
+          ...logged,
+          deliveredEntry({
+            ...row,
+            eventId,
+            eventType: row.type,
+            at: row.deliveredAt,
+            deliveryStatus: row.status,
+          }),
+        ]
+      : logged
+  const attempts: AttemptLogItem[] = entries
+    .sort(newestFirst)
+    .map(({ position: _position, ...entry }) => entry)
   return {
     event: { id: eventId, type: row.type, createdAt: row.createdAt },
     body: bodies.get(eventId)?.payload ?? null,
