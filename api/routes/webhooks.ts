@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
-import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
+import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
@@ -33,6 +33,7 @@ import {
   listAttempts,
   listDeliveryLog,
   listSubscriptions,
+  LOG_EVENT_TYPES,
   logQueryOf,
   logQuerySchema,
   type AttemptLogItem,
@@ -341,9 +342,7 @@ async function remove(c: Context<SignedInEnv>) {
 // to the types the routes send; tests/api/integrations/response-schemas.db.test.ts reads each
 // answer through them). Times are ISO 8601 in UTC.
 const time = z.iso.datetime()
-const eventType = z
-  .string()
-  .describe(`One of ${[...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}.`)
+const eventType = z.string().describe(`One of ${LOG_EVENT_TYPES.join(', ')}.`)
 
 const subscriptionViewJson = okSchemaOf<SubscriptionView>()(
   z.strictObject({
