@@ -65,6 +65,9 @@ export type Json<T> = JSONParsed<T>
  */
 export const anyJson = z.custom<JSONValue>()
 
+/** A time in an answer: ISO 8601 in UTC, as `c.json` sends a Date. */
+export const time = z.iso.datetime()
+
 /**
  * An `okSchema` for an answer the route builds as a T, checked by tsc against T's JSON both ways:
  * a field T has that the schema lacks, one the schema requires that T lacks, or a type that differs

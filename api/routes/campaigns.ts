@@ -61,7 +61,7 @@ import { isCalendarDate } from '../pipeline/deals.ts'
 import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { CAMPAIGN_STATUSES, STAGE_KEYS } from '../db/schema.ts'
-import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, okSchemaOf, type Operation, time } from '../http/openapi.ts'
 
 // /api/campaigns: SDR campaigns. Everyone signed in reads; SDRs act on their own campaigns and
 // admins on all (api/campaigns/access.ts decides). Plain HTML forms get a 303 back to the
@@ -539,7 +539,6 @@ const write = ['campaigns:read', 'campaigns:write'] as const
 // What the campaign reads answer, field by field (the document's answer schemas, held by
 // okSchemaOf to the types the routes send; tests/api/integrations/response-schemas.db.test.ts
 // reads each answer through them). Times are ISO 8601 in UTC.
-const time = z.iso.datetime()
 
 const campaignJson = okSchemaOf<Campaign>()(
   z.strictObject({

@@ -7,10 +7,10 @@ import {
   listContacts,
   type ContactDetail,
 } from '../pipeline/contacts.ts'
-import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
+import { LEAD_SOURCES, STAGE_KEYS, submissions } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { anyJson, okSchemaOf, type Operation } from '../http/openapi.ts'
+import { anyJson, okSchemaOf, type Operation, time } from '../http/openapi.ts'
 import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
@@ -161,7 +161,6 @@ export const contactRoutes = new Hono<AppEnv>()
 
 // What the operations answer, field by field (held to their types by okSchemaOf;
 // tests/api/integrations/response-schemas.db.test.ts reads each answer through them).
-const time = z.iso.datetime()
 
 const contactJson = okSchemaOf<Contact>()(
   z.strictObject({
@@ -235,7 +234,7 @@ const contactDetailJson = okSchemaOf<ContactDetail>()(
         z.strictObject({
           id: z.string(),
           contactId: z.string().nullable(),
-          kind: z.enum(['whitepaper', 'case_study', 'trial', 'grader']),
+          kind: z.enum(submissions.kind.enumValues),
           offer: z
             .string()
             .describe(

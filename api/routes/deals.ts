@@ -19,7 +19,7 @@ import {
 } from '../pipeline/deals.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { anyJson, okSchemaOf, type Operation } from '../http/openapi.ts'
+import { anyJson, okSchemaOf, type Operation, time } from '../http/openapi.ts'
 import {
   backPath,
   bodylessForm,
@@ -595,7 +595,6 @@ export function publicDeal(deal: Deal) {
 // What the deal operations answer, field by field (the document's answer schemas; okSchemaOf
 // holds each to the type the route sends, and tests/api/integrations/response-schemas.db.test.ts
 // reads each answer through its schema). Times are ISO 8601 in UTC, dates YYYY-MM-DD.
-const time = z.iso.datetime()
 
 export const publicDealSchema = okSchemaOf<ReturnType<typeof publicDeal>>()(
   z.strictObject({

@@ -1,13 +1,11 @@
 import { z } from 'zod'
 import { LEAD_SOURCES, STAGE_KEYS, type deals } from '../db/schema.ts'
-import { anyJson, okSchemaOf } from '../http/openapi.ts'
+import { anyJson, okSchemaOf, time } from '../http/openapi.ts'
 import type { RecordChange } from '../pipeline/record-changes.ts'
 
 // What the contact's and the company's reads answer in common, field by field: their deals as
 // stored, and who added or changed the record by hand (held to their types by okSchemaOf). Times
 // are ISO 8601 in UTC, dates YYYY-MM-DD.
-
-const time = z.iso.datetime()
 
 /** A deal as stored, with its owner's name: the contact and company pages' deal lists. */
 export const dealRowSchema = okSchemaOf<typeof deals.$inferSelect & { ownerName: string | null }>()(

@@ -3,9 +3,9 @@ import { z } from 'zod'
 import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { okSchemaOf, type Operation } from '../http/openapi.ts'
+import { okSchemaOf, type Operation, time } from '../http/openapi.ts'
 import { fail, givenParams } from '../http/input.ts'
-import { LEAD_SOURCES, STAGE_KEYS } from '../db/schema.ts'
+import { LEAD_SOURCES, STAGE_KEYS, submissions } from '../db/schema.ts'
 import {
   contactsChanged,
   cursorParam,
@@ -44,7 +44,6 @@ export const syncQuerySchema = z.object({
 // What each list hands out, field by field (the document's answer schemas; okSchemaOf holds each
 // to the type the list is built as, and a test reads every list through them, so they cannot drift
 // from what is sent). Times are ISO 8601 in UTC.
-const time = z.iso.datetime()
 const page = <T extends z.ZodType>(item: T, what: string) =>
   z.strictObject({
     data: z.array(item).describe(`${what}, oldest change first.`),
@@ -124,7 +123,7 @@ export const syncedContactSchema = okSchemaOf<SyncedContact>()(
 export const syncedLeadSchema = z.strictObject({
   id: z.string(),
   contactId: z.string().nullable(),
-  kind: z.enum(['whitepaper', 'case_study', 'trial', 'grader']),
+  kind: z.enum(submissions.kind.enumValues),
   offer: z.string(),
   email: z.string().describe('As typed in the form.'),
   fields: z

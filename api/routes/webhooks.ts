@@ -4,7 +4,7 @@ import { requirePermission, type SignedInEnv } from '../accounts/guards.ts'
 import { WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
-import { FORM_REDIRECT, okSchemaOf, type Operation } from '../http/openapi.ts'
+import { FORM_REDIRECT, okSchemaOf, type Operation, time } from '../http/openapi.ts'
 import { readInput, readParam, refuse, respond } from '../http/form-or-json.ts'
 import { showOnceCookie } from '../http/cookies.ts'
 import { wantsJson, type AnswerOptions, type BodyKind } from '../http/input.ts'
@@ -341,7 +341,6 @@ async function remove(c: Context<SignedInEnv>) {
 // What each operation answers, field by field (the document's answer schemas, held by okSchemaOf
 // to the types the routes send; tests/api/integrations/response-schemas.db.test.ts reads each
 // answer through them). Times are ISO 8601 in UTC.
-const time = z.iso.datetime()
 const eventType = z.string().describe(`One of ${LOG_EVENT_TYPES.join(', ')}.`)
 
 const subscriptionViewJson = okSchemaOf<SubscriptionView>()(
