@@ -20,6 +20,7 @@ import {
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { anyJson, okSchemaOf, type Operation, time } from '../http/openapi.ts'
+import { storedDealSchema } from './record-answers.ts'
 import {
   backPath,
   bodylessForm,
@@ -597,35 +598,14 @@ export function publicDeal(deal: Deal) {
 // reads each answer through its schema). Times are ISO 8601 in UTC, dates YYYY-MM-DD.
 
 export const publicDealSchema = okSchemaOf<ReturnType<typeof publicDeal>>()(
-  z.strictObject({
-    id: z.string(),
-    title: z.string(),
-    stage: z.enum(STAGE_KEYS),
+  storedDealSchema.omit({ nextStepOn: true }).extend({
     stageName: z.string(),
     probability: z.number().int().describe('The stage’s probability, in percent.'),
-    amountCents: z.number().int().nullable(),
-    currency: z.string(),
     weightedCents: z
       .number()
       .int()
       .nullable()
       .describe('The amount weighted by the stage’s probability; null without an amount.'),
-    expectedCloseDate: z.iso.date().nullable(),
-    contractSignedOn: z.iso.date().nullable(),
-    paymentReceivedOn: z.iso.date().nullable(),
-    lostReason: z.string().nullable(),
-    budgetNotes: z.string().nullable(),
-    decisionProcessNotes: z.string().nullable(),
-    source: z.enum(LEAD_SOURCES),
-    ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
-    sdrId: z.string().nullable(),
-    contactId: z.string(),
-    companyId: z.string().nullable(),
-    stageEnteredAt: time,
-    claimedAt: time.nullable(),
-    closedAt: time.nullable(),
-    createdAt: time,
-    updatedAt: time,
   }),
 )
 

@@ -7,36 +7,41 @@ import type { RecordChange } from '../pipeline/record-changes.ts'
 // stored, and who added or changed the record by hand (held to their types by okSchemaOf). Times
 // are ISO 8601 in UTC, dates YYYY-MM-DD.
 
+/**
+ * A deal as stored, field by field: the base of the answers that show a deal (these lists, the
+ * sync list, the deal operations), each held to its own type by okSchemaOf.
+ */
+export const storedDealSchema = z.strictObject({
+  id: z.string(),
+  contactId: z.string(),
+  companyId: z.string().nullable(),
+  title: z.string(),
+  stage: z.enum(STAGE_KEYS),
+  stageEnteredAt: time,
+  source: z.enum(LEAD_SOURCES),
+  ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
+  sdrId: z.string().nullable(),
+  amountCents: z.number().int().nullable(),
+  currency: z.string(),
+  expectedCloseDate: z.iso.date().nullable(),
+  contractSignedOn: z.iso.date().nullable(),
+  paymentReceivedOn: z.iso.date().nullable(),
+  lostReason: z.string().nullable(),
+  budgetNotes: z.string().nullable(),
+  decisionProcessNotes: z.string().nullable(),
+  claimedAt: time.nullable(),
+  closedAt: time.nullable(),
+  nextStepOn: z.iso
+    .date()
+    .nullable()
+    .describe('The earliest due date of its open next steps; null when none is planned.'),
+  createdAt: time,
+  updatedAt: time,
+})
+
 /** A deal as stored, with its owner's name: the contact and company pages' deal lists. */
 export const dealRowSchema = okSchemaOf<typeof deals.$inferSelect & { ownerName: string | null }>()(
-  z.strictObject({
-    id: z.string(),
-    contactId: z.string(),
-    companyId: z.string().nullable(),
-    title: z.string(),
-    stage: z.enum(STAGE_KEYS),
-    stageEnteredAt: time,
-    source: z.enum(LEAD_SOURCES),
-    ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
-    ownerName: z.string().nullable(),
-    sdrId: z.string().nullable(),
-    amountCents: z.number().int().nullable(),
-    currency: z.string(),
-    expectedCloseDate: z.iso.date().nullable(),
-    contractSignedOn: z.iso.date().nullable(),
-    paymentReceivedOn: z.iso.date().nullable(),
-    lostReason: z.string().nullable(),
-    budgetNotes: z.string().nullable(),
-    decisionProcessNotes: z.string().nullable(),
-    claimedAt: time.nullable(),
-    closedAt: time.nullable(),
-    nextStepOn: z.iso
-      .date()
-      .nullable()
-      .describe('The earliest due date of its open next steps; null when none is planned.'),
-    createdAt: time,
-    updatedAt: time,
-  }),
+  storedDealSchema.extend({ ownerName: z.string().nullable() }),
 )
 
 export const historySchema = okSchemaOf<RecordChange[]>()(

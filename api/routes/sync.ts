@@ -4,8 +4,9 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { okSchemaOf, type Operation, time } from '../http/openapi.ts'
+import { storedDealSchema } from './record-answers.ts'
 import { fail, givenParams } from '../http/input.ts'
-import { LEAD_SOURCES, STAGE_KEYS, submissions } from '../db/schema.ts'
+import { LEAD_SOURCES, submissions } from '../db/schema.ts'
 import {
   contactsChanged,
   cursorParam,
@@ -57,27 +58,11 @@ const page = <T extends z.ZodType>(item: T, what: string) =>
   })
 
 export const syncedDealSchema = okSchemaOf<SyncedDeal>()(
-  z.strictObject({
-    id: z.string(),
-    title: z.string(),
-    stage: z.enum(STAGE_KEYS),
-    stageEnteredAt: time,
-    source: z.enum(LEAD_SOURCES),
-    contactId: z.string(),
-    companyId: z.string().nullable(),
-    ownerId: z.string().nullable().describe('The rep who took it over; null while unclaimed.'),
-    sdrId: z.string().nullable(),
-    amountCents: z.number().int().nullable(),
-    currency: z.string(),
-    expectedCloseDate: z.iso.date().nullable(),
-    contractSignedOn: z.iso.date().nullable(),
-    paymentReceivedOn: z.iso.date().nullable(),
-    lostReason: z.string().nullable(),
-    claimedAt: time.nullable(),
-    closedAt: time.nullable(),
-    createdAt: time,
-    updatedAt: time.describe('The position in this list: every change to the deal moves it.'),
-  }),
+  storedDealSchema
+    .omit({ budgetNotes: true, decisionProcessNotes: true, nextStepOn: true })
+    .extend({
+      updatedAt: time.describe('The position in this list: every change to the deal moves it.'),
+    }),
 )
 
 export const syncedContactSchema = okSchemaOf<SyncedContact>()(
