@@ -57,7 +57,7 @@ export interface Operation<Permission extends string = string> {
 }
 
 /** What `c.json(value)` sends for a value of type T: dates as ISO strings, functions left out. */
-export type Json<T> = JSONParsed<T>
+type Json<T> = JSONParsed<T>
 
 /**
  * Any JSON value: the open part of an answer whose shape differs from row to row (an evidence

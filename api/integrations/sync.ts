@@ -219,7 +219,7 @@ export const DO_NOT_EMAIL_REASON_LIST = [
   'admin',
   'erased',
 ] as const
-export type DoNotEmailReason = (typeof DO_NOT_EMAIL_REASON_LIST)[number]
+type DoNotEmailReason = (typeof DO_NOT_EMAIL_REASON_LIST)[number]
 const DO_NOT_EMAIL_REASONS: Record<SuppressionReason, DoNotEmailReason> = {
   unsubscribe: 'unsubscribed',
   hard_bounce: 'bounced',

@@ -38,10 +38,10 @@ export interface AttemptLogItem {
  * sent yet (their delivery still pending: it is retried, or it waits for the subscription to be
  * turned on).
  */
-export const LOG_OUTCOMES = ['all', 'failed', 'waiting'] as const
-export type LogOutcome = (typeof LOG_OUTCOMES)[number]
+const LOG_OUTCOMES = ['all', 'failed', 'waiting'] as const
+type LogOutcome = (typeof LOG_OUTCOMES)[number]
 
-export interface LogQuery {
+interface LogQuery {
   outcome?: LogOutcome | undefined
   type?: string | undefined
   /** Entries older than this position (the `nextCursor` of a page). */
@@ -52,7 +52,7 @@ export interface LogQuery {
 }
 
 export const LOG_PAGE_DEFAULT = 50
-export const LOG_PAGE_MAX = 200
+const LOG_PAGE_MAX = 200
 export const LOG_EVENT_TYPES = [...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE] as const
 
 const cursor = (what: string) =>

@@ -597,7 +597,7 @@ export function publicDeal(deal: Deal) {
 // holds each to the type the route sends, and tests/api/integrations/response-schemas.db.test.ts
 // reads each answer through its schema). Times are ISO 8601 in UTC, dates YYYY-MM-DD.
 
-export const publicDealSchema = okSchemaOf<ReturnType<typeof publicDeal>>()(
+const publicDealSchema = okSchemaOf<ReturnType<typeof publicDeal>>()(
   storedDealSchema.omit({ nextStepOn: true }).extend({
     stageName: z.string(),
     probability: z.number().int().describe('The stage’s probability, in percent.'),
@@ -707,7 +707,7 @@ const stakeholderAnswer = okSchemaOf<{ stakeholder: Stakeholder }>()(
   }),
 )
 
-export const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
+const dealAnswerSchema = okSchemaOf<ReturnType<typeof dealAnswer>>()(
   z.strictObject({
     deal: publicDealSchema,
     contact: z.strictObject({
