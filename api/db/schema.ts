@@ -7,6 +7,7 @@ import {
   doublePrecision,
   index,
   integer,
+  json,
   jsonb,
   pgTable,
   primaryKey,
@@ -927,7 +928,9 @@ export const webhookDeliveries = pgTable(
     eventId: text('event_id')
       .notNull()
       .references(() => webhookEvents.id, { onDelete: 'cascade' }),
-    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+    // A delivery waits ('pending', its lease and backoff below) or was given up ('failed'); the
+    // worker's successes are not kept here but in webhook_successes (the row is deleted).
+    status: text('status', { enum: ['pending', 'failed'] })
       .notNull()
       .default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -937,14 +940,6 @@ export const webhookDeliveries = pgTable(
     lastStatusCode: integer('last_status_code'),
     lastError: text('last_error'),
     createdAt: createdAt(),
-    deliveredAt: ts('delivered_at'),
-    /**
-     * The worker's successful attempt, kept on the delivery itself instead of a webhook_attempts
-     * row (one row written per delivery, not two): the delivery log shows it with the attempts.
-     * Null for deliveries not delivered by the worker (failures and sends by hand are attempts).
-     */
-    latencyMs: integer('latency_ms'),
-    responseExcerpt: text('response_excerpt'),
   },
   (t) => [
     primaryKey({ columns: [t.subscriptionId, t.eventId] }),
@@ -955,10 +950,50 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx')
       .on(t.runAfter)
       .where(sql`status = 'pending'`),
-    // The delivery log's worker successes, newest first (api/integrations/webhook-log.ts).
-    index('webhook_deliveries_log_idx')
-      .on(t.subscriptionId, t.deliveredAt, t.eventId)
-      .where(sql`latency_ms is not null`),
+  ],
+)
+
+/** One delivery the worker made, as webhook_successes.deliveries holds it (JSON). */
+export interface WebhookSuccess {
+  event_id: string
+  /** ISO instant the receiver's answer came. */
+  delivered_at: string
+  attempts: number
+  status_code: number
+  latency_ms: number
+  response_excerpt: string | null
+}
+
+/**
+ * The worker's successful deliveries, a row per subscription per write (what one lane sent in up
+ * to `batchMs`, in event order), the deliveries themselves in one JSON array: on PGlite, whose SQL
+ * runs on the server's one thread, writing a row (or an index entry) per delivery cost more than
+ * the POST it records, where deleting the delivered queue rows and writing one such row does not.
+ * The delivery log expands them (api/integrations/webhook-log.ts).
+ */
+export const webhookSuccesses = pgTable(
+  'webhook_successes',
+  {
+    id: text('id').primaryKey(),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    /** Bounds of the deliveries' delivered_at, to page the log without expanding every row. */
+    firstDeliveredAt: ts('first_delivered_at').notNull(),
+    lastDeliveredAt: ts('last_delivered_at').notNull(),
+    /** Bounds of their event ids, to find an event's delivery without expanding every row. */
+    firstEventId: text('first_event_id').notNull(),
+    lastEventId: text('last_event_id').notNull(),
+    count: integer('count').notNull(),
+    deliveries: json('deliveries').$type<WebhookSuccess[]>().notNull(),
+  },
+  (t) => [
+    // The delivery log, newest first.
+    index('webhook_successes_log_idx').on(t.subscriptionId, t.lastDeliveredAt),
+    // An event's delivery (its page in the log).
+    index('webhook_successes_event_idx').on(t.subscriptionId, t.firstEventId),
+    // Retention.
+    index('webhook_successes_retention_idx').on(t.lastDeliveredAt),
   ],
 )
 
