@@ -953,16 +953,19 @@ export const webhookDeliveries = pgTable(
   ],
 )
 
-/** One delivery the worker made, as webhook_successes.deliveries holds it (JSON). */
-export interface WebhookSuccess {
-  event_id: string
-  /** ISO instant the receiver's answer came. */
-  delivered_at: string
-  attempts: number
-  status_code: number
-  latency_ms: number
-  response_excerpt: string | null
-}
+/**
+ * One delivery the worker made, as webhook_successes.deliveries holds it: a JSON array, not an
+ * object, a third the bytes (each byte is copied and checked on the server's thread on PGlite).
+ */
+export type WebhookSuccess = [
+  eventId: string,
+  /** When the receiver's answer came, epoch milliseconds. */
+  deliveredAtMs: number,
+  attempts: number,
+  statusCode: number,
+  latencyMs: number,
+  responseExcerpt: string | null,
+]
 
 /**
  * The worker's successful deliveries, a row per subscription per write (what one lane sent in up

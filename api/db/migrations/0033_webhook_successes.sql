@@ -18,7 +18,7 @@ CREATE INDEX "webhook_successes_retention_idx" ON "webhook_successes" USING btre
 -- sent by hand is in webhook_attempts already).
 INSERT INTO "webhook_successes" ("id", "subscription_id", "first_delivered_at", "last_delivered_at", "first_event_id", "last_event_id", "count", "deliveries")
 SELECT gen_random_uuid()::text, "subscription_id", "delivered_at", "delivered_at", "event_id", "event_id", 1,
-  json_build_array(json_build_object('event_id', "event_id", 'delivered_at', to_char("delivered_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'attempts', "attempts", 'status_code', coalesce("last_status_code", 200), 'latency_ms', "latency_ms", 'response_excerpt', "response_excerpt"))
+  json_build_array(json_build_array("event_id", floor(extract(epoch from "delivered_at") * 1000)::bigint, "attempts", coalesce("last_status_code", 200), "latency_ms", "response_excerpt"))
 FROM "webhook_deliveries"
 WHERE "status" = 'delivered' AND "latency_ms" IS NOT NULL AND "delivered_at" IS NOT NULL;--> statement-breakpoint
 DELETE FROM "webhook_deliveries" WHERE "status" = 'delivered';--> statement-breakpoint

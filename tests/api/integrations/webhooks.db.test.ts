@@ -9,6 +9,7 @@ import {
   users,
   webhookAttempts,
   webhookDeliveries,
+  webhookSuccesses,
   webhookEvents,
   webhookSubscriptions,
 } from '../../../api/db/schema.ts'
@@ -112,13 +113,35 @@ beforeEach(async () => {
   await ctx.deps.db.delete(webhookSubscriptions)
 })
 
-/** A subscription's deliveries, oldest event first. */
-const deliveriesOf = (subscriptionId: string) =>
-  ctx.deps.db
+/**
+ * A subscription's deliveries, oldest event first: the queue's rows (waiting, given up) and the
+ * worker's successes, which leave the queue for webhook_successes.
+ */
+async function deliveriesOf(subscriptionId: string) {
+  const queued = await ctx.deps.db
     .select()
     .from(webhookDeliveries)
     .where(eq(webhookDeliveries.subscriptionId, subscriptionId))
-    .orderBy(asc(webhookDeliveries.eventId))
+  const runs = await ctx.deps.db
+    .select()
+    .from(webhookSuccesses)
+    .where(eq(webhookSuccesses.subscriptionId, subscriptionId))
+  const delivered = runs.flatMap((r) =>
+    r.deliveries.map(([eventId, , attempts, statusCode, latencyMs, responseExcerpt]) => ({
+      subscriptionId,
+      eventId,
+      status: 'delivered' as const,
+      attempts,
+      leaseUntil: null,
+      lockedBy: null,
+      lastStatusCode: statusCode,
+      lastError: null,
+      latencyMs,
+      responseExcerpt,
+    })),
+  )
+  return [...queued, ...delivered].sort((a, b) => (a.eventId < b.eventId ? -1 : 1))
+}
 
 /**
  * The test database, counting the statements that read webhook_events on their way to it (and
