@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import { z } from 'zod'
 import { newId } from '../ids.ts'
 import type { Db } from './client.ts'
@@ -297,3 +297,24 @@ export async function recordWebhookEvents<T extends WebhookEventType>(
     where s.events @> ${JSON.stringify([type])}::jsonb`)
   return rows.map((r) => r.id)
 }
+
+/**
+ * The worker's success of an event to a subscription (its webhook_successes entry, a JSON array:
+ * schema.ts WebhookSuccess), as a subquery of one row or none. Successes are written a row per
+ * lane write, in event order per subscription, so an event's entry is in one of the few rows
+ * nearest before it by first event: only those are read (webhook_successes_event_idx), however
+ * long the history. Either argument may be a column of the outer query.
+ */
+export function successEntryOf(subscriptionId: SQLWrapper | string, eventId: SQLWrapper | string) {
+  return sql`
+    select x.value as entry from (
+      select w.deliveries from webhook_successes w
+      where w.subscription_id = ${subscriptionId} and w.first_event_id <= ${eventId}
+      order by w.first_event_id desc
+      limit ${SUCCESS_ROWS_LOOKED_AT}
+    ) near
+    cross join lateral json_array_elements(near.deliveries) x
+    where x.value ->> 0 = ${eventId}
+    limit 1`
+}
+const SUCCESS_ROWS_LOOKED_AT = 8

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   users,
@@ -13,7 +13,7 @@ import { createAddressPolicy, type AddressPolicy } from '../grader/engine/addres
 import { systemResolver, type Resolver } from '../grader/engine/guarded-fetch.ts'
 import { checkTargetUrl } from '../grader/engine/target-url.ts'
 import { parseAllowList } from '../grader/reports.ts'
-import { TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
+import { successEntryOf, TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
 
 // Webhook subscriptions: a URL, the events it wants, its signing secret. A URL is judged as the
@@ -305,12 +305,15 @@ export async function recordTestEvent(db: Db, subscriptionId: string, now: Date)
   return { id, type: TEST_EVENT_TYPE, data, createdAt: now }
 }
 
-/** An event as one subscription had it queued ("send again"); null when it never was. */
+/**
+ * An event as one subscription had it queued ("send again"): waiting or given up in the queue,
+ * tried (a logged attempt), or delivered by the worker (webhook_successes); null when it never was.
+ */
 export async function findDelivery(db: Db, subscriptionId: string, eventId: string) {
   const [row] = await db
     .select({
-      subscriptionId: webhookDeliveries.subscriptionId,
-      eventId: webhookDeliveries.eventId,
+      subscriptionId: webhookSubscriptions.id,
+      eventId: webhookEvents.id,
       url: webhookSubscriptions.url,
       secret: webhookSubscriptions.secret,
       previousSecret: webhookSubscriptions.previousSecret,
@@ -319,13 +322,16 @@ export async function findDelivery(db: Db, subscriptionId: string, eventId: stri
       data: webhookEvents.data,
       eventAt: webhookEvents.createdAt,
     })
-    .from(webhookDeliveries)
-    .innerJoin(webhookSubscriptions, eq(webhookSubscriptions.id, webhookDeliveries.subscriptionId))
-    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .from(webhookSubscriptions)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, eventId))
     .where(
       and(
-        eq(webhookDeliveries.subscriptionId, subscriptionId),
-        eq(webhookDeliveries.eventId, eventId),
+        eq(webhookSubscriptions.id, subscriptionId),
+        or(
+          sql`exists (select 1 from ${webhookDeliveries} d where d.subscription_id = ${subscriptionId} and d.event_id = ${eventId})`,
+          sql`exists (select 1 from ${webhookAttempts} a where a.subscription_id = ${subscriptionId} and a.event_id = ${eventId})`,
+          sql`exists (${successEntryOf(subscriptionId, eventId)})`,
+        ),
       ),
     )
   return row ?? null
