@@ -276,17 +276,37 @@ export async function claimDeliveries(
         limit case when l.last_error is null then ${followers}::int else 0 end
       ) f
     )
-    -- The subscription's URL and secrets on its head's row only (a secret rotated out only
-    -- while it still signs); the events' bodies come from \`bodies\`, read once per event
+    -- A row per subscription, its batch's ids and attempts as strings in event order (the head
+    -- first): on PGlite each row returned costs ~10 µs of this thread to encode and parse, so
+    -- 4 rows of 50 cost a fifth of 200 (measured). Its URL and secrets (a secret rotated out
+    -- only while it still signs); the events' bodies come from \`bodies\`, read once per event
     -- however many subscriptions it goes to.
-    select b.subscription_id, b.event_id, b.attempts, s.url, s.secret,
+    select b.subscription_id, s.url, s.secret,
       case when s.previous_secret_expires_at > ${now}::timestamptz then s.previous_secret end
         as previous_secret,
-      s.previous_secret_expires_at
+      s.previous_secret_expires_at,
+      string_agg(b.event_id, ',' order by b.event_id) as event_ids,
+      string_agg(b.attempts::text, ',' order by b.event_id) as attempts
     from batch b
-    left join webhook_subscriptions s on b.head and s.id = b.subscription_id
-    order by b.subscription_id, b.event_id`)
-  const rows = (result as unknown as { rows: Record<string, unknown>[] }).rows
+    join webhook_subscriptions s on s.id = b.subscription_id
+    group by b.subscription_id, s.id`)
+  // Back to a row per delivery, the subscription's URL and secrets on its head's row only.
+  // Event ids never hold a comma (api/ids.ts).
+  const rows: Record<string, unknown>[] = []
+  for (const group of (result as unknown as { rows: Record<string, unknown>[] }).rows) {
+    const attempts = (group.attempts as string).split(',')
+    for (const [i, eventId] of (group.event_ids as string).split(',').entries())
+      rows.push(
+        i === 0
+          ? { ...group, event_id: eventId, attempts: attempts[0] }
+          : {
+              subscription_id: group.subscription_id,
+              event_id: eventId,
+              attempts: attempts[i],
+              url: null,
+            },
+      )
+  }
   const batches = new Map<string, ClaimedBatch>()
   let deliveries: (ClaimedDelivery | undefined)[]
   try {
