@@ -19,9 +19,15 @@
 //   worker's lease runs out and what it had not recorded goes again, with the same webhook-ids:
 //   at most `batchMs` of sending.
 // - Successes are recorded together with whatever the other lanes finished meanwhile (one
-//   statement); a failure in its own transaction, after the successes before it. PGlite runs
-//   each statement on the event loop's thread: one per delivery stalled every request in flight,
-//   and a claim re-reading a batch's unsent rest every `batchMs` cost as much as the sending.
+//   statement): the delivered rows leave the queue (deleted) and each subscription's successes
+//   become one webhook_successes row, its deliveries a JSON array; a failure in its own
+//   transaction, after the successes before it. PGlite runs each statement on the event loop's
+//   thread: one per delivery stalled every request in flight, a claim re-reading a batch's unsent
+//   rest every `batchMs` cost as much as the sending, and a row written per success (an update
+//   and its index entries) ~10-20 µs, where a delete is ~1.5 µs (measured).
+// - On PGlite every row a statement returns costs ~10 µs of that thread (encoding and parsing,
+//   measured): claims, reads ahead and event bodies answer one row per subscription or per read,
+//   their ids aggregated into strings.
 // - Claims and reads ahead return deliveries as ids; the events' bodies (the payload sent) are
 //   read once per event for all the lanes that send it, and kept for a while (createEventBodies):
 //   an event goes to every subscription to its type, and each lane reading the same events again
