@@ -84,12 +84,13 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
 }
 
 /**
- * Deletes expired sessions, finished rate-limit windows, old idempotency keys and the grader
- * reports the privacy policy says go, forgets the IP address and user agent (a click's headers
- * carry both) of form posts and clicks older than it says, erases a batch of the contacts
- * inactive for longer than it says (api/pipeline/contact-retention.ts), and forgets the same of
- * clicks that reached an erased person's record after their erasure (sweepErasedClicks, from
- * `erasedClicks`, where the last run's sweep stopped).
+ * Deletes expired sessions, finished rate-limit windows, old idempotency keys, the grader
+ * reports the privacy policy says go and webhook history past its window, forgets the IP
+ * address and user agent (a click's headers carry both) of form posts and clicks older than it
+ * says, erases a batch of the contacts inactive for longer than it says
+ * (api/pipeline/contact-retention.ts), and forgets the same of clicks that reached an erased
+ * person's record after their erasure (sweepErasedClicks, from `erasedClicks`, where the last
+ * run's sweep stopped).
  */
 export async function pruneExpired(
   deps: Pick<Deps, 'db' | 'sessionPolicy'>,
@@ -128,7 +129,7 @@ export async function pruneExpired(
     )
     .returning({ id: clickEvents.id })
   const graderReports = await pruneGraderReports(deps.db, now)
-  const webhookEvents = await pruneWebhookHistory(deps.db, now)
+  const webhooks = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
   const contactsErased = await eraseInactiveContacts(deps.db, now)
   const erasedClicksForgotten = await sweepErasedClicks(deps.db, erasedClicks)
@@ -136,7 +137,8 @@ export async function pruneExpired(
     sessions,
     idempotencyKeys: keys.length,
     graderReports,
-    webhookEvents,
+    webhookEvents: webhooks.events,
+    webhookSuccesses: webhooks.successes,
     formFlashes,
     networkDataForgotten: forms.length + clicks.length,
     contactsErased,

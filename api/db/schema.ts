@@ -997,6 +997,12 @@ export const webhookSuccesses = pgTable(
     index('webhook_successes_event_idx').on(t.subscriptionId, t.firstEventId),
     // Retention.
     index('webhook_successes_retention_idx').on(t.lastDeliveredAt),
+    // The longest time a row spans: how far past a cursor the log looks for rows straddling it
+    // (lanes overlapping in time write such rows; webhook-log.ts deliveredSide).
+    index('webhook_successes_span_idx').on(
+      t.subscriptionId,
+      sql`(last_delivered_at - first_delivered_at)`,
+    ),
   ],
 )
 

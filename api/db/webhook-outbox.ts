@@ -299,22 +299,15 @@ export async function recordWebhookEvents<T extends WebhookEventType>(
 }
 
 /**
- * The worker's success of an event to a subscription (its webhook_successes entry, a JSON array:
- * schema.ts WebhookSuccess), as a subquery of one row or none. Successes are written a row per
- * lane write, in event order per subscription, so an event's entry is in one of the few rows
- * nearest before it by first event: only those are read (webhook_successes_event_idx), however
- * long the history. Either argument may be a column of the outer query.
+ * A webhook_successes row's deliveries (schema.ts WebhookSuccess, JSON arrays) as rows, to join
+ * laterally: `cross join lateral ${successEntries(sql`s.deliveries`)} d` gives d.event_id,
+ * d.delivered_at (timestamptz), d.attempts, d.status_code, d.latency_ms, d.response_excerpt.
  */
-export function successEntryOf(subscriptionId: SQLWrapper | string, eventId: SQLWrapper | string) {
-  return sql`
-    select x.value as entry from (
-      select w.deliveries from webhook_successes w
-      where w.subscription_id = ${subscriptionId} and w.first_event_id <= ${eventId}
-      order by w.first_event_id desc
-      limit ${SUCCESS_ROWS_LOOKED_AT}
-    ) near
-    cross join lateral json_array_elements(near.deliveries) x
-    where x.value ->> 0 = ${eventId}
-    limit 1`
+export function successEntries(deliveries: SQLWrapper) {
+  return sql`(
+    select e ->> 0 as event_id, to_timestamp((e ->> 1)::bigint / 1000.0) as delivered_at,
+      (e ->> 2)::int as attempts, (e ->> 3)::int as status_code, (e ->> 4)::int as latency_ms,
+      e ->> 5 as response_excerpt
+    from json_array_elements(${deliveries}) e
+  )`
 }
-const SUCCESS_ROWS_LOOKED_AT = 8

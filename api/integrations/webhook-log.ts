@@ -2,22 +2,27 @@ import { and, asc, desc, eq, isNotNull, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { z } from 'zod'
 import type { Db } from '../db/client.ts'
+import { rowsOf, sqlList } from '../db/raw-sql.ts'
 import {
   webhookAttempts,
   webhookDeliveries,
   webhookEvents,
   webhookSubscriptions,
+  webhookSuccesses,
 } from '../db/schema.ts'
 import { readEventBodies } from './webhook-delivery.ts'
-import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
+import { successEntries, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from '../db/webhook-outbox.ts'
 import { cursorParam, encodeCursor, positionOf, type SyncPage, type SyncPosition } from './sync.ts'
-import { withoutSecrets, type SubscriptionView } from './webhooks.ts'
+import { findWorkerSuccesses, withoutSecrets, type SubscriptionView } from './webhooks.ts'
 
 // A subscription's delivery log: the attempts logged (failures, sends by hand, and successes from
-// before 0017) and the worker's successes, which are kept on their delivery (webhook-delivery.ts
-// recordDelivered). Each side is read off an index in keyset order on (time, id) and the two
-// merged, so a page is the same whatever was logged since: cursors as the sync endpoints' are
-// (sync.ts encodeCursor), timestamps to the microsecond.
+// before 0017) and the worker's successes, which webhook_successes holds a row per lane's write,
+// the deliveries in a JSON array (webhook-delivery.ts recordDelivered; the delivered row leaves
+// the queue). Each side is read in keyset order on (time, id) — the attempts off an index, the
+// successes by walking their rows from the cursor by their time bounds, expanding only the few
+// that can hold the page — and the two merged, so a page is the same whatever was logged since:
+// cursors as the sync endpoints' are (sync.ts encodeCursor), timestamps to the microsecond. An
+// event queued for a subscription whose delivery row is gone was delivered.
 
 export interface AttemptLogItem {
   id: string
@@ -30,8 +35,12 @@ export interface AttemptLogItem {
   responseExcerpt: string | null
   manual: boolean
   at: Date
-  deliveryStatus: string | null
+  /** Where the event's delivery stands now. */
+  deliveryStatus: DeliveryStatus
 }
+
+/** A delivery waits ('pending'), was given up ('failed'), or left the queue delivered. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
 
 /**
  * Which entries: every one; the failed attempts; those of events the subscription has not been
@@ -102,7 +111,7 @@ type Row = AttemptLogItem & { position: string }
 type Direction = 'older' | 'newer'
 
 /** `(at, id)` past `from`, the way the page goes. */
-function keyset(at: PgColumn, id: PgColumn, from: SyncPosition | null, dir: Direction) {
+function keyset(at: PgColumn | SQL, id: PgColumn | SQL, from: SyncPosition | null, dir: Direction) {
   if (!from) return undefined
   return dir === 'older'
     ? sql`(${at}, ${id}) < (${from.at}::timestamptz, ${from.id})`
@@ -130,7 +139,8 @@ async function loggedSide(
       responseExcerpt: webhookAttempts.responseExcerpt,
       manual: webhookAttempts.manual,
       at: webhookAttempts.createdAt,
-      deliveryStatus: webhookDeliveries.status,
+      // No delivery row: it left the queue delivered.
+      deliveryStatus: sql<DeliveryStatus>`coalesce(${webhookDeliveries.status}, 'delivered')`,
       position: positionOf(webhookAttempts.createdAt),
     })
     .from(webhookAttempts)
@@ -153,6 +163,30 @@ async function loggedSide(
     .limit(limit)
 }
 
+/** How many success rows' bounds one step of the walk reads. */
+const WALK_ROWS = 32
+
+/** A success row's place in the walk: its bounds as positions (sync.ts positionOf). */
+interface WalkRow {
+  id: string
+  /** last_delivered_at: the walk's order, both ways. */
+  last: string
+  /**
+   * Nothing in this row or any after it in the walk is nearer the cursor than this: older, its
+   * last_delivered_at; newer, that less the longest span of the subscription's rows.
+   */
+  reach: string
+  count: number
+}
+
+/**
+ * The worker's successes past `from` the way `dir` goes, the `limit` nearest it: webhook_successes
+ * rows walked by last_delivered_at (webhook_successes_log_idx) from the cursor, a few expanded at a
+ * time, until `limit` entries are held and the next row cannot hold a nearer one. Rows of a
+ * subscription barely overlap in time, but may (two lanes of it at once, when a lease ran out):
+ * the longest a row spans (webhook_successes_span_idx) says how far past the cursor a row holding
+ * entries on its side may end, so such a row is found however far it reaches.
+ */
 async function deliveredSide(
   db: Db,
   subscriptionId: string,
@@ -161,33 +195,96 @@ async function deliveredSide(
   dir: Direction,
   limit: number,
 ): Promise<Row[]> {
-  const order = dir === 'older' ? desc : asc
-  const rows = await db
-    .select({
-      eventId: webhookDeliveries.eventId,
-      eventType: webhookEvents.type,
-      statusCode: webhookDeliveries.lastStatusCode,
-      latencyMs: webhookDeliveries.latencyMs,
-      responseExcerpt: webhookDeliveries.responseExcerpt,
-      at: webhookDeliveries.deliveredAt,
-      deliveryStatus: webhookDeliveries.status,
-      position: positionOf(webhookDeliveries.deliveredAt),
-    })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(
-      and(
-        eq(webhookDeliveries.subscriptionId, subscriptionId),
-        // The worker's successes: the expression of webhook_deliveries_log_idx.
-        isNotNull(webhookDeliveries.latencyMs),
-        isNotNull(webhookDeliveries.deliveredAt),
-        keyset(webhookDeliveries.deliveredAt, webhookDeliveries.eventId, from, dir),
-        where,
-      ),
+  const older = dir === 'older'
+  const span = sql`(select last_delivered_at - first_delivered_at from ${webhookSuccesses}
+    where subscription_id = ${subscriptionId}
+    order by (last_delivered_at - first_delivered_at) desc limit 1)`
+  // Entries before the cursor are in rows begun by then and ending within a span of it; entries
+  // after it, in rows ending after it.
+  const near = !from
+    ? undefined
+    : older
+      ? sql`first_delivered_at <= ${from.at}::timestamptz and last_delivered_at <= ${from.at}::timestamptz + ${span}`
+      : sql`last_delivered_at >= ${from.at}::timestamptz`
+  const order = older ? sql`desc` : sql`asc`
+  const reach = older ? sql`last_delivered_at` : sql`last_delivered_at - ${span}`
+  // Nearest the cursor first.
+  const nearer = (a: Row, b: Row) => (older ? newestFirst(a, b) : newestFirst(b, a))
+  let held: Row[] = []
+  let walked: WalkRow | undefined
+  for (;;) {
+    const rows = rowsOf<WalkRow>(
+      await db.execute(sql`
+        select id, ${positionOf(sql`last_delivered_at`)} as last, ${positionOf(reach)} as reach, count
+        from ${webhookSuccesses}
+        where ${and(
+          sql`subscription_id = ${subscriptionId}`,
+          near,
+          walked &&
+            (older
+              ? sql`(last_delivered_at, id) < (${walked.last}::timestamptz, ${walked.id})`
+              : sql`(last_delivered_at, id) > (${walked.last}::timestamptz, ${walked.id})`),
+        )}
+        order by last_delivered_at ${order}, id ${order}
+        limit ${WALK_ROWS}`),
     )
-    .orderBy(order(webhookDeliveries.deliveredAt), order(webhookDeliveries.eventId))
-    .limit(limit)
-  return rows.map(deliveredEntry)
+    for (let i = 0; i < rows.length;) {
+      // Expand rows until they may fill the page; then the next row's bound says whether to go on.
+      let take = 0
+      for (let n = held.length; i + take < rows.length && (take === 0 || n < limit); take++)
+        n += rows[i + take]!.count
+      const expand = rows.slice(i, i + take)
+      i += take
+      held = [...held, ...(await expandRows(db, expand, where, from, dir, limit))]
+        .sort(nearer)
+        .slice(0, limit)
+      const next = rows[i]
+      const kth = held[limit - 1]
+      if (kth && next && (older ? next.reach < kth.position : next.reach > kth.position))
+        return held
+    }
+    if (rows.length < WALK_ROWS) return held
+    walked = rows.at(-1)
+  }
+}
+
+/** The entries of some success rows past `from` the way `dir` goes: the `limit` nearest it. */
+async function expandRows(
+  db: Db,
+  rows: WalkRow[],
+  where: SQL | undefined,
+  from: SyncPosition | null,
+  dir: Direction,
+  limit: number,
+): Promise<Row[]> {
+  const order = dir === 'older' ? sql`desc` : sql`asc`
+  const at = sql`d.delivered_at`
+  const entries = rowsOf<{
+    eventId: string
+    eventType: string
+    statusCode: number | null
+    latencyMs: number | null
+    responseExcerpt: string | null
+    position: string
+  }>(
+    await db.execute(sql`
+      select d.event_id as "eventId", ${webhookEvents.type} as "eventType",
+        d.status_code as "statusCode", d.latency_ms as "latencyMs",
+        d.response_excerpt as "responseExcerpt", ${positionOf(at)} as position
+      from ${webhookSuccesses} s
+      cross join lateral ${successEntries(sql`s.deliveries`)} d
+      join ${webhookEvents} on ${webhookEvents.id} = d.event_id
+      where ${and(
+        sql`s.id in (${sqlList(rows.map((r) => r.id))})`,
+        keyset(at, sql`d.event_id`, from, dir),
+        where,
+      )}
+      order by ${at} ${order}, d.event_id ${order}
+      limit ${limit}`),
+  )
+  return entries.map((e) =>
+    deliveredEntry({ ...e, at: new Date(e.position), deliveryStatus: 'delivered' }),
+  )
 }
 
 /** A delivery the worker sent successfully, as a log entry. */
@@ -197,12 +294,13 @@ function deliveredEntry(d: {
   statusCode: number | null
   latencyMs: number | null
   responseExcerpt: string | null
-  at: Date | null
-  deliveryStatus: string | null
+  at: Date
+  deliveryStatus: DeliveryStatus
   position: string
 }): Row {
   return {
-    // A delivery is sent successfully by the worker once: its event id names the entry.
+    // The worker sends a delivery successfully once (twice at the most, seconds apart, when a
+    // lease ran out): its event id names the entry, its time tells two apart.
     id: d.eventId,
     eventId: d.eventId,
     eventType: d.eventType,
@@ -212,7 +310,7 @@ function deliveredEntry(d: {
     error: null,
     responseExcerpt: d.responseExcerpt,
     manual: false,
-    at: d.at!,
+    at: d.at,
     deliveryStatus: d.deliveryStatus,
     position: d.position,
   }
@@ -355,66 +453,68 @@ export interface EventLog {
   /** The body every attempt sent, byte for byte: built as the worker builds it. */
   body: string | null
   delivery: {
-    status: 'pending' | 'delivered' | 'failed'
-    runAfter: Date
+    status: DeliveryStatus
+    /** When it is tried next (pending) or was to be (given up); null once delivered. */
+    runAfter: Date | null
+    /** Its first success, by the worker or by hand; null until delivered. */
     deliveredAt: Date | null
   }
   /** Every attempt of the event to this subscription, newest first. */
   attempts: AttemptLogItem[]
 }
 
-/** An event as one subscription was sent it, with every attempt; null when it never was. */
+/**
+ * An event as one subscription was sent it, with every attempt: queued still (its delivery row),
+ * or delivered (the row gone: a success of the worker's or one by hand); null when it never was.
+ */
 export async function findEventLog(
   db: Db,
   subscriptionId: string,
   eventId: string,
 ): Promise<EventLog | null> {
-  const [row] = await db
-    .select({
-      type: webhookEvents.type,
-      createdAt: webhookEvents.createdAt,
-      status: webhookDeliveries.status,
-      runAfter: webhookDeliveries.runAfter,
-      deliveredAt: webhookDeliveries.deliveredAt,
-      statusCode: webhookDeliveries.lastStatusCode,
-      latencyMs: webhookDeliveries.latencyMs,
-      responseExcerpt: webhookDeliveries.responseExcerpt,
-      position: positionOf(webhookDeliveries.deliveredAt),
-    })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(
-      and(
-        eq(webhookDeliveries.subscriptionId, subscriptionId),
-        eq(webhookDeliveries.eventId, eventId),
+  const [[event], [queued], logged, successes, bodies] = await Promise.all([
+    db
+      .select({ type: webhookEvents.type, createdAt: webhookEvents.createdAt })
+      .from(webhookEvents)
+      .where(eq(webhookEvents.id, eventId)),
+    db
+      .select({ status: webhookDeliveries.status, runAfter: webhookDeliveries.runAfter })
+      .from(webhookDeliveries)
+      .where(
+        and(
+          eq(webhookDeliveries.subscriptionId, subscriptionId),
+          eq(webhookDeliveries.eventId, eventId),
+        ),
       ),
-    )
-  if (!row) return null
-  const [logged, bodies] = await Promise.all([
     loggedSide(db, subscriptionId, eq(webhookAttempts.eventId, eventId), null, 'older', 1_000),
+    findWorkerSuccesses(db, subscriptionId, eventId),
     readEventBodies(db, [eventId]),
   ])
-  // The worker's success, when it sent the event, beside the attempts logged: in the log's order.
-  const entries =
-    row.latencyMs !== null && row.deliveredAt !== null
-      ? [
-          ...logged,
-          deliveredEntry({
-            ...row,
-            eventId,
-            eventType: row.type,
-            at: row.deliveredAt,
-            deliveryStatus: row.status,
-          }),
-        ]
-      : logged
-  const attempts: AttemptLogItem[] = entries
-    .sort(newestFirst)
-    .map(({ position: _position, ...entry }) => entry)
+  if (!event) return null
+  // The worker's successes beside the attempts logged: in the log's order.
+  const entries = [
+    ...logged,
+    ...successes.map((d) =>
+      deliveredEntry({
+        eventId,
+        eventType: event.type,
+        statusCode: d.status_code,
+        latencyMs: d.latency_ms,
+        responseExcerpt: d.response_excerpt,
+        at: new Date(d.position),
+        deliveryStatus: queued?.status ?? 'delivered',
+        position: d.position,
+      }),
+    ),
+  ].sort(newestFirst)
+  const firstSuccess = entries.findLast((e) => e.ok)
+  if (!queued && !firstSuccess) return null
   return {
-    event: { id: eventId, type: row.type, createdAt: row.createdAt },
+    event: { id: eventId, type: event.type, createdAt: event.createdAt },
     body: bodies.get(eventId)?.payload ?? null,
-    delivery: { status: row.status, runAfter: row.runAfter, deliveredAt: row.deliveredAt },
-    attempts,
+    delivery: queued
+      ? { status: queued.status, runAfter: queued.runAfter, deliveredAt: null }
+      : { status: 'delivered', runAfter: null, deliveredAt: firstSuccess!.at },
+    attempts: entries.map(({ position: _position, ...entry }) => entry),
   }
 }

@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { rowsOf } from '../db/raw-sql.ts'
 import {
   users,
   webhookAttempts,
   webhookDeliveries,
   webhookEvents,
   webhookSubscriptions,
+  webhookSuccesses,
 } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { createAddressPolicy, type AddressPolicy } from '../grader/engine/address-policy.ts'
 import { systemResolver, type Resolver } from '../grader/engine/guarded-fetch.ts'
 import { checkTargetUrl } from '../grader/engine/target-url.ts'
 import { parseAllowList } from '../grader/reports.ts'
-import { successEntryOf, TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
+import { successEntries, TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
+import { positionOf } from './sync.ts'
 
 // Webhook subscriptions: a URL, the events it wants, its signing secret. A URL is judged as the
 // grader judges a site to fetch (api/grader/engine/target-url.ts and address-policy.ts): public
@@ -306,10 +309,12 @@ export async function recordTestEvent(db: Db, subscriptionId: string, now: Date)
 }
 
 /**
- * An event as one subscription had it queued ("send again"): waiting or given up in the queue,
- * tried (a logged attempt), or delivered by the worker (webhook_successes); null when it never was.
+ * An event as one subscription had it queued ("send again"): still queued (waiting or given up),
+ * or delivered, by the worker or by hand (its row then left the queue); null when it never was.
  */
 export async function findDelivery(db: Db, subscriptionId: string, eventId: string) {
+  const queued = sql`exists (select 1 from ${webhookDeliveries} d where d.subscription_id = ${subscriptionId} and d.event_id = ${eventId})`
+  const sentByHand = sql`exists (select 1 from ${webhookAttempts} a where a.subscription_id = ${subscriptionId} and a.event_id = ${eventId} and a.ok)`
   const [row] = await db
     .select({
       subscriptionId: webhookSubscriptions.id,
@@ -321,27 +326,70 @@ export async function findDelivery(db: Db, subscriptionId: string, eventId: stri
       type: webhookEvents.type,
       data: webhookEvents.data,
       eventAt: webhookEvents.createdAt,
+      queued: sql<boolean>`${queued} or ${sentByHand}`,
     })
     .from(webhookSubscriptions)
     .innerJoin(webhookEvents, eq(webhookEvents.id, eventId))
-    .where(
-      and(
-        eq(webhookSubscriptions.id, subscriptionId),
-        or(
-          sql`exists (select 1 from ${webhookDeliveries} d where d.subscription_id = ${subscriptionId} and d.event_id = ${eventId})`,
-          sql`exists (select 1 from ${webhookAttempts} a where a.subscription_id = ${subscriptionId} and a.event_id = ${eventId})`,
-          sql`exists (${successEntryOf(subscriptionId, eventId)})`,
-        ),
-      ),
-    )
-  return row ?? null
+    .where(eq(webhookSubscriptions.id, subscriptionId))
+  if (!row) return null
+  const { queued: wasQueued, ...delivery } = row
+  if (wasQueued || (await findWorkerSuccesses(db, subscriptionId, eventId)).length > 0)
+    return delivery
+  return null
+}
+
+/**
+ * How many of a subscription's success rows, the nearest at or below an event id, may hold that
+ * event: a row holds one lane's run in event order and the next run starts past it, except for
+ * the few events committed out of order or sent again after a crash (webhook-delivery.ts).
+ */
+const ROWS_NEAR_AN_EVENT = 8
+
+/** A worker's success as webhook_successes holds it, with its log position (sync.ts positionOf). */
+export interface WorkerSuccess {
+  status_code: number
+  latency_ms: number
+  response_excerpt: string | null
+  position: string
+}
+
+/**
+ * The worker's successful deliveries of an event to a subscription (one, unless a lane's lease ran
+ * out while it sent and another sent it again), oldest first: looked for in the few rows nearest
+ * below it by first event id (webhook_successes_event_idx), not in all of them.
+ */
+export async function findWorkerSuccesses(
+  db: Db,
+  subscriptionId: string,
+  eventId: string,
+): Promise<WorkerSuccess[]> {
+  return rowsOf<WorkerSuccess>(
+    await db.execute(sql`
+      select d.status_code, d.latency_ms, d.response_excerpt,
+        ${positionOf(sql`d.delivered_at`)} as position
+      from (
+        select s.deliveries, s.last_event_id from ${webhookSuccesses} s
+        where s.subscription_id = ${subscriptionId} and s.first_event_id <= ${eventId}
+        order by s.first_event_id desc
+        limit ${ROWS_NEAR_AN_EVENT}
+      ) s
+      cross join lateral ${successEntries(sql`s.deliveries`)} d
+      where s.last_event_id >= ${eventId} and d.event_id = ${eventId}
+      order by position`),
+  )
 }
 
 /** Webhook history is kept this long: events, their deliveries and the delivery log. */
 export const WEBHOOK_HISTORY_DAYS = 30
 
-/** Deletes events older than the history window that nothing waits to send (housekeeping). */
-export async function pruneWebhookHistory(db: Db, now: Date): Promise<number> {
+/**
+ * Deletes events older than the history window that nothing waits to send, and the worker's
+ * successes last delivered before it (housekeeping); says how many of each.
+ */
+export async function pruneWebhookHistory(
+  db: Db,
+  now: Date,
+): Promise<{ events: number; successes: number }> {
   const before = new Date(now.getTime() - WEBHOOK_HISTORY_DAYS * 24 * 60 * 60 * 1000)
   const deleted = await db
     .delete(webhookEvents)
@@ -352,5 +400,11 @@ export async function pruneWebhookHistory(db: Db, now: Date): Promise<number> {
       ),
     )
     .returning({ id: webhookEvents.id })
-  return deleted.length
+  // Off webhook_successes_retention_idx. A row delivered within the window stays whole, its
+  // entries of events deleted above with it: the log shows only entries whose event is kept.
+  const successes = await db
+    .delete(webhookSuccesses)
+    .where(sql`${webhookSuccesses.lastDeliveredAt} < ${before.toISOString()}::timestamptz`)
+    .returning({ id: webhookSuccesses.id })
+  return { events: deleted.length, successes: successes.length }
 }

@@ -28,6 +28,8 @@ import {
   webhookAttempts,
   webhookDeliveries,
   webhookEvents,
+  webhookSuccesses,
+  type WebhookSuccess,
 } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { parseEmailAddress } from '../email-address.ts'
@@ -549,24 +551,36 @@ export async function erasePerson(
         subscriptionId: webhookDeliveries.subscriptionId,
         eventId: webhookDeliveries.eventId,
         lastError: webhookDeliveries.lastError,
-        responseExcerpt: webhookDeliveries.responseExcerpt,
       })
       .from(webhookDeliveries)
-      .where(
-        or(
-          mentions(sql`${webhookDeliveries.lastError}`, theirs),
-          mentions(sql`${webhookDeliveries.responseExcerpt}`, theirs),
-        ),
-      )) {
+      .where(mentions(sql`${webhookDeliveries.lastError}`, theirs))) {
       await tx
         .update(webhookDeliveries)
-        .set({ lastError: scrubText(d.lastError), responseExcerpt: scrubText(d.responseExcerpt) })
+        .set({ lastError: scrubText(d.lastError) })
         .where(
           and(
             eq(webhookDeliveries.subscriptionId, d.subscriptionId),
             eq(webhookDeliveries.eventId, d.eventId),
           ),
         )
+    }
+    // The worker's successes: what each receiver answered, in the rows' JSON.
+    for (const s of await tx
+      .select({ id: webhookSuccesses.id, deliveries: webhookSuccesses.deliveries })
+      .from(webhookSuccesses)
+      .where(mentions(sql`${webhookSuccesses.deliveries}::text`, theirs))) {
+      const deliveries = s.deliveries.map(
+        ([eventId, at, attempts, statusCode, latencyMs, excerpt]): WebhookSuccess => [
+          eventId,
+          at,
+          attempts,
+          statusCode,
+          latencyMs,
+          scrubText(excerpt),
+        ],
+      )
+      if (!same(deliveries, s.deliveries))
+        await tx.update(webhookSuccesses).set({ deliveries }).where(eq(webhookSuccesses.id, s.id))
     }
     for (const a of await tx
       .select({

@@ -400,8 +400,7 @@ const attemptLogJson = okSchemaOf<AttemptLogItem>()(
     manual: z.boolean().describe('Sent by hand (“send again”, a test event).'),
     at: time,
     deliveryStatus: z
-      .string()
-      .nullable()
+      .enum(['pending', 'delivered', 'failed'])
       .describe(
         'Where the event’s delivery to this subscription stands now: pending, delivered or failed.',
       ),
@@ -455,8 +454,10 @@ const eventLogJson = okSchemaOf<EventLog>()(
       .describe('The body every attempt sent, byte for byte (null once the event is gone).'),
     delivery: z.strictObject({
       status: z.enum(['pending', 'delivered', 'failed']),
-      runAfter: time,
-      deliveredAt: time.nullable(),
+      runAfter: time
+        .nullable()
+        .describe('When it is tried next (pending) or was to be (failed); null once delivered.'),
+      deliveredAt: time.nullable().describe('Its first success; null until delivered.'),
     }),
     attempts: z.array(attemptLogJson).describe('Every attempt, newest first.'),
   }),

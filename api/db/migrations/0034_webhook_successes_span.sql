@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_successes_span_idx" ON "webhook_successes" USING btree ("subscription_id",(last_delivered_at - first_delivered_at));
