@@ -207,7 +207,7 @@ async function deliveredSide(
       ? sql`first_delivered_at <= ${from.at}::timestamptz and last_delivered_at <= ${from.at}::timestamptz + ${span}`
       : sql`last_delivered_at >= ${from.at}::timestamptz`
   const order = older ? sql`desc` : sql`asc`
-  const reach = older ? sql`last_delivered_at` : sql`last_delivered_at - ${span}`
+  const reach = older ? sql`last_delivered_at` : sql`(last_delivered_at - ${span})`
   // Nearest the cursor first.
   const nearer = (a: Row, b: Row) => (older ? newestFirst(a, b) : newestFirst(b, a))
   let held: Row[] = []

@@ -1,14 +1,18 @@
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   webhookAttempts,
   webhookDeliveries,
   webhookEvents,
   webhookSubscriptions,
+  webhookSuccesses,
+  type WebhookSuccess,
 } from '../../../api/db/schema.ts'
 import { recordWebhookEvent, type WebhookEventType } from '../../../api/db/webhook-outbox.ts'
 import { newId } from '../../../api/ids.ts'
 import {
   deliverDue,
+  recordDelivered,
   WEBHOOK_DELIVERY_DEFAULTS,
   webhookFetcher,
 } from '../../../api/integrations/webhook-delivery.ts'
@@ -63,6 +67,34 @@ async function emit(type: WebhookEventType, data: Record<string, unknown> = {}) 
   )
 }
 
+/** A webhook_successes row as recordDelivered writes one, of any shape (overlapping others). */
+async function insertSuccesses(
+  subscriptionId: string,
+  sent: Array<{ eventId: string; at: Date; excerpt?: string }>,
+  id = newId(),
+) {
+  const deliveries: WebhookSuccess[] = sent.map((d) => ({
+    event_id: d.eventId,
+    delivered_at: d.at.toISOString(),
+    attempts: 1,
+    status_code: 200,
+    latency_ms: 5,
+    response_excerpt: d.excerpt ?? null,
+  }))
+  const times = sent.map((d) => d.at.getTime())
+  const ids = sent.map((d) => d.eventId).sort()
+  await ctx.deps.db.insert(webhookSuccesses).values({
+    id,
+    subscriptionId,
+    firstDeliveredAt: new Date(Math.min(...times)),
+    lastDeliveredAt: new Date(Math.max(...times)),
+    firstEventId: ids[0]!,
+    lastEventId: ids.at(-1)!,
+    count: sent.length,
+    deliveries,
+  })
+}
+
 const get = (path: string, cookie = admin.cookie) => ctx.app.request(path, { headers: { cookie } })
 const post = (path: string) =>
   ctx.app.request(path, { method: 'POST', headers: { cookie: admin.cookie, origin: ORIGIN } })
@@ -108,6 +140,13 @@ describe('the delivery log, filtered', () => {
       ['webhook.test', false, true, testEvent],
       ['deal.lost', false, false, lost],
       ['deal.won', true, false, won],
+    ])
+    // Where each event's delivery stands: delivered (its row left the queue), given up, waiting.
+    expect((await logOf(sub.id)).data.map((e) => e.deliveryStatus)).toEqual([
+      'delivered',
+      'failed',
+      'pending',
+      'delivered',
     ])
     expect(rows(await logOf(sub.id, '?status=all'))).toEqual(rows(await logOf(sub.id)))
     // As a GET form sends filters left blank.
@@ -195,15 +234,15 @@ describe('the delivery log, paged', () => {
     await ctx.deps.db.insert(webhookEvents).values(events)
     // 40 worker successes and 80 failed attempts, stamped with only 6 different instants.
     const at = (i: number) => new Date(base + 60_000 + (i % 6) * 1_000)
-    await ctx.deps.db.insert(webhookDeliveries).values(
-      events.map((e, i) => ({
-        subscriptionId: sub.id,
-        eventId: e.id,
-        ...(i < 40
-          ? { status: 'delivered' as const, deliveredAt: at(i), latencyMs: 5, lastStatusCode: 200 }
-          : { status: 'pending' as const }),
-      })),
-    )
+    await ctx.deps.db
+      .insert(webhookDeliveries)
+      .values(events.slice(40).map((e) => ({ subscriptionId: sub.id, eventId: e.id })))
+    // Written three at a time: rows spanning 0-2 s and 3-5 s, overlapping each other in time.
+    for (let i = 0; i < 40; i += 3)
+      await insertSuccesses(
+        sub.id,
+        events.slice(i, Math.min(i + 3, 40)).map((e, j) => ({ eventId: e.id, at: at(i + j) })),
+      )
     await ctx.deps.db.insert(webhookAttempts).values(
       Array.from({ length: 80 }, (_, i) => ({
         id: newId(base + i),
@@ -253,6 +292,135 @@ describe('the delivery log, paged', () => {
     expect(failed.map(key)).toEqual(older.filter((e) => !e.ok).map(key))
   })
 
+  it('pages the worker successes exactly however their rows overlap, as expanding every row would', async () => {
+    const sub = await subscribe()
+    const base = ctx.deps.now().getTime()
+    const events = Array.from({ length: 200 }, (_, i) => ({
+      id: newId(base + i),
+      type: i % 3 ? 'deal.won' : 'deal.lost',
+      data: { i },
+      createdAt: new Date(base + i),
+    }))
+    await ctx.deps.db.insert(webhookEvents).values(events)
+    const t = (ms: number) => new Date(base + 60_000 + ms)
+    const rows: Array<Array<{ eventId: string; at: Date }>> = []
+    // One lane's runs: 5 events a row, a second apart, rows one after another in time, except
+    // every fourth row, whose deliveries share one instant.
+    for (let r = 0; r < 30; r++)
+      rows.push(
+        events
+          .slice(r * 5, r * 5 + 5)
+          .map((e, j) => ({ eventId: e.id, at: t(r * 10_000 + (r % 4 === 3 ? 0 : j * 1_000)) })),
+      )
+    // A second lane at once (a lease ran out): one row spanning most of the others.
+    rows.push(events.slice(150, 160).map((e, j) => ({ eventId: e.id, at: t(3_500 + j * 29_000) })))
+    // Sent again after a crash, at instants other rows use too, and a long row of late commits.
+    rows.push([
+      { eventId: events[3]!.id, at: t(40_000) },
+      { eventId: events[4]!.id, at: t(41_000) },
+      { eventId: events[160]!.id, at: t(41_000) },
+    ])
+    rows.push([
+      { eventId: events[2]!.id, at: t(30_000) },
+      { eventId: events[190]!.id, at: t(30_000) },
+    ])
+    rows.push(events.slice(161, 180).map((e, j) => ({ eventId: e.id, at: t(200_000 - j * 7_000) })))
+    // An event since deleted: its entry is not shown.
+    rows.push([
+      { eventId: newId(base + 500), at: t(120_000) },
+      { eventId: events[180]!.id, at: t(120_000) },
+    ])
+    for (const row of rows) await insertSuccesses(sub.id, row)
+
+    const known = new Map(events.map((e) => [e.id, e.type]))
+    const key = (e: { at: string; id: string }) => `${e.at}|${e.id}`
+    // Every row expanded, newest first.
+    const all = rows
+      .flat()
+      .filter((d) => known.has(d.eventId))
+      .map((d) => ({ at: d.at.toISOString(), id: d.eventId, type: known.get(d.eventId)! }))
+      .sort((a, b) => (key(a) < key(b) ? 1 : -1))
+    expect(all).toHaveLength(185)
+
+    for (const [filter, expected, limits] of [
+      ['', all, [3, 50]],
+      ['&type=deal.lost', all.filter((e) => e.type === 'deal.lost'), [7]],
+    ] as const)
+      for (const limit of limits) {
+        const what = `limit ${limit}${filter}`
+        const pages: LogPage[] = []
+        let query = `?limit=${limit}${filter}`
+        for (;;) {
+          const page = await logOf(sub.id, query)
+          pages.push(page)
+          if (!page.hasMore) break
+          query = `?limit=${limit}${filter}&cursor=${page.nextCursor}`
+        }
+        const older = pages.flatMap((p) => p.data)
+        expect(older.map(key), what).toEqual(expected.map(key))
+        expect(
+          pages.slice(0, -1).every((p) => p.data.length === limit),
+          what,
+        ).toBe(true)
+        // Back up with "Newer" from the last page: the same pages.
+        let page = pages.at(-1)!
+        for (let i = pages.length - 2; i >= 0; i--) {
+          page = await logOf(sub.id, `?limit=${limit}${filter}&newer=${page.prevCursor}`)
+          expect(page.data.map(key), `${what}, page ${i}`).toEqual(pages[i]!.data.map(key))
+        }
+        expect(page.hasNewer, what).toBe(false)
+      }
+  })
+
+  it('pages successes of rows that end at the same instant in order of event, both ways', async () => {
+    const sub = await subscribe()
+    const base = ctx.deps.now().getTime()
+    const [z, e00, e0, e1, e2, w] = Array.from({ length: 6 }, (_, i) => ({
+      id: newId(base + i),
+      type: 'deal.won',
+      data: { i },
+      createdAt: new Date(base + i),
+    }))
+    await ctx.deps.db.insert(webhookEvents).values([z!, e00!, e0!, e1!, e2!, w!])
+    const t = new Date(base + 60_000)
+    const later = (ms: number) => new Date(t.getTime() + ms)
+    await insertSuccesses(sub.id, [{ eventId: z!.id, at: later(-10_000) }])
+    // Two rows ending at t, the one that sorts after holding the earlier events.
+    await insertSuccesses(
+      sub.id,
+      [
+        { eventId: e1!.id, at: t },
+        { eventId: e2!.id, at: t },
+      ],
+      newId(base),
+    )
+    await insertSuccesses(
+      sub.id,
+      [
+        { eventId: e00!.id, at: t },
+        { eventId: e0!.id, at: t },
+      ],
+      newId(base + 1),
+    )
+    await insertSuccesses(sub.id, [{ eventId: w!.id, at: later(10_000) }])
+    const pages: LogPage[] = []
+    let query = '?limit=1'
+    for (;;) {
+      const page = await logOf(sub.id, query)
+      pages.push(page)
+      if (!page.hasMore) break
+      query = `?limit=1&cursor=${page.nextCursor}`
+    }
+    expect(pages.flatMap((p) => p.data.map((e) => e.eventId))).toEqual(
+      [w, e2, e1, e0, e00, z].map((e) => e!.id),
+    )
+    let page = pages.at(-1)!
+    for (let i = pages.length - 2; i >= 0; i--) {
+      page = await logOf(sub.id, `?limit=1&newer=${page.prevCursor}`)
+      expect(page.data, `page ${i}`).toEqual(pages[i]!.data)
+    }
+  })
+
   it('keeps a page where it was when newer entries are logged meanwhile', async () => {
     const sub = await subscribe()
     receiver.answer = () => ({ status: 500 })
@@ -284,9 +452,13 @@ describe('one event as sent', () => {
     await drain()
     ctx.clock.advance(DAY)
     receiver.answer = () => ({ status: 204 })
+    const deliveredAt = ctx.deps.now().toISOString()
     await drain()
     ctx.clock.advance(1_000)
-    await post(`/api/admin/webhooks/${sub.id}/deliveries/${eventId}/resend`)
+    // Delivered, its row gone from the queue: it can still be sent again.
+    expect((await post(`/api/admin/webhooks/${sub.id}/deliveries/${eventId}/resend`)).status).toBe(
+      200,
+    )
     expect(receiver.received).toHaveLength(3)
     expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1)
 
@@ -295,12 +467,13 @@ describe('one event as sent', () => {
     const log = (await res.json()) as {
       event: { id: string; type: string }
       body: string
-      delivery: { status: string }
+      delivery: { status: string; runAfter: string | null; deliveredAt: string | null }
       attempts: Array<{ ok: boolean; manual: boolean; statusCode: number; responseExcerpt: string }>
     }
     expect(log.body).toBe(receiver.received[0]!.body)
     expect(log.event).toMatchObject({ id: eventId, type: 'deal.won' })
-    expect(log.delivery.status).toBe('delivered')
+    // Its first success, the worker's.
+    expect(log.delivery).toEqual({ status: 'delivered', runAfter: null, deliveredAt })
     expect(log.attempts.map((a) => [a.ok, a.manual, a.statusCode])).toEqual([
       [true, true, 204],
       [true, false, 204],
@@ -308,6 +481,78 @@ describe('one event as sent', () => {
     ])
     expect(log.attempts[2]!.responseExcerpt).toBe('try later')
     expect(receiver.received[0]!.headers['webhook-id']).toBe(eventId)
+  })
+
+  it('says whether it waits, or was delivered by hand, and when', async () => {
+    const sub = await subscribe()
+    receiver.answer = () => ({ status: 503 })
+    const waiting = await emit('deal.won')
+    await drain()
+    receiver.answer = () => ({ status: 204 })
+    ctx.clock.advance(1_000)
+    const test = (await (await post(`/api/admin/webhooks/${sub.id}/test`)).json()) as {
+      eventId: string
+    }
+    const sentAt = ctx.deps.now().toISOString()
+    type Log = {
+      delivery: { status: string; runAfter: string | null; deliveredAt: string | null }
+      attempts: Array<{ ok: boolean; manual: boolean; at: string; deliveryStatus: string }>
+    }
+    const eventLog = async (id: string) =>
+      (await (await get(`/api/admin/webhooks/${sub.id}/events/${id}`)).json()) as Log
+    const tested = await eventLog(test.eventId)
+    expect(tested.delivery).toEqual({ status: 'delivered', runAfter: null, deliveredAt: sentAt })
+    expect(tested.attempts).toMatchObject([
+      { ok: true, manual: true, at: sentAt, deliveryStatus: 'delivered' },
+    ])
+    const [queued] = await ctx.deps.db
+      .select({ runAfter: webhookDeliveries.runAfter })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.eventId, waiting))
+    expect((await eventLog(waiting)).delivery).toEqual({
+      status: 'pending',
+      runAfter: queued!.runAfter.toISOString(),
+      deliveredAt: null,
+    })
+    // A test event delivered by hand is sent again as any other.
+    expect(
+      (await post(`/api/admin/webhooks/${sub.id}/deliveries/${test.eventId}/resend`)).status,
+    ).toBe(200)
+    expect((await eventLog(test.eventId)).attempts).toHaveLength(2)
+  })
+
+  it('finds the worker’s success of an event in a row that began before another did', async () => {
+    const sub = await subscribe()
+    const ids = await Promise.all(Array.from({ length: 8 }, () => emit('deal.won')))
+    const t = ctx.deps.now().getTime()
+    const sent = (eventIds: string[], at: (i: number) => number) =>
+      recordDelivered(
+        ctx.deps.db,
+        eventIds.map((eventId, i) => ({
+          delivery: { subscriptionId: sub.id, eventId, attempts: 1 },
+          result: { ok: true, statusCode: 204, latencyMs: 3, error: null, responseExcerpt: null },
+          at: new Date(at(i)),
+        })),
+      )
+    await sent(ids.slice(0, 5), (i) => t + i * 1_000)
+    // A lane sent the fourth again (its lease had run out) before the last three.
+    await sent([ids[3]!, ...ids.slice(5)], (i) => t + 10_000 + i)
+    type Log = { delivery: { deliveredAt: string }; attempts: Array<{ at: string }> }
+    const eventLog = async (id: string) => {
+      const res = await get(`/api/admin/webhooks/${sub.id}/events/${id}`)
+      expect(res.status).toBe(200)
+      return (await res.json()) as Log
+    }
+    const third = await eventLog(ids[2]!)
+    expect(third.delivery.deliveredAt).toBe(new Date(t + 2_000).toISOString())
+    expect(third.attempts.map((a) => a.at)).toEqual([new Date(t + 2_000).toISOString()])
+    const fourth = await eventLog(ids[3]!)
+    expect(fourth.delivery.deliveredAt).toBe(new Date(t + 3_000).toISOString())
+    expect(fourth.attempts.map((a) => a.at)).toEqual(
+      [t + 10_000, t + 3_000].map((ms) => new Date(ms).toISOString()),
+    )
+    expect((await eventLog(ids[4]!)).delivery.deliveredAt).toBe(new Date(t + 4_000).toISOString())
+    expect((await eventLog(ids[7]!)).delivery.deliveredAt).toBe(new Date(t + 10_003).toISOString())
   })
 
   it('is a 404 for an event the subscription was never sent or an unknown subscription', async () => {
