@@ -21,11 +21,13 @@ import {
   trackedLinks,
   webhookDeliveries,
   webhookEvents,
+  webhookSuccesses,
 } from '../../../api/db/schema.ts'
 import { WEBHOOK_EVENT_TYPES } from '../../../api/db/webhook-outbox.ts'
 import { formatAddress } from '../../../api/email-headers.ts'
 import { enqueueMarketingEmail } from '../../../api/email/marketing.ts'
 import { hashToken } from '../../../api/ids.ts'
+import { recordDelivered } from '../../../api/integrations/webhook-delivery.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { createClickWriter } from '../../../api/tracking/click-writer.ts'
 import { judgePendingClicks } from '../../../api/tracking/verdict-jobs.ts'
@@ -264,6 +266,29 @@ describe('erasing a person', () => {
     )
     expect(stored.ok).toBe(true)
 
+    // What CRMs answered: the worker's successes (one quoting them, one not) and a failure.
+    const queued = await db
+      .select({
+        eventId: webhookDeliveries.eventId,
+        subscriptionId: webhookDeliveries.subscriptionId,
+      })
+      .from(webhookDeliveries)
+      .orderBy(webhookDeliveries.eventId)
+    expect(queued.length).toBeGreaterThanOrEqual(3)
+    const answered = (excerpt: string, i: number) => ({
+      delivery: { ...queued[i]!, attempts: 1 },
+      result: { ok: true, statusCode: 200, latencyMs: 4, error: null, responseExcerpt: excerpt },
+      at: ctx.clock.now(),
+    })
+    await recordDelivered(db, [
+      answered(`{"matched":"${PERSON.typed}","name":"${PERSON.first} ${PERSON.last}"}`, 0),
+      answered('{"matched":null}', 1),
+    ])
+    await db
+      .update(webhookDeliveries)
+      .set({ lastError: `HTTP 409: ${PERSON.email} exists`, attempts: 1 })
+      .where(eq(webhookDeliveries.eventId, queued[2]!.eventId))
+
     // The person is everywhere now (the test below is only worth something if so).
     const before = await everyRow()
     for (const table of [
@@ -277,6 +302,8 @@ describe('erasing a person', () => {
       'mailbox_messages',
       'unsubscribe_tokens',
       'webhook_events',
+      'webhook_successes',
+      'webhook_deliveries',
       'deal_events',
       'grader_reports',
       'record_changes',
@@ -328,6 +355,12 @@ describe('erasing a person', () => {
 
     const dump = await everyRow()
     expect(tablesHolding(dump, [PERSON.email, PERSON.last, PERSON.phone, PERSON.ip])).toEqual([])
+    // The receivers' answers are kept, scrubbed: the delivery log still shows them.
+    const [answers] = await db.select().from(webhookSuccesses)
+    expect(answers!.deliveries.map((d) => d.response_excerpt)).toEqual([
+      '{"matched":"[erased]","name":"[erased]"}',
+      '{"matched":null}',
+    ])
 
     const [contact] = await db.select().from(contacts).where(eq(contacts.id, contactId))
     expect(contact).toMatchObject({
