@@ -8,6 +8,7 @@ import {
   rateLimitHits,
   sessions,
   submissions,
+  webhookSuccesses,
 } from '../../api/db/schema.ts'
 import { pruneExpired, startMaintenance } from '../../api/background.ts'
 import { FORM_FLASH_KEEP_MS } from '../../api/http/form-flash.ts'
@@ -18,6 +19,7 @@ import {
   maintainEmbedded,
 } from '../../api/db/maintenance.ts'
 import { newId } from '../../api/ids.ts'
+import { createSubscription, WEBHOOK_HISTORY_DAYS } from '../../api/integrations/webhooks.ts'
 import { createLogger } from '../../api/logger.ts'
 import { RETENTION } from '../../api/content/site.ts'
 import { createSession, validateSessionToken } from '../../api/accounts/sessions.ts'
@@ -200,6 +202,39 @@ describe('housekeeping', () => {
     expect(
       (await db.select({ id: graderReports.id }).from(graderReports)).map((r) => r.id),
     ).toEqual(['recent'])
+  })
+
+  it('deletes the worker’s webhook successes last delivered before the history window', async () => {
+    const now = ctx.clock.now()
+    const admin = await addUser(ctx, 'admin')
+    const sub = await createSubscription(
+      db,
+      { url: 'https://crm.example.com/hooks', events: ['deal.won'], createdBy: admin.id },
+      now,
+    )
+    const ago = (days: number) => new Date(now.getTime() - days * DAY)
+    const row = (id: string, first: Date, last: Date) => ({
+      id,
+      subscriptionId: sub.id,
+      firstDeliveredAt: first,
+      lastDeliveredAt: last,
+      firstEventId: newId(first.getTime()),
+      lastEventId: newId(last.getTime()),
+      count: 2,
+      deliveries: [],
+    })
+    const window = WEBHOOK_HISTORY_DAYS
+    await db
+      .insert(webhookSuccesses)
+      .values([
+        row('gone', ago(window + 2), ago(window + 1)),
+        row('straddling', ago(window + 1), ago(window - 1)),
+        row('recent', ago(1), ago(0)),
+      ])
+    expect(await pruneExpired(ctx.deps, now)).toMatchObject({ webhookSuccesses: 1 })
+    expect(
+      (await db.select({ id: webhookSuccesses.id }).from(webhookSuccesses)).map((r) => r.id).sort(),
+    ).toEqual(['recent', 'straddling'])
   })
 
   it('runs on its interval, vacuuming the embedded database every sixth run, until stopped', async () => {
