@@ -338,6 +338,12 @@ describe.skipIf(!hasChromium)(
       await page.waitForURL(/\?notice=Sent\+again/)
       await page.goto(eventUrl)
       expect(await attempts.count()).toBe(2)
+      // Delivered by hand at last: it left the queue, and its page says when; as the first.
+      const delivered = page.locator('p', { hasText: /^Delivery: delivered at \S/ })
+      expect(await delivered.count()).toBe(1)
+      await page.goto(`${subscriptionUrl}/events/${newestFirst[4]}`)
+      expect(await delivered.count()).toBe(1)
+      expect(await attempts.count()).toBe(1)
       expect((await page.goto(`${subscriptionUrl}/events/not-an-id`))!.status()).toBe(404)
 
       const axeContext = await browser.newContext({ bypassCSP: true })
