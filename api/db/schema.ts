@@ -1007,8 +1007,8 @@ export const webhookSuccesses = pgTable(
 )
 
 /**
- * The delivery log's attempts that the deliveries do not hold: failures and sends by hand (the
- * worker's successes are on webhook_deliveries), with what the receiver answered.
+ * The delivery log's attempts that webhook_successes does not hold: failures and sends by hand
+ * (the worker's successes are there), with what the receiver answered.
  */
 export const webhookAttempts = pgTable(
   'webhook_attempts',

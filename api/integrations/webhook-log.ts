@@ -210,6 +210,9 @@ async function deliveredSide(
   const reach = older ? sql`last_delivered_at` : sql`(last_delivered_at - ${span})`
   // Nearest the cursor first.
   const nearer = (a: Row, b: Row) => (older ? newestFirst(a, b) : newestFirst(b, a))
+  // Whether a row, and every row after it in the walk, holds nothing nearer than `entry`.
+  const beyond = (row: WalkRow, entry: Row) =>
+    older ? row.reach < entry.position : row.reach > entry.position
   let held: Row[] = []
   let walked: WalkRow | undefined
   for (;;) {
@@ -229,19 +232,20 @@ async function deliveredSide(
         limit ${WALK_ROWS}`),
     )
     for (let i = 0; i < rows.length;) {
-      // Expand rows until they may fill the page; then the next row's bound says whether to go on.
+      // Rows enough to fill the page; once it is full, the rows that may hold entries nearer
+      // than its farthest (which only gets nearer as entries come in), none past them.
       let take = 0
-      for (let n = held.length; i + take < rows.length && (take === 0 || n < limit); take++)
-        n += rows[i + take]!.count
+      const farthest = held[limit - 1]
+      if (farthest) while (i + take < rows.length && !beyond(rows[i + take]!, farthest)) take++
+      else
+        for (let n = held.length; i + take < rows.length && (take === 0 || n < limit); take++)
+          n += rows[i + take]!.count
+      if (take === 0) return held
       const expand = rows.slice(i, i + take)
       i += take
       held = [...held, ...(await expandRows(db, expand, where, from, dir, limit))]
         .sort(nearer)
         .slice(0, limit)
-      const next = rows[i]
-      const kth = held[limit - 1]
-      if (kth && next && (older ? next.reach < kth.position : next.reach > kth.position))
-        return held
     }
     if (rows.length < WALK_ROWS) return held
     walked = rows.at(-1)
