@@ -73,14 +73,14 @@ async function insertSuccesses(
   sent: Array<{ eventId: string; at: Date; excerpt?: string }>,
   id = newId(),
 ) {
-  const deliveries: WebhookSuccess[] = sent.map((d) => ({
-    event_id: d.eventId,
-    delivered_at: d.at.toISOString(),
-    attempts: 1,
-    status_code: 200,
-    latency_ms: 5,
-    response_excerpt: d.excerpt ?? null,
-  }))
+  const deliveries: WebhookSuccess[] = sent.map((d) => [
+    d.eventId,
+    d.at.getTime(),
+    1,
+    200,
+    5,
+    d.excerpt ?? null,
+  ])
   const times = sent.map((d) => d.at.getTime())
   const ids = sent.map((d) => d.eventId).sort()
   await ctx.deps.db.insert(webhookSuccesses).values({
