@@ -99,7 +99,7 @@ export async function bench(): Promise<Figure[]> {
     })
     const target = receiver.received() + events * SUBSCRIPTIONS
     const started = performance.now()
-    const worker = startWebhookDelivery(deps, { concurrency: SUBSCRIPTIONS, idleMs: 5 })
+    const worker = startWebhookDelivery(deps, { concurrency: SUBSCRIPTIONS })
     await receiver.until(target)
     const seconds = (performance.now() - started) / 1000
     await worker.stop()

@@ -703,6 +703,41 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     expect(next!.deliveries.map((d) => d.eventId)).toEqual([earlier])
   })
 
+  it('recording a lane’s successes leaves waiting an event committed among them after the lane read past it', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const at = (msAgo: number) => new Date(ctx.deps.now().getTime() - msAgo)
+    const record = (ms: number) =>
+      ctx.deps.db.transaction((tx) => recordWebhookEvent(tx, 'deal.won', {} as never, at(ms)))
+    const first = await record(2_000)
+    const last = await record(0)
+    const [lane] = await claimDeliveries(ctx.deps.db, {
+      now: ctx.deps.now(),
+      limit: 8,
+      batchSize: 50,
+      leaseMs: 60_000,
+      workerId: 'w1',
+    })
+    expect(lane!.deliveries.map((d) => d.eventId)).toEqual([first, last])
+    // Its id taken between the two, its transaction committed only after the lane read them.
+    const between = await record(1_000)
+    expect(first < between && between < last).toBe(true)
+    await recordDelivered(
+      ctx.deps.db,
+      lane!.deliveries.map((delivery) => ({
+        delivery,
+        result: { ok: true, statusCode: 204, latencyMs: 1, error: null, responseExcerpt: null },
+        at: ctx.deps.now(),
+      })),
+    )
+    expect((await deliveriesOf(sub.id)).map((d) => [d.eventId, d.status])).toEqual([
+      [first, 'delivered'],
+      [between, 'pending'],
+      [last, 'delivered'],
+    ])
+    expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([between])
+  })
+
   it('a lane stops at its next handoff once an admin turns its subscription off', async () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
     const ids: string[] = []
