@@ -2,7 +2,9 @@
 // events queued for SUBSCRIPTIONS loopback subscriptions, delivered by the background worker
 // (claim with a lease, sign, POST through the SSRF-guarded client, record the outcome), against
 // plain undici POSTs of the same payloads with the same number in flight (one sequential stream
-// per subscription: delivery is in order per subscription). Target ratio ≥ 0.7.
+// per subscription: delivery is in order per subscription). Target ratio ≥ 0.7. The worker runs
+// with the product's options but for its number of lanes (until 2026-12-06 it polled every 5 ms
+// when idle, which the product never does: each poll is a claim).
 // The database is embedded PGlite in memory, or BENCH_DATABASE_URL (an empty PostgreSQL database).
 
 import { createServer } from 'node:http'
