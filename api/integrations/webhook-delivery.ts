@@ -197,6 +197,8 @@ export interface ClaimedBatch {
   deliveries: ClaimedDelivery[]
   /** The claim filled its batch: more deliveries may wait behind it, to be read ahead. */
   more: boolean
+  /** Its head had failed before and went alone: deliveries may wait behind it, unread. */
+  alone: boolean
 }
 
 /**
@@ -268,10 +270,11 @@ export async function claimDeliveries(
       returning d.subscription_id, d.event_id, d.attempts, d.last_error
     ),
     batch as (
-      select subscription_id, event_id, attempts, true as head from leased
+      select subscription_id, event_id, attempts, true as head, last_error is not null as alone
+      from leased
       union all
       -- Read, not written: the head's lease keeps every other claim off this subscription.
-      select f.subscription_id, f.event_id, f.attempts + 1, false
+      select f.subscription_id, f.event_id, f.attempts + 1, false, false
       from leased l
       cross join lateral (
         select d.subscription_id, d.event_id, d.attempts
@@ -292,7 +295,8 @@ export async function claimDeliveries(
         as previous_secret,
       s.previous_secret_expires_at,
       string_agg(b.event_id, ',' order by b.event_id) as event_ids,
-      string_agg(b.attempts::text, ',' order by b.event_id) as attempts
+      string_agg(b.attempts::text, ',' order by b.event_id) as attempts,
+      bool_or(b.alone) as alone
     from batch b
     join webhook_subscriptions s on s.id = b.subscription_id
     group by b.subscription_id, s.id`)
@@ -365,6 +369,7 @@ export async function claimDeliveries(
         leaseUntil,
         deliveries: [],
         more: false,
+        alone: r.alone === true,
       })
     }
     // Never missing: an event is kept while it has a pending delivery (pruneWebhookHistory); one
@@ -738,6 +743,15 @@ export async function recordDelivered(
       last_event_id, count, deliveries) as (
       ${values.length > 0 ? sql`values ${sql.join(values, sql`, `)}` : sql`select null::text, null::text, null::timestamptz, null::timestamptz, null::text, null::text, null::int, null::json where false`}
     ),
+    subscribed as (
+      -- Each run's subscription, whose failing streak a success ends, locked by this update: one
+      -- being deleted meanwhile is waited for and then left out, where its foreign key would fail
+      -- the whole statement, every lane's successes with it (PostgreSQL). (A lock taken by a
+      -- select beside this update would skip the rows the update changes.)
+      update webhook_subscriptions set failing_since = null
+      where id in (select subscription_id from runs)
+      returning id
+    ),
     logged as (
       -- A subscription deleted meanwhile took its deliveries with it: nothing to record.
       insert into webhook_successes (id, subscription_id, first_delivered_at, last_delivered_at,
@@ -745,7 +759,7 @@ export async function recordDelivered(
       select r.id, r.subscription_id, r.first_delivered_at, r.last_delivered_at,
         r.first_event_id, r.last_event_id, r.count, r.deliveries
       from runs r
-      where exists (select 1 from webhook_subscriptions s where s.id = r.subscription_id)
+      join subscribed s on s.id = r.subscription_id
     ),
     delivered as (
       -- Per run, the primary key's range from its first event to its last, less what the lane
@@ -766,10 +780,6 @@ export async function recordDelivered(
         ],
         sql` or `,
       )}
-    ),
-    streak as (
-      update webhook_subscriptions set failing_since = null
-      where id in (select subscription_id from runs) and failing_since is not null
     ),
     handoff as (
       select h.* from jsonb_to_recordset(${JSON.stringify(leases)}::jsonb)
@@ -1020,7 +1030,7 @@ async function deliverBatch(
     if (more && reading === null && queue.length - i <= options.batchSize / 2) readMore()
     if (i === queue.length) {
       if (reading === null) {
-        drained = !more
+        drained = !more && !batch.alone
         break
       }
       let got: ClaimedDelivery[]
@@ -1028,7 +1038,7 @@ async function deliverBatch(
         got = await reading
       } catch (err) {
         deps.logger.error('webhook read-ahead failed', { err })
-        got = []
+        break
       }
       reading = null
       more = got.length >= options.batchSize
@@ -1190,11 +1200,12 @@ export async function sendNow(
       await logAttempt(tx, delivery, result, now, true)
       if (!result.ok) return
       // Delivered: it leaves the queue (waiting or given up); the attempt logged above says so.
-      await tx
-        .delete(webhookDeliveries)
-        .where(
-          sql`${webhookDeliveries.subscriptionId} = ${delivery.subscriptionId} and ${webhookDeliveries.eventId} = ${delivery.eventId}`,
-        )
+      // Not the head a lane holds leased now: its lease keeps a second lane off the
+      // subscription, so it stays until that lane, which sends it too, records it.
+      await tx.delete(webhookDeliveries).where(
+        sql`${webhookDeliveries.subscriptionId} = ${delivery.subscriptionId} and ${webhookDeliveries.eventId} = ${delivery.eventId}
+            and (${webhookDeliveries.leaseUntil} is null or ${webhookDeliveries.leaseUntil} <= ${now.toISOString()}::timestamptz)`,
+      )
       // The receiver works: its failing streak ends, as a delivery's success ends it.
       await tx
         .update(webhookSubscriptions)

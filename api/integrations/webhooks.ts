@@ -339,11 +339,13 @@ export async function findDelivery(db: Db, subscriptionId: string, eventId: stri
 }
 
 /**
- * How many of a subscription's success rows, the nearest at or below an event id, may hold that
- * event: a row holds one lane's run in event order and the next run starts past it, except for
- * the few events committed out of order or sent again after a crash (webhook-delivery.ts).
+ * How many of a subscription's success rows, the nearest at or below an event id by first event,
+ * are looked at for that event. A row holds one lane's run in event order and the next run starts
+ * past it, so the event's row is almost always the nearest; but each event committed out of order
+ * and sent later starts a row of its own below the runs around it, so the bound is generous: only
+ * the rows whose event range holds the id are expanded, and ~1,000 rows' bounds cost a few ms.
  */
-const ROWS_NEAR_AN_EVENT = 8
+const ROWS_NEAR_AN_EVENT = 1_000
 
 /** A worker's success as webhook_successes holds it, with its log position (sync.ts positionOf). */
 export interface WorkerSuccess {
@@ -355,8 +357,8 @@ export interface WorkerSuccess {
 
 /**
  * The worker's successful deliveries of an event to a subscription (one, unless a lane's lease ran
- * out while it sent and another sent it again), oldest first: looked for in the few rows nearest
- * below it by first event id (webhook_successes_event_idx), not in all of them.
+ * out while it sent and another sent it again), oldest first: looked for in the rows nearest
+ * below it by first event id (webhook_successes_event_idx, ROWS_NEAR_AN_EVENT), not in all.
  */
 export async function findWorkerSuccesses(
   db: Db,
@@ -368,13 +370,16 @@ export async function findWorkerSuccesses(
       select d.status_code, d.latency_ms, d.response_excerpt,
         ${positionOf(sql`d.delivered_at`)} as position
       from (
-        select s.deliveries, s.last_event_id from ${webhookSuccesses} s
-        where s.subscription_id = ${subscriptionId} and s.first_event_id <= ${eventId}
-        order by s.first_event_id desc
-        limit ${ROWS_NEAR_AN_EVENT}
+        select near.deliveries from (
+          select s.deliveries, s.last_event_id from ${webhookSuccesses} s
+          where s.subscription_id = ${subscriptionId} and s.first_event_id <= ${eventId}
+          order by s.first_event_id desc
+          limit ${ROWS_NEAR_AN_EVENT}
+        ) near
+        where near.last_event_id >= ${eventId}
       ) s
       cross join lateral ${successEntries(sql`s.deliveries`)} d
-      where s.last_event_id >= ${eventId} and d.event_id = ${eventId}
+      where d.event_id = ${eventId}
       order by position`),
   )
 }

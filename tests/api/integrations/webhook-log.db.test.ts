@@ -555,6 +555,37 @@ describe('one event as sent', () => {
     expect((await eventLog(ids[7]!)).delivery.deliveredAt).toBe(new Date(t + 10_003).toISOString())
   })
 
+  it('finds an event’s success below many later rows of events committed out of order', async () => {
+    const sub = await subscribe(['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 40; i++) ids.push(await emit('deal.won', { i }))
+    const t = ctx.deps.now().getTime()
+    const sent = (eventIds: string[], at: number) =>
+      recordDelivered(
+        ctx.deps.db,
+        eventIds.map((eventId) => ({
+          delivery: { subscriptionId: sub.id, eventId, attempts: 1 },
+          result: { ok: true, statusCode: 204, latencyMs: 3, error: null, responseExcerpt: null },
+          at: new Date(at),
+        })),
+      )
+    // One lane's run: the first event and the last twenty (the others committed late)...
+    const x = ids[20]!
+    await sent([ids[0]!, ...ids.slice(20)], t)
+    // ...then each late one sent on its own, every row starting below x.
+    for (let i = 1; i < 20; i++) await sent([ids[i]!], t + i * 1_000)
+    const res = await get(`/api/admin/webhooks/${sub.id}/events/${x}`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({
+      delivery: { status: 'delivered', deliveredAt: new Date(t).toISOString() },
+    })
+    const again = await ctx.app.request(`/api/admin/webhooks/${sub.id}/deliveries/${x}/resend`, {
+      method: 'POST',
+      headers: { cookie: admin.cookie, origin: ORIGIN },
+    })
+    expect(again.status).toBe(200)
+  })
+
   it('is a 404 for an event the subscription was never sent or an unknown subscription', async () => {
     const sub = await subscribe(['deal.won'])
     const other = await emit('deal.lost')

@@ -1,5 +1,5 @@
 import { pruneExpired } from '../../../api/background.ts'
-import { and, asc, eq, isNull, type SQL } from 'drizzle-orm'
+import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -13,6 +13,7 @@ import {
   webhookEvents,
   webhookSubscriptions,
 } from '../../../api/db/schema.ts'
+import { rowsOf } from '../../../api/db/raw-sql.ts'
 import { recordWebhookEvent, type WebhookEventType } from '../../../api/db/webhook-outbox.ts'
 import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
 import { newId } from '../../../api/ids.ts'
@@ -736,6 +737,108 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     ])
     expect(await drain()).toMatchObject({ claimed: 1, delivered: 1 })
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([between])
+  })
+
+  it('sending again the head a lane holds leaves it queued: no second lane starts on the subscription', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
+    const claim = (workerId: string) =>
+      claimDeliveries(ctx.deps.db, {
+        now: ctx.deps.now(),
+        limit: 8,
+        batchSize: 50,
+        leaseMs: 60_000,
+        workerId,
+      })
+    const [lane] = await claim('w1')
+    expect(lane!.deliveries.map((d) => d.eventId)).toEqual(ids)
+    const again = await ctx.app.request(
+      `/api/admin/webhooks/${sub.id}/deliveries/${ids[0]}/resend`,
+      {
+        method: 'POST',
+        headers: { cookie: admin.cookie, origin: ORIGIN },
+      },
+    )
+    expect(again.status).toBe(200)
+    expect(await claim('w2')).toEqual([])
+    expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.lockedBy])).toEqual([
+      ['pending', 'w1'],
+      ['pending', null],
+      ['pending', null],
+    ])
+  })
+
+  it('once a failed head goes through alone, the worker sends what waited behind it at once, not at its next idle poll', async () => {
+    const sub = await subscribe(receiver.url(), ['deal.won'])
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
+    receiver.answer = () => ({ status: 503 })
+    expect(await drain()).toMatchObject({ claimed: 3, retried: 1, released: 2 })
+    receiver.answer = () => ({ status: 204 })
+    ctx.clock.advance(DAY)
+    receiver.received.length = 0
+    // An idle poll far beyond the test's time: only a claim woken by the lane sends the rest.
+    const worker = startWebhookDelivery(ctx.deps, { ...options(), idleMs: 3_600_000 })
+    try {
+      await eventually(() => receiver.received.length === 3)
+    } finally {
+      await worker.stop()
+    }
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(ids)
+    expect((await deliveriesOf(sub.id)).map((d) => d.status)).toEqual(ids.map(() => 'delivered'))
+  })
+
+  // Two connections: the deletion holds its lock while the successes are recorded.
+  it('recording successes waits for a subscription being deleted, skips it, and records the others', async ({
+    skip,
+  }) => {
+    // PGlite has one connection: nothing runs beside a transaction.
+    if (ctx.database.engine !== 'postgres') skip()
+    const a = await subscribe(receiver.url('/a'), ['deal.won'])
+    const b = await subscribe(receiver.url('/b'), ['deal.won'])
+    const id = await emit('deal.won')
+    const lanes = await claimDeliveries(ctx.deps.db, {
+      now: ctx.deps.now(),
+      limit: 8,
+      batchSize: 50,
+      leaseMs: 60_000,
+      workerId: 'w1',
+    })
+    expect(lanes).toHaveLength(2)
+    const successes = lanes.flatMap((lane) =>
+      lane.deliveries.map((delivery) => ({
+        delivery,
+        result: { ok: true, statusCode: 204, latencyMs: 1, error: null, responseExcerpt: null },
+        at: ctx.deps.now(),
+      })),
+    )
+    const deleted = Promise.withResolvers<void>()
+    const commit = Promise.withResolvers<void>()
+    const deletion = ctx.deps.db.transaction(async (tx) => {
+      await tx.delete(webhookSubscriptions).where(eq(webhookSubscriptions.id, a.id))
+      deleted.resolve()
+      await commit.promise
+    })
+    await deleted.promise
+    const recording = recordDelivered(ctx.deps.db, successes)
+    // Until the recording waits for the deletion's lock.
+    await eventually(async () => {
+      const [row] = rowsOf<{ n: number }>(
+        await ctx.deps.db.execute(
+          sql`select count(*)::int as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`,
+        ),
+      )
+      return row!.n > 0
+    })
+    commit.resolve()
+    await deletion
+    await recording
+    expect((await deliveriesOf(b.id)).map((d) => [d.eventId, d.status])).toEqual([
+      [id, 'delivered'],
+    ])
+    expect(await deliveriesOf(a.id)).toEqual([])
   })
 
   it('a lane stops at its next handoff once an admin turns its subscription off', async () => {
