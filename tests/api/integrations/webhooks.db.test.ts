@@ -144,6 +144,16 @@ async function deliveriesOf(subscriptionId: string) {
   return [...queued, ...delivered].sort((a, b) => (a.eventId < b.eventId ? -1 : 1))
 }
 
+/** A claim as one worker makes it: up to 8 subscriptions, batches of 50, a minute's lease. */
+const claimAs = (workerId: string) =>
+  claimDeliveries(ctx.deps.db, {
+    now: ctx.deps.now(),
+    limit: 8,
+    batchSize: 50,
+    leaseMs: 60_000,
+    workerId,
+  })
+
 /**
  * The test database, counting the statements that read webhook_events on their way to it (and
  * failing them, if asked).
@@ -601,13 +611,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
     // The dead worker claimed and never recorded anything (killed mid-batch).
-    const dead = await claimDeliveries(ctx.deps.db, {
-      now: ctx.deps.now(),
-      limit: 8,
-      batchSize: 50,
-      leaseMs: 60_000,
-      workerId: 'dead-worker',
-    })
+    const dead = await claimAs('dead-worker')
     expect(dead.map((b) => b.deliveries.map((d) => d.eventId))).toEqual([ids])
     expect(await drain({ workerId: 'w2' })).toMatchObject({ claimed: 0 })
     ctx.clock.advance(30_000)
@@ -649,13 +653,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       ['pending', 0, null],
     ])
     expect(mid[2]!.leaseUntil!.getTime()).toBe(ctx.deps.now().getTime() + 60_000)
-    const other = await claimDeliveries(ctx.deps.db, {
-      now: ctx.deps.now(),
-      limit: 8,
-      batchSize: 50,
-      leaseMs: 60_000,
-      workerId: 'w2',
-    })
+    const other = await claimAs('w2')
     expect(other).toEqual([])
     fourth.release({ status: 204 })
     expect(await draining).toMatchObject({ claimed: 5, delivered: 5, released: 0 })
@@ -668,16 +666,8 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
 
   it('an event committed after a later one was claimed waits for that lane: no second lane on the subscription', async () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
-    const claim = (workerId: string) =>
-      claimDeliveries(ctx.deps.db, {
-        now: ctx.deps.now(),
-        limit: 8,
-        batchSize: 50,
-        leaseMs: 60_000,
-        workerId,
-      })
     const later = await emit('deal.won', { n: 2 })
-    const [lane] = await claim('w1')
+    const [lane] = await claimAs('w1')
     expect(lane!.deliveries.map((d) => d.eventId)).toEqual([later])
     // An event whose id was taken before, in a transaction that commits only now.
     const earlier = await ctx.deps.db.transaction((tx) =>
@@ -691,7 +681,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     expect(earlier < later).toBe(true)
     // While w1's lane holds the subscription, nobody claims it — not the earlier event, and not
     // the later one again behind it.
-    expect(await claim('w2')).toEqual([])
+    expect(await claimAs('w2')).toEqual([])
     const sent = {
       delivery: lane!.deliveries[0]!,
       result: { ok: true, statusCode: 204, latencyMs: 1, error: null, responseExcerpt: null },
@@ -699,7 +689,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     }
     await recordDelivered(ctx.deps.db, [sent])
     // The lane is done: the earlier event goes next, once.
-    const [next] = await claim('w2')
+    const [next] = await claimAs('w2')
     expect(next!.subscriptionId).toBe(sub.id)
     expect(next!.deliveries.map((d) => d.eventId)).toEqual([earlier])
   })
@@ -711,13 +701,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       ctx.deps.db.transaction((tx) => recordWebhookEvent(tx, 'deal.won', {} as never, at(ms)))
     const first = await record(2_000)
     const last = await record(0)
-    const [lane] = await claimDeliveries(ctx.deps.db, {
-      now: ctx.deps.now(),
-      limit: 8,
-      batchSize: 50,
-      leaseMs: 60_000,
-      workerId: 'w1',
-    })
+    const [lane] = await claimAs('w1')
     expect(lane!.deliveries.map((d) => d.eventId)).toEqual([first, last])
     // Its id taken between the two, its transaction committed only after the lane read them.
     const between = await record(1_000)
@@ -743,15 +727,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     const sub = await subscribe(receiver.url(), ['deal.won'])
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push(await emit('deal.won', { n: i }))
-    const claim = (workerId: string) =>
-      claimDeliveries(ctx.deps.db, {
-        now: ctx.deps.now(),
-        limit: 8,
-        batchSize: 50,
-        leaseMs: 60_000,
-        workerId,
-      })
-    const [lane] = await claim('w1')
+    const [lane] = await claimAs('w1')
     expect(lane!.deliveries.map((d) => d.eventId)).toEqual(ids)
     const again = await ctx.app.request(
       `/api/admin/webhooks/${sub.id}/deliveries/${ids[0]}/resend`,
@@ -761,7 +737,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       },
     )
     expect(again.status).toBe(200)
-    expect(await claim('w2')).toEqual([])
+    expect(await claimAs('w2')).toEqual([])
     expect((await deliveriesOf(sub.id)).map((d) => [d.status, d.lockedBy])).toEqual([
       ['pending', 'w1'],
       ['pending', null],
@@ -798,13 +774,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
     const a = await subscribe(receiver.url('/a'), ['deal.won'])
     const b = await subscribe(receiver.url('/b'), ['deal.won'])
     const id = await emit('deal.won')
-    const lanes = await claimDeliveries(ctx.deps.db, {
-      now: ctx.deps.now(),
-      limit: 8,
-      batchSize: 50,
-      leaseMs: 60_000,
-      workerId: 'w1',
-    })
+    const lanes = await claimAs('w1')
     expect(lanes).toHaveLength(2)
     const successes = lanes.flatMap((lane) =>
       lane.deliveries.map((delivery) => ({
@@ -887,13 +857,7 @@ describe('a backlog is sent in batches, in order, and never lost', () => {
       ['pending', null],
     ])
     // A worker whose lease ran out (or was never its own) hands nothing on, records what it sent.
-    const [batch] = await claimDeliveries(ctx.deps.db, {
-      now: ctx.deps.now(),
-      limit: 8,
-      batchSize: 50,
-      leaseMs: 60_000,
-      workerId: 'w1',
-    })
+    const [batch] = await claimAs('w1')
     const [third, fourth] = batch!.deliveries
     const sent = {
       delivery: third!,
