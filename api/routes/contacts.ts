@@ -18,7 +18,7 @@ import { emailAddressField } from '../email-address.ts'
 import { createContact, updateContact, type Contact } from '../pipeline/contact-edits.ts'
 import { erasePerson } from '../pipeline/erasure.ts'
 import { companyFields, optionalText, PERSON_LABELS, personFields } from './person-fields.ts'
-import { dealRowSchema, historySchema } from './record-answers.ts'
+import { contactFieldsSchema, dealRowSchema, historySchema } from './record-answers.ts'
 
 // GET /api/contacts (search, filter, page), /api/contacts/export.csv (admins), /api/contacts/:id;
 // POST /api/contacts adds one by hand (an address already known picks that contact and says
@@ -163,20 +163,10 @@ export const contactRoutes = new Hono<AppEnv>()
 // tests/api/integrations/response-schemas.db.test.ts reads each answer through them).
 
 const contactJson = okSchemaOf<Contact>()(
-  z.strictObject({
-    id: z.string(),
+  contactFieldsSchema.extend({
     email: z.string().describe('The address in its canonical form, as compared.'),
     emailDisplay: z.string().describe('The address as typed.'),
-    firstName: z.string().nullable(),
-    lastName: z.string().nullable(),
-    jobTitle: z.string().nullable(),
-    phone: z.string().nullable(),
-    companyId: z.string().nullable(),
-    companyName: z.string().nullable(),
-    source: z.enum(LEAD_SOURCES),
     erasedAt: time.nullable(),
-    createdAt: time,
-    updatedAt: time,
   }),
 )
 

@@ -3,9 +3,26 @@ import { LEAD_SOURCES, STAGE_KEYS, type deals } from '../db/schema.ts'
 import { anyJson, okSchemaOf, time } from '../http/openapi.ts'
 import type { RecordChange } from '../pipeline/record-changes.ts'
 
-// What the contact's and the company's reads answer in common, field by field: their deals as
-// stored, and who added or changed the record by hand (held to their types by okSchemaOf). Times
+// What the contact's and the company's reads answer in common, field by field: the contact and
+// their deals as stored, and who added or changed the record by hand (held to their types by okSchemaOf). Times
 // are ISO 8601 in UTC, dates YYYY-MM-DD.
+
+/**
+ * A contact's fields as both the contact operations and the sync list answer them, each
+ * extending and describing it, held to its own type by okSchemaOf.
+ */
+export const contactFieldsSchema = z.strictObject({
+  id: z.string(),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  jobTitle: z.string().nullable(),
+  phone: z.string().nullable(),
+  companyId: z.string().nullable(),
+  companyName: z.string().nullable(),
+  source: z.enum(LEAD_SOURCES),
+  createdAt: time,
+  updatedAt: time,
+})
 
 /**
  * A deal as stored, field by field: the base of the answers that show a deal (these lists, the

@@ -4,9 +4,9 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { okSchemaOf, type Operation, time } from '../http/openapi.ts'
-import { storedDealSchema } from './record-answers.ts'
+import { contactFieldsSchema, storedDealSchema } from './record-answers.ts'
 import { fail, givenParams } from '../http/input.ts'
-import { LEAD_SOURCES, submissions } from '../db/schema.ts'
+import { submissions } from '../db/schema.ts'
 import {
   contactsChanged,
   cursorParam,
@@ -66,18 +66,10 @@ export const syncedDealSchema = okSchemaOf<SyncedDeal>()(
 )
 
 export const syncedContactSchema = okSchemaOf<SyncedContact>()(
-  z.strictObject({
-    id: z.string(),
+  contactFieldsSchema.extend({
     email: z
       .string()
       .describe('As the person typed it; erased-<id>@erased.invalid once they are erased.'),
-    firstName: z.string().nullable(),
-    lastName: z.string().nullable(),
-    jobTitle: z.string().nullable(),
-    phone: z.string().nullable(),
-    companyId: z.string().nullable(),
-    companyName: z.string().nullable(),
-    source: z.enum(LEAD_SOURCES),
     erasedAt: time
       .nullable()
       .describe(
@@ -96,7 +88,6 @@ export const syncedContactSchema = okSchemaOf<SyncedContact>()(
       .describe(
         'Set while the address is on the do-not-email list; null when email may go. A change either way moves the contact in this list.',
       ),
-    createdAt: time,
     updatedAt: time.describe(
       'The position in this list: an edit, a form post, an unsubscribe, a bounce, an admin adding or removing the address, or an erasure moves it.',
     ),
