@@ -301,22 +301,17 @@ export async function claimDeliveries(
     join webhook_subscriptions s on s.id = b.subscription_id
     group by b.subscription_id, s.id`)
   // Back to a row per delivery, the subscription's URL and secrets on its head's row only.
-  // Event ids never hold a comma (api/ids.ts).
   const rows: Record<string, unknown>[] = []
-  for (const group of (result as unknown as { rows: Record<string, unknown>[] }).rows) {
-    const attempts = (group.attempts as string).split(',')
-    for (const [i, eventId] of (group.event_ids as string).split(',').entries())
+  for (const group of (result as unknown as { rows: Record<string, unknown>[] }).rows)
+    for (const [i, row] of aggregatedRows(
+      group.event_ids as string,
+      group.attempts as string,
+    ).entries())
       rows.push(
         i === 0
-          ? { ...group, event_id: eventId, attempts: attempts[0] }
-          : {
-              subscription_id: group.subscription_id,
-              event_id: eventId,
-              attempts: attempts[i],
-              url: null,
-            },
+          ? { ...group, ...row }
+          : { subscription_id: group.subscription_id, ...row, url: null },
       )
-  }
   const batches = new Map<string, ClaimedBatch>()
   let deliveries: (ClaimedDelivery | undefined)[]
   try {
@@ -498,6 +493,16 @@ async function deliveriesOf(
 }
 
 /**
+ * Deliveries answered as two strings, their event ids and their attempts, comma-separated in the
+ * same order (a claim's or a read-ahead's aggregate), as rows of (event_id, attempts). Event ids
+ * never hold a comma (api/ids.ts).
+ */
+function aggregatedRows(eventIds: string, attempts: string) {
+  const counts = attempts.split(',')
+  return eventIds.split(',').map((eventId, i) => ({ event_id: eventId, attempts: counts[i] }))
+}
+
+/**
  * Reads the next pending deliveries of a subscription after `after`, for a lane that holds the
  * subscription's head leased: read, not written, as a claim reads a head's followers (the head's
  * lease keeps every other claim off the subscription). A lane reads ahead while it sends, so
@@ -527,11 +532,11 @@ export async function readAhead(
   const [read] = (result as unknown as { rows: { event_ids: string | null; attempts: string }[] })
     .rows
   if (!read || read.event_ids === null) return []
-  const attempts = read.attempts.split(',')
-  const rows = read.event_ids
-    .split(',')
-    .map((eventId, i) => ({ event_id: eventId, attempts: attempts[i] }))
-  const deliveries = await deliveriesOf(bodies, rows, subscriptionId)
+  const deliveries = await deliveriesOf(
+    bodies,
+    aggregatedRows(read.event_ids, read.attempts),
+    subscriptionId,
+  )
   return deliveries.filter((d) => d !== undefined)
 }
 
