@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
+import { newId } from '../../api/ids.ts'
 import {
   axeViolations,
   brokenWordsInTables,
@@ -357,6 +358,15 @@ describe.skipIf(!hasChromium)(
       expect(await axeViolations(axePage)).toEqual([])
       await axePage.goto(eventUrl)
       expect(await axeViolations(axePage)).toEqual([])
+      // An event it was never sent, and an unknown subscription: headed pages, not bare notes.
+      for (const path of [
+        `${subscriptionUrl}/events/${newId()}`,
+        `/app/admin/webhooks/${newId()}`,
+      ]) {
+        const missing = await axePage.goto(new URL(path, subscriptionUrl).href)
+        expect(missing!.status()).toBe(404)
+        expect(await axeViolations(axePage), path).toEqual([])
+      }
       await axeContext.close()
       await context.close()
     }, 120_000)
