@@ -9,7 +9,7 @@ import type { CheckResult } from './engine/checks/check.ts'
 import type { GradeResult, Teaser } from './engine/grade.ts'
 import type { CategoryScore } from './engine/scoring.ts'
 import { checkTargetUrl, normalizeGraderUrl } from './engine/target-url.ts'
-import { newId } from '../ids.ts'
+import { isId, newId } from '../ids.ts'
 import { hitRateLimit, limitAddress, type Limit } from '../rate-limits.ts'
 
 // Grader reports in the database: a visitor's request becomes a `grader_reports` row (or reuses a
@@ -420,10 +420,8 @@ export async function pruneGraderReports(db: Db, now: Date): Promise<number> {
 
 // ── Reading ─────────────────────────────────────────────────────────────────────────────────
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 export async function findReport(db: Db, id: string): Promise<ReportRow | null> {
-  if (!UUID.test(id)) return null
+  if (!isId(id)) return null
   const [row] = await db.select().from(graderReports).where(eq(graderReports.id, id))
   return row ?? null
 }

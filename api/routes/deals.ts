@@ -47,6 +47,7 @@ import {
 import { LEAD_SOURCES, STAGE_KEYS, type LeadSource } from '../db/schema.ts'
 import { isReopening, isStageKey, STAGES, stageOf, stagesBack } from '../pipeline/stages.ts'
 import { emailAddressField } from '../email-address.ts'
+import { ID_PATTERN } from '../ids.ts'
 import { CREATABLE_STAGES, createDeal } from '../pipeline/manual-deals.ts'
 import {
   claimDeals,
@@ -71,10 +72,9 @@ import { companyFields, optionalText, PERSON_LABELS, personFields } from './pers
 
 export const MAX_AMOUNT_CENTS = 100_000_000_000 // 1 billion in the currency's units
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const id = z.string().regex(UUID, 'Unknown deal.')
+const id = z.string().regex(ID_PATTERN, 'Unknown deal.')
 /** A stakeholder's row id; a malformed one is refused as removeStakeholder refuses an unknown one. */
-const sid = z.string().regex(UUID, 'That person is not on this deal.')
+const sid = z.string().regex(ID_PATTERN, 'That person is not on this deal.')
 const next = z.string().max(2048).optional()
 const stageKey = z.enum(STAGE_KEYS, { message: `Stage must be one of ${STAGE_KEYS.join(', ')}.` })
 const calendarDate = z
