@@ -29,7 +29,7 @@ const NOT_FOUND: DealFailure = {
 export interface CompanyChoice {
   /** An existing company, picked. */
   companyId?: string | null | undefined
-  /** A company by name: an existing one of that name (any case), else a new one. */
+  /** A company by name: an existing one of that name (any case or accents), else a new one. */
   companyName?: string | null | undefined
   /** The ASCII domain of the contact's email: its company, when not free mail, comes first. */
   emailDomain?: string | null | undefined
@@ -68,10 +68,12 @@ export async function resolveCompany(
     return { ok: true, company: existing!, created: false }
   }
   if (!name) return { ok: true, company: null, created: false }
+  // The name as search folds it (accents off, lowercased): "Cafe Nero" is the Café Nero there
+  // is, as search finds it, through search's own index on the folded name.
   const [named] = await tx
     .select()
     .from(companies)
-    .where(sql`lower(${companies.name}) = lower(${name})`)
+    .where(sql`search_fold(${companies.name}) = search_fold(${name})`)
     .orderBy(asc(companies.createdAt), asc(companies.id))
     .limit(1)
   if (named) return { ok: true, company: named, created: false }

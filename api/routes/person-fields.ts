@@ -40,7 +40,7 @@ export const personFields = {
   phone: phoneField,
 }
 
-/** Which company: one picked by id, or one found (any case) or created by name. */
+/** Which company: one picked by id, or one found (any case or accents) or created by name. */
 export const companyFields = {
   companyId: z.preprocess((v) => (v === '' ? undefined : v), z.uuid('Unknown company.').optional()),
   companyName: optionalText(200),

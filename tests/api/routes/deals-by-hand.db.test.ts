@@ -241,6 +241,24 @@ describe('contacts entered and corrected by hand', () => {
     expect(location.searchParams.get('notice')).toContain('already a contact')
   })
 
+  it('finds a typed company by its name as search folds it: case and accents aside', async () => {
+    // Free mail says nothing about an employer: the typed name decides.
+    const first = await post('/api/contacts', {
+      email: 'ana.cafe@gmail.com',
+      companyName: 'Café Nero',
+    })
+    const second = await post('/api/contacts', {
+      email: 'ben.cafe@gmail.com',
+      companyName: '  CAFE NERO ',
+    })
+    expect([first.status, second.status]).toEqual([201, 201])
+    const ids = [(await first.json()).contact.companyId, (await second.json()).contact.companyId]
+    expect(ids[0]).toEqual(expect.any(String))
+    expect(ids[1]).toBe(ids[0])
+    const named = await db.select().from(companies).where(eq(companies.id, ids[0]))
+    expect(named.map((c) => c.name)).toEqual(['Café Nero'])
+  })
+
   it('records each correction with who and when, on the contact and on its deals’ timelines', async () => {
     const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
     ctx.clock.advance(60_000)
