@@ -19,7 +19,7 @@ import { staleDeals } from './views.ts'
 
 /** How far ahead "coming up" looks, in days after today. */
 export const LOOK_AHEAD_DAYS = 7
-const STEP_LIMIT = 100
+export const MY_DAY_STEP_LIMIT = 100
 const LIST_LIMIT = 10
 const COUNT_CAP = 1000
 
@@ -85,7 +85,7 @@ export async function stepsDueBy(
   db: Db,
   ownerId: string,
   horizon: string,
-  limit = STEP_LIMIT,
+  limit = MY_DAY_STEP_LIMIT,
 ): Promise<{ steps: Array<DealLine & { step: Activity }>; capped: boolean }> {
   const rows = await db
     .select({ ...lineFields, step: activities })

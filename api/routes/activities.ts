@@ -24,7 +24,7 @@ import {
   type Activity,
 } from '../pipeline/activities.ts'
 import { dealAccess, findDeal, isCalendarDate } from '../pipeline/deals.ts'
-import { hasOwnSteps, LOOK_AHEAD_DAYS, myDayView } from '../pipeline/my-day.ts'
+import { hasOwnSteps, LOOK_AHEAD_DAYS, MY_DAY_STEP_LIMIT, myDayView } from '../pipeline/my-day.ts'
 import { dealCardSchema } from './deals.ts'
 import { ID_PATTERN } from '../ids.ts'
 
@@ -179,6 +179,7 @@ function myDayAnswer(view: MyDay) {
     overdue: view.overdue.map(step),
     today: view.today.map(step),
     upcoming: view.upcoming.map(step),
+    stepsCapped: view.stepsCapped,
     leadsWaiting: { count: view.queue.count, countCapped: view.queue.countCapped },
     withoutNextStep: view.withoutNextStep,
     stale: view.stale,
@@ -216,6 +217,11 @@ const myDayAnswerSchema = okSchemaOf<ReturnType<typeof myDayAnswer>>()(
     overdue: dueSteps('Next steps past due'),
     today: dueSteps('Next steps due today'),
     upcoming: dueSteps(`Next steps due in the ${LOOK_AHEAD_DAYS} days after today`),
+    stepsCapped: z
+      .boolean()
+      .describe(
+        `More steps are due than the three lists hold (${MY_DAY_STEP_LIMIT} in all, soonest first): the latest are left out.`,
+      ),
     leadsWaiting: z
       .strictObject(counted)
       .describe('Unclaimed leads waiting in the queue (GET /api/deals/queue).'),

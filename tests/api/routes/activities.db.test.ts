@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { activities, dealEvents, deals, users } from '../../../api/db/schema.ts'
 import { readFormFlash } from '../../../api/http/form-flash.ts'
 import { planNextStep, type PlanInput } from '../../../api/pipeline/activities.ts'
+import { MY_DAY_STEP_LIMIT } from '../../../api/pipeline/my-day.ts'
 import { pipelineView } from '../../../api/pipeline/views.ts'
 import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
@@ -498,6 +499,7 @@ describe('planning, doing and logging', () => {
     expect(day.withoutNextStep.count).toBe(1)
     expect(day.leadsWaiting.count).toBeGreaterThanOrEqual(1)
     expect(day.stale.deals.map((d: { id: string }) => d.id)).toContain(bare.id)
+    expect(day.stepsCapped).toBe(false)
 
     // The board counts the deal without a next step and carries the others' next steps.
     const board = await pipelineView(db, actor, ctx.clock.now(), {})
@@ -506,6 +508,42 @@ describe('planning, doing and logging', () => {
     expect(board.open.noNextStep).toBe(1)
     expect(board.nextSteps.get(todayDeal.id)).toMatchObject({ type: 'meeting', dueTime: '17:00' })
     expect(board.nextSteps.has(bare.id)).toBe(false)
+  })
+})
+
+describe('My day over the API with more steps due than it lists', () => {
+  it('lists the soonest MY_DAY_STEP_LIMIT and says more are due', async () => {
+    const rep = await signedInAs(ctx, 'rep')
+    const actor = { id: rep.user.id, role: 'rep' as const }
+    const now = ctx.clock.now()
+    const myDay = async () =>
+      (await ctx.app.request('/api/activities/my-day', { headers: { cookie: rep.cookie } })).json()
+    const planned: string[] = []
+    for (let i = 0; i <= MY_DAY_STEP_LIMIT; i++) {
+      if (i === MY_DAY_STEP_LIMIT) {
+        const full = await myDay()
+        expect(full.upcoming).toHaveLength(MY_DAY_STEP_LIMIT)
+        expect(full.stepsCapped).toBe(false)
+      }
+      const deal = await makeDeal(db, { stage: 'demo', ownerId: rep.user.id })
+      // Due tomorrow at 00:00, 00:01, …: the last planned is the latest due.
+      const dueTime = `${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`
+      const step = await planNextStep(
+        db,
+        deal.id,
+        actor,
+        { type: 'task', dueOn: TOMORROW, dueTime },
+        now,
+      )
+      expect(step.ok).toBe(true)
+      planned.push(deal.id)
+    }
+    const day = await myDay()
+    expect(day.stepsCapped).toBe(true)
+    const listed = [...day.overdue, ...day.today, ...day.upcoming].map(
+      (s: { dealId: string }) => s.dealId,
+    )
+    expect(listed).toEqual(planned.slice(0, MY_DAY_STEP_LIMIT))
   })
 })
 
