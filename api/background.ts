@@ -7,7 +7,7 @@ import { and, isNotNull, lt, or } from 'drizzle-orm'
 import { pruneExpiredSessions } from './accounts/sessions.ts'
 import { startFirstRunLease } from './accounts/first-run.ts'
 import { RETENTION } from './content/site.ts'
-import { clickEvents, idempotencyKeys, submissions } from './db/schema.ts'
+import { clickEvents, consentEvents, idempotencyKeys, submissions } from './db/schema.ts'
 import {
   ANALYZE_CHECK_EVERY_MS,
   analyzeGrown,
@@ -128,6 +128,18 @@ export async function pruneExpired(
       ),
     )
     .returning({ id: clickEvents.id })
+  // A consent entry keeps what was agreed to and when; the IP and user agent it was given from
+  // are network data like the form post's, forgotten after the same days.
+  const consents = await deps.db
+    .update(consentEvents)
+    .set({ ip: null, userAgent: null })
+    .where(
+      and(
+        lt(consentEvents.createdAt, networkBefore),
+        or(isNotNull(consentEvents.ip), isNotNull(consentEvents.userAgent)),
+      ),
+    )
+    .returning({ id: consentEvents.id })
   const graderReports = await pruneGraderReports(deps.db, now)
   const webhooks = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
@@ -140,7 +152,7 @@ export async function pruneExpired(
     webhookEvents: webhooks.events,
     webhookSuccesses: webhooks.successes,
     formFlashes,
-    networkDataForgotten: forms.length + clicks.length,
+    networkDataForgotten: forms.length + clicks.length + consents.length,
     contactsErased,
     erasedClicksForgotten,
   }

@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   clickEvents,
+  consentEvents,
   graderReports,
   formFlashes,
   idempotencyKeys,
@@ -141,7 +142,7 @@ describe('housekeeping', () => {
     expect((await db.select().from(idempotencyKeys)).map((r) => r.key)).toEqual(['recent'])
   })
 
-  it('forgets the IP address and user agent of form posts and clicks after the days the privacy policy promises', async () => {
+  it('forgets the IP address and user agent of form posts, consent entries and clicks after the days the privacy policy promises', async () => {
     const now = ctx.clock.now()
     const ago = (days: number) => new Date(now.getTime() - days * DAY)
     const network = { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (Test)' }
@@ -173,7 +174,22 @@ describe('housekeeping', () => {
       .insert(clickEvents)
       .values([click(RETENTION.networkDataDays + 1), click(RETENTION.networkDataDays - 1)])
 
-    expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(2)
+    const person = await makeDeal(db, { stage: 'target', ownerId: null })
+    const consent = (days: number) => ({
+      id: newId(),
+      contactId: person.contactId,
+      purpose: 'marketing',
+      granted: true,
+      textVersion: 'v1',
+      method: 'checkbox',
+      ...network,
+      createdAt: ago(days),
+    })
+    await db
+      .insert(consentEvents)
+      .values([consent(RETENTION.networkDataDays + 1), consent(RETENTION.networkDataDays - 1)])
+
+    expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(3)
     const forms = await db.select().from(submissions).orderBy(submissions.createdAt)
     expect(forms.map((f) => [f.ip, f.userAgent])).toEqual([
       [null, null],
@@ -184,6 +200,16 @@ describe('housekeeping', () => {
     expect(clicks.map((c) => [c.ip, c.userAgent, c.headers === null])).toEqual([
       [null, null, true],
       [network.ip, network.userAgent, false],
+    ])
+    // What was agreed to, and when, stays: the consent's proof.
+    const consents = await db
+      .select()
+      .from(consentEvents)
+      .where(eq(consentEvents.contactId, person.contactId))
+      .orderBy(consentEvents.createdAt)
+    expect(consents.map((c) => [c.ip, c.userAgent, c.granted, c.textVersion])).toEqual([
+      [null, null, true, 'v1'],
+      [network.ip, network.userAgent, true, 'v1'],
     ])
     expect((await pruneExpired(ctx.deps, now)).networkDataForgotten).toBe(0)
   })
