@@ -3,18 +3,16 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
+import { demoSeedDefault } from '../api/demo/start-default.ts'
 import { loadDotEnv } from '../api/env.ts'
 
 loadDotEnv()
-// `npm start` is the try-it command: an empty embedded database gets the demo team and pipeline.
-// Production runs `node server.ts` with NODE_ENV=production, where nothing is seeded unless asked.
-if (
-  process.env.DEMO_SEED === undefined &&
-  process.env.NODE_ENV !== 'production' &&
-  !process.env.DATABASE_URL
-) {
-  process.env.DEMO_SEED = 'yes'
-}
+// `npm start` is the try-it command: an empty embedded database gets the demo team and pipeline
+// (not on a server other machines can reach). Production runs `node server.ts` with
+// NODE_ENV=production, where nothing is seeded unless asked.
+const demo = demoSeedDefault(process.env)
+if (demo.value) process.env.DEMO_SEED = demo.value
+if (demo.note) console.log(demo.note)
 const root = new URL('..', import.meta.url).pathname
 const entry = join(root, 'dist/server/entry.mjs')
 
