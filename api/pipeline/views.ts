@@ -317,10 +317,18 @@ export async function forecastView(
   now: Date,
   filters: { owner?: string | null; after?: string | null },
 ) {
-  const scoped = scopeFor(user, filters.owner)
+  // "For me and for the team": a rep sees the team's forecast too, as totals only. Which deals
+  // make them up (the undated list) stays with those who may read the team's pipeline.
+  const totalsOnly =
+    filters.owner === 'team' && can(user, 'pipeline:read') && !can(user, 'pipeline:read_team')
+  const scoped: Scoped | Refusal = totalsOnly
+    ? { ok: true, scope: { team: true }, owner: 'team' }
+    : scopeFor(user, filters.owner)
   if (!scoped.ok) return scoped
   const result = await forecast(db, scoped.scope, now, 6, await zoneOf(db, user!.id))
-  const undated = await undatedDeals(db, scoped.scope, { after: filters.after ?? null })
+  const undated = totalsOnly
+    ? null
+    : await undatedDeals(db, scoped.scope, { after: filters.after ?? null })
   return {
     ...scoped,
     forecast: result,

@@ -1056,7 +1056,11 @@ export const operations: Operation<Permission>[] = [
     path: '/api/deals/forecast',
     summary: 'Weighted open deals by expected-close month.',
     auth: 'pipeline:read',
-    query: z.object({ owner }),
+    query: z.object({
+      owner: owner.describe(
+        'me, team, or a user id; default: the viewer’s own. A rep may ask for the team’s (totals only), not for another rep’s.',
+      ),
+    }),
     ok: [200, '{ forecast }'],
     okSchema: forecastAnswer,
   },

@@ -283,8 +283,27 @@ describe('the forecast page', () => {
     expect(view.summary.months).toEqual([
       { currency: 'USD', totalCents: 5_000_000, weightedCents: 3_500_000 },
     ])
-    expect(view.undated.cards).toHaveLength(25)
-    expect(view.undated.cards.map((c) => c.id)).not.toContain(negotiation.id)
+    expect(view.undated!.cards).toHaveLength(25)
+    expect(view.undated!.cards.map((c) => c.id)).not.toContain(negotiation.id)
+  })
+
+  it('shows a rep the team’s forecast as totals, without the deals that make them up', async () => {
+    const team = ok(await forecastView(db, rep.user, now, { owner: 'team' }))
+    const asAdmin = ok(await forecastView(db, admin.user, now, { owner: 'team' }))
+    expect(team.owner).toBe('team')
+    expect(team.forecast).toEqual(asAdmin.forecast)
+    // Another rep's deal counts in the team's totals, not in the rep's own.
+    const mine = ok(await forecastView(db, rep.user, now, { owner: 'me' }))
+    expect(team.forecast.undated.count).toBeGreaterThan(mine.forecast.undated.count)
+    expect(team.undated).toBeNull()
+    expect(asAdmin.undated!.cards.map((c) => c.id)).toContain(theirs.id)
+    expect(team.owners).toEqual([])
+    const api = await get('/api/deals/forecast?owner=team', rep.cookie)
+    expect(api.status).toBe(200)
+    expect(api.body).toEqual({ forecast: asJson(team.forecast) })
+    // One other rep's forecast stays theirs and the admins'.
+    const theirsOnly = await forecastView(db, rep.user, now, { owner: otherRep.user.id })
+    expect(theirsOnly).toMatchObject({ ok: false, status: 403 })
   })
 })
 
