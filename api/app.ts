@@ -17,6 +17,7 @@ import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
 import { downloadRoutes } from './routes/downloads.ts'
 import { emailAdminRoutes } from './routes/email-admin.ts'
+import { emailEventRoutes } from './routes/email-events.ts'
 import { graderRoutes } from './routes/grader.ts'
 import { healthRoutes } from './routes/health.ts'
 import { leadRoutes } from './routes/leads.ts'
@@ -227,6 +228,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   app.route('/api/activities', activityRoutes)
   app.route('/api/pipeline-settings', pipelineSettingsRoutes)
   app.route('/api/admin/email', emailAdminRoutes)
+  app.route('/api/email/events', emailEventRoutes)
   app.route('/api/admin/api-tokens', apiTokenRoutes)
   app.route('/api/sync', syncRoutes)
   app.route('/api/admin/webhooks', webhookRoutes)

@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { Webhook } from 'standardwebhooks'
 import { z } from 'zod'
 import { parseMailbox } from './email-headers.ts'
 
@@ -18,6 +19,17 @@ const mailbox = z
   .string()
   .refine((v) => parseMailbox(v) !== null, 'must be an address like "Name <hello@example.com>"')
   .optional()
+
+/** A Standard Webhooks secret the verifier accepts (it base64-decodes what follows whsec_). */
+function isSigningSecret(v: string): boolean {
+  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v)) return false
+  try {
+    new Webhook(v)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -61,6 +73,14 @@ const envSchema = z.object({
   ),
   RESEND_API_KEY: optionalString,
   RESEND_BASE_URL: optionalString.pipe(z.url().optional()),
+  // The signing secret of the Resend webhook that reports deliveries, bounces and complaints
+  // (api/email/delivery-events.ts). Unset: POST /api/email/events/resend answers 503.
+  RESEND_WEBHOOK_SECRET: optionalString.pipe(
+    z
+      .string()
+      .refine(isSigningSecret, 'must be the signing secret Resend shows, whsec_ and base64')
+      .optional(),
+  ),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   // A .env file cannot hold a multi-line value: a literal `\n` in the key stands for a newline.

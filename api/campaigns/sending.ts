@@ -254,17 +254,19 @@ async function contactsInPipeline(tx: Db, contactIds: string[]): Promise<Set<str
 /**
  * Copies outcomes from the outbox to the recipients still queued: sent (with the time the
  * transport took it), suppressed, bounced (failed on a hard bounce, which suppresses the
- * address) or failed.
+ * address) or failed. A recipient already sent whose message failed afterwards (Resend reported
+ * a hard bounce: api/email/delivery-events.ts) is judged again the same way.
  */
 export async function recordOutcomes(db: Db): Promise<number> {
-  const result = await db.execute(sql`
-    update campaign_recipients r
-       set status = case
+  const outcome = sql`case
              when o.status = 'sent' then 'sent'
              when o.status = 'suppressed' then 'suppressed'
              when exists (select 1 from suppressions s where s.email = o.recipient and s.reason = 'hard_bounce') then 'bounced'
              else 'failed'
-           end,
+           end`
+  const queued = await db.execute(sql`
+    update campaign_recipients r
+       set status = ${outcome},
            sent_at = o.sent_at
       from outbox o, campaigns c
      where c.status in ('sending', 'paused', 'completed')
@@ -274,7 +276,17 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and o.status in ('sent', 'failed', 'suppressed')
     returning r.id
   `)
-  return rowsOf(result).length
+  // Driven from the outbox's few failed rows (its status index), not from every sent recipient.
+  const failedLater = await db.execute(sql`
+    update campaign_recipients r
+       set status = ${outcome}
+      from outbox o
+     where o.status = 'failed'
+       and r.outbox_id = o.id
+       and r.status = 'sent'
+    returning r.id
+  `)
+  return rowsOf(queued).length + rowsOf(failedLater).length
 }
 
 /** The rows of db.execute, the same on PGlite and node-postgres. */

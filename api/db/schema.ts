@@ -817,7 +817,32 @@ export const outbox = pgTable(
   (t) => [
     index('outbox_due_idx').on(t.status, t.runAfter),
     index('outbox_recipient_idx').on(t.recipient),
+    // A provider's delivery event names the message by the id the provider gave it.
+    index('outbox_provider_idx')
+      .on(t.providerId)
+      .where(sql`provider_id is not null`),
   ],
+)
+
+/**
+ * What a provider reported about a message after taking it (api/email/delivery-events.ts): one
+ * row per event, keyed by the provider's event id, so a redelivered event is recorded once and
+ * acted on once. No address in it: `detail` is the bounce's kind, never its text.
+ */
+export const emailEvents = pgTable(
+  'email_events',
+  {
+    /** The provider's id for the event (Resend: the svix-id header, the same on every retry). */
+    id: text('id').primaryKey(),
+    outboxId: text('outbox_id').notNull(),
+    type: text('type', { enum: ['delivered', 'bounced', 'complained'] }).notNull(),
+    /** A bounce's type and subtype as the provider names them, e.g. `Permanent/General`. */
+    detail: text('detail'),
+    /** When the provider says it happened. */
+    occurredAt: ts('occurred_at').notNull(),
+    receivedAt: ts('received_at').notNull(),
+  },
+  (t) => [index('email_events_outbox_idx').on(t.outboxId, t.type)],
 )
 
 /** The dev mailbox: what the default transport "sends". */

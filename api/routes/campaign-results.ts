@@ -44,7 +44,14 @@ const resultsJson = okSchemaOf<CampaignResults>()(
     queued: count.describe('In the outbox, not sent yet.'),
     sent: count.describe('Accepted by the transport.'),
     accepted: count.describe('The same as `sent`.'),
-    bounced: count,
+    delivered: count
+      .nullable()
+      .describe(
+        'Sent and reported delivered by the provider (Resend’s webhook); null while no delivery event of the campaign has arrived (SMTP and the dev mailbox report none).',
+      ),
+    bounced: count.describe(
+      'Refused for good: during the send (SMTP) or reported later as a hard bounce (Resend).',
+    ),
     failed: count,
     removed: count.describe('Taken out before they were sent anything (counted in `recipients`).'),
     unsubscribed: count,
@@ -65,7 +72,7 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/campaigns/{id}/results',
     summary:
-      'A campaign’s results: queued, sent (accepted by the transport; `accepted` is the same count), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
+      'A campaign’s results: queued, sent (accepted by the transport; `accepted` is the same count), delivered (when the provider reports it), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
     auth: 'campaigns:read',
     ok: [200, 'The results.'],
     okSchema: resultsJson,

@@ -22,6 +22,7 @@ import { operations as contactOperations } from './contacts.ts'
 import { operations as companyOperations } from './companies.ts'
 import { operations as dealOperations } from './deals.ts'
 import { operations as emailAdminOperations } from './email-admin.ts'
+import { operations as emailEventOperations } from './email-events.ts'
 import { operations as graderOperations } from './grader.ts'
 import { operations as healthOperations } from './health.ts'
 import { operations as leadOperations } from './leads.ts'
@@ -70,6 +71,7 @@ export const OPERATIONS: readonly Operation<Permission>[] = [
   ...activityOperations,
   ...pipelineSettingsOperations,
   ...emailAdminOperations,
+  ...emailEventOperations,
   ...leadOperations,
   ...graderOperations,
   ...contactOperations,

@@ -9,8 +9,11 @@ import { HUMAN_VERDICTS } from './verdicts.ts'
  * by verdict (raw, human, bot, still waiting for the verdict job), unique human clickers and the
  * targets its clicks made (not the clicks that only added evidence to a prospect who already was
  * one), in total and per link. "Sent" means the transport took the message, as on the rest of
- * the campaign page (its progress, each recipient's outcome): there are no delivery webhooks yet,
- * so delivery itself is not known. Messages still in the outbox are counted as queued.
+ * the campaign page (its progress, each recipient's outcome). "Delivered" is known only where the
+ * provider reports it (Resend's webhook: api/email/delivery-events.ts); SMTP and the dev mailbox
+ * report nothing after the send, so until a campaign's first event arrives it is null, not 0. A
+ * message Resend took and later reported as a hard bounce counts as bounced, as an SMTP refusal
+ * does. Messages still in the outbox are counted as queued.
  */
 
 export interface ClickCounts {
@@ -35,6 +38,11 @@ export interface CampaignResults {
   sent: number
   /** The same as `sent` (kept for existing readers). */
   accepted: number
+  /**
+   * Sent and reported delivered to the recipient's mail server; null while no delivery event of
+   * this campaign's messages has arrived (SMTP and the dev mailbox send none).
+   */
+  delivered: number | null
   bounced: number
   failed: number
   /** Taken out before they were sent anything (counted in `recipients`). */
@@ -64,10 +72,17 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
         count(*) filter (where status = 'queued')::int as queued,
         count(*) filter (where status = 'sent')::int as sent,
         count(*) filter (where status = 'sent')::int as accepted,
+        case when bool_or(e.reported) then
+          (count(*) filter (where status = 'sent' and e.delivered))::int end as delivered,
         count(*) filter (where status = 'bounced')::int as bounced,
         count(*) filter (where status = 'failed')::int as failed,
         count(*) filter (where status = 'removed')::int as removed
-      from campaign_recipients where campaign_id = ${campaignId}`),
+      from campaign_recipients r
+      left join lateral (
+        select bool_or(type = 'delivered') as delivered, count(*) > 0 as reported
+        from email_events where outbox_id = r.outbox_id
+      ) e on r.outbox_id is not null
+      where campaign_id = ${campaignId}`),
     db.execute(sql`
       select count(*)::int as raw,
         count(*) filter (where ${HUMAN})::int as human,
@@ -127,11 +142,12 @@ export async function humanClicksByCampaign(
 
 /** The results as CSV: the campaign's figures, then one row per link. */
 export function campaignResultsCsv(results: CampaignResults): string {
-  const figures: Array<[string, number]> = [
+  const figures: Array<[string, number | '']> = [
     ['recipients', results.recipients],
     ['queued', results.queued],
     ['sent', results.sent],
-    ['accepted by the transport (no delivery webhooks yet)', results.accepted],
+    ['accepted by the transport', results.accepted],
+    ['delivered (reported by the provider)', results.delivered ?? ''],
     ['bounced', results.bounced],
     ['failed', results.failed],
     ['taken out (never sent)', results.removed],

@@ -64,4 +64,12 @@ describe('email configuration', () => {
     expect(transportKindFor(parseEnv({ RESEND_API_KEY: 're_x' }))).toBe('resend')
     expect(transportKindFor(parseEnv({}))).toBe('dev')
   })
+
+  it('takes a Resend webhook signing secret as Resend shows it, and names the variable otherwise', () => {
+    const secret = `whsec_${Buffer.from('a'.repeat(24)).toString('base64')}`
+    expect(parseEnv({ RESEND_WEBHOOK_SECRET: ` ${secret} ` }).RESEND_WEBHOOK_SECRET).toBe(secret)
+    expect(parseEnv({ RESEND_WEBHOOK_SECRET: '' }).RESEND_WEBHOOK_SECRET).toBeUndefined()
+    for (const bad of ['re_123', 'whsec_', 'whsec_not base64!', 'whsec_abc'])
+      expect(() => parseEnv({ RESEND_WEBHOOK_SECRET: bad })).toThrow('RESEND_WEBHOOK_SECRET')
+  })
 })

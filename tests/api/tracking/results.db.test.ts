@@ -90,6 +90,8 @@ describe('campaign results', () => {
       queued: 0,
       sent: 2,
       accepted: 2,
+      // No provider reported on these messages (SMTP, the dev mailbox): not known, not 0.
+      delivered: null,
       bounced: 1,
       failed: 0,
       removed: 0,
@@ -133,6 +135,8 @@ describe('campaign results', () => {
       queued: 1,
       sent: 2,
       accepted: 2,
+      // No provider reported on these messages (SMTP, the dev mailbox): not known, not 0.
+      delivered: null,
       bounced: 1,
       failed: 1,
       removed: 1,

@@ -1,0 +1,170 @@
+// What Resend reports about a message after taking it: delivered to the recipient's server,
+// bounced, or reported as spam. The SMTP transport learns of a refused recipient during the send
+// (smtp-transport.ts, classifySmtpError); Resend sends later, by webhook, and this is where those
+// events land (POST /api/email/events/resend, api/routes/email-events.ts).
+//
+// Resend signs its webhooks with Svix, which is Standard Webhooks under other header names:
+// svix-id, svix-timestamp, svix-signature are webhook-id, webhook-timestamp, webhook-signature,
+// as Resend's own SDK maps them (resend-node src/webhooks/webhooks.ts, verify()). The
+// `standardwebhooks` package checks the signature and a timestamp within five minutes.
+//
+// The payloads, from Resend's documentation (resend.com/docs/webhooks/emails/bounced.md,
+// …/complained.md, dashboard/webhooks/event-types) and the SDK's types (resend-node
+// src/webhooks/interfaces/webhook-event.interface.ts): `{ type, created_at, data }`, `data.email_id`
+// the id the send answered with (outbox.provider_id), and for email.bounced
+// `data.bounce: { type, subType, message }`, `type` one of Permanent, Transient, Undetermined
+// (resend.com/docs/dashboard/emails/email-bounces). Only a Permanent bounce says the address will
+// never take mail; the others are recorded and nothing more.
+//
+// Acted on as the SMTP path acts: a hard bounce fails the outbox row and suppresses the address
+// in one transaction (outbox-worker.ts), and the campaign job's recordOutcomes turns the
+// recipient into `bounced` from that pair, as it does for a refusal during the send.
+
+import { and, eq } from 'drizzle-orm'
+import { Webhook, WebhookVerificationError } from 'standardwebhooks'
+import { z } from 'zod'
+import type { Db } from '../db/client.ts'
+import { emailEvents, outbox } from '../db/schema.ts'
+import { isErasedPayload } from './outbox.ts'
+import { suppress } from './suppressions.ts'
+
+export type EmailEventType = (typeof emailEvents.$inferSelect)['type']
+
+/** Resend's event types this records; any other is answered 204 and left alone. */
+const HANDLED = {
+  'email.delivered': 'delivered',
+  'email.bounced': 'bounced',
+  'email.complained': 'complained',
+} as const satisfies Record<string, EmailEventType>
+
+const envelope = z.object({ type: z.string() })
+
+const emailEvent = z.object({
+  type: z.enum(Object.keys(HANDLED) as [keyof typeof HANDLED, ...(keyof typeof HANDLED)[]]),
+  created_at: z.string().max(100),
+  data: z.object({
+    email_id: z.string().min(1).max(500),
+    bounce: z
+      .object({
+        type: z.string().max(100),
+        subType: z.string().max(100).optional(),
+        message: z.string().optional(),
+      })
+      .optional(),
+  }),
+})
+
+export type ResendEvent = z.infer<typeof emailEvent>
+
+export type SignedHeaders = {
+  id: string | undefined
+  timestamp: string | undefined
+  signature: string | undefined
+}
+
+export type ReadEvent =
+  | { ok: true; event: ResendEvent }
+  | { ok: true; event: null; type: string }
+  | { ok: false; reason: 'unsigned' | 'malformed' }
+
+/**
+ * The event in `body`, when Resend signed it with `secret` within the last five minutes: one this
+ * records, or `event: null` for any other type. Unsigned (a bad, missing or stale signature) is
+ * checked before the body is read at all.
+ */
+export function readResendEvent(
+  secret: string,
+  body: Uint8Array,
+  headers: SignedHeaders,
+): ReadEvent {
+  try {
+    new Webhook(secret).verify(
+      body,
+      {
+        'webhook-id': headers.id ?? '',
+        'webhook-timestamp': headers.timestamp ?? '',
+        'webhook-signature': headers.signature ?? '',
+      },
+      { jsonParse: false },
+    )
+  } catch (err) {
+    if (err instanceof WebhookVerificationError) return { ok: false, reason: 'unsigned' }
+    throw err
+  }
+  let json: unknown
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+    // No text column takes U+0000 (a bounce's message goes to outbox.last_error).
+    if (/\0|\\u0000/.test(text)) return { ok: false, reason: 'malformed' }
+    json = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'malformed' }
+  }
+  const kind = envelope.safeParse(json)
+  if (!kind.success) return { ok: false, reason: 'malformed' }
+  if (!(kind.data.type in HANDLED)) return { ok: true, event: null, type: kind.data.type }
+  const parsed = emailEvent.safeParse(json)
+  if (!parsed.success) return { ok: false, reason: 'malformed' }
+  return { ok: true, event: parsed.data }
+}
+
+/**
+ * Records a verified event under its svix-id and acts on it once: `replayed` when that id was
+ * recorded before (Svix retries with the same id), `unknown` when no message of ours has its
+ * email id (another app's mail on the same Resend account, or a row since removed): nothing is
+ * written then.
+ */
+export async function recordResendEvent(
+  db: Db,
+  eventId: string,
+  event: ResendEvent,
+  now: Date,
+): Promise<'recorded' | 'replayed' | 'unknown'> {
+  const type = HANDLED[event.type]
+  const bounce = event.data.bounce
+  const detail = bounce ? [bounce.type, bounce.subType].filter(Boolean).join('/') : null
+  const occurred = new Date(event.created_at)
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ id: outbox.id, recipient: outbox.recipient, payload: outbox.payload })
+      .from(outbox)
+      .where(eq(outbox.providerId, event.data.email_id))
+      .limit(1)
+    if (!row) return 'unknown'
+    const inserted = await tx
+      .insert(emailEvents)
+      .values({
+        id: eventId.slice(0, 200),
+        outboxId: row.id,
+        type,
+        detail: detail?.slice(0, 200) ?? null,
+        occurredAt: Number.isNaN(occurred.getTime()) ? now : occurred,
+        receivedAt: now,
+      })
+      .onConflictDoNothing()
+      .returning({ id: emailEvents.id })
+    if (inserted.length === 0) return 'replayed'
+    // An erased person's message keeps no address to suppress (their fingerprint is on the list
+    // already) and takes no provider text that may quote it.
+    if (!row.recipient || isErasedPayload(row.payload)) return 'recorded'
+    if (type === 'complained') {
+      await suppress(
+        tx,
+        { email: row.recipient, reason: 'complaint', source: 'resend: reported as spam' },
+        now,
+      )
+    } else if (type === 'bounced' && bounce?.type === 'Permanent') {
+      const error = `resend bounce ${detail}: ${bounce.message ?? ''}`.slice(0, 2000)
+      await tx
+        .update(outbox)
+        .set({ status: 'failed', lastError: error, lastErrorKind: 'permanent' })
+        .where(and(eq(outbox.id, row.id), eq(outbox.status, 'sent')))
+      await suppress(
+        tx,
+        { email: row.recipient, reason: 'hard_bounce', source: error.slice(0, 500) },
+        now,
+      )
+    }
+    return 'recorded'
+  })
+}
