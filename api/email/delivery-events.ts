@@ -39,16 +39,26 @@ const HANDLED = {
 
 const envelope = z.object({ type: z.string() })
 
+// No text column takes U+0000: a NUL in what is looked up or stored is refused (400), and the
+// provider's free text loses its NULs.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\0'), 'no NUL')
 const emailEvent = z.object({
   type: z.enum(Object.keys(HANDLED) as [keyof typeof HANDLED, ...(keyof typeof HANDLED)[]]),
-  created_at: z.string().max(100),
+  created_at: text(100),
   data: z.object({
-    email_id: z.string().min(1).max(500),
+    email_id: text(500).pipe(z.string().min(1)),
     bounce: z
       .object({
-        type: z.string().max(100),
-        subType: z.string().max(100).optional(),
-        message: z.string().optional(),
+        type: text(100),
+        subType: text(100).optional(),
+        message: z
+          .string()
+          .transform((s) => s.replaceAll('\0', ''))
+          .optional(),
       })
       .optional(),
   }),
@@ -93,10 +103,7 @@ export function readResendEvent(
   }
   let json: unknown
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(body)
-    // No text column takes U+0000 (a bounce's message goes to outbox.last_error).
-    if (/\0|\\u0000/.test(text)) return { ok: false, reason: 'malformed' }
-    json = JSON.parse(text)
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
   } catch {
     return { ok: false, reason: 'malformed' }
   }
@@ -109,17 +116,24 @@ export function readResendEvent(
 }
 
 /**
+ * How long after it happened an event naming no message of ours is asked again: the outbox worker
+ * records the email id Resend answered the send with just after the send, so an early event
+ * (a fast bounce) may come first; Svix tries again after 5 s, 5 min and 30 min.
+ */
+export const UNKNOWN_RETRY_MS = 10 * 60_000
+
+/**
  * Records a verified event under its svix-id and acts on it once: `replayed` when that id was
- * recorded before (Svix retries with the same id), `unknown` when no message of ours has its
- * email id (another app's mail on the same Resend account, or a row since removed): nothing is
- * written then.
+ * recorded before (Svix retries with the same id); when no message of ours has its email id,
+ * `not_yet` for an event under UNKNOWN_RETRY_MS old (to be sent again), else `unknown` (another
+ * app's mail on the same Resend account, or a row since removed). Nothing is written then.
  */
 export async function recordResendEvent(
   db: Db,
   eventId: string,
   event: ResendEvent,
   now: Date,
-): Promise<'recorded' | 'replayed' | 'unknown'> {
+): Promise<'recorded' | 'replayed' | 'unknown' | 'not_yet'> {
   const type = HANDLED[event.type]
   const bounce = event.data.bounce
   const detail = bounce ? [bounce.type, bounce.subType].filter(Boolean).join('/') : null
@@ -130,7 +144,10 @@ export async function recordResendEvent(
       .from(outbox)
       .where(eq(outbox.providerId, event.data.email_id))
       .limit(1)
-    if (!row) return 'unknown'
+    if (!row) {
+      const age = now.getTime() - occurred.getTime()
+      return age < UNKNOWN_RETRY_MS ? 'not_yet' : 'unknown'
+    }
     const inserted = await tx
       .insert(emailEvents)
       .values({

@@ -48,6 +48,17 @@ export const emailEventRoutes = new Hono<AppEnv>().post('/resend', async (c) => 
   if (!read.event) return c.body(null, 204)
   const result = await recordResendEvent(deps.db, c.req.header('svix-id')!, read.event, deps.now())
   c.var.log.info('resend event', { type: read.event.type, result })
+  if (result === 'not_yet')
+    return c.json(
+      {
+        error: {
+          code: 'not_yet_known',
+          message:
+            'No message has this email id yet (its send may still be being recorded): send it again.',
+        },
+      },
+      503,
+    )
   return c.body(null, 204)
 })
 
@@ -56,7 +67,7 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: RESEND_EVENTS_PATH,
     summary:
-      'Resend’s webhook (signed with Svix: svix-id, svix-timestamp, svix-signature): email.delivered is recorded for campaign results; a permanent email.bounced fails the message and suppresses the address (hard_bounce); email.complained suppresses it (complaint). Other event types, unknown email ids and a redelivered svix-id are accepted and change nothing.',
+      'Resend’s webhook (signed with Svix: svix-id, svix-timestamp, svix-signature): email.delivered is recorded for campaign results; a permanent email.bounced fails the message and suppresses the address (hard_bounce); email.complained suppresses it (complaint). Other event types, a redelivered svix-id and an email id of no message of ours (once the event is ten minutes old; before, 503 so that it comes again) are accepted and change nothing.',
     auth: 'none',
     body: z.object({
       type: z.string(),
@@ -68,7 +79,7 @@ export const operations: Operation<Permission>[] = [
     errors: {
       400: 'The signed body is not JSON or not a Resend email event (`bad_request`).',
       401: 'The signature is missing, does not match or is older than five minutes (`bad_signature`).',
-      503: 'RESEND_WEBHOOK_SECRET is not set (`not_configured`).',
+      503: 'RESEND_WEBHOOK_SECRET is not set (`not_configured`); or no message has the event’s email id yet and the event is under ten minutes old (`not_yet_known`): Svix sends it again.',
     },
   },
 ]

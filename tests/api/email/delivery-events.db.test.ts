@@ -54,10 +54,15 @@ async function sentMessage() {
 }
 
 /** Resend's payload (resend.com/docs/webhooks/emails/*): the fields this reads, and some it does not. */
-function event(type: string, emailId: string, extra: Record<string, unknown> = {}) {
+function event(
+  type: string,
+  emailId: string,
+  extra: Record<string, unknown> = {},
+  createdAt = '2026-11-29T10:05:00.000Z',
+) {
   return JSON.stringify({
     type,
-    created_at: '2026-11-29T10:05:00.000Z',
+    created_at: createdAt,
     data: {
       created_at: '2026-11-29T10:00:00.000Z',
       email_id: emailId,
@@ -246,10 +251,36 @@ describe('Resend delivery events', () => {
   it('accepts and ignores an email id it never sent, and event types it does not handle', async () => {
     await sentMessage()
     const before = await totals()
-    expect((await post(event('email.bounced', 'not-ours', permanent))).status).toBe(204)
+    const anHourAgo = new Date(ctx.clock.now().getTime() - 3_600_000).toISOString()
+    expect((await post(event('email.bounced', 'not-ours', permanent, anHourAgo))).status).toBe(204)
     expect((await post(event('email.opened', 'not-ours'))).status).toBe(204)
     expect((await post(JSON.stringify({ type: 'domain.updated', data: {} }))).status).toBe(204)
     expect(await totals()).toEqual(before)
+  })
+
+  it('asks again for a fresh event naming no message yet, and acts on it once the send is recorded', async () => {
+    const m = await sentMessage()
+    // The worker has not yet written the email id Resend answered with.
+    await db.update(outbox).set({ providerId: null }).where(eq(outbox.id, m.outboxId))
+    const id = `msg_${newId()}`
+    const fresh = event('email.bounced', m.emailId, permanent, ctx.clock.now().toISOString())
+    const early = await post(fresh, { id })
+    expect(early.status).toBe(503)
+    expect(await early.json()).toMatchObject({ error: { code: 'not_yet_known' } })
+    expect(await eventsOf(m.outboxId)).toHaveLength(0)
+    expect(await suppressionOf(m.email)).toBeNull()
+    await db.update(outbox).set({ providerId: m.emailId }).where(eq(outbox.id, m.outboxId))
+    expect((await post(fresh, { id })).status).toBe(204)
+    expect(await eventsOf(m.outboxId)).toHaveLength(1)
+    expect(await suppressionOf(m.email)).toMatchObject({ reason: 'hard_bounce' })
+  })
+
+  it('keeps a bounce message’s text without its NULs', async () => {
+    const m = await sentMessage()
+    const nul = { bounce: { type: 'Permanent', subType: 'General', message: 'No such\u0000 user' } }
+    expect((await post(event('email.bounced', m.emailId, nul))).status).toBe(204)
+    const [row] = await db.select().from(outbox).where(eq(outbox.id, m.outboxId))
+    expect(row!.lastError).toContain('No such user')
   })
 
   it('answers 400 to a signed body that is not JSON or not an email event, writing nothing', async () => {
@@ -258,7 +289,7 @@ describe('Resend delivery events', () => {
     for (const body of [
       '{"type": "email.bounced", ',
       JSON.stringify({ type: 'email.delivered', created_at: '2026-11-29T10:05:00Z', data: {} }),
-      event('email.complained', m.emailId).replace('"Hello"', '"\\u0000"'),
+      event('email.complained', `${m.emailId}\u0000`),
     ]) {
       const res = await post(body)
       expect(res.status).toBe(400)
