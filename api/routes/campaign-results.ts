@@ -42,7 +42,7 @@ const resultsJson = okSchemaOf<CampaignResults>()(
   z.strictObject({
     recipients: count,
     queued: count.describe('In the outbox, not sent yet.'),
-    sent: count.describe('Accepted by the transport.'),
+    sent: count.describe('Accepted by the transport, and not reported bounced since.'),
     accepted: count.describe('The same as `sent`.'),
     delivered: count
       .nullable()
@@ -72,7 +72,7 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/campaigns/{id}/results',
     summary:
-      'A campaign’s results: queued, sent (accepted by the transport; `accepted` is the same count), delivered (when the provider reports it), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
+      'A campaign’s results: queued, sent (accepted by the transport and not reported bounced since; `accepted` is the same count), delivered (when the provider reports it), bounced, failed, unsubscribed, clicks by verdict (human, bot, awaiting), per link.',
     auth: 'campaigns:read',
     ok: [200, 'The results.'],
     okSchema: resultsJson,
