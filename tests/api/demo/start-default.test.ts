@@ -35,6 +35,25 @@ describe('npm start’s demo data default', () => {
     }
   })
 
+  it('is nothing, said plainly, on loopback behind a proxy others reach', () => {
+    for (const env of [
+      { HOST: '127.0.0.1', TRUST_PROXY: 'true' },
+      { TRUST_PROXY: '1' },
+      { HOST: '127.0.0.1', APP_ORIGIN: 'https://sales.example.com' },
+    ]) {
+      const got = demoSeedDefault(env)
+      expect(got.value, JSON.stringify(env)).toBeNull()
+      expect(got.note, JSON.stringify(env)).toContain('DEMO_SEED=yes')
+    }
+    for (const env of [
+      { TRUST_PROXY: 'false' },
+      { APP_ORIGIN: 'http://localhost:4321' },
+      { APP_ORIGIN: 'http://127.0.0.1:8080' },
+      { APP_ORIGIN: '' },
+    ])
+      expect(demoSeedDefault(env), JSON.stringify(env)).toEqual({ value: 'yes', note: null })
+  })
+
   it('leaves a DEMO_SEED that is set, production and PostgreSQL alone', () => {
     for (const env of [
       { DEMO_SEED: 'no' },
