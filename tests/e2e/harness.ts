@@ -8,6 +8,7 @@ import { freePort } from '../bench/harness.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { preparePgliteDataDir } from '../db-fixtures.ts'
 import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../chromium.ts'
+import { NODE_ENV_VARS, NODE_FLAGS } from '../node-flags.ts'
 
 // Real Chromium against the real production server (built site, Hono entry, embedded database).
 
@@ -26,21 +27,7 @@ export async function launchBrowser(): Promise<Browser> {
   })
 }
 
-/**
- * Node flags for the servers and command-line tools the tests start. `--liftoff-only` keeps the
- * embedded database's WebAssembly on V8's baseline compiler: a test process lives seconds, and
- * optimising PGlite's functions cost ~3 s of CPU a server start, in background threads, for code
- * it hardly runs (measured: 7.0–7.6 s of CPU from spawn to 5 s after "listening", 4.3 s with it;
- * the end-to-end project 434 → 350 s on 2 cores). The same code runs; production keeps the optimiser.
- * The module hooks are what the npm scripts load before a command (server.ts loads them itself).
- */
-export const NODE_FLAGS = ['--liftoff-only', '--import', './api/module-hooks.ts']
-
-/**
- * And their environment's share of it: Node's compile cache, so each start after the first reads
- * the app's compiled modules instead of compiling them again (~0.35 s of CPU a server start, 8%).
- */
-export const NODE_ENV_VARS = { NODE_COMPILE_CACHE: join(tmpdir(), 'frontdoor-tests', 'node-cache') }
+export { NODE_ENV_VARS, NODE_FLAGS }
 
 export interface TestServer {
   url: string
