@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -34,12 +35,14 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     })
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
-    server = await startServer({
-      DEMO_SEED: 'yes',
-      MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
-      POSTAL_ADDRESS: '1 Example Street, Springfield',
-    })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({
+        DEMO_SEED: 'yes',
+        MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
+        POSTAL_ADDRESS: '1 Example Street, Springfield',
+      }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
   }, 180_000)
 
   afterAll(async () => {

@@ -146,6 +146,17 @@ export async function signInWithForm(
 }
 
 /**
+ * A file's setup steps started at once (a server start overlaps a browser launch, ~0.3 s a file
+ * measured): waits for every one, then throws the first failure, so that the file's afterAll
+ * finds whatever did start (each step assigns its result itself).
+ */
+export async function allStarted(steps: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(steps)
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
+/**
  * Adds a person through the API as the demo data's admin (a server started with DEMO_SEED), the
  * way an admin's users page does; throws unless they were added.
  */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   addUserAsDemoAdmin,
   axeViolations,
   hasChromium,
@@ -24,8 +25,10 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
   const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     rep = { email: 'dana.day@team.example', password: 'a long rep passphrase' }
     await addUserAsDemoAdmin(server.url, { ...rep, name: 'Dana Day', role: 'rep' })
   }, 120_000)

@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { newId } from '../../api/ids.ts'
 import {
+  allStarted,
   axeViolations,
   brokenWordsInTables,
   hasChromium,
@@ -20,16 +21,24 @@ import {
 // refused subscription comes back with the URL typed and the events ticked, the problem beside
 // the field, as the app's other forms do (api/http/form-flash.ts).
 
+// One browser for the file: each test opens contexts of its own.
+let launched: Promise<Browser> | undefined
+const fileBrowser = () => (launched ??= launchBrowser())
+afterAll(async () => {
+  await (await launched?.catch(() => undefined))?.close()
+})
+
 describe.skipIf(!hasChromium)('the webhooks page without JavaScript (real Chromium)', () => {
   let server: TestServer
   let browser: Browser
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      fileBrowser().then((b) => (browser = b)),
+    ])
   }, 120_000)
   afterAll(async () => {
-    await browser?.close()
     await server?.stop()
   })
 
@@ -97,15 +106,16 @@ describe.skipIf(!hasChromium)(
       const port = (receiver.address() as AddressInfo).port
       receiverUrl = `http://127.0.0.1:${port}/hooks/frontdoor`
       // Production refuses the allow-list (api/env.ts): this is the development setting.
-      server = await startServer({
-        DEMO_SEED: 'yes',
-        NODE_ENV: 'development',
-        WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${port}`,
-      })
-      browser = await launchBrowser()
+      await allStarted([
+        startServer({
+          DEMO_SEED: 'yes',
+          NODE_ENV: 'development',
+          WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${port}`,
+        }).then((s) => (server = s)),
+        fileBrowser().then((b) => (browser = b)),
+      ])
     }, 120_000)
     afterAll(async () => {
-      await browser?.close()
       await server?.stop()
       await new Promise((resolve) => receiver?.close(resolve))
     })
