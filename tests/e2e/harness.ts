@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { preparePgliteDataDir } from '../db-fixtures.ts'
@@ -142,6 +148,64 @@ export async function signInWithForm(
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/app$/)
+  return page
+}
+
+/**
+ * The cookies of a session for `email`, from the API's sign-in (POST /api/sessions: the same
+ * session the form makes), for a browser context.
+ */
+async function sessionCookies(serverUrl: string, email: string, password: string) {
+  const res = await fetch(`${serverUrl}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
+  if (res.status !== 201) throw new Error(`signing in as ${email}: ${res.status}`)
+  return res.headers.getSetCookie().map((cookie) => {
+    const pair = cookie.split(';')[0]!
+    const at = pair.indexOf('=')
+    return {
+      name: pair.slice(0, at),
+      value: pair.slice(at + 1),
+      url: serverUrl,
+      httpOnly: true,
+      sameSite: 'Lax' as const,
+    }
+  })
+}
+
+/**
+ * A browser context already signed in as `email`, without loading and submitting the sign-in
+ * form (~1 s a sign-in with its page loads). Each file signs in through the form once
+ * (signInWithForm); further people and contexts sign in this way or by signInWithCookie
+ * (sign-in.e2e.test.ts tests the form itself).
+ */
+export async function signedInContext(
+  browser: Browser,
+  serverUrl: string,
+  email: string,
+  password: string,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
+  const cookies = await sessionCookies(serverUrl, email, password)
+  const context = await browser.newContext(options)
+  await context.addCookies(cookies)
+  return context
+}
+
+/**
+ * As signInWithForm, where the page ends (on /app, the person's home), through the session
+ * cookie instead of the form: see signedInContext.
+ */
+export async function signInWithCookie(
+  page: Page,
+  serverUrl: string,
+  email: string,
+  password: string,
+): Promise<Page> {
+  await page.context().addCookies(await sessionCookies(serverUrl, email, password))
+  await page.goto(`${serverUrl}/app`)
   return page
 }
 

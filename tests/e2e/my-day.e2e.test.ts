@@ -7,6 +7,7 @@ import {
   axeViolations,
   hasChromium,
   launchBrowser,
+  signInWithCookie,
   signInWithForm,
   screenshot,
   startServer,
@@ -22,7 +23,8 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
   let browser: Browser
   let rep: { email: string; password: string }
 
-  const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
+  // The file's first sign-in goes through the form; the others by the session cookie.
+  const signIn = (page: Page) => signInWithCookie(page, server.url, rep.email, rep.password)
 
   beforeAll(async () => {
     await allStarted([
@@ -44,7 +46,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
       viewport: { width: 1280, height: 900 },
     })
     const page = await context.newPage()
-    await signIn(page)
+    await signInWithForm(page, server.url, rep.email, rep.password)
     // A rep's home is My day.
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await page.getByRole('heading', { name: 'Leads waiting' }).isVisible()).toBe(true)
@@ -130,7 +132,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     const { campaign: draft } = (await drafted.json()) as { campaign: { id: string } }
 
     // Their day: the week's figures, the draft, the targets their clicks made.
-    await signInWithForm(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await page.title()).toBe('My day · Frontdoor')
     for (const figure of [
@@ -170,7 +172,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     // A new SDR: no figures, the way to a first campaign.
     const newSdr = { email: 'nia.new@team.example', password: 'a long sdr passphrase' }
     await addUserAsDemoAdmin(server.url, { ...newSdr, name: 'Nia New', role: 'sdr' })
-    await signInWithForm(page, server.url, newSdr.email, newSdr.password)
+    await signInWithCookie(page, server.url, newSdr.email, newSdr.password)
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await heading('Start your first campaign').isVisible()).toBe(true)
     expect(await page.locator('dt', { hasText: 'Messages sent' }).count()).toBe(0)
@@ -185,7 +187,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     expect(await heading('Leads waiting').isVisible()).toBe(true)
     expect(await heading('Campaigns in progress').count()).toBe(0)
     await context.clearCookies()
-    await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
     expect(await page.locator('h1').innerText()).toMatch(/^Welcome, /)
     expect(await heading('Needs attention').isVisible()).toBe(true)
     expect(await heading('Campaigns in progress').count()).toBe(0)
@@ -220,7 +222,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
       viewport: { width: 1280, height: 900 },
     })
     const page = await context.newPage()
-    await signInWithForm(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
     await screenshot(page, 'sdr-day')
     expect(await axeViolations(page)).toEqual([])
     await context.close()

@@ -13,6 +13,7 @@ import {
   launchBrowser,
   screenshot,
   signInWithForm,
+  signedInContext,
   startServer,
   type TestServer,
 } from './harness.ts'
@@ -121,12 +122,17 @@ describe.skipIf(!hasChromium)(
     })
 
     it('names each "Send again" by its delivery and deletes only after a confirming step', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -159,13 +165,14 @@ describe.skipIf(!hasChromium)(
       // "Delete" is not one click away: the button that deletes is behind a disclosure.
       await expect(page.getByRole('button', { name: /Delete/ }).count()).resolves.toBe(0)
       // axe runs as a script: a second context with JavaScript reads the same page, closed and open.
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
       await axePage.locator('summary', { hasText: 'Delete' }).click()
@@ -184,12 +191,17 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed, the secret shown only on purpose', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -239,13 +251,14 @@ describe.skipIf(!hasChromium)(
       expect(await page.getByText('The previous secret still signs too').count()).toBe(1)
       await screenshot(page, 'webhook-edit-rotate')
 
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
       await axeContext.close()
@@ -253,12 +266,17 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('pages and filters the delivery log and opens an event as sent, without JavaScript', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -357,13 +375,14 @@ describe.skipIf(!hasChromium)(
       expect(await attempts.count()).toBe(1)
       expect((await page.goto(`${subscriptionUrl}/events/not-an-id`))!.status()).toBe(404)
 
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(`${subscriptionUrl}?status=failed&limit=1`)
       expect(await axeViolations(axePage)).toEqual([])
       await axePage.goto(eventUrl)
@@ -382,9 +401,14 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('names each "Revoke" on the API tokens page by its token', async () => {
-      const context = await browser.newContext({ javaScriptEnabled: false })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        { javaScriptEnabled: false },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       for (const name of ['CRM sync', 'BI export']) {
         await page.goto(`${server.url}/app/admin/api`)
         await page.getByLabel('Name (what will use it)').fill(name)
