@@ -11,8 +11,9 @@ import { migrationsFolder, openDatabase, type Database } from '../api/db/client.
 // opened once from a migrated dump and emptied (TRUNCATE … RESTART IDENTITY) each time a file or
 // test takes it: opening a clone costs 0.3–0.6 s and ~250 MB of WASM memory that closed instances
 // give back lazily, a TRUNCATE ~20 ms. On PostgreSQL (TEST_DATABASE_URL) each file gets a database
-// created from a migrated template. The migrations insert no rows, so empty tables are a fresh
-// database; keep it so (tests/db-fixtures.test.ts checks).
+// of its own, created from a migrated template while the worker's previous file ran and dropped
+// without waiting. The migrations insert no rows, so empty tables are a fresh database; keep it
+// so (tests/db-fixtures.test.ts checks).
 
 function migrationsHash(): string {
   const hash = createHash('sha256')
@@ -72,11 +73,25 @@ function adminUrl(url: string, database = 'postgres'): string {
   return u.toString()
 }
 
+/** What this run's workers name their connections that create and drop databases. */
+const adminApplicationName = (run: string) => `fd_test_${run}`
+
 /** Drops the databases this run's files created and did not drop (see openTestDatabase). */
 export async function dropRunDatabases(url: string, run: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl(url) })
   await admin.connect()
   try {
+    // A worker's last create (of the database a next file would have taken) or drop may still
+    // be running on the server after the worker has gone: the server finishes the statement.
+    // Listing before a create commits would leave that database behind; wait until none runs.
+    for (let i = 0; i < 600; i++) {
+      const { rows } = await admin.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where application_name = $1`,
+        [adminApplicationName(run)],
+      )
+      if (rows[0]!.n === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     const { rows } = await admin.query<{ name: string }>(
       `select datname as name from pg_database where datname like $1`,
       [`fd_test_${run}_%`],
@@ -130,14 +145,12 @@ export async function openTestDatabase(
   if (engine === 'pglite') return options.own ? openOwnPglite() : takeSharedPglite()
   const url = process.env.TEST_DATABASE_URL
   if (!url) throw new Error('TEST_DATABASE_URL is not set')
-  await preparePostgresTemplate(url)
-  // Named after the run (tests/global-setup.ts drops what a run leaves: a worker's last file that
-  // set up in a hook has no later file to give its database back).
-  const name = `fd_test_${process.env.FD_TEST_RUN ?? 'x'}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  await admin.query(`create database "${name}" template "${templateName}"`)
-  await admin.end()
+  // The database this file takes was created while the previous file ran, and the next file's
+  // is created while this one runs: a create from the template takes ~0.25 s of waiting.
+  const taken = nextDatabase ?? createFromTemplate(url)
+  nextDatabase = createFromTemplate(url)
+  nextDatabase.catch(() => {}) // a failure is the next taker's to see
+  const name = await taken
   const databaseUrl = adminUrl(url, name)
   const database = await openDatabase({ databaseUrl, poolSize: 12 })
   return {
@@ -145,11 +158,37 @@ export async function openTestDatabase(
     url: databaseUrl,
     close: async () => {
       await database.close()
-      const drop = new pg.Client({ connectionString: url })
-      await drop.connect()
-      await drop.query(`drop database if exists "${name}" with (force)`).catch(() => {})
-      await drop.end()
+      // Not waited for (~0.15 s): nothing uses the database any more, and what is still being
+      // dropped when the run ends, the run's teardown waits for (dropRunDatabases).
+      void runAdmin(url, `drop database if exists "${name}" with (force)`).catch(() => {})
     },
+  }
+}
+
+let templateReady: Promise<void> | null = null
+let nextDatabase: Promise<string> | null = null
+
+async function createFromTemplate(url: string): Promise<string> {
+  templateReady ??= preparePostgresTemplate(url)
+  await templateReady
+  // Named after the run (tests/global-setup.ts drops what a run leaves: the database each worker
+  // created for a next file, and a worker's last file that set up in a hook).
+  const run = process.env.FD_TEST_RUN ?? 'x'
+  const name = `fd_test_${run}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  await runAdmin(url, `create database "${name}" template "${templateName}"`)
+  return name
+}
+
+async function runAdmin(url: string, statement: string): Promise<void> {
+  const admin = new pg.Client({
+    connectionString: url,
+    application_name: adminApplicationName(process.env.FD_TEST_RUN ?? 'x'),
+  })
+  await admin.connect()
+  try {
+    await admin.query(statement)
+  } finally {
+    await admin.end()
   }
 }
 

@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { SITE } from '../../api/content/site.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   artifactsDir,
   axeViolations,
   hasChromium,
@@ -27,8 +28,10 @@ describe.skipIf(!hasChromium)('the signed-in app as its users see it (real Chrom
   let adminCookie: string
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -21,12 +22,14 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
   let browser: Browser
 
   beforeAll(async () => {
-    server = await startServer({
-      DEMO_SEED: 'yes',
-      MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
-      POSTAL_ADDRESS: '1 Example Street, Springfield',
-    })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({
+        DEMO_SEED: 'yes',
+        MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
+        POSTAL_ADDRESS: '1 Example Street, Springfield',
+      }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
   }, 180_000)
 
   afterAll(async () => {

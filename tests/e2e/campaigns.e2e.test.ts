@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
   screenshot,
   signInWithForm,
+  signedInContext,
   startServer,
   type TestServer,
 } from './harness.ts'
@@ -34,12 +36,14 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     })
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
-    server = await startServer({
-      DEMO_SEED: 'yes',
-      MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
-      POSTAL_ADDRESS: '1 Example Street, Springfield',
-    })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({
+        DEMO_SEED: 'yes',
+        MAIL_FROM_MARKETING: 'Frontdoor <hello@frontdoor.example>',
+        POSTAL_ADDRESS: '1 Example Street, Springfield',
+      }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
   }, 180_000)
 
   afterAll(async () => {
@@ -49,7 +53,7 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
   })
 
   const signIn = async (email: string): Promise<Page> =>
-    signInWithForm(await (await browser.newContext()).newPage(), server.url, email, DEMO_PASSWORD)
+    (await signedInContext(browser, server.url, email, DEMO_PASSWORD)).newPage()
 
   it('sends an anonymous visitor to sign in, lets a rep read but not create', async () => {
     const anonymous = await fetch(`${server.url}/app/campaigns`, { redirect: 'manual' })
@@ -181,8 +185,9 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
   }, 180_000)
 
   it('stops a campaign for good only after a confirming step, without JavaScript', async () => {
-    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
-    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    const page = await (
+      await signedInContext(browser, server.url, SDR, DEMO_PASSWORD, { javaScriptEnabled: false })
+    ).newPage()
     // A sending campaign (one message an hour, two recipients: it stays sending).
     await page.goto(`${server.url}/app/campaigns/new`)
     await page.getByLabel('Name', { exact: true }).fill('E2E stop for good')
@@ -220,12 +225,9 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await screenshot(page, 'campaign-stop-confirm')
 
     // axe runs as a script: a context with JavaScript reads the page with the step open.
-    const js = await signInWithForm(
-      await (await browser.newContext({ bypassCSP: true })).newPage(),
-      server.url,
-      SDR,
-      DEMO_PASSWORD,
-    )
+    const js = await (
+      await signedInContext(browser, server.url, SDR, DEMO_PASSWORD, { bypassCSP: true })
+    ).newPage()
     await js.goto(campaignUrl)
     await js.locator('summary', { hasText: 'Stop for good' }).click()
     expect(await axeViolations(js)).toEqual([])
@@ -238,8 +240,9 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
   }, 120_000)
 
   it('starts a campaign at a later time from the plain form, without JavaScript', async () => {
-    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
-    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    const page = await (
+      await signedInContext(browser, server.url, SDR, DEMO_PASSWORD, { javaScriptEnabled: false })
+    ).newPage()
     await page.goto(`${server.url}/app/campaigns/new`)
     await page.getByLabel('Name', { exact: true }).fill('E2E start later')
     await page.getByLabel('Sender address').fill('taylor@frontdoor.example')
@@ -282,8 +285,9 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
   }, 120_000)
 
   it('uses a campaign as a template, without JavaScript: its message and settings, no recipients', async () => {
-    const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage()
-    await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
+    const page = await (
+      await signedInContext(browser, server.url, SDR, DEMO_PASSWORD, { javaScriptEnabled: false })
+    ).newPage()
     await page.goto(`${server.url}/app/campaigns`)
     await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
     const original = page.url()

@@ -7,6 +7,7 @@ import { contacts } from '../../api/db/schema.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { createDownloadToken } from '../../api/leads/downloads.ts'
 import {
+  allStarted,
   artifactsDir,
   hasChromium,
   horizontalOverflow,
@@ -74,8 +75,10 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
       )
     ).token
     await database.close()
-    server = await startServer({ SECRET, DEMO_SEED: 'yes' }, { dataDir })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ SECRET, DEMO_SEED: 'yes' }, { dataDir }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

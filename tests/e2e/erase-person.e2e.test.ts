@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -22,8 +23,10 @@ describe.skipIf(!hasChromium)('erasing a person (real Chromium, no JavaScript)',
   let browser: Browser
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
   }, 180_000)
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { serveFixtures } from '../api/grader/engine/fixture-server.ts'
 import { PUBLIC_ADDRESS } from '../api/grader/engine/loopback.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   horizontalOverflow,
@@ -52,11 +53,13 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
     })
     siteUrl = `http://${PUBLIC_ADDRESS}:${port}/`
     // Production refuses the allow-list (api/env.ts): this is the development setting.
-    server = await startServer({
-      NODE_ENV: 'development',
-      GRADER_ALLOW_ADDRESSES: `${PUBLIC_ADDRESS}:${port}`,
-    })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({
+        NODE_ENV: 'development',
+        GRADER_ALLOW_ADDRESSES: `${PUBLIC_ADDRESS}:${port}`,
+      }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     visitor = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } })
   })
   afterAll(async () => {

@@ -3,11 +3,18 @@ import { existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { preparePgliteDataDir } from '../db-fixtures.ts'
 import { CHROMIUM, CHROMIUM_FLAGS, hasChromium } from '../chromium.ts'
+import { NODE_ENV_VARS, NODE_FLAGS } from '../node-flags.ts'
 
 // Real Chromium against the real production server (built site, Hono entry, embedded database).
 
@@ -26,21 +33,7 @@ export async function launchBrowser(): Promise<Browser> {
   })
 }
 
-/**
- * Node flags for the servers and command-line tools the tests start. `--liftoff-only` keeps the
- * embedded database's WebAssembly on V8's baseline compiler: a test process lives seconds, and
- * optimising PGlite's functions cost ~3 s of CPU a server start, in background threads, for code
- * it hardly runs (measured: 7.0–7.6 s of CPU from spawn to 5 s after "listening", 4.3 s with it;
- * the end-to-end project 434 → 350 s on 2 cores). The same code runs; production keeps the optimiser.
- * The module hooks are what the npm scripts load before a command (server.ts loads them itself).
- */
-export const NODE_FLAGS = ['--liftoff-only', '--import', './api/module-hooks.ts']
-
-/**
- * And their environment's share of it: Node's compile cache, so each start after the first reads
- * the app's compiled modules instead of compiling them again (~0.35 s of CPU a server start, 8%).
- */
-export const NODE_ENV_VARS = { NODE_COMPILE_CACHE: join(tmpdir(), 'frontdoor-tests', 'node-cache') }
+export { NODE_ENV_VARS, NODE_FLAGS }
 
 export interface TestServer {
   url: string
@@ -156,6 +149,75 @@ export async function signInWithForm(
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/app$/)
   return page
+}
+
+/**
+ * The cookies of a session for `email`, from the API's sign-in (POST /api/sessions: the same
+ * session the form makes), for a browser context.
+ */
+async function sessionCookies(serverUrl: string, email: string, password: string) {
+  const res = await fetch(`${serverUrl}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  })
+  if (res.status !== 201) throw new Error(`signing in as ${email}: ${res.status}`)
+  return res.headers.getSetCookie().map((cookie) => {
+    const pair = cookie.split(';')[0]!
+    const at = pair.indexOf('=')
+    return {
+      name: pair.slice(0, at),
+      value: pair.slice(at + 1),
+      url: serverUrl,
+      httpOnly: true,
+      sameSite: 'Lax' as const,
+    }
+  })
+}
+
+/**
+ * A browser context already signed in as `email`, without loading and submitting the sign-in
+ * form (~1 s a sign-in with its page loads). Each file signs in through the form once
+ * (signInWithForm); further people and contexts sign in this way or by signInWithCookie
+ * (sign-in.e2e.test.ts tests the form itself).
+ */
+export async function signedInContext(
+  browser: Browser,
+  serverUrl: string,
+  email: string,
+  password: string,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
+  const cookies = await sessionCookies(serverUrl, email, password)
+  const context = await browser.newContext(options)
+  await context.addCookies(cookies)
+  return context
+}
+
+/**
+ * As signInWithForm, where the page ends (on /app, the person's home), through the session
+ * cookie instead of the form: see signedInContext.
+ */
+export async function signInWithCookie(
+  page: Page,
+  serverUrl: string,
+  email: string,
+  password: string,
+): Promise<Page> {
+  await page.context().addCookies(await sessionCookies(serverUrl, email, password))
+  await page.goto(`${serverUrl}/app`)
+  return page
+}
+
+/**
+ * A file's setup steps started at once (a server start overlaps a browser launch, ~0.3 s a file
+ * measured): waits for every one, then throws the first failure, so that the file's afterAll
+ * finds whatever did start (each step assigns its result itself).
+ */
+export async function allStarted(steps: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(steps)
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /**

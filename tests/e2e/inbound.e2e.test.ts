@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { generateDemoPdfs } from '../../api/demo/pdfs.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -29,8 +30,10 @@ describe.skipIf(!hasChromium)('the inbound front door (real Chromium, production
   beforeAll(async () => {
     filesDir = await mkdtemp(join(tmpdir(), 'frontdoor-e2e-files-'))
     await generateDemoPdfs(filesDir)
-    server = await startServer({ CONTENT_FILES_DIR: filesDir })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ CONTENT_FILES_DIR: filesDir }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
   })
   afterAll(async () => {
     await browser?.close()

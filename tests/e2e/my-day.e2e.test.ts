@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   addUserAsDemoAdmin,
   axeViolations,
   hasChromium,
   launchBrowser,
+  signInWithCookie,
   signInWithForm,
   screenshot,
   startServer,
@@ -21,11 +23,14 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
   let browser: Browser
   let rep: { email: string; password: string }
 
-  const signIn = (page: Page) => signInWithForm(page, server.url, rep.email, rep.password)
+  // The file's first sign-in goes through the form; the others by the session cookie.
+  const signIn = (page: Page) => signInWithCookie(page, server.url, rep.email, rep.password)
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     rep = { email: 'dana.day@team.example', password: 'a long rep passphrase' }
     await addUserAsDemoAdmin(server.url, { ...rep, name: 'Dana Day', role: 'rep' })
   }, 120_000)
@@ -41,7 +46,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
       viewport: { width: 1280, height: 900 },
     })
     const page = await context.newPage()
-    await signIn(page)
+    await signInWithForm(page, server.url, rep.email, rep.password)
     // A rep's home is My day.
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await page.getByRole('heading', { name: 'Leads waiting' }).isVisible()).toBe(true)
@@ -127,7 +132,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     const { campaign: draft } = (await drafted.json()) as { campaign: { id: string } }
 
     // Their day: the week's figures, the draft, the targets their clicks made.
-    await signInWithForm(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await page.title()).toBe('My day · Frontdoor')
     for (const figure of [
@@ -167,7 +172,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     // A new SDR: no figures, the way to a first campaign.
     const newSdr = { email: 'nia.new@team.example', password: 'a long sdr passphrase' }
     await addUserAsDemoAdmin(server.url, { ...newSdr, name: 'Nia New', role: 'sdr' })
-    await signInWithForm(page, server.url, newSdr.email, newSdr.password)
+    await signInWithCookie(page, server.url, newSdr.email, newSdr.password)
     expect(await page.locator('h1').innerText()).toBe('My day')
     expect(await heading('Start your first campaign').isVisible()).toBe(true)
     expect(await page.locator('dt', { hasText: 'Messages sent' }).count()).toBe(0)
@@ -182,7 +187,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
     expect(await heading('Leads waiting').isVisible()).toBe(true)
     expect(await heading('Campaigns in progress').count()).toBe(0)
     await context.clearCookies()
-    await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
     expect(await page.locator('h1').innerText()).toMatch(/^Welcome, /)
     expect(await heading('Needs attention').isVisible()).toBe(true)
     expect(await heading('Campaigns in progress').count()).toBe(0)
@@ -217,7 +222,7 @@ describe.skipIf(!hasChromium)('My day (real Chromium, production server)', () =>
       viewport: { width: 1280, height: 900 },
     })
     const page = await context.newPage()
-    await signInWithForm(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
+    await signInWithCookie(page, server.url, 'taylor@frontdoor.example', DEMO_PASSWORD)
     await screenshot(page, 'sdr-day')
     expect(await axeViolations(page)).toEqual([])
     await context.close()

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   addUserAsDemoAdmin,
   axeViolations,
   hasChromium,
@@ -47,8 +48,10 @@ describe.skipIf(!hasChromium)('a rep’s working day without JavaScript (real Ch
   }
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' }, { clock: CLOCK })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }, { clock: CLOCK }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     await addUserAsDemoAdmin(server.url, { ...rep, name: 'Rita Refill', role: 'rep' })
   }, 120_000)
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -30,8 +31,10 @@ describe.skipIf(!hasChromium)('search and keyboard shortcuts (real Chromium)', (
     })
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      launchBrowser().then((b) => (browser = b)),
+    ])
     const signedIn = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import {
+  allStarted,
   axeViolations,
   hasChromium,
   launchBrowser,
@@ -16,8 +17,10 @@ describe.skipIf(!hasChromium)(
     let browser: Browser
 
     beforeAll(async () => {
-      server = await startServer({}, { emptyDataDir: true }) // the first run, as a newcomer's
-      browser = await launchBrowser()
+      await allStarted([
+        startServer({}, { emptyDataDir: true }).then((s) => (server = s)), // the first run, as a newcomer's
+        launchBrowser().then((b) => (browser = b)),
+      ])
     })
     afterAll(async () => {
       await browser?.close()

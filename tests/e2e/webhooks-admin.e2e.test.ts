@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { newId } from '../../api/ids.ts'
 import {
+  allStarted,
   axeViolations,
   brokenWordsInTables,
   hasChromium,
@@ -12,6 +13,7 @@ import {
   launchBrowser,
   screenshot,
   signInWithForm,
+  signedInContext,
   startServer,
   type TestServer,
 } from './harness.ts'
@@ -20,16 +22,24 @@ import {
 // refused subscription comes back with the URL typed and the events ticked, the problem beside
 // the field, as the app's other forms do (api/http/form-flash.ts).
 
+// One browser for the file: each test opens contexts of its own.
+let launched: Promise<Browser> | undefined
+const fileBrowser = () => (launched ??= launchBrowser())
+afterAll(async () => {
+  await (await launched?.catch(() => undefined))?.close()
+})
+
 describe.skipIf(!hasChromium)('the webhooks page without JavaScript (real Chromium)', () => {
   let server: TestServer
   let browser: Browser
 
   beforeAll(async () => {
-    server = await startServer({ DEMO_SEED: 'yes' })
-    browser = await launchBrowser()
+    await allStarted([
+      startServer({ DEMO_SEED: 'yes' }).then((s) => (server = s)),
+      fileBrowser().then((b) => (browser = b)),
+    ])
   }, 120_000)
   afterAll(async () => {
-    await browser?.close()
     await server?.stop()
   })
 
@@ -97,26 +107,32 @@ describe.skipIf(!hasChromium)(
       const port = (receiver.address() as AddressInfo).port
       receiverUrl = `http://127.0.0.1:${port}/hooks/frontdoor`
       // Production refuses the allow-list (api/env.ts): this is the development setting.
-      server = await startServer({
-        DEMO_SEED: 'yes',
-        NODE_ENV: 'development',
-        WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${port}`,
-      })
-      browser = await launchBrowser()
+      await allStarted([
+        startServer({
+          DEMO_SEED: 'yes',
+          NODE_ENV: 'development',
+          WEBHOOK_ALLOW_ADDRESSES: `127.0.0.1:${port}`,
+        }).then((s) => (server = s)),
+        fileBrowser().then((b) => (browser = b)),
+      ])
     }, 120_000)
     afterAll(async () => {
-      await browser?.close()
       await server?.stop()
       await new Promise((resolve) => receiver?.close(resolve))
     })
 
     it('names each "Send again" by its delivery and deletes only after a confirming step', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -149,13 +165,14 @@ describe.skipIf(!hasChromium)(
       // "Delete" is not one click away: the button that deletes is behind a disclosure.
       await expect(page.getByRole('button', { name: /Delete/ }).count()).resolves.toBe(0)
       // axe runs as a script: a second context with JavaScript reads the same page, closed and open.
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
       await axePage.locator('summary', { hasText: 'Delete' }).click()
@@ -174,12 +191,17 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed, the secret shown only on purpose', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -229,13 +251,14 @@ describe.skipIf(!hasChromium)(
       expect(await page.getByText('The previous secret still signs too').count()).toBe(1)
       await screenshot(page, 'webhook-edit-rotate')
 
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
       await axeContext.close()
@@ -243,12 +266,17 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('pages and filters the delivery log and opens an event as sent, without JavaScript', async () => {
-      const context = await browser.newContext({
-        javaScriptEnabled: false,
-        viewport: { width: 1280, height: 900 },
-      })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        {
+          javaScriptEnabled: false,
+          viewport: { width: 1280, height: 900 },
+        },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
       await page.getByLabel('deal.won').check()
@@ -347,13 +375,14 @@ describe.skipIf(!hasChromium)(
       expect(await attempts.count()).toBe(1)
       expect((await page.goto(`${subscriptionUrl}/events/not-an-id`))!.status()).toBe(404)
 
-      const axeContext = await browser.newContext({ bypassCSP: true })
-      const axePage = await signInWithForm(
-        await axeContext.newPage(),
+      const axeContext = await signedInContext(
+        browser,
         server.url,
         'morgan@frontdoor.example',
         DEMO_PASSWORD,
+        { bypassCSP: true },
       )
+      const axePage = await axeContext.newPage()
       await axePage.goto(`${subscriptionUrl}?status=failed&limit=1`)
       expect(await axeViolations(axePage)).toEqual([])
       await axePage.goto(eventUrl)
@@ -372,9 +401,14 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('names each "Revoke" on the API tokens page by its token', async () => {
-      const context = await browser.newContext({ javaScriptEnabled: false })
+      const context = await signedInContext(
+        browser,
+        server.url,
+        'morgan@frontdoor.example',
+        DEMO_PASSWORD,
+        { javaScriptEnabled: false },
+      )
       const page = await context.newPage()
-      await signInWithForm(page, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD)
       for (const name of ['CRM sync', 'BI export']) {
         await page.goto(`${server.url}/app/admin/api`)
         await page.getByLabel('Name (what will use it)').fill(name)

@@ -7,6 +7,7 @@ import { enqueueEmail } from '../../../api/email/outbox.ts'
 import * as assetDelivery from '../../../email-templates/asset-delivery.ts'
 import { openTestDatabase, testEngine } from '../../db-fixtures.ts'
 import { eventually } from '../../eventually.ts'
+import { NODE_ENV_VARS, NODE_FLAGS } from '../../node-flags.ts'
 
 // Issue 19, item 2, as the attack run measured it: a worker process draining into an SMTP sink,
 // killed with SIGKILL mid-drain again and again. Before, a batch's sends were recorded at its end
@@ -18,6 +19,7 @@ const MESSAGES = 300
 const KILLS = 6
 const CONCURRENCY = 4
 const child = fileURLToPath(new URL('./outbox-kill-child.ts', import.meta.url))
+const root = fileURLToPath(new URL('../../..', import.meta.url))
 
 /** An SMTP sink that records each message's Message-ID and tells `onMessage` at once. */
 async function startSink() {
@@ -67,9 +69,13 @@ describe.skipIf(testEngine() !== 'postgres')(
             now: new Date(),
           })
         const worker = () => {
-          const p = spawn(process.execPath, [child, database.url!, smtp.url, String(CONCURRENCY)], {
-            stdio: 'inherit',
-          })
+          // Started as the app's processes are (tests/node-flags.ts): the flags change how fast
+          // a process loads, not what it runs.
+          const p = spawn(
+            process.execPath,
+            [...NODE_FLAGS, child, database.url!, smtp.url, String(CONCURRENCY)],
+            { cwd: root, env: { ...process.env, ...NODE_ENV_VARS }, stdio: 'inherit' },
+          )
           running.push(p)
           return p
         }
