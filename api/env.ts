@@ -6,7 +6,8 @@ import { parseMailbox } from './email-headers.ts'
 
 // The only reader of process.env. Everything else receives the parsed Env.
 
-const bool = z
+/** A yes/no setting: true, 1 or yes; false, 0 or no. */
+export const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
 

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js'
+import { bool } from '../env.ts'
 
 /**
  * What `npm start` (the try-it command) sets DEMO_SEED to when it is not set: `yes` (an empty
@@ -20,7 +21,7 @@ export function demoSeedDefault(env: Record<string, string | undefined>): {
   const host = env.HOST || 'localhost'
   if (!isLoopback(host)) return note(`HOST=${host} lets other machines reach this server`)
   // On loopback behind a reverse proxy (nginx, Caddy) that the world reaches.
-  if (['true', '1', 'yes'].includes(env.TRUST_PROXY ?? ''))
+  if (bool.safeParse(env.TRUST_PROXY).data === true)
     return note(`TRUST_PROXY=${env.TRUST_PROXY} says a proxy brings others to this server`)
   const origin = publicHost(env.APP_ORIGIN)
   if (origin !== null && !isLoopback(origin))
