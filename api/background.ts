@@ -104,16 +104,23 @@ export async function pruneExpired(
     .where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - IDEMPOTENCY_KEEP_MS)))
     .returning({ key: idempotencyKeys.key })
   const networkBefore = new Date(now.getTime() - RETENTION.networkDataDays * 24 * HOUR)
-  const forms = await deps.db
-    .update(submissions)
-    .set({ ip: null, userAgent: null })
-    .where(
-      and(
-        lt(submissions.createdAt, networkBefore),
-        or(isNotNull(submissions.ip), isNotNull(submissions.userAgent)),
-      ),
-    )
-    .returning({ id: submissions.id })
+  // Form posts and consent entries keep what was sent and agreed to, and when; the IP address and
+  // user agent they came from are forgotten after the privacy policy's days, as clicks' are.
+  const forgetNetworkData = async (table: typeof submissions | typeof consentEvents) =>
+    (
+      await deps.db
+        .update(table)
+        .set({ ip: null, userAgent: null })
+        .where(
+          and(
+            lt(table.createdAt, networkBefore),
+            or(isNotNull(table.ip), isNotNull(table.userAgent)),
+          ),
+        )
+        .returning({ id: table.id })
+    ).length
+  const forms = await forgetNetworkData(submissions)
+  const consents = await forgetNetworkData(consentEvents)
   const clicks = await deps.db
     .update(clickEvents)
     .set({ ip: null, userAgent: null, headers: null })
@@ -128,18 +135,6 @@ export async function pruneExpired(
       ),
     )
     .returning({ id: clickEvents.id })
-  // A consent entry keeps what was agreed to and when; the IP and user agent it was given from
-  // are network data like the form post's, forgotten after the same days.
-  const consents = await deps.db
-    .update(consentEvents)
-    .set({ ip: null, userAgent: null })
-    .where(
-      and(
-        lt(consentEvents.createdAt, networkBefore),
-        or(isNotNull(consentEvents.ip), isNotNull(consentEvents.userAgent)),
-      ),
-    )
-    .returning({ id: consentEvents.id })
   const graderReports = await pruneGraderReports(deps.db, now)
   const webhooks = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
@@ -152,7 +147,7 @@ export async function pruneExpired(
     webhookEvents: webhooks.events,
     webhookSuccesses: webhooks.successes,
     formFlashes,
-    networkDataForgotten: forms.length + clicks.length + consents.length,
+    networkDataForgotten: forms + clicks.length + consents,
     contactsErased,
     erasedClicksForgotten,
   }
