@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import type { Browser, BrowserContextOptions } from 'playwright-core'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { newId } from '../../api/ids.ts'
 import {
@@ -121,17 +121,13 @@ describe.skipIf(!hasChromium)(
       await new Promise((resolve) => receiver?.close(resolve))
     })
 
+    /** A context signed in as the demo admin (by the session cookie, not the form). */
+    const asAdmin = (options: BrowserContextOptions) =>
+      signedInContext(browser, server.url, 'morgan@frontdoor.example', DEMO_PASSWORD, options)
+    const NO_JS = { javaScriptEnabled: false, viewport: { width: 1280, height: 900 } }
+
     it('names each "Send again" by its delivery and deletes only after a confirming step', async () => {
-      const context = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        {
-          javaScriptEnabled: false,
-          viewport: { width: 1280, height: 900 },
-        },
-      )
+      const context = await asAdmin(NO_JS)
       const page = await context.newPage()
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
@@ -165,13 +161,7 @@ describe.skipIf(!hasChromium)(
       // "Delete" is not one click away: the button that deletes is behind a disclosure.
       await expect(page.getByRole('button', { name: /Delete/ }).count()).resolves.toBe(0)
       // axe runs as a script: a second context with JavaScript reads the same page, closed and open.
-      const axeContext = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        { bypassCSP: true },
-      )
+      const axeContext = await asAdmin({ bypassCSP: true })
       const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
@@ -191,16 +181,7 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('edits a subscription and rotates its secret without JavaScript, a refused edit keeping what was typed, the secret shown only on purpose', async () => {
-      const context = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        {
-          javaScriptEnabled: false,
-          viewport: { width: 1280, height: 900 },
-        },
-      )
+      const context = await asAdmin(NO_JS)
       const page = await context.newPage()
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
@@ -251,13 +232,7 @@ describe.skipIf(!hasChromium)(
       expect(await page.getByText('The previous secret still signs too').count()).toBe(1)
       await screenshot(page, 'webhook-edit-rotate')
 
-      const axeContext = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        { bypassCSP: true },
-      )
+      const axeContext = await asAdmin({ bypassCSP: true })
       const axePage = await axeContext.newPage()
       await axePage.goto(subscriptionUrl)
       expect(await axeViolations(axePage)).toEqual([])
@@ -266,16 +241,7 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('pages and filters the delivery log and opens an event as sent, without JavaScript', async () => {
-      const context = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        {
-          javaScriptEnabled: false,
-          viewport: { width: 1280, height: 900 },
-        },
-      )
+      const context = await asAdmin(NO_JS)
       const page = await context.newPage()
       await page.goto(`${server.url}/app/admin/webhooks`)
       await page.getByLabel('URL (https://…)').fill(receiverUrl)
@@ -375,13 +341,7 @@ describe.skipIf(!hasChromium)(
       expect(await attempts.count()).toBe(1)
       expect((await page.goto(`${subscriptionUrl}/events/not-an-id`))!.status()).toBe(404)
 
-      const axeContext = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        { bypassCSP: true },
-      )
+      const axeContext = await asAdmin({ bypassCSP: true })
       const axePage = await axeContext.newPage()
       await axePage.goto(`${subscriptionUrl}?status=failed&limit=1`)
       expect(await axeViolations(axePage)).toEqual([])
@@ -401,13 +361,7 @@ describe.skipIf(!hasChromium)(
     }, 120_000)
 
     it('names each "Revoke" on the API tokens page by its token', async () => {
-      const context = await signedInContext(
-        browser,
-        server.url,
-        'morgan@frontdoor.example',
-        DEMO_PASSWORD,
-        { javaScriptEnabled: false },
-      )
+      const context = await asAdmin({ javaScriptEnabled: false })
       const page = await context.newPage()
       for (const name of ['CRM sync', 'BI export']) {
         await page.goto(`${server.url}/app/admin/api`)
