@@ -1,11 +1,9 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { SITE } from '../../api/content/site.ts'
 import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import {
   allStarted,
-  artifactsDir,
   axeViolations,
   hasChromium,
   horizontalOverflow,
@@ -213,9 +211,11 @@ describe.skipIf(!hasChromium)('the signed-in app as its users see it (real Chrom
       expect(await label.innerText()).toContain(link.url)
     }
     await screenshot(page, 'app-ux-campaign-links-390')
-    await page.locator('section[aria-labelledby="results-h"]').screenshot({
-      path: join(artifactsDir, 'screenshots', 'app-ux-campaign-links-390-results.png'),
-    })
+    await screenshot(
+      page,
+      'app-ux-campaign-links-390-results',
+      page.locator('section[aria-labelledby="results-h"]'),
+    )
     expect(await horizontalOverflow(page)).toEqual({ width: 390, culprits: [] })
     expect(await axeViolations(page)).toEqual([])
     await context.close()

@@ -8,7 +8,6 @@ import { DEMO_PASSWORD } from '../../api/demo/seed.ts'
 import { createDownloadToken } from '../../api/leads/downloads.ts'
 import {
   allStarted,
-  artifactsDir,
   hasChromium,
   horizontalOverflow,
   launchBrowser,
@@ -191,9 +190,7 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     expect(nav.background).toContain('linear-gradient')
     expect(nav.attachment).toContain('local')
     expect(nav.attachment).toContain('scroll')
-    await page
-      .locator('header.topbar')
-      .screenshot({ path: `${artifactsDir}/screenshots/defects-app-header-contacts-390.png` })
+    await screenshot(page, 'defects-app-header-contacts-390', page.locator('header.topbar'))
     await context.close()
   })
 

@@ -8,6 +8,7 @@ import {
   type Browser,
   type BrowserContext,
   type BrowserContextOptions,
+  type Locator,
   type Page,
 } from 'playwright-core'
 import { freePort } from '../bench/harness.ts'
@@ -242,11 +243,20 @@ export async function addUserAsDemoAdmin(
   if (added.status !== 201) throw new Error(`Adding ${user.email}: ${await added.text()}`)
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Whether the tests save screenshots of what they see (test-results/screenshots/), for people to
+ * look at: `E2E_SCREENSHOTS=yes npm run test:e2e`. Off by default: no assertion reads them, and
+ * a full-page PNG costs Chromium ~0.4 s of CPU here (~70 of them took ~30 s of each CI run).
+ */
+export const screenshots = process.env.E2E_SCREENSHOTS === 'yes'
+
+/** A full-page screenshot named `name`, or of one element of it, when screenshots are on. */
+export async function screenshot(page: Page, name: string, element?: Locator): Promise<void> {
+  if (!screenshots) return
   await mkdir(join(artifactsDir, 'screenshots'), { recursive: true })
   const path = join(artifactsDir, 'screenshots', `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
-  return path
+  if (element) await element.screenshot({ path })
+  else await page.screenshot({ path, fullPage: true })
 }
 
 /**
