@@ -89,9 +89,12 @@ export async function readBody(
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data))
       fail(400, 'invalid_json', 'The request body must be a JSON object.')
-    const duplicate = findDuplicateKey(text)
-    if (duplicate !== null)
-      fail(400, 'duplicate_key', `The key "${duplicate}" appears more than once.`)
+    const { duplicateKey, depth } = scanJson(text)
+    // Deeper than any request of ours (the NUL and Unicode checks below walk it recursively).
+    if (depth > MAX_JSON_DEPTH)
+      fail(400, 'invalid_json', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`)
+    if (duplicateKey !== null)
+      fail(400, 'duplicate_key', `The key "${duplicateKey}" appears more than once.`)
     if (hasNul(data)) refuseNul()
     // "\ud800" is valid JSON but no text: neither engine can store it, so it is refused too.
     if (!wellFormed(data))
@@ -240,12 +243,16 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): {
   return { message: first[0] === '_' ? first[1] : `${first[0]}: ${first[1]}`, fields }
 }
 
+/** How deep a JSON body's objects and arrays may nest (no request of ours needs more than a few). */
+export const MAX_JSON_DEPTH = 32
+
 /**
- * Finds a key repeated within one JSON object (JSON.parse silently keeps the last one).
- * Expects text that JSON.parse already accepted.
+ * Finds a key repeated within one JSON object (JSON.parse silently keeps the last one), and how
+ * deep the objects and arrays nest. Expects text that JSON.parse already accepted.
  */
-export function findDuplicateKey(text: string): string | null {
+export function scanJson(text: string): { duplicateKey: string | null; depth: number } {
   const stack: Array<Set<string> | null> = []
+  let depth = 0
   let i = 0
   let expectKey = false
   while (i < text.length) {
@@ -257,7 +264,7 @@ export function findDuplicateKey(text: string): string | null {
       const top = stack[stack.length - 1]
       if (expectKey && top) {
         const key = JSON.parse(raw) as string
-        if (top.has(key)) return key
+        if (top.has(key)) return { duplicateKey: key, depth }
         top.add(key)
         expectKey = false
       }
@@ -267,8 +274,10 @@ export function findDuplicateKey(text: string): string | null {
     if (ch === '{') {
       stack.push(new Set())
       expectKey = true
+      depth = Math.max(depth, stack.length)
     } else if (ch === '[') {
       stack.push(null)
+      depth = Math.max(depth, stack.length)
     } else if (ch === '}' || ch === ']') {
       stack.pop()
     } else if (ch === ',') {
@@ -276,5 +285,5 @@ export function findDuplicateKey(text: string): string | null {
     }
     i++
   }
-  return null
+  return { duplicateKey: null, depth }
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { safeNextPath } from '../../../api/http/cookies.ts'
-import { findDuplicateKey } from '../../../api/http/input.ts'
+import { scanJson } from '../../../api/http/input.ts'
 
-describe('findDuplicateKey', () => {
+const findDuplicateKey = (text: string) => scanJson(text).duplicateKey
+
+describe('scanJson', () => {
   it('finds a key repeated in one object, at any depth', () => {
     expect(findDuplicateKey('{"a":1,"a":2}')).toBe('a')
     expect(findDuplicateKey('{"x":{"b":1,"c":{"d":1},"b":2}}')).toBe('b')
@@ -12,6 +14,11 @@ describe('findDuplicateKey', () => {
     expect(findDuplicateKey('[{"a":1},{"a":2}]')).toBeNull()
     expect(findDuplicateKey('{"a":"a","b":["a","a"],"c":{"a":1}}')).toBeNull()
     expect(findDuplicateKey('{"a":"x\\"a\\":1"}')).toBeNull()
+  })
+  it('measures how deep objects and arrays nest, brackets in strings aside', () => {
+    expect(scanJson('{}').depth).toBe(1)
+    expect(scanJson('{"a":[{"b":"[[[{{{"}],"c":{}}').depth).toBe(3)
+    expect(scanJson(`${'['.repeat(5000)}${']'.repeat(5000)}`).depth).toBe(5000)
   })
 })
 
