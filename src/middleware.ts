@@ -1,6 +1,6 @@
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
-import { secureCookies } from '#api/http/cookies.ts'
+import { MAX_NEXT_PATH, secureCookies } from '#api/http/cookies.ts'
 import {
   clearedFormFlashCookie,
   FORM_FLASH_COOKIE,
@@ -39,8 +39,12 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
   const path = ctx.url.pathname
   const isApp = path === '/app' || path.startsWith('/app/')
   if (isApp && !ctx.locals.user) {
-    const next = path + ctx.url.search
-    const response = ctx.redirect(`/login?${new URLSearchParams({ next })}`, 303)
+    // Back to the page after signing in; past MAX_NEXT_PATH (a huge query) to its path alone.
+    const next = [path + ctx.url.search, path].find((p) => p.length <= MAX_NEXT_PATH)
+    const response = ctx.redirect(
+      next === undefined ? '/login' : `/login?${new URLSearchParams({ next })}`,
+      303,
+    )
     return withHeaders(response, setCookies, secure, true)
   }
   ctx.locals.formToken = issueFormToken(deps.secret, now, path)

@@ -28,10 +28,18 @@ export function readCookie(header: string | null | undefined, name: string): str
   return null
 }
 
+/**
+ * The longest `next` followed (a deep link's path and query): a longer one is the fallback. Even
+ * percent-encoded again into a Location (`/login?next=…`, at most 3 bytes a character) it stays
+ * under the 4 KiB header buffer of nginx's default.
+ */
+export const MAX_NEXT_PATH = 1_024
+
 /** A `next` parameter is followed only when it is a path on this site (no open redirect). */
 export function safeNextPath(next: unknown, origin: string, fallback = '/app'): string {
   if (
     typeof next !== 'string' ||
+    next.length > MAX_NEXT_PATH ||
     !next.startsWith('/') ||
     next.startsWith('//') ||
     next.startsWith('/\\')

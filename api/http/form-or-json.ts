@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { ClientErrorStatusCode } from 'hono/utils/http-status'
-import type { z } from 'zod'
+import { z } from 'zod'
 import type { AppEnv } from './app-env.ts'
 import { safeNextPath, secureCookies } from './cookies.ts'
 import { formFlashCookie, keepsFormFlash, storeFormFlash } from './form-flash.ts'
@@ -18,6 +18,13 @@ import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from
  * is a path on this site (and under `within`, when given), else `fallback`.
  */
 export type Back = string | { next: unknown; fallback: string; within?: string }
+
+/**
+ * A form's `next` (where it goes back to, or on to after signing in): followed only when it is a
+ * path on this site no longer than MAX_NEXT_PATH (safeNextPath), else the form's fallback; never
+ * a reason to refuse the form.
+ */
+export const nextField = z.string().optional()
 
 // Only paths on this site are followed (safeNextPath), so any origin serves to resolve them.
 const ORIGIN = 'http://frontdoor.invalid'

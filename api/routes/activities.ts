@@ -6,7 +6,14 @@ import type { Permission } from '../accounts/permissions.ts'
 import { canonicalTimeZone } from '../accounts/time-zones.ts'
 import { STAGE_KEYS, users } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { readInput, refuse, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
+import {
+  nextField,
+  readInput,
+  refuse,
+  respond,
+  type Back,
+  type FieldLabels,
+} from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import { idempotencyKeySchema } from '../idempotency.ts'
@@ -33,7 +40,7 @@ import { ID_PATTERN } from '../ids.ts'
 // JSON; the pages' plain forms get a 303 back to the page they came from (`next`).
 
 const uuid = z.string().regex(ID_PATTERN, 'Unknown id.')
-const next = z.string().max(2048).optional()
+const next = nextField
 /** The plan and log forms' per-render key: the same key again creates nothing (idempotency.ts). */
 const idempotencyKey = idempotencyKeySchema.optional()
 /** Form fields send "" for "not given"; JSON may send null, as publicActivity answers it. */

@@ -49,6 +49,7 @@ import {
 import { parseEmailAddress } from '../email-address.ts'
 import {
   bodylessForm,
+  nextField,
   readInput,
   refuse,
   respond,
@@ -141,7 +142,7 @@ const campaignSchema = z
         }
         return zone
       }),
-    next: z.string().max(2048).optional(),
+    next: nextField,
   })
   .superRefine((v, ctx) => {
     const problem = windowProblem(v.windowStartHour, v.windowEndHour)
@@ -201,7 +202,7 @@ const startSchema = z
         .refine(isClockTime, 'Enter the start time as HH:MM, like 09:00.')
         .optional(),
     ),
-    next: z.string().max(2048).optional(),
+    next: nextField,
   })
   .superRefine((v, ctx) => {
     if ((v.startDate === undefined) !== (v.startTime === undefined))

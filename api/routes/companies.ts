@@ -4,7 +4,7 @@ import { requirePermission } from '../accounts/guards.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { companyDomainOf, parseEmailAddress } from '../email-address.ts'
 import type { AppEnv } from '../http/app-env.ts'
-import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { nextField, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, validate } from '../http/input.ts'
 import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import {
@@ -19,7 +19,7 @@ import { dealRowSchema, historySchema } from './record-answers.ts'
 // changed what; POST or PATCH /api/companies/:id renames it or sets its website domain.
 
 const idSchema = z.uuid('Unknown company.')
-const next = z.string().max(2048).optional()
+const next = nextField
 
 /**
  * A website as typed ("https://www.Acme.com/about", "acme.co.uk") → its registrable domain in

@@ -11,7 +11,7 @@ import { LEAD_SOURCES, STAGE_KEYS, submissions } from '../db/schema.ts'
 import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { anyJson, okSchemaOf, type Operation, time } from '../http/openapi.ts'
-import { readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
+import { nextField, readInput, refuse, respond, type Back } from '../http/form-or-json.ts'
 import { fail, givenParams, validate, wantsJson } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import { emailAddressField } from '../email-address.ts'
@@ -27,7 +27,7 @@ import { contactFieldsSchema, dealRowSchema, historySchema } from './record-answ
 // the form gets a 303 to the contacts list.
 
 const idSchema = z.uuid('Unknown contact.')
-const next = z.string().max(2048).optional()
+const next = nextField
 
 const newContactSchema = z.strictObject({
   email: emailAddressField,

@@ -24,6 +24,7 @@ import { storedDealSchema } from './record-answers.ts'
 import {
   backPath,
   bodylessForm,
+  nextField,
   readInput,
   readParam,
   redirectBack,
@@ -75,7 +76,7 @@ export const MAX_AMOUNT_CENTS = 100_000_000_000 // 1 billion in the currency's u
 const id = z.string().regex(ID_PATTERN, 'Unknown deal.')
 /** A stakeholder's row id; a malformed one is refused as removeStakeholder refuses an unknown one. */
 const sid = z.string().regex(ID_PATTERN, 'That person is not on this deal.')
-const next = z.string().max(2048).optional()
+const next = nextField
 const stageKey = z.enum(STAGE_KEYS, { message: `Stage must be one of ${STAGE_KEYS.join(', ')}.` })
 const calendarDate = z
   .string()

@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { okSchemaOf, type Operation } from '../http/openapi.ts'
 import { STAGE_KEYS } from '../db/schema.ts'
-import { readInput, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
+import { nextField, readInput, respond, type Back, type FieldLabels } from '../http/form-or-json.ts'
 import type { BodyKind } from '../http/input.ts'
 import { requirePermission } from '../accounts/guards.ts'
 import {
@@ -18,10 +18,7 @@ import { OPEN_STAGES, stageOf } from '../pipeline/stages.ts'
 // /api/pipeline-settings: stale thresholds per stage and the new-lead email interval. Everyone
 // in the app reads them (the pages flag stale deals); only admins change them.
 
-const schema = pipelineSettingsSchema
-  .partial()
-  .extend({ next: z.string().max(2048).optional() })
-  .strict()
+const schema = pipelineSettingsSchema.partial().extend({ next: nextField }).strict()
 
 /** The funnel page's labels: each stage's days under its short name, the interval in words. */
 const LABELS: FieldLabels = {
@@ -73,7 +70,7 @@ const formSchema = z.object({
     ]),
   ),
   notifyEveryMinutes: z.string().optional(),
-  next: z.string().max(2048).optional(),
+  next: nextField,
 })
 
 /** The settings as answered, field by field (held to PipelineSettings by okSchemaOf). */

@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/app-env.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import type { Operation } from '../http/openapi.ts'
 import { readCookie, safeNextPath, secureCookies } from '../http/cookies.ts'
-import { readInput, refuse } from '../http/form-or-json.ts'
+import { nextField, readInput, refuse } from '../http/form-or-json.ts'
 import { readBody, wantsJson } from '../http/input.ts'
 import {
   clearedSessionCookie,
@@ -20,7 +20,7 @@ import { emailAddressField } from '../email-address.ts'
 const signInSchema = z.object({
   email: z.string().trim().min(3, 'Enter your email.').pipe(emailAddressField),
   password: z.string().min(1, 'Enter your password.').max(256, 'Password is too long.'),
-  next: z.string().max(2048).optional(),
+  next: nextField,
 })
 
 /** What the sign-out button posts (HTML forms cannot send DELETE); described, checked by hand. */

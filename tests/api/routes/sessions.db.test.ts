@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
+import { MAX_NEXT_PATH } from '../../../api/http/cookies.ts'
 import { readFormFlash } from '../../../api/http/form-flash.ts'
 import { addUser, form, json, ORIGIN, PASSWORD, setupTestApp, signInCookie } from '../../helpers.ts'
 
 const ctx = await setupTestApp()
+
+/** A JSON body as written, not through JSON.stringify. */
+const jsonText = (body: string): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', origin: ORIGIN },
+  body,
+})
 
 describe('POST /api/sessions (sign in)', () => {
   it('signs in with JSON and sets an HttpOnly, SameSite=Lax session cookie', async () => {
@@ -127,6 +135,28 @@ describe('POST /api/sessions (sign in)', () => {
     expect(bad.headers.get('location')).toBe('/login?error=invalid_credentials&next=%2Fapp%2Fdeals')
   })
 
+  it('signs in with a next too long to follow, going to /app instead of refusing', async () => {
+    const user = await addUser(ctx, 'rep')
+    const next = `/app/search?q=${'acme+'.repeat(450)}`
+    const res = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: PASSWORD, next }),
+    )
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/app')
+    const wrong = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: 'wrong-one!', next }),
+    )
+    expect(wrong.headers.get('location')).toBe('/login?error=invalid_credentials')
+    const atLimit = `/app/search?q=${'a'.repeat(MAX_NEXT_PATH - '/app/search?q='.length)}`
+    const kept = await ctx.app.request(
+      '/api/sessions',
+      form({ email: user.email, password: PASSWORD, next: atLimit }),
+    )
+    expect(kept.headers.get('location')).toBe(atLimit)
+  })
+
   it('sends a refused sign-in form back with the email typed, never the password', async () => {
     const user = await addUser(ctx, 'rep')
     for (const [password, error] of [
@@ -204,6 +234,18 @@ describe('POST /api/sessions (sign in)', () => {
       415,
     ],
     ['a huge password', json({ email: 'a@example.com', password: 'x'.repeat(10_000) }), 422],
+    [
+      // Each would overflow the stack of a check that walks the body recursively (was a 500).
+      'a body nested 5,000 objects deep',
+      jsonText(`{"email":"a@example.com","x":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`),
+      400,
+    ],
+    [
+      'a body nested 20,000 arrays deep',
+      jsonText(`{"email":"a@example.com","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`),
+      400,
+    ],
+    ['a body nested 33 deep', jsonText(`{"x":${'['.repeat(32)}${']'.repeat(32)}}`), 400],
   ])('answers %s with a 4xx and a clear JSON error', async (_name, init, status) => {
     const res = await ctx.app.request('/api/sessions', init as RequestInit)
     expect(res.status).toBe(status)
