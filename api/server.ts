@@ -88,6 +88,19 @@ export async function startServer(
       statics.serve(path, bindings.incoming, bindings.outgoing)
     )
       return RESPONSE_ALREADY_SENT
+    // What Astro cannot make a Request of answers here, not with a 500 and an error in the log:
+    // TRACE (a forbidden method, as CONNECT and TRACK are: Node refuses those itself), and a
+    // path whose percent-escapes are not UTF-8.
+    if (request.method === 'TRACE')
+      return new Response('Method not allowed', {
+        status: 405,
+        headers: { Allow: 'GET, HEAD, POST', 'Content-Type': 'text/plain; charset=utf-8' },
+      })
+    if (!decodable(path))
+      return new Response('Bad request: the address is not valid UTF-8', {
+        status: 400,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      })
     return render(bindings)
   }
 
@@ -165,6 +178,15 @@ export async function main(overrides: Pick<Partial<Deps>, 'now'> = {}): Promise<
         () => process.exit(1),
       )
     })
+  }
+}
+
+function decodable(path: string): boolean {
+  try {
+    decodeURI(path)
+    return true
+  } catch {
+    return false
   }
 }
 

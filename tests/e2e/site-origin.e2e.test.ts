@@ -3,7 +3,8 @@ import { startServer, type TestServer } from './harness.ts'
 
 // One build, started under another public address than the one it was built with (as a release
 // built once and run on staging and in production): what crawlers and link previews read names
-// the running server's APP_ORIGIN.
+// the running server's APP_ORIGIN. And, on the same server, requests the page renderer cannot
+// take, answered with a 4xx before it instead of a 500.
 
 const ORIGIN = 'https://www.frontdoor-origin.example'
 const PAPER = '/whitepapers/mid-market-pipeline-benchmark-2026'
@@ -48,3 +49,60 @@ describe('canonical addresses follow the running APP_ORIGIN (built server)', () 
     expect(meta(html, 'twitter:image')).toMatch(ON_ORIGIN)
   })
 })
+
+describe('requests the page renderer cannot take (built server)', () => {
+  let server: TestServer
+
+  beforeAll(async () => {
+    server = await startServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  const errorLines = () =>
+    server
+      .output()
+      .split('\n')
+      .filter((l) => /"level":"error"|\[ERROR\]/.test(l))
+
+  it('answers TRACE on a page with 405, and a path that is not UTF-8 with 400, logging no error', async () => {
+    for (const path of ['/', '/login', '/app', '/robots.txt']) {
+      const res = await fetch(`${server.url}${path}`, { method: 'TRACE' }).catch(() => null)
+      // fetch() itself refuses TRACE: sent as a raw request instead.
+      expect(res).toBeNull()
+      expect(await rawStatus(server.url, `TRACE ${path}`)).toBe(405)
+    }
+    for (const path of ['/whitepapers/%FF', '/app/%E0%A4%A', '/%C0%AF']) {
+      const res = await fetch(`${server.url}${path}`)
+      expect(res.status, path).toBe(400)
+    }
+    // A percent-escape that is UTF-8 is still an ordinary page address.
+    expect((await fetch(`${server.url}/caf%C3%A9`)).status).toBe(404)
+    expect(errorLines()).toEqual([])
+  })
+
+  it('sends a signed-out visitor with a huge deep link to sign in, back to the page alone', async () => {
+    const q = 'acme+'.repeat(450)
+    const res = await fetch(`${server.url}/app/search?q=${q}`, { redirect: 'manual' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/login?next=%2Fapp%2Fsearch')
+    const short = await fetch(`${server.url}/app/search?q=acme`, { redirect: 'manual' })
+    expect(short.headers.get('location')).toBe('/login?next=%2Fapp%2Fsearch%3Fq%3Dacme')
+  })
+})
+
+/** The status line's code for a request fetch() will not send (TRACE), over a raw socket. */
+async function rawStatus(base: string, requestLine: string): Promise<number> {
+  const { hostname, port } = new URL(base)
+  const { connect } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(`${requestLine} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`),
+    )
+    let head = ''
+    socket.on('data', (d) => (head += d))
+    socket.on('end', () => resolve(Number(head.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0)))
+    socket.on('error', reject)
+  })
+}
