@@ -2,6 +2,8 @@
 // and its asset, a human click on an outreach email, a grader score), read defensively because
 // each front door adds its own details. Pure: the pages, the deal API and the lead emails share it.
 
+import { formatDateTime } from './format.ts'
+
 export type EvidenceKind = 'form' | 'grader' | 'click' | 'other'
 
 export interface EvidenceDetail {
@@ -35,6 +37,14 @@ const num = (v: unknown): number | null =>
       ? Number(v)
       : null
 
+/** A stored ISO instant on the reader's clock ("Dec 6, 2026, 06:34 PST"); anything else as is. */
+function instant(v: unknown, timeZone: string): string | null {
+  const text = str(v)
+  if (text === null || !/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(Date.parse(text)))
+    return text
+  return formatDateTime(text, timeZone)
+}
+
 const FORM_NAMES: Record<string, string> = {
   whitepaper: 'Whitepaper form',
   'case-study': 'Case study form',
@@ -45,14 +55,18 @@ const FORM_NAMES: Record<string, string> = {
 
 /**
  * `downloaded`: whether the contact has used the download link of this form's asset. Until they
- * have, a form's evidence says they requested it, not that they downloaded it.
+ * have, a form's evidence says they requested it, not that they downloaded it. `timeZone`: the
+ * reader's (users.time_zone), for the times it names; UTC by default, named either way.
  */
-export function describeEvidence(raw: unknown, facts: { downloaded?: boolean } = {}): EvidenceView {
+export function describeEvidence(
+  raw: unknown,
+  facts: { downloaded?: boolean; timeZone?: string } = {},
+): EvidenceView {
   const data: Data = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Data) : {}
   const kind = str(data.kind) ?? ''
   if (kind === 'form') return form(data, facts.downloaded === true)
   if (kind === 'grader' || kind === 'grader_unlock') return grader(data)
-  if (kind === 'click') return click(data)
+  if (kind === 'click') return click(data, facts.timeZone ?? 'UTC')
   // A deal a rep entered by hand, with the reason they gave.
   if (kind === 'manual')
     return {
@@ -121,7 +135,7 @@ function grader(d: Data): EvidenceView {
   return { kind: 'grader', source: 'Website grader', summary, details }
 }
 
-function click(d: Data): EvidenceView {
+function click(d: Data, timeZone: string): EvidenceView {
   const verdict = str(d.verdict) ?? 'human'
   const link = str(d.linkText) ?? str(d.url) ?? str(d.destination) ?? str(d.linkUrl)
   const campaign = str(d.campaignName) ?? str(d.campaign)
@@ -146,7 +160,7 @@ function click(d: Data): EvidenceView {
           .join('; ')
       : str(d.reasons),
   )
-  push(details, 'Clicked', str(d.at))
+  push(details, 'Clicked', instant(d.at, timeZone))
   push(details, 'Rules', str(d.rulesVersion))
   return { kind: 'click', source: 'Outreach click', summary, details }
 }

@@ -59,6 +59,8 @@ export async function dealTimeline(
   db: Db,
   deal: Deal,
   contactEmail: string,
+  /** The reader's, for the times evidence names in words (describeEvidence). */
+  timeZone = 'UTC',
 ): Promise<TimelineEntry[]> {
   const [events, subs, clicks, reports, emails] = await Promise.all([
     db
@@ -152,6 +154,7 @@ export async function dealTimeline(
     currency: deal.currency,
     personName: (id) => names.get(id) ?? null,
     downloaded: (offer) => downloaded.has(`${deal.id} ${offer}`),
+    timeZone,
   }
 
   const entries: TimelineEntry[] = []
@@ -249,6 +252,7 @@ interface EventContext {
   currency: string
   personName: (contactId: string) => string | null
   downloaded: (offer: string) => boolean
+  timeZone: string
 }
 
 function fromDealEvent(
@@ -270,6 +274,7 @@ function fromDealEvent(
     case 'evidence': {
       const evidence = describeEvidence(data, {
         downloaded: typeof data.offer === 'string' && context.downloaded(data.offer),
+        timeZone: context.timeZone,
       })
       return {
         ...base,

@@ -278,9 +278,10 @@ export async function leadsQueueView(
 /**
  * One deal as this viewer may see it: the deal, what they may do with it, its contact, company,
  * owner and the company's other contacts, stakeholders, timeline, the stale thresholds and (for
- * those who may reassign it) the reps to assign it to.
+ * those who may reassign it) the reps to assign it to. `timeZone`: the reader's, for the times its
+ * evidence names in words (UTC for the API).
  */
-export async function dealView(db: Db, user: Viewer, id: string) {
+export async function dealView(db: Db, user: Viewer, id: string, timeZone = 'UTC') {
   if (!can(user, 'pipeline:read')) return refuse(403, NO_PIPELINE)
   const deal = isId(id) ? await findDeal(db, id) : null
   if (!deal) return refuse(404, 'There is no such deal.')
@@ -288,7 +289,7 @@ export async function dealView(db: Db, user: Viewer, id: string) {
   if (!access.read) return refuse(403, 'This deal belongs to another rep.')
   const context = await dealContext(db, deal)
   const stakeholders = await listStakeholders(db, deal.id)
-  const timeline = await dealTimeline(db, deal, context.contact.email)
+  const timeline = await dealTimeline(db, deal, context.contact.email, timeZone)
   const settings = await loadPipelineSettings(db)
   const owners = can(user, 'deals:edit_any') ? await dealOwners(db) : []
   return {

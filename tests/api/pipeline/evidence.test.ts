@@ -82,6 +82,20 @@ describe('evidence in words', () => {
     expect(view.details).toContainEqual({ label: 'Why human', value: 'interactive' })
   })
 
+  it('says when the click was on the reader’s clock, its zone named, not as a stored string', () => {
+    const data = { kind: 'click', verdict: 'human', at: '2026-12-06T14:34:46.335Z' }
+    const clicked = (timeZone?: string) =>
+      describeEvidence(data, timeZone ? { timeZone } : {}).details.find(
+        (d) => d.label === 'Clicked',
+      )
+    expect(clicked('America/Los_Angeles')?.value).toBe('Dec 6, 2026, 06:34 PST')
+    expect(clicked()?.value).toBe('Dec 6, 2026, 14:34 UTC')
+    // Not an instant: shown as it is.
+    expect(
+      describeEvidence({ ...data, at: 'yesterday' }).details.find((d) => d.label === 'Clicked'),
+    ).toEqual({ label: 'Clicked', value: 'yesterday' })
+  })
+
   it('reads anything else generically, and survives nonsense', () => {
     expect(describeEvidence({ kind: 'webinar_signup', webinar: 'Forecasting 101' })).toMatchObject({
       kind: 'other',
