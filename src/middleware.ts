@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { MAX_NEXT_PATH, secureCookies } from '#api/http/cookies.ts'
@@ -91,12 +92,19 @@ function withHeaders(
   secure: boolean,
   isPrivate: boolean,
 ): Response {
-  // Responses from redirects and some endpoints have immutable headers: copy into a new one.
+  const copy = (statusText: string) =>
+    new Response(response.body, { status: response.status, statusText, headers: response.headers })
   let res = response
-  try {
-    res.headers.set('X-Content-Type-Options', 'nosniff')
-  } catch {
-    res = new Response(response.body, response)
+  if (res.status !== 200 && res.statusText === 'OK') {
+    // Astro gives a page's answer the status text "OK" whatever its status ("404 OK").
+    res = copy(STATUS_CODES[res.status] ?? '')
+  } else {
+    // Responses from redirects and some endpoints have immutable headers: copy into a new one.
+    try {
+      res.headers.set('X-Content-Type-Options', 'nosniff')
+    } catch {
+      res = copy(response.statusText)
+    }
   }
   const h = res.headers
   h.set('X-Content-Type-Options', 'nosniff')
