@@ -48,9 +48,11 @@ const envSchema = z.object({
   ),
   DATA_DIR: z.string().min(1).default('./data'),
   CONTENT_FILES_DIR: z.string().min(1).default('./content-files'),
-  // Lead capture: how long a download link works; posts per IP per hour before quarantine.
+  // Lead capture: how long a download link works; posts per IP, and for one email address, per
+  // hour before quarantine.
   DOWNLOAD_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   LEADS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  LEADS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(5),
   // Requests one API token may make per minute (429 with Retry-After past it).
   API_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   TRUST_PROXY: bool.default(false),

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { addressFingerprint } from '../email/suppressions.ts'
 import { hitRateLimit, limitAddress } from '../rate-limits.ts'
 import { checkFormToken, checkFormTokenUse, type FormTokenVerdict } from './form-tokens.ts'
 import type { LeadFormData } from './lead-form.ts'
@@ -14,6 +15,7 @@ export type SpamReason =
   | 'form_token_other_form'
   | 'form_token_reused'
   | 'rate_limited'
+  | 'address_rate_limited'
 
 export interface SpamSignals {
   /** The value of the hidden field people never see. */
@@ -21,6 +23,11 @@ export interface SpamSignals {
   formToken: FormTokenVerdict
   /** More posts from this IP in the window than a person would send. */
   rateLimited: boolean
+  /**
+   * More posts for this email address in the window than its owner would send: each sends it an
+   * email, so posts from many addresses could otherwise flood someone else's inbox.
+   */
+  addressRateLimited: boolean
 }
 
 /** Why a post looks automated; empty when it does not. */
@@ -35,6 +42,7 @@ export function spamReasons(signals: SpamSignals): SpamReason[] {
   if (!token.ok && token.reason === 'other_form') reasons.push('form_token_other_form')
   if (!token.ok && token.reason === 'reused') reasons.push('form_token_reused')
   if (signals.rateLimited) reasons.push('rate_limited')
+  if (signals.addressRateLimited) reasons.push('address_rate_limited')
   return reasons
 }
 
@@ -42,16 +50,16 @@ const HOUR = 3_600_000
 
 /**
  * The screen every post that would make a lead goes through (a gated form, the grader's unlock):
- * the per-IP hourly limit they share, the hidden field, and the form token bound to the page it
- * was rendered on (`path`), each rendered form good for a few posts. Counts the post against the
- * limit and the token's uses. Why it looks automated; empty when it does not.
+ * the per-IP and per-email-address hourly limits they share, the hidden field, and the form token
+ * bound to the page it was rendered on (`path`), each rendered form good for a few posts. Counts
+ * the post against the limits and the token's uses. Why it looks automated; empty when it does not.
  */
 export async function screenLeadPost(
   deps: Pick<Deps, 'db' | 'env' | 'secret'>,
   post: {
     /** The client's address as the request context reads it ('unknown' when there is none). */
     ip: string
-    form: Pick<LeadFormData, 'honeypot' | 'formToken' | 'idempotencyKey'>
+    form: Pick<LeadFormData, 'email' | 'honeypot' | 'formToken' | 'idempotencyKey'>
     path: string
     now: Date
   },
@@ -61,6 +69,13 @@ export async function screenLeadPost(
     deps.db,
     `leads:ip:${limitAddress(post.ip)}`,
     { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
+    now,
+  )
+  // Keyed by the address's fingerprint: the limits table keeps no address.
+  const addressLimit = await hitRateLimit(
+    deps.db,
+    `leads:to:${addressFingerprint(form.email.canonical)}`,
+    { limit: deps.env.LEADS_PER_ADDRESS_PER_HOUR, windowMs: HOUR },
     now,
   )
   return spamReasons({
@@ -73,6 +88,7 @@ export async function screenLeadPost(
       now,
     ),
     rateLimited: !limit.allowed,
+    addressRateLimited: !addressLimit.allowed,
   })
 }
 
@@ -84,6 +100,7 @@ export const SPAM_REASON_LABELS: Record<SpamReason, string> = {
   form_token_other_form: 'Form token taken from another form',
   form_token_reused: 'One rendered form used for more posts than a person sends',
   rate_limited: 'Too many posts from one IP address',
+  address_rate_limited: 'Too many posts for one email address',
 }
 
 /**
@@ -94,7 +111,7 @@ export const SPAM_REASON_LABELS: Record<SpamReason, string> = {
  * empty hidden field), or a few seconds more on the same one.
  */
 export function quarantineAdvice(reasons: SpamReason[]): string {
-  const advice = reasons.includes('rate_limited')
+  const advice = reasons.some((r) => r === 'rate_limited' || r === 'address_rate_limited')
     ? 'Please try again in an hour.'
     : reasons.some((r) => r !== 'too_fast')
       ? 'Please reload the page and send the form again.'

@@ -9,6 +9,7 @@ import {
   deals,
   downloadTokens,
   outbox,
+  rateLimitHits,
   submissions,
 } from '../../../api/db/schema.ts'
 import { issueFormToken } from '../../../api/leads/form-tokens.ts'
@@ -387,6 +388,40 @@ describe('posts that look automated go to quarantine: kept, no contact, no deal,
     ctx.clock.advance(3_600_000)
     await postLead(ctx, leadForm(ctx, { email: 'person6@busy-office.example' }), { ip })
     expect(await statusOf('person6@busy-office.example')).toBe('accepted')
+  })
+
+  it('more posts for one email address in an hour than its limit (5), from any number of IPs', async () => {
+    // Each accepted post emails the address typed: many IPs must not flood one inbox.
+    const email = 'someone.else@victim.example'
+    const sent = async () =>
+      (await db.select().from(outbox).where(eq(outbox.recipient, email))).length
+    for (let i = 0; i < 5; i++)
+      await postLead(ctx, leadForm(ctx, { email }), { ip: `198.51.100.${10 + i}` })
+    const posts = () => db.select().from(submissions).where(eq(submissions.email, email))
+    expect((await posts()).map((p) => p.status)).toEqual(Array(5).fill('accepted'))
+    expect(await sent()).toBe(5)
+    const before = await rowCounts(ctx)
+    const res = await postLead(ctx, leadForm(ctx, { email }), { ip: '198.51.100.99' })
+    expect(res.status).toBe(303)
+    expect(difference(await rowCounts(ctx), before)).toEqual({
+      submissions: 1,
+      idempotency_keys: 1,
+    })
+    const quarantined = (await posts()).filter((p) => p.status === 'quarantined')
+    expect(quarantined.map((p) => p.spamReasons)).toEqual([['address_rate_limited']])
+    expect(await sent()).toBe(5)
+    // Another address from the same IP is not affected; the limits table keeps no address.
+    await postLead(ctx, leadForm(ctx, { email: 'colleague@victim.example' }), {
+      ip: '198.51.100.99',
+    })
+    expect(await statusOf('colleague@victim.example')).toBe('accepted')
+    const keys = (await db.select().from(rateLimitHits)).map((r) => r.key)
+    expect(keys.filter((k) => k.startsWith('leads:to:')).length).toBeGreaterThan(0)
+    expect(keys.filter((k) => k.includes('@'))).toEqual([])
+    // The next hour the address may ask again.
+    ctx.clock.advance(3_600_000)
+    await postLead(ctx, leadForm(ctx, { email }), { ip: '198.51.100.98' })
+    expect((await posts()).filter((p) => p.status === 'accepted').length).toBe(6)
   })
 
   it('counts an IPv6 client by its /64: rotating addresses in it does not reset the limit', async () => {

@@ -86,19 +86,30 @@ describe('spamReasons', () => {
     )
 
   it('finds nothing in a person’s post', () => {
-    expect(spamReasons({ honeypot: '', formToken: token(8000), rateLimited: false })).toEqual([])
+    expect(
+      spamReasons({
+        honeypot: '',
+        formToken: token(8000),
+        rateLimited: false,
+        addressRateLimited: false,
+      }),
+    ).toEqual([])
   })
   it('names every signal it sees', () => {
-    expect(spamReasons({ honeypot: 'x', formToken: token(300), rateLimited: true })).toEqual([
-      'honeypot',
-      'too_fast',
-      'rate_limited',
-    ])
+    expect(
+      spamReasons({
+        honeypot: 'x',
+        formToken: token(300),
+        rateLimited: true,
+        addressRateLimited: true,
+      }),
+    ).toEqual(['honeypot', 'too_fast', 'rate_limited', 'address_rate_limited'])
     expect(
       spamReasons({
         honeypot: '',
         formToken: checkFormToken(secret, null, now, '/trial'),
         rateLimited: false,
+        addressRateLimited: false,
       }),
     ).toEqual(['form_token_missing'])
     expect(
@@ -106,12 +117,18 @@ describe('spamReasons', () => {
         honeypot: '',
         formToken: checkFormToken(secret, 'abc.def', now, '/trial'),
         rateLimited: false,
+        addressRateLimited: false,
       }),
     ).toEqual(['form_token_invalid'])
   })
   it('does not hold a tab left open for two days against anyone', () => {
     expect(
-      spamReasons({ honeypot: '', formToken: token(2 * 86_400_000), rateLimited: false }),
+      spamReasons({
+        honeypot: '',
+        formToken: token(2 * 86_400_000),
+        rateLimited: false,
+        addressRateLimited: false,
+      }),
     ).toEqual([])
   })
 })
