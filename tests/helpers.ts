@@ -1,5 +1,6 @@
 import { createApp } from '../api/app.ts'
 import type { Role } from '../api/accounts/users.ts'
+import { FORM_FLASH_COOKIE, readFormFlash } from '../api/http/form-flash.ts'
 import type { TestDatabaseOptions } from './db-fixtures.ts'
 import { addUser, ORIGIN, PASSWORD, setupTestDb, type DbContext } from './db.ts'
 
@@ -57,3 +58,22 @@ export function form(
     body: new URLSearchParams(body).toString(),
   }
 }
+
+/**
+ * Where a plain form's 303 leads (`url`, its query decoded) and the form flash it left for that
+ * page and `userId` (what was typed and each field's problem), null when it left none.
+ */
+export function formAnswer(ctx: TestContext, res: Response, userId: string) {
+  const url = new URL(res.headers.get('location') ?? '/', ORIGIN)
+  const cookie = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(`${FORM_FLASH_COOKIE}=`))
+    ?.split(';')[0]
+  const flash = cookie
+    ? readFormFlash(ctx.deps.secret, cookie, url.pathname, userId, ctx.deps.now())
+    : null
+  return { url, query: decodeURIComponent(url.search.replace(/\+/g, ' ')), flash }
+}
+
+/** An email address (a local part, then @): what a Location must never carry from a form. */
+export const EMAIL_ADDRESS = /[^\s@()?&=]+@[^\s@]+/

@@ -50,7 +50,7 @@ export async function createUser(
     return {
       ok: false,
       code: 'duplicate_email',
-      message: `A user with email ${email} already exists.`,
+      message: 'A user with that email address already exists.',
     }
   return { ok: true, user }
 }

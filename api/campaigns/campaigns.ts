@@ -44,6 +44,8 @@ export type CampaignFailure = {
   status: 400 | 401 | 403 | 404 | 409 | 422
   code: string
   message: string
+  /** The problem by field, when one field is at fault: its page shows it beside that field. */
+  fields?: Record<string, string>
 }
 export type CampaignResult<T> = ({ ok: true } & T) | CampaignFailure
 
@@ -51,7 +53,14 @@ const fail = (
   status: CampaignFailure['status'],
   code: string,
   message: string,
-): CampaignFailure => ({ ok: false, status, code, message })
+  field?: string,
+): CampaignFailure => ({
+  ok: false,
+  status,
+  code,
+  message,
+  ...(field ? { fields: { [field]: message } } : {}),
+})
 
 /**
  * The reply-to as mail routes it (domain in ASCII, no trailing dot), as the sender is stored: the
@@ -78,13 +87,14 @@ export async function createCampaign(
     .select({ id: users.id, role: users.role, disabledAt: users.disabledAt })
     .from(users)
     .where(eq(users.id, ownerId))
-  if (!owner || owner.disabledAt) return fail(422, 'unknown_owner', 'There is no such SDR.')
+  if (!owner || owner.disabledAt)
+    return fail(422, 'unknown_owner', 'There is no such SDR.', 'ownerId')
   if (!mayCreateFor(actor, owner))
     return actor.role === 'admin'
-      ? fail(422, 'owner_not_sdr', 'A campaign is credited to an SDR (or to yourself).')
+      ? fail(422, 'owner_not_sdr', 'A campaign is credited to an SDR (or to yourself).', 'ownerId')
       : fail(403, 'forbidden', 'SDRs create campaigns for themselves; admins for any SDR.')
   const sender = await checkSender(db, env, input.senderEmail)
-  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message)
+  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message, 'senderEmail')
   const [campaign] = await db
     .insert(campaigns)
     .values({
@@ -151,7 +161,7 @@ export async function updateCampaign(
   const decision = campaignDecision(actor, current, 'edit')
   if (!decision.ok) return decision
   const sender = await checkSender(db, env, input.senderEmail)
-  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message)
+  if (!sender.ok) return fail(422, 'sender_not_verified', sender.message, 'senderEmail')
   const [campaign] = await db
     .update(campaigns)
     .set({
@@ -280,7 +290,7 @@ export async function changeCampaignStatus(
     if (action === 'start' && options.startAt) {
       // On the clock of the zone it is locked with: an edit cannot change it meanwhile.
       const start = scheduledStart(options.startAt.day, options.startAt.time, locked.timezone, now)
-      if (!start.ok) return fail(422, 'invalid_start', start.message)
+      if (!start.ok) return fail(422, 'invalid_start', start.message, start.field)
       startAfter = start.at
     }
     const [changed] = await tx

@@ -40,7 +40,8 @@ export function checkSenderAddress(input: string, domains: readonly string[]): S
   if (!domains.includes(parsed.domain))
     return {
       ok: false,
-      message: `The sender must be an address on the verified sending domain (${domains.map((d) => `@${d}`).join(' or ')}); ${parsed.display} is not.`,
+      // Without the address typed: a plain form's ?error= carries this, and URLs carry nothing typed.
+      message: `The sender must be an address on the verified sending domain (${domains.map((d) => `@${d}`).join(' or ')}).`,
     }
   return { ok: true, address: parsed.mailbox, domain: parsed.domain }
 }

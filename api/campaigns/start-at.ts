@@ -1,4 +1,4 @@
-import { instantOf } from '../accounts/time-zones.ts'
+import { instantOf, localDay } from '../accounts/time-zones.ts'
 import { formatDateTime } from '../pipeline/format.ts'
 import type { CampaignStatus } from './access.ts'
 
@@ -11,7 +11,10 @@ import type { CampaignStatus } from './access.ts'
 export const START_AT_MAX_DAYS = 90
 const DAY_MS = 86_400_000
 
-export type ScheduledStart = { ok: true; at: Date } | { ok: false; message: string }
+export type ScheduledStart =
+  | { ok: true; at: Date }
+  /** `field`: the form's field at fault (a day already gone, or a time earlier today). */
+  | { ok: false; message: string; field: 'startDate' | 'startTime' }
 
 /** The instant `day` (YYYY-MM-DD) at `time` (HH:MM) in `timeZone`, if it is a start allowed at `now`. */
 export function scheduledStart(
@@ -25,11 +28,13 @@ export function scheduledStart(
     return {
       ok: false,
       message: `${day} ${time} (${timeZone}) has passed: choose a time in the future, or start now.`,
+      field: day < localDay(now, timeZone) ? 'startDate' : 'startTime',
     }
   if (at.getTime() > now.getTime() + START_AT_MAX_DAYS * DAY_MS)
     return {
       ok: false,
       message: `${day} ${time} (${timeZone}) is more than ${START_AT_MAX_DAYS} days ahead: choose an earlier start.`,
+      field: 'startDate',
     }
   return { ok: true, at }
 }

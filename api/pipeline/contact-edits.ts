@@ -183,7 +183,7 @@ export async function updateContact(
           .select({ id: contacts.id })
           .from(contacts)
           .where(and(eq(contacts.email, email.canonical), ne(contacts.id, contactId)))
-        if (other) return duplicate(email.display, other.id)
+        if (other) return duplicate(other.id)
       }
       const { email: _typed, company: companyChoice, ...fields } = patch
       const normalised = Object.fromEntries(
@@ -253,18 +253,18 @@ export async function updateContact(
         .select({ id: contacts.id })
         .from(contacts)
         .where(eq(contacts.email, email.canonical))
-      if (other) return duplicate(email.display, other.id)
+      if (other) return duplicate(other.id)
     }
     throw err
   }
 }
 
-function duplicate(email: string, existingId: string): DealFailure & { existingId: string } {
+function duplicate(existingId: string): DealFailure & { existingId: string } {
   return {
     ok: false,
     status: 409,
     code: 'duplicate_contact',
-    message: `${email} is already another contact; open that one instead.`,
+    message: 'That address is already another contact’s; open that one instead.',
     fields: { email: 'Already another contact’s address.' },
     existingId,
   }

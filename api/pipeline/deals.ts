@@ -661,8 +661,10 @@ export async function saveStakeholder(
         .from(contacts)
         .where(eq(contacts.email, email))
       if (existing) {
-        if (!atDealCompany(existing, deal))
-          return failure(422, 'not_at_company', `${email} is a contact at another company.`)
+        if (!atDealCompany(existing, deal)) {
+          const message = 'That address is a contact at another company.'
+          return { ...failure(422, 'not_at_company', message), fields: { email: message } }
+        }
         contactId = existing.id
       } else {
         const [company] = deal.companyId

@@ -159,12 +159,11 @@ export async function createDeal(
           .from(deals)
           .leftJoin(users, eq(users.id, deals.ownerId))
           .where(and(eq(deals.contactId, contact.id), notInArray(deals.stage, ['won', 'lost'])))
+        // Naming no address: a plain form's ?error= carries the message.
+        const message = `This person already has an open deal (${open ? `${stageOf(open.stage).name}, ${open.owner ?? 'in the queue'}` : 'just added'}): work that one instead.`
         throw new Refused({
-          ...failure(
-            409,
-            'open_deal_exists',
-            `${contact.emailDisplay} already has an open deal (${open ? `${stageOf(open.stage).name}, ${open.owner ?? 'in the queue'}` : 'just added'}): work that one instead.`,
-          ),
+          ...failure(409, 'open_deal_exists', message),
+          ...('email' in input.contact ? { fields: { email: message } } : {}),
           openDealId: open?.id ?? '',
         })
       }

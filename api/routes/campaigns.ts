@@ -258,7 +258,8 @@ export function uploadTooLarge(c: Context, campaignId: string): Response {
 }
 
 function refusal(c: C, back: Back, failure: Omit<CampaignFailure, 'ok'>) {
-  return refuse(c, back, { status: failure.status, code: failure.code, message: failure.message })
+  const { status, code, message, fields } = failure
+  return refuse(c, back, { status, code, message, ...(fields ? { fields } : {}) })
 }
 
 async function readable(c: C): Promise<Campaign> {

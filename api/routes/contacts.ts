@@ -91,7 +91,7 @@ export const contactRoutes = new Hono<AppEnv>()
     if (!result.ok) return refuse(c, back(input, '/app/contacts/new'), result)
     const { contact, existing } = result
     const notice = existing
-      ? `${contact.emailDisplay} is already a contact: here it is. Nothing was changed.`
+      ? 'That address is already a contact: here it is. Nothing was changed.'
       : 'Contact added.'
     return respond(c, `/app/contacts/${contact.id}`, { notice }, () =>
       c.json({ contact, existing }, existing ? 200 : 201),

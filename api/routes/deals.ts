@@ -330,7 +330,7 @@ export const dealRoutes = new Hono<AppEnv>()
     }
     const notice =
       result.existingContact && email
-        ? `${result.contact.emailDisplay} was already a contact: the deal is on that contact, whose details were left as they were.`
+        ? 'That address was already a contact: the deal is on that contact, whose details were left as they were.'
         : 'Deal added.'
     return respond(c, `/app/deals/${result.deal.id}`, { notice }, () =>
       c.json(

@@ -142,9 +142,9 @@ export const emailAdminRoutes = new Hono<AppEnv>()
       return refuse(c, PAGES.suppressions, {
         status: 409,
         code: 'already_suppressed',
-        message: `${email} is already suppressed.`,
+        message: 'That address is already suppressed.',
       })
-    return answer(c, PAGES.suppressions, { email }, `${email} will receive no more email.`, 201)
+    return answer(c, PAGES.suppressions, { email }, 'That address will receive no more email.', 201)
   })
   .post('/suppressions/remove', requirePermission('suppressions:manage'), async (c) => {
     const input = await readInput(c, removeSchema, PAGES.suppressions)
@@ -156,7 +156,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
         c,
         PAGES.suppressions,
         { email },
-        `Your entry for ${email} is removed, but they unsubscribed themselves: marketing and outreach stay stopped.`,
+        'Your entry is removed, but they unsubscribed themselves: marketing and outreach stay stopped.',
       )
     if (!removed) {
       return refuse(c, PAGES.suppressions, {
@@ -166,7 +166,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
           'Only entries added by hand can be removed; unsubscribes, bounces and complaints stay.',
       })
     }
-    return answer(c, PAGES.suppressions, { email }, `${email} is no longer suppressed.`)
+    return answer(c, PAGES.suppressions, { email }, 'That address is no longer suppressed.')
   })
 
   // ── Sender settings ───────────────────────────────────────────────────────────────────────

@@ -75,7 +75,7 @@ export const userRoutes = new Hono<AppEnv>()
         message: created.message,
       })
     showOnce(c, inviteLink)
-    return respond(c, PAGE, { notice: `Added ${created.user.email}.` }, () =>
+    return respond(c, PAGE, { notice: 'User added.' }, () =>
       c.json({ user: publicUser(created.user), inviteLink }, 201),
     )
   })

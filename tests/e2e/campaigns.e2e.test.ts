@@ -250,9 +250,21 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     ).newPage()
     await page.goto(`${server.url}/app/campaigns/new`)
     await page.getByLabel('Name', { exact: true }).fill('E2E start later')
-    await page.getByLabel('Sender address').fill('taylor@frontdoor.example')
+    await page.getByLabel('Sender address').fill('taylor@gmail.com')
     await page.getByLabel('Subject').fill('Later for {{company|your team}}')
     await page.getByLabel('Message (plain text)').fill('Hi {{firstName|there}},\n\nTaylor')
+    await page.getByRole('button', { name: 'Create campaign' }).click()
+    // A sender off the verified domain: refused beside its field, the address typed kept but
+    // not in the URL.
+    await page.waitForURL(/\/app\/campaigns\/new\?error=/)
+    expect(decodeURIComponent(page.url())).not.toContain('gmail')
+    const sender = page.getByLabel('Sender address')
+    expect(await sender.getAttribute('aria-invalid')).toBe('true')
+    expect(await sender.inputValue()).toBe('taylor@gmail.com')
+    await expect(page.locator('#senderEmail-error').textContent()).resolves.toMatch(
+      /verified sending domain/,
+    )
+    await sender.fill('taylor@frontdoor.example')
     await page.getByRole('button', { name: 'Create campaign' }).click()
     await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}\?notice=/)
     const campaignUrl = page.url().split('?')[0]!
@@ -273,6 +285,8 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await page.waitForURL(/error=/)
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/has passed/)
     expect(await page.getByLabel(/Start on/).inputValue()).toBe(today)
+    // Today's time is what has passed: that field is marked.
+    expect(await page.getByLabel('at', { exact: true }).getAttribute('aria-invalid')).toBe('true')
     await expect(page.getByRole('heading', { level: 1, name: /draft/ }).count()).resolves.toBe(1)
 
     // Three days from now (on any clock), 09:00: sending, but it says when it starts.

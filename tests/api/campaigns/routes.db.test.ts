@@ -9,7 +9,15 @@ import {
   trackedLinks,
 } from '../../../api/db/schema.ts'
 import { enqueueEmail } from '../../../api/email/outbox.ts'
-import { json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import {
+  EMAIL_ADDRESS,
+  form,
+  formAnswer,
+  json,
+  ORIGIN,
+  setupTestApp,
+  signedInAs,
+} from '../../helpers.ts'
 import { CAMPAIGN_ENV, campaignInput, csv, makeCampaign } from './fixtures.ts'
 
 const ctx = await setupTestApp(CAMPAIGN_ENV)
@@ -496,6 +504,36 @@ describe('a test message', () => {
 })
 
 describe('creating a campaign', () => {
+  it('names the field a refusal is about, to API clients and beside the field of a plain form', async () => {
+    const admin = people.admin
+    const credited = await ctx.app.request(
+      '/api/campaigns',
+      json(campaignInput({ ownerId: people.rep.user.id }), { cookie: admin.cookie }),
+    )
+    expect(credited.status).toBe(422)
+    expect((await credited.json()).error).toMatchObject({
+      code: 'owner_not_sdr',
+      fields: { ownerId: expect.stringMatching(/SDR/) },
+    })
+    // An edit refuses the sender as a new campaign does.
+    const c = await makeCampaign(ctx, owner.user)
+    const typed = campaignInput({ name: 'Renamed', senderEmail: 'taylor@gmail.com' })
+    const edit = await ctx.app.request(
+      `/api/campaigns/${c.id}`,
+      form(Object.fromEntries(Object.entries(typed).map(([k, v]) => [k, String(v)])), {
+        cookie: owner.cookie,
+      }),
+    )
+    expect(edit.status).toBe(303)
+    const back = formAnswer(ctx, edit, owner.user.id)
+    expect(back.url.pathname).toBe(`/app/campaigns/${c.id}/edit`)
+    expect(back.query).not.toMatch(EMAIL_ADDRESS)
+    expect(back.flash).toMatchObject({
+      values: { name: 'Renamed', senderEmail: 'taylor@gmail.com' },
+      fields: { senderEmail: expect.stringMatching(/verified sending domain/) },
+    })
+  })
+
   it('refuses a sender outside the verified sending domain, and transactional mail keeps flowing', async () => {
     const before = await db.select().from(campaigns)
     const res = await ctx.app.request(
@@ -506,27 +544,27 @@ describe('creating a campaign', () => {
     expect((await res.json()).error).toMatchObject({
       code: 'sender_not_verified',
       message: expect.stringContaining('@frontdoor.example'),
+      fields: { senderEmail: expect.stringContaining('@frontdoor.example') },
     })
     expect(await db.select().from(campaigns)).toHaveLength(before.length)
-    // A plain form goes back to the form with the reason.
-    const form = await ctx.app.request('/api/campaigns', {
-      method: 'POST',
-      headers: {
+    // A plain form goes back to the form with the reason, the field marked, the address typed
+    // in the form flash and not in the URL.
+    const typed = campaignInput({ senderEmail: 'x@evil.example' })
+    const refused = await ctx.app.request(
+      '/api/campaigns',
+      form(Object.fromEntries(Object.entries(typed).map(([k, v]) => [k, String(v)])), {
         cookie: owner.cookie,
-        origin: ORIGIN,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
-        ...Object.fromEntries(
-          Object.entries(campaignInput({ senderEmail: 'x@evil.example' })).map(([k, v]) => [
-            k,
-            String(v),
-          ]),
-        ),
       }),
+    )
+    expect(refused.status).toBe(303)
+    const back = formAnswer(ctx, refused, owner.user.id)
+    expect(back.url.pathname).toBe('/app/campaigns/new')
+    expect(back.url.searchParams.get('error')).toMatch(/verified/)
+    expect(back.query).not.toMatch(EMAIL_ADDRESS)
+    expect(back.flash).toMatchObject({
+      values: { senderEmail: 'x@evil.example' },
+      fields: { senderEmail: expect.stringMatching(/verified sending domain/) },
     })
-    expect(form.status).toBe(303)
-    expect(form.headers.get('location')).toMatch(/^\/app\/campaigns\/new\?error=.*verified/)
     // Transactional mail is untouched by campaign senders.
     const id = await enqueueEmail(db, {
       category: 'transactional',

@@ -4,7 +4,7 @@ import { claimImport, runImport } from '../../../api/campaigns/imports.ts'
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
 import { sdrDay } from '../../../api/campaigns/sdr-day.ts'
 import { campaignRecipients, campaigns, outbox, webhookEvents } from '../../../api/db/schema.ts'
-import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import { form, formAnswer, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
 
 // "Start at": the start names a day and time on the campaign's clock; the campaign is sending
@@ -158,7 +158,10 @@ describe('starting a campaign at a later time', () => {
     for (const [body, message] of cases) {
       const res = await start(id, body)
       expect(res.status, JSON.stringify(body)).toBe(422)
-      expect(JSON.stringify(await res.json())).toMatch(message)
+      const { error } = await res.json()
+      expect(JSON.stringify(error)).toMatch(message)
+      // Each problem is its field's, as a validation failure's are.
+      expect(Object.values(error.fields ?? {}).join(' '), JSON.stringify(body)).toMatch(message)
     }
     expect(await row(id)).toMatchObject({ status: 'draft', startAfter: null, startedAt: null })
   })
@@ -176,6 +179,25 @@ describe('starting a campaign at a later time', () => {
     const refused = new URL(bad.headers.get('location')!, ORIGIN)
     expect(refused.pathname).toBe(page)
     expect(refused.searchParams.get('error')).toMatch(/has passed/)
+    // Beside the field at fault: a day gone is the date's, a time gone today the time's.
+    expect(formAnswer(ctx, bad, owner.user.id).flash).toMatchObject({
+      values: { startDate: '2026-03-01', startTime: '09:00' },
+      fields: { startDate: expect.stringMatching(/has passed/) },
+    })
+    const earlier = await ctx.app.request(
+      `/api/campaigns/${id}/start`,
+      form({ startDate: '2026-03-06', startTime: '14:59' }, cookie),
+    )
+    expect(formAnswer(ctx, earlier, owner.user.id).flash?.fields).toEqual({
+      startTime: expect.stringMatching(/has passed/),
+    })
+    const far = await ctx.app.request(
+      `/api/campaigns/${id}/start`,
+      form({ startDate: '2026-06-05', startTime: '09:00' }, cookie),
+    )
+    expect(formAnswer(ctx, far, owner.user.id).flash?.fields).toEqual({
+      startDate: expect.stringMatching(/more than 90 days/),
+    })
     expect((await row(id)).status).toBe('draft')
 
     // 02:30 on 8 March does not exist in New York (02:00 jumps to 03:00): read as 03:30 EDT.

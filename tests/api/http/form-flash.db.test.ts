@@ -11,7 +11,7 @@ import {
 import { readCookie } from '../../../api/http/cookies.ts'
 import { createUserToken } from '../../../api/accounts/users.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
-import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+import { EMAIL_ADDRESS, ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
 
 // A refused plain form (JavaScript off) comes back to its page with what was typed and each
 // field's problem: in a signed cookie for that page and person, for a minute — never in the URL.
@@ -134,7 +134,10 @@ describe('refusals the domain finds carry the values too, with the field it name
       ),
     )
     expect(res.status).toBe(303)
-    expect(new URL(res.headers.get('location')!, ORIGIN).pathname).toBe(page)
+    const back = new URL(res.headers.get('location')!, ORIGIN)
+    expect(back.pathname).toBe(page)
+    expect(back.searchParams.get('error')).toMatch(/another contact/)
+    expect(back.searchParams.get('error')).not.toMatch(EMAIL_ADDRESS)
     const flash = readFormFlash(secret, flashOf(res).cookie, page, rep.user.id, ctx.deps.now())
     expect(flash).toMatchObject({
       action: `/api/contacts/${mine.contactId}`,

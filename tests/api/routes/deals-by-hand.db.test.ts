@@ -13,7 +13,15 @@ import {
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
 import { newId } from '../../../api/ids.ts'
 import { createSession, SESSION_COOKIE } from '../../../api/accounts/sessions.ts'
-import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+import {
+  EMAIL_ADDRESS,
+  ORIGIN,
+  form,
+  formAnswer,
+  json,
+  setupTestApp,
+  signedInAs,
+} from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 
 // Deals and contacts entered and corrected by hand, bulk take-over and reassignment, and the
@@ -129,6 +137,8 @@ describe('a rep adds a deal by hand', () => {
     const location = new URL(page.headers.get('location')!, ORIGIN)
     expect(location.pathname).toMatch(/^\/app\/deals\/[0-9a-f-]{36}$/)
     expect(location.searchParams.get('notice')).toContain('was already a contact')
+    // What was typed stays out of the URL.
+    expect(formAnswer(ctx, page, rep.user.id).query).not.toMatch(EMAIL_ADDRESS)
   })
 
   it('refuses a second open deal for a contact, naming the open one, and writes nothing', async () => {
@@ -138,6 +148,26 @@ describe('a rep adds a deal by hand', () => {
     expect(res.status).toBe(409)
     const { error } = await res.json()
     expect(error).toMatchObject({ code: 'open_deal_exists', openDealId: open.id })
+    expect(await snapshot()).toEqual(before)
+
+    // Typed as an address on the plain form: beside the email field, the address not in the URL.
+    const [contact] = await db.select().from(contacts).where(eq(contacts.id, open.contactId))
+    const typed = await ctx.app.request(
+      '/api/deals',
+      form(
+        { stage: 'target', email: contact!.emailDisplay, next: '/app/deals/new' },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(typed.status).toBe(303)
+    const back = formAnswer(ctx, typed, rep.user.id)
+    expect(back.url.pathname).toBe('/app/deals/new')
+    expect(back.url.searchParams.get('error')).toMatch(/already has an open deal/)
+    expect(back.query).not.toMatch(EMAIL_ADDRESS)
+    expect(back.flash).toMatchObject({
+      values: { email: contact!.emailDisplay },
+      fields: { email: expect.stringMatching(/already has an open deal/) },
+    })
     expect(await snapshot()).toEqual(before)
   })
 
@@ -239,6 +269,7 @@ describe('contacts entered and corrected by hand', () => {
     const location = new URL(viaForm.headers.get('location')!, ORIGIN)
     expect(location.pathname).toBe(`/app/contacts/${contact.id}`)
     expect(location.searchParams.get('notice')).toContain('already a contact')
+    expect(formAnswer(ctx, viaForm, rep.user.id).query).not.toMatch(/zoe|bücher|xn--/i)
   })
 
   it('finds a typed company by its name as search folds it: case and accents aside', async () => {

@@ -1,7 +1,15 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { contacts, dealEvents, deals } from '../../../api/db/schema.ts'
-import { ORIGIN, form, json, setupTestApp, signedInAs } from '../../helpers.ts'
+import {
+  EMAIL_ADDRESS,
+  ORIGIN,
+  form,
+  formAnswer,
+  json,
+  setupTestApp,
+  signedInAs,
+} from '../../helpers.ts'
 import { makeDeal } from '../pipeline/fixtures.ts'
 
 const ctx = await setupTestApp()
@@ -155,8 +163,34 @@ describe('a rep working a deal through the API', () => {
         stance: 'neutral',
       })
       expect(res.status).toBe(422)
-      expect((await res.json()).error.code).toBe('not_at_company')
+      const { error } = await res.json()
+      expect(error.code).toBe('not_at_company')
+      // An address typed is the email field's problem.
+      if ('email' in who) expect(error.fields).toEqual({ email: expect.any(String) })
     }
+    // The page's form comes back with the email field marked, and no address in the URL.
+    const page = `/app/deals/${deal.id}`
+    const viaForm = await ctx.app.request(
+      `/api/deals/${deal.id}/stakeholders`,
+      form(
+        {
+          next: page,
+          email: person!.email,
+          name: 'Pat Person',
+          role: 'champion',
+          stance: 'neutral',
+        },
+        { cookie: rep.cookie },
+      ),
+    )
+    expect(viaForm.status).toBe(303)
+    const back = formAnswer(ctx, viaForm, rep.user.id)
+    expect(back.url.pathname).toBe(page)
+    expect(back.query).not.toMatch(EMAIL_ADDRESS)
+    expect(back.flash).toMatchObject({
+      values: { email: person!.email },
+      fields: { email: expect.stringMatching(/another company/) },
+    })
     // A new person by email is fine: they become a contact of their own.
     const added = await post(`/api/deals/${deal.id}/stakeholders`, {
       email: 'new.person@elsewhere.example',

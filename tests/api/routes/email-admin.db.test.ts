@@ -9,7 +9,7 @@ import { readTransportState } from '../../../api/email/transport-status.ts'
 import { issueUnsubscribeToken, unsubscribe } from '../../../api/email/unsubscribe.ts'
 import { newId } from '../../../api/ids.ts'
 import { pageParam } from '../../../api/pipeline/format.ts'
-import { form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
+import { EMAIL_ADDRESS, form, json, ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { enqueueAsset, mailboxTransport, outboxRow, testWorker } from '../email/outbox-fixtures.ts'
 import { startSmtpServer } from '../email/smtp-server.ts'
 
@@ -135,6 +135,15 @@ describe('suppressions', () => {
     )
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toContain('notice=')
+    // The address typed stays out of the URL, added, refused or removed.
+    const query = (r: Response) => decodeURIComponent(r.headers.get('location')!)
+    expect(query(res)).not.toMatch(EMAIL_ADDRESS)
+    const again = await post(
+      '/suppressions',
+      form({ email: 'pat@contoso.example' }, { cookie: admin.cookie }),
+    )
+    expect(again.headers.get('location')).toContain('error=')
+    expect(query(again)).not.toMatch(EMAIL_ADDRESS)
     expect(await findSuppression(db, 'pat@contoso.example')).toMatchObject({
       reason: 'manual',
       note: 'asked by phone',
@@ -190,6 +199,13 @@ describe('suppressions', () => {
     ).toBe(200)
     expect(await findSuppression(db, 'gone@contoso.example')).not.toBeNull()
     expect(await findSuppression(db, 'oops@contoso.example')).toBeNull()
+    await suppress(db, { email: 'oops@contoso.example', reason: 'manual' }, ctx.clock.now())
+    const viaForm = await post(
+      '/suppressions/remove',
+      form({ email: 'oops@contoso.example' }, { cookie: admin.cookie }),
+    )
+    expect(viaForm.headers.get('location')).toContain('notice=')
+    expect(decodeURIComponent(viaForm.headers.get('location')!)).not.toMatch(EMAIL_ADDRESS)
   })
 
   it('an admin’s entry stops all mail to an address that only unsubscribed, until it is removed', async () => {

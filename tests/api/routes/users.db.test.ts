@@ -499,6 +499,7 @@ describe('/api/users (admin only)', () => {
       const back = new URL(page.headers.get('location')!, ORIGIN)
       expect(back.pathname, path).toBe('/app/admin/users')
       expect(back.searchParams.get('error'), path).toContain(message)
+      expect(back.searchParams.get('error'), path).not.toContain(user.email)
     }
     // A bare POST (no body) is an API call: JSON, as before.
     const bare = await ctx.app.request(`/api/users/${user.id}/disable`, {
@@ -525,6 +526,7 @@ describe('/api/users (admin only)', () => {
     // The one-time link never rides in the URL (browser history, issue 15): the users page gets
     // it once from a short-lived HttpOnly cookie only that page receives.
     expect(res.headers.get('location')).not.toContain('token')
+    expect(decodeURIComponent(res.headers.get('location')!)).not.toContain('formy@')
     expect(location.searchParams.has('link')).toBe(false)
     const linkCookie = res.headers.getSetCookie().find((c) => c.startsWith('fd_link='))!
     expect(linkCookie).toMatch(
