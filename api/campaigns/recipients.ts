@@ -231,10 +231,11 @@ export async function removeRecipient(
       ok: false,
       status: 409,
       code: row.status === 'removed' ? 'already_removed' : 'not_pending',
+      // No address: a plain form's refusal travels in its page's URL.
       message:
         row.status === 'removed'
-          ? `${row.email} was already taken out of this campaign.`
-          : `${row.email} cannot be taken out: their message is ${RECIPIENT_STATUS_LABELS[row.status].toLowerCase()} already (handed to the outbox).`,
+          ? 'That recipient was already taken out of this campaign.'
+          : `That recipient cannot be taken out: their message is ${RECIPIENT_STATUS_LABELS[row.status].toLowerCase()} already (handed to the outbox).`,
     } as const
   })
 }

@@ -354,7 +354,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     return respond(
       c,
       back,
-      { notice: `Taken out: ${result.recipient.email} gets nothing from this campaign.` },
+      { notice: 'Recipient taken out: they get nothing from this campaign.' },
       () => c.json({ recipient: result.recipient }),
     )
   })

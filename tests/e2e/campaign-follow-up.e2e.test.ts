@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     expect(back.pathname).toBe(new URL(campaignUrl).pathname)
     expect(back.searchParams.get('status')).toBe('pending')
     await expect(
-      page.getByText('Taken out: bob@takeout.example gets nothing from this campaign.').count(),
+      page.getByText('Recipient taken out: they get nothing from this campaign.').count(),
     ).resolves.toBe(1)
     await expect(list.locator('tbody tr').count()).resolves.toBe(2)
     await page.goto(`${campaignUrl}#recipients`)
