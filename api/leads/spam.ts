@@ -50,9 +50,10 @@ const HOUR = 3_600_000
 
 /**
  * The screen every post that would make a lead goes through (a gated form, the grader's unlock):
- * the per-IP and per-email-address hourly limits they share, the hidden field, and the form token
- * bound to the page it was rendered on (`path`), each rendered form good for a few posts. Counts
- * the post against the limits and the token's uses. Why it looks automated; empty when it does not.
+ * the per-IP hourly limit they share, the hidden field, and the form token bound to the page it
+ * was rendered on (`path`), each rendered form good for a few posts; then, for a post that passes
+ * them (one that would email the address typed), the per-address hourly limit. Counts the post
+ * against the limits and the token's uses. Why it looks automated; empty when it does not.
  */
 export async function screenLeadPost(
   deps: Pick<Deps, 'db' | 'env' | 'secret'>,
@@ -71,14 +72,7 @@ export async function screenLeadPost(
     { limit: deps.env.LEADS_PER_IP_PER_HOUR, windowMs: HOUR },
     now,
   )
-  // Keyed by the address's fingerprint: the limits table keeps no address.
-  const addressLimit = await hitRateLimit(
-    deps.db,
-    `leads:to:${addressFingerprint(form.email.canonical)}`,
-    { limit: deps.env.LEADS_PER_ADDRESS_PER_HOUR, windowMs: HOUR },
-    now,
-  )
-  return spamReasons({
+  const signals: SpamSignals = {
     honeypot: form.honeypot,
     formToken: await checkFormTokenUse(
       deps.db,
@@ -88,8 +82,20 @@ export async function screenLeadPost(
       now,
     ),
     rateLimited: !limit.allowed,
-    addressRateLimited: !addressLimit.allowed,
-  })
+    addressRateLimited: false,
+  }
+  // Only posts that would email the address count against it: quarantined ones send nothing, and
+  // counting them would let anyone quarantine a person's own posts with a few forged ones. Keyed
+  // by the address's fingerprint: the limits table keeps no address.
+  const reasons = spamReasons(signals)
+  if (reasons.length > 0) return reasons
+  const addressLimit = await hitRateLimit(
+    deps.db,
+    `leads:to:${addressFingerprint(form.email.canonical)}`,
+    { limit: deps.env.LEADS_PER_ADDRESS_PER_HOUR, windowMs: HOUR },
+    now,
+  )
+  return spamReasons({ ...signals, addressRateLimited: !addressLimit.allowed })
 }
 
 export const SPAM_REASON_LABELS: Record<SpamReason, string> = {

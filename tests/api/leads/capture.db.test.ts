@@ -424,6 +424,16 @@ describe('posts that look automated go to quarantine: kept, no contact, no deal,
     expect((await posts()).filter((p) => p.status === 'accepted').length).toBe(6)
   })
 
+  it('counts only posts that would email the address: forged ones cannot lock its owner out', async () => {
+    const email = 'owner@targeted.example'
+    for (let i = 0; i < 6; i++)
+      await postLead(ctx, { ...leadForm(ctx, { email }), formToken: '' }, { ip: `192.0.2.${i}` })
+    const posts = () => db.select().from(submissions).where(eq(submissions.email, email))
+    expect((await posts()).map((p) => p.spamReasons)).toEqual(Array(6).fill(['form_token_missing']))
+    await postLead(ctx, leadForm(ctx, { email }), { ip: '192.0.2.100' })
+    expect((await posts()).filter((p) => p.status === 'accepted').length).toBe(1)
+  })
+
   it('counts an IPv6 client by its /64: rotating addresses in it does not reset the limit', async () => {
     // Five posts from five addresses of one /64, each spelled its own way: the limit (5) is full.
     const sameNetwork = [
