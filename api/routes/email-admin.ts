@@ -98,7 +98,7 @@ export const emailAdminRoutes = new Hono<AppEnv>()
       })
     }
     await retryFailed(c.var.db, [row.id], c.var.deps.now())
-    return answer(c, PAGES.outbox, { retried: 1 }, `Queued again: ${row.recipient ?? row.id}.`)
+    return answer(c, PAGES.outbox, { retried: 1 }, 'Queued again.')
   })
   .post('/transport/check', requirePermission('outbox:manage'), async (c) => {
     const result = await checkTransport(c.var.deps)

@@ -95,7 +95,7 @@ export const userRoutes = new Hono<AppEnv>()
     const changed = await setUserRole(c.var.db, id, input.role, c.var.deps.now())
     if (!changed.ok) return refuseChange(c, changed)
     const { user } = changed
-    return respond(c, PAGE, { notice: `${user.email} is now ${user.role}.` }, () =>
+    return respond(c, PAGE, { notice: `Role changed to ${user.role}.` }, () =>
       c.json({ user: publicUser(user) }),
     )
   })
@@ -126,7 +126,7 @@ export const userRoutes = new Hono<AppEnv>()
         {
           status: 409,
           code: 'account_disabled',
-          message: `${user.email} is disabled: enable the account first, then reset their password.`,
+          message: 'That account is disabled: enable it first, then reset their password.',
         },
         BODYLESS,
       )
@@ -134,7 +134,7 @@ export const userRoutes = new Hono<AppEnv>()
     return respond(
       c,
       PAGE,
-      { notice: `Password reset link for ${user.email} created.` },
+      { notice: 'Password reset link created.' },
       () => c.json({ link }),
       BODYLESS,
     )
@@ -175,7 +175,7 @@ async function toggle(c: Context<SignedInEnv>, disabled: boolean) {
   return respond(
     c,
     PAGE,
-    { notice: `${user.email} ${disabled ? 'disabled' : 'enabled'}.${more}`, ...offer },
+    { notice: `Account ${disabled ? 'disabled' : 'enabled'}.${more}`, ...offer },
     () => c.json({ user: publicUser(user), ...(disabled ? { openDeals } : {}) }),
     BODYLESS,
   )

@@ -12,6 +12,7 @@ import {
 import { outbox, sessions, userTokens } from '../../../api/db/schema.ts'
 import {
   addUser,
+  EMAIL_ADDRESS,
   form,
   json,
   ORIGIN,
@@ -151,6 +152,29 @@ describe('/api/users (admin only)', () => {
       json({ email: 'w@example.com', name: 'W', role: 'rep', password: '123' }, { cookie }),
     )
     expect(weak.status).toBe(422)
+  })
+
+  it('answers the users page’s plain forms with notices that name no address', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const rep = await addUser(ctx, 'rep')
+    const noticeOf = async (path: string, body: Record<string, string>) => {
+      const res = await ctx.app.request(path, form(body, { cookie }))
+      expect(res.status, path).toBe(303)
+      return new URL(res.headers.get('location')!, ORIGIN).searchParams.get('notice')
+    }
+    const notices = [
+      await noticeOf(`/api/users/${rep.id}/role`, { role: 'sdr' }),
+      await noticeOf(`/api/users/${rep.id}/reset-password`, {}),
+      await noticeOf(`/api/users/${rep.id}/disable`, {}),
+      await noticeOf(`/api/users/${rep.id}/enable`, {}),
+    ]
+    expect(notices).toEqual([
+      'Role changed to sdr.',
+      'Password reset link created.',
+      'Account disabled.',
+      'Account enabled.',
+    ])
+    for (const notice of notices) expect(notice).not.toMatch(EMAIL_ADDRESS)
   })
 
   it('disabling a user ends their sessions; enabling lets them back in', async () => {
@@ -325,7 +349,7 @@ describe('/api/users (admin only)', () => {
     expect(asked.status).toBe(409)
     const { error } = (await asked.json()) as { error: { code: string; message: string } }
     expect(error.code).toBe('account_disabled')
-    expect(error.message).toContain(`${rep.email} is disabled: enable the account first`)
+    expect(error.message).toContain('That account is disabled: enable it first')
     // The admin page's plain form goes back to the page with the message, and no link.
     const fromPage = await ctx.app.request(
       `/api/users/${rep.id}/reset-password`,
@@ -334,7 +358,7 @@ describe('/api/users (admin only)', () => {
     expect(fromPage.status).toBe(303)
     const back = new URL(fromPage.headers.get('location')!, ORIGIN)
     expect(back.pathname).toBe('/app/admin/users')
-    expect(back.searchParams.get('error')).toContain('is disabled: enable the account first')
+    expect(back.searchParams.get('error')).toContain('is disabled: enable it first')
     expect(fromPage.headers.getSetCookie().some((c) => c.startsWith('fd_link='))).toBe(false)
     expect(await links()).toEqual([])
     const mail = await ctx.deps.db.select().from(outbox).where(eq(outbox.recipient, rep.email))
@@ -499,7 +523,8 @@ describe('/api/users (admin only)', () => {
       const back = new URL(page.headers.get('location')!, ORIGIN)
       expect(back.pathname, path).toBe('/app/admin/users')
       expect(back.searchParams.get('error'), path).toContain(message)
-      expect(back.searchParams.get('error'), path).not.toContain(user.email)
+      // No address travels in the URL, the caller's or the one the case is about.
+      expect(back.searchParams.get('error'), path).not.toMatch(EMAIL_ADDRESS)
     }
     // A bare POST (no body) is an API call: JSON, as before.
     const bare = await ctx.app.request(`/api/users/${user.id}/disable`, {
