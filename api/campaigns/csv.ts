@@ -132,6 +132,14 @@ export function mapHeader(cells: string[]): HeaderResult {
     columns.push({ header, field })
   }
   if (!columns.some((c) => c.field === 'email')) {
+    // A plain list of addresses has no header line: its first line is a person's, not repeated
+    // into a message that a plain form's URL carries.
+    if (cells.some((cell) => parseEmailAddress(cell) !== null))
+      return {
+        ok: false,
+        message:
+          'The file has no header line: its first line holds an email address. Add a first line naming the columns, with one named "email".',
+      }
     const more = cells.length - SHOWN_HEADERS
     const reads = cells.slice(0, SHOWN_HEADERS).map(quoted).join(', ')
     return {

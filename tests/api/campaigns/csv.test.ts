@@ -123,6 +123,13 @@ describe('reading a CSV of prospects', () => {
       ok: false,
       message: expect.stringMatching(/no email column/),
     })
+    // A list with no header line: its first line, a person's, is not repeated back.
+    const noHeader = mapHeader(['ana@acme.example', 'Ana Ruiz', 'Acme'])
+    expect(noHeader).toEqual({
+      ok: false,
+      message:
+        'The file has no header line: its first line holds an email address. Add a first line naming the columns, with one named "email".',
+    })
     expect(mapHeader(['email', 'E-Mail'])).toMatchObject({
       ok: false,
       message: expect.stringMatching(/both mean email/),
