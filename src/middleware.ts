@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { defineMiddleware } from 'astro:middleware'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
-import { MAX_NEXT_PATH, secureCookies } from '#api/http/cookies.ts'
+import { MAX_LOGIN_NEXT, secureCookies } from '#api/http/cookies.ts'
 import {
   clearedFormFlashCookie,
   FORM_FLASH_COOKIE,
@@ -40,8 +40,8 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
   const path = ctx.url.pathname
   const isApp = path === '/app' || path.startsWith('/app/')
   if (isApp && !ctx.locals.user) {
-    // Back to the page after signing in; past MAX_NEXT_PATH (a huge query) to its path alone.
-    const next = [path + ctx.url.search, path].find((p) => p.length <= MAX_NEXT_PATH)
+    // Back to the page after signing in; past MAX_LOGIN_NEXT (a huge query) to its path alone.
+    const next = [path + ctx.url.search, path].find((p) => p.length <= MAX_LOGIN_NEXT)
     const response = ctx.redirect(
       next === undefined ? '/login' : `/login?${new URLSearchParams({ next })}`,
       303,

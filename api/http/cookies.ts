@@ -28,12 +28,15 @@ export function readCookie(header: string | null | undefined, name: string): str
   return null
 }
 
+/** The longest `next` followed (a form's way back, a deep link): a longer one is the fallback. */
+export const MAX_NEXT_PATH = 2_048
+
 /**
- * The longest `next` followed (a deep link's path and query): a longer one is the fallback. Even
- * percent-encoded again into a Location (`/login?next=…`, at most 3 bytes a character) it stays
- * under the 4 KiB header buffer of nginx's default.
+ * The longest deep link the sign-in redirect keeps (`/login?next=…`; past it, the path alone):
+ * percent-encoded again, at most 3 bytes a character, that Location stays under the 4 KiB header
+ * buffer of nginx's default.
  */
-export const MAX_NEXT_PATH = 1_024
+export const MAX_LOGIN_NEXT = 1_024
 
 /** A `next` parameter is followed only when it is a path on this site (no open redirect). */
 export function safeNextPath(next: unknown, origin: string, fallback = '/app'): string {
