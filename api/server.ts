@@ -94,12 +94,19 @@ export async function startServer(
     if (request.method === 'TRACE')
       return new Response('Method not allowed', {
         status: 405,
-        headers: { Allow: 'GET, HEAD, POST', 'Content-Type': 'text/plain; charset=utf-8' },
+        headers: {
+          Allow: 'GET, HEAD, POST',
+          'Content-Type': 'text/plain; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+        },
       })
     if (!decodable(path))
       return new Response('Bad request: the address is not valid UTF-8', {
         status: 400,
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        headers: {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+        },
       })
     return render(bindings)
   }
