@@ -13,6 +13,7 @@ import {
   launchBrowser,
   newDataDir,
   screenshot,
+  screenshots,
   startServer,
   type TestServer,
 } from './harness.ts'
@@ -167,18 +168,9 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     await app.close()
   })
 
-  it('item 3: the app header stays one compact bar at 390 px on every app page, and the nav shows it scrolls', async () => {
-    const deal = await dealIn('signed')
+  it('item 3: at 390 px the app nav shows that it scrolls (the bar’s height on every page: below)', async () => {
     const context = await signedIn(390)
     const page = await context.newPage()
-    const heights: Record<string, number> = {}
-    for (const path of [...APP_PAGES, `/app/deals/${deal}`]) {
-      const res = await page.goto(`${server.url}${path}`)
-      expect(res!.status(), path).toBe(200)
-      heights[path] = (await page.locator('header.topbar').boundingBox())!.height
-    }
-    for (const [path, height] of Object.entries(heights))
-      expect(height, path).toBeLessThanOrEqual(100)
     // The links overflow the phone's width; the bar says so with an edge shadow on that side.
     await page.goto(`${server.url}/app/contacts`)
     const nav = await page.locator('header.topbar nav').evaluate((el) => ({
@@ -194,7 +186,7 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     await context.close()
   })
 
-  it('no app page is wider than a 390 px phone: nothing scrolls the page sideways', async () => {
+  it('no app page is wider than a 390 px phone, and its header stays one compact bar (item 3)', async () => {
     // The demo's campaigns, one with a recipient list imported here, and what each links to.
     const json = { cookie: adminCookie, origin: server.url, 'content-type': 'application/json' }
     const created = await fetch(`${server.url}/api/campaigns`, {
@@ -266,17 +258,23 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     const context = await signedIn(390)
     const page = await context.newPage()
     const wide: Record<string, Awaited<ReturnType<typeof horizontalOverflow>>> = {}
+    const tall: Record<string, number> = {}
     for (const path of pages) {
       const res = await page.goto(`${server.url}${path}`)
       expect(res!.status(), path).toBe(200)
       const overflow = await horizontalOverflow(page)
       if (overflow.width > 390 || overflow.culprits.length > 0) wide[path] = overflow
+      const header = (await page.locator('header.topbar').boundingBox())!.height
+      if (header > 100) tall[path] = header
     }
-    await page.goto(`${server.url}/app/campaigns/${draft}`)
-    await screenshot(page, 'defects-campaign-390')
-    await page.goto(`${server.url}/app/campaigns/${draft}/preview`)
-    await screenshot(page, 'defects-campaign-preview-390')
+    if (screenshots) {
+      await page.goto(`${server.url}/app/campaigns/${draft}`)
+      await screenshot(page, 'defects-campaign-390')
+      await page.goto(`${server.url}/app/campaigns/${draft}/preview`)
+      await screenshot(page, 'defects-campaign-preview-390')
+    }
     expect(wide).toEqual({})
+    expect(tall).toEqual({})
     await context.close()
   })
 
