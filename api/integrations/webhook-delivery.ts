@@ -1144,6 +1144,7 @@ export function webhookFetcher(
     userAgent: `Frontdoor-Webhooks/${deps.version}`,
     policy: targets.policy,
     allowPorts: targets.allowPorts,
+    anyPort: true,
     requestTimeoutMs: options.timeoutMs,
     headersTimeoutMs: options.timeoutMs,
     bodyIdleTimeoutMs: options.timeoutMs,

@@ -112,7 +112,11 @@ export async function checkWebhookUrl(
       ok: false,
       message: 'Webhook URLs must start with https://: events carry names and email addresses.',
     }
-  const verdict = checkTargetUrl(url, { policy: targets.policy, allowPorts: targets.allowPorts })
+  const verdict = checkTargetUrl(url, {
+    policy: targets.policy,
+    allowPorts: targets.allowPorts,
+    anyPort: true,
+  })
   if (!verdict.ok) {
     if (verdict.kind === 'address')
       return {

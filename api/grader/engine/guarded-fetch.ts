@@ -38,6 +38,8 @@ export type GuardedFetcherOptions = {
   allowAddresses?: readonly string[]
   /** Ports besides 80 and 443 that may be used (tests' loopback servers). */
   allowPorts?: readonly number[]
+  /** Any port but the Fetch standard's bad ones (webhook receivers: TargetUrlRules). */
+  anyPort?: boolean
   resolve?: Resolver
   /** Trust anchors replacing the system ones (tests' self-signed CA). */
   tlsCa?: string | Buffer
@@ -562,7 +564,11 @@ function exchange(
 
 export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFetcher {
   const policy = options.policy ?? createAddressPolicy({ allowAddresses: options.allowAddresses })
-  const rules: TargetUrlRules = { allowPorts: options.allowPorts, policy }
+  const rules: TargetUrlRules = {
+    allowPorts: options.allowPorts,
+    ...(options.anyPort ? { anyPort: true } : {}),
+    policy,
+  }
   const maxRedirects = options.maxRedirects ?? 5
   // A URL's parse and verdict depend on the URL and this fetcher's rules alone (DNS answers are
   // judged at connect time, every time): a webhook subscription's URL is parsed and judged once,

@@ -8,6 +8,18 @@ import { classifyAddress, type AddressPolicy } from './address-policy.ts'
 export const MAX_URL_LENGTH = 2048
 const DEFAULT_PORTS = [80, 443]
 
+/**
+ * The Fetch standard's bad ports (https://fetch.spec.whatwg.org/#bad-port): mail, SSH, DNS, IRC
+ * and the like, which no HTTP request of ours may reach, whatever port rule otherwise applies.
+ */
+const BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+  103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+  512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+  995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+  6669, 6679, 6697, 10080,
+])
+
 // Names that can never be a public website even where tldts knows the suffix ("home.arpa" is in
 // the ICANN section of the public suffix list) or a resolver on our network would answer them.
 const RESERVED_SUFFIXES = [
@@ -33,6 +45,11 @@ export type UrlVerdict = { ok: true } | { ok: false; kind: 'url' | 'address'; re
 export type TargetUrlRules = {
   /** Extra ports besides 80 and 443 (a test's loopback server). */
   allowPorts?: readonly number[]
+  /**
+   * Any port but the bad ones, not only 80 and 443: a webhook receiver the subscriber names
+   * (n8n listens on 5678, many gateways on 8443). A site to grade is on 80 or 443.
+   */
+  anyPort?: boolean
   /** Judges IP-literal hosts; the default policy when absent. */
   policy?: AddressPolicy
 }
@@ -65,7 +82,10 @@ export function checkTargetUrl(url: URL, rules: TargetUrlRules = {}): UrlVerdict
     return { ok: false, kind: 'url', reason: `URL longer than ${MAX_URL_LENGTH} characters` }
   }
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
-  if (!DEFAULT_PORTS.includes(port) && !(rules.allowPorts ?? []).includes(port)) {
+  if (BAD_PORTS.has(port)) {
+    return { ok: false, kind: 'url', reason: `port ${port} is not for HTTP` }
+  }
+  if (!rules.anyPort && !DEFAULT_PORTS.includes(port) && !(rules.allowPorts ?? []).includes(port)) {
     return { ok: false, kind: 'url', reason: `port ${port} is not 80 or 443` }
   }
   const host = bareHost(url.hostname)

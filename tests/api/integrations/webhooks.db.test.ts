@@ -17,12 +17,14 @@ import { rowsOf } from '../../../api/db/raw-sql.ts'
 import { recordWebhookEvent, type WebhookEventType } from '../../../api/db/webhook-outbox.ts'
 import type { Resolver } from '../../../api/grader/engine/guarded-fetch.ts'
 import { newId } from '../../../api/ids.ts'
+import { parseEnv } from '../../../api/env.ts'
 import {
   claimDeliveries,
   createEventBodies,
   deliverDue,
   type EventBodies,
   recordDelivered,
+  sendWebhook,
   startWebhookDelivery,
   WEBHOOK_DELIVERY_DEFAULTS,
   webhookFetcher,
@@ -1004,6 +1006,38 @@ describe('SSRF: webhook targets are public addresses only', () => {
     expect(
       await checkWebhookUrl('https://nowhere.example.com/h', targets(), resolve),
     ).toMatchObject({ ok: false })
+  })
+
+  it('delivers to a receiver on a port other than 80 and 443 that no setting names', async () => {
+    // The address allowed (a test's loopback), its port not: the fetcher must take any port.
+    const env = parseEnv({ NODE_ENV: 'test', WEBHOOK_ALLOW_ADDRESSES: '127.0.0.1' })
+    const fetcher = webhookFetcher({ env, version: 'test' }, { timeoutMs: 5_000 })
+    try {
+      const target = { url: receiver.url('/any-port'), sign: () => 'v1,x' }
+      const sent = await sendWebhook(
+        fetcher,
+        target,
+        { eventId: 'e1', payload: '{}' },
+        new Date(),
+        5_000,
+      )
+      expect(sent).toMatchObject({ ok: true, error: null })
+    } finally {
+      await fetcher.close()
+    }
+  })
+
+  it('takes a receiver on any port but a bad one (self-hosted n8n listens on 5678)', async () => {
+    const resolve: Resolver = async () => [{ address: '93.184.215.14', family: 4 }]
+    for (const url of [
+      'https://n8n.example.com:5678/webhook/abc',
+      'https://hooks.example.com:8443/h',
+    ])
+      expect(await checkWebhookUrl(url, targets(), resolve), url).toMatchObject({ ok: true })
+    expect(await checkWebhookUrl('http://mail.example.com:25/', targets(), resolve)).toEqual({
+      ok: false,
+      message: 'That URL cannot receive webhooks: port 25 is not for HTTP.',
+    })
   })
 
   it('refuses at delivery a name whose DNS answer turned private after subscribing', async () => {

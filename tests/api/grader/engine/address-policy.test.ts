@@ -133,6 +133,23 @@ describe('the URL rules', () => {
     )
     expect(hasPublicSuffix('127.0.0.1.nip.io')).toBe(true)
   })
+
+  it('takes any port but the Fetch standard’s bad ones where asked (webhook receivers)', () => {
+    const any = (url: string) => checkTargetUrl(new URL(url), { anyPort: true })
+    expect(any('https://n8n.example.com:5678/webhook/abc').ok).toBe(true)
+    expect(any('https://hooks.example.com:8443/').ok).toBe(true)
+    // SMTP, SSH, IRC: a POST must never reach them, whatever the rule.
+    for (const port of [25, 22, 587, 6667])
+      expect(any(`http://mail.example.com:${port}/`), String(port)).toMatchObject({
+        ok: false,
+        reason: `port ${port} is not for HTTP`,
+      })
+    expect(checkTargetUrl(new URL('http://example.com:25/'), { allowPorts: [25] })).toMatchObject({
+      ok: false,
+    })
+    // A site to grade is still on 80 or 443.
+    expect(verdict('https://n8n.example.com:5678/').ok).toBe(false)
+  })
 })
 
 describe('normalizeGraderUrl', () => {
