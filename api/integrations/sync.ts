@@ -41,16 +41,28 @@ const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
 /** Our ids are UUIDs; printable ASCII keeps a NUL (which the database refuses) out. */
 const ID = /^[\x21-\x7e]{1,64}$/
 
-export function encodeCursor(position: SyncPosition): string {
-  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url')
+/**
+ * The lists paged by these cursors. A cursor names its list, so one handed to another list (a
+ * deals cursor to the contacts list) is refused rather than read as a position there, which would
+ * skip that list's rows before it without a word.
+ */
+export type CursorList = 'deals' | 'contacts' | 'leads' | 'webhook-log'
+
+export function encodeCursor(list: CursorList, position: SyncPosition): string {
+  return Buffer.from(JSON.stringify([list, position.at, position.id])).toString('base64url')
 }
 
-/** The position a cursor names; null when it is not one of ours. */
-export function decodeCursor(cursor: string): SyncPosition | null {
+/**
+ * The position a cursor of `list` names; null when it is not one of ours, or another list's.
+ * Cursors given out before they named their list ([at, id]) are still read, as any list's.
+ */
+export function decodeCursor(cursor: string, list: CursorList): SyncPosition | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (!Array.isArray(value) || value.length !== 2) return null
-    const [at, id] = value as unknown[]
+    if (!Array.isArray(value)) return null
+    if (value.length === 3 && value[0] !== list) return null
+    if (value.length !== 2 && value.length !== 3) return null
+    const [at, id] = (value as unknown[]).slice(-2)
     if (typeof at !== 'string' || !AT.test(at) || typeof id !== 'string' || !ID.test(id))
       return null
     // The database refuses what Date.parse lets through (February 30th, year 0): a 500.
@@ -68,12 +80,12 @@ export function decodeCursor(cursor: string): SyncPosition | null {
  * delivery log): the position it names. One not given out here fails with `refusal`, as an issue
  * `isCursorIssue` tells apart, so every such list refuses it alike (parsePagedQuery).
  */
-export function cursorParam(refusal: string) {
+export function cursorParam(list: CursorList, refusal: string) {
   return z
     .string()
     .transform((value, ctx) => {
       // Ours are under 100 characters; a long one is refused before it is decoded.
-      const position = value.length <= 300 ? decodeCursor(value) : null
+      const position = value.length <= 300 ? decodeCursor(value, list) : null
       if (!position) ctx.addIssue({ code: 'custom', message: refusal, params: { cursor: true } })
       return position ?? z.NEVER
     })
@@ -132,6 +144,7 @@ export const positionOf = (column: PgColumn | SQL) =>
 
 async function page<T extends { id: string }>(
   db: Db,
+  list: CursorList,
   query: {
     select: Record<string, PgColumn | SQL>
     table: typeof deals | typeof contacts | typeof submissions
@@ -159,9 +172,9 @@ async function page<T extends { id: string }>(
   return {
     data: data.map(({ position: _position, ...row }) => row as unknown as T),
     nextCursor: last
-      ? encodeCursor({ at: last.position, id: last.id })
+      ? encodeCursor(list, { at: last.position, id: last.id })
       : after
-        ? encodeCursor(after)
+        ? encodeCursor(list, after)
         : null,
     hasMore,
   }
@@ -272,6 +285,7 @@ export type SyncedLead = {
 export function dealsChanged(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedDeal>(
     db,
+    'deals',
     { select: dealColumns, table: deals, at: deals.updatedAt, id: deals.id },
     after,
     limit,
@@ -291,6 +305,7 @@ export async function contactsChanged(
     }
   >(
     db,
+    'contacts',
     { select: contactSync, table: contacts, at: contacts.syncAt, id: contacts.id },
     after,
     limit,
@@ -310,6 +325,7 @@ export async function contactsChanged(
 export function leadsCaptured(db: Db, after: SyncPosition | null, limit: number, now: Date) {
   return page<SyncedLead>(
     db,
+    'leads',
     {
       select: leadColumns,
       table: submissions,

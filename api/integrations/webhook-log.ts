@@ -65,7 +65,10 @@ const LOG_PAGE_MAX = 200
 export const LOG_EVENT_TYPES = [...WEBHOOK_EVENT_TYPES, TEST_EVENT_TYPE] as const
 
 const cursor = (what: string) =>
-  cursorParam(`The ${what} cursor is not one this log gave out; start from the newest.`)
+  cursorParam(
+    'webhook-log',
+    `The ${what} cursor is not one this log gave out; start from the newest.`,
+  )
 
 /** The log's filters and position, as the JSON endpoint and the page read them from the URL (http/input.ts's givenParams). */
 export const logQuerySchema = z.object({
@@ -390,7 +393,8 @@ export async function listDeliveryLog(
     olderMore = true
     newerMore = page.more
   }
-  const position = (r: Row | undefined) => (r ? encodeCursor({ at: r.position, id: r.id }) : null)
+  const position = (r: Row | undefined) =>
+    r ? encodeCursor('webhook-log', { at: r.position, id: r.id }) : null
   return {
     data: page.rows.map(({ position: _position, ...entry }) => entry),
     nextCursor: olderMore ? position(page.rows.at(-1)) : null,

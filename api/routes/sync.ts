@@ -10,6 +10,7 @@ import { submissions } from '../db/schema.ts'
 import {
   contactsChanged,
   cursorParam,
+  type CursorList,
   DO_NOT_EMAIL_REASON_LIST,
   dealsChanged,
   parsePagedQuery,
@@ -30,17 +31,22 @@ import {
 
 const SETTLE = `A change is listed once it is ${SYNC_SETTLE_MS / 1000} s old, so none committed late is skipped.`
 
-export const syncQuerySchema = z.object({
-  cursor: cursorParam('The cursor is not one this API gave out; start without one.').describe(
-    'The nextCursor of the last page read; none to start from the beginning.',
-  ),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1, 'limit is at least 1.')
-    .max(SYNC_PAGE_MAX, `limit is at most ${SYNC_PAGE_MAX}.`)
-    .default(SYNC_PAGE_DEFAULT),
-})
+/** A sync list's query: its cursor is refused by the other lists (integrations/sync.ts). */
+export const syncQuerySchema = (list: CursorList) =>
+  z.object({
+    cursor: cursorParam(
+      list,
+      `The cursor is not one this list (${list}) gave out; start without one.`,
+    ).describe(
+      `The nextCursor of the last page of this list read; none to start from the beginning.`,
+    ),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1, 'limit is at least 1.')
+      .max(SYNC_PAGE_MAX, `limit is at most ${SYNC_PAGE_MAX}.`)
+      .default(SYNC_PAGE_DEFAULT),
+  })
 
 // What each list hands out, field by field (the document's answer schemas; okSchemaOf holds each
 // to the type the list is built as, and a test reads every list through them, so they cannot drift
@@ -121,22 +127,29 @@ export function readPagedQuery<T extends z.ZodType>(c: Context, schema: T): z.in
   return query.data
 }
 
-function readQuery(c: Context): { after: SyncPosition | null; limit: number } {
-  const query = readPagedQuery(c, syncQuerySchema)
+const dealsQuery = syncQuerySchema('deals')
+const contactsQuery = syncQuerySchema('contacts')
+const leadsQuery = syncQuerySchema('leads')
+
+function readQuery(
+  c: Context,
+  schema: ReturnType<typeof syncQuerySchema>,
+): { after: SyncPosition | null; limit: number } {
+  const query = readPagedQuery(c, schema)
   return { after: query.cursor ?? null, limit: query.limit }
 }
 
 export const syncRoutes = new Hono<AppEnv>()
   .get('/deals', requirePermission('pipeline:read_team'), async (c) => {
-    const { after, limit } = readQuery(c)
+    const { after, limit } = readQuery(c, dealsQuery)
     return c.json(await dealsChanged(c.var.db, after, limit, c.var.deps.now()))
   })
   .get('/contacts', requirePermission('contacts:read'), async (c) => {
-    const { after, limit } = readQuery(c)
+    const { after, limit } = readQuery(c, contactsQuery)
     return c.json(await contactsChanged(c.var.db, after, limit, c.var.deps.now()))
   })
   .get('/leads', requirePermission('contacts:read'), async (c) => {
-    const { after, limit } = readQuery(c)
+    const { after, limit } = readQuery(c, leadsQuery)
     return c.json(await leadsCaptured(c.var.db, after, limit, c.var.deps.now()))
   })
 
@@ -146,29 +159,29 @@ export const operations: Operation<Permission>[] = [
     path: '/api/sync/deals',
     summary: `Deals changed since the cursor, oldest change first (keyset on updated_at, id). ${SETTLE}`,
     auth: 'pipeline:read_team',
-    query: syncQuerySchema,
+    query: dealsQuery,
     ok: [200, '{ data, nextCursor, hasMore }'],
     okSchema: okSchemaOf<SyncPage<SyncedDeal>>()(page(syncedDealSchema, 'Deals')),
-    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
+    errors: { 400: 'The cursor is not one this list gave out (`invalid_cursor`).' },
   },
   {
     method: 'get',
     path: '/api/sync/contacts',
     summary: `Contacts changed since the cursor, oldest change first, with their do-not-email state and whether they were erased. ${SETTLE}`,
     auth: 'contacts:read',
-    query: syncQuerySchema,
+    query: contactsQuery,
     ok: [200, '{ data, nextCursor, hasMore }'],
     okSchema: okSchemaOf<SyncPage<SyncedContact>>()(page(syncedContactSchema, 'Contacts')),
-    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
+    errors: { 400: 'The cursor is not one this list gave out (`invalid_cursor`).' },
   },
   {
     method: 'get',
     path: '/api/sync/leads',
     summary: `Leads (form posts, grader unlocks) that reached the pipeline since the cursor: when posted, or when released from quarantine. A lead is listed once; an erased person's leads are deleted (their contact comes again with erasedAt). ${SETTLE}`,
     auth: 'contacts:read',
-    query: syncQuerySchema,
+    query: leadsQuery,
     ok: [200, '{ data, nextCursor, hasMore }'],
     okSchema: page(syncedLeadSchema, 'Leads'),
-    errors: { 400: 'The cursor is not one this API gave out (`invalid_cursor`).' },
+    errors: { 400: 'The cursor is not one this list gave out (`invalid_cursor`).' },
   },
 ]

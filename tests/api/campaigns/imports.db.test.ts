@@ -208,7 +208,7 @@ describe('importing prospects', () => {
         for (const c of page.data)
           if (c.id === blanks.id || c.id === complete.id)
             seen.push([c.id, c.firstName, c.lastName, c.jobTitle])
-        after = page.hasMore ? decodeCursor(page.nextCursor!) : null
+        after = page.hasMore ? decodeCursor(page.nextCursor!, 'contacts') : null
       }
       return seen
     }

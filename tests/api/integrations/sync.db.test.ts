@@ -167,7 +167,7 @@ describe('GET /api/sync/*', () => {
         nextCursor: string
       }
     }
-    const read = encodeCursor({ at: earlier.toISOString().replace('Z', '000Z'), id })
+    const read = encodeCursor('contacts', { at: earlier.toISOString().replace('Z', '000Z'), id })
     const settled = new Date(at.getTime() + SYNC_SETTLE_MS + 1000)
     await edit('CTO')
     ctx.clock.set(settled)
@@ -235,6 +235,21 @@ describe('GET /api/sync/*', () => {
     const bad = await get('/api/sync/deals?cursor=not-a-cursor')
     expect(bad.status).toBe(400)
     expect(await bad.json()).toMatchObject({ error: { code: 'invalid_cursor' } })
+    // Another list's cursor is not a position here: read as one, it would skip rows silently.
+    const deals = (await (await get('/api/sync/deals?limit=1')).json()) as { nextCursor: string }
+    for (const list of ['contacts', 'leads']) {
+      const foreign = await get(`/api/sync/${list}?cursor=${deals.nextCursor}`)
+      expect(foreign.status, list).toBe(400)
+      expect(await foreign.json()).toMatchObject({
+        error: { code: 'invalid_cursor', message: expect.stringContaining(`(${list})`) },
+      })
+    }
+    expect((await get(`/api/sync/deals?cursor=${deals.nextCursor}`)).status).toBe(200)
+    // One given out before cursors named their list ([at, id]) is still read, by any list.
+    const legacy = Buffer.from(JSON.stringify(['2026-11-29T09:00:00.000000Z', 'x'])).toString(
+      'base64url',
+    )
+    expect((await get(`/api/sync/contacts?cursor=${legacy}`)).status).toBe(200)
     expect((await get('/api/sync/deals?limit=0')).status).toBe(422)
     expect((await get('/api/sync/deals?limit=501')).status).toBe(422)
   })

@@ -17,6 +17,8 @@ import {
   webhookFetcher,
 } from '../../../api/integrations/webhook-delivery.ts'
 import { createSubscription } from '../../../api/integrations/webhooks.ts'
+import { makeDeal } from '../pipeline/fixtures.ts'
+import { SYNC_SETTLE_MS } from '../../../api/integrations/sync.ts'
 import { countUntried } from '../../../api/integrations/webhook-log.ts'
 import { json, ORIGIN, setupTestApp, signedInAs, type TestContext } from '../../helpers.ts'
 import { startReceiver, type Receiver } from './receiver.ts'
@@ -218,6 +220,14 @@ describe('the delivery log, filtered', () => {
     expect(Object.keys((await refusal(`?newer=${'A'.repeat(400)}`)).fields)).toEqual(['newer'])
     // Ahead of other problems in the same query.
     expect((await refusal('?status=delivered&cursor=nonsense')).fields).toHaveProperty('cursor')
+    // A sync list's cursor, as that list gives it out, names that list, not this log.
+    await makeDeal(ctx.deps.db)
+    ctx.clock.advance(SYNC_SETTLE_MS + 1_000)
+    const sync = (await (await get('/api/sync/deals?limit=1')).json()) as { nextCursor: string }
+    expect(sync.nextCursor).toBeTruthy()
+    expect((await refusal(`?cursor=${sync.nextCursor}`)).message).toMatch(
+      /not one this log gave out/,
+    )
   })
 })
 
