@@ -24,7 +24,7 @@ function guard(permission: Permission | null): MiddlewareHandler<SignedInEnv> {
   const check = createMiddleware<AppEnv>(async (c, next) => {
     if (!c.var.user) unauthenticated(permission)
     const problem = permissionProblem(c, permission)
-    if (problem) fail(problem.status, problem.code, problem.message, problem.extra)
+    if (problem) fail(problem.status, problem.code, problem.message, problem.extra, problem.headers)
     await next()
   })
   // The one place the type is widened to what the check above makes true at run time.
@@ -54,6 +54,8 @@ export interface PermissionProblem {
   message: string
   /** The scope an API token lacks, for its error body. */
   extra?: { scope: string }
+  /** RFC 6750's challenge naming that scope, for the answer's headers. */
+  headers?: { 'WWW-Authenticate': string }
 }
 
 /**
@@ -83,6 +85,7 @@ export function permissionProblem(
         code: 'insufficient_scope',
         message: `This API token lacks the ${scope} scope.`,
         extra: { scope },
+        headers: { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
       }
   }
   if (permission && !can(c.var.user, permission))

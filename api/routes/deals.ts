@@ -394,7 +394,10 @@ export const dealRoutes = new Hono<AppEnv>()
       'deals:claim',
       'Your role can read the pipeline but not take over leads.',
     )
-    if (problem) return refuse(c, backTo(next), problem, BODYLESS)
+    if (problem) {
+      if (problem.headers) c.header('WWW-Authenticate', problem.headers['WWW-Authenticate'])
+      return refuse(c, backTo(next), problem, BODYLESS)
+    }
     const result = await claimDeal(c.var.db, dealId, c.var.user.id, c.var.deps.now())
     if (!result.ok) return refuse(c, backTo(next ?? '/app/leads'), result, BODYLESS)
     return respond(

@@ -68,6 +68,10 @@ describe('API tokens', () => {
     expect(await res.json()).toMatchObject({
       error: { code: 'insufficient_scope', scope: 'deals:read' },
     })
+    // As RFC 6750 asks, with the scope that would do.
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", scope="deals:read"',
+    )
     // A read scope does not take over a lead (the claim route decides by itself).
     const reader = await makeToken({ name: 'deals reader', scopes: ['deals:read'] })
     const claim = await ctx.app.request(
@@ -75,6 +79,9 @@ describe('API tokens', () => {
       bearer(reader.token, { method: 'POST' }),
     )
     expect(claim.status).toBe(403)
+    expect(claim.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", scope="deals:write"',
+    )
     // …and says it is the token's scope, not the admin's role, that is missing.
     expect(await claim.json()).toEqual({
       error: { code: 'insufficient_scope', message: 'This API token lacks the deals:write scope.' },
