@@ -1139,12 +1139,9 @@ export function webhookFetcher(
   deps: Pick<Deps, 'env' | 'version'>,
   options: { timeoutMs: number; resolve?: Resolver | undefined },
 ): GuardedFetcher {
-  const targets = webhookTargets(deps.env)
   return createGuardedFetcher({
     userAgent: `Frontdoor-Webhooks/${deps.version}`,
-    policy: targets.policy,
-    allowPorts: targets.allowPorts,
-    anyPort: true,
+    ...webhookTargets(deps.env).rules,
     requestTimeoutMs: options.timeoutMs,
     headersTimeoutMs: options.timeoutMs,
     bodyIdleTimeoutMs: options.timeoutMs,

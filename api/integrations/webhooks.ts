@@ -13,7 +13,7 @@ import {
 import type { Env } from '../env.ts'
 import { createAddressPolicy, type AddressPolicy } from '../grader/engine/address-policy.ts'
 import { systemResolver, type Resolver } from '../grader/engine/guarded-fetch.ts'
-import { checkTargetUrl } from '../grader/engine/target-url.ts'
+import { checkTargetUrl, type TargetUrlRules } from '../grader/engine/target-url.ts'
 import { parseAllowList } from '../grader/reports.ts'
 import { successEntries, TEST_EVENT_TYPE, type WebhookEventData } from '../db/webhook-outbox.ts'
 import { newId } from '../ids.ts'
@@ -67,8 +67,11 @@ export interface PreviousSecret {
 }
 
 export interface WebhookTargets {
-  policy: AddressPolicy
-  allowPorts: number[]
+  /**
+   * The URL rules, at subscription and at every delivery: this policy, the allowed ports, and any
+   * port but a bad one (a receiver's port is the subscriber's choice: n8n listens on 5678).
+   */
+  rules: TargetUrlRules & { policy: AddressPolicy; anyPort: true }
   /** In production events (names, emails) only travel encrypted. */
   requireHttps: boolean
 }
@@ -83,9 +86,12 @@ export function webhookTargets(env: Pick<Env, 'NODE_ENV' | 'WEBHOOK_ALLOW_ADDRES
     env.NODE_ENV === 'production'
       ? { addresses: [], ports: [] }
       : parseAllowList(env.WEBHOOK_ALLOW_ADDRESSES)
-  const targets = {
-    policy: createAddressPolicy({ allowAddresses: allow.addresses }),
-    allowPorts: allow.ports,
+  const targets: WebhookTargets = {
+    rules: {
+      policy: createAddressPolicy({ allowAddresses: allow.addresses }),
+      allowPorts: allow.ports,
+      anyPort: true,
+    },
     requireHttps: env.NODE_ENV === 'production',
   }
   targetsCache.set(env, targets)
@@ -112,11 +118,7 @@ export async function checkWebhookUrl(
       ok: false,
       message: 'Webhook URLs must start with https://: events carry names and email addresses.',
     }
-  const verdict = checkTargetUrl(url, {
-    policy: targets.policy,
-    allowPorts: targets.allowPorts,
-    anyPort: true,
-  })
+  const verdict = checkTargetUrl(url, targets.rules)
   if (!verdict.ok) {
     if (verdict.kind === 'address')
       return {
@@ -140,7 +142,7 @@ export async function checkWebhookUrl(
   }
   if (answers.length === 0) return { ok: false, message: `The host name ${host} does not resolve.` }
   for (const answer of answers) {
-    const judged = targets.policy(answer.address)
+    const judged = targets.rules.policy(answer.address)
     if (!judged.allowed)
       return {
         ok: false,
