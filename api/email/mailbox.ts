@@ -1,12 +1,14 @@
 // The dev mailbox: the default transport when neither SMTP_URL nor RESEND_API_KEY is set. It
 // "delivers" into the mailbox_messages table, which admins read at /app/admin/mailbox, so a new
-// install shows every email its flows send without any mail server (like a local Mailpit).
+// install shows every email its flows send without any mail server (like a local Mailpit). Every
+// other user reads there the messages sent to their own address (an SDR's campaign test, say).
 
-import { count, desc, eq, sql } from 'drizzle-orm'
+import { and, count, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
 import { mailboxMessages, outbox } from '../db/schema.ts'
 import { newId } from '../ids.ts'
+import { canonicalEmail } from '../email-address.ts'
 import type { EmailAddress } from '../email-headers.ts'
 import { isErasedRow } from './outbox.ts'
 import { messageIdFor, prepareEmail } from './transport.ts'
@@ -72,16 +74,39 @@ function display(a: EmailAddress): string {
   return a.name ? `${a.name} <${a.address}>` : a.address
 }
 
+/**
+ * Whose messages a reader sees: every message (an admin), or those sent to one address, read off
+ * the message's outbox row (its `recipient`, the canonical address the suppressions check): the
+ * `To` header holds a display name that anyone's merge fields may have written.
+ */
+export type MailboxScope = { all: true } | { recipient: string }
+
+function scopeCondition(scope: MailboxScope) {
+  if ('all' in scope) return undefined
+  return inArray(
+    mailboxMessages.outboxId,
+    sql`(select ${outbox.id} from ${outbox} where ${outbox.recipient} = ${canonicalEmail(scope.recipient)})`,
+  )
+}
+
 export async function listMailboxMessages(
   db: Db,
-  options: { q?: string | undefined; limit?: number; offset?: number } = {},
+  options: {
+    q?: string | undefined
+    limit?: number
+    offset?: number
+    scope?: MailboxScope
+  } = {},
 ): Promise<{ rows: Omit<MailboxMessage, 'html' | 'text' | 'headers'>[]; total: number }> {
   const q = options.q?.trim()
   // Recipients ("Héctor Núñez <hector@…>") and subjects carry people's names, so they fold as
   // search folds (search_fold: accents off, lowercased): "nunez" finds Núñez. One fold a row.
-  const where = q
-    ? sql`search_fold(${mailboxMessages.to} || chr(10) || ${mailboxMessages.subject}) like search_fold(${containsPattern(q)})`
-    : undefined
+  const where = and(
+    q
+      ? sql`search_fold(${mailboxMessages.to} || chr(10) || ${mailboxMessages.subject}) like search_fold(${containsPattern(q)})`
+      : undefined,
+    scopeCondition(options.scope ?? { all: true }),
+  )
   const [rows, [total]] = await Promise.all([
     db
       .select({
@@ -102,9 +127,16 @@ export async function listMailboxMessages(
   return { rows, total: total?.n ?? 0 }
 }
 
-export async function findMailboxMessage(db: Db, id: string): Promise<MailboxMessage | null> {
+export async function findMailboxMessage(
+  db: Db,
+  id: string,
+  scope: MailboxScope = { all: true },
+): Promise<MailboxMessage | null> {
   if (!/^[0-9a-f-]{36}$/.test(id)) return null
-  const [row] = await db.select().from(mailboxMessages).where(eq(mailboxMessages.id, id))
+  const [row] = await db
+    .select()
+    .from(mailboxMessages)
+    .where(and(eq(mailboxMessages.id, id), scopeCondition(scope)))
   return row ?? null
 }
 

@@ -491,7 +491,8 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       c,
       back,
       {
-        notice: `Test sent to ${result.to}: the first recipient’s message, its links straight to their pages (not tracked), its unsubscribe link a test’s, which unsubscribes nobody.`,
+        // Not the address: a form's notice travels in the page's URL (histories, logs, Referers).
+        notice: `Test sent to your address: the first recipient’s message, its links straight to their pages (not tracked), its unsubscribe link a test’s, which unsubscribes nobody.`,
       },
       () => c.json({ to: result.to, outboxId: result.outboxId }, 202),
     )

@@ -156,6 +156,26 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await expect(page.getByText(`${siteUrl}/one`).count()).resolves.toBeGreaterThan(0)
     await screenshot(page, 'campaign-preview')
 
+    // With no mail server, the SDR reads their own test in their mail (the dev mailbox, theirs
+    // only); the test's timeout bounds the wait.
+    await page.getByRole('button', { name: 'Send me a test' }).click()
+    await page.getByText(/^Test sent to your address/).waitFor()
+    await page.getByRole('link', { name: 'your mail' }).click()
+    await page.getByRole('heading', { name: 'Your mail' }).waitFor()
+    const test = page.getByRole('link', { name: '[Test] A question for Prospect One' })
+    while ((await test.count()) === 0) {
+      await page.waitForTimeout(500)
+      await page.reload()
+    }
+    const recipients = await page.locator('tbody tr td:nth-child(2)').allInnerTexts()
+    expect(recipients.length).toBeGreaterThan(0)
+    for (const to of recipients) expect(to).toContain(SDR)
+    expect(await axeViolations(page)).toEqual([])
+    await test.first().click()
+    await page.getByRole('heading', { name: 'Headers' }).waitFor()
+    expect(await page.locator('main').innerText()).toContain(`${siteUrl}/one`)
+    await page.goto(`${campaignUrl}/preview`)
+
     await page.goto(campaignUrl)
     await page.getByRole('button', { name: 'Start sending' }).click()
     await page.waitForURL(/notice=Started/)
@@ -166,11 +186,17 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     let found = false
     while (!found) {
       await admin.goto(`${server.url}/app/admin/mailbox`)
-      found = (await admin.getByRole('link', { name: 'A question for Prospect One' }).count()) > 0
+      found =
+        (await admin
+          .getByRole('link', { name: 'A question for Prospect One', exact: true })
+          .count()) > 0
       if (!found) await admin.waitForTimeout(1000)
     }
     expect(found).toBe(true)
-    await admin.getByRole('link', { name: 'A question for Prospect One' }).first().click()
+    await admin
+      .getByRole('link', { name: 'A question for Prospect One', exact: true })
+      .first()
+      .click()
     await admin.getByRole('heading', { name: 'Headers' }).waitFor()
     expect(await axeViolations(admin)).toEqual([])
     const body = await admin.locator('main').innerText()

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SITE } from '../../../api/content/site.ts'
 import { contacts, mailboxMessages, outbox } from '../../../api/db/schema.ts'
-import { headerList, listMailboxMessages } from '../../../api/email/mailbox.ts'
+import { findMailboxMessage, headerList, listMailboxMessages } from '../../../api/email/mailbox.ts'
 import { listOutbox } from '../../../api/email/outbox.ts'
 import { findSuppression, listSuppressions, suppress } from '../../../api/email/suppressions.ts'
 import { readTransportState } from '../../../api/email/transport-status.ts'
@@ -342,6 +342,29 @@ describe('dev mailbox', () => {
     const res = await post('/mailbox/clear', form({}, { cookie: admin.cookie }))
     expect(res.status).toBe(303)
     expect(await db.select().from(mailboxMessages)).toEqual([])
+  })
+
+  it('gives a reader who is not an admin the messages sent to their own address, and no other', async () => {
+    await db.delete(mailboxMessages)
+    await enqueueAsset(db, ctx.clock.now(), 'taylor.sdr@northwind.example')
+    await enqueueAsset(db, ctx.clock.now(), 'someone.else@northwind.example')
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    const all = await listMailboxMessages(db)
+    expect(all.total).toBe(2)
+    // Read off the outbox row's canonical recipient, whatever case the account's address has.
+    const scope = { recipient: 'Taylor.SDR@Northwind.example' }
+    const own = await listMailboxMessages(db, { scope })
+    expect(own.total).toBe(1)
+    expect(own.rows.map((r) => r.to)).toEqual([expect.stringContaining('taylor.sdr@')])
+    const other = all.rows.find((r) => r.to.includes('someone.else@'))!
+    expect(await findMailboxMessage(db, other.id, scope)).toBeNull()
+    expect(await findMailboxMessage(db, other.id)).toMatchObject({ id: other.id })
+    expect(await findMailboxMessage(db, own.rows[0]!.id, scope)).toMatchObject({
+      id: own.rows[0]!.id,
+    })
+    // A search within one's own mail finds nothing of another's.
+    expect((await listMailboxMessages(db, { q: 'someone.else', scope })).total).toBe(0)
+    await db.delete(mailboxMessages)
   })
 })
 
