@@ -835,7 +835,9 @@ export const emailEvents = pgTable(
     /** The provider's id for the event (Resend: the svix-id header, the same on every retry). */
     id: text('id').primaryKey(),
     outboxId: text('outbox_id').notNull(),
-    type: text('type', { enum: ['delivered', 'bounced', 'complained'] }).notNull(),
+    type: text('type', {
+      enum: ['delivered', 'bounced', 'complained', 'suppressed', 'failed'],
+    }).notNull(),
     /** A bounce's type and subtype as the provider names them, e.g. `Permanent/General`. */
     detail: text('detail'),
     /** When the provider says it happened. */

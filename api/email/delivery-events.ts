@@ -16,9 +16,17 @@
 // (resend.com/docs/dashboard/emails/email-bounces). Only a Permanent bounce says the address will
 // never take mail; the others are recorded and nothing more.
 //
-// Acted on as the SMTP path acts: a hard bounce fails the outbox row and suppresses the address
-// in one transaction (outbox-worker.ts), and the campaign job's recordOutcomes turns the
-// recipient into `bounced` from that pair, as it does for a refusal during the send.
+// Two more say the message Resend took never left: email.suppressed (`data.suppressed: { type,
+// message }`, type `OnAccountSuppressionList`: the address bounced hard or complained before, on
+// this Resend account, resend.com/docs/webhooks/emails/suppressed) and email.failed
+// (`data.failed: { reason }`: Resend could not send it). Neither is "sent" any more.
+//
+// Acted on as the SMTP path acts: a hard bounce, or Resend's suppression, fails the outbox row and
+// suppresses the address in one transaction (outbox-worker.ts), and the campaign job's
+// recordOutcomes turns the recipient into `bounced` from that pair, as it does for a refusal
+// during the send. A failure fails the row alone (the recipient `failed`; an admin may send it
+// again from the outbox): its reason may be the account's, not the address's. email.delivery_delayed
+// changes nothing here: Resend goes on trying, and a bounce or a delivery follows.
 
 import { and, eq } from 'drizzle-orm'
 import { Webhook, WebhookVerificationError } from 'standardwebhooks'
@@ -35,6 +43,8 @@ const HANDLED = {
   'email.delivered': 'delivered',
   'email.bounced': 'bounced',
   'email.complained': 'complained',
+  'email.suppressed': 'suppressed',
+  'email.failed': 'failed',
 } as const satisfies Record<string, EmailEventType>
 
 const envelope = z.object({ type: z.string() })
@@ -46,6 +56,8 @@ const text = (max: number) =>
     .string()
     .max(max)
     .refine((s) => !s.includes('\0'), 'no NUL')
+/** The provider's own words: kept without their NULs, never refused for them. */
+const freeText = z.string().transform((s) => s.replaceAll('\0', ''))
 const emailEvent = z.object({
   type: z.enum(Object.keys(HANDLED) as [keyof typeof HANDLED, ...(keyof typeof HANDLED)[]]),
   created_at: text(100),
@@ -55,12 +67,11 @@ const emailEvent = z.object({
       .object({
         type: text(100),
         subType: text(100).optional(),
-        message: z
-          .string()
-          .transform((s) => s.replaceAll('\0', ''))
-          .optional(),
+        message: freeText.optional(),
       })
       .optional(),
+    suppressed: z.object({ type: text(100).optional(), message: freeText.optional() }).optional(),
+    failed: z.object({ reason: freeText.optional() }).optional(),
   }),
 })
 
@@ -135,8 +146,10 @@ export async function recordResendEvent(
   now: Date,
 ): Promise<'recorded' | 'replayed' | 'unknown' | 'not_yet'> {
   const type = HANDLED[event.type]
-  const bounce = event.data.bounce
-  const detail = bounce ? [bounce.type, bounce.subType].filter(Boolean).join('/') : null
+  const { bounce, suppressed, failed } = event.data
+  const detail = bounce
+    ? [bounce.type, bounce.subType].filter(Boolean).join('/')
+    : (suppressed?.type ?? null)
   const occurred = new Date(event.created_at)
   return db.transaction(async (tx) => {
     const [row] = await tx
@@ -170,18 +183,29 @@ export async function recordResendEvent(
         { email: row.recipient, reason: 'complaint', source: 'resend: reported as spam' },
         now,
       )
-    } else if (type === 'bounced' && bounce?.type === 'Permanent') {
-      const error = `resend bounce ${detail}: ${bounce.message ?? ''}`.slice(0, 2000)
-      await tx
-        .update(outbox)
-        .set({ status: 'failed', lastError: error, lastErrorKind: 'permanent' })
-        .where(and(eq(outbox.id, row.id), eq(outbox.status, 'sent')))
+    } else if ((type === 'bounced' && bounce?.type === 'Permanent') || type === 'suppressed') {
+      const error = (
+        type === 'bounced'
+          ? `resend bounce ${detail}: ${bounce?.message ?? ''}`
+          : `resend suppressed ${detail ?? ''}: ${suppressed?.message ?? 'not sent, the address is on the account’s suppression list'}`
+      ).slice(0, 2000)
+      await failSent(tx, row.id, error)
       await suppress(
         tx,
         { email: row.recipient, reason: 'hard_bounce', source: error.slice(0, 500) },
         now,
       )
+    } else if (type === 'failed') {
+      await failSent(tx, row.id, `resend failed: ${failed?.reason ?? 'not sent'}`.slice(0, 2000))
     }
     return 'recorded'
   })
+}
+
+/** A message recorded sent that was not: failed, for good (`permanent`: not retried by itself). */
+async function failSent(tx: Db, outboxId: string, error: string) {
+  await tx
+    .update(outbox)
+    .set({ status: 'failed', lastError: error, lastErrorKind: 'permanent' })
+    .where(and(eq(outbox.id, outboxId), eq(outbox.status, 'sent')))
 }

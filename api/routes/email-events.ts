@@ -7,7 +7,7 @@ import { bodyKind, fail } from '../http/input.ts'
 import type { Operation } from '../http/openapi.ts'
 
 // POST /api/email/events/resend: Resend's webhook for what became of the mail it took (delivered,
-// bounced, reported as spam; api/email/delivery-events.ts). Public: the Svix signature is the
+// bounced, reported as spam, not sent; api/email/delivery-events.ts). Public: the Svix signature is the
 // authentication, checked before anything is read or written. Resend posts JSON with no Origin,
 // which the app's CSRF check lets through as it does any JSON (only form-like or bodiless posts
 // need our origin); anything else is 415 here. No per-address rate limit: Svix delivers a
@@ -67,7 +67,7 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: RESEND_EVENTS_PATH,
     summary:
-      'Resend’s webhook (signed with Svix: svix-id, svix-timestamp, svix-signature): email.delivered is recorded for campaign results; a permanent email.bounced fails the message and suppresses the address (hard_bounce); email.complained suppresses it (complaint). Other event types, a redelivered svix-id and an email id of no message of ours (once the event is ten minutes old; before, 503 so that it comes again) are accepted and change nothing.',
+      'Resend’s webhook (signed with Svix: svix-id, svix-timestamp, svix-signature): email.delivered is recorded for campaign results; a permanent email.bounced fails the message and suppresses the address (hard_bounce); email.complained suppresses it (complaint); email.suppressed (the address on the Resend account’s suppression list) fails the message and suppresses the address (hard_bounce); email.failed fails the message. Other event types, a redelivered svix-id and an email id of no message of ours (once the event is ten minutes old; before, 503 so that it comes again) are accepted and change nothing.',
     auth: 'none',
     body: z.object({
       type: z.string(),

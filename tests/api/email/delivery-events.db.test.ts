@@ -171,6 +171,59 @@ describe('Resend delivery events', () => {
     expect(await suppressionOf(m.email)).toMatchObject({ reason: 'complaint' })
   })
 
+  it('a message Resend suppressed was never sent: failed, its address suppressed, its recipient bounced', async () => {
+    const m = await sentMessage()
+    const res = await post(
+      event('email.suppressed', m.emailId, {
+        suppressed: {
+          type: 'OnAccountSuppressionList',
+          message:
+            'Resend has suppressed sending to this address because it is on the account-level suppression list.',
+        },
+      }),
+    )
+    expect(res.status).toBe(204)
+    expect(await eventsOf(m.outboxId)).toMatchObject([
+      { type: 'suppressed', detail: 'OnAccountSuppressionList' },
+    ])
+    const [row] = await db.select().from(outbox).where(eq(outbox.id, m.outboxId))
+    expect(row).toMatchObject({
+      status: 'failed',
+      lastErrorKind: 'permanent',
+      lastError: expect.stringContaining('resend suppressed OnAccountSuppressionList'),
+    })
+    expect(await suppressionOf(m.email)).toMatchObject({
+      reason: 'hard_bounce',
+      source: expect.stringContaining('account-level suppression list'),
+    })
+    await recordOutcomes(db)
+    expect(await statusOf(m.recipientId)).toBe('bounced')
+    expect(await results(m.campaignId)).toMatchObject({ sent: 0, bounced: 1 })
+  })
+
+  it('a message Resend failed to send is failed, and its address is not suppressed', async () => {
+    const m = await sentMessage()
+    const res = await post(
+      event('email.failed', m.emailId, { failed: { reason: 'reached_daily_quota\0' } }),
+    )
+    expect(res.status).toBe(204)
+    expect(await eventsOf(m.outboxId)).toMatchObject([{ type: 'failed' }])
+    const [row] = await db.select().from(outbox).where(eq(outbox.id, m.outboxId))
+    expect(row).toMatchObject({
+      status: 'failed',
+      lastErrorKind: 'permanent',
+      lastError: 'resend failed: reached_daily_quota',
+    })
+    expect(await suppressionOf(m.email)).toBeNull()
+    await recordOutcomes(db)
+    expect(await statusOf(m.recipientId)).toBe('failed')
+    // A delay changes nothing: Resend goes on trying.
+    const later = await sentMessage()
+    expect((await post(event('email.delivery_delayed', later.emailId))).status).toBe(204)
+    const [still] = await db.select().from(outbox).where(eq(outbox.id, later.outboxId))
+    expect(still!.status).toBe('sent')
+  })
+
   it('counts deliveries in the results, which say nothing of delivery before the first report', async () => {
     const a = await sentMessage()
     const b = await sentMessage()
