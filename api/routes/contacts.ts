@@ -144,12 +144,14 @@ export const contactRoutes = new Hono<AppEnv>()
       c.var.deps.now(),
     )
     if (!result.ok) {
-      if ('existingId' in result && wantsJson(c))
+      if (!('existingId' in result)) return refuse(c, back(input, page), result)
+      if (wantsJson(c))
         return c.json(
           { error: { code: result.code, message: result.message, existingId: result.existingId } },
           409,
         )
-      return refuse(c, back(input, page), result)
+      // The page links to that contact (an id, nothing personal, in the URL).
+      return refuse(c, back(input, page), result, { params: { existing: result.existingId } })
     }
     return respond(
       c,

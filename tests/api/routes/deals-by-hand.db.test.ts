@@ -337,6 +337,18 @@ describe('contacts entered and corrected by hand', () => {
       code: 'duplicate_contact',
       existingId: theirs.contactId,
     })
+    // A plain form comes back to the page with the problem on the field, and that contact's id (not
+    // the address) for the page to link to.
+    const dupForm = await ctx.app.request(
+      `/api/contacts/${mine.contactId}`,
+      form({ email: their!.email }, { cookie: rep.cookie }),
+    )
+    expect(dupForm.status).toBe(303)
+    const answer = formAnswer(ctx, dupForm, rep.user.id)
+    expect(answer.url.pathname).toBe(`/app/contacts/${mine.contactId}`)
+    expect(answer.url.searchParams.get('existing')).toBe(theirs.contactId)
+    expect(answer.query).not.toMatch(EMAIL_ADDRESS)
+    expect(answer.flash?.fields).toMatchObject({ email: 'Already another contact’s address.' })
     const notMine = await patch(`/api/contacts/${theirs.contactId}`, { jobTitle: 'CEO' })
     expect(notMine.status).toBe(403)
     expect((await notMine.json()).error.code).toBe('not_yours')
