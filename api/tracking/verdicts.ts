@@ -13,7 +13,7 @@ import { knownNetwork, normalAddress, sourceKey } from './networks.ts'
  * verdict job re-judges clicks that still hold their network data (and never un-qualifies).
  */
 
-export const RULES_VERSION = '2026-12-05.2'
+export const RULES_VERSION = '2026-12-06.1'
 
 export const VERDICTS = ['bot', 'likely_bot', 'human', 'human_confirmed'] as const
 export type Verdict = (typeof VERDICTS)[number]
@@ -31,6 +31,7 @@ export type ReasonCode =
   | 'link_hammered'
   | 'campaign_burst'
   | 'campaign_cluster'
+  | 'instant_after_send'
   | 'soon_after_send'
   | 'no_browser_language'
   | 'scanner_headers'
@@ -89,6 +90,11 @@ export const CAMPAIGN_CLUSTER_RECIPIENTS = 3
 /** A click this soon after sending: scanners fetch at delivery; so do a few quick people. */
 export const SOON_AFTER_SEND_MS = 15_000
 /**
+ * A click sooner than this after the transport took the message: before a person could have it
+ * delivered, see it, open it and click. A program at delivery, whatever headers it sends.
+ */
+export const INSTANT_AFTER_SEND_MS = 3_000
+/**
  * Mail scanners fetch a message 20–120 s after delivery: a click this soon without the
  * Accept-Language every browser sends is one (people who click this soon send it).
  */
@@ -97,7 +103,12 @@ export const SCANNER_WINDOW_MS = 120_000
 export const SETTLE_MS = 30_000
 
 /** Signals a beacon cannot outweigh. */
-const SCANNER_SIGNALS = new Set<ReasonCode>(['security_network', 'link_sweep', 'campaign_burst'])
+const SCANNER_SIGNALS = new Set<ReasonCode>([
+  'security_network',
+  'link_sweep',
+  'campaign_burst',
+  'instant_after_send',
+])
 
 /** Scores at or above these (with no certain signal) make `bot` / `likely_bot`. */
 const BOT_SCORE = 5
@@ -114,6 +125,7 @@ const WEIGHTS: Partial<Record<ReasonCode, number>> = {
   repeat_at_once: 1,
   link_hammered: 5,
   hosting_network: 1,
+  instant_after_send: 3,
   soon_after_send: 1,
   no_browser_language: 1,
   scanner_headers: 2,
@@ -239,7 +251,12 @@ function botSignals(
     })
 
   const after = context.sentAt ? click.at.getTime() - context.sentAt.getTime() : null
-  if (after !== null && after >= 0 && after < SOON_AFTER_SEND_MS)
+  if (after !== null && after >= 0 && after < INSTANT_AFTER_SEND_MS)
+    scored.push({
+      code: 'instant_after_send',
+      sentence: `opened ${seconds(after)} after it was sent: sooner than a person gets an email, opens it and clicks`,
+    })
+  else if (after !== null && after >= 0 && after < SOON_AFTER_SEND_MS)
     scored.push({
       code: 'soon_after_send',
       sentence: `opened ${seconds(after)} after it was sent`,
@@ -306,7 +323,14 @@ export function judgeClick(click: ClickFacts, context: ClickContext, now: Date):
     verdict: 'human',
     reasons: [
       ...scored,
-      { code: 'no_bot_signal', sentence: 'a browser visit with nothing that points to a scanner' },
+      {
+        code: 'no_bot_signal',
+        // Beside weak signals, not a claim that there were none.
+        sentence:
+          scored.length === 0
+            ? 'a browser visit with nothing that points to a scanner'
+            : 'a browser visit: the signals above are too weak to call it a scanner',
+      },
     ],
     rulesVersion: RULES_VERSION,
     settled,

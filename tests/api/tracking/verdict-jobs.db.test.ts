@@ -572,6 +572,8 @@ describe('the verdict job', () => {
 
   it('runs in the background, batch after batch, and looks at once when woken', async () => {
     const p = await addProspect()
+    // A person's clicks: the first a minute after the message went (sooner is no person).
+    ctx.clock.advance(60_000)
     await clickAs(p.tokens[0]!, '81.120.7.9', PERSON)
     ctx.clock.advance(60_000)
     await clickAs(p.tokens[1]!, '81.120.7.9', PERSON)

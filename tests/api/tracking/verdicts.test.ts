@@ -110,6 +110,33 @@ describe('each signal alone', () => {
     })
   })
 
+  it('a click sooner after sending than a person could get, open and click it is likely a bot, whatever it sends', () => {
+    const c = click({ at: at(300) })
+    const j = judgeClick(c, alone, LATER)
+    expect(j.verdict).toBe('likely_bot')
+    expect(j.reasons).toEqual([
+      {
+        code: 'instant_after_send',
+        sentence:
+          'opened 0.3 s after it was sent: sooner than a person gets an email, opens it and clicks',
+      },
+    ])
+    // A beacon from a sandbox that renders the page does not outweigh it.
+    expect(judgeClick(c, { ...alone, confirmedAt: at(900) }, LATER).verdict).toBe('likely_bot')
+    // From 3 s on, people on phones are quick: a weak signal.
+    expect(verdict(click({ at: at(3_000) }))).toBe('human')
+    expect(codes(click({ at: at(3_000) }))).toContain('soon_after_send')
+  })
+
+  it('says the signals beside a human verdict were too weak, not that there were none', () => {
+    const j = judgeClick(click({ at: at(6_000) }), alone, LATER)
+    expect(j.verdict).toBe('human')
+    expect(j.reasons.at(-1)).toEqual({
+      code: 'no_bot_signal',
+      sentence: 'a browser visit: the signals above are too weak to call it a scanner',
+    })
+  })
+
   it('a missing Accept-Language alone is still human', () => {
     const c = click({ headers: { accept: '*/*' } })
     expect(codes(c)).toContain('no_browser_language')
