@@ -32,6 +32,15 @@ function isSigningSecret(v: string): boolean {
   }
 }
 
+/** A URL that parses and names a host (its port, if any, a number: URL's parser checks it). */
+function isServerUrl(value: string): boolean {
+  try {
+    return new URL(value).hostname !== ''
+  } catch {
+    return false
+  }
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   APP_ORIGIN: z
@@ -72,6 +81,11 @@ const envSchema = z.object({
     z
       .string()
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      // Read at start, not at the first email: a port that is no number, or no host, stops here.
+      .refine(
+        isServerUrl,
+        'must name a host, and a port that is a number (smtp://user:pass@host:587)',
+      )
       .optional(),
   ),
   RESEND_API_KEY: optionalString,

@@ -11,7 +11,7 @@ import { createDeps } from './deps.ts'
 import { openClickWriter } from './tracking/click-journal.ts'
 import { startBackground } from './background.ts'
 import { maintainEmbedded } from './db/maintenance.ts'
-import { DataDirInUseError } from './db/client.ts'
+import { DatabaseUnreachableError, DataDirInUseError } from './db/client.ts'
 import type { Deps } from './deps.ts'
 import { EnvError, parseEnv } from './env.ts'
 import { announceFirstRun } from './accounts/first-run.ts'
@@ -134,6 +134,11 @@ export async function startServer(
   // The first-run link comes before "listening", so whoever waits for that line has both.
   await announceFirstRun(deps)
   deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
+  if (env.NODE_ENV === 'production' && !envSource.APP_ORIGIN?.trim())
+    deps.logger.warn(
+      'APP_ORIGIN is not set: links in emails, canonical links and origin checks use this address; set APP_ORIGIN to the public https:// address people reach',
+      { origin: env.APP_ORIGIN },
+    )
   // Outbox worker (unless OUTBOX_WORKER=false leaves sending to `npm run worker` processes), grader
   // jobs (from source: the engine's script matcher is a worker thread), notifier, housekeeping.
   // The verdict job gives clicks pouring in more of the thread (api/tracking/verdict-jobs.ts).
@@ -172,6 +177,10 @@ export async function main(overrides: Pick<Partial<Deps>, 'now'> = {}): Promise<
     if (err instanceof DataDirInUseError) {
       console.error(err.message)
       process.exit(75)
+    }
+    if (err instanceof DatabaseUnreachableError) {
+      console.error(err.message)
+      process.exit(69)
     }
     throw err
   }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { BackupError, writeBackup } from '../api/db/backup.ts'
-import { DataDirInUseError, openDatabase } from '../api/db/client.ts'
+import { DatabaseUnreachableError, DataDirInUseError, openDatabase } from '../api/db/client.ts'
 import { journaledClicks } from '../api/tracking/click-journal.ts'
 import { cliEnv } from './cli-env.ts'
 
@@ -28,6 +28,7 @@ try {
   database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir, throughOwner: true })
 } catch (err) {
   if (err instanceof DataDirInUseError) die(err.message, 75)
+  if (err instanceof DatabaseUnreachableError) die(err.message, 69)
   throw err
 }
 try {

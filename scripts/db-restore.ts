@@ -4,7 +4,7 @@
 // A cut-short or damaged file, or a non-empty target, is refused before anything is written.
 import { resolve } from 'node:path'
 import { BackupError, restoreBackup } from '../api/db/backup.ts'
-import { DataDirInUseError } from '../api/db/client.ts'
+import { DatabaseUnreachableError, DataDirInUseError } from '../api/db/client.ts'
 import { clickJournalDir, journaledClicks } from '../api/tracking/click-journal.ts'
 import { cliEnv } from './cli-env.ts'
 
@@ -30,6 +30,11 @@ try {
     `Restored ${summary.rows} rows in ${summary.tables} tables into ${where} (${((performance.now() - started) / 1000).toFixed(1)} s).`,
   )
 } catch (err) {
-  if (err instanceof BackupError || err instanceof DataDirInUseError) die(err.message)
+  if (
+    err instanceof BackupError ||
+    err instanceof DataDirInUseError ||
+    err instanceof DatabaseUnreachableError
+  )
+    die(err.message)
   throw err
 }

@@ -4,7 +4,12 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { DataDirInUseError, openDatabase, type Database } from '../api/db/client.ts'
+import {
+  DatabaseUnreachableError,
+  DataDirInUseError,
+  openDatabase,
+  type Database,
+} from '../api/db/client.ts'
 import { liveOwner } from '../api/db/owner.ts'
 import { cliEnv } from './cli-env.ts'
 
@@ -29,6 +34,7 @@ if (env.DATABASE_URL) {
       database = await openDatabase({ dataDir })
     } catch (err) {
       if (err instanceof DataDirInUseError) die(err.message, 75)
+      if (err instanceof DatabaseUnreachableError) die(err.message, 69)
       throw err
     }
     socketDir = database.socketPath ? resolve(database.socketPath, '..') : null

@@ -71,9 +71,41 @@ export { DataDirInUseError }
  * on a local socket, or, when another live process owns it, throws DataDirInUseError naming
  * that process — or with `throughOwner` connects through the owner's socket.
  */
+/** DATABASE_URL names a server this process cannot reach or sign in to: said once, plainly. */
+export class DatabaseUnreachableError extends Error {}
+
+/** The URL without its password, to name it in a message. */
+function withoutPassword(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl)
+    if (url.password) url.password = '***'
+    return url.href
+  } catch {
+    return 'postgres://…'
+  }
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl)
-    return openPostgres({ connectionString: options.databaseUrl }, options.poolSize ?? 10)
+  if (options.databaseUrl) {
+    const database = await openPostgres(
+      { connectionString: options.databaseUrl },
+      options.poolSize ?? 10,
+    )
+    // The first connection here, not deep in a migration: a wrong host, port, database name or
+    // password reads as what it is.
+    try {
+      await database.db.execute(sql`select 1`)
+    } catch (err) {
+      await database.close()
+      // The driver's own words (drizzle wraps them in a "Failed query" error).
+      const driver = err instanceof Error && err.cause instanceof Error ? err.cause : err
+      const reason = driver instanceof Error ? driver.message || String(driver) : String(driver)
+      throw new DatabaseUnreachableError(
+        `Cannot use the PostgreSQL database in DATABASE_URL (${withoutPassword(options.databaseUrl)}): ${reason}`,
+      )
+    }
+    return database
+  }
   const dataDir = options.dataDir ?? 'memory://'
   if (dataDir.startsWith('memory://')) return openPglite(dataDir, null, options.loadDataDir)
   let ownership: Ownership

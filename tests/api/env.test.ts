@@ -21,6 +21,9 @@ describe('parseEnv', () => {
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['SMTP_URL', { SMTP_URL: 'http://mail' }],
+    // Once these crashed the server after it said it was listening (nodemailer's first send).
+    ['SMTP_URL', { SMTP_URL: 'smtp://localhost:notaport' }],
+    ['SMTP_URL', { SMTP_URL: 'smtp://' }],
     ['GRADER_ALLOW_ADDRESSES', { NODE_ENV: 'production', GRADER_ALLOW_ADDRESSES: '127.0.0.1' }],
   ])('names %s when its value is bad', (name, source) => {
     expect(() => parseEnv(source)).toThrow(EnvError)

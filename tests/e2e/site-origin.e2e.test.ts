@@ -30,6 +30,10 @@ describe('canonical addresses follow the running APP_ORIGIN (built server)', () 
     return res.text()
   }
 
+  it('starts without a warning about APP_ORIGIN, which is set', () => {
+    expect(server.output()).not.toContain('APP_ORIGIN is not set')
+  })
+
   it('lists every sitemap address on it', async () => {
     const locs = [...(await get('/sitemap.xml')).matchAll(/<loc>([^<]*)<\/loc>/g)].map((m) => m[1])
     expect(locs).toContain(`${ORIGIN}/`)
@@ -54,7 +58,8 @@ describe('requests the page renderer cannot take (built server)', () => {
   let server: TestServer
 
   beforeAll(async () => {
-    server = await startServer()
+    // Without APP_ORIGIN (its default is this server's own address, as the harness's would be).
+    server = await startServer({ APP_ORIGIN: '' })
   })
   afterAll(async () => {
     await server?.stop()
@@ -65,6 +70,15 @@ describe('requests the page renderer cannot take (built server)', () => {
       .output()
       .split('\n')
       .filter((l) => /"level":"error"|\[ERROR\]/.test(l))
+
+  it('warns in production that APP_ORIGIN is not set, naming the address links use instead', () => {
+    const warning = server
+      .output()
+      .split('\n')
+      .find((l) => l.includes('APP_ORIGIN is not set'))
+    expect(warning).toContain('"level":"warn"')
+    expect(warning).toContain(`"origin":"${server.url}"`)
+  })
 
   it('answers TRACE on a page with 405, and a path that is not UTF-8 with 400, logging no error', async () => {
     for (const path of ['/', '/login', '/app', '/robots.txt']) {
