@@ -853,8 +853,11 @@ export async function checkTransport(deps: {
     const problem = await preflight(transport, sender)
     if (problem) {
       const reason = `${transport.name}: ${problem.code}: ${problem.message}`
+      // A refusal pauses sending; a server not reached is said (health, the outbox page) until a
+      // send or a check gets through. Either way /api/health tells what the check found.
       if (problem.kind === 'configuration')
         await pauseTransport(deps.db, transport.name, reason, deps.now())
+      else await markUnreachable(deps.db, transport.name, reason, deps.now())
       return { transport: transport.name, ok: false, reason }
     }
     await resumeTransport(deps.db, transport.name, deps.now())

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SITE } from '../../../api/content/site.ts'
@@ -125,6 +126,27 @@ describe('transport check', () => {
     const passed = await check()
     expect(passed.status).toBe(200)
     expect(await readTransportState(smtpCtx.deps.db, 'smtp')).toMatchObject({ state: 'ok' })
+  })
+
+  it('says a mail server it could not reach in health, until a check gets through', async () => {
+    // A port nothing listens on: taken, then let go.
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const downCtx = await setupTestApp({
+      SMTP_URL: `smtp://mailer:pw@127.0.0.1:${port}`,
+      MAIL_FROM: 'hello@frontdoor.example',
+    })
+    const { cookie } = await signedInAs(downCtx, 'admin')
+    const res = await downCtx.app.request('/api/admin/email/transport/check', bare(cookie))
+    expect(res.status).toBe(409)
+    expect(await readTransportState(downCtx.deps.db, 'smtp')).toMatchObject({
+      state: 'unreachable',
+      reason: expect.stringContaining('ECONNREFUSED'),
+    })
+    const health = await (await downCtx.app.request('/api/health')).json()
+    expect(health.outbox).toMatchObject({ transport: 'smtp', transportState: 'unreachable' })
   })
 })
 
