@@ -26,6 +26,11 @@ export interface LeadPostRecord {
   ip: string | null
   userAgent: string | null
   spamReasons: SpamReason[]
+  /**
+   * Past the per-address hourly limit (LEADS_PER_ADDRESS_PER_HOUR) a gated file is still given on
+   * the thank-you page; only its email is not sent, so posts from many places cannot flood an inbox.
+   */
+  withholdEmail?: boolean
   /** Hash of the posted body, for the idempotency check. */
   requestHash: string
 }
@@ -61,7 +66,8 @@ export const SUBMISSION_KIND: Record<OfferKind, SubmissionKind> = {
   trial: 'trial',
 }
 
-type FormRemembered = { downloadId: string | null }
+/** `copy: 'withheld'` when the file's email was not sent (the per-address limit). */
+type FormRemembered = { downloadId: string | null; copy: 'withheld' | null }
 
 /**
  * The gated forms' follow-up. `offer` is null for a post released from quarantine after its page
@@ -70,6 +76,7 @@ type FormRemembered = { downloadId: string | null }
 export function formFollowUp(
   offer: OfferInfo | null,
   source: 'inbound' | 'grader' = 'inbound',
+  options: { withholdEmail?: boolean } = {},
 ): LeadFollowUp<FormRemembered> {
   return {
     source,
@@ -89,12 +96,13 @@ export function formFollowUp(
       }
     },
     async deliver(tx, lead, ctx) {
-      if (!offer?.file) return { downloadId: null }
+      if (!offer?.file) return { downloadId: null, copy: null }
       const download = await createDownloadToken(
         tx,
         { contactId: lead.contact.id, offer: offer.offer, file: offer.file },
         { secret: ctx.secret, now: ctx.now, days: ctx.downloadDays },
       )
+      if (options.withholdEmail) return { downloadId: download.id, copy: 'withheld' }
       await enqueueAssetEmail(tx, {
         mailbox: lead.email.mailbox,
         recipient: lead.email.canonical,
@@ -108,7 +116,7 @@ export function formFollowUp(
         dedupeKey: `asset:${lead.submissionId}`,
         now: ctx.now,
       })
-      return { downloadId: download.id }
+      return { downloadId: download.id, copy: null }
     },
   }
 }
@@ -119,6 +127,8 @@ function answerOf(
   secret: string,
 ): CaptureAnswer {
   const params = new URLSearchParams({ offer: stored.offer })
+  // The thank-you page does not say a copy was emailed when none was.
+  if (stored.copy === 'withheld') params.set('copy', 'withheld')
   // The same HMAC as a real link, over a name no download row has: same shape, never valid.
   const download = stored.downloadId
     ? downloadTokenFor(secret, stored.downloadId)
@@ -161,7 +171,7 @@ export async function captureLead(
         userAgent: post.userAgent,
         spamReasons: post.spamReasons,
       },
-      formFollowUp(offer),
+      formFollowUp(offer, 'inbound', { withholdEmail: post.withholdEmail === true }),
       ctx,
     ),
   )

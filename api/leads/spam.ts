@@ -63,6 +63,8 @@ export async function screenLeadPost(
     form: Pick<LeadFormData, 'email' | 'honeypot' | 'formToken' | 'idempotencyKey'>
     path: string
     now: Date
+    /** Whether an accepted post emails the address typed (a file, a report link; not a trial request). */
+    emailsAddress: boolean
   },
 ): Promise<SpamReason[]> {
   const { form, now } = post
@@ -88,7 +90,7 @@ export async function screenLeadPost(
   // counting them would let anyone quarantine a person's own posts with a few forged ones. Keyed
   // by the address's fingerprint: the limits table keeps no address.
   const reasons = spamReasons(signals)
-  if (reasons.length > 0) return reasons
+  if (reasons.length > 0 || !post.emailsAddress) return reasons
   const addressLimit = await hitRateLimit(
     deps.db,
     `leads:to:${addressFingerprint(form.email.canonical)}`,

@@ -100,7 +100,13 @@ export const graderRoutes = new Hono<AppEnv>()
 
     const now = deps.now()
     const ip = c.var.ip === 'unknown' ? null : c.var.ip
-    const reasons = await screenLeadPost(deps, { ip: c.var.ip, form, path: `/grader/${id}`, now })
+    const reasons = await screenLeadPost(deps, {
+      ip: c.var.ip,
+      form,
+      path: `/grader/${id}`,
+      now,
+      emailsAddress: true,
+    })
     const cookie = readCookie(c.req.header('cookie'), GRADER_COOKIE)
     const visitorToken = plausibleToken(cookie) ? cookie : newToken()
     const result = await unlockReport(

@@ -41,7 +41,17 @@ export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const now = deps.now()
   // A replay (same idempotency key) is answered inside captureLead, which claims the key first.
   const ip = c.var.ip === 'unknown' ? null : c.var.ip
-  const reasons = await screenLeadPost(deps, { ip: c.var.ip, form, path: offer.path, now })
+  const screened = await screenLeadPost(deps, {
+    ip: c.var.ip,
+    form,
+    path: offer.path,
+    now,
+    emailsAddress: offer.file !== null,
+  })
+  // Past the per-address limit alone, the post is a lead like any other and its file is on the
+  // thank-you page; only the email is withheld (a person keen on several files is not a bot).
+  const withholdEmail = screened.length === 1 && screened[0] === 'address_rate_limited'
+  const reasons = withholdEmail ? [] : screened
   const result = await captureLead(
     deps.db,
     {
@@ -51,12 +61,18 @@ export const leadRoutes = new Hono<AppEnv>().post('/', async (c) => {
       ip,
       userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null,
       spamReasons: reasons,
+      withholdEmail,
       requestHash: requestHash(data),
     },
     await leadContext(deps, now),
   )
   if (result.kind === 'created' && result.answer.status === 'quarantined')
     c.var.log.info('lead quarantined', { submissionId: result.answer.submissionId, reasons })
+  if (result.kind === 'created' && withholdEmail)
+    c.var.log.info('lead email withheld', {
+      submissionId: result.answer.submissionId,
+      reason: 'address_rate_limited',
+    })
   return respond(c, json, offer, result)
 })
 
