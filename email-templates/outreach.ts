@@ -116,7 +116,7 @@ const squash = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')
 export function checkMergeFields(
   template: OutreachTemplate,
   recipients: OutreachRecipient[],
-  options: { columns?: string[] } = {},
+  options: { columns?: readonly string[] | undefined } = {},
 ): MergeFieldReport {
   const known = new Set<string>([...standardFields, ...(options.columns ?? [])])
   for (const r of recipients) for (const key of Object.keys(r.custom ?? {})) known.add(key)
@@ -226,6 +226,12 @@ export type OutreachOptions = {
    * null leaves the URL as words, no link (one that cannot be tracked must not go out clickable).
    */
   rewriteLink?: ((url: string, index: number) => string | null) | undefined
+  /**
+   * The campaign's columns (of all its imports), as `checkMergeFields` takes them: a field among
+   * them that this recipient has no value for is a missing value (its fallback applies), not an
+   * unknown field.
+   */
+  columns?: readonly string[] | undefined
 }
 
 /** One recipient's message. Throws MergeFieldError when checkMergeFields would report a problem. */
@@ -234,7 +240,7 @@ export function renderOutreach(
   recipient: OutreachRecipient,
   options: OutreachOptions,
 ): RenderedEmail {
-  const report = checkMergeFields(template, [recipient])
+  const report = checkMergeFields(template, [recipient], { columns: options.columns })
   if (!report.ok) throw new MergeFieldError(report)
   const postal = line(options.brand.postalAddress)
   if (!postal) throw new Error('outreach needs the postal address of the sender (CAN-SPAM)')

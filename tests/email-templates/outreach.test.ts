@@ -135,6 +135,29 @@ describe('checkMergeFields', () => {
     ])
   })
 
+  it('renders with the campaign’s columns: one this recipient lacks takes its fallback, or is missing', () => {
+    // Only some of the campaign's files had an Industry column.
+    const columns = ['Industry']
+    const fromOtherFile = { email: 'ana@plain.example', firstName: 'Ana', custom: {} }
+    const withFallback = { subject: 'Hi', body: 'How is {{Industry|logistics}}?' }
+    expect(renderOutreach(withFallback, fromOtherFile, { ...options, columns }).text).toMatch(
+      /^How is logistics\?/,
+    )
+    const without = () =>
+      renderOutreach({ subject: 'Hi', body: 'How is {{Industry}}?' }, fromOtherFile, {
+        ...options,
+        columns,
+      })
+    expect(without).toThrow('row 1 (ana@plain.example): no value for {{Industry}}')
+    // A field no file has is unknown still.
+    expect(() =>
+      renderOutreach({ subject: 'Hi', body: '{{Region|here}}' }, fromOtherFile, {
+        ...options,
+        columns,
+      }),
+    ).toThrow('body: unknown field {{Region}}')
+  })
+
   it('numbers rows by position when the recipients carry no CSV line', () => {
     const report = checkMergeFields({ subject: 'Hi', body: '{{company}}' }, [
       { email: 'a@x.example', company: 'A' },
