@@ -492,6 +492,32 @@ describe('a test message', () => {
     expect(await testsTo(owner.user.email)).toHaveLength(count)
   })
 
+  it('keeps a merge value inside a link in it, percent-encoded, in the text and HTML parts', async () => {
+    const c = await makeCampaign(ctx, owner.user, {
+      bodyTemplate:
+        'Book: https://calendly.com/taylor/30min?name={{firstName}}&email={{email}}&co={{company|none}} and see you then.',
+    })
+    const file = csv([
+      ['email', 'first name', 'company'],
+      ['ab@smith.example', 'A&B', 'Smith & Sons #1?x=y'],
+    ])
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(file, owner.cookie))
+    await runImports()
+    const sent = await sendTest(c.id, owner.cookie, { accept: 'application/json' })
+    expect(sent.status).toBe(202)
+    const { outboxId } = await sent.json()
+    const [mail] = await db.select().from(outbox).where(eq(outbox.id, outboxId))
+    const payload = mail!.payload as { text: string; html: string }
+    const booking =
+      'https://calendly.com/taylor/30min?name=A%26B&email=ab%40smith.example&co=Smith%20%26%20Sons%20%231%3Fx%3Dy'
+    // Straight to the page, the whole link, and the sentence after it.
+    expect(payload.text.startsWith(`Book: ${booking} and see you then.\n`)).toBe(true)
+    const href = booking.replaceAll('&', '&amp;')
+    expect(payload.html).toContain(
+      `<a href="${href}" style="color:#2f54eb;">${href}</a> and see you then.`,
+    )
+  })
+
   it('allows ten an hour per person, then answers 429 with Retry-After', async () => {
     const sdr = await signedInAs(ctx, 'sdr')
     const c = await makeCampaign(ctx, sdr.user)

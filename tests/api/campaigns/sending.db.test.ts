@@ -410,6 +410,36 @@ describe('merging each recipient’s message', () => {
     expect((await payloadOf(ana!.outboxId)).text).toMatch(/^Hi Ana, how is logistics going\?/)
     expect((await payloadOf(bo!.outboxId)).text).toMatch(/^Hi Bo, how is shipping going\?/)
   })
+
+  it('percent-encodes a value inside a link, so the tracked destination is the whole link', async () => {
+    const campaign = await sendingCampaign(
+      [
+        ['email', 'first name', 'company'],
+        ['ab@smith.example', 'A&B', 'Smith & Sons #1?x=y'],
+      ],
+      {
+        senderEmail: 'links@frontdoor.example',
+        bodyTemplate:
+          'Book a time: https://calendly.com/taylor/30min?name={{firstName}}&email={{email}}&co={{company|none}} and see you then.',
+      },
+    )
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const [recipient] = await recipientsOf(campaign.id)
+    expect(recipient!.status).toBe('queued')
+    const links = await db
+      .select()
+      .from(trackedLinks)
+      .where(eq(trackedLinks.recipientId, recipient!.id))
+    expect(links.map((l) => l.url)).toEqual([
+      'https://calendly.com/taylor/30min?name=A%26B&email=ab%40smith.example&co=Smith%20%26%20Sons%20%231%3Fx%3Dy',
+    ])
+    const payload = await payloadOf(recipient!.outboxId)
+    const tracked = `${env.APP_ORIGIN}/r/${links[0]!.token}`
+    expect(payload.text).toMatch(new RegExp(`^Book a time: ${tracked} and see you then\\.\n`))
+    expect(payload.html).toContain(`<a href="${tracked}"`)
+    expect(payload.html).toContain(`</a> and see you then.`)
+    expect(payload.text + payload.html).not.toContain('Sons')
+  })
 })
 
 const url = testEngine() === 'postgres' ? process.env.TEST_DATABASE_URL : undefined
