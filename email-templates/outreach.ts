@@ -1,7 +1,8 @@
 // Outreach: an SDR writes a subject and a plain-text body with merge fields, `{{firstName}}`,
 // `{{company}}`, a CSV column `{{industry}}`, a fallback `{{firstName|there}}`. The message goes
 // out as plain text (it should read like a person wrote it); the HTML part is the same text,
-// escaped, with the links clickable. Every message carries a visible unsubscribe line and the
+// escaped, with the links clickable; a value inside a link the template writes is percent-encoded
+// (`?name={{firstName}}`). Every message carries a visible unsubscribe line and the
 // postal address. `checkMergeFields` finds every problem before a campaign starts;
 // `renderOutreach` refuses to render a message with one, so nobody gets "Hi ,".
 
@@ -116,7 +117,7 @@ const squash = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')
 export function checkMergeFields(
   template: OutreachTemplate,
   recipients: OutreachRecipient[],
-  options: { columns?: string[] } = {},
+  options: { columns?: readonly string[] | undefined } = {},
 ): MergeFieldReport {
   const known = new Set<string>([...standardFields, ...(options.columns ?? [])])
   for (const r of recipients) for (const key of Object.keys(r.custom ?? {})) known.add(key)
@@ -165,11 +166,23 @@ export function checkMergeFields(
   return { ok, fields, syntaxErrors, unknownFields, missingValues }
 }
 
-function merge(source: string, recipient: OutreachRecipient): string {
+function merge(
+  source: string,
+  recipient: OutreachRecipient,
+  encode: (value: string) => string = (value) => value,
+): string {
   return source.replace(tokenPattern, (_, inner: string) => {
     const token = parseToken(inner)!
-    return valueOf(recipient, token.field) || token.fallback || ''
+    return encode(valueOf(recipient, token.field) || token.fallback || '')
   })
+}
+
+/** A value inside a link: encodeURIComponent, and !'()* too, so no mail client cuts the link at one. */
+function encodeValue(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
 }
 
 // http(s) URLs in running text. Trailing punctuation belongs to the sentence, and a closing
@@ -217,6 +230,36 @@ function splitLinks(text: string): Segment[] {
   return segments
 }
 
+/**
+ * The merged body as text and links. The links the template writes are found on the template,
+ * each field in them masked (with URL characters that end neither a link nor a sentence), so a
+ * value inside one (`?name={{firstName}}`) is percent-encoded and stays inside: its `&`, `#` or
+ * space can neither add a parameter nor end the link. The text between is merged as it is, then
+ * searched for links, so a field that is a whole link (`{{website}}`) is the URL its value is.
+ */
+function mergeBody(body: string, recipient: OutreachRecipient): Segment[] {
+  const source = body.replace(/\r\n?/g, '\n')
+  const masked = source.replace(tokenPattern, (token) => 'x'.repeat(token.length))
+  // Text and links alternate, text first and last; a link holds no whitespace.
+  const pieces: Segment[] = []
+  let last = 0
+  for (const { url, index } of urlsIn(masked)) {
+    pieces.push({ text: merge(source.slice(last, index), recipient) })
+    const link = merge(source.slice(index, index + url.length), recipient, encodeValue)
+    pieces.push(URL.canParse(link) ? { url: link } : { text: link })
+    last = index + url.length
+  }
+  pieces.push({ text: merge(source.slice(last), recipient) })
+  return pieces.flatMap((piece, i) => {
+    if ('url' in piece) return [piece]
+    // No spaces at the ends of lines, nor whitespace around the whole body.
+    let text = piece.text.replace(/[ \t]+(?=\n)/g, '')
+    if (i === 0) text = text.trimStart()
+    if (i === pieces.length - 1) text = text.trimEnd()
+    return splitLinks(text)
+  })
+}
+
 export type OutreachOptions = {
   brand: Brand
   /** Absolute `<origin>/u/<token>` for this recipient; shown, never rewritten. */
@@ -226,6 +269,12 @@ export type OutreachOptions = {
    * null leaves the URL as words, no link (one that cannot be tracked must not go out clickable).
    */
   rewriteLink?: ((url: string, index: number) => string | null) | undefined
+  /**
+   * The campaign's columns (of all its imports), as `checkMergeFields` takes them: a field among
+   * them that this recipient has no value for is a missing value (its fallback applies), not an
+   * unknown field.
+   */
+  columns?: readonly string[] | undefined
 }
 
 /** One recipient's message. Throws MergeFieldError when checkMergeFields would report a problem. */
@@ -234,7 +283,7 @@ export function renderOutreach(
   recipient: OutreachRecipient,
   options: OutreachOptions,
 ): RenderedEmail {
-  const report = checkMergeFields(template, [recipient])
+  const report = checkMergeFields(template, [recipient], { columns: options.columns })
   if (!report.ok) throw new MergeFieldError(report)
   const postal = line(options.brand.postalAddress)
   if (!postal) throw new Error('outreach needs the postal address of the sender (CAN-SPAM)')
@@ -242,12 +291,8 @@ export function renderOutreach(
   const unsubscribe = safeUrl(options.unsubscribeUrl)
 
   const subject = line(merge(template.subject, recipient))
-  const body = merge(template.body, recipient)
-    .replace(/\r\n?/g, '\n')
-    .replace(/[ \t]+$/gm, '')
-    .trim()
   let index = 0
-  const segments = splitLinks(body).map((s): Segment => {
+  const segments = mergeBody(template.body, recipient).map((s): Segment => {
     if (!('url' in s) || !options.rewriteLink) return s
     const rewritten = options.rewriteLink(s.url, index++)
     return rewritten === null ? { text: s.url } : { url: safeUrl(rewritten) }

@@ -3,9 +3,12 @@ import {
   checkMergeFields,
   renderOutreach,
   type MergeFieldReport,
+  type OutreachOptions,
   type OutreachRecipient,
+  type OutreachTemplate,
 } from '../../email-templates/outreach.ts'
 import type { Db } from '../db/client.ts'
+import { rowsOf } from '../db/raw-sql.ts'
 import { campaignImports, campaignRecipients, type campaigns } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { formatAddress } from '../email-headers.ts'
@@ -48,14 +51,25 @@ export function outreachRecipient(row: {
   }
 }
 
-export const templateOf = (c: Campaign) => ({ subject: c.subjectTemplate, body: c.bodyTemplate })
+const templateOf = (c: Campaign) => ({ subject: c.subjectTemplate, body: c.bodyTemplate })
 
-/** The custom columns of the campaign's imports (merge fields that exist even when blank). */
+/**
+ * The custom columns of the campaign's imports, and for a follow-up of those of the campaign it
+ * follows up (its recipients' fields were copied from there): merge fields that exist even where
+ * a recipient's file had no such column or left it blank.
+ */
 async function importedColumns(db: Db, campaignId: string): Promise<string[]> {
-  const rows = await db
-    .select({ columns: campaignImports.columns })
-    .from(campaignImports)
-    .where(eq(campaignImports.campaignId, campaignId))
+  const rows = rowsOf<{ columns: Array<{ header: string; field: string }> | null }>(
+    await db.execute(sql`
+      with recursive chain (id) as (
+        select ${campaignId}::text
+        union
+        select c.follow_up_of from campaigns c join chain on c.id = chain.id
+         where c.follow_up_of is not null
+      )
+      select i.columns from ${campaignImports} i join chain on i.campaign_id = chain.id
+       order by i.created_at, i.id`),
+  )
   return [
     ...new Set(
       rows.flatMap((r) =>
@@ -63,6 +77,21 @@ async function importedColumns(db: Db, campaignId: string): Promise<string[]> {
       ),
     ),
   ]
+}
+
+/**
+ * What a campaign's messages are merged with: its template and its columns. Every check and
+ * render of one recipient's message (the preview, the test, the sender) goes through
+ * `recipientMergeProblem` and `renderCampaignMessage` with it, so they judge a field as the start
+ * does: a column of any import that this recipient lacks is a missing value, not an unknown field.
+ */
+export interface CampaignMerge {
+  template: OutreachTemplate
+  columns: string[]
+}
+
+export async function campaignMerge(db: Db, campaign: Campaign): Promise<CampaignMerge> {
+  return { template: templateOf(campaign), columns: await importedColumns(db, campaign.id) }
 }
 
 /**
@@ -87,11 +116,11 @@ function recipientsInFileOrder(db: Db, campaignId: string) {
 
 /** Merge fields checked against every recipient, with their CSV line numbers. */
 export async function mergeReport(db: Db, campaign: Campaign): Promise<MergeFieldReport> {
-  const [rows, columns] = await Promise.all([
+  const [rows, merge] = await Promise.all([
     recipientsInFileOrder(db, campaign.id),
-    importedColumns(db, campaign.id),
+    campaignMerge(db, campaign),
   ])
-  return checkMergeFields(templateOf(campaign), rows.map(outreachRecipient), { columns })
+  return checkMergeFields(merge.template, rows.map(outreachRecipient), { columns: merge.columns })
 }
 
 /** Why outreach cannot go out from this campaign's sender now (the start's first checks). */
@@ -101,10 +130,23 @@ function senderProblems(sender: SenderSettings, env: Env, campaign: Campaign): s
 }
 
 /** The first reason one recipient's message cannot be merged, or null. */
-function mergeProblem(report: MergeFieldReport): string | null {
+export function recipientMergeProblem(
+  merge: CampaignMerge,
+  recipient: OutreachRecipient,
+): string | null {
+  const report = checkMergeFields(merge.template, [recipient], { columns: merge.columns })
   return (
     (report.syntaxErrors[0] ?? report.unknownFields[0] ?? report.missingValues[0])?.message ?? null
   )
+}
+
+/** One recipient's message; throws (MergeFieldError) where recipientMergeProblem names a reason. */
+export function renderCampaignMessage(
+  merge: CampaignMerge,
+  recipient: OutreachRecipient,
+  options: Omit<OutreachOptions, 'columns'>,
+) {
+  return renderOutreach(merge.template, recipient, { ...options, columns: merge.columns })
 }
 
 /** Everything that stops a start, in words; empty when the campaign can go. */
@@ -153,7 +195,10 @@ export async function previewMessages(
   campaign: Campaign,
   page = 1,
 ): Promise<{ messages: PreviewMessage[]; total: number }> {
-  const sender = await loadSenderSettings(db, env)
+  const [sender, merge] = await Promise.all([
+    loadSenderSettings(db, env),
+    campaignMerge(db, campaign),
+  ])
   const brand = brandOf(sender)
   const [rows, [total]] = await Promise.all([
     db
@@ -171,13 +216,18 @@ export async function previewMessages(
   const messages = rows.map((row): PreviewMessage => {
     const recipient = outreachRecipient(row)
     const base = { recipientId: row.id, line: row.line, email: recipient.email, status: row.status }
-    const report = checkMergeFields(templateOf(campaign), [recipient])
-    if (!report.ok || !brand.postalAddress) {
-      const problem = mergeProblem(report) ?? 'No postal address is configured.'
-      return { ...base, subject: '', text: '', links: [], problem }
+    const problem = recipientMergeProblem(merge, recipient)
+    if (problem || !brand.postalAddress) {
+      return {
+        ...base,
+        subject: '',
+        text: '',
+        links: [],
+        problem: problem ?? 'No postal address is configured.',
+      }
     }
     const links: PreviewMessage['links'] = []
-    const rendered = renderOutreach(templateOf(campaign), recipient, {
+    const rendered = renderCampaignMessage(merge, recipient, {
       brand,
       unsubscribeUrl: unsubscribeUrl(env.APP_ORIGIN, TEST_UNSUBSCRIBE_TOKEN),
       rewriteLink: (url, index) => {
@@ -227,9 +277,10 @@ export async function sendTestMessage(
       'Import recipients first: a test is the first recipient’s message.',
     )
   const recipient = outreachRecipient(row)
-  const problem = mergeProblem(checkMergeFields(templateOf(campaign), [recipient]))
+  const merge = await campaignMerge(db, campaign)
+  const problem = recipientMergeProblem(merge, recipient)
   if (problem) return refused(422, 'merge_fields', problem)
-  const rendered = renderOutreach(templateOf(campaign), recipient, {
+  const rendered = renderCampaignMessage(merge, recipient, {
     brand: brandOf(sender),
     unsubscribeUrl: unsubscribeUrl(env.APP_ORIGIN, TEST_UNSUBSCRIBE_TOKEN),
     rewriteLink: (url) => normalizeDestination(url),

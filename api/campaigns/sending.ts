@@ -1,5 +1,4 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm'
-import { checkMergeFields, renderOutreach } from '../../email-templates/outreach.ts'
 import type { Db } from '../db/client.ts'
 import { campaignImports, campaignRecipients, campaigns, deals, outbox } from '../db/schema.ts'
 import { parseEmailAddress } from '../email-address.ts'
@@ -11,7 +10,12 @@ import { linkTracker, trackLinks } from '../tracking/links.ts'
 import { announceCampaign } from './campaigns.ts'
 import { planSends, type SchedulableCampaign } from './scheduler.ts'
 import { checkSenderAddress, verifiedSendingDomains } from './sender.ts'
-import { outreachRecipient, templateOf } from './preview.ts'
+import {
+  campaignMerge,
+  outreachRecipient,
+  recipientMergeProblem,
+  renderCampaignMessage,
+} from './preview.ts'
 import { replyHeaders } from './follow-ups.ts'
 
 // Sending: the scheduler (scheduler.ts) decides what is due; this enqueues it in the outbox just
@@ -159,6 +163,7 @@ export async function enqueueDueRecipients(
             due.map((r) => r.contactId),
           )
         : new Map<string, Record<string, string>>()
+      const merge = await campaignMerge(tx, campaign)
       let lastSlot: Date | null = null
       let next = 0
       for (const row of due) {
@@ -173,7 +178,15 @@ export async function enqueueDueRecipients(
         lastSlot = at
         const recipient = outreachRecipient(row)
         // Checked at start; a message that still cannot be merged is a failure, never "Hi ,".
-        if (!checkMergeFields(templateOf(campaign), [recipient]).ok) {
+        const problem = recipientMergeProblem(merge, recipient)
+        if (problem) {
+          // The recipients list shows only "Failed"; the reason is here (no address in it).
+          options.log?.warn('campaign recipient failed: its message cannot be merged', {
+            campaignId,
+            recipientId: row.id,
+            line: row.line,
+            problem: problem.replace(recipient.email, '…'),
+          })
           await tx
             .update(campaignRecipients)
             .set({ status: 'failed', scheduledAt: at })
@@ -196,7 +209,7 @@ export async function enqueueDueRecipients(
             campaignId,
             template: 'outreach',
             render: ({ brand, unsubscribeUrl }) =>
-              renderOutreach(templateOf(campaign), recipient, {
+              renderCampaignMessage(merge, recipient, {
                 brand,
                 unsubscribeUrl,
                 rewriteLink: tracker.rewrite,

@@ -135,6 +135,29 @@ describe('checkMergeFields', () => {
     ])
   })
 
+  it('renders with the campaign’s columns: one this recipient lacks takes its fallback, or is missing', () => {
+    // Only some of the campaign's files had an Industry column.
+    const columns = ['Industry']
+    const fromOtherFile = { email: 'ana@plain.example', firstName: 'Ana', custom: {} }
+    const withFallback = { subject: 'Hi', body: 'How is {{Industry|logistics}}?' }
+    expect(renderOutreach(withFallback, fromOtherFile, { ...options, columns }).text).toMatch(
+      /^How is logistics\?/,
+    )
+    const without = () =>
+      renderOutreach({ subject: 'Hi', body: 'How is {{Industry}}?' }, fromOtherFile, {
+        ...options,
+        columns,
+      })
+    expect(without).toThrow('row 1 (ana@plain.example): no value for {{Industry}}')
+    // A field no file has is unknown still.
+    expect(() =>
+      renderOutreach({ subject: 'Hi', body: '{{Region|here}}' }, fromOtherFile, {
+        ...options,
+        columns,
+      }),
+    ).toThrow('body: unknown field {{Region}}')
+  })
+
   it('numbers rows by position when the recipients carry no CSV line', () => {
     const report = checkMergeFields({ subject: 'Hi', body: '{{company}}' }, [
       { email: 'a@x.example', company: 'A' },
@@ -282,6 +305,50 @@ describe('renderOutreach', () => {
     expect(email.html).toContain('<a href="https://frontdoor.example/r/tok1"')
     expect(email.text).toContain(`Unsubscribe: ${unsubscribeUrl}`)
     expect(email.html).toContain(`href="${unsubscribeUrl}"`)
+  })
+
+  it('percent-encodes a value inside a link the template writes, in the text and HTML parts', () => {
+    const email = renderOutreach(
+      {
+        subject: 'Hi',
+        body: 'Book: https://calendly.com/taylor/30min?name={{firstName}}&email={{email}}&co={{company|none}} and see you then.\nOr {{website}}',
+      },
+      {
+        email: 'ab@smith.example',
+        firstName: 'A&B',
+        company: 'Smith & Sons #1?x=y',
+        custom: { website: 'https://smith.example/book?day=mon&slot=2' },
+      },
+      options,
+    )
+    const booking =
+      'https://calendly.com/taylor/30min?name=A%26B&email=ab%40smith.example&co=Smith%20%26%20Sons%20%231%3Fx%3Dy'
+    // A field that is the whole link is the URL its value is.
+    const site = 'https://smith.example/book?day=mon&slot=2'
+    const shown = /^Book: (\S+) and see you then\.\nOr (\S+)\n/.exec(email.text)
+    expect(shown?.slice(1)).toEqual([booking, site])
+    const amp = (url: string) => url.replaceAll('&', '&amp;')
+    expect(
+      [...email.html.matchAll(/<a href="([^"]+)"[^>]*>([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]),
+    ).toEqual([
+      [amp(booking), amp(booking)],
+      [amp(site), amp(site)],
+      [unsubscribeUrl, 'Unsubscribe'],
+    ])
+    expect(email.html).toContain('</a> and see you then.<br>')
+  })
+
+  it('encodes a fallback inside a link, and a value that would end the link or a sentence', () => {
+    const seen: string[] = []
+    renderOutreach(
+      {
+        subject: 'Hi',
+        body: 'See https://x.example/p/{{company|a b}}/q?t={{title}}. Thanks',
+      },
+      { email: 'x@y.example', title: "O'Neil (CEO)." },
+      { ...options, rewriteLink: (url) => (seen.push(url), url) },
+    )
+    expect(seen).toEqual(['https://x.example/p/a%20b/q?t=O%27Neil%20%28CEO%29.'])
   })
 
   it('refuses a rewritten link that is not http(s)', () => {

@@ -251,6 +251,62 @@ describe('following up with non-clickers', () => {
   })
 })
 
+describe('a follow-up of a campaign whose files had different columns', () => {
+  it('knows every column of the original’s imports: a recipient whose file lacked one takes its fallback', async () => {
+    const run = newId().slice(-8)
+    const original = await makeCampaign(ctx, owner.user, { name: `Columns ${run}` })
+    const files = [
+      [
+        ['email', 'first name'],
+        [`ana-${run}@plain.example`, 'Ana'],
+      ],
+      [
+        ['email', 'first name', 'Industry'],
+        [`bo-${run}@shipping.example`, 'Bo', 'shipping'],
+      ],
+    ]
+    for (const rows of files) {
+      const stored = await storeImport(
+        db,
+        owner.user,
+        { campaignId: original.id, filename: 'p.csv', bytes: new TextEncoder().encode(csv(rows)) },
+        ctx.clock.now(),
+      )
+      if (!stored.ok) throw new Error(stored.message)
+      const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+      await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+    }
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'sent', sentAt: ctx.clock.now() })
+      .where(eq(campaignRecipients.campaignId, original.id))
+    await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, original.id))
+
+    const res = await followUp(original.id, owner.cookie)
+    expect(res.status).toBe(201)
+    const { campaign } = await res.json()
+    await db
+      .update(campaigns)
+      .set({ bodyTemplate: 'Hi {{firstName}}, still thinking about {{Industry|logistics}}?' })
+      .where(eq(campaigns.id, campaign.id))
+    const preview = await (
+      await ctx.app.request(`/api/campaigns/${campaign.id}/preview`, {
+        headers: { cookie: owner.cookie },
+      })
+    ).json()
+    expect(preview.problems).toEqual([])
+    expect(
+      preview.messages.map((m: { text: string; problem: string | null }) => [
+        m.text.split('\n')[0],
+        m.problem,
+      ]),
+    ).toEqual([
+      ['Hi Ana, still thinking about logistics?', null],
+      ['Hi Bo, still thinking about shipping?', null],
+    ])
+  })
+})
+
 describe('a follow-up’s messages', () => {
   /** Enqueues what is due of the sending campaigns, and delivers it to the dev mailbox. */
   async function sendDue() {

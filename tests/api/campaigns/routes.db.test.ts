@@ -492,6 +492,32 @@ describe('a test message', () => {
     expect(await testsTo(owner.user.email)).toHaveLength(count)
   })
 
+  it('keeps a merge value inside a link in it, percent-encoded, in the text and HTML parts', async () => {
+    const c = await makeCampaign(ctx, owner.user, {
+      bodyTemplate:
+        'Book: https://calendly.com/taylor/30min?name={{firstName}}&email={{email}}&co={{company|none}} and see you then.',
+    })
+    const file = csv([
+      ['email', 'first name', 'company'],
+      ['ab@smith.example', 'A&B', 'Smith & Sons #1?x=y'],
+    ])
+    await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(file, owner.cookie))
+    await runImports()
+    const sent = await sendTest(c.id, owner.cookie, { accept: 'application/json' })
+    expect(sent.status).toBe(202)
+    const { outboxId } = await sent.json()
+    const [mail] = await db.select().from(outbox).where(eq(outbox.id, outboxId))
+    const payload = mail!.payload as { text: string; html: string }
+    const booking =
+      'https://calendly.com/taylor/30min?name=A%26B&email=ab%40smith.example&co=Smith%20%26%20Sons%20%231%3Fx%3Dy'
+    // Straight to the page, the whole link, and the sentence after it.
+    expect(payload.text.startsWith(`Book: ${booking} and see you then.\n`)).toBe(true)
+    const href = booking.replaceAll('&', '&amp;')
+    expect(payload.html).toContain(
+      `<a href="${href}" style="color:#2f54eb;">${href}</a> and see you then.`,
+    )
+  })
+
   it('allows ten an hour per person, then answers 429 with Retry-After', async () => {
     const sdr = await signedInAs(ctx, 'sdr')
     const c = await makeCampaign(ctx, sdr.user)
@@ -876,5 +902,88 @@ describe('starting', () => {
       [200, 409],
       [409, 202],
     ]).toContainEqual([startedToo.status, upload2.status])
+  })
+})
+
+describe('merge fields of a campaign whose imports have different columns', () => {
+  const headers = { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' }
+  const preview = async (id: string) =>
+    (await ctx.app.request(`/api/campaigns/${id}/preview`, { headers })).json()
+
+  /** A campaign fed by two files, only the second with an Industry column. */
+  async function twoImports(bodyTemplate: string) {
+    const c = await makeCampaign(ctx, owner.user, { bodyTemplate })
+    const files = [
+      csv([
+        ['email', 'first name'],
+        ['ana@plain.example', 'Ana'],
+      ]),
+      csv([
+        ['email', 'first name', 'Industry'],
+        ['bo@shipping.example', 'Bo', 'shipping'],
+      ]),
+    ]
+    for (const file of files) {
+      expect(
+        (await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(file, owner.cookie)))
+          .status,
+      ).toBe(202)
+      await runImports()
+    }
+    return c.id
+  }
+
+  it('uses the fallback for a recipient whose file had no such column: preview, test and start agree', async () => {
+    const id = await twoImports('Hi {{firstName}}, how is {{Industry|logistics}} going?')
+    const shown = await preview(id)
+    expect(shown.problems).toEqual([])
+    expect(shown.messages.map((m: { email: string; problem: string | null }) => m.problem)).toEqual(
+      [null, null],
+    )
+    const texts = shown.messages.map((m: { text: string }) => m.text.split('\n')[0])
+    expect(texts).toEqual(['Hi Ana, how is logistics going?', 'Hi Bo, how is shipping going?'])
+
+    // The test is the first recipient's message: Ana's, whose file had no Industry column.
+    const test = await ctx.app.request(`/api/campaigns/${id}/test`, { method: 'POST', headers })
+    expect(test.status).toBe(202)
+    const { outboxId } = await test.json()
+    const [mail] = await db.select().from(outbox).where(eq(outbox.id, outboxId))
+    expect((mail!.payload as { text: string }).text).toMatch(/^Hi Ana, how is logistics going\?/)
+
+    const start = await ctx.app.request(`/api/campaigns/${id}/start`, { method: 'POST', headers })
+    expect(start.status).toBe(200)
+  })
+
+  it('without a fallback, lists the rows lacking the column as missing values; only a field no file has is unknown', async () => {
+    const missing = await twoImports('Hi {{firstName}}, how is {{Industry}} going?')
+    const shown = await preview(missing)
+    const message =
+      'row 2 (ana@plain.example): no value for {{Industry}} and no fallback (write {{Industry|…}} or fill the column)'
+    expect(shown.problems).toEqual([message])
+    expect(shown.mergeFields.unknownFields).toEqual([])
+    expect(shown.messages.map((m: { problem: string | null }) => m.problem)).toEqual([
+      message,
+      null,
+    ])
+    const test = await ctx.app.request(`/api/campaigns/${missing}/test`, {
+      method: 'POST',
+      headers,
+    })
+    expect(test.status).toBe(422)
+    expect((await test.json()).error.message).toBe(message)
+    const start = await ctx.app.request(`/api/campaigns/${missing}/start`, {
+      method: 'POST',
+      headers,
+    })
+    expect(start.status).toBe(409)
+    expect((await start.json()).error.message).toContain(message)
+
+    const unknown = await twoImports('Hi {{firstName}}, how is {{Region|your region}} going?')
+    const refused = await preview(unknown)
+    expect(refused.problems).toEqual(['body: unknown field {{Region}}'])
+    expect(refused.messages.map((m: { problem: string | null }) => m.problem)).toEqual([
+      'body: unknown field {{Region}}',
+      'body: unknown field {{Region}}',
+    ])
   })
 })

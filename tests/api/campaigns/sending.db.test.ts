@@ -30,17 +30,24 @@ const sdr = await addUser(ctx, 'sdr')
 // Monday 26 January 2026, 10:00 in Berlin (09:00 UTC).
 ctx.clock.set(new Date('2026-01-26T09:00:00Z'))
 
-async function sendingCampaign(rows: string[][], over: Parameters<typeof makeCampaign>[2] = {}) {
+/** A sending campaign with the recipients of one file (`rows`) or of several, imported in turn. */
+async function sendingCampaign(
+  rows: string[][] | string[][][],
+  over: Parameters<typeof makeCampaign>[2] = {},
+) {
   const campaign = await makeCampaign(ctx, sdr, over)
-  const stored = await storeImport(
-    db,
-    sdr,
-    { campaignId: campaign.id, filename: 'p.csv', bytes: new TextEncoder().encode(csv(rows)) },
-    ctx.clock.now(),
-  )
-  if (!stored.ok) throw new Error(stored.message)
-  const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
-  await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+  const files = Array.isArray(rows[0]?.[0]) ? (rows as string[][][]) : [rows as string[][]]
+  for (const file of files) {
+    const stored = await storeImport(
+      db,
+      sdr,
+      { campaignId: campaign.id, filename: 'p.csv', bytes: new TextEncoder().encode(csv(file)) },
+      ctx.clock.now(),
+    )
+    if (!stored.ok) throw new Error(stored.message)
+    const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+    await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+  }
   await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
   return campaign
 }
@@ -367,6 +374,71 @@ describe('sending a campaign', () => {
     expect(
       await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
     ).toMatchObject({ enqueued: 2 })
+  })
+})
+
+describe('merging each recipient’s message', () => {
+  const payloadOf = async (outboxId: string | null) => {
+    const [row] = await db.select().from(outbox).where(eq(outbox.id, outboxId!))
+    return row!.payload as { text: string; html: string }
+  }
+
+  it('sends everyone of imports with different columns, the fallback where a file had none', async () => {
+    // Two files, only the second with an Industry column.
+    const campaign = await sendingCampaign(
+      [
+        [
+          ['email', 'first name'],
+          ['ana@plain.example', 'Ana'],
+        ],
+        [
+          ['email', 'first name', 'Industry'],
+          ['bo@shipping.example', 'Bo', 'shipping'],
+        ],
+      ],
+      {
+        senderEmail: 'columns@frontdoor.example',
+        bodyTemplate: 'Hi {{firstName}}, how is {{Industry|logistics}} going?',
+      },
+    )
+
+    expect(
+      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+    ).toMatchObject({ enqueued: 2 })
+    const [ana, bo] = await recipientsOf(campaign.id)
+    expect([ana!.status, bo!.status]).toEqual(['queued', 'queued'])
+    expect((await payloadOf(ana!.outboxId)).text).toMatch(/^Hi Ana, how is logistics going\?/)
+    expect((await payloadOf(bo!.outboxId)).text).toMatch(/^Hi Bo, how is shipping going\?/)
+  })
+
+  it('percent-encodes a value inside a link, so the tracked destination is the whole link', async () => {
+    const campaign = await sendingCampaign(
+      [
+        ['email', 'first name', 'company'],
+        ['ab@smith.example', 'A&B', 'Smith & Sons #1?x=y'],
+      ],
+      {
+        senderEmail: 'links@frontdoor.example',
+        bodyTemplate:
+          'Book a time: https://calendly.com/taylor/30min?name={{firstName}}&email={{email}}&co={{company|none}} and see you then.',
+      },
+    )
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const [recipient] = await recipientsOf(campaign.id)
+    expect(recipient!.status).toBe('queued')
+    const links = await db
+      .select()
+      .from(trackedLinks)
+      .where(eq(trackedLinks.recipientId, recipient!.id))
+    expect(links.map((l) => l.url)).toEqual([
+      'https://calendly.com/taylor/30min?name=A%26B&email=ab%40smith.example&co=Smith%20%26%20Sons%20%231%3Fx%3Dy',
+    ])
+    const payload = await payloadOf(recipient!.outboxId)
+    const tracked = `${env.APP_ORIGIN}/r/${links[0]!.token}`
+    expect(payload.text).toMatch(new RegExp(`^Book a time: ${tracked} and see you then\\.\n`))
+    expect(payload.html).toContain(`<a href="${tracked}"`)
+    expect(payload.html).toContain(`</a> and see you then.`)
+    expect(payload.text + payload.html).not.toContain('Sons')
   })
 })
 
