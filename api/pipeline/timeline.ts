@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, ne } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, min, ne } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import {
   campaignRecipients,
@@ -98,9 +98,11 @@ export async function dealTimeline(
       .where(eq(campaignRecipients.contactId, deal.contactId))
       .orderBy(desc(clickEvents.createdAt))
       .limit(LIMIT),
+    // One entry a report: an unlock keeps a row for the visitor's browser and one for the key
+    // the email carries, written together.
     db
       .select({
-        at: graderUnlocks.createdAt,
+        at: min(graderUnlocks.createdAt),
         host: graderReports.host,
         total: graderReports.total,
         band: graderReports.band,
@@ -110,7 +112,8 @@ export async function dealTimeline(
       .from(graderUnlocks)
       .innerJoin(graderReports, eq(graderReports.id, graderUnlocks.reportId))
       .where(eq(graderUnlocks.contactId, deal.contactId))
-      .orderBy(desc(graderUnlocks.createdAt))
+      .groupBy(graderReports.id)
+      .orderBy(desc(min(graderUnlocks.createdAt)))
       .limit(LIMIT),
     db
       .select({
@@ -188,7 +191,7 @@ export async function dealTimeline(
     })
   for (const r of reports)
     entries.push({
-      at: r.at,
+      at: r.at!, // min() of a group of at least one row
       kind: 'grader',
       title: `Unlocked the grader report for ${r.host}`,
       detail:

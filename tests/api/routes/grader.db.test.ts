@@ -466,6 +466,16 @@ describe('POST /api/grader/:id/unlock', () => {
       status: 'accepted',
     })
     expect(await countOf(consentEvents, eq(consentEvents.contactId, contact!.id))).toBe(1)
+    // The deal's timeline names the unlock once (its browser's access and the email's key are
+    // two rows of one unlock).
+    const { cookie: rep } = await signedInAs(ctx, 'admin')
+    const page = await ctx.app.request(`/api/deals/${dealRows[0]!.id}`, {
+      headers: { cookie: rep },
+    })
+    const { timeline } = (await page.json()) as { timeline: { kind: string; title: string }[] }
+    expect(timeline.filter((t) => t.kind === 'grader').map((t) => t.title)).toEqual([
+      'Unlocked the grader report for bad.frontdoor-fixture.com',
+    ])
 
     const mails = await rows<typeof outbox.$inferSelect>(outbox, eq(outbox.recipient, email))
     expect(mails).toHaveLength(1)
