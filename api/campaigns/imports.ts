@@ -1,6 +1,18 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  lt,
+  ne,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
 import type { Db } from '../db/client.ts'
 import {
@@ -38,7 +50,10 @@ import { nextUpdatedAt } from '../db/updated-at.ts'
 // recipient and, for a new person, a prospect: a contact (blanks filled, nothing a person typed
 // overwritten) with an open deal at the 0% `opportunity` stage, source `outbound`, the
 // campaign's SDR credited and no owner. Skipped and counted: duplicates, suppressed addresses,
-// and people already in the pipeline (an open deal past `opportunity`: a rep has them).
+// people already in the pipeline (an open deal past `opportunity`: a rep has them), and people
+// still waiting for their turn in another campaign that is not completed. A 0% prospect is not
+// "in the pipeline", so that one whose earlier campaign is over can be written to again; but
+// while that campaign may still send to them, a second one would write to them too.
 
 export const IMPORT_MAX_BYTES = 20 * 1024 * 1024
 /**
@@ -399,6 +414,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
     const keep = unsuppressed.filter((c) => !inPipeline.has(c.prospect.email))
 
     let imported = 0
+    let inOtherCampaign = 0
     if (keep.length) {
       // Fill blanks only: what a person typed in a form (or an earlier import) stays.
       const fill = (column: string) =>
@@ -447,7 +463,30 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       await yieldToOthers()
       const contactOf = new Map(people.map((p) => [p.email, p.id]))
 
-      const needDeal = keep.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
+      // Asked once the upsert holds every one of these contacts (a new one too): an import into
+      // another campaign that added one of them has committed by now, and one that comes later
+      // waits for this transaction and then sees its recipients.
+      const elsewhere = new Set(
+        (
+          await tx
+            .selectDistinct({ contactId: campaignRecipients.contactId })
+            .from(campaignRecipients)
+            .innerJoin(campaigns, eq(campaigns.id, campaignRecipients.campaignId))
+            .where(
+              and(
+                inArray(campaignRecipients.contactId, [...contactOf.values()]),
+                ne(campaignRecipients.campaignId, job.campaignId),
+                inArray(campaignRecipients.status, ['pending', 'queued']),
+                ne(campaigns.status, 'completed'),
+              ),
+            )
+        ).map((r) => r.contactId),
+      )
+      await yieldToOthers()
+      const add = keep.filter((c) => !elsewhere.has(contactOf.get(c.prospect.email)!))
+      inOtherCampaign = keep.length - add.length
+
+      const needDeal = add.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
       await yieldToOthers()
       if (needDeal.length) {
         const created = rowsOf<{ id: string }>(
@@ -513,7 +552,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
         await tx.execute(sql`
           insert into ${campaignRecipients} (id, campaign_id, contact_id, email, fields, line, created_at)
           ${jsonRows(
-            keep.map(({ line, prospect: p }) => ({
+            add.map(({ line, prospect: p }) => ({
               id: newId(now.getTime()),
               campaignId: job.campaignId,
               contactId: contactOf.get(p.email)!,
@@ -544,7 +583,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       )
       imported = recipients.length
       // Already a recipient of this campaign (an earlier upload): a duplicate too.
-      duplicates += keep.length - recipients.length
+      duplicates += add.length - recipients.length
     }
     await yieldToOthers()
     if (errors.length) await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
@@ -558,6 +597,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
         duplicates: sql`${campaignImports.duplicates} + ${duplicates}`,
         suppressed: sql`${campaignImports.suppressed} + ${suppressed.size}`,
         inPipeline: sql`${campaignImports.inPipeline} + ${inPipeline.size}`,
+        inOtherCampaign: sql`${campaignImports.inOtherCampaign} + ${inOtherCampaign}`,
         invalid: sql`${campaignImports.invalid} + ${errors.length}`,
         leaseUntil: new Date(now.getTime() + input.leaseMs),
       })

@@ -608,6 +608,10 @@ const importJson = okSchemaOf<ImportShown>()(
     duplicates: z.number().int(),
     suppressed: z.number().int(),
     inPipeline: z.number().int(),
+    inOtherCampaign: z
+      .number()
+      .int()
+      .describe('Still waiting or queued in another campaign that is not completed: not imported.'),
     invalid: z.number().int(),
     error: z.string().nullable(),
     leaseUntil: time.nullable(),
