@@ -36,6 +36,7 @@ import {
   parseCsv,
   prospectFromRow,
   sniffDelimiter,
+  workbookRefusal,
   type CsvColumn,
   type Prospect,
 } from './csv.ts'
@@ -90,6 +91,8 @@ export async function storeImport(
   if (!decision.ok) return decision
   if (input.bytes.byteLength === 0)
     return { ok: false, status: 422, code: 'empty_file', message: 'The file is empty.' }
+  const workbook = workbookRefusal(input.bytes)
+  if (workbook) return { ok: false, status: 422, code: 'not_csv', message: workbook }
   const text = decodeCsv(input.bytes)
   if (text === null)
     return {
@@ -100,6 +103,13 @@ export async function storeImport(
     }
   const header = readHeader(text)
   if (!header.ok) return { ok: false, status: 422, code: 'bad_header', message: header.message }
+  if (!header.hasRows)
+    return {
+      ok: false,
+      status: 422,
+      code: 'no_rows',
+      message: 'The file has a header line but no rows under it: add a row for each person.',
+    }
   const importId = newId(now.getTime())
   const stored = await db.transaction(async (tx) => {
     // New recipients have to be previewed again: a ready campaign goes back to draft. Only in
@@ -135,25 +145,31 @@ export async function storeImport(
 
 function readHeader(
   text: string,
-): { ok: true; columns: CsvColumn[]; delimiter: string } | { ok: false; message: string } {
+):
+  | { ok: true; columns: CsvColumn[]; delimiter: string; hasRows: boolean }
+  | { ok: false; message: string } {
   const delimiter = sniffDelimiter(text)
-  let cells: string[] | undefined
+  let first: { record: string[]; raw: string } | undefined
   try {
-    cells = (
+    first = (
       parse(text, {
         bom: true,
         delimiter,
         record_delimiter: '\n',
         to_line: 1,
         relax_quotes: true,
-      }) as string[][]
+        raw: true,
+      }) as unknown as Array<{ record: string[]; raw: string }>
     )[0]
   } catch {
     return { ok: false, message: 'The header line of the file cannot be read as CSV.' }
   }
-  if (!cells) return { ok: false, message: 'The file has no header line.' }
-  const mapped = mapHeader(cells)
-  return mapped.ok ? { ok: true, columns: mapped.columns, delimiter } : mapped
+  if (!first) return { ok: false, message: 'The file has no header line.' }
+  const mapped = mapHeader(first.record)
+  if (!mapped.ok) return mapped
+  // Anything but empty lines after the header is a row to the import (a bad one at worst).
+  const hasRows = /[^\n]/.test(text.slice(first.raw.length))
+  return { ok: true, columns: mapped.columns, delimiter, hasRows }
 }
 
 /**
