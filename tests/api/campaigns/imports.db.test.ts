@@ -434,12 +434,11 @@ describe('importing prospects', () => {
   it.skipIf(ctx.database.engine !== 'postgres')(
     'locks the contacts already there in one order, as the verdict job does, so the two cannot deadlock (PostgreSQL)',
     async () => {
-      // Two prospects of an earlier campaign, imported again: the file lists first the one
-      // whose id sorts last.
-      await importFile(
-        (await makeCampaign(ctx, sdr)).id,
-        csv([['email'], ['one@order.example'], ['two@order.example']]),
-      )
+      // Two prospects of an earlier campaign, completed, imported again: the file lists first
+      // the one whose id sorts last.
+      const earlier = await makeCampaign(ctx, sdr)
+      await importFile(earlier.id, csv([['email'], ['one@order.example'], ['two@order.example']]))
+      await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, earlier.id))
       const known = await db
         .select({ id: contacts.id, email: contacts.email })
         .from(contacts)
