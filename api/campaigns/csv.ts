@@ -65,6 +65,19 @@ const FIELD_NAMES: Record<StandardField, string> = {
   title: 'title',
 }
 
+/**
+ * Why a file is a spreadsheet workbook and not CSV text, or null. Renamed to .csv, an .xlsx (a
+ * ZIP archive) or an old .xls would otherwise be refused for its NUL bytes or as not UTF-8,
+ * which tells the SDR nothing about what to do.
+ */
+export function workbookRefusal(bytes: Uint8Array): string | null {
+  const starts = (signature: number[]) => signature.every((b, i) => bytes[i] === b)
+  const isZip = starts([0x50, 0x4b, 0x03, 0x04])
+  const isXls = starts([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])
+  if (!isZip && !isXls) return null
+  return 'The file is an Excel workbook, not CSV: in Excel, choose File › Save As › "CSV UTF-8 (Comma delimited)" and upload that file.'
+}
+
 /** Decodes the upload: UTF-8 only (a spreadsheet's "CSV UTF-8"), BOM dropped, newlines as \n. */
 export function decodeCsv(bytes: Uint8Array): string | null {
   let text: string

@@ -1,6 +1,18 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  lt,
+  ne,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
 import type { Db } from '../db/client.ts'
 import {
@@ -24,6 +36,7 @@ import {
   parseCsv,
   prospectFromRow,
   sniffDelimiter,
+  workbookRefusal,
   type CsvColumn,
   type Prospect,
 } from './csv.ts'
@@ -38,7 +51,10 @@ import { nextUpdatedAt } from '../db/updated-at.ts'
 // recipient and, for a new person, a prospect: a contact (blanks filled, nothing a person typed
 // overwritten) with an open deal at the 0% `opportunity` stage, source `outbound`, the
 // campaign's SDR credited and no owner. Skipped and counted: duplicates, suppressed addresses,
-// and people already in the pipeline (an open deal past `opportunity`: a rep has them).
+// people already in the pipeline (an open deal past `opportunity`: a rep has them), and people
+// still waiting for their turn in another campaign that is not completed. A 0% prospect is not
+// "in the pipeline", so that one whose earlier campaign is over can be written to again; but
+// while that campaign may still send to them, a second one would write to them too.
 
 export const IMPORT_MAX_BYTES = 20 * 1024 * 1024
 /**
@@ -75,6 +91,8 @@ export async function storeImport(
   if (!decision.ok) return decision
   if (input.bytes.byteLength === 0)
     return { ok: false, status: 422, code: 'empty_file', message: 'The file is empty.' }
+  const workbook = workbookRefusal(input.bytes)
+  if (workbook) return { ok: false, status: 422, code: 'not_csv', message: workbook }
   const text = decodeCsv(input.bytes)
   if (text === null)
     return {
@@ -85,6 +103,13 @@ export async function storeImport(
     }
   const header = readHeader(text)
   if (!header.ok) return { ok: false, status: 422, code: 'bad_header', message: header.message }
+  if (!header.hasRows)
+    return {
+      ok: false,
+      status: 422,
+      code: 'no_rows',
+      message: 'The file has a header line but no rows under it: add a row for each person.',
+    }
   const importId = newId(now.getTime())
   const stored = await db.transaction(async (tx) => {
     // New recipients have to be previewed again: a ready campaign goes back to draft. Only in
@@ -120,25 +145,31 @@ export async function storeImport(
 
 function readHeader(
   text: string,
-): { ok: true; columns: CsvColumn[]; delimiter: string } | { ok: false; message: string } {
+):
+  | { ok: true; columns: CsvColumn[]; delimiter: string; hasRows: boolean }
+  | { ok: false; message: string } {
   const delimiter = sniffDelimiter(text)
-  let cells: string[] | undefined
+  let first: { record: string[]; raw: string } | undefined
   try {
-    cells = (
+    first = (
       parse(text, {
         bom: true,
         delimiter,
         record_delimiter: '\n',
         to_line: 1,
         relax_quotes: true,
-      }) as string[][]
+        raw: true,
+      }) as unknown as Array<{ record: string[]; raw: string }>
     )[0]
   } catch {
     return { ok: false, message: 'The header line of the file cannot be read as CSV.' }
   }
-  if (!cells) return { ok: false, message: 'The file has no header line.' }
-  const mapped = mapHeader(cells)
-  return mapped.ok ? { ok: true, columns: mapped.columns, delimiter } : mapped
+  if (!first) return { ok: false, message: 'The file has no header line.' }
+  const mapped = mapHeader(first.record)
+  if (!mapped.ok) return mapped
+  // Anything but empty lines after the header is a row to the import (a bad one at worst).
+  const hasRows = /[^\n]/.test(text.slice(first.raw.length))
+  return { ok: true, columns: mapped.columns, delimiter, hasRows }
 }
 
 /**
@@ -399,6 +430,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
     const keep = unsuppressed.filter((c) => !inPipeline.has(c.prospect.email))
 
     let imported = 0
+    let inOtherCampaign = 0
     if (keep.length) {
       // Fill blanks only: what a person typed in a form (or an earlier import) stays.
       const fill = (column: string) =>
@@ -447,7 +479,30 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       await yieldToOthers()
       const contactOf = new Map(people.map((p) => [p.email, p.id]))
 
-      const needDeal = keep.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
+      // Asked once the upsert holds every one of these contacts (a new one too): an import into
+      // another campaign that added one of them has committed by now, and one that comes later
+      // waits for this transaction and then sees its recipients.
+      const elsewhere = new Set(
+        (
+          await tx
+            .selectDistinct({ contactId: campaignRecipients.contactId })
+            .from(campaignRecipients)
+            .innerJoin(campaigns, eq(campaigns.id, campaignRecipients.campaignId))
+            .where(
+              and(
+                inArray(campaignRecipients.contactId, [...contactOf.values()]),
+                ne(campaignRecipients.campaignId, job.campaignId),
+                inArray(campaignRecipients.status, ['pending', 'queued']),
+                ne(campaigns.status, 'completed'),
+              ),
+            )
+        ).map((r) => r.contactId),
+      )
+      await yieldToOthers()
+      const add = keep.filter((c) => !elsewhere.has(contactOf.get(c.prospect.email)!))
+      inOtherCampaign = keep.length - add.length
+
+      const needDeal = add.filter((c) => !hasProspectDeal.has(contactOf.get(c.prospect.email)!))
       await yieldToOthers()
       if (needDeal.length) {
         const created = rowsOf<{ id: string }>(
@@ -513,7 +568,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
         await tx.execute(sql`
           insert into ${campaignRecipients} (id, campaign_id, contact_id, email, fields, line, created_at)
           ${jsonRows(
-            keep.map(({ line, prospect: p }) => ({
+            add.map(({ line, prospect: p }) => ({
               id: newId(now.getTime()),
               campaignId: job.campaignId,
               contactId: contactOf.get(p.email)!,
@@ -544,7 +599,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       )
       imported = recipients.length
       // Already a recipient of this campaign (an earlier upload): a duplicate too.
-      duplicates += keep.length - recipients.length
+      duplicates += add.length - recipients.length
     }
     await yieldToOthers()
     if (errors.length) await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
@@ -558,6 +613,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
         duplicates: sql`${campaignImports.duplicates} + ${duplicates}`,
         suppressed: sql`${campaignImports.suppressed} + ${suppressed.size}`,
         inPipeline: sql`${campaignImports.inPipeline} + ${inPipeline.size}`,
+        inOtherCampaign: sql`${campaignImports.inOtherCampaign} + ${inOtherCampaign}`,
         invalid: sql`${campaignImports.invalid} + ${errors.length}`,
         leaseUntil: new Date(now.getTime() + input.leaseMs),
       })

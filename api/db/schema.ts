@@ -683,6 +683,8 @@ export const campaignImports = pgTable(
     duplicates: integer('duplicates').notNull().default(0),
     suppressed: integer('suppressed').notNull().default(0),
     inPipeline: integer('in_pipeline').notNull().default(0),
+    /** Still waiting or queued in another campaign that is not completed: not imported. */
+    inOtherCampaign: integer('in_other_campaign').notNull().default(0),
     invalid: integer('invalid').notNull().default(0),
     error: text('error'),
     leaseUntil: ts('lease_until'),

@@ -33,6 +33,7 @@ import {
 import type { MergeFieldReport } from '../../email-templates/outreach.ts'
 import { hitRateLimit, type Limit } from '../rate-limits.ts'
 import { campaignDecision } from '../campaigns/access.ts'
+import { workbookRefusal } from '../campaigns/csv.ts'
 import {
   listRecipients,
   RECIPIENT_STATUSES,
@@ -412,7 +413,9 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       })
     }
     const file = body.file
-    if (!(file instanceof File) || file.size === 0)
+    // A form sent with no file chosen carries an empty part without a name; a chosen file that
+    // is empty has its name, and storeImport says it is empty.
+    if (!(file instanceof File) || (file.size === 0 && !file.name))
       return refuse(c, back, {
         status: 422,
         code: 'no_file',
@@ -420,6 +423,9 @@ export const campaignRoutes = new Hono<SignedInEnv>()
       })
     if (file.size > IMPORT_MAX_BYTES) return uploadTooLarge(c, id)
     const bytes = new Uint8Array(await file.arrayBuffer())
+    // Before the NUL check, which a workbook's bytes would fail with a message that does not help.
+    const workbook = workbookRefusal(bytes)
+    if (workbook) return refuse(c, back, { status: 422, code: 'not_csv', message: workbook })
     const unreadable = uploadRefusal(c, file, bytes)
     if (unreadable) return refuse(c, back, unreadable)
     const result = await storeImport(
@@ -608,6 +614,10 @@ const importJson = okSchemaOf<ImportShown>()(
     duplicates: z.number().int(),
     suppressed: z.number().int(),
     inPipeline: z.number().int(),
+    inOtherCampaign: z
+      .number()
+      .int()
+      .describe('Still waiting or queued in another campaign that is not completed: not imported.'),
     invalid: z.number().int(),
     error: z.string().nullable(),
     leaseUntil: time.nullable(),

@@ -174,6 +174,64 @@ describe('importing prospects', () => {
     expect(await db.select().from(deals).where(eq(deals.stage, 'opportunity'))).toHaveLength(2)
   })
 
+  it('skips, and counts apart, people still waiting in another campaign that is not completed', async () => {
+    // "Q1 Ops leaders EU", not finished: one recipient waits for their turn, one is queued in the
+    // outbox, one was sent already. Another campaign, completed, left one recipient unsent.
+    const q1 = await makeCampaign(ctx, sdr, { name: 'Q1 Ops leaders EU' })
+    await importFile(
+      q1.id,
+      csv([['email'], ['waiting@ops.example'], ['queued@ops.example'], ['sent@ops.example']]),
+    )
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'queued' })
+      .where(eq(campaignRecipients.email, 'queued@ops.example'))
+    await db
+      .update(campaignRecipients)
+      .set({ status: 'sent' })
+      .where(eq(campaignRecipients.email, 'sent@ops.example'))
+    await db.update(campaigns).set({ status: 'paused' }).where(eq(campaigns.id, q1.id))
+    const over = await makeCampaign(ctx, sdr, { name: 'Last year' })
+    await importFile(over.id, csv([['email'], ['finished@ops.example']]))
+    await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, over.id))
+
+    const next = await makeCampaign(ctx, sdr, { name: 'Q2 Ops leaders' })
+    const file = csv([
+      ['email', 'first name'],
+      ['waiting@ops.example', 'Wanda'], // 2: still waiting in Q1
+      ['queued@ops.example', 'Quinn'], // 3: queued in Q1
+      ['sent@ops.example', 'Sam'], // 4: Q1 wrote to them already
+      ['finished@ops.example', 'Fin'], // 5: their campaign is over
+      ['fresh@ops.example', 'Fay'], // 6
+    ])
+    const done = await importFile(next.id, file, 2)
+    expect(done).toMatchObject({
+      totalRows: 5,
+      imported: 3,
+      inOtherCampaign: 2,
+      duplicates: 0,
+      inPipeline: 0,
+      invalid: 0,
+    })
+    const recipients = await db
+      .select({ email: campaignRecipients.email })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, next.id))
+    expect(recipients.map((r) => r.email).sort()).toEqual([
+      'finished@ops.example',
+      'fresh@ops.example',
+      'sent@ops.example',
+    ])
+
+    // Once Q1 is completed, its waiting recipient may be written to again.
+    await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, q1.id))
+    expect(await importFile(next.id, file)).toMatchObject({
+      imported: 2,
+      inOtherCampaign: 0,
+      duplicates: 3,
+    })
+  })
+
   it('stamps a contact whose blanks it fills as changed, so an integration syncing contacts reads it again', async () => {
     const campaign = await makeCampaign(ctx, sdr)
     const earlier = new Date(ctx.clock.now().getTime() - 86_400_000)
@@ -376,12 +434,11 @@ describe('importing prospects', () => {
   it.skipIf(ctx.database.engine !== 'postgres')(
     'locks the contacts already there in one order, as the verdict job does, so the two cannot deadlock (PostgreSQL)',
     async () => {
-      // Two prospects of an earlier campaign, imported again: the file lists first the one
-      // whose id sorts last.
-      await importFile(
-        (await makeCampaign(ctx, sdr)).id,
-        csv([['email'], ['one@order.example'], ['two@order.example']]),
-      )
+      // Two prospects of an earlier campaign, completed, imported again: the file lists first
+      // the one whose id sorts last.
+      const earlier = await makeCampaign(ctx, sdr)
+      await importFile(earlier.id, csv([['email'], ['one@order.example'], ['two@order.example']]))
+      await db.update(campaigns).set({ status: 'completed' }).where(eq(campaigns.id, earlier.id))
       const known = await db
         .select({ id: contacts.id, email: contacts.email })
         .from(contacts)

@@ -126,3 +126,61 @@ describe('the CSV upload refuses what every other input refuses', () => {
     ).toHaveLength(1)
   })
 })
+
+describe('the CSV upload says what is wrong with the file', () => {
+  async function refused(file: File, options: Parameters<typeof upload>[1] = {}) {
+    const c = await makeCampaign(ctx, owner.user)
+    const res = await ctx.app.request(`/api/campaigns/${c.id}/imports`, upload(file, options))
+    await nothingStored(c.id)
+    return { status: res.status, error: (await res.json()).error }
+  }
+  const multipart = (b: string) => `multipart/form-data; boundary=${b}`
+
+  it('an empty file that was chosen: 422 "The file is empty", not "Choose a file"', async () => {
+    expect(await refused(new File([], 'prospects.csv', { type: 'text/csv' }))).toEqual({
+      status: 422,
+      error: { code: 'empty_file', message: 'The file is empty.' },
+    })
+    // What a browser sends when no file was chosen: a part with no name and no content.
+    expect(
+      await refused(new File([], '', { type: 'application/octet-stream' }), {
+        contentType: multipart,
+      }),
+    ).toEqual({
+      status: 422,
+      error: { code: 'no_file', message: 'Choose a CSV file to import.' },
+    })
+  })
+
+  it.each([
+    ['a header line', 'email,first name\n'],
+    ['a header line without a newline', 'email,first name'],
+    ['a header line, a BOM and blank lines', '\uFEFFemail;first name\r\n\r\n\r\n'],
+  ])('only %s: 422 that there are no rows under it', async (_what, text) => {
+    expect(await refused(new File([text], 'p.csv', { type: 'text/csv' }))).toEqual({
+      status: 422,
+      error: {
+        code: 'no_rows',
+        message: 'The file has a header line but no rows under it: add a row for each person.',
+      },
+    })
+  })
+
+  it.each([
+    // An .xlsx is a ZIP archive: "PK\x03\x04", then NUL bytes in its first entry's header.
+    ['an .xlsx', [0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00, 0x00, 0x00]],
+    ['an old .xls', [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0x00, 0x00, 0x00, 0x00]],
+  ])(
+    '%s renamed to .csv: 422 that it is an Excel workbook to save as CSV UTF-8',
+    async (_what, bytes) => {
+      const workbook = new Uint8Array([
+        ...bytes,
+        ...new TextEncoder().encode('[Content_Types].xml'),
+      ])
+      const { status, error } = await refused(new File([workbook], 'prospects.csv'))
+      expect(status).toBe(422)
+      expect(error.code).toBe('not_csv')
+      expect(error.message).toMatch(/^The file is an Excel workbook, not CSV: .*"CSV UTF-8/)
+    },
+  )
+})

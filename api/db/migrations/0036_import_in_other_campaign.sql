@@ -1,0 +1,1 @@
+ALTER TABLE "campaign_imports" ADD COLUMN "in_other_campaign" integer DEFAULT 0 NOT NULL;
