@@ -918,17 +918,20 @@ describe('merge fields of a campaign whose imports have different columns', () =
   const preview = async (id: string) =>
     (await ctx.app.request(`/api/campaigns/${id}/preview`, { headers })).json()
 
-  /** A campaign fed by two files, only the second with an Industry column. */
-  async function twoImports(bodyTemplate: string) {
+  /**
+   * A campaign fed by two files, only the second with an Industry column. Its people are its own
+   * (`tag`): a waiting recipient of another live campaign is not imported.
+   */
+  async function twoImports(bodyTemplate: string, tag = '') {
     const c = await makeCampaign(ctx, owner.user, { bodyTemplate })
     const files = [
       csv([
         ['email', 'first name'],
-        ['ana@plain.example', 'Ana'],
+        [`ana${tag}@plain.example`, 'Ana'],
       ]),
       csv([
         ['email', 'first name', 'Industry'],
-        ['bo@shipping.example', 'Bo', 'shipping'],
+        [`bo${tag}@shipping.example`, 'Bo', 'shipping'],
       ]),
     ]
     for (const file of files) {
@@ -963,10 +966,10 @@ describe('merge fields of a campaign whose imports have different columns', () =
   })
 
   it('without a fallback, lists the rows lacking the column as missing values; only a field no file has is unknown', async () => {
-    const missing = await twoImports('Hi {{firstName}}, how is {{Industry}} going?')
+    const missing = await twoImports('Hi {{firstName}}, how is {{Industry}} going?', '.missing')
     const shown = await preview(missing)
     const message =
-      'row 2 (ana@plain.example): no value for {{Industry}} and no fallback (write {{Industry|…}} or fill the column)'
+      'row 2 (ana.missing@plain.example): no value for {{Industry}} and no fallback (write {{Industry|…}} or fill the column)'
     expect(shown.problems).toEqual([message])
     expect(shown.mergeFields.unknownFields).toEqual([])
     expect(shown.messages.map((m: { problem: string | null }) => m.problem)).toEqual([
@@ -986,7 +989,10 @@ describe('merge fields of a campaign whose imports have different columns', () =
     expect(start.status).toBe(409)
     expect((await start.json()).error.message).toContain(message)
 
-    const unknown = await twoImports('Hi {{firstName}}, how is {{Region|your region}} going?')
+    const unknown = await twoImports(
+      'Hi {{firstName}}, how is {{Region|your region}} going?',
+      '.unknown',
+    )
     const refused = await preview(unknown)
     expect(refused.problems).toEqual(['body: unknown field {{Region}}'])
     expect(refused.messages.map((m: { problem: string | null }) => m.problem)).toEqual([
