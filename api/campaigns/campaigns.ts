@@ -188,7 +188,7 @@ export async function updateCampaign(
 
 /**
  * A campaign's start or end as a webhook event, in the transaction of the change: the campaign,
- * who did it (null: the scheduler, once every message was handed to the outbox) and why.
+ * who did it (null: the scheduler, once the outbox sent or failed every message) and why.
  */
 export async function announceCampaign(
   tx: Db,

@@ -31,6 +31,13 @@ const sdr = await addUser(ctx, 'sdr')
 ctx.clock.set(new Date('2026-01-26T09:00:00Z'))
 
 async function sendingCampaign(rows: string[][], over: Parameters<typeof makeCampaign>[2] = {}) {
+  const campaign = await importedCampaign(rows, over)
+  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+  return campaign
+}
+
+/** A draft with its recipients imported, to start as a person does. */
+async function importedCampaign(rows: string[][], over: Parameters<typeof makeCampaign>[2] = {}) {
   const campaign = await makeCampaign(ctx, sdr, over)
   const stored = await storeImport(
     db,
@@ -41,7 +48,6 @@ async function sendingCampaign(rows: string[][], over: Parameters<typeof makeCam
   if (!stored.ok) throw new Error(stored.message)
   const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
   await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
-  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
   return campaign
 }
 
@@ -148,9 +154,10 @@ describe('sending a campaign', () => {
       'queued',
       'queued',
     ])
-    expect(
-      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 }),
-    ).toMatchObject({ completed: expect.any(Number) })
+    // Completed once the outbox has sent them.
+    ctx.clock.advance(2_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 })
     expect(
       (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status,
     ).toBe('completed')
@@ -215,6 +222,86 @@ describe('sending a campaign', () => {
       'pending',
       'pending',
     ])
+  })
+
+  it('stays pausable and stoppable while its last messages wait in the outbox', async () => {
+    // 12 recipients at 3600 an hour: started, paused, resumed; the scheduler hands all 12 to the
+    // outbox at once (one a second, all within its 30 s), and 2 s later 3 have gone.
+    const campaign = await importedCampaign(people(12, 'tail'), {
+      senderEmail: 'tail@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const act = (action: 'start' | 'pause' | 'resume' | 'complete') =>
+      changeCampaignStatus(db, env, actor, campaign.id, action, ctx.clock.now())
+    const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const worker = testWorker(ctx, mailboxTransport(ctx))
+    const statusOf = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status
+    const count = async () =>
+      Object.groupBy(await recipientsOf(campaign.id), (r) => r.status) as Record<string, unknown[]>
+    const mailed = async () =>
+      (await db.select().from(mailboxMessages)).filter((m) => m.to.includes('@tail.example'))
+    for (const action of ['start', 'pause', 'resume'] as const)
+      expect(await act(action)).toMatchObject({ ok: true })
+    await queue()
+    expect((await count()).queued).toHaveLength(12)
+    ctx.clock.advance(2_000)
+    await worker.drainOnce()
+    await recordOutcomes(db)
+    expect((await count()).sent).toHaveLength(3)
+    // Nobody left to enqueue, but 9 messages still wait in the outbox (1–9 s ahead): a pause
+    // takes them back, as it does mid-campaign; a resume queues them again.
+    await queue()
+    expect(await act('pause')).toMatchObject({ ok: true, campaign: { status: 'paused' } })
+    expect((await count()).pending).toHaveLength(9)
+    expect(await act('resume')).toMatchObject({ ok: true })
+    await queue()
+    expect((await count()).queued).toHaveLength(9)
+    expect(await statusOf()).toBe('sending')
+
+    // A stop takes them back for good: none of them is sent, now or later.
+    expect(await act('complete')).toMatchObject({ ok: true, campaign: { status: 'completed' } })
+    ctx.clock.advance(60_000)
+    await worker.drainOnce()
+    await recordOutcomes(db)
+    await queue()
+    expect(await mailed()).toHaveLength(3)
+    const progress = (await campaignProgress(db, [campaign.id])).get(campaign.id)!
+    expect(progress).toMatchObject({ recipients: 12, sent: 3, queued: 0 })
+  })
+
+  it('completes a campaign only once the outbox has sent (or failed) its last messages', async () => {
+    const campaign = await sendingCampaign(people(3, 'last'), {
+      senderEmail: 'last@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const worker = testWorker(ctx, mailboxTransport(ctx))
+    const current = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!
+    await queue()
+    await queue()
+    expect((await current()).status).toBe('sending')
+    // One sent, one failed for good; the third still waits in the outbox: not yet.
+    const [, second] = await recipientsOf(campaign.id)
+    await db.update(outbox).set({ status: 'failed' }).where(eq(outbox.id, second!.outboxId!))
+    ctx.clock.advance(1_000)
+    await worker.drainOnce()
+    await queue()
+    expect((await current()).status).toBe('sending')
+    ctx.clock.advance(1_000)
+    await worker.drainOnce()
+    await queue()
+    expect(await current()).toMatchObject({ status: 'completed', completedAt: ctx.clock.now() })
+    await recordOutcomes(db)
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      recipients: 3,
+      pending: 0,
+      queued: 0,
+      sent: 2,
+      failed: 1,
+    })
   })
 
   it('skips a recipient who came into the pipeline after the import: a rep has them', async () => {
