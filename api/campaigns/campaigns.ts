@@ -218,6 +218,16 @@ export async function announceCampaign(
   )
 }
 
+/**
+ * The status as people read it: `stopped` for a campaign a person stopped (stored as `completed`,
+ * which the API keeps, with `stoppedAt`), else its status.
+ */
+export function shownStatus(
+  campaign: Pick<Campaign, 'status' | 'stoppedAt'>,
+): CampaignStatus | 'stopped' {
+  return campaign.status === 'completed' && campaign.stoppedAt ? 'stopped' : campaign.status
+}
+
 export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
   if (!isId(id)) return null
   const [row] = await db.select().from(campaigns).where(eq(campaigns.id, id))
@@ -299,12 +309,23 @@ export async function changeCampaignStatus(
         status: to,
         updatedAt: now,
         ...(action === 'start' ? { startedAt: now, startAfter } : {}),
-        ...(action === 'complete' ? { completedAt: now } : {}),
+        ...(action === 'complete' ? { completedAt: now, stoppedAt: now, stoppedBy: actor.id } : {}),
       })
       .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
       .returning()
     if (changed && (action === 'pause' || action === 'complete'))
       await withdrawQueued(tx, changed.id)
+    // Stopped: whoever still waited (or was just taken back) is never sent, and reads so.
+    if (changed && action === 'complete')
+      await tx
+        .update(campaignRecipients)
+        .set({ status: 'stopped' })
+        .where(
+          and(
+            eq(campaignRecipients.campaignId, changed.id),
+            eq(campaignRecipients.status, 'pending'),
+          ),
+        )
     if (changed && action === 'start')
       await announceCampaign(tx, 'campaign.started', changed, now, { actorId: actor.id })
     if (changed && action === 'complete')
@@ -332,6 +353,8 @@ export interface CampaignProgress {
   skipped: number
   /** Taken out by whoever runs the campaign before they were enqueued: never emailed. */
   removed: number
+  /** Still waiting when a person stopped the campaign: never emailed. */
+  stopped: number
   clicks: number
 }
 
@@ -345,6 +368,7 @@ const emptyProgress = (): CampaignProgress => ({
   failed: 0,
   skipped: 0,
   removed: 0,
+  stopped: 0,
   clicks: 0,
 })
 

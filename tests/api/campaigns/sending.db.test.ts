@@ -1,7 +1,13 @@
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
-import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
+import {
+  campaignProgress,
+  changeCampaignStatus,
+  shownStatus,
+} from '../../../api/campaigns/campaigns.ts'
+import { listRecipients, RECIPIENT_STATUS_LABELS } from '../../../api/campaigns/recipients.ts'
+import { campaignResults, campaignResultsCsv } from '../../../api/tracking/results.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { removeRecipient } from '../../../api/campaigns/recipients.ts'
 import { openDatabase } from '../../../api/db/client.ts'
@@ -207,20 +213,20 @@ describe('sending a campaign', () => {
     expect(again.map((r) => r.status)).toEqual(['queued', 'queued', 'queued'])
     expect(await linksOf()).toHaveLength(3)
 
-    // Stopped for good: the same, and nothing comes back.
+    // Stopped for good: the same, and nothing comes back: those taken back are never sent.
     const stopped = await act('complete')
     expect(stopped.ok).toBe(true)
     expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
       'queued',
-      'pending',
-      'pending',
+      'stopped',
+      'stopped',
     ])
     ctx.clock.advance(60_000)
     await queue()
     expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
       'queued',
-      'pending',
-      'pending',
+      'stopped',
+      'stopped',
     ])
   })
 
@@ -268,7 +274,59 @@ describe('sending a campaign', () => {
     await queue()
     expect(await mailed()).toHaveLength(3)
     const progress = (await campaignProgress(db, [campaign.id])).get(campaign.id)!
-    expect(progress).toMatchObject({ recipients: 12, sent: 3, queued: 0 })
+    expect(progress).toMatchObject({ recipients: 12, sent: 3, queued: 0, pending: 0, stopped: 9 })
+  })
+
+  it('reads as stopped, by whom and when, with its unsent recipients not sent, not waiting', async () => {
+    const campaign = await importedCampaign(people(4, 'halt'), {
+      senderEmail: 'halt@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const act = (action: 'start' | 'complete') =>
+      changeCampaignStatus(db, env, actor, campaign.id, action, ctx.clock.now())
+    expect(await act('start')).toMatchObject({ ok: true })
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    ctx.clock.advance(1_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+    ctx.clock.advance(1_000)
+    const stopped = await act('complete')
+    expect(stopped).toMatchObject({
+      ok: true,
+      campaign: {
+        status: 'completed',
+        completedAt: ctx.clock.now(),
+        stoppedAt: ctx.clock.now(),
+        stoppedBy: sdr.id,
+      },
+    })
+    expect(shownStatus(stopped.ok ? stopped.campaign : campaign)).toBe('stopped')
+    // Two went before the stop; the two it took back from the outbox are not sent, for good.
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
+      'sent',
+      'sent',
+      'stopped',
+      'stopped',
+    ])
+    expect(RECIPIENT_STATUS_LABELS.stopped).toBe('Not sent (stopped)')
+    const viewer = { id: sdr.id, role: 'sdr' as const }
+    const listed = await listRecipients(db, campaign.id, { viewer, status: 'stopped' })
+    expect(listed.total).toBe(2)
+    expect(await listRecipients(db, campaign.id, { viewer, status: 'pending' })).toMatchObject({
+      total: 0,
+    })
+    // The progress and the results add up: 2 sent + 2 not sent of 4, nobody waiting.
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      recipients: 4,
+      pending: 0,
+      queued: 0,
+      sent: 2,
+      stopped: 2,
+    })
+    const results = await campaignResults(db, campaign.id)
+    expect(results).toMatchObject({ recipients: 4, queued: 0, sent: 2, stopped: 2 })
+    expect(campaignResultsCsv(results)).toContain(`"not sent (stopped)","2"\r\n`)
   })
 
   it('completes a campaign only once the outbox has sent (or failed) its last messages', async () => {
@@ -293,7 +351,11 @@ describe('sending a campaign', () => {
     ctx.clock.advance(1_000)
     await worker.drainOnce()
     await queue()
-    expect(await current()).toMatchObject({ status: 'completed', completedAt: ctx.clock.now() })
+    // Everything went: completed, not stopped.
+    const done = await current()
+    expect(done).toMatchObject({ status: 'completed', completedAt: ctx.clock.now() })
+    expect(done).toMatchObject({ stoppedAt: null, stoppedBy: null })
+    expect(shownStatus(done)).toBe('completed')
     await recordOutcomes(db)
     expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
       recipients: 3,
