@@ -12,6 +12,7 @@ import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sen
 import { removeRecipient } from '../../../api/campaigns/recipients.ts'
 import { openDatabase } from '../../../api/db/client.ts'
 import { newId } from '../../../api/ids.ts'
+import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
   campaignRecipients,
   campaigns,
@@ -562,6 +563,35 @@ describe.skipIf(!url)('two processes sharing one PostgreSQL', async () => {
     // And each outbox row belongs to exactly one recipient.
     const outboxIds = new Set(queued.map((r) => r.outboxId))
     expect(outboxIds.size).toBe(queued.length)
+  })
+
+  it('complete a campaign once, when its last message has gone, whichever process looks', async () => {
+    const campaign = await sendingCampaign(people(2, 'onceboth'), {
+      senderEmail: 'onceboth@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const runAll = async () =>
+      Promise.all(
+        [db, second.db, db, second.db].map((d) =>
+          enqueueDueRecipients(d, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+        ),
+      )
+    const statusOf = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status
+    await runAll()
+    await runAll()
+    expect(await statusOf()).toBe('sending')
+    ctx.clock.advance(1_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await runAll()
+    await runAll()
+    expect(await statusOf()).toBe('completed')
+    const events = rowsOf<{ n: number }>(
+      await db.execute(
+        sql`select count(*)::int as n from webhook_events where type = 'campaign.completed' and data->'campaign'->>'id' = ${campaign.id}`,
+      ),
+    )
+    expect(events[0]!.n).toBe(1)
   })
 
   it('let a pause during a scheduler run take back what the run queued', async () => {
