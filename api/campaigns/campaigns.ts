@@ -188,7 +188,7 @@ export async function updateCampaign(
 
 /**
  * A campaign's start or end as a webhook event, in the transaction of the change: the campaign,
- * who did it (null: the scheduler, once every message was handed to the outbox) and why.
+ * who did it (null: the scheduler, once the outbox sent or failed every message) and why.
  */
 export async function announceCampaign(
   tx: Db,
@@ -216,6 +216,16 @@ export async function announceCampaign(
     },
     now,
   )
+}
+
+/**
+ * The status as people read it: `stopped` for a campaign a person stopped (stored as `completed`,
+ * which the API keeps, with `stoppedAt`), else its status.
+ */
+export function shownStatus(
+  campaign: Pick<Campaign, 'status' | 'stoppedAt'>,
+): CampaignStatus | 'stopped' {
+  return campaign.status === 'completed' && campaign.stoppedAt ? 'stopped' : campaign.status
 }
 
 export async function findCampaign(db: Db, id: string): Promise<Campaign | null> {
@@ -299,12 +309,23 @@ export async function changeCampaignStatus(
         status: to,
         updatedAt: now,
         ...(action === 'start' ? { startedAt: now, startAfter } : {}),
-        ...(action === 'complete' ? { completedAt: now } : {}),
+        ...(action === 'complete' ? { completedAt: now, stoppedAt: now, stoppedBy: actor.id } : {}),
       })
       .where(and(eq(campaigns.id, id), eq(campaigns.status, current.status)))
       .returning()
     if (changed && (action === 'pause' || action === 'complete'))
       await withdrawQueued(tx, changed.id)
+    // Stopped: whoever still waited (or was just taken back) is never sent, and reads so.
+    if (changed && action === 'complete')
+      await tx
+        .update(campaignRecipients)
+        .set({ status: 'stopped' })
+        .where(
+          and(
+            eq(campaignRecipients.campaignId, changed.id),
+            eq(campaignRecipients.status, 'pending'),
+          ),
+        )
     if (changed && action === 'start')
       await announceCampaign(tx, 'campaign.started', changed, now, { actorId: actor.id })
     if (changed && action === 'complete')
@@ -332,6 +353,8 @@ export interface CampaignProgress {
   skipped: number
   /** Taken out by whoever runs the campaign before they were enqueued: never emailed. */
   removed: number
+  /** Still waiting when a person stopped the campaign: never emailed. */
+  stopped: number
   clicks: number
 }
 
@@ -345,6 +368,7 @@ const emptyProgress = (): CampaignProgress => ({
   failed: 0,
   skipped: 0,
   removed: 0,
+  stopped: 0,
   clicks: 0,
 })
 

@@ -54,6 +54,7 @@ export function listFollowUps(db: Db, originalId: string) {
       id: campaigns.id,
       name: campaigns.name,
       status: campaigns.status,
+      stoppedAt: campaigns.stoppedAt,
       recipients: campaigns.followUpCount,
       createdAt: campaigns.createdAt,
     })

@@ -27,6 +27,7 @@ export const RECIPIENT_STATUS_LABELS: Record<RecipientStatus, string> = {
   failed: 'Failed',
   skipped: 'Skipped (in pipeline)',
   removed: 'Taken out',
+  stopped: 'Not sent (stopped)',
 }
 
 export const RECIPIENTS_PAGE_SIZE = 50

@@ -22,7 +22,8 @@ import { replyHeaders } from './follow-ups.ts'
 // in time, in one transaction per run: the outbox row (deduplicated on outreach:<recipientId>, so
 // a crash or a second process never sends a recipient twice), its tracked links and the
 // recipient's outbox id and slot. One process plans at a time (an advisory lock), so the
-// per-sender rate holds across processes. Outcomes come back from the outbox rows.
+// per-sender rate holds across processes. Outcomes come back from the outbox rows; a campaign
+// completes once none is left to enqueue and none waits in the outbox.
 
 /** Any constant: the transaction-scoped advisory lock the planners of every process share. */
 const SCHEDULER_LOCK = 0x0f_d0_0c_a1
@@ -74,10 +75,13 @@ export async function enqueueDueRecipients(
       .groupBy(campaignRecipients.campaignId)
     const pending = new Map(pendingRows.map((r) => [r.campaignId, r.n]))
 
-    // Everything enqueued: the campaign is complete (its last messages are in the outbox).
+    // Everything sent: the campaign is complete once nobody waits for a slot and none of its
+    // messages waits in the outbox (recordOutcomes copies the outcome of one that went). Until
+    // then it can still be paused or stopped, which takes those messages back (withdrawQueued).
     let completed = 0
     for (const c of sending) {
       if ((pending.get(c.id) ?? 0) > 0) continue
+      if (await waitingInOutbox(tx, c.id)) continue
       const [running] = await tx
         .select({ id: campaignImports.id })
         .from(campaignImports)
@@ -244,6 +248,27 @@ export async function enqueueDueRecipients(
     }
     return { enqueued, completed }
   })
+}
+
+/**
+ * Whether a message of the campaign is still waiting in the outbox or being sent: a recipient
+ * `queued` whose outbox row is neither sent, failed nor suppressed (recordOutcomes' outcomes).
+ * Read on campaign_recipients_status_idx: the queued rows of one campaign, a horizon's worth.
+ */
+async function waitingInOutbox(tx: Db, campaignId: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: campaignRecipients.id })
+    .from(campaignRecipients)
+    .innerJoin(outbox, eq(outbox.id, campaignRecipients.outboxId))
+    .where(
+      and(
+        eq(campaignRecipients.campaignId, campaignId),
+        eq(campaignRecipients.status, 'queued'),
+        inArray(outbox.status, ['pending', 'sending']),
+      ),
+    )
+    .limit(1)
+  return !!row
 }
 
 /**

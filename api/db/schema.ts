@@ -603,6 +603,12 @@ export const campaigns = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     completedAt: ts('completed_at'),
+    /**
+     * Set when a person stopped it (status `completed`, as when everything went): when, and who.
+     * Its recipients never sent are `stopped`.
+     */
+    stoppedAt: ts('stopped_at'),
+    stoppedBy: text('stopped_by').references(() => users.id),
     /** The sent campaign whose non-clickers this one follows up (follow-ups.ts), and how many. */
     followUpOf: text('follow_up_of').references((): AnyPgColumn => campaigns.id, {
       onDelete: 'set null',
@@ -631,7 +637,18 @@ export const campaignRecipients = pgTable(
     status: text('status', {
       // skipped: in the pipeline by its turn (a rep has them), so not emailed. removed: taken out
       // by whoever runs the campaign before it was handed to the outbox, never enqueued.
-      enum: ['pending', 'queued', 'sent', 'bounced', 'suppressed', 'failed', 'skipped', 'removed'],
+      // stopped: still waiting (or taken back from the outbox) when a person stopped the campaign.
+      enum: [
+        'pending',
+        'queued',
+        'sent',
+        'bounced',
+        'suppressed',
+        'failed',
+        'skipped',
+        'removed',
+        'stopped',
+      ],
     })
       .notNull()
       .default('pending'),

@@ -95,12 +95,14 @@ const campaignEvent = z.object({
     completedAt: instant.nullable(),
   }),
   actorId: actorId.describe(
-    'Who started or stopped it; null when the scheduler completed it (every message handed to the outbox).',
+    'Who started or stopped it; null when the scheduler completed it (every message sent or failed).',
   ),
   reason: z
     .enum(['stopped', 'everything_enqueued'])
     .optional()
-    .describe('campaign.completed only: stopped by a person, or every message enqueued.'),
+    .describe(
+      'campaign.completed only: stopped by a person, or `everything_enqueued`: every message handed to the outbox and sent (or failed) by it.',
+    ),
 })
 
 /** Every event's description and the schema of its `data`. */
@@ -207,7 +209,7 @@ export const WEBHOOK_EVENTS = {
   },
   'campaign.completed': {
     description:
-      'A campaign completed: stopped by a person, or every message handed to the outbox.',
+      'A campaign completed: stopped by a person, or every message sent (or failed) by the outbox.',
     data: campaignEvent,
   },
   'click.human': {

@@ -54,6 +54,9 @@ const resultsJson = okSchemaOf<CampaignResults>()(
     ),
     failed: count,
     removed: count.describe('Taken out before they were sent anything (counted in `recipients`).'),
+    stopped: count.describe(
+      'Still waiting when a person stopped the campaign: never sent (counted in `recipients`).',
+    ),
     unsubscribed: count,
     clicks: z.strictObject(clickCounts),
     targets: count.describe('Targets its clicks made (not clicks that only added evidence).'),

@@ -559,7 +559,11 @@ const campaignJson = okSchemaOf<Campaign>()(
     replyTo: z.string().nullable(),
     subjectTemplate: z.string(),
     bodyTemplate: z.string(),
-    status: z.enum(CAMPAIGN_STATUSES),
+    status: z
+      .enum(CAMPAIGN_STATUSES)
+      .describe(
+        '`completed` both when everything was sent and when a person stopped it: `stoppedAt` tells them apart.',
+      ),
     ratePerHour: z.number().int(),
     windowStartHour: z.number().int(),
     windowEndHour: z.number().int(),
@@ -571,6 +575,12 @@ const campaignJson = okSchemaOf<Campaign>()(
     updatedAt: time,
     startedAt: time.nullable(),
     completedAt: time.nullable(),
+    stoppedAt: time
+      .nullable()
+      .describe(
+        'When a person stopped it (status `completed`; its recipients never sent are `stopped`); null when it sent everything or has not ended.',
+      ),
+    stoppedBy: z.string().nullable().describe('The user who stopped it.'),
     followUpOf: z
       .string()
       .nullable()
@@ -591,6 +601,10 @@ const progressJson = okSchemaOf<CampaignProgress>()(
       failed: z.number().int(),
       skipped: z.number().int().describe('In the pipeline by their turn: not emailed.'),
       removed: z.number().int().describe('Taken out before they were enqueued: never emailed.'),
+      stopped: z
+        .number()
+        .int()
+        .describe('Still waiting when a person stopped the campaign: never emailed.'),
       clicks: z.number().int().describe('Every click, whatever its verdict.'),
     })
     .describe('Recipients by outcome.'),
@@ -673,7 +687,11 @@ const recipientPageJson = okSchemaOf<RecipientPage>()(
         email: z.string().describe('As typed in the file, else as the contact has it.'),
         name: z.string().nullable(),
         company: z.string().nullable(),
-        status: z.enum(RECIPIENT_STATUSES),
+        status: z
+          .enum(RECIPIENT_STATUSES)
+          .describe(
+            '`pending` waits for its slot; `stopped`: still waiting when a person stopped the campaign, never sent.',
+          ),
         scheduledAt: time.nullable().describe('The send slot the scheduler gave it.'),
         sentAt: time.nullable().describe('When the transport accepted it.'),
         clicks: z.strictObject({ raw: z.number().int(), human: z.number().int() }),

@@ -47,6 +47,8 @@ export interface CampaignResults {
   failed: number
   /** Taken out before they were sent anything (counted in `recipients`). */
   removed: number
+  /** Still waiting when a person stopped the campaign: never sent (counted in `recipients`). */
+  stopped: number
   unsubscribed: number
   clicks: ClickCounts
   targets: number
@@ -74,7 +76,8 @@ export async function campaignResults(db: Db, campaignId: string): Promise<Campa
         count(*) filter (where status = 'sent')::int as accepted,
         count(*) filter (where status = 'bounced')::int as bounced,
         count(*) filter (where status = 'failed')::int as failed,
-        count(*) filter (where status = 'removed')::int as removed
+        count(*) filter (where status = 'removed')::int as removed,
+        count(*) filter (where status = 'stopped')::int as stopped
       from campaign_recipients where campaign_id = ${campaignId}`),
     deliveredCount(db, campaignId),
     db.execute(sql`
@@ -170,6 +173,7 @@ export function campaignResultsCsv(results: CampaignResults): string {
     ['bounced', results.bounced],
     ['failed', results.failed],
     ['taken out (never sent)', results.removed],
+    ['not sent (stopped)', results.stopped],
     ['unsubscribed', results.unsubscribed],
     ['clicks (raw)', results.clicks.raw],
     ['human clicks', results.clicks.human],

@@ -266,9 +266,17 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
 
     await stop.click()
     await page.waitForURL(/\?notice=/)
-    await expect(page.getByRole('heading', { level: 1, name: /completed/ }).count()).resolves.toBe(
-      1,
-    )
+    // Stopped, by whom, and not "completed" as a campaign that sent everything reads.
+    await expect(page.getByRole('heading', { level: 1, name: /stopped/ }).count()).resolves.toBe(1)
+    await expect(page.getByText(/^Stopped by .+ on .+ not sent\.$/).count()).resolves.toBe(1)
+    // Those it did not send read so, not as waiting for their turn.
+    const statuses = page.getByRole('region', { name: 'Recipient list' }).locator('.badge')
+    const shown = await statuses.allTextContents()
+    expect(shown).toContain('Not sent (stopped)')
+    expect(shown).not.toContain('Waiting')
+    await page.goto(`${server.url}/app/campaigns`)
+    const row = page.getByRole('row', { name: /E2E stop for good/ })
+    await expect(row.getByText('stopped', { exact: true }).count()).resolves.toBe(1)
   }, 120_000)
 
   it('starts a campaign at a later time from the plain form, without JavaScript', async () => {

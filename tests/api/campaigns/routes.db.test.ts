@@ -252,6 +252,38 @@ describe('the recipients as JSON', () => {
     )
     expect(missing.status).toBe(404)
   })
+
+  it('answers a stop with who stopped it and when, its recipients never sent as stopped', async () => {
+    const id = await campaignIn('sending')
+    const stop = await ctx.app.request(`/api/campaigns/${id}/complete`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' },
+    })
+    expect(stop.status).toBe(200)
+    expect((await stop.json()).campaign).toMatchObject({
+      status: 'completed',
+      stoppedAt: ctx.clock.now().toISOString(),
+      stoppedBy: owner.user.id,
+    })
+    const read = await ctx.app.request(`/api/campaigns/${id}`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(await read.json()).toMatchObject({
+      campaign: { status: 'completed', stoppedBy: owner.user.id },
+      progress: { recipients: 1, pending: 0, stopped: 1 },
+    })
+    const listed = await ctx.app.request(`/api/campaigns/${id}/recipients?status=stopped`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(await listed.json()).toMatchObject({
+      total: 1,
+      rows: [{ email: 'ana@acme.example', status: 'stopped', sentAt: null }],
+    })
+    const results = await ctx.app.request(`/api/campaigns/${id}/results`, {
+      headers: { cookie: owner.cookie },
+    })
+    expect(await results.json()).toMatchObject({ recipients: 1, sent: 0, stopped: 1 })
+  })
 })
 
 describe('taking a recipient out', () => {

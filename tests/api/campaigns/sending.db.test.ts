@@ -1,11 +1,18 @@
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
-import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
+import {
+  campaignProgress,
+  changeCampaignStatus,
+  shownStatus,
+} from '../../../api/campaigns/campaigns.ts'
+import { listRecipients, RECIPIENT_STATUS_LABELS } from '../../../api/campaigns/recipients.ts'
+import { campaignResults, campaignResultsCsv } from '../../../api/tracking/results.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { removeRecipient } from '../../../api/campaigns/recipients.ts'
 import { openDatabase } from '../../../api/db/client.ts'
 import { newId } from '../../../api/ids.ts'
+import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
   campaignRecipients,
   campaigns,
@@ -35,6 +42,16 @@ async function sendingCampaign(
   rows: string[][] | string[][][],
   over: Parameters<typeof makeCampaign>[2] = {},
 ) {
+  const campaign = await importedCampaign(rows, over)
+  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+  return campaign
+}
+
+/** A draft with its recipients imported (one file, or several in turn), to start as a person does. */
+async function importedCampaign(
+  rows: string[][] | string[][][],
+  over: Parameters<typeof makeCampaign>[2] = {},
+) {
   const campaign = await makeCampaign(ctx, sdr, over)
   const files = Array.isArray(rows[0]?.[0]) ? (rows as string[][][]) : [rows as string[][]]
   for (const file of files) {
@@ -48,7 +65,6 @@ async function sendingCampaign(
     const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
     await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
   }
-  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
   return campaign
 }
 
@@ -155,9 +171,10 @@ describe('sending a campaign', () => {
       'queued',
       'queued',
     ])
-    expect(
-      await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 }),
-    ).toMatchObject({ completed: expect.any(Number) })
+    // Completed once the outbox has sent them.
+    ctx.clock.advance(2_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 2_000 })
     expect(
       (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status,
     ).toBe('completed')
@@ -207,21 +224,157 @@ describe('sending a campaign', () => {
     expect(again.map((r) => r.status)).toEqual(['queued', 'queued', 'queued'])
     expect(await linksOf()).toHaveLength(3)
 
-    // Stopped for good: the same, and nothing comes back.
+    // Stopped for good: the same, and nothing comes back: those taken back are never sent.
     const stopped = await act('complete')
     expect(stopped.ok).toBe(true)
     expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
       'queued',
-      'pending',
-      'pending',
+      'stopped',
+      'stopped',
     ])
     ctx.clock.advance(60_000)
     await queue()
     expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
       'queued',
-      'pending',
-      'pending',
+      'stopped',
+      'stopped',
     ])
+  })
+
+  it('stays pausable and stoppable while its last messages wait in the outbox', async () => {
+    // 12 recipients at 3600 an hour: started, paused, resumed; the scheduler hands all 12 to the
+    // outbox at once (one a second, all within its 30 s), and 2 s later 3 have gone.
+    const campaign = await importedCampaign(people(12, 'tail'), {
+      senderEmail: 'tail@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const act = (action: 'start' | 'pause' | 'resume' | 'complete') =>
+      changeCampaignStatus(db, env, actor, campaign.id, action, ctx.clock.now())
+    const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const worker = testWorker(ctx, mailboxTransport(ctx))
+    const statusOf = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status
+    const count = async () =>
+      Object.groupBy(await recipientsOf(campaign.id), (r) => r.status) as Record<string, unknown[]>
+    const mailed = async () =>
+      (await db.select().from(mailboxMessages)).filter((m) => m.to.includes('@tail.example'))
+    for (const action of ['start', 'pause', 'resume'] as const)
+      expect(await act(action)).toMatchObject({ ok: true })
+    await queue()
+    expect((await count()).queued).toHaveLength(12)
+    ctx.clock.advance(2_000)
+    await worker.drainOnce()
+    await recordOutcomes(db)
+    expect((await count()).sent).toHaveLength(3)
+    // Nobody left to enqueue, but 9 messages still wait in the outbox (1–9 s ahead): a pause
+    // takes them back, as it does mid-campaign; a resume queues them again.
+    await queue()
+    expect(await act('pause')).toMatchObject({ ok: true, campaign: { status: 'paused' } })
+    expect((await count()).pending).toHaveLength(9)
+    expect(await act('resume')).toMatchObject({ ok: true })
+    await queue()
+    expect((await count()).queued).toHaveLength(9)
+    expect(await statusOf()).toBe('sending')
+
+    // A stop takes them back for good: none of them is sent, now or later.
+    expect(await act('complete')).toMatchObject({ ok: true, campaign: { status: 'completed' } })
+    ctx.clock.advance(60_000)
+    await worker.drainOnce()
+    await recordOutcomes(db)
+    await queue()
+    expect(await mailed()).toHaveLength(3)
+    const progress = (await campaignProgress(db, [campaign.id])).get(campaign.id)!
+    expect(progress).toMatchObject({ recipients: 12, sent: 3, queued: 0, pending: 0, stopped: 9 })
+  })
+
+  it('reads as stopped, by whom and when, with its unsent recipients not sent, not waiting', async () => {
+    const campaign = await importedCampaign(people(4, 'halt'), {
+      senderEmail: 'halt@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const actor = { id: sdr.id, role: 'sdr' as const }
+    const act = (action: 'start' | 'complete') =>
+      changeCampaignStatus(db, env, actor, campaign.id, action, ctx.clock.now())
+    expect(await act('start')).toMatchObject({ ok: true })
+    await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    ctx.clock.advance(1_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await recordOutcomes(db)
+    ctx.clock.advance(1_000)
+    const stopped = await act('complete')
+    expect(stopped).toMatchObject({
+      ok: true,
+      campaign: {
+        status: 'completed',
+        completedAt: ctx.clock.now(),
+        stoppedAt: ctx.clock.now(),
+        stoppedBy: sdr.id,
+      },
+    })
+    expect(shownStatus(stopped.ok ? stopped.campaign : campaign)).toBe('stopped')
+    // Two went before the stop; the two it took back from the outbox are not sent, for good.
+    expect((await recipientsOf(campaign.id)).map((r) => r.status)).toEqual([
+      'sent',
+      'sent',
+      'stopped',
+      'stopped',
+    ])
+    expect(RECIPIENT_STATUS_LABELS.stopped).toBe('Not sent (stopped)')
+    const viewer = { id: sdr.id, role: 'sdr' as const }
+    const listed = await listRecipients(db, campaign.id, { viewer, status: 'stopped' })
+    expect(listed.total).toBe(2)
+    expect(await listRecipients(db, campaign.id, { viewer, status: 'pending' })).toMatchObject({
+      total: 0,
+    })
+    // The progress and the results add up: 2 sent + 2 not sent of 4, nobody waiting.
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      recipients: 4,
+      pending: 0,
+      queued: 0,
+      sent: 2,
+      stopped: 2,
+    })
+    const results = await campaignResults(db, campaign.id)
+    expect(results).toMatchObject({ recipients: 4, queued: 0, sent: 2, stopped: 2 })
+    expect(campaignResultsCsv(results)).toContain(`"not sent (stopped)","2"\r\n`)
+  })
+
+  it('completes a campaign only once the outbox has sent (or failed) its last messages', async () => {
+    const campaign = await sendingCampaign(people(3, 'last'), {
+      senderEmail: 'last@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const queue = () => enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const worker = testWorker(ctx, mailboxTransport(ctx))
+    const current = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!
+    await queue()
+    await queue()
+    expect((await current()).status).toBe('sending')
+    // One sent, one failed for good; the third still waits in the outbox: not yet.
+    const [, second] = await recipientsOf(campaign.id)
+    await db.update(outbox).set({ status: 'failed' }).where(eq(outbox.id, second!.outboxId!))
+    ctx.clock.advance(1_000)
+    await worker.drainOnce()
+    await queue()
+    expect((await current()).status).toBe('sending')
+    ctx.clock.advance(1_000)
+    await worker.drainOnce()
+    await queue()
+    // Everything went: completed, not stopped.
+    const done = await current()
+    expect(done).toMatchObject({ status: 'completed', completedAt: ctx.clock.now() })
+    expect(done).toMatchObject({ stoppedAt: null, stoppedBy: null })
+    expect(shownStatus(done)).toBe('completed')
+    await recordOutcomes(db)
+    expect((await campaignProgress(db, [campaign.id])).get(campaign.id)).toMatchObject({
+      recipients: 3,
+      pending: 0,
+      queued: 0,
+      sent: 2,
+      failed: 1,
+    })
   })
 
   it('skips a recipient who came into the pipeline after the import: a rep has them', async () => {
@@ -485,6 +638,35 @@ describe.skipIf(!url)('two processes sharing one PostgreSQL', async () => {
     // And each outbox row belongs to exactly one recipient.
     const outboxIds = new Set(queued.map((r) => r.outboxId))
     expect(outboxIds.size).toBe(queued.length)
+  })
+
+  it('complete a campaign once, when its last message has gone, whichever process looks', async () => {
+    const campaign = await sendingCampaign(people(2, 'onceboth'), {
+      senderEmail: 'onceboth@frontdoor.example',
+      ratePerHour: 3600,
+    })
+    const runAll = async () =>
+      Promise.all(
+        [db, second.db, db, second.db].map((d) =>
+          enqueueDueRecipients(d, env, { now: ctx.clock.now(), horizonMs: 30_000 }),
+        ),
+      )
+    const statusOf = async () =>
+      (await db.select().from(campaigns).where(eq(campaigns.id, campaign.id)))[0]!.status
+    await runAll()
+    await runAll()
+    expect(await statusOf()).toBe('sending')
+    ctx.clock.advance(1_000)
+    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    await runAll()
+    await runAll()
+    expect(await statusOf()).toBe('completed')
+    const events = rowsOf<{ n: number }>(
+      await db.execute(
+        sql`select count(*)::int as n from webhook_events where type = 'campaign.completed' and data->'campaign'->>'id' = ${campaign.id}`,
+      ),
+    )
+    expect(events[0]!.n).toBe(1)
   })
 
   it('let a pause during a scheduler run take back what the run queued', async () => {

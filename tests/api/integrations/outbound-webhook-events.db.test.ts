@@ -19,10 +19,11 @@ import { judgePendingClicks, rescoreClicks } from '../../../api/tracking/verdict
 import { SETTLE_MS } from '../../../api/tracking/verdicts.ts'
 import { addUser, setupTestApp } from '../../helpers.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from '../campaigns/fixtures.ts'
+import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
 import { addProspect as addSharedProspect } from '../tracking/fixtures.ts'
 
 // Outbound changes queue their webhook events in the transaction of the change: a campaign
-// started, a campaign completed (stopped by a person, or everything enqueued by the scheduler),
+// started, a campaign completed (stopped by a person, or everything sent: the scheduler),
 // a click judged human (with the verdict's reasons) and the 10% target that click makes.
 
 const ctx = await setupTestApp({ ...CAMPAIGN_ENV, TRUST_PROXY: 'true' })
@@ -78,7 +79,7 @@ async function importedCampaign(tag: string, people: number) {
 }
 
 describe('campaign events', () => {
-  it('a start queues campaign.started; the scheduler enqueueing the last message queues campaign.completed', async () => {
+  it('a start queues campaign.started; the scheduler finding the last message sent queues campaign.completed', async () => {
     const campaign = await importedCampaign('go', 2)
     const started = await changeCampaignStatus(db, env, sdr, campaign.id, 'start', ctx.clock.now())
     expect(started.ok).toBe(true)
@@ -99,9 +100,12 @@ describe('campaign events', () => {
         },
       },
     ])
+    // Completed once the outbox has sent what the scheduler handed it.
+    const worker = testWorker(ctx, mailboxTransport(ctx))
     for (let i = 0; i < 10 && (await queued()).length < 2; i++) {
       await enqueueDueRecipients(db, env, { now: ctx.clock.now(), horizonMs: 60_000 })
       ctx.clock.advance(60_000)
+      await worker.drainOnce()
     }
     const events = await queued()
     expect(events.map((e) => e.type)).toEqual(['campaign.started', 'campaign.completed'])

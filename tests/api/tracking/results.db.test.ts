@@ -95,6 +95,7 @@ describe('campaign results', () => {
       bounced: 1,
       failed: 0,
       removed: 0,
+      stopped: 0,
       unsubscribed: 0,
       clicks: { raw: 6, human: 3, bot: 2, pending: 1, uniqueHumans: 2 },
       targets: 2,
