@@ -277,7 +277,9 @@ describe('the recipients as JSON', () => {
     })
     expect(await listed.json()).toMatchObject({
       total: 1,
-      rows: [{ email: 'ana@acme.example', status: 'stopped', sentAt: null }],
+      rows: [
+        { email: expect.stringMatching(/^ana@acme\d*\.example$/), status: 'stopped', sentAt: null },
+      ],
     })
     const results = await ctx.app.request(`/api/campaigns/${id}/results`, {
       headers: { cookie: owner.cookie },
