@@ -1,5 +1,7 @@
 // The gated asset a visitor asked for: a download link (/d/<token>) that keeps working for a
-// few days. Transactional: they requested it, so no marketing consent and no unsubscribe needed.
+// few days. Transactional: they requested it, so no marketing consent needed. It still carries
+// the unsubscribe line for our marketing mail: the consent checkbox beside the form promises that
+// link in every email.
 
 import { html, line, safeUrl, plural } from './html.ts'
 import { button, fallbackLink, mutedParagraph, paragraph, renderLayout } from './layout.ts'
@@ -7,6 +9,8 @@ import type { Brand, RenderedEmail } from './layout.ts'
 
 export type Props = {
   brand: Brand
+  /** `<origin>/u/<token>`: unsubscribes from our marketing mail (api/email/marketing.ts). */
+  unsubscribeUrl: string
   firstName?: string | null | undefined
   assetTitle: string
   /** What it is, in words: "whitepaper", "case study". */
@@ -22,6 +26,7 @@ export const defaults: Props = {
     postalAddress: '1 Example Street, Springfield',
     siteUrl: 'https://frontdoor.example',
   },
+  unsubscribeUrl: 'https://frontdoor.example/u/q3k9x2m7w4z8c1n5v6b0xyzabc',
   firstName: 'Dana',
   assetTitle: 'The 2025 B2B Lead Response Benchmark',
   assetKind: 'whitepaper',
@@ -53,5 +58,6 @@ ${url}
 
 ${validity}`,
     footerNote: `You received this email because you asked for this ${kind} on ${line(props.brand.name)}'s website.`,
+    unsubscribeUrl: props.unsubscribeUrl,
   })
 }

@@ -1,5 +1,6 @@
 // The full website grader report is ready: the headline numbers and a link to the report.
-// Transactional: the visitor unlocked the report with this address.
+// Transactional: the visitor unlocked the report with this address. Like every email to a lead,
+// it carries the unsubscribe line for our marketing mail (the consent checkbox promises it).
 
 import { html, line, points, safeUrl } from './html.ts'
 import { button, facts, fallbackLink, paragraph, renderLayout } from './layout.ts'
@@ -7,6 +8,8 @@ import type { Brand, RenderedEmail } from './layout.ts'
 
 export type Props = {
   brand: Brand
+  /** `<origin>/u/<token>`: unsubscribes from our marketing mail (api/email/marketing.ts). */
+  unsubscribeUrl: string
   firstName?: string | null | undefined
   /** The graded site as the visitor knows it, e.g. "acme.com". */
   site: string
@@ -24,6 +27,7 @@ export const defaults: Props = {
     postalAddress: '1 Example Street, Springfield',
     siteUrl: 'https://frontdoor.example',
   },
+  unsubscribeUrl: 'https://frontdoor.example/u/q3k9x2m7w4z8c1n5v6b0xyzabc',
   firstName: 'Sam',
   site: 'acme-widgets.example',
   totalScore: 72,
@@ -69,5 +73,6 @@ ${rows.map(([label, value]) => `${label}: ${value}`).join('\n')}
 
 See the full report: ${url}`,
     footerNote: `You received this email because you unlocked this report on ${line(props.brand.name)}'s website grader.`,
+    unsubscribeUrl: props.unsubscribeUrl,
   })
 }

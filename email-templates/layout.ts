@@ -1,5 +1,6 @@
 // The frame every product email shares: brand header, a card with the content, a footer with why
-// the mail was sent, the postal address and, when given, an unsubscribe link. Table layout with
+// the mail was sent, the postal address and, when given, the line with the unsubscribe link for
+// our marketing mail (mail a lead asked for carries it: api/email/marketing.ts). Table layout with
 // inline styles, because that is what mail clients render; the <style> block only adds dark-mode
 // colours for the clients that honour prefers-color-scheme (Apple Mail, Outlook for Mac); the
 // light palette is mid-contrast so the clients that invert colours on their own (Gmail, Outlook
@@ -29,6 +30,7 @@ export type LayoutProps = {
   text: string
   /** Why the person got this mail, shown small in the footer. */
   footerNote?: string
+  /** `/u/<token>`: a footer line unsubscribing from our marketing mail, in both parts. */
   unsubscribeUrl?: string | null | undefined
 }
 
@@ -57,6 +59,9 @@ body { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; }
   .fd-container { width: 100% !important; }
   .fd-pad { padding: 24px 20px !important; }
 }`
+
+/** Before the link, in the outreach footer's manner ("Not interested? Unsubscribe"). */
+const unsubscribeQuestion = 'Don’t want our marketing emails?'
 
 export function renderLayout(props: LayoutProps): RenderedEmail {
   const { brand } = props
@@ -138,7 +143,7 @@ export function renderLayout(props: LayoutProps): RenderedEmail {
                   >
                     ${props.footerNote ? html`<p style="margin:0 0 8px 0;">${props.footerNote}</p>` : ''}
                     <p style="margin:0;">${brandName}${postal ? html` · ${postal}` : ''}</p>
-                    ${unsubscribe ? html`<p style="margin:8px 0 0 0;"><a href="${unsubscribe}" class="fd-muted" style="color:${colors.muted};text-decoration:underline;">Unsubscribe</a></p>` : ''}
+                    ${unsubscribe ? html`<p style="margin:8px 0 0 0;">${unsubscribeQuestion} <a href="${unsubscribe}" class="fd-muted" style="color:${colors.muted};text-decoration:underline;">Unsubscribe</a></p>` : ''}
                   </td>
                 </tr>
               </table>
@@ -151,7 +156,7 @@ export function renderLayout(props: LayoutProps): RenderedEmail {
   const footer = [
     props.footerNote,
     postal ? `${brandName} · ${postal}` : brandName,
-    unsubscribe ? `Unsubscribe: ${unsubscribe}` : null,
+    unsubscribe ? `${unsubscribeQuestion} Unsubscribe: ${unsubscribe}` : null,
   ].filter(Boolean)
   const text = `${props.heading}\n\n${props.text.trim()}\n\n-- \n${footer.join('\n')}\n`
 

@@ -1,7 +1,14 @@
-// The one way to enqueue marketing or outreach mail. It issues the recipient's unsubscribe token,
-// hands the template the brand (with the postal address) and the unsubscribe URL, checks that
-// the link is visible in both parts, and adds the RFC 8058 headers. Without a postal address it
-// refuses (CAN-SPAM), with an error that says where to set one.
+// The one way to enqueue mail that carries our unsubscribe link: marketing and outreach, and the
+// transactional mail a lead or prospect asked for (the asset, the grader report). Each message
+// gets the recipient's own unsubscribe token; the template is handed the unsubscribe URL, the
+// link must be visible in both parts, and the RFC 8058 headers are added. Marketing and outreach
+// also need the postal address (CAN-SPAM): without one they are refused, with an error that says
+// where to set one.
+//
+// The link in requested mail is the one the consent checkbox promises ("the unsubscribe link in
+// every email"): it unsubscribes from marketing and outreach, like every unsubscribe, and the
+// asset the person asks for next still goes (suppressions.ts, suppressionBlocks). Mail to staff
+// (invitations, password resets, alerts, digests) carries none: there is no list to leave.
 
 import { escapeHtml } from '../../email-templates/html.ts'
 import type { Brand, RenderedEmail } from '../../email-templates/index.ts'
@@ -9,6 +16,7 @@ import type { Db } from '../db/client.ts'
 import type { Env } from '../env.ts'
 import type { EmailAddress } from '../email-headers.ts'
 import { enqueueEmail, OutboxError } from './outbox.ts'
+import type { EnqueueEmail } from './outbox.ts'
 import { brandOf, loadSenderSettings } from './sender.ts'
 import type { SenderSettings } from './sender.ts'
 import { canonicalEmail } from '../email-address.ts'
@@ -64,10 +72,71 @@ export async function enqueueMarketingEmail(
   const problems = marketingProblems(settings)
   if (problems.length) throw new OutboxError('postal_address_missing', problems[0]!)
 
-  const recipient = canonicalEmail(email.recipient ?? email.to.address)
-  const token = await issueUnsubscribeToken(db, recipient, email.campaignId ?? null)
-  const url = unsubscribeUrl(env.APP_ORIGIN, token)
-  const rendered = email.render({ brand: brandOf(settings), unsubscribeUrl: url })
+  const brand = brandOf(settings)
+  return enqueueWithUnsubscribe(db, env.APP_ORIGIN, {
+    category: email.category,
+    to: email.to,
+    recipient: email.recipient ?? email.to.address,
+    campaignId: email.campaignId ?? null,
+    template: email.template,
+    render: (unsubscribeUrl) => email.render({ brand, unsubscribeUrl }),
+    ...(email.from ? { from: email.from } : {}),
+    ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+    ...(email.headers ? { headers: email.headers } : {}),
+    ...(email.dedupeKey ? { dedupeKey: email.dedupeKey } : {}),
+    ...(email.runAfter ? { runAfter: email.runAfter } : {}),
+    ...(email.now ? { now: email.now } : {}),
+  })
+}
+
+export type RequestedEmail = {
+  to: EmailAddress
+  /** The canonical address, for the token and the suppression checks. */
+  recipient: string
+  template: string
+  /** Renders the message; must show `unsubscribeUrl` in the HTML and the text part. */
+  render: (context: { unsubscribeUrl: string }) => RenderedEmail
+  dedupeKey?: string
+  /** The caller's clock (deps.now()). */
+  now?: Date
+}
+
+/**
+ * Enqueues, in the caller's transaction, transactional mail a lead or prospect asked for, with
+ * the unsubscribe link and headers of our marketing mail. `origin` is APP_ORIGIN. Returns the
+ * outbox row id, or null when `dedupeKey` was used before.
+ */
+export async function enqueueRequestedEmail(
+  db: Db,
+  origin: string,
+  email: RequestedEmail,
+): Promise<string | null> {
+  const { outboxId } = await enqueueWithUnsubscribe(db, origin, {
+    category: 'transactional',
+    to: email.to,
+    recipient: email.recipient,
+    campaignId: null,
+    template: email.template,
+    render: (unsubscribeUrl) => email.render({ unsubscribeUrl }),
+    ...(email.dedupeKey ? { dedupeKey: email.dedupeKey } : {}),
+    ...(email.now ? { now: email.now } : {}),
+  })
+  return outboxId
+}
+
+async function enqueueWithUnsubscribe(
+  db: Db,
+  origin: string,
+  email: Omit<EnqueueEmail, 'subject' | 'html' | 'text'> & {
+    campaignId: string | null
+    render: (unsubscribeUrl: string) => RenderedEmail
+  },
+): Promise<{ outboxId: string | null; unsubscribeUrl: string }> {
+  const { campaignId, render, ...rest } = email
+  const recipient = canonicalEmail(email.recipient)
+  const token = await issueUnsubscribeToken(db, recipient, campaignId)
+  const url = unsubscribeUrl(origin, token)
+  const rendered = render(url)
   if (!rendered.text.includes(url) || !rendered.html.includes(escapeHtml(url))) {
     throw new OutboxError(
       'missing_unsubscribe_link',
@@ -75,19 +144,12 @@ export async function enqueueMarketingEmail(
     )
   }
   const outboxId = await enqueueEmail(db, {
-    category: email.category,
-    to: email.to,
+    ...rest,
     recipient,
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,
-    ...(email.from ? { from: email.from } : {}),
-    ...(email.replyTo ? { replyTo: email.replyTo } : {}),
     headers: { ...email.headers, ...unsubscribeHeaders(url) },
-    template: email.template,
-    ...(email.dedupeKey ? { dedupeKey: email.dedupeKey } : {}),
-    ...(email.runAfter ? { runAfter: email.runAfter } : {}),
-    ...(email.now ? { now: email.now } : {}),
   })
   // A duplicate (dedupeKey seen before) sends nothing: the mail already queued carries its own token.
   if (outboxId === null) await discardUnsubscribeToken(db, token)

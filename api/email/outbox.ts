@@ -9,7 +9,8 @@ import type { EmailCategory, OutgoingEmail } from './transport.ts'
 // The transactional outbox: call `enqueueEmail` with the transaction that makes the change the
 // email is about, so both commit or neither does. The worker (outbox-worker.ts) sends it later.
 // Marketing and outreach mail is built with `enqueueMarketingEmail` (marketing.ts), which adds
-// the unsubscribe link, headers and postal address.
+// the unsubscribe link, headers and postal address; mail a lead asked for with
+// `enqueueRequestedEmail` there, which adds the unsubscribe link and headers.
 
 export interface EnqueueEmail {
   category: EmailCategory

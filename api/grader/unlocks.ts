@@ -4,7 +4,7 @@ import type { Db } from '../db/client.ts'
 import { graderReports, graderUnlocks } from '../db/schema.ts'
 import { parseEmailAddress, type EmailAddress } from '../email-address.ts'
 import { formatAddress } from '../email-headers.ts'
-import { enqueueEmail } from '../email/outbox.ts'
+import { enqueueRequestedEmail } from '../email/marketing.ts'
 import { newId, newToken } from '../ids.ts'
 import { formFollowUp } from '../leads/capture.ts'
 import type { FirstTouch } from '../leads/first-touch.ts'
@@ -231,27 +231,25 @@ async function emailReport(
 ): Promise<void> {
   const key = newToken()
   const result = resultOf(report)
-  const rendered = graderReportReady.render({
-    brand: ctx.brand,
-    firstName: person.firstName,
-    site: report.host,
-    totalScore: report.total ?? 0,
-    band: report.band ?? '',
-    categories: result?.categories.map((c) => ({
-      name: c.title,
-      score: c.score ?? 0,
-      max: c.points,
-    })),
-    reportUrl: `${ctx.origin}/grader/${report.id}?key=${key}`,
-  })
-  const queued = await enqueueEmail(tx, {
-    category: 'transactional',
+  const queued = await enqueueRequestedEmail(tx, ctx.origin, {
     to: formatAddress(person.name, person.email.mailbox),
     recipient: person.email.canonical,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
     template: 'grader-report-ready',
+    render: ({ unsubscribeUrl }) =>
+      graderReportReady.render({
+        brand: ctx.brand,
+        unsubscribeUrl,
+        firstName: person.firstName,
+        site: report.host,
+        totalScore: report.total ?? 0,
+        band: report.band ?? '',
+        categories: result?.categories.map((c) => ({
+          name: c.title,
+          score: c.score ?? 0,
+          max: c.points,
+        })),
+        reportUrl: `${ctx.origin}/grader/${report.id}?key=${key}`,
+      }),
     dedupeKey: `grader-report:${report.id}:${person.contactId}`,
     now: ctx.now,
   })

@@ -113,6 +113,7 @@ export function formFollowUp(
         downloadUrl: `${ctx.origin}/d/${download.token}`,
         expiresInDays: ctx.downloadDays,
         brand: ctx.brand,
+        origin: ctx.origin,
         dedupeKey: `asset:${lead.submissionId}`,
         now: ctx.now,
       })

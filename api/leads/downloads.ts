@@ -184,6 +184,7 @@ export async function renewDownloadLink(
       downloadUrl: `${ctx.origin}/d/${fresh.token}`,
       expiresInDays: ctx.days,
       brand: ctx.brand,
+      origin: ctx.origin,
       dedupeKey: `asset-renewal:${fresh.id}`,
     })
     return { sent: true }

@@ -10,13 +10,15 @@ import {
   unsubscribe,
 } from '../email/unsubscribe.ts'
 import type { AppEnv } from '../http/app-env.ts'
+import { SITE } from '../content/site.ts'
 import { sitePage } from '../content/site-page.ts'
 
 // /u/<token>, RFC 8058 one-click unsubscribe. POST unsubscribes at once: no cookie, no login, no
 // Origin check (mail providers send none; app.ts applies CSRF to /api only), 200 and a page, never
 // a redirect. GET only shows a confirm button, because link scanners and previews fetch every URL
 // in a mail; HEAD (answered by the GET handler without a body) and OPTIONS change nothing. A
-// token we never issued gets one generic page, whatever was wrong with it; a test message's link
+// token we never issued gets one generic page, whatever was wrong with it, pointing at the privacy
+// address (our mail may come from a no-reply sender, so "reply" is no advice); a test message's link
 // (a campaign's "Send me a test") gets a page that says what it is, so whoever checks the test
 // sees the link works.
 
@@ -122,8 +124,9 @@ function notFound(c: Context<AppEnv>) {
     'Link not recognised',
     html`<h1>This unsubscribe link is not recognised</h1>
       <p>
-        It may have been cut off when it was copied. Open it again from the email, or reply to the
-        email and ask us to stop: a person will take you off the list.
+        It may have been cut off when it was copied. Open it again from the email, or write to
+        <a href="mailto:${SITE.email.privacy}">${SITE.email.privacy}</a> from the address you want
+        taken off our list: a person will do it.
       </p>`,
   )
 }

@@ -147,6 +147,41 @@ describe('grader report ready', () => {
   })
 })
 
+describe('the unsubscribe line', () => {
+  // The consent checkbox promises "the unsubscribe link in every email": every email a lead or
+  // prospect gets carries it (api/email/marketing.ts issues the link); mail to staff does not.
+  const toLeads = ['asset-delivery', 'grader-report-ready']
+
+  it.each(toLeads)('%s shows its unsubscribe link at the bottom of both parts', (name) => {
+    const template = findTemplate(name)!
+    const url = 'https://frontdoor.example/u/abcdefghijklmnopqrstuvwxyz'
+    const email = template.render({ ...template.defaults, unsubscribeUrl: url })
+    expect(email.html).toMatch(
+      /Don’t want our marketing emails\? <a href="https:\/\/frontdoor\.example\/u\/abcdefghijklmnopqrstuvwxyz"[^>]*>Unsubscribe<\/a><\/p>\s*<\/td>/,
+    )
+    expect(email.text.trimEnd().split('\n').at(-1)).toBe(
+      `Don’t want our marketing emails? Unsubscribe: ${url}`,
+    )
+  })
+
+  it('is in no email to staff', () => {
+    const toStaff = templates.filter((t) => t.name !== 'outreach' && !toLeads.includes(t.name))
+    expect(toStaff.map((t) => t.name).sort()).toEqual([
+      'new-qualified-leads',
+      'next-steps-digest',
+      'password-reset',
+      'sign-in-alert',
+      'user-invitation',
+      'webhook-disabled',
+    ])
+    for (const t of toStaff) {
+      const email = t.render(t.defaults)
+      expect(email.text, t.name).not.toContain('Unsubscribe')
+      expect(email.html, t.name).not.toContain('Unsubscribe')
+    }
+  })
+})
+
 describe('new qualified leads', () => {
   const lead = newQualifiedLeads.defaults.leads[0]!
 
@@ -216,9 +251,11 @@ describe('the layout', () => {
   it('adds a visible unsubscribe link to both parts when given one', () => {
     const email = renderLayout({ ...base, unsubscribeUrl: 'https://frontdoor.example/u/tok' })
     expect(email.html).toMatch(
-      /<a href="https:\/\/frontdoor\.example\/u\/tok"[^>]*>Unsubscribe<\/a>/,
+      /Don’t want our marketing emails\? <a href="https:\/\/frontdoor\.example\/u\/tok"[^>]*>Unsubscribe<\/a>/,
     )
-    expect(email.text).toContain('Unsubscribe: https://frontdoor.example/u/tok')
+    expect(email.text).toContain(
+      'Don’t want our marketing emails? Unsubscribe: https://frontdoor.example/u/tok',
+    )
   })
 
   it('has no unsubscribe link or postal address when none is configured', () => {

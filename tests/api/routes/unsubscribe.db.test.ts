@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import { SITE } from '../../../api/content/site.ts'
 import { consentEvents, contacts, suppressions, unsubscribeTokens } from '../../../api/db/schema.ts'
 import { findSuppression, suppress } from '../../../api/email/suppressions.ts'
 import { issueUnsubscribeToken } from '../../../api/email/unsubscribe.ts'
@@ -273,6 +274,16 @@ describe('a tampered token', () => {
     }
     expect(bodies.size).toBe(1)
     expect(await suppressionCount()).toBe(before)
+  })
+
+  it('points at the privacy address, not at a reply to mail that may come from a no-reply sender', async () => {
+    const res = await ctx.app.request('/u/aaaaaaaaaaaaaaaaaaaaaaaaaa')
+    expect(res.status).toBe(404)
+    const body = await res.text()
+    expect(body).toContain(
+      `<a href="mailto:${SITE.email.privacy}">${SITE.email.privacy}</a> from the address you want`,
+    )
+    expect(body).not.toMatch(/reply/i)
   })
 })
 
