@@ -12,6 +12,13 @@ import type { AppEnv } from './http/app-env.ts'
 import { readCookie, secureCookies } from './http/cookies.ts'
 import { pathForLog } from './http/bearer-path.ts'
 import { refusalWrite } from './http/form-or-json.ts'
+import { wantsPage } from './http/input.ts'
+import { isDatabaseUnavailable } from './db/unavailable.ts'
+import {
+  internalErrorPage,
+  UNAVAILABLE_RETRY_AFTER_S,
+  unavailablePage,
+} from './content/error-pages.ts'
 import { contactRoutes } from './routes/contacts.ts'
 import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
@@ -79,7 +86,7 @@ export function createApp(
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {
     deps.logger.error('unhandled error', { err, path: pathForLog(c.req.path) })
-    return internalError(c)
+    return internalError(c, err)
   })
   return front
 }
@@ -266,20 +273,45 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
       )
     }
     c.var.log?.error('unhandled error', { err, path: pathForLog(c.req.path) })
-    return internalError(c)
+    return internalError(c, err)
   })
 
   return app
 }
 
-/** What a client sees of an error it did not cause: no stack, no detail, a 500. */
-const internalError = (c: Context) =>
-  c.json(
+/**
+ * What a client sees of an error it did not cause: no stack, no detail. The database being
+ * unreachable is a 503 with Retry-After (nothing was saved; send again), anything else a 500; a
+ * browser's plain form or page gets either as a page in the site's chrome, an API client JSON.
+ */
+const internalError = (c: Context, err: unknown) => {
+  const unavailable = isDatabaseUnavailable(err)
+  if (wantsPage(c))
+    return unavailable
+      ? unavailablePage(c)
+      : internalErrorPage(c, (c as Context<Partial<AppEnv>>).var.requestId)
+  if (!unavailable)
+    return c.json(
+      {
+        error: {
+          code: 'internal',
+          message: 'Something went wrong on our side. It has been logged.',
+        },
+      },
+      500,
+    )
+  c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
+  return c.json(
     {
-      error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' },
+      error: {
+        code: 'unavailable',
+        message:
+          'The database cannot be reached right now, so nothing was saved. Send the request again in a minute.',
+      },
     },
-    500,
+    503,
   )
+}
 
 function codeFor(status: number): string {
   return (
