@@ -8,7 +8,8 @@ import { serveLocalSocket } from '../api/db/local-socket.ts'
 
 // The database going away, for real: a loopback TCP proxy in front of the test database and a
 // database opened through it. `down()` closes the proxy and cuts every connection through it
-// (new ones are refused, as when the server stops); `up()` listens again on the same port. On
+// (new ones are refused, as when the server stops); `up()` listens again on the same port.
+// `cut()` keeps listening but resets every connection, counted (`accepted()`), until `restore()`. On
 // PostgreSQL it forwards to the test server; on PGlite to the test instance served on a Unix
 // socket (api/db/local-socket.ts), as the server serves its embedded database to other processes.
 
@@ -19,6 +20,8 @@ export interface DbProxy {
   accepted(): number
   down(): Promise<void>
   up(): Promise<void>
+  cut(): void
+  restore(): void
   close(): Promise<void>
 }
 
@@ -45,11 +48,20 @@ export async function proxiedDatabase(direct: Database & { url?: string }): Prom
   }
   const sockets = new Set<Socket>()
   let accepted = 0
+  let cutting = false
+  const cutAll = () => {
+    for (const socket of sockets) socket.destroy()
+    sockets.clear()
+  }
   let server: Server | null = null
   let port = 0
   const listen = async () => {
     const s = createServer((client) => {
       accepted++
+      if (cutting) {
+        client.destroy()
+        return
+      }
       const upstream = connect(target as never)
       sockets.add(client).add(upstream)
       client.pipe(upstream).pipe(client)
@@ -70,8 +82,7 @@ export async function proxiedDatabase(direct: Database & { url?: string }): Prom
     server = null
     if (!s) return
     const closed = new Promise<void>((resolve) => s.close(() => resolve()))
-    for (const socket of sockets) socket.destroy()
-    sockets.clear()
+    cutAll()
     await closed
   }
   await listen()
@@ -87,6 +98,13 @@ export async function proxiedDatabase(direct: Database & { url?: string }): Prom
     down,
     up: async () => {
       if (!server) await listen()
+    },
+    cut: () => {
+      cutting = true
+      cutAll()
+    },
+    restore: () => {
+      cutting = false
     },
     close: async () => {
       await down()
