@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { Hono, type Context, type Next } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
@@ -11,7 +10,15 @@ import { rawHeader } from './http/raw-header.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { readCookie, secureCookies } from './http/cookies.ts'
 import { pathForLog } from './http/bearer-path.ts'
+import { logRequest, requestIdOf } from './http/access-log.ts'
 import { refusalWrite } from './http/form-or-json.ts'
+import { wantsPage } from './http/input.ts'
+import { isDatabaseUnavailable } from './db/unavailable.ts'
+import {
+  internalErrorPage,
+  UNAVAILABLE_RETRY_AFTER_S,
+  unavailablePage,
+} from './content/error-pages.ts'
 import { contactRoutes } from './routes/contacts.ts'
 import { companyRoutes } from './routes/companies.ts'
 import { dealRoutes } from './routes/deals.ts'
@@ -79,7 +86,7 @@ export function createApp(
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {
     deps.logger.error('unhandled error', { err, path: pathForLog(c.req.path) })
-    return internalError(c)
+    return internalError(c, err)
   })
   return front
 }
@@ -90,8 +97,7 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
   const secure = secureCookies(deps.env)
 
   app.use(async (c, next) => {
-    const requestId =
-      (deps.env.TRUST_PROXY && rawHeader(c, 'x-request-id')?.slice(0, 64)) || randomUUID()
+    const requestId = requestIdOf(rawHeader(c, 'x-request-id'), deps.env.TRUST_PROXY)
     const log = deps.logger.child({ requestId })
     c.set('deps', deps)
     c.set('db', deps.db)
@@ -108,13 +114,13 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
     // Errors carry the id users can quote to support; hot redirects stay free of extra headers
     // (touching response headers costs a 302 about a third of its throughput, measured).
     if (c.res.status >= 400) c.header('X-Request-Id', requestId)
+    // /d/<token> and /u/<token> are bearer links: logRequest never writes the token.
     if (log.enabled('info'))
-      log.info('request', {
+      logRequest(log, 'info', {
         method: c.req.method,
-        // /d/<token> and /u/<token> are bearer links: never write the token to a log.
-        path: pathForLog(c.req.path),
+        path: c.req.path,
         status: c.res.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
+        started,
       })
   })
 
@@ -266,20 +272,45 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
       )
     }
     c.var.log?.error('unhandled error', { err, path: pathForLog(c.req.path) })
-    return internalError(c)
+    return internalError(c, err)
   })
 
   return app
 }
 
-/** What a client sees of an error it did not cause: no stack, no detail, a 500. */
-const internalError = (c: Context) =>
-  c.json(
+/**
+ * What a client sees of an error it did not cause: no stack, no detail. The database being
+ * unreachable is a 503 with Retry-After (nothing was saved; send again), anything else a 500; a
+ * browser's plain form or page gets either as a page in the site's chrome, an API client JSON.
+ */
+const internalError = (c: Context, err: unknown) => {
+  const unavailable = isDatabaseUnavailable(err)
+  if (wantsPage(c))
+    return unavailable
+      ? unavailablePage(c)
+      : internalErrorPage(c, (c as Context<Partial<AppEnv>>).var.requestId)
+  if (!unavailable)
+    return c.json(
+      {
+        error: {
+          code: 'internal',
+          message: 'Something went wrong on our side. It has been logged.',
+        },
+      },
+      500,
+    )
+  c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
+  return c.json(
     {
-      error: { code: 'internal', message: 'Something went wrong on our side. It has been logged.' },
+      error: {
+        code: 'unavailable',
+        message:
+          'The database cannot be reached right now, so nothing was saved. Send the request again in a minute.',
+      },
     },
-    500,
+    503,
   )
+}
 
 function codeFor(status: number): string {
   return (

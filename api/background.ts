@@ -19,6 +19,7 @@ import {
   VACUUM_EVERY_RUNS,
 } from './db/maintenance.ts'
 import type { Deps } from './deps.ts'
+import { watchDatabaseOutage } from './db/unavailable.ts'
 import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
 import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
 import { startVerdictJobs, type VerdictJobsOptions } from './tracking/verdict-jobs.ts'
@@ -166,8 +167,9 @@ export function startMaintenance(
   let running: Promise<unknown> | null = null
   // Where the sweep of erased people's clicks stopped, for the next run.
   const erasedClicks: ErasedClicksCursor = { after: null }
+  const outage = watchDatabaseOutage(deps.logger, 'housekeeping', deps.now)
   const tick = () => {
-    if (running) return
+    if (running || !outage.due()) return
     runs += 1
     const started = performance.now()
     running = (async () => {
@@ -179,7 +181,9 @@ export function startMaintenance(
         ms: Math.round(performance.now() - started),
       })
     })()
-      .catch((err) => deps.logger.error('housekeeping failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) deps.logger.error('housekeeping failed', { err })
+      })
       .finally(() => {
         running = null
       })

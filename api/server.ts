@@ -17,6 +17,7 @@ import { EnvError, parseEnv } from './env.ts'
 import { announceFirstRun } from './accounts/first-run.ts'
 import { offerDemoSeed } from './demo/seed.ts'
 import { staticFiles } from './http/static-files.ts'
+import { logWhenDone, requestIdOf } from './http/access-log.ts'
 import { generateDemoPdfs } from './demo/pdfs.ts'
 import { scrubStoredUrls } from './leads/stored-urls.ts'
 
@@ -80,14 +81,40 @@ export async function startServer(
     return RESPONSE_ALREADY_SENT
   }
   // Not async: Hono's promise goes back to the adapter as it is, without another tick.
+  // The API logs its own requests (api/app.ts). Pages get the same access-log line here; static
+  // files only at debug: each page pulls several (CSS, scripts, fonts, images), mostly hashed and
+  // immutable, which at info would multiply the log without telling more of a visit than its
+  // page's line does; LOG_LEVEL=debug shows them when an asset goes missing.
+  const logged = (
+    request: Request,
+    path: string,
+    bindings: HttpBindings,
+    level: 'debug' | 'info',
+  ) =>
+    logWhenDone(
+      deps.logger,
+      level,
+      {
+        method: request.method,
+        path,
+        requestId: requestIdOf(
+          bindings.incoming.headers['x-request-id'] as string | undefined,
+          env.TRUST_PROXY,
+        ),
+      },
+      bindings.outgoing,
+    )
   const fetch = (request: Request, bindings: HttpBindings): Response | Promise<Response> => {
     const path = pathOf(request.url)
     if (apiPaths.test(path)) return api.fetch(request, bindings)
     if (
       (request.method === 'GET' || request.method === 'HEAD') &&
       statics.serve(path, bindings.incoming, bindings.outgoing)
-    )
+    ) {
+      logged(request, path, bindings, 'debug')
       return RESPONSE_ALREADY_SENT
+    }
+    logged(request, path, bindings, 'info')
     // What Astro cannot make a Request of answers here, not with a 500 and an error in the log:
     // TRACE (a forbidden method, as CONNECT and TRACK are: Node refuses those itself), and a
     // path whose percent-escapes are not UTF-8.

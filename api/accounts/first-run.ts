@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import { countUsers, createUserToken, renewUserToken, tokenLifetimeMs } from './users.ts'
 
 // With no account yet, each server start prints a one-time link to create the first admin.
@@ -56,10 +57,13 @@ export async function renewFirstRunLinks(deps: Deps): Promise<number> {
 /** Keeps this process's setup links alive while it runs (background.ts). */
 export function startFirstRunLease(deps: Deps, everyMs = SETUP_LINK_RENEW_EVERY_MS) {
   let running: Promise<unknown> | null = null
+  const outage = watchDatabaseOutage(deps.logger, 'setup link renewal', deps.now)
   const timer = setInterval(() => {
-    if (running || !announced.get(deps)?.length) return
+    if (running || !announced.get(deps)?.length || !outage.due()) return
     running = renewFirstRunLinks(deps)
-      .catch((err) => deps.logger.error('setup link renewal failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) deps.logger.error('setup link renewal failed', { err })
+      })
       .finally(() => {
         running = null
       })

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import { claimImport, IMPORT_CHUNK_ROWS, importWorkerId, runImport } from './imports.ts'
 import { enqueueDueRecipients, recordOutcomes } from './sending.ts'
 
@@ -35,6 +36,7 @@ export function startCampaignJobs(
   const stopping = new AbortController()
   let running: Promise<void> | null = null
   let again = false
+  const outage = watchDatabaseOutage(log, 'campaign jobs', deps.now)
 
   async function round(): Promise<void> {
     // Imports first: a campaign cannot start before its import is done anyway.
@@ -77,8 +79,11 @@ export function startCampaignJobs(
       return
     }
     again = false
+    if (!outage.due()) return
     running = round()
-      .catch((err) => log.error('campaign jobs failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) log.error('campaign jobs failed', { err })
+      })
       .finally(() => {
         running = null
         if (again) pump()

@@ -71,7 +71,7 @@ export function sitePage(
   page: {
     title: string
     body: Markup
-    status: 200 | 400 | 404 | 410 | 422 | 429 | 503
+    status: 200 | 400 | 404 | 410 | 422 | 429 | 500 | 503
     /** no-referrer only for a page whose forms need no Origin (the unsubscribe page). */
     referrerPolicy?: 'strict-origin' | 'no-referrer'
     cacheControl?: string

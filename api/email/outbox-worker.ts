@@ -43,6 +43,7 @@ import {
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import type { Db } from '../db/client.ts'
 import { outbox, users } from '../db/schema.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import type { Env } from '../env.ts'
 import { newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
@@ -731,6 +732,7 @@ export function createOutboxWorker(
   let running = false
   let loop: Promise<void> | null = null
   let wake: AbortController | null = null
+  const outage = watchDatabaseOutage(log, 'outbox round', now)
 
   return {
     id,
@@ -745,17 +747,17 @@ export function createOutboxWorker(
           let failed = false
           try {
             claimed = (await drainOnce()).claimed
+            outage.succeeded()
           } catch (err) {
             failed = true
-            log.error('outbox round failed', { err })
+            if (!outage.failed(err)) log.error('outbox round failed', { err })
           }
           if (!running) break
           if (claimed > 0 && !failed) continue
           wake = new AbortController()
-          // The database itself failing is not retried every second.
-          await sleep(failed ? Math.max(idleMs, 5_000) : idleMs, undefined, {
-            signal: wake.signal,
-          }).catch(() => {})
+          // A failed round is not retried every second; an unreachable database, backing off.
+          const waitMs = failed ? Math.max(idleMs, outage.waitMs() || 5_000) : idleMs
+          await sleep(waitMs, undefined, { signal: wake.signal }).catch(() => {})
         }
       })()
     },

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import { gradeSite, teaserOf, DEFAULT_DEADLINE_MS, type GradeOptions } from './engine/grade.ts'
 import {
   claimNextReport,
@@ -70,6 +71,7 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
   const running = new Set<Promise<void>>()
   let claiming: Promise<void> | null = null
   let again = false
+  const outage = watchDatabaseOutage(log, 'grader claim', deps.now)
 
   // One claimer at a time; a wake-up during a claim makes it look once more afterwards.
   const pump = () => {
@@ -78,6 +80,7 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
       again = true
       return
     }
+    if (!outage.due()) return
     claiming = (async () => {
       do {
         again = false
@@ -97,7 +100,9 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
         }
       } while (again && !stopping.signal.aborted)
     })()
-      .catch((err) => log.error('grader claim failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) log.error('grader claim failed', { err })
+      })
       .finally(() => {
         claiming = null
         if (again) pump()

@@ -60,6 +60,14 @@ export function wantsJson(c: Context, options: AnswerOptions = {}): boolean {
   return bodyKind(c) === 'json' || (c.req.header('accept') ?? '').includes('application/json')
 }
 
+/**
+ * True for a browser's navigation or plain form post, which should get a page back rather than
+ * JSON: it does not want JSON (wantsJson) and accepts HTML, as every browser says it does.
+ */
+export function wantsPage(c: Context): boolean {
+  return !wantsJson(c) && (c.req.header('accept') ?? '').includes('text/html')
+}
+
 export async function readBody(
   c: Context,
   allowed: BodyKind[] = ['json', 'form'],

@@ -49,6 +49,7 @@ import { hostname } from 'node:os'
 import { eq, sql } from 'drizzle-orm'
 import * as webhookDisabled from '../../email-templates/webhook-disabled.ts'
 import type { Db } from '../db/client.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import {
   webhookAttempts,
   webhookDeliveries,
@@ -1246,9 +1247,10 @@ export function startWebhookDelivery(
   const inFlight = new Set<Promise<unknown>>()
   let stopped = false
   let wake: (() => void) | null = null
-  const pause = () =>
+  const outage = watchDatabaseOutage(deps.logger, 'webhook claim', deps.now)
+  const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.idleMs)
+      const timer = setTimeout(resolve, ms)
       wake = () => {
         clearTimeout(timer)
         resolve()
@@ -1279,8 +1281,9 @@ export function startWebhookDelivery(
             bodies,
           )
           othersWaiting = batches.length >= free
+          outage.succeeded()
         } catch (err) {
-          deps.logger.error('webhook claim failed', { err })
+          if (!outage.failed(err)) deps.logger.error('webhook claim failed', { err })
         }
       }
       if (stopped) {
@@ -1318,7 +1321,8 @@ export function startWebhookDelivery(
           })
         inFlight.add(running)
       }
-      if (batches.length === 0 && !stopped) await pause()
+      // While the database is unreachable the claims back off (up to 30 s), not every idleMs.
+      if (batches.length === 0 && !stopped) await pause(Math.max(options.idleMs, outage.waitMs()))
     }
   })()
   return {

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm'
 import { render as renderNewLeads, type Lead } from '../../email-templates/new-qualified-leads.ts'
 import type { Db } from '../db/client.ts'
 import { dealEvents, settings, users } from '../db/schema.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 import type { Deps } from '../deps.ts'
 import { enqueueEmail } from '../email/outbox.ts'
 import { brandOf, loadSenderSettings } from '../email/sender.ts'
@@ -146,8 +147,9 @@ export interface LeadNotifier {
 /** The periodic job the server starts: checks every `everyMs` (the interval setting decides when mail goes out). */
 export function startLeadNotifier(deps: Deps, everyMs = 60_000): LeadNotifier {
   let running: Promise<unknown> | null = null
+  const outage = watchDatabaseOutage(deps.logger, 'new-lead notifier', deps.now)
   const tick = () => {
-    if (running) return
+    if (running || !outage.due()) return
     running = notifyNewLeads(deps.db, deps.env, deps.now())
       .then((outcome) => {
         if (outcome.status === 'sent')
@@ -161,7 +163,9 @@ export function startLeadNotifier(deps: Deps, everyMs = 60_000): LeadNotifier {
       .then((emails) => {
         if (emails) deps.logger.info('next-steps digests queued', { emails })
       })
-      .catch((err) => deps.logger.error('new-lead notifier failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) deps.logger.error('new-lead notifier failed', { err })
+      })
       .finally(() => {
         running = null
       })

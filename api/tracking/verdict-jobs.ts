@@ -23,6 +23,7 @@ import {
   type Judgement,
 } from './verdicts.ts'
 import { rowsOf, sqlList } from '../db/raw-sql.ts'
+import { watchDatabaseOutage } from '../db/unavailable.ts'
 
 // The verdict job: judges recorded clicks in the background, never on the redirect path. Any
 // process may run it: each batch claims its clicks with FOR UPDATE SKIP LOCKED inside one
@@ -467,6 +468,7 @@ export function startVerdictJobs(
   let again = false
   // No re-scoring before this (RESCORE_RECHECK_MS).
   let rescoreIdleUntil = 0
+  const outage = watchDatabaseOutage(log, 'verdicts', deps.now)
 
   async function round(): Promise<void> {
     let recorded = config.clicksRecorded?.()
@@ -507,8 +509,11 @@ export function startVerdictJobs(
       return
     }
     again = false
+    if (!outage.due()) return
     running = round()
-      .catch((err) => log.error('verdict job failed', { err }))
+      .then(outage.succeeded, (err: unknown) => {
+        if (!outage.failed(err)) log.error('verdict job failed', { err })
+      })
       .finally(() => {
         running = null
         if (again) pump()
