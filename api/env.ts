@@ -43,10 +43,13 @@ function isServerUrl(value: string): boolean {
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  APP_ORIGIN: z
-    .url({ protocol: /^https?$/ })
-    .default('http://localhost:4321')
-    .transform((v) => new URL(v).origin),
+  // Empty (`APP_ORIGIN=` in a .env) is unset, like the other optional settings.
+  APP_ORIGIN: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/ })
+      .default('http://localhost:4321')
+      .transform((v) => new URL(v).origin),
+  ),
   PORT: z.coerce.number().int().min(0).max(65535).default(4321),
   HOST: z.string().min(1).default('localhost'),
   DATABASE_URL: optionalString.pipe(

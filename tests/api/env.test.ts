@@ -30,8 +30,10 @@ describe('parseEnv', () => {
     expect(() => parseEnv(source)).toThrow(name)
   })
 
-  it('derives APP_ORIGIN from HOST and PORT when it is not set', () => {
+  it('derives APP_ORIGIN from HOST and PORT when it is not set, or set empty', () => {
     expect(parseEnv({ PORT: '8080' }).APP_ORIGIN).toBe('http://localhost:8080')
+    // `APP_ORIGIN=` in a .env file: unset, as the other optional settings, not "Invalid URL".
+    expect(parseEnv({ PORT: '8080', APP_ORIGIN: ' ' }).APP_ORIGIN).toBe('http://localhost:8080')
   })
 
   it('keeps only the origin of APP_ORIGIN', () => {

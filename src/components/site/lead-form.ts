@@ -38,10 +38,29 @@ function enhance(form: HTMLFormElement): void {
   const status = form.querySelector<HTMLElement>('[data-form-status]')
   let sending = false
 
+  // A field left by pressing on another control (the consent box, say) is checked once that press
+  // is over: a message shown at once would push the control down under the pointer, and the
+  // click would land beside it.
+  let pressing = false
+  const afterPress = new Set<Control>()
+  document.addEventListener('pointerdown', () => (pressing = true), true)
+  const released = () => {
+    pressing = false
+    // After the click this press makes (dispatched in the same task as pointerup).
+    setTimeout(() => {
+      for (const control of afterPress) check(control)
+      afterPress.clear()
+    }, 0)
+  }
+  document.addEventListener('pointerup', released, true)
+  document.addEventListener('pointercancel', released, true)
+
   for (const control of validatable(form)) {
     // Validate on leaving a field, then live while the person fixes it.
     control.addEventListener('blur', () => {
-      if (control.value !== '' || control.getAttribute('aria-invalid') === 'true') check(control)
+      if (control.value === '' && control.getAttribute('aria-invalid') !== 'true') return
+      if (pressing) afterPress.add(control)
+      else check(control)
     })
     control.addEventListener(control instanceof HTMLSelectElement ? 'change' : 'input', () => {
       if (control.getAttribute('aria-invalid') !== 'true') return
