@@ -192,6 +192,7 @@ export async function collectSite(
     decodedBytes: main.decodedBytes,
     contentEncoding: main.contentEncoding,
     truncated: main.truncated,
+    maxBytes: limits.htmlMaxBytes,
     parsedBytes,
     gzipBytes: htmlGzipBytes,
   }
