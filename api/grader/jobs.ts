@@ -143,7 +143,7 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
         })
       } else {
         // The cause (blocked, refused, timed out, and why) is for this log only.
-        await failReport(deps.db, job.id, outcome.error.code, deps.now())
+        await failReport(deps.db, job.id, outcome.error, deps.now())
         log.info('grader report failed', {
           reportId: job.id,
           host: job.host,
@@ -154,7 +154,7 @@ export function startGraderJobs(deps: Deps, options: Partial<GraderJobsOptions> 
     } catch (err) {
       log.error('grader job crashed', { reportId: job.id, err })
       if (stopping.signal.aborted) await requeueReport(deps.db, job.id).catch(() => {})
-      else await failReport(deps.db, job.id, 'internal', deps.now()).catch(() => {})
+      else await failReport(deps.db, job.id, { code: 'internal' }, deps.now()).catch(() => {})
     }
   }
 

@@ -6,6 +6,7 @@ import { contacts, deals, graderReports, graderUnlocks } from '../db/schema.ts'
 import { recordWebhookEvent } from '../db/webhook-outbox.ts'
 import { EnvError, type Env } from '../env.ts'
 import type { CheckResult } from './engine/checks/check.ts'
+import { pageFailureMessage, type PageFailure } from './engine/failures.ts'
 import type { GradeResult, Teaser } from './engine/grade.ts'
 import type { CategoryScore } from './engine/scoring.ts'
 import { checkTargetUrl, normalizeGraderUrl } from './engine/target-url.ts'
@@ -365,13 +366,44 @@ export async function completeReport(
   })
 }
 
-export type FailureCode =
-  'unreachable' | 'too_many_redirects' | 'not_html' | 'invalid_url' | 'internal'
+/** Why a report failed, as stored: what the visitor is told, and nothing of the cause. */
+export type ReportFailure = PageFailure | { code: 'invalid_url' } | { code: 'internal' }
+export type FailureCode = ReportFailure['code']
 
-export async function failReport(db: Db, id: string, code: FailureCode, now: Date): Promise<void> {
+/** The `error` column: the code, with its number for the two that carry one (`http_error:503`). */
+function failureColumn(failure: ReportFailure): string {
+  if (failure.code === 'http_error') return `http_error:${failure.httpStatus}`
+  if (failure.code === 'too_slow') return `too_slow:${failure.seconds}`
+  return failure.code
+}
+
+const PLAIN_FAILURES = new Set<string>([
+  'unreachable',
+  'too_many_redirects',
+  'not_html',
+  'invalid_url',
+  'internal',
+])
+
+/** The `error` column read back; anything unknown is our own failure. */
+export function storedFailure(error: string | null): ReportFailure {
+  const http = /^http_error:(\d{3})$/.exec(error ?? '')
+  if (http) return { code: 'http_error', httpStatus: Number(http[1]) }
+  const slow = /^too_slow:(\d{1,4})$/.exec(error ?? '')
+  if (slow) return { code: 'too_slow', seconds: Number(slow[1]) }
+  if (error !== null && PLAIN_FAILURES.has(error)) return { code: error } as ReportFailure
+  return { code: 'internal' }
+}
+
+export async function failReport(
+  db: Db,
+  id: string,
+  failure: ReportFailure,
+  now: Date,
+): Promise<void> {
   await db
     .update(graderReports)
-    .set({ status: 'failed', error: code, leaseUntil: null, completedAt: now })
+    .set({ status: 'failed', error: failureColumn(failure), leaseUntil: null, completedAt: now })
     .where(and(eq(graderReports.id, id), eq(graderReports.status, 'running')))
 }
 
@@ -426,18 +458,16 @@ export async function findReport(db: Db, id: string): Promise<ReportRow | null> 
   return row ?? null
 }
 
-/** What the visitor reads when a grading did not produce a report. */
-export const FAILURE_MESSAGES: Record<FailureCode, string> = {
-  // Blocked, refused, timed out and "cannot be public" all read the same (no scanning oracle).
-  unreachable: 'We could not reach that website. Check the address and try again.',
-  too_many_redirects: 'That website redirects too many times (or in a loop).',
-  not_html: 'That address does not serve a web page (HTML).',
-  invalid_url: 'That address cannot be graded.',
-  internal: 'Something went wrong on our side while grading. Please try again.',
-}
-
-export function failureMessage(code: string | null): string {
-  return FAILURE_MESSAGES[(code ?? 'internal') as FailureCode] ?? FAILURE_MESSAGES.internal
+/**
+ * What the visitor reads when a grading did not produce a report, from the `error` column.
+ * Blocked, refused, timed out and "cannot be public" all read the same (no scanning oracle).
+ */
+export function failureMessage(error: string | null): string {
+  const failure = storedFailure(error)
+  if (failure.code === 'invalid_url') return 'That address cannot be graded.'
+  if (failure.code === 'internal')
+    return 'Something went wrong on our side while grading. Please try again.'
+  return pageFailureMessage(failure)
 }
 
 /** The stored full result; null for rows graded before results were kept (demo data). */
@@ -497,7 +527,8 @@ export interface ReportJson {
   url: string
   host: string
   createdAt: string
-  error?: { code: string; message: string }
+  /** `httpStatus` with `http_error`, `seconds` with `too_slow`. */
+  error?: { code: FailureCode; message: string; httpStatus?: number; seconds?: number }
   finalUrl?: string | null
   gradedAt?: string | null
   rubricVersion?: string | null
@@ -522,7 +553,7 @@ export function reportJson(row: ReportRow, access: { full: boolean }): ReportJso
     createdAt: row.createdAt.toISOString(),
   }
   if (row.status === 'failed') {
-    return { ...base, error: { code: row.error ?? 'internal', message: failureMessage(row.error) } }
+    return { ...base, error: { ...storedFailure(row.error), message: failureMessage(row.error) } }
   }
   if (row.status !== 'done') return base
   const result = resultOf(row)

@@ -45,6 +45,12 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
         const { port } = site.address() as AddressInfo
         const fixture = serveFixtures({ httpPort: port, tlsPort: port })
         serve = (req, res) => {
+          if (req.url === '/down') {
+            // The site's error page while it is down.
+            res.writeHead(503, { 'content-type': 'text/html' })
+            res.end('<!doctype html><title>Down</title><h1>Service unavailable</h1>')
+            return
+          }
           req.headers.host = `bad.frontdoor-fixture.com:${port}`
           fixture(req, res)
         }
@@ -261,6 +267,18 @@ describe.skipIf(!hasChromium)('the website grader (real Chromium, built server)'
     )
     await screenshot(page, 'grader-failed-1280')
     await expectAccessible(page)
+
+    // A site that answers with an error page gets no grade: the visitor is told its status.
+    await page.goto(`${server.url}/grader`)
+    await page.getByLabel('Your website address').fill(`${siteUrl}down`)
+    await page.getByRole('button', { name: 'Grade my website' }).first().click()
+    await page
+      .getByRole('heading', { name: /We could not grade 127\.0\.0\.3/ })
+      .waitFor({ timeout: 30_000 })
+    expect(await page.getByRole('alert').first().textContent()).toBe(
+      'That page answered 503 Service Unavailable: we can only grade a page that loads. Check the address, or try again once the site is back.',
+    )
+    expect(await page.getByText(/\/100/).count()).toBe(0)
     await page.close()
   })
 

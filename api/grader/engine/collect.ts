@@ -7,6 +7,7 @@ import type { FetchFailure, FetchedResponse, GuardedFetcher } from './guarded-fe
 import { detectFromUrl, type DetectedLibrary } from './js-libraries.ts'
 import { scanScriptContents, type ScriptText } from './library-scan.ts'
 import { computeCSSTokenLength, computeJSTokenLength } from './minification.ts'
+import { pageFailureMessage, type PageFailure } from './failures.ts'
 import { extractPageFacts } from './page-facts.ts'
 import type {
   HttpProbe,
@@ -71,9 +72,8 @@ export type CollectOptions = {
   onFetchFailure?: (failure: FetchFailure) => void
 }
 
-export type CollectFailure = {
+export type CollectFailure = PageFailure & {
   /** For the visitor. */
-  code: 'unreachable' | 'too_many_redirects' | 'not_html'
   message: string
   /** For the server log only: never shown (it tells blocked from refused from timed out). */
   cause: string
@@ -81,10 +81,25 @@ export type CollectFailure = {
 
 export type CollectOutcome = { ok: true; site: SiteData } | { ok: false; error: CollectFailure }
 
-const VISITOR_MESSAGES: Record<CollectFailure['code'], string> = {
-  unreachable: 'We could not reach that website. Check the address and try again.',
-  too_many_redirects: 'That website redirects too many times (or in a loop).',
-  not_html: 'That address does not serve a web page (HTML).',
+function failed(failure: PageFailure, cause: string): { ok: false; error: CollectFailure } {
+  return { ok: false, error: { ...failure, message: pageFailureMessage(failure), cause } }
+}
+
+/**
+ * The page request failed. A response whose headers had come was reached: an error status is
+ * said as such, and a body that did not finish in time is "too slow", not "unreachable". Anything
+ * that failed before a response keeps one wording, whatever happened (no port-scan oracle).
+ */
+function pageFetchFailure(error: FetchFailure): { ok: false; error: CollectFailure } {
+  const status = error.responseStatus
+  if (status !== null && status >= 400) {
+    return failed({ code: 'http_error', httpStatus: status }, `HTTP ${status}; ${error.cause}`)
+  }
+  if (status !== null && (error.kind === 'timeout' || error.kind === 'aborted')) {
+    const seconds = Math.max(1, Math.floor(error.elapsedMs / 1000))
+    return failed({ code: 'too_slow', seconds }, `body not finished: ${error.cause}`)
+  }
+  return failed({ code: error.code }, error.cause)
 }
 
 const HTML_ACCEPT = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8'
@@ -152,16 +167,16 @@ export async function collectSite(
   }
   if (!outcome.ok) {
     report(outcome.error)
-    const code = outcome.error.code
-    return {
-      ok: false,
-      error: { code, message: VISITOR_MESSAGES[code], cause: outcome.error.cause },
-    }
+    return pageFetchFailure(outcome.error)
   }
   const main = outcome.response
+  // An error page is not graded (Lighthouse refuses a document answering 4xx/5xx too): its
+  // scores would grade the error, not the site.
+  if (main.status >= 400) {
+    return failed({ code: 'http_error', httpStatus: main.status }, `HTTP ${main.status}`)
+  }
   if (main.skipped) {
-    const cause = `content type ${main.contentType ?? 'none'}`
-    return { ok: false, error: { code: 'not_html', message: VISITOR_MESSAGES.not_html, cause } }
+    return failed({ code: 'not_html' }, `content type ${main.contentType ?? 'none'}`)
   }
 
   const finalUrl = new URL(main.url)
@@ -177,6 +192,7 @@ export async function collectSite(
     decodedBytes: main.decodedBytes,
     contentEncoding: main.contentEncoding,
     truncated: main.truncated,
+    maxBytes: limits.htmlMaxBytes,
     parsedBytes,
     gzipBytes: htmlGzipBytes,
   }

@@ -5,6 +5,7 @@ import {
   type FetchFailure,
   type GuardedFetcherOptions,
 } from './guarded-fetch.ts'
+import type { PageFailure } from './failures.ts'
 import { detectPlatform, type Platform } from './platform.ts'
 import { GRADER_RUBRIC_VERSION, runChecks } from './rubric.ts'
 import { scoreChecks, type Band, type CategoryScore } from './scoring.ts'
@@ -45,9 +46,8 @@ export type GradeResult = {
   durationMs: number
 }
 
-export type GradeFailure = {
-  /** For the visitor; blocked, refused and timed-out targets all read `unreachable`. */
-  code: 'invalid_url' | 'unreachable' | 'too_many_redirects' | 'not_html'
+/** For the visitor; blocked, refused and timed-out targets all read `unreachable`. */
+export type GradeFailure = (PageFailure | { code: 'invalid_url' }) & {
   message: string
   /** Server log only. */
   cause: string

@@ -116,6 +116,13 @@ export type FetchFailure = {
   cause: string
   url: string
   redirects: RedirectHop[]
+  /**
+   * The status of the response whose body failed (its headers had come: the site answered); null
+   * when the request failed before any response.
+   */
+  responseStatus: number | null
+  /** From the start of the fetch to the failure. */
+  elapsedMs: number
 }
 
 export type FetchOutcome =
@@ -427,6 +434,17 @@ function stopDeadline(deadline: Deadline, reason: unknown, timedOut: boolean): v
 /** Why undici sees us stop a response we no longer want (cap reached, redirect, wrong type). */
 class Abandoned extends Error {}
 
+/** A request that failed after its response's status and headers had come. */
+class FailedAfterHeaders extends Error {
+  readonly reason: unknown
+  readonly status: number
+  constructor(reason: unknown, status: number) {
+    super('response failed after its headers')
+    this.reason = reason
+    this.status = status
+  }
+}
+
 /** How a response's body is read, decided from its status and headers. */
 type BodyPlan =
   | { read: false }
@@ -481,7 +499,7 @@ function exchange(
     const fail = (err: unknown) => {
       if (settled) return
       settle()
-      reject(err)
+      reject(status === 0 ? err : new FailedAfterHeaders(err, status))
     }
     const gathered = (truncated: boolean): BodyRead => ({
       body:
@@ -679,9 +697,18 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
       }
     }
 
-    function fail(kind: FetchFailureKind, cause: string, at: string): FetchOutcome {
+    function fail(
+      kind: FetchFailureKind,
+      cause: string,
+      at: string,
+      responseStatus: number | null = null,
+    ): FetchOutcome {
       const code = kind === 'redirect' ? 'too_many_redirects' : 'unreachable'
-      return { ok: false, error: { code, kind, cause, url: at, redirects } }
+      const elapsedMs = performance.now() - started
+      return {
+        ok: false,
+        error: { code, kind, cause, url: at, redirects, responseStatus, elapsedMs },
+      }
     }
 
     for (;;) {
@@ -703,8 +730,9 @@ export function createGuardedFetcher(options: GuardedFetcherOptions): GuardedFet
           plan,
         )
       } catch (err) {
-        const { kind, cause } = classifyError(err, deadline)
-        return fail(kind, cause, url.href)
+        const answered = err instanceof FailedAfterHeaders ? err : null
+        const { kind, cause } = classifyError(answered?.reason ?? err, deadline)
+        return fail(kind, cause, url.href, answered?.status ?? null)
       }
       const ttfbMs = hop.headersAt - hopStarted
       const location = hop.headers.location

@@ -9,7 +9,7 @@ import { BANDS, SEO_CAP_WHEN_NOT_INDEXABLE } from './scoring.ts'
 // Bump the version whenever a weight, curve or rule changes: stored reports carry the version
 // they were graded under.
 
-export const GRADER_RUBRIC_VERSION = '1.1.0'
+export const GRADER_RUBRIC_VERSION = '1.2.0'
 
 export const CHECKS: readonly CheckDefinition[] = [
   ...PERFORMANCE_CHECKS,
@@ -40,6 +40,7 @@ export const GRADER_RUBRIC = {
   })),
   bands: BANDS.map((b) => ({ band: b.band, min: b.min })),
   rules: [
+    'Only a page that loads is graded: an address whose final answer (after redirects) is an HTTP error (4xx or 5xx) gets no report, and the visitor is told the status.',
     'Each check scores between 0 and 1. A category earns its points in proportion to the weighted scores of its checks.',
     'A check that does not apply or cannot be measured without a browser is shown as "not measured" and left out: the other checks of its category share its weight.',
     `When the page may not be indexed (${SEO_CAP_WHEN_NOT_INDEXABLE.checkId}), SEO earns at most ${SEO_CAP_WHEN_NOT_INDEXABLE.maxPoints} of its 30 points.`,

@@ -78,8 +78,10 @@ export type SiteData = {
     transferBytes: number
     decodedBytes: number
     contentEncoding: string | null
-    /** The page was longer than the download cap. */
+    /** Reading stopped before the end: the page was longer than `maxBytes` (or undecodable). */
     truncated: boolean
+    /** The download cap, in decoded bytes: a page cut there is at least this big. */
+    maxBytes: number
     /** How much of it went into the DOM (see COLLECT_LIMITS.htmlParseBytes). */
     parsedBytes: number
     gzipBytes: number | null

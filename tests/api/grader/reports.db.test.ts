@@ -185,7 +185,7 @@ describe('the grading queue', () => {
       .values([
         {
           id: '0190f5d2-3333-7000-8000-000000000001',
-          normalizedUrl: siteUrl(app, 'wordpress', '/orphan'),
+          normalizedUrl: siteUrl(app, 'wordpress', '/?orphan'),
           host: 'wordpress.frontdoor-fixture.com',
           status: 'running',
           leaseUntil: new Date(now.getTime() - 1_000),
@@ -193,7 +193,7 @@ describe('the grading queue', () => {
         },
         {
           id: '0190f5d2-3333-7000-8000-000000000002',
-          normalizedUrl: siteUrl(app, 'wordpress', '/live'),
+          normalizedUrl: siteUrl(app, 'wordpress', '/?live'),
           host: 'wordpress.frontdoor-fixture.com',
           status: 'running',
           leaseUntil: new Date(now.getTime() + 60_000),
@@ -205,8 +205,8 @@ describe('the grading queue', () => {
     app.jobs.wake()
     const done = await settled(ctx, orphan!.id)
     expect(done.status).toBe('done')
-    expect(stage.requests.slice(before).some((r) => r.path === '/orphan')).toBe(true)
-    expect(stage.requests.slice(before).some((r) => r.path === '/live')).toBe(false)
+    expect(stage.requests.slice(before).some((r) => r.path === '/?orphan')).toBe(true)
+    expect(stage.requests.slice(before).some((r) => r.path === '/?live')).toBe(false)
     expect((await statuses([live!.id]))[0]).toBe('running')
     await db.delete(graderReports).where(eq(graderReports.id, live!.id))
   })

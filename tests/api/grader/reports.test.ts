@@ -159,6 +159,30 @@ describe('reportJson', () => {
     ).toBe('Something went wrong on our side while grading. Please try again.')
   })
 
+  it('says which status an error page answered, and how long a slow page had taken', () => {
+    const failed = (error: string) =>
+      reportJson({ ...base, status: 'failed', error }, { full: false }).error
+    expect(failed('http_error:503')).toEqual({
+      code: 'http_error',
+      httpStatus: 503,
+      message:
+        'That page answered 503 Service Unavailable: we can only grade a page that loads. Check the address, or try again once the site is back.',
+    })
+    expect(failed('http_error:404')?.message).toBe(
+      'That page does not exist (404 Not Found): we can only grade a page that loads. Check the address.',
+    )
+    expect(failed('http_error:403')?.message).toBe(
+      'That page answered 403 Forbidden: we can only grade a page that loads. Check the address.',
+    )
+    expect(failed('too_slow:15')).toEqual({
+      code: 'too_slow',
+      seconds: 15,
+      message:
+        'That website answered but took too long to send its page (over 15 s). Try again in a while.',
+    })
+    expect(failed('http_error:')).toMatchObject({ code: 'internal' })
+  })
+
   it('shows a report graded before full results were kept (demo data) without details', () => {
     const json = reportJson(
       { ...base, status: 'done', total: 71, band: 'C', completedAt: base.createdAt },

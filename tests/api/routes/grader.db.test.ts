@@ -33,6 +33,17 @@ const app = await startGraderTestApp({
   routes: {
     // Accepts the connection and never answers: a timed-out target.
     'silent/': () => {},
+    // Answers, but with an error page.
+    'down/': (_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/html' })
+      res.end('<!doctype html><title>Down</title><h1>Service unavailable</h1>')
+    },
+    // Answers at once, then sends its page a byte every 50 ms, past the grading's time limit.
+    'drip/': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      const timer = setInterval(() => res.write('.'), 50)
+      res.on('close', () => clearInterval(timer))
+    },
   },
   jobs: { deadlineMs: 2_500 },
 })
@@ -40,6 +51,8 @@ const { ctx, stage } = app
 const { db } = ctx.deps
 stage.dns.set('silent.frontdoor-fixture.com', ['127.0.0.3'])
 stage.dns.set('refused.frontdoor-fixture.com', ['127.0.0.3'])
+stage.dns.set('down.frontdoor-fixture.com', ['127.0.0.3'])
+stage.dns.set('drip.frontdoor-fixture.com', ['127.0.0.3'])
 
 // Every test starts in a new rate-limit window with no fresh cached reports; no claim is under
 // way across the jump (it would lease a job with the time before it: reports.db.test.ts).
@@ -103,11 +116,11 @@ describe('POST /api/grader', () => {
   })
 
   it('reuses a report of the same URL for 10 minutes without fetching the site again', async () => {
-    const first = await gradedReport(app, siteUrl(app, 'wordpress', '/cached'))
+    const first = await gradedReport(app, siteUrl(app, 'wordpress', '/?cached'))
     const fetched = stage.requests.length
 
     ctx.clock.advance(9 * 60_000)
-    const again = await postGrade(ctx, `${siteUrl(app, 'wordpress', '/cached')}#section`)
+    const again = await postGrade(ctx, `${siteUrl(app, 'wordpress', '/?cached')}#section`)
     expect(again.status).toBe(200)
     const body = await again.json()
     expect(body.reused).toBe(true)
@@ -116,7 +129,7 @@ describe('POST /api/grader', () => {
     expect(stage.requests.length).toBe(fetched)
 
     ctx.clock.advance(2 * 60_000)
-    const later = await postGrade(ctx, siteUrl(app, 'wordpress', '/cached'))
+    const later = await postGrade(ctx, siteUrl(app, 'wordpress', '/?cached'))
     expect(later.status).toBe(202)
     const fresh = (await later.json()).report.id
     expect(fresh).not.toBe(first.id)
@@ -289,15 +302,43 @@ describe('targets the grader must not reach, and ones that do not answer', () =>
   })
 })
 
+describe('sites that answer but cannot be graded', () => {
+  it('gives an error page no grade, and tells the visitor its status', async () => {
+    const row = await gradedReport(app, siteUrl(app, 'down'))
+    expect(row).toMatchObject({ status: 'failed', error: 'http_error:503', total: null })
+    const { body } = await getReport(ctx, row.id)
+    expect(body.report.error).toEqual({
+      code: 'http_error',
+      httpStatus: 503,
+      message:
+        'That page answered 503 Service Unavailable: we can only grade a page that loads. Check the address, or try again once the site is back.',
+    })
+    expect(body.report.teaser).toBeUndefined()
+  })
+
+  it('says a page that kept dripping past the time limit was too slow, not unreachable', async () => {
+    const row = await gradedReport(app, siteUrl(app, 'drip'))
+    const { body } = await getReport(ctx, row.id)
+    // The grading's limit here is 2.5 s (jobs.deadlineMs), the request's too.
+    const { seconds } = body.report.error
+    expect(seconds).toBeGreaterThanOrEqual(2)
+    expect(body.report.error).toEqual({
+      code: 'too_slow',
+      seconds,
+      message: `That website answered but took too long to send its page (over ${seconds} s). Try again in a while.`,
+    })
+  })
+})
+
 describe('rate limits', () => {
   it('allows 10 gradings per client IP in 10 minutes, then answers 429 with a clear message', async () => {
     const ip = freshIp()
     // Cache hits count too: the limit is on the visitor, not on the work.
     for (let i = 0; i < 10; i++) {
-      const res = await postGrade(ctx, siteUrl(app, 'good', '/ip-limit'), { ip })
+      const res = await postGrade(ctx, siteUrl(app, 'good', '/?ip-limit'), { ip })
       expect(res.status).toBe(i === 0 ? 202 : 200)
     }
-    const res = await postGrade(ctx, siteUrl(app, 'bad', '/one-more'), { ip })
+    const res = await postGrade(ctx, siteUrl(app, 'bad', '/?one-more'), { ip })
     expect(res.status).toBe(429)
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
     const { error } = await res.json()
@@ -306,34 +347,34 @@ describe('rate limits', () => {
       /^You have graded 10 sites in a short time\. Please try again in \d+ (seconds|minutes)\.$/,
     )
 
-    const form = await postGrade(ctx, siteUrl(app, 'bad', '/one-more'), { ip, js: false })
+    const form = await postGrade(ctx, siteUrl(app, 'bad', '/?one-more'), { ip, js: false })
     expect(form.status).toBe(303)
     expect(new URL(form.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
       error.message,
     )
 
     // Another visitor is not affected.
-    expect((await postGrade(ctx, siteUrl(app, 'bad', '/other-visitor'))).status).toBe(202)
+    expect((await postGrade(ctx, siteUrl(app, 'bad', '/?other-visitor'))).status).toBe(202)
     await waitForQueue()
   })
 
   it('starts at most 5 new gradings of one host in 10 minutes, whoever asks', async () => {
     for (let i = 0; i < 5; i++) {
-      const res = await postGrade(ctx, siteUrl(app, 'norobots', `/page-${i}`))
+      const res = await postGrade(ctx, siteUrl(app, 'norobots', `/?page-${i}`))
       expect(res.status).toBe(202)
     }
     // A cached report does not touch the site, so it does not count.
-    const cached = await postGrade(ctx, siteUrl(app, 'norobots', '/page-0'))
+    const cached = await postGrade(ctx, siteUrl(app, 'norobots', '/?page-0'))
     expect(cached.status).toBe(200)
 
-    const res = await postGrade(ctx, siteUrl(app, 'norobots', '/page-5'))
+    const res = await postGrade(ctx, siteUrl(app, 'norobots', '/?page-5'))
     expect(res.status).toBe(429)
     const { error } = await res.json()
     expect(error.message).toMatch(
       /^norobots\.frontdoor-fixture\.com has been graded several times in the last few minutes\. Please try again in \d+ (seconds|minutes)\.$/,
     )
     // Other hosts are not affected.
-    expect((await postGrade(ctx, siteUrl(app, 'wordpress', '/host-limit'))).status).toBe(202)
+    expect((await postGrade(ctx, siteUrl(app, 'wordpress', '/?host-limit'))).status).toBe(202)
     await waitForQueue()
   })
 })
@@ -509,7 +550,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it('answers the enhanced form with JSON it can follow, and keeps the browser’s token for the next report', async () => {
-    const first = await gradedReport(app, siteUrl(app, 'wordpress', '/js-1'))
+    const first = await gradedReport(app, siteUrl(app, 'wordpress', '/?js-1'))
     const res = await postUnlock(
       ctx,
       first.id,
@@ -522,7 +563,7 @@ describe('POST /api/grader/:id/unlock', () => {
     expect(body.report.unlocked).toBe(true)
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!
 
-    const second = await gradedReport(app, siteUrl(app, 'wordpress', '/js-2'))
+    const second = await gradedReport(app, siteUrl(app, 'wordpress', '/?js-2'))
     const again = await postUnlock(
       ctx,
       second.id,
@@ -548,7 +589,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it('treats a resent form (same idempotency key) as the same unlock: nothing new, this browser gets access', async () => {
-    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/retry'))
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/?retry'))
     const fields = unlockForm(ctx, row.id, { email: 'retry@northwind-tools.com' })
     const first = await postUnlock(ctx, row.id, fields)
     expect(first.status).toBe(303)
@@ -565,7 +606,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it('keeps a post that looks automated in quarantine: no contact, deal, email or access', async () => {
-    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/bots'))
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/?bots'))
     const posts: Array<Record<string, string>> = [
       { email: 'bot1@spam.example', fax: 'http://spam.example' },
       { email: 'bot2@spam.example', formToken: '' },
@@ -590,7 +631,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it('tells a quarantined visitor what gets them through: a few seconds more, or an hour when over the per-IP limit', async () => {
-    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/advice'))
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/?advice'))
     const unlockAs = async (email: string, ip: string, fields: Record<string, string> = {}) => {
       const res = await postUnlock(ctx, row.id, unlockForm(ctx, row.id, { email, ...fields }), {
         js: true,
@@ -627,7 +668,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it(`serves one rendered form for ${FORM_TOKEN_MAX_USES} posts, like the lead forms; the next post with it goes to quarantine`, async () => {
-    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/reuse'))
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/?reuse'))
     const { formToken } = unlockForm(ctx, row.id)
     const submissionOf = async (email: string) =>
       (await rows<typeof submissions.$inferSelect>(submissions, eq(submissions.email, email)))[0]!
@@ -662,7 +703,7 @@ describe('POST /api/grader/:id/unlock', () => {
   })
 
   it('refuses bad input with its field, and a report that is not graded yet', async () => {
-    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/bad-input'))
+    const row = await gradedReport(app, siteUrl(app, 'wordpress', '/?bad-input'))
     const bad = await postUnlock(
       ctx,
       row.id,

@@ -76,3 +76,10 @@ export function runCheck(definition: CheckDefinition, site: SiteData): CheckResu
 export function kib(bytes: number): string {
   return `${Math.round(bytes / 1024).toLocaleString('en-US')} KiB`
 }
+
+/** KiB under a MiB, MiB (one decimal at most) from there: "850 KiB", "10 MiB", "12.5 MiB". */
+export function byteSize(bytes: number): string {
+  if (bytes < 1024 * 1024) return kib(bytes)
+  const value = bytes / (1024 * 1024)
+  return `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`
+}

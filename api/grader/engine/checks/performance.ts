@@ -1,6 +1,6 @@
 import { getLogNormalScore, type LogNormalCurve } from '../scoring.ts'
 import type { Resource, SiteData } from '../site-data.ts'
-import { kib, type CheckDefinition, type EvidenceItem } from './check.ts'
+import { byteSize, kib, type CheckDefinition, type EvidenceItem } from './check.ts'
 
 // Performance, 30 points. What can be known from the network alone: bytes, requests, time to the
 // HTML, redirects, and how assets are served. Curves are log-normal (see CURVES).
@@ -34,22 +34,35 @@ const pageWeight: CheckDefinition = {
   title: 'Page weight',
   passTitle: 'Page weight is low',
   failTitle: 'Page is heavy',
-  scoring: `Transfer bytes of the HTML and every script, stylesheet, image and font it references (log-normal: ${kib(CURVES.pageWeightBytes.p10)} → 0.9, ${kib(CURVES.pageWeightBytes.median)} → 0.5, as Lighthouse's total-byte-weight).`,
+  scoring: `Transfer bytes of the HTML and every script, stylesheet, image and font it references (log-normal: ${kib(CURVES.pageWeightBytes.p10)} → 0.9, ${kib(CURVES.pageWeightBytes.median)} → 0.5, as Lighthouse's total-byte-weight). HTML longer than our download cap scores 0: its size is only known to be at least the cap.`,
   lighthouse: 'total-byte-weight',
   fix: 'Compress and resize images, drop unused scripts and styles, and lazy-load what is below the fold.',
   run(site) {
     const total = site.html.transferBytes + measuredBytes(site.resources)
     const unknown = site.resources.filter((r) => r.transferBytes === null).length
+    const unknownNote = unknown > 0 ? `; ${unknown} resource(s) of unknown size not counted` : ''
     const largest = [...site.resources]
       .filter((r) => r.transferBytes !== null)
       .sort((a, b) => (b.transferBytes ?? 0) - (a.transferBytes ?? 0))
       .slice(0, 5)
       .map((r): EvidenceItem => ({ url: r.url, type: r.type, bytes: r.transferBytes }))
+    const { html } = site
+    const overCap = html.decodedBytes >= html.maxBytes || html.transferBytes >= html.maxBytes
+    if (html.truncated && overCap) {
+      // The HTML went on past the cap: what we read is a lower bound, not its size.
+      const decoded =
+        html.contentEncoding === null ? '' : `, over ${byteSize(html.maxBytes)} once decompressed`
+      return {
+        score: 0,
+        summary:
+          `At least ${byteSize(total)} transferred (HTML at least ${byteSize(html.transferBytes)}${decoded}: we stopped reading there)` +
+          unknownNote,
+        items: largest,
+      }
+    }
     return {
       score: getLogNormalScore(CURVES.pageWeightBytes, total),
-      summary:
-        `${kib(total)} transferred (HTML ${kib(site.html.transferBytes)})` +
-        (unknown > 0 ? `; ${unknown} resource(s) of unknown size not counted` : ''),
+      summary: `${kib(total)} transferred (HTML ${kib(html.transferBytes)})` + unknownNote,
       items: largest,
     }
   },

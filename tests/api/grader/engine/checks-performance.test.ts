@@ -14,6 +14,24 @@ beforeAll(async () => {
         res.end('<!doctype html><title>Slow</title><h1>Slow</h1>')
       }, 1_700)
     },
+    // 60 MB of HTML, written as the client reads it (the grader stops at its 10 MiB cap).
+    'perf/huge.html': (_req, res) => {
+      const size = 60 * 1000 * 1000
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': String(size) })
+      res.write('<!doctype html><title>Huge</title><h1>Huge</h1>')
+      const chunk = Buffer.alloc(64 * 1024, 'filler text ')
+      let left = size - 48
+      const pump = () => {
+        while (left > 0) {
+          const part = left >= chunk.length ? chunk : chunk.subarray(0, left)
+          left -= part.length
+          if (!res.write(part)) return void res.once('drain', pump)
+        }
+        res.end()
+      }
+      res.on('close', () => res.removeAllListeners('drain'))
+      pump()
+    },
   })
 })
 afterAll(() => stage.close())
@@ -28,6 +46,15 @@ describe('page-weight', () => {
     const bytes =
       site.html.transferBytes + site.resources.reduce((s, r) => s + (r.transferBytes ?? 0), 0)
     expect(bytes).toBeGreaterThan(60_000)
+  })
+  it('fails a page longer than the download cap, and says its size is a lower bound', async () => {
+    const site = await collectFrom(stage, perf('huge.html'))
+    expect(site.html).toMatchObject({ truncated: true, decodedBytes: 10 * 1024 * 1024 })
+    const result = checkOf(site, 'page-weight')
+    expect(result.score).toBe(0)
+    expect(result.evidence.summary).toBe(
+      'At least 10 MiB transferred (HTML at least 10 MiB: we stopped reading there)',
+    )
   })
   it('fails a page with 6 MB of images', async () => {
     const result = checkOf(await collectFrom(stage, perf('heavy.html')), 'page-weight')

@@ -86,13 +86,20 @@ describe('http-status-code', () => {
   it('passes a 200 page', async () => {
     expect((await verdict(page('seo-pass.html'), 'http-status-code')).score).toBe(1)
   })
-  it.each([
-    ['not-found.html', 'HTTP 404'],
-    ['server-error.html', 'HTTP 503'],
-  ])('fails %s', async (path, summary) => {
-    const result = await verdict(page(path), 'http-status-code')
+  // A page answering 4xx/5xx is not graded at all (collect.test.ts): the check still judges a
+  // status, as Lighthouse's audit does, for SiteData that carries one.
+  it.each([404, 503])('fails a page that answered %i', async (status) => {
+    const site = await collectFrom(stage, page('seo-pass.html'))
+    const result = checkOf({ ...site, status }, 'http-status-code')
     expect(result.score).toBe(0)
-    expect(result.evidence.summary).toBe(summary)
+    expect(result.evidence.summary).toBe(`HTTP ${status}`)
+  })
+
+  it.each([
+    ['not-found.html', 404],
+    ['server-error.html', 503],
+  ])('never grades %s', async (path, status) => {
+    await expect(collectFrom(stage, page(path))).rejects.toThrow(`HTTP ${status}`)
   })
 })
 

@@ -50,6 +50,28 @@ const routes: Record<string, Handler> = {
     res.writeHead(200, { 'content-type': 'video/mp4' })
     res.end(noise(10_000))
   },
+  'lab/unavailable.html': (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/html' })
+    res.end('<!doctype html><title>Down</title><h1>Service unavailable</h1>')
+  },
+  'lab/moved.html': (_req, res) => {
+    res.writeHead(301, { location: '/gone.html' })
+    res.end()
+  },
+  'lab/gone.html': (_req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' })
+    res.end('{"error":"not found"}')
+  },
+  // Headers at once, then a byte every 50 ms: never quiet, never finished.
+  'lab/drip.html': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' })
+    res.write('<!doctype html><title>Drip</title>')
+    const timer = setInterval(() => res.write('.'), 50)
+    res.on('close', () => clearInterval(timer))
+  },
+  'lab/silent.html': () => {
+    /* accepts the connection, never answers */
+  },
   'lab/bomb.html': (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' })
     res.end(
@@ -94,8 +116,8 @@ beforeEach(() => {
 
 const lab = (path: string) => stage.url(fixtureHost('lab'), `/${path}`)
 
-async function collectOutcome(url: string) {
-  const fetcher = createGuardedFetcher(stage.fetcherOptions())
+async function collectOutcome(url: string, extra: Parameters<Stage['fetcherOptions']>[0] = {}) {
+  const fetcher = createGuardedFetcher(stage.fetcherOptions(extra))
   const failures: FetchFailure[] = []
   try {
     const outcome = await collectSite(fetcher, url, { onFetchFailure: (f) => failures.push(f) })
@@ -252,6 +274,59 @@ describe('when the page cannot be graded', () => {
     })
     expect(failures).toEqual([expect.objectContaining({ kind: 'blocked' })])
     expect(stage.canary.connections).toBe(0)
+  })
+
+  it('does not grade an error page: the visitor is told its status', async () => {
+    stage.requests.length = 0
+    const { outcome } = await collectOutcome(lab('unavailable.html'))
+    expect(outcome).toEqual({
+      ok: false,
+      error: {
+        code: 'http_error',
+        httpStatus: 503,
+        message:
+          'That page answered 503 Service Unavailable: we can only grade a page that loads. Check the address, or try again once the site is back.',
+        cause: 'HTTP 503',
+      },
+    })
+    // Only the page was asked for: no robots.txt, sitemap or subresources of an error page.
+    expect(stage.requests.map((r) => r.path)).toEqual(['/unavailable.html'])
+  })
+
+  it('judges the status after redirects, before the content type', async () => {
+    const { outcome } = await collectOutcome(lab('moved.html'))
+    expect(outcome.ok === false && outcome.error).toMatchObject({
+      code: 'http_error',
+      httpStatus: 404,
+      message:
+        'That page does not exist (404 Not Found): we can only grade a page that loads. Check the address.',
+    })
+  })
+
+  it('says a site that answered but sends its page too slowly is too slow, not unreachable', async () => {
+    const started = performance.now()
+    const { outcome, failures } = await collectOutcome(lab('drip.html'), {
+      requestTimeoutMs: 1_500,
+      bodyIdleTimeoutMs: 5_000,
+    })
+    expect(performance.now() - started).toBeLessThan(5_000)
+    // 1 s, unless a busy machine stopped the fetch half a second late.
+    const seconds =
+      outcome.ok === false && outcome.error.code === 'too_slow' ? outcome.error.seconds : 0
+    expect([1, 2]).toContain(seconds)
+    expect(outcome.ok === false && outcome.error).toMatchObject({
+      code: 'too_slow',
+      message: `That website answered but took too long to send its page (over ${seconds} s). Try again in a while.`,
+    })
+    expect(failures).toEqual([expect.objectContaining({ kind: 'timeout', responseStatus: 200 })])
+  })
+
+  it('keeps "unreachable" for a site that times out before answering', async () => {
+    const { outcome } = await collectOutcome(lab('silent.html'), { requestTimeoutMs: 1_000 })
+    expect(outcome.ok === false && outcome.error).toMatchObject({
+      code: 'unreachable',
+      message: 'We could not reach that website. Check the address and try again.',
+    })
   })
 
   it('refuses an address that serves something other than HTML', async () => {
