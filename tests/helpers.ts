@@ -1,5 +1,6 @@
 import { createApp } from '../api/app.ts'
 import type { Role } from '../api/accounts/users.ts'
+import { BACK_SIGNATURE_PARAM, backMessages } from '../api/http/back-message.ts'
 import { FORM_FLASH_COOKIE, readFormFlash } from '../api/http/form-flash.ts'
 import type { TestDatabaseOptions } from './db-fixtures.ts'
 import { addUser, ORIGIN, PASSWORD, setupTestDb, type DbContext } from './db.ts'
@@ -60,8 +61,9 @@ export function form(
 }
 
 /**
- * Where a plain form's 303 leads (`url`, its query decoded) and the form flash it left for that
- * page and `userId` (what was typed and each field's problem), null when it left none.
+ * Where a plain form's 303 leads (`url`, its query decoded), the notice and error its page shows
+ * (`messages`), and the form flash it left for that page and `userId` (what was typed and each
+ * field's problem), null when it left none.
  */
 export function formAnswer(ctx: TestContext, res: Response, userId: string) {
   const url = new URL(res.headers.get('location') ?? '/', ORIGIN)
@@ -72,7 +74,20 @@ export function formAnswer(ctx: TestContext, res: Response, userId: string) {
   const flash = cookie
     ? readFormFlash(ctx.deps.secret, cookie, url.pathname, userId, ctx.deps.now())
     : null
-  return { url, query: decodeURIComponent(url.search.replace(/\+/g, ' ')), flash }
+  // What the page shows on top: its signed ?notice= and ?error= (back-message.ts).
+  const messages = backMessages(ctx.deps, url)
+  return { url, query: decodeURIComponent(url.search.replace(/\+/g, ' ')), flash, messages }
+}
+
+/**
+ * A plain form's Location without the signature of its notice or error (back-message.ts): the
+ * page and the message, for tests that name them; formAnswer's `messages` is what the page shows.
+ */
+export function unsigned(location: string | null): string | null {
+  if (location === null) return null
+  const url = new URL(location, ORIGIN)
+  url.searchParams.delete(BACK_SIGNATURE_PARAM)
+  return url.pathname + url.search + url.hash
 }
 
 /** An email address (a local part, then @): what a Location must never carry from a form. */

@@ -1,9 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import { and, eq, lt } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { formFlashes } from '../db/schema.ts'
 import { newId } from '../ids.ts'
 import { readCookie } from './cookies.ts'
+import { isSignatureOf, signatureOf } from './signature.ts'
 
 // What a refused plain form (JavaScript off) had typed, carried back to its page. The 303 back
 // sets a short-lived cookie scoped to that page's path — never the URL, which ends up in
@@ -67,9 +67,7 @@ export interface FormFlashOptions {
   store?: (flash: StoredFormFlash) => void
 }
 
-function sign(secret: string, body: string): string {
-  return createHmac('sha256', secret).update(`form-flash:${body}`).digest('base64url').slice(0, 32)
-}
+const SIGNATURE = { purpose: 'form-flash', length: 32 } as const
 
 /**
  * The Set-Cookie carrying a refused form's values back to `path` (a page of the app), or null
@@ -91,7 +89,7 @@ export function formFlashCookie(
   const encode = (extra: Partial<Payload> = {}) => {
     const payload: Payload = { ...flash, values, at: now.getTime(), ...extra }
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
-    return `${body}.${sign(secret, body)}`
+    return `${body}.${signatureOf(secret, SIGNATURE.purpose, body, SIGNATURE.length)}`
   }
   let value = encode()
   if (value.length > MAX_COOKIE_VALUE && options.store && flash.userId !== null) {
@@ -190,9 +188,8 @@ export function readFormFlash(
   const dot = raw.lastIndexOf('.')
   if (dot <= 0) return null
   const body = raw.slice(0, dot)
-  const expected = Buffer.from(sign(secret, body))
-  const given = Buffer.from(raw.slice(dot + 1))
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null
+  const given = raw.slice(dot + 1)
+  if (!isSignatureOf(secret, SIGNATURE.purpose, body, given, SIGNATURE.length)) return null
   let payload: Payload
   try {
     payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { ClientErrorStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { AppEnv } from './app-env.ts'
+import { BACK_SIGNATURE_PARAM, signBackMessages } from './back-message.ts'
 import { safeNextPath, secureCookies } from './cookies.ts'
 import { formFlashCookie, keepsFormFlash, storeFormFlash } from './form-flash.ts'
 import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from './input.ts'
@@ -9,9 +10,10 @@ import { readBody, validate, wantsJson, type AnswerOptions, type BodyKind } from
 // The one form-or-JSON edge. An action takes a JSON body (API clients, the enhanced pages) or a
 // plain HTML form (JavaScript off). JSON callers get JSON, and errors as a 4xx
 // { error: { code, message } }; a plain form gets a 303 back to its page with ?notice= or
-// ?error=, which the page shows. Back is never another site (safeNextPath). A refused form of
-// the app (or of the setup page) also gets what was typed back, with each field's problem, in a short-lived cookie for
-// its page (form-flash.ts), never in the URL.
+// ?error=, signed (back-message.ts), which the page shows. Back is never another site
+// (safeNextPath). A refused form of the app (or of the setup page) also gets what was typed
+// back, with each field's problem, in a short-lived cookie for its page (form-flash.ts), never
+// in the URL.
 
 /**
  * Where a plain form goes back to: a path on this site, or the form's own `next` field when that
@@ -69,8 +71,9 @@ const clipMessage = (message: string) => clipEncoded(message, MAX_BACK_MESSAGE_E
 
 /**
  * 303 back with `params` (notice, error, …) set on the page's query, in place when the page
- * already has one. A page reached through the form's `next` loses the last round's notice and
- * error; a path the route names is taken as it is.
+ * already has one, the notice and error signed (?sig=) so that the page shows them. A page
+ * reached through the form's `next` loses the last round's notice and error; a path the route
+ * names is taken as it is.
  */
 export function redirectBack(
   c: Context,
@@ -83,6 +86,10 @@ export function redirectBack(
   for (const [key, value] of Object.entries(params)) {
     url.searchParams.set(key, key === 'notice' || key === 'error' ? clipMessage(value) : value)
   }
+  // Only an app with its deps can sign them (a page shows no message without).
+  const { deps } = (c as Context<Partial<AppEnv>>).var as Partial<AppEnv['Variables']>
+  if (deps) signBackMessages(deps.secret, url, deps.now())
+  else url.searchParams.delete(BACK_SIGNATURE_PARAM)
   return c.redirect(url.pathname + url.search + url.hash, 303)
 }
 

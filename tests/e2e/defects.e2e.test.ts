@@ -417,6 +417,48 @@ describe.skipIf(!hasChromium)('issue 15: defects seen in a browser (real Chromiu
     await context.close()
   })
 
+  it('a page shows a notice or an error only when this server put it there, not one in a link anyone made', async () => {
+    const phishing = 'Keelson security notice: your site is infected. Call +1-555-0100 now.'
+    const visitor = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      javaScriptEnabled: false,
+    })
+    const page = await visitor.newPage()
+    await page.goto(`${server.url}/grader?${new URLSearchParams({ error: phishing })}`)
+    expect(await page.getByRole('alert').count()).toBe(0)
+    expect(await page.locator('body').innerText()).not.toContain('infected')
+    // The form's own refusal still shows, and changing its words in the URL shows nothing.
+    await page.getByLabel('Your website address').fill('ftp://files.example.com/')
+    await page.getByRole('button', { name: 'Grade my website' }).first().click()
+    await page.waitForURL(/\/grader\?error=/)
+    expect(await page.getByRole('alert').first().textContent()).toContain(
+      'Only http:// and https:// addresses can be graded.',
+    )
+    const tampered = new URL(page.url())
+    tampered.searchParams.set('error', phishing)
+    await page.goto(tampered.href)
+    expect(await page.getByRole('alert').count()).toBe(0)
+    await visitor.close()
+
+    const context = await signedIn(1280, { javaScriptEnabled: false })
+    const admin = await context.newPage()
+    const lure =
+      'Security check: your session expired. Re-enter your password at https://frontdoor-login.example'
+    await admin.goto(`${server.url}/app/admin/users?${new URLSearchParams({ notice: lure })}`)
+    expect(await admin.locator('main').innerText()).not.toContain('Security check')
+    await admin.locator('#new-email').fill('notice.check@team.example')
+    await admin.locator('#new-name').fill('Nora Notice')
+    await admin.getByRole('button', { name: 'Add user' }).click()
+    await admin.waitForURL(/\/app\/admin\/users\?notice=/)
+    expect(await admin.locator('main p.notice[role="status"]').innerText()).toBe('User added.')
+    const changed = new URL(admin.url())
+    changed.searchParams.set('notice', lure)
+    await admin.goto(changed.href)
+    expect(await admin.locator('main p.notice[role="status"]').count()).toBe(0)
+    expect(await admin.locator('main').innerText()).not.toContain('Security check')
+    await context.close()
+  })
+
   it('item 12: the grader promises seconds, not "about 20 seconds"', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 860 } })
     const page = await context.newPage()

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { createApp } from '../../../api/app.ts'
 import { MAX_NEXT_PATH } from '../../../api/http/cookies.ts'
 import { readFormFlash } from '../../../api/http/form-flash.ts'
-import { addUser, form, json, ORIGIN, PASSWORD, setupTestApp, signInCookie } from '../../helpers.ts'
+import {
+  addUser,
+  form,
+  json,
+  ORIGIN,
+  PASSWORD,
+  setupTestApp,
+  signInCookie,
+  unsigned,
+} from '../../helpers.ts'
 
 const ctx = await setupTestApp()
 
@@ -132,7 +141,9 @@ describe('POST /api/sessions (sign in)', () => {
       form({ email: user.email, password: 'wrong-one!', next: '/app/deals' }),
     )
     expect(bad.status).toBe(303)
-    expect(bad.headers.get('location')).toBe('/login?error=invalid_credentials&next=%2Fapp%2Fdeals')
+    expect(unsigned(bad.headers.get('location'))).toBe(
+      '/login?error=invalid_credentials&next=%2Fapp%2Fdeals',
+    )
   })
 
   it('signs in with a next too long to follow, going to /app instead of refusing', async () => {
@@ -148,7 +159,7 @@ describe('POST /api/sessions (sign in)', () => {
       '/api/sessions',
       form({ email: user.email, password: 'wrong-one!', next }),
     )
-    expect(wrong.headers.get('location')).toBe('/login?error=invalid_credentials')
+    expect(unsigned(wrong.headers.get('location'))).toBe('/login?error=invalid_credentials')
     const atLimit = `/app/search?q=${'a'.repeat(MAX_NEXT_PATH - '/app/search?q='.length)}`
     const kept = await ctx.app.request(
       '/api/sessions',
@@ -167,7 +178,9 @@ describe('POST /api/sessions (sign in)', () => {
         '/api/sessions',
         form({ email: user.email, password, next: '/app/deals' }),
       )
-      expect(bad.headers.get('location')).toBe(`/login?error=${error}&next=%2Fapp%2Fdeals`)
+      expect(unsigned(bad.headers.get('location'))).toBe(
+        `/login?error=${error}&next=%2Fapp%2Fdeals`,
+      )
       const cookie = bad.headers.get('set-cookie')!.split(';')[0]!
       const flash = readFormFlash(ctx.deps.secret, cookie, '/login', null, ctx.deps.now())
       expect(flash?.values).toEqual({ email: user.email })
