@@ -657,7 +657,17 @@ describe.skipIf(!url)('two processes sharing one PostgreSQL', async () => {
     await runAll()
     expect(await statusOf()).toBe('sending')
     ctx.clock.advance(1_000)
-    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+    // Earlier tests of this file leave mail of their own in the outbox: drain until this
+    // campaign's has gone (a bounded number of rounds).
+    const worker = testWorker(ctx, mailboxTransport(ctx))
+    const waiting = async () =>
+      rowsOf<{ n: number }>(
+        await db.execute(
+          sql`select count(*)::int as n from outbox o join campaign_recipients r on r.outbox_id = o.id where r.campaign_id = ${campaign.id} and o.status in ('pending', 'sending')`,
+        ),
+      )[0]!.n
+    for (let round = 0; round < 50 && (await waiting()) > 0; round++) await worker.drainOnce()
+    expect(await waiting()).toBe(0)
     await runAll()
     await runAll()
     expect(await statusOf()).toBe('completed')
