@@ -65,12 +65,6 @@ export interface DatabaseOptions {
 
 export { DataDirInUseError }
 
-/**
- * A PostgreSQL server (databaseUrl), or the embedded PGlite in dataDir. An embedded data
- * directory on disk has one owner: this process takes its lock (api/db/owner.ts) and serves it
- * on a local socket, or, when another live process owns it, throws DataDirInUseError naming
- * that process — or with `throughOwner` connects through the owner's socket.
- */
 /** DATABASE_URL names a server this process cannot reach or sign in to: said once, plainly. */
 export class DatabaseUnreachableError extends Error {}
 
@@ -85,6 +79,13 @@ function withoutPassword(databaseUrl: string): string {
   }
 }
 
+/**
+ * A PostgreSQL server (databaseUrl), or the embedded PGlite in dataDir. An embedded data
+ * directory on disk has one owner: this process takes its lock (api/db/owner.ts) and serves it
+ * on a local socket, or, when another live process owns it, throws DataDirInUseError naming
+ * that process — or with `throughOwner` connects through the owner's socket. A databaseUrl
+ * it cannot use throws DatabaseUnreachableError.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const database = await openPostgres(
