@@ -90,7 +90,9 @@ export async function startServer(
     path: string,
     bindings: HttpBindings,
     level: 'debug' | 'info',
-  ) =>
+  ) => {
+    // Nothing made (not even a request id) for a line the level leaves out: every static file.
+    if (!deps.logger.enabled(level)) return
     logWhenDone(
       deps.logger,
       level,
@@ -104,6 +106,7 @@ export async function startServer(
       },
       bindings.outgoing,
     )
+  }
   const fetch = (request: Request, bindings: HttpBindings): Response | Promise<Response> => {
     const path = pathOf(request.url)
     if (apiPaths.test(path)) return api.fetch(request, bindings)
