@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
-import { setupTestApp } from '../../helpers.ts'
+import { setupTestApp, signedInAs } from '../../helpers.ts'
 import { enqueueAsset, freePort, testWorker } from './outbox-fixtures.ts'
 import { startSmtpServer } from './smtp-server.ts'
 
@@ -15,8 +15,11 @@ const ctx = await setupTestApp({
 })
 const db = ctx.deps.db
 
+const admin = await signedInAs(ctx, 'admin')
+
+// As an admin, who alone is told the transport's error.
 async function health() {
-  const res = await ctx.app.request('/api/health')
+  const res = await ctx.app.request('/api/health', { headers: { cookie: admin.cookie } })
   expect(res.status).toBe(200)
   return (await res.json()).outbox
 }
@@ -52,5 +55,31 @@ describe('an unreachable SMTP server', () => {
     expect(up).toMatchObject({ transportState: 'ok', pending: 0 })
     expect(up.transportReason).toBeUndefined()
     await Promise.all([dead.close(), again.close(), live.close()])
+  })
+
+  it('tells anonymous callers and reps that it is unreachable and since when, not the server it tried', async () => {
+    await enqueueAsset(db, ctx.clock.now())
+    const since = ctx.clock.now()
+    const port = await freePort()
+    const dead = worker(`smtp://127.0.0.1:${port}`)
+    expect((await dead.worker.drainOnce()).retried).toBe(1)
+    // The error names the host and port it could not reach.
+    expect((await health()).transportReason).toContain(`127.0.0.1:${port}`)
+
+    const rep = await signedInAs(ctx, 'rep')
+    const callers: Record<string, string>[] = [{}, { cookie: rep.cookie }]
+    for (const headers of callers) {
+      const res = await ctx.app.request('/api/health', { headers })
+      expect(res.status).toBe(200)
+      const text = await res.text()
+      expect(text).not.toContain(`127.0.0.1`)
+      const { outbox } = JSON.parse(text)
+      expect(outbox).toMatchObject({
+        transportState: 'unreachable',
+        unreachableSince: since.toISOString(),
+      })
+      expect(outbox).not.toHaveProperty('transportReason')
+    }
+    await dead.close()
   })
 })
