@@ -25,6 +25,8 @@ export const healthRoutes = (clicks: Pick<ClickWriter, 'stats'>) =>
     const ok = await database.ping()
     const { recorded, unrecorded, pending, flushes, batchSizes } = clicks.stats()
     const showReason = permissionProblem(c, 'outbox:manage') === null
+    // The answer differs by who asks: a shared cache must not hand an admin's to anyone else.
+    c.header('Cache-Control', 'private, no-store')
     return c.json(
       {
         status: ok ? 'ok' : 'degraded',

@@ -48,6 +48,8 @@ describe('GET /api/health: outbox', () => {
       transportReason: 'dev: EAUTH: Invalid login',
       pausedSince: pausedAt.toISOString(),
     })
+    // An admin's answer carries the mail server's words: no shared cache may keep it.
+    expect(res.headers.get('cache-control')).toBe('private, no-store')
   })
 
   it('tells anyone else that the transport is paused and since when, but not why', async () => {
