@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
-import { campaignRecipients, campaigns, companies, contacts, deals } from '../db/schema.ts'
+import { campaignRecipients, campaigns, companies, contacts, deals, outbox } from '../db/schema.ts'
+import { explainFailure } from '../email/failure-reasons.ts'
 import { readableDeals, type Actor } from '../pipeline/deals.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import { HUMAN } from '../tracking/results.ts'
@@ -9,10 +10,11 @@ import { campaignDecision, type CampaignActor } from './access.ts'
 import { findCampaign, type CampaignResult } from './campaigns.ts'
 import { isId } from '../ids.ts'
 
-// Who a campaign was sent to, a page at a time: each recipient's outcome, clicks and deal, for
-// the campaign page. One statement for the page (its clicks on click_events_recipient_idx, its
-// deal on deals_contact_idx, each a lateral join), and the count for the same filter. And taking
-// one recipient out before their message goes.
+// Who a campaign was sent to, a page at a time: each recipient's outcome (why, for one that
+// failed or bounced), clicks and deal, for the campaign page. One statement for the page (its
+// clicks on click_events_recipient_idx, its deal on deals_contact_idx, each a lateral join, its
+// message's last error on the outbox's key), and the count for the same filter. And taking one
+// recipient out before their message goes.
 
 export const RECIPIENT_STATUSES = campaignRecipients.status.enumValues
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number]
@@ -51,6 +53,11 @@ export interface RecipientRow {
   scheduledAt: Date | null
   /** When the transport accepted it. */
   sentAt: Date | null
+  /**
+   * Why it failed or bounced, in words (api/email/failure-reasons.ts): what was wrong with the
+   * address, or that our side must be looked at. Null for any other outcome.
+   */
+  reason: string | null
   /** Its clicks: all of them, and those judged a person's (as the campaign's results count). */
   clicks: { raw: number; human: number }
   /** The contact's open deal, else their most recent one, among those the viewer may read. */
@@ -75,6 +82,9 @@ interface Raw {
   status: RecipientStatus
   scheduledAt: Date | string | null
   sentAt: Date | string | null
+  outboxId: string | null
+  lastError: string | null
+  lastErrorKind: string | null
   raw: number
   human: number
   dealId: string | null
@@ -111,6 +121,7 @@ export async function listRecipients(
         ) as name,
         coalesce(c.company_name, co.name, r.fields->>'company') as company,
         r.status, r.scheduled_at as "scheduledAt", r.sent_at as "sentAt",
+        r.outbox_id as "outboxId", o.last_error as "lastError", o.last_error_kind as "lastErrorKind",
         k.raw, k.human, d.id as "dealId", d.stage as "dealStage"
       from (
         -- The page first, on the index alone: the joins below then run for its rows only, not
@@ -121,6 +132,7 @@ export async function listRecipients(
       ) r
       join ${contacts} c on c.id = r.contact_id
       left join ${companies} co on co.id = c.company_id
+      left join ${outbox} o on o.id = r.outbox_id and r.status in ('failed', 'bounced')
       cross join lateral (
         select count(*)::int as raw, count(*) filter (where ${HUMAN})::int as human
         from click_events where recipient_id = r.id
@@ -146,6 +158,7 @@ export async function listRecipients(
       status: r.status,
       scheduledAt: dateOf(r.scheduledAt),
       sentAt: dateOf(r.sentAt),
+      reason: reasonOf(r),
       clicks: { raw: r.raw, human: r.human },
       deal:
         r.dealId && r.dealStage
@@ -161,6 +174,17 @@ export async function listRecipients(
     page,
     pageCount: Math.max(1, Math.ceil(total / pageSize)),
   }
+}
+
+/**
+ * Why a recipient failed or bounced: its message's last error, or, failed with no message, that
+ * its message could not be merged (sending.ts logs which field; nothing of it is stored).
+ */
+function reasonOf(r: Raw): string | null {
+  if (r.status !== 'failed' && r.status !== 'bounced') return null
+  if (!r.outboxId)
+    return 'Not sent: its message could not be filled in (a merge field has no value for this recipient)'
+  return explainFailure(r)
 }
 
 /**

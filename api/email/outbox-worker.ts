@@ -517,9 +517,10 @@ export function createOutboxWorker(
     }
     const at = now()
     // A sender the row chose itself (a campaign's) refused by the server is that sender's
-    // problem: its messages fail, the configured sender's mail keeps going.
+    // problem: its messages fail, the configured sender's mail keeps going. Recorded as such, so
+    // the campaign's list says so (failure-reasons.ts) rather than blaming the recipient's address.
     if (!outcome.ok && outcome.senderRefused && payload.from) {
-      outcome = { ...outcome, kind: 'permanent' }
+      outcome = { ...outcome, kind: 'permanent', code: 'sender_refused' }
     }
 
     if (outcome.ok) {

@@ -17,6 +17,8 @@ import {
 } from '../db/schema.ts'
 import { containsPattern, isSearchable, UNSEARCHABLE } from '../db/like.ts'
 import { parseEmailAddress } from '../email-address.ts'
+import { can } from '../accounts/permissions.ts'
+import { explainFailure } from '../email/failure-reasons.ts'
 import { recordEditProblem, recordHistory } from './record-changes.ts'
 import { contactColumns } from './contact-edits.ts'
 import { companyDocument, contactDocument } from '../db/search-documents.ts'
@@ -203,6 +205,7 @@ export async function findContactDetail(db: Db, id: string, viewer: Actor) {
         status: outbox.status,
         attempts: outbox.attempts,
         lastError: outbox.lastError,
+        lastErrorKind: outbox.lastErrorKind,
         createdAt: outbox.createdAt,
         sentAt: outbox.sentAt,
       })
@@ -258,7 +261,13 @@ export async function findContactDetail(db: Db, id: string, viewer: Actor) {
       ownerName: d.ownerName,
       events: events.filter((e) => e.dealId === d.deal.id),
     })),
-    emails,
+    // The transport's own words may name our mail server (its host and port): admins read them
+    // (as on the outbox page); everyone reads why a failed message failed, in words.
+    emails: emails.map(({ lastError, lastErrorKind, ...email }) => ({
+      ...email,
+      lastError: can(viewer, 'outbox:manage') ? lastError : null,
+      reason: email.status === 'failed' ? explainFailure({ lastError, lastErrorKind }) : null,
+    })),
     downloads,
     /** Who added or changed the contact by hand, newest first. */
     history,

@@ -694,6 +694,12 @@ const recipientPageJson = okSchemaOf<RecipientPage>()(
           ),
         scheduledAt: time.nullable().describe('The send slot the scheduler gave it.'),
         sentAt: time.nullable().describe('When the transport accepted it.'),
+        reason: z
+          .string()
+          .nullable()
+          .describe(
+            'Why it `failed` or `bounced`, in words: what the receiving server said of the address (quoted, at most 160 characters), or that our mail server or sender needs an admin. Null for any other status.',
+          ),
         clicks: z.strictObject({ raw: z.number().int(), human: z.number().int() }),
         deal: z
           .strictObject({
@@ -850,7 +856,7 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/campaigns/{id}/recipients',
     summary:
-      'Who the campaign goes to, 50 a page in file order: each recipient’s outcome and send time, clicks (human / raw) and deal.',
+      'Who the campaign goes to, 50 a page in file order: each recipient’s outcome and send time (and why, when it failed or bounced), clicks (human / raw) and deal.',
     auth: 'campaigns:read',
     params: campaignId,
     query: recipientsQuery,

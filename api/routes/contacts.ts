@@ -334,7 +334,16 @@ const contactDetailJson = okSchemaOf<ContactDetail>()(
           category: z.enum(['transactional', 'marketing', 'outreach']).nullable(),
           status: z.enum(['pending', 'sending', 'sent', 'failed', 'suppressed']),
           attempts: z.number().int(),
-          lastError: z.string().nullable(),
+          lastError: z
+            .string()
+            .nullable()
+            .describe(
+              'The transport’s last error as it said it (it may name the mail server): for admins; null for everyone else.',
+            ),
+          reason: z
+            .string()
+            .nullable()
+            .describe('Why a `failed` message failed, in words; null for any other status.'),
           createdAt: time,
           sentAt: time.nullable(),
         }),

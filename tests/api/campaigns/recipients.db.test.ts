@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {
   listRecipients,
@@ -11,6 +12,7 @@ import {
   companies,
   contacts,
   deals,
+  outbox,
 } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { addUser, setupTestDb } from '../../db.ts'
@@ -231,6 +233,55 @@ describe('a campaign’s recipients', () => {
     // A rep reads their own deals and the unclaimed queue, not a colleague's (as on the contacts list).
     const byRep = (await listRecipients(db, campaignId, { viewer: rep })).rows
     expect(byRep.map((r) => r.deal?.id ?? null)).toEqual([openDeal, null, null, unclaimedDeal])
+  })
+
+  it('say why one failed or bounced: its message’s last error, or that it could not be merged', async () => {
+    const campaignId = await addCampaign()
+    const refused = await addRecipient(campaignId, {
+      email: 'r1@example.com',
+      line: 2,
+      status: 'failed',
+    })
+    const unmerged = await addRecipient(campaignId, {
+      email: 'r2@example.com',
+      line: 3,
+      status: 'failed',
+    })
+    const sent = await addRecipient(campaignId, {
+      email: 'r3@example.com',
+      line: 4,
+      status: 'sent',
+    })
+    for (const [r, lastError] of [
+      [refused, 'smtp_550: 550 5.1.1 <r1@example.com>: user unknown'],
+      [sent, null],
+    ] as const) {
+      const outboxId = newId()
+      await db.insert(outbox).values({
+        id: outboxId,
+        kind: 'email',
+        category: 'outreach',
+        recipient: `${r.id}@example.com`,
+        payload: { template: 'outreach', subject: 'Hello' },
+        status: lastError ? 'failed' : 'sent',
+        lastError,
+        lastErrorKind: lastError ? 'permanent' : null,
+      })
+      await db.update(campaignRecipients).set({ outboxId }).where(eq(campaignRecipients.id, r.id))
+    }
+
+    const rows = (await listRecipients(db, campaignId, { viewer: rep })).rows
+    expect(rows.map((r) => [r.id, r.reason])).toEqual([
+      [
+        refused.id,
+        'Address refused by the receiving server (550 5.1.1 <r1@example.com>: user unknown)',
+      ],
+      [
+        unmerged.id,
+        'Not sent: its message could not be filled in (a merge field has no value for this recipient)',
+      ],
+      [sent.id, null],
+    ])
   })
 
   it('page 50 at a time; a page past the last is empty and keeps the total', async () => {

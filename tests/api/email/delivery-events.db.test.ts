@@ -224,6 +224,44 @@ describe('Resend delivery events', () => {
     expect(still!.status).toBe('sent')
   })
 
+  it('says on the campaign’s recipients why one bounced after it was sent, and why one failed', async () => {
+    const bounced = await sentMessage()
+    const noEmail = await sentMessage()
+    const failed = await sentMessage()
+    expect((await post(event('email.bounced', bounced.emailId, permanent))).status).toBe(204)
+    const gone = { bounce: { type: 'Permanent', subType: 'NoEmail', message: 'No such mailbox.' } }
+    expect((await post(event('email.bounced', noEmail.emailId, gone))).status).toBe(204)
+    const quota = { failed: { reason: 'reached_daily_quota' } }
+    expect((await post(event('email.failed', failed.emailId, quota))).status).toBe(204)
+    await recordOutcomes(db)
+
+    // As a rep reads them (campaigns:read), from GET /api/campaigns/:id/recipients.
+    const { cookie } = await signedInAs(ctx, 'rep')
+    const rowsOf = async (campaignId: string) => {
+      const res = await ctx.app.request(`/api/campaigns/${campaignId}/recipients`, {
+        headers: { cookie },
+      })
+      expect(res.status).toBe(200)
+      return ((await res.json()) as { rows: Array<{ status: string; reason: string | null }> }).rows
+    }
+    expect(await rowsOf(bounced.campaignId)).toMatchObject([
+      {
+        status: 'bounced',
+        reason: "Bounced (hard): The recipient's email provider sent a hard bounce message.",
+      },
+    ])
+    expect(await rowsOf(noEmail.campaignId)).toMatchObject([
+      { status: 'bounced', reason: 'Bounced (hard): the mailbox does not exist' },
+    ])
+    expect(await rowsOf(failed.campaignId)).toMatchObject([
+      {
+        status: 'failed',
+        reason:
+          'Not sent: the email service could not send it (reached_daily_quota) (ask an admin)',
+      },
+    ])
+  })
+
   it('counts deliveries in the results, which say nothing of delivery before the first report', async () => {
     const a = await sentMessage()
     const b = await sentMessage()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../../api/pipeline/contacts.ts'
 import { eq, inArray } from 'drizzle-orm'
-import { companies, contacts, deals } from '../../../api/db/schema.ts'
+import { companies, contacts, deals, outbox } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { signedInAs } from '../../helpers.ts'
 import { leadForm, postLead, setupLeadApp } from '../leads/lead-helpers.ts'
@@ -248,6 +248,24 @@ describe('GET /api/contacts/:id', () => {
     expect(detail.downloads).toMatchObject([
       { file: 'demo-mid-market-pipeline-benchmark-2026.pdf', downloads: 0 },
     ])
+  })
+
+  it('says why an email failed, in words; only an admin reads the server’s own, which name it', async () => {
+    const lastError =
+      'gave up after 6 attempts in 72 h: ESOCKET: connect ECONNREFUSED 10.20.30.40:2525'
+    await db
+      .update(outbox)
+      .set({ status: 'failed', lastError, lastErrorKind: 'retryable' })
+      .where(eq(outbox.recipient, 'ada@analytical.example'))
+    const [row] = (await (await get('/api/contacts?q=ada')).json()).rows
+    const reason = 'Gave up after 6 attempts: our mail server could not be reached (ask an admin)'
+    const asRep = await get(`/api/contacts/${row.id}`)
+    expect(asRep.status).toBe(200)
+    const text = await asRep.text()
+    expect(JSON.parse(text).emails).toMatchObject([{ status: 'failed', reason, lastError: null }])
+    expect(text).not.toContain('10.20.30.40')
+    const asAdmin = await (await get(`/api/contacts/${row.id}`, admin.cookie)).json()
+    expect(asAdmin.emails).toMatchObject([{ status: 'failed', reason, lastError }])
   })
 
   it('answers 404 for an unknown contact', async () => {

@@ -1,0 +1,145 @@
+import { eq } from 'drizzle-orm'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
+import { listRecipients, type RecipientRow } from '../../../api/campaigns/recipients.ts'
+import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
+import { campaigns, outbox } from '../../../api/db/schema.ts'
+import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
+import { createTransport } from '../../../api/email/mailer.ts'
+import type { Transport } from '../../../api/email/transport.ts'
+import { addUser, setupTestApp, signedInAs } from '../../helpers.ts'
+import { freePort, testWorker } from '../email/outbox-fixtures.ts'
+import { smtpError, startSmtpServer, type Behaviour } from '../email/smtp-server.ts'
+import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
+
+// A recipient whose message failed read only "Failed" on the campaign page, though the outbox row
+// kept why. Sent here for real, through the SMTP transport to a server on loopback that refuses
+// as told, and read back as the campaign page and the API read it.
+
+const behaviour: Behaviour = {}
+const smtp = await startSmtpServer(behaviour)
+afterAll(() => smtp.close())
+
+const ctx = await setupTestApp({ ...CAMPAIGN_ENV, SMTP_URL: smtp.url })
+const db = ctx.deps.db
+const sdr = await addUser(ctx, 'sdr')
+const hour = 3_600_000
+
+const transports: Transport[] = []
+afterEach(async () => {
+  for (const t of transports.splice(0)) await t.close()
+  for (const key of Object.keys(behaviour) as Array<keyof Behaviour>) delete behaviour[key]
+})
+
+/** A campaign sending to `emails`, each of them enqueued in the outbox. */
+async function queuedCampaign(emails: string[], senderEmail = 'taylor@frontdoor.example') {
+  const campaign = await makeCampaign(ctx, sdr, { senderEmail })
+  const file = csv([['email', 'first name'], ...emails.map((e, i) => [e, `P${i}`])])
+  const stored = await storeImport(
+    db,
+    sdr,
+    { campaignId: campaign.id, filename: 'p.csv', bytes: new TextEncoder().encode(file) },
+    ctx.clock.now(),
+  )
+  if (!stored.ok) throw new Error(stored.message)
+  const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+  await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+  await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, campaign.id))
+  await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+  // Their slots are a second apart: all of them due.
+  ctx.clock.advance(60_000)
+  return campaign
+}
+
+function worker(url = smtp.url) {
+  const transport =
+    url === smtp.url ? createTransport(ctx.deps.env, db) : createSmtpTransport({ url })
+  transports.push(transport)
+  return testWorker(ctx, transport)
+}
+
+/** The recipients as GET /api/campaigns/:id/recipients gives them to `role`, by address. */
+async function recipientsFor(campaignId: string, role: 'rep' | 'sdr' = 'rep') {
+  const { cookie } = await signedInAs(ctx, role)
+  const res = await ctx.app.request(`/api/campaigns/${campaignId}/recipients`, {
+    headers: { cookie },
+  })
+  expect(res.status).toBe(200)
+  const body = (await res.json()) as { rows: RecipientRow[] }
+  return { text: JSON.stringify(body), by: new Map(body.rows.map((r) => [r.email, r])) }
+}
+
+describe('why a campaign recipient failed or bounced', () => {
+  it('quotes the receiving server’s 550, to whoever may read the campaign, a rep too', async () => {
+    behaviour.onRcptTo = (address) =>
+      address === 'gone@northwind.example'
+        ? smtpError(550, '5.1.1 <gone@northwind.example>: Recipient address rejected: User unknown')
+        : address === 'strict@northwind.example'
+          ? smtpError(550, '5.7.1 Message rejected by policy')
+          : null
+    const campaign = await queuedCampaign([
+      'gone@northwind.example',
+      'strict@northwind.example',
+      'fine@northwind.example',
+    ])
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1, failed: 2 })
+    await recordOutcomes(db)
+
+    const { by } = await recipientsFor(campaign.id)
+    // A hard bounce suppresses the address: the recipient is bounced, and says what the server said.
+    expect(by.get('gone@northwind.example')).toMatchObject({
+      status: 'bounced',
+      reason:
+        'Address refused by the receiving server (550 5.1.1 <gone@northwind.example>: Recipient address rejected: User unknown)',
+    })
+    expect(by.get('strict@northwind.example')).toMatchObject({
+      status: 'failed',
+      reason:
+        'Refused by the receiving server’s policy (a spam filter or block list) (550 5.7.1 Message rejected by policy)',
+    })
+    expect(by.get('fine@northwind.example')).toMatchObject({ status: 'sent', reason: null })
+    // The page reads the same rows.
+    const rows = (await listRecipients(db, campaign.id, { viewer: sdr, status: 'failed' })).rows
+    expect(rows.map((r) => r.reason)).toEqual([by.get('strict@northwind.example')!.reason])
+  })
+
+  it('says our mail server could not be reached, without its host or port, after the retries', async () => {
+    const port = await freePort()
+    const campaign = await queuedCampaign(['patient@northwind.example'])
+    const down = worker(`smtp://127.0.0.1:${port}`)
+    expect(await down.drainOnce()).toMatchObject({ retried: 1 })
+    ctx.clock.advance(73 * hour)
+    expect(await down.drainOnce()).toMatchObject({ failed: 1 })
+    await recordOutcomes(db)
+
+    const { by, text } = await recipientsFor(campaign.id, 'sdr')
+    expect(by.get('patient@northwind.example')).toMatchObject({
+      status: 'failed',
+      reason: 'Gave up after 2 attempts: our mail server could not be reached (ask an admin)',
+    })
+    // The outbox keeps the library's words, which name the server; the reason does not.
+    const [kept] = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.recipient, 'patient@northwind.example'))
+    expect(kept!.lastError).toContain(`127.0.0.1:${port}`)
+    expect(text).not.toContain('127.0.0.1')
+    expect(text).not.toContain(String(port))
+  })
+
+  it('blames the campaign’s sender, not the address, when our server refuses the From', async () => {
+    behaviour.onMailFrom = (address) =>
+      address === 'refused@frontdoor.example'
+        ? smtpError(553, '5.1.8 <refused@frontdoor.example>: Sender address rejected')
+        : null
+    const campaign = await queuedCampaign(['ok@northwind.example'], 'refused@frontdoor.example')
+    expect(await worker().drainOnce()).toMatchObject({ failed: 1 })
+    await recordOutcomes(db)
+
+    const { by } = await recipientsFor(campaign.id)
+    expect(by.get('ok@northwind.example')).toMatchObject({
+      status: 'failed',
+      reason: 'Not sent: our mail server refused the campaign’s sender address (ask an admin)',
+    })
+  })
+})
