@@ -7,9 +7,11 @@ import { messageIdFor } from '../email/transport.ts'
 import { campaignRecipients, campaigns, outbox } from '../db/schema.ts'
 import type { Env } from '../env.ts'
 import { sqlIdsFrom } from '../ids.ts'
+import { plural } from '../pipeline/format.ts'
 import { HUMAN } from '../tracking/results.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
 import { createCampaign, findCampaign, type Campaign, type CampaignResult } from './campaigns.ts'
+import { waitingInAnotherLiveCampaign } from './recipients.ts'
 
 // "Follow up with non-clickers": a campaign that has sent gets a new draft, credited to the same
 // SDR (an admin's follow-up too, as "Use as a template" keeps it), from the same sender at the
@@ -17,7 +19,9 @@ import { createCampaign, findCampaign, type Campaign, type CampaignResult } from
 // made no click a person made, are not suppressed (unsubscribed, bounced) nor erased and are still an
 // untaken prospect: an open deal at the 0% `opportunity` stage with no owner, none further on.
 // A click still waiting for its verdict (its 30 s burst window) holds its recipient back: it may
-// be a person's. The rows are copied with their merge fields and file lines in one statement.
+// be a person's. One who still waits for their turn in another live campaign is left out and
+// counted apart, by the rule an import follows (recipients.ts): two campaigns would write to them
+// at once. The rows are copied with their merge fields and file lines in one statement.
 
 /** The original's recipients a follow-up writes to, as a condition on `campaign_recipients r`. */
 function nonClickers(originalId: string): SQL {
@@ -34,14 +38,29 @@ function nonClickers(originalId: string): SQL {
       where d.contact_id = r.contact_id and d.stage = 'opportunity' and d.owner_id is null)`
 }
 
+/**
+ * Of those, who still waits in another live campaign. Another than the original, where they were
+ * sent it already; the follow-up being made has no rows yet when this is asked.
+ */
+const waiting = (originalId: string) => waitingInAnotherLiveCampaign(sql`r.contact_id`, originalId)
+
+export interface NonClickerCount {
+  /** Whom a follow-up would write to now. */
+  recipients: number
+  /** Non-clickers left out: still waiting for their turn in another live campaign. */
+  inOtherCampaign: number
+}
+
 /** How many of the original's recipients a follow-up would write to now (the page asks first). */
-export async function countNonClickers(db: Db, originalId: string): Promise<number> {
-  const [row] = rowsOf<{ n: number }>(
+export async function countNonClickers(db: Db, originalId: string): Promise<NonClickerCount> {
+  const [row] = rowsOf<NonClickerCount>(
     await db.execute(
-      sql`select count(*)::int as n from campaign_recipients r where ${nonClickers(originalId)}`,
+      sql`select count(*) filter (where not ${waiting(originalId)})::int as recipients,
+        count(*) filter (where ${waiting(originalId)})::int as "inOtherCampaign"
+      from campaign_recipients r where ${nonClickers(originalId)}`,
     ),
   )
-  return row?.n ?? 0
+  return row ?? { recipients: 0, inOtherCampaign: 0 }
 }
 
 /**
@@ -90,12 +109,19 @@ export function followUpValues(original: Campaign) {
   }
 }
 
-class NobodyQualifies extends Error {}
+class NobodyQualifies extends Error {
+  readonly inOtherCampaign: number
+  constructor(inOtherCampaign: number) {
+    super('nobody to follow up')
+    this.inOtherCampaign = inOtherCampaign
+  }
+}
 
 /**
  * Creates the follow-up draft of `originalId` with its non-clickers as recipients, in one
- * transaction: the campaign, then its rows by one insert … select (50,000 as one statement). 409
- * when nobody qualifies, and then nothing is created.
+ * transaction: the campaign, then its rows by one insert … select (50,000 as one statement), with
+ * how many were left out as waiting in another live campaign. 409 when nobody qualifies, and then
+ * nothing is created.
  */
 export async function createFollowUp(
   db: Db,
@@ -103,7 +129,7 @@ export async function createFollowUp(
   actor: CampaignActor,
   originalId: string,
   now: Date,
-): Promise<CampaignResult<{ campaign: Campaign; recipients: number }>> {
+): Promise<CampaignResult<{ campaign: Campaign } & NonClickerCount>> {
   const original = await findCampaign(db, originalId)
   if (!original)
     return { ok: false, status: 404, code: 'not_found', message: 'There is no such campaign.' }
@@ -114,12 +140,23 @@ export async function createFollowUp(
       const created = await createCampaign(tx, env, actor, followUpValues(original), now)
       if (!created.ok) return created
       const id = created.campaign.id
-      const [copied] = rowsOf<{ n: number }>(
+      // Locked as an import locks them (by id, for no key update) before asking who waits
+      // elsewhere, and then asked in the next statement: an import or a follow-up that added one
+      // of them to another campaign has committed by then, and one that comes later waits for
+      // this transaction and then sees its rows.
+      await tx.execute(sql`
+        select c.id from contacts c
+        where c.id in (select r.contact_id from campaign_recipients r where ${nonClickers(original.id)})
+        order by c.id
+        for no key update`)
+      const [copied] = rowsOf<NonClickerCount>(
         await tx.execute(sql`
-          with picked as (
-            select r.contact_id, r.email, r.fields, r.line,
-              row_number() over (order by r.line, r.id) as n
+          with candidates as (
+            select r.id, r.contact_id, r.email, r.fields, r.line, ${waiting(original.id)} as waiting
             from campaign_recipients r where ${nonClickers(original.id)}
+          ),
+          picked as (
+            select *, row_number() over (order by line, id) as n from candidates where not waiting
           ),
           copied as (
             insert into campaign_recipients (id, campaign_id, contact_id, email, fields, line, status, created_at)
@@ -128,25 +165,29 @@ export async function createFollowUp(
             from picked
             returning 1
           )
-          select count(*)::int as n from copied`),
+          select (select count(*)::int from copied) as recipients,
+            (select count(*)::int from candidates where waiting) as "inOtherCampaign"`),
       )
-      const recipients = copied?.n ?? 0
-      if (recipients === 0) throw new NobodyQualifies()
+      const { recipients, inOtherCampaign } = copied ?? { recipients: 0, inOtherCampaign: 0 }
+      if (recipients === 0) throw new NobodyQualifies(inOtherCampaign)
       const [campaign] = await tx
         .update(campaigns)
         .set({ followUpOf: original.id, followUpCount: recipients })
         .where(eq(campaigns.id, id))
         .returning()
-      return { ok: true, campaign: campaign!, recipients } as const
+      return { ok: true, campaign: campaign!, recipients, inOtherCampaign } as const
     })
   } catch (err) {
     if (!(err instanceof NobodyQualifies)) throw err
+    const elsewhere = err.inOtherCampaign
     return {
       ok: false,
       status: 409,
       code: 'nobody_to_follow_up',
       message:
-        'Nobody to follow up: every recipient sent this campaign clicked, was suppressed or unsubscribed, or is in the pipeline now.',
+        elsewhere === 0
+          ? 'Nobody to follow up: every recipient sent this campaign clicked, was suppressed or unsubscribed, or is in the pipeline now.'
+          : `Nobody to follow up now: ${plural(elsewhere, 'recipient who did not click is', 'recipients who did not click are')} still waiting in another live campaign, which would write to them too; follow up once it is completed or stopped. Everyone else sent this campaign clicked, was suppressed or unsubscribed, or is in the pipeline now.`,
     }
   }
 }

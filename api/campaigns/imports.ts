@@ -1,18 +1,6 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  getTableColumns,
-  inArray,
-  lt,
-  ne,
-  notInArray,
-  or,
-  sql,
-} from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
 import type { Db } from '../db/client.ts'
 import {
@@ -41,6 +29,7 @@ import {
   type Prospect,
 } from './csv.ts'
 import type { RecipientFields } from './preview.ts'
+import { waitingInAnotherLiveCampaign } from './recipients.ts'
 import { jsonRows, rowsOf } from '../db/raw-sql.ts'
 import { nextUpdatedAt } from '../db/updated-at.ts'
 
@@ -480,23 +469,21 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       const contactOf = new Map(people.map((p) => [p.email, p.id]))
 
       // Asked once the upsert holds every one of these contacts (a new one too): an import into
-      // another campaign that added one of them has committed by now, and one that comes later
-      // waits for this transaction and then sees its recipients.
+      // another campaign (or a follow-up, which locks them too) that added one of them has
+      // committed by now, and one that comes later waits for this transaction and then sees its
+      // recipients.
       const elsewhere = new Set(
         (
           await tx
-            .selectDistinct({ contactId: campaignRecipients.contactId })
-            .from(campaignRecipients)
-            .innerJoin(campaigns, eq(campaigns.id, campaignRecipients.campaignId))
+            .select({ id: contacts.id })
+            .from(contacts)
             .where(
               and(
-                inArray(campaignRecipients.contactId, [...contactOf.values()]),
-                ne(campaignRecipients.campaignId, job.campaignId),
-                inArray(campaignRecipients.status, ['pending', 'queued']),
-                ne(campaigns.status, 'completed'),
+                inArray(contacts.id, [...contactOf.values()]),
+                waitingInAnotherLiveCampaign(contacts.id, job.campaignId),
               ),
             )
-        ).map((r) => r.contactId),
+        ).map((r) => r.id),
       )
       await yieldToOthers()
       const add = keep.filter((c) => !elsewhere.has(contactOf.get(c.prospect.email)!))

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { campaignRecipients, campaigns, companies, contacts, deals, outbox } from '../db/schema.ts'
@@ -14,7 +14,7 @@ import { isId } from '../ids.ts'
 // failed or bounced), clicks and deal, for the campaign page. One statement for the page (its
 // clicks on click_events_recipient_idx, its deal on deals_contact_idx, each a lateral join, its
 // message's last error on the outbox's key), and the count for the same filter. And taking one
-// recipient out before their message goes.
+// recipient out before their message goes; and who waits in another live campaign.
 
 export const RECIPIENT_STATUSES = campaignRecipients.status.enumValues
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number]
@@ -33,6 +33,20 @@ export const RECIPIENT_STATUS_LABELS: Record<RecipientStatus, string> = {
 }
 
 export const RECIPIENTS_PAGE_SIZE = 50
+
+/**
+ * Whether the contact `contactId` still waits for its turn in a live campaign other than
+ * `campaignId`: a recipient there `pending` or `queued`, the campaign not completed (a stopped one
+ * is completed, its waiting recipients `stopped`). That campaign may still write to them, so
+ * neither an import (imports.ts) nor a follow-up (follow-ups.ts) adds them to a second one; once
+ * it is over they may be added again. A condition, on campaign_recipients_contact_idx.
+ */
+export function waitingInAnotherLiveCampaign(contactId: SQLWrapper, campaignId: string): SQL {
+  return sql`exists (
+    select 1 from ${campaignRecipients} w join ${campaigns} wc on wc.id = w.campaign_id
+    where w.contact_id = ${contactId} and w.campaign_id <> ${campaignId}
+      and w.status in ('pending', 'queued') and wc.status <> 'completed')`
+}
 
 export function isRecipientStatus(value: unknown): value is RecipientStatus {
   return RECIPIENT_STATUSES.includes(value as RecipientStatus)

@@ -60,6 +60,7 @@ import {
 import { bodyKind, fail, givenParams, uploadRefusal, validate } from '../http/input.ts'
 import { isClockTime } from '../pipeline/activities.ts'
 import { isCalendarDate } from '../pipeline/deals.ts'
+import { plural } from '../pipeline/format.ts'
 import { formatStart, START_AT_MAX_DAYS } from '../campaigns/start-at.ts'
 import type { Permission } from '../accounts/permissions.ts'
 import { CAMPAIGN_STATUSES, STAGE_KEYS } from '../db/schema.ts'
@@ -369,14 +370,17 @@ export const campaignRoutes = new Hono<SignedInEnv>()
         result.status === 404 ? '/app/campaigns' : `${pageOf(id)}/follow-up`,
         result,
       )
-    const { campaign, recipients } = result
+    const { campaign, recipients, inOtherCampaign } = result
+    const leftOut = inOtherCampaign
+      ? ` (${plural(inOtherCampaign, 'non-clicker', 'non-clickers')} left out: still waiting in another live campaign)`
+      : ''
     return respond(
       c,
       pageOf(campaign.id),
       {
-        notice: `Follow-up created with ${recipients.toLocaleString('en-US')} recipient${recipients === 1 ? '' : 's'}: edit its message, check it and start it.`,
+        notice: `Follow-up created with ${plural(recipients, 'recipient', 'recipients')}${leftOut}: edit its message, check it and start it.`,
       },
-      () => c.json({ campaign, recipients }, 201),
+      () => c.json({ campaign, recipients, inOtherCampaign }, 201),
     )
   })
 
@@ -881,10 +885,10 @@ export const operations: Operation<Permission>[] = [
     method: 'post',
     path: '/api/campaigns/{id}/follow-up',
     summary:
-      'Follow up with non-clickers: a new draft credited to the same SDR (same sender, rate and window, subject "Re: …", a body to edit) whose recipients are this campaign’s that were sent it, made no human click (nor one awaiting its verdict), are not suppressed and are still an untaken 0% prospect.',
+      'Follow up with non-clickers: a new draft credited to the same SDR (same sender, rate and window, subject "Re: …", a body to edit) whose recipients are this campaign’s that were sent it, made no human click (nor one awaiting its verdict), are not suppressed and are still an untaken 0% prospect. Those still waiting or queued in another campaign that is not completed are left out and counted in `inOtherCampaign`, as an import counts them.',
     auth: write,
     params: campaignId,
-    ok: [201, '{ campaign, recipients }'],
+    ok: [201, '{ campaign, recipients, inOtherCampaign }'],
     other: { 303: FORM_REDIRECT },
     errors: {
       403: 'Not your campaign.',

@@ -110,8 +110,30 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
     const original = page.url()
     await page.getByRole('link', { name: 'Follow up with non-clickers' }).click()
-    await page.getByRole('heading', { name: /to follow up$/ }).waitFor()
-    // The demo's second touch already follows it up: the page says so before another is made.
+    const ask = page.url()
+    // The demo's second touch already follows it up and still waits to write to every
+    // non-clicker: the page says so, and offers no follow-up that would write to them twice.
+    await page.getByRole('heading', { name: 'Nobody to follow up' }).waitFor()
+    await expect(
+      page
+        .getByText(
+          'Already in another live campaign, not followed up: 12 people who did not click.',
+        )
+        .count(),
+    ).resolves.toBe(1)
+    await expect(
+      page.getByRole('button', { name: /^Create the follow-up draft/ }).count(),
+    ).resolves.toBe(0)
+    expect(await violations(page)).toEqual([])
+    await screenshot(page, 'campaign-follow-up-waiting')
+
+    // Once the second touch is stopped, they can be followed up.
+    await page.getByRole('note').getByRole('link', { name: 'Second touch: no click yet' }).click()
+    await page.locator('summary', { hasText: 'Stop for good' }).click()
+    await page.getByRole('button', { name: /^Stop for good/ }).click()
+    await page.waitForURL(/\?notice=/)
+    await page.goto(ask)
+    await page.getByRole('heading', { name: '12 recipients to follow up' }).waitFor()
     await expect(
       page.getByRole('note').getByRole('link', { name: 'Second touch: no click yet' }).count(),
     ).resolves.toBe(1)
@@ -127,8 +149,8 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     expect(await violations(page)).toEqual([])
     await screenshot(page, 'campaign-follow-up-draft')
 
-    // The demo's paused second touch is the first one's follow-up, and has sent nothing yet:
-    // nobody to follow up, so no such link.
+    // The demo's second touch is the first one's follow-up, and sent nothing before it was
+    // stopped: nobody to follow up, so no such link.
     await page.goto(`${server.url}/app/campaigns`)
     await page.getByRole('link', { name: 'Second touch: no click yet' }).click()
     await expect(page.getByText(/^Follow-up of/).count()).resolves.toBe(1)

@@ -1,6 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { eq, inArray, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { listFollowUps } from '../../../api/campaigns/follow-ups.ts'
+import {
+  countNonClickers,
+  createFollowUp,
+  listFollowUps,
+} from '../../../api/campaigns/follow-ups.ts'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { startProblems } from '../../../api/campaigns/preview.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
@@ -14,6 +19,7 @@ import {
 import { headerList } from '../../../api/email/mailbox.ts'
 import { suppress } from '../../../api/email/suppressions.ts'
 import { newId } from '../../../api/ids.ts'
+import { testEngine } from '../../db-fixtures.ts'
 import { ORIGIN, setupTestApp, signedInAs } from '../../helpers.ts'
 import { mailboxTransport, testWorker } from '../email/outbox-fixtures.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
@@ -84,6 +90,31 @@ const click = (r: { id: string; campaignId: string }, verdict: string) =>
     method: 'GET',
     verdict: verdict as 'pending',
   })
+
+/** Imports `emails` into the campaign, as an SDR's upload does. */
+async function importInto(campaignId: string, emails: string[]) {
+  const stored = await storeImport(
+    db,
+    owner.user,
+    {
+      campaignId,
+      filename: 'p.csv',
+      bytes: new TextEncoder().encode(csv([['email'], ...emails.map((e) => [e])])),
+    },
+    ctx.clock.now(),
+  )
+  if (!stored.ok) throw new Error(stored.message)
+  const job = (await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 't' }))!
+  await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
+}
+
+/** Enqueues what is due of the sending campaigns, and delivers it to the dev mailbox. */
+async function sendDue() {
+  await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+  ctx.clock.advance(60_000)
+  await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
+  await recordOutcomes(db)
+}
 
 const followUp = (id: string, cookie: string, headers: Record<string, string> = {}) =>
   ctx.app.request(`/api/campaigns/${id}/follow-up`, {
@@ -311,13 +342,6 @@ describe('a follow-up of a campaign whose files had different columns', () => {
 })
 
 describe('a follow-up’s messages', () => {
-  /** Enqueues what is due of the sending campaigns, and delivers it to the dev mailbox. */
-  async function sendDue() {
-    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
-    ctx.clock.advance(60_000)
-    await testWorker(ctx, mailboxTransport(ctx)).drainOnce()
-    await recordOutcomes(db)
-  }
   const sending = (id: string) =>
     db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, id))
   const delivered = async (campaignId: string) => {
@@ -381,4 +405,147 @@ describe('a follow-up’s messages', () => {
       )
     }
   })
+})
+
+describe('a non-clicker still waiting in another live campaign', () => {
+  const form = { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }
+  const emailsOf = async (campaignId: string) =>
+    (await recipientsOf(campaignId)).map((r) => r.email)
+  const statusOf = async (id: string) =>
+    (await db.select().from(campaigns).where(eq(campaigns.id, id)))[0]!
+
+  it('is left out of the follow-up and counted apart, as an import leaves them out', async () => {
+    const { id, byTag } = await sentCampaign(['quiet', 'busy'])
+    const busy = byTag.get('busy')!.email
+    const quiet = byTag.get('quiet')!.email
+    // Imported into another campaign since (the original is over), and waiting there.
+    const other = await makeCampaign(ctx, owner.user, { name: `Other ${newId().slice(-8)}` })
+    await importInto(other.id, [busy])
+    await db.update(campaigns).set({ status: 'sending' }).where(eq(campaigns.id, other.id))
+    expect(await emailsOf(other.id)).toEqual([busy])
+
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 1, inOtherCampaign: 1 })
+    const res = await followUp(id, owner.cookie)
+    expect(res.status).toBe(201)
+    const body = await res.json()
+    expect(body).toMatchObject({
+      recipients: 1,
+      inOtherCampaign: 1,
+      campaign: { followUpOf: id, followUpCount: 1 },
+    })
+    expect(await emailsOf(body.campaign.id)).toEqual([quiet])
+    expect(await listFollowUps(db, id)).toEqual([
+      expect.objectContaining({ id: body.campaign.id, recipients: 1 }),
+    ])
+
+    // The follow-up is a live campaign too: now both wait elsewhere, and nobody qualifies.
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 0, inOtherCampaign: 2 })
+    const again = await followUp(id, owner.cookie, form)
+    expect(again.status).toBe(303)
+    expect(new URL(again.headers.get('location')!, ORIGIN).searchParams.get('error')).toBe(
+      'Nobody to follow up now: 2 recipients who did not click are still waiting in another live campaign, which would write to them too; follow up once it is completed or stopped. Everyone else sent this campaign clicked, was suppressed or unsubscribed, or is in the pipeline now.',
+    )
+    expect(await db.$count(campaigns, eq(campaigns.followUpOf, id))).toBe(1)
+  })
+
+  it('counts a draft as live, and a plain form’s notice says how many were left out', async () => {
+    const { id, byTag } = await sentCampaign(['quiet', 'busy'])
+    const draft = await makeCampaign(ctx, owner.user, { name: `Not started ${newId().slice(-8)}` })
+    await importInto(draft.id, [byTag.get('busy')!.email])
+    const res = await followUp(id, owner.cookie, form)
+    expect(res.status).toBe(303)
+    expect(new URL(res.headers.get('location')!, ORIGIN).searchParams.get('notice')).toBe(
+      'Follow-up created with 1 recipient (1 non-clicker left out: still waiting in another live campaign): edit its message, check it and start it.',
+    )
+    const [made] = await db.select().from(campaigns).where(eq(campaigns.followUpOf, id))
+    expect(made).toMatchObject({ followUpCount: 1 })
+    expect(await emailsOf(made!.id)).toEqual([byTag.get('quiet')!.email])
+  })
+
+  it('is followed up again once that campaign is over: stopped, or done sending to them', async () => {
+    const { id, byTag } = await sentCampaign(['stopped', 'done'])
+    const [stopped, done] = ['stopped', 'done'].map((t) => byTag.get(t)!.email)
+    const run = newId().slice(-8)
+    const first = await makeCampaign(ctx, owner.user, { name: `To stop ${run}` })
+    await importInto(first.id, [stopped!])
+    // Its own sender: no other campaign's slots in the way of its one message.
+    const second = await makeCampaign(ctx, owner.user, {
+      name: `To send ${run}`,
+      senderEmail: `live-${run}@frontdoor.example`,
+    })
+    await importInto(second.id, [done!])
+    await db
+      .update(campaigns)
+      .set({ status: 'sending' })
+      .where(inArray(campaigns.id, [first.id, second.id]))
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 0, inOtherCampaign: 2 })
+    expect((await followUp(id, owner.cookie)).status).toBe(409)
+
+    const stop = await ctx.app.request(`/api/campaigns/${first.id}/complete`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, origin: ORIGIN, accept: 'application/json' },
+    })
+    expect(stop.status).toBe(200)
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 1, inOtherCampaign: 1 })
+
+    // Handed to the outbox, not sent yet: still waiting.
+    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    expect((await recipientsOf(second.id)).map((r) => r.status)).toEqual(['queued'])
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 1, inOtherCampaign: 1 })
+    await sendDue()
+    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    expect(await statusOf(second.id)).toMatchObject({ status: 'completed', stoppedAt: null })
+
+    expect(await countNonClickers(db, id)).toEqual({ recipients: 2, inOtherCampaign: 0 })
+    const res = await followUp(id, owner.cookie, form)
+    expect(res.status).toBe(303)
+    const to = new URL(res.headers.get('location')!, ORIGIN)
+    expect(to.searchParams.get('notice')).toBe(
+      'Follow-up created with 2 recipients: edit its message, check it and start it.',
+    )
+    const [made] = await db.select().from(campaigns).where(eq(campaigns.followUpOf, id))
+    expect(made).toMatchObject({ followUpCount: 2 })
+    expect(await emailsOf(made!.id)).toEqual([stopped, done])
+  })
+
+  // PGlite has one connection: nothing runs beside a transaction there.
+  it.skipIf(testEngine() !== 'postgres')(
+    'waits for an import adding them to another campaign meanwhile, then leaves them out',
+    async () => {
+      const { id, byTag } = await sentCampaign(['quiet', 'busy'])
+      const busy = byTag.get('busy')!
+      const other = await makeCampaign(ctx, owner.user, { name: `Importing ${newId().slice(-8)}` })
+      // What an import's chunk does, held open: the contact locked, its row in the other campaign.
+      let holding!: () => void
+      const held = new Promise<void>((resolve) => (holding = resolve))
+      let finish!: () => void
+      const finished = new Promise<void>((resolve) => (finish = resolve))
+      const importing = db.transaction(async (tx) => {
+        await tx.execute(
+          sql`select id from contacts where id = ${busy.contactId} for no key update`,
+        )
+        await tx.insert(campaignRecipients).values({
+          id: newId(),
+          campaignId: other.id,
+          contactId: busy.contactId,
+          email: busy.email,
+          fields: {},
+        })
+        holding()
+        await finished
+      })
+      await held
+      const making = createFollowUp(db, ctx.deps.env, owner.user, id, ctx.clock.now())
+      const first = await Promise.race([making.then(() => 'made'), sleep(500).then(() => 'waits')])
+      expect(first).toBe('waits')
+      finish()
+      await importing
+      const made = await making
+      if (!made.ok) throw new Error(made.message)
+      expect(made).toMatchObject({ recipients: 1, inOtherCampaign: 1 })
+      expect(await recipientsOf(made.campaign.id)).toEqual([
+        expect.objectContaining({ email: byTag.get('quiet')!.email }),
+      ])
+    },
+  )
 })

@@ -160,13 +160,14 @@ describe('the demo data', () => {
     expect(new Set(recipients.map((r) => r.line)).size).toBe(12)
     // Nothing sent yet: no tracked link, no click.
     expect(await db.$count(trackedLinks, eq(trackedLinks.campaignId, followUp!.id))).toBe(0)
-    // The first campaign's follow-up, its recipients the ones "Follow up with non-clickers" picks.
+    // The first campaign's follow-up, its recipients the ones "Follow up with non-clickers" picks:
+    // all still waiting in it, so another follow-up would leave them out.
     const [first] = await db
       .select({ id: campaigns.id })
       .from(campaigns)
       .where(eq(campaigns.name, 'Logistics leaders: stalled pipeline'))
     expect(followUp).toMatchObject({ followUpOf: first!.id, followUpCount: 12 })
-    expect(await countNonClickers(db, first!.id)).toBe(12)
+    expect(await countNonClickers(db, first!.id)).toEqual({ recipients: 0, inOtherCampaign: 12 })
   })
 
   it('lets the demo team sign in with the published password', async () => {
