@@ -113,6 +113,9 @@ const envSchema = z.object({
   POSTAL_ADDRESS: optionalString.pipe(z.string().max(300).optional()),
   OUTBOX_WORKER: bool.default(true),
   OUTBOX_MAX_AGE_HOURS: z.coerce.number().positive().default(72),
+  // Days a message that is done (sent, failed, suppressed) keeps its body and the recipient's
+  // name and address in the payload, and the dev mailbox its copy (api/email/outbox-retention.ts).
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // Grader: test-only addresses treated as public; refused when NODE_ENV=production.
   GRADER_ALLOW_ADDRESSES: optionalString,
   // Webhooks: the same, for delivery targets (a test's loopback receiver); refused in production.

@@ -10,6 +10,7 @@ describe('parseEnv', () => {
       DATA_DIR: './data',
       TRUST_PROXY: false,
       APP_ORIGIN: 'http://localhost:4321',
+      OUTBOX_RETENTION_DAYS: 90,
     })
     expect(env.DATABASE_URL).toBeUndefined()
   })
@@ -25,6 +26,8 @@ describe('parseEnv', () => {
     ['SMTP_URL', { SMTP_URL: 'smtp://localhost:notaport' }],
     ['SMTP_URL', { SMTP_URL: 'smtp://' }],
     ['GRADER_ALLOW_ADDRESSES', { NODE_ENV: 'production', GRADER_ALLOW_ADDRESSES: '127.0.0.1' }],
+    ['OUTBOX_RETENTION_DAYS', { OUTBOX_RETENTION_DAYS: '0' }],
+    ['OUTBOX_RETENTION_DAYS', { OUTBOX_RETENTION_DAYS: 'forever' }],
   ])('names %s when its value is bad', (name, source) => {
     expect(() => parseEnv(source)).toThrow(EnvError)
     expect(() => parseEnv(source)).toThrow(name)
