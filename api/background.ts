@@ -21,6 +21,7 @@ import {
 import type { Deps } from './deps.ts'
 import { watchDatabaseOutage } from './db/unavailable.ts'
 import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
+import { pruneSentMail } from './email/outbox-retention.ts'
 import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
 import { startVerdictJobs, type VerdictJobsOptions } from './tracking/verdict-jobs.ts'
 import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
@@ -89,12 +90,13 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
  * reports the privacy policy says go and webhook history past its window, forgets the IP
  * address and user agent (a click's headers carry both) of form posts and clicks older than it
  * says, erases a batch of the contacts inactive for longer than it says
- * (api/pipeline/contact-retention.ts), and forgets the same of clicks that reached an erased
+ * (api/pipeline/contact-retention.ts), forgets the same of clicks that reached an erased
  * person's record after their erasure (sweepErasedClicks, from `erasedClicks`, where the last
- * run's sweep stopped).
+ * run's sweep stopped), and takes the body out of mail older than OUTBOX_RETENTION_DAYS
+ * (api/email/outbox-retention.ts).
  */
 export async function pruneExpired(
-  deps: Pick<Deps, 'db' | 'sessionPolicy'>,
+  deps: Pick<Deps, 'db' | 'env' | 'sessionPolicy'>,
   now: Date,
   erasedClicks: ErasedClicksCursor = { after: null },
 ) {
@@ -141,6 +143,7 @@ export async function pruneExpired(
   const formFlashes = await pruneFormFlashes(deps.db, now)
   const contactsErased = await eraseInactiveContacts(deps.db, now)
   const erasedClicksForgotten = await sweepErasedClicks(deps.db, erasedClicks)
+  const mail = await pruneSentMail(deps.db, now, deps.env.OUTBOX_RETENTION_DAYS)
   return {
     sessions,
     idempotencyKeys: keys.length,
@@ -151,6 +154,7 @@ export async function pruneExpired(
     networkDataForgotten: forms + clicks.length + consents,
     contactsErased,
     erasedClicksForgotten,
+    ...mail,
   }
 }
 
@@ -159,7 +163,7 @@ export async function pruneExpired(
  * in between an ANALYZE of the PGlite tables that have grown (never two of these at once).
  */
 export function startMaintenance(
-  deps: Pick<Deps, 'db' | 'database' | 'logger' | 'now' | 'sessionPolicy'>,
+  deps: Pick<Deps, 'db' | 'database' | 'env' | 'logger' | 'now' | 'sessionPolicy'>,
   everyMs = HOUSEKEEPING_EVERY_MS,
   analyzeEveryMs = ANALYZE_CHECK_EVERY_MS,
 ) {

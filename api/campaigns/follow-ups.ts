@@ -192,6 +192,9 @@ export async function createFollowUp(
   }
 }
 
+/** What a reply reads of the message it answers: kept when its body goes (prunedPayload). */
+const threadOf = emailPayloadSchema.pick({ from: true, headers: true })
+
 /**
  * What makes each follow-up message a real reply (RFC 5322 3.6.4), by contact: In-Reply-To the
  * Message-ID of the message the original campaign sent that person (the outbox row's, as the
@@ -220,7 +223,7 @@ export async function replyHeaders(
     .orderBy(asc(campaignRecipients.line), asc(campaignRecipients.id))
   for (const row of sent) {
     if (threads.has(row.contactId)) continue
-    const payload = emailPayloadSchema.safeParse(row.payload)
+    const payload = threadOf.safeParse(row.payload)
     const domain = payload.success ? payload.data.from?.address.split('@')[1] : undefined
     if (!payload.success || !domain) continue
     const messageId = messageIdFor(row.id, domain)

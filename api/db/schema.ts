@@ -840,6 +840,11 @@ export const outbox = pgTable(
     index('outbox_provider_idx')
       .on(t.providerId)
       .where(sql`provider_id is not null`),
+    // The messages done with that still carry their body, by age: what the retention
+    // (api/email/outbox-retention.ts) has left to prune, never the rows it pruned before.
+    index('outbox_unpruned_idx')
+      .on(t.createdAt)
+      .where(sql`status in ('sent', 'failed', 'suppressed') and payload ? 'html'`),
   ],
 )
 

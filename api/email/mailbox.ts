@@ -3,7 +3,7 @@
 // install shows every email its flows send without any mail server (like a local Mailpit). Every
 // other user reads there the messages sent to their own address (an SDR's campaign test, say).
 
-import { and, count, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, lt, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { containsPattern } from '../db/like.ts'
 import { mailboxMessages, outbox } from '../db/schema.ts'
@@ -153,5 +153,24 @@ export function headerList(message: Pick<MailboxMessage, 'headers'>): HeaderList
 
 export async function clearMailbox(db: Db): Promise<number> {
   const rows = await db.delete(mailboxMessages).returning({ id: mailboxMessages.id })
+  return rows.length
+}
+
+/** Deletes up to `limit` of the messages delivered before `before`, oldest first; says how many. */
+export async function deleteMailboxMessagesBefore(
+  db: Db,
+  before: Date,
+  limit: number,
+): Promise<number> {
+  const due = db
+    .select({ id: mailboxMessages.id })
+    .from(mailboxMessages)
+    .where(lt(mailboxMessages.createdAt, before))
+    .orderBy(asc(mailboxMessages.createdAt))
+    .limit(limit)
+  const rows = await db
+    .delete(mailboxMessages)
+    .where(inArray(mailboxMessages.id, due))
+    .returning({ id: mailboxMessages.id })
   return rows.length
 }

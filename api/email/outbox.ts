@@ -115,6 +115,26 @@ export function isErasedPayload(payload: unknown): boolean {
 /** True for a row whose person was erased (its payload is an `erasedPayload`). */
 export const isErasedRow = sql<boolean>`((${outbox.payload} ->> 'erased') is not null)`
 
+/**
+ * True for a row that still carries the message itself (body, recipient's name, headers): one
+ * pruned after OUTBOX_RETENTION_DAYS (outbox-retention.ts) or erased does not, and cannot be
+ * sent again. Written as outbox_unpruned_idx's predicate is, so the retention's query uses it.
+ */
+export const hasBody = sql<boolean>`(${outbox.payload} ? 'html')`
+
+/**
+ * What the retention leaves of a message's payload: its template and subject (the contact's page,
+ * the deal's timeline, a click's evidence show them), its sender and References header (a
+ * follow-up threads to it: api/campaigns/follow-ups.ts). No body, no recipient, no other headers
+ * (the unsubscribe link is one). `pruned` marks it.
+ */
+export const prunedPayload = sql`jsonb_strip_nulls(jsonb_build_object(
+  'pruned', true,
+  'template', ${outbox.payload} -> 'template',
+  'subject', ${outbox.payload} -> 'subject',
+  'from', ${outbox.payload} -> 'from',
+  'headers', jsonb_build_object('References', ${outbox.payload} -> 'headers' -> 'References')))`
+
 export type OutboxRow = typeof outbox.$inferSelect
 export type OutboxStatus = OutboxRow['status']
 export const OUTBOX_STATUSES: readonly OutboxStatus[] = [

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_unpruned_idx" ON "outbox" USING btree ("created_at") WHERE status in ('sent', 'failed', 'suppressed') and payload ? 'html';
