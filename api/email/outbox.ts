@@ -180,6 +180,8 @@ export type OutboxListItem = {
   lastErrorKind: string | null
   createdAt: Date
   sentAt: Date | null
+  /** False once the message itself is gone (retention, erasure): nothing to send again. */
+  hasBody: boolean
 }
 
 export async function listOutbox(
@@ -205,6 +207,7 @@ export async function listOutbox(
         lastErrorKind: outbox.lastErrorKind,
         createdAt: outbox.createdAt,
         sentAt: outbox.sentAt,
+        hasBody,
       })
       .from(outbox)
       .where(where)
@@ -224,7 +227,8 @@ export async function findOutboxRow(db: Db, id: string): Promise<OutboxRow | nul
 
 /**
  * Puts failed rows back in the queue for one more round of attempts: due now, attempts from
- * zero, and the give-up age counted from now (recorded in the payload as `retriedAt`).
+ * zero, and the give-up age counted from now (recorded in the payload as `retriedAt`). Not a row
+ * whose message is gone (`hasBody`): there is nothing left to send.
  */
 export async function retryFailed(db: Db, ids: string[] | 'all', now: Date): Promise<number> {
   const rows = await db
@@ -241,6 +245,7 @@ export async function retryFailed(db: Db, ids: string[] | 'all', now: Date): Pro
       and(
         eq(outbox.status, 'failed'),
         eq(outbox.kind, 'email'),
+        hasBody,
         ids === 'all' ? undefined : inArray(outbox.id, ids.length ? ids : ['']),
       ),
     )

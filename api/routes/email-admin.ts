@@ -97,7 +97,12 @@ export const emailAdminRoutes = new Hono<AppEnv>()
         message: `Only failed emails can be retried (this one is ${row.status}).`,
       })
     }
-    await retryFailed(c.var.db, [row.id], c.var.deps.now())
+    if ((await retryFailed(c.var.db, [row.id], c.var.deps.now())) === 0)
+      return refuse(c, PAGES.outbox, {
+        status: 409,
+        code: 'content_deleted',
+        message: `This email cannot be sent again: its content is no longer kept (deleted after ${c.var.deps.env.OUTBOX_RETENTION_DAYS} days).`,
+      })
     return answer(c, PAGES.outbox, { retried: 1 }, 'Queued again.')
   })
   .post('/transport/check', requirePermission('outbox:manage'), async (c) => {
@@ -255,7 +260,7 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'post',
     path: '/api/admin/email/outbox/retry-failed',
-    summary: 'Queue every failed email again.',
+    summary: 'Queue every failed email again (those whose content is still kept).',
     auth: 'outbox:manage',
     ok: [200, '{ retried, message }'],
     other: { 303: FORM_REDIRECT },
@@ -268,7 +273,9 @@ export const operations: Operation<Permission>[] = [
     params: outboxId,
     ok: [200, '{ retried: 1, message }'],
     other: { 303: FORM_REDIRECT },
-    errors: { 409: 'Only failed emails can be retried (`not_failed`).' },
+    errors: {
+      409: 'Only failed emails can be retried (`not_failed`), and only while their content is kept (`content_deleted`: OUTBOX_RETENTION_DAYS).',
+    },
   },
   {
     method: 'post',

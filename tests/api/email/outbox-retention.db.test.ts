@@ -282,6 +282,38 @@ describe('outbox retention', () => {
     })
   })
 
+  it('refuses to send again a failed message whose content is gone, and says why', async () => {
+    const id = await enqueueAsset(db, ago(DAYS + 1), 'gone@northwind.example')
+    await db
+      .update(outbox)
+      .set({ status: 'failed', lastError: 'gave up', lastErrorKind: 'retryable' })
+      .where(eq(outbox.id, id))
+    await pruneExpired(ctx.deps, NOW)
+
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const headers = { cookie, origin: 'http://localhost:4321', accept: 'application/json' }
+    const one = await ctx.app.request(`/api/admin/email/outbox/${id}/retry`, {
+      method: 'POST',
+      headers,
+    })
+    expect(one.status).toBe(409)
+    expect(await one.json()).toMatchObject({
+      error: { code: 'content_deleted', message: expect.stringContaining(`${DAYS} days`) },
+    })
+    const all = await ctx.app.request('/api/admin/email/outbox/retry-failed', {
+      method: 'POST',
+      headers,
+    })
+    expect(await all.json()).toMatchObject({ retried: 0 })
+    expect(await outboxRow(db, id)).toMatchObject({ status: 'failed', attempts: 0 })
+    const list = await ctx.app.request('/api/admin/email/outbox?status=failed', {
+      headers: { cookie },
+    })
+    expect(((await list.json()) as { rows: unknown[] }).rows).toContainEqual(
+      expect.objectContaining({ id, hasBody: false }),
+    )
+  })
+
   it('counts what it pruned in the housekeeping log line', async () => {
     await sentAgo(DAYS + 1, 'logged@northwind.example')
     const lines: string[] = []
