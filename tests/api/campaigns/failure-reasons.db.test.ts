@@ -4,8 +4,10 @@ import { claimImport, runImport, storeImport } from '../../../api/campaigns/impo
 import { listRecipients, type RecipientRow } from '../../../api/campaigns/recipients.ts'
 import { campaignProgress } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
-import { campaignRecipients, campaigns, outbox } from '../../../api/db/schema.ts'
+import { campaignRecipients, campaigns, contacts, outbox, users } from '../../../api/db/schema.ts'
 import { recordResendEvent } from '../../../api/email/delivery-events.ts'
+import { suppress } from '../../../api/email/suppressions.ts'
+import { erasePerson } from '../../../api/pipeline/erasure.ts'
 import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
 import { createTransport } from '../../../api/email/mailer.ts'
 import type { Transport } from '../../../api/email/transport.ts'
@@ -62,8 +64,9 @@ function worker(url = smtp.url) {
 }
 
 /** The recipients as GET /api/campaigns/:id/recipients gives them to `role`, by address. */
-async function recipientsFor(campaignId: string, role: 'rep' | 'sdr' = 'rep') {
-  const { cookie } = await signedInAs(ctx, role)
+async function recipientsFor(campaignId: string, role: 'rep' | 'sdr' = 'rep', timeZone = 'UTC') {
+  const { user, cookie } = await signedInAs(ctx, role)
+  await db.update(users).set({ timeZone }).where(eq(users.id, user.id))
   const res = await ctx.app.request(`/api/campaigns/${campaignId}/recipients`, {
     headers: { cookie },
   })
@@ -240,5 +243,58 @@ describe('a failed campaign message an admin sends again', () => {
       reason: 'Bounced (hard): Hard bounce.',
     })
     expect(await countsOf(campaign.id)).toMatchObject({ sent: 1, bounced: 1, failed: 0 })
+  })
+})
+
+describe('why a campaign recipient was suppressed', () => {
+  it('names the do-not-mail entry and its day on the reader’s clock; an erased person only as erased', async () => {
+    const campaign = await queuedCampaign([
+      'left@northwind.example',
+      'bounced@northwind.example',
+      'complained@northwind.example',
+      'erased@northwind.example',
+      'still@northwind.example',
+    ])
+    // Put on the list after the import (which leaves suppressed addresses out), before the send.
+    const entries = [
+      ['left@northwind.example', 'unsubscribe', '2026-03-04T23:30:00Z'],
+      ['bounced@northwind.example', 'hard_bounce', '2026-02-10T10:00:00Z'],
+      ['complained@northwind.example', 'complaint', '2026-01-15T10:00:00Z'],
+    ] as const
+    for (const [email, reason, at] of entries) await suppress(db, { email, reason }, new Date(at))
+    const admin = await addUser(ctx, 'admin')
+    const [person] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'erased@northwind.example'))
+    const erased = await erasePerson(
+      db,
+      person!.id,
+      { reason: 'request', actor: admin, confirm: 'erased@northwind.example' },
+      ctx.clock.now(),
+    )
+    expect(erased.ok).toBe(true)
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1, suppressed: 3 })
+    await recordOutcomes(db)
+
+    // Read in Berlin: the unsubscribe at 23:30 UTC was on the 5th there.
+    const { by } = await recipientsFor(campaign.id, 'rep', 'Europe/Berlin')
+    expect(by.get('left@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: unsubscribed on Mar 5, 2026',
+    })
+    expect(by.get('bounced@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: an earlier email to this address bounced on Feb 10, 2026',
+    })
+    expect(by.get('complained@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: the person reported an earlier email as spam on Jan 15, 2026',
+    })
+    const gone = [...by.values()].filter((r) => r.email.endsWith('@erased.invalid'))
+    expect(gone).toMatchObject([
+      { status: 'suppressed', reason: 'Not sent: the person was erased' },
+    ])
+    expect(by.get('still@northwind.example')).toMatchObject({ status: 'sent', reason: null })
   })
 })
