@@ -3,7 +3,9 @@ import type { Db } from '../db/client.ts'
 import { rowsOf } from '../db/raw-sql.ts'
 import { campaignRecipients, campaigns, companies, contacts, deals, outbox } from '../db/schema.ts'
 import { explainFailure } from '../email/failure-reasons.ts'
+import { suppressedBy, suppressedSince, type SuppressionReason } from '../email/suppressions.ts'
 import { readableDeals, type Actor } from '../pipeline/deals.ts'
+import { formatDate } from '../pipeline/format.ts'
 import { stageOf, type StageKey } from '../pipeline/stages.ts'
 import { HUMAN } from '../tracking/results.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
@@ -11,10 +13,11 @@ import { findCampaign, type CampaignResult } from './campaigns.ts'
 import { isId } from '../ids.ts'
 
 // Who a campaign was sent to, a page at a time: each recipient's outcome (why, for one that
-// failed or bounced), clicks and deal, for the campaign page. One statement for the page (its
-// clicks on click_events_recipient_idx, its deal on deals_contact_idx, each a lateral join, its
-// message's last error on the outbox's key), and the count for the same filter. And taking one
-// recipient out before their message goes; and who waits in another live campaign.
+// failed, bounced or was suppressed), clicks and deal, for the campaign page. One statement for
+// the page (its clicks on click_events_recipient_idx, its deal on deals_contact_idx, each a
+// lateral join, its message's last error on the outbox's key, the do-not-mail entry that stopped
+// it on the suppressions' key), and the count for the same filter. And taking one recipient out
+// before their message goes; and who waits in another live campaign.
 
 export const RECIPIENT_STATUSES = campaignRecipients.status.enumValues
 export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number]
@@ -68,8 +71,9 @@ export interface RecipientRow {
   /** When the transport accepted it. */
   sentAt: Date | null
   /**
-   * Why it failed or bounced, in words (api/email/failure-reasons.ts): what was wrong with the
-   * address, or that our side must be looked at. Null for any other outcome.
+   * Why it failed, bounced or was suppressed, in words (api/email/failure-reasons.ts): what was
+   * wrong with the address, that our side must be looked at, or which do-not-mail entry stopped
+   * it (an unsubscribe, an earlier bounce…) and since when. Null for any other outcome.
    */
   reason: string | null
   /** Its clicks: all of them, and those judged a person's (as the campaign's results count). */
@@ -99,6 +103,9 @@ interface Raw {
   outboxId: string | null
   lastError: string | null
   lastErrorKind: string | null
+  erased: boolean
+  suppressedBy: SuppressionReason | null
+  suppressedSince: Date | string | null
   raw: number
   human: number
   dealId: string | null
@@ -112,7 +119,8 @@ export async function listRecipients(
   db: Db,
   campaignId: string,
   options: {
-    viewer: Actor
+    /** Who reads: the deals they may see, and their clock for a reason's day. */
+    viewer: Actor & { timeZone: string }
     status?: RecipientStatus | undefined
     page?: number
     pageSize?: number
@@ -136,6 +144,11 @@ export async function listRecipients(
         coalesce(c.company_name, co.name, r.fields->>'company') as company,
         r.status, r.scheduled_at as "scheduledAt", r.sent_at as "sentAt",
         r.outbox_id as "outboxId", o.last_error as "lastError", o.last_error_kind as "lastErrorKind",
+        c.erased_at is not null as erased,
+        case when o.last_error_kind = 'suppressed' then ${suppressedBy(sql`o.recipient`)} end
+          as "suppressedBy",
+        case when o.last_error_kind = 'suppressed' then ${suppressedSince(sql`o.recipient`)} end
+          as "suppressedSince",
         k.raw, k.human, d.id as "dealId", d.stage as "dealStage"
       from (
         -- The page first, on the index alone: the joins below then run for its rows only, not
@@ -146,7 +159,7 @@ export async function listRecipients(
       ) r
       join ${contacts} c on c.id = r.contact_id
       left join ${companies} co on co.id = c.company_id
-      left join ${outbox} o on o.id = r.outbox_id and r.status in ('failed', 'bounced')
+      left join ${outbox} o on o.id = r.outbox_id and r.status in ('failed', 'bounced', 'suppressed')
       cross join lateral (
         select count(*)::int as raw, count(*) filter (where ${HUMAN})::int as human
         from click_events where recipient_id = r.id
@@ -172,7 +185,7 @@ export async function listRecipients(
       status: r.status,
       scheduledAt: dateOf(r.scheduledAt),
       sentAt: dateOf(r.sentAt),
-      reason: reasonOf(r),
+      reason: reasonOf(r, options.viewer.timeZone),
       clicks: { raw: r.raw, human: r.human },
       deal:
         r.dealId && r.dealStage
@@ -191,14 +204,23 @@ export async function listRecipients(
 }
 
 /**
- * Why a recipient failed or bounced: its message's last error, or, failed with no message, that
- * its message could not be merged (sending.ts logs which field; nothing of it is stored).
+ * Why a recipient failed, bounced or was suppressed: its message's last error, with the
+ * do-not-mail entry that stopped it and its day on the reader's clock; failed with no message,
+ * that its message could not be merged (sending.ts logs which field; nothing of it is stored);
+ * suppressed with none, that the person was erased before their turn (erasure.ts).
  */
-function reasonOf(r: Raw): string | null {
-  if (r.status !== 'failed' && r.status !== 'bounced') return null
-  if (!r.outboxId)
+function reasonOf(r: Raw, timeZone: string): string | null {
+  if (r.status !== 'failed' && r.status !== 'bounced' && r.status !== 'suppressed') return null
+  if (!r.outboxId && r.status === 'failed')
     return 'Not sent: its message could not be filled in (a merge field has no value for this recipient)'
-  return explainFailure(r)
+  const since = dateOf(r.suppressedSince)
+  return explainFailure({
+    lastError: r.lastError,
+    lastErrorKind: r.lastErrorKind,
+    erased: r.erased,
+    suppression:
+      r.suppressedBy && since ? { reason: r.suppressedBy, day: formatDate(since, timeZone) } : null,
+  })
 }
 
 /**

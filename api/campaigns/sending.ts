@@ -78,6 +78,8 @@ export async function enqueueDueRecipients(
     // Everything sent: the campaign is complete once nobody waits for a slot and none of its
     // messages waits in the outbox (recordOutcomes copies the outcome of one that went). Until
     // then it can still be paused or stopped, which takes those messages back (withdrawQueued).
+    // A failed message an admin sends again is not waited for: its recipient stays failed until
+    // it goes, then reads sent, the campaign completed or not.
     let completed = 0
     for (const c of sending) {
       if ((pending.get(c.id) ?? 0) > 0) continue
@@ -293,7 +295,10 @@ async function contactsInPipeline(tx: Db, contactIds: string[]): Promise<Set<str
  * Copies outcomes from the outbox to the recipients still queued: sent (with the time the
  * transport took it), suppressed, bounced (failed on a hard bounce, which suppresses the
  * address) or failed. A recipient already sent whose message failed afterwards (Resend reported
- * a hard bounce: api/email/delivery-events.ts) is judged again the same way.
+ * a hard bounce: api/email/delivery-events.ts) is judged again the same way. A recipient failed
+ * whose message went after all (an admin sent it again: the outbox page, outbox.ts retryFailed)
+ * is sent, whatever the campaign's status: a completed one stays completed, its counts follow.
+ * Never the other way by a retry: only a failed message is sent again, never a sent one.
  */
 export async function recordOutcomes(db: Db): Promise<number> {
   const outcome = sql`case
@@ -314,6 +319,19 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and o.status in ('sent', 'failed', 'suppressed')
     returning r.id
   `)
+  // Read as the queued ones are, on campaign_recipients_status_idx: a campaign's few failed rows.
+  const sentAfterAll = await db.execute(sql`
+    update campaign_recipients r
+       set status = 'sent',
+           sent_at = o.sent_at
+      from outbox o, campaigns c
+     where c.status in ('sending', 'paused', 'completed')
+       and r.campaign_id = c.id
+       and r.status = 'failed'
+       and o.id = r.outbox_id
+       and o.status = 'sent'
+    returning r.id
+  `)
   // Driven from the outbox's few failed rows (its status index), not from every sent recipient.
   const failedLater = await db.execute(sql`
     update campaign_recipients r
@@ -324,7 +342,7 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and r.status = 'sent'
     returning r.id
   `)
-  return rowsOf(queued).length + rowsOf(failedLater).length
+  return rowsOf(queued).length + rowsOf(sentAfterAll).length + rowsOf(failedLater).length
 }
 
 /** The rows of db.execute, the same on PGlite and node-postgres. */

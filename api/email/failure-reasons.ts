@@ -1,4 +1,5 @@
 import { isTransportWide } from './outbox-worker.ts'
+import type { SuppressionReason } from './suppressions.ts'
 
 // Why a message was not sent, in words a sales person can act on: fix the address, drop the
 // person, or ask an admin about our mail server. Read from what the outbox row keeps (last_error,
@@ -6,11 +7,20 @@ import { isTransportWide } from './outbox-worker.ts'
 // stored beyond it. The server's own words are kept when they are about the recipient's address
 // (a 550 on RCPT, a bounce), short and with IP addresses taken out; what is about our side (our
 // mail server unreachable, a refused sender, a broken message) is said without them, since they
-// may name our server's host and port, and ends in "ask an admin".
+// may name our server's host and port, and ends in "ask an admin". A message the do-not-mail list
+// stopped says which entry (suppressions.ts), and since when while that entry still stands; an
+// erased person's says only that they were erased.
 
 export interface FailedMessage {
   lastError: string | null
   lastErrorKind: string | null
+  /** Whether the person it was for was erased (api/pipeline/erasure.ts). */
+  erased?: boolean
+  /**
+   * The address's entry on the do-not-mail list now (suppressions.ts), with the day it was
+   * recorded in the reader's words ("Jan 20, 2026"): said when it is the entry that stopped it.
+   */
+  suppression?: { reason: SuppressionReason; day: string } | null
 }
 
 /** How much of a server's own words a reason quotes. */
@@ -20,14 +30,10 @@ const ASK = ' (ask an admin)'
 
 /** The reason, e.g. "Address refused by the receiving server (550 5.1.1 user unknown)". */
 export function explainFailure(message: FailedMessage): string {
+  if (message.erased) return ERASED
   const error = message.lastError?.trim()
+  if (message.lastErrorKind === 'suppressed') return notMailed(error, message.suppression)
   if (!error) return `No reason was recorded${ASK}`
-  if (message.lastErrorKind === 'suppressed') {
-    // The only failed message marked so is an erased person's (api/pipeline/erasure.ts).
-    return /^erased\b/.test(error)
-      ? 'Not sent: the person was erased'
-      : 'Not sent: the address is on the do-not-mail list'
-  }
 
   const gaveUp = /^gave up after (\d+) attempts? in [\d.]+ h: ([\s\S]*)$/.exec(error)
   if (gaveUp) {
@@ -58,6 +64,31 @@ export function explainFailure(message: FailedMessage): string {
   if (/^[a-z]+(_[a-z]+)+$/.test(code) || /^http_\d{3}$/.test(code))
     return `Refused by the email service${quoted(text)}`
   return `Not sent${ASK}`
+}
+
+const ERASED = 'Not sent: the person was erased'
+
+/** Why the do-not-mail list stops mail, by its entry's reason (the day follows). */
+const SUPPRESSED: Record<Exclude<SuppressionReason, 'erased'>, string> = {
+  unsubscribe: 'unsubscribed',
+  hard_bounce: 'an earlier email to this address bounced',
+  complaint: 'the person reported an earlier email as spam',
+  manual: 'an admin put the address on the do-not-mail list',
+}
+
+/**
+ * A message the do-not-mail list stopped: the worker records the entry's reason (`suppressed
+ * (unsubscribe)`), an erasure its own why (`erased on request`). The day is the entry's only while
+ * it is the one that stopped it: one replaced since (an unsubscribe by a later bounce) is another.
+ */
+function notMailed(error: string | undefined, now: FailedMessage['suppression']): string {
+  if (error && /^erased\b/.test(error)) return ERASED
+  const recorded = /^suppressed \((\w+)\)$/.exec(error ?? '')?.[1]
+  if (recorded === 'erased') return ERASED
+  if (!recorded || !Object.hasOwn(SUPPRESSED, recorded))
+    return 'Not sent: the address is on the do-not-mail list'
+  const words = SUPPRESSED[recorded as keyof typeof SUPPRESSED]
+  return now?.reason === recorded ? `Not sent: ${words} on ${now.day}` : `Not sent: ${words}`
 }
 
 /** Our own checks and the SMTP library's, on the message rather than the address. */

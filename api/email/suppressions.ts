@@ -92,6 +92,14 @@ export function suppressionOf(
   })
 }
 
+/**
+ * When the suppression `suppressedBy` finds was recorded, or null: beside it in a raw statement,
+ * which reads the column's own value.
+ */
+export function suppressedSince(canonical: SQL | unknown): SQL<Date | null> {
+  return suppressionColumn(canonical, suppressions.createdAt)
+}
+
 function suppressionColumn<T>(canonical: SQL | unknown, column: unknown): SQL<T | null> {
   return sql<T | null>`(select ${column} from ${suppressions}
     where ${suppressions.email} in (${canonical}, ${fingerprintSql(canonical)})

@@ -702,7 +702,7 @@ const recipientPageJson = okSchemaOf<RecipientPage>()(
           .string()
           .nullable()
           .describe(
-            'Why it `failed` or `bounced`, in words: what the receiving server said of the address (quoted, at most 160 characters), or that our mail server or sender needs an admin. Null for any other status.',
+            'Why it `failed`, `bounced` or was `suppressed`, in words: what the receiving server said of the address (quoted, at most 160 characters), that our mail server or sender needs an admin, or which do-not-mail entry stopped it (an unsubscribe, an earlier bounce, a complaint, an admin’s entry) and on which day on the caller’s clock, while that entry stands; an erased person’s says only that they were erased. Null for any other status.',
           ),
         clicks: z.strictObject({ raw: z.number().int(), human: z.number().int() }),
         deal: z
@@ -860,7 +860,7 @@ export const operations: Operation<Permission>[] = [
     method: 'get',
     path: '/api/campaigns/{id}/recipients',
     summary:
-      'Who the campaign goes to, 50 a page in file order: each recipient’s outcome and send time (and why, when it failed or bounced), clicks (human / raw) and deal.',
+      'Who the campaign goes to, 50 a page in file order: each recipient’s outcome and send time (and why, when it failed, bounced or was suppressed), clicks (human / raw) and deal.',
     auth: 'campaigns:read',
     params: campaignId,
     query: recipientsQuery,

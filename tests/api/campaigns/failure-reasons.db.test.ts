@@ -2,19 +2,24 @@ import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { listRecipients, type RecipientRow } from '../../../api/campaigns/recipients.ts'
+import { campaignProgress } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
-import { campaigns, outbox } from '../../../api/db/schema.ts'
+import { campaignRecipients, campaigns, contacts, outbox, users } from '../../../api/db/schema.ts'
+import { recordResendEvent } from '../../../api/email/delivery-events.ts'
+import { suppress } from '../../../api/email/suppressions.ts'
+import { erasePerson } from '../../../api/pipeline/erasure.ts'
 import { createSmtpTransport } from '../../../api/email/smtp-transport.ts'
 import { createTransport } from '../../../api/email/mailer.ts'
 import type { Transport } from '../../../api/email/transport.ts'
-import { addUser, setupTestApp, signedInAs } from '../../helpers.ts'
+import { addUser, form, setupTestApp, signedInAs } from '../../helpers.ts'
 import { freePort, testWorker } from '../email/outbox-fixtures.ts'
 import { smtpError, startSmtpServer, type Behaviour } from '../email/smtp-server.ts'
 import { CAMPAIGN_ENV, csv, makeCampaign } from './fixtures.ts'
 
 // A recipient whose message failed read only "Failed" on the campaign page, though the outbox row
 // kept why. Sent here for real, through the SMTP transport to a server on loopback that refuses
-// as told, and read back as the campaign page and the API read it.
+// as told, and read back as the campaign page and the API read it. A failed message an admin sent
+// again, once it went, left its recipient failed with "No reason was recorded".
 
 const behaviour: Behaviour = {}
 const smtp = await startSmtpServer(behaviour)
@@ -59,8 +64,9 @@ function worker(url = smtp.url) {
 }
 
 /** The recipients as GET /api/campaigns/:id/recipients gives them to `role`, by address. */
-async function recipientsFor(campaignId: string, role: 'rep' | 'sdr' = 'rep') {
-  const { cookie } = await signedInAs(ctx, role)
+async function recipientsFor(campaignId: string, role: 'rep' | 'sdr' = 'rep', timeZone = 'UTC') {
+  const { user, cookie } = await signedInAs(ctx, role)
+  await db.update(users).set({ timeZone }).where(eq(users.id, user.id))
   const res = await ctx.app.request(`/api/campaigns/${campaignId}/recipients`, {
     headers: { cookie },
   })
@@ -141,5 +147,154 @@ describe('why a campaign recipient failed or bounced', () => {
       status: 'failed',
       reason: 'Not sent: our mail server refused the campaign’s sender address (ask an admin)',
     })
+  })
+})
+
+describe('a failed campaign message an admin sends again', () => {
+  const campaignOf = async (id: string) =>
+    (await db.select().from(campaigns).where(eq(campaigns.id, id)))[0]!
+  const countsOf = async (id: string) => (await campaignProgress(db, [id])).get(id)!
+  async function messageOf(recipientId: string) {
+    const [r] = await db
+      .select({ outboxId: campaignRecipients.outboxId })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.id, recipientId))
+    return (await db.select().from(outbox).where(eq(outbox.id, r!.outboxId!)))[0]!
+  }
+
+  it('makes its recipient sent once it goes, the completed campaign counting it, a later bounce bounced', async () => {
+    behaviour.onRcptTo = (address) =>
+      address === 'later@northwind.example'
+        ? smtpError(550, '5.7.1 Message rejected by policy')
+        : null
+    const campaign = await queuedCampaign(['later@northwind.example', 'first@northwind.example'])
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1, failed: 1 })
+    await recordOutcomes(db)
+    // Nothing left to send or waiting in the outbox: the scheduler completes the campaign.
+    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+    const completed = await campaignOf(campaign.id)
+    expect(completed).toMatchObject({ status: 'completed' })
+    expect(await countsOf(campaign.id)).toMatchObject({ sent: 1, failed: 1 })
+    const failed = (await recipientsFor(campaign.id)).by.get('later@northwind.example')!
+    expect(failed).toMatchObject({ status: 'failed', sentAt: null })
+
+    // The server takes it now; an admin sends it again from the outbox page's button.
+    delete behaviour.onRcptTo
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const message = await messageOf(failed.id)
+    const retried = await ctx.app.request(
+      `/api/admin/email/outbox/${message.id}/retry`,
+      form({}, { cookie }),
+    )
+    expect(retried.status).toBe(303)
+    ctx.clock.advance(60_000)
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1 })
+    await recordOutcomes(db)
+    await enqueueDueRecipients(db, ctx.deps.env, { now: ctx.clock.now(), horizonMs: 30_000 })
+
+    const { by } = await recipientsFor(campaign.id)
+    expect(by.get('later@northwind.example')).toMatchObject({
+      status: 'sent',
+      sentAt: ctx.clock.now().toISOString(),
+      reason: null,
+    })
+    // Still the campaign completed then, counting two sent and none failed, as its results do.
+    expect(await campaignOf(campaign.id)).toMatchObject({
+      status: 'completed',
+      completedAt: completed.completedAt,
+    })
+    expect(await countsOf(campaign.id)).toMatchObject({ sent: 2, failed: 0 })
+    const results = await ctx.app.request(`/api/campaigns/${campaign.id}/results`, {
+      headers: { cookie },
+    })
+    expect(await results.json()).toMatchObject({ sent: 2, failed: 0, bounced: 0 })
+
+    // A sent message is not sent again, nor its recipient taken back to failed.
+    const again = await ctx.app.request(`/api/admin/email/outbox/${message.id}/retry`, {
+      method: 'POST',
+      headers: { cookie, origin: 'http://localhost:4321', accept: 'application/json' },
+    })
+    expect(again.status).toBe(409)
+    await recordOutcomes(db)
+    expect((await recipientsFor(campaign.id)).by.get('later@northwind.example')!.status).toBe(
+      'sent',
+    )
+
+    // A hard bounce the provider reports afterwards makes it bounced, as any sent recipient.
+    const sent = await messageOf(failed.id)
+    expect(
+      await recordResendEvent(
+        db,
+        'msg_later_bounce',
+        {
+          type: 'email.bounced',
+          created_at: ctx.clock.now().toISOString(),
+          data: {
+            email_id: sent.providerId!,
+            bounce: { type: 'Permanent', subType: 'General', message: 'Hard bounce.' },
+          },
+        },
+        ctx.clock.now(),
+      ),
+    ).toBe('recorded')
+    await recordOutcomes(db)
+    expect((await recipientsFor(campaign.id)).by.get('later@northwind.example')).toMatchObject({
+      status: 'bounced',
+      reason: 'Bounced (hard): Hard bounce.',
+    })
+    expect(await countsOf(campaign.id)).toMatchObject({ sent: 1, bounced: 1, failed: 0 })
+  })
+})
+
+describe('why a campaign recipient was suppressed', () => {
+  it('names the do-not-mail entry and its day on the reader’s clock; an erased person only as erased', async () => {
+    const campaign = await queuedCampaign([
+      'left@northwind.example',
+      'bounced@northwind.example',
+      'complained@northwind.example',
+      'erased@northwind.example',
+      'still@northwind.example',
+    ])
+    // Put on the list after the import (which leaves suppressed addresses out), before the send.
+    const entries = [
+      ['left@northwind.example', 'unsubscribe', '2026-03-04T23:30:00Z'],
+      ['bounced@northwind.example', 'hard_bounce', '2026-02-10T10:00:00Z'],
+      ['complained@northwind.example', 'complaint', '2026-01-15T10:00:00Z'],
+    ] as const
+    for (const [email, reason, at] of entries) await suppress(db, { email, reason }, new Date(at))
+    const admin = await addUser(ctx, 'admin')
+    const [person] = await db
+      .select()
+      .from(contacts)
+      .where(eq(contacts.email, 'erased@northwind.example'))
+    const erased = await erasePerson(
+      db,
+      person!.id,
+      { reason: 'request', actor: admin, confirm: 'erased@northwind.example' },
+      ctx.clock.now(),
+    )
+    expect(erased.ok).toBe(true)
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1, suppressed: 3 })
+    await recordOutcomes(db)
+
+    // Read in Berlin: the unsubscribe at 23:30 UTC was on the 5th there.
+    const { by } = await recipientsFor(campaign.id, 'rep', 'Europe/Berlin')
+    expect(by.get('left@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: unsubscribed on Mar 5, 2026',
+    })
+    expect(by.get('bounced@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: an earlier email to this address bounced on Feb 10, 2026',
+    })
+    expect(by.get('complained@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      reason: 'Not sent: the person reported an earlier email as spam on Jan 15, 2026',
+    })
+    const gone = [...by.values()].filter((r) => r.email.endsWith('@erased.invalid'))
+    expect(gone).toMatchObject([
+      { status: 'suppressed', reason: 'Not sent: the person was erased' },
+    ])
+    expect(by.get('still@northwind.example')).toMatchObject({ status: 'sent', reason: null })
   })
 })

@@ -13,6 +13,7 @@ import {
   contacts,
   deals,
   outbox,
+  suppressions,
 } from '../../../api/db/schema.ts'
 import { newId } from '../../../api/ids.ts'
 import { addUser, setupTestDb } from '../../db.ts'
@@ -281,6 +282,67 @@ describe('a campaign’s recipients', () => {
         'Not sent: its message could not be filled in (a merge field has no value for this recipient)',
       ],
       [sent.id, null],
+    ])
+  })
+
+  it('say why one was suppressed: the entry that stopped it while it stands, or that they were erased', async () => {
+    const campaignId = await addCampaign()
+    const replaced = await addRecipient(campaignId, {
+      email: 'x1@example.com',
+      line: 2,
+      status: 'suppressed',
+    })
+    const lifted = await addRecipient(campaignId, {
+      email: 'x2@example.com',
+      line: 3,
+      status: 'suppressed',
+    })
+    // Failed, then sent again by an admin once the person had unsubscribed.
+    const retried = await addRecipient(campaignId, {
+      email: 'x3@example.com',
+      line: 4,
+      status: 'failed',
+    })
+    // Waiting for their turn when erased: no message at all (api/pipeline/erasure.ts).
+    const erased = await addRecipient(campaignId, {
+      email: 'x4@example.com',
+      line: 5,
+      status: 'suppressed',
+    })
+    await db
+      .update(contacts)
+      .set({ erasedAt: new Date('2026-05-01T10:00:00Z') })
+      .where(eq(contacts.id, erased.contactId))
+    for (const [r, email, reason] of [
+      [replaced, 'x1@example.com', 'unsubscribe'],
+      [lifted, 'x2@example.com', 'manual'],
+      [retried, 'x3@example.com', 'unsubscribe'],
+    ] as const) {
+      const outboxId = newId()
+      await db.insert(outbox).values({
+        id: outboxId,
+        kind: 'email',
+        category: 'outreach',
+        recipient: email,
+        payload: { template: 'outreach', subject: 'Hello' },
+        status: 'suppressed',
+        lastError: `suppressed (${reason})`,
+        lastErrorKind: 'suppressed',
+      })
+      await db.update(campaignRecipients).set({ outboxId }).where(eq(campaignRecipients.id, r.id))
+    }
+    // The unsubscribe was replaced by a bounce since; the admin's entry was taken off the list.
+    await db.insert(suppressions).values([
+      { email: 'x1@example.com', reason: 'hard_bounce', createdAt: new Date('2026-04-02T10:00Z') },
+      { email: 'x3@example.com', reason: 'unsubscribe', createdAt: new Date('2026-04-03T10:00Z') },
+    ])
+
+    const rows = (await listRecipients(db, campaignId, { viewer: rep })).rows
+    expect(rows.map((r) => [r.id, r.reason])).toEqual([
+      [replaced.id, 'Not sent: unsubscribed'],
+      [lifted.id, 'Not sent: an admin put the address on the do-not-mail list'],
+      [retried.id, 'Not sent: unsubscribed on Apr 3, 2026'],
+      [erased.id, 'Not sent: the person was erased'],
     ])
   })
 

@@ -321,7 +321,7 @@ describe('sending a campaign', () => {
       'stopped',
     ])
     expect(RECIPIENT_STATUS_LABELS.stopped).toBe('Not sent (stopped)')
-    const viewer = { id: sdr.id, role: 'sdr' as const }
+    const viewer = { id: sdr.id, role: 'sdr' as const, timeZone: sdr.timeZone }
     const listed = await listRecipients(db, campaign.id, { viewer, status: 'stopped' })
     expect(listed.total).toBe(2)
     expect(await listRecipients(db, campaign.id, { viewer, status: 'pending' })).toMatchObject({

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { explainFailure, excerpt, QUOTE_MAX } from '../../../api/email/failure-reasons.ts'
+import {
+  explainFailure,
+  excerpt,
+  QUOTE_MAX,
+  type FailedMessage,
+} from '../../../api/email/failure-reasons.ts'
 
 // The campaign page said only "Failed": the reason, in words, comes from the outbox row's last
 // error as the worker and the Resend webhook write it.
@@ -86,6 +91,55 @@ describe('why a message was not sent, in words', () => {
     expect(explainFailure({ lastError: 'erased on request', lastErrorKind: 'suppressed' })).toBe(
       'Not sent: the person was erased',
     )
+  })
+})
+
+describe('why the do-not-mail list stopped a message, in words', () => {
+  const stopped = (lastError: string | null, suppression?: FailedMessage['suppression']) =>
+    explainFailure({ lastError, lastErrorKind: 'suppressed', suppression })
+
+  it('names the entry that stopped it, and its day while that entry still stands', () => {
+    const day = 'Jan 20, 2026'
+    expect(stopped('suppressed (unsubscribe)', { reason: 'unsubscribe', day })).toBe(
+      'Not sent: unsubscribed on Jan 20, 2026',
+    )
+    expect(stopped('suppressed (hard_bounce)', { reason: 'hard_bounce', day })).toBe(
+      'Not sent: an earlier email to this address bounced on Jan 20, 2026',
+    )
+    expect(stopped('suppressed (complaint)', { reason: 'complaint', day })).toBe(
+      'Not sent: the person reported an earlier email as spam on Jan 20, 2026',
+    )
+    expect(stopped('suppressed (manual)', { reason: 'manual', day })).toBe(
+      'Not sent: an admin put the address on the do-not-mail list on Jan 20, 2026',
+    )
+    // Replaced since (a bounce after the unsubscribe) or removed: that day is not this entry's.
+    expect(stopped('suppressed (unsubscribe)', { reason: 'hard_bounce', day })).toBe(
+      'Not sent: unsubscribed',
+    )
+    expect(stopped('suppressed (manual)', null)).toBe(
+      'Not sent: an admin put the address on the do-not-mail list',
+    )
+    expect(stopped(null)).toBe('Not sent: the address is on the do-not-mail list')
+    expect(stopped('suppressed (something new)')).toBe(
+      'Not sent: the address is on the do-not-mail list',
+    )
+  })
+
+  it('says only that an erased person was erased: no entry, no day', () => {
+    const day = 'Jan 20, 2026'
+    expect(stopped('suppressed (erased)', { reason: 'erased', day })).toBe(
+      'Not sent: the person was erased',
+    )
+    expect(stopped('erased after inactivity')).toBe('Not sent: the person was erased')
+    for (const lastError of ['suppressed (unsubscribe)', 'smtp_550: 550 5.1.1 [erased]', null])
+      expect(
+        explainFailure({
+          lastError,
+          lastErrorKind: lastError?.startsWith('smtp') ? 'permanent' : 'suppressed',
+          erased: true,
+          suppression: { reason: 'unsubscribe', day },
+        }),
+      ).toBe('Not sent: the person was erased')
   })
 })
 
