@@ -11,6 +11,7 @@ import type { GradeResult, Teaser } from './engine/grade.ts'
 import type { CategoryScore } from './engine/scoring.ts'
 import { checkTargetUrl, normalizeGraderUrl } from './engine/target-url.ts'
 import { isId, newId } from '../ids.ts'
+import { RETENTION } from '../content/site.ts'
 import { hitRateLimit, limitAddress, type Limit } from '../rate-limits.ts'
 
 // Grader reports in the database: a visitor's request becomes a `grader_reports` row (or reuses a
@@ -418,10 +419,13 @@ export async function requeueReport(db: Db, id: string): Promise<void> {
 // ── Retention ───────────────────────────────────────────────────────────────────────────────
 
 /**
- * What the privacy policy promises (src/content/site.ts RETENTION: anonymousGraderReportDays,
- * networkDataDays); change both together.
+ * What the privacy policy promises (it renders these): how long a report nobody unlocked is kept;
+ * the address that asked for one is forgotten when every stored IP address is (RETENTION).
  */
-export const GRADER_RETENTION = { anonymousReportDays: 30, requesterIpDays: 90 } as const
+export const GRADER_RETENTION = {
+  anonymousReportDays: 30,
+  requesterIpDays: RETENTION.networkDataDays,
+} as const
 
 const DAY = 24 * 60 * MINUTE
 

@@ -4,13 +4,14 @@
 // one carries a token that opens nothing (its real link goes out by email once it is released).
 
 export const DOWNLOAD_COOKIE = 'fd_dl'
-const MAX_AGE_SECONDS = 3_600
+/** Seconds. */
+export const DOWNLOAD_COOKIE_MAX_AGE = 3_600
 const TOKEN = /^[a-z2-7]{32}$/
 
 /** The Set-Cookie value: readable only by the server, only by the thank-you page, for an hour. */
 export function downloadCookie(offer: string, token: string, secure: boolean): string {
   const value = `${encodeURIComponent(offer)}.${token}`
-  return `${DOWNLOAD_COOKIE}=${value}; Path=/thanks; Max-Age=${MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
+  return `${DOWNLOAD_COOKIE}=${value}; Path=/thanks; Max-Age=${DOWNLOAD_COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
 }
 
 /** The download token the cookie holds for `offer`; null when absent, malformed or for another offer. */
