@@ -20,21 +20,17 @@ export const SITE = {
 } as const
 
 /**
- * Retention periods the privacy policy promises. The server's clean-up jobs must use the same
- * numbers; change both together.
+ * Retention periods the privacy policy states that no setting changes, read by the clean-up jobs
+ * themselves (api/background.ts, api/pipeline/contact-retention.ts, api/grader/reports.ts). The
+ * policy page (src/pages/privacy.astro) renders these and the jobs' other periods from where the
+ * jobs read them (src/components/site/retention.ts), so the page cannot promise another number.
  */
 export const RETENTION = {
-  /** IP address and user agent of a form post, a download or a tracked click. */
+  /** IP address and user agent of a form post, a consent entry, a grader request or a tracked click. */
   networkDataDays: 90,
   /**
    * Contacts with no activity for this long are erased (api/pipeline/contact-retention.ts says
    * what counts as activity and who is kept).
    */
   inactiveContactMonths: 24,
-  /** How long a download link in an email keeps working (the server's default). */
-  downloadLinkDays: 7,
-  /** Grader reports never unlocked with an email address. */
-  anonymousGraderReportDays: 30,
-  /** First-touch attribution cookie lifetime. */
-  attributionCookieDays: 30,
 } as const
