@@ -26,8 +26,13 @@ const failures = defineMiddleware(async (ctx, next) => {
   const { deps, requestId } = ctx.locals
   try {
     const response = await next()
-    if (response.status < 400) return response
-    const answer = new Response(response.body, {
+    // Astro streams a page: its status and head go out before the components below run, so one
+    // that throws there would cut the page off under a 200, and the adapter prints the error to
+    // stderr itself (console.error, past any logger setting). Read to its end here, a page that
+    // fails anywhere fails before anything is sent.
+    const page = response.body && response.headers.get('content-type')?.startsWith('text/html')
+    if (!page && response.status < 400) return response
+    const answer = new Response(page ? await response.arrayBuffer() : response.body, {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,

@@ -116,6 +116,15 @@ describe('a page that fails on our side', () => {
     ).toMatchObject({ query: expect.stringContaining('"grader_reports"') })
   })
 
+  it('when a part of it throws after the page began: the same, not a page cut off at 200', async () => {
+    // A rep's home: the page itself reads nothing; its My day component reads their deals.
+    const { res, body, requestId, written } = await failingPage('deals', '/app', {
+      cookie: repCookie,
+    })
+    expect500Page(res, body, requestId)
+    expectOneErrorLine(written, requestId!, '/app')
+  })
+
   it('when the site middleware throws (the session lookup): the same', async () => {
     const { res, body, requestId, written } = await failingPage('sessions', '/app', {
       cookie: repCookie,
