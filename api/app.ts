@@ -85,7 +85,11 @@ export function createApp(
   // c.env carries Node's request and response (client IP, raw headers) on to the API.
   front.notFound((c) => api.fetch(c.req.raw, c.env))
   front.onError((err, c) => {
-    deps.logger.error('unhandled error', { err, path: pathForLog(c.req.path) })
+    deps.logger.error('unhandled error', {
+      err,
+      method: c.req.method,
+      path: pathForLog(c.req.path),
+    })
     return internalError(c, err)
   })
   return front
@@ -271,7 +275,11 @@ export function createApiApp(deps: Deps, clicks: ClickWriter) {
         err.status,
       )
     }
-    c.var.log?.error('unhandled error', { err, path: pathForLog(c.req.path) })
+    c.var.log?.error('unhandled error', {
+      err,
+      method: c.req.method,
+      path: pathForLog(c.req.path),
+    })
     return internalError(c, err)
   })
 

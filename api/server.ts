@@ -64,7 +64,10 @@ export async function startServer(
   // Only /api and the reserved hot paths (/r tracked links, /u unsubscribe, /d downloads) are
   // Hono's; static files are served next; everything else is rendered by Astro.
   const apiPaths = /^\/(api|r|u|d)(\/|$)/
-  const render = async ({ incoming, outgoing }: HttpBindings): Promise<Response> => {
+  const render = async (
+    { incoming, outgoing }: HttpBindings,
+    requestId: string,
+  ): Promise<Response> => {
     await astro(
       incoming,
       outgoing,
@@ -76,7 +79,8 @@ export async function startServer(
           '<!doctype html><html lang="en"><meta charset="utf-8"><title>Page not found</title><h1>We could not find that page</h1><p><a href="/">Go to the home page</a></p></html>',
         )
       },
-      { deps },
+      // The request id of the access-log line: a failed page logs it and its 500 page shows it.
+      { deps, requestId },
     )
     return RESPONSE_ALREADY_SENT
   }
@@ -85,25 +89,21 @@ export async function startServer(
   // files only at debug: each page pulls several (CSS, scripts, fonts, images), mostly hashed and
   // immutable, which at info would multiply the log without telling more of a visit than its
   // page's line does; LOG_LEVEL=debug shows them when an asset goes missing.
+  const idOf = (bindings: HttpBindings) =>
+    requestIdOf(bindings.incoming.headers['x-request-id'] as string | undefined, env.TRUST_PROXY)
   const logged = (
     request: Request,
     path: string,
     bindings: HttpBindings,
     level: 'debug' | 'info',
+    requestId?: string,
   ) => {
     // Nothing made (not even a request id) for a line the level leaves out: every static file.
     if (!deps.logger.enabled(level)) return
     logWhenDone(
       deps.logger,
       level,
-      {
-        method: request.method,
-        path,
-        requestId: requestIdOf(
-          bindings.incoming.headers['x-request-id'] as string | undefined,
-          env.TRUST_PROXY,
-        ),
-      },
+      { method: request.method, path, requestId: requestId ?? idOf(bindings) },
       bindings.outgoing,
     )
   }
@@ -117,7 +117,8 @@ export async function startServer(
       logged(request, path, bindings, 'debug')
       return RESPONSE_ALREADY_SENT
     }
-    logged(request, path, bindings, 'info')
+    const requestId = idOf(bindings)
+    logged(request, path, bindings, 'info', requestId)
     // What Astro cannot make a Request of answers here, not with a 500 and an error in the log:
     // TRACE (a forbidden method, as CONNECT and TRACK are: Node refuses those itself), and a
     // path whose percent-escapes are not UTF-8.
@@ -138,7 +139,7 @@ export async function startServer(
           'X-Content-Type-Options': 'nosniff',
         },
       })
-    return render(bindings)
+    return render(bindings, requestId)
   }
 
   // A click on a cached tracked link is answered on node:http before the adapter builds a Request

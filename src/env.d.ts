@@ -3,6 +3,10 @@
 declare namespace App {
   interface Locals {
     deps: import('#api/deps.ts').Deps
+    /** This request's id, as in its access-log line (api/http/access-log.ts). */
+    requestId: string
+    /** Set once the page failed: the 500 page is being rendered for it (src/middleware.ts). */
+    failed?: boolean
     user?: import('#api/accounts/sessions.ts').SessionUser | null
     sessionId?: string | null
     /** A signed time-trap token for forms rendered on this page. */

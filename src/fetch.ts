@@ -6,9 +6,10 @@ import type { Deps } from '#api/deps.ts'
 import { loadDotEnv, parseEnv } from '#api/env.ts'
 import { announceFirstRun } from '#api/accounts/first-run.ts'
 import { offerDemoSeed } from '#api/demo/seed.ts'
+import { requestIdOf } from '#api/http/access-log.ts'
 
 // `astro dev` only: the same Hono routes as production (api/server.ts), in front of the pages.
-// In the built server, api/server.ts passes `deps` in locals itself.
+// In the built server, api/server.ts passes `deps` and the request id in locals itself.
 
 const apiPaths = /^\/(api|r|u|d)(\/|$)/
 const g = globalThis as typeof globalThis & { __frontdoorDevDeps?: Promise<Deps> }
@@ -42,6 +43,7 @@ app.use(async (c, next) => {
   const deps = await devDeps()
   if (apiPaths.test(c.req.path)) return (api ??= createApp(deps)).fetch(c.req.raw)
   state.locals.deps = deps
+  state.locals.requestId = requestIdOf(c.req.header('x-request-id'), deps.env.TRUST_PROXY)
   return next()
 })
 app.use(astro())

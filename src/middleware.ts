@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
-import { defineMiddleware } from 'astro:middleware'
+import { defineMiddleware, sequence } from 'astro:middleware'
+import { pathForLog } from '#api/http/bearer-path.ts'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { MAX_LOGIN_NEXT, secureCookies } from '#api/http/cookies.ts'
 import {
@@ -16,10 +17,51 @@ import {
   validateSessionToken,
 } from '#api/accounts/sessions.ts'
 
+// A page that fails on our side: logged once through the project's logger, in the API's shape
+// (`unhandled error` with the request id, method, path and the error), and answered with
+// src/pages/500.astro, which shows that request id. Astro never sees the error, so it prints
+// nothing of its own: it writes what it catches to stderr in its own format, without the request
+// id, and the query's parameters with it.
+const failures = defineMiddleware(async (ctx, next) => {
+  const { deps, requestId } = ctx.locals
+  try {
+    const response = await next()
+    // Astro streams a page: its status and head go out before the components below run, so one
+    // that throws there would cut the page off under a 200, and the adapter prints the error to
+    // stderr itself (console.error, past any logger setting). Read to its end here, a page that
+    // fails anywhere fails before anything is sent.
+    const page = response.body && response.headers.get('content-type')?.startsWith('text/html')
+    if (!page && response.status < 400) return response
+    const answer = new Response(page ? await response.arrayBuffer() : response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    })
+    // As the API's errors: the id a visitor can quote to support.
+    if (answer.status >= 400) answer.headers.set('X-Request-Id', requestId)
+    return answer
+  } catch (err) {
+    deps.logger.child({ requestId }).error('unhandled error', {
+      err,
+      method: ctx.request.method,
+      path: pathForLog(ctx.url.pathname),
+    })
+    // In development, Astro's error overlay shows the stack. The 500 page failing too (it comes
+    // back through here) is left to Astro: it renders that page once more without middleware.
+    if (import.meta.env.DEV || ctx.locals.failed) throw err
+    ctx.locals.failed = true
+    // An empty 500: Astro answers it with src/pages/500.astro, through this middleware again.
+    return new Response(null, { status: 500 })
+  }
+})
+
 // Pages: who is signed in, /app behind sign-in, a time-trap token for forms, a refused form's
 // values carried back, security headers.
-export const onRequest = defineMiddleware(async (ctx, next) => {
+const site = defineMiddleware(async (ctx, next) => {
   const { deps } = ctx.locals
+  // The 500 page after a failure: its headers only, none of the visitor's state (reading it may
+  // be what failed).
+  if (ctx.locals.failed) return withHeaders(await next(), [], secureCookies(deps.env), true)
   const now = deps.now()
   const secure = secureCookies(deps.env)
   ctx.locals.user = null
@@ -72,6 +114,8 @@ export const onRequest = defineMiddleware(async (ctx, next) => {
   // A page filled with what someone typed is theirs alone, not for a shared cache.
   return withHeaders(response, setCookies, secure, isApp || ctx.locals.formFlash !== null)
 })
+
+export const onRequest = sequence(failures, site)
 
 const CSP = [
   "default-src 'self'",

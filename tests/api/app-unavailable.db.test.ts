@@ -43,10 +43,10 @@ describe('a form posted while the database is unreachable', () => {
     expect(body).toContain('Back button')
     expect(body).toContain('in a minute')
     expect(body).toContain('href="/privacy"') // the site's chrome
-    // Logged as before: one error line with the request id.
+    // Logged as before: one error line with the request id (and the fields a page's has).
     const errors = lines.filter((l) => l.level === 'error')
     expect(errors).toHaveLength(1)
-    expect(errors[0]).toMatchObject({ msg: 'unhandled error', path: '/api/leads' })
+    expect(errors[0]).toMatchObject({ msg: 'unhandled error', method: 'POST', path: '/api/leads' })
     expect(errors[0]!.requestId).toBe(page.headers.get('x-request-id'))
 
     const json = await postLead(through, leadForm(ctx, { email: 'kim.nguyen@acme-robotics.com' }), {
