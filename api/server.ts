@@ -164,12 +164,13 @@ export async function startServer(
   await deps.database.announce(url)
   // The first-run link comes before "listening", so whoever waits for that line has both.
   await announceFirstRun(deps)
-  deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
+  // Before "listening" too: whoever waits for that line (a supervisor, a test) has the warning.
   if (env.NODE_ENV === 'production' && !envSource.APP_ORIGIN?.trim())
     deps.logger.warn(
       'APP_ORIGIN is not set: links in emails, canonical links and origin checks use this address; set APP_ORIGIN to the public https:// address people reach',
       { origin: env.APP_ORIGIN },
     )
+  deps.logger.info('listening', { url, database: deps.database.engine, origin: env.APP_ORIGIN })
   // Outbox worker (unless OUTBOX_WORKER=false leaves sending to `npm run worker` processes), grader
   // jobs (from source: the engine's script matcher is a worker thread), notifier, housekeeping.
   // The verdict job gives clicks pouring in more of the thread (api/tracking/verdict-jobs.ts).
