@@ -7,6 +7,7 @@ import { loadDotEnv, parseEnv } from '#api/env.ts'
 import { announceFirstRun } from '#api/accounts/first-run.ts'
 import { offerDemoSeed } from '#api/demo/seed.ts'
 import { requestIdOf } from '#api/http/access-log.ts'
+import { UNAVAILABLE_RETRY_AFTER_S } from '#api/content/error-pages.ts'
 
 // `astro dev` only: the same Hono routes as production (api/server.ts), in front of the pages.
 // In the built server, api/server.ts passes `deps` and the request id in locals itself.
@@ -45,6 +46,18 @@ app.use(async (c, next) => {
   state.locals.deps = deps
   state.locals.requestId = requestIdOf(c.req.header('x-request-id'), deps.env.TRUST_PROXY)
   return next()
+})
+// A page whose database could not be reached (src/middleware.ts marks it) answers as the API
+// does: a 503 with Retry-After. Astro answers a failed page with src/pages/500.astro under the
+// status the failure returned, and only a 500 brings that page, so the status is changed here.
+app.use(async (c, next) => {
+  await next()
+  if (getFetchState(c).locals.failed !== 'unavailable' || c.res.status !== 500) return
+  const headers = new Headers(c.res.headers)
+  headers.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
+  const answer = new Response(c.res.body, { status: 503, headers })
+  c.res = undefined
+  c.res = answer
 })
 app.use(astro())
 

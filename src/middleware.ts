@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { defineMiddleware, sequence } from 'astro:middleware'
 import { pathForLog } from '#api/http/bearer-path.ts'
+import { isDatabaseUnavailable } from '#api/db/unavailable.ts'
 import { issueFormToken } from '#api/leads/form-tokens.ts'
 import { MAX_LOGIN_NEXT, secureCookies } from '#api/http/cookies.ts'
 import {
@@ -19,9 +20,11 @@ import {
 
 // A page that fails on our side: logged once through the project's logger, in the API's shape
 // (`unhandled error` with the request id, method, path and the error), and answered with
-// src/pages/500.astro, which shows that request id. Astro never sees the error, so it prints
-// nothing of its own: it writes what it catches to stderr in its own format, without the request
-// id, and the query's parameters with it.
+// src/pages/500.astro, which shows that request id; when the database could not be reached, as a
+// 503 "try again in a minute" with Retry-After (src/fetch.ts), as the API answers. Astro never
+// sees the error,
+// so it prints nothing of its own: it writes what it catches to stderr in its own format, without
+// the request id, and the query's parameters with it.
 const failures = defineMiddleware(async (ctx, next) => {
   const { deps, requestId } = ctx.locals
   try {
@@ -49,7 +52,7 @@ const failures = defineMiddleware(async (ctx, next) => {
     // In development, Astro's error overlay shows the stack. The 500 page failing too (it comes
     // back through here) is left to Astro: it renders that page once more without middleware.
     if (import.meta.env.DEV || ctx.locals.failed) throw err
-    ctx.locals.failed = true
+    ctx.locals.failed = isDatabaseUnavailable(err) ? 'unavailable' : 'error'
     // An empty 500: Astro answers it with src/pages/500.astro, through this middleware again.
     return new Response(null, { status: 500 })
   }

@@ -16,6 +16,8 @@ import { serveLocalSocket } from '../api/db/local-socket.ts'
 export interface DbProxy {
   /** The test database, opened through the proxy. */
   database: Database
+  /** Its URL through the proxy (another process, such as a production server, may use it). */
+  url: string
   /** Connections the proxy accepted so far. */
   accepted(): number
   down(): Promise<void>
@@ -88,12 +90,11 @@ export async function proxiedDatabase(direct: Database & { url?: string }): Prom
   await listen()
   const password = direct.engine === 'postgres' ? new URL(direct.url!).password : ''
   const auth = password ? `${encodeURIComponent(user)}:${password}` : encodeURIComponent(user)
-  const database = await openDatabase({
-    databaseUrl: `postgres://${auth}@127.0.0.1:${port}/${name}`,
-    poolSize: 2,
-  })
+  const url = `postgres://${auth}@127.0.0.1:${port}/${name}`
+  const database = await openDatabase({ databaseUrl: url, poolSize: 2 })
   return {
     database,
+    url,
     accepted: () => accepted,
     down,
     up: async () => {

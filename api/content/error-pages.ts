@@ -13,15 +13,21 @@ export const UNAVAILABLE_RETRY_AFTER_S = 30
 
 const sentForm = (c: Context) => c.req.method !== 'GET' && c.req.method !== 'HEAD'
 
+/** What a page that cannot be shown says (here, and src/pages/500.astro for the site's pages). */
+export const UNAVAILABLE_PAGE = {
+  title: 'This page cannot be shown right now',
+  text: 'We cannot reach our database at the moment. Please try again in a minute.',
+}
+
 /** The database cannot be reached: nothing was saved; send again in a minute. */
 export function unavailablePage(c: Context) {
   c.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S))
   if (!sentForm(c))
     return sitePage(c, {
-      title: 'This page cannot be shown right now',
+      title: UNAVAILABLE_PAGE.title,
       status: 503,
-      body: html`<h1>This page cannot be shown right now</h1>
-        <p>We cannot reach our database at the moment. Please try again in a minute.</p>
+      body: html`<h1>${UNAVAILABLE_PAGE.title}</h1>
+        <p>${UNAVAILABLE_PAGE.text}</p>
         <p><a href="/">Go to our home page</a></p>`,
     })
   return sitePage(c, {

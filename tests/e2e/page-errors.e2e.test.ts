@@ -4,6 +4,8 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser } from '../../api/accounts/users.ts'
 import { openDatabase } from '../../api/db/client.ts'
+import { openTestDatabase } from '../db-fixtures.ts'
+import { proxiedDatabase } from '../db-proxy.ts'
 import { eventually } from '../eventually.ts'
 import { newDataDir, startServer, type TestServer } from './harness.ts'
 
@@ -138,5 +140,43 @@ describe('a page that fails on our side', () => {
     const res = await fetch(`${server.url}/500`)
     expect(res.status).toBe(404)
     expect(await res.text()).toContain('We could not find that page')
+  })
+})
+
+// The database going away under a running server (PostgreSQL behind a loopback proxy the test
+// cuts): a site page answers as the API does, a 503 with Retry-After, not the 500 page.
+describe.skipIf(!process.env.TEST_DATABASE_URL)('a page whose database cannot be reached', () => {
+  it('is a 503 "try again in a minute" with Retry-After and the reference, logged once', async () => {
+    const direct = await openTestDatabase('postgres')
+    const proxy = await proxiedDatabase(direct)
+    const pgServer = await startServer({ DATABASE_URL: proxy.url }, { emptyDataDir: true })
+    try {
+      expect((await fetch(`${pgServer.url}${REPORT}`)).status).toBe(404) // works: no such report
+      proxy.cut()
+      const from = pgServer.output().length
+      const res = await fetch(`${pgServer.url}${REPORT}`)
+      const body = await res.text()
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('30')
+      expect(body).toContain('This page cannot be shown right now')
+      expect(body).toContain('href="/privacy"') // the site's chrome
+      const requestId = body.match(/Reference: <code>([^<]+)<\/code>/)?.[1]
+      expect(res.headers.get('x-request-id')).toBe(requestId)
+      await eventually(() => pgServer.output().slice(from).includes(`"requestId":"${requestId}"`))
+      const lines = pgServer
+        .output()
+        .slice(from)
+        .split('\n')
+        .filter((line) => line.includes(`"requestId":"${requestId}"`))
+        .map((line) => JSON.parse(line) as Line)
+      expect(lines.filter((l) => l.level === 'error')).toEqual([
+        expect.objectContaining({ msg: 'unhandled error', method: 'GET', path: REPORT }),
+      ])
+    } finally {
+      proxy.restore()
+      await pgServer.stop()
+      await proxy.close()
+      await direct.close()
+    }
   })
 })
