@@ -296,9 +296,10 @@ async function contactsInPipeline(tx: Db, contactIds: string[]): Promise<Set<str
  * transport took it), suppressed, bounced (failed on a hard bounce, which suppresses the
  * address) or failed. A recipient already sent whose message failed afterwards (Resend reported
  * a hard bounce: api/email/delivery-events.ts) is judged again the same way. A recipient failed
- * whose message went after all (an admin sent it again: the outbox page, outbox.ts retryFailed)
- * is sent, whatever the campaign's status: a completed one stays completed, its counts follow.
- * Never the other way by a retry: only a failed message is sent again, never a sent one.
+ * whose message an admin sent again (the outbox page, outbox.ts retryFailed) is judged again the
+ * same way once the worker is done with it: sent, suppressed or bounced, whatever the campaign's
+ * status (a completed one stays completed, its counts follow). Never the other way by a retry:
+ * only a failed message is sent again, never a sent one.
  */
 export async function recordOutcomes(db: Db): Promise<number> {
   const outcome = sql`case
@@ -319,17 +320,22 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and o.status in ('sent', 'failed', 'suppressed')
     returning r.id
   `)
-  // Read as the queued ones are, on campaign_recipients_status_idx: a campaign's few failed rows.
-  const sentAfterAll = await db.execute(sql`
+  // A message sent again (retriedAt) that went, was stopped by the do-not-mail list meanwhile, or
+  // bounced: its recipient follows. One that failed again stays failed (its reason is read from
+  // the row, so it is the new one). Read as the queued ones are, on campaign_recipients_status_idx:
+  // a campaign's few failed rows.
+  const sentAgain = await db.execute(sql`
     update campaign_recipients r
-       set status = 'sent',
+       set status = ${outcome},
            sent_at = o.sent_at
       from outbox o, campaigns c
      where c.status in ('sending', 'paused', 'completed')
        and r.campaign_id = c.id
        and r.status = 'failed'
        and o.id = r.outbox_id
-       and o.status = 'sent'
+       and o.status in ('sent', 'failed', 'suppressed')
+       and o.payload ? 'retriedAt'
+       and ${outcome} <> 'failed'
     returning r.id
   `)
   // Driven from the outbox's few failed rows (its status index), not from every sent recipient.
@@ -342,7 +348,7 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and r.status = 'sent'
     returning r.id
   `)
-  return rowsOf(queued).length + rowsOf(sentAfterAll).length + rowsOf(failedLater).length
+  return rowsOf(queued).length + rowsOf(sentAgain).length + rowsOf(failedLater).length
 }
 
 /** The rows of db.execute, the same on PGlite and node-postgres. */

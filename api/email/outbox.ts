@@ -145,7 +145,12 @@ export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
   'suppressed',
 ]
 
-export type OutboxHealth = { pending: number; oldestPendingSeconds: number; failed: number }
+export type OutboxHealth = {
+  pending: number
+  oldestPendingSeconds: number
+  /** Every failed row, its content kept or not: how delivery goes (countFailedEmails splits it). */
+  failed: number
+}
 
 /** Backlog figures for /api/health and the outbox page: each a query on the (status, run_after) index. */
 export async function outboxHealth(db: Db, now: Date): Promise<OutboxHealth> {
@@ -219,6 +224,28 @@ export async function listOutbox(
   return { rows, total: total?.n ?? 0 }
 }
 
+/** A failed email: what "Retry all failed" (retryFailed) and its count (countFailedEmails) look at. */
+const failedEmail = and(eq(outbox.status, 'failed'), eq(outbox.kind, 'email'))
+
+export type FailedEmails = {
+  /** Failed and still carrying their message: retryFailed sends them again. */
+  retryable: number
+  /** Failed, their message gone (retention, erasure): they cannot be sent again. */
+  contentDeleted: number
+}
+
+/** The failed emails, split as retryFailed splits them: found on outbox_due_idx (status first). */
+export async function countFailedEmails(db: Db): Promise<FailedEmails> {
+  const [row] = await db
+    .select({
+      retryable: sql<number>`count(*) filter (where ${hasBody})`.mapWith(Number),
+      contentDeleted: sql<number>`count(*) filter (where not ${hasBody})`.mapWith(Number),
+    })
+    .from(outbox)
+    .where(failedEmail)
+  return { retryable: row?.retryable ?? 0, contentDeleted: row?.contentDeleted ?? 0 }
+}
+
 export async function findOutboxRow(db: Db, id: string): Promise<OutboxRow | null> {
   if (!/^[0-9a-f-]{36}$/.test(id)) return null
   const [row] = await db.select().from(outbox).where(eq(outbox.id, id))
@@ -243,8 +270,7 @@ export async function retryFailed(db: Db, ids: string[] | 'all', now: Date): Pro
     })
     .where(
       and(
-        eq(outbox.status, 'failed'),
-        eq(outbox.kind, 'email'),
+        failedEmail,
         hasBody,
         ids === 'all' ? undefined : inArray(outbox.id, ids.length ? ids : ['']),
       ),

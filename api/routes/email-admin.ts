@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { clearMailbox } from '../email/mailbox.ts'
 import { transportKindFor } from '../email/mailer.ts'
 import {
+  countFailedEmails,
   findOutboxRow,
   listOutbox,
   OUTBOX_STATUSES,
@@ -66,12 +67,13 @@ export const emailAdminRoutes = new Hono<AppEnv>()
     const query = validate(listSchema, givenParams(c.req.query()))
     const { db, env, now } = c.var.deps
     const transport = transportKindFor(env)
-    const [list, health, state] = await Promise.all([
+    const [list, health, failedEmails, state] = await Promise.all([
       listOutbox(db, { status: query.status as never, limit: query.limit, offset: query.offset }),
       outboxHealth(db, now()),
+      countFailedEmails(db),
       readTransportState(db, transport),
     ])
-    return c.json({ ...list, health, transport: { name: transport, ...state } })
+    return c.json({ ...list, health, failedEmails, transport: { name: transport, ...state } })
   })
   .post('/outbox/retry-failed', requirePermission('outbox:manage'), async (c) => {
     const n = await retryFailed(c.var.db, 'all', c.var.deps.now())
@@ -252,10 +254,11 @@ export const operations: Operation<Permission>[] = [
   {
     method: 'get',
     path: '/api/admin/email/outbox',
-    summary: 'Outbox rows (by status), its health and the transport’s state.',
+    summary:
+      'Outbox rows (by status), its health (`failed` counts every failed row, as /api/health does), the failed emails that can be sent again (`failedEmails.retryable`: what retry-failed queues) and those whose content is deleted (`failedEmails.contentDeleted`), and the transport’s state.',
     auth: 'outbox:manage',
     query: listSchema,
-    ok: [200, '{ rows, total, health, transport }'],
+    ok: [200, '{ rows, total, health, failedEmails: { retryable, contentDeleted }, transport }'],
   },
   {
     method: 'post',

@@ -244,6 +244,65 @@ describe('a failed campaign message an admin sends again', () => {
     })
     expect(await countsOf(campaign.id)).toMatchObject({ sent: 1, bounced: 1, failed: 0 })
   })
+  it('makes its recipient suppressed if the address went on the do-not-mail list meanwhile, bounced if it bounces, failed with the new reason if it fails again', async () => {
+    const policy = smtpError(550, '5.7.1 Message rejected by policy')
+    behaviour.onRcptTo = () => policy
+    const campaign = await queuedCampaign([
+      'quit@northwind.example',
+      'closed@northwind.example',
+      'picky@northwind.example',
+    ])
+    expect(await worker().drainOnce()).toMatchObject({ failed: 3 })
+    await recordOutcomes(db)
+    const failed = [...(await recipientsFor(campaign.id)).by.values()]
+    expect(failed.map((r) => r.status)).toEqual(['failed', 'failed', 'failed'])
+
+    // Meanwhile one unsubscribes, one mailbox is closed, one server still refuses; an admin
+    // sends all of them again.
+    await suppress(db, { email: 'quit@northwind.example', reason: 'unsubscribe' }, ctx.clock.now())
+    behaviour.onRcptTo = (address) =>
+      address === 'closed@northwind.example'
+        ? smtpError(550, '5.1.1 <closed@northwind.example>: User unknown')
+        : smtpError(550, '5.7.1 Blocked: listed on a block list')
+    const { cookie } = await signedInAs(ctx, 'admin')
+    for (const recipient of failed) {
+      const message = await messageOf(recipient.id)
+      const retried = await ctx.app.request(
+        `/api/admin/email/outbox/${message.id}/retry`,
+        form({}, { cookie }),
+      )
+      expect(retried.status).toBe(303)
+    }
+    expect(await worker().drainOnce()).toMatchObject({ suppressed: 1, failed: 2 })
+    await recordOutcomes(db)
+
+    const day = new Intl.DateTimeFormat('en-US', {
+      dateStyle: 'medium',
+      timeZone: 'UTC',
+    }).format(ctx.clock.now())
+    const { by } = await recipientsFor(campaign.id)
+    expect(by.get('quit@northwind.example')).toMatchObject({
+      status: 'suppressed',
+      sentAt: null,
+      reason: `Not sent: unsubscribed on ${day}`,
+    })
+    expect(by.get('closed@northwind.example')).toMatchObject({
+      status: 'bounced',
+      reason:
+        'Address refused by the receiving server (550 5.1.1 <closed@northwind.example>: User unknown)',
+    })
+    expect(by.get('picky@northwind.example')).toMatchObject({
+      status: 'failed',
+      reason:
+        'Refused by the receiving server’s policy (a spam filter or block list) (550 5.7.1 Blocked: listed on a block list)',
+    })
+    expect(await countsOf(campaign.id)).toMatchObject({
+      sent: 0,
+      failed: 1,
+      bounced: 1,
+      suppressed: 1,
+    })
+  })
 })
 
 describe('why a campaign recipient was suppressed', () => {

@@ -11,7 +11,7 @@ import {
   suppressions,
 } from '../../../api/db/schema.ts'
 import { recordResendEvent } from '../../../api/email/delivery-events.ts'
-import { enqueueEmail } from '../../../api/email/outbox.ts'
+import { enqueueEmail, type FailedEmails } from '../../../api/email/outbox.ts'
 import { messageIdFor } from '../../../api/email/transport.ts'
 import { newId } from '../../../api/ids.ts'
 import { createLogger } from '../../../api/logger.ts'
@@ -312,6 +312,47 @@ describe('outbox retention', () => {
     expect(((await list.json()) as { rows: unknown[] }).rows).toContainEqual(
       expect.objectContaining({ id, hasBody: false }),
     )
+  })
+
+  it('counts for “Retry all failed” only the failed messages it can send again, the others apart; /api/health counts both', async () => {
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const counts = async () => {
+      const list = await ctx.app.request('/api/admin/email/outbox', { headers: { cookie } })
+      const health = await ctx.app.request('/api/health')
+      const body = (await list.json()) as { failedEmails: FailedEmails }
+      return {
+        ...body.failedEmails,
+        health: ((await health.json()) as { outbox: { failed: number } }).outbox.failed,
+      }
+    }
+    const fail = (ids: string[]) =>
+      db
+        .update(outbox)
+        .set({ status: 'failed', lastError: 'gave up', lastErrorKind: 'retryable' })
+        .where(inArray(outbox.id, ids))
+    const before = await counts()
+    const old = [
+      await enqueueAsset(db, ago(DAYS + 2), 'old1@northwind.example'),
+      await enqueueAsset(db, ago(DAYS + 2), 'old2@northwind.example'),
+    ]
+    await fail(old)
+    await pruneExpired(ctx.deps, NOW)
+    const recent = await enqueueAsset(db, ago(1), 'recent@northwind.example')
+    await fail([recent])
+
+    const after = await counts()
+    expect(after).toEqual({
+      retryable: before.retryable + 1,
+      contentDeleted: before.contentDeleted + 2,
+      health: before.health + 3,
+    })
+    // What the count promised is what the button queues.
+    const all = await ctx.app.request('/api/admin/email/outbox/retry-failed', {
+      method: 'POST',
+      headers: { cookie, origin: 'http://localhost:4321', accept: 'application/json' },
+    })
+    expect(await all.json()).toMatchObject({ retried: after.retryable })
+    expect(await counts()).toMatchObject({ retryable: 0, contentDeleted: after.contentDeleted })
   })
 
   it('counts what it pruned in the housekeeping log line', async () => {
