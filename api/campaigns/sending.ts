@@ -308,34 +308,20 @@ export async function recordOutcomes(db: Db): Promise<number> {
              when exists (select 1 from suppressions s where s.email = o.recipient and s.reason = 'hard_bounce') then 'bounced'
              else 'failed'
            end`
-  const queued = await db.execute(sql`
+  // A failed recipient too, once an admin sent its message again (retriedAt) and it went, was
+  // stopped by the do-not-mail list meanwhile, or bounced; one that failed again stays failed (its
+  // reason is read from the row, so it is the new one). Both read on campaign_recipients_status_idx.
+  const judged = await db.execute(sql`
     update campaign_recipients r
        set status = ${outcome},
            sent_at = o.sent_at
       from outbox o, campaigns c
      where c.status in ('sending', 'paused', 'completed')
        and r.campaign_id = c.id
-       and r.status = 'queued'
+       and r.status in ('queued', 'failed')
        and o.id = r.outbox_id
        and o.status in ('sent', 'failed', 'suppressed')
-    returning r.id
-  `)
-  // A message sent again (retriedAt) that went, was stopped by the do-not-mail list meanwhile, or
-  // bounced: its recipient follows. One that failed again stays failed (its reason is read from
-  // the row, so it is the new one). Read as the queued ones are, on campaign_recipients_status_idx:
-  // a campaign's few failed rows.
-  const sentAgain = await db.execute(sql`
-    update campaign_recipients r
-       set status = ${outcome},
-           sent_at = o.sent_at
-      from outbox o, campaigns c
-     where c.status in ('sending', 'paused', 'completed')
-       and r.campaign_id = c.id
-       and r.status = 'failed'
-       and o.id = r.outbox_id
-       and o.status in ('sent', 'failed', 'suppressed')
-       and o.payload ? 'retriedAt'
-       and ${outcome} <> 'failed'
+       and (r.status = 'queued' or (o.payload ? 'retriedAt' and ${outcome} <> 'failed'))
     returning r.id
   `)
   // Driven from the outbox's few failed rows (its status index), not from every sent recipient.
@@ -348,7 +334,7 @@ export async function recordOutcomes(db: Db): Promise<number> {
        and r.status = 'sent'
     returning r.id
   `)
-  return rowsOf(queued).length + rowsOf(sentAgain).length + rowsOf(failedLater).length
+  return rowsOf(judged).length + rowsOf(failedLater).length
 }
 
 /** The rows of db.execute, the same on PGlite and node-postgres. */
