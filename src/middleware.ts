@@ -22,9 +22,8 @@ import {
 // (`unhandled error` with the request id, method, path and the error), and answered with
 // src/pages/500.astro, which shows that request id; when the database could not be reached, as a
 // 503 "try again in a minute" with Retry-After (src/fetch.ts), as the API answers. Astro never
-// sees the error,
-// so it prints nothing of its own: it writes what it catches to stderr in its own format, without
-// the request id, and the query's parameters with it.
+// sees the error, so it prints nothing of its own: it writes what it catches to stderr in its own
+// format, without the request id, and the query's parameters with it.
 const failures = defineMiddleware(async (ctx, next) => {
   const { deps, requestId } = ctx.locals
   try {
