@@ -81,7 +81,8 @@ const recipientsOf = (campaignId: string, d: Db = db) =>
     .select()
     .from(campaignRecipients)
     .where(eq(campaignRecipients.campaignId, campaignId))
-    .orderBy(campaignRecipients.line)
+    // File order, as the campaign page lists them: two imports each have a line 2.
+    .orderBy(campaignRecipients.line, campaignRecipients.id)
 
 describe('sending a campaign', () => {
   it('enqueues just in time at the rate, with tracked links, and records each outcome', async () => {
