@@ -36,15 +36,17 @@
 //   free lane claims the next heads at once instead of waiting for the slowest of a round.
 // - Signed as Standard Webhooks: webhook-id (the event id, the same on every attempt),
 //   webhook-timestamp, webhook-signature (`v1,` HMAC-SHA256 of `id.timestamp.body`), with
-//   node:crypto: the `standardwebhooks` package's pure-JS SHA-256 cost ~30 µs a delivery. Tests
-//   check every signature with that package's own verify.
+//   `fast-sha256` (the SHA-256 the `standardwebhooks` package signs with) keyed once per lane:
+//   among the requests, node:crypto's `createHmac` cost ~0.07 of the bench's ratio, although it
+//   is the faster of the two alone (2026-12-06). Tests check every signature with
+//   `standardwebhooks`' own verify.
 // - Sent through the grader's SSRF-guarded client: every address connected to is judged at
 //   connect time, redirects are not followed, time and size are capped.
 // - Failures retry with exponential backoff and jitter until the event is three days old; a
 //   subscription whose every attempt failed for three days, or that answered 410 Gone, is turned
 //   off and its admin emailed (through the email outbox, in the same transaction).
 
-import { createHmac, createSecretKey } from 'node:crypto'
+import { HMAC } from 'fast-sha256'
 import { hostname } from 'node:os'
 import { eq, sql } from 'drizzle-orm'
 import * as webhookDisabled from '../../email-templates/webhook-disabled.ts'
@@ -176,15 +178,18 @@ export function webhookSigner(
 }
 
 function signerWith(secret: string): WebhookSigner {
-  // A KeyObject made once: a Buffer key is turned into one on every createHmac (~20 µs).
-  const key = createSecretKey(
+  // Keyed once: reset() goes back to the state after the key, so a signature hashes its message
+  // alone. The HMAC is used within one synchronous call, never shared across an await.
+  const hmac = new HMAC(
     Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'),
   )
-  return (eventId, at, payload) =>
-    `v1,${createHmac('sha256', key)
-      .update(`${eventId}.${Math.floor(at.getTime() / 1000)}.`)
-      .update(payload)
-      .digest('base64')}`
+  return (eventId, at, payload) => {
+    const mac = hmac
+      .reset()
+      .update(Buffer.from(`${eventId}.${Math.floor(at.getTime() / 1000)}.${payload}`))
+      .digest()
+    return `v1,${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString('base64')}`
+  }
 }
 
 /** One subscription's claimed deliveries, in event order; the first holds the lease. */

@@ -3,7 +3,8 @@ import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { webhookPayload, webhookSigner } from '../../../api/integrations/webhook-delivery.ts'
 
-// Deliveries are signed with node:crypto; the standardwebhooks package is the reference.
+// Deliveries are signed with fast-sha256's HMAC keyed once per signer; the standardwebhooks
+// package is the reference.
 
 describe('webhook signatures', () => {
   it('are what the standardwebhooks package signs, and its verify accepts them', () => {
@@ -27,6 +28,24 @@ describe('webhook signatures', () => {
       expect(() =>
         new Webhook(secret).verify(payload.replace('deal.won', 'deal.lost'), headers),
       ).toThrow()
+    }
+  })
+
+  it('stay right when one signer signs one message after another, whatever its key length', () => {
+    // A key longer than SHA-256's 64-byte block is hashed first; shorter ones are padded.
+    for (const bytes of [1, 32, 64, 65, 100]) {
+      const secret = `whsec_${randomBytes(bytes).toString('base64')}`
+      const sign = webhookSigner(secret)
+      for (let i = 0; i < 5; i++) {
+        const at = new Date(1_733_356_800_000 + i * 1_000)
+        const id = `0190f0a0-0000-7000-8000-${String(i).padStart(12, '0')}`
+        const payload = webhookPayload({
+          type: 'deal.won',
+          eventAt: at,
+          data: { deal: { id: `d${i}`, title: 'x'.repeat(i * 97) } },
+        })
+        expect(sign(id, at, payload)).toBe(new Webhook(secret).sign(id, at, payload))
+      }
     }
   })
 
