@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { claimImport, runImport, storeImport } from '../../../api/campaigns/imports.ts'
 import { listRecipients, type RecipientRow } from '../../../api/campaigns/recipients.ts'
-import { campaignProgress } from '../../../api/campaigns/campaigns.ts'
+import { campaignProgress, changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import { enqueueDueRecipients, recordOutcomes } from '../../../api/campaigns/sending.ts'
 import { campaignRecipients, campaigns, contacts, outbox, users } from '../../../api/db/schema.ts'
 import { recordResendEvent } from '../../../api/email/delivery-events.ts'
@@ -244,6 +244,48 @@ describe('a failed campaign message an admin sends again', () => {
     })
     expect(await countsOf(campaign.id)).toMatchObject({ sent: 1, bounced: 1, failed: 0 })
   })
+  it('makes its recipient sent once it goes in a campaign stopped meanwhile, which stays stopped', async () => {
+    behaviour.onRcptTo = (address) =>
+      address === 'stopped@northwind.example'
+        ? smtpError(550, '5.7.1 Message rejected by policy')
+        : null
+    const campaign = await queuedCampaign(['stopped@northwind.example', 'went@northwind.example'])
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1, failed: 1 })
+    await recordOutcomes(db)
+    const stopped = await changeCampaignStatus(
+      db,
+      ctx.deps.env,
+      { id: sdr.id, role: 'sdr' },
+      campaign.id,
+      'complete',
+      ctx.clock.now(),
+    )
+    expect(stopped).toMatchObject({ ok: true, campaign: { status: 'completed' } })
+    const failed = (await recipientsFor(campaign.id)).by.get('stopped@northwind.example')!
+    expect(failed).toMatchObject({ status: 'failed' })
+
+    delete behaviour.onRcptTo
+    const { cookie } = await signedInAs(ctx, 'admin')
+    const message = await messageOf(failed.id)
+    const retried = await ctx.app.request(
+      `/api/admin/email/outbox/${message.id}/retry`,
+      form({}, { cookie }),
+    )
+    expect(retried.status).toBe(303)
+    ctx.clock.advance(60_000)
+    expect(await worker().drainOnce()).toMatchObject({ sent: 1 })
+    await recordOutcomes(db)
+    expect((await recipientsFor(campaign.id)).by.get('stopped@northwind.example')).toMatchObject({
+      status: 'sent',
+      reason: null,
+    })
+    expect(await campaignOf(campaign.id)).toMatchObject({
+      status: 'completed',
+      stoppedAt: expect.any(Date),
+    })
+    expect(await countsOf(campaign.id)).toMatchObject({ sent: 2, failed: 0 })
+  })
+
   it('makes its recipient suppressed if the address went on the do-not-mail list meanwhile, bounced if it bounces, failed with the new reason if it fails again', async () => {
     const policy = smtpError(550, '5.7.1 Message rejected by policy')
     behaviour.onRcptTo = () => policy
