@@ -161,6 +161,16 @@ describe('a failed campaign message an admin sends again', () => {
       .where(eq(campaignRecipients.id, recipientId))
     return (await db.select().from(outbox).where(eq(outbox.id, r!.outboxId!)))[0]!
   }
+  /** An admin's "Send again" (the outbox page's button) on a recipient's message; its row. */
+  async function sendAgain(cookie: string, recipientId: string) {
+    const message = await messageOf(recipientId)
+    const retried = await ctx.app.request(
+      `/api/admin/email/outbox/${message.id}/retry`,
+      form({}, { cookie }),
+    )
+    expect(retried.status).toBe(303)
+    return message
+  }
 
   it('makes its recipient sent once it goes, the completed campaign counting it, a later bounce bounced', async () => {
     behaviour.onRcptTo = (address) =>
@@ -181,12 +191,7 @@ describe('a failed campaign message an admin sends again', () => {
     // The server takes it now; an admin sends it again from the outbox page's button.
     delete behaviour.onRcptTo
     const { cookie } = await signedInAs(ctx, 'admin')
-    const message = await messageOf(failed.id)
-    const retried = await ctx.app.request(
-      `/api/admin/email/outbox/${message.id}/retry`,
-      form({}, { cookie }),
-    )
-    expect(retried.status).toBe(303)
+    const message = await sendAgain(cookie, failed.id)
     ctx.clock.advance(60_000)
     expect(await worker().drainOnce()).toMatchObject({ sent: 1 })
     await recordOutcomes(db)
@@ -266,12 +271,7 @@ describe('a failed campaign message an admin sends again', () => {
 
     delete behaviour.onRcptTo
     const { cookie } = await signedInAs(ctx, 'admin')
-    const message = await messageOf(failed.id)
-    const retried = await ctx.app.request(
-      `/api/admin/email/outbox/${message.id}/retry`,
-      form({}, { cookie }),
-    )
-    expect(retried.status).toBe(303)
+    await sendAgain(cookie, failed.id)
     ctx.clock.advance(60_000)
     expect(await worker().drainOnce()).toMatchObject({ sent: 1 })
     await recordOutcomes(db)
@@ -307,14 +307,7 @@ describe('a failed campaign message an admin sends again', () => {
         ? smtpError(550, '5.1.1 <closed@northwind.example>: User unknown')
         : smtpError(550, '5.7.1 Blocked: listed on a block list')
     const { cookie } = await signedInAs(ctx, 'admin')
-    for (const recipient of failed) {
-      const message = await messageOf(recipient.id)
-      const retried = await ctx.app.request(
-        `/api/admin/email/outbox/${message.id}/retry`,
-        form({}, { cookie }),
-      )
-      expect(retried.status).toBe(303)
-    }
+    for (const recipient of failed) await sendAgain(cookie, recipient.id)
     expect(await worker().drainOnce()).toMatchObject({ suppressed: 1, failed: 2 })
     await recordOutcomes(db)
 
