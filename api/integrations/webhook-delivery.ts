@@ -188,7 +188,7 @@ function signerWith(secret: string): WebhookSigner {
       .reset()
       .update(Buffer.from(`${eventId}.${Math.floor(at.getTime() / 1000)}.${payload}`))
       .digest()
-    return `v1,${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString('base64')}`
+    return `v1,${Buffer.from(mac).toString('base64')}`
   }
 }
 

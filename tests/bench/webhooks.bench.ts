@@ -31,7 +31,7 @@ const SUBSCRIPTIONS = 4
 // still warming up, and the ratio swung 0.54–0.74 between runs of the same code), interleaved.
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 1_000)
 const WARM_UP_EVENTS = 250
-const ROUNDS = Number(process.env.BENCH_WEBHOOK_ROUNDS ?? 11)
+const ROUNDS = 11
 
 async function startReceiver() {
   let received = 0
