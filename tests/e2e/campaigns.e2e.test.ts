@@ -343,10 +343,14 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
       await signedInContext(browser, server.url, SDR, DEMO_PASSWORD, { javaScriptEnabled: false })
     ).newPage()
     await page.goto(`${server.url}/app/campaigns`)
+    // A click only waits for the next page to start arriving; reading a field before it has all
+    // arrived reads half a message. waitForURL waits for the page's load event.
     await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/)
     const original = page.url()
     const body = await page.locator('section[aria-label="Settings"] pre').textContent()
     await page.getByRole('link', { name: 'Use as a template' }).click()
+    await page.waitForURL(/\/app\/campaigns\/new\?from=/)
     expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe(
       'Logistics leaders: stalled pipeline (copy)',
     )
@@ -364,6 +368,7 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     const admin = await signIn(ADMIN)
     await admin.goto(original)
     await admin.getByRole('link', { name: 'Use as a template' }).click()
+    await admin.waitForURL(/\/app\/campaigns\/new\?from=/)
     expect(await admin.locator('#ownerId option:checked').textContent()).toContain('Taylor Brooks')
     const rep = await signIn(REP)
     await rep.goto(original)
