@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename, extname, join, resolve, sep } from 'node:path'
@@ -7,6 +6,7 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
 import { contacts, downloadTokens } from '../db/schema.ts'
+import { macOf } from '../http/signature.ts'
 import { hashToken, newId } from '../ids.ts'
 import type { Brand } from '../../email-templates/index.ts'
 import { enqueueAssetEmail } from './asset-email.ts'
@@ -21,8 +21,7 @@ import type { OfferInfo } from './offers.ts'
 export const DEFAULT_DOWNLOAD_DAYS = 7
 
 export function downloadTokenFor(secret: string, id: string): string {
-  const mac = createHmac('sha256', secret).update(`download:${id}`).digest()
-  return encodeBase32LowerCaseNoPadding(mac.subarray(0, 20))
+  return encodeBase32LowerCaseNoPadding(macOf(secret, 'download', id).subarray(0, 20))
 }
 
 export interface NewDownload {

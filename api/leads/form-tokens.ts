@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.ts'
+import { isSignatureOf, signatureOf } from '../http/signature.ts'
 import { rateLimitHits } from '../db/schema.ts'
 
 // The time trap: every form carries a token signed at render time for that form (the page path
@@ -19,11 +20,10 @@ function formTag(form: string): string {
   return createHash('sha256').update(path).digest('base64url').slice(0, 8)
 }
 
-function sign(secret: string, issuedAt: number, nonce: string, tag: string): string {
-  return createHmac('sha256', secret)
-    .update(`form:${issuedAt}:${nonce}:${tag}`)
-    .digest('base64url')
-    .slice(0, 32)
+const MAC_LENGTH = 32
+
+function signed(issuedAt: number, nonce: string, tag: string): string {
+  return `${issuedAt}:${nonce}:${tag}`
 }
 
 /**
@@ -34,7 +34,8 @@ export function issueFormToken(secret: string, now: Date, form: string): string 
   const issuedAt = now.getTime()
   const nonce = randomBytes(6).toString('base64url')
   const tag = formTag(form)
-  return `${issuedAt.toString(36)}.${nonce}.${tag}.${sign(secret, issuedAt, nonce, tag)}`
+  const mac = signatureOf(secret, 'form', signed(issuedAt, nonce, tag), MAC_LENGTH)
+  return `${issuedAt.toString(36)}.${nonce}.${tag}.${mac}`
 }
 
 export type FormTokenVerdict =
@@ -58,9 +59,7 @@ export function checkFormToken(
     return { ok: false, reason: 'invalid' }
   const issuedAt = parseInt(stamp, 36)
   if (!Number.isFinite(issuedAt)) return { ok: false, reason: 'invalid' }
-  const expected = Buffer.from(sign(secret, issuedAt, nonce, tag))
-  const given = Buffer.from(mac)
-  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+  if (!isSignatureOf(secret, 'form', signed(issuedAt, nonce, tag), mac, MAC_LENGTH))
     return { ok: false, reason: 'invalid' }
   if (tag !== formTag(form)) return { ok: false, reason: 'other_form' }
   const ageMs = now.getTime() - issuedAt
