@@ -11,7 +11,10 @@ export type Delimiter = ',' | ';' | '\t'
 export type StandardField = 'email' | 'firstName' | 'lastName' | 'company' | 'title'
 export interface CsvColumn {
   header: string
-  /** A standard field, `custom`, or `ignored` (a column without a header). */
+  /**
+   * A standard field, `custom`, or `ignored` (a column without a header, or one that a file of
+   * refused rows adds: REFUSED_ROWS_COLUMNS).
+   */
   field: StandardField | 'custom' | 'ignored'
 }
 
@@ -114,6 +117,13 @@ const quoted = (header: string) => {
   return `"${h.length > 40 ? `${h.slice(0, 39)}…` : h}"`
 }
 
+/**
+ * The columns a campaign import's file of refused rows adds after the file's own (imports.ts).
+ * Read as `ignored` on upload, so that file can be fixed and uploaded as it is.
+ */
+export const REFUSED_ROWS_COLUMNS = ['Why it was refused', 'Line in your file'] as const
+const IGNORED_ON_UPLOAD = new Set<string>(REFUSED_ROWS_COLUMNS.map((h) => squash(h)))
+
 export type HeaderResult = { ok: true; columns: CsvColumn[] } | { ok: false; message: string }
 
 /** Maps header cells to fields; refuses a header without an email column or with a field twice. */
@@ -122,8 +132,8 @@ export function mapHeader(cells: string[]): HeaderResult {
   const seen = new Map<string, string>()
   for (const raw of cells) {
     const header = raw.trim()
-    if (!header) {
-      columns.push({ header: '', field: 'ignored' })
+    if (!header || IGNORED_ON_UPLOAD.has(squash(header))) {
+      columns.push({ header, field: 'ignored' })
       continue
     }
     if (/[{}|]/.test(header))

@@ -1,7 +1,20 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNotNull,
+  lt,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
+import { RETENTION } from '../content/site.ts'
 import type { Db } from '../db/client.ts'
 import {
   campaignImportErrors,
@@ -19,6 +32,7 @@ import { suppressedAmong } from '../email/suppressions.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
 import type { CampaignResult } from './campaigns.ts'
 import {
+  REFUSED_ROWS_COLUMNS,
   decodeCsv,
   mapHeader,
   parseCsv,
@@ -199,14 +213,70 @@ export async function importErrors(db: Db, importId: string, limit = 10_000) {
     .limit(limit)
 }
 
-/** The refused rows as CSV (line, email, reason), for the SDR to fix and upload again. */
+/**
+ * The refused rows as CSV, for the SDR to fix and upload again: the file's own columns with each
+ * row's values as it had them, then why the row was refused and its line in the file (columns an
+ * upload ignores: REFUSED_ROWS_COLUMNS). A row refused before its values were kept, or a line that
+ * could not be read as CSV, has only its email address, if it had one.
+ */
 export async function importErrorsCsv(db: Db, importId: string): Promise<string> {
-  const rows = await importErrors(db, importId, 1_000_000)
+  const [job] = await db
+    .select({ columns: campaignImports.columns })
+    .from(campaignImports)
+    .where(eq(campaignImports.id, importId))
+  const headers = job?.columns?.map((c) => c.header) ?? ['email']
+  const emailAt = Math.max(0, job?.columns?.findIndex((c) => c.field === 'email') ?? 0)
+  const rows = await db
+    .select({
+      line: campaignImportErrors.line,
+      email: campaignImportErrors.email,
+      reason: campaignImportErrors.reason,
+      cells: campaignImportErrors.cells,
+    })
+    .from(campaignImportErrors)
+    .where(eq(campaignImportErrors.importId, importId))
+    .orderBy(asc(campaignImportErrors.line))
+  const values = rows.map(
+    (r) => r.cells ?? headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
+  )
+  // A row with more values than the header (one of the reasons a row is refused) widens the file
+  // with unnamed columns, so every row's reason stays under its heading.
+  const width = values.reduce((w, v) => Math.max(w, v.length), headers.length)
+  const pad = (cells: readonly string[]) => [
+    ...cells,
+    ...Array<string>(width - cells.length).fill(''),
+  ]
   return (
     '\uFEFF' +
-    csvLine(['line', 'email', 'reason']) +
-    rows.map((r) => csvLine([String(r.line), r.email ?? '', r.reason])).join('')
+    csvLine([...pad(headers), ...REFUSED_ROWS_COLUMNS]) +
+    rows.map((r, i) => csvLine([...pad(values[i]!), r.reason, String(r.line)])).join('')
   )
+}
+
+/**
+ * Forgets the values of the rows refused by imports that finished more than
+ * RETENTION.refusedRowValuesDays before `now` (the privacy policy's period); each row's line,
+ * email address and reason stay. The number of rows.
+ */
+export async function forgetRefusedRowValues(db: Db, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - RETENTION.refusedRowValuesDays * 86_400_000)
+  const forgotten = await db
+    .update(campaignImportErrors)
+    .set({ cells: null })
+    .where(
+      and(
+        isNotNull(campaignImportErrors.cells),
+        inArray(
+          campaignImportErrors.importId,
+          db
+            .select({ id: campaignImports.id })
+            .from(campaignImports)
+            .where(lt(campaignImports.completedAt, before)),
+        ),
+      ),
+    )
+    .returning({ line: campaignImportErrors.line })
+  return forgotten.length
 }
 
 /** Claims the next import that is waiting or whose holder's lease ran out. */
@@ -353,7 +423,7 @@ interface ChunkInput {
 
 async function importChunk(db: Db, input: ChunkInput): Promise<void> {
   const { job, now } = input
-  const errors: Array<{ importId: string; line: number; email: string | null; reason: string }> = []
+  const errors: Array<typeof campaignImportErrors.$inferInsert> = []
   const candidates: Array<{ line: number; prospect: Prospect }> = []
   let duplicates = 0
   const seenHere = new Set<string>()
@@ -369,6 +439,7 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
         line: row.line,
         email: result.email?.slice(0, 320) ?? null,
         reason: result.reason,
+        cells: row.cells,
       })
       continue
     }

@@ -21,7 +21,8 @@ export const SITE = {
 
 /**
  * Retention periods the privacy policy states that no setting changes, read by the clean-up jobs
- * themselves (api/background.ts, api/pipeline/contact-retention.ts, api/grader/reports.ts). The
+ * themselves (api/background.ts, api/pipeline/contact-retention.ts, api/grader/reports.ts,
+ * api/campaigns/imports.ts). The
  * policy page (src/pages/privacy.astro) renders these and the jobs' other periods from where the
  * jobs read them (src/components/site/retention.ts), so the page cannot promise another number.
  */
@@ -33,4 +34,10 @@ export const RETENTION = {
    * what counts as activity and who is kept).
    */
   inactiveContactMonths: 24,
+  /**
+   * A row a campaign import refused keeps its values (name, company, title…) this long after the
+   * import finished, for the SDR to download, fix and upload again; then only its email address
+   * and the reason stay (api/campaigns/imports.ts).
+   */
+  refusedRowValuesDays: 30,
 } as const

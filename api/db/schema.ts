@@ -716,7 +716,7 @@ export const campaignImports = pgTable(
   ],
 )
 
-/** A row the import refused, by its line in the file, with the reason. */
+/** A row the import refused, by its line in the file, with the reason and its values. */
 export const campaignImportErrors = pgTable(
   'campaign_import_errors',
   {
@@ -726,6 +726,12 @@ export const campaignImportErrors = pgTable(
     line: integer('line').notNull(),
     email: text('email'),
     reason: text('reason').notNull(),
+    /**
+     * The row's values as the file had them, column by column, so the refused rows can be
+     * downloaded as they were uploaded, fixed and uploaded again. Null for a line that could not be
+     * read as CSV, and for rows refused before this was kept.
+     */
+    cells: jsonb('cells').$type<string[]>(),
   },
   (t) => [primaryKey({ columns: [t.importId, t.line] })],
 )

@@ -352,11 +352,13 @@ export async function erasePerson(
         or(
           sameAddress(sql`${campaignImportErrors.email}`),
           mentions(sql`${campaignImportErrors.reason}`, ids.exact),
+          mentions(sql`${campaignImportErrors.cells}::text`, ids.exact),
         ),
       )) {
+      // A refused row's values are all theirs (name, company, title…): none are kept.
       await tx
         .update(campaignImportErrors)
-        .set({ email: null, reason: scrub(row.reason) })
+        .set({ email: null, reason: scrub(row.reason), cells: null })
         .where(
           and(
             eq(campaignImportErrors.importId, row.importId),

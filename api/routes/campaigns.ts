@@ -1,3 +1,4 @@
+import { RETENTION } from '../content/site.ts'
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { checkMergeFields } from '../../email-templates/outreach.ts'
@@ -939,7 +940,10 @@ export const operations: Operation<Permission>[] = [
     summary: 'An import’s rejected rows, as CSV.',
     auth: 'campaigns:read',
     params: importIds,
-    ok: [200, 'text/csv, as an attachment.'],
+    ok: [
+      200,
+      `text/csv, as an attachment: the file’s own columns with each row’s values as uploaded (for ${RETENTION.refusedRowValuesDays} days after the import; then only its email address), then "Why it was refused" and "Line in your file", which an upload ignores, so the file can be fixed and uploaded again.`,
+    ],
   },
   {
     method: 'post',

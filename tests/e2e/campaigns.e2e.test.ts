@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
@@ -150,6 +151,16 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     ).resolves.toBe(1)
     // The bad rows' section and the table scrolling inside it were two regions of one name.
     expect(await axeViolations(page)).toEqual([])
+    await screenshot(page, 'campaign-import-errors')
+    // The refused rows as the file had them, to fix and upload again.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download as CSV' }).click(),
+    ])
+    expect(await readFile((await download.path())!, 'utf8')).toBe(
+      '\uFEFF"email","first name","company","website","Why it was refused","Line in your file"\r\n' +
+        '"not-an-address","Bad","Row","","""not-an-address"" is not an email address","3"\r\n',
+    )
 
     await page.goto(`${campaignUrl}/preview`)
     await page.getByText('No problems: every message can be sent.').waitFor()

@@ -1,15 +1,19 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
+import { parse } from 'csv-parse/sync'
 import { describe, expect, it } from 'vitest'
+import { pruneExpired } from '../../../api/background.ts'
 import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import {
   claimImport,
   findImport,
+  forgetRefusedRowValues,
   IMPORT_ANALYZE_AFTER_ROWS,
   importErrors,
   importErrorsCsv,
   runImport,
   storeImport,
 } from '../../../api/campaigns/imports.ts'
+import { RETENTION } from '../../../api/content/site.ts'
 import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
   campaignImports,
@@ -100,7 +104,8 @@ describe('importing prospects', () => {
       { line: 7, email: 'broken-address', reason: '"broken-address" is not an email address' },
     ])
     expect(await importErrorsCsv(db, done.id)).toBe(
-      '\uFEFF"line","email","reason"\r\n"7","broken-address","""broken-address"" is not an email address"\r\n',
+      '\uFEFF"Email","First name","Last name","Company","Title","Industry","Why it was refused","Line in your file"\r\n' +
+        '"broken-address","Bad","Row","","","","""broken-address"" is not an email address","7"\r\n',
     )
 
     const recipients = await db
@@ -172,6 +177,79 @@ describe('importing prospects', () => {
       invalid: 1,
     })
     expect(await db.select().from(deals).where(eq(deals.stage, 'opportunity'))).toHaveLength(2)
+  })
+
+  it('gives the refused rows back as the file had them, to be fixed and uploaded again as they are', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const done = await importFile(
+      campaign.id,
+      csv([
+        ['Email', 'First name', 'Company', 'Plan'],
+        ['ok@fine.example', 'Ola', 'Fine Co', 'Pro'], // 2
+        ['bea at bad.example', 'Béa', 'Bad Co', 'Team'], // 3: no address
+        ['lee@comma.example', 'Lee', 'Comma', ' Inc', 'Pro'], // 4: a comma without quotes
+      ]),
+    )
+    expect(done).toMatchObject({ imported: 1, invalid: 2 })
+    // The row with a value too many widens the file, so each reason stays under its heading.
+    const refused = parse(await importErrorsCsv(db, done.id), { bom: true }) as string[][]
+    expect(refused).toEqual([
+      ['Email', 'First name', 'Company', 'Plan', '', 'Why it was refused', 'Line in your file'],
+      [
+        'bea at bad.example',
+        'Béa',
+        'Bad Co',
+        'Team',
+        '',
+        '"bea at bad.example" is not an email address',
+        '3',
+      ],
+      [
+        'lee@comma.example',
+        'Lee',
+        'Comma',
+        ' Inc',
+        'Pro',
+        '5 values but the header has 4 columns (a delimiter inside a value needs quotes)',
+        '4',
+      ],
+    ])
+
+    // Fixed in a spreadsheet and uploaded as it is: the added columns are no fields of anyone's.
+    const fixed = [
+      refused[0]!,
+      ['bea@bad.example', ...refused[1]!.slice(1)],
+      ['lee@comma.example', 'Lee', 'Comma, Inc', 'Pro', '', ...refused[2]!.slice(5)],
+    ]
+    const again = await importFile(campaign.id, csv(fixed))
+    expect(again).toMatchObject({ imported: 2, invalid: 0 })
+    const recipients = await db
+      .select({ email: campaignRecipients.email, fields: campaignRecipients.fields })
+      .from(campaignRecipients)
+      .where(eq(campaignRecipients.campaignId, campaign.id))
+      .orderBy(campaignRecipients.email)
+    expect(recipients.map((r) => r.email)).toEqual([
+      'bea@bad.example',
+      'lee@comma.example',
+      'ok@fine.example',
+    ])
+    expect(JSON.stringify(recipients[0]!.fields)).not.toMatch(/refused|Line in your file/)
+    expect(JSON.stringify(recipients[1]!.fields)).toContain('Comma, Inc')
+
+    // After the privacy policy's days only the address stays, in its column (as for a row refused
+    // before values were kept).
+    const finished = done.completedAt!.getTime()
+    const at = (days: number) => new Date(finished + days * 86_400_000 + 1)
+    expect(await forgetRefusedRowValues(db, at(RETENTION.refusedRowValuesDays - 1))).toBe(0)
+    // The server's hourly housekeeping is what does it.
+    expect(
+      (await pruneExpired(ctx.deps, at(RETENTION.refusedRowValuesDays))).refusedRowValuesForgotten,
+    ).toBeGreaterThanOrEqual(2)
+    expect(parse(await importErrorsCsv(db, done.id), { bom: true })).toEqual([
+      ['Email', 'First name', 'Company', 'Plan', 'Why it was refused', 'Line in your file'],
+      ['bea at bad.example', '', '', '', '"bea at bad.example" is not an email address', '3'],
+      ['lee@comma.example', '', '', '', refused[2]![5], '4'],
+    ])
   })
 
   it('skips, and counts apart, people still waiting in another campaign that is not completed', async () => {

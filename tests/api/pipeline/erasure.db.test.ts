@@ -7,6 +7,7 @@ import { claimImport, runImport, storeImport } from '../../../api/campaigns/impo
 import { enqueueDueRecipients } from '../../../api/campaigns/sending.ts'
 import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
+  campaignImportErrors,
   campaignImports,
   campaignRecipients,
   clickEvents,
@@ -157,8 +158,11 @@ describe('erasing a person', () => {
       ['email', 'first name', 'last name', 'company', 'phone'],
       [PERSON.typed, PERSON.first, PERSON.last, 'Brightwater Freight', PERSON.phone],
       ['someone.else@other-freight.example', 'Sam', 'Other', 'Other Freight', '+1 555 0100'],
+      // Refused rows keep their values (for the file of refused rows): theirs, and a stranger's.
+      [PERSON.typed, PERSON.first, PERSON.last, 'Brightwater', 'Freight', PERSON.phone],
+      ['kim at other-freight', 'Kim', 'Stranger', 'Other Freight', '+1 555 0101'],
     ])
-    expect(imported.imported).toBe(2)
+    expect(imported).toMatchObject({ imported: 2, invalid: 2 })
     expect(
       (await changeCampaignStatus(db, env, sdr, campaign.id, 'start', ctx.clock.now())).ok,
     ).toBe(true)
@@ -297,6 +301,7 @@ describe('erasing a person', () => {
       'consent_events',
       'campaign_recipients',
       'campaign_imports',
+      'campaign_import_errors',
       'click_events',
       'outbox',
       'mailbox_messages',
@@ -355,6 +360,18 @@ describe('erasing a person', () => {
 
     const dump = await everyRow()
     expect(tablesHolding(dump, [PERSON.email, PERSON.last, PERSON.phone, PERSON.ip])).toEqual([])
+    // Their refused row keeps its line and reason, without its values; a stranger's keeps them.
+    const refused = await db
+      .select({ email: campaignImportErrors.email, cells: campaignImportErrors.cells })
+      .from(campaignImportErrors)
+      .orderBy(campaignImportErrors.line)
+    expect(refused).toEqual([
+      { email: null, cells: null },
+      {
+        email: 'kim at other-freight',
+        cells: ['kim at other-freight', 'Kim', 'Stranger', 'Other Freight', '+1 555 0101'],
+      },
+    ])
     // The receivers' answers are kept, scrubbed: the delivery log still shows them.
     const [answers] = await db.select().from(webhookSuccesses)
     expect(answers!.deliveries.map(([, , , , , excerpt]) => excerpt)).toEqual([

@@ -1,0 +1,1 @@
+ALTER TABLE "campaign_import_errors" ADD COLUMN "cells" jsonb;
