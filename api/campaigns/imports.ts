@@ -200,17 +200,24 @@ export async function listImports(db: Db, campaignId: string): Promise<ImportSho
     .orderBy(desc(campaignImports.createdAt))
 }
 
-export async function importErrors(db: Db, importId: string, limit = 10_000) {
+/** An import's refused rows by line, with the values they had (null once forgotten). */
+function refusedRows(db: Db, importId: string, limit: number) {
   return db
     .select({
       line: campaignImportErrors.line,
       email: campaignImportErrors.email,
       reason: campaignImportErrors.reason,
+      cells: campaignImportErrors.cells,
     })
     .from(campaignImportErrors)
     .where(eq(campaignImportErrors.importId, importId))
     .orderBy(asc(campaignImportErrors.line))
     .limit(limit)
+}
+
+/** An import's refused rows by line, as the page and the API list them: line, email, reason. */
+export async function importErrors(db: Db, importId: string, limit = 10_000) {
+  return (await refusedRows(db, importId, limit)).map(({ cells: _cells, ...row }) => row)
 }
 
 /**
@@ -226,16 +233,7 @@ export async function importErrorsCsv(db: Db, importId: string): Promise<string>
     .where(eq(campaignImports.id, importId))
   const headers = job?.columns?.map((c) => c.header) ?? ['email']
   const emailAt = Math.max(0, job?.columns?.findIndex((c) => c.field === 'email') ?? 0)
-  const rows = await db
-    .select({
-      line: campaignImportErrors.line,
-      email: campaignImportErrors.email,
-      reason: campaignImportErrors.reason,
-      cells: campaignImportErrors.cells,
-    })
-    .from(campaignImportErrors)
-    .where(eq(campaignImportErrors.importId, importId))
-    .orderBy(asc(campaignImportErrors.line))
+  const rows = await refusedRows(db, importId, 1_000_000)
   const values = rows.map(
     (r) => r.cells ?? headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
   )
