@@ -108,8 +108,10 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     const page = await signIn()
     await page.goto(`${server.url}/app/campaigns`)
     await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/)
     const original = page.url()
     await page.getByRole('link', { name: 'Follow up with non-clickers' }).click()
+    await page.waitForURL(/\/follow-up/)
     const ask = page.url()
     // The demo's second touch already follows it up and still waits to write to every
     // non-clicker: the page says so, and offers no follow-up that would write to them twice.
@@ -153,6 +155,8 @@ describe.skipIf(!hasChromium)('taking out and following up (real Chromium, no Ja
     // stopped: nobody to follow up, so no such link.
     await page.goto(`${server.url}/app/campaigns`)
     await page.getByRole('link', { name: 'Second touch: no click yet' }).click()
+    // Counted once the page has all arrived (a click waits only for it to start).
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/)
     await expect(page.getByText(/^Follow-up of/).count()).resolves.toBe(1)
     await expect(
       page.getByRole('link', { name: 'Follow up with non-clickers' }).count(),

@@ -73,6 +73,8 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await signInWithForm(page, server.url, SDR, DEMO_PASSWORD)
     await page.goto(`${server.url}/app/campaigns`)
     await page.getByRole('link', { name: 'Logistics leaders: stalled pipeline' }).click()
+    // Counted once the page has all arrived (a click waits only for it to start).
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/)
     const recipients = page.getByRole('region', { name: 'Recipient list' })
     await expect(page.getByText('44 recipients.').count()).resolves.toBe(1)
     await expect(recipients.locator('tbody tr').count()).resolves.toBe(44)
