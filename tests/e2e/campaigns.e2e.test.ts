@@ -146,6 +146,8 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     await page.getByRole('button', { name: 'Import', exact: true }).click()
     await page.waitForURL(/\/imports\/[0-9a-f-]{36}/)
     await page.getByText('Done:').waitFor({ timeout: 30_000 })
+    // Not "importing now" beside "Done" (the page reloads itself with the upload's notice).
+    await expect(page.getByText('Uploaded: importing now.').count()).resolves.toBe(0)
     await expect(page.getByText('Imported: 1').count()).resolves.toBe(1)
     await expect(page.getByText('Duplicates skipped: 1').count()).resolves.toBe(1)
     await expect(
