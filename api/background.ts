@@ -22,7 +22,7 @@ import type { Deps } from './deps.ts'
 import { watchDatabaseOutage } from './db/unavailable.ts'
 import { startOutboxWorker, type OutboxWorkerOptions } from './email/outbox-worker.ts'
 import { pruneSentMail } from './email/outbox-retention.ts'
-import { forgetRefusedRowValues } from './campaigns/imports.ts'
+import { forgetImportLeftovers } from './campaigns/imports.ts'
 import { startCampaignJobs, type CampaignJobsOptions } from './campaigns/jobs.ts'
 import { startVerdictJobs, type VerdictJobsOptions } from './tracking/verdict-jobs.ts'
 import { startGraderJobs, type GraderJobsOptions } from './grader/jobs.ts'
@@ -90,8 +90,8 @@ export function startBackground(deps: Deps, options: BackgroundOptions = {}): Ba
  * Deletes expired sessions, finished rate-limit windows, old idempotency keys, the grader
  * reports the privacy policy says go and webhook history past its window, forgets the IP
  * address and user agent (a click's headers carry both) of form posts and clicks older than it
- * says, forgets the values of campaign imports' refused rows after the days it says, erases a
- * batch of the contacts inactive for longer than it says
+ * says, forgets what campaign imports leave of people (refused rows' values, failed imports'
+ * files) after the days it says, erases a batch of the contacts inactive for longer than it says
  * (api/pipeline/contact-retention.ts), forgets the same of clicks that reached an erased
  * person's record after their erasure (sweepErasedClicks, from `erasedClicks`, where the last
  * run's sweep stopped), and takes the body out of mail older than OUTBOX_RETENTION_DAYS
@@ -143,7 +143,7 @@ export async function pruneExpired(
   const graderReports = await pruneGraderReports(deps.db, now)
   const webhooks = await pruneWebhookHistory(deps.db, now)
   const formFlashes = await pruneFormFlashes(deps.db, now)
-  const refusedRowValuesForgotten = await forgetRefusedRowValues(deps.db, now)
+  const importLeftovers = await forgetImportLeftovers(deps.db, now)
   const contactsErased = await eraseInactiveContacts(deps.db, now)
   const erasedClicksForgotten = await sweepErasedClicks(deps.db, erasedClicks)
   const mail = await pruneSentMail(deps.db, now, deps.env.OUTBOX_RETENTION_DAYS)
@@ -155,7 +155,8 @@ export async function pruneExpired(
     webhookSuccesses: webhooks.successes,
     formFlashes,
     networkDataForgotten: forms + clicks.length + consents,
-    refusedRowValuesForgotten,
+    refusedRowValuesForgotten: importLeftovers.refusedRows,
+    failedImportFilesForgotten: importLeftovers.failedFiles,
     contactsErased,
     erasedClicksForgotten,
     ...mail,

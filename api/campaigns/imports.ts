@@ -252,13 +252,17 @@ export async function importErrorsCsv(db: Db, importId: string): Promise<string>
 }
 
 /**
- * Forgets the values of the rows refused by imports that finished more than
- * RETENTION.refusedRowValuesDays before `now` (the privacy policy's period); each row's line,
- * email address and reason stay. The number of rows.
+ * What an import leaves of people's data, forgotten RETENTION.refusedRowValuesDays after it
+ * finished (the privacy policy's period): the values of the rows it refused (each row's line,
+ * email address and reason stay) and the file of an import that failed (a finished one empties
+ * it at once). The number of rows and of files.
  */
-export async function forgetRefusedRowValues(db: Db, now: Date): Promise<number> {
+export async function forgetImportLeftovers(
+  db: Db,
+  now: Date,
+): Promise<{ refusedRows: number; failedFiles: number }> {
   const before = new Date(now.getTime() - RETENTION.refusedRowValuesDays * 86_400_000)
-  const forgotten = await db
+  const rows = await db
     .update(campaignImportErrors)
     .set({ cells: null })
     .where(
@@ -274,7 +278,18 @@ export async function forgetRefusedRowValues(db: Db, now: Date): Promise<number>
       ),
     )
     .returning({ line: campaignImportErrors.line })
-  return forgotten.length
+  const files = await db
+    .update(campaignImports)
+    .set({ content: new Uint8Array() })
+    .where(
+      and(
+        eq(campaignImports.status, 'failed'),
+        lt(campaignImports.completedAt, before),
+        sql`octet_length(${campaignImports.content}) > 0`,
+      ),
+    )
+    .returning({ id: campaignImports.id })
+  return { refusedRows: rows.length, failedFiles: files.length }
 }
 
 /** Claims the next import that is waiting or whose holder's lease ran out. */

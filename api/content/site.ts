@@ -37,7 +37,7 @@ export const RETENTION = {
   /**
    * A row a campaign import refused keeps its values (name, company, title…) this long after the
    * import finished, for the SDR to download, fix and upload again; then only its email address
-   * and the reason stay (api/campaigns/imports.ts).
+   * and the reason stay; a failed import's file goes after as long (api/campaigns/imports.ts).
    */
   refusedRowValuesDays: 30,
 } as const

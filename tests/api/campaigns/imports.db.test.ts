@@ -6,7 +6,7 @@ import { changeCampaignStatus } from '../../../api/campaigns/campaigns.ts'
 import {
   claimImport,
   findImport,
-  forgetRefusedRowValues,
+  forgetImportLeftovers,
   IMPORT_ANALYZE_AFTER_ROWS,
   importErrors,
   importErrorsCsv,
@@ -240,7 +240,9 @@ describe('importing prospects', () => {
     // before values were kept).
     const finished = done.completedAt!.getTime()
     const at = (days: number) => new Date(finished + days * 86_400_000 + 1)
-    expect(await forgetRefusedRowValues(db, at(RETENTION.refusedRowValuesDays - 1))).toBe(0)
+    expect(
+      (await forgetImportLeftovers(db, at(RETENTION.refusedRowValuesDays - 1))).refusedRows,
+    ).toBe(0)
     // The server's hourly housekeeping is what does it.
     expect(
       (await pruneExpired(ctx.deps, at(RETENTION.refusedRowValuesDays))).refusedRowValuesForgotten,
@@ -388,6 +390,47 @@ describe('importing prospects', () => {
         ctx.clock.now(),
       ),
     ).toMatchObject({ ok: false, status: 422, message: expect.stringMatching(/no email column/) })
+  })
+
+  it('keeps the file of an import that failed only for the privacy policy’s days', async () => {
+    const campaign = await makeCampaign(ctx, sdr)
+    const stored = await storeImport(
+      db,
+      sdr,
+      { campaignId: campaign.id, filename: 'b.csv', bytes: encoder.encode('email\na@b.example\n') },
+      ctx.clock.now(),
+    )
+    if (!stored.ok) throw new Error(stored.message)
+    // Unreadable by the time the job reads it (nothing at upload can make it so).
+    await db
+      .update(campaignImports)
+      .set({ content: new Uint8Array([0xff, 0xfe, 0x00]) })
+      .where(eq(campaignImports.id, stored.importId))
+    const job = await claimImport(db, { now: ctx.clock.now(), leaseMs: 60_000, worker: 'test' })
+    expect(await runImport(db, job!, { now: ctx.clock.now, leaseMs: 60_000, worker: 'test' })).toBe(
+      'failed',
+    )
+    const file = async () =>
+      (
+        await db
+          .select({ status: campaignImports.status, content: campaignImports.content })
+          .from(campaignImports)
+          .where(eq(campaignImports.id, stored.importId))
+      )[0]!
+    const failed = await file()
+    expect(failed.status).toBe('failed')
+    expect(failed.content.byteLength).toBe(3)
+    const day = 86_400_000
+    const after = (days: number) => new Date(ctx.clock.now().getTime() + days * day + 1)
+    expect(
+      (await forgetImportLeftovers(db, after(RETENTION.refusedRowValuesDays - 1))).failedFiles,
+    ).toBe(0)
+    expect((await file()).content.byteLength).toBe(3)
+    expect(
+      (await pruneExpired(ctx.deps, after(RETENTION.refusedRowValuesDays)))
+        .failedImportFilesForgotten,
+    ).toBe(1)
+    expect(await file()).toMatchObject({ status: 'failed', content: new Uint8Array() })
   })
 
   it('stores no upload into a campaign that started while the file was read', async () => {
