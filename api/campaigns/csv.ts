@@ -124,6 +124,11 @@ const quoted = (header: string) => {
 export const REFUSED_ROWS_COLUMNS = ['Why it was refused', 'Line in your file'] as const
 const IGNORED_ON_UPLOAD = new Set<string>(REFUSED_ROWS_COLUMNS.map((h) => squash(h)))
 
+/** Whether a column is one a file of refused rows added (its heading, as mapHeader reads it). */
+export function isRefusedRowsColumn(header: string): boolean {
+  return IGNORED_ON_UPLOAD.has(squash(header))
+}
+
 export type HeaderResult = { ok: true; columns: CsvColumn[] } | { ok: false; message: string }
 
 /** Maps header cells to fields; refuses a header without an email column or with a field twice. */
@@ -132,7 +137,7 @@ export function mapHeader(cells: string[]): HeaderResult {
   const seen = new Map<string, string>()
   for (const raw of cells) {
     const header = raw.trim()
-    if (!header || IGNORED_ON_UPLOAD.has(squash(header))) {
+    if (!header || isRefusedRowsColumn(header)) {
       columns.push({ header, field: 'ignored' })
       continue
     }

@@ -34,6 +34,7 @@ import type { CampaignResult } from './campaigns.ts'
 import {
   REFUSED_ROWS_COLUMNS,
   decodeCsv,
+  isRefusedRowsColumn,
   mapHeader,
   parseCsv,
   prospectFromRow,
@@ -221,9 +222,9 @@ export async function importErrors(db: Db, importId: string, limit = 10_000) {
 }
 
 /**
- * The refused rows as CSV, for the SDR to fix and upload again: the file's own columns with each
- * row's values as it had them, then why the row was refused and its line in the file (columns an
- * upload ignores: REFUSED_ROWS_COLUMNS). A row refused before its values were kept, or a line that
+ * The refused rows as CSV, for the SDR to fix and upload again: why each row was refused and its
+ * line in the file (columns an upload ignores: REFUSED_ROWS_COLUMNS), then the file's own columns
+ * with the row's values as it had them. A row refused before its values were kept, or a line that
  * could not be read as CSV, has only its email address, if it had one.
  */
 export async function importErrorsCsv(db: Db, importId: string): Promise<string> {
@@ -231,23 +232,24 @@ export async function importErrorsCsv(db: Db, importId: string): Promise<string>
     .select({ columns: campaignImports.columns })
     .from(campaignImports)
     .where(eq(campaignImports.id, importId))
-  const headers = job?.columns?.map((c) => c.header) ?? ['email']
-  const emailAt = Math.max(0, job?.columns?.findIndex((c) => c.field === 'email') ?? 0)
+  const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
+  // A file of refused rows uploaded again brings its own reason and line: the new ones replace them.
+  const kept = (cells: readonly string[]) =>
+    cells.filter(
+      (_, i) => !(columns[i]?.field === 'ignored' && isRefusedRowsColumn(columns[i].header)),
+    )
+  const headers = kept(columns.map((c) => c.header))
+  const emailAt = Math.max(0, kept(columns.map((c) => c.field)).indexOf('email'))
   const rows = await refusedRows(db, importId, 1_000_000)
-  const values = rows.map(
-    (r) => r.cells ?? headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
+  const values = rows.map((r) =>
+    r.cells ? kept(r.cells) : headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
   )
-  // A row with more values than the header (one of the reasons a row is refused) widens the file
-  // with unnamed columns, so every row's reason stays under its heading.
-  const width = values.reduce((w, v) => Math.max(w, v.length), headers.length)
-  const pad = (cells: readonly string[]) => [
-    ...cells,
-    ...Array<string>(width - cells.length).fill(''),
-  ]
+  // Why and where first: a row with a value too many (one of the reasons a row is refused) runs
+  // on past the last heading without moving them, and uploaded again unfixed it is refused again.
   return (
     '\uFEFF' +
-    csvLine([...pad(headers), ...REFUSED_ROWS_COLUMNS]) +
-    rows.map((r, i) => csvLine([...pad(values[i]!), r.reason, String(r.line)])).join('')
+    csvLine([...REFUSED_ROWS_COLUMNS, ...headers]) +
+    rows.map((r, i) => csvLine([r.reason, String(r.line), ...values[i]!])).join('')
   )
 }
 

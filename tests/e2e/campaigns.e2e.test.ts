@@ -162,8 +162,8 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
       page.getByRole('link', { name: 'Download as CSV' }).click(),
     ])
     expect(await readFile((await download.path())!, 'utf8')).toBe(
-      '\uFEFF"email","first name","company","website","Why it was refused","Line in your file"\r\n' +
-        '"not-an-address","Bad","Row","","""not-an-address"" is not an email address","3"\r\n',
+      '\uFEFF"Why it was refused","Line in your file","email","first name","company","website"\r\n' +
+        '"""not-an-address"" is not an email address","3","not-an-address","Bad","Row",""\r\n',
     )
 
     await page.goto(`${campaignUrl}/preview`)

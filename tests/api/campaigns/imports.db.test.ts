@@ -104,8 +104,8 @@ describe('importing prospects', () => {
       { line: 7, email: 'broken-address', reason: '"broken-address" is not an email address' },
     ])
     expect(await importErrorsCsv(db, done.id)).toBe(
-      '\uFEFF"Email","First name","Last name","Company","Title","Industry","Why it was refused","Line in your file"\r\n' +
-        '"broken-address","Bad","Row","","","","""broken-address"" is not an email address","7"\r\n',
+      '\uFEFF"Why it was refused","Line in your file","Email","First name","Last name","Company","Title","Industry"\r\n' +
+        '"""broken-address"" is not an email address","7","broken-address","Bad","Row","","",""\r\n',
     )
 
     const recipients = await db
@@ -191,35 +191,48 @@ describe('importing prospects', () => {
       ]),
     )
     expect(done).toMatchObject({ imported: 1, invalid: 2 })
-    // The row with a value too many widens the file, so each reason stays under its heading.
-    const refused = parse(await importErrorsCsv(db, done.id), { bom: true }) as string[][]
+    // Why and where first, then the row as the file had it (a value too many runs on past the last
+    // heading).
+    const refused = parse(await importErrorsCsv(db, done.id), {
+      bom: true,
+      relax_column_count: true,
+    }) as string[][]
+    const tooMany =
+      '5 values but the header has 4 columns (a delimiter inside a value needs quotes)'
     expect(refused).toEqual([
-      ['Email', 'First name', 'Company', 'Plan', '', 'Why it was refused', 'Line in your file'],
+      ['Why it was refused', 'Line in your file', 'Email', 'First name', 'Company', 'Plan'],
       [
+        '"bea at bad.example" is not an email address',
+        '3',
         'bea at bad.example',
         'Béa',
         'Bad Co',
         'Team',
-        '',
-        '"bea at bad.example" is not an email address',
-        '3',
       ],
+      [tooMany, '4', 'lee@comma.example', 'Lee', 'Comma', ' Inc', 'Pro'],
+    ])
+
+    // Uploaded again unfixed: refused again, with this upload's reasons and lines in place of
+    // the earlier ones (not beside them), and nothing imported half-right.
+    const unfixed = await importFile(campaign.id, csv(refused))
+    expect(unfixed).toMatchObject({ imported: 0, invalid: 2 })
+    expect(
+      parse(await importErrorsCsv(db, unfixed.id), { bom: true, relax_column_count: true }),
+    ).toEqual([
+      refused[0],
+      [refused[1]![0], '2', ...refused[1]!.slice(2)],
       [
-        'lee@comma.example',
-        'Lee',
-        'Comma',
-        ' Inc',
-        'Pro',
-        '5 values but the header has 4 columns (a delimiter inside a value needs quotes)',
-        '4',
+        '7 values but the header has 6 columns (a delimiter inside a value needs quotes)',
+        '3',
+        ...refused[2]!.slice(2),
       ],
     ])
 
     // Fixed in a spreadsheet and uploaded as it is: the added columns are no fields of anyone's.
     const fixed = [
       refused[0]!,
-      ['bea@bad.example', ...refused[1]!.slice(1)],
-      ['lee@comma.example', 'Lee', 'Comma, Inc', 'Pro', '', ...refused[2]!.slice(5)],
+      [...refused[1]!.slice(0, 2), 'bea@bad.example', ...refused[1]!.slice(3)],
+      [...refused[2]!.slice(0, 2), 'lee@comma.example', 'Lee', 'Comma, Inc', 'Pro'],
     ]
     const again = await importFile(campaign.id, csv(fixed))
     expect(again).toMatchObject({ imported: 2, invalid: 0 })
@@ -248,9 +261,9 @@ describe('importing prospects', () => {
       (await pruneExpired(ctx.deps, at(RETENTION.refusedRowValuesDays))).refusedRowValuesForgotten,
     ).toBeGreaterThanOrEqual(2)
     expect(parse(await importErrorsCsv(db, done.id), { bom: true })).toEqual([
-      ['Email', 'First name', 'Company', 'Plan', 'Why it was refused', 'Line in your file'],
-      ['bea at bad.example', '', '', '', '"bea at bad.example" is not an email address', '3'],
-      ['lee@comma.example', '', '', '', refused[2]![5], '4'],
+      refused[0],
+      [refused[1]![0], '3', 'bea at bad.example', '', '', ''],
+      [tooMany, '4', 'lee@comma.example', '', '', ''],
     ])
   })
 

@@ -842,7 +842,7 @@ describe('the CSV upload', () => {
       { headers: { cookie: owner.cookie } },
     )
     expect(download.headers.get('content-type')).toMatch(/text\/csv/)
-    expect(await download.text()).toContain('"nope","""nope"" is not an email address","3"')
+    expect(await download.text()).toContain('"""nope"" is not an email address","3","nope"')
   })
 })
 
