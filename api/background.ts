@@ -155,7 +155,7 @@ export async function pruneExpired(
     webhookSuccesses: webhooks.successes,
     formFlashes,
     networkDataForgotten: forms + clicks.length + consents,
-    refusedRowValuesForgotten: importLeftovers.refusedRows,
+    refusedRowsDeleted: importLeftovers.refusedRows,
     failedImportFilesForgotten: importLeftovers.failedFiles,
     contactsErased,
     erasedClicksForgotten,

@@ -1,20 +1,9 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  getTableColumns,
-  inArray,
-  isNotNull,
-  lt,
-  notInArray,
-  or,
-  sql,
-} from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
 import { RETENTION } from '../content/site.ts'
+import { DAY_MS } from '../pipeline/metrics.ts'
 import type { Db } from '../db/client.ts'
 import {
   campaignImportErrors,
@@ -27,7 +16,9 @@ import {
 } from '../db/schema.ts'
 import { newId, newToken } from '../ids.ts'
 import type { Logger } from '../logger.ts'
-import { csvLine } from '../pipeline/contacts.ts'
+import { csvCellValue, csvLine } from '../pipeline/contacts.ts'
+import { ERASED } from '../pipeline/erasure.ts'
+import { parseEmailAddress } from '../email-address.ts'
 import { suppressedAmong } from '../email/suppressions.ts'
 import { campaignDecision, type CampaignActor } from './access.ts'
 import type { CampaignResult } from './campaigns.ts'
@@ -229,7 +220,7 @@ export async function importErrors(db: Db, importId: string, limit = 10_000) {
  */
 export async function importErrorsCsv(db: Db, importId: string): Promise<string> {
   const [job] = await db
-    .select({ columns: campaignImports.columns })
+    .select({ columns: campaignImports.columns, delimiter: campaignImports.delimiter })
     .from(campaignImports)
     .where(eq(campaignImports.id, importId))
   const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
@@ -244,42 +235,51 @@ export async function importErrorsCsv(db: Db, importId: string): Promise<string>
   const values = rows.map((r) =>
     r.cells ? kept(r.cells) : headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
   )
+  // In the file's own delimiter: a spreadsheet set for `;` opens a `,` file as one column.
+  const delimiter = job?.delimiter ?? ','
   // Why and where first: a row with a value too many (one of the reasons a row is refused) runs
   // on past the last heading without moving them, and uploaded again unfixed it is refused again.
   return (
     '\uFEFF' +
-    csvLine([...REFUSED_ROWS_COLUMNS, ...headers]) +
-    rows.map((r, i) => csvLine([r.reason, String(r.line), ...values[i]!])).join('')
+    csvLine([...REFUSED_ROWS_COLUMNS, ...headers], delimiter) +
+    rows.map((r, i) => csvLine([r.reason, String(r.line), ...values[i]!], delimiter)).join('')
   )
 }
 
+/** Refused rows deleted a statement at a time (PGlite runs each on the server's one thread). */
+export const REFUSED_ROWS_DELETE_BATCH = 2_000
+
 /**
- * What an import leaves of people's data, forgotten RETENTION.refusedRowValuesDays after it
- * finished (the privacy policy's period): the values of the rows it refused (each row's line,
- * email address and reason stay) and the file of an import that failed (a finished one empties
- * it at once). The number of rows and of files.
+ * What an import leaves of people's data, RETENTION.refusedRowsDays after it finished (the
+ * privacy policy's period): the rows it refused are deleted (its counts stay), in batches with a
+ * turn for requests between them, and the file of an import that failed is emptied (a finished
+ * one empties it at once). The numbers of rows and of files.
  */
 export async function forgetImportLeftovers(
   db: Db,
   now: Date,
 ): Promise<{ refusedRows: number; failedFiles: number }> {
-  const before = new Date(now.getTime() - RETENTION.refusedRowValuesDays * 86_400_000)
-  const rows = await db
-    .update(campaignImportErrors)
-    .set({ cells: null })
-    .where(
-      and(
-        isNotNull(campaignImportErrors.cells),
-        inArray(
-          campaignImportErrors.importId,
-          db
-            .select({ id: campaignImports.id })
-            .from(campaignImports)
-            .where(lt(campaignImports.completedAt, before)),
-        ),
-      ),
-    )
-    .returning({ line: campaignImportErrors.line })
+  const before = new Date(now.getTime() - RETENTION.refusedRowsDays * DAY_MS)
+  const finished = db
+    .select({ id: campaignImports.id })
+    .from(campaignImports)
+    .where(lt(campaignImports.completedAt, before))
+  let refusedRows = 0
+  for (;;) {
+    const deleted = await db
+      .delete(campaignImportErrors)
+      .where(
+        sql`(${campaignImportErrors.importId}, ${campaignImportErrors.line}) in (
+          select ${campaignImportErrors.importId}, ${campaignImportErrors.line}
+          from ${campaignImportErrors}
+          where ${inArray(campaignImportErrors.importId, finished)}
+          limit ${REFUSED_ROWS_DELETE_BATCH})`,
+      )
+      .returning({ line: campaignImportErrors.line })
+    refusedRows += deleted.length
+    if (deleted.length < REFUSED_ROWS_DELETE_BATCH) break
+    await yieldToOthers()
+  }
   const files = await db
     .update(campaignImports)
     .set({ content: new Uint8Array() })
@@ -291,7 +291,7 @@ export async function forgetImportLeftovers(
       ),
     )
     .returning({ id: campaignImports.id })
-  return { refusedRows: rows.length, failedFiles: files.length }
+  return { refusedRows, failedFiles: files.length }
 }
 
 /** Claims the next import that is waiting or whose holder's lease ran out. */
@@ -364,7 +364,14 @@ export async function runImport(
       .where(and(eq(campaignImports.id, job.id), eq(campaignImports.lockedBy, options.worker)))
     return 'failed'
   }
-  const rows = parsed.rows
+  // A file of refused rows this server wrote, uploaded again: its cells as they were before
+  // csvLine guarded them against formulas ("'+44 20…" is "+44 20…" again).
+  const ours = header.columns.some((c) => c.field === 'ignored' && isRefusedRowsColumn(c.header))
+  const rows = ours
+    ? parsed.rows.map((row) =>
+        'cells' in row ? { ...row, cells: row.cells.map(csvCellValue) } : row,
+      )
+    : parsed.rows
   // Addresses of the rows already done: a later copy in the file is a duplicate.
   const seen = new Set<string>()
   for (const row of rows.slice(0, job.processedRows)) {
@@ -675,7 +682,21 @@ async function importChunk(db: Db, input: ChunkInput): Promise<void> {
       duplicates += add.length - recipients.length
     }
     await yieldToOthers()
-    if (errors.length) await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
+    if (errors.length) {
+      // A refused row keeps nothing of a person erased meanwhile: in a file that waited, their line
+      // reads "[erased]" where they were named (the rest of it is still theirs); in a file being
+      // read, their address is on the do-not-email list as its fingerprint.
+      const addressOf = (e: (typeof errors)[number]) =>
+        e.email ? (parseEmailAddress(e.email)?.canonical ?? null) : null
+      const addresses = errors.map(addressOf).filter((a): a is string => a !== null)
+      const listed = addresses.length ? await suppressedAmong(tx, addresses) : new Set<string>()
+      for (const e of errors) {
+        const address = addressOf(e)
+        if (address && listed.has(address)) Object.assign(e, { email: null, cells: null })
+        else if (e.cells?.some((cell) => cell.includes(ERASED))) e.cells = null
+      }
+      await tx.insert(campaignImportErrors).values(errors).onConflictDoNothing()
+    }
 
     await yieldToOthers()
     const moved = await tx

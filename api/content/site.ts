@@ -35,9 +35,9 @@ export const RETENTION = {
    */
   inactiveContactMonths: 24,
   /**
-   * A row a campaign import refused keeps its values (name, company, title…) this long after the
-   * import finished, for the SDR to download, fix and upload again; then only its email address
-   * and the reason stay; a failed import's file goes after as long (api/campaigns/imports.ts).
+   * A row a campaign import refused (its values, its address, why) is kept this long after the
+   * import finished, for the SDR to download, fix and upload again, then deleted (the import's
+   * count of bad rows stays); a failed import's file goes after as long (api/campaigns/imports.ts).
    */
-  refusedRowValuesDays: 30,
+  refusedRowsDays: 30,
 } as const

@@ -346,8 +346,14 @@ export function csvCell(value: string): string {
   return `"${safe.replace(/"/g, '""')}"`
 }
 
-export function csvLine(cells: string[]): string {
-  return cells.map(csvCell).join(',') + '\r\n'
+/** A cell of a file csvLine wrote, read back: the value it was given (its apostrophe off). */
+export function csvCellValue(cell: string): string {
+  return /^'(?:[\s]*[=+\-@\t\r])/.test(cell) ? cell.slice(1) : cell
+}
+
+/** One CSV line of `cells`, each escaped by csvCell, separated by `delimiter` (`,` unless given). */
+export function csvLine(cells: string[], delimiter = ','): string {
+  return cells.map(csvCell).join(delimiter) + '\r\n'
 }
 
 /** The matching contacts as CSV, streamed in batches (keyset pagination, no OFFSET scans). */

@@ -942,7 +942,7 @@ export const operations: Operation<Permission>[] = [
     params: importIds,
     ok: [
       200,
-      `text/csv, as an attachment: "Why it was refused" and "Line in your file", two columns an upload ignores, then the file’s own columns with each row’s values as uploaded (for ${RETENTION.refusedRowValuesDays} days after the import; then only its email address), so the file can be fixed and uploaded again.`,
+      `text/csv, as an attachment: "Why it was refused" and "Line in your file", two columns an upload ignores, then the file’s own columns with each row’s values as uploaded, in the file’s delimiter, so the file can be fixed and uploaded again. Bad rows are deleted ${RETENTION.refusedRowsDays} days after the import.`,
     ],
   },
   {

@@ -156,14 +156,14 @@ describe.skipIf(!hasChromium)('SDR campaigns (real Chromium, production server)'
     // The bad rows' section and the table scrolling inside it were two regions of one name.
     expect(await axeViolations(page)).toEqual([])
     await screenshot(page, 'campaign-import-errors')
-    // The refused rows as the file had them, to fix and upload again.
+    // The refused rows as the file had them (its `;` too), to fix and upload again.
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Download as CSV' }).click(),
     ])
     expect(await readFile((await download.path())!, 'utf8')).toBe(
-      '\uFEFF"Why it was refused","Line in your file","email","first name","company","website"\r\n' +
-        '"""not-an-address"" is not an email address","3","not-an-address","Bad","Row",""\r\n',
+      '\uFEFF"Why it was refused";"Line in your file";"email";"first name";"company";"website"\r\n' +
+        '"""not-an-address"" is not an email address";"3";"not-an-address";"Bad";"Row";""\r\n',
     )
 
     await page.goto(`${campaignUrl}/preview`)

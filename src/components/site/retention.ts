@@ -29,7 +29,7 @@ export function retentionPeriods(deps: Pick<Deps, 'env' | 'sessionPolicy'>) {
     inactiveContact: plural(RETENTION.inactiveContactMonths, 'month', 'months'),
     /** Form posts, consent entries and clicks (api/background.ts), grader requests (GRADER_RETENTION). */
     networkData: days(RETENTION.networkDataDays),
-    refusedRowValues: days(RETENTION.refusedRowValuesDays),
+    refusedRows: days(RETENTION.refusedRowsDays),
     anonymousGraderReport: days(GRADER_RETENTION.anonymousReportDays),
     sentMail: days(deps.env.OUTBOX_RETENTION_DAYS),
     downloadLink: days(deps.env.DOWNLOAD_LINK_DAYS),

@@ -14,8 +14,10 @@ import {
   storeImport,
 } from '../../../api/campaigns/imports.ts'
 import { RETENTION } from '../../../api/content/site.ts'
+import { DAY_MS } from '../../../api/pipeline/metrics.ts'
 import { rowsOf } from '../../../api/db/raw-sql.ts'
 import {
+  campaignImportErrors,
   campaignImports,
   campaignRecipients,
   campaigns,
@@ -183,56 +185,84 @@ describe('importing prospects', () => {
     const campaign = await makeCampaign(ctx, sdr)
     const done = await importFile(
       campaign.id,
-      csv([
-        ['Email', 'First name', 'Company', 'Plan'],
-        ['ok@fine.example', 'Ola', 'Fine Co', 'Pro'], // 2
-        ['bea at bad.example', 'Béa', 'Bad Co', 'Team'], // 3: no address
-        ['lee@comma.example', 'Lee', 'Comma', ' Inc', 'Pro'], // 4: a comma without quotes
-      ]),
+      csv(
+        [
+          ['Email', 'First name', 'Company', 'Phone'],
+          ['ok@fine.example', 'Ola', 'Fine Co', ''], // 2
+          ['bea at bad.example', 'Béa', 'Bad Co', '+44 20 7946 0958'], // 3: no address
+        ],
+        ';',
+      ),
     )
-    expect(done).toMatchObject({ imported: 1, invalid: 2 })
-    // Why and where first, then the row as the file had it (a value too many runs on past the last
-    // heading).
-    const refused = parse(await importErrorsCsv(db, done.id), {
-      bom: true,
-      relax_column_count: true,
-    }) as string[][]
-    const tooMany =
-      '5 values but the header has 4 columns (a delimiter inside a value needs quotes)'
-    expect(refused).toEqual([
-      ['Why it was refused', 'Line in your file', 'Email', 'First name', 'Company', 'Plan'],
+    expect(done).toMatchObject({ imported: 1, invalid: 1 })
+    const fileOf = async (importId: string) => {
+      const text = await importErrorsCsv(db, importId)
+      // In the file's own delimiter, each value a formula could start guarded by an apostrophe.
+      return parse(text, { bom: true, delimiter: ';', relax_column_count: true }) as string[][]
+    }
+    expect(await fileOf(done.id)).toEqual([
+      ['Why it was refused', 'Line in your file', 'Email', 'First name', 'Company', 'Phone'],
       [
         '"bea at bad.example" is not an email address',
         '3',
         'bea at bad.example',
         'Béa',
         'Bad Co',
-        'Team',
+        "'+44 20 7946 0958",
       ],
-      [tooMany, '4', 'lee@comma.example', 'Lee', 'Comma', ' Inc', 'Pro'],
+    ])
+
+    // A comma file: a row with a value too many runs on past the last heading, its reason in place.
+    const commas = await importFile(
+      campaign.id,
+      csv([
+        ['Email', 'First name', 'Company', 'Phone'],
+        ['lee@comma.example', 'Lee', 'Comma', ' Inc', '-1'], // 2
+        ['bea at bad.example', 'Béa', 'Bad Co', '+44 20 7946 0958'], // 3
+      ]),
+    )
+    expect(commas).toMatchObject({ imported: 0, invalid: 2 })
+    const refused = parse(await importErrorsCsv(db, commas.id), {
+      bom: true,
+      relax_column_count: true,
+    }) as string[][]
+    const tooMany =
+      '5 values but the header has 4 columns (a delimiter inside a value needs quotes)'
+    expect(refused).toEqual([
+      ['Why it was refused', 'Line in your file', 'Email', 'First name', 'Company', 'Phone'],
+      [tooMany, '2', 'lee@comma.example', 'Lee', 'Comma', ' Inc', "'-1"],
+      [
+        '"bea at bad.example" is not an email address',
+        '3',
+        'bea at bad.example',
+        'Béa',
+        'Bad Co',
+        "'+44 20 7946 0958",
+      ],
     ])
 
     // Uploaded again unfixed: refused again, with this upload's reasons and lines in place of
-    // the earlier ones (not beside them), and nothing imported half-right.
+    // the earlier ones (not beside them), the values as they were, and nothing imported askew.
     const unfixed = await importFile(campaign.id, csv(refused))
     expect(unfixed).toMatchObject({ imported: 0, invalid: 2 })
     expect(
       parse(await importErrorsCsv(db, unfixed.id), { bom: true, relax_column_count: true }),
     ).toEqual([
       refused[0],
-      [refused[1]![0], '2', ...refused[1]!.slice(2)],
       [
         '7 values but the header has 6 columns (a delimiter inside a value needs quotes)',
-        '3',
-        ...refused[2]!.slice(2),
+        '2',
+        ...refused[1]!.slice(2),
       ],
+      [refused[2]![0], '3', ...refused[2]!.slice(2)],
     ])
 
-    // Fixed in a spreadsheet and uploaded as it is: the added columns are no fields of anyone's.
+    // Fixed in a spreadsheet and uploaded as it is: the added columns are no fields of anyone's,
+    // and the values are the file's, not the apostrophes that guarded them.
     const fixed = [
       refused[0]!,
-      [...refused[1]!.slice(0, 2), 'bea@bad.example', ...refused[1]!.slice(3)],
-      [...refused[2]!.slice(0, 2), 'lee@comma.example', 'Lee', 'Comma, Inc', 'Pro'],
+      [...refused[1]!.slice(0, 2), 'lee@comma.example', 'Lee', 'Comma, Inc', refused[1]![6]!],
+      [...refused[2]!.slice(0, 2), 'bea@bad.example', ...refused[2]!.slice(3)],
     ]
     const again = await importFile(campaign.id, csv(fixed))
     expect(again).toMatchObject({ imported: 2, invalid: 0 })
@@ -246,24 +276,55 @@ describe('importing prospects', () => {
       'lee@comma.example',
       'ok@fine.example',
     ])
-    expect(JSON.stringify(recipients[0]!.fields)).not.toMatch(/refused|Line in your file/)
+    for (const { fields } of recipients)
+      expect(JSON.stringify(fields)).not.toMatch(/refused|Line in your file|'/)
+    expect(JSON.stringify(recipients[0]!.fields)).toContain('"Phone":"+44 20 7946 0958"')
     expect(JSON.stringify(recipients[1]!.fields)).toContain('Comma, Inc')
 
-    // After the privacy policy's days only the address stays, in its column (as for a row refused
-    // before values were kept).
-    const finished = done.completedAt!.getTime()
-    const at = (days: number) => new Date(finished + days * 86_400_000 + 1)
-    expect(
-      (await forgetImportLeftovers(db, at(RETENTION.refusedRowValuesDays - 1))).refusedRows,
-    ).toBe(0)
+    // The privacy policy's days after the import, its bad rows are deleted; its counts stay.
+    const at = (days: number) => new Date(done.completedAt!.getTime() + days * DAY_MS + 1)
+    expect((await forgetImportLeftovers(db, at(RETENTION.refusedRowsDays - 1))).refusedRows).toBe(0)
     // The server's hourly housekeeping is what does it.
     expect(
-      (await pruneExpired(ctx.deps, at(RETENTION.refusedRowValuesDays))).refusedRowValuesForgotten,
-    ).toBeGreaterThanOrEqual(2)
-    expect(parse(await importErrorsCsv(db, done.id), { bom: true })).toEqual([
-      refused[0],
-      [refused[1]![0], '3', 'bea at bad.example', '', '', ''],
-      [tooMany, '4', 'lee@comma.example', '', '', ''],
+      (await pruneExpired(ctx.deps, at(RETENTION.refusedRowsDays))).refusedRowsDeleted,
+    ).toBeGreaterThanOrEqual(1)
+    expect(await fileOf(done.id)).toEqual([
+      ['Why it was refused', 'Line in your file', 'Email', 'First name', 'Company', 'Phone'],
+    ])
+    expect(await findImport(db, done.id)).toMatchObject({ imported: 1, invalid: 1 })
+  })
+
+  it('keeps neither the values nor the address of a refused row whose address is on the do-not-email list', async () => {
+    // As an erasure leaves a person: their address's fingerprint on the list (a running import
+    // read their row before the erasure).
+    const campaign = await makeCampaign(ctx, sdr)
+    await suppress(db, { email: 'listed@refused.example', reason: 'unsubscribe' }, ctx.clock.now())
+    const done = await importFile(
+      campaign.id,
+      csv([
+        ['email', 'name'],
+        ['Listed@refused.example', 'Lu', 'a value too many'],
+        ['open@refused.example', 'Oz', 'a value too many'],
+      ]),
+    )
+    expect(done).toMatchObject({ imported: 0, invalid: 2 })
+    expect(
+      await db
+        .select({
+          line: campaignImportErrors.line,
+          email: campaignImportErrors.email,
+          cells: campaignImportErrors.cells,
+        })
+        .from(campaignImportErrors)
+        .where(eq(campaignImportErrors.importId, done.id))
+        .orderBy(campaignImportErrors.line),
+    ).toEqual([
+      { line: 2, email: null, cells: null },
+      {
+        line: 3,
+        email: 'open@refused.example',
+        cells: ['open@refused.example', 'Oz', 'a value too many'],
+      },
     ])
   })
 
@@ -436,12 +497,11 @@ describe('importing prospects', () => {
     const day = 86_400_000
     const after = (days: number) => new Date(ctx.clock.now().getTime() + days * day + 1)
     expect(
-      (await forgetImportLeftovers(db, after(RETENTION.refusedRowValuesDays - 1))).failedFiles,
+      (await forgetImportLeftovers(db, after(RETENTION.refusedRowsDays - 1))).failedFiles,
     ).toBe(0)
     expect((await file()).content.byteLength).toBe(3)
     expect(
-      (await pruneExpired(ctx.deps, after(RETENTION.refusedRowValuesDays)))
-        .failedImportFilesForgotten,
+      (await pruneExpired(ctx.deps, after(RETENTION.refusedRowsDays))).failedImportFilesForgotten,
     ).toBe(1)
     expect(await file()).toMatchObject({ status: 'failed', content: new Uint8Array() })
   })

@@ -160,9 +160,11 @@ describe('erasing a person', () => {
       ['someone.else@other-freight.example', 'Sam', 'Other', 'Other Freight', '+1 555 0100'],
       // Refused rows keep their values (for the file of refused rows): theirs, and a stranger's.
       [PERSON.typed, PERSON.first, PERSON.last, 'Brightwater', 'Freight', PERSON.phone],
+      // Theirs too, though its email column holds no address of theirs: columns shifted.
+      [PERSON.first, PERSON.last, 'Brightwater Freight', PERSON.phone, PERSON.typed],
       ['kim at other-freight', 'Kim', 'Stranger', 'Other Freight', '+1 555 0101'],
     ])
-    expect(imported).toMatchObject({ imported: 2, invalid: 2 })
+    expect(imported).toMatchObject({ imported: 2, invalid: 3 })
     expect(
       (await changeCampaignStatus(db, env, sdr, campaign.id, 'start', ctx.clock.now())).ok,
     ).toBe(true)
@@ -261,8 +263,8 @@ describe('erasing a person', () => {
         filename: 'later.csv',
         bytes: new TextEncoder().encode(
           csv([
-            ['email', 'first name', 'last name', 'phone'],
-            [PERSON.typed, PERSON.first, PERSON.last, PERSON.phone],
+            ['email', 'first name', 'last name', 'phone', 'title'],
+            [PERSON.typed, PERSON.first, PERSON.last, PERSON.phone, 'Head of Cold Chain'],
           ]),
         ),
       },
@@ -366,6 +368,7 @@ describe('erasing a person', () => {
       .from(campaignImportErrors)
       .orderBy(campaignImportErrors.line)
     expect(refused).toEqual([
+      { email: null, cells: null },
       { email: null, cells: null },
       {
         email: 'kim at other-freight',
@@ -498,6 +501,13 @@ describe('erasing a person', () => {
     await runImport(db, job, { now: ctx.clock.now, leaseMs: 60_000, worker: 't' })
     const [waited] = await db.select().from(campaignImports).where(eq(campaignImports.id, job.id))
     expect(waited).toMatchObject({ filename: 'later.csv', imported: 0, invalid: 1 })
+    // Refused, it keeps none of the line's values: what was not scrubbed is theirs too.
+    expect(
+      await db
+        .select({ cells: campaignImportErrors.cells })
+        .from(campaignImportErrors)
+        .where(eq(campaignImportErrors.importId, waited!.id)),
+    ).toEqual([{ cells: null }])
 
     const campaign = await makeCampaign(ctx, sdr, { name: 'Second touch' })
     const later = await importInto(campaign.id, [
