@@ -1,6 +1,18 @@
 import { hostname } from 'node:os'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
-import { and, asc, desc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  lt,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm'
 import { parse } from 'csv-parse/sync'
 import { RETENTION } from '../content/site.ts'
 import { DAY_MS } from '../pipeline/metrics.ts'
@@ -192,8 +204,8 @@ export async function listImports(db: Db, campaignId: string): Promise<ImportSho
     .orderBy(desc(campaignImports.createdAt))
 }
 
-/** An import's refused rows by line, with the values they had (null once forgotten). */
-function refusedRows(db: Db, importId: string, limit: number) {
+/** An import's refused rows by line (after line `after`), with the values they had. */
+function refusedRows(db: Db, importId: string, limit: number, after = 0) {
   return db
     .select({
       line: campaignImportErrors.line,
@@ -202,7 +214,7 @@ function refusedRows(db: Db, importId: string, limit: number) {
       cells: campaignImportErrors.cells,
     })
     .from(campaignImportErrors)
-    .where(eq(campaignImportErrors.importId, importId))
+    .where(and(eq(campaignImportErrors.importId, importId), gt(campaignImportErrors.line, after)))
     .orderBy(asc(campaignImportErrors.line))
     .limit(limit)
 }
@@ -215,35 +227,66 @@ export async function importErrors(db: Db, importId: string, limit = 10_000) {
 /**
  * The refused rows as CSV, for the SDR to fix and upload again: why each row was refused and its
  * line in the file (columns an upload ignores: REFUSED_ROWS_COLUMNS), then the file's own columns
- * with the row's values as it had them. A row refused before its values were kept, or a line that
- * could not be read as CSV, has only its email address, if it had one.
+ * with the row's values as it had them. A line that could not be read as CSV has only its email
+ * address, if it had one. Streamed in batches of `batch` rows by line (an import of 20 MB can
+ * refuse every row).
  */
-export async function importErrorsCsv(db: Db, importId: string): Promise<string> {
-  const [job] = await db
-    .select({ columns: campaignImports.columns, delimiter: campaignImports.delimiter })
-    .from(campaignImports)
-    .where(eq(campaignImports.id, importId))
-  const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
-  // A file of refused rows uploaded again brings its own reason and line: the new ones replace them.
-  const kept = (cells: readonly string[]) =>
-    cells.filter(
-      (_, i) => !(columns[i]?.field === 'ignored' && isRefusedRowsColumn(columns[i].header)),
-    )
-  const headers = kept(columns.map((c) => c.header))
-  const emailAt = Math.max(0, kept(columns.map((c) => c.field)).indexOf('email'))
-  const rows = await refusedRows(db, importId, 1_000_000)
-  const values = rows.map((r) =>
-    r.cells ? kept(r.cells) : headers.map((_, i) => (i === emailAt ? (r.email ?? '') : '')),
-  )
-  // In the file's own delimiter: a spreadsheet set for `;` opens a `,` file as one column.
-  const delimiter = job?.delimiter ?? ','
-  // Why and where first: a row with a value too many (one of the reasons a row is refused) runs
-  // on past the last heading without moving them, and uploaded again unfixed it is refused again.
-  return (
-    '\uFEFF' +
-    csvLine([...REFUSED_ROWS_COLUMNS, ...headers], delimiter) +
-    rows.map((r, i) => csvLine([r.reason, String(r.line), ...values[i]!], delimiter)).join('')
-  )
+export function importErrorsCsv(
+  db: Db,
+  importId: string,
+  batch = 1_000,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  // Set by the first pull, from the import's header as read.
+  let file: { line: (cells: string[]) => string; kept: (cells: readonly string[]) => string[] }
+  let emailAt = 0
+  let width = 0
+  let after: number | null = null
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (after === null) {
+        after = 0
+        const [job] = await db
+          .select({ columns: campaignImports.columns, delimiter: campaignImports.delimiter })
+          .from(campaignImports)
+          .where(eq(campaignImports.id, importId))
+        const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
+        // A file of refused rows uploaded again brings its own reason and line: the new ones
+        // replace them.
+        const kept = (cells: readonly string[]) =>
+          cells.filter(
+            (_, i) => !(columns[i]?.field === 'ignored' && isRefusedRowsColumn(columns[i].header)),
+          )
+        // In the file's own delimiter: a spreadsheet set for `;` opens a `,` file as one column.
+        const delimiter = job?.delimiter ?? ','
+        file = { kept, line: (cells) => csvLine(cells, delimiter) }
+        const headers = kept(columns.map((c) => c.header))
+        emailAt = Math.max(0, kept(columns.map((c) => c.field)).indexOf('email'))
+        width = headers.length
+        // Why and where first: a row with a value too many (one of the reasons a row is refused)
+        // runs on past the last heading without moving them, and uploaded again unfixed it is
+        // refused again.
+        controller.enqueue(
+          encoder.encode('\uFEFF' + file.line([...REFUSED_ROWS_COLUMNS, ...headers])),
+        )
+      }
+      const rows = await refusedRows(db, importId, batch, after)
+      controller.enqueue(
+        encoder.encode(
+          rows
+            .map((r) => {
+              const values = r.cells
+                ? file.kept(r.cells)
+                : Array.from({ length: width }, (_, i) => (i === emailAt ? (r.email ?? '') : ''))
+              return file.line([r.reason, String(r.line), ...values])
+            })
+            .join(''),
+        ),
+      )
+      if (rows.length < batch) controller.close()
+      else after = rows[rows.length - 1]!.line
+    },
+  })
 }
 
 /** Refused rows deleted a statement at a time (PGlite runs each on the server's one thread). */

@@ -460,8 +460,7 @@ export const campaignRoutes = new Hono<SignedInEnv>()
     const campaign = await readable(c)
     const job = await findImport(c.var.db, c.req.param('importId'))
     if (!job || job.campaignId !== campaign.id) fail(404, 'not_found', 'There is no such import.')
-    const body = await importErrorsCsv(c.var.db, job.id)
-    return c.body(body, 200, {
+    return c.body(importErrorsCsv(c.var.db, job.id), 200, {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="import-errors-${job.id.slice(0, 8)}.csv"`,
       'Cache-Control': 'private, no-store',
