@@ -118,7 +118,7 @@ const quoted = (header: string) => {
 }
 
 /**
- * The columns a campaign import's file of refused rows adds after the file's own (imports.ts).
+ * The columns a campaign import's file of refused rows adds before the file's own (imports.ts).
  * Read as `ignored` on upload, so that file can be fixed and uploaded as it is.
  */
 export const REFUSED_ROWS_COLUMNS = ['Why it was refused', 'Line in your file'] as const

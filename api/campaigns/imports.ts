@@ -237,56 +237,59 @@ export function importErrorsCsv(
   batch = 1_000,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
-  // Set by the first pull, from the import's header as read.
-  let file: { line: (cells: string[]) => string; kept: (cells: readonly string[]) => string[] }
-  let emailAt = 0
-  let width = 0
-  let after: number | null = null
+  let file: RefusedRowsFile
+  let after = 0
   return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      file = await refusedRowsFile(db, importId)
+      controller.enqueue(encoder.encode('\uFEFF' + file.heading))
+    },
     async pull(controller) {
-      if (after === null) {
-        after = 0
-        const [job] = await db
-          .select({ columns: campaignImports.columns, delimiter: campaignImports.delimiter })
-          .from(campaignImports)
-          .where(eq(campaignImports.id, importId))
-        const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
-        // A file of refused rows uploaded again brings its own reason and line: the new ones
-        // replace them.
-        const kept = (cells: readonly string[]) =>
-          cells.filter(
-            (_, i) => !(columns[i]?.field === 'ignored' && isRefusedRowsColumn(columns[i].header)),
-          )
-        // In the file's own delimiter: a spreadsheet set for `;` opens a `,` file as one column.
-        const delimiter = job?.delimiter ?? ','
-        file = { kept, line: (cells) => csvLine(cells, delimiter) }
-        const headers = kept(columns.map((c) => c.header))
-        emailAt = Math.max(0, kept(columns.map((c) => c.field)).indexOf('email'))
-        width = headers.length
-        // Why and where first: a row with a value too many (one of the reasons a row is refused)
-        // runs on past the last heading without moving them, and uploaded again unfixed it is
-        // refused again.
-        controller.enqueue(
-          encoder.encode('\uFEFF' + file.line([...REFUSED_ROWS_COLUMNS, ...headers])),
-        )
-      }
       const rows = await refusedRows(db, importId, batch, after)
-      controller.enqueue(
-        encoder.encode(
-          rows
-            .map((r) => {
-              const values = r.cells
-                ? file.kept(r.cells)
-                : Array.from({ length: width }, (_, i) => (i === emailAt ? (r.email ?? '') : ''))
-              return file.line([r.reason, String(r.line), ...values])
-            })
-            .join(''),
-        ),
-      )
+      controller.enqueue(encoder.encode(rows.map(file.line).join('')))
       if (rows.length < batch) controller.close()
       else after = rows[rows.length - 1]!.line
     },
   })
+}
+
+type RefusedRowsFile = {
+  heading: string
+  line: (row: Awaited<ReturnType<typeof refusedRows>>[number]) => string
+}
+
+/** The heading and the lines of an import's file of refused rows, from the header as it read it. */
+async function refusedRowsFile(db: Db, importId: string): Promise<RefusedRowsFile> {
+  const [job] = await db
+    .select({ columns: campaignImports.columns, delimiter: campaignImports.delimiter })
+    .from(campaignImports)
+    .where(eq(campaignImports.id, importId))
+  const columns = job?.columns ?? [{ header: 'email', field: 'email' }]
+  // A file of refused rows uploaded again brings its own reason and line: the new ones replace them.
+  const kept = (cells: readonly string[]) =>
+    cells.filter(
+      (_, i) => !(columns[i]?.field === 'ignored' && isRefusedRowsColumn(columns[i].header)),
+    )
+  const headers = kept(columns.map((c) => c.header))
+  const emailAt = Math.max(0, kept(columns.map((c) => c.field)).indexOf('email'))
+  // In the file's own delimiter: a spreadsheet set for `;` opens a `,` file as one column.
+  const delimiter = job?.delimiter ?? ','
+  // Why and where first: a row with a value too many (one of the reasons a row is refused) runs
+  // on past the last heading without moving them, and uploaded again unfixed it is refused again.
+  return {
+    heading: csvLine([...REFUSED_ROWS_COLUMNS, ...headers], delimiter),
+    line: (r) =>
+      csvLine(
+        [
+          r.reason,
+          String(r.line),
+          ...(r.cells
+            ? kept(r.cells)
+            : headers.map((_, i) => (i === emailAt ? (r.email ?? '') : ''))),
+        ],
+        delimiter,
+      ),
+  }
 }
 
 /** Refused rows deleted a statement at a time (PGlite runs each on the server's one thread). */

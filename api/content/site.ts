@@ -22,9 +22,9 @@ export const SITE = {
 /**
  * Retention periods the privacy policy states that no setting changes, read by the clean-up jobs
  * themselves (api/background.ts, api/pipeline/contact-retention.ts, api/grader/reports.ts,
- * api/campaigns/imports.ts). The
- * policy page (src/pages/privacy.astro) renders these and the jobs' other periods from where the
- * jobs read them (src/components/site/retention.ts), so the page cannot promise another number.
+ * api/campaigns/imports.ts). The policy page (src/pages/privacy.astro) renders these and the jobs'
+ * other periods from where the jobs read them (src/components/site/retention.ts), so the page
+ * cannot promise another number.
  */
 export const RETENTION = {
   /** IP address and user agent of a form post, a consent entry, a grader request or a tracked click. */

@@ -729,7 +729,8 @@ export const campaignImportErrors = pgTable(
     /**
      * The row's values as the file had them, column by column, so the refused rows can be
      * downloaded as they were uploaded, fixed and uploaded again. Null for a line that could not be
-     * read as CSV, and for rows refused before this was kept.
+     * read as CSV, for a person erased (api/campaigns/imports.ts, api/pipeline/erasure.ts), and for
+     * rows refused before this was kept.
      */
     cells: jsonb('cells').$type<string[]>(),
   },
